@@ -1,0 +1,311 @@
+//! Entities as the service layer returns them. They serialize to the native
+//! API's JSON; the other dialects translate them into their own shapes.
+
+use crate::ids::*;
+use crate::types::*;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+/// Wall-clock time, serialized as RFC 3339 in UTC.
+pub type Timestamp = OffsetDateTime;
+
+/// The current time, truncated to whole seconds.
+pub fn now() -> Timestamp {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+/// Default number of interfaces a VM may have (a deployment setting).
+pub const DEFAULT_INTERFACE_LIMIT: u32 = 5;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DataCenter {
+    #[schema(value_type = String)]
+    pub id: DataCenterId,
+    pub name: String,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Project {
+    #[schema(value_type = String)]
+    pub id: ProjectId,
+    pub name: String,
+    pub description: String,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    #[schema(value_type = String)]
+    pub id: UserId,
+    pub name: String,
+    /// The cloud admin manages data centers, public IP pools and shared networks.
+    pub is_cloud_admin: bool,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+/// A user's role in a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Membership {
+    #[schema(value_type = String)]
+    pub user_id: UserId,
+    pub user_name: String,
+    #[schema(value_type = String)]
+    pub project_id: ProjectId,
+    pub project_name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Network {
+    #[schema(value_type = String)]
+    pub id: NetworkId,
+    /// Owner; `None` for shared networks of the cloud admin.
+    #[schema(value_type = Option<String>)]
+    pub project_id: Option<ProjectId>,
+    #[schema(value_type = String)]
+    pub data_center_id: DataCenterId,
+    pub name: String,
+    pub description: String,
+    pub kind: NetworkKind,
+    pub shared: bool,
+    /// The project's automatically created "Default Network" in its data center.
+    pub is_default: bool,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: Timestamp,
+}
+
+/// An allocation pool given by its first and last address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AllocationPool {
+    #[schema(value_type = String)]
+    pub start: IpAddr,
+    #[schema(value_type = String)]
+    pub end: IpAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Subnet {
+    #[schema(value_type = String)]
+    pub id: SubnetId,
+    #[schema(value_type = String)]
+    pub network_id: NetworkId,
+    #[schema(value_type = Option<String>)]
+    pub project_id: Option<ProjectId>,
+    pub name: String,
+    pub ip_version: u8,
+    #[schema(value_type = String)]
+    pub cidr: IpNet,
+    #[schema(value_type = Option<String>)]
+    pub gateway_ip: Option<IpAddr>,
+    pub allocation_pools: Vec<AllocationPool>,
+    /// Free addresses left in the allocation pools (a decimal string: an IPv6
+    /// /64 holds more than a JSON number can carry exactly).
+    pub free_addresses: String,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Vm {
+    #[schema(value_type = String)]
+    pub id: VmId,
+    #[schema(value_type = String)]
+    pub project_id: ProjectId,
+    #[schema(value_type = String)]
+    pub data_center_id: DataCenterId,
+    pub name: String,
+    pub os_type: OsType,
+    pub power_state: PowerState,
+    pub image_ref: String,
+    pub flavor_ref: String,
+    pub metadata: BTreeMap<String, String>,
+    /// Number of elastic interfaces attached.
+    pub interface_count: u32,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FixedIp {
+    #[schema(value_type = String)]
+    pub subnet_id: SubnetId,
+    #[schema(value_type = String)]
+    pub ip_address: IpAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AddressPair {
+    pub ip_address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ResourceTag {
+    pub key: String,
+    pub value: String,
+}
+
+/// A network interface: an elastic NIC of a VM (or unattached), or a
+/// supplementary (VLAN) interface hanging off an elastic one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Interface {
+    #[schema(value_type = String)]
+    pub id: InterfaceId,
+    #[schema(value_type = String)]
+    pub project_id: ProjectId,
+    #[schema(value_type = String)]
+    pub network_id: NetworkId,
+    pub network_name: String,
+    #[schema(value_type = String)]
+    pub data_center_id: DataCenterId,
+    /// The VM it is attached to, or none.
+    #[schema(value_type = Option<String>)]
+    pub vm_id: Option<VmId>,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub mac_address: MacAddr,
+    pub fixed_ips: Vec<FixedIp>,
+    pub primary: bool,
+    /// Observed state (BUILD until the data plane reports ACTIVE or DOWN).
+    pub status: InterfaceStatus,
+    pub admin_state_up: bool,
+    pub description: String,
+    pub tag: Option<String>,
+    #[schema(value_type = Vec<String>)]
+    pub security_groups: Vec<SecurityGroupId>,
+    pub port_security_enabled: bool,
+    pub allowed_address_pairs: Vec<AddressPair>,
+    pub tags: Vec<ResourceTag>,
+    /// Who created it ("compute:nova", "network:floatingip", ...); free text.
+    pub device_owner: String,
+    /// The public IP on this interface, if any.
+    #[schema(value_type = Option<String>)]
+    pub public_ip: Option<IpAddr>,
+    /// For a supplementary interface: its parent elastic interface (None when unbound).
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<InterfaceId>,
+    #[schema(value_type = Option<u16>)]
+    pub vlan_id: Option<VlanId>,
+    /// Whether this is a supplementary (VLAN) interface.
+    pub supplementary: bool,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: Timestamp,
+}
+
+impl Interface {
+    /// The first IPv4 address, if any.
+    pub fn ipv4(&self) -> Option<IpAddr> {
+        self.fixed_ips.iter().map(|f| f.ip_address).find(IpAddr::is_ipv4)
+    }
+    /// The first IPv6 address, if any.
+    pub fn ipv6(&self) -> Option<IpAddr> {
+        self.fixed_ips.iter().map(|f| f.ip_address).find(IpAddr::is_ipv6)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PublicIpPool {
+    #[schema(value_type = String)]
+    pub id: PoolId,
+    #[schema(value_type = String)]
+    pub data_center_id: DataCenterId,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub cidr: IpNet,
+    pub free_addresses: u64,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PublicIp {
+    #[schema(value_type = String)]
+    pub id: PublicIpId,
+    #[schema(value_type = String)]
+    pub project_id: ProjectId,
+    #[schema(value_type = String)]
+    pub pool_id: PoolId,
+    #[schema(value_type = String)]
+    pub data_center_id: DataCenterId,
+    #[schema(value_type = String)]
+    pub address: IpAddr,
+    #[schema(value_type = Option<String>)]
+    pub interface_id: Option<InterfaceId>,
+    #[schema(value_type = Option<String>)]
+    pub vm_id: Option<VmId>,
+    /// The interface's IPv4 address the public IP maps to.
+    #[schema(value_type = Option<String>)]
+    pub fixed_ip: Option<IpAddr>,
+    pub description: String,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SecurityGroupRule {
+    #[schema(value_type = String)]
+    pub id: SecurityGroupRuleId,
+    #[schema(value_type = String)]
+    pub security_group_id: SecurityGroupId,
+    /// "ingress" or "egress".
+    pub direction: String,
+    /// "IPv4" or "IPv6".
+    pub ethertype: String,
+    pub protocol: Option<String>,
+    pub port_range_min: Option<u16>,
+    pub port_range_max: Option<u16>,
+    pub remote_ip_prefix: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub remote_group_id: Option<SecurityGroupId>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SecurityGroup {
+    #[schema(value_type = String)]
+    pub id: SecurityGroupId,
+    #[schema(value_type = String)]
+    pub project_id: ProjectId,
+    pub name: String,
+    pub description: String,
+    pub is_default: bool,
+    pub rules: Vec<SecurityGroupRule>,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+/// One page of a list: the items and the marker of the next page, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_marker: Option<String>,
+}
