@@ -1,0 +1,41 @@
+//! Applies the SQLite migrations in `migrations/sqlite`, in order, once each.
+//! Refuses to run against a database whose schema is newer than this binary.
+
+use super::tx::decode;
+use nicplane_domain::{Error, Result};
+use rusqlite::Connection;
+
+/// The migrations, in order; append only.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+/// Bring the schema up to date.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(decode)?;
+    let current: i64 = conn
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .map_err(decode)?;
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > latest {
+        return Err(Error::unavailable(format!(
+            "The database schema is at version {current}, newer than this nicplane ({latest}); upgrade nicplane."
+        )));
+    }
+    for (version, sql) in MIGRATIONS {
+        if *version <= current {
+            continue;
+        }
+        let tx = conn.transaction().map_err(decode)?;
+        tx.execute_batch(sql).map_err(decode)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now'))",
+            [version],
+        )
+        .map_err(decode)?;
+        tx.commit().map_err(decode)?;
+        tracing::info!(version, "applied migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! The SQLite backend: one writer thread with group commit, a small pool of
+//! read-only connections, and the [`Tx`](crate::Tx) implementation.
+//!
+//! Group commit: the writer takes every job queued (up to `max_group`),
+//! opens one `BEGIN IMMEDIATE` transaction, runs each job inside its own
+//! `SAVEPOINT` (rolled back alone if the job fails or is a dry run), commits
+//! once, and only then answers every job. A job that failed answers its own
+//! error; if the commit fails, every job that wanted to keep its changes gets
+//! the commit's error.
+
+mod migrate;
+mod tx;
+
+use crate::{StoreOptions, Tx};
+use nicplane_domain::{Error, Result};
+use rusqlite::Connection;
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{mpsc, Mutex};
+use tokio::sync::oneshot;
+
+pub use tx::SqliteTx;
+
+type Answer = Result<Box<dyn Any + Send>>;
+type ErasedWork = Box<dyn FnOnce(&mut dyn Tx) -> Answer + Send>;
+
+struct Job {
+    work: ErasedWork,
+    dry_run: bool,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    writer: Mutex<mpsc::Sender<Job>>,
+    readers: Mutex<Vec<Connection>>,
+    path: String,
+}
+
+/// How long a connection waits for a lock held by another process.
+const BUSY_TIMEOUT_MS: u32 = 5_000;
+
+fn open_connection(path: &str, read_only: bool) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(|e| {
+        Error::unavailable(format!("Cannot open the SQLite database {path}: {e}"))
+    })?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
+         PRAGMA cache_size = -65536;
+         PRAGMA query_only = {};",
+        if read_only { 1 } else { 0 }
+    ))
+    .map_err(tx::decode)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    pub fn open(path: &str, options: StoreOptions) -> Result<Self> {
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Error::unavailable(format!("Cannot create the directory of {path}: {e}"))
+                })?;
+            }
+        }
+        let mut conn = open_connection(path, false)?;
+        migrate::migrate(&mut conn)?;
+        let mut readers = Vec::new();
+        for _ in 0..options.readers.max(1) {
+            readers.push(open_connection(path, true)?);
+        }
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let max_group = options.max_group.max(1);
+        std::thread::Builder::new()
+            .name("nicplane-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, receiver, max_group))
+            .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStore {
+            writer: Mutex::new(sender),
+            readers: Mutex::new(readers),
+            path: path.to_string(),
+        })
+    }
+
+    /// Queue a write and wait for its answer (after the group commits).
+    pub async fn submit<R: Send + 'static>(
+        &self,
+        work: crate::Work<R>,
+        dry_run: bool,
+    ) -> Result<R> {
+        let (reply, answer) = oneshot::channel();
+        let erased: ErasedWork =
+            Box::new(move |tx| work(tx).map(|r| Box::new(r) as Box<dyn Any + Send>));
+        let job = Job {
+            work: erased,
+            dry_run,
+            reply,
+        };
+        self.writer
+            .lock()
+            .map_err(|_| Error::internal("writer queue poisoned"))?
+            .send(job)
+            .map_err(|_| Error::unavailable("The store's writer has stopped."))?;
+        let any = answer
+            .await
+            .map_err(|_| Error::unavailable("The store's writer has stopped."))??;
+        any.downcast::<R>()
+            .map(|b| *b)
+            .map_err(|_| Error::internal("writer answered with the wrong type"))
+    }
+
+    /// Run a read on a pooled read-only connection (blocking).
+    pub fn read<R>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<R>) -> Result<R> {
+        let conn = self.readers.lock().ok().and_then(|mut v| v.pop());
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.path, true)?,
+        };
+        conn.execute_batch("BEGIN").map_err(tx::decode)?;
+        let result = {
+            let mut tx = SqliteTx::new(&conn);
+            f(&mut tx)
+        };
+        let _ = conn.execute_batch("COMMIT");
+        if let Ok(mut v) = self.readers.lock() {
+            v.push(conn);
+        }
+        result
+    }
+}
+
+fn writer_loop(conn: Connection, receiver: mpsc::Receiver<Job>, max_group: usize) {
+    while let Ok(first) = receiver.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_group {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_group(&conn, batch);
+    }
+}
+
+fn run_group(conn: &Connection, batch: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let err = tx::decode(e);
+        for job in batch {
+            let _ = job.reply.send(Err(err.clone()));
+        }
+        return;
+    }
+    let mut done: Vec<(oneshot::Sender<Answer>, Answer, bool)> = Vec::with_capacity(batch.len());
+    let mut broken: Option<Error> = None;
+    for job in batch {
+        if let Some(err) = &broken {
+            let _ = job.reply.send(Err(err.clone()));
+            continue;
+        }
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            broken = Some(tx::decode(e));
+            let _ = job.reply.send(Err(broken.clone().unwrap_or_else(|| Error::internal("savepoint"))));
+            continue;
+        }
+        let work = job.work;
+        let answer = catch_unwind(AssertUnwindSafe(|| {
+            let mut tx = SqliteTx::new(conn);
+            work(&mut tx)
+        }))
+        .unwrap_or_else(|_| Err(Error::internal("a use case panicked")));
+        let keep = answer.is_ok() && !job.dry_run;
+        let end = if keep {
+            conn.execute_batch("RELEASE job")
+        } else {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        };
+        if let Err(e) = end {
+            broken = Some(tx::decode(e));
+        }
+        done.push((job.reply, answer, keep));
+    }
+    let commit = match broken {
+        Some(err) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(err)
+        }
+        None => conn.execute_batch("COMMIT").map_err(tx::decode),
+    };
+    if commit.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for (reply, answer, keep) in done {
+        let answer = match (&commit, keep) {
+            (Err(e), true) => Err(e.clone()),
+            _ => answer,
+        };
+        let _ = reply.send(answer);
+    }
+}

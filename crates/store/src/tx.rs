@@ -1,0 +1,210 @@
+//! The transaction interface the service layer programs against. Each backend
+//! implements it; every method runs inside the caller's transaction.
+
+use nicplane_domain::ids::*;
+use nicplane_domain::ipam::Range;
+use nicplane_domain::model::*;
+use nicplane_domain::types::*;
+use nicplane_domain::Result;
+use std::net::IpAddr;
+
+/// Paging for lists: at most `limit` items with ids after `marker`.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub marker: Option<String>,
+}
+
+/// Filters of the interface list; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct InterfaceFilter {
+    pub project_id: Option<ProjectId>,
+    /// `Some(None)` lists unattached interfaces.
+    pub vm_id: Option<Option<VmId>>,
+    pub network_id: Option<NetworkId>,
+    pub parent_id: Option<InterfaceId>,
+    pub supplementary: Option<bool>,
+    pub mac_address: Option<MacAddr>,
+    pub ip_address: Option<IpAddr>,
+    pub ids: Option<Vec<InterfaceId>>,
+}
+
+/// Filters of the VM list.
+#[derive(Debug, Clone, Default)]
+pub struct VmFilter {
+    pub project_id: Option<ProjectId>,
+    pub data_center_id: Option<DataCenterId>,
+    pub name: Option<String>,
+}
+
+/// Filters of the network list. Networks a project sees are its own plus the
+/// shared ones.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkFilter {
+    pub visible_to: Option<ProjectId>,
+    pub data_center_id: Option<DataCenterId>,
+    pub kind: Option<NetworkKind>,
+    pub name: Option<String>,
+}
+
+/// Outcome of claiming a specific address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Claimed; `in_pool` says whether it came from an allocation pool.
+    Claimed { in_pool: bool },
+    /// Already allocated.
+    InUse,
+}
+
+/// A user row with its password hash (for login only).
+#[derive(Debug, Clone)]
+pub struct UserSecret {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A public IP pool with what the allocator needs.
+#[derive(Debug, Clone)]
+pub struct PoolRow {
+    pub pool: PublicIpPool,
+}
+
+/// Everything a backend must do inside one transaction.
+pub trait Tx {
+    fn ping(&mut self) -> Result<()>;
+
+    /// Next value (starting at 0) of a deployment-wide counter.
+    fn next_sequence(&mut self, name: &str) -> Result<u64>;
+
+    // Data centers.
+    fn data_center_insert(&mut self, dc: &DataCenter) -> Result<()>;
+    fn data_center_get(&mut self, id: DataCenterId) -> Result<Option<DataCenter>>;
+    fn data_center_by_name(&mut self, name: &str) -> Result<Option<DataCenter>>;
+    fn data_center_list(&mut self) -> Result<Vec<DataCenter>>;
+
+    // Projects, users, memberships, tokens.
+    fn project_insert(&mut self, p: &Project) -> Result<()>;
+    fn project_get(&mut self, id: &ProjectId) -> Result<Option<Project>>;
+    fn project_by_name(&mut self, name: &str) -> Result<Option<Project>>;
+    fn project_list(&mut self) -> Result<Vec<Project>>;
+    fn user_insert(&mut self, u: &User, password_hash: &str) -> Result<()>;
+    fn user_get(&mut self, id: UserId) -> Result<Option<User>>;
+    fn user_by_name(&mut self, name: &str) -> Result<Option<UserSecret>>;
+    fn user_list(&mut self) -> Result<Vec<User>>;
+    fn user_set_password(&mut self, id: UserId, password_hash: &str) -> Result<()>;
+    fn membership_set(&mut self, user: UserId, project: &ProjectId, role: Role) -> Result<()>;
+    fn membership_delete(&mut self, user: UserId, project: &ProjectId) -> Result<bool>;
+    fn membership_role(&mut self, user: UserId, project: &ProjectId) -> Result<Option<Role>>;
+    fn memberships_of_user(&mut self, user: UserId) -> Result<Vec<Membership>>;
+    fn memberships_of_project(&mut self, project: &ProjectId) -> Result<Vec<Membership>>;
+    fn token_insert(&mut self, hash: &str, user: UserId, expires_at: i64) -> Result<()>;
+    fn token_lookup(&mut self, hash: &str) -> Result<Option<(UserId, i64)>>;
+    fn token_delete(&mut self, hash: &str) -> Result<()>;
+
+    // Idempotency keys: the stored answer of an earlier write.
+    fn idempotency_get(&mut self, user: UserId, key: &str) -> Result<Option<(String, String)>>;
+    fn idempotency_put(
+        &mut self,
+        user: UserId,
+        key: &str,
+        fingerprint: &str,
+        response: &str,
+    ) -> Result<()>;
+
+    // Security groups.
+    fn security_group_insert(&mut self, sg: &SecurityGroup) -> Result<()>;
+    fn security_group_get(&mut self, id: SecurityGroupId) -> Result<Option<SecurityGroup>>;
+    fn security_group_list(&mut self, project: &ProjectId) -> Result<Vec<SecurityGroup>>;
+    fn security_group_default(&mut self, project: &ProjectId) -> Result<Option<SecurityGroup>>;
+    fn security_group_update(&mut self, sg: &SecurityGroup) -> Result<()>;
+    fn security_group_delete(&mut self, id: SecurityGroupId) -> Result<()>;
+    fn security_group_in_use(&mut self, id: SecurityGroupId) -> Result<bool>;
+    fn security_group_rule_insert(&mut self, rule: &SecurityGroupRule) -> Result<()>;
+    fn security_group_rule_get(&mut self, id: SecurityGroupRuleId)
+        -> Result<Option<SecurityGroupRule>>;
+    fn security_group_rule_delete(&mut self, id: SecurityGroupRuleId) -> Result<()>;
+
+    // Networks and subnets.
+    fn network_insert(&mut self, n: &Network) -> Result<()>;
+    fn network_get(&mut self, id: NetworkId) -> Result<Option<Network>>;
+    fn network_update(&mut self, n: &Network) -> Result<()>;
+    fn network_delete(&mut self, id: NetworkId) -> Result<()>;
+    fn network_list(&mut self, f: &NetworkFilter, page: &PageRequest) -> Result<Vec<Network>>;
+    fn network_default(&mut self, project: &ProjectId, dc: DataCenterId)
+        -> Result<Option<Network>>;
+    fn network_interface_count(&mut self, id: NetworkId) -> Result<u64>;
+    /// Insert a subnet and its allocation pools as free ranges.
+    fn subnet_insert(&mut self, s: &Subnet, pools: &[Range], pool_size: u128) -> Result<()>;
+    fn subnet_get(&mut self, id: SubnetId) -> Result<Option<Subnet>>;
+    fn subnets_of_network(&mut self, network: NetworkId) -> Result<Vec<Subnet>>;
+    fn subnet_delete(&mut self, id: SubnetId) -> Result<()>;
+    fn subnet_allocation_count(&mut self, id: SubnetId) -> Result<u64>;
+
+    // IPAM (see nicplane_domain::ipam for the design).
+    /// Take the lowest free offset of the subnet's pools; None when exhausted.
+    fn ip_take_next(&mut self, subnet: SubnetId) -> Result<Option<u64>>;
+    /// Take a specific offset (inside a pool or not).
+    fn ip_take(&mut self, subnet: SubnetId, offset: u64) -> Result<Claim>;
+    /// Record an allocation (after a take).
+    fn ip_record(
+        &mut self,
+        subnet: SubnetId,
+        offset: u64,
+        address: IpAddr,
+        interface: InterfaceId,
+        in_pool: bool,
+    ) -> Result<()>;
+    /// Free an allocation, returning it to the free ranges when it was in a pool.
+    fn ip_release(&mut self, subnet: SubnetId, offset: u64) -> Result<()>;
+
+    // VMs.
+    fn vm_insert(&mut self, vm: &Vm) -> Result<()>;
+    /// Read a VM; inside a write this also locks its row (PostgreSQL: FOR UPDATE).
+    fn vm_get(&mut self, id: VmId) -> Result<Option<Vm>>;
+    fn vm_update(&mut self, vm: &Vm) -> Result<()>;
+    fn vm_delete(&mut self, id: VmId) -> Result<()>;
+    fn vm_list(&mut self, f: &VmFilter, page: &PageRequest) -> Result<Vec<Vm>>;
+
+    // Interfaces.
+    fn interface_insert(&mut self, i: &Interface, auto_delete: bool) -> Result<()>;
+    fn interface_get(&mut self, id: InterfaceId) -> Result<Option<Interface>>;
+    /// Whether the interface is deleted, not just unbound, when detached.
+    fn interface_auto_delete(&mut self, id: InterfaceId) -> Result<bool>;
+    fn interface_update(&mut self, i: &Interface) -> Result<()>;
+    fn interface_delete(&mut self, id: InterfaceId) -> Result<()>;
+    fn interface_list(&mut self, f: &InterfaceFilter, page: &PageRequest)
+        -> Result<Vec<Interface>>;
+    fn interface_count(&mut self, f: &InterfaceFilter) -> Result<u64>;
+    /// VLAN ids used under a parent, ascending.
+    fn interface_vlans_of_parent(&mut self, parent: InterfaceId) -> Result<Vec<u16>>;
+
+    // Public IP pools and public IPs.
+    fn pool_insert(&mut self, pool: &PublicIpPool, fresh: &[Range]) -> Result<()>;
+    fn pool_get(&mut self, id: PoolId) -> Result<Option<PublicIpPool>>;
+    fn pool_list(&mut self, dc: Option<DataCenterId>) -> Result<Vec<PublicIpPool>>;
+    /// The pool's lowest never-used range.
+    fn pool_fresh_head(&mut self, pool: PoolId) -> Result<Option<Range>>;
+    /// The pool's oldest released address: (seq, offset).
+    fn pool_released_head(&mut self, pool: PoolId) -> Result<Option<(i64, u64)>>;
+    /// Take the first address of a fresh range.
+    fn pool_take_fresh(&mut self, pool: PoolId, range: Range) -> Result<u64>;
+    /// Take a released address by its queue position.
+    fn pool_take_released(&mut self, pool: PoolId, seq: i64) -> Result<()>;
+    /// Put an address at the back of the release queue.
+    fn pool_release(&mut self, pool: PoolId, offset: u64) -> Result<()>;
+    fn public_ip_insert(&mut self, ip: &PublicIp, offset: u64) -> Result<()>;
+    fn public_ip_get(&mut self, id: PublicIpId) -> Result<Option<(PublicIp, u64)>>;
+    fn public_ip_of_interface(&mut self, iface: InterfaceId) -> Result<Option<(PublicIp, u64)>>;
+    fn public_ip_set_interface(
+        &mut self,
+        id: PublicIpId,
+        iface: Option<InterfaceId>,
+        description: &str,
+    ) -> Result<()>;
+    fn public_ip_delete(&mut self, id: PublicIpId) -> Result<()>;
+    fn public_ip_list(
+        &mut self,
+        project: Option<&ProjectId>,
+        page: &PageRequest,
+    ) -> Result<Vec<PublicIp>>;
+}
