@@ -1,1 +1,196 @@
+//! The use cases of nicplane, shared by every API dialect.
+//!
+//! Each use case authenticates the caller (by token, before the
+//! transaction), then runs as one closure inside one store transaction that
+//! checks the caller's role in the project, loads what it needs, applies the
+//! rules of `nicplane_domain::rules` and writes the change. Use cases are
+//! named `<resource>_<verb>`; the native API reuses the names as OpenAPI
+//! operation ids and the CLI as verbs.
 
+pub mod admin;
+pub mod auth;
+pub mod bootstrap;
+pub mod interface;
+pub mod ipam;
+pub mod network;
+pub mod public_ip;
+pub mod vm;
+
+pub use auth::Caller;
+pub use nicplane_domain as domain;
+pub use nicplane_store as store;
+
+use nicplane_domain::ids::{ProjectId, UserId};
+use nicplane_domain::types::{MacPrefix, Role, DEFAULT_MAC_PREFIX};
+use nicplane_domain::{ConflictReason, Error, Kind, Result};
+use nicplane_store::{Store, Tx};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Deployment settings the rules depend on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Most elastic interfaces a VM may have.
+    pub interface_limit: u32,
+    /// Prefix of generated MAC addresses.
+    pub mac_prefix: MacPrefix,
+    /// Lifetime of a login token.
+    pub token_ttl: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            interface_limit: nicplane_domain::model::DEFAULT_INTERFACE_LIMIT,
+            mac_prefix: DEFAULT_MAC_PREFIX,
+            token_ttl: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+/// How a write runs: for real, as a dry run, or idempotently.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// Validate fully, change nothing.
+    pub dry_run: bool,
+    /// A client-chosen key and a fingerprint of the request: a retry with the
+    /// same key and fingerprint gets the first answer; another request with
+    /// the same key is refused.
+    pub idempotency: Option<(String, String)>,
+}
+
+impl WriteOptions {
+    pub fn dry_run(dry_run: bool) -> Self {
+        WriteOptions {
+            dry_run,
+            idempotency: None,
+        }
+    }
+}
+
+/// The service: the store plus settings and caches.
+#[derive(Clone)]
+pub struct Service {
+    pub(crate) store: Store,
+    pub(crate) config: Arc<Config>,
+    pub(crate) tokens: Arc<auth::TokenCache>,
+}
+
+impl Service {
+    pub fn new(store: Store, config: Config) -> Self {
+        Service {
+            store,
+            config: Arc::new(config),
+            tokens: Arc::new(auth::TokenCache::default()),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Run a write use case honouring the write options.
+    pub(crate) async fn write<R, F>(&self, caller: &Caller, opts: &WriteOptions, f: F) -> Result<R>
+    where
+        R: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(&mut dyn Tx) -> Result<R> + Send + Sync + 'static,
+    {
+        if opts.dry_run {
+            return self.store.dry_run(f).await;
+        }
+        let Some((key, fingerprint)) = opts.idempotency.clone() else {
+            return self.store.write(f).await;
+        };
+        let user = caller.user.id;
+        self.store
+            .write(move |tx| idempotent(tx, user, &key, &fingerprint, &f))
+            .await
+    }
+
+    /// Readiness: the store answers.
+    pub async fn ready(&self) -> Result<()> {
+        self.store.ping().await
+    }
+}
+
+/// Longest Idempotency-Key accepted.
+pub const IDEMPOTENCY_KEY_MAX: usize = 255;
+
+fn idempotent<R, F>(
+    tx: &mut dyn Tx,
+    user: UserId,
+    key: &str,
+    fingerprint: &str,
+    f: &F,
+) -> Result<R>
+where
+    R: Serialize + DeserializeOwned,
+    F: Fn(&mut dyn Tx) -> Result<R>,
+{
+    if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX {
+        return Err(Error::invalid_value(
+            "Idempotency-Key",
+            format!("must be 1 to {IDEMPOTENCY_KEY_MAX} characters."),
+        ));
+    }
+    if let Some((stored_fp, response)) = tx.idempotency_get(user, key)? {
+        if stored_fp != fingerprint {
+            return Err(Error::conflict(
+                ConflictReason::IdempotencyKeyReused,
+                format!("The Idempotency-Key {key} was already used for a different request."),
+            ));
+        }
+        return serde_json::from_str(&response)
+            .map_err(|e| Error::internal(format!("stored idempotent answer unreadable: {e}")));
+    }
+    let r = f(tx)?;
+    let body = serde_json::to_string(&r)
+        .map_err(|e| Error::internal(format!("cannot store idempotent answer: {e}")))?;
+    tx.idempotency_put(user, key, fingerprint, &body)?;
+    Ok(r)
+}
+
+/// What a caller needs in a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Read,
+    Write,
+    Administer,
+}
+
+/// Check, inside the transaction, that the caller may act on the project:
+/// a non-member gets "not found" (the project's existence is not revealed),
+/// a reader gets 403 on writes. The cloud admin acts as Tenant Administrator
+/// in every project.
+pub fn authorize(tx: &mut dyn Tx, caller: &Caller, project: &ProjectId, need: Need) -> Result<Role> {
+    let role = if caller.user.is_cloud_admin {
+        tx.project_get(project)?
+            .ok_or_else(|| Error::not_found(Kind::Project, project))?;
+        Role::Admin
+    } else {
+        tx.membership_role(caller.user.id, project)?
+            .ok_or_else(|| Error::not_found(Kind::Project, project))?
+    };
+    match need {
+        Need::Read => {}
+        Need::Write => nicplane_domain::rules::role_may_write(role)?,
+        Need::Administer => nicplane_domain::rules::role_may_administer(role)?,
+    }
+    Ok(role)
+}
+
+/// Only the cloud admin may do this.
+pub fn require_cloud_admin(caller: &Caller) -> Result<()> {
+    if !caller.user.is_cloud_admin {
+        return Err(Error::forbidden(
+            "Only the cloud admin can manage data centers, public IP pools, projects, users and shared networks.",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,247 @@
+//! Cloud-admin use cases: data centers, public IP pools, projects and their
+//! members. Creating a project also creates its default security group and
+//! a Default Network in every data center; creating a data center gives every
+//! project a Default Network there.
+
+use crate::network::{create_default_network, create_default_security_group};
+use crate::{authorize, require_cloud_admin, Caller, Need, Service, WriteOptions};
+use ipnet::IpNet;
+use nicplane_domain::ids::*;
+use nicplane_domain::ipam::{self, AddressSpace};
+use nicplane_domain::model::*;
+use nicplane_domain::types::{check_text, Name, Role};
+use nicplane_domain::{ConflictReason, Error, Kind, Result};
+use nicplane_store::Tx;
+
+impl Service {
+    /// `data_center_list`: every signed-in user sees the data centers.
+    pub async fn data_center_list(&self, _caller: &Caller) -> Result<Vec<DataCenter>> {
+        self.store.read(|tx| tx.data_center_list()).await
+    }
+
+    /// `data_center_get`.
+    pub async fn data_center_get(&self, _caller: &Caller, id: DataCenterId) -> Result<DataCenter> {
+        self.store
+            .read(move |tx| tx.data_center_get(id))
+            .await?
+            .ok_or_else(|| Error::not_found(Kind::DataCenter, id))
+    }
+
+    /// `data_center_create` (cloud admin).
+    pub async fn data_center_create(
+        &self,
+        caller: &Caller,
+        name: &str,
+        opts: &WriteOptions,
+    ) -> Result<DataCenter> {
+        require_cloud_admin(caller)?;
+        let dc = DataCenter {
+            id: DataCenterId::new(),
+            name: Name::parse("name", name)?.to_string(),
+            created_at: now(),
+        };
+        self.write(caller, opts, move |tx| data_center_create(tx, &dc))
+            .await
+    }
+
+    /// `pool_list`.
+    pub async fn pool_list(&self, _caller: &Caller) -> Result<Vec<PublicIpPool>> {
+        self.store.read(|tx| tx.pool_list(None)).await
+    }
+
+    /// `pool_create` (cloud admin): a shared public IP pool of a data center.
+    pub async fn pool_create(
+        &self,
+        caller: &Caller,
+        data_center_id: DataCenterId,
+        name: &str,
+        cidr: IpNet,
+        opts: &WriteOptions,
+    ) -> Result<PublicIpPool> {
+        require_cloud_admin(caller)?;
+        let name = Name::parse("name", name)?.to_string();
+        self.write(caller, opts, move |tx| {
+            pool_create(tx, data_center_id, &name, cidr)
+        })
+        .await
+    }
+
+    /// `project_list`: the cloud admin sees all; others their own.
+    pub async fn project_list(&self, caller: &Caller) -> Result<Vec<Project>> {
+        let c = caller.clone();
+        self.store
+            .read(move |tx| {
+                if c.user.is_cloud_admin {
+                    return tx.project_list();
+                }
+                let mut out = Vec::new();
+                for m in tx.memberships_of_user(c.user.id)? {
+                    if let Some(p) = tx.project_get(&m.project_id)? {
+                        out.push(p);
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    /// `project_get`.
+    pub async fn project_get(&self, caller: &Caller, id: &ProjectId) -> Result<Project> {
+        let c = caller.clone();
+        let id = id.clone();
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &id, Need::Read)?;
+                tx.project_get(&id)?
+                    .ok_or_else(|| Error::not_found(Kind::Project, &id))
+            })
+            .await
+    }
+
+    /// `project_create` (cloud admin).
+    pub async fn project_create(
+        &self,
+        caller: &Caller,
+        name: &str,
+        description: &str,
+        opts: &WriteOptions,
+    ) -> Result<Project> {
+        require_cloud_admin(caller)?;
+        check_text("description", description)?;
+        let project = Project {
+            id: ProjectId::new(),
+            name: Name::parse("name", name)?.to_string(),
+            description: description.to_string(),
+            created_at: now(),
+        };
+        self.write(caller, opts, move |tx| project_create(tx, &project))
+            .await
+    }
+
+    /// `member_list`.
+    pub async fn member_list(&self, caller: &Caller, project: &ProjectId) -> Result<Vec<Membership>> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                tx.memberships_of_project(&p)
+            })
+            .await
+    }
+
+    /// `member_set`: give a user a role in a project (Tenant Administrator or cloud admin).
+    pub async fn member_set(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        user: UserId,
+        role: Role,
+        opts: &WriteOptions,
+    ) -> Result<Membership> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Administer)?;
+            let u = tx
+                .user_get(user)?
+                .ok_or_else(|| Error::not_found(Kind::User, user))?;
+            tx.membership_set(user, &p, role)?;
+            let project = tx
+                .project_get(&p)?
+                .ok_or_else(|| Error::not_found(Kind::Project, &p))?;
+            Ok(Membership {
+                user_id: u.id,
+                user_name: u.name,
+                project_id: p.clone(),
+                project_name: project.name,
+                role,
+            })
+        })
+        .await
+    }
+
+    /// `member_remove`.
+    pub async fn member_remove(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        user: UserId,
+        opts: &WriteOptions,
+    ) -> Result<()> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Administer)?;
+            if !tx.membership_delete(user, &p)? {
+                return Err(Error::not_found(Kind::User, user));
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Insert a data center and give every project a Default Network there.
+pub fn data_center_create(tx: &mut dyn Tx, dc: &DataCenter) -> Result<DataCenter> {
+    if tx.data_center_by_name(&dc.name)?.is_some() {
+        return Err(Error::conflict(
+            ConflictReason::NameTaken,
+            format!("A data center named {} already exists.", dc.name),
+        ));
+    }
+    tx.data_center_insert(dc)?;
+    for p in tx.project_list()? {
+        create_default_network(tx, &p.id, dc.id)?;
+    }
+    Ok(dc.clone())
+}
+
+/// Insert a project with its default security group and Default Networks.
+pub fn project_create(tx: &mut dyn Tx, project: &Project) -> Result<Project> {
+    if tx.project_by_name(&project.name)?.is_some() {
+        return Err(Error::conflict(
+            ConflictReason::NameTaken,
+            format!("A project named {} already exists.", project.name),
+        ));
+    }
+    tx.project_insert(project)?;
+    create_default_security_group(tx, &project.id)?;
+    for dc in tx.data_center_list()? {
+        create_default_network(tx, &project.id, dc.id)?;
+    }
+    Ok(project.clone())
+}
+
+/// Insert a public IP pool: every host address but the gateway (the first
+/// host) is free.
+pub fn pool_create(
+    tx: &mut dyn Tx,
+    data_center_id: DataCenterId,
+    name: &str,
+    cidr: IpNet,
+) -> Result<PublicIpPool> {
+    if !matches!(cidr, IpNet::V4(_)) {
+        return Err(Error::invalid_value("cidr", "public IP pools are IPv4."));
+    }
+    let space = AddressSpace::new(cidr)?;
+    tx.data_center_get(data_center_id)?
+        .ok_or_else(|| Error::not_found(Kind::DataCenter, data_center_id))?;
+    if tx.pool_list(None)?.iter().any(|p| p.name == name) {
+        return Err(Error::conflict(
+            ConflictReason::NameTaken,
+            format!("A public IP pool named {name} already exists."),
+        ));
+    }
+    let fresh = ipam::subtract(&[space.host_range()], 1);
+    let pool = PublicIpPool {
+        id: PoolId::new(),
+        data_center_id,
+        name: name.to_string(),
+        cidr,
+        free_addresses: ipam::total(&fresh) as u64,
+        created_at: now(),
+    };
+    tx.pool_insert(&pool, &fresh)?;
+    Ok(pool)
+}

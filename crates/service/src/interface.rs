@@ -1,0 +1,640 @@
+//! Network interfaces: attach (a new interface on a network, or an existing
+//! unattached one), detach, create and delete unattached ones, update.
+//!
+//! The attach path, inside one transaction: lock the VM row, check the
+//! network is visible and in the VM's data center, the hot-plug policy and
+//! the interface limit, take the addresses, generate a MAC, insert, bump the
+//! VM's interface count.
+
+use crate::ipam::{self, FixedIpRequest};
+use crate::network::{owned_group, visible_network};
+use crate::{authorize, Caller, Need, Service, WriteOptions};
+use nicplane_domain::ids::*;
+use nicplane_domain::model::*;
+use nicplane_domain::rules;
+use nicplane_domain::types::*;
+use nicplane_domain::{ConflictReason, Error, Kind, Result};
+use nicplane_store::{InterfaceFilter, PageRequest, Tx};
+use serde::{Deserialize, Serialize};
+
+/// What to attach.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachSpec {
+    /// Create a new interface on this network...
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub network_id: Option<NetworkId>,
+    /// ...or attach this existing, unattached interface.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub interface_id: Option<InterfaceId>,
+    #[serde(default)]
+    pub fixed_ips: Vec<FixedIpRequest>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Security group ids; the project's default group when omitted.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub security_groups: Option<Vec<SecurityGroupId>>,
+    #[serde(default)]
+    pub port_security_enabled: Option<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub mac_address: Option<MacAddr>,
+    #[serde(default)]
+    pub device_owner: Option<String>,
+}
+
+/// An unattached interface to create (a "port").
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceSpec {
+    #[schema(value_type = String)]
+    pub network_id: NetworkId,
+    #[serde(default)]
+    pub fixed_ips: Vec<FixedIpRequest>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub security_groups: Option<Vec<SecurityGroupId>>,
+    #[serde(default)]
+    pub port_security_enabled: Option<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub mac_address: Option<MacAddr>,
+    #[serde(default)]
+    pub allowed_address_pairs: Vec<AddressPair>,
+    #[serde(default)]
+    pub admin_state_up: Option<bool>,
+    #[serde(default)]
+    pub device_owner: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<ResourceTag>,
+}
+
+/// Changes to an interface.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterfacePatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub tag: Option<String>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub security_groups: Option<Vec<SecurityGroupId>>,
+    pub port_security_enabled: Option<bool>,
+    pub admin_state_up: Option<bool>,
+    pub allowed_address_pairs: Option<Vec<AddressPair>>,
+    pub tags: Option<Vec<ResourceTag>>,
+    /// Replace the fixed IPs (addresses kept when listed again).
+    pub fixed_ips: Option<Vec<FixedIpRequest>>,
+}
+
+/// Longest tag accepted (Nova's limit).
+pub const TAG_MAX_LEN: usize = 60;
+
+fn check_tag(tag: &Option<String>) -> Result<()> {
+    if let Some(t) = tag {
+        if t.is_empty() || t.chars().count() > TAG_MAX_LEN || t.contains('/') || t.contains(',') {
+            return Err(Error::invalid_value(
+                "tag",
+                format!("'{t}' must be 1-{TAG_MAX_LEN} characters without '/' or ','."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Resolve security groups: the given ones must be the project's; none given
+/// means the project's default group.
+pub fn resolve_groups(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    groups: &Option<Vec<SecurityGroupId>>,
+) -> Result<Vec<SecurityGroupId>> {
+    match groups {
+        Some(ids) => {
+            let mut out = Vec::new();
+            for id in ids {
+                let sg = owned_group(tx, project, *id).map_err(|_| {
+                    Error::invalid(format!("Security group {id} does not exist in the project."))
+                })?;
+                if !out.contains(&sg.id) {
+                    out.push(sg.id);
+                }
+            }
+            Ok(out)
+        }
+        None => Ok(crate::network::create_default_security_group(tx, project)?
+            .id)
+        .map(|id| vec![id]),
+    }
+}
+
+/// Generate a MAC under the deployment prefix that no interface uses.
+pub fn generate_mac(tx: &mut dyn Tx, prefix: MacPrefix) -> Result<MacAddr> {
+    /// Generated MACs skipped because a client chose them explicitly.
+    const MAX_SKIPS: usize = 64;
+    for _ in 0..MAX_SKIPS {
+        let mac = prefix.mac(tx.next_sequence("mac")?)?;
+        let used = tx.interface_count(&InterfaceFilter {
+            mac_address: Some(mac),
+            ..Default::default()
+        })?;
+        if used == 0 {
+            return Ok(mac);
+        }
+    }
+    Err(Error::exhausted("No free MAC address under the configured prefix."))
+}
+
+/// Observed status without a data-plane agent: up when bound to a running VM.
+pub fn derived_status(vm: Option<&Vm>) -> InterfaceStatus {
+    match vm {
+        Some(v) if v.power_state == PowerState::Running => InterfaceStatus::Active,
+        Some(_) => InterfaceStatus::Down,
+        None => InterfaceStatus::Down,
+    }
+}
+
+/// Load an interface of the project; anything else is "not found".
+pub fn owned_interface(tx: &mut dyn Tx, project: &ProjectId, id: InterfaceId) -> Result<Interface> {
+    match tx.interface_get(id)? {
+        Some(i) if &i.project_id == project => Ok(i),
+        _ => Err(Error::not_found(Kind::Interface, id)),
+    }
+}
+
+/// Load (and lock) a VM of the project.
+pub fn owned_vm(tx: &mut dyn Tx, project: &ProjectId, id: VmId) -> Result<Vm> {
+    match tx.vm_get(id)? {
+        Some(v) if &v.project_id == project => Ok(v),
+        _ => Err(Error::not_found(Kind::Vm, id)),
+    }
+}
+
+/// Create an interface row with addresses, not attached to anything.
+#[allow(clippy::too_many_arguments)]
+pub fn create_interface(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    network: &Network,
+    requests: &[FixedIpRequest],
+    groups: &Option<Vec<SecurityGroupId>>,
+    mac: Option<MacAddr>,
+    prefix: MacPrefix,
+    build: impl FnOnce(&mut Interface) -> Result<()>,
+    auto_delete: bool,
+) -> Result<Interface> {
+    let security_groups = resolve_groups(tx, project, groups)?;
+    let taken = ipam::take_addresses(tx, network, requests)?;
+    let mac_address = match mac {
+        Some(m) => m,
+        None => generate_mac(tx, prefix)?,
+    };
+    let t = now();
+    let mut iface = Interface {
+        id: InterfaceId::new(),
+        project_id: project.clone(),
+        network_id: network.id,
+        network_name: network.name.clone(),
+        data_center_id: network.data_center_id,
+        vm_id: None,
+        name: String::new(),
+        mac_address,
+        fixed_ips: ipam::fixed_ips(&taken),
+        primary: false,
+        status: InterfaceStatus::Down,
+        admin_state_up: true,
+        description: String::new(),
+        tag: None,
+        security_groups,
+        port_security_enabled: true,
+        allowed_address_pairs: vec![],
+        tags: vec![],
+        device_owner: String::new(),
+        public_ip: None,
+        parent_id: None,
+        vlan_id: None,
+        supplementary: false,
+        created_at: t,
+        updated_at: t,
+    };
+    build(&mut iface)?;
+    check_text("name", &iface.name)?;
+    check_text("description", &iface.description)?;
+    check_tag(&iface.tag)?;
+    if !iface.port_security_enabled && iface.security_groups.len() > 0 && groups.is_some() {
+        return Err(Error::invalid(
+            "Security groups cannot be applied to an interface with port security disabled.",
+        ));
+    }
+    if !iface.port_security_enabled {
+        iface.security_groups.clear();
+    }
+    tx.interface_insert(&iface, auto_delete)?;
+    ipam::record(tx, iface.id, &taken)?;
+    Ok(iface)
+}
+
+/// The attach use case inside its transaction (shared by every dialect).
+pub fn attach_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    vm_id: VmId,
+    spec: &AttachSpec,
+    limit: u32,
+    prefix: MacPrefix,
+) -> Result<Interface> {
+    let mut vm = owned_vm(tx, project, vm_id)?;
+    let iface = match (spec.network_id, spec.interface_id) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "Give either network_id or interface_id, not both.",
+            ))
+        }
+        (None, None) => return Err(Error::invalid("Give network_id or interface_id.")),
+        (Some(net), None) => {
+            let network = visible_network(tx, project, net)?;
+            rules::network_in_vm_data_center(&vm, &network)?;
+            rules::hot_plug_allowed(&vm)?;
+            rules::interface_limit(&vm, vm.interface_count, limit)?;
+            let status = derived_status(Some(&vm));
+            create_interface(
+                tx,
+                project,
+                &network,
+                &spec.fixed_ips,
+                &spec.security_groups,
+                spec.mac_address,
+                prefix,
+                |i| {
+                    i.vm_id = Some(vm.id);
+                    i.status = status;
+                    i.name = spec.name.clone().unwrap_or_default();
+                    i.description = spec.description.clone().unwrap_or_default();
+                    i.tag = spec.tag.clone();
+                    i.device_owner = spec
+                        .device_owner
+                        .clone()
+                        .unwrap_or_else(|| "compute:nova".into());
+                    if let Some(ps) = spec.port_security_enabled {
+                        i.port_security_enabled = ps;
+                    }
+                    Ok(())
+                },
+                true,
+            )?
+        }
+        (None, Some(id)) => {
+            if !spec.fixed_ips.is_empty() {
+                return Err(Error::invalid(
+                    "fixed_ips can only be given with network_id.",
+                ));
+            }
+            let mut iface = owned_interface(tx, project, id)?;
+            if iface.supplementary {
+                return Err(Error::invalid(format!(
+                    "Network interface {id} is a supplementary interface and cannot be attached to a VM."
+                )));
+            }
+            if let Some(other) = iface.vm_id {
+                return Err(Error::conflict(
+                    ConflictReason::InUse,
+                    format!("Network interface {id} is already attached to VM {other}."),
+                ));
+            }
+            let network = visible_network(tx, project, iface.network_id)?;
+            rules::network_in_vm_data_center(&vm, &network)?;
+            rules::hot_plug_allowed(&vm)?;
+            rules::interface_limit(&vm, vm.interface_count, limit)?;
+            check_tag(&spec.tag)?;
+            iface.vm_id = Some(vm.id);
+            iface.status = derived_status(Some(&vm));
+            if spec.tag.is_some() {
+                iface.tag = spec.tag.clone();
+            }
+            if spec.security_groups.is_some() {
+                iface.security_groups = resolve_groups(tx, project, &spec.security_groups)?;
+            }
+            if let Some(ps) = spec.port_security_enabled {
+                iface.port_security_enabled = ps;
+            }
+            iface.device_owner = spec
+                .device_owner
+                .clone()
+                .unwrap_or_else(|| "compute:nova".into());
+            iface.updated_at = now();
+            tx.interface_update(&iface)?;
+            iface
+        }
+    };
+    vm.interface_count += 1;
+    vm.updated_at = now();
+    tx.vm_update(&vm)?;
+    Ok(iface)
+}
+
+/// Release an interface's public IP (permanently) and addresses, then delete it.
+pub fn delete_interface_row(tx: &mut dyn Tx, iface: &Interface) -> Result<()> {
+    let children = tx.interface_count(&InterfaceFilter {
+        parent_id: Some(iface.id),
+        ..Default::default()
+    })?;
+    rules::parent_has_no_children(iface, children)?;
+    if let Some((ip, offset)) = tx.public_ip_of_interface(iface.id)? {
+        tx.pool_release(ip.pool_id, offset)?;
+        tx.public_ip_delete(ip.id)?;
+    }
+    ipam::release(tx, &iface.fixed_ips)?;
+    tx.interface_delete(iface.id)
+}
+
+/// The detach use case: checks the rules, then deletes an interface the
+/// attach created or only unbinds one that existed before.
+pub fn detach_tx(tx: &mut dyn Tx, project: &ProjectId, vm_id: VmId, id: InterfaceId) -> Result<Interface> {
+    let mut vm = owned_vm(tx, project, vm_id)?;
+    let mut iface = owned_interface(tx, project, id)?;
+    if iface.vm_id != Some(vm.id) {
+        return Err(Error::not_found(Kind::Interface, id));
+    }
+    rules::primary_not_removable(&iface)?;
+    rules::hot_plug_allowed(&vm)?;
+    if tx.interface_auto_delete(id)? {
+        delete_interface_row(tx, &iface)?;
+    } else {
+        iface.vm_id = None;
+        iface.status = InterfaceStatus::Down;
+        iface.device_owner = String::new();
+        iface.updated_at = now();
+        tx.interface_update(&iface)?;
+    }
+    vm.interface_count = vm.interface_count.saturating_sub(1);
+    vm.updated_at = now();
+    tx.vm_update(&vm)?;
+    Ok(iface)
+}
+
+/// Apply a patch to an interface (inside a transaction).
+pub fn update_tx(tx: &mut dyn Tx, project: &ProjectId, id: InterfaceId, patch: &InterfacePatch) -> Result<Interface> {
+    let mut i = owned_interface(tx, project, id)?;
+    if let Some(n) = &patch.name {
+        check_text("name", n)?;
+        i.name = n.clone();
+    }
+    if let Some(d) = &patch.description {
+        check_text("description", d)?;
+        i.description = d.clone();
+    }
+    if patch.tag.is_some() {
+        check_tag(&patch.tag)?;
+        i.tag = patch.tag.clone();
+    }
+    if let Some(ps) = patch.port_security_enabled {
+        i.port_security_enabled = ps;
+        if !ps && patch.security_groups.is_none() {
+            i.security_groups.clear();
+        }
+    }
+    if patch.security_groups.is_some() {
+        let groups = resolve_groups(tx, project, &patch.security_groups)?;
+        if !i.port_security_enabled && !groups.is_empty() {
+            return Err(Error::invalid(
+                "Security groups cannot be applied to an interface with port security disabled.",
+            ));
+        }
+        i.security_groups = groups;
+    }
+    if let Some(a) = patch.admin_state_up {
+        i.admin_state_up = a;
+    }
+    if let Some(p) = &patch.allowed_address_pairs {
+        for pair in p {
+            pair.ip_address
+                .parse::<ipnet::IpNet>()
+                .map(|_| ())
+                .or_else(|_| pair.ip_address.parse::<std::net::IpAddr>().map(|_| ()))
+                .map_err(|_| {
+                    Error::invalid_value(
+                        "allowed_address_pairs",
+                        format!("'{}' is not an IP address or CIDR.", pair.ip_address),
+                    )
+                })?;
+            if let Some(m) = &pair.mac_address {
+                m.parse::<MacAddr>()?;
+            }
+        }
+        i.allowed_address_pairs = p.clone();
+    }
+    if let Some(t) = &patch.tags {
+        i.tags = t.clone();
+    }
+    if let Some(reqs) = &patch.fixed_ips {
+        let network = visible_network(tx, project, i.network_id)?;
+        let keep: Vec<FixedIp> = i
+            .fixed_ips
+            .iter()
+            .filter(|f| reqs.iter().any(|r| r.ip_address == Some(f.ip_address)))
+            .cloned()
+            .collect();
+        let drop: Vec<FixedIp> = i
+            .fixed_ips
+            .iter()
+            .filter(|f| !keep.contains(f))
+            .cloned()
+            .collect();
+        ipam::release(tx, &drop)?;
+        let new_reqs: Vec<FixedIpRequest> = reqs
+            .iter()
+            .filter(|r| match r.ip_address {
+                Some(ip) => !keep.iter().any(|f| f.ip_address == ip),
+                None => true,
+            })
+            .cloned()
+            .collect();
+        let taken = if new_reqs.is_empty() {
+            vec![]
+        } else {
+            ipam::take_addresses(tx, &network, &new_reqs)?
+        };
+        ipam::record(tx, i.id, &taken)?;
+        i.fixed_ips = keep.into_iter().chain(ipam::fixed_ips(&taken)).collect();
+    }
+    i.updated_at = now();
+    tx.interface_update(&i)?;
+    tx.interface_get(id)?.ok_or_else(|| Error::not_found(Kind::Interface, id))
+}
+
+impl Service {
+    /// `interface_list`: a project's interfaces, filtered and paged.
+    pub async fn interface_list(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        mut filter: InterfaceFilter,
+        page: PageRequest,
+    ) -> Result<Vec<Interface>> {
+        let c = caller.clone();
+        let p = project.clone();
+        filter.project_id = Some(p.clone());
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                if let Some(Some(vm)) = filter.vm_id {
+                    owned_vm(tx, &p, vm)?;
+                }
+                tx.interface_list(&filter, &page)
+            })
+            .await
+    }
+
+    /// `interface_get`.
+    pub async fn interface_get(&self, caller: &Caller, project: &ProjectId, id: InterfaceId) -> Result<Interface> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                owned_interface(tx, &p, id)
+            })
+            .await
+    }
+
+    /// `interface_attach`: add an interface to a VM.
+    pub async fn interface_attach(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        vm: VmId,
+        spec: AttachSpec,
+        opts: &WriteOptions,
+    ) -> Result<Interface> {
+        let c = caller.clone();
+        let p = project.clone();
+        let limit = self.config.interface_limit;
+        let prefix = self.config.mac_prefix;
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            attach_tx(tx, &p, vm, &spec, limit, prefix)
+        })
+        .await
+    }
+
+    /// `interface_detach`: remove an interface from a VM (never the primary).
+    pub async fn interface_detach(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        vm: VmId,
+        id: InterfaceId,
+        opts: &WriteOptions,
+    ) -> Result<Interface> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            detach_tx(tx, &p, vm, id)
+        })
+        .await
+    }
+
+    /// `interface_create`: an unattached interface (a port).
+    pub async fn interface_create(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        spec: InterfaceSpec,
+        opts: &WriteOptions,
+    ) -> Result<Interface> {
+        let c = caller.clone();
+        let p = project.clone();
+        let prefix = self.config.mac_prefix;
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            interface_create_tx(tx, &p, &spec, prefix)
+        })
+        .await
+    }
+
+    /// `interface_update`.
+    pub async fn interface_update(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: InterfaceId,
+        patch: InterfacePatch,
+        opts: &WriteOptions,
+    ) -> Result<Interface> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            update_tx(tx, &p, id, &patch)
+        })
+        .await
+    }
+
+    /// `interface_delete`: delete an interface; an attached one goes through
+    /// the same rules as a detach first.
+    pub async fn interface_delete(&self, caller: &Caller, project: &ProjectId, id: InterfaceId, opts: &WriteOptions) -> Result<()> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            interface_delete_tx(tx, &p, id)
+        })
+        .await
+    }
+}
+
+/// Create an unattached interface (inside a transaction).
+pub fn interface_create_tx(tx: &mut dyn Tx, project: &ProjectId, spec: &InterfaceSpec, prefix: MacPrefix) -> Result<Interface> {
+    let network = visible_network(tx, project, spec.network_id)?;
+    let iface = create_interface(
+        tx,
+        project,
+        &network,
+        &spec.fixed_ips,
+        &spec.security_groups,
+        spec.mac_address,
+        prefix,
+        |i| {
+            i.name = spec.name.clone().unwrap_or_default();
+            i.description = spec.description.clone().unwrap_or_default();
+            i.allowed_address_pairs = spec.allowed_address_pairs.clone();
+            i.tags = spec.tags.clone();
+            i.device_owner = spec.device_owner.clone().unwrap_or_default();
+            if let Some(a) = spec.admin_state_up {
+                i.admin_state_up = a;
+            }
+            if let Some(ps) = spec.port_security_enabled {
+                i.port_security_enabled = ps;
+            }
+            Ok(())
+        },
+        false,
+    )?;
+    Ok(iface)
+}
+
+/// Delete an interface (inside a transaction); an attached one must pass the
+/// detach rules.
+pub fn interface_delete_tx(tx: &mut dyn Tx, project: &ProjectId, id: InterfaceId) -> Result<()> {
+    let iface = owned_interface(tx, project, id)?;
+    if let Some(vm_id) = iface.vm_id {
+        let mut vm = owned_vm(tx, project, vm_id)?;
+        rules::primary_not_removable(&iface)?;
+        rules::hot_plug_allowed(&vm)?;
+        vm.interface_count = vm.interface_count.saturating_sub(1);
+        vm.updated_at = now();
+        tx.vm_update(&vm)?;
+    }
+    delete_interface_row(tx, &iface)
+}

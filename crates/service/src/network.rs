@@ -1,0 +1,690 @@
+//! Networks, subnets and security groups.
+
+use crate::{authorize, require_cloud_admin, Caller, Need, Service, WriteOptions};
+use ipnet::IpNet;
+use nicplane_domain::ids::*;
+use nicplane_domain::ipam::{self, AddressSpace, Range};
+use nicplane_domain::model::*;
+use nicplane_domain::types::{check_text, Name, NetworkKind};
+use nicplane_domain::{ConflictReason, Error, Kind, Result};
+use nicplane_store::{NetworkFilter, PageRequest, Tx};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Name of the network every project gets in each data center.
+pub const DEFAULT_NETWORK_NAME: &str = "Default Network";
+/// IPv4 range of every Default Network (a /16: room for 65,533 interfaces).
+pub const DEFAULT_NETWORK_CIDR: &str = "10.0.0.0/16";
+/// Name of every project's default security group.
+pub const DEFAULT_SECURITY_GROUP: &str = "default";
+
+/// A subnet to create.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[schema(value_type = String)]
+    pub cidr: IpNet,
+    /// Defaults to the first host address; `null` with `no_gateway` for none.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub gateway_ip: Option<IpAddr>,
+    #[serde(default)]
+    pub no_gateway: bool,
+    /// Defaults to every host address except the gateway.
+    #[serde(default)]
+    pub allocation_pools: Option<Vec<AllocationPool>>,
+}
+
+/// A network to create.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    pub name: String,
+    #[schema(value_type = String)]
+    pub data_center_id: DataCenterId,
+    pub kind: NetworkKind,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub subnets: Vec<SubnetSpec>,
+}
+
+/// A network with its subnets.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NetworkDetail {
+    #[serde(flatten)]
+    pub network: Network,
+    pub subnets: Vec<Subnet>,
+}
+
+/// Changes to a network.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A security group to create.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroupSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A security group rule to create.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub direction: String,
+    #[serde(default)]
+    pub ethertype: Option<String>,
+    #[serde(default)]
+    pub protocol: Option<String>,
+    #[serde(default)]
+    pub port_range_min: Option<u16>,
+    #[serde(default)]
+    pub port_range_max: Option<u16>,
+    #[serde(default)]
+    pub remote_ip_prefix: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub remote_group_id: Option<SecurityGroupId>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Build a validated rule.
+pub fn make_rule(group: SecurityGroupId, spec: &RuleSpec) -> Result<SecurityGroupRule> {
+    let direction = spec.direction.to_ascii_lowercase();
+    if direction != "ingress" && direction != "egress" {
+        return Err(Error::invalid_value(
+            "direction",
+            format!("'{}' is not ingress or egress.", spec.direction),
+        ));
+    }
+    let ethertype = match spec.ethertype.as_deref().unwrap_or("IPv4") {
+        e if e.eq_ignore_ascii_case("ipv4") => "IPv4",
+        e if e.eq_ignore_ascii_case("ipv6") => "IPv6",
+        e => {
+            return Err(Error::invalid_value(
+                "ethertype",
+                format!("'{e}' is not IPv4 or IPv6."),
+            ))
+        }
+    };
+    if let (Some(a), Some(b)) = (spec.port_range_min, spec.port_range_max) {
+        if a > b {
+            return Err(Error::invalid_value(
+                "port_range_min",
+                format!("{a} is greater than port_range_max {b}."),
+            ));
+        }
+    }
+    if let Some(p) = &spec.remote_ip_prefix {
+        p.parse::<IpNet>().map_err(|_| {
+            Error::invalid_value("remote_ip_prefix", format!("'{p}' is not a CIDR."))
+        })?;
+    }
+    check_text("description", &spec.description)?;
+    Ok(SecurityGroupRule {
+        id: SecurityGroupRuleId::new(),
+        security_group_id: group,
+        direction,
+        ethertype: ethertype.into(),
+        protocol: spec.protocol.clone().map(|p| p.to_ascii_lowercase()),
+        port_range_min: spec.port_range_min,
+        port_range_max: spec.port_range_max,
+        remote_ip_prefix: spec.remote_ip_prefix.clone(),
+        remote_group_id: spec.remote_group_id,
+        description: spec.description.clone(),
+    })
+}
+
+/// Create the project's default security group: all egress, ingress from
+/// members of the group.
+pub fn create_default_security_group(tx: &mut dyn Tx, project: &ProjectId) -> Result<SecurityGroup> {
+    if let Some(sg) = tx.security_group_default(project)? {
+        return Ok(sg);
+    }
+    let id = SecurityGroupId::new();
+    let mut rules = Vec::new();
+    for eth in ["IPv4", "IPv6"] {
+        rules.push(make_rule(
+            id,
+            &RuleSpec {
+                direction: "egress".into(),
+                ethertype: Some(eth.into()),
+                protocol: None,
+                port_range_min: None,
+                port_range_max: None,
+                remote_ip_prefix: None,
+                remote_group_id: None,
+                description: String::new(),
+            },
+        )?);
+        rules.push(make_rule(
+            id,
+            &RuleSpec {
+                direction: "ingress".into(),
+                ethertype: Some(eth.into()),
+                protocol: None,
+                port_range_min: None,
+                port_range_max: None,
+                remote_ip_prefix: None,
+                remote_group_id: Some(id),
+                description: String::new(),
+            },
+        )?);
+    }
+    let sg = SecurityGroup {
+        id,
+        project_id: project.clone(),
+        name: DEFAULT_SECURITY_GROUP.into(),
+        description: "Default security group".into(),
+        is_default: true,
+        rules,
+        created_at: now(),
+    };
+    tx.security_group_insert(&sg)?;
+    Ok(sg)
+}
+
+/// A random unique-local IPv6 /64 (RFC 4193) for a Default Network.
+fn random_ula64() -> IpNet {
+    let mut r = rand::thread_rng();
+    let global: u64 = r.gen::<u64>() & 0x00ff_ffff_ffff_ffff;
+    let hi: u128 = (0xfdu128 << 120) | ((global as u128) << 64);
+    IpNet::new(IpAddr::V6(hi.into()), 64).unwrap_or_else(|_| "fd00::/64".parse().unwrap_or_default())
+}
+
+/// Create the project's Default Network in a data center (standard; an IPv4
+/// /16 and an IPv6 /64), unless it exists.
+pub fn create_default_network(tx: &mut dyn Tx, project: &ProjectId, dc: DataCenterId) -> Result<Network> {
+    if let Some(n) = tx.network_default(project, dc)? {
+        return Ok(n);
+    }
+    let t = now();
+    let network = Network {
+        id: NetworkId::new(),
+        project_id: Some(project.clone()),
+        data_center_id: dc,
+        name: DEFAULT_NETWORK_NAME.into(),
+        description: "Created automatically for the project in this data center".into(),
+        kind: NetworkKind::Standard,
+        shared: false,
+        is_default: true,
+        created_at: t,
+        updated_at: t,
+    };
+    tx.network_insert(&network)?;
+    let v4: IpNet = DEFAULT_NETWORK_CIDR
+        .parse()
+        .map_err(|_| Error::internal("bad default CIDR"))?;
+    for cidr in [v4, random_ula64()] {
+        subnet_insert(
+            tx,
+            &network,
+            &SubnetSpec {
+                name: Some(format!("default-v{}", if cidr.addr().is_ipv4() { 4 } else { 6 })),
+                cidr,
+                ..Default::default()
+            },
+        )?;
+    }
+    Ok(network)
+}
+
+/// Validate and insert a subnet of a network.
+pub fn subnet_insert(tx: &mut dyn Tx, network: &Network, spec: &SubnetSpec) -> Result<Subnet> {
+    let space = AddressSpace::new(spec.cidr)?;
+    let gateway = if spec.no_gateway {
+        None
+    } else {
+        let g = spec.gateway_ip.unwrap_or_else(|| space.default_gateway());
+        match space.offset_of(g) {
+            Some(o) if !space.is_reserved(o) => Some(g),
+            _ => {
+                return Err(Error::invalid_value(
+                    "gateway_ip",
+                    format!("{g} is not a host address of {}.", spec.cidr),
+                ))
+            }
+        }
+    };
+    let mut ranges: Vec<Range> = match &spec.allocation_pools {
+        Some(pools) if !pools.is_empty() => {
+            let rs = pools
+                .iter()
+                .map(|p| space.pool_range(p.start, p.end))
+                .collect::<Result<Vec<_>>>()?;
+            ipam::disjoint(rs)?
+        }
+        _ => vec![space.host_range()],
+    };
+    if let Some(g) = gateway.and_then(|g| space.offset_of(g)) {
+        ranges = ipam::subtract(&ranges, g);
+    }
+    let name = match &spec.name {
+        Some(n) => {
+            check_text("name", n)?;
+            n.clone()
+        }
+        None => format!("{}-v{}", network.name, space.version()),
+    };
+    let subnet = Subnet {
+        id: SubnetId::new(),
+        network_id: network.id,
+        project_id: network.project_id.clone(),
+        name,
+        ip_version: space.version(),
+        cidr: spec.cidr,
+        gateway_ip: gateway,
+        allocation_pools: ranges
+            .iter()
+            .map(|r| AllocationPool {
+                start: space.address_at(r.start),
+                end: space.address_at(r.end),
+            })
+            .collect(),
+        free_addresses: ipam::total(&ranges).to_string(),
+        created_at: now(),
+    };
+    if tx
+        .subnets_of_network(network.id)?
+        .iter()
+        .any(|s| s.ip_version == subnet.ip_version)
+    {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Network {} already has an IPv{} subnet.",
+                network.name, subnet.ip_version
+            ),
+        ));
+    }
+    tx.subnet_insert(&subnet, &ranges, ipam::total(&ranges))?;
+    Ok(subnet)
+}
+
+/// Load a network the project may use (its own or a shared one); anything
+/// else is "not found".
+pub fn visible_network(tx: &mut dyn Tx, project: &ProjectId, id: NetworkId) -> Result<Network> {
+    match tx.network_get(id)? {
+        Some(n) if n.shared || n.project_id.as_ref() == Some(project) => Ok(n),
+        _ => Err(Error::not_found(Kind::Network, id)),
+    }
+}
+
+/// Load a network the project owns (for changes).
+pub fn owned_network(tx: &mut dyn Tx, project: &ProjectId, id: NetworkId) -> Result<Network> {
+    match tx.network_get(id)? {
+        Some(n) if n.project_id.as_ref() == Some(project) => Ok(n),
+        Some(n) if n.shared => Err(Error::forbidden(format!(
+            "Network {} is a shared network; only the cloud admin can change it.",
+            n.name
+        ))),
+        _ => Err(Error::not_found(Kind::Network, id)),
+    }
+}
+
+fn network_create_tx(tx: &mut dyn Tx, owner: Option<&ProjectId>, spec: &NetworkSpec, shared: bool) -> Result<NetworkDetail> {
+    let name = Name::parse("name", &spec.name)?;
+    check_text("description", &spec.description)?;
+    tx.data_center_get(spec.data_center_id)?
+        .ok_or_else(|| Error::invalid(format!("Data center {} does not exist.", spec.data_center_id)))?;
+    let t = now();
+    let network = Network {
+        id: NetworkId::new(),
+        project_id: owner.cloned(),
+        data_center_id: spec.data_center_id,
+        name: name.to_string(),
+        description: spec.description.clone(),
+        kind: spec.kind,
+        shared,
+        is_default: false,
+        created_at: t,
+        updated_at: t,
+    };
+    tx.network_insert(&network)?;
+    let mut subnets = Vec::new();
+    for s in &spec.subnets {
+        subnets.push(subnet_insert(tx, &network, s)?);
+    }
+    Ok(NetworkDetail { network, subnets })
+}
+
+impl Service {
+    /// `network_list`: the project's networks and the shared ones.
+    pub async fn network_list(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        mut filter: NetworkFilter,
+        page: PageRequest,
+    ) -> Result<Vec<NetworkDetail>> {
+        let c = caller.clone();
+        let p = project.clone();
+        filter.visible_to = Some(p.clone());
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                let nets = tx.network_list(&filter, &page)?;
+                nets.into_iter()
+                    .map(|n| {
+                        let subnets = tx.subnets_of_network(n.id)?;
+                        Ok(NetworkDetail { network: n, subnets })
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    /// `network_get`.
+    pub async fn network_get(&self, caller: &Caller, project: &ProjectId, id: NetworkId) -> Result<NetworkDetail> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                let n = visible_network(tx, &p, id)?;
+                let subnets = tx.subnets_of_network(n.id)?;
+                Ok(NetworkDetail { network: n, subnets })
+            })
+            .await
+    }
+
+    /// `network_create` (Tenant Administrator).
+    pub async fn network_create(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        spec: NetworkSpec,
+        opts: &WriteOptions,
+    ) -> Result<NetworkDetail> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Administer)?;
+            network_create_tx(tx, Some(&p), &spec, false)
+        })
+        .await
+    }
+
+    /// `shared_network_create` (cloud admin): a network every project can use.
+    pub async fn shared_network_create(&self, caller: &Caller, spec: NetworkSpec, opts: &WriteOptions) -> Result<NetworkDetail> {
+        require_cloud_admin(caller)?;
+        self.write(caller, opts, move |tx| network_create_tx(tx, None, &spec, true))
+            .await
+    }
+
+    /// `network_update`.
+    pub async fn network_update(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: NetworkId,
+        patch: NetworkPatch,
+        opts: &WriteOptions,
+    ) -> Result<NetworkDetail> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Administer)?;
+            let mut n = owned_network(tx, &p, id)?;
+            if let Some(name) = &patch.name {
+                n.name = Name::parse("name", name)?.to_string();
+            }
+            if let Some(d) = &patch.description {
+                check_text("description", d)?;
+                n.description = d.clone();
+            }
+            n.updated_at = now();
+            tx.network_update(&n)?;
+            let subnets = tx.subnets_of_network(n.id)?;
+            Ok(NetworkDetail { network: n, subnets })
+        })
+        .await
+    }
+
+    /// `network_delete`: refused while interfaces use it, and for the Default Network.
+    pub async fn network_delete(&self, caller: &Caller, project: &ProjectId, id: NetworkId, opts: &WriteOptions) -> Result<()> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Administer)?;
+            let n = owned_network(tx, &p, id)?;
+            if n.is_default {
+                return Err(Error::conflict(
+                    ConflictReason::InUse,
+                    "The Default Network cannot be deleted; new VMs are attached to it.",
+                ));
+            }
+            network_delete_tx(tx, &n)
+        })
+        .await
+    }
+
+    /// `subnet_create`.
+    pub async fn subnet_create(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        network: NetworkId,
+        spec: SubnetSpec,
+        opts: &WriteOptions,
+    ) -> Result<Subnet> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Administer)?;
+            let n = owned_network(tx, &p, network)?;
+            subnet_insert(tx, &n, &spec)
+        })
+        .await
+    }
+
+    /// `subnet_delete`: refused while addresses of it are allocated.
+    pub async fn subnet_delete(&self, caller: &Caller, project: &ProjectId, id: SubnetId, opts: &WriteOptions) -> Result<()> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Administer)?;
+            let s = tx.subnet_get(id)?.ok_or_else(|| Error::not_found(Kind::Subnet, id))?;
+            owned_network(tx, &p, s.network_id).map_err(|_| Error::not_found(Kind::Subnet, id))?;
+            subnet_delete_tx(tx, &s)
+        })
+        .await
+    }
+
+    /// `subnet_get`.
+    pub async fn subnet_get(&self, caller: &Caller, project: &ProjectId, id: SubnetId) -> Result<Subnet> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                let s = tx.subnet_get(id)?.ok_or_else(|| Error::not_found(Kind::Subnet, id))?;
+                visible_network(tx, &p, s.network_id).map_err(|_| Error::not_found(Kind::Subnet, id))?;
+                Ok(s)
+            })
+            .await
+    }
+
+    /// `security_group_list`.
+    pub async fn security_group_list(&self, caller: &Caller, project: &ProjectId) -> Result<Vec<SecurityGroup>> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                tx.security_group_list(&p)
+            })
+            .await
+    }
+
+    /// `security_group_get`.
+    pub async fn security_group_get(&self, caller: &Caller, project: &ProjectId, id: SecurityGroupId) -> Result<SecurityGroup> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                owned_group(tx, &p, id)
+            })
+            .await
+    }
+
+    /// `security_group_create`.
+    pub async fn security_group_create(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        spec: SecurityGroupSpec,
+        opts: &WriteOptions,
+    ) -> Result<SecurityGroup> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            let name = Name::parse("name", &spec.name)?;
+            check_text("description", &spec.description)?;
+            if name.as_str() == DEFAULT_SECURITY_GROUP {
+                return Err(Error::conflict(
+                    ConflictReason::NameTaken,
+                    "The name default is reserved for the project's default security group.",
+                ));
+            }
+            let id = SecurityGroupId::new();
+            let egress = |eth: &str| RuleSpec {
+                direction: "egress".into(),
+                ethertype: Some(eth.into()),
+                protocol: None,
+                port_range_min: None,
+                port_range_max: None,
+                remote_ip_prefix: None,
+                remote_group_id: None,
+                description: String::new(),
+            };
+            let sg = SecurityGroup {
+                id,
+                project_id: p.clone(),
+                name: name.to_string(),
+                description: spec.description.clone(),
+                is_default: false,
+                rules: vec![make_rule(id, &egress("IPv4"))?, make_rule(id, &egress("IPv6"))?],
+                created_at: now(),
+            };
+            tx.security_group_insert(&sg)?;
+            Ok(sg)
+        })
+        .await
+    }
+
+    /// `security_group_delete`: not the default group, not while in use.
+    pub async fn security_group_delete(&self, caller: &Caller, project: &ProjectId, id: SecurityGroupId, opts: &WriteOptions) -> Result<()> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            let sg = owned_group(tx, &p, id)?;
+            if sg.is_default {
+                return Err(Error::conflict(
+                    ConflictReason::InUse,
+                    "The default security group cannot be deleted.",
+                ));
+            }
+            if tx.security_group_in_use(id)? {
+                return Err(Error::conflict(
+                    ConflictReason::InUse,
+                    format!("Security group {} is still used by network interfaces.", sg.name),
+                ));
+            }
+            tx.security_group_delete(id)
+        })
+        .await
+    }
+
+    /// `security_group_rule_create`.
+    pub async fn security_group_rule_create(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        group: SecurityGroupId,
+        spec: RuleSpec,
+        opts: &WriteOptions,
+    ) -> Result<SecurityGroupRule> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            owned_group(tx, &p, group)?;
+            let rule = make_rule(group, &spec)?;
+            tx.security_group_rule_insert(&rule)?;
+            Ok(rule)
+        })
+        .await
+    }
+
+    /// `security_group_rule_delete`.
+    pub async fn security_group_rule_delete(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: SecurityGroupRuleId,
+        opts: &WriteOptions,
+    ) -> Result<()> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            let rule = tx
+                .security_group_rule_get(id)?
+                .ok_or_else(|| Error::not_found(Kind::SecurityGroupRule, id))?;
+            owned_group(tx, &p, rule.security_group_id)
+                .map_err(|_| Error::not_found(Kind::SecurityGroupRule, id))?;
+            tx.security_group_rule_delete(id)
+        })
+        .await
+    }
+}
+
+/// Load a security group of the project; anything else is "not found".
+pub fn owned_group(tx: &mut dyn Tx, project: &ProjectId, id: SecurityGroupId) -> Result<SecurityGroup> {
+    match tx.security_group_get(id)? {
+        Some(sg) if &sg.project_id == project => Ok(sg),
+        _ => Err(Error::not_found(Kind::SecurityGroup, id)),
+    }
+}
+
+/// Delete a network and its subnets, refusing while interfaces use it.
+pub fn network_delete_tx(tx: &mut dyn Tx, n: &Network) -> Result<()> {
+    let used = tx.network_interface_count(n.id)?;
+    if used > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("Network {} still has {used} network interfaces.", n.name),
+        ));
+    }
+    for s in tx.subnets_of_network(n.id)? {
+        subnet_delete_tx(tx, &s)?;
+    }
+    tx.network_delete(n.id)
+}
+
+/// Delete a subnet, refusing while addresses are allocated in it.
+pub fn subnet_delete_tx(tx: &mut dyn Tx, s: &Subnet) -> Result<()> {
+    let used = tx.subnet_allocation_count(s.id)?;
+    if used > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("Subnet {} still has {used} allocated IP addresses.", s.name),
+        ));
+    }
+    tx.subnet_delete(s.id)
+}

@@ -1,0 +1,216 @@
+//! Public IPs: allocated from the data center's shared pools, on an
+//! interface of a standard network (or unattached), released permanently.
+
+use crate::interface::owned_interface;
+use crate::{authorize, Caller, Need, Service, WriteOptions};
+use nicplane_domain::ids::*;
+use nicplane_domain::ipam::AddressSpace;
+use nicplane_domain::model::*;
+use nicplane_domain::rules::{self, PublicIpSource};
+use nicplane_domain::types::check_text;
+use nicplane_domain::{Error, Kind, Result};
+use nicplane_store::{PageRequest, Tx};
+use serde::{Deserialize, Serialize};
+
+/// A public IP to allocate: on an interface, or unattached in a data center.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicIpSpec {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub interface_id: Option<InterfaceId>,
+    /// Needed when no interface is given.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub data_center_id: Option<DataCenterId>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Take the next address of the data center's pools, honouring the release
+/// order rule. Returns (pool, offset, address).
+pub fn take_public_address(tx: &mut dyn Tx, dc: DataCenterId) -> Result<(PublicIpPool, u64, std::net::IpAddr)> {
+    let pools = tx.pool_list(Some(dc))?;
+    if pools.is_empty() {
+        return Err(Error::exhausted(
+            "The data center has no public IP pool; ask the cloud admin to create one.",
+        ));
+    }
+    let mut last_err = None;
+    for pool in pools {
+        let fresh = tx.pool_fresh_head(pool.id)?;
+        let released = tx.pool_released_head(pool.id)?;
+        match rules::public_ip_release_order(fresh, released, &pool.name) {
+            Ok(PublicIpSource::Fresh(range)) => {
+                let offset = tx.pool_take_fresh(pool.id, range)?;
+                let addr = AddressSpace::new(pool.cidr)?.address_at(offset);
+                return Ok((pool, offset, addr));
+            }
+            Ok(PublicIpSource::Released { seq, offset }) => {
+                tx.pool_take_released(pool.id, seq)?;
+                let addr = AddressSpace::new(pool.cidr)?.address_at(offset);
+                return Ok((pool, offset, addr));
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| Error::exhausted("No public IP address is free.")))
+}
+
+/// Check that a public IP may go on this interface: standard network, IPv4
+/// address, none there yet.
+pub fn check_target(tx: &mut dyn Tx, iface: &Interface) -> Result<()> {
+    let network = tx
+        .network_get(iface.network_id)?
+        .ok_or_else(|| Error::not_found(Kind::Network, iface.network_id))?;
+    rules::public_ip_network_allowed(&network)?;
+    rules::one_public_ip_per_interface(iface)?;
+    rules::public_ip_needs_ipv4(iface)?;
+    Ok(())
+}
+
+/// Allocate (inside a transaction).
+pub fn allocate_tx(tx: &mut dyn Tx, project: &ProjectId, spec: &PublicIpSpec) -> Result<PublicIp> {
+    check_text("description", &spec.description)?;
+    let (dc, iface) = match (spec.interface_id, spec.data_center_id) {
+        (Some(id), _) => {
+            let iface = owned_interface(tx, project, id)?;
+            check_target(tx, &iface)?;
+            (iface.data_center_id, Some(iface))
+        }
+        (None, Some(dc)) => {
+            tx.data_center_get(dc)?
+                .ok_or_else(|| Error::invalid(format!("Data center {dc} does not exist.")))?;
+            (dc, None)
+        }
+        (None, None) => {
+            return Err(Error::invalid(
+                "Give the interface_id to put the public IP on, or a data_center_id.",
+            ))
+        }
+    };
+    let (pool, offset, address) = take_public_address(tx, dc)?;
+    let ip = PublicIp {
+        id: PublicIpId::new(),
+        project_id: project.clone(),
+        pool_id: pool.id,
+        data_center_id: dc,
+        address,
+        interface_id: iface.as_ref().map(|i| i.id),
+        vm_id: iface.as_ref().and_then(|i| i.vm_id),
+        fixed_ip: iface.as_ref().and_then(|i| i.ipv4()),
+        description: spec.description.clone(),
+        created_at: now(),
+    };
+    tx.public_ip_insert(&ip, offset)?;
+    Ok(ip)
+}
+
+/// Release (inside a transaction): the address goes to the back of its pool.
+pub fn release_tx(tx: &mut dyn Tx, project: &ProjectId, id: PublicIpId) -> Result<PublicIp> {
+    let (ip, offset) = owned_public_ip(tx, project, id)?;
+    tx.pool_release(ip.pool_id, offset)?;
+    tx.public_ip_delete(ip.id)?;
+    Ok(ip)
+}
+
+/// Load a public IP of the project.
+pub fn owned_public_ip(tx: &mut dyn Tx, project: &ProjectId, id: PublicIpId) -> Result<(PublicIp, u64)> {
+    match tx.public_ip_get(id)? {
+        Some((ip, o)) if &ip.project_id == project => Ok((ip, o)),
+        _ => Err(Error::not_found(Kind::PublicIp, id)),
+    }
+}
+
+/// Move a public IP onto an interface, or off any (inside a transaction).
+pub fn associate_tx(tx: &mut dyn Tx, project: &ProjectId, id: PublicIpId, target: Option<InterfaceId>) -> Result<PublicIp> {
+    let (ip, _) = owned_public_ip(tx, project, id)?;
+    if let Some(t) = target {
+        let iface = owned_interface(tx, project, t)?;
+        if ip.interface_id != Some(t) {
+            check_target(tx, &iface)?;
+        }
+        if iface.data_center_id != ip.data_center_id {
+            return Err(Error::invalid(format!(
+                "Public IP {} belongs to another data center than network interface {t}.",
+                ip.address
+            )));
+        }
+    }
+    tx.public_ip_set_interface(id, target, &ip.description)?;
+    Ok(tx.public_ip_get(id)?.ok_or_else(|| Error::not_found(Kind::PublicIp, id))?.0)
+}
+
+impl Service {
+    /// `public_ip_allocate`.
+    pub async fn public_ip_allocate(&self, caller: &Caller, project: &ProjectId, spec: PublicIpSpec, opts: &WriteOptions) -> Result<PublicIp> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            allocate_tx(tx, &p, &spec)
+        })
+        .await
+    }
+
+    /// `public_ip_release`: permanent; the next allocation gets another address.
+    pub async fn public_ip_release(&self, caller: &Caller, project: &ProjectId, id: PublicIpId, opts: &WriteOptions) -> Result<PublicIp> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            release_tx(tx, &p, id)
+        })
+        .await
+    }
+
+    /// `public_ip_release` by interface: release the interface's public IP.
+    pub async fn public_ip_release_on_interface(&self, caller: &Caller, project: &ProjectId, iface: InterfaceId, opts: &WriteOptions) -> Result<PublicIp> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            let i = owned_interface(tx, &p, iface)?;
+            let (ip, _) = tx.public_ip_of_interface(i.id)?.ok_or_else(|| {
+                Error::not_found(Kind::PublicIp, format!("on network interface {iface}"))
+            })?;
+            release_tx(tx, &p, ip.id)
+        })
+        .await
+    }
+
+    /// `public_ip_associate`: move a public IP onto an interface or off it.
+    pub async fn public_ip_associate(&self, caller: &Caller, project: &ProjectId, id: PublicIpId, target: Option<InterfaceId>, opts: &WriteOptions) -> Result<PublicIp> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            associate_tx(tx, &p, id, target)
+        })
+        .await
+    }
+
+    /// `public_ip_list`.
+    pub async fn public_ip_list(&self, caller: &Caller, project: &ProjectId, page: PageRequest) -> Result<Vec<PublicIp>> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                tx.public_ip_list(Some(&p), &page)
+            })
+            .await
+    }
+
+    /// `public_ip_get`.
+    pub async fn public_ip_get(&self, caller: &Caller, project: &ProjectId, id: PublicIpId) -> Result<PublicIp> {
+        let c = caller.clone();
+        let p = project.clone();
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                Ok(owned_public_ip(tx, &p, id)?.0)
+            })
+            .await
+    }
+}
