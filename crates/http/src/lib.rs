@@ -1,1 +1,53 @@
+//! nicplane's HTTP server: one module per API dialect, plus the console.
+//!
+//! * [`native`]: the native REST API under `/v1` (and `/v1/openapi.json`);
+//! * [`openstack`]: Keystone (`/identity`), Nova (`/compute`), Neutron (`/network`);
+//! * [`huawei`]: Huawei Cloud VPC/ECS/IAM paths, served on their own listener
+//!   (the Huawei SDK keeps only scheme, host and port of an endpoint);
+//! * [`console`]: the web console under `/` and `/console`.
+//!
+//! Dialect modules only translate: they parse requests, call one use case of
+//! `nicplane_service::Service`, and shape the answer or error their way.
 
+pub mod console;
+pub mod huawei;
+pub mod native;
+pub mod openstack;
+pub mod request_id;
+
+use axum::Router;
+use nicplane_service::Service;
+use std::sync::Arc;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone, Default)]
+pub struct HttpConfig {
+    /// The URL clients reach this server at (for links and the Keystone
+    /// catalog), e.g. `http://127.0.0.1:8080`. Derived from the listen
+    /// address when not set.
+    pub public_url: String,
+    /// The URL of the Huawei listener, if one is configured.
+    pub huawei_url: Option<String>,
+}
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub config: Arc<HttpConfig>,
+}
+
+/// The main listener's routes: native API, OpenStack, console, health.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(native::routes(state.clone()))
+        .merge(openstack::routes(state.clone()))
+        .merge(console::routes(state.clone()))
+        .fallback(native::not_found)
+        .layer(axum::middleware::from_fn(request_id::middleware))
+}
+
+/// The Huawei listener's routes.
+pub fn huawei_router(state: AppState) -> Router {
+    huawei::routes(state)
+}

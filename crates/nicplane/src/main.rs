@@ -1,1 +1,47 @@
-fn main() {}
+//! The `nicplane` binary: `serve` runs the server; every other subcommand is
+//! a client of the native API (see `cli.rs`); `bench` prints IPAM figures.
+
+mod bench;
+mod cli;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "nicplane", version, about = "Control plane for the network interfaces of VMs")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(serve::ServeArgs),
+    /// Print IPAM and store allocation throughput.
+    Bench(bench::BenchArgs),
+    #[command(flatten)]
+    Client(cli::ClientCommand),
+}
+
+fn main() {
+    let args = Args::parse();
+    let code = match args.command {
+        Command::Serve(a) => match serve::run(a) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                1
+            }
+        },
+        Command::Bench(a) => match bench::run(a) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                1
+            }
+        },
+        Command::Client(c) => cli::run(c),
+    };
+    std::process::exit(code);
+}

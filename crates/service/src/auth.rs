@@ -5,7 +5,7 @@
 use crate::{require_cloud_admin, Service, WriteOptions};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use nicplane_domain::ids::UserId;
+use nicplane_domain::ids::{ProjectId, UserId};
 use nicplane_domain::model::{now, Membership, User};
 use nicplane_domain::types::Name;
 use nicplane_domain::{Error, Kind, Result};
@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: User,
+    /// The project a scoped token (Keystone) was issued for.
+    pub scope: Option<ProjectId>,
 }
 
 /// How long a validated token is trusted without asking the store again.
@@ -40,6 +42,9 @@ pub struct Login {
     pub token: String,
     /// Unix time at which the token expires.
     pub expires_at: i64,
+    /// The project the token is scoped to, if any.
+    #[schema(value_type = Option<String>)]
+    pub scope: Option<ProjectId>,
     pub user: User,
     pub memberships: Vec<Membership>,
 }
@@ -76,6 +81,17 @@ fn check_password(password: &str) -> Result<()> {
 impl Service {
     /// `auth_login`: check a user's password and issue a token.
     pub async fn auth_login(&self, name: &str, password: &str) -> Result<Login> {
+        self.auth_login_scoped(name, password, None).await
+    }
+
+    /// Issue a token scoped to a project the user is a member of (or any
+    /// project, for the cloud admin); a non-member gets 401.
+    pub async fn auth_login_scoped(
+        &self,
+        name: &str,
+        password: &str,
+        scope: Option<ProjectId>,
+    ) -> Result<Login> {
         let bad = || Error::unauthenticated("The user name or password is wrong.");
         let n = name.to_string();
         let secret = self
@@ -97,16 +113,28 @@ impl Service {
         let expires_at = now().unix_timestamp() + self.config.token_ttl.as_secs() as i64;
         let user = secret.user.clone();
         let h = token_hash(&token);
+        let scope_out = scope.clone();
         let memberships = self
             .store
             .write(move |tx| {
-                tx.token_insert(&h, user.id, expires_at)?;
+                if let Some(p) = &scope {
+                    let member = tx.membership_role(user.id, p)?.is_some();
+                    let exists = tx.project_get(p)?.is_some();
+                    if !exists || !(member || user.is_cloud_admin) {
+                        return Err(Error::unauthenticated(format!(
+                            "User {} has no role in project {p}.",
+                            user.name
+                        )));
+                    }
+                }
+                tx.token_insert(&h, user.id, scope.as_ref(), expires_at)?;
                 tx.memberships_of_user(user.id)
             })
             .await?;
         Ok(Login {
             token,
             expires_at,
+            scope: scope_out,
             user: secret.user,
             memberships,
         })
@@ -136,15 +164,14 @@ impl Service {
         let found = self
             .store
             .read(move |tx| {
-                let Some((uid, expires)) = tx.token_lookup(&hh)? else {
+                let Some((uid, scope, expires)) = tx.token_lookup(&hh)? else {
                     return Ok(None);
                 };
-                Ok(tx.user_get(uid)?.map(|u| (u, expires)))
+                Ok(tx.user_get(uid)?.map(|u| (Caller { user: u, scope }, expires)))
             })
             .await?;
         match found {
-            Some((user, expires)) if expires > now_ts => {
-                let caller = Caller { user };
+            Some((caller, expires)) if expires > now_ts => {
                 if let Ok(mut m) = self.tokens.entries.lock() {
                     if m.len() > TOKEN_CACHE_MAX {
                         m.clear();
@@ -173,7 +200,10 @@ impl Service {
             .await
             .unwrap_or(false);
         if ok {
-            Ok(Caller { user: secret.user })
+            Ok(Caller {
+                user: secret.user,
+                scope: None,
+            })
         } else {
             Err(bad())
         }

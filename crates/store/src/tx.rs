@@ -97,8 +97,16 @@ pub trait Tx {
     fn membership_role(&mut self, user: UserId, project: &ProjectId) -> Result<Option<Role>>;
     fn memberships_of_user(&mut self, user: UserId) -> Result<Vec<Membership>>;
     fn memberships_of_project(&mut self, project: &ProjectId) -> Result<Vec<Membership>>;
-    fn token_insert(&mut self, hash: &str, user: UserId, expires_at: i64) -> Result<()>;
-    fn token_lookup(&mut self, hash: &str) -> Result<Option<(UserId, i64)>>;
+    /// Store a token (by hash), optionally scoped to a project.
+    fn token_insert(
+        &mut self,
+        hash: &str,
+        user: UserId,
+        project: Option<&ProjectId>,
+        expires_at: i64,
+    ) -> Result<()>;
+    /// The token's user, project scope and expiry.
+    fn token_lookup(&mut self, hash: &str) -> Result<Option<(UserId, Option<ProjectId>, i64)>>;
     fn token_delete(&mut self, hash: &str) -> Result<()>;
 
     // Idempotency keys: the stored answer of an earlier write.

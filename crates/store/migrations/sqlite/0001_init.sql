@@ -36,6 +36,8 @@ CREATE INDEX memberships_project ON memberships(project_id);
 CREATE TABLE tokens (
     token_hash TEXT PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    -- Project the token is scoped to (Keystone project-scoped tokens), if any.
+    project_id TEXT REFERENCES projects(id) ON DELETE CASCADE,
     expires_at INTEGER NOT NULL,
     created_at INTEGER NOT NULL
 );

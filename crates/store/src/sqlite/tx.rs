@@ -598,18 +598,30 @@ impl Tx for SqliteTx<'_> {
             membership_row,
         )
     }
-    fn token_insert(&mut self, hash: &str, user: UserId, expires_at: i64) -> Result<()> {
+    fn token_insert(
+        &mut self,
+        hash: &str,
+        user: UserId,
+        project: Option<&ProjectId>,
+        expires_at: i64,
+    ) -> Result<()> {
         self.exec(
-            "INSERT INTO tokens (token_hash, user_id, expires_at, created_at) VALUES (?1, ?2, ?3, strftime('%s','now'))",
-            params![hash, user.to_string(), expires_at],
+            "INSERT INTO tokens (token_hash, user_id, project_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, strftime('%s','now'))",
+            params![hash, user.to_string(), project.map(|p| p.to_string()), expires_at],
         )
         .map(|_| ())
     }
-    fn token_lookup(&mut self, hash: &str) -> Result<Option<(UserId, i64)>> {
+    fn token_lookup(&mut self, hash: &str) -> Result<Option<(UserId, Option<ProjectId>, i64)>> {
         self.one(
-            "SELECT user_id, expires_at FROM tokens WHERE token_hash = ?1",
+            "SELECT user_id, project_id, expires_at FROM tokens WHERE token_hash = ?1",
             [hash],
-            |r| Ok((parse(&r.get::<_, String>(0)?, "id")?, r.get(1)?)),
+            |r| {
+                Ok((
+                    parse(&r.get::<_, String>(0)?, "id")?,
+                    opt_parse(r.get(1)?, "project")?,
+                    r.get(2)?,
+                ))
+            },
         )
     }
     fn token_delete(&mut self, hash: &str) -> Result<()> {

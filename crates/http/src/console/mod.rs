@@ -1,0 +1,9 @@
+//! The console dialect (not built yet).
+
+use crate::AppState;
+use axum::Router;
+
+/// Routes of this dialect.
+pub fn routes(_state: AppState) -> Router {
+    Router::new()
+}

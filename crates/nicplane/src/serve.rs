@@ -1,0 +1,187 @@
+//! `nicplane serve`: open the store, bootstrap, listen.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use ipnet::IpNet;
+use nicplane_domain::types::MacPrefix;
+use nicplane_http::{AppState, HttpConfig};
+use nicplane_service::bootstrap::BootstrapOptions;
+use nicplane_service::{Config, Service};
+use nicplane_store::{Store, StoreOptions};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address of the main listener (native API, OpenStack API, console).
+    #[arg(long, env = "NICPLANE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory of the embedded SQLite database.
+    #[arg(long, env = "NICPLANE_DATA_DIR", default_value = "nicplane-data")]
+    pub data_dir: PathBuf,
+    /// Store URL (`sqlite://PATH` or `postgres://...`); overrides --data-dir.
+    #[arg(long, env = "NICPLANE_DATABASE_URL")]
+    pub database: Option<String>,
+    /// Also seed a demo project, users and VMs.
+    #[arg(long)]
+    pub demo: bool,
+    /// Most network interfaces per VM.
+    #[arg(long, env = "NICPLANE_INTERFACE_LIMIT", default_value_t = 5)]
+    pub interface_limit: u32,
+    /// First three octets of generated MACs (locally administered).
+    #[arg(long, env = "NICPLANE_MAC_PREFIX", default_value = "fa:16:3e")]
+    pub mac_prefix: String,
+    /// Name of the data center created on first start.
+    #[arg(long, env = "NICPLANE_DATA_CENTER", default_value = "dc1")]
+    pub data_center: String,
+    /// CIDR of the shared public IP pool created on first start.
+    #[arg(long, env = "NICPLANE_PUBLIC_CIDR", default_value = "203.0.113.0/24")]
+    pub public_cidr: IpNet,
+    /// URL clients use to reach the main listener (default: from --listen).
+    #[arg(long, env = "NICPLANE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Address of the Huawei Cloud-compatible listener (off when not set).
+    #[arg(long, env = "NICPLANE_HUAWEI_LISTEN")]
+    pub huawei_listen: Option<SocketAddr>,
+    /// Read connections (SQLite) or pooled connections (PostgreSQL).
+    #[arg(long, env = "NICPLANE_DB_POOL_SIZE", default_value_t = 8)]
+    pub db_pool_size: usize,
+}
+
+/// The store URL the arguments name.
+pub fn database_url(a: &ServeArgs) -> String {
+    match &a.database {
+        Some(u) => u.clone(),
+        None => format!("sqlite://{}", a.data_dir.join("nicplane.db").display()),
+    }
+}
+
+pub fn run(a: ServeArgs) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("NICPLANE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mac_prefix: MacPrefix = a.mac_prefix.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if a.interface_limit == 0 {
+        anyhow::bail!("--interface-limit must be at least 1");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(serve(a, mac_prefix))
+}
+
+async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
+    let url = database_url(&a);
+    let store = Store::open(
+        &url,
+        StoreOptions {
+            readers: a.db_pool_size.max(1),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))
+    .with_context(|| format!("cannot open the store {url}"))?;
+    let service = Service::new(
+        store,
+        Config {
+            interface_limit: a.interface_limit,
+            mac_prefix,
+            ..Default::default()
+        },
+    );
+    let report = service
+        .bootstrap(&BootstrapOptions {
+            admin_password: std::env::var("NICPLANE_ADMIN_PASSWORD").ok(),
+            data_center: a.data_center.clone(),
+            public_cidr: a.public_cidr,
+            demo: a.demo,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("bootstrap failed")?;
+    if let Some(pw) = &report.generated_password {
+        println!("Created the cloud admin 'admin' with the generated password: {pw}");
+        println!("(set NICPLANE_ADMIN_PASSWORD before the first start to choose it)");
+    }
+    for (name, pw, role) in &report.demo_users {
+        println!("Demo user {name} / {pw} ({}) in project demo", role.title());
+    }
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
+    let local = listener.local_addr()?;
+    let public_url = a
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"))
+        .trim_end_matches('/')
+        .to_string();
+    let huawei = match a.huawei_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?,
+        ),
+        None => None,
+    };
+    let huawei_url = match &huawei {
+        Some(l) => Some(format!("http://{}", l.local_addr()?)),
+        None => None,
+    };
+    let state = AppState {
+        service,
+        config: Arc::new(HttpConfig {
+            public_url: public_url.clone(),
+            huawei_url: huawei_url.clone(),
+        }),
+    };
+    println!("nicplane listening on {public_url} (store {})", redact(&url));
+    if let Some(u) = &huawei_url {
+        println!("Huawei Cloud-compatible endpoint on {u}");
+    }
+    if let Some(l) = huawei {
+        let app = nicplane_http::huawei_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, app).with_graceful_shutdown(shutdown()).await {
+                tracing::error!(error = %e, "huawei listener failed");
+            }
+        });
+    }
+    let app = nicplane_http::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("server failed")?;
+    Ok(())
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
