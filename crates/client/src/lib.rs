@@ -1,1 +1,324 @@
+//! A typed, blocking client of nicplane's native API. The CLI uses it, and
+//! so do the integration tests, which also use [`Client::raw`] to check
+//! exact status codes, error codes and messages.
 
+use nicplane_domain::model::*;
+use reqwest::blocking::Client as Http;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// A failure: an answer in the native error shape, or no answer at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{message} ({code}, HTTP {status})")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        request_id: String,
+    },
+    #[error("cannot reach nicplane: {0}")]
+    Transport(String),
+    #[error("unexpected answer: {0}")]
+    Decode(String),
+}
+
+impl ClientError {
+    /// The HTTP status, for API errors.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+    /// The machine-readable code, for API errors.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+    /// The human message.
+    pub fn message(&self) -> String {
+        match self {
+            ClientError::Api { message, .. } => message.clone(),
+            e => e.to_string(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// A raw answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The answer of a login.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Login {
+    pub token: String,
+    pub expires_at: i64,
+    pub user: User,
+    pub memberships: Vec<Membership>,
+}
+
+/// A VM with its interfaces.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VmDetail {
+    #[serde(flatten)]
+    pub vm: Vm,
+    pub interfaces: Vec<Interface>,
+}
+
+/// A network with its subnets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkDetail {
+    #[serde(flatten)]
+    pub network: Network,
+    pub subnets: Vec<Subnet>,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(default)]
+    pub next_marker: Option<String>,
+}
+
+/// The client.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: Http,
+}
+
+/// How long one request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Client {
+    pub fn new(base: &str) -> Self {
+        let http = Http::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .unwrap_or_else(|_| Http::new());
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            token: None,
+            http,
+        }
+    }
+
+    pub fn with_token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_string());
+        self
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Send a request and return whatever came back.
+    pub fn raw(&self, method: Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Result<Response> {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().map_err(|e| ClientError::Transport(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        let text = resp.text().map_err(|e| ClientError::Transport(e.to_string()))?;
+        let body = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok(Response { status, headers, body })
+    }
+
+    fn call<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&Value>) -> Result<T> {
+        let r = self.raw(method, path, body, &[])?;
+        if r.status >= 400 {
+            let e = &r.body["error"];
+            return Err(ClientError::Api {
+                status: r.status,
+                code: e["code"].as_str().unwrap_or("Unknown").to_string(),
+                message: e["message"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| r.body.to_string()),
+                request_id: e["request_id"].as_str().unwrap_or_default().to_string(),
+            });
+        }
+        let body = if r.body.is_null() { json!(null) } else { r.body };
+        serde_json::from_value(body).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.call(Method::GET, path, None)
+    }
+    pub fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T> {
+        self.call(Method::POST, path, Some(body))
+    }
+    pub fn patch<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T> {
+        self.call(Method::PATCH, path, Some(body))
+    }
+    pub fn put<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T> {
+        self.call(Method::PUT, path, Some(body))
+    }
+    pub fn delete(&self, path: &str) -> Result<()> {
+        self.call::<Value>(Method::DELETE, path, None).map(|_| ())
+    }
+
+    // ----- typed calls ------------------------------------------------------
+
+    /// `auth_login`: log in and keep the token.
+    pub fn login(&mut self, user: &str, password: &str) -> Result<Login> {
+        let l: Login = self.post("/v1/auth/login", &json!({"username": user, "password": password}))?;
+        self.token = Some(l.token.clone());
+        Ok(l)
+    }
+    pub fn logout(&self) -> Result<()> {
+        self.call::<Value>(Method::POST, "/v1/auth/logout", None).map(|_| ())
+    }
+    pub fn whoami(&self) -> Result<Value> {
+        self.get("/v1/auth/whoami")
+    }
+    pub fn data_centers(&self) -> Result<Vec<DataCenter>> {
+        self.get("/v1/data-centers")
+    }
+    pub fn data_center_create(&self, name: &str) -> Result<DataCenter> {
+        self.post("/v1/data-centers", &json!({"name": name}))
+    }
+    pub fn pools(&self) -> Result<Vec<PublicIpPool>> {
+        self.get("/v1/public-ip-pools")
+    }
+    pub fn pool_create(&self, name: &str, dc: &str, cidr: &str) -> Result<PublicIpPool> {
+        self.post("/v1/public-ip-pools", &json!({"name": name, "data_center_id": dc, "cidr": cidr}))
+    }
+    pub fn projects(&self) -> Result<Vec<Project>> {
+        self.get("/v1/projects")
+    }
+    pub fn project_create(&self, name: &str) -> Result<Project> {
+        self.post("/v1/projects", &json!({"name": name}))
+    }
+    pub fn users(&self) -> Result<Vec<User>> {
+        self.get("/v1/users")
+    }
+    pub fn user_create(&self, name: &str, password: &str) -> Result<User> {
+        self.post("/v1/users", &json!({"name": name, "password": password}))
+    }
+    pub fn member_set(&self, project: &str, user: &str, role: &str) -> Result<Membership> {
+        self.put(&format!("/v1/projects/{project}/members/{user}"), &json!({"role": role}))
+    }
+    pub fn members(&self, project: &str) -> Result<Vec<Membership>> {
+        self.get(&format!("/v1/projects/{project}/members"))
+    }
+    pub fn networks(&self, project: &str) -> Result<Vec<NetworkDetail>> {
+        self.all(&format!("/v1/projects/{project}/networks"))
+    }
+    pub fn network_create(&self, project: &str, body: &Value) -> Result<NetworkDetail> {
+        self.post(&format!("/v1/projects/{project}/networks"), body)
+    }
+    pub fn network_delete(&self, project: &str, id: &str) -> Result<()> {
+        self.delete(&format!("/v1/projects/{project}/networks/{id}"))
+    }
+    pub fn security_groups(&self, project: &str) -> Result<Vec<SecurityGroup>> {
+        self.get(&format!("/v1/projects/{project}/security-groups"))
+    }
+    pub fn vms(&self, project: &str) -> Result<Vec<VmDetail>> {
+        self.all(&format!("/v1/projects/{project}/vms"))
+    }
+    pub fn vm(&self, project: &str, vm: &str) -> Result<VmDetail> {
+        self.get(&format!("/v1/projects/{project}/vms/{vm}"))
+    }
+    pub fn vm_create(&self, project: &str, name: &str, dc: &str, os: &str, running: bool) -> Result<VmDetail> {
+        self.post(
+            &format!("/v1/projects/{project}/vms"),
+            &json!({"name": name, "data_center_id": dc, "os_type": os,
+                    "power_state": if running { "running" } else { "stopped" }}),
+        )
+    }
+    pub fn vm_start(&self, project: &str, vm: &str) -> Result<VmDetail> {
+        self.post(&format!("/v1/projects/{project}/vms/{vm}/start"), &json!({}))
+    }
+    pub fn vm_stop(&self, project: &str, vm: &str) -> Result<VmDetail> {
+        self.post(&format!("/v1/projects/{project}/vms/{vm}/stop"), &json!({}))
+    }
+    pub fn vm_delete(&self, project: &str, vm: &str) -> Result<()> {
+        self.delete(&format!("/v1/projects/{project}/vms/{vm}"))
+    }
+    /// `interface_attach` of a new interface on a network (optionally at a fixed IP).
+    pub fn interface_attach(&self, project: &str, vm: &str, network: &str, fixed_ip: Option<&str>) -> Result<Interface> {
+        let mut body = json!({"network_id": network});
+        if let Some(ip) = fixed_ip {
+            body["fixed_ips"] = json!([{"ip_address": ip}]);
+        }
+        self.post(&format!("/v1/projects/{project}/vms/{vm}/interfaces"), &body)
+    }
+    pub fn interface_detach(&self, project: &str, vm: &str, iface: &str) -> Result<()> {
+        self.delete(&format!("/v1/projects/{project}/vms/{vm}/interfaces/{iface}"))
+    }
+    pub fn interfaces(&self, project: &str, query: &str) -> Result<Vec<Interface>> {
+        self.all(&format!("/v1/projects/{project}/interfaces?{query}"))
+    }
+    pub fn public_ip_allocate(&self, project: &str, iface: &str) -> Result<PublicIp> {
+        self.post(&format!("/v1/projects/{project}/interfaces/{iface}/public-ip"), &json!({}))
+    }
+    pub fn public_ip_release(&self, project: &str, iface: &str) -> Result<()> {
+        self.delete(&format!("/v1/projects/{project}/interfaces/{iface}/public-ip"))
+    }
+    pub fn public_ips(&self, project: &str) -> Result<Vec<PublicIp>> {
+        self.all(&format!("/v1/projects/{project}/public-ips"))
+    }
+
+    /// Follow `next_marker` through every page of a list.
+    pub fn all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let url = match &marker {
+                Some(m) => format!("{path}{sep}limit=1000&marker={m}"),
+                None => format!("{path}{sep}limit=1000"),
+            };
+            let page: Page<T> = self.get(&url)?;
+            out.extend(page.items);
+            match page.next_marker {
+                Some(m) => marker = Some(m),
+                None => return Ok(out),
+            }
+        }
+    }
+}

@@ -12,6 +12,8 @@ use clap::{Parser, Subcommand};
 struct Args {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    global: cli::Global,
 }
 
 #[derive(Subcommand)]
@@ -41,7 +43,7 @@ fn main() {
                 1
             }
         },
-        Command::Client(c) => cli::run(c),
+        Command::Client(c) => cli::run(c, args.global),
     };
     std::process::exit(code);
 }
