@@ -9,7 +9,13 @@
 //! thread that commits queued use cases in groups, each inside its own
 //! savepoint: SQLite has one writer anyway, and one fsync per group instead of
 //! per request is what lets it reach thousands of writes per second.
+//!
+//! The PostgreSQL backend ([`postgres`]) runs each use case in its own
+//! transaction on a pooled connection, with row locks and a bounded retry, so
+//! that several nicplane servers can share one database. The service layer
+//! sees neither: it programs against [`Store`] and [`Tx`] only.
 
+pub mod postgres;
 pub mod sqlite;
 pub mod tx;
 
@@ -25,45 +31,83 @@ pub type Work<R> = Box<dyn Fn(&mut dyn Tx) -> Result<R> + Send + Sync>;
 /// A handle on the store, cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<sqlite::SqliteStore>,
+    inner: Arc<Backend>,
+}
+
+enum Backend {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(Box<postgres::PgStore>),
 }
 
 /// Settings of the store.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Read connections kept open.
+    /// SQLite: read connections kept open.
     pub readers: usize,
-    /// At most this many queued writes are committed together.
+    /// SQLite: at most this many queued writes are committed together.
     pub max_group: usize,
+    /// PostgreSQL: most connections this server opens to the database (the
+    /// most use cases running at once; the others wait for a connection).
+    pub pool_size: usize,
 }
+
+/// Default of [`StoreOptions::pool_size`]: PostgreSQL's default
+/// `max_connections` of 100 leaves room for about ten servers.
+pub const DEFAULT_POOL_SIZE: usize = 8;
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             readers: 4,
             max_group: 256,
+            pool_size: DEFAULT_POOL_SIZE,
         }
     }
 }
 
 impl Store {
-    /// Open (and migrate) the store named by a URL: `sqlite://PATH`,
-    /// `sqlite::memory:` or a plain file path.
+    /// Open (and migrate) the store named by a URL: `postgres://…` or
+    /// `postgresql://…` for PostgreSQL; `sqlite://PATH`, `sqlite::memory:` or
+    /// a plain file path for SQLite.
     pub fn open(url: &str, options: StoreOptions) -> Result<Store> {
-        let path = if let Some(rest) = url.strip_prefix("sqlite://") {
-            rest.to_string()
-        } else if let Some(rest) = url.strip_prefix("sqlite:") {
-            rest.to_string()
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(Error::invalid(
-                "PostgreSQL is not supported by this build yet; use a sqlite:// URL.",
-            ));
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(Box::new(postgres::PgStore::open(url, &options)?))
         } else {
-            url.to_string()
+            let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+                rest
+            } else if let Some(rest) = url.strip_prefix("sqlite:") {
+                rest
+            } else {
+                url
+            };
+            Backend::Sqlite(sqlite::SqliteStore::open(path, options)?)
         };
         Ok(Store {
-            inner: Arc::new(sqlite::SqliteStore::open(&path, options)?),
+            inner: Arc::new(backend),
         })
+    }
+
+    /// Which backend this is: `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match *self.inner {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Run `work` on a blocking thread in a PostgreSQL transaction.
+    async fn run_pg<R, F>(&self, mode: postgres::Mode, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: Fn(&mut dyn Tx) -> Result<R> + Send + Sync + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || match &*inner {
+            Backend::Postgres(pg) => pg.run(mode, &f),
+            Backend::Sqlite(_) => Err(Error::internal("not a PostgreSQL store")),
+        })
+        .await
+        .map_err(|e| Error::internal(format!("store task failed: {e}")))?
     }
 
     /// Run `f` in a writing transaction; the answer comes after the commit.
@@ -72,7 +116,10 @@ impl Store {
         R: Send + 'static,
         F: Fn(&mut dyn Tx) -> Result<R> + Send + Sync + 'static,
     {
-        self.inner.submit(Box::new(f), false).await
+        match &*self.inner {
+            Backend::Sqlite(s) => s.submit(Box::new(f), false).await,
+            Backend::Postgres(_) => self.run_pg(postgres::Mode::Write, f).await,
+        }
     }
 
     /// Run `f` fully in a writing transaction, then roll it back.
@@ -81,19 +128,25 @@ impl Store {
         R: Send + 'static,
         F: Fn(&mut dyn Tx) -> Result<R> + Send + Sync + 'static,
     {
-        self.inner.submit(Box::new(f), true).await
+        match &*self.inner {
+            Backend::Sqlite(s) => s.submit(Box::new(f), true).await,
+            Backend::Postgres(_) => self.run_pg(postgres::Mode::DryRun, f).await,
+        }
     }
 
-    /// Run `f` on a read-only connection.
+    /// Run `f` on a read-only connection (PostgreSQL: a read-only snapshot).
     pub async fn read<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
         F: Fn(&mut dyn Tx) -> Result<R> + Send + Sync + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.read(f))
-            .await
-            .map_err(|e| Error::internal(format!("read task failed: {e}")))?
+        tokio::task::spawn_blocking(move || match &*inner {
+            Backend::Sqlite(s) => s.read(f),
+            Backend::Postgres(pg) => pg.run(postgres::Mode::Read, &f),
+        })
+        .await
+        .map_err(|e| Error::internal(format!("read task failed: {e}")))?
     }
 
     /// Whether the store answers a trivial query.

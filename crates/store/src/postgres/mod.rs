@@ -1,0 +1,373 @@
+//! The PostgreSQL backend: a bounded pool of connections, the one helper that
+//! runs every transaction (and retries it), and the [`Tx`](crate::Tx)
+//! implementation.
+//!
+//! Several nicplane servers may share one database. Nothing here relies on
+//! being the only writer: every invariant rests on a constraint or on a row
+//! lock taken inside the transaction (see [`tx`] and `docs/postgres.md`).
+//!
+//! [`PgStore::run`] is the one place a transaction begins and ends. Writes run
+//! at `READ COMMITTED` with explicit row locks; a serialization failure, a
+//! deadlock, a lost race for a get-or-create row or a connection found dead
+//! before `COMMIT` runs the whole use case again (it is `Fn` for that), at
+//! most [`MAX_ATTEMPTS`] times, with a short jittered backoff. A lost or
+//! refused connection answers [`Error::Unavailable`]; broken connections are
+//! dropped from the pool and new ones are opened on the next use, so the store
+//! recovers by itself when the database is back.
+//!
+//! The `postgres` client is synchronous (it drives a private tokio runtime of
+//! its own), so it must never run on an async worker thread: [`crate::Store`]
+//! calls [`PgStore::run`] through `spawn_blocking`, and opening, migrating and
+//! closing connections happen on plain threads.
+
+mod migrate;
+mod tx;
+
+pub use migrate::MIGRATION_LOCK_KEY;
+pub use tx::PgTx;
+
+use crate::{StoreOptions, Tx};
+use ::postgres::{Client, Config, NoTls, Statement};
+use nicplane_domain::{Error, Result};
+use rand::Rng;
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tx::{classify, Failure};
+
+/// Most times one use case runs before a retryable failure is reported.
+pub const MAX_ATTEMPTS: u32 = 10;
+/// First backoff between attempts; doubled each time up to [`BACKOFF_MAX`].
+const BACKOFF_BASE: Duration = Duration::from_millis(2);
+/// Longest backoff between attempts.
+const BACKOFF_MAX: Duration = Duration::from_millis(100);
+/// How long opening a connection may take, unless the URL sets `connect_timeout`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a use case waits for a free connection when all are busy.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a transaction runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Commit when the use case succeeds.
+    Write,
+    /// Run the use case fully, with its locks, then roll back.
+    DryRun,
+    /// A read-only snapshot.
+    Read,
+}
+
+impl Mode {
+    fn begin(self) -> &'static str {
+        match self {
+            Mode::Write | Mode::DryRun => "BEGIN ISOLATION LEVEL READ COMMITTED",
+            Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        }
+    }
+}
+
+/// A pooled connection with its prepared statements.
+pub(crate) struct Conn {
+    pub client: Client,
+    pub stmts: HashMap<String, Statement>,
+}
+
+struct PoolState {
+    idle: Vec<Conn>,
+    /// Connections open, idle or leased.
+    open: usize,
+}
+
+/// At most `size` connections; a use case waits for one when all are busy.
+struct Pool {
+    config: Config,
+    size: usize,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+/// A connection taken from the pool; goes back to it when dropped, or is
+/// closed when it broke.
+struct Lease<'p> {
+    pool: &'p Pool,
+    conn: Option<Conn>,
+    broken: bool,
+}
+
+impl Lease<'_> {
+    fn conn(&mut self) -> &mut Conn {
+        self.conn
+            .as_mut()
+            .expect("a lease holds its connection until dropped")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if self.broken || conn.client.is_closed() {
+                self.pool.close(vec![conn]);
+            } else {
+                self.pool.lock().idle.push(conn);
+                self.pool.freed.notify_one();
+            }
+        }
+    }
+}
+
+impl Pool {
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self) -> Result<Lease<'_>> {
+        let deadline = Instant::now() + CHECKOUT_TIMEOUT;
+        let mut state = self.lock();
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                return Ok(self.lease(conn));
+            }
+            if state.open < self.size {
+                state.open += 1;
+                drop(state);
+                return match self.connect() {
+                    Ok(conn) => Ok(self.lease(conn)),
+                    Err(e) => {
+                        self.lock().open -= 1;
+                        self.freed.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::unavailable(format!(
+                    "All {} database connections are busy; try again.",
+                    self.size
+                )));
+            }
+            state = self
+                .freed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    fn lease(&self, conn: Conn) -> Lease<'_> {
+        Lease {
+            pool: self,
+            conn: Some(conn),
+            broken: false,
+        }
+    }
+
+    fn connect(&self) -> Result<Conn> {
+        let client = self.config.connect(NoTls).map_err(|e| {
+            tracing::warn!(error = %e, "cannot connect to PostgreSQL");
+            Error::unavailable(format!("Cannot connect to the database: {e}"))
+        })?;
+        Ok(Conn {
+            client,
+            stmts: HashMap::new(),
+        })
+    }
+
+    /// Close connections that are leased no more.
+    fn close(&self, conns: Vec<Conn>) {
+        if conns.is_empty() {
+            return;
+        }
+        let n = conns.len();
+        drop(conns);
+        self.lock().open -= n;
+        self.freed.notify_all();
+    }
+
+    /// One connection broke: the database probably restarted, so the idle
+    /// ones are stale too. Close them rather than fail one use case per
+    /// stale connection.
+    fn flush_idle(&self) {
+        let idle = std::mem::take(&mut self.lock().idle);
+        self.close(idle);
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Closing a connection blocks on the client's own runtime, which
+        // panics on an async worker thread: close them on a plain thread.
+        let idle = std::mem::take(&mut self.lock().idle);
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connect to the database named by a `postgres://` URL and migrate it.
+    /// Blocks; safe to call from async code (the work runs on its own thread).
+    pub fn open(url: &str, options: &StoreOptions) -> Result<Self> {
+        std::thread::scope(|s| {
+            s.spawn(|| Self::open_blocking(url, options))
+                .join()
+                .unwrap_or_else(|_| Err(Error::internal("opening the database panicked")))
+        })
+    }
+
+    fn open_blocking(url: &str, options: &StoreOptions) -> Result<Self> {
+        let mut config: Config = url
+            .parse()
+            .map_err(|e| Error::invalid(format!("Invalid PostgreSQL URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("nicplane");
+        }
+        let store = PgStore {
+            pool: Pool {
+                config,
+                size: options.pool_size.max(1),
+                state: Mutex::new(PoolState {
+                    idle: Vec::new(),
+                    open: 0,
+                }),
+                freed: Condvar::new(),
+            },
+        };
+        {
+            let mut lease = store.pool.get()?;
+            if let Err(e) = migrate::migrate(&mut lease.conn().client) {
+                lease.broken = true;
+                return Err(e);
+            }
+        }
+        Ok(store)
+    }
+
+    /// Run `work` in one transaction (blocking), retrying it on the failures
+    /// that a second run may not meet; see the module documentation.
+    pub fn run<R>(&self, mode: Mode, work: &dyn Fn(&mut dyn Tx) -> Result<R>) -> Result<R> {
+        let mut attempt = 1;
+        loop {
+            match self.attempt(mode, work) {
+                Ok(r) => return Ok(r),
+                Err(f) if f.retry && attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(attempt, error = %f.error, "running a transaction again");
+                    if !f.broken {
+                        std::thread::sleep(backoff(attempt));
+                    }
+                    attempt += 1;
+                }
+                Err(f) => {
+                    if f.retry {
+                        tracing::warn!(attempt, error = %f.error, "giving up on a transaction");
+                    }
+                    return Err(f.error);
+                }
+            }
+        }
+    }
+
+    fn attempt<R>(
+        &self,
+        mode: Mode,
+        work: &dyn Fn(&mut dyn Tx) -> Result<R>,
+    ) -> Result<R, Failure> {
+        let mut lease = self.pool.get().map_err(|error| Failure {
+            error,
+            retry: false,
+            broken: false,
+        })?;
+        if let Err(e) = lease.conn().client.batch_execute(mode.begin()) {
+            return Err(self.broke(&mut lease, classify(&e)));
+        }
+        let (result, failure) = {
+            let mut tx = PgTx::new(lease.conn(), mode != Mode::Read);
+            let result = catch_unwind(AssertUnwindSafe(|| work(&mut tx)))
+                .unwrap_or_else(|_| Err(Error::internal("a use case panicked")));
+            (result, tx.failure().cloned())
+        };
+        if let Some(f) = failure.as_ref().filter(|f| f.broken) {
+            return Err(self.broke(&mut lease, f.clone()));
+        }
+        match (result, failure) {
+            (Ok(r), None) if mode == Mode::Write => {
+                match lease.conn().client.batch_execute("COMMIT") {
+                    Ok(()) => Ok(r),
+                    Err(e) => {
+                        let f = classify(&e);
+                        if f.broken {
+                            return Err(self.broke(
+                                &mut lease,
+                                Failure {
+                                    error: Error::unavailable(
+                                        "The database connection was lost while committing; \
+                                     the change may or may not have been saved.",
+                                    ),
+                                    retry: false,
+                                    broken: true,
+                                },
+                            ));
+                        }
+                        Err(f)
+                    }
+                }
+            }
+            (Ok(r), None) => {
+                self.rollback(&mut lease);
+                Ok(r)
+            }
+            // The use case went on after a failed statement: PostgreSQL has
+            // aborted the transaction, so report that statement's failure.
+            (Ok(_), Some(f)) => {
+                self.rollback(&mut lease);
+                Err(f)
+            }
+            (Err(error), f) => {
+                self.rollback(&mut lease);
+                Err(Failure {
+                    error,
+                    retry: f.is_some_and(|f| f.retry),
+                    broken: false,
+                })
+            }
+        }
+    }
+
+    fn rollback(&self, lease: &mut Lease<'_>) {
+        if let Err(e) = lease.conn().client.batch_execute("ROLLBACK") {
+            tracing::warn!(error = %e, "rollback failed; closing the connection");
+            lease.broken = true;
+            if classify(&e).broken {
+                self.pool.flush_idle();
+            }
+        }
+    }
+
+    /// Handle a failure; when the connection broke, drop it and the idle ones.
+    fn broke(&self, lease: &mut Lease<'_>, f: Failure) -> Failure {
+        if f.broken || lease.conn().client.is_closed() {
+            tracing::warn!(error = %f.error, "lost a database connection");
+            lease.broken = true;
+            self.pool.flush_idle();
+        }
+        f
+    }
+}
+
+/// Equal-jitter exponential backoff before attempt `attempt + 1`.
+fn backoff(attempt: u32) -> Duration {
+    let full = BACKOFF_BASE
+        .saturating_mul(1 << attempt.min(16))
+        .min(BACKOFF_MAX);
+    let half = full / 2;
+    half + half.mul_f64(rand::thread_rng().gen::<f64>())
+}

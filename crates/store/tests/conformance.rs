@@ -1,0 +1,880 @@
+//! Backend conformance: the store behaves the same on SQLite and PostgreSQL.
+//!
+//! Every test runs on SQLite (a temporary file), and on PostgreSQL when
+//! `NICPLANE_TEST_POSTGRES_URL` names a server (for example the URL printed by
+//! `scripts/pg-start.sh`). The role in that URL must be allowed to create
+//! databases: each test creates a database of its own and drops it afterwards.
+//! Everything goes through the public `Store` API, as the service does; a
+//! raw connection is used only to look at what the store wrote.
+
+use nicplane_domain::ids::*;
+use nicplane_domain::ipam::{from_key, Range};
+use nicplane_domain::model::*;
+use nicplane_domain::types::*;
+use nicplane_domain::{ConflictReason, Error};
+use nicplane_store::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Barrier};
+
+const POSTGRES_URL_VAR: &str = "NICPLANE_TEST_POSTGRES_URL";
+
+// ----- one fresh database per test and backend ----------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, migrated database; removed when dropped.
+struct TestDb {
+    backend: Backend,
+    url: String,
+    /// PostgreSQL: the admin URL and the name of the database to drop.
+    admin: Option<(String, String)>,
+    _dir: Option<TempDir>,
+}
+
+/// A temporary directory removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    if postgres_admin_url().is_some() {
+        v.push(Backend::Postgres);
+    } else {
+        eprintln!("{POSTGRES_URL_VAR} is not set: PostgreSQL is not tested");
+    }
+    v
+}
+
+fn postgres_admin_url() -> Option<String> {
+    std::env::var(POSTGRES_URL_VAR)
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// `url` with its database name replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{db}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// Run `f` on a connection of its own. The synchronous client drives a
+/// runtime of its own, which cannot run inside the test's: use a plain thread.
+fn with_pg<R: Send>(url: &str, f: impl FnOnce(&mut ::postgres::Client) -> R + Send) -> R {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut client = ::postgres::Client::connect(url, ::postgres::NoTls)
+                .expect("connect to the test PostgreSQL");
+            f(&mut client)
+        })
+        .join()
+        .expect("PostgreSQL helper")
+    })
+}
+
+impl TestDb {
+    fn new(backend: Backend) -> TestDb {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("nicplane-store-test-{tag}"));
+                std::fs::create_dir_all(&dir).expect("create a temporary directory");
+                TestDb {
+                    backend,
+                    url: format!("sqlite://{}", dir.join("nicplane.db").display()),
+                    admin: None,
+                    _dir: Some(TempDir(dir)),
+                }
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url().expect("PostgreSQL URL");
+                let name = format!("nicplane_test_{tag}");
+                with_pg(&admin, |c| {
+                    c.batch_execute(&format!("CREATE DATABASE {name}"))
+                })
+                .expect("create a test database");
+                TestDb {
+                    backend,
+                    url: with_database(&admin, &name),
+                    admin: Some((admin, name)),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    fn open(&self) -> Store {
+        Store::open(&self.url, StoreOptions::default())
+            .unwrap_or_else(|e| panic!("open {:?}: {e}", self.backend))
+    }
+
+    /// Run a query that returns integers, on a connection of our own.
+    fn query_i64(&self, sql: &str) -> Vec<Vec<i64>> {
+        match self.backend {
+            Backend::Sqlite => {
+                let conn = rusqlite::Connection::open(self.url.trim_start_matches("sqlite://"))
+                    .expect("open SQLite");
+                let mut stmt = conn.prepare(sql).expect("prepare");
+                let n = stmt.column_count();
+                stmt.query_map([], |r| (0..n).map(|i| r.get::<_, i64>(i)).collect())
+                    .expect("query")
+                    .collect::<Result<_, _>>()
+                    .expect("rows")
+            }
+            Backend::Postgres => with_pg(&self.url, |c| {
+                c.query(sql, &[])
+                    .expect("query")
+                    .iter()
+                    .map(|r| (0..r.len()).map(|i| r.get::<_, i64>(i)).collect())
+                    .collect()
+            }),
+        }
+    }
+
+    fn execute(&self, sql: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                rusqlite::Connection::open(self.url.trim_start_matches("sqlite://"))
+                    .expect("open SQLite")
+                    .execute_batch(sql)
+                    .expect("execute");
+            }
+            Backend::Postgres => with_pg(&self.url, |c| c.batch_execute(sql)).expect("execute"),
+        }
+    }
+
+    /// The free ranges of a subnet, as offsets.
+    fn free_ranges(&self, subnet: SubnetId) -> Vec<(u64, u64)> {
+        self.query_i64(&format!(
+            "SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = '{subnet}' ORDER BY start_key"
+        ))
+        .into_iter()
+        .map(|r| (from_key(r[0]), from_key(r[1])))
+        .collect()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.admin {
+            with_pg(admin, |c| {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            });
+        }
+    }
+}
+
+/// Run an async test body on a multi-threaded runtime.
+fn block_on<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// Run `test` once per backend, each on a fresh database.
+fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in backends() {
+        eprintln!("-- {backend:?}");
+        block_on(test(TestDb::new(backend)));
+    }
+}
+
+// ----- fixtures -------------------------------------------------------------
+
+/// A data center, project, network, subnet (with the given pool) and one
+/// unattached interface to hang allocations on.
+#[derive(Clone)]
+struct Seed {
+    dc: DataCenterId,
+    project: ProjectId,
+    network: NetworkId,
+    subnet: SubnetId,
+    iface: InterfaceId,
+}
+
+fn data_center(name: &str) -> DataCenter {
+    DataCenter {
+        id: DataCenterId::new(),
+        name: name.into(),
+        created_at: now(),
+    }
+}
+
+fn interface(seed: &Seed, mac: [u8; 6], vm: Option<VmId>, primary: bool) -> Interface {
+    Interface {
+        id: InterfaceId::new(),
+        project_id: seed.project.clone(),
+        network_id: seed.network,
+        network_name: "net".into(),
+        data_center_id: seed.dc,
+        vm_id: vm,
+        name: String::new(),
+        mac_address: MacAddr(mac),
+        fixed_ips: vec![],
+        primary,
+        status: InterfaceStatus::Build,
+        admin_state_up: true,
+        description: String::new(),
+        tag: None,
+        security_groups: vec![],
+        port_security_enabled: true,
+        allowed_address_pairs: vec![],
+        tags: vec![],
+        device_owner: String::new(),
+        public_ip: None,
+        parent_id: None,
+        vlan_id: None,
+        supplementary: false,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn vm(seed: &Seed, name: &str) -> Vm {
+    Vm {
+        id: VmId::new(),
+        project_id: seed.project.clone(),
+        data_center_id: seed.dc,
+        name: name.into(),
+        os_type: OsType::Linux,
+        power_state: PowerState::Running,
+        image_ref: String::new(),
+        flavor_ref: String::new(),
+        metadata: BTreeMap::new(),
+        interface_count: 0,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+async fn seed(store: &Store, pool: Range) -> Seed {
+    store
+        .write(move |tx| {
+            let dc = data_center(&format!("dc-{}", DataCenterId::new()));
+            tx.data_center_insert(&dc)?;
+            let project = Project {
+                id: ProjectId::new(),
+                name: format!("p-{}", ProjectId::new()),
+                description: String::new(),
+                created_at: now(),
+            };
+            tx.project_insert(&project)?;
+            let network = Network {
+                id: NetworkId::new(),
+                project_id: Some(project.id.clone()),
+                data_center_id: dc.id,
+                name: "net".into(),
+                description: String::new(),
+                kind: NetworkKind::Standard,
+                shared: false,
+                is_default: false,
+                created_at: now(),
+                updated_at: now(),
+            };
+            tx.network_insert(&network)?;
+            let subnet = Subnet {
+                id: SubnetId::new(),
+                network_id: network.id,
+                project_id: Some(project.id.clone()),
+                name: "sub".into(),
+                ip_version: 4,
+                cidr: "10.0.0.0/16".parse().expect("cidr"),
+                gateway_ip: None,
+                allocation_pools: vec![],
+                free_addresses: pool.len().to_string(),
+                created_at: now(),
+            };
+            tx.subnet_insert(&subnet, &[pool], pool.len())?;
+            let mut seed = Seed {
+                dc: dc.id,
+                project: project.id,
+                network: network.id,
+                subnet: subnet.id,
+                iface: InterfaceId::new(),
+            };
+            let iface = interface(&seed, [2, 0, 0, 0, 0, 1], None, false);
+            tx.interface_insert(&iface, true)?;
+            seed.iface = iface.id;
+            Ok(seed)
+        })
+        .await
+        .expect("seed")
+}
+
+fn address(offset: u64) -> IpAddr {
+    IpAddr::from([10, 0, (offset >> 8) as u8, offset as u8])
+}
+
+/// Take the next free address and record it, as the service does.
+fn take_next(tx: &mut dyn Tx, seed: &Seed) -> nicplane_domain::Result<Option<u64>> {
+    let Some(offset) = tx.ip_take_next(seed.subnet)? else {
+        return Ok(None);
+    };
+    tx.ip_record(seed.subnet, offset, address(offset), seed.iface, true)?;
+    Ok(Some(offset))
+}
+
+fn free_addresses(tx: &mut dyn Tx, seed: &Seed) -> String {
+    tx.subnet_get(seed.subnet)
+        .expect("subnet_get")
+        .expect("subnet")
+        .free_addresses
+}
+
+/// Take an address from a public pool: never-used ones first, then the
+/// oldest released one (the rule of `rules::public_ip_release_order`).
+fn pool_take(tx: &mut dyn Tx, pool: PoolId) -> nicplane_domain::Result<Option<u64>> {
+    if let Some(range) = tx.pool_fresh_head(pool)? {
+        return tx.pool_take_fresh(pool, range).map(Some);
+    }
+    match tx.pool_released_head(pool)? {
+        Some((seq, offset)) => {
+            tx.pool_take_released(pool, seq)?;
+            Ok(Some(offset))
+        }
+        None => Ok(None),
+    }
+}
+
+fn conflict(e: &Error) -> Option<ConflictReason> {
+    e.conflict_reason()
+}
+
+// ----- tests ----------------------------------------------------------------
+
+#[test]
+fn migrations_twice_are_a_no_op() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let dc = data_center("dc-one");
+        let id = dc.id;
+        store
+            .write(move |tx| tx.data_center_insert(&dc))
+            .await
+            .unwrap();
+        drop(store);
+        let versions = db.query_i64("SELECT version FROM schema_migrations ORDER BY version");
+        let expected: Vec<Vec<i64>> = (1..=versions.len() as i64).map(|v| vec![v]).collect();
+        assert_eq!(versions, expected, "every migration applied once, in order");
+
+        let store = db.open();
+        let found = store.read(move |tx| tx.data_center_get(id)).await.unwrap();
+        assert_eq!(found.map(|d| d.name), Some("dc-one".to_string()));
+        assert_eq!(
+            db.query_i64("SELECT version FROM schema_migrations ORDER BY version"),
+            versions
+        );
+    });
+}
+
+#[test]
+fn open_refuses_a_newer_schema() {
+    each_backend(|db| async move {
+        drop(db.open());
+        db.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)");
+        let err = Store::open(&db.url, StoreOptions::default())
+            .err()
+            .expect("a newer schema is refused");
+        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+        assert!(err.to_string().contains("version 999"), "{err}");
+    });
+}
+
+#[test]
+fn ip_take_next_then_ip_take_splits_the_range() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 254 }).await;
+        assert_eq!(db.free_ranges(seed.subnet), vec![(1, 254)]);
+
+        let s = seed.clone();
+        let (first, claim, second, free) = store
+            .write(move |tx| {
+                let first = take_next(tx, &s)?;
+                let claim = tx.ip_take(s.subnet, 100)?;
+                tx.ip_record(s.subnet, 100, address(100), s.iface, true)?;
+                let second = take_next(tx, &s)?;
+                Ok((first, claim, second, free_addresses(tx, &s)))
+            })
+            .await
+            .unwrap();
+        assert_eq!(first, Some(1));
+        assert_eq!(claim, Claim::Claimed { in_pool: true });
+        assert_eq!(second, Some(2));
+        assert_eq!(free, "251");
+        assert_eq!(db.free_ranges(seed.subnet), vec![(3, 99), (101, 254)]);
+
+        let s = seed.clone();
+        let (again, outside) = store
+            .write(move |tx| Ok((tx.ip_take(s.subnet, 100)?, tx.ip_take(s.subnet, 300)?)))
+            .await
+            .unwrap();
+        assert_eq!(again, Claim::InUse);
+        assert_eq!(outside, Claim::Claimed { in_pool: false });
+
+        // Draining the subnet hands out every other offset once, then nothing.
+        let s = seed.clone();
+        let rest = store
+            .write(move |tx| {
+                let mut got = vec![];
+                while let Some(o) = take_next(tx, &s)? {
+                    got.push(o);
+                }
+                Ok(got)
+            })
+            .await
+            .unwrap();
+        let expected: Vec<u64> = (3..=254).filter(|&o| o != 100).collect();
+        assert_eq!(rest, expected);
+        assert!(db.free_ranges(seed.subnet).is_empty());
+    });
+}
+
+#[test]
+fn ip_release_merges_ranges() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 254 }).await;
+        let s = seed.clone();
+        store
+            .write(move |tx| {
+                for _ in 0..5 {
+                    take_next(tx, &s)?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(db.free_ranges(seed.subnet), vec![(6, 254)]);
+
+        let release = |offset: u64| {
+            let s = seed.clone();
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |tx| tx.ip_release(s.subnet, offset))
+                    .await
+                    .unwrap()
+            }
+        };
+        release(3).await;
+        assert_eq!(db.free_ranges(seed.subnet), vec![(3, 3), (6, 254)]);
+        release(2).await;
+        assert_eq!(db.free_ranges(seed.subnet), vec![(2, 3), (6, 254)]);
+        release(5).await;
+        assert_eq!(db.free_ranges(seed.subnet), vec![(2, 3), (5, 254)]);
+        release(4).await;
+        assert_eq!(db.free_ranges(seed.subnet), vec![(2, 254)]);
+        release(1).await;
+        assert_eq!(db.free_ranges(seed.subnet), vec![(1, 254)]);
+
+        let s = seed.clone();
+        let (free, again) = store
+            .read(move |tx| {
+                Ok((
+                    free_addresses(tx, &s),
+                    tx.subnet_allocation_count(s.subnet)?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(free, "254");
+        assert_eq!(again, 0);
+    });
+}
+
+/// Many writers, on two store handles (as two servers would have), race for
+/// the last K free addresses: exactly K win, each with its own address.
+#[test]
+fn race_for_the_last_k_addresses_has_exactly_k_winners() {
+    const K: u64 = 12;
+    const WRITERS: usize = 48;
+    each_backend(|db| async move {
+        let stores = [db.open(), db.open()];
+        let seed = seed(&stores[0], Range { start: 1, end: K }).await;
+        let mut tasks = vec![];
+        for i in 0..WRITERS {
+            let store = stores[i % stores.len()].clone();
+            let s = seed.clone();
+            tasks.push(tokio::spawn(async move {
+                store.write(move |tx| take_next(tx, &s)).await
+            }));
+        }
+        let mut won = vec![];
+        let mut lost = 0;
+        for t in tasks {
+            match t.await.expect("task").expect("no store error") {
+                Some(offset) => won.push(offset),
+                None => lost += 1,
+            }
+        }
+        won.sort_unstable();
+        assert_eq!(won, (1..=K).collect::<Vec<_>>(), "{:?}", db.backend);
+        assert_eq!(lost, WRITERS - K as usize);
+        let s = seed.clone();
+        let count = stores[1]
+            .read(move |tx| tx.subnet_allocation_count(s.subnet))
+            .await
+            .unwrap();
+        assert_eq!(count, K);
+    });
+}
+
+#[test]
+fn public_pool_hands_out_fresh_addresses_before_released_ones() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let dc = data_center("dc-pool");
+        let pool = PublicIpPool {
+            id: PoolId::new(),
+            data_center_id: dc.id,
+            name: "public".into(),
+            cidr: "203.0.113.0/29".parse().unwrap(),
+            free_addresses: 3,
+            created_at: now(),
+        };
+        let id = pool.id;
+        store
+            .write(move |tx| {
+                tx.data_center_insert(&dc)?;
+                tx.pool_insert(&pool, &[Range { start: 1, end: 3 }])
+            })
+            .await
+            .unwrap();
+
+        let take = || {
+            let store = store.clone();
+            async move { store.write(move |tx| pool_take(tx, id)).await.unwrap() }
+        };
+        let release = |offset: u64| {
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |tx| tx.pool_release(id, offset))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(take().await, Some(1));
+        assert_eq!(take().await, Some(2));
+        release(2).await;
+        release(1).await;
+        // The never-used address first, then the released ones, oldest first.
+        assert_eq!(take().await, Some(3));
+        assert_eq!(take().await, Some(2));
+        let free = store
+            .read(move |tx| Ok(tx.pool_get(id)?.expect("pool").free_addresses))
+            .await
+            .unwrap();
+        assert_eq!(free, 1);
+        assert_eq!(take().await, Some(1));
+        assert_eq!(take().await, None);
+    });
+}
+
+#[test]
+fn duplicate_mac_is_mac_in_use() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                // The seed's interface has this MAC already.
+                tx.interface_insert(&interface(&s, [2, 0, 0, 0, 0, 1], None, false), true)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(conflict(&err), Some(ConflictReason::MacInUse), "{err:?}");
+        assert_eq!(err.to_string(), "The MAC address is already in use.");
+    });
+}
+
+#[test]
+fn constraint_violations_decode_to_domain_errors() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+
+        store
+            .write(|tx| tx.data_center_insert(&data_center("twin")))
+            .await
+            .unwrap();
+        let err = store
+            .write(|tx| tx.data_center_insert(&data_center("twin")))
+            .await
+            .unwrap_err();
+        assert_eq!(conflict(&err), Some(ConflictReason::NameTaken), "{err:?}");
+
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                let v = vm(&s, "vm");
+                tx.vm_insert(&v)?;
+                tx.interface_insert(&interface(&s, [2, 0, 0, 0, 1, 1], Some(v.id), true), true)?;
+                tx.interface_insert(&interface(&s, [2, 0, 0, 0, 1, 2], Some(v.id), true), true)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            conflict(&err),
+            Some(ConflictReason::PrimaryInterface),
+            "{err:?}"
+        );
+
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                tx.ip_record(s.subnet, 7, address(7), s.iface, true)?;
+                tx.ip_record(s.subnet, 7, address(7), s.iface, true)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            conflict(&err),
+            Some(ConflictReason::AddressInUse),
+            "{err:?}"
+        );
+
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| tx.network_delete(s.network))
+            .await
+            .unwrap_err();
+        assert_eq!(conflict(&err), Some(ConflictReason::InUse), "{err:?}");
+    });
+}
+
+#[test]
+fn failed_and_dry_run_writes_leave_nothing_behind() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let dc = data_center("dry");
+        let id = dc.id;
+        let d = dc.clone();
+        let seen = store
+            .dry_run(move |tx| {
+                tx.data_center_insert(&d)?;
+                Ok(tx.data_center_get(id)?.is_some())
+            })
+            .await
+            .unwrap();
+        assert!(seen, "a dry run sees its own changes");
+        let d = dc.clone();
+        let err = store
+            .write(move |tx| -> nicplane_domain::Result<()> {
+                tx.data_center_insert(&d)?;
+                Err(Error::invalid("Changed my mind."))
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err, Error::invalid("Changed my mind."));
+        let found = store.read(move |tx| tx.data_center_get(id)).await.unwrap();
+        assert!(found.is_none());
+    });
+}
+
+#[test]
+fn next_sequence_counts_from_zero_without_repeats() {
+    each_backend(|db| async move {
+        let stores = [db.open(), db.open()];
+        let mut tasks = vec![];
+        for i in 0..40 {
+            let store = stores[i % 2].clone();
+            tasks.push(tokio::spawn(async move {
+                store.write(|tx| tx.next_sequence("mac")).await.unwrap()
+            }));
+        }
+        let mut got = BTreeSet::new();
+        for t in tasks {
+            assert!(got.insert(t.await.unwrap()));
+        }
+        assert_eq!(got, (0..40).collect());
+    });
+}
+
+/// Both backends end with the same tables, columns and named indexes.
+#[test]
+fn both_backends_have_the_same_logical_schema() {
+    if postgres_admin_url().is_none() {
+        eprintln!("{POSTGRES_URL_VAR} is not set: nothing to compare");
+        return;
+    }
+    let sqlite = TestDb::new(Backend::Sqlite);
+    let pg = TestDb::new(Backend::Postgres);
+    drop(sqlite.open());
+    drop(pg.open());
+
+    let conn = rusqlite::Connection::open(sqlite.url.trim_start_matches("sqlite://")).unwrap();
+    let strings = |sql: &str| -> BTreeSet<String> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows
+    };
+    let lite_columns = strings(
+        "SELECT m.name || '.' || c.name FROM sqlite_master m, pragma_table_info(m.name) c \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+    );
+    let lite_indexes =
+        strings("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL");
+
+    let pg_strings = |sql: &str| -> BTreeSet<String> {
+        with_pg(&pg.url, |c| {
+            c.query(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect()
+        })
+    };
+    let pg_columns = pg_strings(
+        "SELECT table_name || '.' || column_name FROM information_schema.columns \
+         WHERE table_schema = 'public'",
+    );
+    // Primary keys and UNIQUE columns get names of their own on each engine.
+    let pg_indexes = pg_strings(
+        "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public' \
+         AND indexname NOT LIKE '%\\_pkey' AND indexname NOT LIKE '%\\_key'",
+    );
+    assert_eq!(lite_columns, pg_columns);
+    assert_eq!(lite_indexes, pg_indexes);
+    assert!(lite_indexes.contains("interfaces_mac"));
+}
+
+/// Two transactions lock two VMs in opposite orders: PostgreSQL detects the
+/// deadlock, and the store runs the loser again, so both succeed.
+#[test]
+fn postgres_retries_a_deadlock() {
+    if postgres_admin_url().is_none() {
+        return;
+    }
+    let db = TestDb::new(Backend::Postgres);
+    block_on(async move {
+        let stores = [db.open(), db.open()];
+        let seed = seed(&stores[0], Range { start: 1, end: 10 }).await;
+        let (a, b) = (vm(&seed, "a"), vm(&seed, "b"));
+        let (ia, ib) = (a.id, b.id);
+        stores[0]
+            .write(move |tx| {
+                tx.vm_insert(&a)?;
+                tx.vm_insert(&b)
+            })
+            .await
+            .unwrap();
+        let barrier = Arc::new(Barrier::new(2));
+        let runs = Arc::new(AtomicU32::new(0));
+        let lock_both = |store: Store, first: VmId, second: VmId| {
+            let barrier = barrier.clone();
+            let runs = runs.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |tx| {
+                        let run = runs.fetch_add(1, Ordering::SeqCst);
+                        tx.vm_get(first)?;
+                        if run < 2 {
+                            barrier.wait();
+                        }
+                        tx.vm_get(second)?;
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        let one = lock_both(stores[0].clone(), ia, ib);
+        let two = lock_both(stores[1].clone(), ib, ia);
+        one.await.unwrap().expect("first transaction");
+        two.await.unwrap().expect("second transaction");
+        assert_eq!(runs.load(Ordering::SeqCst), 3, "exactly one rerun");
+    });
+}
+
+/// Connections that die (the database restarted, or closed them) are
+/// replaced without an error; while the database refuses connections the
+/// store answers Unavailable, and it recovers by itself afterwards.
+#[test]
+fn postgres_recovers_from_lost_connections() {
+    let Some(admin_url) = postgres_admin_url() else {
+        return;
+    };
+    let db = TestDb::new(Backend::Postgres);
+    let name = db.admin.as_ref().unwrap().1.clone();
+    let admin = move |sql: &str| {
+        let kill = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        );
+        let sql = sql.replace("{db}", &name);
+        with_pg(&admin_url, |c| c.batch_execute(&format!("{sql}; {kill}"))).unwrap();
+    };
+    block_on(async move {
+        let store = db.open();
+        // Fill the pool with several connections.
+        let mut tasks = vec![];
+        for _ in 0..6 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move { store.ping().await }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+
+        admin("SELECT 1");
+        store.ping().await.expect("stale connections are replaced");
+        store.write(|tx| tx.next_sequence("x")).await.unwrap();
+
+        admin("ALTER DATABASE {db} ALLOW_CONNECTIONS false");
+        let err = store.ping().await.unwrap_err();
+        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+        assert_eq!(err.http_status(), 503);
+
+        admin("ALTER DATABASE {db} ALLOW_CONNECTIONS true");
+        store.ping().await.expect("the store recovers");
+        assert_eq!(store.write(|tx| tx.next_sequence("x")).await.unwrap(), 1);
+    });
+}
+
+#[test]
+fn postgres_connection_refused_is_unavailable() {
+    // Port 1 on loopback: nothing listens there.
+    let err = Store::open(
+        "postgres://postgres@127.0.0.1:1/nicplane?connect_timeout=2",
+        StoreOptions::default(),
+    )
+    .err()
+    .expect("nothing listens on port 1");
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+}
