@@ -10,11 +10,14 @@
 pub mod admin;
 pub mod auth;
 pub mod bootstrap;
+pub mod credential;
 pub mod interface;
 pub mod ipam;
+pub mod job;
 pub mod network;
 pub mod public_ip;
 pub mod vm;
+pub mod supplementary;
 
 pub use auth::Caller;
 pub use nicplane_domain as domain;

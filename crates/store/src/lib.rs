@@ -15,10 +15,12 @@
 //! that several nicplane servers can share one database. The service layer
 //! sees neither: it programs against [`Store`] and [`Tx`] only.
 
+pub mod credential_job;
 pub mod postgres;
 pub mod sqlite;
 pub mod tx;
 
+pub use credential_job::*;
 pub use tx::*;
 
 use nicplane_domain::{Error, Result};

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod error;
 pub mod extract;
 pub mod network;
+pub mod supplementary;
 pub mod vm;
 
 use crate::AppState;
@@ -141,6 +142,12 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(vm::public_ip_allocate_on_interface, vm::public_ip_release_on_interface))
         .routes(routes!(vm::public_ip_list, vm::public_ip_allocate))
         .routes(routes!(vm::public_ip_get, vm::public_ip_associate, vm::public_ip_release))
+        .routes(routes!(supplementary::supplementary_list, supplementary::supplementary_create))
+        .routes(routes!(supplementary::supplementary_get, supplementary::supplementary_update, supplementary::supplementary_delete))
+        .routes(routes!(supplementary::supplementary_attach))
+        .routes(routes!(supplementary::supplementary_detach))
+        .routes(routes!(supplementary::credential_list, supplementary::credential_create))
+        .routes(routes!(supplementary::credential_delete))
 }
 
 /// The native routes, the OpenAPI document and the health checks.

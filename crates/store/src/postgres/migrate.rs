@@ -12,7 +12,10 @@ use ::postgres::Client;
 use nicplane_domain::{Error, Result};
 
 /// The migrations, in order; append only.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../migrations/postgres/0002_huawei.sql")),
+];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).
 pub const MIGRATION_LOCK_KEY: i64 = 0x6e69_6370_6c61_6e65;

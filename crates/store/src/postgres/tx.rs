@@ -25,6 +25,8 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use time::OffsetDateTime;
 
+mod credential_job;
+
 /// Prepared statements kept per connection before the cache is emptied (the
 /// list queries build their SQL from filters, so the set is finite but large).
 const STATEMENT_CACHE_MAX: usize = 512;

@@ -6,7 +6,10 @@ use nicplane_domain::{Error, Result};
 use rusqlite::Connection;
 
 /// The migrations, in order; append only.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_huawei.sql")),
+];
 
 /// Bring the schema up to date.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -15,7 +18,11 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     )
     .map_err(decode)?;
     let current: i64 = conn
-        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
         .map_err(decode)?;
     let latest = MIGRATIONS.last().map_or(0, |m| m.0);
     if current > latest {

@@ -14,6 +14,8 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use time::OffsetDateTime;
 
+mod credential_job;
+
 /// A transaction on one SQLite connection.
 pub struct SqliteTx<'c> {
     conn: &'c Connection,

@@ -1,0 +1,230 @@
+//! Native endpoints: supplementary (VLAN) interfaces under their parent, and
+//! a user's AK/SK credentials (used to sign requests to the Huawei listener).
+
+use super::admin::project;
+use super::error::ApiResult;
+use super::extract::{Auth, Path, Query, Write, WriteOpts};
+use super::{deleted, written, Page, PageQuery};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use nicplane_domain::ids::*;
+use nicplane_service::credential::{Credential, CredentialSpec};
+use nicplane_service::supplementary::{
+    SupplementaryAttach, SupplementaryFilter, SupplementaryInterface, SupplementaryPatch,
+    SupplementarySpec,
+};
+use serde::Deserialize;
+
+/// The supplementary interfaces of a parent interface.
+#[utoipa::path(get, path = "/v1/projects/{project_id}/interfaces/{interface_id}/supplementary-interfaces",
+    operation_id = "supplementary_list", tag = "supplementary-interfaces",
+    params(("project_id" = String, Path), ("interface_id" = String, Path), PageQuery),
+    responses((status = 200, body = Page<SupplementaryInterface>)))]
+pub async fn supplementary_list(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, i)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<SupplementaryInterface>>> {
+    let (_, limit) = q.request()?;
+    let parent = InterfaceId::parse_for_lookup(&i)?;
+    let p = project(&p)?;
+    // A parent that does not exist (or is not the project's) is a 404.
+    s.service.interface_get(&c, &p, parent).await?;
+    let filter = SupplementaryFilter {
+        parent_ids: vec![parent],
+        ..Default::default()
+    };
+    let (items, more) = s
+        .service
+        .supplementary_list(&c, &p, filter, limit as usize, q.marker.clone())
+        .await?;
+    let next_marker = if more {
+        items.last().map(|x| x.interface.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(Page { items, next_marker }))
+}
+
+/// Create a supplementary interface on a parent (elastic) interface: VLAN,
+/// addresses and MAC are chosen when not given; the default security group
+/// applies when none is given.
+#[utoipa::path(post, path = "/v1/projects/{project_id}/interfaces/{interface_id}/supplementary-interfaces",
+    operation_id = "supplementary_create", tag = "supplementary-interfaces",
+    params(("project_id" = String, Path), ("interface_id" = String, Path)), request_body = SupplementarySpec,
+    responses((status = 201, body = SupplementaryInterface), (status = 409, body = super::error::ErrorBody)))]
+pub async fn supplementary_create(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, i)): Path<(String, String)>,
+    w: Write<SupplementarySpec>,
+) -> ApiResult<Response> {
+    let r = s
+        .service
+        .supplementary_create(
+            &c,
+            &project(&p)?,
+            InterfaceId::parse_for_lookup(&i)?,
+            w.body,
+            &w.opts,
+        )
+        .await?;
+    Ok(written(w.opts.dry_run, StatusCode::CREATED, r))
+}
+
+/// One supplementary interface.
+#[utoipa::path(get, path = "/v1/projects/{project_id}/supplementary-interfaces/{id}",
+    operation_id = "supplementary_get", tag = "supplementary-interfaces",
+    params(("project_id" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = SupplementaryInterface)))]
+pub async fn supplementary_get(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, i)): Path<(String, String)>,
+) -> ApiResult<Json<SupplementaryInterface>> {
+    Ok(Json(
+        s.service
+            .supplementary_get(&c, &project(&p)?, InterfaceId::parse_for_lookup(&i)?)
+            .await?,
+    ))
+}
+
+/// Change a supplementary interface's description, security groups or
+/// allowed address pairs.
+#[utoipa::path(patch, path = "/v1/projects/{project_id}/supplementary-interfaces/{id}",
+    operation_id = "supplementary_update", tag = "supplementary-interfaces",
+    params(("project_id" = String, Path), ("id" = String, Path)), request_body = SupplementaryPatch,
+    responses((status = 200, body = SupplementaryInterface)))]
+pub async fn supplementary_update(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, i)): Path<(String, String)>,
+    w: Write<SupplementaryPatch>,
+) -> ApiResult<Response> {
+    let r = s
+        .service
+        .supplementary_update(
+            &c,
+            &project(&p)?,
+            InterfaceId::parse_for_lookup(&i)?,
+            w.body,
+            &w.opts,
+        )
+        .await?;
+    Ok(written(w.opts.dry_run, StatusCode::OK, r))
+}
+
+/// Delete a supplementary interface; its addresses are released.
+#[utoipa::path(delete, path = "/v1/projects/{project_id}/supplementary-interfaces/{id}",
+    operation_id = "supplementary_delete", tag = "supplementary-interfaces",
+    params(("project_id" = String, Path), ("id" = String, Path)), responses((status = 204)))]
+pub async fn supplementary_delete(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, i)): Path<(String, String)>,
+    WriteOpts(o): WriteOpts,
+) -> ApiResult<Response> {
+    s.service
+        .supplementary_delete(&c, &project(&p)?, InterfaceId::parse_for_lookup(&i)?, &o)
+        .await?;
+    Ok(deleted(o.dry_run))
+}
+
+/// Attach an unbound supplementary interface to a parent interface.
+#[utoipa::path(post, path = "/v1/projects/{project_id}/supplementary-interfaces/{id}/attach",
+    operation_id = "supplementary_attach", tag = "supplementary-interfaces",
+    params(("project_id" = String, Path), ("id" = String, Path)), request_body = SupplementaryAttach,
+    responses((status = 200, body = SupplementaryInterface), (status = 409, body = super::error::ErrorBody)))]
+pub async fn supplementary_attach(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, i)): Path<(String, String)>,
+    w: Write<SupplementaryAttach>,
+) -> ApiResult<Response> {
+    let r = s
+        .service
+        .supplementary_attach(
+            &c,
+            &project(&p)?,
+            InterfaceId::parse_for_lookup(&i)?,
+            w.body,
+            &w.opts,
+        )
+        .await?;
+    Ok(written(w.opts.dry_run, StatusCode::OK, r))
+}
+
+/// Detach a supplementary interface from its parent: it keeps its
+/// addresses and MAC, and has no parent and no VLAN until attached again.
+#[utoipa::path(post, path = "/v1/projects/{project_id}/supplementary-interfaces/{id}/detach",
+    operation_id = "supplementary_detach", tag = "supplementary-interfaces",
+    params(("project_id" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = SupplementaryInterface)))]
+pub async fn supplementary_detach(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, i)): Path<(String, String)>,
+    WriteOpts(o): WriteOpts,
+) -> ApiResult<Response> {
+    let r = s
+        .service
+        .supplementary_detach(&c, &project(&p)?, InterfaceId::parse_for_lookup(&i)?, &o)
+        .await?;
+    Ok(written(o.dry_run, StatusCode::OK, r))
+}
+
+fn user(s: &str) -> nicplane_domain::Result<UserId> {
+    UserId::parse_for_lookup(s)
+}
+
+/// A user's AK/SK credentials (without secrets).
+#[utoipa::path(get, path = "/v1/users/{user_id}/credentials", operation_id = "credential_list", tag = "credentials",
+    params(("user_id" = String, Path)), responses((status = 200, body = Vec<Credential>)))]
+pub async fn credential_list(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(u): Path<String>,
+) -> ApiResult<Json<Vec<Credential>>> {
+    Ok(Json(s.service.credential_list(&c, user(&u)?).await?))
+}
+
+/// Create an AK/SK credential; the answer is the only time the secret is shown.
+#[utoipa::path(post, path = "/v1/users/{user_id}/credentials", operation_id = "credential_create", tag = "credentials",
+    params(("user_id" = String, Path)), request_body = CredentialSpec, responses((status = 201, body = Credential)))]
+pub async fn credential_create(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(u): Path<String>,
+    w: Write<CredentialSpec>,
+) -> ApiResult<Response> {
+    let r = s
+        .service
+        .credential_create(&c, user(&u)?, w.body, &w.opts)
+        .await?;
+    Ok(written(w.opts.dry_run, StatusCode::CREATED, r))
+}
+
+#[derive(Debug, Deserialize)]
+struct CredentialPath {
+    user_id: String,
+    access_key: String,
+}
+
+/// Delete (revoke) an AK/SK credential.
+#[utoipa::path(delete, path = "/v1/users/{user_id}/credentials/{access_key}", operation_id = "credential_delete", tag = "credentials",
+    params(("user_id" = String, Path), ("access_key" = String, Path)), responses((status = 204)))]
+pub async fn credential_delete(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(path): Path<CredentialPath>,
+    WriteOpts(o): WriteOpts,
+) -> ApiResult<Response> {
+    s.service
+        .credential_delete(&c, user(&path.user_id)?, &path.access_key, &o)
+        .await?;
+    Ok(deleted(o.dry_run))
+}

@@ -1,0 +1,974 @@
+//! Supplementary (VLAN) interfaces: an interface that hangs off an elastic
+//! interface (its parent NIC) on a VLAN id 1-4094 unique among that parent's
+//! supplementary interfaces, with its own MAC, IPv4 address, optional IPv6
+//! address, security groups, allowed address pairs, description and tags.
+//!
+//! States: attached to a parent (Huawei's `NORMAL`: `parent_id` and
+//! `vlan_id` set) or unbound after a detach (`UNBOUND`: both `None`). The
+//! parent's VM is reported as `parent_vm_id`.
+//!
+//! Every use case runs in one transaction. The parent row is read first (on
+//! PostgreSQL that read locks it), so VLAN choices on one parent run one
+//! after the other; the unique index `interfaces_parent_vlan` on
+//! `(parent_id, vlan_id)` has the last word.
+//!
+//! Removing a parent that still carries supplementary interfaces is refused
+//! with 409 (`rules::parent_has_no_children`, checked by
+//! `interface::delete_interface_row`, which every interface removal — delete,
+//! detach of an auto-created NIC, VM delete — goes through).
+
+use crate::interface::{
+    create_interface, delete_interface_row, owned_interface, resolve_groups, update_tx,
+    InterfacePatch,
+};
+use crate::ipam::FixedIpRequest;
+use crate::network::visible_network;
+use crate::{authorize, Caller, Need, Service, WriteOptions};
+use nicplane_domain::ids::*;
+use nicplane_domain::model::*;
+use nicplane_domain::rules;
+use nicplane_domain::types::*;
+use nicplane_domain::{ConflictReason, Error, Kind, Result};
+use nicplane_store::{InterfaceFilter, PageRequest, Tx};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+/// Most supplementary interfaces one batch create makes (Huawei's limit).
+pub const BATCH_MAX: u32 = 20;
+/// Most tags on one supplementary interface.
+pub const TAGS_MAX: usize = 20;
+/// Longest tag key, in characters.
+pub const TAG_KEY_MAX: usize = 128;
+/// Longest tag value, in characters.
+pub const TAG_VALUE_MAX: usize = 255;
+/// Rows read per store query while filtering a list in memory.
+const LIST_CHUNK: u32 = 500;
+/// `device_owner` of every supplementary interface.
+pub const DEVICE_OWNER: &str = "network:supplementary";
+
+/// A supplementary interface to create (the parent is given separately).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupplementarySpec {
+    /// The network (Huawei: virtual subnet) its addresses come from; it must
+    /// be in the parent's data center.
+    #[schema(value_type = String)]
+    pub network_id: NetworkId,
+    /// VLAN id 1-4094; the lowest free one on the parent when omitted.
+    #[serde(default)]
+    #[schema(value_type = Option<u16>)]
+    pub vlan_id: Option<VlanId>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Also take an IPv6 address from the network's IPv6 subnet.
+    #[serde(default)]
+    pub ipv6_enable: bool,
+    /// A specific IPv4 address; the next free one when omitted.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub ip_address: Option<IpAddr>,
+    /// A specific IPv6 address (implies `ipv6_enable`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub ipv6_address: Option<IpAddr>,
+    /// Security group ids; the project's default group when omitted.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub security_groups: Option<Vec<SecurityGroupId>>,
+    /// Whether security groups apply (default true).
+    #[serde(default)]
+    pub security_enabled: Option<bool>,
+    #[serde(default)]
+    pub allowed_address_pairs: Vec<AddressPair>,
+    #[serde(default)]
+    pub tags: Vec<ResourceTag>,
+}
+
+/// Changes to a supplementary interface.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupplementaryPatch {
+    pub description: Option<String>,
+    /// Replace the security groups (`[]` removes them all).
+    #[schema(value_type = Option<Vec<String>>)]
+    pub security_groups: Option<Vec<SecurityGroupId>>,
+    pub allowed_address_pairs: Option<Vec<AddressPair>>,
+}
+
+/// Attach an unbound supplementary interface to a parent.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupplementaryAttach {
+    #[schema(value_type = String)]
+    pub parent_id: InterfaceId,
+    /// VLAN id on the new parent; the lowest free one when omitted.
+    #[serde(default)]
+    #[schema(value_type = Option<u16>)]
+    pub vlan_id: Option<VlanId>,
+    /// Security groups; the project's default group when omitted.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub security_groups: Option<Vec<SecurityGroupId>>,
+    #[serde(default)]
+    pub security_enabled: Option<bool>,
+}
+
+/// A supplementary interface with its parent's VM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SupplementaryInterface {
+    #[serde(flatten)]
+    pub interface: Interface,
+    /// The VM of the parent interface (Huawei's `parent_device_id`).
+    #[schema(value_type = Option<String>)]
+    pub parent_vm_id: Option<VmId>,
+}
+
+impl SupplementaryInterface {
+    /// Attached to a parent (Huawei `NORMAL`) or not (`UNBOUND`).
+    pub fn is_bound(&self) -> bool {
+        self.interface.parent_id.is_some()
+    }
+}
+
+/// Filters of the supplementary interface list. Within one field the values
+/// are alternatives; fields must all match. Empty means "any".
+#[derive(Debug, Clone, Default)]
+pub struct SupplementaryFilter {
+    pub ids: Vec<InterfaceId>,
+    pub network_ids: Vec<NetworkId>,
+    pub ip_addresses: Vec<IpAddr>,
+    pub mac_addresses: Vec<MacAddr>,
+    /// `Some(empty)` matches nothing (e.g. an unknown VPC id).
+    pub data_center_ids: Option<Vec<DataCenterId>>,
+    pub descriptions: Vec<String>,
+    pub parent_ids: Vec<InterfaceId>,
+    /// Tag filters: the key must be present and, when values are given, its
+    /// value one of them.
+    pub tags: Vec<(String, Vec<String>)>,
+}
+
+/// The only value of a one-value filter (the store applies those itself).
+fn one<T: Copy>(v: &[T]) -> Option<T> {
+    match v {
+        [x] => Some(*x),
+        _ => None,
+    }
+}
+
+impl SupplementaryFilter {
+    fn matches(&self, i: &Interface) -> bool {
+        fn any<T: PartialEq>(want: &[T], have: impl Fn(&T) -> bool) -> bool {
+            want.is_empty() || want.iter().any(have)
+        }
+        any(&self.ids, |id| *id == i.id)
+            && any(&self.network_ids, |n| *n == i.network_id)
+            && any(&self.ip_addresses, |ip| {
+                i.fixed_ips.iter().any(|f| f.ip_address == *ip)
+            })
+            && any(&self.mac_addresses, |m| *m == i.mac_address)
+            && self
+                .data_center_ids
+                .as_ref()
+                .map_or(true, |dcs| dcs.contains(&i.data_center_id))
+            && any(&self.descriptions, |d| *d == i.description)
+            && any(&self.parent_ids, |p| Some(*p) == i.parent_id)
+            && self.tags.iter().all(|(k, values)| {
+                i.tags
+                    .iter()
+                    .any(|t| &t.key == k && (values.is_empty() || values.contains(&t.value)))
+            })
+    }
+
+    /// The part of the filter the store can apply.
+    fn store_filter(&self, project: &ProjectId) -> InterfaceFilter {
+        InterfaceFilter {
+            project_id: Some(project.clone()),
+            supplementary: Some(true),
+            ids: (!self.ids.is_empty()).then(|| self.ids.clone()),
+            parent_id: one(&self.parent_ids),
+            network_id: one(&self.network_ids),
+            mac_address: one(&self.mac_addresses),
+            ip_address: one(&self.ip_addresses),
+            ..Default::default()
+        }
+    }
+}
+
+/// A change to a supplementary interface's tags.
+#[derive(Debug, Clone)]
+pub enum TagChange {
+    /// Add or overwrite one tag.
+    Put(ResourceTag),
+    /// Add or overwrite several; a key twice in the request is refused.
+    PutAll(Vec<ResourceTag>),
+    /// Remove the given keys (only where the value matches, when one is
+    /// given); a missing key is not an error.
+    RemoveAll(Vec<(String, Option<String>)>),
+    /// Remove one key; a missing key is "not found".
+    Remove(String),
+}
+
+/// Tags of the project's supplementary interfaces: each key with its values.
+pub type TagSummary = BTreeMap<String, BTreeSet<String>>;
+
+// ----- rules ---------------------------------------------------------------
+
+/// The lowest VLAN id not in `used` (sorted ascending), if any is left.
+pub fn lowest_free_vlan(used: &[u16]) -> Option<VlanId> {
+    let mut want = VLAN_MIN;
+    for &v in used {
+        if v == want {
+            want += 1;
+        } else if v > want {
+            break;
+        }
+    }
+    (want <= VLAN_MAX)
+        .then(|| VlanId::new(want as i64).ok())
+        .flatten()
+}
+
+/// A supplementary interface and its parent are in one data center (one VPC).
+pub fn same_data_center(parent: &Interface, network: &Network) -> Result<()> {
+    if parent.data_center_id != network.data_center_id {
+        return Err(Error::invalid(format!(
+            "Network {} is in another data center than parent interface {}; a supplementary interface must be in its parent's data center.",
+            network.name, parent.id
+        )));
+    }
+    Ok(())
+}
+
+/// Choose the VLAN on `parent`: the requested one if free, else the lowest
+/// free one. The query reads at most 4094 rows.
+fn choose_vlan(tx: &mut dyn Tx, parent: &Interface, wanted: Option<VlanId>) -> Result<VlanId> {
+    let used = tx.interface_vlans_of_parent(parent.id)?;
+    match wanted {
+        Some(v) if used.contains(&v.get()) => Err(rules::vlan_in_use(v.get(), &parent.id.to_string())),
+        Some(v) => Ok(v),
+        None => lowest_free_vlan(&used).ok_or_else(|| {
+            Error::exhausted(format!(
+                "Parent interface {} has no free VLAN id left ({VLAN_MIN}-{VLAN_MAX} are all used).",
+                parent.id
+            ))
+        }),
+    }
+}
+
+/// Load an elastic interface of the project that may carry supplementary ones.
+fn parent_of(tx: &mut dyn Tx, project: &ProjectId, id: InterfaceId) -> Result<Interface> {
+    let parent = owned_interface(tx, project, id)?;
+    rules::parent_must_be_elastic(&parent)?;
+    Ok(parent)
+}
+
+/// Check allowed address pairs: an IP or CIDR (not 0.0.0.0 or a default
+/// route) and an optional unicast MAC.
+pub fn check_address_pairs(pairs: &[AddressPair]) -> Result<()> {
+    for pair in pairs {
+        let net: ipnet::IpNet = match pair.ip_address.parse::<ipnet::IpNet>() {
+            Ok(n) => n,
+            Err(_) => pair
+                .ip_address
+                .parse::<IpAddr>()
+                .map(ipnet::IpNet::from)
+                .map_err(|_| {
+                    Error::invalid_value(
+                        "allowed_address_pairs",
+                        format!("'{}' is not an IP address or CIDR.", pair.ip_address),
+                    )
+                })?,
+        };
+        if net.addr().is_unspecified() {
+            return Err(Error::invalid_value(
+                "allowed_address_pairs",
+                format!("'{}' is not allowed.", pair.ip_address),
+            ));
+        }
+        if let Some(m) = &pair.mac_address {
+            m.parse::<MacAddr>()?;
+        }
+    }
+    Ok(())
+}
+
+/// Check tags: at most [`TAGS_MAX`], keys 1-128 letters, digits, `_` or `-`,
+/// values up to 255 of those or `.`, no key twice.
+pub fn check_tags(tags: &[ResourceTag]) -> Result<()> {
+    if tags.len() > TAGS_MAX {
+        return Err(Error::invalid_value(
+            "tags",
+            format!("at most {TAGS_MAX} tags are allowed on one interface."),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for t in tags {
+        check_tag_key(&t.key)?;
+        if t.value.chars().count() > TAG_VALUE_MAX
+            || !t
+                .value
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            return Err(Error::invalid_value(
+                "tags",
+                format!(
+                    "the value '{}' must be at most {TAG_VALUE_MAX} letters, digits, '_', '-' or '.'.",
+                    t.value
+                ),
+            ));
+        }
+        if !seen.insert(t.key.as_str()) {
+            return Err(Error::invalid_value(
+                "tags",
+                format!("the key '{}' is given twice.", t.key),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Check one tag key.
+pub fn check_tag_key(key: &str) -> Result<()> {
+    let n = key.chars().count();
+    if n == 0
+        || n > TAG_KEY_MAX
+        || !key
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(Error::invalid_value(
+            "tags",
+            format!("the key '{key}' must be 1 to {TAG_KEY_MAX} letters, digits, '_' or '-'."),
+        ));
+    }
+    Ok(())
+}
+
+// ----- transaction-level use cases ---------------------------------------
+
+/// Load a supplementary interface of the project; anything else is "not found".
+pub fn owned_supplementary(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    id: InterfaceId,
+) -> Result<Interface> {
+    let i = owned_interface(tx, project, id)?;
+    if !i.supplementary {
+        return Err(Error::not_found(Kind::Interface, id));
+    }
+    Ok(i)
+}
+
+/// The view of a supplementary interface: with its parent's VM.
+pub fn view(tx: &mut dyn Tx, i: Interface) -> Result<SupplementaryInterface> {
+    let parent_vm_id = match i.parent_id {
+        Some(p) => tx.interface_get(p)?.and_then(|p| p.vm_id),
+        None => None,
+    };
+    Ok(SupplementaryInterface {
+        interface: i,
+        parent_vm_id,
+    })
+}
+
+fn views(tx: &mut dyn Tx, items: Vec<Interface>) -> Result<Vec<SupplementaryInterface>> {
+    let mut vms: HashMap<InterfaceId, Option<VmId>> = HashMap::new();
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        let parent_vm_id = match i.parent_id {
+            Some(p) => match vms.get(&p) {
+                Some(v) => *v,
+                None => {
+                    let v = tx.interface_get(p)?.and_then(|p| p.vm_id);
+                    vms.insert(p, v);
+                    v
+                }
+            },
+            None => None,
+        };
+        out.push(SupplementaryInterface {
+            interface: i,
+            parent_vm_id,
+        });
+    }
+    Ok(out)
+}
+
+/// Create a supplementary interface on `parent_id` (inside a transaction).
+pub fn create_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    parent_id: InterfaceId,
+    spec: &SupplementarySpec,
+    prefix: MacPrefix,
+) -> Result<SupplementaryInterface> {
+    let parent = parent_of(tx, project, parent_id)?;
+    let network = visible_network(tx, project, spec.network_id)?;
+    same_data_center(&parent, &network)?;
+    if let Some(d) = &spec.description {
+        check_text("description", d)?;
+    }
+    check_address_pairs(&spec.allowed_address_pairs)?;
+    check_tags(&spec.tags)?;
+    let vlan = choose_vlan(tx, &parent, spec.vlan_id)?;
+    let mut requests = vec![FixedIpRequest {
+        ip_address: spec.ip_address,
+        ip_version: Some(4),
+        ..Default::default()
+    }];
+    if spec.ipv6_enable || spec.ipv6_address.is_some() {
+        requests.push(FixedIpRequest {
+            ip_address: spec.ipv6_address,
+            ip_version: Some(6),
+            ..Default::default()
+        });
+    }
+    let iface = create_interface(
+        tx,
+        project,
+        &network,
+        &requests,
+        &spec.security_groups,
+        None,
+        prefix,
+        |i| {
+            i.supplementary = true;
+            i.parent_id = Some(parent.id);
+            i.vlan_id = Some(vlan);
+            i.status = parent.status;
+            i.description = spec.description.clone().unwrap_or_default();
+            i.allowed_address_pairs = spec.allowed_address_pairs.clone();
+            i.tags = spec.tags.clone();
+            i.device_owner = DEVICE_OWNER.into();
+            if let Some(se) = spec.security_enabled {
+                i.port_security_enabled = se;
+            }
+            Ok(())
+        },
+        false,
+    )?;
+    Ok(SupplementaryInterface {
+        interface: iface,
+        parent_vm_id: parent.vm_id,
+    })
+}
+
+/// Create `count` supplementary interfaces on one parent, all or none.
+pub fn batch_create_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    parent_id: InterfaceId,
+    spec: &SupplementarySpec,
+    count: u32,
+    prefix: MacPrefix,
+) -> Result<Vec<SupplementaryInterface>> {
+    if count == 0 || count > BATCH_MAX {
+        return Err(Error::invalid_value(
+            "count",
+            format!("{count} is outside the range 1-{BATCH_MAX}."),
+        ));
+    }
+    if count > 1
+        && (spec.vlan_id.is_some() || spec.ip_address.is_some() || spec.ipv6_address.is_some())
+    {
+        return Err(Error::invalid(
+            "A batch create assigns VLAN ids and addresses itself; do not give vlan_id, ip_address or ipv6_address.",
+        ));
+    }
+    (0..count)
+        .map(|_| create_tx(tx, project, parent_id, spec, prefix))
+        .collect()
+}
+
+/// Change the description, security groups or address pairs.
+pub fn update_supplementary_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    id: InterfaceId,
+    patch: &SupplementaryPatch,
+) -> Result<SupplementaryInterface> {
+    owned_supplementary(tx, project, id)?;
+    if let Some(p) = &patch.allowed_address_pairs {
+        check_address_pairs(p)?;
+    }
+    let i = update_tx(
+        tx,
+        project,
+        id,
+        &InterfacePatch {
+            description: patch.description.clone(),
+            security_groups: patch.security_groups.clone(),
+            allowed_address_pairs: patch.allowed_address_pairs.clone(),
+            ..Default::default()
+        },
+    )?;
+    view(tx, i)
+}
+
+/// Delete a supplementary interface and release its addresses.
+pub fn delete_tx(tx: &mut dyn Tx, project: &ProjectId, id: InterfaceId) -> Result<()> {
+    let i = owned_supplementary(tx, project, id)?;
+    delete_interface_row(tx, &i)
+}
+
+/// Attach an unbound supplementary interface to a parent.
+pub fn attach_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    id: InterfaceId,
+    req: &SupplementaryAttach,
+) -> Result<SupplementaryInterface> {
+    let mut i = owned_supplementary(tx, project, id)?;
+    if let Some(p) = i.parent_id {
+        return Err(Error::conflict(
+            ConflictReason::WrongState,
+            format!("Supplementary interface {id} is already attached to parent interface {p}; detach it first."),
+        ));
+    }
+    let parent = parent_of(tx, project, req.parent_id)?;
+    let network = visible_network(tx, project, i.network_id)?;
+    same_data_center(&parent, &network)?;
+    let vlan = choose_vlan(tx, &parent, req.vlan_id)?;
+    if let Some(se) = req.security_enabled {
+        i.port_security_enabled = se;
+    }
+    if i.port_security_enabled {
+        i.security_groups = resolve_groups(tx, project, &req.security_groups)?;
+    } else if req.security_groups.as_ref().is_some_and(|g| !g.is_empty()) {
+        return Err(Error::invalid(
+            "Security groups cannot be applied to an interface with security disabled.",
+        ));
+    } else {
+        i.security_groups.clear();
+    }
+    i.parent_id = Some(parent.id);
+    i.vlan_id = Some(vlan);
+    i.status = parent.status;
+    i.updated_at = now();
+    tx.interface_update(&i)?;
+    Ok(SupplementaryInterface {
+        interface: i,
+        parent_vm_id: parent.vm_id,
+    })
+}
+
+/// Detach a supplementary interface from its parent: it keeps its addresses,
+/// MAC and groups, and loses its parent and VLAN.
+pub fn detach_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    id: InterfaceId,
+) -> Result<SupplementaryInterface> {
+    let mut i = owned_supplementary(tx, project, id)?;
+    if i.parent_id.is_none() {
+        return Err(Error::conflict(
+            ConflictReason::WrongState,
+            format!("Supplementary interface {id} is not attached to a parent interface."),
+        ));
+    }
+    i.parent_id = None;
+    i.vlan_id = None;
+    i.status = InterfaceStatus::Down;
+    i.updated_at = now();
+    tx.interface_update(&i)?;
+    Ok(SupplementaryInterface {
+        interface: i,
+        parent_vm_id: None,
+    })
+}
+
+/// Move supplementary interfaces to another parent, all or none. Each keeps
+/// its VLAN id (an unbound one gets the lowest free); a VLAN already used on
+/// the new parent is a conflict.
+pub fn migrate_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    parent_id: InterfaceId,
+    ids: &[InterfaceId],
+) -> Result<Vec<SupplementaryInterface>> {
+    if ids.is_empty() {
+        return Err(Error::invalid(
+            "Give at least one supplementary interface to migrate.",
+        ));
+    }
+    let parent = parent_of(tx, project, parent_id)?;
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for id in ids {
+        if !seen.insert(*id) {
+            continue;
+        }
+        let mut i = owned_supplementary(tx, project, *id)?;
+        if i.parent_id == Some(parent.id) {
+            out.push(SupplementaryInterface {
+                interface: i,
+                parent_vm_id: parent.vm_id,
+            });
+            continue;
+        }
+        let network = visible_network(tx, project, i.network_id)?;
+        same_data_center(&parent, &network)?;
+        let vlan = choose_vlan(tx, &parent, i.vlan_id)?;
+        i.parent_id = Some(parent.id);
+        i.vlan_id = Some(vlan);
+        i.status = parent.status;
+        i.updated_at = now();
+        tx.interface_update(&i)?;
+        out.push(SupplementaryInterface {
+            interface: i,
+            parent_vm_id: parent.vm_id,
+        });
+    }
+    Ok(out)
+}
+
+/// Apply a tag change.
+pub fn tags_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    id: InterfaceId,
+    change: &TagChange,
+) -> Result<SupplementaryInterface> {
+    let mut i = owned_supplementary(tx, project, id)?;
+    let put = |tags: &mut Vec<ResourceTag>, t: &ResourceTag| match tags
+        .iter_mut()
+        .find(|x| x.key == t.key)
+    {
+        Some(x) => x.value = t.value.clone(),
+        None => tags.push(t.clone()),
+    };
+    match change {
+        TagChange::Put(t) => {
+            check_tags(std::slice::from_ref(t))?;
+            put(&mut i.tags, t);
+        }
+        TagChange::PutAll(ts) => {
+            check_tags(ts)?;
+            for t in ts {
+                put(&mut i.tags, t);
+            }
+        }
+        TagChange::RemoveAll(keys) => {
+            for (k, v) in keys {
+                check_tag_key(k)?;
+                i.tags
+                    .retain(|t| !(&t.key == k && v.as_ref().map_or(true, |v| v == &t.value)));
+            }
+        }
+        TagChange::Remove(k) => {
+            let before = i.tags.len();
+            i.tags.retain(|t| &t.key != k);
+            if i.tags.len() == before {
+                return Err(Error::NotFound {
+                    kind: Kind::Interface,
+                    id: format!("{id} tag '{k}'"),
+                });
+            }
+        }
+    }
+    check_tags(&i.tags)?;
+    i.updated_at = now();
+    tx.interface_update(&i)?;
+    view(tx, i)
+}
+
+/// One page of the project's supplementary interfaces, ordered by id, after
+/// `marker` (exclusive); the flag says whether more follow.
+pub fn list_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    filter: &SupplementaryFilter,
+    limit: usize,
+    marker: Option<String>,
+) -> Result<(Vec<SupplementaryInterface>, bool)> {
+    let base = filter.store_filter(project);
+    let mut out = Vec::new();
+    let mut marker = marker;
+    'chunks: loop {
+        let chunk = tx.interface_list(
+            &base,
+            &PageRequest {
+                limit: LIST_CHUNK,
+                marker: marker.clone(),
+            },
+        )?;
+        let n = chunk.len();
+        for i in chunk {
+            marker = Some(i.id.to_string());
+            if filter.matches(&i) {
+                out.push(i);
+                if out.len() > limit {
+                    break 'chunks;
+                }
+            }
+        }
+        if n < LIST_CHUNK as usize {
+            break;
+        }
+    }
+    let more = out.len() > limit;
+    out.truncate(limit);
+    Ok((views(tx, out)?, more))
+}
+
+impl Service {
+    /// `supplementary_create`: a supplementary interface on a parent.
+    pub async fn supplementary_create(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        parent: InterfaceId,
+        spec: SupplementarySpec,
+        opts: &WriteOptions,
+    ) -> Result<SupplementaryInterface> {
+        let (c, p, prefix) = (caller.clone(), project.clone(), self.config.mac_prefix);
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            create_tx(tx, &p, parent, &spec, prefix)
+        })
+        .await
+    }
+
+    /// `supplementary_batch_create`: `count` supplementary interfaces on one
+    /// parent with automatic VLANs and addresses, all or none.
+    pub async fn supplementary_batch_create(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        parent: InterfaceId,
+        spec: SupplementarySpec,
+        count: u32,
+        opts: &WriteOptions,
+    ) -> Result<Vec<SupplementaryInterface>> {
+        let (c, p, prefix) = (caller.clone(), project.clone(), self.config.mac_prefix);
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            batch_create_tx(tx, &p, parent, &spec, count, prefix)
+        })
+        .await
+    }
+
+    /// `supplementary_list`: one page, filtered.
+    pub async fn supplementary_list(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        filter: SupplementaryFilter,
+        limit: usize,
+        marker: Option<String>,
+    ) -> Result<(Vec<SupplementaryInterface>, bool)> {
+        let (c, p) = (caller.clone(), project.clone());
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                list_tx(tx, &p, &filter, limit, marker.clone())
+            })
+            .await
+    }
+
+    /// `supplementary_count`: how many supplementary interfaces the project has.
+    pub async fn supplementary_count(&self, caller: &Caller, project: &ProjectId) -> Result<u64> {
+        let (c, p) = (caller.clone(), project.clone());
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                tx.interface_count(&InterfaceFilter {
+                    project_id: Some(p.clone()),
+                    supplementary: Some(true),
+                    ..Default::default()
+                })
+            })
+            .await
+    }
+
+    /// `supplementary_get`.
+    pub async fn supplementary_get(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: InterfaceId,
+    ) -> Result<SupplementaryInterface> {
+        let (c, p) = (caller.clone(), project.clone());
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                let i = owned_supplementary(tx, &p, id)?;
+                view(tx, i)
+            })
+            .await
+    }
+
+    /// `supplementary_update`.
+    pub async fn supplementary_update(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: InterfaceId,
+        patch: SupplementaryPatch,
+        opts: &WriteOptions,
+    ) -> Result<SupplementaryInterface> {
+        let (c, p) = (caller.clone(), project.clone());
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            update_supplementary_tx(tx, &p, id, &patch)
+        })
+        .await
+    }
+
+    /// `supplementary_delete`: its addresses go back to the subnets.
+    pub async fn supplementary_delete(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: InterfaceId,
+        opts: &WriteOptions,
+    ) -> Result<()> {
+        let (c, p) = (caller.clone(), project.clone());
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            delete_tx(tx, &p, id)
+        })
+        .await
+    }
+
+    /// `supplementary_attach`: attach an unbound one to a parent.
+    pub async fn supplementary_attach(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: InterfaceId,
+        req: SupplementaryAttach,
+        opts: &WriteOptions,
+    ) -> Result<SupplementaryInterface> {
+        let (c, p) = (caller.clone(), project.clone());
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            attach_tx(tx, &p, id, &req)
+        })
+        .await
+    }
+
+    /// `supplementary_detach`: unbind from the parent (state UNBOUND).
+    pub async fn supplementary_detach(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: InterfaceId,
+        opts: &WriteOptions,
+    ) -> Result<SupplementaryInterface> {
+        let (c, p) = (caller.clone(), project.clone());
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            detach_tx(tx, &p, id)
+        })
+        .await
+    }
+
+    /// `supplementary_migrate`: move several to another parent, all or none.
+    pub async fn supplementary_migrate(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        parent: InterfaceId,
+        ids: Vec<InterfaceId>,
+        opts: &WriteOptions,
+    ) -> Result<Vec<SupplementaryInterface>> {
+        let (c, p) = (caller.clone(), project.clone());
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            migrate_tx(tx, &p, parent, &ids)
+        })
+        .await
+    }
+
+    /// `supplementary_tags_update`: add, overwrite or remove tags.
+    pub async fn supplementary_tags_update(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: InterfaceId,
+        change: TagChange,
+        opts: &WriteOptions,
+    ) -> Result<SupplementaryInterface> {
+        let (c, p) = (caller.clone(), project.clone());
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, Need::Write)?;
+            tags_tx(tx, &p, id, &change)
+        })
+        .await
+    }
+
+    /// `supplementary_tag_summary`: every tag key of the project's
+    /// supplementary interfaces with the values in use.
+    pub async fn supplementary_tag_summary(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+    ) -> Result<TagSummary> {
+        let (c, p) = (caller.clone(), project.clone());
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, Need::Read)?;
+                let (all, _) = list_tx(
+                    tx,
+                    &p,
+                    &SupplementaryFilter::default(),
+                    usize::MAX - 1,
+                    None,
+                )?;
+                let mut out = TagSummary::new();
+                for s in all {
+                    for t in s.interface.tags {
+                        out.entry(t.key).or_default().insert(t.value);
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowest_free_vlan_fills_gaps_first() {
+        assert_eq!(lowest_free_vlan(&[]).map(VlanId::get), Some(1));
+        assert_eq!(lowest_free_vlan(&[1, 2, 4]).map(VlanId::get), Some(3));
+        assert_eq!(lowest_free_vlan(&[2, 3]).map(VlanId::get), Some(1));
+        let all: Vec<u16> = (VLAN_MIN..=VLAN_MAX).collect();
+        assert_eq!(lowest_free_vlan(&all), None);
+        let but_last: Vec<u16> = (VLAN_MIN..VLAN_MAX).collect();
+        assert_eq!(lowest_free_vlan(&but_last).map(VlanId::get), Some(VLAN_MAX));
+    }
+
+    #[test]
+    fn tags_are_checked() {
+        let t = |k: &str, v: &str| ResourceTag {
+            key: k.into(),
+            value: v.into(),
+        };
+        assert!(check_tags(&[t("env", "prod.1"), t("名字", "值")]).is_ok());
+        assert!(check_tags(&[t("", "x")]).is_err());
+        assert!(check_tags(&[t("a b", "x")]).is_err());
+        assert!(check_tags(&[t("k", "x"), t("k", "y")]).is_err());
+        assert!(check_tags(&[t(&"k".repeat(129), "")]).is_err());
+        let many: Vec<_> = (0..21).map(|n| t(&format!("k{n}"), "")).collect();
+        assert!(check_tags(&many).is_err());
+    }
+
+    #[test]
+    fn address_pairs_refuse_the_unspecified_address() {
+        let p = |ip: &str| AddressPair {
+            ip_address: ip.into(),
+            mac_address: None,
+        };
+        assert!(check_address_pairs(&[p("10.0.0.5"), p("10.0.0.0/24")]).is_ok());
+        assert!(check_address_pairs(&[p("0.0.0.0")]).is_err());
+        assert!(check_address_pairs(&[p("0.0.0.0/0")]).is_err());
+        assert!(check_address_pairs(&[p("nope")]).is_err());
+    }
+}
