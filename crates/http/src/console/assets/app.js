@@ -171,6 +171,13 @@
     state.projects = [];
     state.projectId = null;
     state.vm = null;
+    state.networks = new Map();
+    // Drop what the previous user saw, so nothing of it lingers in hidden views.
+    for (const id of ['vm-table-body', 'vm-actions', 'vm-summary', 'vm-interfaces-body', 'networks-by-dc', 'edit-interfaces', 'project-switcher']) {
+      $(id).replaceChildren();
+    }
+    $('whoami').textContent = '';
+    $('role-badge').textContent = '';
     if ($('edit-vm-dialog').open) $('edit-vm-dialog').close();
     if ($('confirm-dialog').open) $('confirm-dialog').close('cancel');
   }
@@ -683,7 +690,8 @@
         iface.primary ? primaryMarker() : null),
       h('div', { class: 'interface-facts' },
         h('span', {}, 'Private IP: ', h('span', { class: 'mono' }, addresses(iface).join(', ') || 'none')),
-        h('span', {}, 'Public IP: ', h('span', { class: 'mono', dataset: { testid: 'edit-public-ip' } }, iface.public_ip || 'none')))),
+        h('span', {}, 'Public IP: ', h('span', { class: 'mono', dataset: { testid: 'edit-public-ip' } }, iface.public_ip || 'none')),
+        h('span', {}, 'MAC: ', h('span', { class: 'mono' }, iface.mac_address)))),
     h('div', { class: 'interface-controls' }, controls));
   }
 
