@@ -16,7 +16,6 @@ use nicplane_service::supplementary::{
     SupplementaryAttach, SupplementaryFilter, SupplementaryInterface, SupplementaryPatch,
     SupplementarySpec,
 };
-use serde::Deserialize;
 
 /// The supplementary interfaces of a parent interface.
 #[utoipa::path(get, path = "/v1/projects/{project_id}/interfaces/{interface_id}/supplementary-interfaces",
@@ -208,23 +207,17 @@ pub async fn credential_create(
     Ok(written(w.opts.dry_run, StatusCode::CREATED, r))
 }
 
-#[derive(Debug, Deserialize)]
-struct CredentialPath {
-    user_id: String,
-    access_key: String,
-}
-
 /// Delete (revoke) an AK/SK credential.
 #[utoipa::path(delete, path = "/v1/users/{user_id}/credentials/{access_key}", operation_id = "credential_delete", tag = "credentials",
     params(("user_id" = String, Path), ("access_key" = String, Path)), responses((status = 204)))]
 pub async fn credential_delete(
     State(s): State<AppState>,
     Auth(c): Auth,
-    Path(path): Path<CredentialPath>,
+    Path((u, access)): Path<(String, String)>,
     WriteOpts(o): WriteOpts,
 ) -> ApiResult<Response> {
     s.service
-        .credential_delete(&c, user(&path.user_id)?, &path.access_key, &o)
+        .credential_delete(&c, user(&u)?, &access, &o)
         .await?;
     Ok(deleted(o.dry_run))
 }
