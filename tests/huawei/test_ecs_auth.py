@@ -1,7 +1,6 @@
 """ECS NICs and jobs, signatures, IAM, the native API's view of what the
 Huawei API created, and concurrency."""
 
-import concurrent.futures
 import datetime
 import json
 import os
@@ -12,7 +11,6 @@ import uuid
 import requests
 from conftest import expect_error
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
-from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkecs.v2 import (
@@ -230,3 +228,37 @@ def test_cross_dialect_same_addresses_never_handed_out_again(cloud):
     a = cloud.alice.ok("POST", f"/v1/projects/{cloud.project}/supplementary-interfaces/{m['id']}/attach",
                        json={"parent_id": parent})
     assert a["parent_id"] == parent and a["vlan_id"] not in (None, s.vlan_id)
+
+
+def test_cli_creates_credentials_and_manages_supplementary_interfaces(cloud, tmp_path):
+    from conftest import BINARY
+
+    env = dict(os.environ, NICPLANE_CONFIG=str(tmp_path / "cli.json"), NICPLANE_URL=cloud.url, NICPLANE_PASSWORD="demo-password")
+
+    def cli(*args, ok=True):
+        out = subprocess.run([BINARY, *args, "--json"], env=env, capture_output=True, text=True, timeout=60)
+        if ok:
+            assert out.returncode == 0, out.stderr
+            return json.loads(out.stdout) if out.stdout.strip() else None
+        assert out.returncode != 0
+        return out.stderr
+
+    cli("login", "-u", "alice")
+    cred = cli("credential", "create", "--description", "from the CLI")
+    assert len(cred["access"]) == 20 and len(cred["secret"]) == 40
+    client = cloud.vpc_client(ak=cred["access"], sk=cred["secret"])
+    parent = cloud.new_port("cli")
+    s = cloud.create_sni(parent, client=client, vlan_id="9").sub_network_interface
+    listed = cli("supplementary", "list", parent)
+    assert [(x["id"], x["vlan_id"]) for x in listed] == [(s.id, 9)]
+    made = cli("supplementary", "create", parent, "--vlan", "10", "--ipv6")
+    assert made["vlan_id"] == 10 and len(made["fixed_ips"]) == 2
+    assert "VLAN 10 is already used" in cli("supplementary", "create", parent, "--vlan", "10", ok=False)
+    d = cli("supplementary", "detach", made["id"])
+    assert d["parent_id"] is None
+    a = cli("supplementary", "attach", made["id"], "--parent", parent)
+    assert a["parent_id"] == parent and a["vlan_id"] == 1
+    cli("supplementary", "delete", made["id"])
+    assert cred["access"] in [c["access"] for c in cli("credential", "list")]
+    cli("credential", "delete", cred["access"])
+    expect_error(lambda: client.list_sub_network_interfaces(ListSubNetworkInterfacesRequest()), 401, "APIG.0301")

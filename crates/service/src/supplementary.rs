@@ -170,7 +170,7 @@ impl SupplementaryFilter {
             && self
                 .data_center_ids
                 .as_ref()
-                .map_or(true, |dcs| dcs.contains(&i.data_center_id))
+                .is_none_or(|dcs| dcs.contains(&i.data_center_id))
             && any(&self.descriptions, |d| *d == i.description)
             && any(&self.parent_ids, |p| Some(*p) == i.parent_id)
             && self.tags.iter().all(|(k, values)| {
@@ -654,7 +654,7 @@ pub fn tags_tx(
             for (k, v) in keys {
                 check_tag_key(k)?;
                 i.tags
-                    .retain(|t| !(&t.key == k && v.as_ref().map_or(true, |v| v == &t.value)));
+                    .retain(|t| !(&t.key == k && v.as_ref().is_none_or(|v| v == &t.value)));
             }
         }
         TagChange::Remove(k) => {

@@ -163,20 +163,16 @@ async fn port_page(
     let items = items
         .into_iter()
         .take(limit)
-        .filter(|i| name.as_ref().is_none_or_eq(&i.name))
-        .filter(|i| state.as_ref().is_none_or_eq(status(i.status)))
-        .filter(|i| owner.as_ref().is_none_or_eq(&i.device_owner))
+        .filter(|i| none_or_eq(name.as_ref(), &i.name))
+        .filter(|i| none_or_eq(state.as_ref(), status(i.status)))
+        .filter(|i| none_or_eq(owner.as_ref(), &i.device_owner))
         .collect();
     Ok((items, more))
 }
 
-trait NoneOrEq {
-    fn is_none_or_eq(&self, v: &str) -> bool;
-}
-impl NoneOrEq for Option<&String> {
-    fn is_none_or_eq(&self, v: &str) -> bool {
-        self.map_or(true, |w| w.eq_ignore_ascii_case(v))
-    }
+/// No filter, or the value matches it (case-insensitively).
+fn none_or_eq(filter: Option<&String>, v: &str) -> bool {
+    filter.is_none_or(|w| w.eq_ignore_ascii_case(v))
 }
 
 /// `GET /v3/{project_id}/ports`.

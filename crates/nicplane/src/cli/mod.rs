@@ -3,6 +3,7 @@
 //! Output is a table by default and JSON with `--json`; a failure prints one
 //! line (the API's message) and exits non-zero.
 
+mod huawei;
 mod table;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -70,6 +71,12 @@ pub enum ClientCommand {
     /// Security groups of the current project.
     #[command(subcommand, name = "security-group")]
     SecurityGroup(SgCmd),
+    /// Supplementary (VLAN) interfaces of the current project.
+    #[command(subcommand)]
+    Supplementary(huawei::SupplementaryCmd),
+    /// AK/SK credentials (sign requests to the Huawei listener).
+    #[command(subcommand)]
+    Credential(huawei::CredentialCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -502,6 +509,8 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
         ClientCommand::Vm(c) => vm_cmd(&mut ctx, c),
         ClientCommand::Nic(c) => nic_cmd(&mut ctx, c),
         ClientCommand::PublicIp(c) => public_ip_cmd(&mut ctx, c),
+        ClientCommand::Supplementary(c) => huawei::supplementary_cmd(&mut ctx, c),
+        ClientCommand::Credential(c) => huawei::credential_cmd(&mut ctx, c),
         ClientCommand::SecurityGroup(SgCmd::List) => {
             let p = ctx.project()?;
             let sgs = ctx.client.security_groups(&p)?;
