@@ -209,7 +209,7 @@ pub async fn credential_create(
 }
 
 #[derive(Debug, Deserialize)]
-struct CredentialPath {
+pub struct CredentialPath {
     user_id: String,
     access_key: String,
 }
