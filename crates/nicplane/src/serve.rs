@@ -82,6 +82,7 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
         &url,
         StoreOptions {
             readers: a.db_pool_size.max(1),
+            pool_size: a.db_pool_size.max(1),
             ..Default::default()
         },
     )

@@ -1,0 +1,113 @@
+//! Rules under concurrency: parallel requests against one server must never
+//! exceed a limit or hand out an address twice.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::{Arc, Barrier};
+
+#[test]
+fn fifty_parallel_attaches_leave_exactly_five_interfaces() {
+    let s = Server::start(&[]);
+    let t = tenant(&s, "race");
+    let net = t.standard_network("app", "10.10.0.0/24");
+    let vm = t.vm("web", "linux", true);
+    let n = 50;
+    let barrier = Arc::new(Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let c = t.power.clone();
+            let b = barrier.clone();
+            let (p, v, net) = (t.project.clone(), vm.clone(), net.clone());
+            std::thread::spawn(move || {
+                b.wait();
+                c.interface_attach(&p, &v, &net, None)
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let limit = results
+        .iter()
+        .filter(|r| matches!(r, Err(e) if e.status() == Some(409) && e.code() == Some("InterfaceLimitReached")))
+        .count();
+    assert_eq!(ok, 4, "the primary plus four more");
+    assert_eq!(limit, 46, "every other request is a clean 409");
+    let d = t.power.vm(&t.project, &vm).unwrap();
+    assert_eq!(d.interfaces.len(), 5);
+    assert_eq!(d.vm.interface_count, 5);
+    let macs: HashSet<_> = d.interfaces.iter().map(|i| i.mac_address).collect();
+    assert_eq!(macs.len(), 5);
+}
+
+#[test]
+fn five_hundred_parallel_public_ip_allocations_never_repeat_an_address() {
+    let s = Server::start(&["--public-cidr", "198.51.100.0/24"]);
+    let t = tenant(&s, "pool");
+    let n = 500;
+    let barrier = Arc::new(Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let c = t.power.clone();
+            let b = barrier.clone();
+            let (p, dc) = (t.project.clone(), t.dc.clone());
+            std::thread::spawn(move || {
+                b.wait();
+                c.post::<nicplane_domain::model::PublicIp>(
+                    &format!("/v1/projects/{p}/public-ips"),
+                    &json!({"data_center_id": dc}),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
+    let addrs: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).map(|p| p.address).collect();
+    let unique: HashSet<_> = addrs.iter().collect();
+    assert_eq!(unique.len(), addrs.len(), "no address handed out twice");
+    assert_eq!(addrs.len(), 253, "a /24 minus network, gateway and broadcast");
+    for r in &results {
+        if let Err(e) = r {
+            assert_eq!(e.status(), Some(409), "{e}");
+            assert_eq!(e.code(), Some("CapacityExhausted"));
+        }
+    }
+    assert_eq!(t.power.public_ips(&t.project).unwrap().len(), 253);
+}
+
+#[test]
+fn five_hundred_parallel_private_allocations_in_a_24_never_repeat_an_address() {
+    let s = Server::start(&[]);
+    let t = tenant(&s, "ipam");
+    let net = t.standard_network("small", "10.77.0.0/24");
+    let n = 500;
+    let barrier = Arc::new(Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let c = t.power.clone();
+            let b = barrier.clone();
+            let (p, net) = (t.project.clone(), net.clone());
+            std::thread::spawn(move || {
+                b.wait();
+                c.post::<nicplane_domain::model::Interface>(
+                    &format!("/v1/projects/{p}/interfaces"),
+                    &json!({"network_id": net}),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
+    let addrs: Vec<_> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|i| i.ipv4().expect("v4"))
+        .collect();
+    let unique: HashSet<_> = addrs.iter().collect();
+    assert_eq!(unique.len(), addrs.len());
+    assert_eq!(addrs.len(), 253, "hosts of a /24 minus the gateway");
+    assert!(results.iter().all(|r| match r {
+        Ok(_) => true,
+        Err(e) => e.status() == Some(409) && e.code() == Some("CapacityExhausted"),
+    }));
+}
