@@ -262,3 +262,22 @@ def test_cli_creates_credentials_and_manages_supplementary_interfaces(cloud, tmp
     assert cred["access"] in [c["access"] for c in cli("credential", "list")]
     cli("credential", "delete", cred["access"])
     expect_error(lambda: client.list_sub_network_interfaces(ListSubNetworkInterfacesRequest()), 401, "APIG.0301")
+
+
+def test_a_nic_that_carries_supplementary_interfaces_cannot_be_removed(cloud):
+    vm = cloud.vms["web-1"]["id"]
+    j = add_nic(cloud, vm)
+    assert j.status == "SUCCESS"
+    nic = j.entities.sub_jobs[0].entities.nic_id
+    s = cloud.create_sni(nic).sub_network_interface
+    assert s.parent_device_id == vm
+    j = delete_nic(cloud, vm, nic)
+    assert j.status == "FAIL" and j.error_code == "InUse" and "supplementary" in j.fail_reason
+    assert nic in {a.port_id for a in interfaces(cloud, vm).interface_attachments}
+    r = cloud.alice.req("DELETE", f"/v1/projects/{cloud.project}/vms/{vm}")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "InUse"
+    from huaweicloudsdkvpc.v3 import DeleteSubNetworkInterfaceRequest
+
+    cloud.vpc.delete_sub_network_interface(DeleteSubNetworkInterfaceRequest(sub_network_interface_id=s.id))
+    j = delete_nic(cloud, vm, nic)
+    assert j.status == "SUCCESS"
