@@ -1,5 +1,5 @@
-//! First start: the cloud admin, one data center with a shared public IP
-//! pool. `--demo` adds a demo project with users and VMs.
+//! First start: the cloud admin with its project `admin`, one data center
+//! with a shared public IP pool. `--demo` adds a demo project with users and VMs.
 
 use crate::admin::{data_center_create, pool_create, project_create};
 use crate::auth::hash_password;
@@ -31,6 +31,9 @@ pub struct BootstrapReport {
     pub created_admin: bool,
     pub demo_users: Vec<(String, String, Role)>,
 }
+
+/// Name of the cloud admin's project, created on first start.
+pub const ADMIN_PROJECT: &str = "admin";
 
 /// Password of the demo users.
 pub const DEMO_PASSWORD: &str = "demo-password";
@@ -83,6 +86,22 @@ impl Service {
                         dc
                     }
                 };
+                // As on a devstack cloud, the cloud admin can log in to
+                // Keystone as user admin in project admin: the one project
+                // bootstrap creates besides the demo.
+                if tx.project_by_name(ADMIN_PROJECT)?.is_none() {
+                    let admin = tx
+                        .user_by_name("admin")?
+                        .ok_or_else(|| Error::internal("the admin user is missing"))?;
+                    let project = Project {
+                        id: ProjectId::new(),
+                        name: ADMIN_PROJECT.into(),
+                        description: "The cloud admin's project".into(),
+                        created_at: now(),
+                    };
+                    project_create(tx, &project)?;
+                    tx.membership_set(admin.user.id, &project.id, Role::Admin)?;
+                }
                 let mut users = Vec::new();
                 if o.demo && tx.project_by_name("demo")?.is_none() {
                     users = seed_demo(tx, dc.id, &demo_hash, prefix)?;

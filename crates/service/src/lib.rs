@@ -15,9 +15,11 @@ pub mod interface;
 pub mod ipam;
 pub mod job;
 pub mod network;
+pub mod openstack_support;
 pub mod public_ip;
-pub mod vm;
 pub mod supplementary;
+pub mod trunk;
+pub mod vm;
 
 pub use auth::Caller;
 pub use nicplane_domain as domain;

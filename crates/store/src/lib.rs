@@ -18,9 +18,11 @@
 pub mod credential_job;
 pub mod postgres;
 pub mod sqlite;
+pub mod trunk;
 pub mod tx;
 
 pub use credential_job::*;
+pub use trunk::*;
 pub use tx::*;
 
 use nicplane_domain::{Error, Result};

@@ -15,6 +15,7 @@ use nicplane_domain::{Error, Result};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_huawei.sql")),
+    (3, include_str!("../../migrations/postgres/0003_trunks.sql")),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

@@ -26,6 +26,7 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 mod credential_job;
+mod trunk;
 
 /// Prepared statements kept per connection before the cache is emptied (the
 /// list queries build their SQL from filters, so the set is finite but large).

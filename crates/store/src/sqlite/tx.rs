@@ -15,6 +15,7 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 mod credential_job;
+mod trunk;
 
 /// A transaction on one SQLite connection.
 pub struct SqliteTx<'c> {
@@ -778,8 +779,8 @@ impl Tx for SqliteTx<'_> {
     }
     fn network_update(&mut self, n: &Network) -> Result<()> {
         self.exec(
-            "UPDATE networks SET name = ?2, description = ?3, shared = ?4, updated_at = ?5 WHERE id = ?1",
-            params![n.id.to_string(), n.name, n.description, n.shared, ts(n.updated_at)],
+            "UPDATE networks SET name = ?2, description = ?3, shared = ?4, updated_at = ?5, kind = ?6 WHERE id = ?1",
+            params![n.id.to_string(), n.name, n.description, n.shared, ts(n.updated_at), n.kind.as_str()],
         )
         .map(|_| ())
     }

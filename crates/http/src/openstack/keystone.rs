@@ -1,0 +1,275 @@
+//! Keystone v3, the part clients need to log in: the version documents,
+//! `POST /v3/auth/tokens` with password authentication (user and project by
+//! name or id, domain `Default`), token revocation, and a catalog whose
+//! endpoints are nicplane's own URLs. Errors use Keystone's
+//! `{"error": {"code", "title", "message"}}`.
+
+use super::{base_url, os_time_micro, www_authenticate, REGION};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use nicplane_domain::types::Role;
+use nicplane_domain::Error;
+use nicplane_service::openstack_support::{Ref, ScopedLogin};
+use serde_json::{json, Value};
+
+/// The one domain nicplane has.
+pub const DOMAIN_ID: &str = "default";
+/// Its name.
+pub const DOMAIN_NAME: &str = "Default";
+/// The Identity API version nicplane answers as.
+const IDENTITY_VERSION: &str = "v3.14";
+
+/// A Keystone error.
+pub struct KeystoneError {
+    error: Error,
+    www: String,
+}
+
+/// The one function mapping nicplane's error to Keystone's shape.
+fn keystone_error(state: &AppState, error: Error) -> KeystoneError {
+    KeystoneError {
+        error,
+        www: www_authenticate(state),
+    }
+}
+
+impl IntoResponse for KeystoneError {
+    fn into_response(self) -> Response {
+        let status = self.error.http_status();
+        let title = match status {
+            400 => "Bad Request",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "Not Found",
+            409 => "Conflict",
+            503 => "Service Unavailable",
+            _ => "Internal Server Error",
+        };
+        let message = if status == 401 {
+            "The request you have made requires authentication.".to_string()
+        } else {
+            self.error.to_string()
+        };
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (
+            code,
+            Json(json!({"error": {"code": status, "title": title, "message": message}})),
+        )
+            .into_response();
+        if status == 401 {
+            if let Ok(v) = HeaderValue::from_str(&self.www) {
+                resp.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, v);
+            }
+        }
+        resp
+    }
+}
+
+/// Routes under `/identity`.
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/identity", get(versions))
+        .route("/identity/", get(versions))
+        .route("/identity/v3", get(version))
+        .route("/identity/v3/", get(version))
+        .route("/identity/v3/auth/tokens", post(token_issue).delete(token_revoke))
+        .with_state(state)
+}
+
+fn version_entry(state: &AppState) -> Value {
+    json!({
+        "id": IDENTITY_VERSION,
+        "status": "stable",
+        "updated": "2020-04-07T00:00:00Z",
+        "links": [{"rel": "self", "href": format!("{}/identity/v3/", base_url(state))}],
+        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}],
+    })
+}
+
+async fn versions(State(s): State<AppState>) -> Response {
+    let mut resp = (
+        StatusCode::MULTIPLE_CHOICES,
+        Json(json!({"versions": {"values": [version_entry(&s)]}})),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("{}/identity/v3/", base_url(&s))) {
+        resp.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    resp
+}
+
+async fn version(State(s): State<AppState>) -> Json<Value> {
+    Json(json!({"version": version_entry(&s)}))
+}
+
+/// A user or project reference: id, or name within the Default domain.
+fn reference(v: &Value, what: &str) -> Result<Ref, Error> {
+    if let Some(id) = v.get("id").and_then(Value::as_str) {
+        return Ok(Ref::Id(id.to_string()));
+    }
+    let name = v
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::invalid(format!("The {what} needs an id or a name.")))?;
+    let domain = v.get("domain");
+    let in_default = match domain {
+        None => what == "project",
+        Some(d) => {
+            d.get("id").and_then(Value::as_str) == Some(DOMAIN_ID)
+                || d.get("name").and_then(Value::as_str) == Some(DOMAIN_NAME)
+        }
+    };
+    if !in_default {
+        return Err(Error::unauthenticated(format!(
+            "The {what} {name} is not in the Default domain."
+        )));
+    }
+    Ok(Ref::Name(name.to_string()))
+}
+
+/// `POST /v3/auth/tokens`: password authentication.
+async fn token_issue(State(s): State<AppState>, body: Bytes) -> Result<Response, KeystoneError> {
+    let err = |e| keystone_error(&s, e);
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| err(Error::invalid(format!("The request body is not valid JSON: {e}."))))?;
+    let identity = v
+        .pointer("/auth/identity")
+        .ok_or_else(|| err(Error::invalid("Expecting to find identity in auth.")))?;
+    let methods: Vec<&str> = identity
+        .get("methods")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if methods != ["password"] {
+        return Err(err(Error::unauthenticated("Only the password method is supported.")));
+    }
+    let user = identity
+        .pointer("/password/user")
+        .ok_or_else(|| err(Error::invalid("Expecting to find user in password.")))?;
+    let password = user
+        .get("password")
+        .and_then(Value::as_str)
+        .ok_or_else(|| err(Error::invalid("Expecting to find password in user.")))?;
+    let user_ref = reference(user, "user").map_err(err)?;
+    let scope = v.pointer("/auth/scope");
+    let project_ref = match scope {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == "unscoped" => None,
+        Some(sc) => match sc.get("project") {
+            Some(p) => Some(reference(p, "project").map_err(err)?),
+            None if sc.get("domain").is_some() || sc.get("system").is_some() => None,
+            None => return Err(err(Error::invalid("The scope must name a project."))),
+        },
+    };
+    let login = s
+        .service
+        .identity_login(user_ref, password, project_ref)
+        .await
+        .map_err(err)?;
+    let body = token_body(&s, &login, v.pointer("/auth/nocatalog").is_none());
+    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(h) = HeaderValue::from_str(&login.login.token) {
+        resp.headers_mut().insert("x-subject-token", h);
+    }
+    Ok(resp)
+}
+
+/// `DELETE /v3/auth/tokens`: revoke the token in `X-Subject-Token`.
+async fn token_revoke(State(s): State<AppState>, headers: HeaderMap) -> Result<StatusCode, KeystoneError> {
+    let err = |e| keystone_error(&s, e);
+    let own = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
+    let subject = headers.get("x-subject-token").and_then(|v| v.to_str().ok());
+    let (Some(own), Some(subject)) = (own, subject) else {
+        return Err(err(Error::unauthenticated("The request you have made requires authentication.")));
+    };
+    s.service.authenticate(own).await.map_err(err)?;
+    s.service.authenticate(subject).await.map_err(|_| err(Error::not_found(nicplane_domain::Kind::Token, "")))?;
+    s.service.auth_logout(subject).await.map_err(err)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Keystone role names for a nicplane role: Tenant Administrator holds
+/// `admin`, `member` and `reader`; Power User `member` and `reader`; Reader
+/// only `reader`.
+pub fn role_names(role: Role) -> &'static [&'static str] {
+    match role {
+        Role::Admin => &["admin", "member", "reader"],
+        Role::PowerUser => &["member", "reader"],
+        Role::Reader => &["reader"],
+    }
+}
+
+/// Stable role ids (Keystone shows ids next to the names).
+fn role_id(name: &str) -> String {
+    super::stable_uuid(&format!("nicplane-role-{name}"))
+        .simple()
+        .to_string()
+}
+
+fn endpoint(service: &str, url: String) -> Value {
+    json!({
+        "id": super::stable_uuid(&url).simple().to_string(),
+        "interface": "public",
+        "region": REGION,
+        "region_id": REGION,
+        "url": url,
+        "service": service,
+    })
+}
+
+/// The service catalog: nicplane's own URLs under the public base URL.
+pub fn catalog(state: &AppState) -> Value {
+    let b = base_url(state);
+    let entry = |ty: &str, name: &str, url: String| {
+        json!({
+            "type": ty,
+            "name": name,
+            "id": super::stable_uuid(&ty).simple().to_string(),
+            "endpoints": [endpoint(ty, url)],
+        })
+    };
+    json!([
+        entry("compute", "nova", format!("{b}/compute/v2.1")),
+        entry("network", "neutron", format!("{b}/network")),
+        entry("identity", "keystone", format!("{b}/identity")),
+        entry("image", "glance", format!("{b}/image")),
+    ])
+}
+
+fn token_body(state: &AppState, l: &ScopedLogin, with_catalog: bool) -> Value {
+    let domain = json!({"id": DOMAIN_ID, "name": DOMAIN_NAME});
+    let audit = uuid::Uuid::new_v4().simple().to_string();
+    let mut token = json!({
+        "methods": ["password"],
+        "expires_at": os_time_micro(l.login.expires_at),
+        "issued_at": os_time_micro(nicplane_domain::model::now().unix_timestamp()),
+        "audit_ids": [audit[..22].to_string()],
+        "user": {
+            "id": l.login.user.id.to_string(),
+            "name": l.login.user.name,
+            "domain": domain,
+            "password_expires_at": null,
+        },
+    });
+    if let Some(p) = &l.project {
+        token["project"] = json!({"id": p.id.to_string(), "name": p.name, "domain": domain});
+        token["is_domain"] = json!(false);
+        let roles: Vec<Value> = l
+            .role
+            .map(role_names)
+            .unwrap_or(&[])
+            .iter()
+            .map(|n| json!({"id": role_id(n), "name": n}))
+            .collect();
+        token["roles"] = json!(roles);
+        if with_catalog {
+            token["catalog"] = catalog(state);
+        }
+    }
+    json!({ "token": token })
+}

@@ -1,0 +1,140 @@
+//! Floating IPs: nicplane's public IPs. The `floating_network_id` is the
+//! data center's external network; the address comes from its public IP
+//! pools under the core's rules (standard networks only, one per port,
+//! released addresses go to the back of the pool: a release followed by an
+//! allocation gives another address).
+
+use super::networks::Zones;
+use super::query::ListQuery;
+use super::{body_object, check_owner, created, known_attributes, no_content, opt_str, NeutronAuth, NeutronError, NeutronJson, NeutronResult};
+use crate::openstack::{base_url, os_time, Scoped};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::Response;
+use axum::Json;
+use nicplane_domain::ids::*;
+use nicplane_domain::model::PublicIp;
+use nicplane_domain::Error;
+use nicplane_service::WriteOptions;
+use nicplane_store::PageRequest;
+use serde_json::{json, Value};
+
+/// Filterable attributes of a floating IP.
+pub const FIP_ATTRS: &[&str] = &[
+    "id", "floating_ip_address", "floating_network_id", "router_id", "port_id", "fixed_ip_address", "status",
+    "tenant_id", "project_id", "description", "tags", "created_at", "updated_at",
+];
+
+/// A floating IP as Neutron shows it.
+pub fn fip_view(ip: &PublicIp) -> Value {
+    let project = ip.project_id.to_string();
+    json!({
+        "id": ip.id.to_string(), "floating_ip_address": ip.address.to_string(),
+        "floating_network_id": ip.data_center_id.to_string(), "router_id": null,
+        "port_id": ip.interface_id.map(|i| i.to_string()),
+        "fixed_ip_address": ip.fixed_ip.map(|f| f.to_string()),
+        "status": if ip.interface_id.is_some() { "ACTIVE" } else { "DOWN" },
+        "tenant_id": project, "project_id": project, "description": ip.description, "tags": [],
+        "qos_policy_id": null, "port_details": null,
+        "created_at": os_time(ip.created_at), "updated_at": os_time(ip.created_at),
+    })
+}
+
+fn fip_id(id: &str) -> NeutronResult<PublicIpId> {
+    Ok(PublicIpId::parse_for_lookup(id)?)
+}
+
+/// `GET /floatingips`.
+pub async fn list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+    let q = ListQuery::parse(uri.query(), FIP_ATTRS)?;
+    let items: Vec<Value> = s
+        .service
+        .public_ip_list(&a.caller, &a.project, PageRequest::default())
+        .await?
+        .iter()
+        .map(fip_view)
+        .collect();
+    Ok(Json(q.apply(items, "floatingips", &base_url(&s))?))
+}
+
+/// `GET /floatingips/{id}`.
+pub async fn show(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Json<Value>> {
+    let ip = s.service.public_ip_get(&a.caller, &a.project, fip_id(&id)?).await?;
+    Ok(Json(json!({"floatingip": fip_view(&ip)})))
+}
+
+async fn check_fixed_ip(s: &AppState, a: &Scoped, port: InterfaceId, fixed: Option<String>) -> NeutronResult<()> {
+    if let Some(f) = fixed {
+        let i = s.service.interface_get(&a.caller, &a.project, port).await?;
+        if i.ipv4().map(|x| x.to_string()) != Some(f.clone()) {
+            return Err(NeutronError::from(Error::invalid(format!(
+                "Port {port} does not have fixed ip {f}; a floating IP maps to the port's IPv4 address."
+            ))));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /floatingips`: 201.
+pub async fn create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, NeutronJson(body): NeutronJson) -> NeutronResult<Response> {
+    let f = body_object(&body, "floatingip")?;
+    known_attributes(f, &["floating_network_id", "port_id", "fixed_ip_address", "floating_ip_address", "subnet_id", "description", "tenant_id", "project_id", "dns_name", "dns_domain", "qos_policy_id"])?;
+    check_owner(f, &a)?;
+    let network = opt_str(f, "floating_network_id")?
+        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: floating_network_id is required.")))?;
+    let zones = Zones::load(&s, &a).await?;
+    let dc = zones
+        .external_by_id(&network)
+        .ok_or_else(|| NeutronError::from(Error::invalid(format!("Network {network} is not a valid external network"))))?;
+    if opt_str(f, "floating_ip_address")?.is_some() {
+        return Err(NeutronError::from(Error::invalid(
+            "nicplane chooses the public address: released addresses are handed out last, so asking for one is not supported.",
+        )));
+    }
+    if let Some(sub) = opt_str(f, "subnet_id")? {
+        if !zones.pools.iter().any(|p| p.id.to_string() == sub && p.data_center_id == dc.id) {
+            return Err(NeutronError::from(Error::invalid(format!("Subnet {sub} is not a subnet of external network {network}."))));
+        }
+    }
+    let port = opt_str(f, "port_id")?.map(|p| InterfaceId::parse_for_lookup(&p)).transpose()?;
+    if let Some(p) = port {
+        check_fixed_ip(&s, &a, p, opt_str(f, "fixed_ip_address")?).await?;
+    }
+    let ip = s
+        .service
+        .public_ip_allocate_in(&a.caller, &a.project, dc.id, port, opt_str(f, "description")?.unwrap_or_default(), &WriteOptions::default())
+        .await?;
+    Ok(created(json!({"floatingip": fip_view(&ip)})))
+}
+
+/// `PUT /floatingips/{id}`: associate (`port_id`) or disassociate (`null`).
+pub async fn update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+    let f = body_object(&body, "floatingip")?;
+    known_attributes(f, &["port_id", "fixed_ip_address", "description"])?;
+    let id = fip_id(&id)?;
+    let current = s.service.public_ip_get(&a.caller, &a.project, id).await?;
+    if let Some(d) = opt_str(f, "description")? {
+        if d != current.description {
+            return Err(NeutronError::from(Error::invalid("The description of a floating IP is set when it is created.")));
+        }
+    }
+    let ip = if f.contains_key("port_id") {
+        let target = opt_str(f, "port_id")?.map(|p| InterfaceId::parse_for_lookup(&p)).transpose()?;
+        if let Some(p) = target {
+            check_fixed_ip(&s, &a, p, opt_str(f, "fixed_ip_address")?).await?;
+        }
+        s.service
+            .public_ip_associate(&a.caller, &a.project, id, target, &WriteOptions::default())
+            .await?
+    } else {
+        current
+    };
+    Ok(Json(json!({"floatingip": fip_view(&ip)})))
+}
+
+/// `DELETE /floatingips/{id}`: the address is released for good (204).
+pub async fn delete(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
+    s.service.public_ip_release(&a.caller, &a.project, fip_id(&id)?, &WriteOptions::default()).await?;
+    Ok(no_content())
+}

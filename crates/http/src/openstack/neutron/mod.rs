@@ -1,0 +1,350 @@
+//! Neutron (network) under `/network`: the version documents, then under
+//! `/network/v2.0` networks and subnets, ports (with tags), floating IPs,
+//! security groups and rules, trunks and the extension list.
+//!
+//! Every request under `/network/v2.0/` goes through [`dispatch`], which
+//! drops a `.json` suffix and routes the rest. Errors use the `NeutronError`
+//! envelope, produced by [`neutron_error`] alone. Lists share one pipeline
+//! ([`query`]): equality and OR filters, `fields=`, sorting and
+//! `limit`/`marker`/`page_reverse` pagination with `*_links`.
+
+pub mod floatingips;
+pub mod networks;
+pub mod ports;
+pub mod query;
+pub mod security_groups;
+pub mod trunks;
+
+use super::{scoped, Scoped};
+use crate::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use nicplane_domain::{ConflictReason, Error, Kind};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+/// A Neutron error: nicplane's error in the `NeutronError` envelope,
+/// optionally with Neutron's own exception type and wording.
+#[derive(Debug)]
+pub struct NeutronError {
+    pub error: Error,
+    overrides: Option<(String, String)>,
+}
+
+impl From<Error> for NeutronError {
+    fn from(error: Error) -> Self {
+        NeutronError { error, overrides: None }
+    }
+}
+
+impl NeutronError {
+    /// Keep the status, use Neutron's exception type and message.
+    pub fn with(mut self, ty: &str, message: String) -> NeutronError {
+        self.overrides = Some((ty.to_string(), message));
+        self
+    }
+}
+
+/// Result of a Neutron handler.
+pub type NeutronResult<T> = Result<T, NeutronError>;
+
+/// Neutron's name for a kind of object.
+fn resource_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Interface => "Port",
+        Kind::PublicIp => "Floating IP",
+        Kind::Network => "Network",
+        Kind::Subnet => "Subnet",
+        Kind::SecurityGroup => "Security group",
+        Kind::SecurityGroupRule => "Security group rule",
+        Kind::Vm => "Device",
+        other => other.label(),
+    }
+}
+
+/// The one function mapping nicplane's error to Neutron's status, exception
+/// type and message. Limits and exhaustion are 409, as Neutron's
+/// `OverQuota` and `IpAddressGenerationFailure`.
+pub fn neutron_error(e: &Error) -> (u16, String, String) {
+    let status = e.http_status();
+    let (ty, message) = match e {
+        Error::NotFound { kind, id } => {
+            let label = resource_label(*kind);
+            (format!("{}NotFound", label.replace(' ', "")), format!("{label} {id} could not be found."))
+        }
+        Error::InvalidRequest { message } => ("InvalidInput".into(), message.clone()),
+        Error::InvalidValue { .. } => ("InvalidInput".into(), e.to_string()),
+        Error::Conflict { reason, message } => {
+            let ty = match reason {
+                ConflictReason::InterfaceLimitReached => "OverQuota",
+                ConflictReason::AddressInUse => "IpAddressAlreadyAllocated",
+                ConflictReason::MacInUse => "MacAddressInUse",
+                ConflictReason::PublicIpExists => "FloatingIPPortAlreadyAssociated",
+                ConflictReason::NetworkNotRoutable => "ExternalGatewayForFloatingIPNotFound",
+                ConflictReason::VlanInUse => "DuplicateSubPort",
+                _ => "Conflict",
+            };
+            (ty.into(), message.clone())
+        }
+        Error::Forbidden { message } => ("HTTPForbidden".into(), message.clone()),
+        Error::Unauthenticated { .. } => ("HTTPUnauthorized".into(), "The request you have made requires authentication.".into()),
+        Error::CapacityExhausted { message } => ("IpAddressGenerationFailure".into(), message.clone()),
+        Error::Unavailable { message } => ("ServiceUnavailable".into(), message.clone()),
+        Error::Internal { .. } => ("HTTPInternalServerError".into(), "Request Failed: internal server error while processing your request.".into()),
+    };
+    (status, ty, message)
+}
+
+impl IntoResponse for NeutronError {
+    fn into_response(self) -> Response {
+        let (status, ty, message) = neutron_error(&self.error);
+        if status >= 500 {
+            tracing::error!(error = %self.error, "network request failed");
+        }
+        let (ty, message) = self.overrides.unwrap_or((ty, message));
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (code, Json(json!({"NeutronError": {"type": ty, "message": message, "detail": ""}}))).into_response()
+    }
+}
+
+/// The authenticated caller of a network request.
+pub struct NeutronAuth(pub Scoped);
+
+impl FromRequestParts<AppState> for NeutronAuth {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match scoped(state, parts).await {
+            Ok(s) => Ok(NeutronAuth(s)),
+            Err(e) => {
+                let mut r = NeutronError::from(e).into_response();
+                if r.status() == StatusCode::UNAUTHORIZED {
+                    if let Ok(v) = HeaderValue::from_str(&super::www_authenticate(state)) {
+                        r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, v);
+                    }
+                }
+                Err(r)
+            }
+        }
+    }
+}
+
+/// A JSON request body.
+pub struct NeutronJson(pub Value);
+
+impl axum::extract::FromRequest<AppState> for NeutronJson {
+    type Rejection = NeutronError;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, NeutronError> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| NeutronError::from(Error::invalid(format!("Cannot read the body: {e}"))))?;
+        serde_json::from_slice(&bytes)
+            .map(NeutronJson)
+            .map_err(|_| NeutronError::from(Error::invalid("Malformed request body")))
+    }
+}
+
+/// The object under `key` of a request body (`{"port": {...}}`).
+pub fn body_object<'a>(body: &'a Value, key: &str) -> NeutronResult<&'a serde_json::Map<String, Value>> {
+    body.get(key)
+        .and_then(Value::as_object)
+        .ok_or_else(|| NeutronError::from(Error::invalid(format!("Resource body required: give a '{key}' object."))))
+}
+
+/// Refuse attributes nicplane does not know, as Neutron does.
+pub fn known_attributes(obj: &serde_json::Map<String, Value>, allowed: &[&str]) -> NeutronResult<()> {
+    let extra: Vec<&String> = obj.keys().filter(|k| !allowed.contains(&k.as_str())).collect();
+    if extra.is_empty() {
+        return Ok(());
+    }
+    let list = extra.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
+    Err(NeutronError::from(Error::invalid(format!("Unrecognized attribute(s) '{list}'"))))
+}
+
+/// `project_id`/`tenant_id` in a request must name the caller's project.
+pub fn check_owner(obj: &serde_json::Map<String, Value>, a: &Scoped) -> NeutronResult<()> {
+    for k in ["project_id", "tenant_id"] {
+        if let Some(v) = obj.get(k) {
+            if v.as_str() != Some(a.project.as_str()) {
+                return Err(NeutronError::from(Error::forbidden(format!(
+                    "{k} {v} is not the project of the token; nicplane creates resources in the token's project only."
+                ))));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An optional string field.
+pub fn opt_str(obj: &serde_json::Map<String, Value>, key: &str) -> NeutronResult<Option<String>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(NeutronError::from(Error::invalid(format!("Invalid input for {key}. Reason: '{other}' is not a valid string.")))),
+    }
+}
+
+/// An optional boolean field.
+pub fn opt_bool(obj: &serde_json::Map<String, Value>, key: &str) -> NeutronResult<Option<bool>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(other) => Err(NeutronError::from(Error::invalid(format!("Invalid input for {key}. Reason: '{other}' cannot be converted to boolean.")))),
+    }
+}
+
+/// An empty 204.
+pub fn no_content() -> Response {
+    (StatusCode::NO_CONTENT, Body::empty()).into_response()
+}
+
+/// A 201 with a body.
+pub fn created(body: Value) -> Response {
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+/// Routes under `/network`.
+pub fn routes(state: AppState) -> Router {
+    let inner = api(state.clone());
+    let dispatch_inner = move |req: Request| {
+        let inner = inner.clone();
+        async move { dispatch(inner, req).await }
+    };
+    Router::new()
+        .route("/network", get(versions))
+        .route("/network/", get(versions))
+        .route("/network/v2.0", get(resources))
+        .route("/network/v2.0/", get(resources))
+        .route("/network/v2.0/{*rest}", axum::routing::any(dispatch_inner))
+        .with_state(state)
+}
+
+async fn dispatch(inner: Router, req: Request) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let path = parts.uri.path().strip_prefix("/network/v2.0").unwrap_or("/");
+    let path = path.strip_suffix(".json").unwrap_or(path).to_string();
+    let mut new_path = if path.is_empty() { "/".to_string() } else { path };
+    if let Some(q) = parts.uri.query() {
+        new_path.push('?');
+        new_path.push_str(q);
+    }
+    match new_path.parse() {
+        Ok(uri) => parts.uri = uri,
+        Err(_) => return not_found().await,
+    }
+    // A fresh set of extensions: the outer route's path parameters must not
+    // reach the inner router.
+    let mut ext = axum::http::Extensions::new();
+    if let Some(id) = parts.extensions.get::<crate::request_id::RequestId>() {
+        ext.insert(id.clone());
+    }
+    parts.extensions = ext;
+    match inner.oneshot(Request::from_parts(parts, body)).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+async fn not_found() -> Response {
+    let body = json!({"NeutronError": {"type": "HTTPNotFound", "message": "The resource could not be found.", "detail": ""}});
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+async fn not_allowed() -> Response {
+    let body = json!({"NeutronError": {"type": "HTTPMethodNotAllowed", "message": "The method is not allowed for this resource.", "detail": ""}});
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+/// The network API proper (paths relative to `/network/v2.0`).
+fn api(state: AppState) -> Router {
+    Router::new()
+        .route("/networks", get(networks::network_list).post(networks::network_create))
+        .route("/networks/{id}", get(networks::network_show).put(networks::network_update).delete(networks::network_delete))
+        .route("/subnets", get(networks::subnet_list).post(networks::subnet_create))
+        .route("/subnets/{id}", get(networks::subnet_show).put(networks::subnet_update).delete(networks::subnet_delete))
+        .route("/ports", get(ports::list).post(ports::create))
+        .route("/ports/{id}", get(ports::show).put(ports::update).delete(ports::delete))
+        .route("/ports/{id}/tags", get(ports::tags_list).put(ports::tags_replace).delete(ports::tags_clear))
+        .route("/ports/{id}/tags/{tag}", get(ports::tag_check).put(ports::tag_add).delete(ports::tag_remove))
+        .route("/floatingips", get(floatingips::list).post(floatingips::create))
+        .route("/floatingips/{id}", get(floatingips::show).put(floatingips::update).delete(floatingips::delete))
+        .route("/security-groups", get(security_groups::group_list).post(security_groups::group_create))
+        .route("/security-groups/{id}", get(security_groups::group_show).put(security_groups::group_update).delete(security_groups::group_delete))
+        .route("/security-group-rules", get(security_groups::rule_list).post(security_groups::rule_create))
+        .route("/security-group-rules/{id}", get(security_groups::rule_show).delete(security_groups::rule_delete))
+        .route("/trunks", get(trunks::list).post(trunks::create))
+        .route("/trunks/{id}", get(trunks::show).put(trunks::update).delete(trunks::delete))
+        .route("/trunks/{id}/add_subports", put(trunks::add_subports))
+        .route("/trunks/{id}/remove_subports", put(trunks::remove_subports))
+        .route("/trunks/{id}/get_subports", get(trunks::get_subports))
+        .route("/extensions", get(extension_list))
+        .route("/extensions/{alias}", get(extension_show))
+        .route("/availability_zones", get(networks::availability_zones))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_allowed)
+        .with_state(state)
+}
+
+async fn versions(State(s): State<AppState>) -> Json<Value> {
+    Json(json!({"versions": [{
+        "id": "v2.0", "status": "CURRENT",
+        "links": [{"rel": "self", "href": format!("{}/network/v2.0/", super::base_url(&s))}],
+    }]}))
+}
+
+async fn resources(State(s): State<AppState>) -> Json<Value> {
+    let b = super::base_url(&s);
+    let list: Vec<Value> = [
+        ("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("floatingip", "floatingips"),
+        ("security_group", "security-groups"), ("security_group_rule", "security-group-rules"), ("trunk", "trunks"),
+    ]
+    .iter()
+    .map(|(name, coll)| json!({"name": name, "collection": coll, "links": [{"rel": "self", "href": format!("{b}/network/v2.0/{coll}")}]}))
+    .collect();
+    Json(json!({ "resources": list }))
+}
+
+/// The extensions nicplane implements: (alias, name, description).
+pub const EXTENSIONS: &[(&str, &str, &str)] = &[
+    ("security-group", "security-group", "The security groups extension."),
+    ("port-security", "Port Security", "Provides port security."),
+    ("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs."),
+    ("external-net", "Neutron external network", "Adds external network attribute to network resource."),
+    ("availability_zone", "Availability Zone", "The availability zone extension (a data center is a zone)."),
+    ("network_availability_zone", "Network Availability Zone", "Availability zone support for network."),
+    ("trunk", "Trunk Extension", "Provides support for trunk ports (nicplane supplementary interfaces)."),
+    ("trunk-details", "Trunk port details", "Expose trunk port details."),
+    ("standard-attr-tag", "Tag support for resources with standard attribute", "Enables to set tag on ports."),
+    ("standard-attr-description", "standard-attr-description", "Extension to add descriptions to standard attributes."),
+    ("standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources."),
+    ("project-id", "project_id field enabled", "Extension that indicates that project_id field is enabled."),
+    ("pagination", "Pagination support", "Extension that indicates that pagination is enabled."),
+    ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
+    ("filter-validation", "Filter parameters validation", "Unknown filters are refused with 400."),
+];
+
+fn extension_view(e: &(&str, &str, &str)) -> Value {
+    json!({"alias": e.0, "name": e.1, "description": e.2, "updated": "2024-01-01T00:00:00-00:00", "links": []})
+}
+
+async fn extension_list(_a: NeutronAuth, uri: axum::http::Uri, State(s): State<AppState>) -> NeutronResult<Json<Value>> {
+    let items: Vec<Value> = EXTENSIONS.iter().map(extension_view).collect();
+    let q = query::ListQuery::parse(uri.query(), &["alias", "name", "description", "updated", "links"])?;
+    Ok(Json(q.apply(items, "extensions", &super::base_url(&s))?))
+}
+
+async fn extension_show(_a: NeutronAuth, axum::extract::Path(alias): axum::extract::Path<String>) -> Response {
+    match EXTENSIONS.iter().find(|e| e.0 == alias) {
+        Some(e) => Json(json!({"extension": extension_view(e)})).into_response(),
+        None => {
+            let body = json!({"NeutronError": {"type": "ExtensionNotFound", "message": format!("Extension with alias {alias} does not exist"), "detail": ""}});
+            (StatusCode::NOT_FOUND, Json(body)).into_response()
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! Networks and subnets.
+//!
+//! A nicplane network is a Neutron network; its subnets are Neutron subnets.
+//! A custom (L2) network shows no subnets; adding a subnet makes it a
+//! standard (routed) network. Each data center with public IP pools shows
+//! one more network, `router:external`, whose id is the data center's id
+//! and whose subnets are the pools: floating IPs are taken from it.
+
+use super::query::ListQuery;
+use super::{body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str, NeutronAuth, NeutronError, NeutronJson, NeutronResult};
+use crate::openstack::{base_url, os_time, Scoped};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::Response;
+use axum::Json;
+use nicplane_domain::ids::*;
+use nicplane_domain::ipam::AddressSpace;
+use nicplane_domain::model::*;
+use nicplane_domain::types::NetworkKind;
+use nicplane_domain::{Error, Kind};
+use nicplane_service::network::{NetworkDetail, NetworkPatch, NetworkSpec, SubnetSpec};
+use nicplane_service::WriteOptions;
+use nicplane_store::{NetworkFilter, PageRequest};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// The MTU every network reports.
+const MTU: u32 = 1500;
+
+/// Filterable attributes of a network.
+pub const NETWORK_ATTRS: &[&str] = &[
+    "id", "name", "description", "tenant_id", "project_id", "admin_state_up", "status", "subnets", "shared",
+    "router:external", "mtu", "port_security_enabled", "availability_zones", "availability_zone_hints", "tags",
+    "created_at", "updated_at",
+];
+
+/// Filterable attributes of a subnet.
+pub const SUBNET_ATTRS: &[&str] = &[
+    "id", "name", "description", "network_id", "tenant_id", "project_id", "ip_version", "cidr", "gateway_ip",
+    "enable_dhcp", "subnetpool_id", "ipv6_ra_mode", "ipv6_address_mode", "tags", "created_at", "updated_at",
+];
+
+/// Data centers by id, and the public networks they show.
+pub struct Zones {
+    pub names: HashMap<DataCenterId, String>,
+    pub data_centers: Vec<DataCenter>,
+    pub pools: Vec<PublicIpPool>,
+}
+
+impl Zones {
+    pub async fn load(s: &AppState, a: &Scoped) -> NeutronResult<Zones> {
+        let data_centers = s.service.data_center_list(&a.caller).await?;
+        let pools = s.service.pool_list(&a.caller).await?;
+        let names = data_centers.iter().map(|d| (d.id, d.name.clone())).collect();
+        Ok(Zones { names, data_centers, pools })
+    }
+
+    /// Data centers that have public IP pools: the external networks.
+    pub fn external(&self) -> Vec<&DataCenter> {
+        self.data_centers
+            .iter()
+            .filter(|d| self.pools.iter().any(|p| p.data_center_id == d.id))
+            .collect()
+    }
+
+    /// The data center whose external network has this id.
+    pub fn external_by_id(&self, id: &str) -> Option<&DataCenter> {
+        self.external().into_iter().find(|d| d.id.to_string() == id.to_ascii_lowercase())
+    }
+
+    fn pools_of(&self, dc: DataCenterId) -> Vec<&PublicIpPool> {
+        self.pools.iter().filter(|p| p.data_center_id == dc).collect()
+    }
+
+    /// The data center a request names (`availability_zone_hints`), or the first one.
+    pub fn pick(&self, hints: &[String]) -> NeutronResult<DataCenterId> {
+        match hints {
+            [] => self
+                .data_centers
+                .iter()
+                .min_by(|a, b| a.created_at.cmp(&b.created_at).then(a.name.cmp(&b.name)))
+                .map(|d| d.id)
+                .ok_or_else(|| NeutronError::from(Error::unavailable("No data center exists."))),
+            [one] => self
+                .data_centers
+                .iter()
+                .find(|d| &d.name == one)
+                .map(|d| d.id)
+                .ok_or_else(|| NeutronError::from(Error::invalid(format!("AvailabilityZone {one} could not be found.")))),
+            _ => Err(NeutronError::from(Error::invalid("A nicplane network lives in exactly one availability zone (data center)."))),
+        }
+    }
+}
+
+fn owner(p: &Option<ProjectId>) -> String {
+    p.as_ref().map(|p| p.to_string()).unwrap_or_default()
+}
+
+/// A network as Neutron shows it.
+pub fn network_view(d: &NetworkDetail, zones: &Zones) -> Value {
+    let n = &d.network;
+    let subnets: Vec<String> = if n.kind == NetworkKind::Custom && d.subnets.is_empty() {
+        vec![]
+    } else {
+        d.subnets.iter().map(|s| s.id.to_string()).collect()
+    };
+    json!({
+        "id": n.id.to_string(), "name": n.name, "description": n.description,
+        "tenant_id": owner(&n.project_id), "project_id": owner(&n.project_id),
+        "admin_state_up": true, "status": "ACTIVE", "subnets": subnets, "shared": n.shared,
+        "router:external": false, "mtu": MTU, "port_security_enabled": true,
+        "availability_zones": [zones.names.get(&n.data_center_id).cloned().unwrap_or_default()],
+        "availability_zone_hints": [], "ipv4_address_scope": null, "ipv6_address_scope": null,
+        "tags": [], "created_at": os_time(n.created_at), "updated_at": os_time(n.updated_at),
+    })
+}
+
+/// A data center's public network.
+pub fn external_view(dc: &DataCenter, zones: &Zones) -> Value {
+    let pools = zones.pools_of(dc.id);
+    let name = pools.first().map(|p| p.name.clone()).unwrap_or_else(|| "public".into());
+    json!({
+        "id": dc.id.to_string(), "name": name, "description": format!("Public IP pools of data center {}", dc.name),
+        "tenant_id": "", "project_id": "", "admin_state_up": true, "status": "ACTIVE",
+        "subnets": pools.iter().map(|p| p.id.to_string()).collect::<Vec<_>>(), "shared": false,
+        "router:external": true, "mtu": MTU, "port_security_enabled": true,
+        "availability_zones": [dc.name], "availability_zone_hints": [],
+        "ipv4_address_scope": null, "ipv6_address_scope": null, "tags": [],
+        "created_at": os_time(dc.created_at), "updated_at": os_time(dc.created_at),
+    })
+}
+
+/// A subnet as Neutron shows it.
+pub fn subnet_view(s: &Subnet) -> Value {
+    json!({
+        "id": s.id.to_string(), "name": s.name, "description": "", "network_id": s.network_id.to_string(),
+        "tenant_id": owner(&s.project_id), "project_id": owner(&s.project_id),
+        "ip_version": s.ip_version, "cidr": s.cidr.to_string(),
+        "gateway_ip": s.gateway_ip.map(|g| g.to_string()),
+        "allocation_pools": s.allocation_pools.iter().map(|p| json!({"start": p.start.to_string(), "end": p.end.to_string()})).collect::<Vec<_>>(),
+        "enable_dhcp": true, "dns_nameservers": [], "host_routes": [], "ipv6_ra_mode": null,
+        "ipv6_address_mode": null, "subnetpool_id": null, "service_types": [], "tags": [],
+        "created_at": os_time(s.created_at), "updated_at": os_time(s.created_at),
+    })
+}
+
+/// A public IP pool as a subnet of its data center's external network.
+pub fn pool_subnet_view(p: &PublicIpPool) -> Value {
+    let (gateway, pools) = match AddressSpace::new(p.cidr) {
+        Ok(space) => {
+            let hosts = space.host_range();
+            (
+                Some(space.address_at(hosts.start).to_string()),
+                if hosts.end > hosts.start {
+                    vec![json!({"start": space.address_at(hosts.start + 1).to_string(), "end": space.address_at(hosts.end).to_string()})]
+                } else {
+                    vec![]
+                },
+            )
+        }
+        Err(_) => (None, vec![]),
+    };
+    json!({
+        "id": p.id.to_string(), "name": p.name, "description": "", "network_id": p.data_center_id.to_string(),
+        "tenant_id": "", "project_id": "", "ip_version": 4, "cidr": p.cidr.to_string(), "gateway_ip": gateway,
+        "allocation_pools": pools, "enable_dhcp": false, "dns_nameservers": [], "host_routes": [],
+        "ipv6_ra_mode": null, "ipv6_address_mode": null, "subnetpool_id": null, "service_types": [], "tags": [],
+        "created_at": os_time(p.created_at), "updated_at": os_time(p.created_at),
+    })
+}
+
+async fn visible(s: &AppState, a: &Scoped) -> NeutronResult<Vec<NetworkDetail>> {
+    Ok(s.service.network_list(&a.caller, &a.project, NetworkFilter::default(), PageRequest::default()).await?)
+}
+
+/// `GET /networks`.
+pub async fn network_list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+    let q = ListQuery::parse(uri.query(), NETWORK_ATTRS)?;
+    let zones = Zones::load(&s, &a).await?;
+    let mut items: Vec<Value> = visible(&s, &a).await?.iter().map(|d| network_view(d, &zones)).collect();
+    items.extend(zones.external().into_iter().map(|dc| external_view(dc, &zones)));
+    Ok(Json(q.apply(items, "networks", &base_url(&s))?))
+}
+
+/// `GET /networks/{id}`.
+pub async fn network_show(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Json<Value>> {
+    let zones = Zones::load(&s, &a).await?;
+    if let Some(dc) = zones.external_by_id(&id) {
+        return Ok(Json(json!({"network": external_view(dc, &zones)})));
+    }
+    let d = s.service.network_get(&a.caller, &a.project, NetworkId::parse_for_lookup(&id)?).await?;
+    Ok(Json(json!({"network": network_view(&d, &zones)})))
+}
+
+fn string_list(obj: &serde_json::Map<String, Value>, key: &str) -> NeutronResult<Vec<String>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(vec![]),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| NeutronError::from(Error::invalid(format!("Invalid input for {key}: '{v}' is not a string.")))))
+            .collect(),
+        Some(other) => Err(NeutronError::from(Error::invalid(format!("Invalid input for {key}: '{other}' is not a list.")))),
+    }
+}
+
+/// `POST /networks`: a custom (L2) network until a subnet is added.
+pub async fn network_create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, NeutronJson(body): NeutronJson) -> NeutronResult<Response> {
+    let n = body_object(&body, "network")?;
+    known_attributes(n, &["name", "description", "admin_state_up", "shared", "router:external", "port_security_enabled", "availability_zone_hints", "tenant_id", "project_id", "mtu"])?;
+    check_owner(n, &a)?;
+    if opt_bool(n, "router:external")? == Some(true) {
+        return Err(NeutronError::from(Error::invalid(
+            "External networks are the data centers' public IP pools; the cloud admin creates pools with the native API.",
+        )));
+    }
+    if opt_bool(n, "admin_state_up")? == Some(false) || opt_bool(n, "port_security_enabled")? == Some(false) {
+        return Err(NeutronError::from(Error::invalid(
+            "nicplane networks are always administratively up and have port security on; disable port security per port.",
+        )));
+    }
+    if let Some(m) = n.get("mtu") {
+        if m.as_u64() != Some(MTU as u64) {
+            return Err(NeutronError::from(Error::invalid(format!("Invalid input for mtu: nicplane networks have an MTU of {MTU}."))));
+        }
+    }
+    let zones = Zones::load(&s, &a).await?;
+    let spec = NetworkSpec {
+        name: opt_str(n, "name")?.unwrap_or_default(),
+        data_center_id: zones.pick(&string_list(n, "availability_zone_hints")?)?,
+        kind: NetworkKind::Custom,
+        description: opt_str(n, "description")?.unwrap_or_default(),
+        subnets: vec![],
+    };
+    let o = WriteOptions::default();
+    let d = if opt_bool(n, "shared")? == Some(true) {
+        s.service.shared_network_create(&a.caller, spec, &o).await?
+    } else {
+        s.service.network_create(&a.caller, &a.project, spec, &o).await?
+    };
+    Ok(created(json!({"network": network_view(&d, &zones)})))
+}
+
+/// `PUT /networks/{id}`: name and description.
+pub async fn network_update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+    let n = body_object(&body, "network")?;
+    known_attributes(n, &["name", "description", "admin_state_up"])?;
+    if opt_bool(n, "admin_state_up")? == Some(false) {
+        return Err(NeutronError::from(Error::invalid("nicplane networks are always administratively up.")));
+    }
+    let patch = NetworkPatch {
+        name: opt_str(n, "name")?,
+        description: opt_str(n, "description")?,
+    };
+    let zones = Zones::load(&s, &a).await?;
+    if zones.external_by_id(&id).is_some() {
+        return Err(NeutronError::from(Error::forbidden("Only the cloud admin changes public IP pools, with the native API.")));
+    }
+    let d = s
+        .service
+        .network_update(&a.caller, &a.project, NetworkId::parse_for_lookup(&id)?, patch, &WriteOptions::default())
+        .await?;
+    Ok(Json(json!({"network": network_view(&d, &zones)})))
+}
+
+/// `DELETE /networks/{id}`: 409 while ports use it.
+pub async fn network_delete(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
+    s.service
+        .network_delete(&a.caller, &a.project, NetworkId::parse_for_lookup(&id)?, &WriteOptions::default())
+        .await?;
+    Ok(no_content())
+}
+
+/// `GET /subnets`.
+pub async fn subnet_list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+    let q = ListQuery::parse(uri.query(), SUBNET_ATTRS)?;
+    let zones = Zones::load(&s, &a).await?;
+    let mut items: Vec<Value> = visible(&s, &a).await?.iter().flat_map(|d| d.subnets.iter().map(subnet_view)).collect();
+    items.extend(zones.pools.iter().map(pool_subnet_view));
+    Ok(Json(q.apply(items, "subnets", &base_url(&s))?))
+}
+
+/// `GET /subnets/{id}`.
+pub async fn subnet_show(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Json<Value>> {
+    let zones = Zones::load(&s, &a).await?;
+    if let Some(p) = zones.pools.iter().find(|p| p.id.to_string() == id.to_ascii_lowercase()) {
+        return Ok(Json(json!({"subnet": pool_subnet_view(p)})));
+    }
+    let sub = s.service.subnet_get(&a.caller, &a.project, SubnetId::parse_for_lookup(&id)?).await?;
+    Ok(Json(json!({"subnet": subnet_view(&sub)})))
+}
+
+/// `POST /subnets`.
+pub async fn subnet_create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, NeutronJson(body): NeutronJson) -> NeutronResult<Response> {
+    let b = body_object(&body, "subnet")?;
+    known_attributes(b, &[
+        "network_id", "cidr", "ip_version", "name", "description", "gateway_ip", "allocation_pools", "enable_dhcp",
+        "dns_nameservers", "host_routes", "ipv6_ra_mode", "ipv6_address_mode", "subnetpool_id", "tenant_id",
+        "project_id", "service_types", "use_default_subnetpool", "segment_id",
+    ])?;
+    check_owner(b, &a)?;
+    let network = opt_str(b, "network_id")?.ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: network_id is required.")))?;
+    if Zones::load(&s, &a).await?.external_by_id(&network).is_some() {
+        return Err(NeutronError::from(Error::forbidden("Only the cloud admin adds public IP pools, with the native API.")));
+    }
+    for unsupported in ["dns_nameservers", "host_routes", "service_types"] {
+        if !string_list(b, unsupported).unwrap_or_default().is_empty() || b.get(unsupported).is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
+            return Err(NeutronError::from(Error::invalid(format!("nicplane subnets do not support {unsupported}."))));
+        }
+    }
+    if b.get("subnetpool_id").is_some_and(|v| !v.is_null()) || opt_bool(b, "use_default_subnetpool")? == Some(true) {
+        return Err(NeutronError::from(Error::invalid("nicplane has no subnet pools: give a cidr.")));
+    }
+    let cidr_s = opt_str(b, "cidr")?.ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: a cidr must be specified in the absence of a subnet pool.")))?;
+    let cidr: ipnet::IpNet = cidr_s
+        .parse()
+        .map_err(|_| NeutronError::from(Error::invalid(format!("Invalid input for cidr. Reason: '{cidr_s}' is not a valid IP subnet."))))?;
+    let version = b.get("ip_version").and_then(Value::as_u64);
+    let actual = if cidr.addr().is_ipv4() { 4 } else { 6 };
+    match version {
+        Some(v) if v == actual => {}
+        Some(v) if v == 4 || v == 6 => {
+            return Err(NeutronError::from(Error::invalid(format!("Invalid input for operation: Cidr {cidr} does not match IP version {v}."))))
+        }
+        _ => return Err(NeutronError::from(Error::invalid("Invalid input for ip_version: give 4 or 6."))),
+    }
+    let (gateway_ip, no_gateway) = match b.get("gateway_ip") {
+        None => (None, false),
+        Some(Value::Null) => (None, true),
+        Some(Value::String(g)) => (
+            Some(g.parse::<IpAddr>().map_err(|_| NeutronError::from(Error::invalid(format!("Invalid input for gateway_ip. Reason: '{g}' is not a valid IP address."))))?),
+            false,
+        ),
+        Some(other) => return Err(NeutronError::from(Error::invalid(format!("Invalid input for gateway_ip. Reason: '{other}' is not a valid IP address.")))),
+    };
+    let allocation_pools = match b.get("allocation_pools") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            serde_json::from_value::<Vec<AllocationPool>>(v.clone())
+                .map_err(|_| NeutronError::from(Error::invalid("Invalid input for allocation_pools: give [{\"start\": ip, \"end\": ip}].")))?,
+        ),
+    };
+    let spec = SubnetSpec {
+        name: opt_str(b, "name")?.filter(|n| !n.is_empty()),
+        cidr,
+        gateway_ip,
+        no_gateway,
+        allocation_pools,
+    };
+    let sub = s
+        .service
+        .subnet_add(&a.caller, &a.project, NetworkId::parse_for_lookup(&network)?, spec, &WriteOptions::default())
+        .await?;
+    Ok(created(json!({"subnet": subnet_view(&sub)})))
+}
+
+/// `PUT /subnets/{id}`: nicplane subnets do not change once created.
+pub async fn subnet_update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+    let b = body_object(&body, "subnet")?;
+    let sub = s.service.subnet_get(&a.caller, &a.project, SubnetId::parse_for_lookup(&id)?).await?;
+    let view = subnet_view(&sub);
+    for (k, v) in b {
+        if view.get(k) != Some(v) {
+            return Err(NeutronError::from(Error::invalid(format!("nicplane subnets cannot be changed after creation ({k})."))));
+        }
+    }
+    Ok(Json(json!({ "subnet": view })))
+}
+
+/// `DELETE /subnets/{id}`: 409 while addresses of it are in use.
+pub async fn subnet_delete(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
+    let zones = Zones::load(&s, &a).await?;
+    if zones.pools.iter().any(|p| p.id.to_string() == id.to_ascii_lowercase()) {
+        return Err(NeutronError::from(Error::forbidden("Only the cloud admin manages public IP pools.")));
+    }
+    s.service
+        .subnet_delete(&a.caller, &a.project, SubnetId::parse_for_lookup(&id).map_err(|_| Error::not_found(Kind::Subnet, &id))?, &WriteOptions::default())
+        .await?;
+    Ok(no_content())
+}
+
+/// `GET /availability_zones`: one zone per data center.
+pub async fn availability_zones(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+    let q = ListQuery::parse(uri.query(), &["name", "resource", "state"])?;
+    let zones = Zones::load(&s, &a).await?;
+    let items: Vec<Value> = zones
+        .data_centers
+        .iter()
+        .map(|d| json!({"name": d.name, "resource": "network", "state": "available"}))
+        .collect();
+    Ok(Json(q.apply(items, "availability_zones", &base_url(&s))?))
+}

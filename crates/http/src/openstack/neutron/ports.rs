@@ -1,0 +1,378 @@
+//! Ports: nicplane's network interfaces.
+//!
+//! `device_id` is the VM an interface is attached to (empty when it is not);
+//! setting it attaches the port to that server, clearing it detaches, both
+//! under the same rules as Nova's `os-interface`. `status` is the interface's
+//! observed state. A supplementary interface is a trunk subport
+//! (`device_owner: trunk:subport`); a parent shows `trunk_details`.
+//! Neutron's string tags map to nicplane's key/value tags as `key=value`
+//! (or a key alone when the value is empty).
+
+use super::query::ListQuery;
+use super::trunks::{trunk_details, TrunkIndex};
+use super::{body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str, NeutronAuth, NeutronError, NeutronJson, NeutronResult};
+use crate::openstack::{base_url, os_time, Scoped};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use nicplane_domain::ids::*;
+use nicplane_domain::model::*;
+use nicplane_domain::types::{InterfaceStatus, MacAddr};
+use nicplane_domain::{Error, Kind};
+use nicplane_service::interface::{AttachSpec, InterfacePatch, InterfaceSpec};
+use nicplane_service::ipam::FixedIpRequest;
+use nicplane_service::WriteOptions;
+use nicplane_store::{InterfaceFilter, PageRequest};
+use serde_json::{json, Map, Value};
+
+/// Filterable attributes of a port.
+pub const PORT_ATTRS: &[&str] = &[
+    "id", "name", "description", "network_id", "tenant_id", "project_id", "mac_address", "admin_state_up",
+    "status", "device_id", "device_owner", "fixed_ips", "security_groups", "port_security_enabled",
+    "binding:vnic_type", "tags", "created_at", "updated_at",
+];
+
+/// `device_owner` of a trunk subport.
+pub const SUBPORT_OWNER: &str = "trunk:subport";
+/// Longest Neutron tag.
+const TAG_MAX: usize = 255;
+
+/// Neutron's status word.
+pub fn status_word(s: InterfaceStatus) -> &'static str {
+    match s {
+        InterfaceStatus::Active => "ACTIVE",
+        InterfaceStatus::Down => "DOWN",
+        InterfaceStatus::Build => "BUILD",
+    }
+}
+
+/// A nicplane tag as a Neutron tag string.
+pub fn tag_string(t: &ResourceTag) -> String {
+    if t.value.is_empty() {
+        t.key.clone()
+    } else {
+        format!("{}={}", t.key, t.value)
+    }
+}
+
+/// A Neutron tag string as a nicplane tag.
+pub fn tag_of(s: &str) -> NeutronResult<ResourceTag> {
+    if s.is_empty() || s.chars().count() > TAG_MAX || s.contains(',') {
+        return Err(NeutronError::from(Error::invalid(format!(
+            "Invalid input for operation: '{s}' is not a valid tag (1 to {TAG_MAX} characters, no comma)."
+        ))));
+    }
+    let (key, value) = s.split_once('=').unwrap_or((s, ""));
+    Ok(ResourceTag {
+        key: key.to_string(),
+        value: value.to_string(),
+    })
+}
+
+/// A port as Neutron shows it.
+pub fn port_view(i: &Interface, trunks: &TrunkIndex) -> Value {
+    let project = i.project_id.to_string();
+    let (device_id, device_owner) = if i.supplementary {
+        (
+            trunks.trunk_of_parent(i.parent_id).unwrap_or_default(),
+            SUBPORT_OWNER.to_string(),
+        )
+    } else {
+        (i.vm_id.map(|v| v.to_string()).unwrap_or_default(), i.device_owner.clone())
+    };
+    let mut v = json!({
+        "id": i.id.to_string(), "name": i.name, "description": i.description,
+        "network_id": i.network_id.to_string(), "tenant_id": project, "project_id": project,
+        "mac_address": i.mac_address.to_string(), "admin_state_up": i.admin_state_up,
+        "status": status_word(i.status), "device_id": device_id, "device_owner": device_owner,
+        "fixed_ips": i.fixed_ips.iter().map(|f| json!({"subnet_id": f.subnet_id.to_string(), "ip_address": f.ip_address.to_string()})).collect::<Vec<_>>(),
+        "security_groups": i.security_groups.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+        "port_security_enabled": i.port_security_enabled,
+        "allowed_address_pairs": i.allowed_address_pairs.iter().map(|p| json!({"ip_address": p.ip_address, "mac_address": p.mac_address.clone().unwrap_or_else(|| i.mac_address.to_string())})).collect::<Vec<_>>(),
+        "binding:vnic_type": "normal", "extra_dhcp_opts": [], "qos_policy_id": null,
+        "tags": i.tags.iter().map(tag_string).collect::<Vec<_>>(),
+        "created_at": os_time(i.created_at), "updated_at": os_time(i.updated_at),
+    });
+    if let Some(d) = trunk_details(i, trunks) {
+        v["trunk_details"] = d;
+    }
+    v
+}
+
+/// Every interface of the project (ports, subports and parents).
+pub async fn all_ports(s: &AppState, a: &Scoped) -> NeutronResult<Vec<Interface>> {
+    Ok(s
+        .service
+        .interface_list(&a.caller, &a.project, InterfaceFilter::default(), PageRequest::default())
+        .await?)
+}
+
+/// `GET /ports`.
+pub async fn list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+    let q = ListQuery::parse(uri.query(), PORT_ATTRS)?;
+    let ports = all_ports(&s, &a).await?;
+    let trunks = TrunkIndex::load(&s, &a, &ports).await?;
+    let items: Vec<Value> = ports.iter().map(|i| port_view(i, &trunks)).collect();
+    Ok(Json(q.apply(items, "ports", &base_url(&s))?))
+}
+
+fn port_id(id: &str) -> NeutronResult<InterfaceId> {
+    Ok(InterfaceId::parse_for_lookup(id)?)
+}
+
+async fn one_view(s: &AppState, a: &Scoped, id: InterfaceId) -> NeutronResult<Value> {
+    let ports = all_ports(s, a).await?;
+    let i = ports
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| NeutronError::from(Error::not_found(Kind::Interface, id)))?;
+    let trunks = TrunkIndex::load(s, a, &ports).await?;
+    Ok(port_view(i, &trunks))
+}
+
+/// `GET /ports/{id}`.
+pub async fn show(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, uri: Uri) -> NeutronResult<Json<Value>> {
+    let q = ListQuery::parse(uri.query(), PORT_ATTRS)?;
+    let v = one_view(&s, &a, port_id(&id)?).await?;
+    let v = match (v, q.fields.is_empty()) {
+        (Value::Object(m), false) => Value::Object(m.into_iter().filter(|(k, _)| q.fields.contains(k)).collect()),
+        (v, _) => v,
+    };
+    Ok(Json(json!({ "port": v })))
+}
+
+fn fixed_ips_of(v: &Value) -> NeutronResult<Vec<FixedIpRequest>> {
+    let list = v
+        .as_array()
+        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for fixed_ips: give a list of {\"subnet_id\", \"ip_address\"}.")))?;
+    list.iter()
+        .map(|f| {
+            let o = f
+                .as_object()
+                .ok_or_else(|| NeutronError::from(Error::invalid(format!("Invalid input for fixed_ips: '{f}' is not an object."))))?;
+            known_attributes(o, &["subnet_id", "ip_address"])?;
+            let subnet_id = opt_str(o, "subnet_id")?
+                .map(|s| s.parse::<SubnetId>().map_err(|_| NeutronError::from(Error::invalid(format!("Invalid input for fixed_ips: subnet_id '{s}' is not a UUID.")))))
+                .transpose()?;
+            let ip_address = opt_str(o, "ip_address")?
+                .map(|s| s.parse().map_err(|_| NeutronError::from(Error::invalid(format!("Invalid input for fixed_ips: '{s}' is not a valid IP address.")))))
+                .transpose()?;
+            Ok(FixedIpRequest { subnet_id, ip_address, ip_version: None })
+        })
+        .collect()
+}
+
+fn groups_of(v: &Value) -> NeutronResult<Vec<SecurityGroupId>> {
+    let list = v
+        .as_array()
+        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for security_groups: give a list of ids.")))?;
+    list.iter()
+        .map(|g| {
+            let s = g.as_str().unwrap_or_default();
+            s.parse::<SecurityGroupId>()
+                .map_err(|_| NeutronError::from(Error::invalid(format!("Security group {g} does not exist in the project."))))
+        })
+        .collect()
+}
+
+fn pairs_of(v: &Value) -> NeutronResult<Vec<AddressPair>> {
+    serde_json::from_value::<Vec<AddressPair>>(v.clone())
+        .map_err(|_| NeutronError::from(Error::invalid("Invalid input for allowed_address_pairs: give [{\"ip_address\", \"mac_address\"}].")))
+}
+
+fn tags_of(v: &Value) -> NeutronResult<Vec<ResourceTag>> {
+    let list = v
+        .as_array()
+        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for tags: give a list of strings.")))?;
+    list.iter()
+        .map(|t| tag_of(t.as_str().unwrap_or_default()))
+        .collect()
+}
+
+/// Values nicplane accepts only at their default.
+fn only_default(o: &Map<String, Value>, key: &str, default: &Value) -> NeutronResult<()> {
+    match o.get(key) {
+        None => Ok(()),
+        Some(v) if v == default || v.is_null() => Ok(()),
+        Some(v) => Err(NeutronError::from(Error::invalid(format!("nicplane ports do not support {key} {v}.")))),
+    }
+}
+
+const CREATE_ATTRS: &[&str] = &[
+    "network_id", "name", "description", "admin_state_up", "mac_address", "fixed_ips", "security_groups",
+    "port_security_enabled", "allowed_address_pairs", "device_id", "device_owner", "tags", "tenant_id",
+    "project_id", "binding:vnic_type", "qos_policy_id", "dns_name", "extra_dhcp_opts",
+];
+
+fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpec> {
+    known_attributes(o, CREATE_ATTRS)?;
+    check_owner(o, a)?;
+    only_default(o, "binding:vnic_type", &json!("normal"))?;
+    only_default(o, "dns_name", &json!(""))?;
+    only_default(o, "extra_dhcp_opts", &json!([]))?;
+    only_default(o, "qos_policy_id", &Value::Null)?;
+    if opt_str(o, "device_id")?.is_some_and(|d| !d.is_empty()) {
+        return Err(NeutronError::from(Error::invalid(
+            "Create the port without device_id, then attach it to the server (openstack server add port).",
+        )));
+    }
+    let network = opt_str(o, "network_id")?
+        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: network_id is required.")))?;
+    Ok(InterfaceSpec {
+        network_id: NetworkId::parse_for_lookup(&network)?,
+        fixed_ips: o.get("fixed_ips").map(fixed_ips_of).transpose()?.unwrap_or_default(),
+        name: opt_str(o, "name")?,
+        description: opt_str(o, "description")?,
+        security_groups: o.get("security_groups").map(groups_of).transpose()?,
+        port_security_enabled: opt_bool(o, "port_security_enabled")?,
+        mac_address: opt_str(o, "mac_address")?.map(|m| m.parse::<MacAddr>()).transpose()?,
+        allowed_address_pairs: o.get("allowed_address_pairs").map(pairs_of).transpose()?.unwrap_or_default(),
+        admin_state_up: opt_bool(o, "admin_state_up")?,
+        device_owner: opt_str(o, "device_owner")?,
+        tags: o.get("tags").map(tags_of).transpose()?.unwrap_or_default(),
+    })
+}
+
+/// `POST /ports` (one `port`, or `ports` in bulk: all or none).
+pub async fn create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, NeutronJson(body): NeutronJson) -> NeutronResult<Response> {
+    let o = WriteOptions::default();
+    if let Some(list) = body.get("ports") {
+        let list = list
+            .as_array()
+            .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for ports: give a list of ports.")))?;
+        let specs = list
+            .iter()
+            .map(|p| {
+                let obj = p
+                    .as_object()
+                    .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for ports: each port must be an object.")))?;
+                create_spec(obj, &a)
+            })
+            .collect::<NeutronResult<Vec<_>>>()?;
+        let made = s.service.interface_create_many(&a.caller, &a.project, specs, &o).await?;
+        let trunks = TrunkIndex::empty();
+        let views: Vec<Value> = made.iter().map(|i| port_view(i, &trunks)).collect();
+        return Ok(created(json!({ "ports": views })));
+    }
+    let spec = create_spec(body_object(&body, "port")?, &a)?;
+    let i = s.service.interface_create(&a.caller, &a.project, spec, &o).await?;
+    Ok(created(json!({"port": port_view(&i, &TrunkIndex::empty())})))
+}
+
+/// `PUT /ports/{id}`.
+pub async fn update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+    let o = body_object(&body, "port")?;
+    known_attributes(o, &[
+        "name", "description", "admin_state_up", "fixed_ips", "security_groups", "port_security_enabled",
+        "allowed_address_pairs", "device_id", "device_owner", "binding:vnic_type", "tags", "qos_policy_id",
+        "dns_name", "extra_dhcp_opts",
+    ])?;
+    only_default(o, "binding:vnic_type", &json!("normal"))?;
+    only_default(o, "dns_name", &json!(""))?;
+    only_default(o, "extra_dhcp_opts", &json!([]))?;
+    only_default(o, "qos_policy_id", &Value::Null)?;
+    let id = port_id(&id)?;
+    let (caller, project) = (&a.caller, &a.project);
+    let w = WriteOptions::default();
+    let current = s.service.interface_get(caller, project, id).await?;
+    if let Some(device) = opt_str(o, "device_id")?.or_else(|| o.get("device_id").map(|_| String::new())) {
+        let now = current.vm_id.map(|v| v.to_string()).unwrap_or_default();
+        if device != now {
+            if let Some(vm) = current.vm_id {
+                s.service.interface_detach(caller, project, vm, id, &w).await?;
+            }
+            if !device.is_empty() {
+                let vm = VmId::parse_for_lookup(&device)?;
+                s.service
+                    .interface_attach(caller, project, vm, AttachSpec { interface_id: Some(id), device_owner: opt_str(o, "device_owner")?, ..Default::default() }, &w)
+                    .await?;
+            }
+        }
+    } else if let Some(owner) = opt_str(o, "device_owner")? {
+        if owner != current.device_owner {
+            return Err(NeutronError::from(Error::invalid(
+                "device_owner follows the attachment: set device_id to attach the port to a server.",
+            )));
+        }
+    }
+    let patch = InterfacePatch {
+        name: opt_str(o, "name")?,
+        description: opt_str(o, "description")?,
+        tag: None,
+        security_groups: o.get("security_groups").map(groups_of).transpose()?,
+        port_security_enabled: opt_bool(o, "port_security_enabled")?,
+        admin_state_up: opt_bool(o, "admin_state_up")?,
+        allowed_address_pairs: o.get("allowed_address_pairs").map(pairs_of).transpose()?,
+        tags: o.get("tags").map(tags_of).transpose()?,
+        fixed_ips: o.get("fixed_ips").map(fixed_ips_of).transpose()?,
+    };
+    s.service.interface_update(caller, project, id, patch, &w).await?;
+    Ok(Json(json!({"port": one_view(&s, &a, id).await?})))
+}
+
+/// `DELETE /ports/{id}`: 204.
+pub async fn delete(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
+    s.service.interface_delete(&a.caller, &a.project, port_id(&id)?, &WriteOptions::default()).await?;
+    Ok(no_content())
+}
+
+async fn set_tags(s: &AppState, a: &Scoped, id: InterfaceId, tags: Vec<ResourceTag>) -> NeutronResult<Interface> {
+    let patch = InterfacePatch { tags: Some(tags), ..Default::default() };
+    Ok(s.service.interface_update(&a.caller, &a.project, id, patch, &WriteOptions::default()).await?)
+}
+
+/// `GET /ports/{id}/tags`.
+pub async fn tags_list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Json<Value>> {
+    let i = s.service.interface_get(&a.caller, &a.project, port_id(&id)?).await?;
+    Ok(Json(json!({"tags": i.tags.iter().map(tag_string).collect::<Vec<_>>()})))
+}
+
+/// `PUT /ports/{id}/tags`: replace all.
+pub async fn tags_replace(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+    let tags = tags_of(body.get("tags").unwrap_or(&Value::Null))?;
+    let i = set_tags(&s, &a, port_id(&id)?, tags).await?;
+    Ok(Json(json!({"tags": i.tags.iter().map(tag_string).collect::<Vec<_>>()})))
+}
+
+/// `DELETE /ports/{id}/tags`: remove all.
+pub async fn tags_clear(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
+    set_tags(&s, &a, port_id(&id)?, vec![]).await?;
+    Ok(no_content())
+}
+
+/// `GET /ports/{id}/tags/{tag}`: 204 when present.
+pub async fn tag_check(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path((id, tag)): Path<(String, String)>) -> NeutronResult<Response> {
+    let i = s.service.interface_get(&a.caller, &a.project, port_id(&id)?).await?;
+    if i.tags.iter().any(|t| tag_string(t) == tag) {
+        Ok(no_content())
+    } else {
+        Err(NeutronError::from(Error::NotFound { kind: Kind::Interface, id: format!("{id} tag {tag}") }))
+    }
+}
+
+/// `PUT /ports/{id}/tags/{tag}`: add one (201).
+pub async fn tag_add(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path((id, tag)): Path<(String, String)>) -> NeutronResult<Response> {
+    let id = port_id(&id)?;
+    let i = s.service.interface_get(&a.caller, &a.project, id).await?;
+    let new = tag_of(&tag)?;
+    let mut tags = i.tags.clone();
+    if !tags.iter().any(|t| tag_string(t) == tag) {
+        tags.push(new);
+        set_tags(&s, &a, id, tags).await?;
+    }
+    Ok((StatusCode::CREATED, Json(Value::Null)).into_response())
+}
+
+/// `DELETE /ports/{id}/tags/{tag}`: 204, or 404 when absent.
+pub async fn tag_remove(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path((id, tag)): Path<(String, String)>) -> NeutronResult<Response> {
+    let pid = port_id(&id)?;
+    let i = s.service.interface_get(&a.caller, &a.project, pid).await?;
+    if !i.tags.iter().any(|t| tag_string(t) == tag) {
+        return Err(NeutronError::from(Error::NotFound { kind: Kind::Interface, id: format!("{id} tag {tag}") }));
+    }
+    let tags = i.tags.into_iter().filter(|t| tag_string(t) != tag).collect();
+    set_tags(&s, &a, pid, tags).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,74 @@
+//! [`TrunkTx`] for SQLite (table of `0003_trunks.sql`).
+
+use super::{from_ts, parse, ts, SqliteTx};
+use crate::trunk::*;
+use nicplane_domain::ids::{InterfaceId, ProjectId};
+use nicplane_domain::Result;
+use rusqlite::{params, Row};
+
+const TRUNK_COLS: &str = "id, project_id, parent_id, name, description, admin_state_up, created_at, updated_at";
+fn trunk_row(r: &Row) -> rusqlite::Result<TrunkRow> {
+    Ok(TrunkRow {
+        id: r.get(0)?,
+        project_id: parse(&r.get::<_, String>(1)?, "project")?,
+        parent_id: parse(&r.get::<_, String>(2)?, "interface id")?,
+        name: r.get(3)?,
+        description: r.get(4)?,
+        admin_state_up: r.get(5)?,
+        created_at: from_ts(r.get(6)?),
+        updated_at: from_ts(r.get(7)?),
+    })
+}
+
+impl TrunkTx for SqliteTx<'_> {
+    fn trunk_insert(&mut self, t: &TrunkRow) -> Result<()> {
+        self.exec(
+            &format!("INSERT INTO trunks ({TRUNK_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            params![
+                t.id,
+                t.project_id.to_string(),
+                t.parent_id.to_string(),
+                t.name,
+                t.description,
+                t.admin_state_up,
+                ts(t.created_at),
+                ts(t.updated_at)
+            ],
+        )
+        .map(|_| ())
+    }
+    fn trunk_get(&mut self, id: &str) -> Result<Option<TrunkRow>> {
+        self.one(&format!("SELECT {TRUNK_COLS} FROM trunks WHERE id = ?1"), [id], trunk_row)
+    }
+    fn trunk_of_parent(&mut self, parent: InterfaceId) -> Result<Option<TrunkRow>> {
+        self.one(
+            &format!("SELECT {TRUNK_COLS} FROM trunks WHERE parent_id = ?1"),
+            [parent.to_string()],
+            trunk_row,
+        )
+    }
+    fn trunk_list(&mut self, project: &ProjectId) -> Result<Vec<TrunkRow>> {
+        self.many(
+            &format!("SELECT {TRUNK_COLS} FROM trunks WHERE project_id = ?1 ORDER BY id"),
+            [project.to_string()],
+            trunk_row,
+        )
+    }
+    fn trunk_update(&mut self, t: &TrunkRow) -> Result<()> {
+        self.exec(
+            "UPDATE trunks SET name = ?2, description = ?3, admin_state_up = ?4, updated_at = ?5 WHERE id = ?1",
+            params![t.id, t.name, t.description, t.admin_state_up, ts(t.updated_at)],
+        )
+        .map(|_| ())
+    }
+    fn trunk_delete(&mut self, id: &str) -> Result<()> {
+        self.exec("DELETE FROM trunks WHERE id = ?1", [id]).map(|_| ())
+    }
+    fn interface_set_supplementary(&mut self, id: InterfaceId, supplementary: bool) -> Result<()> {
+        self.exec(
+            "UPDATE interfaces SET supplementary = ?2 WHERE id = ?1",
+            params![id.to_string(), supplementary],
+        )
+        .map(|_| ())
+    }
+}
