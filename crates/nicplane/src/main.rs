@@ -20,7 +20,7 @@ struct Args {
 enum Command {
     /// Run the server.
     Serve(serve::ServeArgs),
-    /// Print IPAM and store allocation throughput.
+    /// Print IPAM allocation and HTTP throughput figures.
     Bench(bench::BenchArgs),
     #[command(flatten)]
     Client(cli::ClientCommand),

@@ -231,7 +231,7 @@ pub fn create_interface(
     check_text("name", &iface.name)?;
     check_text("description", &iface.description)?;
     check_tag(&iface.tag)?;
-    if !iface.port_security_enabled && iface.security_groups.len() > 0 && groups.is_some() {
+    if !iface.port_security_enabled && !iface.security_groups.is_empty() && groups.is_some() {
         return Err(Error::invalid(
             "Security groups cannot be applied to an interface with port security disabled.",
         ));

@@ -656,7 +656,6 @@ fn vm_cmd(ctx: &mut Ctx, c: VmCmd) -> Result<()> {
             let v = resolve_vm(&ctx.client, &p, &vm)?;
             ctx.out(&v, || {
                 let mut t = vm_table(std::slice::from_ref(&v));
-                t.blank();
                 t.append(nic_table(&v.interfaces));
                 t
             })

@@ -20,8 +20,6 @@ impl Table {
     pub fn row(&mut self, r: Vec<String>) {
         self.rows.push(r);
     }
-    /// Print an empty line before the next appended table.
-    pub fn blank(&mut self) {}
     /// Print another table after this one.
     pub fn append(&mut self, t: Table) {
         self.tail.push(t);
