@@ -140,7 +140,13 @@ impl Client {
     }
 
     /// Send a request and return whatever came back.
-    pub fn raw(&self, method: Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Result<Response> {
+    pub fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Response> {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -151,23 +157,36 @@ impl Client {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().map_err(|e| ClientError::Transport(e.to_string()))?;
+        let resp = req
+            .send()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
             .collect();
-        let text = resp.text().map_err(|e| ClientError::Transport(e.to_string()))?;
+        let text = resp
+            .text()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
         let body = if text.trim().is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 
-    fn call<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&Value>) -> Result<T> {
+    fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T> {
         let r = self.raw(method, path, body, &[])?;
         if r.status >= 400 {
             let e = &r.body["error"];
@@ -181,7 +200,11 @@ impl Client {
                 request_id: e["request_id"].as_str().unwrap_or_default().to_string(),
             });
         }
-        let body = if r.body.is_null() { json!(null) } else { r.body };
+        let body = if r.body.is_null() {
+            json!(null)
+        } else {
+            r.body
+        };
         serde_json::from_value(body).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
@@ -205,12 +228,16 @@ impl Client {
 
     /// `auth_login`: log in and keep the token.
     pub fn login(&mut self, user: &str, password: &str) -> Result<Login> {
-        let l: Login = self.post("/v1/auth/login", &json!({"username": user, "password": password}))?;
+        let l: Login = self.post(
+            "/v1/auth/login",
+            &json!({"username": user, "password": password}),
+        )?;
         self.token = Some(l.token.clone());
         Ok(l)
     }
     pub fn logout(&self) -> Result<()> {
-        self.call::<Value>(Method::POST, "/v1/auth/logout", None).map(|_| ())
+        self.call::<Value>(Method::POST, "/v1/auth/logout", None)
+            .map(|_| ())
     }
     pub fn whoami(&self) -> Result<Value> {
         self.get("/v1/auth/whoami")
@@ -225,7 +252,10 @@ impl Client {
         self.get("/v1/public-ip-pools")
     }
     pub fn pool_create(&self, name: &str, dc: &str, cidr: &str) -> Result<PublicIpPool> {
-        self.post("/v1/public-ip-pools", &json!({"name": name, "data_center_id": dc, "cidr": cidr}))
+        self.post(
+            "/v1/public-ip-pools",
+            &json!({"name": name, "data_center_id": dc, "cidr": cidr}),
+        )
     }
     pub fn projects(&self) -> Result<Vec<Project>> {
         self.get("/v1/projects")
@@ -240,7 +270,10 @@ impl Client {
         self.post("/v1/users", &json!({"name": name, "password": password}))
     }
     pub fn member_set(&self, project: &str, user: &str, role: &str) -> Result<Membership> {
-        self.put(&format!("/v1/projects/{project}/members/{user}"), &json!({"role": role}))
+        self.put(
+            &format!("/v1/projects/{project}/members/{user}"),
+            &json!({"role": role}),
+        )
     }
     pub fn members(&self, project: &str) -> Result<Vec<Membership>> {
         self.get(&format!("/v1/projects/{project}/members"))
@@ -263,7 +296,14 @@ impl Client {
     pub fn vm(&self, project: &str, vm: &str) -> Result<VmDetail> {
         self.get(&format!("/v1/projects/{project}/vms/{vm}"))
     }
-    pub fn vm_create(&self, project: &str, name: &str, dc: &str, os: &str, running: bool) -> Result<VmDetail> {
+    pub fn vm_create(
+        &self,
+        project: &str,
+        name: &str,
+        dc: &str,
+        os: &str,
+        running: bool,
+    ) -> Result<VmDetail> {
         self.post(
             &format!("/v1/projects/{project}/vms"),
             &json!({"name": name, "data_center_id": dc, "os_type": os,
@@ -271,7 +311,10 @@ impl Client {
         )
     }
     pub fn vm_start(&self, project: &str, vm: &str) -> Result<VmDetail> {
-        self.post(&format!("/v1/projects/{project}/vms/{vm}/start"), &json!({}))
+        self.post(
+            &format!("/v1/projects/{project}/vms/{vm}/start"),
+            &json!({}),
+        )
     }
     pub fn vm_stop(&self, project: &str, vm: &str) -> Result<VmDetail> {
         self.post(&format!("/v1/projects/{project}/vms/{vm}/stop"), &json!({}))
@@ -280,24 +323,40 @@ impl Client {
         self.delete(&format!("/v1/projects/{project}/vms/{vm}"))
     }
     /// `interface_attach` of a new interface on a network (optionally at a fixed IP).
-    pub fn interface_attach(&self, project: &str, vm: &str, network: &str, fixed_ip: Option<&str>) -> Result<Interface> {
+    pub fn interface_attach(
+        &self,
+        project: &str,
+        vm: &str,
+        network: &str,
+        fixed_ip: Option<&str>,
+    ) -> Result<Interface> {
         let mut body = json!({"network_id": network});
         if let Some(ip) = fixed_ip {
             body["fixed_ips"] = json!([{"ip_address": ip}]);
         }
-        self.post(&format!("/v1/projects/{project}/vms/{vm}/interfaces"), &body)
+        self.post(
+            &format!("/v1/projects/{project}/vms/{vm}/interfaces"),
+            &body,
+        )
     }
     pub fn interface_detach(&self, project: &str, vm: &str, iface: &str) -> Result<()> {
-        self.delete(&format!("/v1/projects/{project}/vms/{vm}/interfaces/{iface}"))
+        self.delete(&format!(
+            "/v1/projects/{project}/vms/{vm}/interfaces/{iface}"
+        ))
     }
     pub fn interfaces(&self, project: &str, query: &str) -> Result<Vec<Interface>> {
         self.all(&format!("/v1/projects/{project}/interfaces?{query}"))
     }
     pub fn public_ip_allocate(&self, project: &str, iface: &str) -> Result<PublicIp> {
-        self.post(&format!("/v1/projects/{project}/interfaces/{iface}/public-ip"), &json!({}))
+        self.post(
+            &format!("/v1/projects/{project}/interfaces/{iface}/public-ip"),
+            &json!({}),
+        )
     }
     pub fn public_ip_release(&self, project: &str, iface: &str) -> Result<()> {
-        self.delete(&format!("/v1/projects/{project}/interfaces/{iface}/public-ip"))
+        self.delete(&format!(
+            "/v1/projects/{project}/interfaces/{iface}/public-ip"
+        ))
     }
     pub fn public_ips(&self, project: &str) -> Result<Vec<PublicIp>> {
         self.all(&format!("/v1/projects/{project}/public-ips"))

@@ -142,11 +142,17 @@ mod tests {
     fn project_ids_are_32_lowercase_hex() {
         let id = ProjectId::new();
         assert_eq!(id.as_str().len(), 32);
-        assert!(id.as_str().bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(id
+            .as_str()
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert!("abc".parse::<ProjectId>().is_err());
         assert!("zz".repeat(16).parse::<ProjectId>().is_err());
         let upper = "AB".repeat(16);
-        assert_eq!(upper.parse::<ProjectId>().unwrap().as_str(), "ab".repeat(16));
+        assert_eq!(
+            upper.parse::<ProjectId>().unwrap().as_str(),
+            "ab".repeat(16)
+        );
     }
 
     #[test]
@@ -154,6 +160,9 @@ mod tests {
         let id = VmId::new();
         assert_eq!(id.to_string().len(), 36);
         assert_eq!(id.to_string().parse::<VmId>().unwrap(), id);
-        assert!(matches!(VmId::parse_for_lookup("nope"), Err(Error::NotFound { .. })));
+        assert!(matches!(
+            VmId::parse_for_lookup("nope"),
+            Err(Error::NotFound { .. })
+        ));
     }
 }

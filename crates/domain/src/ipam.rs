@@ -116,10 +116,7 @@ impl AddressSpace {
         if net.network() != net.addr() {
             return Err(Error::invalid_value(
                 "cidr",
-                format!(
-                    "{net} has host bits set; did you mean {}?",
-                    net.trunc()
-                ),
+                format!("{net} has host bits set; did you mean {}?", net.trunc()),
             ));
         }
         match net {
@@ -174,9 +171,7 @@ impl AddressSpace {
         }
         match (self.net, ip) {
             (IpNet::V4(n), IpAddr::V4(a)) => Some((u32::from(a) - u32::from(n.network())) as u64),
-            (IpNet::V6(n), IpAddr::V6(a)) => {
-                Some((u128::from(a) - u128::from(n.network())) as u64)
-            }
+            (IpNet::V6(n), IpAddr::V6(a)) => Some((u128::from(a) - u128::from(n.network())) as u64),
             _ => None,
         }
     }
@@ -282,7 +277,15 @@ mod tests {
 
     #[test]
     fn key_preserves_order_over_the_whole_u64_range() {
-        let xs = [0u64, 1, 1 << 32, (1 << 63) - 1, 1 << 63, u64::MAX - 1, u64::MAX];
+        let xs = [
+            0u64,
+            1,
+            1 << 32,
+            (1 << 63) - 1,
+            1 << 63,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
         for w in xs.windows(2) {
             assert!(key(w[0]) < key(w[1]));
             assert_eq!(from_key(key(w[0])), w[0]);
@@ -296,7 +299,13 @@ mod tests {
         assert_eq!(s.offset_of("10.1.1.2".parse().unwrap()), Some(258));
         assert_eq!(s.address_at(258).to_string(), "10.1.1.2");
         assert_eq!(s.offset_of("10.2.0.1".parse().unwrap()), None);
-        assert_eq!(s.host_range(), Range { start: 1, end: 65534 });
+        assert_eq!(
+            s.host_range(),
+            Range {
+                start: 1,
+                end: 65534
+            }
+        );
         let s6 = space("fd00:1::/64");
         assert_eq!(s6.last_offset(), u64::MAX);
         let ip: IpAddr = "fd00:1::ffff:ffff:ffff:ffff".parse().unwrap();
@@ -337,7 +346,10 @@ mod tests {
         assert_eq!(pools, vec![Range { start: 2, end: 254 }]);
         assert_eq!(total(&pools), 253);
         assert!(s
-            .pool_range("192.168.0.0".parse().unwrap(), "192.168.0.10".parse().unwrap())
+            .pool_range(
+                "192.168.0.0".parse().unwrap(),
+                "192.168.0.10".parse().unwrap()
+            )
             .is_err());
         assert!(disjoint(vec![Range { start: 1, end: 5 }, Range { start: 5, end: 6 }]).is_err());
     }

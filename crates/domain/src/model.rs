@@ -221,11 +221,17 @@ pub struct Interface {
 impl Interface {
     /// The first IPv4 address, if any.
     pub fn ipv4(&self) -> Option<IpAddr> {
-        self.fixed_ips.iter().map(|f| f.ip_address).find(IpAddr::is_ipv4)
+        self.fixed_ips
+            .iter()
+            .map(|f| f.ip_address)
+            .find(IpAddr::is_ipv4)
     }
     /// The first IPv6 address, if any.
     pub fn ipv6(&self) -> Option<IpAddr> {
-        self.fixed_ips.iter().map(|f| f.ip_address).find(IpAddr::is_ipv6)
+        self.fixed_ips
+            .iter()
+            .map(|f| f.ip_address)
+            .find(IpAddr::is_ipv6)
     }
 }
 

@@ -107,9 +107,7 @@ pub fn address_in_use(ip: IpAddr, subnet_name: &str) -> Error {
 
 /// The message for a subnet without a free address.
 pub fn subnet_exhausted(subnet_name: &str) -> Error {
-    Error::exhausted(format!(
-        "Subnet {subnet_name} has no free IP address left."
-    ))
+    Error::exhausted(format!("Subnet {subnet_name} has no free IP address left."))
 }
 
 /// Public IPs only on interfaces of standard (L3) networks.
@@ -318,7 +316,10 @@ mod tests {
         let v = vm(OsType::Linux, PowerState::Running);
         assert!(interface_limit(&v, 4, 5).is_ok());
         let e = interface_limit(&v, 5, 5).unwrap_err();
-        assert_eq!(e.conflict_reason(), Some(ConflictReason::InterfaceLimitReached));
+        assert_eq!(
+            e.conflict_reason(),
+            Some(ConflictReason::InterfaceLimitReached)
+        );
         assert!(e.to_string().contains("maximum is 5"));
         assert!(interface_limit(&v, 7, 8).is_ok());
     }
@@ -326,7 +327,10 @@ mod tests {
     #[test]
     fn network_must_be_in_the_vms_data_center() {
         let v = vm(OsType::Linux, PowerState::Running);
-        assert!(network_in_vm_data_center(&v, &network(NetworkKind::Standard, v.data_center_id)).is_ok());
+        assert!(
+            network_in_vm_data_center(&v, &network(NetworkKind::Standard, v.data_center_id))
+                .is_ok()
+        );
         let e = network_in_vm_data_center(&v, &network(NetworkKind::Standard, DataCenterId::new()))
             .unwrap_err();
         assert_eq!(e.http_status(), 400);
@@ -345,7 +349,9 @@ mod tests {
     fn primary_cannot_be_removed() {
         assert!(primary_not_removable(&iface(false)).is_ok());
         assert_eq!(
-            primary_not_removable(&iface(true)).unwrap_err().conflict_reason(),
+            primary_not_removable(&iface(true))
+                .unwrap_err()
+                .conflict_reason(),
             Some(ConflictReason::PrimaryInterface)
         );
     }
@@ -354,7 +360,10 @@ mod tests {
     fn fixed_ip_checks_name_the_address() {
         let s = AddressSpace::new("10.0.0.0/24".parse().unwrap()).unwrap();
         let gw = Some("10.0.0.1".parse().unwrap());
-        assert_eq!(fixed_ip_allowed(&s, gw, "app", "10.0.0.5".parse().unwrap()).unwrap(), 5);
+        assert_eq!(
+            fixed_ip_allowed(&s, gw, "app", "10.0.0.5".parse().unwrap()).unwrap(),
+            5
+        );
         for (ip, word) in [
             ("10.0.1.5", "not in subnet"),
             ("10.0.0.0", "network address"),
@@ -417,7 +426,13 @@ mod tests {
         p.supplementary = true;
         assert!(parent_must_be_elastic(&p).is_err());
         assert!(parent_has_no_children(&p, 0).is_ok());
-        assert_eq!(parent_has_no_children(&p, 2).unwrap_err().http_status(), 409);
-        assert_eq!(vlan_in_use(7, "x").conflict_reason(), Some(ConflictReason::VlanInUse));
+        assert_eq!(
+            parent_has_no_children(&p, 2).unwrap_err().http_status(),
+            409
+        );
+        assert_eq!(
+            vlan_in_use(7, "x").conflict_reason(),
+            Some(ConflictReason::VlanInUse)
+        );
     }
 }

@@ -30,7 +30,9 @@ tokio::task_local! {
 
 /// The current request's id (a fresh one outside a request).
 pub fn current() -> String {
-    CURRENT.try_with(|r| r.0.clone()).unwrap_or_else(|_| RequestId::new().0)
+    CURRENT
+        .try_with(|r| r.0.clone())
+        .unwrap_or_else(|_| RequestId::new().0)
 }
 
 /// Header carrying the request id.

@@ -41,7 +41,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
 }
 
 fn rt() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// A network with one subnet of `cidr` in a fresh project; returns the subnet id.
@@ -50,9 +52,18 @@ async fn subnet(store: &Store, cidr: &str) -> Result<SubnetId> {
     store
         .write(move |tx| {
             let t = now();
-            let dc = DataCenter { id: DataCenterId::new(), name: format!("dc-{}", DataCenterId::new()), created_at: t };
+            let dc = DataCenter {
+                id: DataCenterId::new(),
+                name: format!("dc-{}", DataCenterId::new()),
+                created_at: t,
+            };
             tx.data_center_insert(&dc)?;
-            let p = Project { id: ProjectId::new(), name: format!("p-{}", ProjectId::new()), description: String::new(), created_at: t };
+            let p = Project {
+                id: ProjectId::new(),
+                name: format!("p-{}", ProjectId::new()),
+                description: String::new(),
+                created_at: t,
+            };
             tx.project_insert(&p)?;
             let n = Network {
                 id: NetworkId::new(),
@@ -97,7 +108,8 @@ async fn take(store: &Store, id: SubnetId, n: u64) -> Result<f64> {
         store
             .write(move |tx| {
                 for _ in 0..k {
-                    tx.ip_take_next(id)?.ok_or_else(|| nicplane_domain::Error::exhausted("full"))?;
+                    tx.ip_take_next(id)?
+                        .ok_or_else(|| nicplane_domain::Error::exhausted("full"))?;
                 }
                 Ok(())
             })

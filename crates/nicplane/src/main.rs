@@ -8,7 +8,11 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "nicplane", version, about = "Control plane for the network interfaces of VMs")]
+#[command(
+    name = "nicplane",
+    version,
+    about = "Control plane for the network interfaces of VMs"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,

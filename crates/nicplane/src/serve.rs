@@ -142,7 +142,10 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
             huawei_url: huawei_url.clone(),
         }),
     };
-    println!("nicplane listening on {public_url} (store {})", redact(&url));
+    println!(
+        "nicplane listening on {public_url} (store {})",
+        redact(&url)
+    );
     if let Some(u) = &huawei_url {
         println!("Huawei Cloud-compatible endpoint on {u}");
     }
@@ -175,7 +178,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -13,27 +13,81 @@ fn dry_runs_validate_fully_answer_202_and_change_nothing() {
     let t = tenant(&s, "dry");
     let net = t.standard_network("app", "10.10.0.0/24");
     let vm = t.vm("web", "linux", true);
-    let path = format!("/v1/projects/{}/vms/{vm}/interfaces?dry_run=true", t.project);
-    let r = t.power.raw(Method::POST, &path, Some(&json!({"network_id": net})), &[]).unwrap();
+    let path = format!(
+        "/v1/projects/{}/vms/{vm}/interfaces?dry_run=true",
+        t.project
+    );
+    let r = t
+        .power
+        .raw(Method::POST, &path, Some(&json!({"network_id": net})), &[])
+        .unwrap();
     assert_eq!(r.status, 202);
-    assert!(r.body["mac_address"].is_string(), "the would-be interface is shown");
+    assert!(
+        r.body["mac_address"].is_string(),
+        "the would-be interface is shown"
+    );
     assert_eq!(t.power.vm(&t.project, &vm).unwrap().interfaces.len(), 1);
     // A dry run that breaks a rule fails like the real thing.
-    let r = t.power.raw(Method::POST, &path, Some(&json!({"network_id": net, "fixed_ips": [{"ip_address": "10.10.0.1"}]})), &[]).unwrap();
+    let r = t
+        .power
+        .raw(
+            Method::POST,
+            &path,
+            Some(&json!({"network_id": net, "fixed_ips": [{"ip_address": "10.10.0.1"}]})),
+            &[],
+        )
+        .unwrap();
     assert_eq!(r.status, 400);
     // Dry-run VM creation, deletion and public IP allocation change nothing.
-    let r = t.power.raw(Method::POST, &format!("/v1/projects/{}/vms?dry_run=true", t.project), Some(&json!({"name": "ghost", "data_center_id": t.dc})), &[]).unwrap();
+    let r = t
+        .power
+        .raw(
+            Method::POST,
+            &format!("/v1/projects/{}/vms?dry_run=true", t.project),
+            Some(&json!({"name": "ghost", "data_center_id": t.dc})),
+            &[],
+        )
+        .unwrap();
     assert_eq!(r.status, 202);
-    let r = t.power.raw(Method::DELETE, &format!("/v1/projects/{}/vms/{vm}?dry_run=true", t.project), None, &[]).unwrap();
+    let r = t
+        .power
+        .raw(
+            Method::DELETE,
+            &format!("/v1/projects/{}/vms/{vm}?dry_run=true", t.project),
+            None,
+            &[],
+        )
+        .unwrap();
     assert_eq!(r.status, 202);
-    let primary = t.power.vm(&t.project, &vm).unwrap().interfaces[0].id.to_string();
-    let r = t.power.raw(Method::POST, &format!("/v1/projects/{}/interfaces/{primary}/public-ip?dry_run=true", t.project), Some(&json!({})), &[]).unwrap();
+    let primary = t.power.vm(&t.project, &vm).unwrap().interfaces[0]
+        .id
+        .to_string();
+    let r = t
+        .power
+        .raw(
+            Method::POST,
+            &format!(
+                "/v1/projects/{}/interfaces/{primary}/public-ip?dry_run=true",
+                t.project
+            ),
+            Some(&json!({})),
+            &[],
+        )
+        .unwrap();
     assert_eq!(r.status, 202);
     let vms = t.power.vms(&t.project).unwrap();
     assert_eq!(vms.len(), 1);
     assert_eq!(vms[0].interfaces[0].public_ip, None);
     assert!(t.power.public_ips(&t.project).unwrap().is_empty());
-    let r = t.power.raw(Method::POST, &path.replace("dry_run=true", "dry_run=maybe"), Some(&json!({"network_id": net})), &[]).unwrap();
+    let r = t
+        .power
+        .raw(
+            Method::POST,
+            &path.replace("dry_run=true", "dry_run=maybe"),
+            Some(&json!({"network_id": net})),
+            &[],
+        )
+        .unwrap();
     assert_eq!(r.status, 400);
 }
 
@@ -51,8 +105,20 @@ fn an_idempotency_key_replays_the_first_answer() {
     assert_eq!(a.status, 201);
     assert_eq!(b.status, 201);
     assert_eq!(a.body["id"], b.body["id"]);
-    assert_eq!(t.power.vm(&t.project, &vm).unwrap().interfaces.len(), 2, "one attach, not two");
-    let c = t.power.raw(Method::POST, &path, Some(&json!({"network_id": net, "tag": "x"})), &key).unwrap();
+    assert_eq!(
+        t.power.vm(&t.project, &vm).unwrap().interfaces.len(),
+        2,
+        "one attach, not two"
+    );
+    let c = t
+        .power
+        .raw(
+            Method::POST,
+            &path,
+            Some(&json!({"network_id": net, "tag": "x"})),
+            &key,
+        )
+        .unwrap();
     assert_eq!(c.status, 409);
     assert_eq!(error_of(&c.body).0, "IdempotencyKeyReused");
     // Keys are per user: another user may use the same key.
@@ -76,7 +142,15 @@ fn lists_paginate_with_limit_and_marker() {
             Some(m) => format!("?limit=3&marker={m}"),
             None => "?limit=3".into(),
         };
-        let r = t.reader.raw(Method::GET, &format!("/v1/projects/{}/vms{q}", t.project), None, &[]).unwrap();
+        let r = t
+            .reader
+            .raw(
+                Method::GET,
+                &format!("/v1/projects/{}/vms{q}", t.project),
+                None,
+                &[],
+            )
+            .unwrap();
         assert_eq!(r.status, 200);
         let items = r.body["items"].as_array().unwrap();
         assert!(items.len() <= 3);
@@ -93,9 +167,25 @@ fn lists_paginate_with_limit_and_marker() {
     seen.dedup();
     assert_eq!(seen.len(), 7, "no item twice");
     // Filters.
-    let r = t.reader.raw(Method::GET, &format!("/v1/projects/{}/vms?name=vm-3", t.project), None, &[]).unwrap();
+    let r = t
+        .reader
+        .raw(
+            Method::GET,
+            &format!("/v1/projects/{}/vms?name=vm-3", t.project),
+            None,
+            &[],
+        )
+        .unwrap();
     assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
-    let r = t.reader.raw(Method::GET, &format!("/v1/projects/{}/vms?limit=0", t.project), None, &[]).unwrap();
+    let r = t
+        .reader
+        .raw(
+            Method::GET,
+            &format!("/v1/projects/{}/vms?limit=0", t.project),
+            None,
+            &[],
+        )
+        .unwrap();
     assert_eq!(r.status, 400);
 }
 
@@ -103,32 +193,88 @@ fn lists_paginate_with_limit_and_marker() {
 fn every_response_has_a_request_id_and_errors_have_one_shape() {
     let s = Server::start(&[]);
     let t = tenant(&s, "shape");
-    let ok = t.reader.raw(Method::GET, "/v1/data-centers", None, &[]).unwrap();
+    let ok = t
+        .reader
+        .raw(Method::GET, "/v1/data-centers", None, &[])
+        .unwrap();
     assert_eq!(ok.status, 200);
     assert!(ok.header("x-request-id").is_some());
-    let r = t.reader.raw(Method::GET, &format!("/v1/projects/{}/vms/not-an-id", t.project), None, &[]).unwrap();
+    let r = t
+        .reader
+        .raw(
+            Method::GET,
+            &format!("/v1/projects/{}/vms/not-an-id", t.project),
+            None,
+            &[],
+        )
+        .unwrap();
     assert_eq!(r.status, 404);
     assert_eq!(r.body["error"]["status"], 404);
     assert_eq!(r.body["error"]["code"], "NotFound");
-    assert_eq!(r.body["error"]["request_id"].as_str(), r.header("x-request-id"));
-    let bad = t.power.raw(Method::POST, &format!("/v1/projects/{}/vms", t.project), Some(&json!({"name": "x", "data_center_id": t.dc, "colour": "red"})), &[]).unwrap();
+    assert_eq!(
+        r.body["error"]["request_id"].as_str(),
+        r.header("x-request-id")
+    );
+    let bad = t
+        .power
+        .raw(
+            Method::POST,
+            &format!("/v1/projects/{}/vms", t.project),
+            Some(&json!({"name": "x", "data_center_id": t.dc, "colour": "red"})),
+            &[],
+        )
+        .unwrap();
     assert_eq!(bad.status, 400);
     assert!(error_of(&bad.body).1.contains("colour"), "{}", bad.body);
-    let bad = t.power.raw(Method::POST, &format!("/v1/projects/{}/vms", t.project), Some(&json!({"name": "x", "data_center_id": t.dc, "os_type": "beos"})), &[]).unwrap();
+    let bad = t
+        .power
+        .raw(
+            Method::POST,
+            &format!("/v1/projects/{}/vms", t.project),
+            Some(&json!({"name": "x", "data_center_id": t.dc, "os_type": "beos"})),
+            &[],
+        )
+        .unwrap();
     assert_eq!(bad.status, 400);
-    let r = s.client().raw(Method::GET, "/v1/no-such-thing", None, &[]).unwrap();
+    let r = s
+        .client()
+        .raw(Method::GET, "/v1/no-such-thing", None, &[])
+        .unwrap();
     assert_eq!(r.status, 404);
-    let r = s.client().raw(Method::POST, "/v1/auth/login", Some(&json!({"username": "admin", "password": "wrong"})), &[]).unwrap();
+    let r = s
+        .client()
+        .raw(
+            Method::POST,
+            "/v1/auth/login",
+            Some(&json!({"username": "admin", "password": "wrong"})),
+            &[],
+        )
+        .unwrap();
     assert_eq!(r.status, 401);
     assert_eq!(error_of(&r.body).0, "Unauthenticated");
-    assert_eq!(s.client().raw(Method::GET, "/healthz", None, &[]).unwrap().status, 200);
-    assert_eq!(s.client().raw(Method::GET, "/readyz", None, &[]).unwrap().status, 200);
+    assert_eq!(
+        s.client()
+            .raw(Method::GET, "/healthz", None, &[])
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(
+        s.client()
+            .raw(Method::GET, "/readyz", None, &[])
+            .unwrap()
+            .status,
+        200
+    );
 }
 
 #[test]
 fn the_openapi_document_lists_the_use_cases() {
     let s = Server::start(&[]);
-    let r = s.client().raw(Method::GET, "/v1/openapi.json", None, &[]).unwrap();
+    let r = s
+        .client()
+        .raw(Method::GET, "/v1/openapi.json", None, &[])
+        .unwrap();
     assert_eq!(r.status, 200);
     let doc = r.body;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
@@ -138,7 +284,15 @@ fn the_openapi_document_lists_the_use_cases() {
         .flat_map(|p| p.as_object().unwrap().values())
         .filter_map(|o| o["operationId"].as_str())
         .collect();
-    for op in ["interface_attach", "interface_detach", "public_ip_allocate", "public_ip_release", "vm_create", "vm_stop", "auth_login"] {
+    for op in [
+        "interface_attach",
+        "interface_detach",
+        "public_ip_allocate",
+        "public_ip_release",
+        "vm_create",
+        "vm_stop",
+        "auth_login",
+    ] {
         assert!(ops.contains(&op), "{op} missing from {ops:?}");
     }
     let attach = &paths["/v1/projects/{project_id}/vms/{vm_id}/interfaces"]["post"];
@@ -153,21 +307,40 @@ fn interfaces_can_be_created_unattached_filtered_and_attached_later() {
     let vm = t.vm("web", "linux", true);
     let port: nicplane_domain::model::Interface = t
         .power
-        .post(&format!("/v1/projects/{}/interfaces", t.project), &json!({"network_id": net, "fixed_ips": [{"ip_address": "10.10.0.9"}]}))
+        .post(
+            &format!("/v1/projects/{}/interfaces", t.project),
+            &json!({"network_id": net, "fixed_ips": [{"ip_address": "10.10.0.9"}]}),
+        )
         .unwrap();
     assert_eq!(port.vm_id, None);
-    let found = t.power.interfaces(&t.project, "ip_address=10.10.0.9").unwrap();
+    let found = t
+        .power
+        .interfaces(&t.project, "ip_address=10.10.0.9")
+        .unwrap();
     assert_eq!(found.len(), 1);
     let attached: nicplane_domain::model::Interface = t
         .power
-        .post(&format!("/v1/projects/{}/vms/{vm}/interfaces", t.project), &json!({"interface_id": port.id}))
+        .post(
+            &format!("/v1/projects/{}/vms/{vm}/interfaces", t.project),
+            &json!({"interface_id": port.id}),
+        )
         .unwrap();
     assert_eq!(attached.id, port.id);
     assert_eq!(attached.vm_id.map(|v| v.to_string()), Some(vm.clone()));
     // Detaching an interface that existed before only unbinds it.
-    t.power.interface_detach(&t.project, &vm, &port.id.to_string()).unwrap();
+    t.power
+        .interface_detach(&t.project, &vm, &port.id.to_string())
+        .unwrap();
     let after = t.power.interfaces(&t.project, "unattached=true").unwrap();
     assert!(after.iter().any(|i| i.id == port.id));
-    let both = t.power.raw(Method::POST, &format!("/v1/projects/{}/vms/{vm}/interfaces", t.project), Some(&json!({"interface_id": port.id, "network_id": net})), &[]).unwrap();
+    let both = t
+        .power
+        .raw(
+            Method::POST,
+            &format!("/v1/projects/{}/vms/{vm}/interfaces", t.project),
+            Some(&json!({"interface_id": port.id, "network_id": net})),
+            &[],
+        )
+        .unwrap();
     assert_eq!(both.status, 400);
 }

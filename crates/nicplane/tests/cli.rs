@@ -23,7 +23,11 @@ impl Cli {
     }
     fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert!(o.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
     fn fails(&self, args: &[&str]) -> String {
@@ -47,43 +51,95 @@ fn the_cli_walks_through_the_console_guide() {
     let vms = cli.ok(&["vm", "list"]);
     assert!(vms.contains("web-1") && vms.contains("win-1"), "{vms}");
 
-    cli.ok(&["nic", "add", "web-1", "--network", "db-net", "--ip", "10.20.0.99"]);
+    cli.ok(&[
+        "nic",
+        "add",
+        "web-1",
+        "--network",
+        "db-net",
+        "--ip",
+        "10.20.0.99",
+    ]);
     let shown = cli.ok(&["vm", "show", "web-1"]);
-    assert!(shown.contains("10.20.0.99") && shown.contains("Default Network"), "{shown}");
+    assert!(
+        shown.contains("10.20.0.99") && shown.contains("Default Network"),
+        "{shown}"
+    );
 
-    let json: serde_json::Value = serde_json::from_str(&cli.ok(&["--json", "nic", "list", "web-1"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["--json", "nic", "list", "web-1"])).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 2);
 
     let dry = cli.ok(&["nic", "add", "web-1", "--network", "db-net", "--dry-run"]);
     assert!(dry.contains("db-net"));
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&cli.ok(&["--json", "nic", "list", "web-1"])).unwrap().as_array().unwrap().len(), 2);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&cli.ok(&["--json", "nic", "list", "web-1"]))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     let err = cli.fails(&["nic", "add", "win-1", "--network", "db-net"]);
     assert!(err.contains("stop the VM"), "{err}");
     cli.ok(&["vm", "stop", "win-1"]);
     cli.ok(&["nic", "add", "win-1", "--network", "db-net"]);
 
-    let err = cli.fails(&["nic", "add", "web-1", "--network", "db-net", "--ip", "10.20.0.99"]);
+    let err = cli.fails(&[
+        "nic",
+        "add",
+        "web-1",
+        "--network",
+        "db-net",
+        "--ip",
+        "10.20.0.99",
+    ]);
     assert!(err.contains("10.20.0.99 is already in use"), "{err}");
 
     let first = cli.ok(&["public-ip", "allocate", "web-1", "10.20.0.99"]);
     cli.ok(&["public-ip", "release", "web-1", "10.20.0.99"]);
     let second = cli.ok(&["public-ip", "allocate", "web-1", "10.20.0.99"]);
-    assert_ne!(first.lines().nth(1), second.lines().nth(1), "a different address");
+    assert_ne!(
+        first.lines().nth(1),
+        second.lines().nth(1),
+        "a different address"
+    );
 
     cli.ok(&["nic", "add", "web-1", "--network", "storage-l2"]);
-    let l2 = serde_json::from_str::<serde_json::Value>(&cli.ok(&["--json", "nic", "list", "web-1"])).unwrap();
-    let l2_id = l2.as_array().unwrap().iter().find(|i| i["network_name"] == "storage-l2").unwrap()["id"].as_str().unwrap().to_string();
+    let l2 =
+        serde_json::from_str::<serde_json::Value>(&cli.ok(&["--json", "nic", "list", "web-1"]))
+            .unwrap();
+    let l2_id = l2
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["network_name"] == "storage-l2")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let err = cli.fails(&["public-ip", "allocate", "web-1", &l2_id]);
     assert!(err.contains("L2"), "{err}");
 
-    let primary = l2.as_array().unwrap().iter().find(|i| i["primary"] == true).unwrap()["id"].as_str().unwrap().to_string();
+    let primary = l2
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["primary"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let err = cli.fails(&["nic", "remove", "web-1", &primary]);
     assert!(err.contains("primary"), "{err}");
     cli.ok(&["nic", "remove", "web-1", "10.20.0.99"]);
 
     let nets = cli.ok(&["network", "list"]);
-    assert!(nets.contains("custom (L2)") && nets.contains("standard (L3)"), "{nets}");
+    assert!(
+        nets.contains("custom (L2)") && nets.contains("standard (L3)"),
+        "{nets}"
+    );
 
     cli.ok(&["login", "-u", "carol", "--password", "demo-password"]);
     let err = cli.fails(&["vm", "create", "x"]);

@@ -27,7 +27,10 @@ fn fifty_parallel_attaches_leave_exactly_five_interfaces() {
             })
         })
         .collect();
-    let results: Vec<_> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
+    let results: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
     let ok = results.iter().filter(|r| r.is_ok()).count();
     let limit = results
         .iter()
@@ -62,11 +65,22 @@ fn five_hundred_parallel_public_ip_allocations_never_repeat_an_address() {
             })
         })
         .collect();
-    let results: Vec<_> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
-    let addrs: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).map(|p| p.address).collect();
+    let results: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    let addrs: Vec<_> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|p| p.address)
+        .collect();
     let unique: HashSet<_> = addrs.iter().collect();
     assert_eq!(unique.len(), addrs.len(), "no address handed out twice");
-    assert_eq!(addrs.len(), 253, "a /24 minus network, gateway and broadcast");
+    assert_eq!(
+        addrs.len(),
+        253,
+        "a /24 minus network, gateway and broadcast"
+    );
     for r in &results {
         if let Err(e) = r {
             assert_eq!(e.status(), Some(409), "{e}");
@@ -97,7 +111,10 @@ fn five_hundred_parallel_private_allocations_in_a_24_never_repeat_an_address() {
             })
         })
         .collect();
-    let results: Vec<_> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
+    let results: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
     let addrs: Vec<_> = results
         .iter()
         .filter_map(|r| r.as_ref().ok())

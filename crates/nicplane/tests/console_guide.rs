@@ -23,7 +23,10 @@ fn a_new_vm_has_one_primary_interface_on_the_default_network() {
     assert_eq!(d.vm.os_type, OsType::Linux);
     assert_eq!(d.vm.power_state, PowerState::Running);
     let nets = t.reader.networks(&t.project).expect("networks");
-    let default = nets.iter().find(|n| n.network.is_default).expect("default network");
+    let default = nets
+        .iter()
+        .find(|n| n.network.is_default)
+        .expect("default network");
     assert_eq!(default.network.kind, NetworkKind::Standard);
 }
 
@@ -34,7 +37,9 @@ fn attach_fails_when_vm_has_five_interfaces() {
     let net = t.standard_network("app", "10.10.0.0/24");
     let vm = t.vm("web", "linux", true);
     for _ in 0..4 {
-        t.power.interface_attach(&t.project, &vm, &net, None).expect("attach");
+        t.power
+            .interface_attach(&t.project, &vm, &net, None)
+            .expect("attach");
     }
     assert_eq!(t.power.vm(&t.project, &vm).unwrap().interfaces.len(), 5);
     assert_api_error(
@@ -52,7 +57,9 @@ fn the_interface_limit_is_a_deployment_setting() {
     let t = tenant(&s, "limit2");
     let vm = t.vm("web", "linux", true);
     let net = t.standard_network("app", "10.10.0.0/24");
-    t.power.interface_attach(&t.project, &vm, &net, None).expect("second");
+    t.power
+        .interface_attach(&t.project, &vm, &net, None)
+        .expect("second");
     assert_api_error(
         t.power.interface_attach(&t.project, &vm, &net, None),
         409,
@@ -67,14 +74,30 @@ fn removing_an_interface_releases_its_addresses_and_public_ip() {
     let t = tenant(&s, "remove");
     let net = t.standard_network("app", "10.10.0.0/24");
     let vm = t.vm("web", "linux", true);
-    let i = t.power.interface_attach(&t.project, &vm, &net, Some("10.10.0.77")).expect("attach");
-    let ip = t.power.public_ip_allocate(&t.project, &i.id.to_string()).expect("public ip");
-    t.power.interface_detach(&t.project, &vm, &i.id.to_string()).expect("detach");
+    let i = t
+        .power
+        .interface_attach(&t.project, &vm, &net, Some("10.10.0.77"))
+        .expect("attach");
+    let ip = t
+        .power
+        .public_ip_allocate(&t.project, &i.id.to_string())
+        .expect("public ip");
+    t.power
+        .interface_detach(&t.project, &vm, &i.id.to_string())
+        .expect("detach");
     let d = t.power.vm(&t.project, &vm).unwrap();
     assert_eq!(d.interfaces.len(), 1);
-    assert!(t.power.public_ips(&t.project).unwrap().iter().all(|p| p.address != ip.address));
+    assert!(t
+        .power
+        .public_ips(&t.project)
+        .unwrap()
+        .iter()
+        .all(|p| p.address != ip.address));
     // The private address is free again: it can be requested explicitly.
-    let again = t.power.interface_attach(&t.project, &vm, &net, Some("10.10.0.77")).expect("reuse");
+    let again = t
+        .power
+        .interface_attach(&t.project, &vm, &net, Some("10.10.0.77"))
+        .expect("reuse");
     assert_eq!(again.ipv4().unwrap().to_string(), "10.10.0.77");
 }
 
@@ -83,7 +106,9 @@ fn the_primary_interface_cannot_be_removed() {
     let s = Server::start(&[]);
     let t = tenant(&s, "primary");
     let vm = t.vm("web", "linux", true);
-    let primary = t.power.vm(&t.project, &vm).unwrap().interfaces[0].id.to_string();
+    let primary = t.power.vm(&t.project, &vm).unwrap().interfaces[0]
+        .id
+        .to_string();
     assert_api_error(
         t.power.interface_detach(&t.project, &vm, &primary),
         409,
@@ -91,7 +116,8 @@ fn the_primary_interface_cannot_be_removed() {
         "is the primary interface of its VM and cannot be removed",
     );
     assert_api_error(
-        t.power.delete(&format!("/v1/projects/{}/interfaces/{primary}", t.project)),
+        t.power
+            .delete(&format!("/v1/projects/{}/interfaces/{primary}", t.project)),
         409,
         "PrimaryInterface",
         "cannot be removed",
@@ -105,8 +131,13 @@ fn linux_hot_plugs_while_windows_must_be_stopped() {
     let t = tenant(&s, "hotplug");
     let net = t.standard_network("app", "10.10.0.0/24");
     let linux = t.vm("lin", "linux", true);
-    let i = t.power.interface_attach(&t.project, &linux, &net, None).expect("linux running attach");
-    t.power.interface_detach(&t.project, &linux, &i.id.to_string()).expect("linux running detach");
+    let i = t
+        .power
+        .interface_attach(&t.project, &linux, &net, None)
+        .expect("linux running attach");
+    t.power
+        .interface_detach(&t.project, &linux, &i.id.to_string())
+        .expect("linux running detach");
 
     let win = t.vm("win", "windows", true);
     assert_api_error(
@@ -116,16 +147,22 @@ fn linux_hot_plugs_while_windows_must_be_stopped() {
         "stop the VM",
     );
     t.power.vm_stop(&t.project, &win).expect("stop");
-    let wi = t.power.interface_attach(&t.project, &win, &net, None).expect("stopped windows attach");
+    let wi = t
+        .power
+        .interface_attach(&t.project, &win, &net, None)
+        .expect("stopped windows attach");
     t.power.vm_start(&t.project, &win).expect("start");
     assert_api_error(
-        t.power.interface_detach(&t.project, &win, &wi.id.to_string()),
+        t.power
+            .interface_detach(&t.project, &win, &wi.id.to_string()),
         409,
         "VmMustBeStopped",
         "stop the VM",
     );
     t.power.vm_stop(&t.project, &win).expect("stop");
-    t.power.interface_detach(&t.project, &win, &wi.id.to_string()).expect("stopped windows detach");
+    t.power
+        .interface_detach(&t.project, &win, &wi.id.to_string())
+        .expect("stopped windows detach");
 }
 
 #[test]
@@ -160,7 +197,10 @@ fn fixed_ips_must_be_in_the_subnet_usable_and_free() {
     let net = t.standard_network("app", "10.10.0.0/24");
     let vm = t.vm("web", "linux", true);
     let vm2 = t.vm("web2", "linux", true);
-    let i = t.power.interface_attach(&t.project, &vm, &net, Some("10.10.0.10")).expect("in subnet");
+    let i = t
+        .power
+        .interface_attach(&t.project, &vm, &net, Some("10.10.0.10"))
+        .expect("in subnet");
     assert_eq!(i.ipv4().unwrap().to_string(), "10.10.0.10");
     for (ip, word) in [
         ("10.11.0.10", "not in any subnet"),
@@ -168,17 +208,30 @@ fn fixed_ips_must_be_in_the_subnet_usable_and_free() {
         ("10.10.0.255", "broadcast address"),
         ("10.10.0.1", "gateway"),
     ] {
-        assert_api_error(t.power.interface_attach(&t.project, &vm2, &net, Some(ip)), 400, "InvalidRequest", ip);
-        let e = t.power.interface_attach(&t.project, &vm2, &net, Some(ip)).unwrap_err();
+        assert_api_error(
+            t.power.interface_attach(&t.project, &vm2, &net, Some(ip)),
+            400,
+            "InvalidRequest",
+            ip,
+        );
+        let e = t
+            .power
+            .interface_attach(&t.project, &vm2, &net, Some(ip))
+            .unwrap_err();
         assert!(e.message().contains(word), "{}", e.message());
     }
     assert_api_error(
-        t.power.interface_attach(&t.project, &vm2, &net, Some("10.10.0.10")),
+        t.power
+            .interface_attach(&t.project, &vm2, &net, Some("10.10.0.10")),
         409,
         "AddressInUse",
         "The IP address 10.10.0.10 is already in use",
     );
-    assert_eq!(t.power.vm(&t.project, &vm2).unwrap().interfaces.len(), 1, "failures changed nothing");
+    assert_eq!(
+        t.power.vm(&t.project, &vm2).unwrap().interfaces.len(),
+        1,
+        "failures changed nothing"
+    );
 }
 
 #[test]
@@ -186,21 +239,47 @@ fn public_ip_allocate_and_release_and_the_next_one_differs() {
     let s = Server::start(&[]);
     let t = tenant(&s, "pub");
     let vm = t.vm("web", "linux", true);
-    let primary = t.power.vm(&t.project, &vm).unwrap().interfaces[0].id.to_string();
-    let first = t.power.public_ip_allocate(&t.project, &primary).expect("allocate");
-    assert_eq!(first.interface_id.map(|i| i.to_string()), Some(primary.clone()));
+    let primary = t.power.vm(&t.project, &vm).unwrap().interfaces[0]
+        .id
+        .to_string();
+    let first = t
+        .power
+        .public_ip_allocate(&t.project, &primary)
+        .expect("allocate");
+    assert_eq!(
+        first.interface_id.map(|i| i.to_string()),
+        Some(primary.clone())
+    );
     let shown = t.reader.vm(&t.project, &vm).unwrap().interfaces[0].public_ip;
     assert_eq!(shown, Some(first.address));
-    assert_api_error(t.power.public_ip_allocate(&t.project, &primary), 409, "PublicIpExists", "already has the public IP");
-    t.power.public_ip_release(&t.project, &primary).expect("release");
-    assert_eq!(t.reader.vm(&t.project, &vm).unwrap().interfaces[0].public_ip, None);
-    let second = t.power.public_ip_allocate(&t.project, &primary).expect("allocate again");
+    assert_api_error(
+        t.power.public_ip_allocate(&t.project, &primary),
+        409,
+        "PublicIpExists",
+        "already has the public IP",
+    );
+    t.power
+        .public_ip_release(&t.project, &primary)
+        .expect("release");
+    assert_eq!(
+        t.reader.vm(&t.project, &vm).unwrap().interfaces[0].public_ip,
+        None
+    );
+    let second = t
+        .power
+        .public_ip_allocate(&t.project, &primary)
+        .expect("allocate again");
     assert_ne!(second.address, first.address, "release is permanent");
     // Another tenant does not get the released address either.
     let t2 = tenant(&s, "pub2");
     let vm2 = t2.vm("other", "linux", true);
-    let p2 = t2.power.vm(&t2.project, &vm2).unwrap().interfaces[0].id.to_string();
-    let third = t2.power.public_ip_allocate(&t2.project, &p2).expect("other tenant");
+    let p2 = t2.power.vm(&t2.project, &vm2).unwrap().interfaces[0]
+        .id
+        .to_string();
+    let third = t2
+        .power
+        .public_ip_allocate(&t2.project, &p2)
+        .expect("other tenant");
     assert_ne!(third.address, first.address);
 }
 
@@ -210,7 +289,10 @@ fn custom_l2_networks_get_no_public_ip() {
     let t = tenant(&s, "l2");
     let l2 = t.custom_network("storage");
     let vm = t.vm("web", "linux", true);
-    let i = t.power.interface_attach(&t.project, &vm, &l2, None).expect("attach L2");
+    let i = t
+        .power
+        .interface_attach(&t.project, &vm, &l2, None)
+        .expect("attach L2");
     assert!(i.fixed_ips.is_empty());
     assert_api_error(
         t.power.public_ip_allocate(&t.project, &i.id.to_string()),
@@ -228,16 +310,31 @@ fn an_exhausted_pool_is_a_clear_409_and_released_addresses_come_back_last() {
     let mut nics = Vec::new();
     for n in 0..2 {
         let vm = t.vm(&format!("vm{n}"), "linux", true);
-        let net = t.power.vm(&t.project, &vm).unwrap().interfaces[0].network_id.to_string();
-        nics.push((vm.clone(), t.power.vm(&t.project, &vm).unwrap().interfaces[0].id.to_string()));
+        let net = t.power.vm(&t.project, &vm).unwrap().interfaces[0]
+            .network_id
+            .to_string();
+        nics.push((
+            vm.clone(),
+            t.power.vm(&t.project, &vm).unwrap().interfaces[0]
+                .id
+                .to_string(),
+        ));
         for _ in 0..2 {
-            let i = t.power.interface_attach(&t.project, &vm, &net, None).unwrap();
+            let i = t
+                .power
+                .interface_attach(&t.project, &vm, &net, None)
+                .unwrap();
             nics.push((vm.clone(), i.id.to_string()));
         }
     }
     let mut got = Vec::new();
     for (_, nic) in nics.iter().take(5) {
-        got.push(t.power.public_ip_allocate(&t.project, nic).expect("allocate").address);
+        got.push(
+            t.power
+                .public_ip_allocate(&t.project, nic)
+                .expect("allocate")
+                .address,
+        );
     }
     assert_api_error(
         t.power.public_ip_allocate(&t.project, &nics[5].1),
@@ -248,7 +345,11 @@ fn an_exhausted_pool_is_a_clear_409_and_released_addresses_come_back_last() {
     // Release two; they come back in release order.
     t.power.public_ip_release(&t.project, &nics[1].1).unwrap();
     t.power.public_ip_release(&t.project, &nics[0].1).unwrap();
-    let a = t.power.public_ip_allocate(&t.project, &nics[5].1).unwrap().address;
+    let a = t
+        .power
+        .public_ip_allocate(&t.project, &nics[5].1)
+        .unwrap()
+        .address;
     assert_eq!(a, got[1], "the address released longest ago comes first");
 }
 
@@ -259,14 +360,47 @@ fn readers_cannot_write_and_other_projects_are_invisible() {
     let other = tenant(&s, "others");
     let vm = t.vm("web", "linux", true);
     let net = t.standard_network("app", "10.10.0.0/24");
-    assert_api_error(t.reader.interface_attach(&t.project, &vm, &net, None), 403, "Forbidden", "read-only");
-    assert_api_error(t.reader.vm_create(&t.project, "x", &t.dc, "linux", true), 403, "Forbidden", "read-only");
-    assert_api_error(t.power.network_create(&t.project, &json!({"name": "n", "data_center_id": t.dc, "kind": "custom"})), 403, "Forbidden", "Tenant Administrator");
+    assert_api_error(
+        t.reader.interface_attach(&t.project, &vm, &net, None),
+        403,
+        "Forbidden",
+        "read-only",
+    );
+    assert_api_error(
+        t.reader.vm_create(&t.project, "x", &t.dc, "linux", true),
+        403,
+        "Forbidden",
+        "read-only",
+    );
+    assert_api_error(
+        t.power.network_create(
+            &t.project,
+            &json!({"name": "n", "data_center_id": t.dc, "kind": "custom"}),
+        ),
+        403,
+        "Forbidden",
+        "Tenant Administrator",
+    );
     // Another project's user sees neither the project nor the VM: 404, not 403.
-    assert_api_error(other.admin.vm(&t.project, &vm), 404, "NotFound", "could not be found");
-    assert_api_error(other.admin.vm(&other.project, &vm), 404, "NotFound", "could not be found");
+    assert_api_error(
+        other.admin.vm(&t.project, &vm),
+        404,
+        "NotFound",
+        "could not be found",
+    );
+    assert_api_error(
+        other.admin.vm(&other.project, &vm),
+        404,
+        "NotFound",
+        "could not be found",
+    );
     let other_net = other.standard_network("theirs", "10.60.0.0/24");
-    assert_api_error(t.power.interface_attach(&t.project, &vm, &other_net, None), 404, "NotFound", "could not be found");
+    assert_api_error(
+        t.power.interface_attach(&t.project, &vm, &other_net, None),
+        404,
+        "NotFound",
+        "could not be found",
+    );
     // No token: 401.
     assert_api_error(s.client().vms(&t.project), 401, "Unauthenticated", "Log in");
 }

@@ -10,8 +10,14 @@ fn everything_survives_a_restart() {
     let t = tenant(&s, "persist");
     let net = t.standard_network("app", "10.10.0.0/24");
     let vm = t.vm("web", "linux", true);
-    let i = t.power.interface_attach(&t.project, &vm, &net, Some("10.10.0.42")).unwrap();
-    let ip = t.power.public_ip_allocate(&t.project, &i.id.to_string()).unwrap();
+    let i = t
+        .power
+        .interface_attach(&t.project, &vm, &net, Some("10.10.0.42"))
+        .unwrap();
+    let ip = t
+        .power
+        .public_ip_allocate(&t.project, &i.id.to_string())
+        .unwrap();
     let before = t.power.vm(&t.project, &vm).unwrap();
     let dir = s.dir.clone();
     s.stop();
@@ -27,7 +33,9 @@ fn everything_survives_a_restart() {
     );
     assert_eq!(c.public_ips(&t.project).unwrap()[0].address, ip.address);
     // The allocator state survived too: the address is still taken.
-    let e = c.interface_attach(&t.project, &vm, &net, Some("10.10.0.42")).unwrap_err();
+    let e = c
+        .interface_attach(&t.project, &vm, &net, Some("10.10.0.42"))
+        .unwrap_err();
     assert_eq!(e.code(), Some("AddressInUse"));
     // And the bootstrap did not run twice.
     let admin = s2.admin();

@@ -119,7 +119,11 @@ impl Service {
     }
 
     /// `member_list`.
-    pub async fn member_list(&self, caller: &Caller, project: &ProjectId) -> Result<Vec<Membership>> {
+    pub async fn member_list(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+    ) -> Result<Vec<Membership>> {
         let c = caller.clone();
         let p = project.clone();
         self.store

@@ -3,7 +3,9 @@
 //! short time so a request costs no extra store read.
 
 use crate::{require_cloud_admin, Service, WriteOptions};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use nicplane_domain::ids::{ProjectId, UserId};
 use nicplane_domain::model::{now, Membership, User};
@@ -60,7 +62,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -167,7 +173,9 @@ impl Service {
                 let Some((uid, scope, expires)) = tx.token_lookup(&hh)? else {
                     return Ok(None);
                 };
-                Ok(tx.user_get(uid)?.map(|u| (Caller { user: u, scope }, expires)))
+                Ok(tx
+                    .user_get(uid)?
+                    .map(|u| (Caller { user: u, scope }, expires)))
             })
             .await?;
         match found {
@@ -180,8 +188,12 @@ impl Service {
                 }
                 Ok(caller)
             }
-            Some(_) => Err(Error::unauthenticated("The token has expired; log in again.")),
-            None => Err(Error::unauthenticated("The token is not valid; log in again.")),
+            Some(_) => Err(Error::unauthenticated(
+                "The token has expired; log in again.",
+            )),
+            None => Err(Error::unauthenticated(
+                "The token is not valid; log in again.",
+            )),
         }
     }
 
@@ -213,7 +225,10 @@ impl Service {
     pub async fn auth_whoami(&self, caller: &Caller) -> Result<(User, Vec<Membership>)> {
         let user = caller.user.clone();
         let id = user.id;
-        let m = self.store.read(move |tx| tx.memberships_of_user(id)).await?;
+        let m = self
+            .store
+            .read(move |tx| tx.memberships_of_user(id))
+            .await?;
         Ok((user, m))
     }
 

@@ -118,7 +118,12 @@ impl Service {
     }
 }
 
-fn seed_demo(tx: &mut dyn nicplane_store::Tx, dc: DataCenterId, hash: &str, prefix: MacPrefix) -> Result<Vec<(String, String, Role)>> {
+fn seed_demo(
+    tx: &mut dyn nicplane_store::Tx,
+    dc: DataCenterId,
+    hash: &str,
+    prefix: MacPrefix,
+) -> Result<Vec<(String, String, Role)>> {
     let project = Project {
         id: ProjectId::new(),
         name: "demo".into(),
@@ -127,7 +132,11 @@ fn seed_demo(tx: &mut dyn nicplane_store::Tx, dc: DataCenterId, hash: &str, pref
     };
     project_create(tx, &project)?;
     let mut users = Vec::new();
-    for (name, role) in [("alice", Role::Admin), ("bob", Role::PowerUser), ("carol", Role::Reader)] {
+    for (name, role) in [
+        ("alice", Role::Admin),
+        ("bob", Role::PowerUser),
+        ("carol", Role::Reader),
+    ] {
         let u = User {
             id: UserId::new(),
             name: name.into(),
@@ -155,27 +164,49 @@ fn seed_demo(tx: &mut dyn nicplane_store::Tx, dc: DataCenterId, hash: &str, pref
     };
     let db = mk("db-net", NetworkKind::Standard);
     tx.network_insert(&db)?;
-    subnet_insert(tx, &db, &SubnetSpec {
-        cidr: "10.20.0.0/24".parse().map_err(|_| Error::internal("cidr"))?,
-        ..Default::default()
-    })?;
+    subnet_insert(
+        tx,
+        &db,
+        &SubnetSpec {
+            cidr: "10.20.0.0/24"
+                .parse()
+                .map_err(|_| Error::internal("cidr"))?,
+            ..Default::default()
+        },
+    )?;
     let storage = mk("storage-l2", NetworkKind::Custom);
     tx.network_insert(&storage)?;
-    for (name, os) in [("web-1", OsType::Linux), ("db-1", OsType::Linux), ("win-1", OsType::Windows)] {
-        let vm = vm_create_tx(tx, &project.id, &VmSpec {
-            name: name.into(),
-            data_center_id: dc,
-            os_type: os,
-            power_state: None,
-            image_ref: String::new(),
-            flavor_ref: String::new(),
-            metadata: BTreeMap::new(),
-        }, prefix)?;
+    for (name, os) in [
+        ("web-1", OsType::Linux),
+        ("db-1", OsType::Linux),
+        ("win-1", OsType::Windows),
+    ] {
+        let vm = vm_create_tx(
+            tx,
+            &project.id,
+            &VmSpec {
+                name: name.into(),
+                data_center_id: dc,
+                os_type: os,
+                power_state: None,
+                image_ref: String::new(),
+                flavor_ref: String::new(),
+                metadata: BTreeMap::new(),
+            },
+            prefix,
+        )?;
         if name == "db-1" {
-            attach_tx(tx, &project.id, vm.vm.id, &crate::interface::AttachSpec {
-                network_id: Some(db.id),
-                ..Default::default()
-            }, u32::MAX, prefix)?;
+            attach_tx(
+                tx,
+                &project.id,
+                vm.vm.id,
+                &crate::interface::AttachSpec {
+                    network_id: Some(db.id),
+                    ..Default::default()
+                },
+                u32::MAX,
+                prefix,
+            )?;
         }
     }
     Ok(users)

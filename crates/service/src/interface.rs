@@ -124,7 +124,9 @@ pub fn resolve_groups(
             let mut out = Vec::new();
             for id in ids {
                 let sg = owned_group(tx, project, *id).map_err(|_| {
-                    Error::invalid(format!("Security group {id} does not exist in the project."))
+                    Error::invalid(format!(
+                        "Security group {id} does not exist in the project."
+                    ))
                 })?;
                 if !out.contains(&sg.id) {
                     out.push(sg.id);
@@ -132,9 +134,9 @@ pub fn resolve_groups(
             }
             Ok(out)
         }
-        None => Ok(crate::network::create_default_security_group(tx, project)?
-            .id)
-        .map(|id| vec![id]),
+        None => {
+            Ok(crate::network::create_default_security_group(tx, project)?.id).map(|id| vec![id])
+        }
     }
 }
 
@@ -152,7 +154,9 @@ pub fn generate_mac(tx: &mut dyn Tx, prefix: MacPrefix) -> Result<MacAddr> {
             return Ok(mac);
         }
     }
-    Err(Error::exhausted("No free MAC address under the configured prefix."))
+    Err(Error::exhausted(
+        "No free MAC address under the configured prefix.",
+    ))
 }
 
 /// Observed status without a data-plane agent: up when bound to a running VM.
@@ -359,7 +363,12 @@ pub fn delete_interface_row(tx: &mut dyn Tx, iface: &Interface) -> Result<()> {
 
 /// The detach use case: checks the rules, then deletes an interface the
 /// attach created or only unbinds one that existed before.
-pub fn detach_tx(tx: &mut dyn Tx, project: &ProjectId, vm_id: VmId, id: InterfaceId) -> Result<Interface> {
+pub fn detach_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    vm_id: VmId,
+    id: InterfaceId,
+) -> Result<Interface> {
     let mut vm = owned_vm(tx, project, vm_id)?;
     let mut iface = owned_interface(tx, project, id)?;
     if iface.vm_id != Some(vm.id) {
@@ -383,7 +392,12 @@ pub fn detach_tx(tx: &mut dyn Tx, project: &ProjectId, vm_id: VmId, id: Interfac
 }
 
 /// Apply a patch to an interface (inside a transaction).
-pub fn update_tx(tx: &mut dyn Tx, project: &ProjectId, id: InterfaceId, patch: &InterfacePatch) -> Result<Interface> {
+pub fn update_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    id: InterfaceId,
+    patch: &InterfacePatch,
+) -> Result<Interface> {
     let mut i = owned_interface(tx, project, id)?;
     if let Some(n) = &patch.name {
         check_text("name", n)?;
@@ -469,7 +483,8 @@ pub fn update_tx(tx: &mut dyn Tx, project: &ProjectId, id: InterfaceId, patch: &
     }
     i.updated_at = now();
     tx.interface_update(&i)?;
-    tx.interface_get(id)?.ok_or_else(|| Error::not_found(Kind::Interface, id))
+    tx.interface_get(id)?
+        .ok_or_else(|| Error::not_found(Kind::Interface, id))
 }
 
 impl Service {
@@ -496,7 +511,12 @@ impl Service {
     }
 
     /// `interface_get`.
-    pub async fn interface_get(&self, caller: &Caller, project: &ProjectId, id: InterfaceId) -> Result<Interface> {
+    pub async fn interface_get(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: InterfaceId,
+    ) -> Result<Interface> {
         let c = caller.clone();
         let p = project.clone();
         self.store
@@ -583,7 +603,13 @@ impl Service {
 
     /// `interface_delete`: delete an interface; an attached one goes through
     /// the same rules as a detach first.
-    pub async fn interface_delete(&self, caller: &Caller, project: &ProjectId, id: InterfaceId, opts: &WriteOptions) -> Result<()> {
+    pub async fn interface_delete(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: InterfaceId,
+        opts: &WriteOptions,
+    ) -> Result<()> {
         let c = caller.clone();
         let p = project.clone();
         self.write(caller, opts, move |tx| {
@@ -595,7 +621,12 @@ impl Service {
 }
 
 /// Create an unattached interface (inside a transaction).
-pub fn interface_create_tx(tx: &mut dyn Tx, project: &ProjectId, spec: &InterfaceSpec, prefix: MacPrefix) -> Result<Interface> {
+pub fn interface_create_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    spec: &InterfaceSpec,
+    prefix: MacPrefix,
+) -> Result<Interface> {
     let network = visible_network(tx, project, spec.network_id)?;
     let iface = create_interface(
         tx,

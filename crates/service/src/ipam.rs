@@ -82,7 +82,10 @@ pub fn take_addresses(
     for req in requests {
         if let Some(v) = req.ip_version {
             if v != 4 && v != 6 {
-                return Err(Error::invalid_value("ip_version", format!("{v} is not 4 or 6.")));
+                return Err(Error::invalid_value(
+                    "ip_version",
+                    format!("{v} is not 4 or 6."),
+                ));
             }
             if let Some(ip) = req.ip_address {
                 let actual = if ip.is_ipv4() { 4 } else { 6 };
@@ -101,19 +104,19 @@ pub fn take_addresses(
                 ))
             })?
         } else if let Some(ip) = req.ip_address {
-            subnets.iter().find(|s| s.cidr.contains(&ip)).ok_or_else(|| {
-                Error::invalid(format!(
-                    "The IP address {ip} is not in any subnet of network {}.",
-                    network.name
-                ))
-            })?
+            subnets
+                .iter()
+                .find(|s| s.cidr.contains(&ip))
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "The IP address {ip} is not in any subnet of network {}.",
+                        network.name
+                    ))
+                })?
         } else {
             let v = req.ip_version.unwrap_or(4);
             subnets.iter().find(|s| s.ip_version == v).ok_or_else(|| {
-                Error::invalid(format!(
-                    "Network {} has no IPv{v} subnet.",
-                    network.name
-                ))
+                Error::invalid(format!("Network {} has no IPv{v} subnet.", network.name))
             })?
         };
         if let Some(v) = req.ip_version {

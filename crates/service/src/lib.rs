@@ -127,13 +127,7 @@ impl Service {
 /// Longest Idempotency-Key accepted.
 pub const IDEMPOTENCY_KEY_MAX: usize = 255;
 
-fn idempotent<R, F>(
-    tx: &mut dyn Tx,
-    user: UserId,
-    key: &str,
-    fingerprint: &str,
-    f: &F,
-) -> Result<R>
+fn idempotent<R, F>(tx: &mut dyn Tx, user: UserId, key: &str, fingerprint: &str, f: &F) -> Result<R>
 where
     R: Serialize + DeserializeOwned,
     F: Fn(&mut dyn Tx) -> Result<R>,
@@ -173,7 +167,12 @@ pub enum Need {
 /// a non-member gets "not found" (the project's existence is not revealed),
 /// a reader gets 403 on writes. The cloud admin acts as Tenant Administrator
 /// in every project.
-pub fn authorize(tx: &mut dyn Tx, caller: &Caller, project: &ProjectId, need: Need) -> Result<Role> {
+pub fn authorize(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    project: &ProjectId,
+    need: Need,
+) -> Result<Role> {
     let role = if caller.user.is_cloud_admin {
         tx.project_get(project)?
             .ok_or_else(|| Error::not_found(Kind::Project, project))?;

@@ -148,7 +148,10 @@ pub fn make_rule(group: SecurityGroupId, spec: &RuleSpec) -> Result<SecurityGrou
 
 /// Create the project's default security group: all egress, ingress from
 /// members of the group.
-pub fn create_default_security_group(tx: &mut dyn Tx, project: &ProjectId) -> Result<SecurityGroup> {
+pub fn create_default_security_group(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+) -> Result<SecurityGroup> {
     if let Some(sg) = tx.security_group_default(project)? {
         return Ok(sg);
     }
@@ -200,12 +203,17 @@ fn random_ula64() -> IpNet {
     let mut r = rand::thread_rng();
     let global: u64 = r.gen::<u64>() & 0x00ff_ffff_ffff_ffff;
     let hi: u128 = (0xfdu128 << 120) | ((global as u128) << 64);
-    IpNet::new(IpAddr::V6(hi.into()), 64).unwrap_or_else(|_| "fd00::/64".parse().unwrap_or_default())
+    IpNet::new(IpAddr::V6(hi.into()), 64)
+        .unwrap_or_else(|_| "fd00::/64".parse().unwrap_or_default())
 }
 
 /// Create the project's Default Network in a data center (standard; an IPv4
 /// /16 and an IPv6 /64), unless it exists.
-pub fn create_default_network(tx: &mut dyn Tx, project: &ProjectId, dc: DataCenterId) -> Result<Network> {
+pub fn create_default_network(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    dc: DataCenterId,
+) -> Result<Network> {
     if let Some(n) = tx.network_default(project, dc)? {
         return Ok(n);
     }
@@ -231,7 +239,10 @@ pub fn create_default_network(tx: &mut dyn Tx, project: &ProjectId, dc: DataCent
             tx,
             &network,
             &SubnetSpec {
-                name: Some(format!("default-v{}", if cidr.addr().is_ipv4() { 4 } else { 6 })),
+                name: Some(format!(
+                    "default-v{}",
+                    if cidr.addr().is_ipv4() { 4 } else { 6 }
+                )),
                 cidr,
                 ..Default::default()
             },
@@ -333,11 +344,20 @@ pub fn owned_network(tx: &mut dyn Tx, project: &ProjectId, id: NetworkId) -> Res
     }
 }
 
-fn network_create_tx(tx: &mut dyn Tx, owner: Option<&ProjectId>, spec: &NetworkSpec, shared: bool) -> Result<NetworkDetail> {
+fn network_create_tx(
+    tx: &mut dyn Tx,
+    owner: Option<&ProjectId>,
+    spec: &NetworkSpec,
+    shared: bool,
+) -> Result<NetworkDetail> {
     let name = Name::parse("name", &spec.name)?;
     check_text("description", &spec.description)?;
-    tx.data_center_get(spec.data_center_id)?
-        .ok_or_else(|| Error::invalid(format!("Data center {} does not exist.", spec.data_center_id)))?;
+    tx.data_center_get(spec.data_center_id)?.ok_or_else(|| {
+        Error::invalid(format!(
+            "Data center {} does not exist.",
+            spec.data_center_id
+        ))
+    })?;
     let t = now();
     let network = Network {
         id: NetworkId::new(),
@@ -378,7 +398,10 @@ impl Service {
                 nets.into_iter()
                     .map(|n| {
                         let subnets = tx.subnets_of_network(n.id)?;
-                        Ok(NetworkDetail { network: n, subnets })
+                        Ok(NetworkDetail {
+                            network: n,
+                            subnets,
+                        })
                     })
                     .collect()
             })
@@ -386,7 +409,12 @@ impl Service {
     }
 
     /// `network_get`.
-    pub async fn network_get(&self, caller: &Caller, project: &ProjectId, id: NetworkId) -> Result<NetworkDetail> {
+    pub async fn network_get(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: NetworkId,
+    ) -> Result<NetworkDetail> {
         let c = caller.clone();
         let p = project.clone();
         self.store
@@ -394,7 +422,10 @@ impl Service {
                 authorize(tx, &c, &p, Need::Read)?;
                 let n = visible_network(tx, &p, id)?;
                 let subnets = tx.subnets_of_network(n.id)?;
-                Ok(NetworkDetail { network: n, subnets })
+                Ok(NetworkDetail {
+                    network: n,
+                    subnets,
+                })
             })
             .await
     }
@@ -417,10 +448,17 @@ impl Service {
     }
 
     /// `shared_network_create` (cloud admin): a network every project can use.
-    pub async fn shared_network_create(&self, caller: &Caller, spec: NetworkSpec, opts: &WriteOptions) -> Result<NetworkDetail> {
+    pub async fn shared_network_create(
+        &self,
+        caller: &Caller,
+        spec: NetworkSpec,
+        opts: &WriteOptions,
+    ) -> Result<NetworkDetail> {
         require_cloud_admin(caller)?;
-        self.write(caller, opts, move |tx| network_create_tx(tx, None, &spec, true))
-            .await
+        self.write(caller, opts, move |tx| {
+            network_create_tx(tx, None, &spec, true)
+        })
+        .await
     }
 
     /// `network_update`.
@@ -447,13 +485,22 @@ impl Service {
             n.updated_at = now();
             tx.network_update(&n)?;
             let subnets = tx.subnets_of_network(n.id)?;
-            Ok(NetworkDetail { network: n, subnets })
+            Ok(NetworkDetail {
+                network: n,
+                subnets,
+            })
         })
         .await
     }
 
     /// `network_delete`: refused while interfaces use it, and for the Default Network.
-    pub async fn network_delete(&self, caller: &Caller, project: &ProjectId, id: NetworkId, opts: &WriteOptions) -> Result<()> {
+    pub async fn network_delete(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: NetworkId,
+        opts: &WriteOptions,
+    ) -> Result<()> {
         let c = caller.clone();
         let p = project.clone();
         self.write(caller, opts, move |tx| {
@@ -490,12 +537,20 @@ impl Service {
     }
 
     /// `subnet_delete`: refused while addresses of it are allocated.
-    pub async fn subnet_delete(&self, caller: &Caller, project: &ProjectId, id: SubnetId, opts: &WriteOptions) -> Result<()> {
+    pub async fn subnet_delete(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: SubnetId,
+        opts: &WriteOptions,
+    ) -> Result<()> {
         let c = caller.clone();
         let p = project.clone();
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Administer)?;
-            let s = tx.subnet_get(id)?.ok_or_else(|| Error::not_found(Kind::Subnet, id))?;
+            let s = tx
+                .subnet_get(id)?
+                .ok_or_else(|| Error::not_found(Kind::Subnet, id))?;
             owned_network(tx, &p, s.network_id).map_err(|_| Error::not_found(Kind::Subnet, id))?;
             subnet_delete_tx(tx, &s)
         })
@@ -503,21 +558,33 @@ impl Service {
     }
 
     /// `subnet_get`.
-    pub async fn subnet_get(&self, caller: &Caller, project: &ProjectId, id: SubnetId) -> Result<Subnet> {
+    pub async fn subnet_get(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: SubnetId,
+    ) -> Result<Subnet> {
         let c = caller.clone();
         let p = project.clone();
         self.store
             .read(move |tx| {
                 authorize(tx, &c, &p, Need::Read)?;
-                let s = tx.subnet_get(id)?.ok_or_else(|| Error::not_found(Kind::Subnet, id))?;
-                visible_network(tx, &p, s.network_id).map_err(|_| Error::not_found(Kind::Subnet, id))?;
+                let s = tx
+                    .subnet_get(id)?
+                    .ok_or_else(|| Error::not_found(Kind::Subnet, id))?;
+                visible_network(tx, &p, s.network_id)
+                    .map_err(|_| Error::not_found(Kind::Subnet, id))?;
                 Ok(s)
             })
             .await
     }
 
     /// `security_group_list`.
-    pub async fn security_group_list(&self, caller: &Caller, project: &ProjectId) -> Result<Vec<SecurityGroup>> {
+    pub async fn security_group_list(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+    ) -> Result<Vec<SecurityGroup>> {
         let c = caller.clone();
         let p = project.clone();
         self.store
@@ -529,7 +596,12 @@ impl Service {
     }
 
     /// `security_group_get`.
-    pub async fn security_group_get(&self, caller: &Caller, project: &ProjectId, id: SecurityGroupId) -> Result<SecurityGroup> {
+    pub async fn security_group_get(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: SecurityGroupId,
+    ) -> Result<SecurityGroup> {
         let c = caller.clone();
         let p = project.clone();
         self.store
@@ -577,7 +649,10 @@ impl Service {
                 name: name.to_string(),
                 description: spec.description.clone(),
                 is_default: false,
-                rules: vec![make_rule(id, &egress("IPv4"))?, make_rule(id, &egress("IPv6"))?],
+                rules: vec![
+                    make_rule(id, &egress("IPv4"))?,
+                    make_rule(id, &egress("IPv6"))?,
+                ],
                 created_at: now(),
             };
             tx.security_group_insert(&sg)?;
@@ -587,7 +662,13 @@ impl Service {
     }
 
     /// `security_group_delete`: not the default group, not while in use.
-    pub async fn security_group_delete(&self, caller: &Caller, project: &ProjectId, id: SecurityGroupId, opts: &WriteOptions) -> Result<()> {
+    pub async fn security_group_delete(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: SecurityGroupId,
+        opts: &WriteOptions,
+    ) -> Result<()> {
         let c = caller.clone();
         let p = project.clone();
         self.write(caller, opts, move |tx| {
@@ -602,7 +683,10 @@ impl Service {
             if tx.security_group_in_use(id)? {
                 return Err(Error::conflict(
                     ConflictReason::InUse,
-                    format!("Security group {} is still used by network interfaces.", sg.name),
+                    format!(
+                        "Security group {} is still used by network interfaces.",
+                        sg.name
+                    ),
                 ));
             }
             tx.security_group_delete(id)
@@ -655,7 +739,11 @@ impl Service {
 }
 
 /// Load a security group of the project; anything else is "not found".
-pub fn owned_group(tx: &mut dyn Tx, project: &ProjectId, id: SecurityGroupId) -> Result<SecurityGroup> {
+pub fn owned_group(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    id: SecurityGroupId,
+) -> Result<SecurityGroup> {
     match tx.security_group_get(id)? {
         Some(sg) if &sg.project_id == project => Ok(sg),
         _ => Err(Error::not_found(Kind::SecurityGroup, id)),

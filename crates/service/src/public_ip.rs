@@ -29,7 +29,10 @@ pub struct PublicIpSpec {
 
 /// Take the next address of the data center's pools, honouring the release
 /// order rule. Returns (pool, offset, address).
-pub fn take_public_address(tx: &mut dyn Tx, dc: DataCenterId) -> Result<(PublicIpPool, u64, std::net::IpAddr)> {
+pub fn take_public_address(
+    tx: &mut dyn Tx,
+    dc: DataCenterId,
+) -> Result<(PublicIpPool, u64, std::net::IpAddr)> {
     let pools = tx.pool_list(Some(dc))?;
     if pools.is_empty() {
         return Err(Error::exhausted(
@@ -115,7 +118,11 @@ pub fn release_tx(tx: &mut dyn Tx, project: &ProjectId, id: PublicIpId) -> Resul
 }
 
 /// Load a public IP of the project.
-pub fn owned_public_ip(tx: &mut dyn Tx, project: &ProjectId, id: PublicIpId) -> Result<(PublicIp, u64)> {
+pub fn owned_public_ip(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    id: PublicIpId,
+) -> Result<(PublicIp, u64)> {
     match tx.public_ip_get(id)? {
         Some((ip, o)) if &ip.project_id == project => Ok((ip, o)),
         _ => Err(Error::not_found(Kind::PublicIp, id)),
@@ -123,7 +130,12 @@ pub fn owned_public_ip(tx: &mut dyn Tx, project: &ProjectId, id: PublicIpId) -> 
 }
 
 /// Move a public IP onto an interface, or off any (inside a transaction).
-pub fn associate_tx(tx: &mut dyn Tx, project: &ProjectId, id: PublicIpId, target: Option<InterfaceId>) -> Result<PublicIp> {
+pub fn associate_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    id: PublicIpId,
+    target: Option<InterfaceId>,
+) -> Result<PublicIp> {
     let (ip, _) = owned_public_ip(tx, project, id)?;
     if let Some(t) = target {
         let iface = owned_interface(tx, project, t)?;
@@ -138,12 +150,21 @@ pub fn associate_tx(tx: &mut dyn Tx, project: &ProjectId, id: PublicIpId, target
         }
     }
     tx.public_ip_set_interface(id, target, &ip.description)?;
-    Ok(tx.public_ip_get(id)?.ok_or_else(|| Error::not_found(Kind::PublicIp, id))?.0)
+    Ok(tx
+        .public_ip_get(id)?
+        .ok_or_else(|| Error::not_found(Kind::PublicIp, id))?
+        .0)
 }
 
 impl Service {
     /// `public_ip_allocate`.
-    pub async fn public_ip_allocate(&self, caller: &Caller, project: &ProjectId, spec: PublicIpSpec, opts: &WriteOptions) -> Result<PublicIp> {
+    pub async fn public_ip_allocate(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        spec: PublicIpSpec,
+        opts: &WriteOptions,
+    ) -> Result<PublicIp> {
         let c = caller.clone();
         let p = project.clone();
         self.write(caller, opts, move |tx| {
@@ -154,7 +175,13 @@ impl Service {
     }
 
     /// `public_ip_release`: permanent; the next allocation gets another address.
-    pub async fn public_ip_release(&self, caller: &Caller, project: &ProjectId, id: PublicIpId, opts: &WriteOptions) -> Result<PublicIp> {
+    pub async fn public_ip_release(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: PublicIpId,
+        opts: &WriteOptions,
+    ) -> Result<PublicIp> {
         let c = caller.clone();
         let p = project.clone();
         self.write(caller, opts, move |tx| {
@@ -165,7 +192,13 @@ impl Service {
     }
 
     /// `public_ip_release` by interface: release the interface's public IP.
-    pub async fn public_ip_release_on_interface(&self, caller: &Caller, project: &ProjectId, iface: InterfaceId, opts: &WriteOptions) -> Result<PublicIp> {
+    pub async fn public_ip_release_on_interface(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        iface: InterfaceId,
+        opts: &WriteOptions,
+    ) -> Result<PublicIp> {
         let c = caller.clone();
         let p = project.clone();
         self.write(caller, opts, move |tx| {
@@ -180,7 +213,14 @@ impl Service {
     }
 
     /// `public_ip_associate`: move a public IP onto an interface or off it.
-    pub async fn public_ip_associate(&self, caller: &Caller, project: &ProjectId, id: PublicIpId, target: Option<InterfaceId>, opts: &WriteOptions) -> Result<PublicIp> {
+    pub async fn public_ip_associate(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: PublicIpId,
+        target: Option<InterfaceId>,
+        opts: &WriteOptions,
+    ) -> Result<PublicIp> {
         let c = caller.clone();
         let p = project.clone();
         self.write(caller, opts, move |tx| {
@@ -191,7 +231,12 @@ impl Service {
     }
 
     /// `public_ip_list`.
-    pub async fn public_ip_list(&self, caller: &Caller, project: &ProjectId, page: PageRequest) -> Result<Vec<PublicIp>> {
+    pub async fn public_ip_list(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        page: PageRequest,
+    ) -> Result<Vec<PublicIp>> {
         let c = caller.clone();
         let p = project.clone();
         self.store
@@ -203,7 +248,12 @@ impl Service {
     }
 
     /// `public_ip_get`.
-    pub async fn public_ip_get(&self, caller: &Caller, project: &ProjectId, id: PublicIpId) -> Result<PublicIp> {
+    pub async fn public_ip_get(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: PublicIpId,
+    ) -> Result<PublicIp> {
         let c = caller.clone();
         let p = project.clone();
         self.store

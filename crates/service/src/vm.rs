@@ -60,19 +60,33 @@ fn vm_detail(tx: &mut dyn Tx, vm: Vm) -> Result<VmDetail> {
         },
         &PageRequest::default(),
     )?;
-    interfaces.sort_by(|a, b| b.primary.cmp(&a.primary).then(a.created_at.cmp(&b.created_at)).then(a.id.cmp(&b.id)));
+    interfaces.sort_by(|a, b| {
+        b.primary
+            .cmp(&a.primary)
+            .then(a.created_at.cmp(&b.created_at))
+            .then(a.id.cmp(&b.id))
+    });
     Ok(VmDetail { vm, interfaces })
 }
 
 /// Create a VM and its primary interface (inside a transaction).
-pub fn vm_create_tx(tx: &mut dyn Tx, project: &ProjectId, spec: &VmSpec, prefix: MacPrefix) -> Result<VmDetail> {
+pub fn vm_create_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    spec: &VmSpec,
+    prefix: MacPrefix,
+) -> Result<VmDetail> {
     let name = Name::parse("name", &spec.name)?;
     for (k, v) in &spec.metadata {
         check_text("metadata key", k)?;
         check_text("metadata value", v)?;
     }
-    tx.data_center_get(spec.data_center_id)?
-        .ok_or_else(|| Error::invalid(format!("Data center {} does not exist.", spec.data_center_id)))?;
+    tx.data_center_get(spec.data_center_id)?.ok_or_else(|| {
+        Error::invalid(format!(
+            "Data center {} does not exist.",
+            spec.data_center_id
+        ))
+    })?;
     let network = create_default_network(tx, project, spec.data_center_id)?;
     let t = now();
     let vm = Vm {
@@ -91,18 +105,36 @@ pub fn vm_create_tx(tx: &mut dyn Tx, project: &ProjectId, spec: &VmSpec, prefix:
     };
     tx.vm_insert(&vm)?;
     let status = derived_status(Some(&vm));
-    let primary = create_interface(tx, project, &network, &[], &None, None, prefix, |i| {
-        i.vm_id = Some(vm.id);
-        i.primary = true;
-        i.status = status;
-        i.device_owner = "compute:nova".into();
-        Ok(())
-    }, true)?;
-    Ok(VmDetail { vm, interfaces: vec![primary] })
+    let primary = create_interface(
+        tx,
+        project,
+        &network,
+        &[],
+        &None,
+        None,
+        prefix,
+        |i| {
+            i.vm_id = Some(vm.id);
+            i.primary = true;
+            i.status = status;
+            i.device_owner = "compute:nova".into();
+            Ok(())
+        },
+        true,
+    )?;
+    Ok(VmDetail {
+        vm,
+        interfaces: vec![primary],
+    })
 }
 
 /// Start or stop a VM and report its interfaces' link state accordingly.
-pub fn vm_power_tx(tx: &mut dyn Tx, project: &ProjectId, id: VmId, state: PowerState) -> Result<VmDetail> {
+pub fn vm_power_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    id: VmId,
+    state: PowerState,
+) -> Result<VmDetail> {
     let mut vm = owned_vm(tx, project, id)?;
     vm.power_state = state;
     vm.updated_at = now();
@@ -140,7 +172,13 @@ pub fn vm_delete_tx(tx: &mut dyn Tx, project: &ProjectId, id: VmId) -> Result<()
 
 impl Service {
     /// `vm_list`.
-    pub async fn vm_list(&self, caller: &Caller, project: &ProjectId, mut filter: VmFilter, page: PageRequest) -> Result<Vec<VmDetail>> {
+    pub async fn vm_list(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        mut filter: VmFilter,
+        page: PageRequest,
+    ) -> Result<Vec<VmDetail>> {
         let c = caller.clone();
         let p = project.clone();
         filter.project_id = Some(p.clone());
@@ -167,7 +205,13 @@ impl Service {
     }
 
     /// `vm_create`.
-    pub async fn vm_create(&self, caller: &Caller, project: &ProjectId, spec: VmSpec, opts: &WriteOptions) -> Result<VmDetail> {
+    pub async fn vm_create(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        spec: VmSpec,
+        opts: &WriteOptions,
+    ) -> Result<VmDetail> {
         let c = caller.clone();
         let p = project.clone();
         let prefix = self.config.mac_prefix;
@@ -179,7 +223,14 @@ impl Service {
     }
 
     /// `vm_update`.
-    pub async fn vm_update(&self, caller: &Caller, project: &ProjectId, id: VmId, patch: VmPatch, opts: &WriteOptions) -> Result<VmDetail> {
+    pub async fn vm_update(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: VmId,
+        patch: VmPatch,
+        opts: &WriteOptions,
+    ) -> Result<VmDetail> {
         let c = caller.clone();
         let p = project.clone();
         self.write(caller, opts, move |tx| {
@@ -199,16 +250,37 @@ impl Service {
     }
 
     /// `vm_start`.
-    pub async fn vm_start(&self, caller: &Caller, project: &ProjectId, id: VmId, opts: &WriteOptions) -> Result<VmDetail> {
-        self.vm_power(caller, project, id, PowerState::Running, opts).await
+    pub async fn vm_start(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: VmId,
+        opts: &WriteOptions,
+    ) -> Result<VmDetail> {
+        self.vm_power(caller, project, id, PowerState::Running, opts)
+            .await
     }
 
     /// `vm_stop`.
-    pub async fn vm_stop(&self, caller: &Caller, project: &ProjectId, id: VmId, opts: &WriteOptions) -> Result<VmDetail> {
-        self.vm_power(caller, project, id, PowerState::Stopped, opts).await
+    pub async fn vm_stop(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: VmId,
+        opts: &WriteOptions,
+    ) -> Result<VmDetail> {
+        self.vm_power(caller, project, id, PowerState::Stopped, opts)
+            .await
     }
 
-    async fn vm_power(&self, caller: &Caller, project: &ProjectId, id: VmId, state: PowerState, opts: &WriteOptions) -> Result<VmDetail> {
+    async fn vm_power(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: VmId,
+        state: PowerState,
+        opts: &WriteOptions,
+    ) -> Result<VmDetail> {
         let c = caller.clone();
         let p = project.clone();
         self.write(caller, opts, move |tx| {
@@ -219,7 +291,13 @@ impl Service {
     }
 
     /// `vm_delete`.
-    pub async fn vm_delete(&self, caller: &Caller, project: &ProjectId, id: VmId, opts: &WriteOptions) -> Result<()> {
+    pub async fn vm_delete(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: VmId,
+        opts: &WriteOptions,
+    ) -> Result<()> {
         let c = caller.clone();
         let p = project.clone();
         self.write(caller, opts, move |tx| {

@@ -128,8 +128,10 @@ pub trait Tx: crate::credential_job::CredentialJobTx + crate::trunk::TrunkTx {
     fn security_group_delete(&mut self, id: SecurityGroupId) -> Result<()>;
     fn security_group_in_use(&mut self, id: SecurityGroupId) -> Result<bool>;
     fn security_group_rule_insert(&mut self, rule: &SecurityGroupRule) -> Result<()>;
-    fn security_group_rule_get(&mut self, id: SecurityGroupRuleId)
-        -> Result<Option<SecurityGroupRule>>;
+    fn security_group_rule_get(
+        &mut self,
+        id: SecurityGroupRuleId,
+    ) -> Result<Option<SecurityGroupRule>>;
     fn security_group_rule_delete(&mut self, id: SecurityGroupRuleId) -> Result<()>;
 
     // Networks and subnets.

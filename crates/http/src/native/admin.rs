@@ -26,14 +26,24 @@ pub struct LoginRequest {
 /// Log in with a user name and password; returns a bearer token.
 #[utoipa::path(post, path = "/v1/auth/login", operation_id = "auth_login", tag = "auth",
     request_body = LoginRequest, responses((status = 200, body = Login), (status = 401, body = super::error::ErrorBody)))]
-pub async fn auth_login(State(s): State<AppState>, body: Write<LoginRequest>) -> ApiResult<Json<Login>> {
-    Ok(Json(s.service.auth_login(&body.body.username, &body.body.password).await?))
+pub async fn auth_login(
+    State(s): State<AppState>,
+    body: Write<LoginRequest>,
+) -> ApiResult<Json<Login>> {
+    Ok(Json(
+        s.service
+            .auth_login(&body.body.username, &body.body.password)
+            .await?,
+    ))
 }
 
 /// Revoke the token of this request.
 #[utoipa::path(post, path = "/v1/auth/logout", operation_id = "auth_logout", tag = "auth",
     responses((status = 204)))]
-pub async fn auth_logout(State(s): State<AppState>, req: axum::extract::Request) -> ApiResult<StatusCode> {
+pub async fn auth_logout(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+) -> ApiResult<StatusCode> {
     let (mut parts, _) = req.into_parts();
     let Auth(_) = Auth::from_request_parts(&mut parts, &s).await?;
     if let Some(t) = bearer(&parts) {
@@ -59,7 +69,10 @@ pub async fn auth_whoami(State(s): State<AppState>, Auth(c): Auth) -> ApiResult<
 /// Data centers.
 #[utoipa::path(get, path = "/v1/data-centers", operation_id = "data_center_list", tag = "admin",
     responses((status = 200, body = Vec<DataCenter>)))]
-pub async fn data_center_list(State(s): State<AppState>, Auth(c): Auth) -> ApiResult<Json<Vec<DataCenter>>> {
+pub async fn data_center_list(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+) -> ApiResult<Json<Vec<DataCenter>>> {
     Ok(Json(s.service.data_center_list(&c).await?))
 }
 
@@ -72,22 +85,40 @@ pub struct NameRequest {
 /// Create a data center (cloud admin).
 #[utoipa::path(post, path = "/v1/data-centers", operation_id = "data_center_create", tag = "admin",
     request_body = NameRequest, responses((status = 201, body = DataCenter)))]
-pub async fn data_center_create(State(s): State<AppState>, Auth(c): Auth, w: Write<NameRequest>) -> ApiResult<Response> {
-    let dc = s.service.data_center_create(&c, &w.body.name, &w.opts).await?;
+pub async fn data_center_create(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    w: Write<NameRequest>,
+) -> ApiResult<Response> {
+    let dc = s
+        .service
+        .data_center_create(&c, &w.body.name, &w.opts)
+        .await?;
     Ok(written(w.opts.dry_run, StatusCode::CREATED, dc))
 }
 
 /// One data center.
 #[utoipa::path(get, path = "/v1/data-centers/{data_center_id}", operation_id = "data_center_get", tag = "admin",
     params(("data_center_id" = String, Path)), responses((status = 200, body = DataCenter)))]
-pub async fn data_center_get(State(s): State<AppState>, Auth(c): Auth, Path(id): Path<String>) -> ApiResult<Json<DataCenter>> {
-    Ok(Json(s.service.data_center_get(&c, DataCenterId::parse_for_lookup(&id)?).await?))
+pub async fn data_center_get(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DataCenter>> {
+    Ok(Json(
+        s.service
+            .data_center_get(&c, DataCenterId::parse_for_lookup(&id)?)
+            .await?,
+    ))
 }
 
 /// Public IP pools.
 #[utoipa::path(get, path = "/v1/public-ip-pools", operation_id = "pool_list", tag = "admin",
     responses((status = 200, body = Vec<PublicIpPool>)))]
-pub async fn pool_list(State(s): State<AppState>, Auth(c): Auth) -> ApiResult<Json<Vec<PublicIpPool>>> {
+pub async fn pool_list(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+) -> ApiResult<Json<Vec<PublicIpPool>>> {
     Ok(Json(s.service.pool_list(&c).await?))
 }
 
@@ -104,9 +135,16 @@ pub struct PoolRequest {
 /// Create a shared public IP pool (cloud admin).
 #[utoipa::path(post, path = "/v1/public-ip-pools", operation_id = "pool_create", tag = "admin",
     request_body = PoolRequest, responses((status = 201, body = PublicIpPool)))]
-pub async fn pool_create(State(s): State<AppState>, Auth(c): Auth, w: Write<PoolRequest>) -> ApiResult<Response> {
+pub async fn pool_create(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    w: Write<PoolRequest>,
+) -> ApiResult<Response> {
     let b = &w.body;
-    let p = s.service.pool_create(&c, b.data_center_id, &b.name, b.cidr, &w.opts).await?;
+    let p = s
+        .service
+        .pool_create(&c, b.data_center_id, &b.name, b.cidr, &w.opts)
+        .await?;
     Ok(written(w.opts.dry_run, StatusCode::CREATED, p))
 }
 
@@ -129,16 +167,26 @@ pub struct UserRequest {
 /// Create a user (cloud admin).
 #[utoipa::path(post, path = "/v1/users", operation_id = "user_create", tag = "admin",
     request_body = UserRequest, responses((status = 201, body = User)))]
-pub async fn user_create(State(s): State<AppState>, Auth(c): Auth, w: Write<UserRequest>) -> ApiResult<Response> {
+pub async fn user_create(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    w: Write<UserRequest>,
+) -> ApiResult<Response> {
     let b = &w.body;
-    let u = s.service.user_create(&c, &b.name, &b.password, b.is_cloud_admin, &w.opts).await?;
+    let u = s
+        .service
+        .user_create(&c, &b.name, &b.password, b.is_cloud_admin, &w.opts)
+        .await?;
     Ok(written(w.opts.dry_run, StatusCode::CREATED, u))
 }
 
 /// Projects the caller belongs to (all, for the cloud admin).
 #[utoipa::path(get, path = "/v1/projects", operation_id = "project_list", tag = "admin",
     responses((status = 200, body = Vec<Project>)))]
-pub async fn project_list(State(s): State<AppState>, Auth(c): Auth) -> ApiResult<Json<Vec<Project>>> {
+pub async fn project_list(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+) -> ApiResult<Json<Vec<Project>>> {
     Ok(Json(s.service.project_list(&c).await?))
 }
 
@@ -154,23 +202,46 @@ pub struct ProjectRequest {
 /// Default Network in every data center.
 #[utoipa::path(post, path = "/v1/projects", operation_id = "project_create", tag = "admin",
     request_body = ProjectRequest, responses((status = 201, body = Project)))]
-pub async fn project_create(State(s): State<AppState>, Auth(c): Auth, w: Write<ProjectRequest>) -> ApiResult<Response> {
-    let p = s.service.project_create(&c, &w.body.name, &w.body.description, &w.opts).await?;
+pub async fn project_create(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    w: Write<ProjectRequest>,
+) -> ApiResult<Response> {
+    let p = s
+        .service
+        .project_create(&c, &w.body.name, &w.body.description, &w.opts)
+        .await?;
     Ok(written(w.opts.dry_run, StatusCode::CREATED, p))
 }
 
 /// One project.
 #[utoipa::path(get, path = "/v1/projects/{project_id}", operation_id = "project_get", tag = "admin",
     params(("project_id" = String, Path)), responses((status = 200, body = Project)))]
-pub async fn project_get(State(s): State<AppState>, Auth(c): Auth, Path(id): Path<String>) -> ApiResult<Json<Project>> {
-    Ok(Json(s.service.project_get(&c, &ProjectId::parse_for_lookup(&id)?).await?))
+pub async fn project_get(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Project>> {
+    Ok(Json(
+        s.service
+            .project_get(&c, &ProjectId::parse_for_lookup(&id)?)
+            .await?,
+    ))
 }
 
 /// Members of a project and their roles.
 #[utoipa::path(get, path = "/v1/projects/{project_id}/members", operation_id = "member_list", tag = "admin",
     params(("project_id" = String, Path)), responses((status = 200, body = Vec<Membership>)))]
-pub async fn member_list(State(s): State<AppState>, Auth(c): Auth, Path(id): Path<String>) -> ApiResult<Json<Vec<Membership>>> {
-    Ok(Json(s.service.member_list(&c, &ProjectId::parse_for_lookup(&id)?).await?))
+pub async fn member_list(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Membership>>> {
+    Ok(Json(
+        s.service
+            .member_list(&c, &ProjectId::parse_for_lookup(&id)?)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -183,10 +254,21 @@ pub struct RoleRequest {
 #[utoipa::path(put, path = "/v1/projects/{project_id}/members/{user_id}", operation_id = "member_set", tag = "admin",
     params(("project_id" = String, Path), ("user_id" = String, Path)), request_body = RoleRequest,
     responses((status = 200, body = Membership)))]
-pub async fn member_set(State(s): State<AppState>, Auth(c): Auth, Path((p, u)): Path<(String, String)>, w: Write<RoleRequest>) -> ApiResult<Response> {
+pub async fn member_set(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, u)): Path<(String, String)>,
+    w: Write<RoleRequest>,
+) -> ApiResult<Response> {
     let m = s
         .service
-        .member_set(&c, &ProjectId::parse_for_lookup(&p)?, UserId::parse_for_lookup(&u)?, w.body.role, &w.opts)
+        .member_set(
+            &c,
+            &ProjectId::parse_for_lookup(&p)?,
+            UserId::parse_for_lookup(&u)?,
+            w.body.role,
+            &w.opts,
+        )
         .await?;
     Ok(written(w.opts.dry_run, StatusCode::OK, m))
 }
@@ -194,9 +276,19 @@ pub async fn member_set(State(s): State<AppState>, Auth(c): Auth, Path((p, u)): 
 /// Remove a user from the project.
 #[utoipa::path(delete, path = "/v1/projects/{project_id}/members/{user_id}", operation_id = "member_remove", tag = "admin",
     params(("project_id" = String, Path), ("user_id" = String, Path)), responses((status = 204)))]
-pub async fn member_remove(State(s): State<AppState>, Auth(c): Auth, Path((p, u)): Path<(String, String)>, WriteOpts(o): WriteOpts) -> ApiResult<Response> {
+pub async fn member_remove(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, u)): Path<(String, String)>,
+    WriteOpts(o): WriteOpts,
+) -> ApiResult<Response> {
     s.service
-        .member_remove(&c, &ProjectId::parse_for_lookup(&p)?, UserId::parse_for_lookup(&u)?, &o)
+        .member_remove(
+            &c,
+            &ProjectId::parse_for_lookup(&p)?,
+            UserId::parse_for_lookup(&u)?,
+            &o,
+        )
         .await?;
     Ok(super::deleted(o.dry_run))
 }

@@ -35,7 +35,9 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or_else(|| {
-            Error::unauthenticated("Log in first: send the token as 'Authorization: Bearer <token>'.")
+            Error::unauthenticated(
+                "Log in first: send the token as 'Authorization: Bearer <token>'.",
+            )
         })?;
         Ok(Auth(state.service.authenticate(&token).await?))
     }
@@ -73,7 +75,12 @@ fn serde_urlencoded_like<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
             .map_err(|_| ApiError(Error::invalid("The query string is malformed.")))?,
     )
     .map(|x| x.0)
-    .map_err(|e| ApiError(Error::invalid(format!("Bad query parameter: {}", e.body_text()))))
+    .map_err(|e| {
+        ApiError(Error::invalid(format!(
+            "Bad query parameter: {}",
+            e.body_text()
+        )))
+    })
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -111,9 +118,9 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Write<T> {
             .headers
             .get("idempotency-key")
             .map(|v| {
-                v.to_str()
-                    .map(|s| s.to_string())
-                    .map_err(|_| ApiError(Error::invalid_value("Idempotency-Key", "must be ASCII.")))
+                v.to_str().map(|s| s.to_string()).map_err(|_| {
+                    ApiError(Error::invalid_value("Idempotency-Key", "must be ASCII."))
+                })
             })
             .transpose()?;
         let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
@@ -124,8 +131,11 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Write<T> {
         } else {
             &bytes
         };
-        let parsed: T = serde_json::from_slice(text)
-            .map_err(|e| ApiError(Error::invalid(format!("The request body is not valid: {e}."))))?;
+        let parsed: T = serde_json::from_slice(text).map_err(|e| {
+            ApiError(Error::invalid(format!(
+                "The request body is not valid: {e}."
+            )))
+        })?;
         let idempotency = key.map(|k| {
             let mut h = Sha256::new();
             h.update(parts.method.as_str().as_bytes());
@@ -154,9 +164,9 @@ impl FromRequestParts<AppState> for WriteOpts {
         let dry_run = dry_run_of(parts.uri.query())?;
         let idempotency = match parts.headers.get("idempotency-key") {
             Some(v) => {
-                let k = v
-                    .to_str()
-                    .map_err(|_| ApiError(Error::invalid_value("Idempotency-Key", "must be ASCII.")))?;
+                let k = v.to_str().map_err(|_| {
+                    ApiError(Error::invalid_value("Idempotency-Key", "must be ASCII."))
+                })?;
                 let fp = hex::encode(Sha256::digest(
                     format!("{} {}", parts.method, parts.uri.path()).as_bytes(),
                 ));

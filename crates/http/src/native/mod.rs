@@ -25,7 +25,10 @@ use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "nicplane native API", description = "Manage VMs, their network interfaces and public IPs."),
+    info(
+        title = "nicplane native API",
+        description = "Manage VMs, their network interfaces and public IPs."
+    ),
     components(schemas(error::ErrorBody, error::ErrorDetail))
 )]
 struct ApiDoc;
@@ -84,7 +87,11 @@ pub fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> String) -> Page
 
 /// Answer of a write: 202 for a dry run, else the given status.
 pub fn written<T: Serialize>(dry_run: bool, status: StatusCode, body: T) -> Response {
-    let status = if dry_run { StatusCode::ACCEPTED } else { status };
+    let status = if dry_run {
+        StatusCode::ACCEPTED
+    } else {
+        status
+    };
     (status, Json(body)).into_response()
 }
 
@@ -124,11 +131,21 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::member_set, admin::member_remove))
         .routes(routes!(network::shared_network_create))
         .routes(routes!(network::network_list, network::network_create))
-        .routes(routes!(network::network_get, network::network_update, network::network_delete))
+        .routes(routes!(
+            network::network_get,
+            network::network_update,
+            network::network_delete
+        ))
         .routes(routes!(network::subnet_create))
         .routes(routes!(network::subnet_get, network::subnet_delete))
-        .routes(routes!(network::security_group_list, network::security_group_create))
-        .routes(routes!(network::security_group_get, network::security_group_delete))
+        .routes(routes!(
+            network::security_group_list,
+            network::security_group_create
+        ))
+        .routes(routes!(
+            network::security_group_get,
+            network::security_group_delete
+        ))
         .routes(routes!(network::security_group_rule_create))
         .routes(routes!(network::security_group_rule_delete))
         .routes(routes!(vm::vm_list, vm::vm_create))
@@ -138,15 +155,36 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(vm::vm_interface_list, vm::interface_attach))
         .routes(routes!(vm::interface_detach))
         .routes(routes!(vm::interface_list, vm::interface_create))
-        .routes(routes!(vm::interface_get, vm::interface_update, vm::interface_delete))
-        .routes(routes!(vm::public_ip_allocate_on_interface, vm::public_ip_release_on_interface))
+        .routes(routes!(
+            vm::interface_get,
+            vm::interface_update,
+            vm::interface_delete
+        ))
+        .routes(routes!(
+            vm::public_ip_allocate_on_interface,
+            vm::public_ip_release_on_interface
+        ))
         .routes(routes!(vm::public_ip_list, vm::public_ip_allocate))
-        .routes(routes!(vm::public_ip_get, vm::public_ip_associate, vm::public_ip_release))
-        .routes(routes!(supplementary::supplementary_list, supplementary::supplementary_create))
-        .routes(routes!(supplementary::supplementary_get, supplementary::supplementary_update, supplementary::supplementary_delete))
+        .routes(routes!(
+            vm::public_ip_get,
+            vm::public_ip_associate,
+            vm::public_ip_release
+        ))
+        .routes(routes!(
+            supplementary::supplementary_list,
+            supplementary::supplementary_create
+        ))
+        .routes(routes!(
+            supplementary::supplementary_get,
+            supplementary::supplementary_update,
+            supplementary::supplementary_delete
+        ))
         .routes(routes!(supplementary::supplementary_attach))
         .routes(routes!(supplementary::supplementary_detach))
-        .routes(routes!(supplementary::credential_list, supplementary::credential_create))
+        .routes(routes!(
+            supplementary::credential_list,
+            supplementary::credential_create
+        ))
         .routes(routes!(supplementary::credential_delete))
 }
 
@@ -188,6 +226,10 @@ impl ApiError {
                 request_id: crate::request_id::current(),
             },
         };
-        (StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND), Json(body)).into_response()
+        (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND),
+            Json(body),
+        )
+            .into_response()
     }
 }

@@ -273,7 +273,9 @@ impl Ctx {
             .project
             .clone()
             .or_else(|| self.session.project.clone())
-            .ok_or_else(|| anyhow!("No project chosen: pass --project or run 'nicplane project use NAME'."))?;
+            .ok_or_else(|| {
+                anyhow!("No project chosen: pass --project or run 'nicplane project use NAME'.")
+            })?;
         resolve_project(&self.client, &want)
     }
 
@@ -315,8 +317,10 @@ fn resolve_vm(c: &Client, project: &str, want: &str) -> Result<VmDetail> {
     if let Ok(v) = c.vm(project, want) {
         return Ok(v);
     }
-    let matches: Vec<VmDetail> = c
-        .all::<VmDetail>(&format!("/v1/projects/{project}/vms?name={}", urlencode(want)))?;
+    let matches: Vec<VmDetail> = c.all::<VmDetail>(&format!(
+        "/v1/projects/{project}/vms?name={}",
+        urlencode(want)
+    ))?;
     match matches.len() {
         1 => Ok(matches.into_iter().next().expect("one")),
         0 => bail!("VM {want} could not be found."),
@@ -352,7 +356,9 @@ fn resolve_nic(vm: &VmDetail, want: &str) -> Result<Interface> {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -367,13 +373,23 @@ fn ips(i: &Interface) -> String {
 }
 
 fn nic_table(ifaces: &[Interface]) -> Table {
-    let mut t = Table::new(&["ID", "NETWORK", "PRIVATE IP", "PUBLIC IP", "PRIMARY", "MAC", "STATUS"]);
+    let mut t = Table::new(&[
+        "ID",
+        "NETWORK",
+        "PRIVATE IP",
+        "PUBLIC IP",
+        "PRIMARY",
+        "MAC",
+        "STATUS",
+    ]);
     for i in ifaces {
         t.row(vec![
             i.id.to_string(),
             i.network_name.clone(),
             ips(i),
-            i.public_ip.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+            i.public_ip
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "-".into()),
             if i.primary { "yes".into() } else { "".into() },
             i.mac_address.to_string(),
             i.status.as_str().to_uppercase(),
@@ -383,7 +399,15 @@ fn nic_table(ifaces: &[Interface]) -> Table {
 }
 
 fn vm_table(vms: &[VmDetail]) -> Table {
-    let mut t = Table::new(&["ID", "NAME", "OS", "POWER", "NICS", "PRIMARY IP", "PUBLIC IP"]);
+    let mut t = Table::new(&[
+        "ID",
+        "NAME",
+        "OS",
+        "POWER",
+        "NICS",
+        "PRIMARY IP",
+        "PUBLIC IP",
+    ]);
     for v in vms {
         let primary = v.interfaces.iter().find(|i| i.primary);
         t.row(vec![
@@ -392,7 +416,10 @@ fn vm_table(vms: &[VmDetail]) -> Table {
             v.vm.os_type.to_string(),
             v.vm.power_state.to_string(),
             v.interfaces.len().to_string(),
-            primary.and_then(|i| i.ipv4()).map(|a| a.to_string()).unwrap_or_default(),
+            primary
+                .and_then(|i| i.ipv4())
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
             v.interfaces
                 .iter()
                 .filter_map(|i| i.public_ip)
@@ -437,7 +464,10 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
             let shown = json!({"user": login.user.name, "project": ctx.session.project, "expires_at": login.expires_at});
             ctx.out(&shown, || {
                 let mut t = Table::new(&["USER", "PROJECT"]);
-                t.row(vec![login.user.name.clone(), ctx.session.project.clone().unwrap_or_default()]);
+                t.row(vec![
+                    login.user.name.clone(),
+                    ctx.session.project.clone().unwrap_or_default(),
+                ]);
                 t
             })
         }
@@ -491,7 +521,11 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
                 ctx.out(&us, || {
                     let mut t = Table::new(&["ID", "NAME", "CLOUD ADMIN"]);
                     for u in &us {
-                        t.row(vec![u.id.to_string(), u.name.clone(), u.is_cloud_admin.to_string()]);
+                        t.row(vec![
+                            u.id.to_string(),
+                            u.name.clone(),
+                            u.is_cloud_admin.to_string(),
+                        ]);
                     }
                     t
                 })
@@ -517,7 +551,12 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
             ctx.out(&sgs, || {
                 let mut t = Table::new(&["ID", "NAME", "RULES", "DEFAULT"]);
                 for s in &sgs {
-                    t.row(vec![s.id.to_string(), s.name.clone(), s.rules.len().to_string(), s.is_default.to_string()]);
+                    t.row(vec![
+                        s.id.to_string(),
+                        s.name.clone(),
+                        s.rules.len().to_string(),
+                        s.is_default.to_string(),
+                    ]);
                 }
                 t
             })
@@ -534,7 +573,11 @@ fn project_cmd(ctx: &mut Ctx, c: ProjectCmd) -> Result<()> {
                 let mut t = Table::new(&["ID", "NAME", "CURRENT"]);
                 for p in &ps {
                     let cur = p.name == current || p.id.as_str() == current;
-                    t.row(vec![p.id.to_string(), p.name.clone(), if cur { "*".into() } else { "".into() }]);
+                    t.row(vec![
+                        p.id.to_string(),
+                        p.name.clone(),
+                        if cur { "*".into() } else { "".into() },
+                    ]);
                 }
                 t
             })
@@ -608,14 +651,28 @@ fn network_cmd(ctx: &mut Ctx, c: NetworkCmd) -> Result<()> {
                             nicplane_domain::types::NetworkKind::Standard => "standard (L3)".into(),
                             nicplane_domain::types::NetworkKind::Custom => "custom (L2)".into(),
                         },
-                        n.subnets.iter().map(|s| s.cidr.to_string()).collect::<Vec<_>>().join(", "),
-                        n.subnets.iter().map(|s| s.free_addresses.clone()).collect::<Vec<_>>().join(", "),
+                        n.subnets
+                            .iter()
+                            .map(|s| s.cidr.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        n.subnets
+                            .iter()
+                            .map(|s| s.free_addresses.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                     ]);
                 }
                 t
             })
         }
-        NetworkCmd::Create { name, dc, kind, cidr, ipv6_cidr } => {
+        NetworkCmd::Create {
+            name,
+            dc,
+            kind,
+            cidr,
+            ipv6_cidr,
+        } => {
             let dc = resolve_dc(&ctx.client, dc.as_deref())?;
             let subnets: Vec<Value> = cidr
                 .iter()
@@ -632,7 +689,11 @@ fn network_cmd(ctx: &mut Ctx, c: NetworkCmd) -> Result<()> {
                     n.network.id.to_string(),
                     n.network.name.clone(),
                     n.network.kind.to_string(),
-                    n.subnets.iter().map(|s| s.cidr.to_string()).collect::<Vec<_>>().join(", "),
+                    n.subnets
+                        .iter()
+                        .map(|s| s.cidr.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 ]);
                 t
             })
@@ -660,7 +721,12 @@ fn vm_cmd(ctx: &mut Ctx, c: VmCmd) -> Result<()> {
                 t
             })
         }
-        VmCmd::Create { name, dc, os, stopped } => {
+        VmCmd::Create {
+            name,
+            dc,
+            os,
+            stopped,
+        } => {
             let dc = resolve_dc(&ctx.client, dc.as_deref())?;
             let v = ctx.client.vm_create(&p, &name, &dc, &os, !stopped)?;
             ctx.out(&v, || vm_table(std::slice::from_ref(&v)))
@@ -690,7 +756,12 @@ fn nic_cmd(ctx: &mut Ctx, c: NicCmd) -> Result<()> {
             let v = resolve_vm(&ctx.client, &p, &vm)?;
             ctx.out(&v.interfaces, || nic_table(&v.interfaces))
         }
-        NicCmd::Add { vm, network, ip, dry_run } => {
+        NicCmd::Add {
+            vm,
+            network,
+            ip,
+            dry_run,
+        } => {
             let v = resolve_vm(&ctx.client, &p, &vm)?;
             let n = resolve_network(&ctx.client, &p, &network)?;
             let path = format!(
@@ -708,7 +779,8 @@ fn nic_cmd(ctx: &mut Ctx, c: NicCmd) -> Result<()> {
         NicCmd::Remove { vm, interface } => {
             let v = resolve_vm(&ctx.client, &p, &vm)?;
             let i = resolve_nic(&v, &interface)?;
-            ctx.client.interface_detach(&p, &v.vm.id.to_string(), &i.id.to_string())?;
+            ctx.client
+                .interface_detach(&p, &v.vm.id.to_string(), &i.id.to_string())?;
             Ok(())
         }
     }

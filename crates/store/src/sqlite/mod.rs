@@ -41,9 +41,8 @@ pub struct SqliteStore {
 const BUSY_TIMEOUT_MS: u32 = 5_000;
 
 fn open_connection(path: &str, read_only: bool) -> Result<Connection> {
-    let conn = Connection::open(path).map_err(|e| {
-        Error::unavailable(format!("Cannot open the SQLite database {path}: {e}"))
-    })?;
+    let conn = Connection::open(path)
+        .map_err(|e| Error::unavailable(format!("Cannot open the SQLite database {path}: {e}")))?;
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
@@ -162,7 +161,9 @@ fn run_group(conn: &Connection, batch: Vec<Job>) {
         }
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
             broken = Some(tx::decode(e));
-            let _ = job.reply.send(Err(broken.clone().unwrap_or_else(|| Error::internal("savepoint"))));
+            let _ = job.reply.send(Err(broken
+                .clone()
+                .unwrap_or_else(|| Error::internal("savepoint"))));
             continue;
         }
         let work = job.work;

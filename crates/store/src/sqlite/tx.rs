@@ -50,7 +50,10 @@ pub fn decode(e: rusqlite::Error) -> Error {
 fn decode_constraint(msg: &str) -> Error {
     let c = |reason, m: &str| Error::conflict(reason, m);
     if msg.contains("interfaces.mac_address") {
-        c(ConflictReason::MacInUse, "The MAC address is already in use.")
+        c(
+            ConflictReason::MacInUse,
+            "The MAC address is already in use.",
+        )
     } else if msg.contains("interfaces.parent_id, interfaces.vlan_id") {
         c(
             ConflictReason::VlanInUse,
@@ -62,7 +65,10 @@ fn decode_constraint(msg: &str) -> Error {
             "The VM already has a primary interface.",
         )
     } else if msg.contains("ip_allocations.subnet_id") || msg.contains("public_ips.pool_id") {
-        c(ConflictReason::AddressInUse, "The IP address is already in use.")
+        c(
+            ConflictReason::AddressInUse,
+            "The IP address is already in use.",
+        )
     } else if msg.contains("public_ips.interface_id") {
         c(
             ConflictReason::PublicIpExists,
@@ -686,7 +692,9 @@ impl Tx for SqliteTx<'_> {
     }
     fn security_group_default(&mut self, project: &ProjectId) -> Result<Option<SecurityGroup>> {
         match self.one(
-            &format!("SELECT {SG_COLS} FROM security_groups WHERE project_id = ?1 AND is_default = 1"),
+            &format!(
+                "SELECT {SG_COLS} FROM security_groups WHERE project_id = ?1 AND is_default = 1"
+            ),
             [project.to_string()],
             sg_row,
         )? {
@@ -702,8 +710,11 @@ impl Tx for SqliteTx<'_> {
         .map(|_| ())
     }
     fn security_group_delete(&mut self, id: SecurityGroupId) -> Result<()> {
-        self.exec("DELETE FROM security_groups WHERE id = ?1", [id.to_string()])
-            .map(|_| ())
+        self.exec(
+            "DELETE FROM security_groups WHERE id = ?1",
+            [id.to_string()],
+        )
+        .map(|_| ())
     }
     fn security_group_in_use(&mut self, id: SecurityGroupId) -> Result<bool> {
         Ok(self
@@ -745,8 +756,11 @@ impl Tx for SqliteTx<'_> {
         )
     }
     fn security_group_rule_delete(&mut self, id: SecurityGroupRuleId) -> Result<()> {
-        self.exec("DELETE FROM security_group_rules WHERE id = ?1", [id.to_string()])
-            .map(|_| ())
+        self.exec(
+            "DELETE FROM security_group_rules WHERE id = ?1",
+            [id.to_string()],
+        )
+        .map(|_| ())
     }
 
     // ----- networks and subnets -------------------------------------------
@@ -869,7 +883,10 @@ impl Tx for SqliteTx<'_> {
         )
     }
     fn subnet_delete(&mut self, id: SubnetId) -> Result<()> {
-        self.exec("DELETE FROM ip_free_ranges WHERE subnet_id = ?1", [id.to_string()])?;
+        self.exec(
+            "DELETE FROM ip_free_ranges WHERE subnet_id = ?1",
+            [id.to_string()],
+        )?;
         self.exec("DELETE FROM subnets WHERE id = ?1", [id.to_string()])
             .map(|_| ())
     }
@@ -1221,7 +1238,9 @@ impl Tx for SqliteTx<'_> {
         let mut args = Vec::new();
         Self::iface_where(f, &mut sql, &mut args);
         Ok(self
-            .one(&sql, rusqlite::params_from_iter(args), |r| r.get::<_, i64>(0))?
+            .one(&sql, rusqlite::params_from_iter(args), |r| {
+                r.get::<_, i64>(0)
+            })?
             .unwrap_or(0) as u64)
     }
     fn interface_vlans_of_parent(&mut self, parent: InterfaceId) -> Result<Vec<u16>> {
