@@ -1,15 +1,30 @@
 //! Test harness: start the real `nicplane` binary on a loopback port with a
-//! fresh SQLite file (or, with NICPLANE_TEST_DATABASE_URL, the store that
-//! URL names) and talk HTTP to it through the typed client.
+//! fresh store and talk HTTP to it through the typed client.
+//!
+//! The store is a SQLite file in the server's data directory, or, when
+//! `NICPLANE_TEST_POSTGRES_URL` names a PostgreSQL server (for example the URL
+//! printed by `scripts/pg-start.sh`; its role needs `CREATEDB`), a fresh
+//! PostgreSQL database created for the server through that URL. Every test
+//! assumes a fresh bootstrap, so every [`Server::start`] gets a database of
+//! its own; [`Server::start_in`] on the same directory after a stop reuses it
+//! (its URL is remembered in the directory), as a restart would. The database
+//! is dropped when the last [`Server`] using it is dropped.
 
 #![allow(dead_code)]
 
 use nicplane_client::{Client, ClientError};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// Names the PostgreSQL server the tests run on (SQLite when unset).
+pub const POSTGRES_URL_VAR: &str = "NICPLANE_TEST_POSTGRES_URL";
+/// The file, inside a server's data directory, that remembers its database.
+const DATABASE_URL_FILE: &str = "database-url";
 
 pub const ADMIN_PASSWORD: &str = "admin-test-password";
 pub const PASSWORD: &str = "user-password";
@@ -20,6 +35,8 @@ pub struct Server {
     pub url: String,
     pub dir: PathBuf,
     pub args: Vec<String>,
+    /// The PostgreSQL database this server uses (None on SQLite).
+    pub database: Option<String>,
 }
 
 /// A fresh temporary directory.
@@ -36,7 +53,11 @@ fn uuid_like() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("{}-{t}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{}-{t}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 impl Server {
@@ -46,8 +67,24 @@ impl Server {
         Server::start_in(dir, extra)
     }
 
-    /// Start a server on an existing data directory.
+    /// Start a server on an existing data directory (and, on PostgreSQL, the
+    /// database that directory remembers, or a fresh one).
     pub fn start_in(dir: PathBuf, extra: &[&str]) -> Server {
+        let database = postgres_admin_url().map(|_| database_of_dir(&dir));
+        Server::start_on(dir, database, extra)
+    }
+
+    /// Start another server on the store of `other` (a fresh data directory,
+    /// the same PostgreSQL database). Only meaningful on PostgreSQL.
+    pub fn start_sharing(other: &Server, extra: &[&str]) -> Server {
+        let database = other
+            .database
+            .clone()
+            .expect("sharing a store needs PostgreSQL");
+        Server::start_on(temp_dir("srv"), Some(database), extra)
+    }
+
+    fn start_on(dir: PathBuf, database: Option<String>, extra: &[&str]) -> Server {
         let mut args: Vec<String> = vec![
             "serve".into(),
             "--listen".into(),
@@ -55,15 +92,16 @@ impl Server {
             "--data-dir".into(),
             dir.to_string_lossy().into(),
         ];
-        if let Ok(url) = std::env::var("NICPLANE_TEST_DATABASE_URL") {
+        if let Some(url) = &database {
             args.push("--database".into());
-            args.push(url);
+            args.push(url.clone());
+            retain_database(url);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        Server::spawn(dir, args)
+        Server::spawn(dir, args, database)
     }
 
-    fn spawn(dir: PathBuf, args: Vec<String>) -> Server {
+    fn spawn(dir: PathBuf, args: Vec<String>, database: Option<String>) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_nicplane"))
             .args(&args)
             .env("NICPLANE_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -90,7 +128,13 @@ impl Server {
         let url = url.expect("server did not report its address");
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines.by_ref() {});
-        Server { child, url, dir, args }
+        Server {
+            child,
+            url,
+            dir,
+            args,
+            database,
+        }
     }
 
     pub fn client(&self) -> Client {
@@ -114,7 +158,105 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
+        if let Some(url) = self.database.take() {
+            if release_database(&url) {
+                let _ = std::fs::remove_file(self.dir.join(DATABASE_URL_FILE));
+            }
+        }
     }
+}
+
+// ----- PostgreSQL: one fresh database per server --------------------------
+
+/// The admin URL of the test PostgreSQL, if the tests run on PostgreSQL.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var(POSTGRES_URL_VAR)
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// `url` with its database name replaced by `db`.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{db}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// The database name in a PostgreSQL URL.
+fn database_name(url: &str) -> String {
+    let base = url.split_once('?').map_or(url, |(b, _)| b);
+    base.rsplit('/').next().unwrap_or_default().to_string()
+}
+
+/// Run one SQL batch through a fresh connection to `url`.
+pub fn pg_execute(url: &str, sql: &str) -> Result<(), postgres::Error> {
+    let mut c = postgres::Client::connect(url, postgres::NoTls)?;
+    c.batch_execute(sql)
+}
+
+/// Create a fresh, empty database on the test PostgreSQL; returns its URL.
+pub fn fresh_postgres_database() -> String {
+    let admin = postgres_admin_url().expect("NICPLANE_TEST_POSTGRES_URL");
+    let name = format!("nicplane_it_{}", uuid_like().replace('-', "_"));
+    pg_execute(&admin, &format!("CREATE DATABASE {name}"))
+        .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
+    with_database(&admin, &name)
+}
+
+/// The database a data directory remembers, or a fresh one it now remembers.
+fn database_of_dir(dir: &Path) -> String {
+    let file = dir.join(DATABASE_URL_FILE);
+    if let Ok(url) = std::fs::read_to_string(&file) {
+        return url.trim().to_string();
+    }
+    let url = fresh_postgres_database();
+    std::fs::write(&file, &url).expect("remember the test database");
+    url
+}
+
+/// How many live `Server`s use each test database.
+static DATABASE_USERS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
+
+fn retain_database(url: &str) {
+    let mut users = DATABASE_USERS.lock().unwrap_or_else(|e| e.into_inner());
+    *users
+        .get_or_insert_with(HashMap::new)
+        .entry(url.to_string())
+        .or_insert(0) += 1;
+}
+
+/// Forget one user of `url`; the last one drops the database (true then).
+fn release_database(url: &str) -> bool {
+    let mut users = DATABASE_USERS.lock().unwrap_or_else(|e| e.into_inner());
+    let map = users.get_or_insert_with(HashMap::new);
+    let Some(n) = map.get_mut(url) else {
+        return false;
+    };
+    *n -= 1;
+    if *n > 0 {
+        return false;
+    }
+    map.remove(url);
+    drop(users);
+    if let Some(admin) = postgres_admin_url() {
+        let name = database_name(url);
+        let _ = pg_execute(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        );
+    }
+    true
 }
 
 /// A project with one user per role, ready to use.
@@ -132,10 +274,16 @@ pub fn tenant(server: &Server, name: &str) -> Tenant {
     let project = cloud.project_create(name).expect("project").id.to_string();
     let dc = cloud.data_centers().expect("dcs")[0].id.to_string();
     let mut clients = Vec::new();
-    for (suffix, role) in [("admin", "admin"), ("power", "power_user"), ("reader", "reader")] {
+    for (suffix, role) in [
+        ("admin", "admin"),
+        ("power", "power_user"),
+        ("reader", "reader"),
+    ] {
         let user = format!("{name}-{suffix}");
         let u = cloud.user_create(&user, PASSWORD).expect("user");
-        cloud.member_set(&project, &u.id.to_string(), role).expect("member");
+        cloud
+            .member_set(&project, &u.id.to_string(), role)
+            .expect("member");
         let mut c = server.client();
         c.login(&user, PASSWORD).expect("login");
         clients.push(c);
@@ -143,7 +291,13 @@ pub fn tenant(server: &Server, name: &str) -> Tenant {
     let reader = clients.pop().expect("reader");
     let power = clients.pop().expect("power");
     let admin = clients.pop().expect("admin");
-    Tenant { project, dc, admin, power, reader }
+    Tenant {
+        project,
+        dc,
+        admin,
+        power,
+        reader,
+    }
 }
 
 impl Tenant {
@@ -184,12 +338,25 @@ impl Tenant {
 }
 
 /// Assert an API error's status, code and (part of) its message.
-pub fn assert_api_error<T: std::fmt::Debug>(r: Result<T, ClientError>, status: u16, code: &str, contains: &str) {
+pub fn assert_api_error<T: std::fmt::Debug>(
+    r: Result<T, ClientError>,
+    status: u16,
+    code: &str,
+    contains: &str,
+) {
     match r {
-        Err(ClientError::Api { status: s, code: c, message, request_id }) => {
+        Err(ClientError::Api {
+            status: s,
+            code: c,
+            message,
+            request_id,
+        }) => {
             assert_eq!(s, status, "status of: {message}");
             assert_eq!(c, code, "code of: {message}");
-            assert!(message.contains(contains), "message '{message}' lacks '{contains}'");
+            assert!(
+                message.contains(contains),
+                "message '{message}' lacks '{contains}'"
+            );
             assert!(!request_id.is_empty(), "error carries a request id");
         }
         other => panic!("expected HTTP {status} {code}, got {other:?}"),
