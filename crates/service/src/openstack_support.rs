@@ -8,9 +8,15 @@
 //! rule run inside the one transaction that writes.
 
 use crate::auth::Login;
-use crate::interface::{attach_tx, create_interface, derived_status, interface_create_tx, owned_interface, AttachSpec, InterfaceSpec};
+use crate::interface::{
+    attach_tx, create_interface, derived_status, interface_create_tx, owned_interface, AttachSpec,
+    InterfaceSpec,
+};
 use crate::ipam::FixedIpRequest;
-use crate::network::{create_default_network, owned_group, owned_network, subnet_insert, visible_network, SubnetSpec, DEFAULT_SECURITY_GROUP};
+use crate::network::{
+    create_default_network, owned_group, owned_network, subnet_insert, visible_network, SubnetSpec,
+    DEFAULT_SECURITY_GROUP,
+};
 use crate::public_ip::{allocate_tx, PublicIpSpec};
 use crate::vm::{vm_power_tx, VmDetail, VmSpec};
 use crate::{authorize, Caller, Need, Service, WriteOptions};
@@ -57,7 +63,11 @@ pub enum NicRequest {
 impl NicRequest {
     fn attach_spec(&self) -> AttachSpec {
         match self {
-            NicRequest::Network { network_id, fixed_ips, tag } => AttachSpec {
+            NicRequest::Network {
+                network_id,
+                fixed_ips,
+                tag,
+            } => AttachSpec {
                 network_id: Some(*network_id),
                 fixed_ips: fixed_ips.clone(),
                 tag: tag.clone(),
@@ -111,7 +121,10 @@ pub fn vm_create_on_networks_tx(
         check_text("metadata value", v)?;
     }
     tx.data_center_get(spec.data_center_id)?.ok_or_else(|| {
-        Error::invalid(format!("Data center {} does not exist.", spec.data_center_id))
+        Error::invalid(format!(
+            "Data center {} does not exist.",
+            spec.data_center_id
+        ))
     })?;
     let default_network = create_default_network(tx, project, spec.data_center_id)?;
     let t = now();
@@ -136,7 +149,11 @@ pub fn vm_create_on_networks_tx(
         tag: None,
     });
     match first {
-        NicRequest::Network { network_id, fixed_ips, tag } => {
+        NicRequest::Network {
+            network_id,
+            fixed_ips,
+            tag,
+        } => {
             let network = visible_network(tx, project, network_id)?;
             rules::network_in_vm_data_center(&vm, &network)?;
             let status = derived_status(Some(&vm));
@@ -188,7 +205,9 @@ pub fn vm_create_on_networks_tx(
     for nic in nics.iter().skip(1) {
         attach_tx(tx, project, vm.id, &nic.attach_spec(), limit, prefix)?;
     }
-    vm = tx.vm_get(vm.id)?.ok_or_else(|| Error::not_found(Kind::Vm, vm.id))?;
+    vm = tx
+        .vm_get(vm.id)?
+        .ok_or_else(|| Error::not_found(Kind::Vm, vm.id))?;
     match spec.power_state.unwrap_or(PowerState::Running) {
         PowerState::Running => vm_power_tx(tx, project, vm.id, PowerState::Running),
         PowerState::Stopped => detail_of(tx, vm),
@@ -231,7 +250,12 @@ pub fn security_group_update_tx(
 /// Add a subnet to a network the project owns. A custom (L2) network that
 /// gets a subnet becomes a standard (routed) network: in the OpenStack view
 /// a network is L3 exactly when it has subnets.
-pub fn subnet_add_tx(tx: &mut dyn Tx, project: &ProjectId, network: NetworkId, spec: &SubnetSpec) -> Result<Subnet> {
+pub fn subnet_add_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    network: NetworkId,
+    spec: &SubnetSpec,
+) -> Result<Subnet> {
     let mut n = owned_network(tx, project, network)?;
     let subnet = subnet_insert(tx, &n, spec)?;
     if n.kind == NetworkKind::Custom {
@@ -246,7 +270,12 @@ impl Service {
     /// `identity_login`: Keystone's password login. The user and the project
     /// may be given by id or name; an unknown project or one the user has no
     /// role in is refused like a wrong password (401).
-    pub async fn identity_login(&self, user: Ref, password: &str, project: Option<Ref>) -> Result<ScopedLogin> {
+    pub async fn identity_login(
+        &self,
+        user: Ref,
+        password: &str,
+        project: Option<Ref>,
+    ) -> Result<ScopedLogin> {
         let bad = || Error::unauthenticated("The user name or password is wrong.");
         let (name, scope) = self
             .store
@@ -261,8 +290,9 @@ impl Service {
                 let scope = match &project {
                     None => None,
                     Some(Ref::Id(id)) => {
-                        let pid = ProjectId::parse_for_lookup(id)
-                            .map_err(|_| Error::unauthenticated(format!("Project {id} could not be found.")))?;
+                        let pid = ProjectId::parse_for_lookup(id).map_err(|_| {
+                            Error::unauthenticated(format!("Project {id} could not be found."))
+                        })?;
                         Some(tx.project_get(&pid)?.ok_or_else(|| {
                             Error::unauthenticated(format!("Project {id} could not be found."))
                         })?)
@@ -286,7 +316,11 @@ impl Service {
                 .find(|m| m.project_id == p.id)
                 .map(|m| m.role),
         };
-        Ok(ScopedLogin { login, project: scope, role })
+        Ok(ScopedLogin {
+            login,
+            project: scope,
+            role,
+        })
     }
 
     /// `vm_create_on_networks`: create a VM with its first interface on the
@@ -325,7 +359,10 @@ impl Service {
         let prefix = self.config.mac_prefix;
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;
-            specs.iter().map(|s| interface_create_tx(tx, &p, s, prefix)).collect()
+            specs
+                .iter()
+                .map(|s| interface_create_tx(tx, &p, s, prefix))
+                .collect()
         })
         .await
     }

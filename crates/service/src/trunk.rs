@@ -59,6 +59,14 @@ pub struct TrunkSpec {
     pub admin_state_up: Option<bool>,
 }
 
+/// Changes to a trunk.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TrunkPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub admin_state_up: Option<bool>,
+}
+
 fn children(tx: &mut dyn Tx, parent: InterfaceId) -> Result<Vec<Interface>> {
     let mut v = tx.interface_list(
         &InterfaceFilter {
@@ -104,7 +112,12 @@ fn implicit_row(parent: &Interface) -> TrunkRow {
 
 /// Find a trunk of the project; `materialize` stores an implicit one so
 /// that it can be changed.
-fn find(tx: &mut dyn Tx, project: &ProjectId, id: &str, materialize: bool) -> Result<(TrunkRow, Interface)> {
+fn find(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    id: &str,
+    materialize: bool,
+) -> Result<(TrunkRow, Interface)> {
     let missing = || Error::not_found(Kind::Interface, format!("trunk {id}"));
     if let Some(row) = tx.trunk_get(id)? {
         if &row.project_id != project {
@@ -147,7 +160,12 @@ fn trunk_disabled(row: &TrunkRow) -> Result<()> {
 }
 
 /// Add subports to a parent (inside a transaction), all or none.
-pub fn add_subports_tx(tx: &mut dyn Tx, project: &ProjectId, parent: &Interface, subports: &[SubportSpec]) -> Result<()> {
+pub fn add_subports_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    parent: &Interface,
+    subports: &[SubportSpec],
+) -> Result<()> {
     let mut seen = BTreeSet::new();
     for s in subports {
         if !seen.insert(s.interface_id) {
@@ -186,20 +204,29 @@ pub fn add_subports_tx(tx: &mut dyn Tx, project: &ProjectId, parent: &Interface,
         if let Some(vm) = i.vm_id {
             return Err(Error::conflict(
                 ConflictReason::InUse,
-                format!("Port {} is still in use by server {vm}; detach it first.", i.id),
+                format!(
+                    "Port {} is still in use by server {vm}; detach it first.",
+                    i.id
+                ),
             ));
         }
         if trunk_of_parent_tx(tx, &i)?.is_some() {
             return Err(Error::conflict(
                 ConflictReason::InUse,
-                format!("Port {} is the parent port of a trunk and cannot be a subport.", i.id),
+                format!(
+                    "Port {} is the parent port of a trunk and cannot be a subport.",
+                    i.id
+                ),
             ));
         }
         let network = tx
             .network_get(i.network_id)?
             .ok_or_else(|| Error::not_found(Kind::Network, i.network_id))?;
         same_data_center(parent, &network)?;
-        if tx.interface_vlans_of_parent(parent.id)?.contains(&s.vlan_id.get()) {
+        if tx
+            .interface_vlans_of_parent(parent.id)?
+            .contains(&s.vlan_id.get())
+        {
             return Err(rules::vlan_in_use(s.vlan_id.get(), &parent.id.to_string()));
         }
         tx.interface_set_supplementary(i.id, true)?;
@@ -226,11 +253,20 @@ fn release_subport(tx: &mut dyn Tx, mut i: Interface) -> Result<()> {
 }
 
 /// Remove subports from a parent (inside a transaction), all or none.
-pub fn remove_subports_tx(tx: &mut dyn Tx, project: &ProjectId, trunk: &str, parent: &Interface, ids: &[InterfaceId]) -> Result<()> {
+pub fn remove_subports_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    trunk: &str,
+    parent: &Interface,
+    ids: &[InterfaceId],
+) -> Result<()> {
     for id in ids {
         let i = owned_interface(tx, project, *id)?;
         if !i.supplementary || i.parent_id != Some(parent.id) {
-            return Err(Error::not_found(Kind::Interface, format!("{id} on trunk {trunk}")));
+            return Err(Error::not_found(
+                Kind::Interface,
+                format!("{id} on trunk {trunk}"),
+            ));
         }
         release_subport(tx, i)?;
     }
@@ -259,7 +295,11 @@ impl Service {
                     },
                     &PageRequest::default(),
                 )?;
-                let implicit: BTreeSet<InterfaceId> = subs.iter().filter_map(|s| s.parent_id).filter(|x| !parents.contains(x)).collect();
+                let implicit: BTreeSet<InterfaceId> = subs
+                    .iter()
+                    .filter_map(|s| s.parent_id)
+                    .filter(|x| !parents.contains(x))
+                    .collect();
                 for pid in implicit {
                     let parent = owned_interface(tx, &p, pid)?;
                     let row = implicit_row(&parent);
@@ -302,7 +342,10 @@ impl Service {
             if let Some(t) = trunk_of_parent_tx(tx, &parent)? {
                 return Err(Error::conflict(
                     ConflictReason::InUse,
-                    format!("Port {} is currently a parent port for trunk {t}.", parent.id),
+                    format!(
+                        "Port {} is currently a parent port for trunk {t}.",
+                        parent.id
+                    ),
                 ));
             }
             let t = now();
@@ -329,24 +372,22 @@ impl Service {
         caller: &Caller,
         project: &ProjectId,
         id: &str,
-        name: Option<String>,
-        description: Option<String>,
-        admin_state_up: Option<bool>,
+        patch: TrunkPatch,
         opts: &WriteOptions,
     ) -> Result<Trunk> {
         let (c, p, id) = (caller.clone(), project.clone(), id.to_string());
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;
             let (mut row, parent) = find(tx, &p, &id, true)?;
-            if let Some(n) = &name {
+            if let Some(n) = &patch.name {
                 check_text("name", n)?;
                 row.name = n.clone();
             }
-            if let Some(d) = &description {
+            if let Some(d) = &patch.description {
                 check_text("description", d)?;
                 row.description = d.clone();
             }
-            if let Some(a) = admin_state_up {
+            if let Some(a) = patch.admin_state_up {
                 row.admin_state_up = a;
             }
             row.updated_at = now();
@@ -357,7 +398,14 @@ impl Service {
     }
 
     /// `trunk_add_subports`.
-    pub async fn trunk_add_subports(&self, caller: &Caller, project: &ProjectId, id: &str, subports: Vec<SubportSpec>, opts: &WriteOptions) -> Result<Trunk> {
+    pub async fn trunk_add_subports(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: &str,
+        subports: Vec<SubportSpec>,
+        opts: &WriteOptions,
+    ) -> Result<Trunk> {
         let (c, p, id) = (caller.clone(), project.clone(), id.to_string());
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;
@@ -370,7 +418,14 @@ impl Service {
     }
 
     /// `trunk_remove_subports`: they become ordinary interfaces again.
-    pub async fn trunk_remove_subports(&self, caller: &Caller, project: &ProjectId, id: &str, ids: Vec<InterfaceId>, opts: &WriteOptions) -> Result<Trunk> {
+    pub async fn trunk_remove_subports(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: &str,
+        ids: Vec<InterfaceId>,
+        opts: &WriteOptions,
+    ) -> Result<Trunk> {
         let (c, p, id) = (caller.clone(), project.clone(), id.to_string());
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;
@@ -383,7 +438,13 @@ impl Service {
     }
 
     /// `trunk_delete`: its subports become ordinary interfaces again.
-    pub async fn trunk_delete(&self, caller: &Caller, project: &ProjectId, id: &str, opts: &WriteOptions) -> Result<()> {
+    pub async fn trunk_delete(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: &str,
+        opts: &WriteOptions,
+    ) -> Result<()> {
         let (c, p, id) = (caller.clone(), project.clone(), id.to_string());
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;

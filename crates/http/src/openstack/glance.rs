@@ -67,9 +67,14 @@ async fn versions(State(s): State<AppState>) -> Json<Value> {
 }
 
 fn unauthorized(s: &AppState) -> Response {
-    let mut r = (StatusCode::UNAUTHORIZED, "The request you have made requires authentication.").into_response();
+    let mut r = (
+        StatusCode::UNAUTHORIZED,
+        "The request you have made requires authentication.",
+    )
+        .into_response();
     if let Ok(v) = axum::http::HeaderValue::from_str(&super::www_authenticate(s)) {
-        r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, v);
+        r.headers_mut()
+            .insert(axum::http::header::WWW_AUTHENTICATE, v);
     }
     r
 }
@@ -83,13 +88,17 @@ async fn list(State(s): State<AppState>, req: Request) -> Response {
         Ok(p) => p,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    let name = pairs.iter().find(|(k, _)| k == "name").map(|(_, v)| v.clone());
+    let name = pairs
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.clone());
     let images: Vec<Value> = IMAGES
         .iter()
         .filter(|(n, _)| name.as_deref().is_none_or(|x| x == *n))
         .map(|(n, o)| image(n, o))
         .collect();
-    Json(json!({"images": images, "first": "/v2/images", "schema": "/v2/schemas/images"})).into_response()
+    Json(json!({"images": images, "first": "/v2/images", "schema": "/v2/schemas/images"}))
+        .into_response()
 }
 
 async fn show(State(s): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
@@ -99,6 +108,10 @@ async fn show(State(s): State<AppState>, Path(id): Path<String>, req: Request) -
     }
     match IMAGES.iter().find(|(n, _)| image_id(n) == id) {
         Some((n, o)) => Json(image(n, o)).into_response(),
-        None => (StatusCode::NOT_FOUND, format!("No image found with ID {id}")).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            format!("No image found with ID {id}"),
+        )
+            .into_response(),
     }
 }

@@ -63,7 +63,8 @@ impl IntoResponse for KeystoneError {
             .into_response();
         if status == 401 {
             if let Ok(v) = HeaderValue::from_str(&self.www) {
-                resp.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, v);
+                resp.headers_mut()
+                    .insert(axum::http::header::WWW_AUTHENTICATE, v);
             }
         }
         resp
@@ -77,7 +78,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/identity/", get(versions))
         .route("/identity/v3", get(version))
         .route("/identity/v3/", get(version))
-        .route("/identity/v3/auth/tokens", post(token_issue).delete(token_revoke))
+        .route(
+            "/identity/v3/auth/tokens",
+            post(token_issue).delete(token_revoke),
+        )
         .with_state(state)
 }
 
@@ -135,8 +139,11 @@ fn reference(v: &Value, what: &str) -> Result<Ref, Error> {
 /// `POST /v3/auth/tokens`: password authentication.
 async fn token_issue(State(s): State<AppState>, body: Bytes) -> Result<Response, KeystoneError> {
     let err = |e| keystone_error(&s, e);
-    let v: Value = serde_json::from_slice(&body)
-        .map_err(|e| err(Error::invalid(format!("The request body is not valid JSON: {e}."))))?;
+    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+        err(Error::invalid(format!(
+            "The request body is not valid JSON: {e}."
+        )))
+    })?;
     let identity = v
         .pointer("/auth/identity")
         .ok_or_else(|| err(Error::invalid("Expecting to find identity in auth.")))?;
@@ -146,7 +153,9 @@ async fn token_issue(State(s): State<AppState>, body: Bytes) -> Result<Response,
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     if methods != ["password"] {
-        return Err(err(Error::unauthenticated("Only the password method is supported.")));
+        return Err(err(Error::unauthenticated(
+            "Only the password method is supported.",
+        )));
     }
     let user = identity
         .pointer("/password/user")
@@ -180,15 +189,23 @@ async fn token_issue(State(s): State<AppState>, body: Bytes) -> Result<Response,
 }
 
 /// `DELETE /v3/auth/tokens`: revoke the token in `X-Subject-Token`.
-async fn token_revoke(State(s): State<AppState>, headers: HeaderMap) -> Result<StatusCode, KeystoneError> {
+async fn token_revoke(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<StatusCode, KeystoneError> {
     let err = |e| keystone_error(&s, e);
     let own = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
     let subject = headers.get("x-subject-token").and_then(|v| v.to_str().ok());
     let (Some(own), Some(subject)) = (own, subject) else {
-        return Err(err(Error::unauthenticated("The request you have made requires authentication.")));
+        return Err(err(Error::unauthenticated(
+            "The request you have made requires authentication.",
+        )));
     };
     s.service.authenticate(own).await.map_err(err)?;
-    s.service.authenticate(subject).await.map_err(|_| err(Error::not_found(nicplane_domain::Kind::Token, "")))?;
+    s.service
+        .authenticate(subject)
+        .await
+        .map_err(|_| err(Error::not_found(nicplane_domain::Kind::Token, "")))?;
     s.service.auth_logout(subject).await.map_err(err)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -229,7 +246,7 @@ pub fn catalog(state: &AppState) -> Value {
         json!({
             "type": ty,
             "name": name,
-            "id": super::stable_uuid(&ty).simple().to_string(),
+            "id": super::stable_uuid(ty).simple().to_string(),
             "endpoints": [endpoint(ty, url)],
         })
     };

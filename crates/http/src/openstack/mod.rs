@@ -59,7 +59,9 @@ pub async fn scoped(state: &AppState, parts: &Parts) -> Result<Scoped, Error> {
         .and_then(|v| v.to_str().ok())
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| Error::unauthenticated("The request you have made requires authentication."))?;
+        .ok_or_else(|| {
+            Error::unauthenticated("The request you have made requires authentication.")
+        })?;
     let caller = state.service.authenticate(&token).await?;
     let project = match &caller.scope {
         Some(p) => p.clone(),
@@ -94,7 +96,8 @@ pub fn os_time(t: time::OffsetDateTime) -> String {
 
 /// Keystone's `expires_at`: microseconds and `Z`.
 pub fn os_time_micro(unix: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000000Z",
         t.year(),

@@ -6,7 +6,10 @@
 
 use super::networks::Zones;
 use super::query::ListQuery;
-use super::{body_object, check_owner, created, known_attributes, no_content, opt_str, NeutronAuth, NeutronError, NeutronJson, NeutronResult};
+use super::{
+    body_object, check_owner, created, known_attributes, no_content, opt_str, NeutronAuth,
+    NeutronError, NeutronJson, NeutronResult,
+};
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -22,8 +25,19 @@ use serde_json::{json, Value};
 
 /// Filterable attributes of a floating IP.
 pub const FIP_ATTRS: &[&str] = &[
-    "id", "floating_ip_address", "floating_network_id", "router_id", "port_id", "fixed_ip_address", "status",
-    "tenant_id", "project_id", "description", "tags", "created_at", "updated_at",
+    "id",
+    "floating_ip_address",
+    "floating_network_id",
+    "router_id",
+    "port_id",
+    "fixed_ip_address",
+    "status",
+    "tenant_id",
+    "project_id",
+    "description",
+    "tags",
+    "created_at",
+    "updated_at",
 ];
 
 /// A floating IP as Neutron shows it.
@@ -46,7 +60,11 @@ fn fip_id(id: &str) -> NeutronResult<PublicIpId> {
 }
 
 /// `GET /floatingips`.
-pub async fn list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+pub async fn list(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    uri: Uri,
+) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), FIP_ATTRS)?;
     let items: Vec<Value> = s
         .service
@@ -59,12 +77,24 @@ pub async fn list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: U
 }
 
 /// `GET /floatingips/{id}`.
-pub async fn show(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Json<Value>> {
-    let ip = s.service.public_ip_get(&a.caller, &a.project, fip_id(&id)?).await?;
+pub async fn show(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Json<Value>> {
+    let ip = s
+        .service
+        .public_ip_get(&a.caller, &a.project, fip_id(&id)?)
+        .await?;
     Ok(Json(json!({"floatingip": fip_view(&ip)})))
 }
 
-async fn check_fixed_ip(s: &AppState, a: &Scoped, port: InterfaceId, fixed: Option<String>) -> NeutronResult<()> {
+async fn check_fixed_ip(
+    s: &AppState,
+    a: &Scoped,
+    port: InterfaceId,
+    fixed: Option<String>,
+) -> NeutronResult<()> {
     if let Some(f) = fixed {
         let i = s.service.interface_get(&a.caller, &a.project, port).await?;
         if i.ipv4().map(|x| x.to_string()) != Some(f.clone()) {
@@ -77,50 +107,98 @@ async fn check_fixed_ip(s: &AppState, a: &Scoped, port: InterfaceId, fixed: Opti
 }
 
 /// `POST /floatingips`: 201.
-pub async fn create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, NeutronJson(body): NeutronJson) -> NeutronResult<Response> {
+pub async fn create(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Response> {
     let f = body_object(&body, "floatingip")?;
-    known_attributes(f, &["floating_network_id", "port_id", "fixed_ip_address", "floating_ip_address", "subnet_id", "description", "tenant_id", "project_id", "dns_name", "dns_domain", "qos_policy_id"])?;
+    known_attributes(
+        f,
+        &[
+            "floating_network_id",
+            "port_id",
+            "fixed_ip_address",
+            "floating_ip_address",
+            "subnet_id",
+            "description",
+            "tenant_id",
+            "project_id",
+            "dns_name",
+            "dns_domain",
+            "qos_policy_id",
+        ],
+    )?;
     check_owner(f, &a)?;
-    let network = opt_str(f, "floating_network_id")?
-        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: floating_network_id is required.")))?;
+    let network = opt_str(f, "floating_network_id")?.ok_or_else(|| {
+        NeutronError::from(Error::invalid(
+            "Invalid input for operation: floating_network_id is required.",
+        ))
+    })?;
     let zones = Zones::load(&s, &a).await?;
-    let dc = zones
-        .external_by_id(&network)
-        .ok_or_else(|| NeutronError::from(Error::invalid(format!("Network {network} is not a valid external network"))))?;
+    let dc = zones.external_by_id(&network).ok_or_else(|| {
+        NeutronError::from(Error::invalid(format!(
+            "Network {network} is not a valid external network"
+        )))
+    })?;
     if opt_str(f, "floating_ip_address")?.is_some() {
         return Err(NeutronError::from(Error::invalid(
             "nicplane chooses the public address: released addresses are handed out last, so asking for one is not supported.",
         )));
     }
     if let Some(sub) = opt_str(f, "subnet_id")? {
-        if !zones.pools.iter().any(|p| p.id.to_string() == sub && p.data_center_id == dc.id) {
-            return Err(NeutronError::from(Error::invalid(format!("Subnet {sub} is not a subnet of external network {network}."))));
+        if !zones
+            .pools
+            .iter()
+            .any(|p| p.id.to_string() == sub && p.data_center_id == dc.id)
+        {
+            return Err(NeutronError::from(Error::invalid(format!(
+                "Subnet {sub} is not a subnet of external network {network}."
+            ))));
         }
     }
-    let port = opt_str(f, "port_id")?.map(|p| InterfaceId::parse_for_lookup(&p)).transpose()?;
+    let port = opt_str(f, "port_id")?
+        .map(|p| InterfaceId::parse_for_lookup(&p))
+        .transpose()?;
     if let Some(p) = port {
         check_fixed_ip(&s, &a, p, opt_str(f, "fixed_ip_address")?).await?;
     }
     let ip = s
         .service
-        .public_ip_allocate_in(&a.caller, &a.project, dc.id, port, opt_str(f, "description")?.unwrap_or_default(), &WriteOptions::default())
+        .public_ip_allocate_in(
+            &a.caller,
+            &a.project,
+            dc.id,
+            port,
+            opt_str(f, "description")?.unwrap_or_default(),
+            &WriteOptions::default(),
+        )
         .await?;
     Ok(created(json!({"floatingip": fip_view(&ip)})))
 }
 
 /// `PUT /floatingips/{id}`: associate (`port_id`) or disassociate (`null`).
-pub async fn update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+pub async fn update(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Json<Value>> {
     let f = body_object(&body, "floatingip")?;
     known_attributes(f, &["port_id", "fixed_ip_address", "description"])?;
     let id = fip_id(&id)?;
     let current = s.service.public_ip_get(&a.caller, &a.project, id).await?;
     if let Some(d) = opt_str(f, "description")? {
         if d != current.description {
-            return Err(NeutronError::from(Error::invalid("The description of a floating IP is set when it is created.")));
+            return Err(NeutronError::from(Error::invalid(
+                "The description of a floating IP is set when it is created.",
+            )));
         }
     }
     let ip = if f.contains_key("port_id") {
-        let target = opt_str(f, "port_id")?.map(|p| InterfaceId::parse_for_lookup(&p)).transpose()?;
+        let target = opt_str(f, "port_id")?
+            .map(|p| InterfaceId::parse_for_lookup(&p))
+            .transpose()?;
         if let Some(p) = target {
             check_fixed_ip(&s, &a, p, opt_str(f, "fixed_ip_address")?).await?;
         }
@@ -134,7 +212,18 @@ pub async fn update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path
 }
 
 /// `DELETE /floatingips/{id}`: the address is released for good (204).
-pub async fn delete(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
-    s.service.public_ip_release(&a.caller, &a.project, fip_id(&id)?, &WriteOptions::default()).await?;
+pub async fn delete(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Response> {
+    s.service
+        .public_ip_release(
+            &a.caller,
+            &a.project,
+            fip_id(&id)?,
+            &WriteOptions::default(),
+        )
+        .await?;
     Ok(no_content())
 }

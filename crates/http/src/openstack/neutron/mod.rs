@@ -38,7 +38,10 @@ pub struct NeutronError {
 
 impl From<Error> for NeutronError {
     fn from(error: Error) -> Self {
-        NeutronError { error, overrides: None }
+        NeutronError {
+            error,
+            overrides: None,
+        }
     }
 }
 
@@ -75,7 +78,10 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
     let (ty, message) = match e {
         Error::NotFound { kind, id } => {
             let label = resource_label(*kind);
-            (format!("{}NotFound", label.replace(' ', "")), format!("{label} {id} could not be found."))
+            (
+                format!("{}NotFound", label.replace(' ', "")),
+                format!("{label} {id} could not be found."),
+            )
         }
         Error::InvalidRequest { message } => ("InvalidInput".into(), message.clone()),
         Error::InvalidValue { .. } => ("InvalidInput".into(), e.to_string()),
@@ -92,10 +98,18 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
             (ty.into(), message.clone())
         }
         Error::Forbidden { message } => ("HTTPForbidden".into(), message.clone()),
-        Error::Unauthenticated { .. } => ("HTTPUnauthorized".into(), "The request you have made requires authentication.".into()),
-        Error::CapacityExhausted { message } => ("IpAddressGenerationFailure".into(), message.clone()),
+        Error::Unauthenticated { .. } => (
+            "HTTPUnauthorized".into(),
+            "The request you have made requires authentication.".into(),
+        ),
+        Error::CapacityExhausted { message } => {
+            ("IpAddressGenerationFailure".into(), message.clone())
+        }
         Error::Unavailable { message } => ("ServiceUnavailable".into(), message.clone()),
-        Error::Internal { .. } => ("HTTPInternalServerError".into(), "Request Failed: internal server error while processing your request.".into()),
+        Error::Internal { .. } => (
+            "HTTPInternalServerError".into(),
+            "Request Failed: internal server error while processing your request.".into(),
+        ),
     };
     (status, ty, message)
 }
@@ -108,7 +122,11 @@ impl IntoResponse for NeutronError {
         }
         let (ty, message) = self.overrides.unwrap_or((ty, message));
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (code, Json(json!({"NeutronError": {"type": ty, "message": message, "detail": ""}}))).into_response()
+        (
+            code,
+            Json(json!({"NeutronError": {"type": ty, "message": message, "detail": ""}})),
+        )
+            .into_response()
     }
 }
 
@@ -124,7 +142,8 @@ impl FromRequestParts<AppState> for NeutronAuth {
                 let mut r = NeutronError::from(e).into_response();
                 if r.status() == StatusCode::UNAUTHORIZED {
                     if let Ok(v) = HeaderValue::from_str(&super::www_authenticate(state)) {
-                        r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, v);
+                        r.headers_mut()
+                            .insert(axum::http::header::WWW_AUTHENTICATE, v);
                     }
                 }
                 Err(r)
@@ -139,9 +158,9 @@ pub struct NeutronJson(pub Value);
 impl axum::extract::FromRequest<AppState> for NeutronJson {
     type Rejection = NeutronError;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, NeutronError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| NeutronError::from(Error::invalid(format!("Cannot read the body: {e}"))))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            NeutronError::from(Error::invalid(format!("Cannot read the body: {e}")))
+        })?;
         serde_json::from_slice(&bytes)
             .map(NeutronJson)
             .map_err(|_| NeutronError::from(Error::invalid("Malformed request body")))
@@ -149,20 +168,37 @@ impl axum::extract::FromRequest<AppState> for NeutronJson {
 }
 
 /// The object under `key` of a request body (`{"port": {...}}`).
-pub fn body_object<'a>(body: &'a Value, key: &str) -> NeutronResult<&'a serde_json::Map<String, Value>> {
-    body.get(key)
-        .and_then(Value::as_object)
-        .ok_or_else(|| NeutronError::from(Error::invalid(format!("Resource body required: give a '{key}' object."))))
+pub fn body_object<'a>(
+    body: &'a Value,
+    key: &str,
+) -> NeutronResult<&'a serde_json::Map<String, Value>> {
+    body.get(key).and_then(Value::as_object).ok_or_else(|| {
+        NeutronError::from(Error::invalid(format!(
+            "Resource body required: give a '{key}' object."
+        )))
+    })
 }
 
 /// Refuse attributes nicplane does not know, as Neutron does.
-pub fn known_attributes(obj: &serde_json::Map<String, Value>, allowed: &[&str]) -> NeutronResult<()> {
-    let extra: Vec<&String> = obj.keys().filter(|k| !allowed.contains(&k.as_str())).collect();
+pub fn known_attributes(
+    obj: &serde_json::Map<String, Value>,
+    allowed: &[&str],
+) -> NeutronResult<()> {
+    let extra: Vec<&String> = obj
+        .keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .collect();
     if extra.is_empty() {
         return Ok(());
     }
-    let list = extra.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
-    Err(NeutronError::from(Error::invalid(format!("Unrecognized attribute(s) '{list}'"))))
+    let list = extra
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(NeutronError::from(Error::invalid(format!(
+        "Unrecognized attribute(s) '{list}'"
+    ))))
 }
 
 /// `project_id`/`tenant_id` in a request must name the caller's project.
@@ -184,7 +220,9 @@ pub fn opt_str(obj: &serde_json::Map<String, Value>, key: &str) -> NeutronResult
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(NeutronError::from(Error::invalid(format!("Invalid input for {key}. Reason: '{other}' is not a valid string.")))),
+        Some(other) => Err(NeutronError::from(Error::invalid(format!(
+            "Invalid input for {key}. Reason: '{other}' is not a valid string."
+        )))),
     }
 }
 
@@ -195,7 +233,9 @@ pub fn opt_bool(obj: &serde_json::Map<String, Value>, key: &str) -> NeutronResul
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(other) => Err(NeutronError::from(Error::invalid(format!("Invalid input for {key}. Reason: '{other}' cannot be converted to boolean.")))),
+        Some(other) => Err(NeutronError::from(Error::invalid(format!(
+            "Invalid input for {key}. Reason: '{other}' cannot be converted to boolean."
+        )))),
     }
 }
 
@@ -227,9 +267,17 @@ pub fn routes(state: AppState) -> Router {
 
 async fn dispatch(inner: Router, req: Request) -> Response {
     let (mut parts, body) = req.into_parts();
-    let path = parts.uri.path().strip_prefix("/network/v2.0").unwrap_or("/");
+    let path = parts
+        .uri
+        .path()
+        .strip_prefix("/network/v2.0")
+        .unwrap_or("/");
     let path = path.strip_suffix(".json").unwrap_or(path).to_string();
-    let mut new_path = if path.is_empty() { "/".to_string() } else { path };
+    let mut new_path = if path.is_empty() {
+        "/".to_string()
+    } else {
+        path
+    };
     if let Some(q) = parts.uri.query() {
         new_path.push('?');
         new_path.push_str(q);
@@ -264,22 +312,76 @@ async fn not_allowed() -> Response {
 /// The network API proper (paths relative to `/network/v2.0`).
 fn api(state: AppState) -> Router {
     Router::new()
-        .route("/networks", get(networks::network_list).post(networks::network_create))
-        .route("/networks/{id}", get(networks::network_show).put(networks::network_update).delete(networks::network_delete))
-        .route("/subnets", get(networks::subnet_list).post(networks::subnet_create))
-        .route("/subnets/{id}", get(networks::subnet_show).put(networks::subnet_update).delete(networks::subnet_delete))
+        .route(
+            "/networks",
+            get(networks::network_list).post(networks::network_create),
+        )
+        .route(
+            "/networks/{id}",
+            get(networks::network_show)
+                .put(networks::network_update)
+                .delete(networks::network_delete),
+        )
+        .route(
+            "/subnets",
+            get(networks::subnet_list).post(networks::subnet_create),
+        )
+        .route(
+            "/subnets/{id}",
+            get(networks::subnet_show)
+                .put(networks::subnet_update)
+                .delete(networks::subnet_delete),
+        )
         .route("/ports", get(ports::list).post(ports::create))
-        .route("/ports/{id}", get(ports::show).put(ports::update).delete(ports::delete))
-        .route("/ports/{id}/tags", get(ports::tags_list).put(ports::tags_replace).delete(ports::tags_clear))
-        .route("/ports/{id}/tags/{tag}", get(ports::tag_check).put(ports::tag_add).delete(ports::tag_remove))
-        .route("/floatingips", get(floatingips::list).post(floatingips::create))
-        .route("/floatingips/{id}", get(floatingips::show).put(floatingips::update).delete(floatingips::delete))
-        .route("/security-groups", get(security_groups::group_list).post(security_groups::group_create))
-        .route("/security-groups/{id}", get(security_groups::group_show).put(security_groups::group_update).delete(security_groups::group_delete))
-        .route("/security-group-rules", get(security_groups::rule_list).post(security_groups::rule_create))
-        .route("/security-group-rules/{id}", get(security_groups::rule_show).delete(security_groups::rule_delete))
+        .route(
+            "/ports/{id}",
+            get(ports::show).put(ports::update).delete(ports::delete),
+        )
+        .route(
+            "/ports/{id}/tags",
+            get(ports::tags_list)
+                .put(ports::tags_replace)
+                .delete(ports::tags_clear),
+        )
+        .route(
+            "/ports/{id}/tags/{tag}",
+            get(ports::tag_check)
+                .put(ports::tag_add)
+                .delete(ports::tag_remove),
+        )
+        .route(
+            "/floatingips",
+            get(floatingips::list).post(floatingips::create),
+        )
+        .route(
+            "/floatingips/{id}",
+            get(floatingips::show)
+                .put(floatingips::update)
+                .delete(floatingips::delete),
+        )
+        .route(
+            "/security-groups",
+            get(security_groups::group_list).post(security_groups::group_create),
+        )
+        .route(
+            "/security-groups/{id}",
+            get(security_groups::group_show)
+                .put(security_groups::group_update)
+                .delete(security_groups::group_delete),
+        )
+        .route(
+            "/security-group-rules",
+            get(security_groups::rule_list).post(security_groups::rule_create),
+        )
+        .route(
+            "/security-group-rules/{id}",
+            get(security_groups::rule_show).delete(security_groups::rule_delete),
+        )
         .route("/trunks", get(trunks::list).post(trunks::create))
-        .route("/trunks/{id}", get(trunks::show).put(trunks::update).delete(trunks::delete))
+        .route(
+            "/trunks/{id}",
+            get(trunks::show).put(trunks::update).delete(trunks::delete),
+        )
         .route("/trunks/{id}/add_subports", put(trunks::add_subports))
         .route("/trunks/{id}/remove_subports", put(trunks::remove_subports))
         .route("/trunks/{id}/get_subports", get(trunks::get_subports))
@@ -312,34 +414,100 @@ async fn resources(State(s): State<AppState>) -> Json<Value> {
 
 /// The extensions nicplane implements: (alias, name, description).
 pub const EXTENSIONS: &[(&str, &str, &str)] = &[
-    ("security-group", "security-group", "The security groups extension."),
+    (
+        "security-group",
+        "security-group",
+        "The security groups extension.",
+    ),
     ("port-security", "Port Security", "Provides port security."),
-    ("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs."),
-    ("external-net", "Neutron external network", "Adds external network attribute to network resource."),
-    ("availability_zone", "Availability Zone", "The availability zone extension (a data center is a zone)."),
-    ("network_availability_zone", "Network Availability Zone", "Availability zone support for network."),
-    ("trunk", "Trunk Extension", "Provides support for trunk ports (nicplane supplementary interfaces)."),
-    ("trunk-details", "Trunk port details", "Expose trunk port details."),
-    ("standard-attr-tag", "Tag support for resources with standard attribute", "Enables to set tag on ports."),
-    ("standard-attr-description", "standard-attr-description", "Extension to add descriptions to standard attributes."),
-    ("standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources."),
-    ("project-id", "project_id field enabled", "Extension that indicates that project_id field is enabled."),
-    ("pagination", "Pagination support", "Extension that indicates that pagination is enabled."),
-    ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
-    ("filter-validation", "Filter parameters validation", "Unknown filters are refused with 400."),
+    (
+        "allowed-address-pairs",
+        "Allowed Address Pairs",
+        "Provides allowed address pairs.",
+    ),
+    (
+        "external-net",
+        "Neutron external network",
+        "Adds external network attribute to network resource.",
+    ),
+    (
+        "availability_zone",
+        "Availability Zone",
+        "The availability zone extension (a data center is a zone).",
+    ),
+    (
+        "network_availability_zone",
+        "Network Availability Zone",
+        "Availability zone support for network.",
+    ),
+    (
+        "trunk",
+        "Trunk Extension",
+        "Provides support for trunk ports (nicplane supplementary interfaces).",
+    ),
+    (
+        "trunk-details",
+        "Trunk port details",
+        "Expose trunk port details.",
+    ),
+    (
+        "standard-attr-tag",
+        "Tag support for resources with standard attribute",
+        "Enables to set tag on ports.",
+    ),
+    (
+        "standard-attr-description",
+        "standard-attr-description",
+        "Extension to add descriptions to standard attributes.",
+    ),
+    (
+        "standard-attr-timestamp",
+        "Resource timestamps",
+        "Adds created_at and updated_at fields to all Neutron resources.",
+    ),
+    (
+        "project-id",
+        "project_id field enabled",
+        "Extension that indicates that project_id field is enabled.",
+    ),
+    (
+        "pagination",
+        "Pagination support",
+        "Extension that indicates that pagination is enabled.",
+    ),
+    (
+        "sorting",
+        "Sorting support",
+        "Extension that indicates that sorting is enabled.",
+    ),
+    (
+        "filter-validation",
+        "Filter parameters validation",
+        "Unknown filters are refused with 400.",
+    ),
 ];
 
 fn extension_view(e: &(&str, &str, &str)) -> Value {
     json!({"alias": e.0, "name": e.1, "description": e.2, "updated": "2024-01-01T00:00:00-00:00", "links": []})
 }
 
-async fn extension_list(_a: NeutronAuth, uri: axum::http::Uri, State(s): State<AppState>) -> NeutronResult<Json<Value>> {
+async fn extension_list(
+    _a: NeutronAuth,
+    uri: axum::http::Uri,
+    State(s): State<AppState>,
+) -> NeutronResult<Json<Value>> {
     let items: Vec<Value> = EXTENSIONS.iter().map(extension_view).collect();
-    let q = query::ListQuery::parse(uri.query(), &["alias", "name", "description", "updated", "links"])?;
+    let q = query::ListQuery::parse(
+        uri.query(),
+        &["alias", "name", "description", "updated", "links"],
+    )?;
     Ok(Json(q.apply(items, "extensions", &super::base_url(&s))?))
 }
 
-async fn extension_show(_a: NeutronAuth, axum::extract::Path(alias): axum::extract::Path<String>) -> Response {
+async fn extension_show(
+    _a: NeutronAuth,
+    axum::extract::Path(alias): axum::extract::Path<String>,
+) -> Response {
     match EXTENSIONS.iter().find(|e| e.0 == alias) {
         Some(e) => Json(json!({"extension": extension_view(e)})).into_response(),
         None => {

@@ -7,7 +7,10 @@
 //! and whose subnets are the pools: floating IPs are taken from it.
 
 use super::query::ListQuery;
-use super::{body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str, NeutronAuth, NeutronError, NeutronJson, NeutronResult};
+use super::{
+    body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str,
+    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
+};
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -31,15 +34,43 @@ const MTU: u32 = 1500;
 
 /// Filterable attributes of a network.
 pub const NETWORK_ATTRS: &[&str] = &[
-    "id", "name", "description", "tenant_id", "project_id", "admin_state_up", "status", "subnets", "shared",
-    "router:external", "mtu", "port_security_enabled", "availability_zones", "availability_zone_hints", "tags",
-    "created_at", "updated_at",
+    "id",
+    "name",
+    "description",
+    "tenant_id",
+    "project_id",
+    "admin_state_up",
+    "status",
+    "subnets",
+    "shared",
+    "router:external",
+    "mtu",
+    "port_security_enabled",
+    "availability_zones",
+    "availability_zone_hints",
+    "tags",
+    "created_at",
+    "updated_at",
 ];
 
 /// Filterable attributes of a subnet.
 pub const SUBNET_ATTRS: &[&str] = &[
-    "id", "name", "description", "network_id", "tenant_id", "project_id", "ip_version", "cidr", "gateway_ip",
-    "enable_dhcp", "subnetpool_id", "ipv6_ra_mode", "ipv6_address_mode", "tags", "created_at", "updated_at",
+    "id",
+    "name",
+    "description",
+    "network_id",
+    "tenant_id",
+    "project_id",
+    "ip_version",
+    "cidr",
+    "gateway_ip",
+    "enable_dhcp",
+    "subnetpool_id",
+    "ipv6_ra_mode",
+    "ipv6_address_mode",
+    "tags",
+    "created_at",
+    "updated_at",
 ];
 
 /// Data centers by id, and the public networks they show.
@@ -53,8 +84,15 @@ impl Zones {
     pub async fn load(s: &AppState, a: &Scoped) -> NeutronResult<Zones> {
         let data_centers = s.service.data_center_list(&a.caller).await?;
         let pools = s.service.pool_list(&a.caller).await?;
-        let names = data_centers.iter().map(|d| (d.id, d.name.clone())).collect();
-        Ok(Zones { names, data_centers, pools })
+        let names = data_centers
+            .iter()
+            .map(|d| (d.id, d.name.clone()))
+            .collect();
+        Ok(Zones {
+            names,
+            data_centers,
+            pools,
+        })
     }
 
     /// Data centers that have public IP pools: the external networks.
@@ -67,11 +105,16 @@ impl Zones {
 
     /// The data center whose external network has this id.
     pub fn external_by_id(&self, id: &str) -> Option<&DataCenter> {
-        self.external().into_iter().find(|d| d.id.to_string() == id.to_ascii_lowercase())
+        self.external()
+            .into_iter()
+            .find(|d| d.id.to_string() == id.to_ascii_lowercase())
     }
 
     fn pools_of(&self, dc: DataCenterId) -> Vec<&PublicIpPool> {
-        self.pools.iter().filter(|p| p.data_center_id == dc).collect()
+        self.pools
+            .iter()
+            .filter(|p| p.data_center_id == dc)
+            .collect()
     }
 
     /// The data center a request names (`availability_zone_hints`), or the first one.
@@ -88,8 +131,14 @@ impl Zones {
                 .iter()
                 .find(|d| &d.name == one)
                 .map(|d| d.id)
-                .ok_or_else(|| NeutronError::from(Error::invalid(format!("AvailabilityZone {one} could not be found.")))),
-            _ => Err(NeutronError::from(Error::invalid("A nicplane network lives in exactly one availability zone (data center)."))),
+                .ok_or_else(|| {
+                    NeutronError::from(Error::invalid(format!(
+                        "AvailabilityZone {one} could not be found."
+                    )))
+                }),
+            _ => Err(NeutronError::from(Error::invalid(
+                "A nicplane network lives in exactly one availability zone (data center).",
+            ))),
         }
     }
 }
@@ -120,7 +169,10 @@ pub fn network_view(d: &NetworkDetail, zones: &Zones) -> Value {
 /// A data center's public network.
 pub fn external_view(dc: &DataCenter, zones: &Zones) -> Value {
     let pools = zones.pools_of(dc.id);
-    let name = pools.first().map(|p| p.name.clone()).unwrap_or_else(|| "public".into());
+    let name = pools
+        .first()
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| "public".into());
     json!({
         "id": dc.id.to_string(), "name": name, "description": format!("Public IP pools of data center {}", dc.name),
         "tenant_id": "", "project_id": "", "admin_state_up": true, "status": "ACTIVE",
@@ -154,7 +206,9 @@ pub fn pool_subnet_view(p: &PublicIpPool) -> Value {
             (
                 Some(space.address_at(hosts.start).to_string()),
                 if hosts.end > hosts.start {
-                    vec![json!({"start": space.address_at(hosts.start + 1).to_string(), "end": space.address_at(hosts.end).to_string()})]
+                    vec![
+                        json!({"start": space.address_at(hosts.start + 1).to_string(), "end": space.address_at(hosts.end).to_string()}),
+                    ]
                 } else {
                     vec![]
                 },
@@ -172,25 +226,52 @@ pub fn pool_subnet_view(p: &PublicIpPool) -> Value {
 }
 
 async fn visible(s: &AppState, a: &Scoped) -> NeutronResult<Vec<NetworkDetail>> {
-    Ok(s.service.network_list(&a.caller, &a.project, NetworkFilter::default(), PageRequest::default()).await?)
+    Ok(s.service
+        .network_list(
+            &a.caller,
+            &a.project,
+            NetworkFilter::default(),
+            PageRequest::default(),
+        )
+        .await?)
 }
 
 /// `GET /networks`.
-pub async fn network_list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+pub async fn network_list(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    uri: Uri,
+) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), NETWORK_ATTRS)?;
     let zones = Zones::load(&s, &a).await?;
-    let mut items: Vec<Value> = visible(&s, &a).await?.iter().map(|d| network_view(d, &zones)).collect();
-    items.extend(zones.external().into_iter().map(|dc| external_view(dc, &zones)));
+    let mut items: Vec<Value> = visible(&s, &a)
+        .await?
+        .iter()
+        .map(|d| network_view(d, &zones))
+        .collect();
+    items.extend(
+        zones
+            .external()
+            .into_iter()
+            .map(|dc| external_view(dc, &zones)),
+    );
     Ok(Json(q.apply(items, "networks", &base_url(&s))?))
 }
 
 /// `GET /networks/{id}`.
-pub async fn network_show(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Json<Value>> {
+pub async fn network_show(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Json<Value>> {
     let zones = Zones::load(&s, &a).await?;
     if let Some(dc) = zones.external_by_id(&id) {
         return Ok(Json(json!({"network": external_view(dc, &zones)})));
     }
-    let d = s.service.network_get(&a.caller, &a.project, NetworkId::parse_for_lookup(&id)?).await?;
+    let d = s
+        .service
+        .network_get(&a.caller, &a.project, NetworkId::parse_for_lookup(&id)?)
+        .await?;
     Ok(Json(json!({"network": network_view(&d, &zones)})))
 }
 
@@ -199,30 +280,60 @@ fn string_list(obj: &serde_json::Map<String, Value>, key: &str) -> NeutronResult
         None | Some(Value::Null) => Ok(vec![]),
         Some(Value::Array(a)) => a
             .iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| NeutronError::from(Error::invalid(format!("Invalid input for {key}: '{v}' is not a string.")))))
+            .map(|v| {
+                v.as_str().map(str::to_string).ok_or_else(|| {
+                    NeutronError::from(Error::invalid(format!(
+                        "Invalid input for {key}: '{v}' is not a string."
+                    )))
+                })
+            })
             .collect(),
-        Some(other) => Err(NeutronError::from(Error::invalid(format!("Invalid input for {key}: '{other}' is not a list.")))),
+        Some(other) => Err(NeutronError::from(Error::invalid(format!(
+            "Invalid input for {key}: '{other}' is not a list."
+        )))),
     }
 }
 
 /// `POST /networks`: a custom (L2) network until a subnet is added.
-pub async fn network_create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, NeutronJson(body): NeutronJson) -> NeutronResult<Response> {
+pub async fn network_create(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Response> {
     let n = body_object(&body, "network")?;
-    known_attributes(n, &["name", "description", "admin_state_up", "shared", "router:external", "port_security_enabled", "availability_zone_hints", "tenant_id", "project_id", "mtu"])?;
+    known_attributes(
+        n,
+        &[
+            "name",
+            "description",
+            "admin_state_up",
+            "shared",
+            "router:external",
+            "port_security_enabled",
+            "availability_zone_hints",
+            "tenant_id",
+            "project_id",
+            "mtu",
+        ],
+    )?;
     check_owner(n, &a)?;
     if opt_bool(n, "router:external")? == Some(true) {
         return Err(NeutronError::from(Error::invalid(
             "External networks are the data centers' public IP pools; the cloud admin creates pools with the native API.",
         )));
     }
-    if opt_bool(n, "admin_state_up")? == Some(false) || opt_bool(n, "port_security_enabled")? == Some(false) {
+    if opt_bool(n, "admin_state_up")? == Some(false)
+        || opt_bool(n, "port_security_enabled")? == Some(false)
+    {
         return Err(NeutronError::from(Error::invalid(
             "nicplane networks are always administratively up and have port security on; disable port security per port.",
         )));
     }
     if let Some(m) = n.get("mtu") {
         if m.as_u64() != Some(MTU as u64) {
-            return Err(NeutronError::from(Error::invalid(format!("Invalid input for mtu: nicplane networks have an MTU of {MTU}."))));
+            return Err(NeutronError::from(Error::invalid(format!(
+                "Invalid input for mtu: nicplane networks have an MTU of {MTU}."
+            ))));
         }
     }
     let zones = Zones::load(&s, &a).await?;
@@ -237,17 +348,26 @@ pub async fn network_create(NeutronAuth(a): NeutronAuth, State(s): State<AppStat
     let d = if opt_bool(n, "shared")? == Some(true) {
         s.service.shared_network_create(&a.caller, spec, &o).await?
     } else {
-        s.service.network_create(&a.caller, &a.project, spec, &o).await?
+        s.service
+            .network_create(&a.caller, &a.project, spec, &o)
+            .await?
     };
     Ok(created(json!({"network": network_view(&d, &zones)})))
 }
 
 /// `PUT /networks/{id}`: name and description.
-pub async fn network_update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+pub async fn network_update(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Json<Value>> {
     let n = body_object(&body, "network")?;
     known_attributes(n, &["name", "description", "admin_state_up"])?;
     if opt_bool(n, "admin_state_up")? == Some(false) {
-        return Err(NeutronError::from(Error::invalid("nicplane networks are always administratively up.")));
+        return Err(NeutronError::from(Error::invalid(
+            "nicplane networks are always administratively up.",
+        )));
     }
     let patch = NetworkPatch {
         name: opt_str(n, "name")?,
@@ -255,90 +375,186 @@ pub async fn network_update(NeutronAuth(a): NeutronAuth, State(s): State<AppStat
     };
     let zones = Zones::load(&s, &a).await?;
     if zones.external_by_id(&id).is_some() {
-        return Err(NeutronError::from(Error::forbidden("Only the cloud admin changes public IP pools, with the native API.")));
+        return Err(NeutronError::from(Error::forbidden(
+            "Only the cloud admin changes public IP pools, with the native API.",
+        )));
     }
     let d = s
         .service
-        .network_update(&a.caller, &a.project, NetworkId::parse_for_lookup(&id)?, patch, &WriteOptions::default())
+        .network_update(
+            &a.caller,
+            &a.project,
+            NetworkId::parse_for_lookup(&id)?,
+            patch,
+            &WriteOptions::default(),
+        )
         .await?;
     Ok(Json(json!({"network": network_view(&d, &zones)})))
 }
 
 /// `DELETE /networks/{id}`: 409 while ports use it.
-pub async fn network_delete(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
+pub async fn network_delete(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Response> {
     s.service
-        .network_delete(&a.caller, &a.project, NetworkId::parse_for_lookup(&id)?, &WriteOptions::default())
+        .network_delete(
+            &a.caller,
+            &a.project,
+            NetworkId::parse_for_lookup(&id)?,
+            &WriteOptions::default(),
+        )
         .await?;
     Ok(no_content())
 }
 
 /// `GET /subnets`.
-pub async fn subnet_list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+pub async fn subnet_list(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    uri: Uri,
+) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), SUBNET_ATTRS)?;
     let zones = Zones::load(&s, &a).await?;
-    let mut items: Vec<Value> = visible(&s, &a).await?.iter().flat_map(|d| d.subnets.iter().map(subnet_view)).collect();
+    let mut items: Vec<Value> = visible(&s, &a)
+        .await?
+        .iter()
+        .flat_map(|d| d.subnets.iter().map(subnet_view))
+        .collect();
     items.extend(zones.pools.iter().map(pool_subnet_view));
     Ok(Json(q.apply(items, "subnets", &base_url(&s))?))
 }
 
 /// `GET /subnets/{id}`.
-pub async fn subnet_show(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Json<Value>> {
+pub async fn subnet_show(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Json<Value>> {
     let zones = Zones::load(&s, &a).await?;
-    if let Some(p) = zones.pools.iter().find(|p| p.id.to_string() == id.to_ascii_lowercase()) {
+    if let Some(p) = zones
+        .pools
+        .iter()
+        .find(|p| p.id.to_string() == id.to_ascii_lowercase())
+    {
         return Ok(Json(json!({"subnet": pool_subnet_view(p)})));
     }
-    let sub = s.service.subnet_get(&a.caller, &a.project, SubnetId::parse_for_lookup(&id)?).await?;
+    let sub = s
+        .service
+        .subnet_get(&a.caller, &a.project, SubnetId::parse_for_lookup(&id)?)
+        .await?;
     Ok(Json(json!({"subnet": subnet_view(&sub)})))
 }
 
 /// `POST /subnets`.
-pub async fn subnet_create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, NeutronJson(body): NeutronJson) -> NeutronResult<Response> {
+pub async fn subnet_create(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Response> {
     let b = body_object(&body, "subnet")?;
-    known_attributes(b, &[
-        "network_id", "cidr", "ip_version", "name", "description", "gateway_ip", "allocation_pools", "enable_dhcp",
-        "dns_nameservers", "host_routes", "ipv6_ra_mode", "ipv6_address_mode", "subnetpool_id", "tenant_id",
-        "project_id", "service_types", "use_default_subnetpool", "segment_id",
-    ])?;
+    known_attributes(
+        b,
+        &[
+            "network_id",
+            "cidr",
+            "ip_version",
+            "name",
+            "description",
+            "gateway_ip",
+            "allocation_pools",
+            "enable_dhcp",
+            "dns_nameservers",
+            "host_routes",
+            "ipv6_ra_mode",
+            "ipv6_address_mode",
+            "subnetpool_id",
+            "tenant_id",
+            "project_id",
+            "service_types",
+            "use_default_subnetpool",
+            "segment_id",
+        ],
+    )?;
     check_owner(b, &a)?;
-    let network = opt_str(b, "network_id")?.ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: network_id is required.")))?;
-    if Zones::load(&s, &a).await?.external_by_id(&network).is_some() {
-        return Err(NeutronError::from(Error::forbidden("Only the cloud admin adds public IP pools, with the native API.")));
+    let network = opt_str(b, "network_id")?.ok_or_else(|| {
+        NeutronError::from(Error::invalid(
+            "Invalid input for operation: network_id is required.",
+        ))
+    })?;
+    if Zones::load(&s, &a)
+        .await?
+        .external_by_id(&network)
+        .is_some()
+    {
+        return Err(NeutronError::from(Error::forbidden(
+            "Only the cloud admin adds public IP pools, with the native API.",
+        )));
     }
     for unsupported in ["dns_nameservers", "host_routes", "service_types"] {
-        if !string_list(b, unsupported).unwrap_or_default().is_empty() || b.get(unsupported).is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
-            return Err(NeutronError::from(Error::invalid(format!("nicplane subnets do not support {unsupported}."))));
+        if !string_list(b, unsupported).unwrap_or_default().is_empty()
+            || b.get(unsupported)
+                .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+        {
+            return Err(NeutronError::from(Error::invalid(format!(
+                "nicplane subnets do not support {unsupported}."
+            ))));
         }
     }
-    if b.get("subnetpool_id").is_some_and(|v| !v.is_null()) || opt_bool(b, "use_default_subnetpool")? == Some(true) {
-        return Err(NeutronError::from(Error::invalid("nicplane has no subnet pools: give a cidr.")));
+    if b.get("subnetpool_id").is_some_and(|v| !v.is_null())
+        || opt_bool(b, "use_default_subnetpool")? == Some(true)
+    {
+        return Err(NeutronError::from(Error::invalid(
+            "nicplane has no subnet pools: give a cidr.",
+        )));
     }
     let cidr_s = opt_str(b, "cidr")?.ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: a cidr must be specified in the absence of a subnet pool.")))?;
-    let cidr: ipnet::IpNet = cidr_s
-        .parse()
-        .map_err(|_| NeutronError::from(Error::invalid(format!("Invalid input for cidr. Reason: '{cidr_s}' is not a valid IP subnet."))))?;
+    let cidr: ipnet::IpNet = cidr_s.parse().map_err(|_| {
+        NeutronError::from(Error::invalid(format!(
+            "Invalid input for cidr. Reason: '{cidr_s}' is not a valid IP subnet."
+        )))
+    })?;
     let version = b.get("ip_version").and_then(Value::as_u64);
     let actual = if cidr.addr().is_ipv4() { 4 } else { 6 };
     match version {
         Some(v) if v == actual => {}
         Some(v) if v == 4 || v == 6 => {
-            return Err(NeutronError::from(Error::invalid(format!("Invalid input for operation: Cidr {cidr} does not match IP version {v}."))))
+            return Err(NeutronError::from(Error::invalid(format!(
+                "Invalid input for operation: Cidr {cidr} does not match IP version {v}."
+            ))))
         }
-        _ => return Err(NeutronError::from(Error::invalid("Invalid input for ip_version: give 4 or 6."))),
+        _ => {
+            return Err(NeutronError::from(Error::invalid(
+                "Invalid input for ip_version: give 4 or 6.",
+            )))
+        }
     }
     let (gateway_ip, no_gateway) = match b.get("gateway_ip") {
         None => (None, false),
         Some(Value::Null) => (None, true),
         Some(Value::String(g)) => (
-            Some(g.parse::<IpAddr>().map_err(|_| NeutronError::from(Error::invalid(format!("Invalid input for gateway_ip. Reason: '{g}' is not a valid IP address."))))?),
+            Some(g.parse::<IpAddr>().map_err(|_| {
+                NeutronError::from(Error::invalid(format!(
+                    "Invalid input for gateway_ip. Reason: '{g}' is not a valid IP address."
+                )))
+            })?),
             false,
         ),
-        Some(other) => return Err(NeutronError::from(Error::invalid(format!("Invalid input for gateway_ip. Reason: '{other}' is not a valid IP address.")))),
+        Some(other) => {
+            return Err(NeutronError::from(Error::invalid(format!(
+                "Invalid input for gateway_ip. Reason: '{other}' is not a valid IP address."
+            ))))
+        }
     };
     let allocation_pools = match b.get("allocation_pools") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
-            serde_json::from_value::<Vec<AllocationPool>>(v.clone())
-                .map_err(|_| NeutronError::from(Error::invalid("Invalid input for allocation_pools: give [{\"start\": ip, \"end\": ip}].")))?,
+            serde_json::from_value::<Vec<AllocationPool>>(v.clone()).map_err(|_| {
+                NeutronError::from(Error::invalid(
+                    "Invalid input for allocation_pools: give [{\"start\": ip, \"end\": ip}].",
+                ))
+            })?,
         ),
     };
     let spec = SubnetSpec {
@@ -350,38 +566,73 @@ pub async fn subnet_create(NeutronAuth(a): NeutronAuth, State(s): State<AppState
     };
     let sub = s
         .service
-        .subnet_add(&a.caller, &a.project, NetworkId::parse_for_lookup(&network)?, spec, &WriteOptions::default())
+        .subnet_add(
+            &a.caller,
+            &a.project,
+            NetworkId::parse_for_lookup(&network)?,
+            spec,
+            &WriteOptions::default(),
+        )
         .await?;
     Ok(created(json!({"subnet": subnet_view(&sub)})))
 }
 
 /// `PUT /subnets/{id}`: nicplane subnets do not change once created.
-pub async fn subnet_update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+pub async fn subnet_update(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Json<Value>> {
     let b = body_object(&body, "subnet")?;
-    let sub = s.service.subnet_get(&a.caller, &a.project, SubnetId::parse_for_lookup(&id)?).await?;
+    let sub = s
+        .service
+        .subnet_get(&a.caller, &a.project, SubnetId::parse_for_lookup(&id)?)
+        .await?;
     let view = subnet_view(&sub);
     for (k, v) in b {
         if view.get(k) != Some(v) {
-            return Err(NeutronError::from(Error::invalid(format!("nicplane subnets cannot be changed after creation ({k})."))));
+            return Err(NeutronError::from(Error::invalid(format!(
+                "nicplane subnets cannot be changed after creation ({k})."
+            ))));
         }
     }
     Ok(Json(json!({ "subnet": view })))
 }
 
 /// `DELETE /subnets/{id}`: 409 while addresses of it are in use.
-pub async fn subnet_delete(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
+pub async fn subnet_delete(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Response> {
     let zones = Zones::load(&s, &a).await?;
-    if zones.pools.iter().any(|p| p.id.to_string() == id.to_ascii_lowercase()) {
-        return Err(NeutronError::from(Error::forbidden("Only the cloud admin manages public IP pools.")));
+    if zones
+        .pools
+        .iter()
+        .any(|p| p.id.to_string() == id.to_ascii_lowercase())
+    {
+        return Err(NeutronError::from(Error::forbidden(
+            "Only the cloud admin manages public IP pools.",
+        )));
     }
     s.service
-        .subnet_delete(&a.caller, &a.project, SubnetId::parse_for_lookup(&id).map_err(|_| Error::not_found(Kind::Subnet, &id))?, &WriteOptions::default())
+        .subnet_delete(
+            &a.caller,
+            &a.project,
+            SubnetId::parse_for_lookup(&id).map_err(|_| Error::not_found(Kind::Subnet, &id))?,
+            &WriteOptions::default(),
+        )
         .await?;
     Ok(no_content())
 }
 
 /// `GET /availability_zones`: one zone per data center.
-pub async fn availability_zones(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+pub async fn availability_zones(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    uri: Uri,
+) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), &["name", "resource", "state"])?;
     let zones = Zones::load(&s, &a).await?;
     let items: Vec<Value> = zones

@@ -10,7 +10,10 @@
 
 use super::query::ListQuery;
 use super::trunks::{trunk_details, TrunkIndex};
-use super::{body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str, NeutronAuth, NeutronError, NeutronJson, NeutronResult};
+use super::{
+    body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str,
+    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
+};
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -29,9 +32,24 @@ use serde_json::{json, Map, Value};
 
 /// Filterable attributes of a port.
 pub const PORT_ATTRS: &[&str] = &[
-    "id", "name", "description", "network_id", "tenant_id", "project_id", "mac_address", "admin_state_up",
-    "status", "device_id", "device_owner", "fixed_ips", "security_groups", "port_security_enabled",
-    "binding:vnic_type", "tags", "created_at", "updated_at",
+    "id",
+    "name",
+    "description",
+    "network_id",
+    "tenant_id",
+    "project_id",
+    "mac_address",
+    "admin_state_up",
+    "status",
+    "device_id",
+    "device_owner",
+    "fixed_ips",
+    "security_groups",
+    "port_security_enabled",
+    "binding:vnic_type",
+    "tags",
+    "created_at",
+    "updated_at",
 ];
 
 /// `device_owner` of a trunk subport.
@@ -80,7 +98,10 @@ pub fn port_view(i: &Interface, trunks: &TrunkIndex) -> Value {
             SUBPORT_OWNER.to_string(),
         )
     } else {
-        (i.vm_id.map(|v| v.to_string()).unwrap_or_default(), i.device_owner.clone())
+        (
+            i.vm_id.map(|v| v.to_string()).unwrap_or_default(),
+            i.device_owner.clone(),
+        )
     };
     let mut v = json!({
         "id": i.id.to_string(), "name": i.name, "description": i.description,
@@ -103,14 +124,22 @@ pub fn port_view(i: &Interface, trunks: &TrunkIndex) -> Value {
 
 /// Every interface of the project (ports, subports and parents).
 pub async fn all_ports(s: &AppState, a: &Scoped) -> NeutronResult<Vec<Interface>> {
-    Ok(s
-        .service
-        .interface_list(&a.caller, &a.project, InterfaceFilter::default(), PageRequest::default())
+    Ok(s.service
+        .interface_list(
+            &a.caller,
+            &a.project,
+            InterfaceFilter::default(),
+            PageRequest::default(),
+        )
         .await?)
 }
 
 /// `GET /ports`.
-pub async fn list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+pub async fn list(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    uri: Uri,
+) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), PORT_ATTRS)?;
     let ports = all_ports(&s, &a).await?;
     let trunks = TrunkIndex::load(&s, &a, &ports).await?;
@@ -133,59 +162,98 @@ async fn one_view(s: &AppState, a: &Scoped, id: InterfaceId) -> NeutronResult<Va
 }
 
 /// `GET /ports/{id}`.
-pub async fn show(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, uri: Uri) -> NeutronResult<Json<Value>> {
+pub async fn show(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), PORT_ATTRS)?;
     let v = one_view(&s, &a, port_id(&id)?).await?;
     let v = match (v, q.fields.is_empty()) {
-        (Value::Object(m), false) => Value::Object(m.into_iter().filter(|(k, _)| q.fields.contains(k)).collect()),
+        (Value::Object(m), false) => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| q.fields.contains(k))
+                .collect(),
+        ),
         (v, _) => v,
     };
     Ok(Json(json!({ "port": v })))
 }
 
 fn fixed_ips_of(v: &Value) -> NeutronResult<Vec<FixedIpRequest>> {
-    let list = v
-        .as_array()
-        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for fixed_ips: give a list of {\"subnet_id\", \"ip_address\"}.")))?;
+    let list = v.as_array().ok_or_else(|| {
+        NeutronError::from(Error::invalid(
+            "Invalid input for fixed_ips: give a list of {\"subnet_id\", \"ip_address\"}.",
+        ))
+    })?;
     list.iter()
         .map(|f| {
-            let o = f
-                .as_object()
-                .ok_or_else(|| NeutronError::from(Error::invalid(format!("Invalid input for fixed_ips: '{f}' is not an object."))))?;
+            let o = f.as_object().ok_or_else(|| {
+                NeutronError::from(Error::invalid(format!(
+                    "Invalid input for fixed_ips: '{f}' is not an object."
+                )))
+            })?;
             known_attributes(o, &["subnet_id", "ip_address"])?;
             let subnet_id = opt_str(o, "subnet_id")?
-                .map(|s| s.parse::<SubnetId>().map_err(|_| NeutronError::from(Error::invalid(format!("Invalid input for fixed_ips: subnet_id '{s}' is not a UUID.")))))
+                .map(|s| {
+                    s.parse::<SubnetId>().map_err(|_| {
+                        NeutronError::from(Error::invalid(format!(
+                            "Invalid input for fixed_ips: subnet_id '{s}' is not a UUID."
+                        )))
+                    })
+                })
                 .transpose()?;
             let ip_address = opt_str(o, "ip_address")?
-                .map(|s| s.parse().map_err(|_| NeutronError::from(Error::invalid(format!("Invalid input for fixed_ips: '{s}' is not a valid IP address.")))))
+                .map(|s| {
+                    s.parse().map_err(|_| {
+                        NeutronError::from(Error::invalid(format!(
+                            "Invalid input for fixed_ips: '{s}' is not a valid IP address."
+                        )))
+                    })
+                })
                 .transpose()?;
-            Ok(FixedIpRequest { subnet_id, ip_address, ip_version: None })
+            Ok(FixedIpRequest {
+                subnet_id,
+                ip_address,
+                ip_version: None,
+            })
         })
         .collect()
 }
 
 fn groups_of(v: &Value) -> NeutronResult<Vec<SecurityGroupId>> {
-    let list = v
-        .as_array()
-        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for security_groups: give a list of ids.")))?;
+    let list = v.as_array().ok_or_else(|| {
+        NeutronError::from(Error::invalid(
+            "Invalid input for security_groups: give a list of ids.",
+        ))
+    })?;
     list.iter()
         .map(|g| {
             let s = g.as_str().unwrap_or_default();
-            s.parse::<SecurityGroupId>()
-                .map_err(|_| NeutronError::from(Error::invalid(format!("Security group {g} does not exist in the project."))))
+            s.parse::<SecurityGroupId>().map_err(|_| {
+                NeutronError::from(Error::invalid(format!(
+                    "Security group {g} does not exist in the project."
+                )))
+            })
         })
         .collect()
 }
 
 fn pairs_of(v: &Value) -> NeutronResult<Vec<AddressPair>> {
-    serde_json::from_value::<Vec<AddressPair>>(v.clone())
-        .map_err(|_| NeutronError::from(Error::invalid("Invalid input for allowed_address_pairs: give [{\"ip_address\", \"mac_address\"}].")))
+    serde_json::from_value::<Vec<AddressPair>>(v.clone()).map_err(|_| {
+        NeutronError::from(Error::invalid(
+            "Invalid input for allowed_address_pairs: give [{\"ip_address\", \"mac_address\"}].",
+        ))
+    })
 }
 
 fn tags_of(v: &Value) -> NeutronResult<Vec<ResourceTag>> {
-    let list = v
-        .as_array()
-        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for tags: give a list of strings.")))?;
+    let list = v.as_array().ok_or_else(|| {
+        NeutronError::from(Error::invalid(
+            "Invalid input for tags: give a list of strings.",
+        ))
+    })?;
     list.iter()
         .map(|t| tag_of(t.as_str().unwrap_or_default()))
         .collect()
@@ -196,14 +264,31 @@ fn only_default(o: &Map<String, Value>, key: &str, default: &Value) -> NeutronRe
     match o.get(key) {
         None => Ok(()),
         Some(v) if v == default || v.is_null() => Ok(()),
-        Some(v) => Err(NeutronError::from(Error::invalid(format!("nicplane ports do not support {key} {v}.")))),
+        Some(v) => Err(NeutronError::from(Error::invalid(format!(
+            "nicplane ports do not support {key} {v}."
+        )))),
     }
 }
 
 const CREATE_ATTRS: &[&str] = &[
-    "network_id", "name", "description", "admin_state_up", "mac_address", "fixed_ips", "security_groups",
-    "port_security_enabled", "allowed_address_pairs", "device_id", "device_owner", "tags", "tenant_id",
-    "project_id", "binding:vnic_type", "qos_policy_id", "dns_name", "extra_dhcp_opts",
+    "network_id",
+    "name",
+    "description",
+    "admin_state_up",
+    "mac_address",
+    "fixed_ips",
+    "security_groups",
+    "port_security_enabled",
+    "allowed_address_pairs",
+    "device_id",
+    "device_owner",
+    "tags",
+    "tenant_id",
+    "project_id",
+    "binding:vnic_type",
+    "qos_policy_id",
+    "dns_name",
+    "extra_dhcp_opts",
 ];
 
 fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpec> {
@@ -218,17 +303,30 @@ fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpe
             "Create the port without device_id, then attach it to the server (openstack server add port).",
         )));
     }
-    let network = opt_str(o, "network_id")?
-        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: network_id is required.")))?;
+    let network = opt_str(o, "network_id")?.ok_or_else(|| {
+        NeutronError::from(Error::invalid(
+            "Invalid input for operation: network_id is required.",
+        ))
+    })?;
     Ok(InterfaceSpec {
         network_id: NetworkId::parse_for_lookup(&network)?,
-        fixed_ips: o.get("fixed_ips").map(fixed_ips_of).transpose()?.unwrap_or_default(),
+        fixed_ips: o
+            .get("fixed_ips")
+            .map(fixed_ips_of)
+            .transpose()?
+            .unwrap_or_default(),
         name: opt_str(o, "name")?,
         description: opt_str(o, "description")?,
         security_groups: o.get("security_groups").map(groups_of).transpose()?,
         port_security_enabled: opt_bool(o, "port_security_enabled")?,
-        mac_address: opt_str(o, "mac_address")?.map(|m| m.parse::<MacAddr>()).transpose()?,
-        allowed_address_pairs: o.get("allowed_address_pairs").map(pairs_of).transpose()?.unwrap_or_default(),
+        mac_address: opt_str(o, "mac_address")?
+            .map(|m| m.parse::<MacAddr>())
+            .transpose()?,
+        allowed_address_pairs: o
+            .get("allowed_address_pairs")
+            .map(pairs_of)
+            .transpose()?
+            .unwrap_or_default(),
         admin_state_up: opt_bool(o, "admin_state_up")?,
         device_owner: opt_str(o, "device_owner")?,
         tags: o.get("tags").map(tags_of).transpose()?.unwrap_or_default(),
@@ -236,39 +334,74 @@ fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpe
 }
 
 /// `POST /ports` (one `port`, or `ports` in bulk: all or none).
-pub async fn create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, NeutronJson(body): NeutronJson) -> NeutronResult<Response> {
+pub async fn create(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Response> {
     let o = WriteOptions::default();
     if let Some(list) = body.get("ports") {
-        let list = list
-            .as_array()
-            .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for ports: give a list of ports.")))?;
+        let list = list.as_array().ok_or_else(|| {
+            NeutronError::from(Error::invalid(
+                "Invalid input for ports: give a list of ports.",
+            ))
+        })?;
         let specs = list
             .iter()
             .map(|p| {
-                let obj = p
-                    .as_object()
-                    .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for ports: each port must be an object.")))?;
+                let obj = p.as_object().ok_or_else(|| {
+                    NeutronError::from(Error::invalid(
+                        "Invalid input for ports: each port must be an object.",
+                    ))
+                })?;
                 create_spec(obj, &a)
             })
             .collect::<NeutronResult<Vec<_>>>()?;
-        let made = s.service.interface_create_many(&a.caller, &a.project, specs, &o).await?;
+        let made = s
+            .service
+            .interface_create_many(&a.caller, &a.project, specs, &o)
+            .await?;
         let trunks = TrunkIndex::empty();
         let views: Vec<Value> = made.iter().map(|i| port_view(i, &trunks)).collect();
         return Ok(created(json!({ "ports": views })));
     }
     let spec = create_spec(body_object(&body, "port")?, &a)?;
-    let i = s.service.interface_create(&a.caller, &a.project, spec, &o).await?;
-    Ok(created(json!({"port": port_view(&i, &TrunkIndex::empty())})))
+    let i = s
+        .service
+        .interface_create(&a.caller, &a.project, spec, &o)
+        .await?;
+    Ok(created(
+        json!({"port": port_view(&i, &TrunkIndex::empty())}),
+    ))
 }
 
 /// `PUT /ports/{id}`.
-pub async fn update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+pub async fn update(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Json<Value>> {
     let o = body_object(&body, "port")?;
-    known_attributes(o, &[
-        "name", "description", "admin_state_up", "fixed_ips", "security_groups", "port_security_enabled",
-        "allowed_address_pairs", "device_id", "device_owner", "binding:vnic_type", "tags", "qos_policy_id",
-        "dns_name", "extra_dhcp_opts",
-    ])?;
+    known_attributes(
+        o,
+        &[
+            "name",
+            "description",
+            "admin_state_up",
+            "fixed_ips",
+            "security_groups",
+            "port_security_enabled",
+            "allowed_address_pairs",
+            "device_id",
+            "device_owner",
+            "binding:vnic_type",
+            "tags",
+            "qos_policy_id",
+            "dns_name",
+            "extra_dhcp_opts",
+        ],
+    )?;
     only_default(o, "binding:vnic_type", &json!("normal"))?;
     only_default(o, "dns_name", &json!(""))?;
     only_default(o, "extra_dhcp_opts", &json!([]))?;
@@ -277,16 +410,30 @@ pub async fn update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path
     let (caller, project) = (&a.caller, &a.project);
     let w = WriteOptions::default();
     let current = s.service.interface_get(caller, project, id).await?;
-    if let Some(device) = opt_str(o, "device_id")?.or_else(|| o.get("device_id").map(|_| String::new())) {
+    if let Some(device) =
+        opt_str(o, "device_id")?.or_else(|| o.get("device_id").map(|_| String::new()))
+    {
         let now = current.vm_id.map(|v| v.to_string()).unwrap_or_default();
         if device != now {
             if let Some(vm) = current.vm_id {
-                s.service.interface_detach(caller, project, vm, id, &w).await?;
+                s.service
+                    .interface_detach(caller, project, vm, id, &w)
+                    .await?;
             }
             if !device.is_empty() {
                 let vm = VmId::parse_for_lookup(&device)?;
                 s.service
-                    .interface_attach(caller, project, vm, AttachSpec { interface_id: Some(id), device_owner: opt_str(o, "device_owner")?, ..Default::default() }, &w)
+                    .interface_attach(
+                        caller,
+                        project,
+                        vm,
+                        AttachSpec {
+                            interface_id: Some(id),
+                            device_owner: opt_str(o, "device_owner")?,
+                            ..Default::default()
+                        },
+                        &w,
+                    )
                     .await?;
             }
         }
@@ -308,52 +455,109 @@ pub async fn update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path
         tags: o.get("tags").map(tags_of).transpose()?,
         fixed_ips: o.get("fixed_ips").map(fixed_ips_of).transpose()?,
     };
-    s.service.interface_update(caller, project, id, patch, &w).await?;
+    s.service
+        .interface_update(caller, project, id, patch, &w)
+        .await?;
     Ok(Json(json!({"port": one_view(&s, &a, id).await?})))
 }
 
 /// `DELETE /ports/{id}`: 204.
-pub async fn delete(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
-    s.service.interface_delete(&a.caller, &a.project, port_id(&id)?, &WriteOptions::default()).await?;
+pub async fn delete(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Response> {
+    s.service
+        .interface_delete(
+            &a.caller,
+            &a.project,
+            port_id(&id)?,
+            &WriteOptions::default(),
+        )
+        .await?;
     Ok(no_content())
 }
 
-async fn set_tags(s: &AppState, a: &Scoped, id: InterfaceId, tags: Vec<ResourceTag>) -> NeutronResult<Interface> {
-    let patch = InterfacePatch { tags: Some(tags), ..Default::default() };
-    Ok(s.service.interface_update(&a.caller, &a.project, id, patch, &WriteOptions::default()).await?)
+async fn set_tags(
+    s: &AppState,
+    a: &Scoped,
+    id: InterfaceId,
+    tags: Vec<ResourceTag>,
+) -> NeutronResult<Interface> {
+    let patch = InterfacePatch {
+        tags: Some(tags),
+        ..Default::default()
+    };
+    Ok(s.service
+        .interface_update(&a.caller, &a.project, id, patch, &WriteOptions::default())
+        .await?)
 }
 
 /// `GET /ports/{id}/tags`.
-pub async fn tags_list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Json<Value>> {
-    let i = s.service.interface_get(&a.caller, &a.project, port_id(&id)?).await?;
-    Ok(Json(json!({"tags": i.tags.iter().map(tag_string).collect::<Vec<_>>()})))
+pub async fn tags_list(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Json<Value>> {
+    let i = s
+        .service
+        .interface_get(&a.caller, &a.project, port_id(&id)?)
+        .await?;
+    Ok(Json(
+        json!({"tags": i.tags.iter().map(tag_string).collect::<Vec<_>>()}),
+    ))
 }
 
 /// `PUT /ports/{id}/tags`: replace all.
-pub async fn tags_replace(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+pub async fn tags_replace(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Json<Value>> {
     let tags = tags_of(body.get("tags").unwrap_or(&Value::Null))?;
     let i = set_tags(&s, &a, port_id(&id)?, tags).await?;
-    Ok(Json(json!({"tags": i.tags.iter().map(tag_string).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"tags": i.tags.iter().map(tag_string).collect::<Vec<_>>()}),
+    ))
 }
 
 /// `DELETE /ports/{id}/tags`: remove all.
-pub async fn tags_clear(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
+pub async fn tags_clear(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Response> {
     set_tags(&s, &a, port_id(&id)?, vec![]).await?;
     Ok(no_content())
 }
 
 /// `GET /ports/{id}/tags/{tag}`: 204 when present.
-pub async fn tag_check(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path((id, tag)): Path<(String, String)>) -> NeutronResult<Response> {
-    let i = s.service.interface_get(&a.caller, &a.project, port_id(&id)?).await?;
+pub async fn tag_check(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path((id, tag)): Path<(String, String)>,
+) -> NeutronResult<Response> {
+    let i = s
+        .service
+        .interface_get(&a.caller, &a.project, port_id(&id)?)
+        .await?;
     if i.tags.iter().any(|t| tag_string(t) == tag) {
         Ok(no_content())
     } else {
-        Err(NeutronError::from(Error::NotFound { kind: Kind::Interface, id: format!("{id} tag {tag}") }))
+        Err(NeutronError::from(Error::NotFound {
+            kind: Kind::Interface,
+            id: format!("{id} tag {tag}"),
+        }))
     }
 }
 
 /// `PUT /ports/{id}/tags/{tag}`: add one (201).
-pub async fn tag_add(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path((id, tag)): Path<(String, String)>) -> NeutronResult<Response> {
+pub async fn tag_add(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path((id, tag)): Path<(String, String)>,
+) -> NeutronResult<Response> {
     let id = port_id(&id)?;
     let i = s.service.interface_get(&a.caller, &a.project, id).await?;
     let new = tag_of(&tag)?;
@@ -366,13 +570,24 @@ pub async fn tag_add(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Pat
 }
 
 /// `DELETE /ports/{id}/tags/{tag}`: 204, or 404 when absent.
-pub async fn tag_remove(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path((id, tag)): Path<(String, String)>) -> NeutronResult<Response> {
+pub async fn tag_remove(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path((id, tag)): Path<(String, String)>,
+) -> NeutronResult<Response> {
     let pid = port_id(&id)?;
     let i = s.service.interface_get(&a.caller, &a.project, pid).await?;
     if !i.tags.iter().any(|t| tag_string(t) == tag) {
-        return Err(NeutronError::from(Error::NotFound { kind: Kind::Interface, id: format!("{id} tag {tag}") }));
+        return Err(NeutronError::from(Error::NotFound {
+            kind: Kind::Interface,
+            id: format!("{id} tag {tag}"),
+        }));
     }
-    let tags = i.tags.into_iter().filter(|t| tag_string(t) != tag).collect();
+    let tags = i
+        .tags
+        .into_iter()
+        .filter(|t| tag_string(t) != tag)
+        .collect();
     set_tags(&s, &a, pid, tags).await?;
     Ok(no_content())
 }

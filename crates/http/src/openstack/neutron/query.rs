@@ -34,7 +34,10 @@ fn bad(msg: String) -> NeutronError {
 }
 
 fn split_tags(v: &str) -> Vec<String> {
-    v.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
+    v.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 impl ListQuery {
@@ -46,7 +49,9 @@ impl ListQuery {
         let mut sort_dirs = Vec::new();
         for (k, v) in pairs {
             match k.as_str() {
-                "fields" => q.fields.extend(v.split(',').filter(|s| !s.is_empty()).map(str::to_string)),
+                "fields" => q
+                    .fields
+                    .extend(v.split(',').filter(|s| !s.is_empty()).map(str::to_string)),
                 "limit" => {
                     let n: usize = v.parse().map_err(|_| bad(format!("Bad limit request: Limit must be an integer 0 or greater and not '{v}'.")))?;
                     q.limit = (n > 0).then_some(n);
@@ -79,7 +84,9 @@ impl ListQuery {
             }
         }
         if !sort_dirs.is_empty() && sort_dirs.len() != sort_keys.len() {
-            return Err(bad("The number of sort_keys and sort_dirs must be same".into()));
+            return Err(bad(
+                "The number of sort_keys and sort_dirs must be same".into()
+            ));
         }
         for (i, k) in sort_keys.into_iter().enumerate() {
             if !attributes.contains(&k.as_str()) {
@@ -138,7 +145,10 @@ impl ListQuery {
             items.reverse();
         }
         if let Some(m) = &self.marker {
-            let marker_item = items.iter().find(|i| i.get("id").and_then(Value::as_str) == Some(m.as_str())).cloned();
+            let marker_item = items
+                .iter()
+                .find(|i| i.get("id").and_then(Value::as_str) == Some(m.as_str()))
+                .cloned();
             match marker_item {
                 Some(mi) => {
                     let reverse = self.page_reverse;
@@ -178,8 +188,16 @@ impl ListQuery {
         }
         let mut links = Vec::new();
         if let Some(l) = self.limit {
-            let first = items.first().and_then(|i| i.get("id")).and_then(Value::as_str).map(str::to_string);
-            let last = items.last().and_then(|i| i.get("id")).and_then(Value::as_str).map(str::to_string);
+            let first = items
+                .first()
+                .and_then(|i| i.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let last = items
+                .last()
+                .and_then(|i| i.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let (forward_more, backward_possible) = if self.page_reverse {
                 (self.marker.is_some(), more)
             } else {
@@ -187,7 +205,9 @@ impl ListQuery {
             };
             if forward_more {
                 if let Some(last) = &last {
-                    links.push(json!({"rel": "next", "href": self.link(base, collection, l, last, false)}));
+                    links.push(
+                        json!({"rel": "next", "href": self.link(base, collection, l, last, false)}),
+                    );
                 }
             }
             if backward_possible {
@@ -202,7 +222,11 @@ impl ListQuery {
                 if self.fields.is_empty() {
                     Value::Object(m)
                 } else {
-                    Value::Object(m.into_iter().filter(|(k, _)| self.fields.contains(k)).collect())
+                    Value::Object(
+                        m.into_iter()
+                            .filter(|(k, _)| self.fields.contains(k))
+                            .collect(),
+                    )
                 }
             })
             .collect();
@@ -213,7 +237,14 @@ impl ListQuery {
         Ok(body)
     }
 
-    fn link(&self, base: &str, collection: &str, limit: usize, marker: &str, reverse: bool) -> String {
+    fn link(
+        &self,
+        base: &str,
+        collection: &str,
+        limit: usize,
+        marker: &str,
+        reverse: bool,
+    ) -> String {
         let mut parts: Vec<(String, String)> = self.passthrough.clone();
         for f in &self.fields {
             parts.push(("fields".into(), f.clone()));
@@ -281,7 +312,10 @@ fn fixed_ips_match(v: Option<&Value>, wanted: &[String]) -> bool {
     groups.iter().all(|(k, vals)| {
         ips.iter().any(|ip| {
             vals.iter().any(|val| match *k {
-                "ip_address_substr" => ip.get("ip_address").and_then(Value::as_str).is_some_and(|a| a.contains(val)),
+                "ip_address_substr" => ip
+                    .get("ip_address")
+                    .and_then(Value::as_str)
+                    .is_some_and(|a| a.contains(val)),
                 key => ip.get(key).and_then(Value::as_str) == Some(*val),
             })
         })
@@ -291,7 +325,10 @@ fn fixed_ips_match(v: Option<&Value>, wanted: &[String]) -> bool {
 fn cmp_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     match (a, b) {
         (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal),
+        (Some(Value::Number(x)), Some(Value::Number(y))) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
         (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
         (None | Some(Value::Null), None | Some(Value::Null)) => Ordering::Equal,
         (None | Some(Value::Null), _) => Ordering::Less,
@@ -313,23 +350,44 @@ mod tests {
     const ATTRS: &[&str] = &["id", "name", "admin_state_up", "fixed_ips", "tags"];
 
     fn ids(v: &Value) -> Vec<String> {
-        v["ports"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect()
+        v["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect()
     }
 
     #[test]
     fn repeated_keys_are_or_and_unknown_filters_are_refused() {
         let q = ListQuery::parse(Some("name=p4&name=p2&admin_state_up=True"), ATTRS).unwrap();
-        assert_eq!(ids(&q.apply(items(), "ports", "http://h").unwrap()), ["id-0", "id-2"]);
+        assert_eq!(
+            ids(&q.apply(items(), "ports", "http://h").unwrap()),
+            ["id-0", "id-2"]
+        );
         let e = ListQuery::parse(Some("color=red"), ATTRS).unwrap_err();
-        assert!(e.error.to_string().contains("[color] is invalid attribute for filtering"));
+        assert!(e
+            .error
+            .to_string()
+            .contains("[color] is invalid attribute for filtering"));
     }
 
     #[test]
     fn nested_fixed_ip_filters() {
         let q = ListQuery::parse(Some("fixed_ips=ip_address%3D10.0.0.3"), ATTRS).unwrap();
-        assert_eq!(ids(&q.apply(items(), "ports", "http://h").unwrap()), ["id-3"]);
-        let q = ListQuery::parse(Some("fixed_ips=ip_address_substr%3D10.0.0.&fixed_ips=subnet_id%3Ds1"), ATTRS).unwrap();
-        assert_eq!(ids(&q.apply(items(), "ports", "http://h").unwrap()).len(), 5);
+        assert_eq!(
+            ids(&q.apply(items(), "ports", "http://h").unwrap()),
+            ["id-3"]
+        );
+        let q = ListQuery::parse(
+            Some("fixed_ips=ip_address_substr%3D10.0.0.&fixed_ips=subnet_id%3Ds1"),
+            ATTRS,
+        )
+        .unwrap();
+        assert_eq!(
+            ids(&q.apply(items(), "ports", "http://h").unwrap()).len(),
+            5
+        );
     }
 
     #[test]
@@ -342,17 +400,31 @@ mod tests {
         let q = ListQuery::parse(Some("limit=2&marker=id-3"), ATTRS).unwrap();
         let last = q.apply(items(), "ports", "http://h").unwrap();
         assert_eq!(ids(&last), ["id-4"]);
-        assert_eq!(last["ports_links"].as_array().unwrap().len(), 1, "only a previous link on the last page");
+        assert_eq!(
+            last["ports_links"].as_array().unwrap().len(),
+            1,
+            "only a previous link on the last page"
+        );
         let q = ListQuery::parse(Some("limit=2&marker=id-3&page_reverse=True"), ATTRS).unwrap();
-        assert_eq!(ids(&q.apply(items(), "ports", "http://h").unwrap()), ["id-1", "id-2"]);
+        assert_eq!(
+            ids(&q.apply(items(), "ports", "http://h").unwrap()),
+            ["id-1", "id-2"]
+        );
     }
 
     #[test]
     fn sorting_fields_and_tags() {
-        let q = ListQuery::parse(Some("sort_key=name&sort_dir=asc&fields=id&tags-any=a"), ATTRS).unwrap();
+        let q = ListQuery::parse(
+            Some("sort_key=name&sort_dir=asc&fields=id&tags-any=a"),
+            ATTRS,
+        )
+        .unwrap();
         let out = q.apply(items(), "ports", "http://h").unwrap();
         assert_eq!(out["ports"], json!([{"id": "id-1"}]));
         let q = ListQuery::parse(Some("sort_key=name&sort_dir=asc"), ATTRS).unwrap();
-        assert_eq!(ids(&q.apply(items(), "ports", "http://h").unwrap())[0], "id-4");
+        assert_eq!(
+            ids(&q.apply(items(), "ports", "http://h").unwrap())[0],
+            "id-4"
+        );
     }
 }

@@ -2,7 +2,10 @@
 //! (egress to anywhere, ingress from members of the group).
 
 use super::query::ListQuery;
-use super::{body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str, NeutronAuth, NeutronError, NeutronJson, NeutronResult};
+use super::{
+    body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str,
+    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
+};
 use crate::openstack::{base_url, os_time};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -17,11 +20,32 @@ use nicplane_service::WriteOptions;
 use serde_json::{json, Value};
 
 /// Filterable attributes of a security group.
-pub const GROUP_ATTRS: &[&str] = &["id", "name", "description", "tenant_id", "project_id", "stateful", "shared", "tags", "created_at", "updated_at"];
+pub const GROUP_ATTRS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "tenant_id",
+    "project_id",
+    "stateful",
+    "shared",
+    "tags",
+    "created_at",
+    "updated_at",
+];
 /// Filterable attributes of a rule.
 pub const RULE_ATTRS: &[&str] = &[
-    "id", "security_group_id", "direction", "ethertype", "protocol", "port_range_min", "port_range_max",
-    "remote_ip_prefix", "remote_group_id", "description", "tenant_id", "project_id",
+    "id",
+    "security_group_id",
+    "direction",
+    "ethertype",
+    "protocol",
+    "port_range_min",
+    "port_range_max",
+    "remote_ip_prefix",
+    "remote_group_id",
+    "description",
+    "tenant_id",
+    "project_id",
 ];
 
 /// A rule as Neutron shows it.
@@ -54,69 +78,143 @@ fn group_id(id: &str) -> NeutronResult<SecurityGroupId> {
 }
 
 /// `GET /security-groups`.
-pub async fn group_list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+pub async fn group_list(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    uri: Uri,
+) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), GROUP_ATTRS)?;
-    let items = s.service.security_group_list(&a.caller, &a.project).await?.iter().map(group_view).collect();
+    let items = s
+        .service
+        .security_group_list(&a.caller, &a.project)
+        .await?
+        .iter()
+        .map(group_view)
+        .collect();
     Ok(Json(q.apply(items, "security_groups", &base_url(&s))?))
 }
 
 /// `GET /security-groups/{id}`.
-pub async fn group_show(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Json<Value>> {
-    let g = s.service.security_group_get(&a.caller, &a.project, group_id(&id)?).await?;
+pub async fn group_show(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Json<Value>> {
+    let g = s
+        .service
+        .security_group_get(&a.caller, &a.project, group_id(&id)?)
+        .await?;
     Ok(Json(json!({"security_group": group_view(&g)})))
 }
 
 /// `POST /security-groups`: 201 with its two egress rules.
-pub async fn group_create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, NeutronJson(body): NeutronJson) -> NeutronResult<Response> {
+pub async fn group_create(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Response> {
     let g = body_object(&body, "security_group")?;
-    known_attributes(g, &["name", "description", "stateful", "tenant_id", "project_id"])?;
+    known_attributes(
+        g,
+        &["name", "description", "stateful", "tenant_id", "project_id"],
+    )?;
     check_owner(g, &a)?;
     if opt_bool(g, "stateful")? == Some(false) {
-        return Err(NeutronError::from(Error::invalid("nicplane security groups are stateful.")));
+        return Err(NeutronError::from(Error::invalid(
+            "nicplane security groups are stateful.",
+        )));
     }
     let spec = SecurityGroupSpec {
         name: opt_str(g, "name")?.unwrap_or_default(),
         description: opt_str(g, "description")?.unwrap_or_default(),
     };
-    let sg = s.service.security_group_create(&a.caller, &a.project, spec, &WriteOptions::default()).await?;
+    let sg = s
+        .service
+        .security_group_create(&a.caller, &a.project, spec, &WriteOptions::default())
+        .await?;
     Ok(created(json!({"security_group": group_view(&sg)})))
 }
 
 /// `PUT /security-groups/{id}`: name and description.
-pub async fn group_update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+pub async fn group_update(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Json<Value>> {
     let g = body_object(&body, "security_group")?;
     known_attributes(g, &["name", "description", "stateful"])?;
     if opt_bool(g, "stateful")? == Some(false) {
-        return Err(NeutronError::from(Error::invalid("nicplane security groups are stateful.")));
+        return Err(NeutronError::from(Error::invalid(
+            "nicplane security groups are stateful.",
+        )));
     }
     let sg = s
         .service
-        .security_group_update(&a.caller, &a.project, group_id(&id)?, opt_str(g, "name")?, opt_str(g, "description")?, &WriteOptions::default())
+        .security_group_update(
+            &a.caller,
+            &a.project,
+            group_id(&id)?,
+            opt_str(g, "name")?,
+            opt_str(g, "description")?,
+            &WriteOptions::default(),
+        )
         .await?;
     Ok(Json(json!({"security_group": group_view(&sg)})))
 }
 
 /// `DELETE /security-groups/{id}`: 409 while ports use it, and for `default`.
-pub async fn group_delete(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
-    s.service.security_group_delete(&a.caller, &a.project, group_id(&id)?, &WriteOptions::default()).await?;
+pub async fn group_delete(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Response> {
+    s.service
+        .security_group_delete(
+            &a.caller,
+            &a.project,
+            group_id(&id)?,
+            &WriteOptions::default(),
+        )
+        .await?;
     Ok(no_content())
 }
 
 /// `GET /security-group-rules`.
-pub async fn rule_list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+pub async fn rule_list(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    uri: Uri,
+) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), RULE_ATTRS)?;
     let groups = s.service.security_group_list(&a.caller, &a.project).await?;
-    let items = groups.iter().flat_map(|g| g.rules.iter().map(move |r| rule_view(r, g))).collect();
-    Ok(Json(q.apply(items, "security_group_rules", &base_url(&s))?))
+    let items = groups
+        .iter()
+        .flat_map(|g| g.rules.iter().map(move |r| rule_view(r, g)))
+        .collect();
+    Ok(Json(q.apply(
+        items,
+        "security_group_rules",
+        &base_url(&s),
+    )?))
 }
 
 /// `GET /security-group-rules/{id}`.
-pub async fn rule_show(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Json<Value>> {
+pub async fn rule_show(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Json<Value>> {
     let groups = s.service.security_group_list(&a.caller, &a.project).await?;
     let want = id.to_ascii_lowercase();
     groups
         .iter()
-        .find_map(|g| g.rules.iter().find(|r| r.id.to_string() == want).map(|r| rule_view(r, g)))
+        .find_map(|g| {
+            g.rules
+                .iter()
+                .find(|r| r.id.to_string() == want)
+                .map(|r| rule_view(r, g))
+        })
         .map(|v| Json(json!({"security_group_rule": v})))
         .ok_or_else(|| NeutronError::from(Error::not_found(Kind::SecurityGroupRule, &id)))
 }
@@ -129,37 +227,73 @@ fn opt_port(r: &serde_json::Map<String, Value>, key: &str) -> NeutronResult<Opti
             .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
             .and_then(|n| u16::try_from(n).ok())
             .map(Some)
-            .ok_or_else(|| NeutronError::from(Error::invalid(format!("Invalid value for port {v}.")))),
+            .ok_or_else(|| {
+                NeutronError::from(Error::invalid(format!("Invalid value for port {v}.")))
+            }),
     }
 }
 
 /// `POST /security-group-rules`: 201.
-pub async fn rule_create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, NeutronJson(body): NeutronJson) -> NeutronResult<Response> {
+pub async fn rule_create(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Response> {
     let r = body_object(&body, "security_group_rule")?;
-    known_attributes(r, &[
-        "security_group_id", "direction", "ethertype", "protocol", "port_range_min", "port_range_max",
-        "remote_ip_prefix", "remote_group_id", "description", "tenant_id", "project_id", "remote_address_group_id",
-    ])?;
+    known_attributes(
+        r,
+        &[
+            "security_group_id",
+            "direction",
+            "ethertype",
+            "protocol",
+            "port_range_min",
+            "port_range_max",
+            "remote_ip_prefix",
+            "remote_group_id",
+            "description",
+            "tenant_id",
+            "project_id",
+            "remote_address_group_id",
+        ],
+    )?;
     check_owner(r, &a)?;
-    if r.get("remote_address_group_id").is_some_and(|v| !v.is_null()) {
-        return Err(NeutronError::from(Error::invalid("nicplane has no address groups.")));
+    if r.get("remote_address_group_id")
+        .is_some_and(|v| !v.is_null())
+    {
+        return Err(NeutronError::from(Error::invalid(
+            "nicplane has no address groups.",
+        )));
     }
-    let group = opt_str(r, "security_group_id")?
-        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: security_group_id is required.")))?;
+    let group = opt_str(r, "security_group_id")?.ok_or_else(|| {
+        NeutronError::from(Error::invalid(
+            "Invalid input for operation: security_group_id is required.",
+        ))
+    })?;
     let protocol = match r.get("protocol") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => Some(n.to_string()),
         Some(Value::String(p)) => Some(p.clone()),
-        Some(other) => return Err(NeutronError::from(Error::invalid(format!("Security group rule protocol {other} not supported.")))),
+        Some(other) => {
+            return Err(NeutronError::from(Error::invalid(format!(
+                "Security group rule protocol {other} not supported."
+            ))))
+        }
     };
     let spec = RuleSpec {
-        direction: opt_str(r, "direction")?.ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: direction is required.")))?,
+        direction: opt_str(r, "direction")?.ok_or_else(|| {
+            NeutronError::from(Error::invalid(
+                "Invalid input for operation: direction is required.",
+            ))
+        })?,
         ethertype: opt_str(r, "ethertype")?,
         protocol,
         port_range_min: opt_port(r, "port_range_min")?,
         port_range_max: opt_port(r, "port_range_max")?,
         remote_ip_prefix: opt_str(r, "remote_ip_prefix")?,
-        remote_group_id: opt_str(r, "remote_group_id")?.map(|g| g.parse()).transpose()?,
+        remote_group_id: opt_str(r, "remote_group_id")?
+            .map(|g| g.parse())
+            .transpose()?,
         description: opt_str(r, "description")?.unwrap_or_default(),
     };
     let gid = group_id(&group)?;
@@ -167,14 +301,28 @@ pub async fn rule_create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>,
         .service
         .security_group_rule_create(&a.caller, &a.project, gid, spec, &WriteOptions::default())
         .await?;
-    let g = s.service.security_group_get(&a.caller, &a.project, gid).await?;
-    Ok(created(json!({"security_group_rule": rule_view(&rule, &g)})))
+    let g = s
+        .service
+        .security_group_get(&a.caller, &a.project, gid)
+        .await?;
+    Ok(created(
+        json!({"security_group_rule": rule_view(&rule, &g)}),
+    ))
 }
 
 /// `DELETE /security-group-rules/{id}`.
-pub async fn rule_delete(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
+pub async fn rule_delete(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Response> {
     s.service
-        .security_group_rule_delete(&a.caller, &a.project, SecurityGroupRuleId::parse_for_lookup(&id)?, &WriteOptions::default())
+        .security_group_rule_delete(
+            &a.caller,
+            &a.project,
+            SecurityGroupRuleId::parse_for_lookup(&id)?,
+            &WriteOptions::default(),
+        )
         .await?;
     Ok(no_content())
 }

@@ -4,7 +4,10 @@
 //! `add_subports`/`remove_subports` answer the trunk unwrapped, as Neutron.
 
 use super::query::ListQuery;
-use super::{body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str, NeutronAuth, NeutronError, NeutronJson, NeutronResult};
+use super::{
+    body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str,
+    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
+};
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -15,13 +18,25 @@ use nicplane_domain::ids::*;
 use nicplane_domain::model::Interface;
 use nicplane_domain::types::{InterfaceStatus, VlanId};
 use nicplane_domain::Error;
-use nicplane_service::trunk::{SubportSpec, Trunk, TrunkSpec};
+use nicplane_service::trunk::{SubportSpec, Trunk, TrunkPatch, TrunkSpec};
 use nicplane_service::WriteOptions;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 /// Filterable attributes of a trunk.
-pub const TRUNK_ATTRS: &[&str] = &["id", "name", "description", "port_id", "admin_state_up", "status", "tenant_id", "project_id", "tags", "created_at", "updated_at"];
+pub const TRUNK_ATTRS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "port_id",
+    "admin_state_up",
+    "status",
+    "tenant_id",
+    "project_id",
+    "tags",
+    "created_at",
+    "updated_at",
+];
 
 /// The only segmentation type nicplane knows.
 const VLAN: &str = "vlan";
@@ -33,7 +48,9 @@ pub struct TrunkIndex {
 
 impl TrunkIndex {
     pub fn empty() -> TrunkIndex {
-        TrunkIndex { by_parent: HashMap::new() }
+        TrunkIndex {
+            by_parent: HashMap::new(),
+        }
     }
 
     pub async fn load(s: &AppState, a: &Scoped, _ports: &[Interface]) -> NeutronResult<TrunkIndex> {
@@ -45,7 +62,9 @@ impl TrunkIndex {
 
     /// The trunk id of a subport's parent.
     pub fn trunk_of_parent(&self, parent: Option<InterfaceId>) -> Option<String> {
-        parent.and_then(|p| self.by_parent.get(&p)).map(|t| t.id.clone())
+        parent
+            .and_then(|p| self.by_parent.get(&p))
+            .map(|t| t.id.clone())
     }
 }
 
@@ -88,11 +107,16 @@ pub fn trunk_view(t: &Trunk) -> Value {
 }
 
 /// Parse `sub_ports` entries; `need_vlan` for adds.
-fn subports_of(v: Option<&Value>, need_vlan: bool) -> NeutronResult<Vec<(InterfaceId, Option<VlanId>)>> {
+fn subports_of(
+    v: Option<&Value>,
+    need_vlan: bool,
+) -> NeutronResult<Vec<(InterfaceId, Option<VlanId>)>> {
     let Some(v) = v else { return Ok(vec![]) };
-    let list = v
-        .as_array()
-        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for sub_ports: give a list of subports.")))?;
+    let list = v.as_array().ok_or_else(|| {
+        NeutronError::from(Error::invalid(
+            "Invalid input for sub_ports: give a list of subports.",
+        ))
+    })?;
     list.iter()
         .map(|e| {
             let o: &Map<String, Value> = e
@@ -135,20 +159,43 @@ fn subports_of(v: Option<&Value>, need_vlan: bool) -> NeutronResult<Vec<(Interfa
 
 fn specs(list: Vec<(InterfaceId, Option<VlanId>)>) -> Vec<SubportSpec> {
     list.into_iter()
-        .filter_map(|(interface_id, vlan)| vlan.map(|vlan_id| SubportSpec { interface_id, vlan_id }))
+        .filter_map(|(interface_id, vlan)| {
+            vlan.map(|vlan_id| SubportSpec {
+                interface_id,
+                vlan_id,
+            })
+        })
         .collect()
 }
 
 /// `GET /trunks`.
-pub async fn list(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, uri: Uri) -> NeutronResult<Json<Value>> {
+pub async fn list(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    uri: Uri,
+) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), TRUNK_ATTRS)?;
-    let items = s.service.trunk_list(&a.caller, &a.project).await?.iter().map(trunk_view).collect();
+    let items = s
+        .service
+        .trunk_list(&a.caller, &a.project)
+        .await?
+        .iter()
+        .map(trunk_view)
+        .collect();
     Ok(Json(q.apply(items, "trunks", &base_url(&s))?))
 }
 
 /// `GET /trunks/{id}`.
-pub async fn show(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Json<Value>> {
-    let t = s.service.trunk_get(&a.caller, &a.project, &id).await.map_err(not_found(&id))?;
+pub async fn show(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Json<Value>> {
+    let t = s
+        .service
+        .trunk_get(&a.caller, &a.project, &id)
+        .await
+        .map_err(not_found(&id))?;
     Ok(Json(json!({"trunk": trunk_view(&t)})))
 }
 
@@ -163,12 +210,30 @@ fn not_found(id: &str) -> impl Fn(Error) -> NeutronError + '_ {
 }
 
 /// `POST /trunks`: 201.
-pub async fn create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, NeutronJson(body): NeutronJson) -> NeutronResult<Response> {
+pub async fn create(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Response> {
     let t = body_object(&body, "trunk")?;
-    known_attributes(t, &["port_id", "name", "description", "admin_state_up", "sub_ports", "tenant_id", "project_id"])?;
+    known_attributes(
+        t,
+        &[
+            "port_id",
+            "name",
+            "description",
+            "admin_state_up",
+            "sub_ports",
+            "tenant_id",
+            "project_id",
+        ],
+    )?;
     check_owner(t, &a)?;
-    let parent = opt_str(t, "port_id")?
-        .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: port_id is required.")))?;
+    let parent = opt_str(t, "port_id")?.ok_or_else(|| {
+        NeutronError::from(Error::invalid(
+            "Invalid input for operation: port_id is required.",
+        ))
+    })?;
     let spec = TrunkSpec {
         name: opt_str(t, "name")?.unwrap_or_default(),
         description: opt_str(t, "description")?.unwrap_or_default(),
@@ -177,25 +242,51 @@ pub async fn create(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Neut
     let subs = specs(subports_of(t.get("sub_ports"), true)?);
     let trunk = s
         .service
-        .trunk_create(&a.caller, &a.project, InterfaceId::parse_for_lookup(&parent)?, spec, subs, &WriteOptions::default())
+        .trunk_create(
+            &a.caller,
+            &a.project,
+            InterfaceId::parse_for_lookup(&parent)?,
+            spec,
+            subs,
+            &WriteOptions::default(),
+        )
         .await?;
     Ok(created(json!({"trunk": trunk_view(&trunk)})))
 }
 
 /// `PUT /trunks/{id}`: name, description, admin state.
-pub async fn update(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+pub async fn update(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Json<Value>> {
     let t = body_object(&body, "trunk")?;
     known_attributes(t, &["name", "description", "admin_state_up"])?;
     let trunk = s
         .service
-        .trunk_update(&a.caller, &a.project, &id, opt_str(t, "name")?, opt_str(t, "description")?, opt_bool(t, "admin_state_up")?, &WriteOptions::default())
+        .trunk_update(
+            &a.caller,
+            &a.project,
+            &id,
+            TrunkPatch {
+                name: opt_str(t, "name")?,
+                description: opt_str(t, "description")?,
+                admin_state_up: opt_bool(t, "admin_state_up")?,
+            },
+            &WriteOptions::default(),
+        )
         .await
         .map_err(not_found(&id))?;
     Ok(Json(json!({"trunk": trunk_view(&trunk)})))
 }
 
 /// `DELETE /trunks/{id}`: 204; the subports become ordinary ports.
-pub async fn delete(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Response> {
+pub async fn delete(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Response> {
     s.service
         .trunk_delete(&a.caller, &a.project, &id, &WriteOptions::default())
         .await
@@ -204,10 +295,17 @@ pub async fn delete(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path
 }
 
 /// `PUT /trunks/{id}/add_subports`: the trunk, unwrapped.
-pub async fn add_subports(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
+pub async fn add_subports(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Json<Value>> {
     let subs = specs(subports_of(body.get("sub_ports"), true)?);
     if subs.is_empty() {
-        return Err(NeutronError::from(Error::invalid("Invalid input for operation: give sub_ports.")));
+        return Err(NeutronError::from(Error::invalid(
+            "Invalid input for operation: give sub_ports.",
+        )));
     }
     let t = s
         .service
@@ -218,10 +316,20 @@ pub async fn add_subports(NeutronAuth(a): NeutronAuth, State(s): State<AppState>
 }
 
 /// `PUT /trunks/{id}/remove_subports`: the trunk, unwrapped.
-pub async fn remove_subports(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>, NeutronJson(body): NeutronJson) -> NeutronResult<Json<Value>> {
-    let ids: Vec<InterfaceId> = subports_of(body.get("sub_ports"), false)?.into_iter().map(|(i, _)| i).collect();
+pub async fn remove_subports(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Json<Value>> {
+    let ids: Vec<InterfaceId> = subports_of(body.get("sub_ports"), false)?
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
     if ids.is_empty() {
-        return Err(NeutronError::from(Error::invalid("Invalid input for operation: give sub_ports.")));
+        return Err(NeutronError::from(Error::invalid(
+            "Invalid input for operation: give sub_ports.",
+        )));
     }
     let t = s
         .service
@@ -232,7 +340,17 @@ pub async fn remove_subports(NeutronAuth(a): NeutronAuth, State(s): State<AppSta
 }
 
 /// `GET /trunks/{id}/get_subports`.
-pub async fn get_subports(NeutronAuth(a): NeutronAuth, State(s): State<AppState>, Path(id): Path<String>) -> NeutronResult<Json<Value>> {
-    let t = s.service.trunk_get(&a.caller, &a.project, &id).await.map_err(not_found(&id))?;
-    Ok(Json(json!({"sub_ports": t.subports.iter().map(|i| subport_view(i, false)).collect::<Vec<_>>()})))
+pub async fn get_subports(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Json<Value>> {
+    let t = s
+        .service
+        .trunk_get(&a.caller, &a.project, &id)
+        .await
+        .map_err(not_found(&id))?;
+    Ok(Json(
+        json!({"sub_ports": t.subports.iter().map(|i| subport_view(i, false)).collect::<Vec<_>>()}),
+    ))
 }

@@ -18,7 +18,9 @@ pub const FLAVORS: &[(&str, &str, u32, u32, u32)] = &[
 ];
 
 fn find(reference: &str) -> Option<&'static (&'static str, &'static str, u32, u32, u32)> {
-    FLAVORS.iter().find(|f| f.0 == reference || f.1 == reference)
+    FLAVORS
+        .iter()
+        .find(|f| f.0 == reference || f.1 == reference)
 }
 
 /// A flavor as a server shows it from microversion 2.47 (`embedded`), or
@@ -59,13 +61,21 @@ pub async fn list_detail(State(s): State<AppState>, a: NovaAuth) -> NovaResult<J
 }
 
 /// `GET /flavors/{id}`: by id only, as Nova (the client then searches by name).
-pub async fn show(State(s): State<AppState>, a: NovaAuth, Path(id): Path<String>) -> NovaResult<Response> {
+pub async fn show(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    Path(id): Path<String>,
+) -> NovaResult<Response> {
     match FLAVORS.iter().find(|f| f.0 == id) {
         Some(f) => {
             let mut v = flavor_view(f.0, false);
             v["links"] = link(&s, a.0.project.as_str(), &format!("flavors/{}", f.0));
             Ok(Json(json!({"flavor": v})).into_response())
         }
-        None => Ok(fault_response(404, "itemNotFound", &format!("Flavor {id} could not be found."))),
+        None => Ok(fault_response(
+            404,
+            "itemNotFound",
+            &format!("Flavor {id} could not be found."),
+        )),
     }
 }

@@ -71,7 +71,9 @@ fn uuid_field(obj: &Map<String, Value>, field: &str) -> NovaResult<Option<uuid::
     match obj.get(field) {
         None => Ok(None),
         Some(v) => {
-            let s = v.as_str().ok_or_else(|| invalid(field, v, &format!("{v} is not of type 'string'")))?;
+            let s = v
+                .as_str()
+                .ok_or_else(|| invalid(field, v, &format!("{v} is not of type 'string'")))?;
             uuid::Uuid::parse_str(s)
                 .map(Some)
                 .map_err(|_| invalid(field, v, &format!("'{s}' is not a 'uuid'")))
@@ -90,9 +92,13 @@ struct AttachRequest {
 }
 
 fn parse_fixed_ip(item: &Value) -> NovaResult<FixedIpRequest> {
-    let obj = item
-        .as_object()
-        .ok_or_else(|| invalid("fixed_ips", item, &format!("{item} is not of type 'object'")))?;
+    let obj = item.as_object().ok_or_else(|| {
+        invalid(
+            "fixed_ips",
+            item,
+            &format!("{item} is not of type 'object'"),
+        )
+    })?;
     only_keys(obj, "fixed_ips", &["ip_address", "ip_version"])?;
     let ip_address = match obj.get("ip_address") {
         None => None,
@@ -109,7 +115,13 @@ fn parse_fixed_ip(item: &Value) -> NovaResult<FixedIpRequest> {
         Some(v) => match v.as_u64() {
             Some(4) => Some(4),
             Some(6) => Some(6),
-            _ => return Err(invalid("ip_version", v, &format!("{v} is not one of [4, 6]"))),
+            _ => {
+                return Err(invalid(
+                    "ip_version",
+                    v,
+                    &format!("{v} is not one of [4, 6]"),
+                ))
+            }
         },
     };
     if ip_address.is_none() && ip_version.is_none() {
@@ -134,16 +146,32 @@ fn parse(body: &Value, mv: Microversion) -> NovaResult<AttachRequest> {
     let obj = match body {
         Value::Null => return Ok(req),
         Value::Object(o) => o,
-        other => return Err(invalid("root", other, &format!("{other} is not of type 'object'"))),
+        other => {
+            return Err(invalid(
+                "root",
+                other,
+                &format!("{other} is not of type 'object'"),
+            ))
+        }
     };
     only_keys(obj, "root", &["interfaceAttachment"])?;
     let Some(ia) = obj.get("interfaceAttachment") else {
         return Ok(req);
     };
-    let ia = ia
-        .as_object()
-        .ok_or_else(|| invalid("interfaceAttachment", ia, &format!("{ia} is not of type 'object'")))?;
-    let mut allowed = vec!["net_id", "port_id", "fixed_ips", "port_security_enabled", "security_groups"];
+    let ia = ia.as_object().ok_or_else(|| {
+        invalid(
+            "interfaceAttachment",
+            ia,
+            &format!("{ia} is not of type 'object'"),
+        )
+    })?;
+    let mut allowed = vec![
+        "net_id",
+        "port_id",
+        "fixed_ips",
+        "port_security_enabled",
+        "security_groups",
+    ];
     if mv.at_least(TAG_ACCEPTED_FROM) {
         allowed.push("tag");
     }
@@ -167,16 +195,29 @@ fn parse(body: &Value, mv: Microversion) -> NovaResult<AttachRequest> {
             .as_str()
             .ok_or_else(|| invalid("tag", t, &format!("{t} is not of type 'string'")))?;
         if s.is_empty() || s.chars().count() > TAG_MAX {
-            return Err(invalid("tag", t, &format!("'{s}' must be 1 to {TAG_MAX} characters")));
+            return Err(invalid(
+                "tag",
+                t,
+                &format!("'{s}' must be 1 to {TAG_MAX} characters"),
+            ));
         }
         if s.contains(',') || s.contains('/') {
-            return Err(invalid("tag", t, &format!("'{s}' does not match '^[^,/]*$'")));
+            return Err(invalid(
+                "tag",
+                t,
+                &format!("'{s}' does not match '^[^,/]*$'"),
+            ));
         }
         req.tag = Some(s.to_string());
     }
     if let Some(p) = ia.get("port_security_enabled") {
-        req.port_security_enabled =
-            Some(p.as_bool().ok_or_else(|| invalid("port_security_enabled", p, &format!("{p} is not of type 'boolean'")))?);
+        req.port_security_enabled = Some(p.as_bool().ok_or_else(|| {
+            invalid(
+                "port_security_enabled",
+                p,
+                &format!("{p} is not of type 'boolean'"),
+            )
+        })?);
     }
     if let Some(g) = ia.get("security_groups") {
         let list = g
@@ -184,34 +225,67 @@ fn parse(body: &Value, mv: Microversion) -> NovaResult<AttachRequest> {
             .ok_or_else(|| invalid("security_groups", g, &format!("{g} is not of type 'array'")))?;
         req.security_groups = Some(
             list.iter()
-                .map(|x| x.as_str().map(str::to_string).ok_or_else(|| invalid("security_groups", g, &format!("{x} is not of type 'string'"))))
+                .map(|x| {
+                    x.as_str().map(str::to_string).ok_or_else(|| {
+                        invalid(
+                            "security_groups",
+                            g,
+                            &format!("{x} is not of type 'string'"),
+                        )
+                    })
+                })
                 .collect::<NovaResult<_>>()?,
         );
     }
     if req.net_id.is_some() && req.port_id.is_some() {
-        return Err(NovaError::from(Error::invalid("Must not input both network_id and port_id")));
+        return Err(NovaError::from(Error::invalid(
+            "Must not input both network_id and port_id",
+        )));
     }
     if !req.fixed_ips.is_empty() && req.net_id.is_none() {
-        return Err(NovaError::from(Error::invalid("Must input network_id when request IP address")));
+        return Err(NovaError::from(Error::invalid(
+            "Must input network_id when request IP address",
+        )));
     }
     Ok(req)
 }
 
 /// `GET /servers/{id}/os-interface`.
-pub async fn list(State(s): State<AppState>, a: NovaAuth, mv: Microversion, Path(id): Path<String>) -> NovaResult<Json<Value>> {
-    let d = s.service.vm_get(&a.0.caller, &a.0.project, server_id(&id)?).await?;
-    let items: Vec<Value> = d.interfaces.iter().map(|i| attachment_view(i, mv)).collect();
+pub async fn list(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    mv: Microversion,
+    Path(id): Path<String>,
+) -> NovaResult<Json<Value>> {
+    let d = s
+        .service
+        .vm_get(&a.0.caller, &a.0.project, server_id(&id)?)
+        .await?;
+    let items: Vec<Value> = d
+        .interfaces
+        .iter()
+        .map(|i| attachment_view(i, mv))
+        .collect();
     Ok(Json(json!({"interfaceAttachments": items})))
 }
 
 fn not_attached(server: &str, port: &str) -> NovaError {
-    NovaError::from(Error::not_found(nicplane_domain::Kind::Interface, port))
-    .with_message(format!("Instance {server} does not have a port with id {port}"))
+    NovaError::from(Error::not_found(nicplane_domain::Kind::Interface, port)).with_message(format!(
+        "Instance {server} does not have a port with id {port}"
+    ))
 }
 
 /// `GET /servers/{id}/os-interface/{port_id}`.
-pub async fn show(State(s): State<AppState>, a: NovaAuth, mv: Microversion, Path((id, port)): Path<(String, String)>) -> NovaResult<Json<Value>> {
-    let d = s.service.vm_get(&a.0.caller, &a.0.project, server_id(&id)?).await?;
+pub async fn show(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    mv: Microversion,
+    Path((id, port)): Path<(String, String)>,
+) -> NovaResult<Json<Value>> {
+    let d = s
+        .service
+        .vm_get(&a.0.caller, &a.0.project, server_id(&id)?)
+        .await?;
     let i = d
         .interfaces
         .iter()
@@ -221,7 +295,13 @@ pub async fn show(State(s): State<AppState>, a: NovaAuth, mv: Microversion, Path
 }
 
 /// `POST /servers/{id}/os-interface`: 200 with the new attachment.
-pub async fn create(State(s): State<AppState>, a: NovaAuth, mv: Microversion, Path(id): Path<String>, NovaJson(body): NovaJson) -> NovaResult<Json<Value>> {
+pub async fn create(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    mv: Microversion,
+    Path(id): Path<String>,
+    NovaJson(body): NovaJson,
+) -> NovaResult<Json<Value>> {
     let vm = server_id(&id)?;
     let req = parse(&body, mv)?;
     let (caller, project) = (&a.0.caller, &a.0.project);
@@ -238,7 +318,11 @@ pub async fn create(State(s): State<AppState>, a: NovaAuth, mv: Microversion, Pa
                         let named: Vec<_> = groups.iter().filter(|g| &g.name == r).collect();
                         (named.len() == 1).then(|| named[0])
                     })
-                    .ok_or_else(|| NovaError::from(Error::invalid(format!("Security group {r} not found in the project."))))?;
+                    .ok_or_else(|| {
+                        NovaError::from(Error::invalid(format!(
+                            "Security group {r} not found in the project."
+                        )))
+                    })?;
                 ids.push(g.id);
             }
             Some(ids)
@@ -264,7 +348,11 @@ pub async fn create(State(s): State<AppState>, a: NovaAuth, mv: Microversion, Pa
             let default = nets
                 .iter()
                 .find(|n| n.network.is_default && n.network.project_id.as_ref() == Some(project))
-                .ok_or_else(|| NovaError::from(Error::invalid("No network is available to attach: give net_id or port_id.")))?;
+                .ok_or_else(|| {
+                    NovaError::from(Error::invalid(
+                        "No network is available to attach: give net_id or port_id.",
+                    ))
+                })?;
             Some(default.network.id)
         }
         (n, _) => n,
@@ -282,19 +370,83 @@ pub async fn create(State(s): State<AppState>, a: NovaAuth, mv: Microversion, Pa
         .service
         .interface_attach(caller, project, vm, spec, &WriteOptions::default())
         .await?;
-    Ok(Json(json!({"interfaceAttachment": attachment_view(&i, mv)})))
+    Ok(Json(
+        json!({"interfaceAttachment": attachment_view(&i, mv)}),
+    ))
 }
 
 /// `DELETE /servers/{id}/os-interface/{port_id}`: 202.
-pub async fn delete(State(s): State<AppState>, a: NovaAuth, Path((id, port)): Path<(String, String)>) -> NovaResult<Response> {
+pub async fn delete(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    Path((id, port)): Path<(String, String)>,
+) -> NovaResult<Response> {
     let vm = server_id(&id)?;
     let iface = InterfaceId::parse_for_lookup(&port).map_err(|_| not_attached(&id, &port))?;
     s.service
-        .interface_detach(&a.0.caller, &a.0.project, vm, iface, &WriteOptions::default())
+        .interface_detach(
+            &a.0.caller,
+            &a.0.project,
+            vm,
+            iface,
+            &WriteOptions::default(),
+        )
         .await
         .map_err(|e| match e {
-            Error::NotFound { kind: nicplane_domain::Kind::Interface, .. } => not_attached(&id, &port),
+            Error::NotFound {
+                kind: nicplane_domain::Kind::Interface,
+                ..
+            } => not_attached(&id, &port),
             other => NovaError::from(other),
         })?;
     Ok(empty(StatusCode::ACCEPTED))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(r: NovaResult<AttachRequest>) -> String {
+        match r {
+            Ok(_) => "ok".into(),
+            Err(e) => e.message.unwrap_or_else(|| e.error.to_string()),
+        }
+    }
+
+    #[test]
+    fn tag_is_accepted_from_2_49() {
+        let body = json!({"interfaceAttachment": {"net_id": "a1d8d6ae-c89d-4307-8a0c-3cc2ee55d7e3", "tag": "t"}});
+        assert!(msg(parse(&body, Microversion(48))).contains("('tag' was unexpected)"));
+        assert_eq!(
+            parse(&body, Microversion(49)).unwrap().tag.as_deref(),
+            Some("t")
+        );
+        let bad = json!({"interfaceAttachment": {"tag": "a/b"}});
+        assert!(msg(parse(&bad, Microversion(70))).contains("does not match"));
+    }
+
+    #[test]
+    fn the_seed_fields_are_accepted_and_others_refused() {
+        let seed = json!({"interfaceAttachment": {"net_id": "a1d8d6ae-c89d-4307-8a0c-3cc2ee55d7e3",
+            "fixed_ips": [{"ip_version": 4}], "port_security_enabled": true, "security_groups": ["default"]}});
+        let r = parse(&seed, Microversion(67)).unwrap();
+        assert_eq!(r.fixed_ips[0].ip_version, Some(4));
+        assert_eq!(r.security_groups, Some(vec!["default".to_string()]));
+        let extra = json!({"interfaceAttachment": {"net_id": "a1d8d6ae-c89d-4307-8a0c-3cc2ee55d7e3", "x": 1}});
+        assert!(msg(parse(&extra, Microversion(67))).contains("('x' was unexpected)"));
+        let both = json!({"interfaceAttachment": {"net_id": "a1d8d6ae-c89d-4307-8a0c-3cc2ee55d7e3", "port_id": "a1d8d6ae-c89d-4307-8a0c-3cc2ee55d7e3"}});
+        assert_eq!(
+            msg(parse(&both, Microversion(1))),
+            "Must not input both network_id and port_id"
+        );
+        let ip_only = json!({"interfaceAttachment": {"fixed_ips": [{"ip_address": "10.0.0.5"}]}});
+        assert_eq!(
+            msg(parse(&ip_only, Microversion(1))),
+            "Must input network_id when request IP address"
+        );
+        assert!(parse(&Value::Null, Microversion(1))
+            .unwrap()
+            .net_id
+            .is_none());
+    }
 }

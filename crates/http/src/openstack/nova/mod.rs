@@ -57,7 +57,10 @@ pub struct NovaError {
 
 impl From<Error> for NovaError {
     fn from(error: Error) -> Self {
-        NovaError { error, message: None }
+        NovaError {
+            error,
+            message: None,
+        }
     }
 }
 
@@ -112,7 +115,11 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
 /// A fault body with a status.
 pub fn fault_response(status: u16, fault: &str, message: &str) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (code, Json(json!({ fault: {"code": status, "message": message} }))).into_response()
+    (
+        code,
+        Json(json!({ fault: {"code": status, "message": message} })),
+    )
+        .into_response()
 }
 
 impl IntoResponse for NovaError {
@@ -143,7 +150,8 @@ impl FromRequestParts<AppState> for NovaAuth {
                 let mut r = NovaError::from(e).into_response();
                 if r.status() == StatusCode::UNAUTHORIZED {
                     if let Ok(v) = HeaderValue::from_str(&super::www_authenticate(state)) {
-                        r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, v);
+                        r.headers_mut()
+                            .insert(axum::http::header::WWW_AUTHENTICATE, v);
                     }
                 }
                 return Err(r);
@@ -165,7 +173,11 @@ impl FromRequestParts<AppState> for NovaAuth {
 impl FromRequestParts<AppState> for Microversion {
     type Rejection = NovaError;
     async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, NovaError> {
-        Ok(parts.extensions.get::<Microversion>().copied().unwrap_or(MIN_VERSION))
+        Ok(parts
+            .extensions
+            .get::<Microversion>()
+            .copied()
+            .unwrap_or(MIN_VERSION))
     }
 }
 
@@ -224,7 +236,7 @@ pub fn negotiate(headers: &HeaderMap) -> Result<Microversion, (u16, String)> {
     let (major, minor) = v.split_once('.').ok_or_else(bad)?;
     let major: u16 = major.parse().map_err(|_| bad())?;
     let minor: u16 = minor.parse().map_err(|_| bad())?;
-    if major != 2 || minor < MIN_VERSION.0 || minor > MAX_VERSION.0 {
+    if major != 2 || !(MIN_VERSION.0..=MAX_VERSION.0).contains(&minor) {
         return Err((
             406,
             format!("Version {v} is not supported by the API. Minimum is {MIN_VERSION} and maximum is {MAX_VERSION}."),
@@ -246,7 +258,12 @@ fn decorate(mut resp: Response, v: Microversion) -> Response {
         axum::http::header::VARY,
         HeaderValue::from_static("OpenStack-API-Version, X-OpenStack-Nova-API-Version"),
     );
-    let id = format!("req-{}", uuid::Uuid::parse_str(&crate::request_id::current()).unwrap_or_else(|_| uuid::Uuid::new_v4()).hyphenated());
+    let id = format!(
+        "req-{}",
+        uuid::Uuid::parse_str(&crate::request_id::current())
+            .unwrap_or_else(|_| uuid::Uuid::new_v4())
+            .hyphenated()
+    );
     if let Ok(x) = HeaderValue::from_str(&id) {
         h.insert("x-openstack-request-id", x.clone());
         h.insert("x-compute-request-id", x);
@@ -272,19 +289,30 @@ pub fn routes(state: AppState) -> Router {
 
 /// Whether a path segment is a project id (Nova: `[0-9a-f\-]+`).
 fn is_project_segment(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-')
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-')
 }
 
 async fn dispatch(inner: Router, req: Request) -> Response {
     let v = match negotiate(req.headers()) {
         Ok(v) => v,
         Err((status, message)) => {
-            let fault = if status == 400 { "badRequest" } else { "computeFault" };
+            let fault = if status == 400 {
+                "badRequest"
+            } else {
+                "computeFault"
+            };
             return decorate(fault_response(status, fault, &message), MIN_VERSION);
         }
     };
     let (mut parts, body) = req.into_parts();
-    let path = parts.uri.path().strip_prefix("/compute/v2.1").unwrap_or("/").to_string();
+    let path = parts
+        .uri
+        .path()
+        .strip_prefix("/compute/v2.1")
+        .unwrap_or("/")
+        .to_string();
     let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let mut url_project = None;
     if segs.len() > 1 && is_project_segment(segs[0]) {
@@ -297,7 +325,12 @@ async fn dispatch(inner: Router, req: Request) -> Response {
     }
     match new_path.parse() {
         Ok(uri) => parts.uri = uri,
-        Err(_) => return decorate(fault_response(404, "itemNotFound", "The resource could not be found."), v),
+        Err(_) => {
+            return decorate(
+                fault_response(404, "itemNotFound", "The resource could not be found."),
+                v,
+            )
+        }
     }
     // A fresh set of extensions: the outer route's path parameters must not
     // reach the inner router.
@@ -321,18 +354,37 @@ fn api(state: AppState) -> Router {
     Router::new()
         .route("/servers", get(servers::list).post(servers::create))
         .route("/servers/detail", get(servers::list_detail))
-        .route("/servers/{id}", get(servers::show).put(servers::update).delete(servers::delete))
+        .route(
+            "/servers/{id}",
+            get(servers::show)
+                .put(servers::update)
+                .delete(servers::delete),
+        )
         .route("/servers/{id}/action", post(servers::action))
         .route("/servers/{id}/ips", get(servers::ips))
         .route("/servers/{id}/ips/{network}", get(servers::ips_of_network))
-        .route("/servers/{id}/os-interface", get(interfaces::list).post(interfaces::create))
-        .route("/servers/{id}/os-interface/{port_id}", get(interfaces::show).delete(interfaces::delete))
+        .route(
+            "/servers/{id}/os-interface",
+            get(interfaces::list).post(interfaces::create),
+        )
+        .route(
+            "/servers/{id}/os-interface/{port_id}",
+            get(interfaces::show).delete(interfaces::delete),
+        )
         .route("/flavors", get(flavors::list))
         .route("/flavors/detail", get(flavors::list_detail))
         .route("/flavors/{id}", get(flavors::show))
         .route("/os-availability-zone", get(servers::availability_zones))
-        .fallback(|| async { fault_response(404, "itemNotFound", "The resource could not be found.") })
-        .method_not_allowed_fallback(|| async { fault_response(405, "badMethod", "The method is not allowed for this resource.") })
+        .fallback(|| async {
+            fault_response(404, "itemNotFound", "The resource could not be found.")
+        })
+        .method_not_allowed_fallback(|| async {
+            fault_response(
+                405,
+                "badMethod",
+                "The method is not allowed for this resource.",
+            )
+        })
         .with_state(state)
 }
 
@@ -369,12 +421,23 @@ pub fn link(state: &AppState, project: &str, path: &str) -> Value {
 }
 
 /// Check that a JSON object has only the allowed keys, in Nova's words.
-pub fn only_keys(obj: &serde_json::Map<String, Value>, field: &str, allowed: &[&str]) -> NovaResult<()> {
-    let extra: Vec<&String> = obj.keys().filter(|k| !allowed.contains(&k.as_str())).collect();
+pub fn only_keys(
+    obj: &serde_json::Map<String, Value>,
+    field: &str,
+    allowed: &[&str],
+) -> NovaResult<()> {
+    let extra: Vec<&String> = obj
+        .keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .collect();
     if extra.is_empty() {
         return Ok(());
     }
-    let list = extra.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+    let list = extra
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let verb = if extra.len() == 1 { "was" } else { "were" };
     Err(NovaError::from(Error::invalid(format!(
         "Invalid input for field/attribute {field}. Value: {}. Additional properties are not allowed ({list} {verb} unexpected)",
@@ -385,4 +448,69 @@ pub fn only_keys(obj: &serde_json::Map<String, Value>, field: &str, allowed: &[&
 /// An empty 202/204 answer.
 pub fn empty(status: StatusCode) -> Response {
     (status, Body::empty()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn the_standard_header_wins_and_no_header_means_2_1() {
+        assert_eq!(negotiate(&headers(&[])), Ok(Microversion(1)));
+        assert_eq!(
+            negotiate(&headers(&[("x-openstack-nova-api-version", "2.49")])),
+            Ok(Microversion(49))
+        );
+        let both = headers(&[
+            ("openstack-api-version", "volume 3.5, compute 2.70"),
+            ("x-openstack-nova-api-version", "2.3"),
+        ]);
+        assert_eq!(negotiate(&both), Ok(Microversion(70)));
+        assert_eq!(
+            negotiate(&headers(&[("x-openstack-nova-api-version", "latest")])),
+            Ok(MAX_VERSION)
+        );
+    }
+
+    #[test]
+    fn bad_versions_are_400_and_unsupported_ones_406() {
+        assert_eq!(
+            negotiate(&headers(&[("x-openstack-nova-api-version", "two")]))
+                .unwrap_err()
+                .0,
+            400
+        );
+        let (status, msg) =
+            negotiate(&headers(&[("x-openstack-nova-api-version", "2.999")])).unwrap_err();
+        assert_eq!(status, 406);
+        assert!(msg.contains("Minimum is 2.1 and maximum is 2.96"), "{msg}");
+        assert_eq!(
+            negotiate(&headers(&[("x-openstack-nova-api-version", "3.0")]))
+                .unwrap_err()
+                .0,
+            406
+        );
+    }
+
+    #[test]
+    fn the_interface_limit_is_a_403_in_nova() {
+        let e = Error::conflict(
+            ConflictReason::InterfaceLimitReached,
+            "VM a already has 5 network interfaces, the maximum is 5.",
+        );
+        assert_eq!(nova_fault(&e).0, 403);
+        assert_eq!(nova_fault(&e).1, "forbidden");
+        let e = Error::conflict(ConflictReason::VmMustBeStopped, "stop it");
+        assert_eq!(nova_fault(&e).1, "conflictingRequest");
+        let e = Error::not_found(Kind::Vm, "x");
+        assert_eq!(nova_fault(&e).2, "Instance x could not be found.");
+    }
 }

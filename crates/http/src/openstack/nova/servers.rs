@@ -189,14 +189,27 @@ fn name_matches(pattern: &str, name: &str) -> bool {
 }
 
 /// The project's servers, newest first, filtered and paged as Nova does.
-async fn listed(s: &AppState, a: &NovaAuth, uri: &Uri) -> NovaResult<(Vec<VmDetail>, Option<String>)> {
+async fn listed(
+    s: &AppState,
+    a: &NovaAuth,
+    uri: &Uri,
+) -> NovaResult<(Vec<VmDetail>, Option<String>)> {
     let q = query_pairs(uri.query())?;
     let get = |k: &str| q.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
     let mut vms = s
         .service
-        .vm_list(&a.0.caller, &a.0.project, VmFilter::default(), PageRequest::default())
+        .vm_list(
+            &a.0.caller,
+            &a.0.project,
+            VmFilter::default(),
+            PageRequest::default(),
+        )
         .await?;
-    vms.sort_by(|x, y| y.vm.created_at.cmp(&x.vm.created_at).then(y.vm.id.cmp(&x.vm.id)));
+    vms.sort_by(|x, y| {
+        y.vm.created_at
+            .cmp(&x.vm.created_at)
+            .then(y.vm.id.cmp(&x.vm.id))
+    });
     if let Some(name) = get("name") {
         vms.retain(|d| name_matches(&name, &d.vm.name));
     }
@@ -216,9 +229,11 @@ async fn listed(s: &AppState, a: &NovaAuth, uri: &Uri) -> NovaResult<(Vec<VmDeta
     }
     let mut next = None;
     if let Some(l) = get("limit") {
-        let limit: usize = l
-            .parse()
-            .map_err(|_| NovaError::from(Error::invalid(format!("Invalid input for query parameters limit. Value: {l}."))))?;
+        let limit: usize = l.parse().map_err(|_| {
+            NovaError::from(Error::invalid(format!(
+                "Invalid input for query parameters limit. Value: {l}."
+            )))
+        })?;
         if vms.len() > limit {
             vms.truncate(limit);
             next = vms.last().map(|d| d.vm.id.to_string());
@@ -227,7 +242,14 @@ async fn listed(s: &AppState, a: &NovaAuth, uri: &Uri) -> NovaResult<(Vec<VmDeta
     Ok((vms, next))
 }
 
-fn with_links(s: &AppState, a: &NovaAuth, key: &str, path: &str, items: Vec<Value>, next: Option<String>) -> Json<Value> {
+fn with_links(
+    s: &AppState,
+    a: &NovaAuth,
+    key: &str,
+    path: &str,
+    items: Vec<Value>,
+    next: Option<String>,
+) -> Json<Value> {
     let mut body = json!({ key: items });
     if let Some(m) = next {
         body[format!("{key}_links")] = json!([{"rel": "next", "href": format!("{}/compute/v2.1/{}/{path}?marker={m}", crate::openstack::base_url(s), a.0.project)}]);
@@ -249,7 +271,12 @@ pub async fn list(State(s): State<AppState>, a: NovaAuth, uri: Uri) -> NovaResul
 }
 
 /// `GET /servers/detail`.
-pub async fn list_detail(State(s): State<AppState>, a: NovaAuth, mv: Microversion, uri: Uri) -> NovaResult<Json<Value>> {
+pub async fn list_detail(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    mv: Microversion,
+    uri: Uri,
+) -> NovaResult<Json<Value>> {
     let (vms, next) = listed(&s, &a, &uri).await?;
     let n = names(&s, &a).await?;
     let items = vms.iter().map(|d| server_view(&s, d, mv, &n)).collect();
@@ -262,8 +289,16 @@ pub fn server_id(id: &str) -> NovaResult<VmId> {
 }
 
 /// `GET /servers/{id}`.
-pub async fn show(State(s): State<AppState>, a: NovaAuth, mv: Microversion, Path(id): Path<String>) -> NovaResult<Json<Value>> {
-    let d = s.service.vm_get(&a.0.caller, &a.0.project, server_id(&id)?).await?;
+pub async fn show(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    mv: Microversion,
+    Path(id): Path<String>,
+) -> NovaResult<Json<Value>> {
+    let d = s
+        .service
+        .vm_get(&a.0.caller, &a.0.project, server_id(&id)?)
+        .await?;
     let n = names(&s, &a).await?;
     Ok(Json(json!({"server": server_view(&s, &d, mv, &n)})))
 }
@@ -271,17 +306,40 @@ pub async fn show(State(s): State<AppState>, a: NovaAuth, mv: Microversion, Path
 /// Fields of a create request nicplane reads; the others Nova knows are
 /// accepted and ignored (they describe things nicplane does not manage).
 const CREATE_FIELDS: &[&str] = &[
-    "name", "imageRef", "flavorRef", "networks", "metadata", "availability_zone",
-    "security_groups", "key_name", "min_count", "max_count", "return_reservation_id",
-    "user_data", "config_drive", "description", "tags", "block_device_mapping_v2",
-    "block_device_mapping", "adminPass", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig",
-    "personality", "hostname", "trusted_image_certificates", "host", "hypervisor_hostname",
+    "name",
+    "imageRef",
+    "flavorRef",
+    "networks",
+    "metadata",
+    "availability_zone",
+    "security_groups",
+    "key_name",
+    "min_count",
+    "max_count",
+    "return_reservation_id",
+    "user_data",
+    "config_drive",
+    "description",
+    "tags",
+    "block_device_mapping_v2",
+    "block_device_mapping",
+    "adminPass",
+    "accessIPv4",
+    "accessIPv6",
+    "OS-DCF:diskConfig",
+    "personality",
+    "hostname",
+    "trusted_image_certificates",
+    "host",
+    "hypervisor_hostname",
 ];
 
 fn nic_of(entry: &Value) -> NovaResult<NicRequest> {
-    let obj = entry
-        .as_object()
-        .ok_or_else(|| NovaError::from(Error::invalid("Invalid input for field/attribute networks: each entry must be an object.")))?;
+    let obj = entry.as_object().ok_or_else(|| {
+        NovaError::from(Error::invalid(
+            "Invalid input for field/attribute networks: each entry must be an object.",
+        ))
+    })?;
     only_keys(obj, "networks", &["uuid", "fixed_ip", "port", "tag"])?;
     let tag = obj.get("tag").and_then(Value::as_str).map(str::to_string);
     if let Some(p) = obj.get("port").and_then(Value::as_str) {
@@ -290,24 +348,31 @@ fn nic_of(entry: &Value) -> NovaResult<NicRequest> {
             tag,
         });
     }
-    let uuid = obj
-        .get("uuid")
-        .and_then(Value::as_str)
-        .ok_or_else(|| NovaError::from(Error::invalid("Bad networks format: network uuid is not in proper format")))?;
-    let network_id: NetworkId = uuid
-        .parse()
-        .map_err(|_| NovaError::from(Error::invalid(format!("Bad networks format: network uuid is not in proper format ({uuid})"))))?;
+    let uuid = obj.get("uuid").and_then(Value::as_str).ok_or_else(|| {
+        NovaError::from(Error::invalid(
+            "Bad networks format: network uuid is not in proper format",
+        ))
+    })?;
+    let network_id: NetworkId = uuid.parse().map_err(|_| {
+        NovaError::from(Error::invalid(format!(
+            "Bad networks format: network uuid is not in proper format ({uuid})"
+        )))
+    })?;
     let mut fixed_ips = vec![];
     if let Some(ip) = obj.get("fixed_ip").and_then(Value::as_str) {
-        let ip = ip
-            .parse()
-            .map_err(|_| NovaError::from(Error::invalid(format!("Invalid fixed IP address ({ip})"))))?;
+        let ip = ip.parse().map_err(|_| {
+            NovaError::from(Error::invalid(format!("Invalid fixed IP address ({ip})")))
+        })?;
         fixed_ips.push(FixedIpRequest {
             ip_address: Some(ip),
             ..Default::default()
         });
     }
-    Ok(NicRequest::Network { network_id, fixed_ips, tag })
+    Ok(NicRequest::Network {
+        network_id,
+        fixed_ips,
+        tag,
+    })
 }
 
 fn ref_string(v: Option<&Value>) -> String {
@@ -319,22 +384,37 @@ fn ref_string(v: Option<&Value>) -> String {
 }
 
 /// `POST /servers`: 202 with the new server's id and links.
-pub async fn create(State(s): State<AppState>, a: NovaAuth, NovaJson(body): NovaJson) -> NovaResult<Response> {
+pub async fn create(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    NovaJson(body): NovaJson,
+) -> NovaResult<Response> {
     let top = body
         .as_object()
         .ok_or_else(|| NovaError::from(Error::invalid("Malformed request body")))?;
-    only_keys(top, "root", &["server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"])?;
+    only_keys(
+        top,
+        "root",
+        &["server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"],
+    )?;
     let server = top
         .get("server")
         .and_then(Value::as_object)
-        .ok_or_else(|| NovaError::from(Error::invalid("Invalid input for field/attribute server. 'server' is a required property")))?;
+        .ok_or_else(|| {
+            NovaError::from(Error::invalid(
+                "Invalid input for field/attribute server. 'server' is a required property",
+            ))
+        })?;
     only_keys(server, "server", CREATE_FIELDS)?;
-    let name = server
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| NovaError::from(Error::invalid("Invalid input for field/attribute server. 'name' is a required property")))?;
+    let name = server.get("name").and_then(Value::as_str).ok_or_else(|| {
+        NovaError::from(Error::invalid(
+            "Invalid input for field/attribute server. 'name' is a required property",
+        ))
+    })?;
     if server.get("flavorRef").is_none() {
-        return Err(NovaError::from(Error::invalid("Invalid input for field/attribute server. 'flavorRef' is a required property")));
+        return Err(NovaError::from(Error::invalid(
+            "Invalid input for field/attribute server. 'flavorRef' is a required property",
+        )));
     }
     for count in ["min_count", "max_count"] {
         if let Some(c) = server.get(count) {
@@ -347,9 +427,11 @@ pub async fn create(State(s): State<AppState>, a: NovaAuth, NovaJson(body): Nova
     }
     let mut metadata = BTreeMap::new();
     if let Some(m) = server.get("metadata") {
-        let m = m
-            .as_object()
-            .ok_or_else(|| NovaError::from(Error::invalid("Invalid input for field/attribute metadata: it must be an object.")))?;
+        let m = m.as_object().ok_or_else(|| {
+            NovaError::from(Error::invalid(
+                "Invalid input for field/attribute metadata: it must be an object.",
+            ))
+        })?;
         for (k, v) in m {
             let v = v.as_str().ok_or_else(|| {
                 NovaError::from(Error::invalid(format!("Invalid input for field/attribute metadata: the value of {k} must be a string.")))
@@ -363,10 +445,11 @@ pub async fn create(State(s): State<AppState>, a: NovaAuth, NovaJson(body): Nova
     };
     let zones = s.service.data_center_list(&a.0.caller).await?;
     let dc = match server.get("availability_zone").and_then(Value::as_str) {
-        Some(az) => zones
-            .iter()
-            .find(|d| d.name == az)
-            .ok_or_else(|| NovaError::from(Error::invalid(format!("The requested availability zone is not available: {az}"))))?,
+        Some(az) => zones.iter().find(|d| d.name == az).ok_or_else(|| {
+            NovaError::from(Error::invalid(format!(
+                "The requested availability zone is not available: {az}"
+            )))
+        })?,
         None => zones
             .iter()
             .min_by(|x, y| x.created_at.cmp(&y.created_at).then(x.name.cmp(&y.name)))
@@ -394,7 +477,13 @@ pub async fn create(State(s): State<AppState>, a: NovaAuth, NovaJson(body): Nova
     };
     let d = s
         .service
-        .vm_create_on_networks(&a.0.caller, &a.0.project, spec, nics, &WriteOptions::default())
+        .vm_create_on_networks(
+            &a.0.caller,
+            &a.0.project,
+            spec,
+            nics,
+            &WriteOptions::default(),
+        )
         .await?;
     let id = d.vm.id.to_string();
     let links = link(&s, a.0.project.as_str(), &format!("servers/{id}"));
@@ -414,57 +503,116 @@ pub async fn create(State(s): State<AppState>, a: NovaAuth, NovaJson(body): Nova
 }
 
 /// `PUT /servers/{id}`: rename.
-pub async fn update(State(s): State<AppState>, a: NovaAuth, mv: Microversion, Path(id): Path<String>, NovaJson(body): NovaJson) -> NovaResult<Json<Value>> {
+pub async fn update(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    mv: Microversion,
+    Path(id): Path<String>,
+    NovaJson(body): NovaJson,
+) -> NovaResult<Json<Value>> {
     let vm = server_id(&id)?;
     let server = body
         .get("server")
         .and_then(Value::as_object)
-        .ok_or_else(|| NovaError::from(Error::invalid("Invalid input for field/attribute server. 'server' is a required property")))?;
+        .ok_or_else(|| {
+            NovaError::from(Error::invalid(
+                "Invalid input for field/attribute server. 'server' is a required property",
+            ))
+        })?;
     only_keys(server, "server", &["name"])?;
     let patch = VmPatch {
-        name: server.get("name").and_then(Value::as_str).map(str::to_string),
+        name: server
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         metadata: None,
     };
-    let d = s.service.vm_update(&a.0.caller, &a.0.project, vm, patch, &WriteOptions::default()).await?;
+    let d = s
+        .service
+        .vm_update(
+            &a.0.caller,
+            &a.0.project,
+            vm,
+            patch,
+            &WriteOptions::default(),
+        )
+        .await?;
     let n = names(&s, &a).await?;
     Ok(Json(json!({"server": server_view(&s, &d, mv, &n)})))
 }
 
 /// `DELETE /servers/{id}`: 204.
-pub async fn delete(State(s): State<AppState>, a: NovaAuth, Path(id): Path<String>) -> NovaResult<Response> {
-    s.service.vm_delete(&a.0.caller, &a.0.project, server_id(&id)?, &WriteOptions::default()).await?;
+pub async fn delete(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    Path(id): Path<String>,
+) -> NovaResult<Response> {
+    s.service
+        .vm_delete(
+            &a.0.caller,
+            &a.0.project,
+            server_id(&id)?,
+            &WriteOptions::default(),
+        )
+        .await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
 /// `POST /servers/{id}/action`: `os-start` and `os-stop` (202).
-pub async fn action(State(s): State<AppState>, a: NovaAuth, Path(id): Path<String>, NovaJson(body): NovaJson) -> NovaResult<Response> {
+pub async fn action(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    Path(id): Path<String>,
+    NovaJson(body): NovaJson,
+) -> NovaResult<Response> {
     let vm = server_id(&id)?;
-    let obj = body
-        .as_object()
-        .filter(|o| o.len() == 1)
-        .ok_or_else(|| NovaError::from(Error::invalid("Malformed request body: name exactly one action.")))?;
+    let obj = body.as_object().filter(|o| o.len() == 1).ok_or_else(|| {
+        NovaError::from(Error::invalid(
+            "Malformed request body: name exactly one action.",
+        ))
+    })?;
     let name = obj.keys().next().cloned().unwrap_or_default();
     let o = WriteOptions::default();
     match name.as_str() {
-        "os-start" => s.service.vm_start(&a.0.caller, &a.0.project, vm, &o).await?,
+        "os-start" => {
+            s.service
+                .vm_start(&a.0.caller, &a.0.project, vm, &o)
+                .await?
+        }
         "os-stop" => s.service.vm_stop(&a.0.caller, &a.0.project, vm, &o).await?,
         other => {
             s.service.vm_get(&a.0.caller, &a.0.project, vm).await?;
-            return Err(NovaError::from(Error::invalid(format!("There is no such action: {other}"))));
+            return Err(NovaError::from(Error::invalid(format!(
+                "There is no such action: {other}"
+            ))));
         }
     };
     Ok(empty(StatusCode::ACCEPTED))
 }
 
 /// `GET /servers/{id}/ips`.
-pub async fn ips(State(s): State<AppState>, a: NovaAuth, Path(id): Path<String>) -> NovaResult<Json<Value>> {
-    let d = s.service.vm_get(&a.0.caller, &a.0.project, server_id(&id)?).await?;
+pub async fn ips(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    Path(id): Path<String>,
+) -> NovaResult<Json<Value>> {
+    let d = s
+        .service
+        .vm_get(&a.0.caller, &a.0.project, server_id(&id)?)
+        .await?;
     Ok(Json(json!({"addresses": addresses(&d.interfaces)})))
 }
 
 /// `GET /servers/{id}/ips/{network}`.
-pub async fn ips_of_network(State(s): State<AppState>, a: NovaAuth, Path((id, network)): Path<(String, String)>) -> NovaResult<Json<Value>> {
-    let d = s.service.vm_get(&a.0.caller, &a.0.project, server_id(&id)?).await?;
+pub async fn ips_of_network(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    Path((id, network)): Path<(String, String)>,
+) -> NovaResult<Json<Value>> {
+    let d = s
+        .service
+        .vm_get(&a.0.caller, &a.0.project, server_id(&id)?)
+        .await?;
     let all = addresses(&d.interfaces);
     let list = all
         .get(&network)

@@ -6,7 +6,8 @@ use ::postgres::Row;
 use nicplane_domain::ids::{InterfaceId, ProjectId};
 use nicplane_domain::Result;
 
-const TRUNK_COLS: &str = "id, project_id, parent_id, name, description, admin_state_up, created_at, updated_at";
+const TRUNK_COLS: &str =
+    "id, project_id, parent_id, name, description, admin_state_up, created_at, updated_at";
 fn trunk_row(r: &Row) -> Result<TrunkRow> {
     Ok(TrunkRow {
         id: get(r, 0)?,
@@ -37,7 +38,11 @@ impl TrunkTx for PgTx<'_> {
         )
     }
     fn trunk_get(&mut self, id: &str) -> Result<Option<TrunkRow>> {
-        self.one(&format!("SELECT {TRUNK_COLS} FROM trunks WHERE id = $1"), &[&id], trunk_row)
+        self.one(
+            &format!("SELECT {TRUNK_COLS} FROM trunks WHERE id = $1"),
+            &[&id],
+            trunk_row,
+        )
     }
     fn trunk_of_parent(&mut self, parent: InterfaceId) -> Result<Option<TrunkRow>> {
         self.one(

@@ -6,7 +6,8 @@ use nicplane_domain::ids::{InterfaceId, ProjectId};
 use nicplane_domain::Result;
 use rusqlite::{params, Row};
 
-const TRUNK_COLS: &str = "id, project_id, parent_id, name, description, admin_state_up, created_at, updated_at";
+const TRUNK_COLS: &str =
+    "id, project_id, parent_id, name, description, admin_state_up, created_at, updated_at";
 fn trunk_row(r: &Row) -> rusqlite::Result<TrunkRow> {
     Ok(TrunkRow {
         id: r.get(0)?,
@@ -38,7 +39,11 @@ impl TrunkTx for SqliteTx<'_> {
         .map(|_| ())
     }
     fn trunk_get(&mut self, id: &str) -> Result<Option<TrunkRow>> {
-        self.one(&format!("SELECT {TRUNK_COLS} FROM trunks WHERE id = ?1"), [id], trunk_row)
+        self.one(
+            &format!("SELECT {TRUNK_COLS} FROM trunks WHERE id = ?1"),
+            [id],
+            trunk_row,
+        )
     }
     fn trunk_of_parent(&mut self, parent: InterfaceId) -> Result<Option<TrunkRow>> {
         self.one(
@@ -62,7 +67,8 @@ impl TrunkTx for SqliteTx<'_> {
         .map(|_| ())
     }
     fn trunk_delete(&mut self, id: &str) -> Result<()> {
-        self.exec("DELETE FROM trunks WHERE id = ?1", [id]).map(|_| ())
+        self.exec("DELETE FROM trunks WHERE id = ?1", [id])
+            .map(|_| ())
     }
     fn interface_set_supplementary(&mut self, id: InterfaceId, supplementary: bool) -> Result<()> {
         self.exec(
