@@ -99,6 +99,27 @@ pub struct RuleSpec {
     pub description: String,
 }
 
+impl RuleSpec {
+    /// A rule allowing all traffic in one direction and IP version,
+    /// optionally only from members of a group.
+    pub fn allow_all(
+        direction: &str,
+        ethertype: &str,
+        remote_group_id: Option<SecurityGroupId>,
+    ) -> Self {
+        RuleSpec {
+            direction: direction.into(),
+            ethertype: Some(ethertype.into()),
+            protocol: None,
+            port_range_min: None,
+            port_range_max: None,
+            remote_ip_prefix: None,
+            remote_group_id,
+            description: String::new(),
+        }
+    }
+}
+
 /// Build a validated rule.
 pub fn make_rule(group: SecurityGroupId, spec: &RuleSpec) -> Result<SecurityGroupRule> {
     let direction = spec.direction.to_ascii_lowercase();
@@ -158,31 +179,10 @@ pub fn create_default_security_group(
     let id = SecurityGroupId::new();
     let mut rules = Vec::new();
     for eth in ["IPv4", "IPv6"] {
+        rules.push(make_rule(id, &RuleSpec::allow_all("egress", eth, None))?);
         rules.push(make_rule(
             id,
-            &RuleSpec {
-                direction: "egress".into(),
-                ethertype: Some(eth.into()),
-                protocol: None,
-                port_range_min: None,
-                port_range_max: None,
-                remote_ip_prefix: None,
-                remote_group_id: None,
-                description: String::new(),
-            },
-        )?);
-        rules.push(make_rule(
-            id,
-            &RuleSpec {
-                direction: "ingress".into(),
-                ethertype: Some(eth.into()),
-                protocol: None,
-                port_range_min: None,
-                port_range_max: None,
-                remote_ip_prefix: None,
-                remote_group_id: Some(id),
-                description: String::new(),
-            },
+            &RuleSpec::allow_all("ingress", eth, Some(id)),
         )?);
     }
     let sg = SecurityGroup {
@@ -633,16 +633,7 @@ impl Service {
                 ));
             }
             let id = SecurityGroupId::new();
-            let egress = |eth: &str| RuleSpec {
-                direction: "egress".into(),
-                ethertype: Some(eth.into()),
-                protocol: None,
-                port_range_min: None,
-                port_range_max: None,
-                remote_ip_prefix: None,
-                remote_group_id: None,
-                description: String::new(),
-            };
+            let egress = |eth: &str| RuleSpec::allow_all("egress", eth, None);
             let sg = SecurityGroup {
                 id,
                 project_id: p.clone(),
