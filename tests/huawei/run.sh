@@ -21,6 +21,6 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt"
 
-export NICPLANE_BIN="${NICPLANE_BIN:-$root/target/debug/nicplane}"
+export NICPLANE_BIN="${NICPLANE_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/nicplane}"
 cd "$here"
 exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"

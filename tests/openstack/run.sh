@@ -20,6 +20,6 @@ if [ ! -x "$here/.venv/bin/openstack" ] || ! cmp -s "$here/requirements.lock" "$
     cp "$here/requirements.lock" "$here/.venv/.installed"
 fi
 
-export NICPLANE_BIN="$root/target/debug/nicplane"
+export NICPLANE_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/nicplane"
 cd "$here"
 exec "$here/.venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
