@@ -29,6 +29,8 @@ pub enum BenchWhat {
         #[arg(long, default_value_t = 2000)]
         count: u64,
     },
+    /// Interface add/remove throughput and latency over HTTP (SQLite or PostgreSQL).
+    Http(crate::bench_http::HttpBenchArgs),
 }
 
 /// Allocations per write transaction while measuring.
@@ -37,6 +39,7 @@ const BATCH: u64 = 500;
 pub fn run(a: BenchArgs) -> Result<()> {
     match a.what {
         BenchWhat::Ipam { count } => ipam_bench(count),
+        BenchWhat::Http(a) => crate::bench_http::run(a),
     }
 }
 

@@ -2,6 +2,7 @@
 //! a client of the native API (see `cli.rs`); `bench` prints IPAM figures.
 
 mod bench;
+mod bench_http;
 mod cli;
 mod serve;
 

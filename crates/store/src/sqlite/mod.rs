@@ -53,8 +53,14 @@ fn open_connection(path: &str, read_only: bool) -> Result<Connection> {
         if read_only { 1 } else { 0 }
     ))
     .map_err(tx::decode)?;
+    // One attach runs more distinct statements than rusqlite's default cache
+    // of 16 holds; re-preparing them on every request would dominate its cost.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
+
+/// Prepared statements cached per connection (more than all the store's queries).
+const STATEMENT_CACHE: usize = 512;
 
 impl SqliteStore {
     pub fn open(path: &str, options: StoreOptions) -> Result<Self> {
