@@ -124,14 +124,10 @@ impl Service {
         caller: &Caller,
         project: &ProjectId,
     ) -> Result<Vec<Membership>> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                tx.memberships_of_project(&p)
-            })
-            .await
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            tx.memberships_of_project(p)
+        })
+        .await
     }
 
     /// `member_set`: give a user a role in a project (Tenant Administrator or cloud admin).
@@ -143,17 +139,14 @@ impl Service {
         role: Role,
         opts: &WriteOptions,
     ) -> Result<Membership> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Administer)?;
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
             let u = tx
                 .user_get(user)?
                 .ok_or_else(|| Error::not_found(Kind::User, user))?;
-            tx.membership_set(user, &p, role)?;
+            tx.membership_set(user, p, role)?;
             let project = tx
-                .project_get(&p)?
-                .ok_or_else(|| Error::not_found(Kind::Project, &p))?;
+                .project_get(p)?
+                .ok_or_else(|| Error::not_found(Kind::Project, p))?;
             Ok(Membership {
                 user_id: u.id,
                 user_name: u.name,
@@ -173,11 +166,8 @@ impl Service {
         user: UserId,
         opts: &WriteOptions,
     ) -> Result<()> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Administer)?;
-            if !tx.membership_delete(user, &p)? {
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
+            if !tx.membership_delete(user, p)? {
                 return Err(Error::not_found(Kind::User, user));
             }
             Ok(())

@@ -517,14 +517,10 @@ impl Service {
         project: &ProjectId,
         id: InterfaceId,
     ) -> Result<Interface> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                owned_interface(tx, &p, id)
-            })
-            .await
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            owned_interface(tx, p, id)
+        })
+        .await
     }
 
     /// `interface_attach`: add an interface to a VM.
@@ -536,13 +532,10 @@ impl Service {
         spec: AttachSpec,
         opts: &WriteOptions,
     ) -> Result<Interface> {
-        let c = caller.clone();
-        let p = project.clone();
         let limit = self.config.interface_limit;
         let prefix = self.config.mac_prefix;
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            attach_tx(tx, &p, vm, &spec, limit, prefix)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            attach_tx(tx, p, vm, &spec, limit, prefix)
         })
         .await
     }
@@ -556,11 +549,8 @@ impl Service {
         id: InterfaceId,
         opts: &WriteOptions,
     ) -> Result<Interface> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            detach_tx(tx, &p, vm, id)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            detach_tx(tx, p, vm, id)
         })
         .await
     }
@@ -573,12 +563,9 @@ impl Service {
         spec: InterfaceSpec,
         opts: &WriteOptions,
     ) -> Result<Interface> {
-        let c = caller.clone();
-        let p = project.clone();
         let prefix = self.config.mac_prefix;
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            interface_create_tx(tx, &p, &spec, prefix)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            interface_create_tx(tx, p, &spec, prefix)
         })
         .await
     }
@@ -592,11 +579,8 @@ impl Service {
         patch: InterfacePatch,
         opts: &WriteOptions,
     ) -> Result<Interface> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            update_tx(tx, &p, id, &patch)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            update_tx(tx, p, id, &patch)
         })
         .await
     }
@@ -610,11 +594,8 @@ impl Service {
         id: InterfaceId,
         opts: &WriteOptions,
     ) -> Result<()> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            interface_delete_tx(tx, &p, id)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            interface_delete_tx(tx, p, id)
         })
         .await
     }

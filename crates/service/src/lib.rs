@@ -118,6 +118,51 @@ impl Service {
             .await
     }
 
+    /// Run a write use case on a project: the caller's role is checked
+    /// (`authorize`) inside the same transaction, then `f` runs.
+    pub(crate) async fn project_write<R, F>(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        need: Need,
+        opts: &WriteOptions,
+        f: F,
+    ) -> Result<R>
+    where
+        R: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(&mut dyn Tx, &ProjectId) -> Result<R> + Send + Sync + 'static,
+    {
+        let c = caller.clone();
+        let p = project.clone();
+        self.write(caller, opts, move |tx| {
+            authorize(tx, &c, &p, need)?;
+            f(tx, &p)
+        })
+        .await
+    }
+
+    /// Run a read use case on a project after checking the caller's role in it.
+    pub(crate) async fn project_read<R, F>(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        need: Need,
+        f: F,
+    ) -> Result<R>
+    where
+        R: Send + 'static,
+        F: Fn(&mut dyn Tx, &ProjectId) -> Result<R> + Send + Sync + 'static,
+    {
+        let c = caller.clone();
+        let p = project.clone();
+        self.store
+            .read(move |tx| {
+                authorize(tx, &c, &p, need)?;
+                f(tx, &p)
+            })
+            .await
+    }
+
     /// Readiness: the store answers.
     pub async fn ready(&self) -> Result<()> {
         self.store.ping().await

@@ -415,19 +415,15 @@ impl Service {
         project: &ProjectId,
         id: NetworkId,
     ) -> Result<NetworkDetail> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                let n = visible_network(tx, &p, id)?;
-                let subnets = tx.subnets_of_network(n.id)?;
-                Ok(NetworkDetail {
-                    network: n,
-                    subnets,
-                })
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            let n = visible_network(tx, p, id)?;
+            let subnets = tx.subnets_of_network(n.id)?;
+            Ok(NetworkDetail {
+                network: n,
+                subnets,
             })
-            .await
+        })
+        .await
     }
 
     /// `network_create` (Tenant Administrator).
@@ -438,11 +434,8 @@ impl Service {
         spec: NetworkSpec,
         opts: &WriteOptions,
     ) -> Result<NetworkDetail> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Administer)?;
-            network_create_tx(tx, Some(&p), &spec, false)
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
+            network_create_tx(tx, Some(p), &spec, false)
         })
         .await
     }
@@ -470,11 +463,8 @@ impl Service {
         patch: NetworkPatch,
         opts: &WriteOptions,
     ) -> Result<NetworkDetail> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Administer)?;
-            let mut n = owned_network(tx, &p, id)?;
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
+            let mut n = owned_network(tx, p, id)?;
             if let Some(name) = &patch.name {
                 n.name = Name::parse("name", name)?.to_string();
             }
@@ -501,11 +491,8 @@ impl Service {
         id: NetworkId,
         opts: &WriteOptions,
     ) -> Result<()> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Administer)?;
-            let n = owned_network(tx, &p, id)?;
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
+            let n = owned_network(tx, p, id)?;
             if n.is_default {
                 return Err(Error::conflict(
                     ConflictReason::InUse,
@@ -526,11 +513,8 @@ impl Service {
         spec: SubnetSpec,
         opts: &WriteOptions,
     ) -> Result<Subnet> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Administer)?;
-            let n = owned_network(tx, &p, network)?;
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
+            let n = owned_network(tx, p, network)?;
             subnet_insert(tx, &n, &spec)
         })
         .await
@@ -544,14 +528,11 @@ impl Service {
         id: SubnetId,
         opts: &WriteOptions,
     ) -> Result<()> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Administer)?;
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
             let s = tx
                 .subnet_get(id)?
                 .ok_or_else(|| Error::not_found(Kind::Subnet, id))?;
-            owned_network(tx, &p, s.network_id).map_err(|_| Error::not_found(Kind::Subnet, id))?;
+            owned_network(tx, p, s.network_id).map_err(|_| Error::not_found(Kind::Subnet, id))?;
             subnet_delete_tx(tx, &s)
         })
         .await
@@ -564,19 +545,14 @@ impl Service {
         project: &ProjectId,
         id: SubnetId,
     ) -> Result<Subnet> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                let s = tx
-                    .subnet_get(id)?
-                    .ok_or_else(|| Error::not_found(Kind::Subnet, id))?;
-                visible_network(tx, &p, s.network_id)
-                    .map_err(|_| Error::not_found(Kind::Subnet, id))?;
-                Ok(s)
-            })
-            .await
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            let s = tx
+                .subnet_get(id)?
+                .ok_or_else(|| Error::not_found(Kind::Subnet, id))?;
+            visible_network(tx, p, s.network_id).map_err(|_| Error::not_found(Kind::Subnet, id))?;
+            Ok(s)
+        })
+        .await
     }
 
     /// `security_group_list`.
@@ -585,14 +561,10 @@ impl Service {
         caller: &Caller,
         project: &ProjectId,
     ) -> Result<Vec<SecurityGroup>> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                tx.security_group_list(&p)
-            })
-            .await
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            tx.security_group_list(p)
+        })
+        .await
     }
 
     /// `security_group_get`.
@@ -602,14 +574,10 @@ impl Service {
         project: &ProjectId,
         id: SecurityGroupId,
     ) -> Result<SecurityGroup> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                owned_group(tx, &p, id)
-            })
-            .await
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            owned_group(tx, p, id)
+        })
+        .await
     }
 
     /// `security_group_create`.
@@ -620,10 +588,7 @@ impl Service {
         spec: SecurityGroupSpec,
         opts: &WriteOptions,
     ) -> Result<SecurityGroup> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
             let name = Name::parse("name", &spec.name)?;
             check_text("description", &spec.description)?;
             if name.as_str() == DEFAULT_SECURITY_GROUP {
@@ -660,11 +625,8 @@ impl Service {
         id: SecurityGroupId,
         opts: &WriteOptions,
     ) -> Result<()> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            let sg = owned_group(tx, &p, id)?;
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            let sg = owned_group(tx, p, id)?;
             if sg.is_default {
                 return Err(Error::conflict(
                     ConflictReason::InUse,
@@ -694,11 +656,8 @@ impl Service {
         spec: RuleSpec,
         opts: &WriteOptions,
     ) -> Result<SecurityGroupRule> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            owned_group(tx, &p, group)?;
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            owned_group(tx, p, group)?;
             let rule = make_rule(group, &spec)?;
             tx.security_group_rule_insert(&rule)?;
             Ok(rule)
@@ -714,14 +673,11 @@ impl Service {
         id: SecurityGroupRuleId,
         opts: &WriteOptions,
     ) -> Result<()> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
             let rule = tx
                 .security_group_rule_get(id)?
                 .ok_or_else(|| Error::not_found(Kind::SecurityGroupRule, id))?;
-            owned_group(tx, &p, rule.security_group_id)
+            owned_group(tx, p, rule.security_group_id)
                 .map_err(|_| Error::not_found(Kind::SecurityGroupRule, id))?;
             tx.security_group_rule_delete(id)
         })

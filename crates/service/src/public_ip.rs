@@ -2,7 +2,7 @@
 //! interface of a standard network (or unattached), released permanently.
 
 use crate::interface::owned_interface;
-use crate::{authorize, Caller, Need, Service, WriteOptions};
+use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::AddressSpace;
 use nicplane_domain::model::*;
@@ -165,11 +165,8 @@ impl Service {
         spec: PublicIpSpec,
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            allocate_tx(tx, &p, &spec)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            allocate_tx(tx, p, &spec)
         })
         .await
     }
@@ -182,11 +179,8 @@ impl Service {
         id: PublicIpId,
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            release_tx(tx, &p, id)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            release_tx(tx, p, id)
         })
         .await
     }
@@ -199,15 +193,12 @@ impl Service {
         iface: InterfaceId,
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            let i = owned_interface(tx, &p, iface)?;
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            let i = owned_interface(tx, p, iface)?;
             let (ip, _) = tx.public_ip_of_interface(i.id)?.ok_or_else(|| {
                 Error::not_found(Kind::PublicIp, format!("on network interface {iface}"))
             })?;
-            release_tx(tx, &p, ip.id)
+            release_tx(tx, p, ip.id)
         })
         .await
     }
@@ -221,11 +212,8 @@ impl Service {
         target: Option<InterfaceId>,
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            associate_tx(tx, &p, id, target)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            associate_tx(tx, p, id, target)
         })
         .await
     }
@@ -237,14 +225,10 @@ impl Service {
         project: &ProjectId,
         page: PageRequest,
     ) -> Result<Vec<PublicIp>> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                tx.public_ip_list(Some(&p), &page)
-            })
-            .await
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            tx.public_ip_list(Some(p), &page)
+        })
+        .await
     }
 
     /// `public_ip_get`.
@@ -254,13 +238,9 @@ impl Service {
         project: &ProjectId,
         id: PublicIpId,
     ) -> Result<PublicIp> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                Ok(owned_public_ip(tx, &p, id)?.0)
-            })
-            .await
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            Ok(owned_public_ip(tx, p, id)?.0)
+        })
+        .await
     }
 }

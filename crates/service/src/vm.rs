@@ -193,15 +193,11 @@ impl Service {
 
     /// `vm_get`: a VM with its interfaces.
     pub async fn vm_get(&self, caller: &Caller, project: &ProjectId, id: VmId) -> Result<VmDetail> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                let vm = owned_vm(tx, &p, id)?;
-                vm_detail(tx, vm)
-            })
-            .await
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            let vm = owned_vm(tx, p, id)?;
+            vm_detail(tx, vm)
+        })
+        .await
     }
 
     /// `vm_create`.
@@ -212,12 +208,9 @@ impl Service {
         spec: VmSpec,
         opts: &WriteOptions,
     ) -> Result<VmDetail> {
-        let c = caller.clone();
-        let p = project.clone();
         let prefix = self.config.mac_prefix;
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            vm_create_tx(tx, &p, &spec, prefix)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            vm_create_tx(tx, p, &spec, prefix)
         })
         .await
     }
@@ -231,11 +224,8 @@ impl Service {
         patch: VmPatch,
         opts: &WriteOptions,
     ) -> Result<VmDetail> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            let mut vm = owned_vm(tx, &p, id)?;
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            let mut vm = owned_vm(tx, p, id)?;
             if let Some(n) = &patch.name {
                 vm.name = Name::parse("name", n)?.to_string();
             }
@@ -281,11 +271,8 @@ impl Service {
         state: PowerState,
         opts: &WriteOptions,
     ) -> Result<VmDetail> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            vm_power_tx(tx, &p, id, state)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            vm_power_tx(tx, p, id, state)
         })
         .await
     }
@@ -298,11 +285,8 @@ impl Service {
         id: VmId,
         opts: &WriteOptions,
     ) -> Result<()> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            vm_delete_tx(tx, &p, id)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            vm_delete_tx(tx, p, id)
         })
         .await
     }
