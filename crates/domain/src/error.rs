@@ -73,6 +73,8 @@ pub enum ConflictReason {
     IdempotencyKeyReused,
     /// An object with that name exists already.
     NameTaken,
+    /// The project's quota for this kind of object is used up.
+    OverQuota,
 }
 
 impl ConflictReason {
@@ -91,6 +93,7 @@ impl ConflictReason {
             ConflictReason::WrongState => "WrongState",
             ConflictReason::IdempotencyKeyReused => "IdempotencyKeyReused",
             ConflictReason::NameTaken => "NameTaken",
+            ConflictReason::OverQuota => "OverQuota",
         }
     }
 }
@@ -117,6 +120,13 @@ pub enum Error {
     CapacityExhausted { message: String },
     #[error("{message}")]
     Unavailable { message: String },
+    /// Throttled (login attempts, password hashing): try again after
+    /// `retry_after_secs` (sent as `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("Internal error: {message}")]
     Internal { message: String },
 }
@@ -173,6 +183,22 @@ impl Error {
             message: message.into(),
         }
     }
+    pub fn too_many_requests(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Error::TooManyRequests {
+            message: message.into(),
+            retry_after_secs,
+        }
+    }
+
+    /// Seconds a throttled client should wait (`Retry-After`), if throttled.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
 
     /// Stable machine-readable code, the same in every dialect that shows one.
     pub fn code(&self) -> &'static str {
@@ -185,6 +211,7 @@ impl Error {
             Error::Unauthenticated { .. } => "Unauthenticated",
             Error::CapacityExhausted { .. } => "CapacityExhausted",
             Error::Unavailable { .. } => "ServiceUnavailable",
+            Error::TooManyRequests { .. } => "TooManyRequests",
             Error::Internal { .. } => "Internal",
         }
     }
@@ -198,6 +225,7 @@ impl Error {
             Error::Forbidden { .. } => 403,
             Error::Unauthenticated { .. } => 401,
             Error::Unavailable { .. } => 503,
+            Error::TooManyRequests { .. } => 429,
             Error::Internal { .. } => 500,
         }
     }

@@ -92,12 +92,15 @@ pub fn map(e: &Error, shape: Shape) -> (u16, &'static str, String) {
                 }
                 ConflictReason::MacInUse => (409, "VPC.1705", "Ecs.0205"),
                 ConflictReason::InterfaceLimitReached => (409, "VPC.1707", "Ecs.0207"),
+                ConflictReason::OverQuota => (409, "VPC.0106", "Ecs.0605"),
                 _ => (409, "VPC.1700", "Ecs.0200"),
             };
             (status, pick(v, c), e.to_string())
         }
         Error::CapacityExhausted { .. } => (409, pick("VPC.1706", "Ecs.0206"), e.to_string()),
         Error::Unavailable { .. } => (503, pick("VPC.0503", "Ecs.0503"), e.to_string()),
+        // The API gateway's throttling answer.
+        Error::TooManyRequests { .. } => (429, "APIG.0308", e.to_string()),
         Error::Internal { .. } => (
             500,
             pick("VPC.0500", "Ecs.0500"),

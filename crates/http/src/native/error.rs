@@ -52,6 +52,10 @@ impl IntoResponse for ApiError {
         };
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (code, Json(body)).into_response();
+        if let Some(secs) = e.retry_after() {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         if status == 401 {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

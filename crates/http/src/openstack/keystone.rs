@@ -47,6 +47,7 @@ impl IntoResponse for KeystoneError {
             403 => "Forbidden",
             404 => "Not Found",
             409 => "Conflict",
+            429 => "Too Many Requests",
             503 => "Service Unavailable",
             _ => "Internal Server Error",
         };
@@ -61,6 +62,10 @@ impl IntoResponse for KeystoneError {
             Json(json!({"error": {"code": status, "title": title, "message": message}})),
         )
             .into_response();
+        if let Some(secs) = self.error.retry_after() {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         if status == 401 {
             if let Ok(v) = HeaderValue::from_str(&self.www) {
                 resp.headers_mut()

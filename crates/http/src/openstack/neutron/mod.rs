@@ -93,6 +93,7 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
                 ConflictReason::PublicIpExists => "FloatingIPPortAlreadyAssociated",
                 ConflictReason::NetworkNotRoutable => "ExternalGatewayForFloatingIPNotFound",
                 ConflictReason::VlanInUse => "DuplicateSubPort",
+                ConflictReason::OverQuota => "OverQuota",
                 _ => "Conflict",
             };
             (ty.into(), message.clone())
@@ -106,6 +107,7 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
             ("IpAddressGenerationFailure".into(), message.clone())
         }
         Error::Unavailable { message } => ("ServiceUnavailable".into(), message.clone()),
+        Error::TooManyRequests { message, .. } => ("OverLimit".into(), message.clone()),
         Error::Internal { .. } => (
             "HTTPInternalServerError".into(),
             "Request Failed: internal server error while processing your request.".into(),
