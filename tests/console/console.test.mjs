@@ -9,12 +9,16 @@
 //   SCREENSHOT_DIR          where the screenshots go
 //   CHROMIUM_PATH           the browser (default /usr/bin/chromium)
 
-import { test, before, after } from 'node:test';
+import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+
+// No test may hang: each fails after two minutes (works on every Node with node:test).
+const TEST_TIMEOUT_MS = 120_000;
+const test = (name, fn) => nodeTest(name, { timeout: TEST_TIMEOUT_MS }, fn);
 
 const base = process.env.NICPLANE_URL;
 const ADMIN_PASSWORD = process.env.NICPLANE_ADMIN_PASSWORD;

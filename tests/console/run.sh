@@ -30,6 +30,17 @@ if [ ! -x "$CHROMIUM_PATH" ]; then
 fi
 "$CHROMIUM_PATH" --version 2>/dev/null || true
 
+# --- Node.js (runs the tests and installs playwright-core) -------------------
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  log "installing nodejs and npm"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! as_root apt-get install -y -qq nodejs npm >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq nodejs npm >/dev/null
+  fi
+fi
+node --version
+
 # --- the client library ----------------------------------------------------
 cd "$HERE"
 want="$(node -p "require('./package.json').devDependencies['playwright-core']")"

@@ -41,6 +41,12 @@ def test_login_by_ids(cloud):
         "identity": {"methods": ["password"], "password": {"user": {"id": body["user"]["id"], "password": "demo-password"}}},
         "scope": {"project": {"id": body["project"]["id"]}}}})
     assert r.status_code == 201 and r.headers["X-Subject-Token"]
+    # The token is alice's, scoped to demo: in the body and for the native API.
+    issued = r.json()["token"]
+    assert issued["user"]["name"] == "alice" and issued["user"]["id"] == body["user"]["id"]
+    assert issued["project"]["id"] == body["project"]["id"] and issued["project"]["name"] == "demo"
+    who = cloud.native("GET", "/auth/whoami", token=r.headers["X-Subject-Token"])
+    assert who.status_code == 200 and who.json()["user"]["name"] == "alice", who.text
 
 
 def test_wrong_password_is_401_with_www_authenticate(cloud):
@@ -51,7 +57,7 @@ def test_wrong_password_is_401_with_www_authenticate(cloud):
     assert r.headers["WWW-Authenticate"] == f'Keystone uri="{cloud.base}/identity"'
     assert r.json()["error"]["code"] == 401
     err = cloud.osc_fails("--os-password", "nope", "server", "list")
-    assert "401" in err
+    assert "(HTTP 401)" in err
     # No token on compute: 401 in Nova's envelope.
     r = requests.get(cloud.base + "/compute/v2.1/servers")
     assert r.status_code == 401 and "unauthorized" in r.json()

@@ -38,6 +38,12 @@ fn dry_runs_validate_fully_answer_202_and_change_nothing() {
         )
         .unwrap();
     assert_eq!(r.status, 400);
+    let (code, message) = error_of(&r.body);
+    assert_eq!(code, "InvalidRequest", "{}", r.body);
+    assert!(
+        message.starts_with("The IP address 10.10.0.1 is the gateway of subnet "),
+        "{message}"
+    );
     // Dry-run VM creation, deletion and public IP allocation change nothing.
     let r = t
         .power
@@ -236,11 +242,16 @@ fn every_response_has_a_request_id_and_errors_have_one_shape() {
         )
         .unwrap();
     assert_eq!(bad.status, 400);
+    assert!(error_of(&bad.body).1.contains("beos"), "{}", bad.body);
     let r = s
         .client()
         .raw(Method::GET, "/v1/no-such-thing", None, &[])
         .unwrap();
     assert_eq!(r.status, 404);
+    assert_eq!(
+        error_of(&r.body),
+        ("NotFound", "No route for /v1/no-such-thing.")
+    );
     let r = s
         .client()
         .raw(
@@ -343,4 +354,11 @@ fn interfaces_can_be_created_unattached_filtered_and_attached_later() {
         )
         .unwrap();
     assert_eq!(both.status, 400);
+    assert_eq!(
+        error_of(&both.body),
+        (
+            "InvalidRequest",
+            "Give either network_id or interface_id, not both."
+        )
+    );
 }

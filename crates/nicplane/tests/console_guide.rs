@@ -327,30 +327,39 @@ fn an_exhausted_pool_is_a_clear_409_and_released_addresses_come_back_last() {
             nics.push((vm.clone(), i.id.to_string()));
         }
     }
-    let mut got = Vec::new();
-    for (_, nic) in nics.iter().take(5) {
-        got.push(
-            t.power
-                .public_ip_allocate(&t.project, nic)
-                .expect("allocate")
-                .address,
-        );
-    }
+    let allocate = |nic: &str| {
+        t.power
+            .public_ip_allocate(&t.project, nic)
+            .expect("allocate")
+            .address
+    };
+    let got: Vec<_> = nics.iter().take(4).map(|(_, nic)| allocate(nic)).collect();
+    // One never-used address is left; a released one goes behind it.
+    t.power.public_ip_release(&t.project, &nics[0].1).unwrap();
+    let fresh = allocate(&nics[4].1);
+    assert!(
+        !got.contains(&fresh),
+        "a never-used address ({fresh}) is preferred over the released {}",
+        got[0]
+    );
+    let reused = allocate(&nics[5].1);
+    assert_eq!(
+        reused, got[0],
+        "the released address is handed out once no never-used one is left"
+    );
     assert_api_error(
-        t.power.public_ip_allocate(&t.project, &nics[5].1),
+        t.power.public_ip_allocate(&t.project, &nics[0].1),
         409,
         "CapacityExhausted",
         "exhausted",
     );
     // Release two; they come back in release order.
+    t.power.public_ip_release(&t.project, &nics[2].1).unwrap();
     t.power.public_ip_release(&t.project, &nics[1].1).unwrap();
-    t.power.public_ip_release(&t.project, &nics[0].1).unwrap();
-    let a = t
-        .power
-        .public_ip_allocate(&t.project, &nics[5].1)
-        .unwrap()
-        .address;
-    assert_eq!(a, got[1], "the address released longest ago comes first");
+    let a = allocate(&nics[0].1);
+    assert_eq!(a, got[2], "the address released longest ago comes first");
+    let b = allocate(&nics[2].1);
+    assert_eq!(b, got[1], "then the next one released");
 }
 
 #[test]
