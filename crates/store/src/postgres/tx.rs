@@ -139,6 +139,10 @@ fn decode_constraint(code: &SqlState, name: &str, msg: &str) -> Error {
         );
     }
     match name {
+        "credentials_user_slot" | "credentials_slot_check" => c(
+            ConflictReason::CredentialLimitReached,
+            crate::CREDENTIAL_LIMIT_MESSAGE,
+        ),
         "interfaces_mac" => c(
             ConflictReason::MacInUse,
             "The MAC address is already in use.",

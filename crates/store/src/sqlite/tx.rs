@@ -49,7 +49,12 @@ pub fn decode(e: rusqlite::Error) -> Error {
 
 fn decode_constraint(msg: &str) -> Error {
     let c = |reason, m: &str| Error::conflict(reason, m);
-    if msg.contains("interfaces.mac_address") {
+    if msg.contains("credentials.user_id, credentials.slot") || msg.contains("slot IN") {
+        c(
+            ConflictReason::CredentialLimitReached,
+            crate::CREDENTIAL_LIMIT_MESSAGE,
+        )
+    } else if msg.contains("interfaces.mac_address") {
         c(
             ConflictReason::MacInUse,
             "The MAC address is already in use.",
