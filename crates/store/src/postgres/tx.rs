@@ -107,8 +107,10 @@ pub(crate) fn classify(e: &::postgres::Error) -> Failure {
         );
     }
     if is_connection_error(e) {
+        // The detail (host, OS error) is for the log, not for clients.
+        tracing::warn!(error = %e, "the database connection was lost");
         return fail(
-            Error::unavailable(format!("The database connection was lost: {e}")),
+            Error::unavailable("The database connection was lost; try again."),
             true,
             true,
         );

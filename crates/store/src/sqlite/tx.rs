@@ -39,7 +39,9 @@ pub fn decode(e: rusqlite::Error) -> Error {
                 return Error::unavailable("The database is busy; try again.")
             }
             ErrorCode::DiskFull | ErrorCode::CannotOpen | ErrorCode::SystemIoFailure => {
-                return Error::unavailable(format!("The database is unavailable: {msg}"))
+                // The detail (paths, OS errors) is for the log, not for clients.
+                tracing::error!(error = %e, "the SQLite database is unavailable");
+                return Error::unavailable("The database is unavailable; try again later.");
             }
             _ => {}
         }
