@@ -505,3 +505,53 @@ fn a_server_with_another_secret_key_refuses_to_start() {
     assert!(!ok);
     assert!(err.contains("NICPLANE_SECRET_KEY"), "{err}");
 }
+
+/// Run one statement on the store of a stopped server (SQLite file or its
+/// PostgreSQL database); returns the first column of the first row, if any.
+fn store_sql(server: &Server, sql: &str) -> Option<String> {
+    match &server.database {
+        Some(url) => {
+            let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+            c.query(sql, &[])
+                .expect("sql")
+                .first()
+                .and_then(|r| r.try_get::<_, String>(0).ok())
+        }
+        None => {
+            let c = rusqlite::Connection::open(server.dir.join("nicplane.db")).expect("open");
+            let mut st = c.prepare(sql).expect("prepare");
+            let mut rows = st.query([]).expect("sql");
+            rows.next()
+                .expect("row")
+                .and_then(|r| r.get::<_, String>(0).ok())
+        }
+    }
+}
+
+#[test]
+fn secrets_stored_in_clear_are_sealed_at_start() {
+    let mut s = setup();
+    s.server.stop();
+    // As a row written before migration 0005 stored it.
+    store_sql(
+        &s.server,
+        &format!(
+            "UPDATE credentials SET secret = '{}' WHERE access_key = '{}'",
+            s.signer.sk, s.signer.ak
+        ),
+    );
+    let again = Server::start_in(s.server.dir.clone(), HUAWEI);
+    s.signer.base = again.huawei_url.clone().unwrap();
+    let (status, v) = s.signer.get(&format!("/v1/{}/ports", s.project));
+    assert_eq!(status, 200, "{v}");
+    let stored = store_sql(
+        &again,
+        &format!(
+            "SELECT secret FROM credentials WHERE access_key = '{}'",
+            s.signer.ak
+        ),
+    )
+    .expect("the key is stored");
+    assert!(stored.starts_with("nps1:"), "{stored}");
+    assert!(!stored.contains(&s.signer.sk));
+}
