@@ -555,3 +555,39 @@ fn secrets_stored_in_clear_are_sealed_at_start() {
     assert!(stored.starts_with("nps1:"), "{stored}");
     assert!(!stored.contains(&s.signer.sk));
 }
+
+#[test]
+fn servers_sharing_a_database_share_keys_and_the_key_cap() {
+    if common::postgres_admin_url().is_none() {
+        eprintln!("note: the cross-server case needs NICPLANE_TEST_POSTGRES_URL");
+        return;
+    }
+    let s = setup();
+    let other = Server::start_sharing(&s.server, HUAWEI);
+    // A key made on one server verifies on the other (same secret key).
+    let on_other = Signer {
+        base: other.huawei_url.clone().unwrap(),
+        ak: s.signer.ak.clone(),
+        sk: s.signer.sk.clone(),
+    };
+    let (status, v) = on_other.get(&format!("/v1/{}/ports", s.project));
+    assert_eq!(status, 200, "{v}");
+    // The user holds one key; creates racing on both servers make one more.
+    let bases = [s.signer.base.clone(), on_other.base.clone()];
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let base = bases[i % 2].clone();
+            let (token, uid) = (s.token.clone(), s.user_id.clone());
+            std::thread::spawn(move || iam_create(&base, &token, &uid))
+        })
+        .collect();
+    let results: Vec<(u16, Value)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        results.iter().filter(|(st, _)| *st == 201).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(results
+        .iter()
+        .all(|(st, v)| *st == 201 || (*st == 400 && v["error_code"] == "akSkNumExceed")));
+}
