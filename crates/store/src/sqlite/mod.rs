@@ -249,3 +249,74 @@ fn run_group(conn: &Connection, batch: Vec<Job>) {
         let _ = reply.send(answer);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn temp_db(tag: &str) -> String {
+        let dir = std::env::temp_dir().join(format!(
+            "nicplane-sqlite-{tag}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("t.db").to_string_lossy().into_owned()
+    }
+
+    fn synchronous(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_writer_runs_with_synchronous_full_unless_normal_is_chosen() {
+        let path = temp_db("sync");
+        assert_eq!(Synchronous::default(), Synchronous::Full);
+        let full = open_connection(&path, false, Synchronous::default()).unwrap();
+        assert_eq!(synchronous(&full), 2, "FULL");
+        let normal = open_connection(&path, false, Synchronous::Normal).unwrap();
+        assert_eq!(synchronous(&normal), 1, "NORMAL");
+        assert!("fast".parse::<Synchronous>().is_err());
+        assert_eq!("NORMAL".parse::<Synchronous>(), Ok(Synchronous::Normal));
+    }
+
+    #[test]
+    fn reads_never_use_more_connections_than_the_pool_holds() {
+        let path = temp_db("pool");
+        let store = Arc::new(
+            SqliteStore::open(
+                &path,
+                StoreOptions {
+                    readers: 2,
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        );
+        let busy = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, busy, most) = (store.clone(), busy.clone(), most.clone());
+                std::thread::spawn(move || {
+                    store.read(|tx| {
+                        let now = busy.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        // Hold the connection so the other reads must wait.
+                        std::thread::sleep(Duration::from_millis(20));
+                        busy.fetch_sub(1, Ordering::SeqCst);
+                        tx.ping()
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
+        assert!(most.load(Ordering::SeqCst) <= 2, "at most 2 readers at once");
+        assert_eq!(store.readers.lock().unwrap().len(), 2, "the pool is whole again");
+    }
+}
