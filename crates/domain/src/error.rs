@@ -374,7 +374,10 @@ mod tests {
             assert_eq!(i, n, "{k:?}");
         }
         let samples = Error::samples("x");
-        assert_eq!(samples.len(), Kind::ALL.len() + ConflictReason::ALL.len() + 8);
+        assert_eq!(
+            samples.len(),
+            Kind::ALL.len() + ConflictReason::ALL.len() + 8
+        );
         for e in &samples {
             // Every variant of Error is among the samples.
             match e {
@@ -396,7 +399,10 @@ mod tests {
     fn an_internal_error_hides_its_detail_from_clients() {
         let e = Error::internal("database error: disk I/O at /var/lib/x");
         assert_eq!(e.client_message(), INTERNAL_MESSAGE);
-        assert!(e.to_string().contains("/var/lib/x"), "the log keeps the detail");
+        assert!(
+            e.to_string().contains("/var/lib/x"),
+            "the log keeps the detail"
+        );
         assert_eq!(Error::invalid("Bad.").client_message(), "Bad.");
     }
 }

@@ -484,7 +484,10 @@ mod credential_tests {
         assert_eq!(credential_slot(&[Some(1)], 2, "m"), Ok(2));
         assert_eq!(credential_slot(&[Some(2)], 2, "m"), Ok(1));
         let e = credential_slot(&[Some(1), Some(2)], 2, "m").unwrap_err();
-        assert_eq!(e.conflict_reason(), Some(ConflictReason::CredentialLimitReached));
+        assert_eq!(
+            e.conflict_reason(),
+            Some(ConflictReason::CredentialLimitReached)
+        );
         // Keys without a slot (made before the limit) still count.
         assert!(credential_slot(&[None, Some(2)], 2, "m").is_err());
         assert!(credential_slot(&[None, None, None], 2, "m").is_err());

@@ -26,9 +26,7 @@ fn allowed_statuses(e: &Error) -> &'static [u16] {
         // OpenStack answers the interface limit 403; Huawei the primary
         // interface 403 and the access key limit 400 (IAM's akSkNumExceed).
         Error::Conflict { reason, .. } => match reason {
-            ConflictReason::InterfaceLimitReached | ConflictReason::PrimaryInterface => {
-                &[403, 409]
-            }
+            ConflictReason::InterfaceLimitReached | ConflictReason::PrimaryInterface => &[403, 409],
             ConflictReason::CredentialLimitReached => &[400, 409],
             ConflictReason::VmMustBeStopped
             | ConflictReason::AddressInUse
@@ -75,7 +73,12 @@ async fn answers(e: &Error) -> Vec<(&'static str, u16, String, Value)> {
     let (s, v) = body(ApiError(e.clone()).into_response()).await;
     assert_eq!(v["error"]["status"], s, "native status in body: {v}");
     assert!(!str_at(&v, &["error", "code"]).is_empty());
-    out.push(("native", s, str_at(&v, &["error", "message"]).to_string(), v));
+    out.push((
+        "native",
+        s,
+        str_at(&v, &["error", "message"]).to_string(),
+        v,
+    ));
 
     let (s, v) = body(NeutronError::from(e.clone()).into_response()).await;
     assert!(!str_at(&v, &["NeutronError", "type"]).is_empty(), "{v}");
@@ -101,7 +104,12 @@ async fn answers(e: &Error) -> Vec<(&'static str, u16, String, Value)> {
     let (s, v) = body(k.into_response()).await;
     assert_eq!(v["error"]["code"], s, "keystone: {v}");
     assert!(!str_at(&v, &["error", "title"]).is_empty());
-    out.push(("keystone", s, str_at(&v, &["error", "message"]).to_string(), v));
+    out.push((
+        "keystone",
+        s,
+        str_at(&v, &["error", "message"]).to_string(),
+        v,
+    ));
 
     for shape in [Shape::Vpc, Shape::Ecs] {
         let (s, v) = body(

@@ -108,8 +108,7 @@ fn read_or_create_key_file(path: &Path) -> Result<String> {
         }
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let text = secret_box::generate_key_text();
     let mut options = std::fs::OpenOptions::new();
@@ -128,9 +127,7 @@ fn read_or_create_key_file(path: &Path) -> Result<String> {
         // Another server on this directory created it first.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the key file {}", path.display())),
-        Err(e) => {
-            Err(e).with_context(|| format!("cannot create the key file {}", path.display()))
-        }
+        Err(e) => Err(e).with_context(|| format!("cannot create the key file {}", path.display())),
     }
 }
 

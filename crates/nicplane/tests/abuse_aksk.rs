@@ -200,12 +200,7 @@ fn a_body_other_than_the_signed_one_is_refused_and_creates_nothing() {
     let a = json!({"port": {"network_id": s.network, "name": "a"}}).to_string();
     let b = json!({"port": {"network_id": s.network, "name": "evil"}}).to_string();
     let path = format!("/v1/{}/ports", s.project);
-    let signed = &[
-        "content-type",
-        "host",
-        "x-sdk-content-sha256",
-        "x-sdk-date",
-    ];
+    let signed = &["content-type", "host", "x-sdk-content-sha256", "x-sdk-date"];
     let (status, v) = s.signer.send(&Req {
         method: "POST",
         path: &path,
@@ -258,12 +253,7 @@ fn unsigned_payload_with_a_json_body_is_refused() {
         path: &format!("/v1/{}/ports", s.project),
         signed_body: b"",
         sent_body: body.as_bytes(),
-        signed: &[
-            "content-type",
-            "host",
-            "x-sdk-content-sha256",
-            "x-sdk-date",
-        ],
+        signed: &["content-type", "host", "x-sdk-content-sha256", "x-sdk-date"],
         content_sha256: Some(UNSIGNED.into()),
     });
     assert_refused(
@@ -369,12 +359,7 @@ fn parallel_creates_cannot_exceed_two_access_keys() {
 fn access_keys_cannot_be_created_or_deleted_with_a_signature() {
     let s = setup();
     let body = json!({"credential": {"user_id": s.user_id}}).to_string();
-    let signed = &[
-        "content-type",
-        "host",
-        "x-sdk-content-sha256",
-        "x-sdk-date",
-    ];
+    let signed = &["content-type", "host", "x-sdk-content-sha256", "x-sdk-date"];
     let (status, v) = s.signer.send(&Req {
         method: "POST",
         path: "/v3.0/OS-CREDENTIAL/credentials",

@@ -216,10 +216,7 @@ impl Service {
             )));
         };
         match self.config.secret_keys.open(access, &stored) {
-            Ok(opened) => Ok((
-                Caller { user, scope: None },
-                opened.secret().to_string(),
-            )),
+            Ok(opened) => Ok((Caller { user, scope: None }, opened.secret().to_string())),
             Err(e) => {
                 tracing::error!(
                     target: "nicplane::security",

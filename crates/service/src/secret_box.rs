@@ -183,7 +183,10 @@ impl Keyring {
 
     /// Open a stored secret of access key `access`.
     pub fn open(&self, access: &str, stored: &str) -> Result<Opened, OpenError> {
-        let Some(rest) = stored.strip_prefix(PREFIX).and_then(|r| r.strip_prefix(':')) else {
+        let Some(rest) = stored
+            .strip_prefix(PREFIX)
+            .and_then(|r| r.strip_prefix(':'))
+        else {
             // Secrets written before sealing are letters and digits only, so
             // they never start with the prefix and a colon.
             return Ok(Opened::Plain(stored.to_string()));

@@ -14,6 +14,7 @@
 
 use super::error::{HwError, HwResult, Shape};
 use super::signer::{self, SignedRequest};
+use crate::request_id;
 use crate::AppState;
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -21,7 +22,6 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use nicplane_domain::ids::ProjectId;
-use crate::request_id;
 use nicplane_domain::model::now;
 use nicplane_domain::rules::Proof;
 use nicplane_domain::Error;

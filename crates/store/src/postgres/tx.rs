@@ -83,8 +83,14 @@ pub(crate) fn classify(e: &::postgres::Error) -> Failure {
             || *code == SqlState::CRASH_SHUTDOWN
             || *code == SqlState::CANNOT_CONNECT_NOW
         {
+            // The server's own words are for the log, not for clients.
+            tracing::warn!(
+                code = code.code(),
+                error = db.message(),
+                "the database is unavailable"
+            );
             return fail(
-                Error::unavailable(format!("The database is unavailable: {}", db.message())),
+                Error::unavailable("The database is unavailable; try again."),
                 true,
                 true,
             );
@@ -94,8 +100,13 @@ pub(crate) fn classify(e: &::postgres::Error) -> Failure {
             || *code == SqlState::LOCK_NOT_AVAILABLE
             || class == "53"
         {
+            tracing::warn!(
+                code = code.code(),
+                error = db.message(),
+                "the database is busy"
+            );
             return fail(
-                Error::unavailable(format!("The database is unavailable: {}", db.message())),
+                Error::unavailable("The database is busy; try again."),
                 false,
                 false,
             );

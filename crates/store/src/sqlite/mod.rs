@@ -316,7 +316,14 @@ mod tests {
         for t in threads {
             t.join().unwrap().unwrap();
         }
-        assert!(most.load(Ordering::SeqCst) <= 2, "at most 2 readers at once");
-        assert_eq!(store.readers.lock().unwrap().len(), 2, "the pool is whole again");
+        assert!(
+            most.load(Ordering::SeqCst) <= 2,
+            "at most 2 readers at once"
+        );
+        assert_eq!(
+            store.readers.lock().unwrap().len(),
+            2,
+            "the pool is whole again"
+        );
     }
 }

@@ -6,8 +6,7 @@ use ::postgres::Row;
 use nicplane_domain::ids::{JobId, UserId};
 use nicplane_domain::Result;
 
-const CREDENTIAL_COLS: &str =
-    "access_key, user_id, secret, description, status, created_at, slot";
+const CREDENTIAL_COLS: &str = "access_key, user_id, secret, description, status, created_at, slot";
 fn credential_row(r: &Row) -> Result<CredentialRow> {
     Ok(CredentialRow {
         access: get(r, 0)?,
@@ -39,7 +38,9 @@ fn job_row(r: &Row) -> Result<JobRow> {
 impl CredentialJobTx for PgTx<'_> {
     fn credential_insert(&mut self, c: &CredentialRow) -> Result<()> {
         self.exec(
-            &format!("INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+            &format!(
+                "INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ),
             &[
                 &c.access,
                 &c.user_id.to_string(),

@@ -6,8 +6,7 @@ use nicplane_domain::ids::{JobId, UserId};
 use nicplane_domain::Result;
 use rusqlite::{params, Row};
 
-const CREDENTIAL_COLS: &str =
-    "access_key, user_id, secret, description, status, created_at, slot";
+const CREDENTIAL_COLS: &str = "access_key, user_id, secret, description, status, created_at, slot";
 fn credential_row(r: &Row) -> rusqlite::Result<CredentialRow> {
     Ok(CredentialRow {
         access: r.get(0)?,
@@ -39,7 +38,9 @@ fn job_row(r: &Row) -> rusqlite::Result<JobRow> {
 impl CredentialJobTx for SqliteTx<'_> {
     fn credential_insert(&mut self, c: &CredentialRow) -> Result<()> {
         self.exec(
-            &format!("INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+            &format!(
+                "INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ),
             params![
                 c.access,
                 c.user_id.to_string(),
