@@ -576,3 +576,33 @@ fn servers_sharing_a_database_share_keys_and_the_key_cap() {
         .iter()
         .all(|(st, v)| *st == 201 || (*st == 400 && v["error_code"] == "akSkNumExceed")));
 }
+
+#[test]
+fn the_secret_key_can_be_rotated() {
+    let mut s = setup();
+    s.server.stop();
+    let new = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+    // Restart with the new key and the old one as previous: secrets are
+    // sealed again with the new key and still verify.
+    let mut rotated = Server::start_in_env(
+        s.server.dir.clone(),
+        HUAWEI,
+        &[
+            ("NICPLANE_SECRET_KEY", Some(new)),
+            ("NICPLANE_SECRET_KEY_PREVIOUS", Some(SECRET_KEY)),
+        ],
+    );
+    s.signer.base = rotated.huawei_url.clone().unwrap();
+    assert_eq!(s.signer.get(&format!("/v1/{}/ports", s.project)).0, 200);
+    rotated.stop();
+    // The new key alone is enough now; the old one alone no longer is.
+    let (ok, err) = serve_expecting_refusal(&rotated, SECRET_KEY);
+    assert!(!ok && err.contains("were sealed with secret key"), "{err}");
+    let fresh = Server::start_in_env(
+        s.server.dir.clone(),
+        HUAWEI,
+        &[("NICPLANE_SECRET_KEY", Some(new))],
+    );
+    s.signer.base = fresh.huawei_url.clone().unwrap();
+    assert_eq!(s.signer.get(&format!("/v1/{}/ports", s.project)).0, 200);
+}

@@ -148,7 +148,8 @@ impl Service {
         })
         .await
         .map(|created| Credential {
-            secret: Some(secret),
+            // A dry run stores nothing, so it shows no secret.
+            secret: (!opts.dry_run).then_some(secret),
             ..created
         })
     }
