@@ -78,8 +78,7 @@ fn an_internal_error_sends_no_internal_text_in_any_dialect() {
         .expect("answer");
     assert_eq!(r.status, 500, "{}", r.body);
     assert_eq!(
-        r.body["NeutronError"]["type"],
-        "HTTPInternalServerError",
+        r.body["NeutronError"]["type"], "HTTPInternalServerError",
         "{}",
         r.body
     );
