@@ -2,6 +2,7 @@
 Huawei API created, and concurrency."""
 
 import datetime
+import hashlib
 import json
 import os
 import subprocess
@@ -150,6 +151,28 @@ def test_request_id_header_equals_body_and_old_signatures_expire(cloud):
     Signer(BasicCredentials(cloud.ak, cloud.sk, cloud.project)).sign(req)
     r = requests.post(f"{cloud.hw_url}{req.uri}", headers=req.header_params, data=body.replace(b"parent_id", b"parent_iD"), timeout=10)
     assert r.status_code == 401
+    assert r.json()["error_code"] == "APIG.0301"
+    assert r.json()["error_msg"] == "Incorrect IAM authentication information: verify aksk signature fail."
+    # A signed X-Sdk-Content-Sha256 must be the hash of the body actually sent.
+    req = SdkRequest(method="POST", schema="http", host=host, resource_path=f"/v3/{cloud.project}/vpc/sub-network-interfaces",
+                     query_params=[], header_params={"Content-Type": "application/json",
+                                                     "X-Sdk-Content-Sha256": hashlib.sha256(body).hexdigest()}, body=body)
+    Signer(BasicCredentials(cloud.ak, cloud.sk, cloud.project)).sign(req)
+    r = requests.post(f"{cloud.hw_url}{req.uri}", headers=req.header_params, data=body.replace(b"parent_id", b"parent_iD"), timeout=10)
+    assert r.status_code == 401
+    assert r.json()["error_code"] == "APIG.0301"
+    assert r.json()["error_msg"] == (
+        "Incorrect IAM authentication information: X-Sdk-Content-Sha256 does not match the SHA-256 of the request body.")
+    # UNSIGNED-PAYLOAD (the SDK's value for streamed bodies) is refused for a JSON body.
+    req = SdkRequest(method="POST", schema="http", host=host, resource_path=f"/v3/{cloud.project}/vpc/sub-network-interfaces",
+                     query_params=[], header_params={"Content-Type": "application/json",
+                                                     "X-Sdk-Content-Sha256": "UNSIGNED-PAYLOAD"}, body=body)
+    Signer(BasicCredentials(cloud.ak, cloud.sk, cloud.project)).sign(req)
+    r = requests.post(f"{cloud.hw_url}{req.uri}", headers=req.header_params, data=body, timeout=10)
+    assert r.status_code == 401
+    assert r.json()["error_msg"] == (
+        "Incorrect IAM authentication information: X-Sdk-Content-Sha256 UNSIGNED-PAYLOAD is not accepted"
+        " for a request with a body; sign the SHA-256 of the body.")
     r = requests.get(f"{cloud.hw_url}/v3/{cloud.project}/vpc/sub-network-interfaces", timeout=10)
     assert r.status_code == 401 and r.json()["error_code"] == "APIG.0301"
     r = requests.get(f"{cloud.hw_url}/nope", timeout=10)
@@ -174,6 +197,20 @@ def test_iam_credentials_with_a_token_and_region_discovery_through_env(cloud):
         timeout=10,
     )
     assert r.status_code == 401 and r.json()["error_code"] == "APIG.0301"
+    # Alice now holds two keys (the suite's and this one): a third is refused as IAM does.
+    r = requests.post(
+        f"{cloud.hw_url}/v3.0/OS-CREDENTIAL/credentials",
+        headers={"X-Auth-Token": cloud.alice.token, "Content-Type": "application/json"},
+        json={"credential": {"user_id": cloud.alice.user["id"]}},
+        timeout=10,
+    )
+    assert r.status_code == 400 and r.json()["error_code"] == "akSkNumExceed", r.text
+    # A signature cannot mint keys, even under the limit (nor delete them).
+    body = json.dumps({"credential": {"user_id": cloud.alice.user["id"]}}).encode()
+    r = signed(cloud, "POST", "/v3.0/OS-CREDENTIAL/credentials", body=body)
+    assert r.status_code == 403, r.text
+    assert r.json()["error_msg"] == (
+        "Access keys can only be created or deleted with a token from a password login, not with an AK/SK signature.")
     # Unmodified region-based code: only environment variables point it at nicplane.
     script = (
         "from huaweicloudsdkvpc.v3 import VpcClient, ShowSubNetworkInterfacesQuantityRequest\n"
@@ -190,6 +227,10 @@ def test_iam_credentials_with_a_token_and_region_discovery_through_env(cloud):
     assert out.returncode == 0, out.stderr
     expected = cloud.vpc.show_sub_network_interfaces_quantity(ShowSubNetworkInterfacesQuantityRequest()).sub_network_interfaces
     assert int(out.stdout.strip()) == expected
+    # Deleting with a token frees the slot.
+    r = requests.delete(f"{cloud.hw_url}/v3.0/OS-CREDENTIAL/credentials/{c['access']}",
+                        headers={"X-Auth-Token": cloud.alice.token}, timeout=10)
+    assert r.status_code == 204, r.text
 
 
 def test_cross_dialect_same_addresses_never_handed_out_again(cloud):

@@ -23,6 +23,24 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind (tests send each through every dialect's error mapping).
+    pub const ALL: [Kind; 14] = [
+        Kind::DataCenter,
+        Kind::Project,
+        Kind::User,
+        Kind::Network,
+        Kind::Subnet,
+        Kind::Vm,
+        Kind::Interface,
+        Kind::PublicIp,
+        Kind::PublicIpPool,
+        Kind::SecurityGroup,
+        Kind::SecurityGroupRule,
+        Kind::Credential,
+        Kind::Job,
+        Kind::Token,
+    ];
+
     /// Human name used in messages ("Network", "VM", ...).
     pub fn label(self) -> &'static str {
         match self {
@@ -75,9 +93,31 @@ pub enum ConflictReason {
     NameTaken,
     /// The project's quota for this kind of object is used up.
     OverQuota,
+    /// The user already has as many access keys (AK/SK) as allowed.
+    CredentialLimitReached,
 }
 
 impl ConflictReason {
+    /// Every reason (tests send each through every dialect's error mapping;
+    /// `all_lists_are_complete` below fails to compile when one is missing
+    /// from the match, and fails when one is missing from this list).
+    pub const ALL: [ConflictReason; 14] = [
+        ConflictReason::InterfaceLimitReached,
+        ConflictReason::VmMustBeStopped,
+        ConflictReason::PrimaryInterface,
+        ConflictReason::AddressInUse,
+        ConflictReason::MacInUse,
+        ConflictReason::VlanInUse,
+        ConflictReason::PublicIpExists,
+        ConflictReason::NetworkNotRoutable,
+        ConflictReason::InUse,
+        ConflictReason::WrongState,
+        ConflictReason::IdempotencyKeyReused,
+        ConflictReason::NameTaken,
+        ConflictReason::OverQuota,
+        ConflictReason::CredentialLimitReached,
+    ];
+
     /// Stable machine-readable code.
     pub fn code(self) -> &'static str {
         match self {
@@ -94,6 +134,7 @@ impl ConflictReason {
             ConflictReason::IdempotencyKeyReused => "IdempotencyKeyReused",
             ConflictReason::NameTaken => "NameTaken",
             ConflictReason::OverQuota => "OverQuota",
+            ConflictReason::CredentialLimitReached => "CredentialLimitReached",
         }
     }
 }
@@ -130,6 +171,10 @@ pub enum Error {
     #[error("Internal error: {message}")]
     Internal { message: String },
 }
+
+/// What a client is told about an internal error; the detail goes to the
+/// server log only.
+pub const INTERNAL_MESSAGE: &str = "Internal error; see the server log.";
 
 /// Result with nicplane's error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -190,6 +235,49 @@ impl Error {
         }
     }
 
+    /// One error of every variant, every conflict reason and every kind of
+    /// missing object, with messages that carry `marker` (tests check that
+    /// no dialect leaks an internal error's text).
+    pub fn samples(marker: &str) -> Vec<Error> {
+        let mut all: Vec<Error> = Kind::ALL
+            .iter()
+            .map(|k| Error::not_found(*k, marker))
+            .collect();
+        all.extend(
+            ConflictReason::ALL
+                .iter()
+                .map(|r| Error::conflict(*r, format!("Conflict {marker}."))),
+        );
+        all.extend([
+            Error::invalid(format!("Invalid {marker}.")),
+            Error::invalid_value("field", format!("bad {marker}.")),
+            Error::forbidden(format!("Forbidden {marker}.")),
+            Error::unauthenticated(format!("Unauthenticated {marker}.")),
+            Error::exhausted(format!("Exhausted {marker}.")),
+            Error::unavailable(format!("Unavailable {marker}.")),
+            Error::too_many_requests(format!("Slow down {marker}."), 7),
+            Error::internal(format!("database error: {marker}")),
+        ]);
+        all
+    }
+
+    /// The message a client may see: the error's own text, except for an
+    /// internal error, whose detail is for the server log only.
+    pub fn client_message(&self) -> String {
+        match self {
+            Error::Internal { .. } => INTERNAL_MESSAGE.to_string(),
+            Error::NotFound { .. }
+            | Error::InvalidRequest { .. }
+            | Error::InvalidValue { .. }
+            | Error::Conflict { .. }
+            | Error::Forbidden { .. }
+            | Error::Unauthenticated { .. }
+            | Error::CapacityExhausted { .. }
+            | Error::Unavailable { .. }
+            | Error::TooManyRequests { .. } => self.to_string(),
+        }
+    }
+
     /// Seconds a throttled client should wait (`Retry-After`), if throttled.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
@@ -236,5 +324,85 @@ impl Error {
             Error::Conflict { reason, .. } => Some(*reason),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant appears in `ALL`: the matches have no wildcard, so a
+    /// new variant does not compile until it is added here (and to `ALL`).
+    #[test]
+    fn all_lists_are_complete() {
+        for (i, r) in ConflictReason::ALL.iter().enumerate() {
+            let n = match r {
+                ConflictReason::InterfaceLimitReached => 0,
+                ConflictReason::VmMustBeStopped => 1,
+                ConflictReason::PrimaryInterface => 2,
+                ConflictReason::AddressInUse => 3,
+                ConflictReason::MacInUse => 4,
+                ConflictReason::VlanInUse => 5,
+                ConflictReason::PublicIpExists => 6,
+                ConflictReason::NetworkNotRoutable => 7,
+                ConflictReason::InUse => 8,
+                ConflictReason::WrongState => 9,
+                ConflictReason::IdempotencyKeyReused => 10,
+                ConflictReason::NameTaken => 11,
+                ConflictReason::OverQuota => 12,
+                ConflictReason::CredentialLimitReached => 13,
+            };
+            assert_eq!(i, n, "{r:?}");
+        }
+        for (i, k) in Kind::ALL.iter().enumerate() {
+            let n = match k {
+                Kind::DataCenter => 0,
+                Kind::Project => 1,
+                Kind::User => 2,
+                Kind::Network => 3,
+                Kind::Subnet => 4,
+                Kind::Vm => 5,
+                Kind::Interface => 6,
+                Kind::PublicIp => 7,
+                Kind::PublicIpPool => 8,
+                Kind::SecurityGroup => 9,
+                Kind::SecurityGroupRule => 10,
+                Kind::Credential => 11,
+                Kind::Job => 12,
+                Kind::Token => 13,
+            };
+            assert_eq!(i, n, "{k:?}");
+        }
+        let samples = Error::samples("x");
+        assert_eq!(
+            samples.len(),
+            Kind::ALL.len() + ConflictReason::ALL.len() + 8
+        );
+        for e in &samples {
+            // Every variant of Error is among the samples.
+            match e {
+                Error::NotFound { .. }
+                | Error::InvalidRequest { .. }
+                | Error::InvalidValue { .. }
+                | Error::Conflict { .. }
+                | Error::Forbidden { .. }
+                | Error::Unauthenticated { .. }
+                | Error::CapacityExhausted { .. }
+                | Error::Unavailable { .. }
+                | Error::TooManyRequests { .. }
+                | Error::Internal { .. } => {}
+            }
+        }
+    }
+
+    #[test]
+    fn an_internal_error_hides_its_detail_from_clients() {
+        let e = Error::internal("database error: disk I/O at /var/lib/x");
+        assert_eq!(e.client_message(), INTERNAL_MESSAGE);
+        assert!(
+            e.to_string().contains("/var/lib/x"),
+            "the log keeps the detail"
+        );
+        assert_eq!(Error::invalid("Bad.").client_message(), "Bad.");
     }
 }

@@ -11,4 +11,4 @@ pub mod model;
 pub mod rules;
 pub mod types;
 
-pub use error::{ConflictReason, Error, Kind, Result};
+pub use error::{ConflictReason, Error, Kind, Result, INTERNAL_MESSAGE};

@@ -436,3 +436,67 @@ mod tests {
         );
     }
 }
+
+/// How the caller of a request proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// A token from a password login (or a session derived from one).
+    Token,
+    /// An AK/SK request signature.
+    AccessKey,
+}
+
+/// Access keys are created and deleted only by a caller who logged in with a
+/// password (a token), never with an AK/SK signature: a leaked key must not
+/// mint new keys or remove the owner's. Huawei IAM likewise takes these calls
+/// with a user token (`X-Auth-Token`).
+pub fn access_keys_managed_with_token(proof: Proof) -> Result<()> {
+    match proof {
+        Proof::Token => Ok(()),
+        Proof::AccessKey => Err(Error::forbidden(
+            "Access keys can only be created or deleted with a token from a password login, not with an AK/SK signature.",
+        )),
+    }
+}
+
+/// The slot a new access key takes among a user's `limit` slots (1-based),
+/// given the slots of the keys the user has (`None`: a key beyond the limit
+/// made before the limit existed, which still counts). Backed by the unique
+/// index `credentials_user_slot` and `CHECK (slot IN (1, 2))` (migration
+/// 0005), so two racing creates cannot both take the last slot.
+pub fn credential_slot(held: &[Option<i16>], limit: i16, message: &str) -> Result<i16> {
+    let full = || Error::conflict(ConflictReason::CredentialLimitReached, message);
+    if held.len() >= usize::try_from(limit).unwrap_or(0) {
+        return Err(full());
+    }
+    (1..=limit)
+        .find(|s| !held.contains(&Some(*s)))
+        .ok_or_else(full)
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use super::*;
+
+    #[test]
+    fn a_third_access_key_is_refused() {
+        assert_eq!(credential_slot(&[], 2, "m"), Ok(1));
+        assert_eq!(credential_slot(&[Some(1)], 2, "m"), Ok(2));
+        assert_eq!(credential_slot(&[Some(2)], 2, "m"), Ok(1));
+        let e = credential_slot(&[Some(1), Some(2)], 2, "m").unwrap_err();
+        assert_eq!(
+            e.conflict_reason(),
+            Some(ConflictReason::CredentialLimitReached)
+        );
+        // Keys without a slot (made before the limit) still count.
+        assert!(credential_slot(&[None, Some(2)], 2, "m").is_err());
+        assert!(credential_slot(&[None, None, None], 2, "m").is_err());
+    }
+
+    #[test]
+    fn only_a_token_manages_access_keys() {
+        assert_eq!(access_keys_managed_with_token(Proof::Token), Ok(()));
+        let e = access_keys_managed_with_token(Proof::AccessKey).unwrap_err();
+        assert_eq!(e.http_status(), 403);
+    }
+}

@@ -15,6 +15,9 @@ pub mod native;
 pub mod openstack;
 pub mod request_id;
 
+#[cfg(test)]
+mod error_mapping_tests;
+
 use axum::Router;
 use nicplane_service::Service;
 use std::sync::Arc;

@@ -58,6 +58,10 @@ pub struct HttpBenchArgs {
     /// Database connections per server (`serve --db-pool-size`).
     #[arg(long, default_value_t = 8)]
     pub pool_size: usize,
+    /// SQLite durability of the servers (`serve --sqlite-synchronous`):
+    /// `full` (the default) or `normal`.
+    #[arg(long, default_value = "full")]
+    pub sqlite_synchronous: String,
     /// Name of the configuration in the table (default: from the store and servers).
     #[arg(long)]
     pub label: Option<String>,
@@ -94,6 +98,10 @@ pub fn run(a: HttpBenchArgs) -> Result<()> {
     };
     let admin_password = std::env::var("NICPLANE_ADMIN_PASSWORD")
         .unwrap_or_else(|_| format!("bench-{}", rand::random::<u64>()));
+    // Servers sharing a database must share the secret key that seals AK/SK
+    // secrets.
+    let secret_key = std::env::var("NICPLANE_SECRET_KEY")
+        .unwrap_or_else(|_| nicplane_service::secret_box::generate_key_text());
     let scratch = Scratch::new()?;
     let mut servers = Vec::new();
     for i in 0..a.servers {
@@ -105,7 +113,9 @@ pub fn run(a: HttpBenchArgs) -> Result<()> {
             &dir,
             db,
             a.pool_size,
+            &a.sqlite_synchronous,
             &admin_password,
+            &secret_key,
         )?);
     }
     let label = a.label.clone().unwrap_or_else(|| {
@@ -170,12 +180,16 @@ impl BenchServer {
         dir: &std::path::Path,
         database: Option<&str>,
         pool_size: usize,
+        sqlite_synchronous: &str,
         admin_password: &str,
+        secret_key: &str,
     ) -> Result<BenchServer> {
         let mut cmd = Command::new(exe);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
-            .args(["--db-pool-size", &pool_size.to_string()]);
+            .args(["--db-pool-size", &pool_size.to_string()])
+            .args(["--sqlite-synchronous", sqlite_synchronous])
+            .env("NICPLANE_SECRET_KEY", secret_key);
         if let Some(db) = database {
             cmd.args(["--database", db]);
         }

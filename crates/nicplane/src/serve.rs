@@ -6,11 +6,22 @@ use ipnet::IpNet;
 use nicplane_domain::types::MacPrefix;
 use nicplane_http::{AppState, HttpConfig};
 use nicplane_service::bootstrap::BootstrapOptions;
+use nicplane_service::secret_box::{self, Keyring};
 use nicplane_service::{Config, Service};
-use nicplane_store::{Store, StoreOptions};
+use nicplane_store::{Store, StoreOptions, Synchronous};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The secret key that seals stored AK/SK secrets: 64 hex digits or base64
+/// of 32 bytes. Takes precedence over the key file. Every server sharing one
+/// database must have the same key.
+pub const SECRET_KEY_VAR: &str = "NICPLANE_SECRET_KEY";
+/// The previous secret key during a rotation: it still opens secrets, and
+/// they are sealed again with the current key at start.
+pub const SECRET_KEY_PREVIOUS_VAR: &str = "NICPLANE_SECRET_KEY_PREVIOUS";
+/// Name of the generated key file in the data directory.
+pub const SECRET_KEY_FILE: &str = "secret.key";
 
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -47,6 +58,77 @@ pub struct ServeArgs {
     /// Read connections (SQLite) or pooled connections (PostgreSQL).
     #[arg(long, env = "NICPLANE_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: usize,
+    /// SQLite durability: `full` (every acknowledged write survives a power
+    /// loss; one fsync per group commit) or `normal` (faster; the last
+    /// writes can be lost on a power loss, never corrupted).
+    #[arg(long, env = "NICPLANE_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = parse_synchronous)]
+    pub sqlite_synchronous: Synchronous,
+    /// File holding the secret key that seals AK/SK secrets, used when
+    /// NICPLANE_SECRET_KEY is not set; generated (mode 0600) when missing.
+    /// Default: `secret.key` in the data directory.
+    #[arg(long, env = "NICPLANE_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+}
+
+fn parse_synchronous(s: &str) -> Result<Synchronous, String> {
+    s.parse().map_err(|e: nicplane_domain::Error| e.to_string())
+}
+
+/// The keyring from `NICPLANE_SECRET_KEY` (+ `_PREVIOUS`), or from the key
+/// file, which is generated with mode 0600 on first start.
+fn load_keyring(a: &ServeArgs) -> Result<Keyring> {
+    let parse = |var: &str, text: &str| {
+        secret_box::parse_key(text).map_err(|e| anyhow::anyhow!("{var}: {e}"))
+    };
+    let previous = match std::env::var(SECRET_KEY_PREVIOUS_VAR) {
+        Ok(t) if !t.trim().is_empty() => Some(parse(SECRET_KEY_PREVIOUS_VAR, &t)?),
+        _ => None,
+    };
+    let current = match std::env::var(SECRET_KEY_VAR) {
+        Ok(t) if !t.trim().is_empty() => parse(SECRET_KEY_VAR, &t)?,
+        _ => {
+            let path = a
+                .secret_key_file
+                .clone()
+                .unwrap_or_else(|| a.data_dir.join(SECRET_KEY_FILE));
+            let text = read_or_create_key_file(&path)?;
+            parse(&path.display().to_string(), &text)?
+        }
+    };
+    Ok(Keyring::new(&current, previous.as_ref()))
+}
+
+/// Read the key file, or create it with a fresh key, readable by the owner only.
+fn read_or_create_key_file(path: &Path) -> Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => return Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read the key file {}", path.display()))
+        }
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let text = secret_box::generate_key_text();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut f) => {
+            use std::io::Write;
+            f.write_all(format!("{text}\n").as_bytes())
+                .and_then(|_| f.sync_all())
+                .with_context(|| format!("cannot write the key file {}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated the secret key file");
+            Ok(text)
+        }
+        // Another server on this directory created it first.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the key file {}", path.display())),
+        Err(e) => Err(e).with_context(|| format!("cannot create the key file {}", path.display())),
+    }
 }
 
 /// The store URL the arguments name.
@@ -78,11 +160,13 @@ pub fn run(a: ServeArgs) -> Result<()> {
 
 async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
     let url = database_url(&a);
+    let keyring = load_keyring(&a)?;
     let store = Store::open(
         &url,
         StoreOptions {
             readers: a.db_pool_size.max(1),
             pool_size: a.db_pool_size.max(1),
+            sqlite_synchronous: a.sqlite_synchronous,
             ..Default::default()
         },
     )
@@ -93,9 +177,24 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
         Config {
             interface_limit: a.interface_limit,
             mac_prefix,
+            secret_keys: Arc::new(keyring),
             ..Default::default()
         },
     );
+    // Refuse to start with a key that cannot open the stored secrets; seal
+    // any secret still in clear, re-seal those of a previous key.
+    let sealed = service
+        .credential_secrets_seal()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("the secret key does not match the database")?;
+    if sealed.sealed + sealed.resealed > 0 {
+        tracing::info!(
+            sealed = sealed.sealed,
+            resealed = sealed.resealed,
+            "sealed stored access key secrets with the current secret key"
+        );
+    }
     let report = service
         .bootstrap(&BootstrapOptions {
             admin_password: std::env::var("NICPLANE_ADMIN_PASSWORD").ok(),

@@ -17,6 +17,7 @@ pub mod job;
 pub mod network;
 pub mod openstack_support;
 pub mod public_ip;
+pub mod secret_box;
 pub mod supplementary;
 pub mod trunk;
 pub mod vm;
@@ -43,6 +44,9 @@ pub struct Config {
     pub mac_prefix: MacPrefix,
     /// Lifetime of a login token.
     pub token_ttl: Duration,
+    /// The keys that seal stored AK/SK secrets ([`secret_box`]); a server
+    /// passes its configured key, the default is a random in-memory key.
+    pub secret_keys: Arc<secret_box::Keyring>,
 }
 
 impl Default for Config {
@@ -51,6 +55,7 @@ impl Default for Config {
             interface_limit: nicplane_domain::model::DEFAULT_INTERFACE_LIMIT,
             mac_prefix: DEFAULT_MAC_PREFIX,
             token_ttl: Duration::from_secs(12 * 3600),
+            secret_keys: Arc::new(secret_box::Keyring::ephemeral()),
         }
     }
 }

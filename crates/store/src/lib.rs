@@ -53,6 +53,48 @@ pub struct StoreOptions {
     /// PostgreSQL: most connections this server opens to the database (the
     /// most use cases running at once; the others wait for a connection).
     pub pool_size: usize,
+    /// SQLite: how hard each commit is pushed to disk.
+    pub sqlite_synchronous: Synchronous,
+}
+
+/// SQLite's `PRAGMA synchronous` for the writer (WAL mode).
+///
+/// * `Full` (the default): every commit (one per group of writes) is fsynced
+///   before any write in the group is acknowledged; an acknowledged write
+///   survives a power loss.
+/// * `Normal`: the WAL is fsynced only at checkpoints; the database stays
+///   consistent after a crash, but the last acknowledged writes can be lost
+///   on a power loss or kernel crash. Faster; an explicit choice
+///   (`--sqlite-synchronous normal`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+impl Synchronous {
+    /// The pragma's value.
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+impl std::str::FromStr for Synchronous {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" => Ok(Synchronous::Full),
+            "normal" => Ok(Synchronous::Normal),
+            _ => Err(Error::invalid_value(
+                "sqlite synchronous",
+                format!("'{s}' is not one of full, normal."),
+            )),
+        }
+    }
 }
 
 /// Default of [`StoreOptions::pool_size`]: PostgreSQL's default
@@ -65,6 +107,7 @@ impl Default for StoreOptions {
             readers: 4,
             max_group: 256,
             pool_size: DEFAULT_POOL_SIZE,
+            sqlite_synchronous: Synchronous::Full,
         }
     }
 }

@@ -5,11 +5,16 @@
 //! else is a 401 in the gateway's error shape. The authenticated caller is
 //! put in the request's extensions for [`HwCaller`].
 //!
+//! A refused signature is logged as a `nicplane::security` event
+//! (`signature_refused`) with the request id, the access key's user when the
+//! key exists, and the source address.
+//!
 //! Also here: the path project id check against `X-Project-Id`, and body
 //! parsing with errors in the dialect's shape.
 
 use super::error::{HwError, HwResult, Shape};
 use super::signer::{self, SignedRequest};
+use crate::request_id;
 use crate::AppState;
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -18,6 +23,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use nicplane_domain::ids::ProjectId;
 use nicplane_domain::model::now;
+use nicplane_domain::rules::Proof;
 use nicplane_domain::Error;
 use nicplane_service::Caller;
 use serde::de::DeserializeOwned;
@@ -38,8 +44,31 @@ impl<S: Send + Sync> FromRequestParts<S> for HwCaller {
     }
 }
 
+/// How the caller of a Huawei request authenticated: a signature or a token.
+#[derive(Clone, Copy)]
+pub struct HwProof(pub Proof);
+
+impl<S: Send + Sync> FromRequestParts<S> for HwProof {
+    type Rejection = HwError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, HwError> {
+        parts.extensions.get::<HwProof>().copied().ok_or_else(|| {
+            HwError::from(Error::unauthenticated("The request is not authenticated."))
+        })
+    }
+}
+
+/// A 401 for a request that is neither signed nor carries a token.
 fn refused(message: impl Into<String>) -> Response {
     HwError::from(Error::unauthenticated(message)).into_response()
+}
+
+/// A 401 for a refused signature, logged as a security event.
+fn signature_refused(access: &str, message: String) -> Response {
+    request_id::security_event(
+        "signature_refused",
+        &format!("access key {access}: {message}"),
+    );
+    refused(message)
 }
 
 /// Verify the signature (or token) of a request and remember the caller.
@@ -71,12 +100,16 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         (Some(a), _) => {
             let auth = match signer::parse_authorization(&a) {
                 Ok(x) => x,
-                Err(r) => return refused(r.0),
+                Err(r) => return signature_refused("-", r.0),
             };
             let (caller, secret) = match state.service.credential_authenticate(&auth.access).await {
                 Ok(x) => x,
+                Err(e @ Error::Unauthenticated { .. }) => {
+                    return signature_refused(&auth.access, e.client_message())
+                }
                 Err(e) => return HwError::from(e).into_response(),
             };
+            request_id::set_user(&format!("{} ({})", caller.user.name, caller.user.id));
             let header = |name: &str| {
                 parts
                     .headers
@@ -92,13 +125,15 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
                 body: &bytes,
             };
             if let Err(r) = signer::verify(&signed, &auth, &secret, now()) {
-                tracing::info!(access = %auth.access, reason = %r.0, "huawei signature refused");
-                return refused(r.0);
+                return signature_refused(&auth.access, r.0);
             }
-            caller
+            (caller, Proof::AccessKey)
         }
         (None, Some(t)) => match state.service.authenticate(&t).await {
-            Ok(c) => c,
+            Ok(c) => {
+                request_id::set_user(&format!("{} ({})", c.user.name, c.user.id));
+                (c, Proof::Token)
+            }
             Err(e) => return HwError::from(e).into_response(),
         },
         (None, None) => {
@@ -107,8 +142,10 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             )
         }
     };
+    let (caller, proof) = caller;
     let mut req = Request::from_parts(parts, Body::from(bytes));
     req.extensions_mut().insert(HwCaller(caller));
+    req.extensions_mut().insert(HwProof(proof));
     next.run(req).await
 }
 

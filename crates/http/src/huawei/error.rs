@@ -74,13 +74,13 @@ pub fn map(e: &Error, shape: Shape) -> (u16, &'static str, String) {
                 Kind::Job => pick("VPC.0404", "Ecs.0116"),
                 _ => pick("VPC.0404", "Ecs.0115"),
             },
-            e.to_string(),
+            e.client_message(),
         ),
         Error::InvalidRequest { .. } | Error::InvalidValue { .. } => {
-            (400, pick("VPC.0001", "Ecs.0005"), e.to_string())
+            (400, pick("VPC.0001", "Ecs.0005"), e.client_message())
         }
-        Error::Unauthenticated { .. } => (401, "APIG.0301", e.to_string()),
-        Error::Forbidden { .. } => (403, pick("VPC.2701", "Ecs.0102"), e.to_string()),
+        Error::Unauthenticated { .. } => (401, "APIG.0301", e.client_message()),
+        Error::Forbidden { .. } => (403, pick("VPC.2701", "Ecs.0102"), e.client_message()),
         Error::Conflict { reason, .. } => {
             let (status, v, c) = match reason {
                 ConflictReason::PrimaryInterface => (403, "VPC.2702", "Ecs.0103"),
@@ -93,28 +93,28 @@ pub fn map(e: &Error, shape: Shape) -> (u16, &'static str, String) {
                 ConflictReason::MacInUse => (409, "VPC.1705", "Ecs.0205"),
                 ConflictReason::InterfaceLimitReached => (409, "VPC.1707", "Ecs.0207"),
                 ConflictReason::OverQuota => (409, "VPC.0106", "Ecs.0605"),
-                _ => (409, "VPC.1700", "Ecs.0200"),
+                ConflictReason::PublicIpExists
+                | ConflictReason::NetworkNotRoutable
+                | ConflictReason::IdempotencyKeyReused
+                | ConflictReason::NameTaken => (409, "VPC.1700", "Ecs.0200"),
+                // Huawei IAM answers a third access key with 400 and the
+                // message `akSkNumExceed`; the dialect follows it.
+                ConflictReason::CredentialLimitReached => (400, "akSkNumExceed", "akSkNumExceed"),
             };
-            (status, pick(v, c), e.to_string())
+            (status, pick(v, c), e.client_message())
         }
-        Error::CapacityExhausted { .. } => (409, pick("VPC.1706", "Ecs.0206"), e.to_string()),
-        Error::Unavailable { .. } => (503, pick("VPC.0503", "Ecs.0503"), e.to_string()),
+        Error::CapacityExhausted { .. } => (409, pick("VPC.1706", "Ecs.0206"), e.client_message()),
+        Error::Unavailable { .. } => (503, pick("VPC.0503", "Ecs.0503"), e.client_message()),
         // The API gateway's throttling answer.
-        Error::TooManyRequests { .. } => (429, "APIG.0308", e.to_string()),
-        Error::Internal { .. } => (
-            500,
-            pick("VPC.0500", "Ecs.0500"),
-            "Internal error; see the server log.".to_string(),
-        ),
+        Error::TooManyRequests { .. } => (429, "APIG.0308", e.client_message()),
+        Error::Internal { .. } => (500, pick("VPC.0500", "Ecs.0500"), e.client_message()),
     }
 }
 
 impl IntoResponse for HwError {
     fn into_response(self) -> Response {
         let (status, code, message) = map(&self.error, self.shape);
-        if status >= 500 {
-            tracing::error!(error = %self.error, "huawei request failed");
-        }
+        request_id::log_failure(&self.error, "huawei");
         let body = match self.shape {
             Shape::Vpc => json!({
                 "request_id": request_id::current(),

@@ -1,15 +1,16 @@
 //! The IAM calls the SDK makes: `GET /v3/projects?name=<region>` (project
 //! id discovery for region-configured clients) and the AK/SK credential
 //! calls `POST/GET /v3.0/OS-CREDENTIAL/credentials` and
-//! `DELETE /v3.0/OS-CREDENTIAL/credentials/{access_key}` (authenticated with
-//! an `X-Auth-Token`, i.e. a nicplane token, or a signature).
+//! `DELETE /v3.0/OS-CREDENTIAL/credentials/{access_key}` (listing with an
+//! `X-Auth-Token`, i.e. a nicplane token, or a signature; creating and
+//! deleting with a token only, as Huawei IAM: a leaked key cannot mint keys).
 //!
 //! Regions: nicplane is one region. `name` selects the caller's project of
 //! that name if there is one; any other name (a region id such as
 //! `cn-north-4`) selects all the caller's projects, so a user with one
 //! project gets exactly the one the SDK needs.
 
-use super::auth::{body, HwCaller};
+use super::auth::{body, HwCaller, HwProof};
 use super::error::{HwResult, Shape};
 use super::vpc::{query_pairs, values};
 use crate::AppState;
@@ -95,6 +96,7 @@ fn user(s: &str) -> Result<UserId, Error> {
 pub async fn credential_create(
     State(s): State<AppState>,
     HwCaller(c): HwCaller,
+    HwProof(proof): HwProof,
     b: Bytes,
 ) -> HwResult<Response> {
     let body: CredentialBody = body(&b, Shape::Vpc)?;
@@ -105,6 +107,7 @@ pub async fn credential_create(
         .service
         .credential_create(
             &c,
+            proof,
             user(&body.credential.user_id)?,
             spec,
             &WriteOptions::default(),
@@ -137,11 +140,12 @@ pub async fn credential_list(
 pub async fn credential_delete(
     State(s): State<AppState>,
     HwCaller(c): HwCaller,
+    HwProof(proof): HwProof,
     Path(access): Path<String>,
 ) -> HwResult<Response> {
     let uid = c.user.id;
     s.service
-        .credential_delete(&c, uid, &access, &WriteOptions::default())
+        .credential_delete(&c, proof, uid, &access, &WriteOptions::default())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

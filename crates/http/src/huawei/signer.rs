@@ -10,15 +10,23 @@
 //! * CanonicalURI: the raw path percent-decoded, split on `/`, each segment
 //!   re-encoded (RFC 3986 unreserved characters kept, the rest `%XX`), joined,
 //!   with a trailing `/` always added.
-//! * CanonicalQuery: each `k=v` pair percent-decoded (a `+` stays a `+`),
-//!   sorted by key then value, re-encoded the same way, joined with `&`.
+//! * CanonicalQuery: each `k=v` pair percent-decoded (a `+` stays a `+`, as
+//!   the SDK, which sends the query already in canonical form, never writes
+//!   a raw `+`: it encodes `+` as `%2B` and a space as `%20`), sorted by key
+//!   then value, re-encoded the same way, joined with `&`. The handlers
+//!   decode the query with the same function ([`decode_component`]), so what
+//!   was signed is what is executed.
 //! * CanonicalHeaders: `name:value.trim()\n` for each signed header, in the
 //!   order of `SignedHeaders` (lowercase, sorted by the client).
-//! * The body hash is of the raw bytes; a signed `X-Sdk-Content-Sha256`
-//!   header (the SDK's `UNSIGNED-PAYLOAD`) replaces it.
+//! * The body hash is of the raw bytes. A signed `X-Sdk-Content-Sha256`
+//!   header must equal that hash (hex, any case); its `UNSIGNED-PAYLOAD`
+//!   (which the SDK sends for streamed, non-JSON bodies) is accepted only for
+//!   an empty body: every body this API reads is JSON, and an unsigned body
+//!   could be replaced in transit.
 //!
-//! The date must be within [`MAX_SKEW`] of the server's clock, and the
-//! signatures are compared in constant time.
+//! `host` and `x-sdk-date` must be signed headers. The date must be within
+//! [`MAX_SKEW`] of the server's clock, and the signatures are compared in
+//! constant time.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -32,8 +40,12 @@ pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
 pub const MAX_SKEW: Duration = Duration::minutes(15);
 /// Header carrying the signing time, `%Y%m%dT%H%M%SZ`.
 pub const DATE_HEADER: &str = "x-sdk-date";
-/// Header that replaces the body hash when signed.
+/// Header that carries the body hash (or `UNSIGNED-PAYLOAD`) when signed.
 pub const CONTENT_SHA256_HEADER: &str = "x-sdk-content-sha256";
+/// The SDK's value of [`CONTENT_SHA256_HEADER`] for a body it does not hash.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+/// Prefix of the gateway's messages for a refused signature (APIG.0301).
+const INCORRECT: &str = "Incorrect IAM authentication information";
 
 /// Why a signature is refused; the message goes to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +125,12 @@ pub fn uri_encode(s: &[u8]) -> String {
     out
 }
 
+/// Decode one query key or value the way the signer does (percent escapes
+/// only; a `+` stays a `+`). The handlers use this too.
+pub fn decode_component(s: &str) -> String {
+    String::from_utf8_lossy(&percent_decode(s)).into_owned()
+}
+
 /// Percent-decode (a `+` stays a `+`); a malformed escape is kept as is.
 pub fn percent_decode(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
@@ -182,16 +200,28 @@ pub fn canonical_request(req: &SignedRequest, auth: &Authorization) -> Result<St
         headers.push_str(value.trim());
         headers.push('\n');
     }
+    let actual = hex::encode(Sha256::digest(req.body));
+    let signed_hash = auth
+        .signed_headers
+        .iter()
+        .any(|h| h == CONTENT_SHA256_HEADER);
     let payload = match (req.header)(CONTENT_SHA256_HEADER) {
-        Some(v)
-            if auth
-                .signed_headers
-                .iter()
-                .any(|h| h == CONTENT_SHA256_HEADER) =>
-        {
-            v
+        Some(v) if signed_hash => {
+            let v = v.trim();
+            if v == UNSIGNED_PAYLOAD {
+                if !req.body.is_empty() {
+                    return Err(Refused(format!(
+                        "{INCORRECT}: X-Sdk-Content-Sha256 {UNSIGNED_PAYLOAD} is not accepted for a request with a body; sign the SHA-256 of the body."
+                    )));
+                }
+            } else if !v.eq_ignore_ascii_case(&actual) {
+                return Err(Refused(format!(
+                    "{INCORRECT}: X-Sdk-Content-Sha256 does not match the SHA-256 of the request body."
+                )));
+            }
+            v.to_string()
         }
-        _ => hex::encode(Sha256::digest(req.body)),
+        _ => actual,
     };
     Ok(format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
@@ -255,15 +285,18 @@ pub fn verify(
     if !auth.signed_headers.iter().any(|h| h == DATE_HEADER) {
         return Err(Refused("X-Sdk-Date must be a signed header.".into()));
     }
+    if !auth.signed_headers.iter().any(|h| h == "host") {
+        return Err(Refused(format!(
+            "{INCORRECT}: Host must be a signed header."
+        )));
+    }
     let canonical = canonical_request(req, auth)?;
     let expected = sign(secret, &string_to_sign(&canonical, date.trim()));
     let given = auth.signature.to_ascii_lowercase();
     if expected.as_bytes().ct_eq(given.as_bytes()).into() {
         Ok(())
     } else {
-        Err(Refused(
-            "Incorrect IAM authentication information: verify aksk signature fail.".into(),
-        ))
+        Err(Refused(format!("{INCORRECT}: verify aksk signature fail.")))
     }
 }
 
@@ -353,6 +386,99 @@ mod tests {
         assert!(verify(&req, &a, "another-secret", NOW).is_err());
         let tampered = SignedRequest { body: b"{}", ..req };
         assert!(verify(&tampered, &a, SK, NOW).is_err());
+    }
+
+    /// Sign `req` with `SK` over `signed` headers (the test's own signer).
+    fn signature(req: &SignedRequest, signed: &str) -> Authorization {
+        let unsigned = parse_authorization(&format!(
+            "SDK-HMAC-SHA256 Access={AK}, SignedHeaders={signed}, Signature=00"
+        ))
+        .unwrap();
+        let canonical = canonical_request(req, &unsigned).unwrap();
+        let sig = sign(SK, &string_to_sign(&canonical, "20250101T000000Z"));
+        Authorization {
+            signature: sig,
+            ..unsigned
+        }
+    }
+
+    #[test]
+    fn a_signed_body_hash_must_match_the_body() {
+        let hash_of_a = hex::encode(Sha256::digest(BODY));
+        let with_hash = |name: &str| match name {
+            CONTENT_SHA256_HEADER => Some(hash_of_a.clone()),
+            n => headers(n),
+        };
+        let signed = "content-type;host;x-sdk-content-sha256;x-sdk-date";
+        let req = SignedRequest {
+            method: "POST",
+            path: PATH,
+            query: "",
+            header: &with_hash,
+            body: BODY,
+        };
+        let a = signature(&req, signed);
+        assert_eq!(verify(&req, &a, SK, NOW), Ok(()));
+        // Body B sent under the signed hash of body A.
+        let tampered = SignedRequest {
+            body: br#"{"sub_network_interface": {}}"#,
+            ..req
+        };
+        assert_eq!(
+            verify(&tampered, &a, SK, NOW),
+            Err(Refused("Incorrect IAM authentication information: X-Sdk-Content-Sha256 does not match the SHA-256 of the request body.".into()))
+        );
+    }
+
+    #[test]
+    fn unsigned_payload_is_refused_for_a_body() {
+        let unsigned = |name: &str| match name {
+            CONTENT_SHA256_HEADER => Some(UNSIGNED_PAYLOAD.to_string()),
+            n => headers(n),
+        };
+        let signed = "host;x-sdk-content-sha256;x-sdk-date";
+        let post = SignedRequest {
+            method: "POST",
+            path: PATH,
+            query: "",
+            header: &unsigned,
+            body: BODY,
+        };
+        let refused = signature(&SignedRequest { body: b"", ..post }, signed);
+        let e = verify(&post, &refused, SK, NOW).unwrap_err();
+        assert!(e.0.contains("UNSIGNED-PAYLOAD is not accepted"), "{e:?}");
+        // Without a body there is nothing to protect.
+        let get = SignedRequest {
+            method: "GET",
+            body: b"",
+            ..post
+        };
+        let a = signature(&get, signed);
+        assert_eq!(verify(&get, &a, SK, NOW), Ok(()));
+    }
+
+    #[test]
+    fn host_must_be_signed() {
+        let req = SignedRequest {
+            method: "GET",
+            path: PATH,
+            query: "",
+            header: &headers,
+            body: b"",
+        };
+        let a = signature(&req, "content-type;x-sdk-date");
+        assert_eq!(
+            verify(&req, &a, SK, NOW),
+            Err(Refused(
+                "Incorrect IAM authentication information: Host must be a signed header.".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_plus_in_the_query_is_a_plus_for_signer_and_handlers() {
+        assert_eq!(decode_component("a+b%20c%2B"), "a+b c+");
+        assert_eq!(canonical_query("q=a+b"), "q=a%2Bb");
     }
 
     #[test]

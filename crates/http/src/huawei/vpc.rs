@@ -394,17 +394,15 @@ pub async fn batch_create(
     ))
 }
 
-/// Repeated-key query parameters, percent-decoded (`+` is a space).
+/// Repeated-key query parameters, percent-decoded exactly as the signature
+/// verifier decodes them (`+` stays `+`, see [`super::signer`]).
 pub fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
     let Some(q) = q else { return vec![] };
     q.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let dec = |s: &str| {
-                String::from_utf8_lossy(&super::signer::percent_decode(&s.replace('+', " ")))
-                    .into_owned()
-            };
+            let dec = super::signer::decode_component;
             (dec(k), dec(v))
         })
         .collect()

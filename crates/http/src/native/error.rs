@@ -6,7 +6,7 @@ use crate::request_id;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use nicplane_domain::Error;
+use nicplane_domain::{ConflictReason, Error};
 use serde::Serialize;
 
 /// An error answered by the native API.
@@ -35,18 +35,54 @@ pub struct ErrorDetail {
     pub request_id: String,
 }
 
+/// The one mapping from the domain error to the native status, code and
+/// message. Every variant and conflict reason is named: a new one does not
+/// compile until it is mapped here. An internal error's detail never reaches
+/// the client (it is logged by [`request_id::log_failure`]).
+pub fn native_error(e: &Error) -> (u16, &'static str, String) {
+    let message = e.client_message();
+    match e {
+        Error::NotFound { .. } => (404, "NotFound", message),
+        Error::InvalidRequest { .. } => (400, "InvalidRequest", message),
+        Error::InvalidValue { .. } => (400, "InvalidValue", message),
+        Error::Conflict { reason, .. } => {
+            let code = match reason {
+                ConflictReason::InterfaceLimitReached => "InterfaceLimitReached",
+                ConflictReason::VmMustBeStopped => "VmMustBeStopped",
+                ConflictReason::PrimaryInterface => "PrimaryInterface",
+                ConflictReason::AddressInUse => "AddressInUse",
+                ConflictReason::MacInUse => "MacAddressInUse",
+                ConflictReason::VlanInUse => "VlanInUse",
+                ConflictReason::PublicIpExists => "PublicIpExists",
+                ConflictReason::NetworkNotRoutable => "NetworkNotRoutable",
+                ConflictReason::InUse => "InUse",
+                ConflictReason::WrongState => "WrongState",
+                ConflictReason::IdempotencyKeyReused => "IdempotencyKeyReused",
+                ConflictReason::NameTaken => "NameTaken",
+                ConflictReason::OverQuota => "OverQuota",
+                ConflictReason::CredentialLimitReached => "CredentialLimitReached",
+            };
+            (409, code, message)
+        }
+        Error::Forbidden { .. } => (403, "Forbidden", message),
+        Error::Unauthenticated { .. } => (401, "Unauthenticated", message),
+        Error::CapacityExhausted { .. } => (409, "CapacityExhausted", message),
+        Error::Unavailable { .. } => (503, "ServiceUnavailable", message),
+        Error::TooManyRequests { .. } => (429, "TooManyRequests", message),
+        Error::Internal { .. } => (500, "Internal", message),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
-        let status = e.http_status();
-        if status >= 500 {
-            tracing::error!(error = %e, "request failed");
-        }
+        request_id::log_failure(&e, "native");
+        let (status, code, message) = native_error(&e);
         let body = ErrorBody {
             error: ErrorDetail {
                 status,
-                code: e.code().to_string(),
-                message: e.to_string(),
+                code: code.to_string(),
+                message,
                 request_id: request_id::current(),
             },
         };

@@ -39,7 +39,9 @@ impl FromRequestParts<AppState> for Auth {
                 "Log in first: send the token as 'Authorization: Bearer <token>'.",
             )
         })?;
-        Ok(Auth(state.service.authenticate(&token).await?))
+        let caller = state.service.authenticate(&token).await?;
+        crate::request_id::set_user(&format!("{} ({})", caller.user.name, caller.user.id));
+        Ok(Auth(caller))
     }
 }
 

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
+use nicplane_domain::rules::Proof;
 use nicplane_service::credential::{Credential, CredentialSpec};
 use nicplane_service::supplementary::{
     SupplementaryAttach, SupplementaryFilter, SupplementaryInterface, SupplementaryPatch,
@@ -192,6 +193,7 @@ pub async fn credential_list(
 }
 
 /// Create an AK/SK credential; the answer is the only time the secret is shown.
+/// (The native API takes tokens only, so the caller logged in with a password.)
 #[utoipa::path(post, path = "/v1/users/{user_id}/credentials", operation_id = "credential_create", tag = "credentials",
     params(("user_id" = String, Path)), request_body = CredentialSpec, responses((status = 201, body = Credential)))]
 pub async fn credential_create(
@@ -202,7 +204,7 @@ pub async fn credential_create(
 ) -> ApiResult<Response> {
     let r = s
         .service
-        .credential_create(&c, user(&u)?, w.body, &w.opts)
+        .credential_create(&c, Proof::Token, user(&u)?, w.body, &w.opts)
         .await?;
     Ok(written(w.opts.dry_run, StatusCode::CREATED, r))
 }
@@ -217,7 +219,7 @@ pub async fn credential_delete(
     WriteOpts(o): WriteOpts,
 ) -> ApiResult<Response> {
     s.service
-        .credential_delete(&c, user(&u)?, &access, &o)
+        .credential_delete(&c, Proof::Token, user(&u)?, &access, &o)
         .await?;
     Ok(deleted(o.dry_run))
 }

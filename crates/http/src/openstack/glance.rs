@@ -86,7 +86,7 @@ async fn list(State(s): State<AppState>, req: Request) -> Response {
     }
     let pairs = match super::query_pairs(parts.uri.query()) {
         Ok(p) => p,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(e) => return (StatusCode::BAD_REQUEST, e.client_message()).into_response(),
     };
     let name = pairs
         .iter()

@@ -26,8 +26,8 @@ const IDENTITY_VERSION: &str = "v3.14";
 
 /// A Keystone error.
 pub struct KeystoneError {
-    error: Error,
-    www: String,
+    pub(crate) error: Error,
+    pub(crate) www: String,
 }
 
 /// The one function mapping nicplane's error to Keystone's shape.
@@ -38,24 +38,35 @@ fn keystone_error(state: &AppState, error: Error) -> KeystoneError {
     }
 }
 
+/// The one mapping from the domain error to Keystone's status, title and
+/// message (`{"error": {"code", "title", "message"}}`). Every variant is
+/// named; an internal error's detail is never sent.
+pub fn keystone_fault(e: &Error) -> (u16, &'static str, String) {
+    match e {
+        Error::NotFound { .. } => (404, "Not Found", e.client_message()),
+        Error::InvalidRequest { .. } | Error::InvalidValue { .. } => {
+            (400, "Bad Request", e.client_message())
+        }
+        Error::Conflict { .. } | Error::CapacityExhausted { .. } => {
+            (409, "Conflict", e.client_message())
+        }
+        Error::Forbidden { .. } => (403, "Forbidden", e.client_message()),
+        // Keystone says no more than this to an unauthenticated caller.
+        Error::Unauthenticated { .. } => (
+            401,
+            "Unauthorized",
+            "The request you have made requires authentication.".to_string(),
+        ),
+        Error::Unavailable { .. } => (503, "Service Unavailable", e.client_message()),
+        Error::TooManyRequests { .. } => (429, "Too Many Requests", e.client_message()),
+        Error::Internal { .. } => (500, "Internal Server Error", e.client_message()),
+    }
+}
+
 impl IntoResponse for KeystoneError {
     fn into_response(self) -> Response {
-        let status = self.error.http_status();
-        let title = match status {
-            400 => "Bad Request",
-            401 => "Unauthorized",
-            403 => "Forbidden",
-            404 => "Not Found",
-            409 => "Conflict",
-            429 => "Too Many Requests",
-            503 => "Service Unavailable",
-            _ => "Internal Server Error",
-        };
-        let message = if status == 401 {
-            "The request you have made requires authentication.".to_string()
-        } else {
-            self.error.to_string()
-        };
+        crate::request_id::log_failure(&self.error, "keystone");
+        let (status, title, message) = keystone_fault(&self.error);
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (
             code,

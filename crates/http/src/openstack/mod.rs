@@ -63,6 +63,7 @@ pub async fn scoped(state: &AppState, parts: &Parts) -> Result<Scoped, Error> {
             Error::unauthenticated("The request you have made requires authentication.")
         })?;
     let caller = state.service.authenticate(&token).await?;
+    crate::request_id::set_user(&format!("{} ({})", caller.user.name, caller.user.id));
     let project = match &caller.scope {
         Some(p) => p.clone(),
         None => {

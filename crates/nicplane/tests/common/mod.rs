@@ -27,6 +27,9 @@ pub const POSTGRES_URL_VAR: &str = "NICPLANE_TEST_POSTGRES_URL";
 const DATABASE_URL_FILE: &str = "database-url";
 
 pub const ADMIN_PASSWORD: &str = "admin-test-password";
+/// The secret key every test server gets (`NICPLANE_SECRET_KEY`), so servers
+/// sharing a PostgreSQL database agree on it, as a deployment's must.
+pub const SECRET_KEY: &str = "6e6963706c616e652d746573742d7365637265742d6b65792d30303030303031";
 pub const PASSWORD: &str = "user-password";
 
 /// A running server; killed when dropped.
@@ -37,6 +40,8 @@ pub struct Server {
     pub args: Vec<String>,
     /// The PostgreSQL database this server uses (None on SQLite).
     pub database: Option<String>,
+    /// The Huawei listener's URL, when started with `--huawei-listen`.
+    pub huawei_url: Option<String>,
 }
 
 /// A fresh temporary directory.
@@ -84,7 +89,16 @@ impl Server {
         Server::start_on(temp_dir("srv"), Some(database), extra)
     }
 
-    fn start_on(dir: PathBuf, database: Option<String>, extra: &[&str]) -> Server {
+    /// Start a server on `dir` (as [`Server::start_in`]) with environment
+    /// overrides: `(name, Some(value))` sets, `(name, None)` removes (e.g.
+    /// `NICPLANE_SECRET_KEY`, to use the key file).
+    pub fn start_in_env(dir: PathBuf, extra: &[&str], env: &[(&str, Option<&str>)]) -> Server {
+        let database = postgres_admin_url().map(|_| database_of_dir(&dir));
+        let args = Server::args_for(&dir, database.as_ref(), extra);
+        Server::spawn_env(dir, args, database, env)
+    }
+
+    fn args_for(dir: &Path, database: Option<&String>, extra: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = vec![
             "serve".into(),
             "--listen".into(),
@@ -92,20 +106,42 @@ impl Server {
             "--data-dir".into(),
             dir.to_string_lossy().into(),
         ];
-        if let Some(url) = &database {
+        if let Some(url) = database {
             args.push("--database".into());
             args.push(url.clone());
             retain_database(url);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+
+    fn start_on(dir: PathBuf, database: Option<String>, extra: &[&str]) -> Server {
+        let args = Server::args_for(&dir, database.as_ref(), extra);
         Server::spawn(dir, args, database)
     }
 
     fn spawn(dir: PathBuf, args: Vec<String>, database: Option<String>) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nicplane"))
-            .args(&args)
+        Server::spawn_env(dir, args, database, &[])
+    }
+
+    fn spawn_env(
+        dir: PathBuf,
+        args: Vec<String>,
+        database: Option<String>,
+        env: &[(&str, Option<&str>)],
+    ) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_nicplane"));
+        cmd.args(&args)
             .env("NICPLANE_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("NICPLANE_LOG", "warn")
+            .env("NICPLANE_SECRET_KEY", SECRET_KEY);
+        for (k, v) in env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -126,6 +162,16 @@ impl Server {
             }
         }
         let url = url.expect("server did not report its address");
+        // The Huawei listener's line follows the main one.
+        let mut huawei_url = None;
+        if args.iter().any(|a| a == "--huawei-listen") {
+            for line in lines.by_ref().take(50).map_while(|l| l.ok()) {
+                if let Some(rest) = line.strip_prefix("Huawei Cloud-compatible endpoint on ") {
+                    huawei_url = Some(rest.trim().to_string());
+                    break;
+                }
+            }
+        }
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines.by_ref() {});
         Server {
@@ -134,6 +180,7 @@ impl Server {
             dir,
             args,
             database,
+            huawei_url,
         }
     }
 

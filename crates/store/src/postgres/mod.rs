@@ -165,8 +165,9 @@ impl Pool {
 
     fn connect(&self) -> Result<Conn> {
         let client = self.config.connect(NoTls).map_err(|e| {
+            // The detail (host, port, OS error) goes to the log only.
             tracing::warn!(error = %e, "cannot connect to PostgreSQL");
-            Error::unavailable(format!("Cannot connect to the database: {e}"))
+            Error::unavailable("Cannot connect to the database; try again.")
         })?;
         Ok(Conn {
             client,

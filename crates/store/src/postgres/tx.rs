@@ -83,8 +83,14 @@ pub(crate) fn classify(e: &::postgres::Error) -> Failure {
             || *code == SqlState::CRASH_SHUTDOWN
             || *code == SqlState::CANNOT_CONNECT_NOW
         {
+            // The server's own words are for the log, not for clients.
+            tracing::warn!(
+                code = code.code(),
+                error = db.message(),
+                "the database is unavailable"
+            );
             return fail(
-                Error::unavailable(format!("The database is unavailable: {}", db.message())),
+                Error::unavailable("The database is unavailable; try again."),
                 true,
                 true,
             );
@@ -94,8 +100,13 @@ pub(crate) fn classify(e: &::postgres::Error) -> Failure {
             || *code == SqlState::LOCK_NOT_AVAILABLE
             || class == "53"
         {
+            tracing::warn!(
+                code = code.code(),
+                error = db.message(),
+                "the database is busy"
+            );
             return fail(
-                Error::unavailable(format!("The database is unavailable: {}", db.message())),
+                Error::unavailable("The database is busy; try again."),
                 false,
                 false,
             );
@@ -107,8 +118,10 @@ pub(crate) fn classify(e: &::postgres::Error) -> Failure {
         );
     }
     if is_connection_error(e) {
+        // The detail (host, OS error) is for the log, not for clients.
+        tracing::warn!(error = %e, "the database connection was lost");
         return fail(
-            Error::unavailable(format!("The database connection was lost: {e}")),
+            Error::unavailable("The database connection was lost; try again."),
             true,
             true,
         );
@@ -139,6 +152,10 @@ fn decode_constraint(code: &SqlState, name: &str, msg: &str) -> Error {
         );
     }
     match name {
+        "credentials_user_slot" | "credentials_slot_check" => c(
+            ConflictReason::CredentialLimitReached,
+            crate::CREDENTIAL_LIMIT_MESSAGE,
+        ),
         "interfaces_mac" => c(
             ConflictReason::MacInUse,
             "The MAC address is already in use.",

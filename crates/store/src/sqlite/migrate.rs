@@ -10,6 +10,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_huawei.sql")),
     (3, include_str!("../../migrations/sqlite/0003_trunks.sql")),
+    (
+        5,
+        include_str!("../../migrations/sqlite/0005_credential_hardening.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.

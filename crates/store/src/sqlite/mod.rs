@@ -1,6 +1,13 @@
 //! The SQLite backend: one writer thread with group commit, a small pool of
 //! read-only connections, and the [`Tx`](crate::Tx) implementation.
 //!
+//! Durability: the writer runs with `PRAGMA synchronous = FULL` unless the
+//! deployment chose `NORMAL` ([`crate::Synchronous`]); with group commit that
+//! is one fsync per group, not per request.
+//!
+//! Readers: at most `StoreOptions::readers` read-only connections exist; a
+//! read waits (up to [`READER_WAIT`]) for a free one and never opens more.
+//!
 //! Group commit: the writer takes every job queued (up to `max_group`),
 //! opens one `BEGIN IMMEDIATE` transaction, runs each job inside its own
 //! `SAVEPOINT` (rolled back alone if the job fails or is a dry run), commits
@@ -11,12 +18,13 @@
 mod migrate;
 mod tx;
 
-use crate::{StoreOptions, Tx};
+use crate::{StoreOptions, Synchronous, Tx};
 use nicplane_domain::{Error, Result};
 use rusqlite::Connection;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 pub use tx::SqliteTx;
@@ -33,23 +41,29 @@ struct Job {
 /// The SQLite store.
 pub struct SqliteStore {
     writer: Mutex<mpsc::Sender<Job>>,
+    /// The idle read connections; all of them are opened at start.
     readers: Mutex<Vec<Connection>>,
-    path: String,
+    /// Signalled when a read connection is given back.
+    reader_free: Condvar,
 }
+
+/// Longest a read waits for a free read connection before answering 503.
+pub const READER_WAIT: Duration = Duration::from_secs(10);
 
 /// How long a connection waits for a lock held by another process.
 const BUSY_TIMEOUT_MS: u32 = 5_000;
 
-fn open_connection(path: &str, read_only: bool) -> Result<Connection> {
+fn open_connection(path: &str, read_only: bool, sync: Synchronous) -> Result<Connection> {
     let conn = Connection::open(path)
         .map_err(|e| Error::unavailable(format!("Cannot open the SQLite database {path}: {e}")))?;
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = NORMAL;
+         PRAGMA synchronous = {};
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
          PRAGMA cache_size = -65536;
          PRAGMA query_only = {};",
+        sync.pragma(),
         if read_only { 1 } else { 0 }
     ))
     .map_err(tx::decode)?;
@@ -71,11 +85,12 @@ impl SqliteStore {
                 })?;
             }
         }
-        let mut conn = open_connection(path, false)?;
+        let sync = options.sqlite_synchronous;
+        let mut conn = open_connection(path, false, sync)?;
         migrate::migrate(&mut conn)?;
         let mut readers = Vec::new();
         for _ in 0..options.readers.max(1) {
-            readers.push(open_connection(path, true)?);
+            readers.push(open_connection(path, true, sync)?);
         }
         let (sender, receiver) = mpsc::channel::<Job>();
         let max_group = options.max_group.max(1);
@@ -86,7 +101,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Mutex::new(sender),
             readers: Mutex::new(readers),
-            path: path.to_string(),
+            reader_free: Condvar::new(),
         })
     }
 
@@ -117,22 +132,49 @@ impl SqliteStore {
             .map_err(|_| Error::internal("writer answered with the wrong type"))
     }
 
+    /// Take a free read connection, waiting up to [`READER_WAIT`] for one.
+    fn take_reader(&self) -> Result<Connection> {
+        let poisoned = || Error::internal("the SQLite reader pool is poisoned");
+        let deadline = Instant::now() + READER_WAIT;
+        let mut idle = self.readers.lock().map_err(|_| poisoned())?;
+        loop {
+            if let Some(conn) = idle.pop() {
+                return Ok(conn);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::unavailable(
+                    "The database is busy: no read connection became free in time; try again.",
+                ));
+            }
+            idle = self
+                .reader_free
+                .wait_timeout(idle, left)
+                .map_err(|_| poisoned())?
+                .0;
+        }
+    }
+
     /// Run a read on a pooled read-only connection (blocking).
     pub fn read<R>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<R>) -> Result<R> {
-        let conn = self.readers.lock().ok().and_then(|mut v| v.pop());
-        let conn = match conn {
-            Some(c) => c,
-            None => open_connection(&self.path, true)?,
+        let conn = self.take_reader()?;
+        let result = match conn.execute_batch("BEGIN") {
+            Ok(()) => {
+                let r = catch_unwind(AssertUnwindSafe(|| {
+                    let mut tx = SqliteTx::new(&conn);
+                    f(&mut tx)
+                }))
+                .unwrap_or_else(|_| Err(Error::internal("a read use case panicked")));
+                let _ = conn.execute_batch("COMMIT");
+                r
+            }
+            Err(e) => Err(tx::decode(e)),
         };
-        conn.execute_batch("BEGIN").map_err(tx::decode)?;
-        let result = {
-            let mut tx = SqliteTx::new(&conn);
-            f(&mut tx)
-        };
-        let _ = conn.execute_batch("COMMIT");
-        if let Ok(mut v) = self.readers.lock() {
-            v.push(conn);
+        // Always give the connection back, or the pool would shrink.
+        if let Ok(mut idle) = self.readers.lock() {
+            idle.push(conn);
         }
+        self.reader_free.notify_one();
         result
     }
 }
@@ -205,5 +247,83 @@ fn run_group(conn: &Connection, batch: Vec<Job>) {
             _ => answer,
         };
         let _ = reply.send(answer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn temp_db(tag: &str) -> String {
+        let dir = std::env::temp_dir().join(format!(
+            "nicplane-sqlite-{tag}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("t.db").to_string_lossy().into_owned()
+    }
+
+    fn synchronous(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_writer_runs_with_synchronous_full_unless_normal_is_chosen() {
+        let path = temp_db("sync");
+        assert_eq!(Synchronous::default(), Synchronous::Full);
+        let full = open_connection(&path, false, Synchronous::default()).unwrap();
+        assert_eq!(synchronous(&full), 2, "FULL");
+        let normal = open_connection(&path, false, Synchronous::Normal).unwrap();
+        assert_eq!(synchronous(&normal), 1, "NORMAL");
+        assert!("fast".parse::<Synchronous>().is_err());
+        assert_eq!("NORMAL".parse::<Synchronous>(), Ok(Synchronous::Normal));
+    }
+
+    #[test]
+    fn reads_never_use_more_connections_than_the_pool_holds() {
+        let path = temp_db("pool");
+        let store = Arc::new(
+            SqliteStore::open(
+                &path,
+                StoreOptions {
+                    readers: 2,
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        );
+        let busy = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, busy, most) = (store.clone(), busy.clone(), most.clone());
+                std::thread::spawn(move || {
+                    store.read(|tx| {
+                        let now = busy.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        // Hold the connection so the other reads must wait.
+                        std::thread::sleep(Duration::from_millis(20));
+                        busy.fetch_sub(1, Ordering::SeqCst);
+                        tx.ping()
+                    })
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
+        assert!(
+            most.load(Ordering::SeqCst) <= 2,
+            "at most 2 readers at once"
+        );
+        assert_eq!(
+            store.readers.lock().unwrap().len(),
+            2,
+            "the pool is whole again"
+        );
     }
 }

@@ -39,7 +39,9 @@ pub fn decode(e: rusqlite::Error) -> Error {
                 return Error::unavailable("The database is busy; try again.")
             }
             ErrorCode::DiskFull | ErrorCode::CannotOpen | ErrorCode::SystemIoFailure => {
-                return Error::unavailable(format!("The database is unavailable: {msg}"))
+                // The detail (paths, OS errors) is for the log, not for clients.
+                tracing::error!(error = %e, "the SQLite database is unavailable");
+                return Error::unavailable("The database is unavailable; try again later.");
             }
             _ => {}
         }
@@ -49,7 +51,12 @@ pub fn decode(e: rusqlite::Error) -> Error {
 
 fn decode_constraint(msg: &str) -> Error {
     let c = |reason, m: &str| Error::conflict(reason, m);
-    if msg.contains("interfaces.mac_address") {
+    if msg.contains("credentials.user_id, credentials.slot") || msg.contains("slot IN") {
+        c(
+            ConflictReason::CredentialLimitReached,
+            crate::CREDENTIAL_LIMIT_MESSAGE,
+        )
+    } else if msg.contains("interfaces.mac_address") {
         c(
             ConflictReason::MacInUse,
             "The MAC address is already in use.",

@@ -66,7 +66,13 @@ fn resource_label(kind: Kind) -> &'static str {
         Kind::SecurityGroup => "Security group",
         Kind::SecurityGroupRule => "Security group rule",
         Kind::Vm => "Device",
-        other => other.label(),
+        Kind::DataCenter
+        | Kind::Project
+        | Kind::User
+        | Kind::PublicIpPool
+        | Kind::Credential
+        | Kind::Job
+        | Kind::Token => kind.label(),
     }
 }
 
@@ -94,7 +100,13 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
                 ConflictReason::NetworkNotRoutable => "ExternalGatewayForFloatingIPNotFound",
                 ConflictReason::VlanInUse => "DuplicateSubPort",
                 ConflictReason::OverQuota => "OverQuota",
-                _ => "Conflict",
+                ConflictReason::PrimaryInterface
+                | ConflictReason::InUse
+                | ConflictReason::VmMustBeStopped
+                | ConflictReason::WrongState
+                | ConflictReason::IdempotencyKeyReused
+                | ConflictReason::NameTaken
+                | ConflictReason::CredentialLimitReached => "Conflict",
             };
             (ty.into(), message.clone())
         }
@@ -119,9 +131,7 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
 impl IntoResponse for NeutronError {
     fn into_response(self) -> Response {
         let (status, ty, message) = neutron_error(&self.error);
-        if status >= 500 {
-            tracing::error!(error = %self.error, "network request failed");
-        }
+        crate::request_id::log_failure(&self.error, "neutron");
         let (ty, message) = self.overrides.unwrap_or((ty, message));
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (

@@ -81,12 +81,30 @@ pub type NovaResult<T> = Result<T, NovaError>;
 /// 400, as Nova's `NoMoreFixedIps`.
 pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
     let status = match e {
-        Error::Conflict {
-            reason: ConflictReason::InterfaceLimitReached,
-            ..
-        } => 403,
+        Error::Conflict { reason, .. } => match reason {
+            ConflictReason::InterfaceLimitReached => 403,
+            ConflictReason::VmMustBeStopped
+            | ConflictReason::PrimaryInterface
+            | ConflictReason::AddressInUse
+            | ConflictReason::MacInUse
+            | ConflictReason::VlanInUse
+            | ConflictReason::PublicIpExists
+            | ConflictReason::NetworkNotRoutable
+            | ConflictReason::InUse
+            | ConflictReason::WrongState
+            | ConflictReason::IdempotencyKeyReused
+            | ConflictReason::NameTaken
+            | ConflictReason::OverQuota
+            | ConflictReason::CredentialLimitReached => 409,
+        },
         Error::CapacityExhausted { .. } => 400,
-        other => other.http_status(),
+        Error::NotFound { .. } => 404,
+        Error::InvalidRequest { .. } | Error::InvalidValue { .. } => 400,
+        Error::Forbidden { .. } => 403,
+        Error::Unauthenticated { .. } => 401,
+        Error::Unavailable { .. } => 503,
+        Error::TooManyRequests { .. } => 429,
+        Error::Internal { .. } => 500,
     };
     let fault = match status {
         400 => "badRequest",
@@ -107,7 +125,14 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
         Error::NotFound { kind: Kind::Network, id } => format!("Network {id} could not be found."),
         Error::Unauthenticated { .. } => "The request you have made requires authentication.".into(),
         Error::Internal { .. } => "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.".into(),
-        other => other.to_string(),
+        Error::NotFound { .. }
+        | Error::InvalidRequest { .. }
+        | Error::InvalidValue { .. }
+        | Error::Conflict { .. }
+        | Error::Forbidden { .. }
+        | Error::CapacityExhausted { .. }
+        | Error::Unavailable { .. }
+        | Error::TooManyRequests { .. } => e.client_message(),
     };
     (status, fault, message)
 }
@@ -125,9 +150,7 @@ pub fn fault_response(status: u16, fault: &str, message: &str) -> Response {
 impl IntoResponse for NovaError {
     fn into_response(self) -> Response {
         let (status, fault, message) = nova_fault(&self.error);
-        if status >= 500 {
-            tracing::error!(error = %self.error, "compute request failed");
-        }
+        crate::request_id::log_failure(&self.error, "nova");
         let message = self.message.unwrap_or(message);
         fault_response(status, fault, &message)
     }

@@ -6,7 +6,7 @@ use ::postgres::Row;
 use nicplane_domain::ids::{JobId, UserId};
 use nicplane_domain::Result;
 
-const CREDENTIAL_COLS: &str = "access_key, user_id, secret, description, status, created_at";
+const CREDENTIAL_COLS: &str = "access_key, user_id, secret, description, status, created_at, slot";
 fn credential_row(r: &Row) -> Result<CredentialRow> {
     Ok(CredentialRow {
         access: get(r, 0)?,
@@ -15,6 +15,7 @@ fn credential_row(r: &Row) -> Result<CredentialRow> {
         description: get(r, 3)?,
         status: get(r, 4)?,
         created_at: from_ts(get(r, 5)?),
+        slot: get(r, 6)?,
     })
 }
 
@@ -37,7 +38,9 @@ fn job_row(r: &Row) -> Result<JobRow> {
 impl CredentialJobTx for PgTx<'_> {
     fn credential_insert(&mut self, c: &CredentialRow) -> Result<()> {
         self.exec(
-            &format!("INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6)"),
+            &format!(
+                "INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ),
             &[
                 &c.access,
                 &c.user_id.to_string(),
@@ -45,6 +48,7 @@ impl CredentialJobTx for PgTx<'_> {
                 &c.description,
                 &c.status,
                 &ts(c.created_at),
+                &c.slot,
             ],
         )
     }
@@ -71,6 +75,33 @@ impl CredentialJobTx for PgTx<'_> {
                 &[&access],
             )?
             .is_empty())
+    }
+    fn credentials_all(&mut self) -> Result<Vec<CredentialRow>> {
+        self.many(
+            &format!("SELECT {CREDENTIAL_COLS} FROM credentials ORDER BY access_key"),
+            &[],
+            credential_row,
+        )
+    }
+    fn credential_set_secret(&mut self, access: &str, secret: &str) -> Result<()> {
+        self.exec(
+            "UPDATE credentials SET secret = $2 WHERE access_key = $1",
+            &[&access, &secret],
+        )
+    }
+    fn secret_key_id_get(&mut self, purpose: &str) -> Result<Option<String>> {
+        self.one(
+            "SELECT key_id FROM secret_keys WHERE purpose = $1",
+            &[&purpose],
+            |r| get(r, 0),
+        )
+    }
+    fn secret_key_id_put(&mut self, purpose: &str, key_id: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO secret_keys (purpose, key_id) VALUES ($1, $2)
+             ON CONFLICT (purpose) DO UPDATE SET key_id = EXCLUDED.key_id",
+            &[&purpose, &key_id],
+        )
     }
     fn job_insert(&mut self, job: &JobRow) -> Result<()> {
         self.exec(

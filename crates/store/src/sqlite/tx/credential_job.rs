@@ -6,7 +6,7 @@ use nicplane_domain::ids::{JobId, UserId};
 use nicplane_domain::Result;
 use rusqlite::{params, Row};
 
-const CREDENTIAL_COLS: &str = "access_key, user_id, secret, description, status, created_at";
+const CREDENTIAL_COLS: &str = "access_key, user_id, secret, description, status, created_at, slot";
 fn credential_row(r: &Row) -> rusqlite::Result<CredentialRow> {
     Ok(CredentialRow {
         access: r.get(0)?,
@@ -15,6 +15,7 @@ fn credential_row(r: &Row) -> rusqlite::Result<CredentialRow> {
         description: r.get(3)?,
         status: r.get(4)?,
         created_at: from_ts(r.get(5)?),
+        slot: r.get(6)?,
     })
 }
 
@@ -37,14 +38,17 @@ fn job_row(r: &Row) -> rusqlite::Result<JobRow> {
 impl CredentialJobTx for SqliteTx<'_> {
     fn credential_insert(&mut self, c: &CredentialRow) -> Result<()> {
         self.exec(
-            &format!("INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+            &format!(
+                "INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ),
             params![
                 c.access,
                 c.user_id.to_string(),
                 c.secret,
                 c.description,
                 c.status,
-                ts(c.created_at)
+                ts(c.created_at),
+                c.slot
             ],
         )
         .map(|_| ())
@@ -68,6 +72,35 @@ impl CredentialJobTx for SqliteTx<'_> {
     fn credential_delete(&mut self, access: &str) -> Result<bool> {
         self.exec("DELETE FROM credentials WHERE access_key = ?1", [access])
             .map(|n| n > 0)
+    }
+    fn credentials_all(&mut self) -> Result<Vec<CredentialRow>> {
+        self.many(
+            &format!("SELECT {CREDENTIAL_COLS} FROM credentials ORDER BY access_key"),
+            [],
+            credential_row,
+        )
+    }
+    fn credential_set_secret(&mut self, access: &str, secret: &str) -> Result<()> {
+        self.exec(
+            "UPDATE credentials SET secret = ?2 WHERE access_key = ?1",
+            [access, secret],
+        )
+        .map(|_| ())
+    }
+    fn secret_key_id_get(&mut self, purpose: &str) -> Result<Option<String>> {
+        self.one(
+            "SELECT key_id FROM secret_keys WHERE purpose = ?1",
+            [purpose],
+            |r| r.get(0),
+        )
+    }
+    fn secret_key_id_put(&mut self, purpose: &str, key_id: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO secret_keys (purpose, key_id) VALUES (?1, ?2)
+             ON CONFLICT (purpose) DO UPDATE SET key_id = excluded.key_id",
+            [purpose, key_id],
+        )
+        .map(|_| ())
     }
     fn job_insert(&mut self, job: &JobRow) -> Result<()> {
         self.exec(
