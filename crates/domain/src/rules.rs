@@ -108,6 +108,15 @@ pub fn address_in_use(ip: IpAddr, subnet_name: &str) -> Error {
     )
 }
 
+/// A chosen MAC address another interface has (Neutron `MacAddressInUse`).
+/// Backed by the unique index `interfaces_mac`.
+pub fn mac_in_use(mac: crate::types::MacAddr) -> Error {
+    Error::conflict(
+        ConflictReason::MacInUse,
+        format!("The MAC address {mac} is already in use."),
+    )
+}
+
 /// The message for a subnet without a free address.
 pub fn subnet_exhausted(subnet_name: &str) -> Error {
     Error::exhausted(format!("Subnet {subnet_name} has no free IP address left."))

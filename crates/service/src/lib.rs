@@ -43,6 +43,11 @@ pub struct Config {
     pub mac_prefix: MacPrefix,
     /// Lifetime of a login token.
     pub token_ttl: Duration,
+    /// Most fixed IPs on one interface (Neutron's `max_fixed_ips_per_port`).
+    pub max_fixed_ips_per_port: usize,
+    /// Most allowed address pairs on one interface (Neutron's
+    /// `max_allowed_address_pair`).
+    pub max_allowed_address_pairs: usize,
 }
 
 impl Default for Config {
@@ -51,6 +56,42 @@ impl Default for Config {
             interface_limit: nicplane_domain::model::DEFAULT_INTERFACE_LIMIT,
             mac_prefix: DEFAULT_MAC_PREFIX,
             token_ttl: Duration::from_secs(12 * 3600),
+            max_fixed_ips_per_port: nicplane_domain::rules::DEFAULT_MAX_FIXED_IPS_PER_PORT,
+            max_allowed_address_pairs: nicplane_domain::rules::DEFAULT_MAX_ALLOWED_ADDRESS_PAIRS,
+        }
+    }
+}
+
+/// What a caller may put on the interfaces it creates or changes: the
+/// deployment's MAC prefix and list bounds, and whether it holds
+/// network-owner powers everywhere (the cloud admin does).
+#[derive(Debug, Clone, Copy)]
+pub struct PortPolicy {
+    pub mac_prefix: MacPrefix,
+    pub max_fixed_ips: usize,
+    pub max_address_pairs: usize,
+    pub cloud_admin: bool,
+}
+
+impl PortPolicy {
+    /// The policy of a caller under a configuration.
+    pub fn new(config: &Config, caller: &Caller) -> Self {
+        PortPolicy {
+            mac_prefix: config.mac_prefix,
+            max_fixed_ips: config.max_fixed_ips_per_port,
+            max_address_pairs: config.max_allowed_address_pairs,
+            cloud_admin: caller.user.is_cloud_admin,
+        }
+    }
+
+    /// The policy of the system itself (bootstrap, seeding): the defaults,
+    /// with owner powers.
+    pub fn system(config: &Config) -> Self {
+        PortPolicy {
+            mac_prefix: config.mac_prefix,
+            max_fixed_ips: config.max_fixed_ips_per_port,
+            max_address_pairs: config.max_allowed_address_pairs,
+            cloud_admin: true,
         }
     }
 }
@@ -94,6 +135,11 @@ impl Service {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The caller's [`PortPolicy`].
+    pub(crate) fn port_policy(&self, caller: &Caller) -> PortPolicy {
+        PortPolicy::new(&self.config, caller)
     }
 
     pub fn store(&self) -> &Store {

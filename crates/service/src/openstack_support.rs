@@ -7,6 +7,7 @@
 //! They follow the same pattern as every use case: authorization and every
 //! rule run inside the one transaction that writes.
 
+use crate::PortPolicy;
 use crate::auth::Login;
 use crate::interface::{
     attach_tx, create_interface, derived_status, interface_create_tx, owned_interface, AttachSpec,
@@ -113,9 +114,10 @@ pub fn vm_create_on_networks_tx(
     spec: &VmSpec,
     nics: &[NicRequest],
     limit: u32,
-    prefix: MacPrefix,
+    policy: PortPolicy,
 ) -> Result<VmDetail> {
     let name = Name::parse("name", &spec.name)?;
+    rules::list_bound("networks", nics.len(), rules::BULK_CREATE_MAX)?;
     for (k, v) in &spec.metadata {
         check_text("metadata key", k)?;
         check_text("metadata value", v)?;
@@ -164,7 +166,7 @@ pub fn vm_create_on_networks_tx(
                 &fixed_ips,
                 &None,
                 None,
-                prefix,
+                policy,
                 |i| {
                     i.vm_id = Some(vm.id);
                     i.primary = true;
@@ -203,7 +205,7 @@ pub fn vm_create_on_networks_tx(
         }
     }
     for nic in nics.iter().skip(1) {
-        attach_tx(tx, project, vm.id, &nic.attach_spec(), limit, prefix)?;
+        attach_tx(tx, project, vm.id, &nic.attach_spec(), limit, policy)?;
     }
     vm = tx
         .vm_get(vm.id)?
@@ -247,16 +249,22 @@ pub fn security_group_update_tx(
     owned_group(tx, project, id)
 }
 
-/// Add a subnet to a network the project owns. A custom (L2) network that
-/// gets a subnet becomes a standard (routed) network: in the OpenStack view
-/// a network is L3 exactly when it has subnets.
+/// Add a subnet to a network the project owns; the cloud admin may also add
+/// one to a shared network (it owns those, as Neutron's admin does). A
+/// custom (L2) network that gets a subnet becomes a standard (routed)
+/// network: in the OpenStack view a network is L3 exactly when it has
+/// subnets.
 pub fn subnet_add_tx(
     tx: &mut dyn Tx,
     project: &ProjectId,
     network: NetworkId,
     spec: &SubnetSpec,
+    cloud_admin: bool,
 ) -> Result<Subnet> {
-    let mut n = owned_network(tx, project, network)?;
+    let mut n = match tx.network_get(network)? {
+        Some(n) if cloud_admin && n.shared => n,
+        _ => owned_network(tx, project, network)?,
+    };
     let subnet = subnet_insert(tx, &n, spec)?;
     if n.kind == NetworkKind::Custom {
         n.kind = NetworkKind::Standard;
@@ -337,10 +345,10 @@ impl Service {
         let c = caller.clone();
         let p = project.clone();
         let limit = self.config.interface_limit;
-        let prefix = self.config.mac_prefix;
+        let policy = self.port_policy(caller);
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;
-            vm_create_on_networks_tx(tx, &p, &spec, &nics, limit, prefix)
+            vm_create_on_networks_tx(tx, &p, &spec, &nics, limit, policy)
         })
         .await
     }
@@ -356,12 +364,13 @@ impl Service {
     ) -> Result<Vec<Interface>> {
         let c = caller.clone();
         let p = project.clone();
-        let prefix = self.config.mac_prefix;
+        let policy = self.port_policy(caller);
+        rules::bulk_bound("ports", specs.len())?;
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;
             specs
                 .iter()
-                .map(|s| interface_create_tx(tx, &p, s, prefix))
+                .map(|s| interface_create_tx(tx, &p, s, policy))
                 .collect()
         })
         .await
@@ -379,9 +388,10 @@ impl Service {
     ) -> Result<Subnet> {
         let c = caller.clone();
         let p = project.clone();
+        let cloud_admin = caller.user.is_cloud_admin;
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Administer)?;
-            subnet_add_tx(tx, &p, network, &spec)
+            subnet_add_tx(tx, &p, network, &spec, cloud_admin)
         })
         .await
     }

@@ -1,6 +1,7 @@
 //! VMs: create (with a primary interface on the Default Network), start,
 //! stop, rename, delete.
 
+use crate::PortPolicy;
 use crate::interface::{create_interface, delete_interface_row, derived_status, owned_vm};
 use crate::network::create_default_network;
 use crate::{authorize, Caller, Need, Service, WriteOptions};
@@ -74,7 +75,7 @@ pub fn vm_create_tx(
     tx: &mut dyn Tx,
     project: &ProjectId,
     spec: &VmSpec,
-    prefix: MacPrefix,
+    policy: PortPolicy,
 ) -> Result<VmDetail> {
     let name = Name::parse("name", &spec.name)?;
     for (k, v) in &spec.metadata {
@@ -112,7 +113,7 @@ pub fn vm_create_tx(
         &[],
         &None,
         None,
-        prefix,
+        policy,
         |i| {
             i.vm_id = Some(vm.id);
             i.primary = true;
@@ -208,9 +209,9 @@ impl Service {
         spec: VmSpec,
         opts: &WriteOptions,
     ) -> Result<VmDetail> {
-        let prefix = self.config.mac_prefix;
+        let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            vm_create_tx(tx, p, &spec, prefix)
+            vm_create_tx(tx, p, &spec, policy)
         })
         .await
     }
