@@ -346,6 +346,7 @@ pub async fn create(
                 "Invalid input for ports: give a list of ports.",
             ))
         })?;
+        nicplane_domain::rules::bulk_bound("ports", list.len())?;
         let specs = list
             .iter()
             .map(|p| {
