@@ -165,7 +165,11 @@ impl AddressSpace {
 
     /// The highest offset (the broadcast address for IPv4).
     pub fn last_offset(&self) -> u64 {
-        let host_bits = u32::from(self.net.max_prefix_len().saturating_sub(self.net.prefix_len()));
+        let host_bits = u32::from(
+            self.net
+                .max_prefix_len()
+                .saturating_sub(self.net.prefix_len()),
+        );
         match 1u64.checked_shl(host_bits) {
             Some(size) if host_bits < 64 => size - 1,
             _ => u64::MAX,

@@ -3,8 +3,8 @@
 //! transaction; the database constraints named in each doc comment back them.
 
 use crate::error::{ConflictReason, Error, Kind, Result};
-use crate::ipam::{AddressSpace, Range};
 use crate::ids::ProjectId;
+use crate::ipam::{AddressSpace, Range};
 use crate::model::{AddressPair, Interface, Network, ResourceTag, Vm};
 use crate::types::{MacAddr, NetworkKind, OsType, PowerState, Role};
 use ipnet::IpNet;
@@ -301,7 +301,11 @@ pub fn network_owner_powers(
         return Ok(());
     }
     let refused = [
-        (asked.fixed_ip_address, "fixed_ips:ip_address", "a fixed IP address"),
+        (
+            asked.fixed_ip_address,
+            "fixed_ips:ip_address",
+            "a fixed IP address",
+        ),
         (asked.mac_address, "mac_address", "a MAC address"),
         (
             asked.port_security_disabled,
@@ -495,6 +499,23 @@ pub fn check_tag_key(key: &str) -> Result<()> {
     Ok(())
 }
 
+/// Most metadata items on one VM (Nova's default `metadata_items` quota).
+pub const METADATA_ITEMS_MAX: usize = 128;
+
+/// VM metadata: at most [`METADATA_ITEMS_MAX`] items, keys and values free
+/// text of at most 255 characters (keys not empty), as Nova checks them.
+pub fn check_metadata(metadata: &std::collections::BTreeMap<String, String>) -> Result<()> {
+    list_bound("metadata", metadata.len(), METADATA_ITEMS_MAX)?;
+    for (k, v) in metadata {
+        if k.is_empty() {
+            return Err(Error::invalid_value("metadata key", "must not be empty."));
+        }
+        crate::types::check_text("metadata key", k)?;
+        crate::types::check_text("metadata value", v)?;
+    }
+    Ok(())
+}
+
 // ----- security group rules ---------------------------------------------------
 
 /// Protocol names Neutron accepts for a security group rule, with their IP
@@ -557,7 +578,11 @@ pub fn sg_rule_protocol(protocol: Option<&str>) -> Result<Option<(String, u8)>> 
 /// TCP, UDP, UDP-Lite, SCTP and DCCP they are 1-65535 with min <= max; for
 /// ICMP they are a type and a code 0-255 (a code needs a type); other
 /// protocols take no ports.
-pub fn sg_rule_ports(protocol: Option<(&str, u8)>, min: Option<u16>, max: Option<u16>) -> Result<()> {
+pub fn sg_rule_ports(
+    protocol: Option<(&str, u8)>,
+    min: Option<u16>,
+    max: Option<u16>,
+) -> Result<()> {
     if min.is_none() && max.is_none() {
         return Ok(());
     }
@@ -605,7 +630,9 @@ pub fn sg_rule_ports(protocol: Option<(&str, u8)>, min: Option<u16>, max: Option
     }
     Err(Error::invalid_value(
         "port_range_min",
-        format!("protocol {name} takes no port range; only TCP, UDP, UDP-Lite, SCTP, DCCP and ICMP do."),
+        format!(
+            "protocol {name} takes no port range; only TCP, UDP, UDP-Lite, SCTP, DCCP and ICMP do."
+        ),
     ))
 }
 
@@ -877,11 +904,15 @@ mod tests {
             ),
         ];
         for (asked, rule) in cases {
-            let e = network_owner_powers(&shared, &me, false, PortAction::Create, asked)
-                .unwrap_err();
+            let e =
+                network_owner_powers(&shared, &me, false, PortAction::Create, asked).unwrap_err();
             assert_eq!(e.http_status(), 403);
             assert!(e.to_string().contains(rule), "{e}");
-            assert!(e.to_string().starts_with("Only the owner of network db-net"), "{e}");
+            assert!(
+                e.to_string()
+                    .starts_with("Only the owner of network db-net"),
+                "{e}"
+            );
             assert!(network_owner_powers(&mine, &me, false, PortAction::Create, asked).is_ok());
             assert!(network_owner_powers(&shared, &me, true, PortAction::Create, asked).is_ok());
         }
@@ -896,7 +927,10 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(e.to_string().contains("rule:update_port:mac_address"), "{e}");
+        assert!(
+            e.to_string().contains("rule:update_port:mac_address"),
+            "{e}"
+        );
         assert!(network_owner_powers(
             &shared,
             &me,
@@ -922,6 +956,13 @@ mod tests {
             .starts_with("Invalid value for ports:"));
         assert!(bulk_bound("ports", 0).is_err());
         assert!(list_bound("security_groups", 11, 10).is_err());
+        let many: std::collections::BTreeMap<String, String> = (0..=METADATA_ITEMS_MAX)
+            .map(|i| (format!("k{i}"), String::new()))
+            .collect();
+        assert_eq!(
+            check_metadata(&many).unwrap_err().to_string(),
+            "Invalid value for metadata: 129 entries given, at most 128 are allowed."
+        );
     }
 
     fn pair(ip: &str, mac: Option<&str>) -> AddressPair {
@@ -941,7 +982,9 @@ mod tests {
         ];
         assert!(check_address_pairs(&ok, 10, false).is_ok());
         assert!(check_address_pairs(&ok, 10, true).is_err());
-        let eleven: Vec<_> = (0..11).map(|i| pair(&format!("10.0.0.{i}"), None)).collect();
+        let eleven: Vec<_> = (0..11)
+            .map(|i| pair(&format!("10.0.0.{i}"), None))
+            .collect();
         assert_eq!(
             check_address_pairs(&eleven, 10, false).unwrap_err().to_string(),
             "Invalid value for allowed_address_pairs: 11 pairs given, at most 10 are allowed per port."
@@ -949,8 +992,14 @@ mod tests {
         for (bad, word) in [
             (pair("10.0.0.300", None), "not an IP address or CIDR"),
             (pair("10.0.0.1/24", None), "host bits"),
-            (pair("10.0.0.1", Some("zz:16:3e:00:00:01")), "not a unicast MAC address"),
-            (pair("10.0.0.1", Some("01:00:5e:00:00:01")), "not a unicast MAC address"),
+            (
+                pair("10.0.0.1", Some("zz:16:3e:00:00:01")),
+                "not a unicast MAC address",
+            ),
+            (
+                pair("10.0.0.1", Some("01:00:5e:00:00:01")),
+                "not a unicast MAC address",
+            ),
         ] {
             let e = check_address_pairs(&[bad], 10, false).unwrap_err();
             assert!(e.to_string().contains("allowed_address_pairs"), "{e}");
@@ -989,7 +1038,10 @@ mod tests {
         );
         for bad in ["256", "-1", "tcpp"] {
             let e = sg_rule_protocol(Some(bad)).unwrap_err();
-            assert!(e.to_string().starts_with("Invalid value for protocol:"), "{e}");
+            assert!(
+                e.to_string().starts_with("Invalid value for protocol:"),
+                "{e}"
+            );
         }
         assert!(sg_rule_ports(Some(("tcp", 6)), Some(22), Some(22)).is_ok());
         assert!(sg_rule_ports(Some(("tcp", 6)), Some(1), Some(65535)).is_ok());
@@ -1007,11 +1059,15 @@ mod tests {
         assert!(sg_rule_ports(Some(("icmp", 1)), None, Some(0)).is_err());
         assert!(sg_rule_ports(Some(("gre", 47)), None, None).is_ok());
         assert_eq!(
-            sg_rule_remote_prefix("10.0.0.7", false).unwrap().to_string(),
+            sg_rule_remote_prefix("10.0.0.7", false)
+                .unwrap()
+                .to_string(),
             "10.0.0.7/32"
         );
         assert_eq!(
-            sg_rule_remote_prefix("10.0.0.7/24", false).unwrap().to_string(),
+            sg_rule_remote_prefix("10.0.0.7/24", false)
+                .unwrap()
+                .to_string(),
             "10.0.0.0/24"
         );
         assert!(sg_rule_remote_prefix("fd00::/64", false).is_err());

@@ -33,7 +33,10 @@ fn assert_neutron_error(r: (u16, Value), status: u16, ty: &str, message: &str) {
     let (s, body) = r;
     assert_eq!(s, status, "status of {body}");
     assert_eq!(body["NeutronError"]["type"], ty, "type of {body}");
-    assert_eq!(body["NeutronError"]["message"], message, "message of {body}");
+    assert_eq!(
+        body["NeutronError"]["message"], message,
+        "message of {body}"
+    );
 }
 
 /// Assert a native error: status, code and exact message.
@@ -191,7 +194,10 @@ fn shared_network_refuses_owner_powers_to_tenants() {
         )
         .expect("shared network");
     let shared_id = shared["id"].as_str().expect("id").to_string();
-    let shared_subnet = shared["subnets"][0]["id"].as_str().expect("subnet").to_string();
+    let shared_subnet = shared["subnets"][0]["id"]
+        .as_str()
+        .expect("subnet")
+        .to_string();
     let own = t.standard_network("own-net", "10.60.0.0/24");
     let free_before = t
         .admin
@@ -293,7 +299,9 @@ fn shared_network_refuses_owner_powers_to_tenants() {
         &t.admin,
         Method::POST,
         "/ports",
-        Some(&json!({"port": {"network_id": shared_id, "fixed_ips": [{"subnet_id": shared_subnet}]}})),
+        Some(
+            &json!({"port": {"network_id": shared_id, "fixed_ips": [{"subnet_id": shared_subnet}]}}),
+        ),
     );
     assert_eq!(status, 201, "{port}");
     let port_id = port["port"]["id"].as_str().expect("id").to_string();
@@ -334,8 +342,10 @@ fn shared_network_refuses_owner_powers_to_tenants() {
         &cloud,
         Method::POST,
         "/ports",
-        Some(&json!({"port": {"network_id": shared_id, "mac_address": "fa:16:3e:aa:bb:cd",
-                               "fixed_ips": [{"ip_address": "10.50.0.12"}]}})),
+        Some(
+            &json!({"port": {"network_id": shared_id, "mac_address": "fa:16:3e:aa:bb:cd",
+                               "fixed_ips": [{"ip_address": "10.50.0.12"}]}}),
+        ),
     );
     assert_eq!(status, 201, "{body}");
 }
@@ -346,7 +356,8 @@ fn oversized_and_malformed_lists_are_refused() {
     let server = Server::start(&[]);
     let t = tenant(&server, "lists");
     let other = tenant(&server, "other");
-    let net = t.admin
+    let net = t
+        .admin
         .network_create(
             &t.project,
             &json!({"name": "wide", "data_center_id": t.dc, "kind": "standard",
@@ -354,7 +365,13 @@ fn oversized_and_malformed_lists_are_refused() {
         )
         .expect("network");
     let net_id = net.network.id.to_string();
-    let v4 = net.subnets.iter().find(|s| s.ip_version == 4).expect("v4").id.to_string();
+    let v4 = net
+        .subnets
+        .iter()
+        .find(|s| s.ip_version == 4)
+        .expect("v4")
+        .id
+        .to_string();
     let six_ips: Vec<Value> = (0..6).map(|_| json!({"subnet_id": v4})).collect();
     assert_native_error(
         port_create(&t, json!({"network_id": net_id, "fixed_ips": six_ips})),
@@ -377,7 +394,10 @@ fn oversized_and_malformed_lists_are_refused() {
         .map(|i| json!({"ip_address": format!("10.9.0.{i}")}))
         .collect();
     assert_native_error(
-        port_create(&t, json!({"network_id": net_id, "allowed_address_pairs": eleven})),
+        port_create(
+            &t,
+            json!({"network_id": net_id, "allowed_address_pairs": eleven}),
+        ),
         400,
         "InvalidValue",
         "Invalid value for allowed_address_pairs: 11 pairs given, at most 10 are allowed per port.",
@@ -489,8 +509,10 @@ fn oversized_and_malformed_lists_are_refused() {
         &t.admin,
         Method::POST,
         "/security-group-rules",
-        Some(&json!({"security_group_rule": {"security_group_id": sg_id, "direction": "ingress",
-                     "protocol": "tcp", "port_range_min": 0, "port_range_max": 22}})),
+        Some(
+            &json!({"security_group_rule": {"security_group_id": sg_id, "direction": "ingress",
+                     "protocol": "tcp", "port_range_min": 0, "port_range_max": 22}}),
+        ),
     );
     assert_eq!(status, 400, "{body}");
     assert_eq!(
@@ -499,7 +521,10 @@ fn oversized_and_malformed_lists_are_refused() {
     );
     let rules = t
         .admin
-        .get::<Value>(&format!("/v1/projects/{}/security-groups/{sg_id}", t.project))
+        .get::<Value>(&format!(
+            "/v1/projects/{}/security-groups/{sg_id}",
+            t.project
+        ))
         .expect("group");
     let ids = |v: &Value| -> BTreeSet<String> {
         v["rules"]
@@ -571,7 +596,10 @@ fn ipv6_pool_ending_at_the_last_address_of_a_64_is_exhausted_cleanly() {
     // Released addresses come back, still inside the pool.
     let first = t.admin.interfaces(&t.project, "").expect("list")[0].clone();
     t.admin
-        .delete(&format!("/v1/projects/{}/interfaces/{}", t.project, first.id))
+        .delete(&format!(
+            "/v1/projects/{}/interfaces/{}",
+            t.project, first.id
+        ))
         .expect("delete");
     let p = port_create(&t, json!({"network_id": net_id})).expect("released address");
     assert_eq!(

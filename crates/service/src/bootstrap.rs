@@ -1,12 +1,12 @@
 //! First start: the cloud admin with its project `admin`, one data center
 //! with a shared public IP pool. `--demo` adds a demo project with users and VMs.
 
-use crate::PortPolicy;
 use crate::admin::{data_center_create, pool_create, project_create};
 use crate::auth::hash_password;
 use crate::interface::attach_tx;
 use crate::network::{subnet_insert, SubnetSpec};
 use crate::vm::{vm_create_tx, VmSpec};
+use crate::PortPolicy;
 use crate::Service;
 use ipnet::IpNet;
 use nicplane_domain::ids::*;

@@ -6,9 +6,9 @@
 //! the interface limit, take the addresses, generate a MAC, insert, bump the
 //! VM's interface count.
 
-use crate::PortPolicy;
 use crate::ipam::{self, FixedIpRequest};
 use crate::network::{owned_group, visible_network};
+use crate::PortPolicy;
 use crate::{authorize, Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;

@@ -7,7 +7,6 @@
 //! They follow the same pattern as every use case: authorization and every
 //! rule run inside the one transaction that writes.
 
-use crate::PortPolicy;
 use crate::auth::Login;
 use crate::interface::{
     attach_tx, create_interface, derived_status, interface_create_tx, owned_interface, AttachSpec,
@@ -20,6 +19,7 @@ use crate::network::{
 };
 use crate::public_ip::{allocate_tx, PublicIpSpec};
 use crate::vm::{vm_power_tx, VmDetail, VmSpec};
+use crate::PortPolicy;
 use crate::{authorize, Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
@@ -118,10 +118,7 @@ pub fn vm_create_on_networks_tx(
 ) -> Result<VmDetail> {
     let name = Name::parse("name", &spec.name)?;
     rules::list_bound("networks", nics.len(), rules::BULK_CREATE_MAX)?;
-    for (k, v) in &spec.metadata {
-        check_text("metadata key", k)?;
-        check_text("metadata value", v)?;
-    }
+    nicplane_domain::rules::check_metadata(&spec.metadata)?;
     tx.data_center_get(spec.data_center_id)?.ok_or_else(|| {
         Error::invalid(format!(
             "Data center {} does not exist.",

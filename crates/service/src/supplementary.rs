@@ -17,13 +17,13 @@
 //! `interface::delete_interface_row`, which every interface removal — delete,
 //! detach of an auto-created NIC, VM delete — goes through).
 
-use crate::PortPolicy;
 use crate::interface::{
     create_interface, delete_interface_row, owned_interface, resolve_groups, update_tx,
     InterfacePatch,
 };
 use crate::ipam::FixedIpRequest;
 use crate::network::visible_network;
+use crate::PortPolicy;
 use crate::{authorize, Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
@@ -449,8 +449,7 @@ pub fn attach_tx(
         cloud_admin,
         rules::PortAction::Update,
         rules::OwnerPowers {
-            port_security_disabled: req.security_enabled == Some(false)
-                && i.port_security_enabled,
+            port_security_disabled: req.security_enabled == Some(false) && i.port_security_enabled,
             ..Default::default()
         },
     )?;

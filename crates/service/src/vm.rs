@@ -1,9 +1,9 @@
 //! VMs: create (with a primary interface on the Default Network), start,
 //! stop, rename, delete.
 
-use crate::PortPolicy;
 use crate::interface::{create_interface, delete_interface_row, derived_status, owned_vm};
 use crate::network::create_default_network;
+use crate::PortPolicy;
 use crate::{authorize, Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
@@ -78,10 +78,7 @@ pub fn vm_create_tx(
     policy: PortPolicy,
 ) -> Result<VmDetail> {
     let name = Name::parse("name", &spec.name)?;
-    for (k, v) in &spec.metadata {
-        check_text("metadata key", k)?;
-        check_text("metadata value", v)?;
-    }
+    nicplane_domain::rules::check_metadata(&spec.metadata)?;
     tx.data_center_get(spec.data_center_id)?.ok_or_else(|| {
         Error::invalid(format!(
             "Data center {} does not exist.",
@@ -231,6 +228,7 @@ impl Service {
                 vm.name = Name::parse("name", n)?.to_string();
             }
             if let Some(m) = &patch.metadata {
+                nicplane_domain::rules::check_metadata(m)?;
                 vm.metadata = m.clone();
             }
             vm.updated_at = now();

@@ -576,7 +576,12 @@ impl<'c> PgTx<'c> {
     /// Insert an interface row; `conflict` is appended to the statement
     /// (with a `RETURNING` clause when the caller needs the row count).
     /// Returns the number of rows returned.
-    fn insert_interface_row(&mut self, i: &Interface, auto_delete: bool, conflict: &str) -> Result<usize> {
+    fn insert_interface_row(
+        &mut self,
+        i: &Interface,
+        auto_delete: bool,
+        conflict: &str,
+    ) -> Result<usize> {
         let sql = format!(
             "{}{conflict}",
             "INSERT INTO interfaces (id, project_id, network_id, vm_id, name, mac_address, is_primary, status, \

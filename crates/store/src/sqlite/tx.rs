@@ -377,7 +377,12 @@ impl SqliteTx<'_> {
 
     /// Insert an interface row; `conflict` is appended to the statement.
     /// Returns the number of rows written.
-    fn insert_interface_row(&self, i: &Interface, auto_delete: bool, conflict: &str) -> Result<usize> {
+    fn insert_interface_row(
+        &self,
+        i: &Interface,
+        auto_delete: bool,
+        conflict: &str,
+    ) -> Result<usize> {
         let sql = format!(
             "{}{conflict}",
             "INSERT INTO interfaces (id, project_id, network_id, vm_id, name, mac_address, is_primary, status, \
@@ -1174,7 +1179,8 @@ impl Tx for SqliteTx<'_> {
     /// INSERT INTO interfaces (...) VALUES (...) ON CONFLICT (mac_address) DO NOTHING
     /// ```
     fn interface_insert_if_mac_free(&mut self, i: &Interface, auto_delete: bool) -> Result<bool> {
-        if self.insert_interface_row(i, auto_delete, " ON CONFLICT (mac_address) DO NOTHING")? == 0 {
+        if self.insert_interface_row(i, auto_delete, " ON CONFLICT (mac_address) DO NOTHING")? == 0
+        {
             return Ok(false);
         }
         self.sync_interface_groups(i)?;
