@@ -607,3 +607,67 @@ fn ipv6_pool_ending_at_the_last_address_of_a_64_is_exhausted_cleanly() {
         json!(first.fixed_ips[0].ip_address.to_string())
     );
 }
+
+/// Supplementary interfaces (the Huawei VPC resource, through the native
+/// API) follow the same owner rule on a shared network: no chosen address,
+/// no disabled security; the network alone is fine. The bounds are
+/// deployment settings: with `--max-allowed-address-pairs 1` two pairs are
+/// refused on the tenant's own network.
+#[test]
+fn supplementary_interfaces_follow_the_owner_rule_and_configured_bounds() {
+    let server = Server::start(&["--max-allowed-address-pairs", "1"]);
+    let cloud = server.admin();
+    let t = tenant(&server, "vpc");
+    let shared = cloud
+        .post::<Value>(
+            "/v1/shared-networks",
+            &json!({"name": "shared-vpc", "data_center_id": t.dc, "kind": "standard",
+                    "subnets": [{"cidr": "10.80.0.0/24"}]}),
+        )
+        .expect("shared network");
+    let shared_id = shared["id"].as_str().expect("id").to_string();
+    let own = t.standard_network("own-vpc", "10.81.0.0/24");
+    let parent = port_create(&t, json!({"network_id": own})).expect("parent");
+    let parent_id = parent["id"].as_str().expect("id").to_string();
+    let path = format!(
+        "/v1/projects/{}/interfaces/{parent_id}/supplementary-interfaces",
+        t.project
+    );
+    assert_native_error(
+        t.admin.post::<Value>(
+            &path,
+            &json!({"network_id": shared_id, "ip_address": "10.80.0.9"}),
+        ),
+        403,
+        "Forbidden",
+        "Only the owner of network shared-vpc can give its ports a fixed IP address (rule:create_port:fixed_ips:ip_address is disallowed by policy).",
+    );
+    assert_native_error(
+        t.admin.post::<Value>(
+            &path,
+            &json!({"network_id": shared_id, "security_enabled": false}),
+        ),
+        403,
+        "Forbidden",
+        "Only the owner of network shared-vpc can give its ports port security disabled (rule:create_port:port_security_enabled is disallowed by policy).",
+    );
+    assert_eq!(port_count(&t.admin, &t.project), 1, "only the parent");
+    t.admin
+        .post::<Value>(&path, &json!({"network_id": shared_id}))
+        .expect("the network alone is allowed");
+    assert_native_error(
+        port_create(
+            &t,
+            json!({"network_id": own, "allowed_address_pairs": [
+                {"ip_address": "10.9.0.1"}, {"ip_address": "10.9.0.2"}]}),
+        ),
+        400,
+        "InvalidValue",
+        "Invalid value for allowed_address_pairs: 2 pairs given, at most 1 are allowed per port.",
+    );
+    port_create(
+        &t,
+        json!({"network_id": own, "allowed_address_pairs": [{"ip_address": "10.9.0.1"}]}),
+    )
+    .expect("one pair is allowed");
+}
