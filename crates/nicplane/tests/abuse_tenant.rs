@@ -655,6 +655,31 @@ fn supplementary_interfaces_follow_the_owner_rule_and_configured_bounds() {
     t.admin
         .post::<Value>(&path, &json!({"network_id": shared_id}))
         .expect("the network alone is allowed");
+    // The cloud admin adds a subnet to the shared network natively; a
+    // tenant cannot.
+    let admin_project = cloud
+        .projects()
+        .expect("projects")
+        .into_iter()
+        .find(|p| p.name == "admin")
+        .expect("admin project")
+        .id
+        .to_string();
+    cloud
+        .post::<Value>(
+            &format!("/v1/projects/{admin_project}/networks/{shared_id}/subnets"),
+            &json!({"cidr": "fd80::/64"}),
+        )
+        .expect("cloud admin adds a subnet to a shared network");
+    assert_native_error(
+        t.admin.post::<Value>(
+            &format!("/v1/projects/{}/networks/{shared_id}/subnets", t.project),
+            &json!({"cidr": "fd81::/64"}),
+        ),
+        403,
+        "Forbidden",
+        "Network shared-vpc is a shared network; only the cloud admin can change it.",
+    );
     assert_native_error(
         port_create(
             &t,

@@ -523,8 +523,13 @@ impl Service {
         spec: SubnetSpec,
         opts: &WriteOptions,
     ) -> Result<Subnet> {
+        let cloud_admin = caller.user.is_cloud_admin;
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            let n = owned_network(tx, p, network)?;
+            // The cloud admin owns the shared networks (as Neutron's admin).
+            let n = match tx.network_get(network)? {
+                Some(n) if cloud_admin && n.shared => n,
+                _ => owned_network(tx, p, network)?,
+            };
             subnet_insert(tx, &n, &spec)
         })
         .await
