@@ -326,7 +326,21 @@ fn shared_network_refuses_owner_powers_to_tenants() {
         "Forbidden",
         "Only the owner of network shared-net can give its ports port security disabled (rule:update_port:port_security_enabled is disallowed by policy).",
     );
+    // With an attachment in the same PUT, the refusal comes first: the port
+    // stays unattached.
+    assert_neutron_error(
+        neutron(
+            &t.admin,
+            Method::PUT,
+            &format!("/ports/{port_id}"),
+            Some(&json!({"port": {"device_id": vm, "fixed_ips": [{"ip_address": "10.50.0.20"}]}})),
+        ),
+        403,
+        "PolicyNotAuthorized",
+        "Only the owner of network shared-net can give its ports a fixed IP address (rule:update_port:fixed_ips:ip_address is disallowed by policy).",
+    );
     let (_, shown) = neutron(&t.admin, Method::GET, &format!("/ports/{port_id}"), None);
+    assert_eq!(shown["port"]["device_id"], json!(""));
     assert_eq!(shown["port"]["allowed_address_pairs"], json!([]));
     assert_eq!(shown["port"]["port_security_enabled"], json!(true));
 
