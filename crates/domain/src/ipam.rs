@@ -59,25 +59,34 @@ impl Range {
     }
     /// Number of addresses (as u128: a /64 holds 2^64).
     pub fn len(&self) -> u128 {
-        (self.end - self.start) as u128 + 1
+        u128::from(self.end.saturating_sub(self.start)) + 1
     }
     pub fn is_empty(&self) -> bool {
         false
     }
     /// Take the lowest offset; returns it and what is left of the range.
+    /// A range ending at `u64::MAX` (the last address of an IPv6 /64) is
+    /// empty after its last address is taken: nothing wraps around to 0.
     pub fn take_first(self) -> (u64, Option<Range>) {
-        (self.start, Range::new(self.start + 1, self.end))
+        let rest = self
+            .start
+            .checked_add(1)
+            .and_then(|next| Range::new(next, self.end));
+        (self.start, rest)
     }
-    /// Remove `x` from the range; returns the parts below and above it.
+    /// Remove `x` from the range; returns the parts below and above it (a
+    /// range that does not contain `x` comes back whole, as the part below).
     pub fn carve(self, x: u64) -> (Option<Range>, Option<Range>) {
-        debug_assert!(self.contains(x));
+        if !self.contains(x) {
+            return (Some(self), None);
+        }
         let below = if x > self.start {
-            Range::new(self.start, x - 1)
+            x.checked_sub(1).and_then(|b| Range::new(self.start, b))
         } else {
             None
         };
         let above = if x < self.end {
-            Range::new(x + 1, self.end)
+            x.checked_add(1).and_then(|a| Range::new(a, self.end))
         } else {
             None
         };
@@ -156,11 +165,14 @@ impl AddressSpace {
 
     /// The highest offset (the broadcast address for IPv4).
     pub fn last_offset(&self) -> u64 {
-        let host_bits = self.net.max_prefix_len() - self.net.prefix_len();
-        if host_bits >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << host_bits) - 1
+        let host_bits = u32::from(
+            self.net
+                .max_prefix_len()
+                .saturating_sub(self.net.prefix_len()),
+        );
+        match 1u64.checked_shl(host_bits) {
+            Some(size) if host_bits < 64 => size - 1,
+            _ => u64::MAX,
         }
     }
 
@@ -169,18 +181,42 @@ impl AddressSpace {
         if !self.net.contains(&ip) {
             return None;
         }
-        match (self.net, ip) {
-            (IpNet::V4(n), IpAddr::V4(a)) => Some((u32::from(a) - u32::from(n.network())) as u64),
-            (IpNet::V6(n), IpAddr::V6(a)) => Some((u128::from(a) - u128::from(n.network())) as u64),
-            _ => None,
-        }
+        let offset = match (self.net, ip) {
+            (IpNet::V4(n), IpAddr::V4(a)) => {
+                u128::from(u32::from(a).checked_sub(u32::from(n.network()))?)
+            }
+            (IpNet::V6(n), IpAddr::V6(a)) => u128::from(a).checked_sub(u128::from(n.network()))?,
+            _ => return None,
+        };
+        u64::try_from(offset)
+            .ok()
+            .filter(|o| *o <= self.last_offset())
     }
 
-    /// The address at `offset` (which must be at most `last_offset`).
-    pub fn address_at(&self, offset: u64) -> IpAddr {
+    /// The address at `offset`; an offset past `last_offset` is an internal
+    /// error (offsets come from the store's free ranges, which never leave
+    /// the subnet), never a wrapped-around address.
+    pub fn address_at(&self, offset: u64) -> crate::Result<IpAddr> {
+        let outside = || {
+            Error::internal(format!(
+                "offset {offset} is outside {} (last offset {})",
+                self.net,
+                self.last_offset()
+            ))
+        };
+        if offset > self.last_offset() {
+            return Err(outside());
+        }
         match self.net {
-            IpNet::V4(n) => IpAddr::V4(Ipv4Addr::from(u32::from(n.network()) + offset as u32)),
-            IpNet::V6(n) => IpAddr::V6(Ipv6Addr::from(u128::from(n.network()) + offset as u128)),
+            IpNet::V4(n) => u32::try_from(offset)
+                .ok()
+                .and_then(|o| u32::from(n.network()).checked_add(o))
+                .map(|a| IpAddr::V4(Ipv4Addr::from(a)))
+                .ok_or_else(outside),
+            IpNet::V6(n) => u128::from(n.network())
+                .checked_add(u128::from(offset))
+                .map(|a| IpAddr::V6(Ipv6Addr::from(a)))
+                .ok_or_else(outside),
         }
     }
 
@@ -194,15 +230,18 @@ impl AddressSpace {
     /// up to the last address for IPv6.
     pub fn host_range(&self) -> Range {
         let end = if self.is_v4() {
-            self.last_offset() - 1
+            self.last_offset().saturating_sub(1)
         } else {
             self.last_offset()
         };
-        Range { start: 1, end }
+        Range {
+            start: 1,
+            end: end.max(1),
+        }
     }
 
     /// The conventional gateway: the first host address.
-    pub fn default_gateway(&self) -> IpAddr {
+    pub fn default_gateway(&self) -> crate::Result<IpAddr> {
         self.address_at(1)
     }
 
@@ -264,7 +303,10 @@ pub fn disjoint(mut ranges: Vec<Range>) -> crate::Result<Vec<Range>> {
 
 /// Total number of addresses in a set of ranges.
 pub fn total(ranges: &[Range]) -> u128 {
-    ranges.iter().map(Range::len).sum()
+    ranges
+        .iter()
+        .map(Range::len)
+        .fold(0u128, u128::saturating_add)
 }
 
 #[cfg(test)]
@@ -297,7 +339,7 @@ mod tests {
         let s = space("10.1.0.0/16");
         assert_eq!(s.last_offset(), 65535);
         assert_eq!(s.offset_of("10.1.1.2".parse().unwrap()), Some(258));
-        assert_eq!(s.address_at(258).to_string(), "10.1.1.2");
+        assert_eq!(s.address_at(258).unwrap().to_string(), "10.1.1.2");
         assert_eq!(s.offset_of("10.2.0.1".parse().unwrap()), None);
         assert_eq!(
             s.host_range(),
@@ -310,7 +352,7 @@ mod tests {
         assert_eq!(s6.last_offset(), u64::MAX);
         let ip: IpAddr = "fd00:1::ffff:ffff:ffff:ffff".parse().unwrap();
         assert_eq!(s6.offset_of(ip), Some(u64::MAX));
-        assert_eq!(s6.address_at(u64::MAX), ip);
+        assert_eq!(s6.address_at(u64::MAX).unwrap(), ip);
         assert!(s6.is_reserved(0));
         assert!(!s6.is_reserved(u64::MAX));
     }
@@ -352,5 +394,202 @@ mod tests {
             )
             .is_err());
         assert!(disjoint(vec![Range { start: 1, end: 5 }, Range { start: 5, end: 6 }]).is_err());
+    }
+}
+
+/// Property tests at both ends of every address space: pools that start at
+/// the first host and end at the last address (the last address of an IPv6
+/// /64 is offset `u64::MAX`), allocated to exhaustion through the same
+/// free-range operations the stores run.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The free ranges of one subnet, as the stores keep them (start -> end).
+    #[derive(Default)]
+    struct Free(BTreeMap<u64, u64>);
+
+    impl Free {
+        fn new(ranges: &[Range]) -> Self {
+            Free(ranges.iter().map(|r| (r.start, r.end)).collect())
+        }
+        /// `ip_take_next`: the lowest free offset.
+        fn take_next(&mut self) -> Option<u64> {
+            let (&s, &e) = self.0.iter().next()?;
+            self.0.remove(&s);
+            let (x, rest) = Range { start: s, end: e }.take_first();
+            if let Some(r) = rest {
+                self.0.insert(r.start, r.end);
+            }
+            Some(x)
+        }
+        /// `ip_take`: a chosen offset, when free.
+        fn take(&mut self, x: u64) -> bool {
+            let Some((&s, &e)) = self.0.range(..=x).next_back() else {
+                return false;
+            };
+            let r = Range { start: s, end: e };
+            if !r.contains(x) {
+                return false;
+            }
+            self.0.remove(&s);
+            let (a, b) = r.carve(x);
+            for p in a.into_iter().chain(b) {
+                self.0.insert(p.start, p.end);
+            }
+            true
+        }
+        /// `ip_release`: merge with the neighbours.
+        fn release(&mut self, x: u64) {
+            let left = x
+                .checked_sub(1)
+                .and_then(|b| self.0.iter().find(|(_, &e)| e == b).map(|(&s, &e)| (s, e)))
+                .map(|(s, e)| Range { start: s, end: e });
+            let right = x
+                .checked_add(1)
+                .and_then(|a| self.0.get(&a).map(|&e| Range { start: a, end: e }));
+            for r in left.iter().chain(right.iter()) {
+                self.0.remove(&r.start);
+            }
+            let m = merge(left, x, right);
+            self.0.insert(m.start, m.end);
+        }
+        fn len(&self) -> u128 {
+            self.0
+                .iter()
+                .map(|(&s, &e)| Range { start: s, end: e }.len())
+                .sum()
+        }
+    }
+
+    /// Prefixes at the edges of what a subnet may be, by IP version.
+    fn edge_space() -> impl Strategy<Value = AddressSpace> {
+        prop_oneof![
+            Just("0.0.0.0/1"),
+            Just("128.0.0.0/1"),
+            Just("10.0.0.0/30"),
+            Just("255.255.255.252/30"),
+            Just("192.168.0.0/24"),
+            Just("fd00::/64"),
+            Just("ffff:ffff:ffff:ffff::/64"),
+            Just("fd00::/126"),
+            Just("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffc/126"),
+            Just("fd00::ff00/120"),
+        ]
+        .prop_map(|c| AddressSpace::new(c.parse().unwrap()).unwrap())
+    }
+
+    proptest! {
+        /// Prefixes outside the accepted range are refused with an error,
+        /// never a panic: /0, /31, /32 for IPv4, /0, /63, /127, /128 for IPv6.
+        #[test]
+        fn edge_prefixes_are_refused_cleanly(
+            v4 in any::<u32>(),
+            v6 in any::<u128>(),
+            p4 in prop_oneof![Just(0u8), Just(31u8), Just(32u8)],
+            p6 in prop_oneof![Just(0u8), Just(63u8), Just(127u8), Just(128u8)],
+        ) {
+            let n4 = ipnet::Ipv4Net::new(v4.into(), p4).unwrap().trunc();
+            let n6 = ipnet::Ipv6Net::new(v6.into(), p6).unwrap().trunc();
+            prop_assert!(AddressSpace::new(IpNet::V4(n4)).is_err());
+            prop_assert!(AddressSpace::new(IpNet::V6(n6)).is_err());
+        }
+
+        /// Offsets and addresses round-trip at both ends of a space, and an
+        /// offset past the end is an error rather than a wrapped address.
+        #[test]
+        fn offsets_round_trip_at_both_ends(space in edge_space(), k in 0u64..4) {
+            let last = space.last_offset();
+            for o in [k.min(last), last - k.min(last)] {
+                let ip = space.address_at(o).unwrap();
+                prop_assert!(space.cidr().contains(&ip));
+                prop_assert_eq!(space.offset_of(ip), Some(o));
+            }
+            if let Some(past) = last.checked_add(1 + k) {
+                prop_assert!(space.address_at(past).is_err());
+            }
+        }
+
+        /// A pool that ends at the last address of its space (and one that
+        /// starts at the first host) is handed out exactly once, inside the
+        /// pool, never the network address nor the gateway, then reports
+        /// exhaustion; released addresses come back without wrapping.
+        #[test]
+        fn pools_at_the_edges_are_exhausted_cleanly(
+            space in edge_space(),
+            size in 1u64..40,
+            at_end in any::<bool>(),
+            release in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+        ) {
+            let hosts = space.host_range();
+            let size = size.min(hosts.end - hosts.start + 1);
+            let pool = if at_end {
+                Range::new(hosts.end - (size - 1), hosts.end).unwrap()
+            } else {
+                Range::new(hosts.start, hosts.start + (size - 1)).unwrap()
+            };
+            let gateway = 1u64;
+            let ranges = subtract(&[pool], gateway);
+            let mut free = Free::new(&ranges);
+            prop_assert_eq!(free.len(), total(&ranges));
+            let mut got = Vec::new();
+            while let Some(x) = free.take_next() {
+                prop_assert!(got.len() as u128 <= total(&ranges), "more addresses than the pool holds");
+                prop_assert!(pool.contains(x));
+                prop_assert!(x != 0 && x != gateway);
+                prop_assert!(!space.is_reserved(x));
+                let ip = space.address_at(x).unwrap();
+                prop_assert!(space.cidr().contains(&ip));
+                got.push(x);
+            }
+            prop_assert_eq!(got.len() as u128, total(&ranges));
+            let unique: BTreeSet<u64> = got.iter().copied().collect();
+            prop_assert_eq!(unique.len(), got.len());
+            prop_assert_eq!(free.take_next(), None);
+            // Release some, take them back by value and by "next".
+            let mut back = BTreeSet::new();
+            for i in &release {
+                if got.is_empty() { break; }
+                let x = got[i.index(got.len())];
+                if back.insert(x) {
+                    free.release(x);
+                }
+            }
+            prop_assert_eq!(free.len(), back.len() as u128);
+            if let Some(&first) = back.iter().next() {
+                prop_assert!(free.take(first));
+                prop_assert!(!free.take(first));
+                back.remove(&first);
+            }
+            while let Some(x) = free.take_next() {
+                prop_assert!(back.remove(&x), "{} was not released", x);
+            }
+            prop_assert!(back.is_empty());
+        }
+    }
+
+    #[test]
+    fn range_operations_at_u64_max_and_zero() {
+        let top = Range::new(u64::MAX, u64::MAX).unwrap();
+        assert_eq!(top.take_first(), (u64::MAX, None));
+        assert_eq!(top.len(), 1);
+        let all = Range::new(0, u64::MAX).unwrap();
+        assert_eq!(all.len(), 1u128 << 64);
+        assert_eq!(all.carve(0), (None, Range::new(1, u64::MAX)));
+        assert_eq!(all.carve(u64::MAX), (Range::new(0, u64::MAX - 1), None));
+        assert_eq!(merge(None, u64::MAX, None), top);
+        assert_eq!(total(&[all, all, all]), 3u128 << 64);
+        let s6 = AddressSpace::new("fd00:1::/64".parse().unwrap()).unwrap();
+        let pool = s6
+            .pool_range(
+                "fd00:1::ffff:ffff:ffff:fffe".parse().unwrap(),
+                "fd00:1::ffff:ffff:ffff:ffff".parse().unwrap(),
+            )
+            .unwrap();
+        let (a, rest) = pool.take_first();
+        let (b, rest) = rest.unwrap().take_first();
+        assert_eq!((a, b, rest), (u64::MAX - 1, u64::MAX, None));
     }
 }

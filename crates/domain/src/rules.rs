@@ -3,9 +3,12 @@
 //! transaction; the database constraints named in each doc comment back them.
 
 use crate::error::{ConflictReason, Error, Kind, Result};
+use crate::ids::ProjectId;
 use crate::ipam::{AddressSpace, Range};
-use crate::model::{Interface, Network, Vm};
-use crate::types::{NetworkKind, OsType, PowerState, Role};
+use crate::model::{AddressPair, Interface, Network, ResourceTag, Vm};
+use crate::types::{MacAddr, NetworkKind, OsType, PowerState, Role};
+use ipnet::IpNet;
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 /// A VM has at most `limit` elastic interfaces (5 by default, a deployment
@@ -102,6 +105,15 @@ pub fn address_in_use(ip: IpAddr, subnet_name: &str) -> Error {
     Error::conflict(
         ConflictReason::AddressInUse,
         format!("The IP address {ip} is already in use on subnet {subnet_name}."),
+    )
+}
+
+/// A chosen MAC address another interface has (Neutron `MacAddressInUse`).
+/// Backed by the unique index `interfaces_mac`.
+pub fn mac_in_use(mac: crate::types::MacAddr) -> Error {
+    Error::conflict(
+        ConflictReason::MacInUse,
+        format!("The MAC address {mac} is already in use."),
     )
 }
 
@@ -234,6 +246,419 @@ pub fn parent_has_no_children(iface: &Interface, children: u64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+// ----- network-owner powers (Neutron's default port policy) ---------------
+
+/// Whether a port is being created or changed (Neutron's policy names say
+/// `create_port:...` or `update_port:...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortAction {
+    Create,
+    Update,
+}
+
+impl PortAction {
+    fn word(self) -> &'static str {
+        match self {
+            PortAction::Create => "create_port",
+            PortAction::Update => "update_port",
+        }
+    }
+}
+
+/// The port attributes only the network's owner (or the cloud admin) may
+/// set: Neutron's `create_port:fixed_ips:ip_address`,
+/// `create_port:mac_address`, `create_port:port_security_enabled` and
+/// `create_port:allowed_address_pairs` (and the `update_port:` ones) default
+/// to `rule:context_is_advsvc or rule:network_owner or rule:admin_only`.
+/// Choosing only a subnet stays allowed on a shared network.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OwnerPowers {
+    /// A fixed IP with an explicit `ip_address` (one the port does not have yet).
+    pub fixed_ip_address: bool,
+    /// An explicit MAC address.
+    pub mac_address: bool,
+    /// Port security switched off.
+    pub port_security_disabled: bool,
+    /// A non-empty list of allowed address pairs.
+    pub allowed_address_pairs: bool,
+}
+
+/// On a network its project does not own (a shared network), a tenant cannot
+/// choose a fixed IP address or a MAC, disable port security or set allowed
+/// address pairs: that would let it spoof other tenants' traffic. On its own
+/// networks it can; the cloud admin can everywhere. 403, worded after
+/// Neutron's `PolicyNotAuthorized` ("(rule:...) is disallowed by policy").
+pub fn network_owner_powers(
+    network: &Network,
+    project: &ProjectId,
+    cloud_admin: bool,
+    action: PortAction,
+    asked: OwnerPowers,
+) -> Result<()> {
+    if cloud_admin || network.project_id.as_ref() == Some(project) {
+        return Ok(());
+    }
+    let refused = [
+        (
+            asked.fixed_ip_address,
+            "fixed_ips:ip_address",
+            "a fixed IP address",
+        ),
+        (asked.mac_address, "mac_address", "a MAC address"),
+        (
+            asked.port_security_disabled,
+            "port_security_enabled",
+            "port security disabled",
+        ),
+        (
+            asked.allowed_address_pairs,
+            "allowed_address_pairs",
+            "allowed address pairs",
+        ),
+    ];
+    match refused.iter().find(|(asked, _, _)| *asked) {
+        None => Ok(()),
+        Some((_, rule, what)) => Err(Error::forbidden(format!(
+            "Only the owner of network {} can give its ports {what} (rule:{}:{rule} is disallowed by policy).",
+            network.name,
+            action.word()
+        ))),
+    }
+}
+
+// ----- bounded inputs -------------------------------------------------------
+
+/// Neutron's default `max_fixed_ips_per_port`.
+pub const DEFAULT_MAX_FIXED_IPS_PER_PORT: usize = 5;
+/// Neutron's default `max_allowed_address_pair`.
+pub const DEFAULT_MAX_ALLOWED_ADDRESS_PAIRS: usize = 10;
+/// Most security groups on one interface (Huawei ECS allows 10 per NIC;
+/// Neutron sets no bound, which would let one request grow without limit).
+pub const SECURITY_GROUPS_PER_PORT_MAX: usize = 10;
+/// Most objects one bulk request creates (Neutron bulk `{"ports": [...]}`,
+/// trunk sub-ports, Huawei ECS batch NIC add). Neutron has no default cap;
+/// 100 is below the default port quota (500), so one request cannot take
+/// more than a fifth of it nor hold the writer for long.
+pub const BULK_CREATE_MAX: usize = 100;
+/// Most tags on one interface.
+pub const TAGS_MAX: usize = 20;
+/// Longest tag key, in characters.
+pub const TAG_KEY_MAX: usize = 128;
+/// Longest tag value, in characters.
+pub const TAG_VALUE_MAX: usize = 255;
+
+/// At most `max` fixed IPs on one port (Neutron: "Exceeded maximum amount of
+/// fixed ips per port").
+pub fn fixed_ips_bound(count: usize, max: usize) -> Result<()> {
+    if count > max {
+        return Err(Error::invalid_value(
+            "fixed_ips",
+            format!("{count} fixed IPs given, at most {max} are allowed per port."),
+        ));
+    }
+    Ok(())
+}
+
+/// At most `max` entries in a list a client sends (`field` names it).
+pub fn list_bound(field: &str, count: usize, max: usize) -> Result<()> {
+    if count > max {
+        return Err(Error::invalid_value(
+            field,
+            format!("{count} entries given, at most {max} are allowed."),
+        ));
+    }
+    Ok(())
+}
+
+/// A bulk create makes at least one and at most [`BULK_CREATE_MAX`] objects.
+pub fn bulk_bound(field: &str, count: usize) -> Result<()> {
+    if count == 0 {
+        return Err(Error::invalid_value(field, "the list is empty."));
+    }
+    list_bound(field, count, BULK_CREATE_MAX)
+}
+
+/// Allowed address pairs: at most `max`; each an IP address or a CIDR
+/// without host bits (Neutron's `validate_ip_or_subnet_or_none`), an
+/// optional unicast MAC, no pair twice. `refuse_any` also refuses the
+/// unspecified address (`0.0.0.0/0`, `::/0`), as Huawei's VPC API does.
+pub fn check_address_pairs(pairs: &[AddressPair], max: usize, refuse_any: bool) -> Result<()> {
+    if pairs.len() > max {
+        return Err(Error::invalid_value(
+            "allowed_address_pairs",
+            format!(
+                "{} pairs given, at most {max} are allowed per port.",
+                pairs.len()
+            ),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for pair in pairs {
+        let bad = || {
+            Error::invalid_value(
+                "allowed_address_pairs",
+                format!("'{}' is not an IP address or CIDR.", pair.ip_address),
+            )
+        };
+        let net: IpNet = match pair.ip_address.parse::<IpNet>() {
+            Ok(n) if n.trunc() != n => {
+                return Err(Error::invalid_value(
+                    "allowed_address_pairs",
+                    format!(
+                        "'{}' has host bits set; did you mean {}?",
+                        pair.ip_address,
+                        n.trunc()
+                    ),
+                ))
+            }
+            Ok(n) => n,
+            Err(_) => pair
+                .ip_address
+                .parse::<IpAddr>()
+                .map(IpNet::from)
+                .map_err(|_| bad())?,
+        };
+        if refuse_any && net.addr().is_unspecified() {
+            return Err(Error::invalid_value(
+                "allowed_address_pairs",
+                format!("'{}' is not allowed.", pair.ip_address),
+            ));
+        }
+        let mac = match &pair.mac_address {
+            Some(m) => Some(m.parse::<MacAddr>().map_err(|_| {
+                Error::invalid_value(
+                    "allowed_address_pairs",
+                    format!("'{m}' is not a unicast MAC address."),
+                )
+            })?),
+            None => None,
+        };
+        if !seen.insert((net, mac.map(|m| m.to_string()))) {
+            return Err(Error::invalid_value(
+                "allowed_address_pairs",
+                format!("the pair '{}' is given twice.", pair.ip_address),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Tags on an interface (elastic or supplementary): at most [`TAGS_MAX`],
+/// keys 1-128 letters, digits, `_` or `-`, values up to 255 of those or `.`,
+/// no key twice.
+pub fn check_tags(tags: &[ResourceTag]) -> Result<()> {
+    if tags.len() > TAGS_MAX {
+        return Err(Error::invalid_value(
+            "tags",
+            format!("at most {TAGS_MAX} tags are allowed on one interface."),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for t in tags {
+        check_tag_key(&t.key)?;
+        if t.value.chars().count() > TAG_VALUE_MAX
+            || !t
+                .value
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            return Err(Error::invalid_value(
+                "tags",
+                format!(
+                    "the value '{}' must be at most {TAG_VALUE_MAX} letters, digits, '_', '-' or '.'.",
+                    t.value
+                ),
+            ));
+        }
+        if !seen.insert(t.key.as_str()) {
+            return Err(Error::invalid_value(
+                "tags",
+                format!("the key '{}' is given twice.", t.key),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One tag key.
+pub fn check_tag_key(key: &str) -> Result<()> {
+    let n = key.chars().count();
+    if n == 0
+        || n > TAG_KEY_MAX
+        || !key
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(Error::invalid_value(
+            "tags",
+            format!("the key '{key}' must be 1 to {TAG_KEY_MAX} letters, digits, '_' or '-'."),
+        ));
+    }
+    Ok(())
+}
+
+/// Most metadata items on one VM (Nova's default `metadata_items` quota).
+pub const METADATA_ITEMS_MAX: usize = 128;
+
+/// VM metadata: at most [`METADATA_ITEMS_MAX`] items, keys and values free
+/// text of at most 255 characters (keys not empty), as Nova checks them.
+pub fn check_metadata(metadata: &std::collections::BTreeMap<String, String>) -> Result<()> {
+    list_bound("metadata", metadata.len(), METADATA_ITEMS_MAX)?;
+    for (k, v) in metadata {
+        if k.is_empty() {
+            return Err(Error::invalid_value("metadata key", "must not be empty."));
+        }
+        crate::types::check_text("metadata key", k)?;
+        crate::types::check_text("metadata value", v)?;
+    }
+    Ok(())
+}
+
+// ----- security group rules ---------------------------------------------------
+
+/// Protocol names Neutron accepts for a security group rule, with their IP
+/// protocol numbers (neutron-lib `IP_PROTOCOL_MAP`).
+pub const SG_PROTOCOLS: &[(&str, u8)] = &[
+    ("ah", 51),
+    ("dccp", 33),
+    ("egp", 8),
+    ("esp", 50),
+    ("gre", 47),
+    ("hopopt", 0),
+    ("icmp", 1),
+    ("igmp", 2),
+    ("ip", 0),
+    ("ipip", 4),
+    ("ipv6-encap", 41),
+    ("ipv6-frag", 44),
+    ("ipv6-icmp", 58),
+    ("icmpv6", 58),
+    ("ipv6-nonxt", 59),
+    ("ipv6-opts", 60),
+    ("ipv6-route", 43),
+    ("ospf", 89),
+    ("pgm", 113),
+    ("rsvp", 46),
+    ("sctp", 132),
+    ("tcp", 6),
+    ("udp", 17),
+    ("udplite", 136),
+    ("vrrp", 112),
+];
+
+/// Protocols whose rules may carry a port range (Neutron's
+/// `SecurityGroupInvalidProtocolForPort`: TCP, UDP, UDP-Lite, SCTP, DCCP).
+const PORT_PROTOCOLS: &[u8] = &[6, 17, 136, 132, 33];
+/// ICMP and ICMPv6: the port range is the ICMP type and code (0-255).
+const ICMP_PROTOCOLS: &[u8] = &[1, 58];
+
+/// A rule's protocol: a known name (any case), or a number 0-255; `any` and
+/// absent mean every protocol. Returns the normalized form (lower-case name
+/// or the number as given) and the protocol number.
+pub fn sg_rule_protocol(protocol: Option<&str>) -> Result<Option<(String, u8)>> {
+    let Some(p) = protocol.filter(|p| !p.is_empty() && !p.eq_ignore_ascii_case("any")) else {
+        return Ok(None);
+    };
+    let lower = p.to_ascii_lowercase();
+    if let Some((_, n)) = SG_PROTOCOLS.iter().find(|(name, _)| *name == lower) {
+        return Ok(Some((lower, *n)));
+    }
+    match p.parse::<u8>() {
+        Ok(n) => Ok(Some((n.to_string(), n))),
+        Err(_) => Err(Error::invalid_value(
+            "protocol",
+            format!("'{p}' is not a known protocol name nor a number from 0 to 255."),
+        )),
+    }
+}
+
+/// A rule's port range, as Neutron checks it: ports need a protocol; for
+/// TCP, UDP, UDP-Lite, SCTP and DCCP they are 1-65535 with min <= max; for
+/// ICMP they are a type and a code 0-255 (a code needs a type); other
+/// protocols take no ports.
+pub fn sg_rule_ports(
+    protocol: Option<(&str, u8)>,
+    min: Option<u16>,
+    max: Option<u16>,
+) -> Result<()> {
+    if min.is_none() && max.is_none() {
+        return Ok(());
+    }
+    let Some((name, number)) = protocol else {
+        return Err(Error::invalid_value(
+            "port_range_min",
+            "a port range needs a protocol.",
+        ));
+    };
+    if PORT_PROTOCOLS.contains(&number) {
+        for (field, v) in [("port_range_min", min), ("port_range_max", max)] {
+            if v == Some(0) {
+                return Err(Error::invalid_value(
+                    field,
+                    "0 is not a port; ports are 1 to 65535.",
+                ));
+            }
+        }
+        if let (Some(a), Some(b)) = (min, max) {
+            if a > b {
+                return Err(Error::invalid_value(
+                    "port_range_min",
+                    format!("{a} is greater than port_range_max {b}."),
+                ));
+            }
+        }
+        return Ok(());
+    }
+    if ICMP_PROTOCOLS.contains(&number) {
+        for (field, v) in [("port_range_min", min), ("port_range_max", max)] {
+            if let Some(v) = v.filter(|v| *v > 255) {
+                return Err(Error::invalid_value(
+                    field,
+                    format!("{v} is not an ICMP type or code (0 to 255)."),
+                ));
+            }
+        }
+        if min.is_none() && max.is_some() {
+            return Err(Error::invalid_value(
+                "port_range_max",
+                "an ICMP code needs an ICMP type in port_range_min.",
+            ));
+        }
+        return Ok(());
+    }
+    Err(Error::invalid_value(
+        "port_range_min",
+        format!(
+            "protocol {name} takes no port range; only TCP, UDP, UDP-Lite, SCTP, DCCP and ICMP do."
+        ),
+    ))
+}
+
+/// A rule's `remote_ip_prefix`: an address or a CIDR of the rule's
+/// ethertype. Returns it as a CIDR (an address becomes a /32 or /128, as
+/// Neutron stores it). Host bits are cleared, as Neutron does.
+pub fn sg_rule_remote_prefix(prefix: &str, ethertype_v6: bool) -> Result<IpNet> {
+    let net = prefix
+        .parse::<IpNet>()
+        .or_else(|_| prefix.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            Error::invalid_value(
+                "remote_ip_prefix",
+                format!("'{prefix}' is not an IP address or CIDR."),
+            )
+        })?;
+    if matches!(net, IpNet::V6(_)) != ethertype_v6 {
+        return Err(Error::invalid_value(
+            "remote_ip_prefix",
+            format!(
+                "{prefix} does not match ethertype {}.",
+                if ethertype_v6 { "IPv6" } else { "IPv4" }
+            ),
+        ));
+    }
+    Ok(net.trunc())
 }
 
 /// An object of another project looks like a missing one.
@@ -434,6 +859,220 @@ mod tests {
             vlan_in_use(7, "x").conflict_reason(),
             Some(ConflictReason::VlanInUse)
         );
+    }
+
+    fn project_net(owner: Option<ProjectId>) -> Network {
+        let mut n = network(NetworkKind::Standard, DataCenterId::new());
+        n.shared = owner.is_none();
+        n.project_id = owner;
+        n
+    }
+
+    #[test]
+    fn network_owner_powers_refuse_each_field_on_a_shared_network() {
+        let me = ProjectId::new();
+        let shared = project_net(None);
+        let mine = project_net(Some(me.clone()));
+        let cases = [
+            (
+                OwnerPowers {
+                    fixed_ip_address: true,
+                    ..Default::default()
+                },
+                "rule:create_port:fixed_ips:ip_address",
+            ),
+            (
+                OwnerPowers {
+                    mac_address: true,
+                    ..Default::default()
+                },
+                "rule:create_port:mac_address",
+            ),
+            (
+                OwnerPowers {
+                    port_security_disabled: true,
+                    ..Default::default()
+                },
+                "rule:create_port:port_security_enabled",
+            ),
+            (
+                OwnerPowers {
+                    allowed_address_pairs: true,
+                    ..Default::default()
+                },
+                "rule:create_port:allowed_address_pairs",
+            ),
+        ];
+        for (asked, rule) in cases {
+            let e =
+                network_owner_powers(&shared, &me, false, PortAction::Create, asked).unwrap_err();
+            assert_eq!(e.http_status(), 403);
+            assert!(e.to_string().contains(rule), "{e}");
+            assert!(
+                e.to_string()
+                    .starts_with("Only the owner of network db-net"),
+                "{e}"
+            );
+            assert!(network_owner_powers(&mine, &me, false, PortAction::Create, asked).is_ok());
+            assert!(network_owner_powers(&shared, &me, true, PortAction::Create, asked).is_ok());
+        }
+        let e = network_owner_powers(
+            &project_net(Some(ProjectId::new())),
+            &me,
+            false,
+            PortAction::Update,
+            OwnerPowers {
+                mac_address: true,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("rule:update_port:mac_address"),
+            "{e}"
+        );
+        assert!(network_owner_powers(
+            &shared,
+            &me,
+            false,
+            PortAction::Create,
+            OwnerPowers::default()
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn bounds_name_the_field() {
+        assert!(fixed_ips_bound(5, 5).is_ok());
+        let e = fixed_ips_bound(6, 5).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Invalid value for fixed_ips: 6 fixed IPs given, at most 5 are allowed per port."
+        );
+        assert!(bulk_bound("ports", BULK_CREATE_MAX).is_ok());
+        assert!(bulk_bound("ports", BULK_CREATE_MAX + 1)
+            .unwrap_err()
+            .to_string()
+            .starts_with("Invalid value for ports:"));
+        assert!(bulk_bound("ports", 0).is_err());
+        assert!(list_bound("security_groups", 11, 10).is_err());
+        let many: std::collections::BTreeMap<String, String> = (0..=METADATA_ITEMS_MAX)
+            .map(|i| (format!("k{i}"), String::new()))
+            .collect();
+        assert_eq!(
+            check_metadata(&many).unwrap_err().to_string(),
+            "Invalid value for metadata: 129 entries given, at most 128 are allowed."
+        );
+    }
+
+    fn pair(ip: &str, mac: Option<&str>) -> AddressPair {
+        AddressPair {
+            ip_address: ip.into(),
+            mac_address: mac.map(String::from),
+        }
+    }
+
+    #[test]
+    fn address_pairs_are_bounded_and_validated() {
+        let ok = [
+            pair("10.0.0.5", None),
+            pair("10.1.0.0/16", Some("fa:16:3e:00:00:01")),
+            pair("fd00::/64", None),
+            pair("0.0.0.0/0", None),
+        ];
+        assert!(check_address_pairs(&ok, 10, false).is_ok());
+        assert!(check_address_pairs(&ok, 10, true).is_err());
+        let eleven: Vec<_> = (0..11)
+            .map(|i| pair(&format!("10.0.0.{i}"), None))
+            .collect();
+        assert_eq!(
+            check_address_pairs(&eleven, 10, false).unwrap_err().to_string(),
+            "Invalid value for allowed_address_pairs: 11 pairs given, at most 10 are allowed per port."
+        );
+        for (bad, word) in [
+            (pair("10.0.0.300", None), "not an IP address or CIDR"),
+            (pair("10.0.0.1/24", None), "host bits"),
+            (
+                pair("10.0.0.1", Some("zz:16:3e:00:00:01")),
+                "not a unicast MAC address",
+            ),
+            (
+                pair("10.0.0.1", Some("01:00:5e:00:00:01")),
+                "not a unicast MAC address",
+            ),
+        ] {
+            let e = check_address_pairs(&[bad], 10, false).unwrap_err();
+            assert!(e.to_string().contains("allowed_address_pairs"), "{e}");
+            assert!(e.to_string().contains(word), "{e}");
+        }
+        let twice = [pair("10.0.0.5", None), pair("10.0.0.5", None)];
+        assert!(check_address_pairs(&twice, 10, false).is_err());
+    }
+
+    #[test]
+    fn tags_are_checked() {
+        let t = |k: &str, v: &str| ResourceTag {
+            key: k.into(),
+            value: v.into(),
+        };
+        assert!(check_tags(&[t("env", "prod.1"), t("名字", "值")]).is_ok());
+        assert!(check_tags(&[t("", "x")]).is_err());
+        assert!(check_tags(&[t("a b", "x")]).is_err());
+        assert!(check_tags(&[t("k", "x"), t("k", "y")]).is_err());
+        assert!(check_tags(&[t(&"k".repeat(129), "")]).is_err());
+        let many: Vec<_> = (0..=TAGS_MAX).map(|i| t(&format!("k{i}"), "")).collect();
+        assert!(check_tags(&many).is_err());
+    }
+
+    #[test]
+    fn security_group_rule_fields_are_validated() {
+        assert_eq!(sg_rule_protocol(None).unwrap(), None);
+        assert_eq!(sg_rule_protocol(Some("any")).unwrap(), None);
+        assert_eq!(
+            sg_rule_protocol(Some("TCP")).unwrap(),
+            Some(("tcp".into(), 6))
+        );
+        assert_eq!(
+            sg_rule_protocol(Some("132")).unwrap(),
+            Some(("132".into(), 132))
+        );
+        for bad in ["256", "-1", "tcpp"] {
+            let e = sg_rule_protocol(Some(bad)).unwrap_err();
+            assert!(
+                e.to_string().starts_with("Invalid value for protocol:"),
+                "{e}"
+            );
+        }
+        assert!(sg_rule_ports(Some(("tcp", 6)), Some(22), Some(22)).is_ok());
+        assert!(sg_rule_ports(Some(("tcp", 6)), Some(1), Some(65535)).is_ok());
+        assert!(sg_rule_ports(Some(("tcp", 6)), Some(0), Some(22)).is_err());
+        assert_eq!(
+            sg_rule_ports(Some(("udp", 17)), Some(90), Some(80))
+                .unwrap_err()
+                .to_string(),
+            "Invalid value for port_range_min: 90 is greater than port_range_max 80."
+        );
+        assert!(sg_rule_ports(None, Some(22), None).is_err());
+        assert!(sg_rule_ports(Some(("gre", 47)), Some(1), Some(2)).is_err());
+        assert!(sg_rule_ports(Some(("icmp", 1)), Some(8), Some(0)).is_ok());
+        assert!(sg_rule_ports(Some(("icmp", 1)), Some(256), None).is_err());
+        assert!(sg_rule_ports(Some(("icmp", 1)), None, Some(0)).is_err());
+        assert!(sg_rule_ports(Some(("gre", 47)), None, None).is_ok());
+        assert_eq!(
+            sg_rule_remote_prefix("10.0.0.7", false)
+                .unwrap()
+                .to_string(),
+            "10.0.0.7/32"
+        );
+        assert_eq!(
+            sg_rule_remote_prefix("10.0.0.7/24", false)
+                .unwrap()
+                .to_string(),
+            "10.0.0.0/24"
+        );
+        assert!(sg_rule_remote_prefix("fd00::/64", false).is_err());
+        assert!(sg_rule_remote_prefix("fd00::/64", true).is_ok());
+        assert!(sg_rule_remote_prefix("nonsense", false).is_err());
     }
 }
 

@@ -102,6 +102,17 @@ impl MacPrefix {
     }
 }
 
+impl MacPrefix {
+    /// A random MAC under this prefix, as Neutron generates them under
+    /// `base_mac`: the three low octets drawn uniformly. Whether it is free
+    /// is decided by the unique index `interfaces_mac` at insert time.
+    pub fn random(&self, rng: &mut impl rand::Rng) -> MacAddr {
+        let low: [u8; 3] = rng.gen();
+        let p = self.0;
+        MacAddr([p[0], p[1], p[2], low[0], low[1], low[2]])
+    }
+}
+
 impl FromStr for MacPrefix {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {

@@ -90,7 +90,7 @@ async fn subnet(store: &Store, cidr: &str) -> Result<SubnetId> {
                 name: "bench".into(),
                 ip_version: space.version(),
                 cidr,
-                gateway_ip: Some(space.default_gateway()),
+                gateway_ip: Some(space.default_gateway()?),
                 allocation_pools: vec![],
                 free_addresses: String::new(),
                 created_at: t,

@@ -40,6 +40,12 @@ pub struct ServeArgs {
     /// Most network interfaces per VM.
     #[arg(long, env = "NICPLANE_INTERFACE_LIMIT", default_value_t = 5)]
     pub interface_limit: u32,
+    /// Most fixed IPs on one port (Neutron's `max_fixed_ips_per_port`).
+    #[arg(long, env = "NICPLANE_MAX_FIXED_IPS_PER_PORT", default_value_t = nicplane_domain::rules::DEFAULT_MAX_FIXED_IPS_PER_PORT)]
+    pub max_fixed_ips_per_port: usize,
+    /// Most allowed address pairs on one port (Neutron's `max_allowed_address_pair`).
+    #[arg(long, env = "NICPLANE_MAX_ALLOWED_ADDRESS_PAIRS", default_value_t = nicplane_domain::rules::DEFAULT_MAX_ALLOWED_ADDRESS_PAIRS)]
+    pub max_allowed_address_pairs: usize,
     /// First three octets of generated MACs (locally administered).
     #[arg(long, env = "NICPLANE_MAC_PREFIX", default_value = "fa:16:3e")]
     pub mac_prefix: String,
@@ -151,6 +157,9 @@ pub fn run(a: ServeArgs) -> Result<()> {
     if a.interface_limit == 0 {
         anyhow::bail!("--interface-limit must be at least 1");
     }
+    if a.max_fixed_ips_per_port == 0 {
+        anyhow::bail!("--max-fixed-ips-per-port must be at least 1");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -178,6 +187,8 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
             interface_limit: a.interface_limit,
             mac_prefix,
             secret_keys: Arc::new(keyring),
+            max_fixed_ips_per_port: a.max_fixed_ips_per_port,
+            max_allowed_address_pairs: a.max_allowed_address_pairs,
             ..Default::default()
         },
     );

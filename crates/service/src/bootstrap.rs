@@ -6,6 +6,7 @@ use crate::auth::hash_password;
 use crate::interface::attach_tx;
 use crate::network::{subnet_insert, SubnetSpec};
 use crate::vm::{vm_create_tx, VmSpec};
+use crate::PortPolicy;
 use crate::Service;
 use ipnet::IpNet;
 use nicplane_domain::ids::*;
@@ -58,7 +59,7 @@ impl Service {
         let hash = hash_password(&password)?;
         let demo_hash = hash_password(DEMO_PASSWORD)?;
         let o = opts.clone();
-        let prefix = self.config.mac_prefix;
+        let policy = crate::PortPolicy::system(&self.config);
         let (created, demo_users) = self
             .store
             .write(move |tx| {
@@ -104,7 +105,7 @@ impl Service {
                 }
                 let mut users = Vec::new();
                 if o.demo && tx.project_by_name("demo")?.is_none() {
-                    users = seed_demo(tx, dc.id, &demo_hash, prefix)?;
+                    users = seed_demo(tx, dc.id, &demo_hash, policy)?;
                 }
                 Ok((created, users))
             })
@@ -122,7 +123,7 @@ fn seed_demo(
     tx: &mut dyn nicplane_store::Tx,
     dc: DataCenterId,
     hash: &str,
-    prefix: MacPrefix,
+    policy: PortPolicy,
 ) -> Result<Vec<(String, String, Role)>> {
     let project = Project {
         id: ProjectId::new(),
@@ -193,7 +194,7 @@ fn seed_demo(
                 flavor_ref: String::new(),
                 metadata: BTreeMap::new(),
             },
-            prefix,
+            policy,
         )?;
         if name == "db-1" {
             attach_tx(
@@ -205,7 +206,7 @@ fn seed_demo(
                     ..Default::default()
                 },
                 u32::MAX,
-                prefix,
+                policy,
             )?;
         }
     }

@@ -8,10 +8,11 @@
 
 use crate::ipam::{self, FixedIpRequest};
 use crate::network::{owned_group, visible_network};
+use crate::PortPolicy;
 use crate::{authorize, Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
-use nicplane_domain::rules;
+use nicplane_domain::rules::{self, OwnerPowers, PortAction};
 use nicplane_domain::types::*;
 use nicplane_domain::{ConflictReason, Error, Kind, Result};
 use nicplane_store::{InterfaceFilter, PageRequest, Tx};
@@ -121,6 +122,11 @@ pub fn resolve_groups(
 ) -> Result<Vec<SecurityGroupId>> {
     match groups {
         Some(ids) => {
+            rules::list_bound(
+                "security_groups",
+                ids.len(),
+                rules::SECURITY_GROUPS_PER_PORT_MAX,
+            )?;
             let mut out = Vec::new();
             for id in ids {
                 let sg = owned_group(tx, project, *id).map_err(|_| {
@@ -140,23 +146,39 @@ pub fn resolve_groups(
     }
 }
 
-/// Generate a MAC under the deployment prefix that no interface uses.
-pub fn generate_mac(tx: &mut dyn Tx, prefix: MacPrefix) -> Result<MacAddr> {
-    /// Generated MACs skipped because a client chose them explicitly.
-    const MAX_SKIPS: usize = 64;
-    for _ in 0..MAX_SKIPS {
-        let mac = prefix.mac(tx.next_sequence("mac")?)?;
-        let used = tx.interface_count(&InterfaceFilter {
-            mac_address: Some(mac),
-            ..Default::default()
-        })?;
-        if used == 0 {
-            return Ok(mac);
+/// Draws of a random MAC before giving up (Neutron's former
+/// `mac_generation_retries`, 16). With 2^24 MACs under a prefix, 16 taken
+/// draws in a row mean the prefix is nearly full, not that a tenant squats.
+pub const MAC_ATTEMPTS: usize = 16;
+
+/// Insert `iface` with the chosen MAC, or with a random MAC under the
+/// prefix, drawing again while the unique index `interfaces_mac` says the
+/// MAC is taken (the insert skips a taken MAC without aborting the
+/// transaction, on SQLite and PostgreSQL alike). No counter row: squatting
+/// MACs "just above" generated ones makes nothing fail for anybody else.
+pub fn insert_with_mac(
+    tx: &mut dyn Tx,
+    iface: &mut Interface,
+    chosen: Option<MacAddr>,
+    prefix: MacPrefix,
+    auto_delete: bool,
+) -> Result<()> {
+    if let Some(mac) = chosen {
+        iface.mac_address = mac;
+        if !tx.interface_insert_if_mac_free(iface, auto_delete)? {
+            return Err(rules::mac_in_use(mac));
+        }
+        return Ok(());
+    }
+    for _ in 0..MAC_ATTEMPTS {
+        iface.mac_address = prefix.random(&mut rand::thread_rng());
+        if tx.interface_insert_if_mac_free(iface, auto_delete)? {
+            return Ok(());
         }
     }
-    Err(Error::exhausted(
-        "No free MAC address under the configured prefix.",
-    ))
+    Err(Error::exhausted(format!(
+        "No free MAC address under the configured prefix {prefix}: {MAC_ATTEMPTS} random draws were all taken."
+    )))
 }
 
 /// Observed status without a data-plane agent: up when bound to a running VM.
@@ -193,16 +215,10 @@ pub fn create_interface(
     requests: &[FixedIpRequest],
     groups: &Option<Vec<SecurityGroupId>>,
     mac: Option<MacAddr>,
-    prefix: MacPrefix,
+    policy: PortPolicy,
     build: impl FnOnce(&mut Interface) -> Result<()>,
     auto_delete: bool,
 ) -> Result<Interface> {
-    let security_groups = resolve_groups(tx, project, groups)?;
-    let taken = ipam::take_addresses(tx, network, requests)?;
-    let mac_address = match mac {
-        Some(m) => m,
-        None => generate_mac(tx, prefix)?,
-    };
     let t = now();
     let mut iface = Interface {
         id: InterfaceId::new(),
@@ -212,14 +228,14 @@ pub fn create_interface(
         data_center_id: network.data_center_id,
         vm_id: None,
         name: String::new(),
-        mac_address,
-        fixed_ips: ipam::fixed_ips(&taken),
+        mac_address: mac.unwrap_or_else(|| policy.mac_prefix.random(&mut rand::thread_rng())),
+        fixed_ips: vec![],
         primary: false,
         status: InterfaceStatus::Down,
         admin_state_up: true,
         description: String::new(),
         tag: None,
-        security_groups,
+        security_groups: vec![],
         port_security_enabled: true,
         allowed_address_pairs: vec![],
         tags: vec![],
@@ -232,9 +248,29 @@ pub fn create_interface(
         updated_at: t,
     };
     build(&mut iface)?;
+    rules::network_owner_powers(
+        network,
+        project,
+        policy.cloud_admin,
+        PortAction::Create,
+        OwnerPowers {
+            fixed_ip_address: requests.iter().any(|r| r.ip_address.is_some()),
+            mac_address: mac.is_some(),
+            port_security_disabled: !iface.port_security_enabled,
+            allowed_address_pairs: !iface.allowed_address_pairs.is_empty(),
+        },
+    )?;
+    rules::fixed_ips_bound(requests.len(), policy.max_fixed_ips)?;
+    rules::check_address_pairs(
+        &iface.allowed_address_pairs,
+        policy.max_address_pairs,
+        iface.supplementary,
+    )?;
+    rules::check_tags(&iface.tags)?;
     check_text("name", &iface.name)?;
     check_text("description", &iface.description)?;
     check_tag(&iface.tag)?;
+    iface.security_groups = resolve_groups(tx, project, groups)?;
     if !iface.port_security_enabled && !iface.security_groups.is_empty() && groups.is_some() {
         return Err(Error::invalid(
             "Security groups cannot be applied to an interface with port security disabled.",
@@ -243,7 +279,9 @@ pub fn create_interface(
     if !iface.port_security_enabled {
         iface.security_groups.clear();
     }
-    tx.interface_insert(&iface, auto_delete)?;
+    let taken = ipam::take_addresses(tx, network, requests)?;
+    iface.fixed_ips = ipam::fixed_ips(&taken);
+    insert_with_mac(tx, &mut iface, mac, policy.mac_prefix, auto_delete)?;
     ipam::record(tx, iface.id, &taken)?;
     Ok(iface)
 }
@@ -255,7 +293,7 @@ pub fn attach_tx(
     vm_id: VmId,
     spec: &AttachSpec,
     limit: u32,
-    prefix: MacPrefix,
+    policy: PortPolicy,
 ) -> Result<Interface> {
     let mut vm = owned_vm(tx, project, vm_id)?;
     let iface = match (spec.network_id, spec.interface_id) {
@@ -278,7 +316,7 @@ pub fn attach_tx(
                 &spec.fixed_ips,
                 &spec.security_groups,
                 spec.mac_address,
-                prefix,
+                policy,
                 |i| {
                     i.vm_id = Some(vm.id);
                     i.status = status;
@@ -320,6 +358,17 @@ pub fn attach_tx(
             rules::hot_plug_allowed(&vm)?;
             rules::interface_limit(&vm, vm.interface_count, limit)?;
             check_tag(&spec.tag)?;
+            rules::network_owner_powers(
+                &network,
+                project,
+                policy.cloud_admin,
+                PortAction::Update,
+                OwnerPowers {
+                    port_security_disabled: spec.port_security_enabled == Some(false)
+                        && iface.port_security_enabled,
+                    ..Default::default()
+                },
+            )?;
             iface.vm_id = Some(vm.id);
             iface.status = derived_status(Some(&vm));
             if spec.tag.is_some() {
@@ -397,8 +446,42 @@ pub fn update_tx(
     project: &ProjectId,
     id: InterfaceId,
     patch: &InterfacePatch,
+    policy: PortPolicy,
 ) -> Result<Interface> {
     let mut i = owned_interface(tx, project, id)?;
+    let asked = OwnerPowers {
+        fixed_ip_address: patch.fixed_ips.as_ref().is_some_and(|reqs| {
+            reqs.iter().any(|r| {
+                r.ip_address
+                    .is_some_and(|ip| !i.fixed_ips.iter().any(|f| f.ip_address == ip))
+            })
+        }),
+        mac_address: false,
+        port_security_disabled: patch.port_security_enabled == Some(false),
+        allowed_address_pairs: patch
+            .allowed_address_pairs
+            .as_ref()
+            .is_some_and(|p| !p.is_empty()),
+    };
+    if asked != OwnerPowers::default() {
+        let network = visible_network(tx, project, i.network_id)?;
+        rules::network_owner_powers(
+            &network,
+            project,
+            policy.cloud_admin,
+            PortAction::Update,
+            asked,
+        )?;
+    }
+    if let Some(reqs) = &patch.fixed_ips {
+        rules::fixed_ips_bound(reqs.len(), policy.max_fixed_ips)?;
+    }
+    if let Some(p) = &patch.allowed_address_pairs {
+        rules::check_address_pairs(p, policy.max_address_pairs, i.supplementary)?;
+    }
+    if let Some(t) = &patch.tags {
+        rules::check_tags(t)?;
+    }
     if let Some(n) = &patch.name {
         check_text("name", n)?;
         i.name = n.clone();
@@ -430,21 +513,6 @@ pub fn update_tx(
         i.admin_state_up = a;
     }
     if let Some(p) = &patch.allowed_address_pairs {
-        for pair in p {
-            pair.ip_address
-                .parse::<ipnet::IpNet>()
-                .map(|_| ())
-                .or_else(|_| pair.ip_address.parse::<std::net::IpAddr>().map(|_| ()))
-                .map_err(|_| {
-                    Error::invalid_value(
-                        "allowed_address_pairs",
-                        format!("'{}' is not an IP address or CIDR.", pair.ip_address),
-                    )
-                })?;
-            if let Some(m) = &pair.mac_address {
-                m.parse::<MacAddr>()?;
-            }
-        }
         i.allowed_address_pairs = p.clone();
     }
     if let Some(t) = &patch.tags {
@@ -533,9 +601,9 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<Interface> {
         let limit = self.config.interface_limit;
-        let prefix = self.config.mac_prefix;
+        let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            attach_tx(tx, p, vm, &spec, limit, prefix)
+            attach_tx(tx, p, vm, &spec, limit, policy)
         })
         .await
     }
@@ -563,9 +631,9 @@ impl Service {
         spec: InterfaceSpec,
         opts: &WriteOptions,
     ) -> Result<Interface> {
-        let prefix = self.config.mac_prefix;
+        let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            interface_create_tx(tx, p, &spec, prefix)
+            interface_create_tx(tx, p, &spec, policy)
         })
         .await
     }
@@ -579,8 +647,9 @@ impl Service {
         patch: InterfacePatch,
         opts: &WriteOptions,
     ) -> Result<Interface> {
+        let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            update_tx(tx, p, id, &patch)
+            update_tx(tx, p, id, &patch, policy)
         })
         .await
     }
@@ -606,7 +675,7 @@ pub fn interface_create_tx(
     tx: &mut dyn Tx,
     project: &ProjectId,
     spec: &InterfaceSpec,
-    prefix: MacPrefix,
+    policy: PortPolicy,
 ) -> Result<Interface> {
     let network = visible_network(tx, project, spec.network_id)?;
     let iface = create_interface(
@@ -616,7 +685,7 @@ pub fn interface_create_tx(
         &spec.fixed_ips,
         &spec.security_groups,
         spec.mac_address,
-        prefix,
+        policy,
         |i| {
             i.name = spec.name.clone().unwrap_or_default();
             i.description = spec.description.clone().unwrap_or_default();

@@ -45,7 +45,7 @@ fn take_next(tx: &mut dyn Tx, subnet: &Subnet) -> Result<Taken> {
     Ok(Taken {
         subnet: subnet.clone(),
         offset,
-        address: space(subnet)?.address_at(offset),
+        address: space(subnet)?.address_at(offset)?,
         in_pool: true,
     })
 }

@@ -128,6 +128,7 @@ impl Service {
         if nics.is_empty() {
             return Err(Error::invalid("Give at least one NIC to add."));
         }
+        nicplane_domain::rules::bulk_bound("nics", nics.len())?;
         self.nic_job(caller, project, vm, NicWork::Add(nics)).await
     }
 
@@ -142,6 +143,7 @@ impl Service {
         if nics.is_empty() {
             return Err(Error::invalid("Give at least one NIC to remove."));
         }
+        nicplane_domain::rules::bulk_bound("nics", nics.len())?;
         self.nic_job(caller, project, vm, NicWork::Remove(nics))
             .await
     }
@@ -156,7 +158,7 @@ impl Service {
         let id = JobId::new();
         let begin = now();
         let (c, p) = (caller.clone(), project.clone());
-        let (limit, prefix) = (self.config.interface_limit, self.config.mac_prefix);
+        let (limit, policy) = (self.config.interface_limit, self.port_policy(caller));
         let job_type = match &work {
             NicWork::Add(_) => JOB_ADD_NICS,
             NicWork::Remove(_) => JOB_DELETE_NICS,
@@ -176,7 +178,7 @@ impl Service {
                 match &*w {
                     NicWork::Add(specs) => {
                         for s in specs {
-                            nic_ids.push(interface::attach_tx(tx, &p, vm, s, limit, prefix)?.id);
+                            nic_ids.push(interface::attach_tx(tx, &p, vm, s, limit, policy)?.id);
                         }
                     }
                     NicWork::Remove(ids) => {

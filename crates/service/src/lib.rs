@@ -47,6 +47,11 @@ pub struct Config {
     /// The keys that seal stored AK/SK secrets ([`secret_box`]); a server
     /// passes its configured key, the default is a random in-memory key.
     pub secret_keys: Arc<secret_box::Keyring>,
+    /// Most fixed IPs on one interface (Neutron's `max_fixed_ips_per_port`).
+    pub max_fixed_ips_per_port: usize,
+    /// Most allowed address pairs on one interface (Neutron's
+    /// `max_allowed_address_pair`).
+    pub max_allowed_address_pairs: usize,
 }
 
 impl Default for Config {
@@ -56,6 +61,42 @@ impl Default for Config {
             mac_prefix: DEFAULT_MAC_PREFIX,
             token_ttl: Duration::from_secs(12 * 3600),
             secret_keys: Arc::new(secret_box::Keyring::ephemeral()),
+            max_fixed_ips_per_port: nicplane_domain::rules::DEFAULT_MAX_FIXED_IPS_PER_PORT,
+            max_allowed_address_pairs: nicplane_domain::rules::DEFAULT_MAX_ALLOWED_ADDRESS_PAIRS,
+        }
+    }
+}
+
+/// What a caller may put on the interfaces it creates or changes: the
+/// deployment's MAC prefix and list bounds, and whether it holds
+/// network-owner powers everywhere (the cloud admin does).
+#[derive(Debug, Clone, Copy)]
+pub struct PortPolicy {
+    pub mac_prefix: MacPrefix,
+    pub max_fixed_ips: usize,
+    pub max_address_pairs: usize,
+    pub cloud_admin: bool,
+}
+
+impl PortPolicy {
+    /// The policy of a caller under a configuration.
+    pub fn new(config: &Config, caller: &Caller) -> Self {
+        PortPolicy {
+            mac_prefix: config.mac_prefix,
+            max_fixed_ips: config.max_fixed_ips_per_port,
+            max_address_pairs: config.max_allowed_address_pairs,
+            cloud_admin: caller.user.is_cloud_admin,
+        }
+    }
+
+    /// The policy of the system itself (bootstrap, seeding): the defaults,
+    /// with owner powers.
+    pub fn system(config: &Config) -> Self {
+        PortPolicy {
+            mac_prefix: config.mac_prefix,
+            max_fixed_ips: config.max_fixed_ips_per_port,
+            max_address_pairs: config.max_allowed_address_pairs,
+            cloud_admin: true,
         }
     }
 }
@@ -99,6 +140,11 @@ impl Service {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The caller's [`PortPolicy`].
+    pub(crate) fn port_policy(&self, caller: &Caller) -> PortPolicy {
+        PortPolicy::new(&self.config, caller)
     }
 
     pub fn store(&self) -> &Store {

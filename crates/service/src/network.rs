@@ -5,6 +5,7 @@ use ipnet::IpNet;
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::{self, AddressSpace, Range};
 use nicplane_domain::model::*;
+use nicplane_domain::rules;
 use nicplane_domain::types::{check_text, Name, NetworkKind};
 use nicplane_domain::{ConflictReason, Error, Kind, Result};
 use nicplane_store::{NetworkFilter, PageRequest, Tx};
@@ -139,18 +140,22 @@ pub fn make_rule(group: SecurityGroupId, spec: &RuleSpec) -> Result<SecurityGrou
             ))
         }
     };
-    if let (Some(a), Some(b)) = (spec.port_range_min, spec.port_range_max) {
-        if a > b {
-            return Err(Error::invalid_value(
-                "port_range_min",
-                format!("{a} is greater than port_range_max {b}."),
-            ));
-        }
-    }
-    if let Some(p) = &spec.remote_ip_prefix {
-        p.parse::<IpNet>().map_err(|_| {
-            Error::invalid_value("remote_ip_prefix", format!("'{p}' is not a CIDR."))
-        })?;
+    let protocol = rules::sg_rule_protocol(spec.protocol.as_deref())?;
+    rules::sg_rule_ports(
+        protocol.as_ref().map(|(name, n)| (name.as_str(), *n)),
+        spec.port_range_min,
+        spec.port_range_max,
+    )?;
+    let remote_ip_prefix = spec
+        .remote_ip_prefix
+        .as_deref()
+        .map(|p| rules::sg_rule_remote_prefix(p, ethertype == "IPv6"))
+        .transpose()?;
+    if remote_ip_prefix.is_some() && spec.remote_group_id.is_some() {
+        return Err(Error::invalid_value(
+            "remote_group_id",
+            "give either remote_ip_prefix or remote_group_id, not both.",
+        ));
     }
     check_text("description", &spec.description)?;
     Ok(SecurityGroupRule {
@@ -158,10 +163,10 @@ pub fn make_rule(group: SecurityGroupId, spec: &RuleSpec) -> Result<SecurityGrou
         security_group_id: group,
         direction,
         ethertype: ethertype.into(),
-        protocol: spec.protocol.clone().map(|p| p.to_ascii_lowercase()),
+        protocol: protocol.map(|(name, _)| name),
         port_range_min: spec.port_range_min,
         port_range_max: spec.port_range_max,
-        remote_ip_prefix: spec.remote_ip_prefix.clone(),
+        remote_ip_prefix: remote_ip_prefix.map(|n| n.to_string()),
         remote_group_id: spec.remote_group_id,
         description: spec.description.clone(),
     })
@@ -257,7 +262,10 @@ pub fn subnet_insert(tx: &mut dyn Tx, network: &Network, spec: &SubnetSpec) -> R
     let gateway = if spec.no_gateway {
         None
     } else {
-        let g = spec.gateway_ip.unwrap_or_else(|| space.default_gateway());
+        let g = match spec.gateway_ip {
+            Some(g) => g,
+            None => space.default_gateway()?,
+        };
         match space.offset_of(g) {
             Some(o) if !space.is_reserved(o) => Some(g),
             _ => {
@@ -298,11 +306,13 @@ pub fn subnet_insert(tx: &mut dyn Tx, network: &Network, spec: &SubnetSpec) -> R
         gateway_ip: gateway,
         allocation_pools: ranges
             .iter()
-            .map(|r| AllocationPool {
-                start: space.address_at(r.start),
-                end: space.address_at(r.end),
+            .map(|r| {
+                Ok(AllocationPool {
+                    start: space.address_at(r.start)?,
+                    end: space.address_at(r.end)?,
+                })
             })
-            .collect(),
+            .collect::<Result<Vec<_>>>()?,
         free_addresses: ipam::total(&ranges).to_string(),
         created_at: now(),
     };
@@ -513,8 +523,13 @@ impl Service {
         spec: SubnetSpec,
         opts: &WriteOptions,
     ) -> Result<Subnet> {
+        let cloud_admin = caller.user.is_cloud_admin;
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            let n = owned_network(tx, p, network)?;
+            // The cloud admin owns the shared networks (as Neutron's admin).
+            let n = match tx.network_get(network)? {
+                Some(n) if cloud_admin && n.shared => n,
+                _ => owned_network(tx, p, network)?,
+            };
             subnet_insert(tx, &n, &spec)
         })
         .await
@@ -659,6 +674,14 @@ impl Service {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
             owned_group(tx, p, group)?;
             let rule = make_rule(group, &spec)?;
+            if let Some(remote) = rule.remote_group_id {
+                owned_group(tx, p, remote).map_err(|_| {
+                    Error::invalid_value(
+                        "remote_group_id",
+                        format!("security group {remote} does not exist in the project."),
+                    )
+                })?;
+            }
             tx.security_group_rule_insert(&rule)?;
             Ok(rule)
         })

@@ -19,6 +19,7 @@ use crate::network::{
 };
 use crate::public_ip::{allocate_tx, PublicIpSpec};
 use crate::vm::{vm_power_tx, VmDetail, VmSpec};
+use crate::PortPolicy;
 use crate::{authorize, Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
@@ -113,13 +114,11 @@ pub fn vm_create_on_networks_tx(
     spec: &VmSpec,
     nics: &[NicRequest],
     limit: u32,
-    prefix: MacPrefix,
+    policy: PortPolicy,
 ) -> Result<VmDetail> {
     let name = Name::parse("name", &spec.name)?;
-    for (k, v) in &spec.metadata {
-        check_text("metadata key", k)?;
-        check_text("metadata value", v)?;
-    }
+    rules::list_bound("networks", nics.len(), rules::BULK_CREATE_MAX)?;
+    nicplane_domain::rules::check_metadata(&spec.metadata)?;
     tx.data_center_get(spec.data_center_id)?.ok_or_else(|| {
         Error::invalid(format!(
             "Data center {} does not exist.",
@@ -164,7 +163,7 @@ pub fn vm_create_on_networks_tx(
                 &fixed_ips,
                 &None,
                 None,
-                prefix,
+                policy,
                 |i| {
                     i.vm_id = Some(vm.id);
                     i.primary = true;
@@ -203,7 +202,7 @@ pub fn vm_create_on_networks_tx(
         }
     }
     for nic in nics.iter().skip(1) {
-        attach_tx(tx, project, vm.id, &nic.attach_spec(), limit, prefix)?;
+        attach_tx(tx, project, vm.id, &nic.attach_spec(), limit, policy)?;
     }
     vm = tx
         .vm_get(vm.id)?
@@ -247,16 +246,22 @@ pub fn security_group_update_tx(
     owned_group(tx, project, id)
 }
 
-/// Add a subnet to a network the project owns. A custom (L2) network that
-/// gets a subnet becomes a standard (routed) network: in the OpenStack view
-/// a network is L3 exactly when it has subnets.
+/// Add a subnet to a network the project owns; the cloud admin may also add
+/// one to a shared network (it owns those, as Neutron's admin does). A
+/// custom (L2) network that gets a subnet becomes a standard (routed)
+/// network: in the OpenStack view a network is L3 exactly when it has
+/// subnets.
 pub fn subnet_add_tx(
     tx: &mut dyn Tx,
     project: &ProjectId,
     network: NetworkId,
     spec: &SubnetSpec,
+    cloud_admin: bool,
 ) -> Result<Subnet> {
-    let mut n = owned_network(tx, project, network)?;
+    let mut n = match tx.network_get(network)? {
+        Some(n) if cloud_admin && n.shared => n,
+        _ => owned_network(tx, project, network)?,
+    };
     let subnet = subnet_insert(tx, &n, spec)?;
     if n.kind == NetworkKind::Custom {
         n.kind = NetworkKind::Standard;
@@ -337,10 +342,10 @@ impl Service {
         let c = caller.clone();
         let p = project.clone();
         let limit = self.config.interface_limit;
-        let prefix = self.config.mac_prefix;
+        let policy = self.port_policy(caller);
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;
-            vm_create_on_networks_tx(tx, &p, &spec, &nics, limit, prefix)
+            vm_create_on_networks_tx(tx, &p, &spec, &nics, limit, policy)
         })
         .await
     }
@@ -356,12 +361,13 @@ impl Service {
     ) -> Result<Vec<Interface>> {
         let c = caller.clone();
         let p = project.clone();
-        let prefix = self.config.mac_prefix;
+        let policy = self.port_policy(caller);
+        rules::bulk_bound("ports", specs.len())?;
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;
             specs
                 .iter()
-                .map(|s| interface_create_tx(tx, &p, s, prefix))
+                .map(|s| interface_create_tx(tx, &p, s, policy))
                 .collect()
         })
         .await
@@ -379,9 +385,10 @@ impl Service {
     ) -> Result<Subnet> {
         let c = caller.clone();
         let p = project.clone();
+        let cloud_admin = caller.user.is_cloud_admin;
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Administer)?;
-            subnet_add_tx(tx, &p, network, &spec)
+            subnet_add_tx(tx, &p, network, &spec, cloud_admin)
         })
         .await
     }

@@ -46,12 +46,12 @@ pub fn take_public_address(
         match rules::public_ip_release_order(fresh, released, &pool.name) {
             Ok(PublicIpSource::Fresh(range)) => {
                 let offset = tx.pool_take_fresh(pool.id, range)?;
-                let addr = AddressSpace::new(pool.cidr)?.address_at(offset);
+                let addr = AddressSpace::new(pool.cidr)?.address_at(offset)?;
                 return Ok((pool, offset, addr));
             }
             Ok(PublicIpSource::Released { seq, offset }) => {
                 tx.pool_take_released(pool.id, seq)?;
-                let addr = AddressSpace::new(pool.cidr)?.address_at(offset);
+                let addr = AddressSpace::new(pool.cidr)?.address_at(offset)?;
                 return Ok((pool, offset, addr));
             }
             Err(e) => last_err = Some(e),

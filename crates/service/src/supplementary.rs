@@ -23,6 +23,7 @@ use crate::interface::{
 };
 use crate::ipam::FixedIpRequest;
 use crate::network::visible_network;
+use crate::PortPolicy;
 use crate::{authorize, Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
@@ -36,12 +37,7 @@ use std::net::IpAddr;
 
 /// Most supplementary interfaces one batch create makes (Huawei's limit).
 pub const BATCH_MAX: u32 = 20;
-/// Most tags on one supplementary interface.
-pub const TAGS_MAX: usize = 20;
-/// Longest tag key, in characters.
-pub const TAG_KEY_MAX: usize = 128;
-/// Longest tag value, in characters.
-pub const TAG_VALUE_MAX: usize = 255;
+pub use nicplane_domain::rules::{TAGS_MAX, TAG_KEY_MAX, TAG_VALUE_MAX};
 /// Rows read per store query while filtering a list in memory.
 const LIST_CHUNK: u32 = 500;
 /// `device_owner` of every supplementary interface.
@@ -263,88 +259,7 @@ fn parent_of(tx: &mut dyn Tx, project: &ProjectId, id: InterfaceId) -> Result<In
     Ok(parent)
 }
 
-/// Check allowed address pairs: an IP or CIDR (not 0.0.0.0 or a default
-/// route) and an optional unicast MAC.
-pub fn check_address_pairs(pairs: &[AddressPair]) -> Result<()> {
-    for pair in pairs {
-        let net: ipnet::IpNet = match pair.ip_address.parse::<ipnet::IpNet>() {
-            Ok(n) => n,
-            Err(_) => pair
-                .ip_address
-                .parse::<IpAddr>()
-                .map(ipnet::IpNet::from)
-                .map_err(|_| {
-                    Error::invalid_value(
-                        "allowed_address_pairs",
-                        format!("'{}' is not an IP address or CIDR.", pair.ip_address),
-                    )
-                })?,
-        };
-        if net.addr().is_unspecified() {
-            return Err(Error::invalid_value(
-                "allowed_address_pairs",
-                format!("'{}' is not allowed.", pair.ip_address),
-            ));
-        }
-        if let Some(m) = &pair.mac_address {
-            m.parse::<MacAddr>()?;
-        }
-    }
-    Ok(())
-}
-
-/// Check tags: at most [`TAGS_MAX`], keys 1-128 letters, digits, `_` or `-`,
-/// values up to 255 of those or `.`, no key twice.
-pub fn check_tags(tags: &[ResourceTag]) -> Result<()> {
-    if tags.len() > TAGS_MAX {
-        return Err(Error::invalid_value(
-            "tags",
-            format!("at most {TAGS_MAX} tags are allowed on one interface."),
-        ));
-    }
-    let mut seen = BTreeSet::new();
-    for t in tags {
-        check_tag_key(&t.key)?;
-        if t.value.chars().count() > TAG_VALUE_MAX
-            || !t
-                .value
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
-        {
-            return Err(Error::invalid_value(
-                "tags",
-                format!(
-                    "the value '{}' must be at most {TAG_VALUE_MAX} letters, digits, '_', '-' or '.'.",
-                    t.value
-                ),
-            ));
-        }
-        if !seen.insert(t.key.as_str()) {
-            return Err(Error::invalid_value(
-                "tags",
-                format!("the key '{}' is given twice.", t.key),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Check one tag key.
-pub fn check_tag_key(key: &str) -> Result<()> {
-    let n = key.chars().count();
-    if n == 0
-        || n > TAG_KEY_MAX
-        || !key
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(Error::invalid_value(
-            "tags",
-            format!("the key '{key}' must be 1 to {TAG_KEY_MAX} letters, digits, '_' or '-'."),
-        ));
-    }
-    Ok(())
-}
+pub use nicplane_domain::rules::{check_tag_key, check_tags};
 
 // ----- transaction-level use cases ---------------------------------------
 
@@ -402,7 +317,7 @@ pub fn create_tx(
     project: &ProjectId,
     parent_id: InterfaceId,
     spec: &SupplementarySpec,
-    prefix: MacPrefix,
+    policy: PortPolicy,
 ) -> Result<SupplementaryInterface> {
     let parent = parent_of(tx, project, parent_id)?;
     let network = visible_network(tx, project, spec.network_id)?;
@@ -410,8 +325,6 @@ pub fn create_tx(
     if let Some(d) = &spec.description {
         check_text("description", d)?;
     }
-    check_address_pairs(&spec.allowed_address_pairs)?;
-    check_tags(&spec.tags)?;
     let vlan = choose_vlan(tx, &parent, spec.vlan_id)?;
     let mut requests = vec![FixedIpRequest {
         ip_address: spec.ip_address,
@@ -432,7 +345,7 @@ pub fn create_tx(
         &requests,
         &spec.security_groups,
         None,
-        prefix,
+        policy,
         |i| {
             i.supplementary = true;
             i.parent_id = Some(parent.id);
@@ -462,7 +375,7 @@ pub fn batch_create_tx(
     parent_id: InterfaceId,
     spec: &SupplementarySpec,
     count: u32,
-    prefix: MacPrefix,
+    policy: PortPolicy,
 ) -> Result<Vec<SupplementaryInterface>> {
     if count == 0 || count > BATCH_MAX {
         return Err(Error::invalid_value(
@@ -478,7 +391,7 @@ pub fn batch_create_tx(
         ));
     }
     (0..count)
-        .map(|_| create_tx(tx, project, parent_id, spec, prefix))
+        .map(|_| create_tx(tx, project, parent_id, spec, policy))
         .collect()
 }
 
@@ -488,11 +401,9 @@ pub fn update_supplementary_tx(
     project: &ProjectId,
     id: InterfaceId,
     patch: &SupplementaryPatch,
+    policy: PortPolicy,
 ) -> Result<SupplementaryInterface> {
     owned_supplementary(tx, project, id)?;
-    if let Some(p) = &patch.allowed_address_pairs {
-        check_address_pairs(p)?;
-    }
     let i = update_tx(
         tx,
         project,
@@ -503,6 +414,7 @@ pub fn update_supplementary_tx(
             allowed_address_pairs: patch.allowed_address_pairs.clone(),
             ..Default::default()
         },
+        policy,
     )?;
     view(tx, i)
 }
@@ -519,6 +431,7 @@ pub fn attach_tx(
     project: &ProjectId,
     id: InterfaceId,
     req: &SupplementaryAttach,
+    cloud_admin: bool,
 ) -> Result<SupplementaryInterface> {
     let mut i = owned_supplementary(tx, project, id)?;
     if let Some(p) = i.parent_id {
@@ -530,6 +443,16 @@ pub fn attach_tx(
     let parent = parent_of(tx, project, req.parent_id)?;
     let network = visible_network(tx, project, i.network_id)?;
     same_data_center(&parent, &network)?;
+    rules::network_owner_powers(
+        &network,
+        project,
+        cloud_admin,
+        rules::PortAction::Update,
+        rules::OwnerPowers {
+            port_security_disabled: req.security_enabled == Some(false) && i.port_security_enabled,
+            ..Default::default()
+        },
+    )?;
     let vlan = choose_vlan(tx, &parent, req.vlan_id)?;
     if let Some(se) = req.security_enabled {
         i.port_security_enabled = se;
@@ -723,10 +646,10 @@ impl Service {
         spec: SupplementarySpec,
         opts: &WriteOptions,
     ) -> Result<SupplementaryInterface> {
-        let (c, p, prefix) = (caller.clone(), project.clone(), self.config.mac_prefix);
+        let (c, p, policy) = (caller.clone(), project.clone(), self.port_policy(caller));
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;
-            create_tx(tx, &p, parent, &spec, prefix)
+            create_tx(tx, &p, parent, &spec, policy)
         })
         .await
     }
@@ -742,10 +665,10 @@ impl Service {
         count: u32,
         opts: &WriteOptions,
     ) -> Result<Vec<SupplementaryInterface>> {
-        let (c, p, prefix) = (caller.clone(), project.clone(), self.config.mac_prefix);
+        let (c, p, policy) = (caller.clone(), project.clone(), self.port_policy(caller));
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;
-            batch_create_tx(tx, &p, parent, &spec, count, prefix)
+            batch_create_tx(tx, &p, parent, &spec, count, policy)
         })
         .await
     }
@@ -809,10 +732,10 @@ impl Service {
         patch: SupplementaryPatch,
         opts: &WriteOptions,
     ) -> Result<SupplementaryInterface> {
-        let (c, p) = (caller.clone(), project.clone());
+        let (c, p, policy) = (caller.clone(), project.clone(), self.port_policy(caller));
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;
-            update_supplementary_tx(tx, &p, id, &patch)
+            update_supplementary_tx(tx, &p, id, &patch, policy)
         })
         .await
     }
@@ -843,9 +766,10 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<SupplementaryInterface> {
         let (c, p) = (caller.clone(), project.clone());
+        let cloud_admin = caller.user.is_cloud_admin;
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Write)?;
-            attach_tx(tx, &p, id, &req)
+            attach_tx(tx, &p, id, &req, cloud_admin)
         })
         .await
     }
@@ -943,32 +867,5 @@ mod tests {
         assert_eq!(lowest_free_vlan(&all), None);
         let but_last: Vec<u16> = (VLAN_MIN..VLAN_MAX).collect();
         assert_eq!(lowest_free_vlan(&but_last).map(VlanId::get), Some(VLAN_MAX));
-    }
-
-    #[test]
-    fn tags_are_checked() {
-        let t = |k: &str, v: &str| ResourceTag {
-            key: k.into(),
-            value: v.into(),
-        };
-        assert!(check_tags(&[t("env", "prod.1"), t("名字", "值")]).is_ok());
-        assert!(check_tags(&[t("", "x")]).is_err());
-        assert!(check_tags(&[t("a b", "x")]).is_err());
-        assert!(check_tags(&[t("k", "x"), t("k", "y")]).is_err());
-        assert!(check_tags(&[t(&"k".repeat(129), "")]).is_err());
-        let many: Vec<_> = (0..21).map(|n| t(&format!("k{n}"), "")).collect();
-        assert!(check_tags(&many).is_err());
-    }
-
-    #[test]
-    fn address_pairs_refuse_the_unspecified_address() {
-        let p = |ip: &str| AddressPair {
-            ip_address: ip.into(),
-            mac_address: None,
-        };
-        assert!(check_address_pairs(&[p("10.0.0.5"), p("10.0.0.0/24")]).is_ok());
-        assert!(check_address_pairs(&[p("0.0.0.0")]).is_err());
-        assert!(check_address_pairs(&[p("0.0.0.0/0")]).is_err());
-        assert!(check_address_pairs(&[p("nope")]).is_err());
     }
 }

@@ -167,6 +167,7 @@ pub fn add_subports_tx(
     subports: &[SubportSpec],
 ) -> Result<()> {
     let mut seen = BTreeSet::new();
+    rules::list_bound("sub_ports", subports.len(), rules::BULK_CREATE_MAX)?;
     for s in subports {
         if !seen.insert(s.interface_id) {
             return Err(Error::invalid(format!(
@@ -198,6 +199,8 @@ pub fn add_subports_tx(
                     security_groups: Some(i.security_groups.clone()),
                     security_enabled: Some(i.port_security_enabled),
                 },
+                // The port keeps its own security setting: no owner power asked.
+                false,
             )?;
             continue;
         }
@@ -260,6 +263,7 @@ pub fn remove_subports_tx(
     parent: &Interface,
     ids: &[InterfaceId],
 ) -> Result<()> {
+    rules::list_bound("sub_ports", ids.len(), rules::BULK_CREATE_MAX)?;
     for id in ids {
         let i = owned_interface(tx, project, *id)?;
         if !i.supplementary || i.parent_id != Some(parent.id) {

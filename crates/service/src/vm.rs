@@ -3,6 +3,7 @@
 
 use crate::interface::{create_interface, delete_interface_row, derived_status, owned_vm};
 use crate::network::create_default_network;
+use crate::PortPolicy;
 use crate::{authorize, Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
@@ -74,13 +75,10 @@ pub fn vm_create_tx(
     tx: &mut dyn Tx,
     project: &ProjectId,
     spec: &VmSpec,
-    prefix: MacPrefix,
+    policy: PortPolicy,
 ) -> Result<VmDetail> {
     let name = Name::parse("name", &spec.name)?;
-    for (k, v) in &spec.metadata {
-        check_text("metadata key", k)?;
-        check_text("metadata value", v)?;
-    }
+    nicplane_domain::rules::check_metadata(&spec.metadata)?;
     tx.data_center_get(spec.data_center_id)?.ok_or_else(|| {
         Error::invalid(format!(
             "Data center {} does not exist.",
@@ -112,7 +110,7 @@ pub fn vm_create_tx(
         &[],
         &None,
         None,
-        prefix,
+        policy,
         |i| {
             i.vm_id = Some(vm.id);
             i.primary = true;
@@ -208,9 +206,9 @@ impl Service {
         spec: VmSpec,
         opts: &WriteOptions,
     ) -> Result<VmDetail> {
-        let prefix = self.config.mac_prefix;
+        let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            vm_create_tx(tx, p, &spec, prefix)
+            vm_create_tx(tx, p, &spec, policy)
         })
         .await
     }
@@ -230,6 +228,7 @@ impl Service {
                 vm.name = Name::parse("name", n)?.to_string();
             }
             if let Some(m) = &patch.metadata {
+                nicplane_domain::rules::check_metadata(m)?;
                 vm.metadata = m.clone();
             }
             vm.updated_at = now();

@@ -177,6 +177,12 @@ pub trait Tx: crate::credential_job::CredentialJobTx + crate::trunk::TrunkTx {
 
     // Interfaces.
     fn interface_insert(&mut self, i: &Interface, auto_delete: bool) -> Result<()>;
+    /// Insert unless another interface has its MAC address (then nothing is
+    /// written and the answer is `false`): `INSERT ... ON CONFLICT
+    /// (mac_address) DO NOTHING` on the unique index `interfaces_mac`, so a
+    /// taken MAC does not abort the transaction on PostgreSQL and the caller
+    /// can draw another one. Any other constraint still fails the insert.
+    fn interface_insert_if_mac_free(&mut self, i: &Interface, auto_delete: bool) -> Result<bool>;
     fn interface_get(&mut self, id: InterfaceId) -> Result<Option<Interface>>;
     /// Whether the interface is deleted, not just unbound, when detached.
     fn interface_auto_delete(&mut self, id: InterfaceId) -> Result<bool>;

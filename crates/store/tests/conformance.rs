@@ -628,6 +628,36 @@ fn duplicate_mac_is_mac_in_use() {
     });
 }
 
+/// A taken MAC makes `interface_insert_if_mac_free` answer `false` without
+/// writing or aborting the transaction (on PostgreSQL too): the same
+/// transaction goes on to insert with another MAC and commits.
+#[test]
+fn insert_if_mac_free_skips_a_taken_mac_and_the_transaction_goes_on() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+        let s = seed.clone();
+        let (first, second, id) = store
+            .write(move |tx| {
+                // The seed's interface has 02:00:00:00:00:01 already.
+                let mut i = interface(&s, [2, 0, 0, 0, 0, 1], None, false);
+                let first = tx.interface_insert_if_mac_free(&i, true)?;
+                i.mac_address = MacAddr([2, 0, 0, 0, 0, 9]);
+                let second = tx.interface_insert_if_mac_free(&i, true)?;
+                Ok((first, second, i.id))
+            })
+            .await
+            .unwrap();
+        assert_eq!((first, second), (false, true));
+        let stored = store
+            .read(move |tx| tx.interface_get(id))
+            .await
+            .unwrap()
+            .expect("committed");
+        assert_eq!(stored.mac_address.to_string(), "02:00:00:00:00:09");
+    });
+}
+
 #[test]
 fn constraint_violations_decode_to_domain_errors() {
     each_backend(|db| async move {

@@ -590,6 +590,53 @@ impl<'c> PgTx<'c> {
         self.rows(sql, params)?.iter().map(f).collect()
     }
 
+    /// Insert an interface row; `conflict` is appended to the statement
+    /// (with a `RETURNING` clause when the caller needs the row count).
+    /// Returns the number of rows returned.
+    fn insert_interface_row(
+        &mut self,
+        i: &Interface,
+        auto_delete: bool,
+        conflict: &str,
+    ) -> Result<usize> {
+        let sql = format!(
+            "{}{conflict}",
+            "INSERT INTO interfaces (id, project_id, network_id, vm_id, name, mac_address, is_primary, status, \
+             admin_state_up, description, tag, security_groups, port_security_enabled, allowed_address_pairs, \
+             tags, device_owner, fixed_ips, auto_delete, parent_id, vlan_id, supplementary, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+        );
+        self.rows(
+            &sql,
+            &[
+                &i.id.to_string(),
+                &i.project_id.to_string(),
+                &i.network_id.to_string(),
+                &i.vm_id.map(|v| v.to_string()),
+                &i.name,
+                &i.mac_address.to_string(),
+                &i.primary,
+                &i.status.as_str(),
+                &i.admin_state_up,
+                &i.description,
+                &i.tag,
+                &to_json(&i.security_groups),
+                &i.port_security_enabled,
+                &to_json(&i.allowed_address_pairs),
+                &to_json(&i.tags),
+                &i.device_owner,
+                &to_json(&i.fixed_ips),
+                &auto_delete,
+                &i.parent_id.map(|p| p.to_string()),
+                &i.vlan_id.map(|v| i64::from(v.get())),
+                &i.supplementary,
+                &ts(i.created_at),
+                &ts(i.updated_at),
+            ],
+        )
+        .map(|r| if conflict.is_empty() { 1 } else { r.len() })
+    }
+
     fn exec(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<()> {
         self.rows(sql, params).map(|_| ())
     }
@@ -1374,38 +1421,20 @@ impl Tx for PgTx<'_> {
     // ----- interfaces ---------------------------------------------------------
 
     fn interface_insert(&mut self, i: &Interface, auto_delete: bool) -> Result<()> {
-        self.exec(
-            "INSERT INTO interfaces (id, project_id, network_id, vm_id, name, mac_address, is_primary, status, \
-             admin_state_up, description, tag, security_groups, port_security_enabled, allowed_address_pairs, \
-             tags, device_owner, fixed_ips, auto_delete, parent_id, vlan_id, supplementary, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
-            &[
-                &i.id.to_string(),
-                &i.project_id.to_string(),
-                &i.network_id.to_string(),
-                &i.vm_id.map(|v| v.to_string()),
-                &i.name,
-                &i.mac_address.to_string(),
-                &i.primary,
-                &i.status.as_str(),
-                &i.admin_state_up,
-                &i.description,
-                &i.tag,
-                &to_json(&i.security_groups),
-                &i.port_security_enabled,
-                &to_json(&i.allowed_address_pairs),
-                &to_json(&i.tags),
-                &i.device_owner,
-                &to_json(&i.fixed_ips),
-                &auto_delete,
-                &i.parent_id.map(|p| p.to_string()),
-                &i.vlan_id.map(|v| i64::from(v.get())),
-                &i.supplementary,
-                &ts(i.created_at),
-                &ts(i.updated_at),
-            ],
-        )?;
+        self.insert_interface_row(i, auto_delete, "")?;
         self.sync_interface_groups(i)
+    }
+    /// ```sql
+    /// INSERT INTO interfaces (...) VALUES (...)
+    ///   ON CONFLICT (mac_address) DO NOTHING RETURNING id
+    /// ```
+    fn interface_insert_if_mac_free(&mut self, i: &Interface, auto_delete: bool) -> Result<bool> {
+        let conflict = " ON CONFLICT (mac_address) DO NOTHING RETURNING id";
+        if self.insert_interface_row(i, auto_delete, conflict)? == 0 {
+            return Ok(false);
+        }
+        self.sync_interface_groups(i)?;
+        Ok(true)
     }
     /// Inside a write this locks the interface row (`FOR UPDATE OF i`): two
     /// use cases never change one interface on the strength of one reading.

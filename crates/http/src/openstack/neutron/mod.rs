@@ -110,7 +110,7 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
             };
             (ty.into(), message.clone())
         }
-        Error::Forbidden { message } => ("HTTPForbidden".into(), message.clone()),
+        Error::Forbidden { message } => ("PolicyNotAuthorized".into(), message.clone()),
         Error::Unauthenticated { .. } => (
             "HTTPUnauthorized".into(),
             "The request you have made requires authentication.".into(),

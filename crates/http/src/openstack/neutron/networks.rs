@@ -203,16 +203,14 @@ pub fn pool_subnet_view(p: &PublicIpPool) -> Value {
     let (gateway, pools) = match AddressSpace::new(p.cidr) {
         Ok(space) => {
             let hosts = space.host_range();
-            (
-                Some(space.address_at(hosts.start).to_string()),
-                if hosts.end > hosts.start {
-                    vec![
-                        json!({"start": space.address_at(hosts.start + 1).to_string(), "end": space.address_at(hosts.end).to_string()}),
-                    ]
-                } else {
-                    vec![]
-                },
-            )
+            let at = |o: u64| space.address_at(o).ok().map(|a| a.to_string());
+            let pools = match (hosts.start.checked_add(1).and_then(at), at(hosts.end)) {
+                (Some(start), Some(end)) if hosts.end > hosts.start => {
+                    vec![json!({"start": start, "end": end})]
+                }
+                _ => vec![],
+            };
+            (at(hosts.start), pools)
         }
         Err(_) => (None, vec![]),
     };

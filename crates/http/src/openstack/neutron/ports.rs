@@ -346,6 +346,7 @@ pub async fn create(
                 "Invalid input for ports: give a list of ports.",
             ))
         })?;
+        nicplane_domain::rules::bulk_bound("ports", list.len())?;
         let specs = list
             .iter()
             .map(|p| {
@@ -410,6 +411,28 @@ pub async fn update(
     let (caller, project) = (&a.caller, &a.project);
     let w = WriteOptions::default();
     let current = s.service.interface_get(caller, project, id).await?;
+    let patch = InterfacePatch {
+        name: opt_str(o, "name")?,
+        description: opt_str(o, "description")?,
+        tag: None,
+        security_groups: o.get("security_groups").map(groups_of).transpose()?,
+        port_security_enabled: opt_bool(o, "port_security_enabled")?,
+        admin_state_up: opt_bool(o, "admin_state_up")?,
+        allowed_address_pairs: o.get("allowed_address_pairs").map(pairs_of).transpose()?,
+        tags: o.get("tags").map(tags_of).transpose()?,
+        fixed_ips: o.get("fixed_ips").map(fixed_ips_of).transpose()?,
+    };
+    // Validate the attribute changes (bounds, owner powers) before the
+    // attachment changes, so a refused PUT changes nothing.
+    s.service
+        .interface_update(
+            caller,
+            project,
+            id,
+            patch.clone(),
+            &WriteOptions::dry_run(true),
+        )
+        .await?;
     if let Some(device) =
         opt_str(o, "device_id")?.or_else(|| o.get("device_id").map(|_| String::new()))
     {
@@ -444,17 +467,6 @@ pub async fn update(
             )));
         }
     }
-    let patch = InterfacePatch {
-        name: opt_str(o, "name")?,
-        description: opt_str(o, "description")?,
-        tag: None,
-        security_groups: o.get("security_groups").map(groups_of).transpose()?,
-        port_security_enabled: opt_bool(o, "port_security_enabled")?,
-        admin_state_up: opt_bool(o, "admin_state_up")?,
-        allowed_address_pairs: o.get("allowed_address_pairs").map(pairs_of).transpose()?,
-        tags: o.get("tags").map(tags_of).transpose()?,
-        fixed_ips: o.get("fixed_ips").map(fixed_ips_of).transpose()?,
-    };
     s.service
         .interface_update(caller, project, id, patch, &w)
         .await?;
