@@ -17,6 +17,7 @@ pub mod job;
 pub mod network;
 pub mod openstack_support;
 pub mod public_ip;
+pub mod quota;
 pub mod supplementary;
 pub mod trunk;
 pub mod vm;
@@ -43,6 +44,8 @@ pub struct Config {
     pub mac_prefix: MacPrefix,
     /// Lifetime of a login token.
     pub token_ttl: Duration,
+    /// Default quota limits (Neutron's unless configured; -1 unlimited).
+    pub quota_defaults: Vec<(nicplane_domain::quota::QuotaResource, i64)>,
 }
 
 impl Default for Config {
@@ -51,6 +54,7 @@ impl Default for Config {
             interface_limit: nicplane_domain::model::DEFAULT_INTERFACE_LIMIT,
             mac_prefix: DEFAULT_MAC_PREFIX,
             token_ttl: Duration::from_secs(12 * 3600),
+            quota_defaults: quota::neutron_defaults(),
         }
     }
 }

@@ -15,6 +15,7 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 mod credential_job;
+mod quota;
 mod trunk;
 
 /// A transaction on one SQLite connection.
@@ -48,6 +49,9 @@ pub fn decode(e: rusqlite::Error) -> Error {
 }
 
 fn decode_constraint(msg: &str) -> Error {
+    if let Some(e) = crate::quota::decode_over_quota(msg) {
+        return e;
+    }
     let c = |reason, m: &str| Error::conflict(reason, m);
     if msg.contains("interfaces.mac_address") {
         c(
