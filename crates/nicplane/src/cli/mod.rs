@@ -99,7 +99,11 @@ pub struct QuotaLimits {
     pub subnets: Option<i64>,
     #[arg(long, allow_negative_numbers = true)]
     pub ports: Option<i64>,
-    #[arg(long = "floating-ips", visible_alias = "public-ips", allow_negative_numbers = true)]
+    #[arg(
+        long = "floating-ips",
+        visible_alias = "public-ips",
+        allow_negative_numbers = true
+    )]
     pub floating_ips: Option<i64>,
     #[arg(long, allow_negative_numbers = true)]
     pub secgroups: Option<i64>,
