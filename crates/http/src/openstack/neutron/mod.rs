@@ -392,9 +392,7 @@ fn api(state: AppState) -> Router {
         .route("/quotas/tenant", get(quotas::tenant))
         .route(
             "/quotas/{id}",
-            get(quotas::show)
-                .put(quotas::update)
-                .delete(quotas::delete),
+            get(quotas::show).put(quotas::update).delete(quotas::delete),
         )
         .route("/quotas/{id}/details", get(quotas::details))
         .route("/quotas/{id}/default", get(quotas::defaults))

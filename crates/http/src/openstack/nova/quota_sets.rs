@@ -53,9 +53,10 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> NovaResult<Json<Value>> {
     check(&s, &a, &id).await?;
-    Ok(Json(quota_set(&id, || {
-        json!({"limit": -1, "in_use": 0, "reserved": 0})
-    })))
+    Ok(Json(quota_set(
+        &id,
+        || json!({"limit": -1, "in_use": 0, "reserved": 0}),
+    )))
 }
 
 /// `GET /os-quota-sets/{project_id}/defaults`.
