@@ -432,6 +432,57 @@ fn usage_equals_real_counts_after_a_mixed_workload() {
             )
             .unwrap();
     }
+    // A Neutron trunk: a parent port and a subport, then the subport
+    // removed (it becomes an ordinary port again) and the trunk deleted.
+    let neutron = |method: Method, path: &str, body: Option<&Value>| {
+        let token = t.power.token().unwrap().to_string();
+        let r = t
+            .power
+            .raw(
+                method,
+                &format!("/network/v2.0{path}"),
+                body,
+                &[("X-Auth-Token", &token)],
+            )
+            .unwrap();
+        assert!(r.status < 300, "{path}: {} {}", r.status, r.body);
+        r.body
+    };
+    let port = |name: &str| {
+        neutron(
+            Method::POST,
+            "/ports",
+            Some(&json!({"port": {"network_id": net, "name": name}})),
+        )["port"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let parent = port("trunk-parent");
+    let child = port("trunk-child");
+    let trunk = neutron(
+        Method::POST,
+        "/trunks",
+        Some(&json!({"trunk": {"port_id": parent, "name": "t1"}})),
+    )["trunk"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    neutron(
+        Method::PUT,
+        &format!("/trunks/{trunk}/add_subports"),
+        Some(
+            &json!({"sub_ports": [{"port_id": child, "segmentation_type": "vlan", "segmentation_id": 100}]}),
+        ),
+    );
+    assert_usage_is_real(&s, &p);
+    neutron(
+        Method::PUT,
+        &format!("/trunks/{trunk}/remove_subports"),
+        Some(&json!({"sub_ports": [{"port_id": child}]})),
+    );
+    neutron(Method::DELETE, &format!("/trunks/{trunk}"), None);
+    neutron(Method::DELETE, &format!("/ports/{child}"), None);
     assert_usage_is_real(&s, &p);
     t.admin
         .delete(&format!("/v1/projects/{p}/security-groups/{sg_id}"))
