@@ -76,3 +76,27 @@ def test_only_the_cloud_admin_sets_quotas(cloud, demo_quota_reset):
     assert r.status_code == 403, r.text
     exts = {e["alias"] for e in cloud.req("GET", "/network/v2.0/extensions").json()["extensions"]}
     assert {"quotas", "quota_details"} <= exts
+
+
+def test_nova_answers_a_port_over_quota_with_403_and_bulk_creates_are_all_or_nothing(cloud, demo_quota_reset):
+    demo = cloud.project_id()
+    admin = cloud.admin_token()
+    used = cloud.req("GET", f"/network/v2.0/quotas/{demo}/details").json()["quota"]["port"]["used"]
+    r = cloud.req("PUT", f"/network/v2.0/quotas/{demo}", token=admin, json={"quota": {"port": used + 1}})
+    assert r.status_code == 200 and r.json()["quota"]["port"] == used + 1, r.text
+    net = next(n for n in cloud.osc("network", "list") if n["Name"] != "public" and not n["Name"].startswith("tiny"))
+    # Two ports in one bulk request, one place left: neither is created.
+    r = cloud.req("POST", "/network/v2.0/ports", json={"ports": [
+        {"network_id": net["ID"], "name": "bulk-a"}, {"network_id": net["ID"], "name": "bulk-b"}]})
+    assert r.status_code == 409, r.text
+    assert r.json()["NeutronError"]["type"] == "OverQuota"
+    assert r.json()["NeutronError"]["message"] == "Quota exceeded for resources: ['port']."
+    assert cloud.req("GET", f"/network/v2.0/quotas/{demo}/details").json()["quota"]["port"]["used"] == used
+    # Take the last place, then ask Nova for one more interface.
+    cloud.osc_ok("port", "create", "--network", net["ID"], "last-place")
+    server = next(s for s in cloud.osc("server", "list") if s["Name"] == "web-1")
+    r = cloud.req("POST", f"/compute/v2.1/servers/{server['ID']}/os-interface",
+                  json={"interfaceAttachment": {"net_id": net["ID"]}})
+    assert r.status_code == 403, r.text
+    assert r.json() == {"forbidden": {"code": 403, "message": "Maximum number of ports exceeded"}}
+    cloud.osc_ok("port", "delete", "last-place")

@@ -292,6 +292,8 @@ fn the_openapi_document_lists_the_use_cases() {
         "vm_create",
         "vm_stop",
         "auth_login",
+        "quota_show",
+        "quota_set",
     ] {
         assert!(ops.contains(&op), "{op} missing from {ops:?}");
     }
