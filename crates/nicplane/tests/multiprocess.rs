@@ -265,7 +265,8 @@ fn parallel_port_creates_across_servers_stop_exactly_at_the_quota() {
 #[test]
 fn two_thousand_parallel_allocations_from_one_subnet_across_servers_never_repeat_an_address() {
     let _serial = serial();
-    let Some(servers) = cluster(SERVERS, &[]) else {
+    // 2,045 ports in one project: above the default port quota of 500.
+    let Some(servers) = cluster(SERVERS, &["--quota-default", "port=-1"]) else {
         return;
     };
     let t = tenant(&servers[0], "mp-ipam");
@@ -312,7 +313,16 @@ fn two_thousand_parallel_allocations_from_one_subnet_across_servers_never_repeat
 #[test]
 fn a_public_ip_pool_drained_from_all_servers_hands_out_each_address_once() {
     let _serial = serial();
-    let Some(servers) = cluster(SERVERS, &["--public-cidr", "198.51.100.0/24"]) else {
+    // 253 public IPs in one project: above the default floatingip quota of 50.
+    let Some(servers) = cluster(
+        SERVERS,
+        &[
+            "--public-cidr",
+            "198.51.100.0/24",
+            "--quota-default",
+            "floatingip=-1",
+        ],
+    ) else {
         return;
     };
     let t = tenant(&servers[0], "mp-pool");

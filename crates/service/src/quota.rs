@@ -12,7 +12,7 @@
 use crate::{authorize, Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::ProjectId;
 use nicplane_domain::quota::{QuotaResource, QuotaUsage};
-use nicplane_domain::{rules, Error, Kind, Result};
+use nicplane_domain::{rules, Error, Result};
 
 /// Neutron's defaults, the deployment defaults unless configured otherwise.
 pub fn neutron_defaults() -> Vec<(QuotaResource, i64)> {
@@ -116,13 +116,4 @@ fn require_quota_admin(caller: &Caller) -> Result<()> {
         return Err(Error::forbidden("Only the cloud admin can change quotas."));
     }
     Ok(())
-}
-
-/// One resource's entry of a report, for the dialects' views.
-pub fn usage_of(report: &[QuotaUsage], r: QuotaResource) -> Result<QuotaUsage> {
-    report
-        .iter()
-        .find(|u| u.resource == r)
-        .copied()
-        .ok_or_else(|| Error::not_found(Kind::Project, r.as_str()))
 }
