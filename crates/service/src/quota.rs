@@ -70,14 +70,29 @@ impl Service {
         }
         let c = caller.clone();
         let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Administer)?;
-            for (r, limit) in &limits {
-                tx.quota_set(&p, *r, *limit)?;
+        let changes = limits.clone();
+        let report = self
+            .write(caller, opts, move |tx| {
+                authorize(tx, &c, &p, Need::Administer)?;
+                for (r, limit) in &limits {
+                    tx.quota_set(&p, *r, *limit)?;
+                }
+                tx.quota_get(&p)
+            })
+            .await?;
+        if !opts.dry_run {
+            for (r, limit) in &changes {
+                tracing::info!(
+                    event = "quota_set",
+                    user = %caller.user.name,
+                    project = %project,
+                    resource = %r,
+                    limit,
+                    "quota changed"
+                );
             }
-            tx.quota_get(&p)
-        })
-        .await
+        }
+        Ok(report)
     }
 
     /// `quota_reset` (cloud admin): the project's limits go back to the
@@ -113,6 +128,12 @@ impl Service {
 /// its own).
 fn require_quota_admin(caller: &Caller) -> Result<()> {
     if !caller.user.is_cloud_admin {
+        tracing::warn!(
+            event = "policy_denied",
+            action = "quota_change",
+            user = %caller.user.name,
+            "only the cloud admin can change quotas"
+        );
         return Err(Error::forbidden("Only the cloud admin can change quotas."));
     }
     Ok(())
