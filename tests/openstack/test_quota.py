@@ -70,6 +70,10 @@ def test_only_the_cloud_admin_sets_quotas(cloud, demo_quota_reset):
     # A tenant may look at its own quotas.
     mine = quota_rows(cloud.osc("quota", "show", "demo"))
     assert mine["networks"]["Limit"] == 7
+    # `openstack quota list --network` shows the projects whose quotas differ
+    # from the defaults.
+    rows = cloud.osc("quota", "list", "--network", cloud="admin")
+    assert [(r["Project ID"], r["Networks"], r["Ports"]) for r in rows] == [(cloud.project_id(), 7, -1)]
     listed = cloud.req("GET", "/network/v2.0/quotas", token=cloud.admin_token()).json()["quotas"]
     assert [x["project_id"] for x in listed] == [cloud.project_id()]
     r = cloud.req("GET", "/network/v2.0/quotas")
