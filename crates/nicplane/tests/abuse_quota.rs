@@ -519,3 +519,49 @@ fn usage_equals_real_counts_after_a_mixed_workload() {
         "the unattached ports remain"
     );
 }
+
+/// Objects nicplane creates by itself are counted but never refused: a
+/// tenant at its network quota cannot make the cloud admin's data center
+/// creation fail (every project gets a Default Network there).
+#[test]
+fn a_tenant_at_its_quota_does_not_block_a_new_data_center() {
+    let s = Server::start(&[]);
+    let t = tenant(&s, "full");
+    let admin = s.admin();
+    admin
+        .quota_set(
+            &t.project,
+            &json!({"network": 1, "subnet": 2, "security_group": 1}),
+        )
+        .unwrap();
+    refused(
+        raw(
+            &t.admin,
+            Method::POST,
+            &format!("/v1/projects/{}/networks", t.project),
+            Some(&json!({"name": "more", "data_center_id": t.dc, "kind": "custom"})),
+        ),
+        "network",
+    );
+    admin
+        .data_center_create("dc-new")
+        .expect("the admin is not blocked");
+    let r = t.reader.quota_show(&t.project).unwrap();
+    assert_eq!(
+        entry(&r, "network"),
+        (2, 1),
+        "the new Default Network counts"
+    );
+    assert_eq!(entry(&r, "subnet"), (4, 2));
+    assert_usage_is_real(&s, &t.project);
+    // And the tenant still cannot create one of its own.
+    refused(
+        raw(
+            &t.admin,
+            Method::POST,
+            &format!("/v1/projects/{}/security-groups", t.project),
+            Some(&json!({"name": "web"})),
+        ),
+        "security_group",
+    );
+}

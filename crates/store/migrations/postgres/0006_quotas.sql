@@ -48,8 +48,11 @@ INSERT INTO quota_usage (project_id, resource, in_use)
     JOIN security_groups g ON g.id = r.security_group_id GROUP BY g.project_id;
 
 -- Charge (delta > 0) or release (delta < 0) one object of a project; a
--- charge past the limit (a negative limit is unlimited) raises.
-CREATE FUNCTION nicplane_quota_charge(p TEXT, r TEXT, delta BIGINT) RETURNS VOID
+-- charge past the limit (a negative limit is unlimited) raises unless
+-- `enforce` is false: objects nicplane creates by itself (Default Networks,
+-- their subnets, the `default` security group) are counted, never refused
+-- (read the SQLite migration's header).
+CREATE FUNCTION nicplane_quota_charge(p TEXT, r TEXT, delta BIGINT, enforce BOOLEAN) RETURNS VOID
 LANGUAGE plpgsql AS $$
 DECLARE
     used BIGINT;
@@ -61,7 +64,7 @@ BEGIN
     INSERT INTO quota_usage AS u (project_id, resource, in_use) VALUES (p, r, GREATEST(delta, 0))
         ON CONFLICT (project_id, resource) DO UPDATE SET in_use = u.in_use + delta
         RETURNING in_use INTO used;
-    IF delta <= 0 THEN
+    IF delta <= 0 OR NOT enforce THEN
         RETURN;
     END IF;
     SELECT hard_limit INTO lim FROM quota_limits WHERE project_id = p AND resource = r;
@@ -81,6 +84,7 @@ DECLARE
     rec RECORD;
     delta BIGINT;
     p TEXT;
+    own BOOLEAN;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         rec := NEW;
@@ -90,23 +94,23 @@ BEGIN
         delta := -1;
     END IF;
     IF TG_TABLE_NAME = 'interfaces' THEN
-        PERFORM nicplane_quota_charge(rec.project_id, 'port', delta);
+        PERFORM nicplane_quota_charge(rec.project_id, 'port', delta, TRUE);
     ELSIF TG_TABLE_NAME = 'networks' THEN
-        PERFORM nicplane_quota_charge(rec.project_id, 'network', delta);
+        PERFORM nicplane_quota_charge(rec.project_id, 'network', delta, NOT rec.is_default);
     ELSIF TG_TABLE_NAME = 'subnets' THEN
-        SELECT project_id INTO p FROM networks WHERE id = rec.network_id;
-        PERFORM nicplane_quota_charge(p, 'subnet', delta);
+        SELECT project_id, is_default INTO p, own FROM networks WHERE id = rec.network_id;
+        PERFORM nicplane_quota_charge(p, 'subnet', delta, NOT COALESCE(own, FALSE));
     ELSIF TG_TABLE_NAME = 'public_ips' THEN
-        PERFORM nicplane_quota_charge(rec.project_id, 'floatingip', delta);
+        PERFORM nicplane_quota_charge(rec.project_id, 'floatingip', delta, TRUE);
     ELSIF TG_TABLE_NAME = 'security_groups' THEN
         IF TG_OP = 'DELETE' THEN
             -- Rules first, while the group's project can still be read.
             DELETE FROM security_group_rules WHERE security_group_id = rec.id;
         END IF;
-        PERFORM nicplane_quota_charge(rec.project_id, 'security_group', delta);
+        PERFORM nicplane_quota_charge(rec.project_id, 'security_group', delta, NOT rec.is_default);
     ELSIF TG_TABLE_NAME = 'security_group_rules' THEN
         SELECT project_id INTO p FROM security_groups WHERE id = rec.security_group_id;
-        PERFORM nicplane_quota_charge(p, 'security_group_rule', delta);
+        PERFORM nicplane_quota_charge(p, 'security_group_rule', delta, TRUE);
     END IF;
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;

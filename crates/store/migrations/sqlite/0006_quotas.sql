@@ -10,6 +10,12 @@
 -- repeated in SQL, the final word. The abort message starts with
 -- 'nicplane over quota: ' and names the resource; the store decodes it into
 -- ConflictReason::OverQuota. Names of resources are Neutron's.
+--
+-- Objects nicplane creates by itself (a project's Default Networks with their
+-- subnets, created with the project or with a new data center, and its
+-- `default` security group) are counted but never refused, as Neutron counts
+-- but does not check its own default security group: a tenant at its quota
+-- must not make the cloud admin's data center or project creation fail.
 
 -- Deployment defaults; `nicplane serve` writes its configured defaults here
 -- at start. Seeded with Neutron's defaults.
@@ -77,7 +83,7 @@ CREATE TRIGGER quota_network_charge AFTER INSERT ON networks WHEN NEW.project_id
     INSERT OR IGNORE INTO quota_usage (project_id, resource, in_use) VALUES (NEW.project_id, 'network', 0);
     UPDATE quota_usage SET in_use = in_use + 1 WHERE project_id = NEW.project_id AND resource = 'network';
     SELECT RAISE(ABORT, 'nicplane over quota: network') FROM quota_usage u
-    WHERE u.project_id = NEW.project_id AND u.resource = 'network'
+    WHERE NEW.is_default = 0 AND u.project_id = NEW.project_id AND u.resource = 'network'
       AND u.in_use > COALESCE(
             (SELECT hard_limit FROM quota_limits WHERE project_id = NEW.project_id AND resource = 'network'),
             (SELECT hard_limit FROM quota_defaults WHERE resource = 'network'))
@@ -97,7 +103,8 @@ WHEN (SELECT project_id FROM networks WHERE id = NEW.network_id) IS NOT NULL BEG
     UPDATE quota_usage SET in_use = in_use + 1
         WHERE project_id = (SELECT project_id FROM networks WHERE id = NEW.network_id) AND resource = 'subnet';
     SELECT RAISE(ABORT, 'nicplane over quota: subnet') FROM quota_usage u
-    WHERE u.project_id = (SELECT project_id FROM networks WHERE id = NEW.network_id) AND u.resource = 'subnet'
+    WHERE (SELECT is_default FROM networks WHERE id = NEW.network_id) = 0
+      AND u.project_id = (SELECT project_id FROM networks WHERE id = NEW.network_id) AND u.resource = 'subnet'
       AND u.in_use > COALESCE(
             (SELECT hard_limit FROM quota_limits WHERE project_id = u.project_id AND resource = 'subnet'),
             (SELECT hard_limit FROM quota_defaults WHERE resource = 'subnet'))
@@ -133,7 +140,7 @@ CREATE TRIGGER quota_security_group_charge AFTER INSERT ON security_groups BEGIN
     INSERT OR IGNORE INTO quota_usage (project_id, resource, in_use) VALUES (NEW.project_id, 'security_group', 0);
     UPDATE quota_usage SET in_use = in_use + 1 WHERE project_id = NEW.project_id AND resource = 'security_group';
     SELECT RAISE(ABORT, 'nicplane over quota: security_group') FROM quota_usage u
-    WHERE u.project_id = NEW.project_id AND u.resource = 'security_group'
+    WHERE NEW.is_default = 0 AND u.project_id = NEW.project_id AND u.resource = 'security_group'
       AND u.in_use > COALESCE(
             (SELECT hard_limit FROM quota_limits WHERE project_id = NEW.project_id AND resource = 'security_group'),
             (SELECT hard_limit FROM quota_defaults WHERE resource = 'security_group'))
