@@ -26,4 +26,4 @@ def test_supplementary_and_v1_ports_stop_at_the_port_quota(cloud):
         r = cloud.alice.req("PUT", f"/v1/projects/{cloud.project}/quotas", json={"port": -1})
         assert r.status_code == 403, r.text
     finally:
-        cloud.admin.ok("PUT", f"/v1/projects/{cloud.project}/quotas", json={"port": 500})
+        cloud.admin.ok("DELETE", f"/v1/projects/{cloud.project}/quotas")

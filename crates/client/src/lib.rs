@@ -290,6 +290,10 @@ impl Client {
     pub fn quota_set(&self, project: &str, limits: &Value) -> Result<QuotaReport> {
         self.put(&format!("/v1/projects/{project}/quotas"), limits)
     }
+    /// Put the project's limits back to the defaults (cloud admin).
+    pub fn quota_reset(&self, project: &str) -> Result<()> {
+        self.delete(&format!("/v1/projects/{project}/quotas"))
+    }
     pub fn members(&self, project: &str) -> Result<Vec<Membership>> {
         self.get(&format!("/v1/projects/{project}/members"))
     }

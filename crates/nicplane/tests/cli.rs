@@ -200,4 +200,12 @@ fn quota_show_and_set_through_the_cli() {
     );
     let err = admin.fails(&["quota", "set", "--project", "demo"]);
     assert!(err.contains("Nothing to set"), "{err}");
+    let err = bob.fails(&["quota", "reset"]);
+    assert!(
+        err.contains("Only the cloud admin can change quotas."),
+        "{err}"
+    );
+    let out = admin.ok(&["quota", "reset", "--project", "demo"]);
+    let port_line = out.lines().find(|l| l.starts_with("port ")).unwrap();
+    assert!(port_line.trim_end().ends_with(" 500"), "{port_line}");
 }

@@ -97,11 +97,16 @@ impl Service {
 
     /// `quota_reset` (cloud admin): the project's limits go back to the
     /// defaults (Neutron `DELETE /v2.0/quotas/{project_id}`).
-    pub async fn quota_reset(&self, caller: &Caller, project: &ProjectId) -> Result<()> {
+    pub async fn quota_reset(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        opts: &WriteOptions,
+    ) -> Result<()> {
         require_quota_admin(caller)?;
         let c = caller.clone();
         let p = project.clone();
-        self.write(caller, &WriteOptions::default(), move |tx| {
+        self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Administer)?;
             tx.quota_reset(&p)
         })

@@ -1,8 +1,9 @@
 //! Native quota endpoints: `GET /v1/projects/{id}/quotas` (limits and usage,
-//! any member) and `PUT /v1/projects/{id}/quotas` (cloud admin only).
+//! any member), `PUT` and `DELETE /v1/projects/{id}/quotas` (cloud admin
+//! only; DELETE puts the defaults back).
 
 use super::error::ApiResult;
-use super::extract::{Auth, Path, Write};
+use super::extract::{Auth, Path, Write, WriteOpts};
 use super::written;
 use crate::AppState;
 use axum::extract::State;
@@ -91,4 +92,19 @@ pub async fn quota_set(
             quotas,
         },
     ))
+}
+
+/// Put the project's limits back to the deployment defaults (cloud admin).
+#[utoipa::path(delete, path = "/v1/projects/{project_id}/quotas", operation_id = "quota_reset", tag = "admin",
+    params(("project_id" = String, Path)),
+    responses((status = 204), (status = 403, body = super::error::ErrorBody)))]
+pub async fn quota_reset(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+    WriteOpts(o): WriteOpts,
+) -> ApiResult<Response> {
+    let project = ProjectId::parse_for_lookup(&id)?;
+    s.service.quota_reset(&c, &project, &o).await?;
+    Ok(super::deleted(o.dry_run))
 }

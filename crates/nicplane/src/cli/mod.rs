@@ -88,6 +88,8 @@ pub enum QuotaCmd {
     Show,
     /// Set limits (-1 is unlimited); the others stay as they are.
     Set(QuotaLimits),
+    /// Put every limit back to the deployment default.
+    Reset,
 }
 
 /// Limits `nicplane quota set` may change, named as in `openstack quota set`.
@@ -658,6 +660,10 @@ fn quota_cmd(ctx: &mut Ctx, c: QuotaCmd) -> Result<()> {
     let p = ctx.project()?;
     let report = match c {
         QuotaCmd::Show => ctx.client.quota_show(&p)?,
+        QuotaCmd::Reset => {
+            ctx.client.quota_reset(&p)?;
+            ctx.client.quota_show(&p)?
+        }
         QuotaCmd::Set(l) => {
             let mut body = serde_json::Map::new();
             for (name, v) in [

@@ -169,7 +169,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> NeutronResult<Response> {
     s.service
-        .quota_reset(&a.caller, &project(&id)?)
+        .quota_reset(&a.caller, &project(&id)?, &WriteOptions::default())
         .await
         .map_err(|e| policy(e, "delete_quota"))?;
     Ok(no_content())
