@@ -294,6 +294,7 @@ fn the_openapi_document_lists_the_use_cases() {
         "auth_login",
         "quota_show",
         "quota_set",
+        "quota_reset",
     ] {
         assert!(ops.contains(&op), "{op} missing from {ops:?}");
     }
