@@ -78,6 +78,12 @@ def test_only_the_cloud_admin_sets_quotas(cloud, demo_quota_reset):
     assert [x["project_id"] for x in listed] == [cloud.project_id()]
     r = cloud.req("GET", "/network/v2.0/quotas")
     assert r.status_code == 403, r.text
+    # Another project's quotas are not the tenant's to read.
+    from conftest import ADMIN_PASSWORD
+    other = cloud.project_id("admin", "admin", ADMIN_PASSWORD)
+    r = cloud.req("GET", f"/network/v2.0/quotas/{other}")
+    assert r.status_code == 403, r.text
+    assert r.json()["NeutronError"]["message"] == "Non-admin is not authorized to access quotas for another project"
     exts = {e["alias"] for e in cloud.req("GET", "/network/v2.0/extensions").json()["extensions"]}
     assert {"quotas", "quota_details"} <= exts
 

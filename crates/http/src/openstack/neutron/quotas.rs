@@ -26,6 +26,19 @@ fn project(id: &str) -> NeutronResult<ProjectId> {
     Ok(ProjectId::parse_for_lookup(id)?)
 }
 
+/// The project a read names: a non-admin reads its token's project only, as
+/// Neutron's quota controller answers ("Non-admin is not authorized to access
+/// quotas for another project").
+fn readable(a: &super::super::Scoped, id: &str) -> NeutronResult<ProjectId> {
+    let p = project(id)?;
+    if !a.caller.user.is_cloud_admin && p != a.project {
+        return Err(NeutronError::from(Error::forbidden(
+            "Non-admin is not authorized to access quotas for another project",
+        )));
+    }
+    Ok(p)
+}
+
 /// Neutron's answer when a non-admin changes quotas.
 fn policy(e: Error, action: &str) -> NeutronError {
     let forbidden = matches!(e, Error::Forbidden { .. });
@@ -46,7 +59,7 @@ pub async fn show(
     NeutronAuth(a): NeutronAuth,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
-    let report = s.service.quota_show(&a.caller, &project(&id)?).await?;
+    let report = s.service.quota_show(&a.caller, &readable(&a, &id)?).await?;
     Ok(Json(json!({ "quota": limits_view(&report) })))
 }
 
@@ -56,7 +69,7 @@ pub async fn details(
     NeutronAuth(a): NeutronAuth,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
-    let report = s.service.quota_show(&a.caller, &project(&id)?).await?;
+    let report = s.service.quota_show(&a.caller, &readable(&a, &id)?).await?;
     let quota: Map<String, Value> = report
         .iter()
         .map(|q| {
@@ -76,7 +89,7 @@ pub async fn defaults(
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
     // Like the other reads, only members (and the cloud admin) may ask.
-    s.service.quota_show(&a.caller, &project(&id)?).await?;
+    s.service.quota_show(&a.caller, &readable(&a, &id)?).await?;
     let d = s.service.quota_defaults(&a.caller).await?;
     let quota: Map<String, Value> = d
         .into_iter()
