@@ -495,6 +495,34 @@ test('a VM is created, stopped, started and deleted from the list', async () => 
   await assertNoReload();
 });
 
+test('the project quotas show used and limit per resource, and port usage follows a VM create and delete', async () => {
+  await gotoVmList();
+  const row = (r) => page.locator(`[data-testid="quota-row"][data-resource="${r}"]`);
+  const used = async (r) => Number(await row(r).locator('[data-testid="quota-used"]').innerText());
+  await row('port').waitFor();
+  assert.equal(await row('port').locator('[data-testid="quota-limit"]').innerText(), '500');
+  assert.equal(await row('floatingip').locator('[data-testid="quota-limit"]').innerText(), '50');
+  assert.equal(await row('security_group').locator('td').first().innerText(), 'Security groups');
+  // The API's own numbers are what the page shows.
+  const api = await callFromPage('GET', `/v1/projects/${demo.id}/quotas`);
+  assert.equal(api.status, 200);
+  const apiPort = api.body.quotas.find((q) => q.resource === 'port');
+  const before = await used('port');
+  assert.equal(before, apiPort.used);
+
+  await page.locator('#vm-create-name').fill('quota-vm');
+  await page.locator('#vm-create-dc').selectOption({ label: 'dc1' });
+  await page.locator('#vm-create-submit').click();
+  await expectNotice('notice', /VM quota-vm was created/);
+  await eventually(async () => assert.equal(await used('port'), before + 1, 'the primary interface counts'));
+
+  const vmRow = page.locator('[data-testid="vm-row"][data-vm-name="quota-vm"]');
+  await vmRow.locator('[data-testid="vm-delete"]').click();
+  await confirm(/VM quota-vm and its network interfaces will be deleted/);
+  await expectNotice('notice', /VM quota-vm was deleted/);
+  await eventually(async () => assert.equal(await used('port'), before));
+});
+
 test('supplementary (VLAN) interfaces are shown under their parent', async () => {
   // Supplementary interfaces are made through the native API (the console
   // only lists them, with GET .../interfaces?parent_id=).

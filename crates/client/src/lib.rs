@@ -87,6 +87,13 @@ pub struct VmDetail {
 }
 
 /// A network with its subnets.
+/// A project's quota limits and usage (`GET /v1/projects/{id}/quotas`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QuotaReport {
+    pub project_id: String,
+    pub quotas: Vec<nicplane_domain::quota::QuotaUsage>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NetworkDetail {
     #[serde(flatten)]
@@ -274,6 +281,18 @@ impl Client {
             &format!("/v1/projects/{project}/members/{user}"),
             &json!({"role": role}),
         )
+    }
+    /// The project's quota limits and usage (`quota_show`).
+    pub fn quota_show(&self, project: &str) -> Result<QuotaReport> {
+        self.get(&format!("/v1/projects/{project}/quotas"))
+    }
+    /// Set some of the project's limits, e.g. `{"port": 10}` (cloud admin).
+    pub fn quota_set(&self, project: &str, limits: &Value) -> Result<QuotaReport> {
+        self.put(&format!("/v1/projects/{project}/quotas"), limits)
+    }
+    /// Put the project's limits back to the defaults (cloud admin).
+    pub fn quota_reset(&self, project: &str) -> Result<()> {
+        self.delete(&format!("/v1/projects/{project}/quotas"))
     }
     pub fn members(&self, project: &str) -> Result<Vec<Membership>> {
         self.get(&format!("/v1/projects/{project}/members"))

@@ -666,6 +666,47 @@ pub fn not_found_in_project(kind: Kind, id: impl std::fmt::Display) -> Error {
     Error::not_found(kind, id)
 }
 
+/// A project may hold `in_use + adding` objects of a resource only when that
+/// is at most its limit; a negative limit ([`crate::quota::UNLIMITED`]) is no
+/// limit. Repeated by the insert triggers of `migrations/*/0006_quotas.sql`
+/// (the final word, under the project's usage-row lock).
+pub fn within_quota(
+    resource: crate::quota::QuotaResource,
+    in_use: i64,
+    adding: i64,
+    limit: i64,
+) -> Result<()> {
+    if limit >= 0 && in_use.saturating_add(adding) > limit {
+        return Err(over_quota(resource));
+    }
+    Ok(())
+}
+
+/// The over-quota error, in Neutron's words ("Quota exceeded for resources:
+/// ['port'].").
+pub fn over_quota(resource: crate::quota::QuotaResource) -> Error {
+    Error::conflict(
+        ConflictReason::OverQuota,
+        format!("Quota exceeded for resources: ['{resource}']."),
+    )
+}
+
+/// A quota limit is -1 (unlimited) or 0 to [`crate::quota::QUOTA_MAX`].
+/// Setting it below the current usage is allowed (as in Neutron): creates are
+/// refused until the usage drops.
+pub fn quota_limit_valid(resource: crate::quota::QuotaResource, limit: i64) -> Result<()> {
+    if !(crate::quota::UNLIMITED..=crate::quota::QUOTA_MAX).contains(&limit) {
+        return Err(Error::invalid_value(
+            resource.as_str(),
+            format!(
+                "the quota {limit} must be -1 (unlimited) or between 0 and {}.",
+                crate::quota::QUOTA_MAX
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -673,6 +714,18 @@ mod tests {
     use crate::model::now;
     use crate::types::InterfaceStatus;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn within_quota_refuses_past_the_limit_and_ignores_unlimited() {
+        use crate::quota::QuotaResource::Port;
+        assert!(within_quota(Port, 4, 1, 5).is_ok());
+        let e = within_quota(Port, 5, 1, 5).unwrap_err();
+        assert_eq!(e.to_string(), "Quota exceeded for resources: ['port'].");
+        assert!(within_quota(Port, 0, 1, 0).is_err());
+        assert!(within_quota(Port, i64::MAX, 1, -1).is_ok());
+        assert!(quota_limit_valid(Port, -1).is_ok());
+        assert!(quota_limit_valid(Port, -2).is_err());
+    }
 
     fn vm(os: OsType, power: PowerState) -> Vm {
         Vm {

@@ -74,6 +74,12 @@ pub struct ServeArgs {
     /// Default: `secret.key` in the data directory.
     #[arg(long, env = "NICPLANE_SECRET_KEY_FILE")]
     pub secret_key_file: Option<PathBuf>,
+    /// Default quota of a resource, `RESOURCE=N` (N = -1 is unlimited);
+    /// repeatable, comma-separated in the variable. Neutron's defaults
+    /// otherwise: network=100, subnet=100, port=500, floatingip=50,
+    /// security_group=10, security_group_rule=100.
+    #[arg(long = "quota-default", env = "NICPLANE_QUOTA_DEFAULTS", value_delimiter = ',', value_parser = parse_quota_default)]
+    pub quota_defaults: Vec<(nicplane_domain::quota::QuotaResource, i64)>,
 }
 
 fn parse_synchronous(s: &str) -> Result<Synchronous, String> {
@@ -137,6 +143,22 @@ fn read_or_create_key_file(path: &Path) -> Result<String> {
     }
 }
 
+/// Parse `RESOURCE=N` of `--quota-default`.
+fn parse_quota_default(
+    s: &str,
+) -> std::result::Result<(nicplane_domain::quota::QuotaResource, i64), String> {
+    let (r, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected RESOURCE=N, got {s}"))?;
+    let r: nicplane_domain::quota::QuotaResource = r.trim().parse().map_err(|e| format!("{e}"))?;
+    let n: i64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("the quota of {r} must be an integer, got {n}"))?;
+    nicplane_domain::rules::quota_limit_valid(r, n).map_err(|e| e.to_string())?;
+    Ok((r, n))
+}
+
 /// The store URL the arguments name.
 pub fn database_url(a: &ServeArgs) -> String {
     match &a.database {
@@ -189,6 +211,7 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
             secret_keys: Arc::new(keyring),
             max_fixed_ips_per_port: a.max_fixed_ips_per_port,
             max_allowed_address_pairs: a.max_allowed_address_pairs,
+            quota_defaults: quota_defaults(&a.quota_defaults),
             ..Default::default()
         },
     );
@@ -206,6 +229,11 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
             "sealed stored access key secrets with the current secret key"
         );
     }
+    service
+        .quota_defaults_apply()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("cannot set the default quotas")?;
     let report = service
         .bootstrap(&BootstrapOptions {
             admin_password: std::env::var("NICPLANE_ADMIN_PASSWORD").ok(),
@@ -299,4 +327,17 @@ async fn shutdown() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+/// Neutron's defaults with the configured ones applied over them.
+fn quota_defaults(
+    set: &[(nicplane_domain::quota::QuotaResource, i64)],
+) -> Vec<(nicplane_domain::quota::QuotaResource, i64)> {
+    let mut out = nicplane_service::quota::neutron_defaults();
+    for (r, n) in set {
+        for d in out.iter_mut().filter(|d| d.0 == *r) {
+            d.1 = *n;
+        }
+    }
+    out
 }

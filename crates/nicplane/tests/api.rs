@@ -303,6 +303,9 @@ fn the_openapi_document_lists_the_use_cases() {
         "vm_create",
         "vm_stop",
         "auth_login",
+        "quota_show",
+        "quota_set",
+        "quota_reset",
     ] {
         assert!(ops.contains(&op), "{op} missing from {ops:?}");
     }

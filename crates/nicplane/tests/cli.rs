@@ -147,3 +147,65 @@ fn the_cli_walks_through_the_console_guide() {
     let err = cli.fails(&["login", "-u", "carol", "--password", "wrong"]);
     assert!(err.contains("wrong"), "{err}");
 }
+
+#[test]
+fn quota_show_and_set_through_the_cli() {
+    let s = Server::start(&["--demo"]);
+    let admin = Cli {
+        url: s.url.clone(),
+        config: temp_dir("cli").join("admin.json"),
+    };
+    admin.ok(&["login", "-u", "admin", "--password", ADMIN_PASSWORD]);
+    let out = admin.ok(&[
+        "quota",
+        "set",
+        "--ports",
+        "3",
+        "--floating-ips",
+        "-1",
+        "--project",
+        "demo",
+    ]);
+    let port_line = out
+        .lines()
+        .find(|l| l.starts_with("port "))
+        .unwrap_or_else(|| panic!("no port row: {out}"));
+    assert!(port_line.trim_end().ends_with(" 3"), "{port_line}");
+    let fip_line = out.lines().find(|l| l.starts_with("floatingip ")).unwrap();
+    assert!(fip_line.trim_end().ends_with("unlimited"), "{fip_line}");
+
+    let bob = Cli {
+        url: s.url.clone(),
+        config: temp_dir("cli").join("bob.json"),
+    };
+    bob.ok(&["login", "-u", "bob", "--password", "demo-password"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&bob.ok(&["quota", "show", "--json"])).expect("json");
+    let port = json["quotas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["resource"] == "port")
+        .cloned()
+        .unwrap();
+    assert_eq!(port["limit"], 3);
+    assert!(
+        port["used"].as_i64().unwrap() >= 3,
+        "the demo VMs' interfaces count: {port}"
+    );
+    let err = bob.fails(&["quota", "set", "--ports", "1000"]);
+    assert!(
+        err.contains("Only the cloud admin can change quotas."),
+        "{err}"
+    );
+    let err = admin.fails(&["quota", "set", "--project", "demo"]);
+    assert!(err.contains("Nothing to set"), "{err}");
+    let err = bob.fails(&["quota", "reset"]);
+    assert!(
+        err.contains("Only the cloud admin can change quotas."),
+        "{err}"
+    );
+    let out = admin.ok(&["quota", "reset", "--project", "demo"]);
+    let port_line = out.lines().find(|l| l.starts_with("port ")).unwrap();
+    assert!(port_line.trim_end().ends_with(" 500"), "{port_line}");
+}

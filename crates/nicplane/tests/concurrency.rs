@@ -47,7 +47,13 @@ fn fifty_parallel_attaches_leave_exactly_five_interfaces() {
 
 #[test]
 fn five_hundred_parallel_public_ip_allocations_never_repeat_an_address() {
-    let s = Server::start(&["--public-cidr", "198.51.100.0/24"]);
+    // The pool, not the project's floatingip quota (50), is what runs out.
+    let s = Server::start(&[
+        "--public-cidr",
+        "198.51.100.0/24",
+        "--quota-default",
+        "floatingip=-1",
+    ]);
     let t = tenant(&s, "pool");
     let n = 500;
     let barrier = Arc::new(Barrier::new(n));

@@ -211,10 +211,62 @@ fn two_hundred_parallel_adds_on_twenty_vms_across_servers_leave_exactly_five_eac
     assert_eq!(database_violations(&db), Vec::<String>::new());
 }
 
+/// Three servers, parallel port creates against a quota of K: exactly K
+/// succeed, the others get 409 OverQuota, and the usage equals the rows.
+#[test]
+fn parallel_port_creates_across_servers_stop_exactly_at_the_quota() {
+    const K: i64 = 25;
+    const JOBS: usize = 120;
+    let _serial = serial();
+    let Some(servers) = cluster(SERVERS, &[]) else {
+        return;
+    };
+    let t = tenant(&servers[0], "mp-quota");
+    let net = t.standard_network("app", "10.20.0.0/24");
+    let cloud = servers[0].admin();
+    cloud
+        .quota_set(&t.project, &json!({ "port": K }))
+        .expect("quota set");
+    let clients: Vec<Client> = servers.iter().map(|s| on(s, &t.power)).collect();
+    let results = run_parallel(48, JOBS, |j| {
+        clients[j % SERVERS].post::<serde_json::Value>(
+            &format!("/v1/projects/{}/interfaces", t.project),
+            &json!({ "network_id": net }),
+        )
+    });
+    let ok = results.iter().filter(|r| r.is_ok()).count() as i64;
+    for r in &results {
+        if let Err(e) = r {
+            assert!(is_api(e, 409, "OverQuota"), "not a clean 409: {e}");
+            assert_eq!(e.message(), "Quota exceeded for resources: ['port'].");
+        }
+    }
+    assert_eq!(ok, K);
+    let report = clients[1].quota_show(&t.project).expect("quota show");
+    let port = report
+        .quotas
+        .iter()
+        .find(|q| q.resource.as_str() == "port")
+        .expect("port");
+    assert_eq!((port.used, port.limit), (K, K));
+    let db = servers[0].database.clone().expect("PostgreSQL");
+    let mut c = postgres::Client::connect(&db, postgres::NoTls).expect("connect");
+    let rows: i64 = c
+        .query_one(
+            "SELECT count(*) FROM interfaces WHERE project_id = $1",
+            &[&t.project],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(rows, K);
+    assert_eq!(database_violations(&db), Vec::<String>::new());
+}
+
 #[test]
 fn two_thousand_parallel_allocations_from_one_subnet_across_servers_never_repeat_an_address() {
     let _serial = serial();
-    let Some(servers) = cluster(SERVERS, &[]) else {
+    // 2,045 ports in one project: above the default port quota of 500.
+    let Some(servers) = cluster(SERVERS, &["--quota-default", "port=-1"]) else {
         return;
     };
     let t = tenant(&servers[0], "mp-ipam");
@@ -261,7 +313,16 @@ fn two_thousand_parallel_allocations_from_one_subnet_across_servers_never_repeat
 #[test]
 fn a_public_ip_pool_drained_from_all_servers_hands_out_each_address_once() {
     let _serial = serial();
-    let Some(servers) = cluster(SERVERS, &["--public-cidr", "198.51.100.0/24"]) else {
+    // 253 public IPs in one project: above the default floatingip quota of 50.
+    let Some(servers) = cluster(
+        SERVERS,
+        &[
+            "--public-cidr",
+            "198.51.100.0/24",
+            "--quota-default",
+            "floatingip=-1",
+        ],
+    ) else {
         return;
     };
     let t = tenant(&servers[0], "mp-pool");

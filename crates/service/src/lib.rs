@@ -17,6 +17,7 @@ pub mod job;
 pub mod network;
 pub mod openstack_support;
 pub mod public_ip;
+pub mod quota;
 pub mod secret_box;
 pub mod supplementary;
 pub mod trunk;
@@ -52,6 +53,8 @@ pub struct Config {
     /// Most allowed address pairs on one interface (Neutron's
     /// `max_allowed_address_pair`).
     pub max_allowed_address_pairs: usize,
+    /// Default quota limits (Neutron's unless configured; -1 unlimited).
+    pub quota_defaults: Vec<(nicplane_domain::quota::QuotaResource, i64)>,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             secret_keys: Arc::new(secret_box::Keyring::ephemeral()),
             max_fixed_ips_per_port: nicplane_domain::rules::DEFAULT_MAX_FIXED_IPS_PER_PORT,
             max_allowed_address_pairs: nicplane_domain::rules::DEFAULT_MAX_ALLOWED_ADDRESS_PAIRS,
+            quota_defaults: quota::neutron_defaults(),
         }
     }
 }

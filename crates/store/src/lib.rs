@@ -17,11 +17,13 @@
 
 pub mod credential_job;
 pub mod postgres;
+pub mod quota;
 pub mod sqlite;
 pub mod trunk;
 pub mod tx;
 
 pub use credential_job::*;
+pub use quota::*;
 pub use trunk::*;
 pub use tx::*;
 

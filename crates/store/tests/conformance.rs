@@ -384,8 +384,7 @@ fn migrations_twice_are_a_no_op() {
             .unwrap();
         drop(store);
         let versions = db.query_i64("SELECT version FROM schema_migrations ORDER BY version");
-        // The numbers of the migration files (helpers working in parallel
-        // take numbers out of order, so the list may have gaps).
+        // Exactly the migration files, each applied once, in order.
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
         let mut expected: Vec<Vec<i64>> = std::fs::read_dir(dir)
             .expect("migrations dir")
@@ -915,4 +914,208 @@ fn postgres_connection_refused_is_unavailable() {
     .err()
     .expect("nothing listens on port 1");
     assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+}
+
+/// Many writers on two store handles (two servers) race for the last K
+/// ports of a project's quota: exactly K inserts win, the others get
+/// OverQuota with Neutron's message, and the usage row equals the rows.
+#[test]
+fn race_for_the_last_k_ports_of_a_quota_has_exactly_k_winners() {
+    use nicplane_domain::quota::QuotaResource;
+    const K: i64 = 7;
+    const WRITERS: usize = 40;
+    each_backend(|db| async move {
+        let stores = [db.open(), db.open()];
+        let seed = seed(&stores[0], Range { start: 1, end: 100 }).await;
+        let s = seed.clone();
+        // The seed holds one port already.
+        stores[0]
+            .write(move |tx| tx.quota_set(&s.project, QuotaResource::Port, 1 + K))
+            .await
+            .unwrap();
+        let mut tasks = vec![];
+        for i in 0..WRITERS {
+            let store = stores[i % stores.len()].clone();
+            let s = seed.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .write(move |tx| {
+                        let mac = [2, 0, 0, 1, (i >> 8) as u8, i as u8];
+                        tx.interface_insert(&interface(&s, mac, None, false), true)
+                    })
+                    .await
+            }));
+        }
+        let (mut won, mut lost) = (0, 0);
+        for t in tasks {
+            match t.await.expect("task") {
+                Ok(()) => won += 1,
+                Err(e) => {
+                    assert_eq!(conflict(&e), Some(ConflictReason::OverQuota), "{e}");
+                    assert_eq!(e.to_string(), "Quota exceeded for resources: ['port'].");
+                    lost += 1;
+                }
+            }
+        }
+        assert_eq!((won, lost), (K, WRITERS as i64 - K), "{:?}", db.backend);
+        let s = seed.clone();
+        let report = stores[1]
+            .read(move |tx| tx.quota_get(&s.project))
+            .await
+            .unwrap();
+        let port = report
+            .iter()
+            .find(|q| q.resource == QuotaResource::Port)
+            .unwrap();
+        assert_eq!((port.used, port.limit), (1 + K, 1 + K));
+        let s = seed.clone();
+        let rows = stores[1]
+            .read(move |tx| {
+                tx.interface_count(&InterfaceFilter {
+                    project_id: Some(s.project.clone()),
+                    ..Default::default()
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows as i64, 1 + K);
+    });
+}
+
+/// The quota triggers count inserts and deletes (a group's rules go with the
+/// group), refuse past the limit, treat -1 as unlimited, and a limit below
+/// the usage only blocks new inserts.
+#[test]
+fn quota_triggers_count_and_limit_every_resource() {
+    use nicplane_domain::quota::QuotaResource;
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+        let used = |store: Store, p: ProjectId, r: QuotaResource| async move {
+            store
+                .read(move |tx| tx.quota_get(&p))
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|q| q.resource == r)
+                .map(|q| (q.used, q.limit))
+                .unwrap()
+        };
+        let p = seed.project.clone();
+        assert_eq!(
+            used(store.clone(), p.clone(), QuotaResource::Network).await,
+            (1, 100)
+        );
+        assert_eq!(
+            used(store.clone(), p.clone(), QuotaResource::Subnet).await,
+            (1, 100)
+        );
+        assert_eq!(
+            used(store.clone(), p.clone(), QuotaResource::Port).await,
+            (1, 500)
+        );
+        // A security group with two rules; limit 1 group.
+        let s = seed.clone();
+        let group = store
+            .write(move |tx| {
+                tx.quota_set(&s.project, QuotaResource::SecurityGroup, 1)?;
+                let id = SecurityGroupId::new();
+                let rule = |port: u16| SecurityGroupRule {
+                    id: SecurityGroupRuleId::new(),
+                    security_group_id: id,
+                    direction: "ingress".into(),
+                    ethertype: "IPv4".into(),
+                    protocol: Some("tcp".into()),
+                    port_range_min: Some(port),
+                    port_range_max: Some(port),
+                    remote_ip_prefix: None,
+                    remote_group_id: None,
+                    description: String::new(),
+                };
+                let sg = SecurityGroup {
+                    id,
+                    project_id: s.project.clone(),
+                    name: "web".into(),
+                    description: String::new(),
+                    is_default: false,
+                    rules: vec![rule(22), rule(80)],
+                    created_at: now(),
+                };
+                tx.security_group_insert(&sg)?;
+                Ok(sg)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            used(store.clone(), p.clone(), QuotaResource::SecurityGroup).await,
+            (1, 1)
+        );
+        assert_eq!(
+            used(store.clone(), p.clone(), QuotaResource::SecurityGroupRule).await,
+            (2, 100)
+        );
+        let gid = group.id;
+        let e = store
+            .write(move |tx| {
+                let mut sg = group.clone();
+                sg.id = SecurityGroupId::new();
+                sg.rules.clear();
+                tx.security_group_insert(&sg)?;
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Quota exceeded for resources: ['security_group']."
+        );
+        store
+            .write(move |tx| tx.security_group_delete(gid))
+            .await
+            .unwrap();
+        assert_eq!(
+            used(store.clone(), p.clone(), QuotaResource::SecurityGroup).await,
+            (0, 1)
+        );
+        assert_eq!(
+            used(store.clone(), p.clone(), QuotaResource::SecurityGroupRule).await,
+            (0, 100)
+        );
+        // Below the usage: allowed, and blocks; -1 is unlimited.
+        let s = seed.clone();
+        store
+            .write(move |tx| tx.quota_set(&s.project, QuotaResource::Port, 0))
+            .await
+            .unwrap();
+        let s = seed.clone();
+        let e = store
+            .write(move |tx| {
+                tx.interface_insert(&interface(&s, [2, 0, 0, 0, 9, 9], None, false), true)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(conflict(&e), Some(ConflictReason::OverQuota));
+        let s = seed.clone();
+        store
+            .write(move |tx| {
+                tx.quota_set(&s.project, QuotaResource::Port, -1)?;
+                tx.interface_insert(&interface(&s, [2, 0, 0, 0, 9, 9], None, false), true)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            used(store.clone(), p.clone(), QuotaResource::Port).await,
+            (2, -1)
+        );
+        // Reset: back to the default.
+        let s = seed.clone();
+        store
+            .write(move |tx| tx.quota_reset(&s.project))
+            .await
+            .unwrap();
+        assert_eq!(
+            used(store.clone(), p.clone(), QuotaResource::Port).await,
+            (2, 500)
+        );
+    });
 }

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod error;
 pub mod extract;
 pub mod network;
+pub mod quota;
 pub mod supplementary;
 pub mod vm;
 
@@ -128,6 +129,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::project_list, admin::project_create))
         .routes(routes!(admin::project_get))
         .routes(routes!(admin::member_list))
+        .routes(routes!(
+            quota::quota_show,
+            quota::quota_set,
+            quota::quota_reset
+        ))
         .routes(routes!(admin::member_set, admin::member_remove))
         .routes(routes!(network::shared_network_create))
         .routes(routes!(network::network_list, network::network_create))

@@ -31,7 +31,7 @@ pub struct KeystoneError {
 }
 
 /// The one function mapping nicplane's error to Keystone's shape.
-fn keystone_error(state: &AppState, error: Error) -> KeystoneError {
+pub(crate) fn keystone_error(state: &AppState, error: Error) -> KeystoneError {
     KeystoneError {
         error,
         www: www_authenticate(state),

@@ -10,6 +10,7 @@
 
 pub mod glance;
 pub mod keystone;
+pub mod keystone_projects;
 pub mod neutron;
 pub mod nova;
 
@@ -27,6 +28,7 @@ pub const REGION: &str = "RegionOne";
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .merge(keystone::routes(state.clone()))
+        .merge(keystone_projects::routes(state.clone()))
         .merge(nova::routes(state.clone()))
         .merge(neutron::routes(state.clone()))
         .merge(glance::routes(state))

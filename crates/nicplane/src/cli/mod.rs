@@ -77,6 +77,40 @@ pub enum ClientCommand {
     /// AK/SK credentials (sign requests to the Huawei listener).
     #[command(subcommand)]
     Credential(huawei::CredentialCmd),
+    /// Quotas of the current project (`set`: cloud admin).
+    #[command(subcommand)]
+    Quota(QuotaCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QuotaCmd {
+    /// Show the limits and usage.
+    Show,
+    /// Set limits (-1 is unlimited); the others stay as they are.
+    Set(QuotaLimits),
+    /// Put every limit back to the deployment default.
+    Reset,
+}
+
+/// Limits `nicplane quota set` may change, named as in `openstack quota set`.
+#[derive(Args, Debug)]
+pub struct QuotaLimits {
+    #[arg(long, allow_negative_numbers = true)]
+    pub networks: Option<i64>,
+    #[arg(long, allow_negative_numbers = true)]
+    pub subnets: Option<i64>,
+    #[arg(long, allow_negative_numbers = true)]
+    pub ports: Option<i64>,
+    #[arg(
+        long = "floating-ips",
+        visible_alias = "public-ips",
+        allow_negative_numbers = true
+    )]
+    pub floating_ips: Option<i64>,
+    #[arg(long, allow_negative_numbers = true)]
+    pub secgroups: Option<i64>,
+    #[arg(long = "secgroup-rules", allow_negative_numbers = true)]
+    pub secgroup_rules: Option<i64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -545,6 +579,7 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
         ClientCommand::PublicIp(c) => public_ip_cmd(&mut ctx, c),
         ClientCommand::Supplementary(c) => huawei::supplementary_cmd(&mut ctx, c),
         ClientCommand::Credential(c) => huawei::credential_cmd(&mut ctx, c),
+        ClientCommand::Quota(c) => quota_cmd(&mut ctx, c),
         ClientCommand::SecurityGroup(SgCmd::List) => {
             let p = ctx.project()?;
             let sgs = ctx.client.security_groups(&p)?;
@@ -619,6 +654,48 @@ fn project_cmd(ctx: &mut Ctx, c: ProjectCmd) -> Result<()> {
             ctx.out(&ms, || member_table(&ms))
         }
     }
+}
+
+fn quota_cmd(ctx: &mut Ctx, c: QuotaCmd) -> Result<()> {
+    let p = ctx.project()?;
+    let report = match c {
+        QuotaCmd::Show => ctx.client.quota_show(&p)?,
+        QuotaCmd::Reset => {
+            ctx.client.quota_reset(&p)?;
+            ctx.client.quota_show(&p)?
+        }
+        QuotaCmd::Set(l) => {
+            let mut body = serde_json::Map::new();
+            for (name, v) in [
+                ("network", l.networks),
+                ("subnet", l.subnets),
+                ("port", l.ports),
+                ("floatingip", l.floating_ips),
+                ("security_group", l.secgroups),
+                ("security_group_rule", l.secgroup_rules),
+            ] {
+                if let Some(v) = v {
+                    body.insert(name.into(), json!(v));
+                }
+            }
+            if body.is_empty() {
+                bail!("Nothing to set: pass --ports, --networks, --subnets, --floating-ips, --secgroups or --secgroup-rules.");
+            }
+            ctx.client.quota_set(&p, &Value::Object(body))?
+        }
+    };
+    ctx.out(&report, || {
+        let mut t = Table::new(&["RESOURCE", "USED", "LIMIT"]);
+        for q in &report.quotas {
+            let limit = if q.limit < 0 {
+                "unlimited".to_string()
+            } else {
+                q.limit.to_string()
+            };
+            t.row(vec![q.resource.to_string(), q.used.to_string(), limit]);
+        }
+        t
+    })
 }
 
 fn member_table(ms: &[Membership]) -> Table {

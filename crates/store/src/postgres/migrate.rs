@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/postgres/0005_credential_hardening.sql"),
     ),
+    (6, include_str!("../../migrations/postgres/0006_quotas.sql")),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

@@ -26,6 +26,7 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 mod credential_job;
+mod quota;
 mod trunk;
 
 /// Prepared statements kept per connection before the cache is emptied (the
@@ -156,6 +157,8 @@ fn decode_constraint(code: &SqlState, name: &str, msg: &str) -> Error {
             ConflictReason::CredentialLimitReached,
             crate::CREDENTIAL_LIMIT_MESSAGE,
         ),
+        "quota_usage_within_limit" => crate::quota::decode_over_quota(msg)
+            .unwrap_or_else(|| Error::internal(format!("constraint {name} violated: {msg}"))),
         "interfaces_mac" => c(
             ConflictReason::MacInUse,
             "The MAC address is already in use.",

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/sqlite/0005_credential_hardening.sql"),
     ),
+    (6, include_str!("../../migrations/sqlite/0006_quotas.sql")),
 ];
 
 /// Bring the schema up to date.

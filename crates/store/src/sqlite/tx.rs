@@ -15,6 +15,7 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 mod credential_job;
+mod quota;
 mod trunk;
 
 /// A transaction on one SQLite connection.
@@ -50,6 +51,9 @@ pub fn decode(e: rusqlite::Error) -> Error {
 }
 
 fn decode_constraint(msg: &str) -> Error {
+    if let Some(e) = crate::quota::decode_over_quota(msg) {
+        return e;
+    }
     let c = |reason, m: &str| Error::conflict(reason, m);
     if msg.contains("credentials.user_id, credentials.slot") || msg.contains("slot IN") {
         c(

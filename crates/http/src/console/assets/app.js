@@ -173,7 +173,7 @@
     state.vm = null;
     state.networks = new Map();
     // Drop what the previous user saw, so nothing of it lingers in hidden views.
-    for (const id of ['vm-table-body', 'vm-actions', 'vm-summary', 'vm-interfaces-body', 'networks-by-dc', 'edit-interfaces', 'project-switcher']) {
+    for (const id of ['vm-table-body', 'quota-table-body', 'vm-actions', 'vm-summary', 'vm-interfaces-body', 'networks-by-dc', 'edit-interfaces', 'project-switcher']) {
       $(id).replaceChildren();
     }
     $('whoami').textContent = '';
@@ -409,8 +409,12 @@
   // ------------------------------------------------------------ VM list --
 
   async function renderVmList(seq) {
-    const vms = await listAll(`${projectPath()}/vms`);
+    const [vms, quotas] = await Promise.all([
+      listAll(`${projectPath()}/vms`),
+      api('GET', `${projectPath()}/quotas`),
+    ]);
     if (seq !== state.renderSeq) return;
+    renderQuotas(quotas);
     showView('vms-view');
     const writer = canWrite();
     $('vm-create-form').hidden = !writer;
@@ -419,6 +423,26 @@
     vms.sort((a, b) => a.name.localeCompare(b.name));
     $('vm-table-body').replaceChildren(...vms.map((vm) => vmRow(vm, writer)));
     $('vm-empty').hidden = vms.length > 0;
+  }
+
+  const QUOTA_TITLES = {
+    network: 'Networks',
+    subnet: 'Subnets',
+    port: 'Network interfaces (ports)',
+    floatingip: 'Public IPs',
+    security_group: 'Security groups',
+    security_group_rule: 'Security group rules',
+  };
+
+  // Used / limit per resource, as the API reports them (-1: unlimited).
+  function renderQuotas(report) {
+    $('quota-table-body').replaceChildren(...report.quotas.map((q) => h('tr', {
+      dataset: { testid: 'quota-row', resource: q.resource },
+    }, [
+      h('td', {}, QUOTA_TITLES[q.resource] || q.resource),
+      h('td', { dataset: { testid: 'quota-used' } }, String(q.used)),
+      h('td', { dataset: { testid: 'quota-limit' } }, q.limit < 0 ? 'Unlimited' : String(q.limit)),
+    ])));
   }
 
   function vmRow(vm, writer) {

@@ -12,6 +12,7 @@ pub mod floatingips;
 pub mod networks;
 pub mod ports;
 pub mod query;
+pub mod quotas;
 pub mod security_groups;
 pub mod trunks;
 
@@ -397,6 +398,14 @@ fn api(state: AppState) -> Router {
         .route("/trunks/{id}/add_subports", put(trunks::add_subports))
         .route("/trunks/{id}/remove_subports", put(trunks::remove_subports))
         .route("/trunks/{id}/get_subports", get(trunks::get_subports))
+        .route("/quotas", get(quotas::list))
+        .route("/quotas/tenant", get(quotas::tenant))
+        .route(
+            "/quotas/{id}",
+            get(quotas::show).put(quotas::update).delete(quotas::delete),
+        )
+        .route("/quotas/{id}/details", get(quotas::details))
+        .route("/quotas/{id}/default", get(quotas::defaults))
         .route("/extensions", get(extension_list))
         .route("/extensions/{alias}", get(extension_show))
         .route("/availability_zones", get(networks::availability_zones))
@@ -491,6 +500,16 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
         "sorting",
         "Sorting support",
         "Extension that indicates that sorting is enabled.",
+    ),
+    (
+        "quotas",
+        "Quota management support",
+        "Expose functions for quotas management per project.",
+    ),
+    (
+        "quota_details",
+        "Quota details management support",
+        "Expose functions for quotas usage statistics per project.",
     ),
     (
         "filter-validation",

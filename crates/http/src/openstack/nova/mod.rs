@@ -10,6 +10,7 @@
 
 pub mod flavors;
 pub mod interfaces;
+pub mod quota_sets;
 pub mod servers;
 
 use super::{scoped, Scoped};
@@ -83,6 +84,9 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
     let status = match e {
         Error::Conflict { reason, .. } => match reason {
             ConflictReason::InterfaceLimitReached => 403,
+            // Nova answers Neutron's OverQuota of ports with 403
+            // PortLimitExceeded ("Maximum number of ports exceeded").
+            ConflictReason::OverQuota => 403,
             ConflictReason::VmMustBeStopped
             | ConflictReason::PrimaryInterface
             | ConflictReason::AddressInUse
@@ -94,7 +98,6 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
             | ConflictReason::WrongState
             | ConflictReason::IdempotencyKeyReused
             | ConflictReason::NameTaken
-            | ConflictReason::OverQuota
             | ConflictReason::CredentialLimitReached => 409,
         },
         Error::CapacityExhausted { .. } => 400,
@@ -124,6 +127,9 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
         Error::NotFound { kind: Kind::Interface, id } => format!("Port id {id} could not be found."),
         Error::NotFound { kind: Kind::Network, id } => format!("Network {id} could not be found."),
         Error::Unauthenticated { .. } => "The request you have made requires authentication.".into(),
+        Error::Conflict { reason: ConflictReason::OverQuota, message } if message.contains("['port']") => {
+            "Maximum number of ports exceeded".into()
+        }
         Error::Internal { .. } => "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.".into(),
         Error::NotFound { .. }
         | Error::InvalidRequest { .. }
@@ -394,6 +400,9 @@ fn api(state: AppState) -> Router {
             "/servers/{id}/os-interface/{port_id}",
             get(interfaces::show).delete(interfaces::delete),
         )
+        .route("/os-quota-sets/{id}", get(quota_sets::show))
+        .route("/os-quota-sets/{id}/detail", get(quota_sets::detail))
+        .route("/os-quota-sets/{id}/defaults", get(quota_sets::defaults))
         .route("/flavors", get(flavors::list))
         .route("/flavors/detail", get(flavors::list_detail))
         .route("/flavors/{id}", get(flavors::show))
