@@ -23,10 +23,13 @@ fn allowed_statuses(e: &Error) -> &'static [u16] {
         } => &[400, 404],
         Error::NotFound { .. } => &[404],
         Error::InvalidRequest { .. } | Error::InvalidValue { .. } => &[400],
-        // OpenStack answers the interface limit 403; Huawei the primary
-        // interface 403 and the access key limit 400 (IAM's akSkNumExceed).
+        // OpenStack answers the interface limit 403 and Nova a port over
+        // quota 403 (PortLimitExceeded); Huawei the primary interface 403 and
+        // the access key limit 400 (IAM's akSkNumExceed).
         Error::Conflict { reason, .. } => match reason {
-            ConflictReason::InterfaceLimitReached | ConflictReason::PrimaryInterface => &[403, 409],
+            ConflictReason::InterfaceLimitReached
+            | ConflictReason::PrimaryInterface
+            | ConflictReason::OverQuota => &[403, 409],
             ConflictReason::CredentialLimitReached => &[400, 409],
             ConflictReason::VmMustBeStopped
             | ConflictReason::AddressInUse
@@ -37,8 +40,7 @@ fn allowed_statuses(e: &Error) -> &'static [u16] {
             | ConflictReason::InUse
             | ConflictReason::WrongState
             | ConflictReason::IdempotencyKeyReused
-            | ConflictReason::NameTaken
-            | ConflictReason::OverQuota => &[409],
+            | ConflictReason::NameTaken => &[409],
         },
         Error::Forbidden { .. } => &[403],
         Error::Unauthenticated { .. } => &[401],
