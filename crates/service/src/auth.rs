@@ -252,6 +252,7 @@ impl Service {
             id: UserId::new(),
             name: name.to_string(),
             is_cloud_admin,
+            enabled: true,
             created_at: now(),
         };
         self.write(caller, opts, move |tx| {

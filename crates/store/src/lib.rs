@@ -20,10 +20,12 @@ pub mod postgres;
 pub mod sqlite;
 pub mod trunk;
 pub mod tx;
+pub mod user_auth;
 
 pub use credential_job::*;
 pub use trunk::*;
 pub use tx::*;
+pub use user_auth::*;
 
 use nicplane_domain::{Error, Result};
 use std::sync::Arc;

@@ -70,7 +70,9 @@ pub struct PoolRow {
 }
 
 /// Everything a backend must do inside one transaction.
-pub trait Tx: crate::credential_job::CredentialJobTx + crate::trunk::TrunkTx {
+pub trait Tx:
+    crate::credential_job::CredentialJobTx + crate::trunk::TrunkTx + crate::user_auth::UserAuthTx
+{
     fn ping(&mut self) -> Result<()>;
 
     /// Next value (starting at 0) of a deployment-wide counter.
