@@ -177,7 +177,19 @@ impl Service {
             })
             .await?;
         match found {
-            Some((user, secret)) => Ok((Caller { user, scope: None }, secret)),
+            // A disabled user's keys stop working at once (read per request).
+            Some((user, _)) if !user.enabled => Err(Error::unauthenticated(format!(
+                "The user {} is disabled.",
+                user.name
+            ))),
+            Some((user, secret)) => Ok((
+                Caller {
+                    user,
+                    scope: None,
+                    token_hash: None,
+                },
+                secret,
+            )),
             None => Err(Error::unauthenticated(format!(
                 "The access key {access} does not exist or is not active."
             ))),

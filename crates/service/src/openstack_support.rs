@@ -275,37 +275,44 @@ impl Service {
         user: Ref,
         password: &str,
         project: Option<Ref>,
+        origin: &crate::auth::Origin,
     ) -> Result<ScopedLogin> {
-        let bad = || Error::unauthenticated("The user name or password is wrong.");
-        let (name, scope) = self
+        // The password is checked first (an unknown user id costs the same
+        // as a known one), then the scope, as Keystone does.
+        let key = match &user {
+            Ref::Id(id) | Ref::Name(id) => id.clone(),
+        };
+        let checked = self
+            .check_login(&key, password, origin, move |tx| match &user {
+                Ref::Name(n) => tx.user_by_name(n),
+                Ref::Id(id) => match id.parse::<UserId>() {
+                    Ok(uid) => match tx.user_get(uid)? {
+                        Some(u) => tx.user_by_name(&u.name),
+                        None => Ok(None),
+                    },
+                    Err(_) => Ok(None),
+                },
+            })
+            .await?;
+        let scope = self
             .store
-            .read(move |tx| {
-                let name = match &user {
-                    Ref::Name(n) => n.clone(),
-                    Ref::Id(id) => {
-                        let uid: UserId = id.parse().map_err(|_| bad())?;
-                        tx.user_get(uid)?.ok_or_else(bad)?.name
-                    }
-                };
-                let scope = match &project {
-                    None => None,
-                    Some(Ref::Id(id)) => {
-                        let pid = ProjectId::parse_for_lookup(id).map_err(|_| {
-                            Error::unauthenticated(format!("Project {id} could not be found."))
-                        })?;
-                        Some(tx.project_get(&pid)?.ok_or_else(|| {
-                            Error::unauthenticated(format!("Project {id} could not be found."))
-                        })?)
-                    }
-                    Some(Ref::Name(n)) => Some(tx.project_by_name(n)?.ok_or_else(|| {
-                        Error::unauthenticated(format!("Project {n} could not be found."))
-                    })?),
-                };
-                Ok((name, scope))
+            .read(move |tx| match &project {
+                None => Ok(None),
+                Some(Ref::Id(id)) => {
+                    let pid = ProjectId::parse_for_lookup(id).map_err(|_| {
+                        Error::unauthenticated(format!("Project {id} could not be found."))
+                    })?;
+                    Ok(Some(tx.project_get(&pid)?.ok_or_else(|| {
+                        Error::unauthenticated(format!("Project {id} could not be found."))
+                    })?))
+                }
+                Some(Ref::Name(n)) => Ok(Some(tx.project_by_name(n)?.ok_or_else(|| {
+                    Error::unauthenticated(format!("Project {n} could not be found."))
+                })?)),
             })
             .await?;
         let login = self
-            .auth_login_scoped(&name, password, scope.as_ref().map(|p| p.id.clone()))
+            .issue_token(checked, scope.as_ref().map(|p| p.id.clone()))
             .await?;
         let role = match &scope {
             None => None,
