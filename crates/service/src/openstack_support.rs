@@ -330,6 +330,52 @@ impl Service {
         })
     }
 
+    /// `identity_token_show`: what Keystone's `GET /v3/auth/tokens` shows
+    /// about the token `subject`. The caller sees their own tokens, the
+    /// cloud admin anyone's; an unknown, expired or foreign token, or one of
+    /// a disabled user, is "not found" (Keystone's 404).
+    pub async fn identity_token_show(&self, caller: &Caller, subject: &str) -> Result<ScopedLogin> {
+        let h = crate::auth::token_hash(subject);
+        let c = caller.clone();
+        let token = subject.to_string();
+        self.store
+            .read(move |tx| {
+                let missing = || Error::not_found(Kind::Token, "in X-Subject-Token");
+                let o = tx.token_owner(&h)?.ok_or_else(missing)?;
+                if o.expires_at <= now().unix_timestamp()
+                    || !o.user.enabled
+                    || !(c.user.is_cloud_admin || c.user.id == o.user.id)
+                {
+                    return Err(missing());
+                }
+                let memberships = tx.memberships_of_user(o.user.id)?;
+                let project = match &o.scope {
+                    Some(p) => tx.project_get(p)?,
+                    None => None,
+                };
+                let role = match &project {
+                    None => None,
+                    Some(_) if o.user.is_cloud_admin => Some(Role::Admin),
+                    Some(p) => memberships
+                        .iter()
+                        .find(|m| m.project_id == p.id)
+                        .map(|m| m.role),
+                };
+                Ok(ScopedLogin {
+                    login: Login {
+                        token: token.clone(),
+                        expires_at: o.expires_at,
+                        scope: o.scope,
+                        user: o.user,
+                        memberships,
+                    },
+                    project,
+                    role,
+                })
+            })
+            .await
+    }
+
     /// `vm_create_on_networks`: create a VM with its first interface on the
     /// first requested network or interface (the Default Network when none),
     /// and the further ones attached.
