@@ -71,9 +71,12 @@ pub struct ServeArgs {
     /// Password checks that may wait for a hash slot; more are answered 429.
     #[arg(long, env = "NICPLANE_LOGIN_QUEUE", default_value_t = login_guard::DEFAULT_HASH_QUEUE)]
     pub login_queue: usize,
-    /// Failed logins of one user name or source address before delays start.
+    /// Failed logins of one user name before delays start.
     #[arg(long, env = "NICPLANE_LOGIN_FREE_FAILURES", default_value_t = login_guard::DEFAULT_FREE_FAILURES)]
     pub login_free_failures: u32,
+    /// Failed logins from one source address before delays start.
+    #[arg(long, env = "NICPLANE_LOGIN_FREE_FAILURES_PER_ADDRESS", default_value_t = login_guard::DEFAULT_FREE_FAILURES_PER_ADDRESS)]
+    pub login_free_failures_per_address: u32,
     /// Seconds of the first delay after the free failures (doubles each time).
     #[arg(long, env = "NICPLANE_LOGIN_BASE_DELAY", default_value_t = login_guard::DEFAULT_BASE_DELAY_SECS)]
     pub login_base_delay: u64,
@@ -174,6 +177,7 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
                 hash_concurrency: a.login_concurrency.unwrap_or_else(login_guard::cores),
                 hash_queue: a.login_queue,
                 free_failures: a.login_free_failures,
+                free_failures_per_address: a.login_free_failures_per_address,
                 base_delay: Duration::from_secs(a.login_base_delay),
                 max_delay: Duration::from_secs(a.login_max_delay),
                 window: Duration::from_secs(a.login_window),

@@ -3,8 +3,9 @@
 //! queue or get 429), and a throttle that slows down repeated failed logins
 //! per user name and per source address.
 //!
-//! The throttle: the first `free_failures` failures of a key within `window`
-//! cost nothing; each further failure makes the key wait `base_delay × 2^k`
+//! The throttle: the first `free_failures` failures of a user name (or
+//! `free_failures_per_address` of a source address) within `window` cost
+//! nothing; each further failure makes the key wait `base_delay × 2^k`
 //! (k = failures beyond the free ones), capped at `max_delay`, before the
 //! next attempt is even checked (429 with `Retry-After`). A key's record is
 //! forgotten `window` after its last failure and a successful login clears
@@ -27,8 +28,11 @@ pub struct LoginLimits {
     pub hash_concurrency: usize,
     /// Password checks waiting for a hash slot; beyond this a login is 429.
     pub hash_queue: usize,
-    /// Failures of one user name or address that cost no delay.
+    /// Failures of one user name that cost no delay.
     pub free_failures: u32,
+    /// Failures from one source address that cost no delay (higher: many
+    /// users may share an address behind NAT).
+    pub free_failures_per_address: u32,
     /// Delay after the first failure beyond the free ones; doubles each time.
     pub base_delay: Duration,
     /// Longest delay.
@@ -43,6 +47,8 @@ pub struct LoginLimits {
 pub const DEFAULT_HASH_QUEUE: usize = 64;
 /// Default of [`LoginLimits::free_failures`].
 pub const DEFAULT_FREE_FAILURES: u32 = 5;
+/// Default of [`LoginLimits::free_failures_per_address`].
+pub const DEFAULT_FREE_FAILURES_PER_ADDRESS: u32 = 20;
 /// Default of [`LoginLimits::base_delay`], in seconds.
 pub const DEFAULT_BASE_DELAY_SECS: u64 = 1;
 /// Default of [`LoginLimits::max_delay`], in seconds.
@@ -63,6 +69,7 @@ impl Default for LoginLimits {
             hash_concurrency: cores(),
             hash_queue: DEFAULT_HASH_QUEUE,
             free_failures: DEFAULT_FREE_FAILURES,
+            free_failures_per_address: DEFAULT_FREE_FAILURES_PER_ADDRESS,
             base_delay: Duration::from_secs(DEFAULT_BASE_DELAY_SECS),
             max_delay: Duration::from_secs(DEFAULT_MAX_DELAY_SECS),
             window: Duration::from_secs(DEFAULT_WINDOW_SECS),
@@ -124,8 +131,9 @@ impl Throttle {
         }
         if wait > Duration::ZERO {
             let secs = whole_seconds(wait);
+            let unit = if secs == 1 { "second" } else { "seconds" };
             return Err(Error::too_many_requests(
-                format!("Too many failed logins; try again in {secs} seconds."),
+                format!("Too many failed logins; try again in {secs} {unit}."),
                 secs,
             ));
         }
@@ -149,8 +157,12 @@ impl Throttle {
             }
             r.failures = r.failures.saturating_add(1);
             r.last_failure = now;
-            if r.failures > self.limits.free_failures {
-                let k = (r.failures - self.limits.free_failures - 1).min(31);
+            let free = match k {
+                ThrottleKey::User(_) => self.limits.free_failures,
+                ThrottleKey::Address(_) => self.limits.free_failures_per_address,
+            };
+            if r.failures > free {
+                let k = (r.failures - free - 1).min(31);
                 let delay = self
                     .limits
                     .base_delay
@@ -261,6 +273,7 @@ mod tests {
             hash_concurrency: 1,
             hash_queue: 1,
             free_failures: 2,
+            free_failures_per_address: 3,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(4),
             window: Duration::from_secs(60),

@@ -75,6 +75,11 @@ impl Service {
                     rules::last_cloud_admin_kept(id, &user.name, &admins)?;
                 }
                 tx.user_set_enabled(id, enabled)?;
+                if !enabled {
+                    // As Keystone: disabling revokes the user's tokens, so
+                    // re-enabling does not bring old tokens back.
+                    tx.tokens_delete_of_user(id, None)?;
+                }
                 user.enabled = enabled;
             }
             if let Some(h) = &hash {
