@@ -10,10 +10,8 @@
 
 use crate::login_guard::{HashGate, LoginLimits, Throttle, ThrottleKey};
 use crate::{require_cloud_admin, Service, WriteOptions};
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
+use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use nicplane_domain::ids::{ProjectId, UserId};
 use nicplane_domain::model::{now, Membership, User};
 use nicplane_domain::rules;
@@ -77,23 +75,69 @@ pub struct Login {
     pub memberships: Vec<Membership>,
 }
 
-/// Hash a password with argon2id and a random salt.
+/// Hash a password with argon2id (default parameters) and a random salt.
 pub fn hash_password(password: &str) -> Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::internal(format!("cannot hash password: {e}")))
+    hash_password_in(&mut Vec::new(), password)
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+/// [`hash_password`] working in `memory` (grown to the size the parameters
+/// need and kept by the caller for the next hash).
+pub fn hash_password_in(memory: &mut Vec<Block>, password: &str) -> Result<String> {
+    let fail = |e: &dyn std::fmt::Display| Error::internal(format!("cannot hash password: {e}"));
+    let salt = SaltString::generate(&mut OsRng);
+    let params = Params::default();
+    let mut raw_salt = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut raw_salt)
+        .map_err(|e| fail(&e))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::default());
+    }
+    Argon2::new(Algorithm::default(), Version::default(), params.clone())
+        .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, &mut memory[..])
+        .map_err(|e| fail(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::default().ident(),
+        version: Some(Version::default().into()),
+        params: ParamsString::try_from(&params).map_err(|e| fail(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
+    };
+    Ok(hash.to_string())
+}
+
+/// Check a password against a stored hash, working in `memory`; the
+/// comparison of the outputs is constant-time.
+fn verify_password_in(memory: &mut Vec<Block>, password: &str, hash: &str) -> bool {
+    let Ok(h) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+        Algorithm::try_from(h.algorithm),
+        Params::try_from(&h),
+        h.salt,
+        h.hash,
+    ) else {
+        return false;
+    };
+    let version = match h.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut raw_salt = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut raw_salt) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::default());
+    }
+    let ok = Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, &mut memory[..])
+        .is_ok();
+    ok && Output::new(&out).is_ok_and(|o| o == expected)
 }
 
 /// A hash no password matches, checked for unknown user names so that they
@@ -152,9 +196,9 @@ impl Service {
         let ok = self
             .login
             .gate
-            .run(move || {
+            .run(move |memory| {
                 let h = hash.as_deref().unwrap_or_else(|| dummy_hash());
-                verify_password(&pw, h)
+                verify_password_in(memory, &pw, h)
             })
             .await
             .map_err(|e| refuse("busy", e))?;
@@ -181,7 +225,10 @@ impl Service {
     pub(crate) async fn hash_new_password(&self, password: &str) -> Result<String> {
         rules::password_long_enough(password, self.config.password_min_length)?;
         let pw = password.to_string();
-        self.login.gate.run(move || hash_password(&pw)).await?
+        self.login
+            .gate
+            .run(move |memory| hash_password_in(memory, &pw))
+            .await?
     }
 
     /// `auth_login`: check a user's password and issue a token.
@@ -329,5 +376,31 @@ impl Service {
             .read(move |tx| tx.user_get(id))
             .await?
             .ok_or_else(|| Error::not_found(Kind::User, id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_with_reused_memory_and_match_the_reference() {
+        let mut memory = Vec::new();
+        let h = hash_password_in(&mut memory, "correct horse").unwrap();
+        assert!(verify_password_in(&mut memory, "correct horse", &h));
+        assert!(!verify_password_in(&mut memory, "wrong horse", &h));
+        // The reference implementation agrees both ways.
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let parsed = PasswordHash::new(&h).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        let salt = SaltString::generate(&mut OsRng);
+        let reference = Argon2::default()
+            .hash_password(b"battery staple", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password_in(&mut memory, "battery staple", &reference));
+        assert!(!verify_password_in(&mut memory, "x", "not a hash"));
     }
 }

@@ -205,10 +205,16 @@ impl Throttle {
 
 /// Runs password hashes on the blocking pool, at most `hash_concurrency` at
 /// once, with at most `hash_queue` callers waiting.
+///
+/// Each running hash works in argon2 memory taken from a pool of
+/// `hash_concurrency` buffers, allocated once and reused: freeing and
+/// re-allocating 19 MiB per login let glibc's heap keep them, and a flood of
+/// logins grew the server past a gigabyte although only two ran at once.
 pub struct HashGate {
     slots: std::sync::Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
+    memory: std::sync::Arc<Mutex<Vec<Vec<argon2::Block>>>>,
 }
 
 /// Decrements the waiting count even when the waiting caller goes away.
@@ -226,13 +232,15 @@ impl HashGate {
             slots: std::sync::Arc::new(Semaphore::new(limits.hash_concurrency.max(1))),
             waiting: AtomicUsize::new(0),
             max_waiting: limits.hash_queue,
+            memory: std::sync::Arc::new(Mutex::new(Vec::new())),
         }
     }
 
-    /// Run `f` (a hash) when a slot is free; 429 when the queue is full.
+    /// Run `f` (a hash, given reusable argon2 memory) when a slot is free;
+    /// 429 when the queue is full.
     pub async fn run<R: Send + 'static>(
         &self,
-        f: impl FnOnce() -> R + Send + 'static,
+        f: impl FnOnce(&mut Vec<argon2::Block>) -> R + Send + 'static,
     ) -> Result<R> {
         let permit = match self.slots.clone().try_acquire_owned() {
             Ok(p) => p,
@@ -254,8 +262,17 @@ impl HashGate {
         };
         // The permit moves into the blocking task: the slot stays taken
         // until the hash is done, even if the caller has gone.
+        let pool = self.memory.clone();
         tokio::task::spawn_blocking(move || {
-            let r = f();
+            // A permit guarantees a buffer: there are never more hashes
+            // running than buffers in use.
+            let mut memory = pool
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop()
+                .unwrap_or_default();
+            let r = f(&mut memory);
+            pool.lock().unwrap_or_else(|e| e.into_inner()).push(memory);
             drop(permit);
             r
         })
@@ -340,7 +357,7 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let running = {
             let g = gate.clone();
-            tokio::spawn(async move { g.run(move || rx.recv().ok()).await })
+            tokio::spawn(async move { g.run(move |_| rx.recv().ok()).await })
         };
         // Wait (bounded) until the first hash holds the only slot.
         for _ in 0..1000 {
@@ -352,7 +369,7 @@ mod tests {
         assert_eq!(gate.slots.available_permits(), 0);
         let queued = {
             let g = gate.clone();
-            tokio::spawn(async move { g.run(|| 7).await })
+            tokio::spawn(async move { g.run(|_| 7).await })
         };
         for _ in 0..1000 {
             if gate.waiting.load(Ordering::SeqCst) == 1 {
@@ -360,7 +377,7 @@ mod tests {
             }
             tokio::task::yield_now().await;
         }
-        let refused = gate.run(|| 8).await.unwrap_err();
+        let refused = gate.run(|_| 8).await.unwrap_err();
         assert_eq!(refused.http_status(), 429);
         assert_eq!(refused.retry_after(), Some(1));
         tx.send(()).unwrap();
