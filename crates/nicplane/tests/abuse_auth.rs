@@ -709,3 +709,81 @@ fn the_openapi_document_lists_the_user_management_calls() {
         );
     }
 }
+
+/// Run the CLI with its session in `config`.
+fn cli(server: &Server, config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nicplane"))
+        .args(args)
+        .env("NICPLANE_URL", &server.url)
+        .env("NICPLANE_CONFIG", config)
+        .env_remove("NICPLANE_PROJECT")
+        .env_remove("NICPLANE_TOKEN")
+        .env_remove("NICPLANE_PASSWORD")
+        .env_remove("NICPLANE_NEW_PASSWORD")
+        .output()
+        .expect("run cli")
+}
+
+fn cli_ok(server: &Server, config: &std::path::Path, args: &[&str]) -> String {
+    let o = cli(server, config, args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn cli_err(server: &Server, config: &std::path::Path, args: &[&str]) -> String {
+    let o = cli(server, config, args);
+    assert!(!o.status.success(), "{args:?} should fail");
+    String::from_utf8_lossy(&o.stderr).trim().to_string()
+}
+
+#[test]
+fn the_cli_disables_enables_deletes_users_and_changes_passwords() {
+    let server = Server::start(&[]);
+    let dir = temp_dir("cli-users");
+    let admin = dir.join("admin.json");
+    let user = dir.join("user.json");
+    cli_ok(&server, &admin, &["login", "-u", "admin", "--password", ADMIN_PASSWORD]);
+    cli_ok(&server, &admin, &["user", "create", "dora", "--password", PASSWORD]);
+    cli_ok(&server, &user, &["login", "-u", "dora", "--password", PASSWORD]);
+
+    let out = cli_ok(&server, &admin, &["user", "disable", "dora"]);
+    assert!(out.contains("false"), "{out}");
+    assert_eq!(
+        cli_err(&server, &user, &["whoami"]),
+        "error: The token is not valid; log in again."
+    );
+    assert_eq!(
+        cli_err(&server, &user, &["login", "-u", "dora", "--password", PASSWORD]),
+        "error: The user dora is disabled."
+    );
+    cli_ok(&server, &admin, &["user", "enable", "dora"]);
+    cli_ok(&server, &user, &["login", "-u", "dora", "--password", PASSWORD]);
+
+    // Own change, then the admin's reset.
+    assert_eq!(
+        cli_err(&server, &user, &["password", "--current", "not-it-at-all", "--new", "dora-second-pw"]),
+        "error: The original password is wrong."
+    );
+    cli_ok(&server, &user, &["password", "--current", PASSWORD, "--new", "dora-second-pw"]);
+    cli_ok(&server, &user, &["whoami"]);
+    cli_ok(&server, &admin, &["user", "set-password", "dora", "--password", "dora-third-pw"]);
+    assert_eq!(
+        cli_err(&server, &user, &["whoami"]),
+        "error: The token is not valid; log in again."
+    );
+    cli_ok(&server, &user, &["login", "-u", "dora", "--password", "dora-third-pw"]);
+
+    cli_ok(&server, &admin, &["user", "delete", "dora"]);
+    assert_eq!(
+        cli_err(&server, &admin, &["user", "delete", "dora"]),
+        "error: User dora could not be found."
+    );
+    assert_eq!(
+        cli_err(&server, &admin, &["user", "disable", "admin"]),
+        "error: User admin is the last enabled cloud admin; it cannot be disabled or deleted."
+    );
+}
