@@ -279,13 +279,22 @@ impl Client {
     }
     /// `user_password_change`: the cloud admin's reset (no `original`) or
     /// a user's own change (with `original`).
-    pub fn user_set_password(&self, user: &str, password: &str, original: Option<&str>) -> Result<()> {
+    pub fn user_set_password(
+        &self,
+        user: &str,
+        password: &str,
+        original: Option<&str>,
+    ) -> Result<()> {
         let mut body = json!({"password": password});
         if let Some(o) = original {
             body["original_password"] = json!(o);
         }
-        self.call::<Value>(Method::POST, &format!("/v1/users/{user}/password"), Some(&body))
-            .map(|_| ())
+        self.call::<Value>(
+            Method::POST,
+            &format!("/v1/users/{user}/password"),
+            Some(&body),
+        )
+        .map(|_| ())
     }
     /// `auth_password_change`: change your own password.
     pub fn password_change(&self, original: &str, password: &str) -> Result<()> {

@@ -3,8 +3,8 @@
 //! transaction; the database constraints named in each doc comment back them.
 
 use crate::error::{ConflictReason, Error, Kind, Result};
-use crate::ipam::{AddressSpace, Range};
 use crate::ids::{ProjectId, UserId};
+use crate::ipam::{AddressSpace, Range};
 use crate::model::{Interface, Network, Vm};
 use crate::types::{NetworkKind, OsType, PowerState, Role};
 use std::net::IpAddr;
@@ -211,9 +211,7 @@ pub fn token_scope_allows(
     is_cloud_admin: bool,
 ) -> Result<()> {
     match scope {
-        Some(s) if s != project && !is_cloud_admin => {
-            Err(Error::not_found(Kind::Project, project))
-        }
+        Some(s) if s != project && !is_cloud_admin => Err(Error::not_found(Kind::Project, project)),
         _ => Ok(()),
     }
 }
@@ -236,7 +234,9 @@ pub fn last_cloud_admin_kept(target: UserId, name: &str, enabled_admins: &[UserI
     if enabled_admins == [target] {
         return Err(Error::conflict(
             ConflictReason::InUse,
-            format!("User {name} is the last enabled cloud admin; it cannot be disabled or deleted."),
+            format!(
+                "User {name} is the last enabled cloud admin; it cannot be disabled or deleted."
+            ),
         ));
     }
     Ok(())
@@ -245,7 +245,11 @@ pub fn last_cloud_admin_kept(target: UserId, name: &str, enabled_admins: &[UserI
 /// A user changing their own password proves they know the current one; the
 /// cloud admin resets another user's password without it (Keystone's
 /// `PATCH /v3/users/{id}` versus `POST /v3/users/{id}/password`).
-pub fn password_change_needs_original(is_self: bool, is_cloud_admin: bool, original: Option<&str>) -> Result<()> {
+pub fn password_change_needs_original(
+    is_self: bool,
+    is_cloud_admin: bool,
+    original: Option<&str>,
+) -> Result<()> {
     if original.is_none() && (is_self || !is_cloud_admin) {
         return Err(Error::invalid_value(
             "original_password",
@@ -484,7 +488,10 @@ mod tests {
         assert!(password_long_enough("éééééééé", 8).is_ok());
         let e = password_long_enough("1234567", 8).unwrap_err();
         assert_eq!(e.http_status(), 400);
-        assert_eq!(e.to_string(), "Invalid value for password: must be at least 8 characters.");
+        assert_eq!(
+            e.to_string(),
+            "Invalid value for password: must be at least 8 characters."
+        );
     }
 
     #[test]
@@ -502,7 +509,9 @@ mod tests {
         assert!(password_change_needs_original(false, true, None).is_ok());
         assert!(password_change_needs_original(true, false, Some("x")).is_ok());
         assert_eq!(
-            password_change_needs_original(true, true, None).unwrap_err().http_status(),
+            password_change_needs_original(true, true, None)
+                .unwrap_err()
+                .http_status(),
             400
         );
     }

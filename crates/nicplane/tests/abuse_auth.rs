@@ -52,7 +52,10 @@ fn wait_retry_after(r: &Response) {
         .header("retry-after")
         .and_then(|v| v.parse().ok())
         .expect("Retry-After");
-    assert!(secs <= 5, "Retry-After {secs} beyond the configured maximum");
+    assert!(
+        secs <= 5,
+        "Retry-After {secs} beyond the configured maximum"
+    );
     std::thread::sleep(Duration::from_secs(secs) + Duration::from_millis(100));
 }
 
@@ -71,7 +74,11 @@ fn a_login_flood_keeps_memory_bounded_and_answers_429_with_retry_after() {
                     (0..per_thread)
                         .map(|i| {
                             let r = login_raw(&c, &format!("ghost-{t}-{i}"), "wrong-password");
-                            (r.status, r.header("retry-after").map(str::to_string), message(&r))
+                            (
+                                r.status,
+                                r.header("retry-after").map(str::to_string),
+                                message(&r),
+                            )
                         })
                         .collect::<Vec<_>>()
                 })
@@ -102,7 +109,10 @@ fn a_login_flood_keeps_memory_bounded_and_answers_429_with_retry_after() {
     let peak_mb = peak_rss_kb(server.child.id()) / 1024;
     assert!(peak_mb < 400, "peak resident memory {peak_mb} MB");
     // The server still answers, and the admin still logs in.
-    server.admin().whoami().expect("server alive after the flood");
+    server
+        .admin()
+        .whoami()
+        .expect("server alive after the flood");
 }
 
 #[test]
@@ -168,8 +178,10 @@ fn repeated_failures_of_a_user_are_delayed_and_the_real_user_gets_back_in() {
         .raw(
             Method::POST,
             "/identity/v3/auth/tokens",
-            Some(&json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-                "name": "nobody-at-all", "domain": {"id": "default"}, "password": "guess"}}}}})),
+            Some(
+                &json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+                "name": "nobody-at-all", "domain": {"id": "default"}, "password": "guess"}}}}}),
+            ),
             &[],
         )
         .unwrap();
@@ -189,14 +201,20 @@ fn repeated_failures_from_one_address_are_delayed_whatever_the_user_name() {
     ]);
     let c = server.client();
     for i in 0..4 {
-        assert_eq!(login_raw(&c, &format!("spray-{i}"), "password1").status, 401);
+        assert_eq!(
+            login_raw(&c, &format!("spray-{i}"), "password1").status,
+            401
+        );
     }
     let r = login_raw(&c, "spray-new", "password1");
     assert_eq!(r.status, 429);
     assert_eq!(r.header("retry-after"), Some("1"));
     wait_retry_after(&r);
     // The delay is capped and over: the admin gets in from the same address.
-    server.admin().whoami().expect("admin logs in after the delay");
+    server
+        .admin()
+        .whoami()
+        .expect("admin logs in after the delay");
 }
 
 /// Connect, send `request`, and read until the server closes or `limit`
@@ -231,7 +249,10 @@ fn a_half_sent_header_is_closed_within_the_header_timeout() {
         Duration::from_secs(20),
     );
     assert!(closed, "the server kept a half-sent header open");
-    assert!(!got.contains("200 OK"), "no answer to half a request: {got}");
+    assert!(
+        !got.contains("200 OK"),
+        "no answer to half a request: {got}"
+    );
 }
 
 #[test]
@@ -243,7 +264,10 @@ fn an_idle_kept_alive_connection_is_closed() {
         Duration::from_secs(10),
     );
     assert!(got.starts_with("HTTP/1.1 200"), "{got}");
-    assert!(closed, "an idle connection stayed open past the idle timeout");
+    assert!(
+        closed,
+        "an idle connection stayed open past the idle timeout"
+    );
 }
 
 #[test]
@@ -255,7 +279,8 @@ fn connections_beyond_the_cap_are_refused_with_503() {
     for _ in 0..2 {
         let mut s = TcpStream::connect(&addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
         let mut buf = [0u8; 1024];
         let n = s.read(&mut buf).unwrap();
         assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
@@ -324,7 +349,9 @@ fn a_project_scoped_token_acts_only_in_its_project_in_every_dialect() {
         cloud.member_set(p, &both.id.to_string(), "admin").unwrap();
     }
     let vm_b = b.vm("vm-b", "linux", false);
-    let sg_b = b.admin.security_groups(&b.project).unwrap()[0].id.to_string();
+    let sg_b = b.admin.security_groups(&b.project).unwrap()[0]
+        .id
+        .to_string();
     let token = keystone_token(&server, "both", PASSWORD, &a.project);
     let c = server.client().with_token(&token);
 
@@ -340,7 +367,10 @@ fn a_project_scoped_token_acts_only_in_its_project_in_every_dialect() {
         .unwrap();
     assert_eq!(r.status, 404);
     assert_eq!(r.body["error"]["code"], "NotFound");
-    assert_eq!(message(&r), format!("Project {} could not be found.", b.project));
+    assert_eq!(
+        message(&r),
+        format!("Project {} could not be found.", b.project)
+    );
     assert!(b
         .admin
         .security_groups(&b.project)
@@ -352,13 +382,23 @@ fn a_project_scoped_token_acts_only_in_its_project_in_every_dialect() {
     let anon = server.client();
     // Neutron: B's security group is not visible.
     let r = anon
-        .raw(Method::GET, &format!("/network/v2.0/security-groups/{sg_b}"), None, &x)
+        .raw(
+            Method::GET,
+            &format!("/network/v2.0/security-groups/{sg_b}"),
+            None,
+            &x,
+        )
         .unwrap();
     assert_eq!(r.status, 404, "{:?}", r.body);
     // Nova: B's server is not visible; naming B in the URL is refused as
     // Nova refuses a URL project that is not the token's.
     let r = anon
-        .raw(Method::GET, &format!("/compute/v2.1/servers/{vm_b}"), None, &x)
+        .raw(
+            Method::GET,
+            &format!("/compute/v2.1/servers/{vm_b}"),
+            None,
+            &x,
+        )
         .unwrap();
     assert_eq!(r.status, 404, "{:?}", r.body);
     let r = anon
@@ -424,7 +464,10 @@ fn disabled_deleted_and_password_changed_users_lose_their_tokens_at_once() {
     assert_eq!(r.status, 401);
     assert_eq!(message(&r), "The user mallory is disabled.");
     cloud.user_set_enabled(&uid, true).unwrap();
-    assert_eq!(m1.security_groups(&t.project).unwrap_err().status(), Some(401));
+    assert_eq!(
+        m1.security_groups(&t.project).unwrap_err().status(),
+        Some(401)
+    );
     m1.login("mallory", PASSWORD).expect("enabled again");
 
     // Own password change: needs the current password; the other session
@@ -444,22 +487,35 @@ fn disabled_deleted_and_password_changed_users_lose_their_tokens_at_once() {
         "Invalid value for password: must be at least 8 characters.",
     );
     m1.password_change(PASSWORD, "brand-new-password").unwrap();
-    m1.security_groups(&t.project).expect("the changing session stays");
-    assert_eq!(m2.security_groups(&t.project).unwrap_err().status(), Some(401));
+    m1.security_groups(&t.project)
+        .expect("the changing session stays");
+    assert_eq!(
+        m2.security_groups(&t.project).unwrap_err().status(),
+        Some(401)
+    );
     assert_eq!(login_raw(&server.client(), "mallory", PASSWORD).status, 401);
     m2.login("mallory", "brand-new-password").unwrap();
 
     // Another user cannot change mallory's password; the admin resets it
     // without the old one, which ends every session of hers.
     assert_api_error(
-        t.admin.user_set_password(&uid, "whatever-password", Some(PASSWORD)),
+        t.admin
+            .user_set_password(&uid, "whatever-password", Some(PASSWORD)),
         404,
         "NotFound",
         &format!("User {uid} could not be found."),
     );
-    cloud.user_set_password(&uid, "reset-by-admin", None).unwrap();
-    assert_eq!(m1.security_groups(&t.project).unwrap_err().status(), Some(401));
-    assert_eq!(m2.security_groups(&t.project).unwrap_err().status(), Some(401));
+    cloud
+        .user_set_password(&uid, "reset-by-admin", None)
+        .unwrap();
+    assert_eq!(
+        m1.security_groups(&t.project).unwrap_err().status(),
+        Some(401)
+    );
+    assert_eq!(
+        m2.security_groups(&t.project).unwrap_err().status(),
+        Some(401)
+    );
     m1.login("mallory", "reset-by-admin").unwrap();
 
     // Delete: the token dies, the name is free, the user is gone.
@@ -485,7 +541,10 @@ fn disabled_deleted_and_password_changed_users_lose_their_tokens_at_once() {
         "Forbidden",
         "Only the cloud admin",
     );
-    let me = cloud.whoami().unwrap()["user"]["id"].as_str().unwrap().to_string();
+    let me = cloud.whoami().unwrap()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_api_error(
         cloud.user_set_enabled(&me, false),
         409,
@@ -642,7 +701,10 @@ fn an_idempotent_replay_is_authorized_like_a_new_request() {
         format!("Project {} could not be found.", t.project)
     );
     // A reader's replay of someone else's key is their own key: refused 403.
-    let r = t.reader.raw(Method::POST, &path, Some(&body), &key).unwrap();
+    let r = t
+        .reader
+        .raw(Method::POST, &path, Some(&body), &key)
+        .unwrap();
     assert_eq!(r.status, 403, "{:?}", r.body);
 }
 
@@ -672,7 +734,8 @@ fn expired_tokens_and_old_idempotency_keys_are_purged_in_the_background() {
         std::thread::sleep(Duration::from_millis(250));
         if !purged_token {
             let r = t.reader.raw(Method::GET, &path, None, &[]).unwrap();
-            purged_token = r.status == 401 && message(&r) == "The token is not valid; log in again.";
+            purged_token =
+                r.status == 401 && message(&r) == "The token is not valid; log in again.";
         }
         if !purged_key {
             // Same key, other body: 409 while the key is kept, a fresh
@@ -746,9 +809,21 @@ fn the_cli_disables_enables_deletes_users_and_changes_passwords() {
     let dir = temp_dir("cli-users");
     let admin = dir.join("admin.json");
     let user = dir.join("user.json");
-    cli_ok(&server, &admin, &["login", "-u", "admin", "--password", ADMIN_PASSWORD]);
-    cli_ok(&server, &admin, &["user", "create", "dora", "--password", PASSWORD]);
-    cli_ok(&server, &user, &["login", "-u", "dora", "--password", PASSWORD]);
+    cli_ok(
+        &server,
+        &admin,
+        &["login", "-u", "admin", "--password", ADMIN_PASSWORD],
+    );
+    cli_ok(
+        &server,
+        &admin,
+        &["user", "create", "dora", "--password", PASSWORD],
+    );
+    cli_ok(
+        &server,
+        &user,
+        &["login", "-u", "dora", "--password", PASSWORD],
+    );
 
     let out = cli_ok(&server, &admin, &["user", "disable", "dora"]);
     assert!(out.contains("false"), "{out}");
@@ -757,25 +832,61 @@ fn the_cli_disables_enables_deletes_users_and_changes_passwords() {
         "error: The token is not valid; log in again."
     );
     assert_eq!(
-        cli_err(&server, &user, &["login", "-u", "dora", "--password", PASSWORD]),
+        cli_err(
+            &server,
+            &user,
+            &["login", "-u", "dora", "--password", PASSWORD]
+        ),
         "error: The user dora is disabled."
     );
     cli_ok(&server, &admin, &["user", "enable", "dora"]);
-    cli_ok(&server, &user, &["login", "-u", "dora", "--password", PASSWORD]);
+    cli_ok(
+        &server,
+        &user,
+        &["login", "-u", "dora", "--password", PASSWORD],
+    );
 
     // Own change, then the admin's reset.
     assert_eq!(
-        cli_err(&server, &user, &["password", "--current", "not-it-at-all", "--new", "dora-second-pw"]),
+        cli_err(
+            &server,
+            &user,
+            &[
+                "password",
+                "--current",
+                "not-it-at-all",
+                "--new",
+                "dora-second-pw"
+            ]
+        ),
         "error: The original password is wrong."
     );
-    cli_ok(&server, &user, &["password", "--current", PASSWORD, "--new", "dora-second-pw"]);
+    cli_ok(
+        &server,
+        &user,
+        &["password", "--current", PASSWORD, "--new", "dora-second-pw"],
+    );
     cli_ok(&server, &user, &["whoami"]);
-    cli_ok(&server, &admin, &["user", "set-password", "dora", "--password", "dora-third-pw"]);
+    cli_ok(
+        &server,
+        &admin,
+        &[
+            "user",
+            "set-password",
+            "dora",
+            "--password",
+            "dora-third-pw",
+        ],
+    );
     assert_eq!(
         cli_err(&server, &user, &["whoami"]),
         "error: The token is not valid; log in again."
     );
-    cli_ok(&server, &user, &["login", "-u", "dora", "--password", "dora-third-pw"]);
+    cli_ok(
+        &server,
+        &user,
+        &["login", "-u", "dora", "--password", "dora-third-pw"],
+    );
 
     cli_ok(&server, &admin, &["user", "delete", "dora"]);
     assert_eq!(

@@ -207,7 +207,10 @@ impl Service {
                 if !secret.user.enabled {
                     return Err(refuse(
                         "disabled",
-                        Error::unauthenticated(format!("The user {} is disabled.", secret.user.name)),
+                        Error::unauthenticated(format!(
+                            "The user {} is disabled.",
+                            secret.user.name
+                        )),
                     ));
                 }
                 self.login.throttle.succeed(&keys[0]);
@@ -215,7 +218,11 @@ impl Service {
             }
             found => {
                 self.login.throttle.fail(&keys, Instant::now());
-                let reason = if found.is_some() { "wrong password" } else { "unknown user" };
+                let reason = if found.is_some() {
+                    "wrong password"
+                } else {
+                    "unknown user"
+                };
                 Err(refuse(reason, bad_login()))
             }
         }
@@ -400,7 +407,11 @@ mod tests {
             .hash_password(b"battery staple", &salt)
             .unwrap()
             .to_string();
-        assert!(verify_password_in(&mut memory, "battery staple", &reference));
+        assert!(verify_password_in(
+            &mut memory,
+            "battery staple",
+            &reference
+        ));
         assert!(!verify_password_in(&mut memory, "x", "not a hash"));
     }
 }

@@ -346,7 +346,10 @@ mod tests {
         let t = Throttle::new(limits());
         let t0 = Instant::now();
         for i in 0..100u32 {
-            t.fail(&[user(&format!("random-{i}"))], t0 + Duration::from_millis(i.into()));
+            t.fail(
+                &[user(&format!("random-{i}"))],
+                t0 + Duration::from_millis(i.into()),
+            );
         }
         assert_eq!(t.len(), 3);
     }

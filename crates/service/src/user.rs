@@ -94,7 +94,12 @@ impl Service {
     /// `user_delete` (cloud admin): the user's memberships, tokens and
     /// credentials go with them. Deleting the last enabled cloud admin is
     /// refused.
-    pub async fn user_delete(&self, caller: &Caller, id: UserId, opts: &WriteOptions) -> Result<()> {
+    pub async fn user_delete(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        opts: &WriteOptions,
+    ) -> Result<()> {
         require_cloud_admin(caller)?;
         self.write(caller, opts, move |tx| {
             let user = tx
@@ -138,15 +143,19 @@ impl Service {
                 self.check_login(&name, original, origin, move |tx| tx.user_by_name(&n))
                     .await
                     .map_err(|e| match e {
-                        Error::Unauthenticated { .. } => Error::unauthenticated(
-                            "The original password is wrong.",
-                        ),
+                        Error::Unauthenticated { .. } => {
+                            Error::unauthenticated("The original password is wrong.")
+                        }
                         other => other,
                     })?;
             }
         }
         let hash = self.hash_new_password(&change.password).await?;
-        let keep = if is_self { caller.token_hash.clone() } else { None };
+        let keep = if is_self {
+            caller.token_hash.clone()
+        } else {
+            None
+        };
         self.store
             .write(move |tx| {
                 tx.user_get(id)?

@@ -8,20 +8,20 @@
 
 use super::{base_url, os_time_micro, www_authenticate, REGION};
 use crate::AppState;
+use crate::RequestOrigin;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use crate::RequestOrigin;
+use axum::{Json, Router};
 use nicplane_domain::ids::UserId;
 use nicplane_domain::model::User;
-use nicplane_service::user::{PasswordChange, UserPatch};
-use nicplane_service::{Caller, WriteOptions};
-use axum::{Json, Router};
 use nicplane_domain::types::Role;
 use nicplane_domain::Error;
 use nicplane_service::openstack_support::{Ref, ScopedLogin};
+use nicplane_service::user::{PasswordChange, UserPatch};
+use nicplane_service::{Caller, WriteOptions};
 use serde_json::{json, Value};
 
 /// The one domain nicplane has.
@@ -261,7 +261,11 @@ async fn token_validate(
         .identity_token_show(&c, &subject)
         .await
         .map_err(|e| keystone_error(&s, e))?;
-    let nocatalog = q.as_deref().unwrap_or("").split('&').any(|p| p.starts_with("nocatalog"));
+    let nocatalog = q
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .any(|p| p.starts_with("nocatalog"));
     let mut resp = Json(token_body(&s, &login, !nocatalog)).into_response();
     if let Ok(h) = HeaderValue::from_str(&subject) {
         resp.headers_mut().insert("x-subject-token", h);
@@ -319,31 +323,54 @@ fn user_id(s: &AppState, id: &str) -> Result<UserId, KeystoneError> {
 }
 
 /// The `user` object of a body.
-fn user_object(s: &AppState, body: &Bytes) -> Result<serde_json::Map<String, Value>, KeystoneError> {
+fn user_object(
+    s: &AppState,
+    body: &Bytes,
+) -> Result<serde_json::Map<String, Value>, KeystoneError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
-        keystone_error(s, Error::invalid(format!("The request body is not valid JSON: {e}.")))
+        keystone_error(
+            s,
+            Error::invalid(format!("The request body is not valid JSON: {e}.")),
+        )
     })?;
     match v.get("user") {
         Some(Value::Object(m)) => Ok(m.clone()),
-        _ => Err(keystone_error(s, Error::invalid("Expecting to find user in the request body."))),
+        _ => Err(keystone_error(
+            s,
+            Error::invalid("Expecting to find user in the request body."),
+        )),
     }
 }
 
 /// An optional string field of a user object.
-fn text_field(s: &AppState, m: &serde_json::Map<String, Value>, k: &str) -> Result<Option<String>, KeystoneError> {
+fn text_field(
+    s: &AppState,
+    m: &serde_json::Map<String, Value>,
+    k: &str,
+) -> Result<Option<String>, KeystoneError> {
     match m.get(k) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(t)) => Ok(Some(t.clone())),
-        Some(_) => Err(keystone_error(s, Error::invalid_value(k, "must be a string."))),
+        Some(_) => Err(keystone_error(
+            s,
+            Error::invalid_value(k, "must be a string."),
+        )),
     }
 }
 
 /// An optional boolean field of a user object.
-fn bool_field(s: &AppState, m: &serde_json::Map<String, Value>, k: &str) -> Result<Option<bool>, KeystoneError> {
+fn bool_field(
+    s: &AppState,
+    m: &serde_json::Map<String, Value>,
+    k: &str,
+) -> Result<Option<bool>, KeystoneError> {
     match m.get(k) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(keystone_error(s, Error::invalid_value(k, "must be true or false."))),
+        Some(_) => Err(keystone_error(
+            s,
+            Error::invalid_value(k, "must be true or false."),
+        )),
     }
 }
 
@@ -377,9 +404,19 @@ async fn user_list(
 ) -> Result<Json<Value>, KeystoneError> {
     let c = caller(&s, &headers).await?;
     let pairs = super::query_pairs(q.as_deref()).map_err(|e| keystone_error(&s, e))?;
-    let name = pairs.iter().find(|(k, _)| k == "name").map(|(_, v)| v.clone());
-    let enabled = pairs.iter().find(|(k, _)| k == "enabled").map(|(_, v)| v.clone());
-    let users = s.service.user_list(&c).await.map_err(|e| keystone_error(&s, e))?;
+    let name = pairs
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.clone());
+    let enabled = pairs
+        .iter()
+        .find(|(k, _)| k == "enabled")
+        .map(|(_, v)| v.clone());
+    let users = s
+        .service
+        .user_list(&c)
+        .await
+        .map_err(|e| keystone_error(&s, e))?;
     let list: Vec<Value> = users
         .iter()
         .filter(|u| name.as_ref().is_none_or(|n| &u.name == n))
@@ -427,7 +464,11 @@ async fn user_create(
             .await
             .map_err(|e| keystone_error(&s, e))?;
     }
-    Ok((StatusCode::CREATED, Json(json!({"user": user_view(&s, &u)}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"user": user_view(&s, &u)})),
+    )
+        .into_response())
 }
 
 /// `GET /v3/users/{id}` (cloud admin, or the user).
@@ -495,8 +536,9 @@ async fn user_password(
     let m = user_object(&s, &body)?;
     refuse_other_fields(&s, &m, &["password", "original_password"])?;
     let change = PasswordChange {
-        password: text_field(&s, &m, "password")?
-            .ok_or_else(|| keystone_error(&s, Error::invalid("Expecting to find password in user.")))?,
+        password: text_field(&s, &m, "password")?.ok_or_else(|| {
+            keystone_error(&s, Error::invalid("Expecting to find password in user."))
+        })?,
         original_password: text_field(&s, &m, "original_password")?,
     };
     s.service

@@ -482,7 +482,11 @@ fn user_set_enabled(ctx: &mut Ctx, user: &str, enabled: bool) -> Result<()> {
     let u = ctx.client.user_set_enabled(&id, enabled)?;
     ctx.out(&u, || {
         let mut t = Table::new(&["ID", "NAME", "ENABLED"]);
-        t.row(vec![u.id.to_string(), u.name.clone(), u.enabled.to_string()]);
+        t.row(vec![
+            u.id.to_string(),
+            u.name.clone(),
+            u.enabled.to_string(),
+        ]);
         t
     })
 }

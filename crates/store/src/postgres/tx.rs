@@ -26,8 +26,8 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 mod credential_job;
-mod user_auth;
 mod trunk;
+mod user_auth;
 
 /// Prepared statements kept per connection before the cache is emptied (the
 /// list queries build their SQL from filters, so the set is finite but large).

@@ -15,8 +15,8 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 mod credential_job;
-mod user_auth;
 mod trunk;
+mod user_auth;
 
 /// A transaction on one SQLite connection.
 pub struct SqliteTx<'c> {
