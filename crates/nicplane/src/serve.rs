@@ -103,6 +103,10 @@ pub struct ServeArgs {
     pub purge_interval: u64,
 }
 
+/// Longest lifetime or delay accepted (ten years), so Unix-time arithmetic
+/// cannot overflow.
+const MAX_DURATION_SECS: u64 = 10 * 365 * 24 * 3600;
+
 /// Default of `--purge-interval`.
 pub const DEFAULT_PURGE_INTERVAL_SECS: u64 = 300;
 
@@ -142,6 +146,17 @@ pub fn run(a: ServeArgs) -> Result<()> {
     ] {
         if v == 0 {
             anyhow::bail!("{name} must be at least 1");
+        }
+    }
+    for (name, v) in [
+        ("--token-ttl", a.token_ttl),
+        ("--idempotency-ttl", a.idempotency_ttl),
+        ("--job-ttl", a.job_ttl),
+        ("--login-window", a.login_window),
+        ("--login-max-delay", a.login_max_delay),
+    ] {
+        if v > MAX_DURATION_SECS {
+            anyhow::bail!("{name} must be at most {MAX_DURATION_SECS} seconds (ten years)");
         }
     }
     if a.login_concurrency == Some(0) {
