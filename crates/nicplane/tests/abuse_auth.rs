@@ -126,7 +126,7 @@ fn repeated_failures_of_a_user_are_delayed_and_the_real_user_gets_back_in() {
         "2",
     ]);
     let cloud = server.admin();
-    cloud.user_create("victim", PASSWORD).expect("user");
+    let victim = cloud.user_create("victim", PASSWORD).expect("user");
     let c = server.client();
     for _ in 0..3 {
         let r = login_raw(&c, "victim", "guess-guess");
@@ -142,6 +142,20 @@ fn repeated_failures_of_a_user_are_delayed_and_the_real_user_gets_back_in() {
         message(&r),
         "Too many failed logins; try again in 1 second."
     );
+    // Naming the user by id on Keystone is the same user: also throttled.
+    let by_id = c
+        .raw(
+            Method::POST,
+            "/identity/v3/auth/tokens",
+            Some(
+                &json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+                "id": victim.id.to_string(), "password": PASSWORD}}}}}),
+            ),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(by_id.status, 429, "{:?}", by_id.body);
+    assert_eq!(by_id.header("retry-after"), Some("1"));
     // Each further failure doubles the delay up to the cap (2 s here).
     wait_retry_after(&r);
     assert_eq!(login_raw(&c, "victim", "guess-again").status, 401);

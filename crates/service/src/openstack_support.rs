@@ -278,9 +278,19 @@ impl Service {
         origin: &crate::auth::Origin,
     ) -> Result<ScopedLogin> {
         // The password is checked first (an unknown user id costs the same
-        // as a known one), then the scope, as Keystone does.
+        // as a known one), then the scope, as Keystone does. A user named by
+        // id is throttled under their name, so alternating between name and
+        // id gains an attacker nothing.
         let key = match &user {
-            Ref::Id(id) | Ref::Name(id) => id.clone(),
+            Ref::Name(n) => n.clone(),
+            Ref::Id(id) => match id.parse::<UserId>() {
+                Ok(uid) => self
+                    .store
+                    .read(move |tx| tx.user_get(uid))
+                    .await?
+                    .map_or_else(|| id.clone(), |u| u.name),
+                Err(_) => id.clone(),
+            },
         };
         let checked = self
             .check_login(&key, password, origin, move |tx| match &user {
