@@ -276,6 +276,42 @@ impl Client {
     pub fn user_create(&self, name: &str, password: &str) -> Result<User> {
         self.post("/v1/users", &json!({"name": name, "password": password}))
     }
+    /// `user_update`: enable or disable a user (cloud admin).
+    pub fn user_set_enabled(&self, user: &str, enabled: bool) -> Result<User> {
+        self.patch(&format!("/v1/users/{user}"), &json!({"enabled": enabled}))
+    }
+    /// `user_delete` (cloud admin).
+    pub fn user_delete(&self, user: &str) -> Result<()> {
+        self.delete(&format!("/v1/users/{user}"))
+    }
+    /// `user_password_change`: the cloud admin's reset (no `original`) or
+    /// a user's own change (with `original`).
+    pub fn user_set_password(
+        &self,
+        user: &str,
+        password: &str,
+        original: Option<&str>,
+    ) -> Result<()> {
+        let mut body = json!({"password": password});
+        if let Some(o) = original {
+            body["original_password"] = json!(o);
+        }
+        self.call::<Value>(
+            Method::POST,
+            &format!("/v1/users/{user}/password"),
+            Some(&body),
+        )
+        .map(|_| ())
+    }
+    /// `auth_password_change`: change your own password.
+    pub fn password_change(&self, original: &str, password: &str) -> Result<()> {
+        self.call::<Value>(
+            Method::POST,
+            "/v1/auth/password",
+            Some(&json!({"original_password": original, "password": password})),
+        )
+        .map(|_| ())
+    }
     pub fn member_set(&self, project: &str, user: &str, role: &str) -> Result<Membership> {
         self.put(
             &format!("/v1/projects/{project}/members/{user}"),

@@ -50,9 +50,17 @@ pub struct User {
     pub name: String,
     /// The cloud admin manages data centers, public IP pools and shared networks.
     pub is_cloud_admin: bool,
+    /// A disabled user cannot log in, and their tokens and access keys stop
+    /// working at once.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
     #[schema(value_type = String, format = DateTime)]
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: Timestamp,
+}
+
+fn enabled_by_default() -> bool {
+    true
 }
 
 /// A user's role in a project.

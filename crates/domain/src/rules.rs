@@ -3,7 +3,7 @@
 //! transaction; the database constraints named in each doc comment back them.
 
 use crate::error::{ConflictReason, Error, Kind, Result};
-use crate::ids::ProjectId;
+use crate::ids::{ProjectId, UserId};
 use crate::ipam::{AddressSpace, Range};
 use crate::model::{AddressPair, Interface, Network, ResourceTag, Vm};
 use crate::types::{MacAddr, NetworkKind, OsType, PowerState, Role};
@@ -208,6 +208,64 @@ pub fn role_may_administer(role: Role) -> Result<()> {
             "The {} role cannot do this; it needs the Tenant Administrator role.",
             role.title()
         )));
+    }
+    Ok(())
+}
+
+/// A token scoped to a project (Keystone's project-scoped tokens) acts only
+/// in that project; any other project looks missing, as projects the caller
+/// cannot see do. The cloud admin's token keeps its cloud-wide reach (the
+/// admin role is global in OpenStack's default policy).
+pub fn token_scope_allows(
+    scope: Option<&ProjectId>,
+    project: &ProjectId,
+    is_cloud_admin: bool,
+) -> Result<()> {
+    match scope {
+        Some(s) if s != project && !is_cloud_admin => Err(Error::not_found(Kind::Project, project)),
+        _ => Ok(()),
+    }
+}
+
+/// A password has at least `min` characters (`--password-min-length`).
+pub fn password_long_enough(password: &str, min: usize) -> Result<()> {
+    if password.chars().count() < min {
+        return Err(Error::invalid_value(
+            "password",
+            format!("must be at least {min} characters."),
+        ));
+    }
+    Ok(())
+}
+
+/// The last enabled cloud admin can be neither disabled nor deleted: nobody
+/// could administer the cloud any more. `enabled_admins` are read with their
+/// rows locked, so two servers cannot each remove "the other" last admin.
+pub fn last_cloud_admin_kept(target: UserId, name: &str, enabled_admins: &[UserId]) -> Result<()> {
+    if enabled_admins == [target] {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "User {name} is the last enabled cloud admin; it cannot be disabled or deleted."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A user changing their own password proves they know the current one; the
+/// cloud admin resets another user's password without it (Keystone's
+/// `PATCH /v3/users/{id}` versus `POST /v3/users/{id}/password`).
+pub fn password_change_needs_original(
+    is_self: bool,
+    is_cloud_admin: bool,
+    original: Option<&str>,
+) -> Result<()> {
+    if original.is_none() && (is_self || !is_cloud_admin) {
+        return Err(Error::invalid_value(
+            "original_password",
+            "is required to change your own password.",
+        ));
     }
     Ok(())
 }
@@ -887,6 +945,52 @@ mod tests {
         );
         let e = public_ip_release_order(None, None, "p").unwrap_err();
         assert_eq!(e.http_status(), 409);
+    }
+
+    #[test]
+    fn a_scoped_token_acts_only_in_its_project() {
+        let a = ProjectId::new();
+        let b = ProjectId::new();
+        assert!(token_scope_allows(Some(&a), &a, false).is_ok());
+        assert!(token_scope_allows(None, &b, false).is_ok());
+        assert!(token_scope_allows(Some(&a), &b, true).is_ok());
+        let e = token_scope_allows(Some(&a), &b, false).unwrap_err();
+        assert_eq!(e.http_status(), 404);
+        assert_eq!(e.to_string(), format!("Project {b} could not be found."));
+    }
+
+    #[test]
+    fn passwords_have_a_minimum_length_in_characters() {
+        assert!(password_long_enough("12345678", 8).is_ok());
+        assert!(password_long_enough("éééééééé", 8).is_ok());
+        let e = password_long_enough("1234567", 8).unwrap_err();
+        assert_eq!(e.http_status(), 400);
+        assert_eq!(
+            e.to_string(),
+            "Invalid value for password: must be at least 8 characters."
+        );
+    }
+
+    #[test]
+    fn the_last_enabled_cloud_admin_is_kept() {
+        let a = UserId::new();
+        let b = UserId::new();
+        assert!(last_cloud_admin_kept(a, "a", &[a, b]).is_ok());
+        assert!(last_cloud_admin_kept(a, "a", &[b]).is_ok());
+        let e = last_cloud_admin_kept(a, "admin", &[a]).unwrap_err();
+        assert_eq!(e.http_status(), 409);
+    }
+
+    #[test]
+    fn only_the_cloud_admin_resets_without_the_original_password() {
+        assert!(password_change_needs_original(false, true, None).is_ok());
+        assert!(password_change_needs_original(true, false, Some("x")).is_ok());
+        assert_eq!(
+            password_change_needs_original(true, true, None)
+                .unwrap_err()
+                .http_status(),
+            400
+        );
     }
 
     #[test]

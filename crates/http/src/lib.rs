@@ -11,6 +11,7 @@
 
 pub mod console;
 pub mod huawei;
+pub mod listener;
 pub mod native;
 pub mod openstack;
 pub mod request_id;
@@ -18,8 +19,13 @@ pub mod request_id;
 #[cfg(test)]
 mod error_mapping_tests;
 
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use axum::Router;
+use nicplane_service::auth::Origin;
 use nicplane_service::Service;
+use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Settings of the HTTP layer.
@@ -53,4 +59,30 @@ pub fn router(state: AppState) -> Router {
 /// The Huawei listener's routes.
 pub fn huawei_router(state: AppState) -> Router {
     huawei::routes(state)
+}
+
+/// Where a request comes from (peer address, set by [`listener`]) and its
+/// request id: what the login throttle and the failed-login log need.
+pub struct RequestOrigin(pub Origin);
+
+/// The origin of a request from its parts.
+pub fn origin(parts: &Parts) -> Origin {
+    Origin {
+        address: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip()),
+        request_id: parts
+            .extensions
+            .get::<request_id::RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_else(request_id::current),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(RequestOrigin(origin(parts)))
+    }
 }

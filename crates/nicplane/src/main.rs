@@ -24,7 +24,7 @@ struct Args {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Print IPAM allocation and HTTP throughput figures.
     Bench(bench::BenchArgs),
     #[command(flatten)]
@@ -34,7 +34,7 @@ enum Command {
 fn main() {
     let args = Args::parse();
     let code = match args.command {
-        Command::Serve(a) => match serve::run(a) {
+        Command::Serve(a) => match serve::run(*a) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -159,6 +159,35 @@ fn database_violations(database: &str) -> Vec<String> {
 }
 
 #[test]
+fn a_user_disabled_on_one_server_is_refused_on_another_at_once() {
+    let _serial = serial();
+    let Some(servers) = cluster(2, &[]) else {
+        return;
+    };
+    let t = tenant(&servers[0], "mp-disable");
+    let on_second = on(&servers[1], &t.power);
+    on_second
+        .security_groups(&t.project)
+        .expect("the token works on server 2");
+    let who = t.power.whoami().unwrap()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    servers[0]
+        .admin()
+        .user_set_enabled(&who, false)
+        .expect("disable on server 1");
+    let e = on_second.security_groups(&t.project).unwrap_err();
+    assert!(is_api(&e, 401, "Unauthenticated"), "{e}");
+    assert_eq!(e.message(), "The token is not valid; log in again.");
+    // And a login on server 2 is refused too.
+    let mut again = servers[1].client();
+    let e = again.login("mp-disable-power", PASSWORD).unwrap_err();
+    assert!(is_api(&e, 401, "Unauthenticated"), "{e}");
+    assert_eq!(e.message(), "The user mp-disable-power is disabled.");
+}
+
+#[test]
 fn two_hundred_parallel_adds_on_twenty_vms_across_servers_leave_exactly_five_each() {
     let _serial = serial();
     let Some(servers) = cluster(SERVERS, &[]) else {

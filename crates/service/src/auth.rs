@@ -1,22 +1,29 @@
 //! Passwords (argon2), login tokens (random, stored as SHA-256 hashes) and
-//! the authenticated caller. Validated tokens are cached in memory for a
-//! short time so a request costs no extra store read.
+//! the authenticated caller.
+//!
+//! Every request resolves its token with one indexed read of the token
+//! joined with its user, so a revoked token, a disabled or a deleted user
+//! stops working at once on every server sharing the store. Password checks
+//! go through [`crate::login_guard`]: a bounded number of argon2 hashes at
+//! once, a throttle per user name and source address, and a dummy hash for
+//! unknown user names so they cost the same time as known ones.
 
+use crate::login_guard::{HashGate, LoginLimits, Throttle, ThrottleKey};
 use crate::{require_cloud_admin, Service, WriteOptions};
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
+use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use nicplane_domain::ids::{ProjectId, UserId};
 use nicplane_domain::model::{now, Membership, User};
+use nicplane_domain::rules;
 use nicplane_domain::types::Name;
 use nicplane_domain::{Error, Kind, Result};
+use nicplane_store::{Tx, UserSecret};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::net::IpAddr;
+use std::sync::OnceLock;
+use std::time::Instant;
 
 /// An authenticated user.
 #[derive(Debug, Clone)]
@@ -24,18 +31,35 @@ pub struct Caller {
     pub user: User,
     /// The project a scoped token (Keystone) was issued for.
     pub scope: Option<ProjectId>,
+    /// The hash of the token this caller authenticated with (None for an
+    /// AK/SK signature): kept when the user changes their own password.
+    pub token_hash: Option<String>,
 }
 
-/// How long a validated token is trusted without asking the store again.
-const TOKEN_CACHE_TTL: Duration = Duration::from_secs(30);
-/// Cached tokens kept at most; the cache is cleared when it grows past this.
-const TOKEN_CACHE_MAX: usize = 100_000;
-/// Shortest password accepted.
-pub const PASSWORD_MIN_LEN: usize = 4;
+/// Default of `--password-min-length`.
+pub const DEFAULT_PASSWORD_MIN_LEN: usize = 8;
 
-#[derive(Default)]
-pub struct TokenCache {
-    entries: Mutex<HashMap<String, (Caller, i64, Instant)>>,
+/// Where a login comes from: its source address and request id, for the
+/// throttle and the log.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub address: Option<IpAddr>,
+    pub request_id: String,
+}
+
+/// The password-checking machinery of a service.
+pub struct LoginGuard {
+    throttle: Throttle,
+    gate: HashGate,
+}
+
+impl LoginGuard {
+    pub fn new(limits: LoginLimits) -> Self {
+        LoginGuard {
+            gate: HashGate::new(&limits),
+            throttle: Throttle::new(limits),
+        }
+    }
 }
 
 /// A login: the token to send as `Authorization: Bearer` (or `X-Auth-Token`).
@@ -51,43 +75,172 @@ pub struct Login {
     pub memberships: Vec<Membership>,
 }
 
-/// Hash a password with argon2id and a random salt.
+/// Hash a password with argon2id (default parameters) and a random salt.
 pub fn hash_password(password: &str) -> Result<String> {
+    hash_password_in(&mut Vec::new(), password)
+}
+
+/// [`hash_password`] working in `memory` (grown to the size the parameters
+/// need and kept by the caller for the next hash).
+pub fn hash_password_in(memory: &mut Vec<Block>, password: &str) -> Result<String> {
+    let fail = |e: &dyn std::fmt::Display| Error::internal(format!("cannot hash password: {e}"));
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::internal(format!("cannot hash password: {e}")))
+    let params = Params::default();
+    let mut raw_salt = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut raw_salt)
+        .map_err(|e| fail(&e))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::default());
+    }
+    Argon2::new(Algorithm::default(), Version::default(), params.clone())
+        .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, &mut memory[..])
+        .map_err(|e| fail(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::default().ident(),
+        version: Some(Version::default().into()),
+        params: ParamsString::try_from(&params).map_err(|e| fail(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
+    };
+    Ok(hash.to_string())
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+/// Check a password against a stored hash, working in `memory`; the
+/// comparison of the outputs is constant-time.
+fn verify_password_in(memory: &mut Vec<Block>, password: &str, hash: &str) -> bool {
+    let Ok(h) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+        Algorithm::try_from(h.algorithm),
+        Params::try_from(&h),
+        h.salt,
+        h.hash,
+    ) else {
+        return false;
+    };
+    let version = match h.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut raw_salt = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut raw_salt) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::default());
+    }
+    let ok = Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, &mut memory[..])
+        .is_ok();
+    ok && Output::new(&out).is_ok_and(|o| o == expected)
 }
 
-fn token_hash(token: &str) -> String {
+/// A hash no password matches, checked for unknown user names so that they
+/// cost the same argon2 work as known ones.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut raw = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut raw);
+        hash_password(&hex::encode(raw)).unwrap_or_default()
+    })
+}
+
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn check_password(password: &str) -> Result<()> {
-    if password.chars().count() < PASSWORD_MIN_LEN {
-        return Err(Error::invalid_value(
-            "password",
-            format!("must be at least {PASSWORD_MIN_LEN} characters."),
-        ));
-    }
-    Ok(())
+fn bad_login() -> Error {
+    Error::unauthenticated("The user name or password is wrong.")
 }
 
 impl Service {
+    /// Check a password against a user found by `lookup` (None: unknown),
+    /// throttled under `key` (the name or id the client sent) and the source
+    /// address, through the hash gate. Failed logins are logged.
+    pub(crate) async fn check_login<L>(
+        &self,
+        key: &str,
+        password: &str,
+        origin: &Origin,
+        lookup: L,
+    ) -> Result<User>
+    where
+        L: Fn(&mut dyn Tx) -> Result<Option<UserSecret>> + Send + Sync + 'static,
+    {
+        let mut keys = vec![ThrottleKey::User(key.to_string())];
+        if let Some(a) = origin.address {
+            keys.push(ThrottleKey::Address(a));
+        }
+        let refuse = |reason: &str, e: Error| {
+            tracing::warn!(
+                request_id = %origin.request_id,
+                user = %key,
+                source = %origin.address.map(|a| a.to_string()).unwrap_or_default(),
+                reason,
+                "login failed"
+            );
+            e
+        };
+        if let Err(e) = self.login.throttle.check(&keys, Instant::now()) {
+            return Err(refuse("throttled", e));
+        }
+        let found = self.store.read(lookup).await?;
+        let pw = password.to_string();
+        let hash = found.as_ref().map(|s| s.password_hash.clone());
+        let ok = self
+            .login
+            .gate
+            .run(move |memory| {
+                let h = hash.as_deref().unwrap_or_else(|| dummy_hash());
+                verify_password_in(memory, &pw, h)
+            })
+            .await
+            .map_err(|e| refuse("busy", e))?;
+        match found {
+            Some(secret) if ok => {
+                if !secret.user.enabled {
+                    return Err(refuse(
+                        "disabled",
+                        Error::unauthenticated(format!(
+                            "The user {} is disabled.",
+                            secret.user.name
+                        )),
+                    ));
+                }
+                self.login.throttle.succeed(&keys[0]);
+                Ok(secret.user)
+            }
+            found => {
+                self.login.throttle.fail(&keys, Instant::now());
+                let reason = if found.is_some() {
+                    "wrong password"
+                } else {
+                    "unknown user"
+                };
+                Err(refuse(reason, bad_login()))
+            }
+        }
+    }
+
+    /// Hash a new password through the hash gate.
+    pub(crate) async fn hash_new_password(&self, password: &str) -> Result<String> {
+        rules::password_long_enough(password, self.config.password_min_length)?;
+        let pw = password.to_string();
+        self.login
+            .gate
+            .run(move |memory| hash_password_in(memory, &pw))
+            .await?
+    }
+
     /// `auth_login`: check a user's password and issue a token.
-    pub async fn auth_login(&self, name: &str, password: &str) -> Result<Login> {
-        self.auth_login_scoped(name, password, None).await
+    pub async fn auth_login(&self, name: &str, password: &str, origin: &Origin) -> Result<Login> {
+        self.auth_login_scoped(name, password, None, origin).await
     }
 
     /// Issue a token scoped to a project the user is a member of (or any
@@ -97,51 +250,46 @@ impl Service {
         name: &str,
         password: &str,
         scope: Option<ProjectId>,
+        origin: &Origin,
     ) -> Result<Login> {
-        let bad = || Error::unauthenticated("The user name or password is wrong.");
         let n = name.to_string();
-        let secret = self
-            .store
-            .read(move |tx| tx.user_by_name(&n))
-            .await?
-            .ok_or_else(bad)?;
-        let pw = password.to_string();
-        let hash = secret.password_hash.clone();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
-            .await
-            .unwrap_or(false);
-        if !ok {
-            return Err(bad());
-        }
+        let user = self
+            .check_login(name, password, origin, move |tx| tx.user_by_name(&n))
+            .await?;
+        self.issue_token(user, scope).await
+    }
+
+    /// Issue a token for a user whose password was checked.
+    pub(crate) async fn issue_token(&self, user: User, scope: Option<ProjectId>) -> Result<Login> {
         let mut raw = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut raw);
         let token = hex::encode(raw);
         let expires_at = now().unix_timestamp() + self.config.token_ttl.as_secs() as i64;
-        let user = secret.user.clone();
         let h = token_hash(&token);
         let scope_out = scope.clone();
+        let u = user.clone();
         let memberships = self
             .store
             .write(move |tx| {
                 if let Some(p) = &scope {
-                    let member = tx.membership_role(user.id, p)?.is_some();
+                    let member = tx.membership_role(u.id, p)?.is_some();
                     let exists = tx.project_get(p)?.is_some();
-                    if !exists || !(member || user.is_cloud_admin) {
+                    if !exists || !(member || u.is_cloud_admin) {
                         return Err(Error::unauthenticated(format!(
                             "User {} has no role in project {p}.",
-                            user.name
+                            u.name
                         )));
                     }
                 }
-                tx.token_insert(&h, user.id, scope.as_ref(), expires_at)?;
-                tx.memberships_of_user(user.id)
+                tx.token_insert(&h, u.id, scope.as_ref(), expires_at)?;
+                tx.memberships_of_user(u.id)
             })
             .await?;
         Ok(Login {
             token,
             expires_at,
             scope: scope_out,
-            user: secret.user,
+            user,
             memberships,
         })
     }
@@ -149,75 +297,31 @@ impl Service {
     /// `auth_logout`: revoke a token.
     pub async fn auth_logout(&self, token: &str) -> Result<()> {
         let h = token_hash(token);
-        if let Ok(mut m) = self.tokens.entries.lock() {
-            m.remove(&h);
-        }
         self.store.write(move |tx| tx.token_delete(&h)).await
     }
 
-    /// Resolve a token to its user; 401 when unknown or expired.
+    /// Resolve a token to its user with one read of the store; 401 when
+    /// unknown, expired, or its user is disabled or deleted.
     pub async fn authenticate(&self, token: &str) -> Result<Caller> {
         let h = token_hash(token);
-        let now_ts = now().unix_timestamp();
-        if let Ok(m) = self.tokens.entries.lock() {
-            if let Some((caller, expires, at)) = m.get(&h) {
-                if *expires > now_ts && at.elapsed() < TOKEN_CACHE_TTL {
-                    return Ok(caller.clone());
-                }
-            }
-        }
         let hh = h.clone();
-        let found = self
-            .store
-            .read(move |tx| {
-                let Some((uid, scope, expires)) = tx.token_lookup(&hh)? else {
-                    return Ok(None);
-                };
-                Ok(tx
-                    .user_get(uid)?
-                    .map(|u| (Caller { user: u, scope }, expires)))
-            })
-            .await?;
+        let found = self.store.read(move |tx| tx.token_owner(&hh)).await?;
         match found {
-            Some((caller, expires)) if expires > now_ts => {
-                if let Ok(mut m) = self.tokens.entries.lock() {
-                    if m.len() > TOKEN_CACHE_MAX {
-                        m.clear();
-                    }
-                    m.insert(h, (caller.clone(), expires, Instant::now()));
-                }
-                Ok(caller)
-            }
-            Some(_) => Err(Error::unauthenticated(
+            Some(o) if o.expires_at <= now().unix_timestamp() => Err(Error::unauthenticated(
                 "The token has expired; log in again.",
             )),
+            Some(o) if !o.user.enabled => Err(Error::unauthenticated(format!(
+                "The user {} is disabled.",
+                o.user.name
+            ))),
+            Some(o) => Ok(Caller {
+                user: o.user,
+                scope: o.scope,
+                token_hash: Some(h),
+            }),
             None => Err(Error::unauthenticated(
                 "The token is not valid; log in again.",
             )),
-        }
-    }
-
-    /// Authenticate by name and password without issuing a token (used by
-    /// dialects with their own token formats).
-    pub async fn verify_credentials(&self, name: &str, password: &str) -> Result<Caller> {
-        let login_user = {
-            let n = name.to_string();
-            self.store.read(move |tx| tx.user_by_name(&n)).await?
-        };
-        let bad = || Error::unauthenticated("The user name or password is wrong.");
-        let secret = login_user.ok_or_else(bad)?;
-        let pw = password.to_string();
-        let hash = secret.password_hash.clone();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
-            .await
-            .unwrap_or(false);
-        if ok {
-            Ok(Caller {
-                user: secret.user,
-                scope: None,
-            })
-        } else {
-            Err(bad())
         }
     }
 
@@ -243,15 +347,12 @@ impl Service {
     ) -> Result<User> {
         require_cloud_admin(caller)?;
         let name = Name::parse("name", name)?;
-        check_password(password)?;
-        let pw = password.to_string();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
-            .await
-            .map_err(|e| Error::internal(e.to_string()))??;
+        let hash = self.hash_new_password(password).await?;
         let user = User {
             id: UserId::new(),
             name: name.to_string(),
             is_cloud_admin,
+            enabled: true,
             created_at: now(),
         };
         self.write(caller, opts, move |tx| {
@@ -282,5 +383,35 @@ impl Service {
             .read(move |tx| tx.user_get(id))
             .await?
             .ok_or_else(|| Error::not_found(Kind::User, id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_with_reused_memory_and_match_the_reference() {
+        let mut memory = Vec::new();
+        let h = hash_password_in(&mut memory, "correct horse").unwrap();
+        assert!(verify_password_in(&mut memory, "correct horse", &h));
+        assert!(!verify_password_in(&mut memory, "wrong horse", &h));
+        // The reference implementation agrees both ways.
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let parsed = PasswordHash::new(&h).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        let salt = SaltString::generate(&mut OsRng);
+        let reference = Argon2::default()
+            .hash_password(b"battery staple", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password_in(
+            &mut memory,
+            "battery staple",
+            &reference
+        ));
+        assert!(!verify_password_in(&mut memory, "x", "not a hash"));
     }
 }

@@ -69,6 +69,7 @@ impl Service {
                         id: UserId::new(),
                         name: "admin".into(),
                         is_cloud_admin: true,
+                        enabled: true,
                         created_at: now(),
                     };
                     tx.user_insert(&admin, &hash)?;
@@ -142,6 +143,7 @@ fn seed_demo(
             id: UserId::new(),
             name: name.into(),
             is_cloud_admin: false,
+            enabled: true,
             created_at: now(),
         };
         if tx.user_by_name(name)?.is_none() {

@@ -216,8 +216,22 @@ impl Service {
                 "The access key {access} does not exist or is not active."
             )));
         };
+        // A disabled user's keys stop working at once (read per request).
+        if !user.enabled {
+            return Err(Error::unauthenticated(format!(
+                "The user {} is disabled.",
+                user.name
+            )));
+        }
         match self.config.secret_keys.open(access, &stored) {
-            Ok(opened) => Ok((Caller { user, scope: None }, opened.secret().to_string())),
+            Ok(opened) => Ok((
+                Caller {
+                    user,
+                    scope: None,
+                    token_hash: None,
+                },
+                opened.secret().to_string(),
+            )),
             Err(e) => {
                 tracing::error!(
                     target: "nicplane::security",

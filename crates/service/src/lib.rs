@@ -14,6 +14,7 @@ pub mod credential;
 pub mod interface;
 pub mod ipam;
 pub mod job;
+pub mod login_guard;
 pub mod network;
 pub mod openstack_support;
 pub mod public_ip;
@@ -21,6 +22,7 @@ pub mod quota;
 pub mod secret_box;
 pub mod supplementary;
 pub mod trunk;
+pub mod user;
 pub mod vm;
 
 pub use auth::Caller;
@@ -55,7 +57,20 @@ pub struct Config {
     pub max_allowed_address_pairs: usize,
     /// Default quota limits (Neutron's unless configured; -1 unlimited).
     pub quota_defaults: Vec<(nicplane_domain::quota::QuotaResource, i64)>,
+    /// Shortest password accepted (`--password-min-length`).
+    pub password_min_length: usize,
+    /// Password-check concurrency and login throttling.
+    pub login: login_guard::LoginLimits,
+    /// How long an `Idempotency-Key`'s answer is kept (`--idempotency-ttl`).
+    pub idempotency_ttl: Duration,
+    /// How long a finished job is kept (`--job-ttl`).
+    pub job_ttl: Duration,
 }
+
+/// Default of [`Config::idempotency_ttl`]: a day, as payment APIs keep keys.
+pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
+/// Default of [`Config::job_ttl`]: seven days.
+pub const DEFAULT_JOB_TTL_SECS: u64 = 7 * 24 * 3600;
 
 impl Default for Config {
     fn default() -> Self {
@@ -67,6 +82,10 @@ impl Default for Config {
             max_fixed_ips_per_port: nicplane_domain::rules::DEFAULT_MAX_FIXED_IPS_PER_PORT,
             max_allowed_address_pairs: nicplane_domain::rules::DEFAULT_MAX_ALLOWED_ADDRESS_PAIRS,
             quota_defaults: quota::neutron_defaults(),
+            password_min_length: auth::DEFAULT_PASSWORD_MIN_LEN,
+            login: login_guard::LoginLimits::default(),
+            idempotency_ttl: Duration::from_secs(DEFAULT_IDEMPOTENCY_TTL_SECS),
+            job_ttl: Duration::from_secs(DEFAULT_JOB_TTL_SECS),
         }
     }
 }
@@ -125,20 +144,20 @@ impl WriteOptions {
     }
 }
 
-/// The service: the store plus settings and caches.
+/// The service: the store plus settings and the login guard.
 #[derive(Clone)]
 pub struct Service {
     pub(crate) store: Store,
     pub(crate) config: Arc<Config>,
-    pub(crate) tokens: Arc<auth::TokenCache>,
+    pub(crate) login: Arc<auth::LoginGuard>,
 }
 
 impl Service {
     pub fn new(store: Store, config: Config) -> Self {
         Service {
             store,
+            login: Arc::new(auth::LoginGuard::new(config.login.clone())),
             config: Arc::new(config),
-            tokens: Arc::new(auth::TokenCache::default()),
         }
     }
 
@@ -156,6 +175,12 @@ impl Service {
     }
 
     /// Run a write use case honouring the write options.
+    ///
+    /// An `Idempotency-Key` replay is authorized like a new request: the use
+    /// case runs again as a dry run (rolled back) and a refusal of the caller
+    /// (401, 403, or the project not found) is answered instead of the
+    /// stored answer; any other outcome (the object now exists, or is gone)
+    /// returns the stored answer.
     pub(crate) async fn write<R, F>(&self, caller: &Caller, opts: &WriteOptions, f: F) -> Result<R>
     where
         R: Serialize + DeserializeOwned + Send + 'static,
@@ -168,9 +193,43 @@ impl Service {
             return self.store.write(f).await;
         };
         let user = caller.user.id;
-        self.store
-            .write(move |tx| idempotent(tx, user, &key, &fingerprint, &f))
-            .await
+        let f = Arc::new(f);
+        // Two rounds at most: a key stored by a concurrent request between
+        // the first round's read and write is replayed in the second.
+        for _ in 0..2 {
+            let (k, fp) = (key.clone(), fingerprint.clone());
+            let stored = self
+                .store
+                .read(move |tx| idempotency_lookup(tx, user, &k, &fp))
+                .await?;
+            if let Some(response) = stored {
+                let g = f.clone();
+                if let Err(e) = self.store.dry_run(move |tx| g(tx)).await {
+                    if denies_caller(&e) {
+                        return Err(e);
+                    }
+                }
+                return serde_json::from_str(&response).map_err(|e| {
+                    Error::internal(format!("stored idempotent answer unreadable: {e}"))
+                });
+            }
+            let (k, fp) = (key.clone(), fingerprint.clone());
+            let g = f.clone();
+            match self
+                .store
+                .write(move |tx| idempotent(tx, user, &k, &fp, &*g))
+                .await
+            {
+                Err(Error::Conflict {
+                    reason: ConflictReason::IdempotencyKeyReused,
+                    message,
+                }) if message.is_empty() => continue,
+                other => return other,
+            }
+        }
+        Err(Error::unavailable(
+            "The Idempotency-Key is being used by a concurrent request; retry.",
+        ))
     }
 
     /// Run a write use case on a project: the caller's role is checked
@@ -227,32 +286,60 @@ impl Service {
 /// Longest Idempotency-Key accepted.
 pub const IDEMPOTENCY_KEY_MAX: usize = 255;
 
-fn idempotent<R, F>(tx: &mut dyn Tx, user: UserId, key: &str, fingerprint: &str, f: &F) -> Result<R>
-where
-    R: Serialize + DeserializeOwned,
-    F: Fn(&mut dyn Tx) -> Result<R>,
-{
+/// The stored answer of an earlier write with this key, after checking the
+/// key's length and that the request is the same.
+fn idempotency_lookup(
+    tx: &mut dyn Tx,
+    user: UserId,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Option<String>> {
     if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX {
         return Err(Error::invalid_value(
             "Idempotency-Key",
             format!("must be 1 to {IDEMPOTENCY_KEY_MAX} characters."),
         ));
     }
-    if let Some((stored_fp, response)) = tx.idempotency_get(user, key)? {
-        if stored_fp != fingerprint {
-            return Err(Error::conflict(
-                ConflictReason::IdempotencyKeyReused,
-                format!("The Idempotency-Key {key} was already used for a different request."),
-            ));
-        }
-        return serde_json::from_str(&response)
-            .map_err(|e| Error::internal(format!("stored idempotent answer unreadable: {e}")));
+    match tx.idempotency_get(user, key)? {
+        Some((stored_fp, _)) if stored_fp != fingerprint => Err(Error::conflict(
+            ConflictReason::IdempotencyKeyReused,
+            format!("The Idempotency-Key {key} was already used for a different request."),
+        )),
+        Some((_, response)) => Ok(Some(response)),
+        None => Ok(None),
+    }
+}
+
+/// Run a first write under an idempotency key and store its answer. A key
+/// that appeared meanwhile is reported as an `IdempotencyKeyReused` conflict
+/// with an empty message, which [`Service::write`] turns into a replay.
+fn idempotent<R, F>(tx: &mut dyn Tx, user: UserId, key: &str, fingerprint: &str, f: &F) -> Result<R>
+where
+    R: Serialize + DeserializeOwned,
+    F: Fn(&mut dyn Tx) -> Result<R> + ?Sized,
+{
+    if idempotency_lookup(tx, user, key, fingerprint)?.is_some() {
+        return Err(Error::conflict(ConflictReason::IdempotencyKeyReused, ""));
     }
     let r = f(tx)?;
     let body = serde_json::to_string(&r)
         .map_err(|e| Error::internal(format!("cannot store idempotent answer: {e}")))?;
     tx.idempotency_put(user, key, fingerprint, &body)?;
     Ok(r)
+}
+
+/// Whether an error refuses the caller (rather than the request): an
+/// unauthenticated or forbidden caller, or a project they cannot see.
+fn denies_caller(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Unauthenticated { .. }
+            | Error::Forbidden { .. }
+            | Error::NotFound {
+                kind: Kind::Project,
+                ..
+            }
+    )
 }
 
 /// What a caller needs in a project.
@@ -266,13 +353,19 @@ pub enum Need {
 /// Check, inside the transaction, that the caller may act on the project:
 /// a non-member gets "not found" (the project's existence is not revealed),
 /// a reader gets 403 on writes. The cloud admin acts as Tenant Administrator
-/// in every project.
+/// in every project. A project-scoped token acts only in its project
+/// (`rules::token_scope_allows`), whatever the dialect.
 pub fn authorize(
     tx: &mut dyn Tx,
     caller: &Caller,
     project: &ProjectId,
     need: Need,
 ) -> Result<Role> {
+    nicplane_domain::rules::token_scope_allows(
+        caller.scope.as_ref(),
+        project,
+        caller.user.is_cloud_admin,
+    )?;
     let role = if caller.user.is_cloud_admin {
         tx.project_get(project)?
             .ok_or_else(|| Error::not_found(Kind::Project, project))?;

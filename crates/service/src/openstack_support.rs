@@ -280,37 +280,54 @@ impl Service {
         user: Ref,
         password: &str,
         project: Option<Ref>,
+        origin: &crate::auth::Origin,
     ) -> Result<ScopedLogin> {
-        let bad = || Error::unauthenticated("The user name or password is wrong.");
-        let (name, scope) = self
+        // The password is checked first (an unknown user id costs the same
+        // as a known one), then the scope, as Keystone does. A user named by
+        // id is throttled under their name, so alternating between name and
+        // id gains an attacker nothing.
+        let key = match &user {
+            Ref::Name(n) => n.clone(),
+            Ref::Id(id) => match id.parse::<UserId>() {
+                Ok(uid) => self
+                    .store
+                    .read(move |tx| tx.user_get(uid))
+                    .await?
+                    .map_or_else(|| id.clone(), |u| u.name),
+                Err(_) => id.clone(),
+            },
+        };
+        let checked = self
+            .check_login(&key, password, origin, move |tx| match &user {
+                Ref::Name(n) => tx.user_by_name(n),
+                Ref::Id(id) => match id.parse::<UserId>() {
+                    Ok(uid) => match tx.user_get(uid)? {
+                        Some(u) => tx.user_by_name(&u.name),
+                        None => Ok(None),
+                    },
+                    Err(_) => Ok(None),
+                },
+            })
+            .await?;
+        let scope = self
             .store
-            .read(move |tx| {
-                let name = match &user {
-                    Ref::Name(n) => n.clone(),
-                    Ref::Id(id) => {
-                        let uid: UserId = id.parse().map_err(|_| bad())?;
-                        tx.user_get(uid)?.ok_or_else(bad)?.name
-                    }
-                };
-                let scope = match &project {
-                    None => None,
-                    Some(Ref::Id(id)) => {
-                        let pid = ProjectId::parse_for_lookup(id).map_err(|_| {
-                            Error::unauthenticated(format!("Project {id} could not be found."))
-                        })?;
-                        Some(tx.project_get(&pid)?.ok_or_else(|| {
-                            Error::unauthenticated(format!("Project {id} could not be found."))
-                        })?)
-                    }
-                    Some(Ref::Name(n)) => Some(tx.project_by_name(n)?.ok_or_else(|| {
-                        Error::unauthenticated(format!("Project {n} could not be found."))
-                    })?),
-                };
-                Ok((name, scope))
+            .read(move |tx| match &project {
+                None => Ok(None),
+                Some(Ref::Id(id)) => {
+                    let pid = ProjectId::parse_for_lookup(id).map_err(|_| {
+                        Error::unauthenticated(format!("Project {id} could not be found."))
+                    })?;
+                    Ok(Some(tx.project_get(&pid)?.ok_or_else(|| {
+                        Error::unauthenticated(format!("Project {id} could not be found."))
+                    })?))
+                }
+                Some(Ref::Name(n)) => Ok(Some(tx.project_by_name(n)?.ok_or_else(|| {
+                    Error::unauthenticated(format!("Project {n} could not be found."))
+                })?)),
             })
             .await?;
         let login = self
-            .auth_login_scoped(&name, password, scope.as_ref().map(|p| p.id.clone()))
+            .issue_token(checked, scope.as_ref().map(|p| p.id.clone()))
             .await?;
         let role = match &scope {
             None => None,
@@ -326,6 +343,52 @@ impl Service {
             project: scope,
             role,
         })
+    }
+
+    /// `identity_token_show`: what Keystone's `GET /v3/auth/tokens` shows
+    /// about the token `subject`. The caller sees their own tokens, the
+    /// cloud admin anyone's; an unknown, expired or foreign token, or one of
+    /// a disabled user, is "not found" (Keystone's 404).
+    pub async fn identity_token_show(&self, caller: &Caller, subject: &str) -> Result<ScopedLogin> {
+        let h = crate::auth::token_hash(subject);
+        let c = caller.clone();
+        let token = subject.to_string();
+        self.store
+            .read(move |tx| {
+                let missing = || Error::not_found(Kind::Token, "in X-Subject-Token");
+                let o = tx.token_owner(&h)?.ok_or_else(missing)?;
+                if o.expires_at <= now().unix_timestamp()
+                    || !o.user.enabled
+                    || !(c.user.is_cloud_admin || c.user.id == o.user.id)
+                {
+                    return Err(missing());
+                }
+                let memberships = tx.memberships_of_user(o.user.id)?;
+                let project = match &o.scope {
+                    Some(p) => tx.project_get(p)?,
+                    None => None,
+                };
+                let role = match &project {
+                    None => None,
+                    Some(_) if o.user.is_cloud_admin => Some(Role::Admin),
+                    Some(p) => memberships
+                        .iter()
+                        .find(|m| m.project_id == p.id)
+                        .map(|m| m.role),
+                };
+                Ok(ScopedLogin {
+                    login: Login {
+                        token: token.clone(),
+                        expires_at: o.expires_at,
+                        scope: o.scope,
+                        user: o.user,
+                        memberships,
+                    },
+                    project,
+                    role,
+                })
+            })
+            .await
     }
 
     /// `vm_create_on_networks`: create a VM with its first interface on the

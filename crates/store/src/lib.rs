@@ -21,11 +21,13 @@ pub mod quota;
 pub mod sqlite;
 pub mod trunk;
 pub mod tx;
+pub mod user_auth;
 
 pub use credential_job::*;
 pub use quota::*;
 pub use trunk::*;
 pub use tx::*;
+pub use user_auth::*;
 
 use nicplane_domain::{Error, Result};
 use std::sync::Arc;

@@ -71,7 +71,10 @@ pub struct PoolRow {
 
 /// Everything a backend must do inside one transaction.
 pub trait Tx:
-    crate::credential_job::CredentialJobTx + crate::trunk::TrunkTx + crate::quota::QuotaTx
+    crate::credential_job::CredentialJobTx
+    + crate::trunk::TrunkTx
+    + crate::quota::QuotaTx
+    + crate::user_auth::UserAuthTx
 {
     fn ping(&mut self) -> Result<()>;
 

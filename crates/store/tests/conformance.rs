@@ -760,6 +760,146 @@ fn next_sequence_counts_from_zero_without_repeats() {
     });
 }
 
+/// Disabled users show through the token lookup; purges delete bounded
+/// batches of expired tokens, old idempotency keys and finished jobs only.
+#[test]
+fn token_owner_and_bounded_purges() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range::new(1, 10).unwrap()).await;
+        let t = now().unix_timestamp();
+        let user = User {
+            id: UserId::new(),
+            name: "purged".into(),
+            is_cloud_admin: true,
+            enabled: true,
+            created_at: now(),
+        };
+        let (uid, p) = (user.id, seed.project.clone());
+        store
+            .write(move |tx| {
+                tx.user_insert(&user, "hash")?;
+                for i in 0..5 {
+                    tx.token_insert(&format!("old-{i}"), user.id, None, t - 10)?;
+                }
+                tx.token_insert("live", user.id, Some(&p), t + 3600)?;
+                tx.idempotency_put(user.id, "k1", "fp", "{}")?;
+                for (i, (status, end)) in [
+                    ("SUCCESS", Some(t - 100)),
+                    ("FAIL", Some(t - 100)),
+                    ("RUNNING", None),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    tx.job_insert(&JobRow {
+                        id: JobId::new(),
+                        project_id: p.clone(),
+                        job_type: format!("job-{i}"),
+                        status: status.into(),
+                        entities: "{}".into(),
+                        error_code: None,
+                        fail_reason: None,
+                        begin_time: now(),
+                        end_time: end
+                            .map(|e| time::OffsetDateTime::from_unix_timestamp(e).unwrap()),
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let owner = store
+            .read(|tx| tx.token_owner("live"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(owner.user.id, uid);
+        assert!(owner.user.enabled);
+        assert_eq!(owner.scope, Some(seed.project.clone()));
+        assert_eq!(
+            store
+                .write(move |tx| tx.cloud_admins_enabled())
+                .await
+                .unwrap(),
+            vec![uid]
+        );
+        store
+            .write(move |tx| tx.user_set_enabled(uid, false))
+            .await
+            .unwrap();
+        let owner = store
+            .read(|tx| tx.token_owner("live"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!owner.user.enabled, "a disabled user shows at once");
+        assert!(store
+            .write(move |tx| tx.cloud_admins_enabled())
+            .await
+            .unwrap()
+            .is_empty());
+
+        let purge = |limit| {
+            let s = store.clone();
+            async move { s.write(move |tx| tx.token_purge(t, limit)).await.unwrap() }
+        };
+        assert_eq!(purge(3).await, 3, "a batch is bounded");
+        assert_eq!(purge(3).await, 2);
+        assert_eq!(purge(3).await, 0);
+        assert!(store
+            .read(|tx| tx.token_owner("live"))
+            .await
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            store
+                .write(move |tx| tx.idempotency_purge(t - 60, 10))
+                .await
+                .unwrap(),
+            0,
+            "a fresh key is kept"
+        );
+        assert_eq!(
+            store
+                .write(move |tx| tx.idempotency_purge(t + 60, 10))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.write(move |tx| tx.job_purge(t, 1)).await.unwrap(), 1);
+        assert_eq!(store.write(move |tx| tx.job_purge(t, 10)).await.unwrap(), 1);
+        assert_eq!(
+            store
+                .write(move |tx| tx.job_purge(t + 10_000, 10))
+                .await
+                .unwrap(),
+            0,
+            "a running job is never purged"
+        );
+        store
+            .write(move |tx| tx.tokens_delete_of_user(uid, Some("live")))
+            .await
+            .unwrap();
+        assert!(store
+            .read(|tx| tx.token_owner("live"))
+            .await
+            .unwrap()
+            .is_some());
+        store
+            .write(move |tx| tx.tokens_delete_of_user(uid, None))
+            .await
+            .unwrap();
+        assert!(store
+            .read(|tx| tx.token_owner("live"))
+            .await
+            .unwrap()
+            .is_none());
+        assert!(store.write(move |tx| tx.user_delete(uid)).await.unwrap());
+        assert!(!store.write(move |tx| tx.user_delete(uid)).await.unwrap());
+    });
+}
+
 /// Both backends end with the same tables, columns and named indexes.
 #[test]
 fn both_backends_have_the_same_logical_schema() {

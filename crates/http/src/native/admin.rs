@@ -3,7 +3,7 @@
 use super::error::ApiResult;
 use super::extract::{bearer, Auth, Path, Write, WriteOpts};
 use super::written;
-use crate::AppState;
+use crate::{AppState, RequestOrigin};
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -14,6 +14,7 @@ use nicplane_domain::model::*;
 use nicplane_domain::types::Role;
 use nicplane_domain::Error;
 use nicplane_service::auth::Login;
+use nicplane_service::user::{PasswordChange, UserPatch};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -23,18 +24,40 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// Log in with a user name and password; returns a bearer token.
+/// Log in with a user name and password; returns a bearer token. Repeated
+/// failures of a user name or source address are answered 429 with
+/// `Retry-After` (see docs/security.md).
 #[utoipa::path(post, path = "/v1/auth/login", operation_id = "auth_login", tag = "auth",
-    request_body = LoginRequest, responses((status = 200, body = Login), (status = 401, body = super::error::ErrorBody)))]
+    request_body = LoginRequest, responses((status = 200, body = Login), (status = 401, body = super::error::ErrorBody),
+    (status = 429, body = super::error::ErrorBody)))]
 pub async fn auth_login(
     State(s): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
     body: Write<LoginRequest>,
 ) -> ApiResult<Json<Login>> {
     Ok(Json(
         s.service
-            .auth_login(&body.body.username, &body.body.password)
+            .auth_login(&body.body.username, &body.body.password, &origin)
             .await?,
     ))
+}
+
+/// Change your own password (the current one is required). Your other
+/// tokens are revoked; this one keeps working.
+#[utoipa::path(post, path = "/v1/auth/password", operation_id = "auth_password_change", tag = "auth",
+    request_body = PasswordChange, responses((status = 204), (status = 400, body = super::error::ErrorBody),
+    (status = 401, body = super::error::ErrorBody)))]
+pub async fn auth_password_change(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    RequestOrigin(origin): RequestOrigin,
+    w: Write<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    let id = c.user.id;
+    s.service
+        .user_password_change(&c, id, w.body, &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Revoke the token of this request.
@@ -178,6 +201,74 @@ pub async fn user_create(
         .user_create(&c, &b.name, &b.password, b.is_cloud_admin, &w.opts)
         .await?;
     Ok(written(w.opts.dry_run, StatusCode::CREATED, u))
+}
+
+/// One user (the cloud admin, or the user themselves).
+#[utoipa::path(get, path = "/v1/users/{user_id}", operation_id = "user_get", tag = "admin",
+    params(("user_id" = String, Path)), responses((status = 200, body = User)))]
+pub async fn user_get(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(
+        s.service
+            .user_get(&c, UserId::parse_for_lookup(&id)?)
+            .await?,
+    ))
+}
+
+/// Disable or re-enable a user, or reset their password (cloud admin). A
+/// disabled user's tokens and access keys stop working at once; a reset
+/// revokes their tokens. The last enabled cloud admin cannot be disabled.
+#[utoipa::path(patch, path = "/v1/users/{user_id}", operation_id = "user_update", tag = "admin",
+    params(("user_id" = String, Path)), request_body = UserPatch,
+    responses((status = 200, body = User), (status = 409, body = super::error::ErrorBody)))]
+pub async fn user_update(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+    w: Write<UserPatch>,
+) -> ApiResult<Response> {
+    let u = s
+        .service
+        .user_update(&c, UserId::parse_for_lookup(&id)?, w.body, &w.opts)
+        .await?;
+    Ok(written(w.opts.dry_run, StatusCode::OK, u))
+}
+
+/// Delete a user with their memberships, tokens and access keys (cloud
+/// admin). The last enabled cloud admin cannot be deleted.
+#[utoipa::path(delete, path = "/v1/users/{user_id}", operation_id = "user_delete", tag = "admin",
+    params(("user_id" = String, Path)), responses((status = 204), (status = 409, body = super::error::ErrorBody)))]
+pub async fn user_delete(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+    WriteOpts(o): WriteOpts,
+) -> ApiResult<Response> {
+    s.service
+        .user_delete(&c, UserId::parse_for_lookup(&id)?, &o)
+        .await?;
+    Ok(super::deleted(o.dry_run))
+}
+
+/// Set a user's password: your own with `original_password`, anyone's
+/// without it for the cloud admin. The user's other tokens are revoked.
+#[utoipa::path(post, path = "/v1/users/{user_id}/password", operation_id = "user_password_change", tag = "admin",
+    params(("user_id" = String, Path)), request_body = PasswordChange,
+    responses((status = 204), (status = 400, body = super::error::ErrorBody)))]
+pub async fn user_password_change(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+    RequestOrigin(origin): RequestOrigin,
+    w: Write<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    s.service
+        .user_password_change(&c, UserId::parse_for_lookup(&id)?, w.body, &origin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Projects the caller belongs to (all, for the cloud admin).

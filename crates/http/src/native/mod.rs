@@ -122,10 +122,17 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::auth_login))
         .routes(routes!(admin::auth_logout))
         .routes(routes!(admin::auth_whoami))
+        .routes(routes!(admin::auth_password_change))
         .routes(routes!(admin::data_center_list, admin::data_center_create))
         .routes(routes!(admin::data_center_get))
         .routes(routes!(admin::pool_list, admin::pool_create))
         .routes(routes!(admin::user_list, admin::user_create))
+        .routes(routes!(
+            admin::user_get,
+            admin::user_update,
+            admin::user_delete
+        ))
+        .routes(routes!(admin::user_password_change))
         .routes(routes!(admin::project_list, admin::project_create))
         .routes(routes!(admin::project_get))
         .routes(routes!(admin::member_list))

@@ -1,20 +1,27 @@
-//! Keystone v3, the part clients need to log in: the version documents,
-//! `POST /v3/auth/tokens` with password authentication (user and project by
-//! name or id, domain `Default`), token revocation, and a catalog whose
-//! endpoints are nicplane's own URLs. Errors use Keystone's
+//! Keystone v3, the part clients need to log in and manage users: the
+//! version documents, `POST /v3/auth/tokens` with password authentication
+//! (user and project by name or id, domain `Default`), token validation
+//! (`GET`/`HEAD`) and revocation (`DELETE`), users (`GET/POST /v3/users`,
+//! `GET/PATCH/DELETE /v3/users/{id}`, `POST /v3/users/{id}/password`), and a
+//! catalog whose endpoints are nicplane's own URLs. Errors use Keystone's
 //! `{"error": {"code", "title", "message"}}`.
 
 use super::{base_url, os_time_micro, www_authenticate, REGION};
 use crate::AppState;
+use crate::RequestOrigin;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use nicplane_domain::ids::UserId;
+use nicplane_domain::model::User;
 use nicplane_domain::types::Role;
 use nicplane_domain::Error;
 use nicplane_service::openstack_support::{Ref, ScopedLogin};
+use nicplane_service::user::{PasswordChange, UserPatch};
+use nicplane_service::{Caller, WriteOptions};
 use serde_json::{json, Value};
 
 /// The one domain nicplane has.
@@ -96,8 +103,17 @@ pub fn routes(state: AppState) -> Router {
         .route("/identity/v3/", get(version))
         .route(
             "/identity/v3/auth/tokens",
-            post(token_issue).delete(token_revoke),
+            post(token_issue)
+                .get(token_validate)
+                .head(token_check)
+                .delete(token_revoke),
         )
+        .route("/identity/v3/users", get(user_list).post(user_create))
+        .route(
+            "/identity/v3/users/{user_id}",
+            get(user_get).patch(user_update).delete(user_delete),
+        )
+        .route("/identity/v3/users/{user_id}/password", post(user_password))
         .with_state(state)
 }
 
@@ -153,7 +169,11 @@ fn reference(v: &Value, what: &str) -> Result<Ref, Error> {
 }
 
 /// `POST /v3/auth/tokens`: password authentication.
-async fn token_issue(State(s): State<AppState>, body: Bytes) -> Result<Response, KeystoneError> {
+async fn token_issue(
+    State(s): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    body: Bytes,
+) -> Result<Response, KeystoneError> {
     let err = |e| keystone_error(&s, e);
     let v: Value = serde_json::from_slice(&body).map_err(|e| {
         err(Error::invalid(format!(
@@ -193,7 +213,7 @@ async fn token_issue(State(s): State<AppState>, body: Bytes) -> Result<Response,
     };
     let login = s
         .service
-        .identity_login(user_ref, password, project_ref)
+        .identity_login(user_ref, password, project_ref, &origin)
         .await
         .map_err(err)?;
     let body = token_body(&s, &login, v.pointer("/auth/nocatalog").is_none());
@@ -204,25 +224,338 @@ async fn token_issue(State(s): State<AppState>, body: Bytes) -> Result<Response,
     Ok(resp)
 }
 
+/// The caller of a Keystone request: its `X-Auth-Token`.
+async fn caller(s: &AppState, headers: &HeaderMap) -> Result<Caller, KeystoneError> {
+    let own = headers
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            keystone_error(
+                s,
+                Error::unauthenticated("The request you have made requires authentication."),
+            )
+        })?;
+    s.service
+        .authenticate(own)
+        .await
+        .map_err(|e| keystone_error(s, e))
+}
+
+/// The token a validation or revocation is about: `X-Subject-Token`.
+fn subject(s: &AppState, headers: &HeaderMap) -> Result<String, KeystoneError> {
+    headers
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            keystone_error(
+                s,
+                Error::invalid("Expecting to find the X-Subject-Token header."),
+            )
+        })
+}
+
+/// `GET /v3/auth/tokens`: validate `X-Subject-Token` and show it (404 when
+/// it is not valid, as Keystone answers).
+async fn token_validate(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, KeystoneError> {
+    let c = caller(&s, &headers).await?;
+    let subject = subject(&s, &headers)?;
+    let login = s
+        .service
+        .identity_token_show(&c, &subject)
+        .await
+        .map_err(|e| keystone_error(&s, e))?;
+    let nocatalog = q
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .any(|p| p.starts_with("nocatalog"));
+    let mut resp = Json(token_body(&s, &login, !nocatalog)).into_response();
+    if let Ok(h) = HeaderValue::from_str(&subject) {
+        resp.headers_mut().insert("x-subject-token", h);
+    }
+    Ok(resp)
+}
+
+/// `HEAD /v3/auth/tokens`: 200 when `X-Subject-Token` is valid, else 404.
+async fn token_check(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<StatusCode, KeystoneError> {
+    let c = caller(&s, &headers).await?;
+    let subject = subject(&s, &headers)?;
+    s.service
+        .identity_token_show(&c, &subject)
+        .await
+        .map_err(|e| keystone_error(&s, e))?;
+    Ok(StatusCode::OK)
+}
+
 /// `DELETE /v3/auth/tokens`: revoke the token in `X-Subject-Token`.
 async fn token_revoke(
     State(s): State<AppState>,
     headers: HeaderMap,
 ) -> Result<StatusCode, KeystoneError> {
-    let err = |e| keystone_error(&s, e);
-    let own = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
-    let subject = headers.get("x-subject-token").and_then(|v| v.to_str().ok());
-    let (Some(own), Some(subject)) = (own, subject) else {
-        return Err(err(Error::unauthenticated(
-            "The request you have made requires authentication.",
-        )));
-    };
-    s.service.authenticate(own).await.map_err(err)?;
+    let c = caller(&s, &headers).await?;
+    let subject = subject(&s, &headers)?;
     s.service
-        .authenticate(subject)
+        .identity_token_show(&c, &subject)
         .await
-        .map_err(|_| err(Error::not_found(nicplane_domain::Kind::Token, "")))?;
-    s.service.auth_logout(subject).await.map_err(err)?;
+        .map_err(|e| keystone_error(&s, e))?;
+    s.service
+        .auth_logout(&subject)
+        .await
+        .map_err(|e| keystone_error(&s, e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user as Keystone shows it.
+fn user_view(s: &AppState, u: &User) -> Value {
+    json!({
+        "id": u.id.to_string(),
+        "name": u.name,
+        "domain_id": DOMAIN_ID,
+        "enabled": u.enabled,
+        "password_expires_at": null,
+        "options": {},
+        "links": {"self": format!("{}/identity/v3/users/{}", base_url(s), u.id)},
+    })
+}
+
+fn user_id(s: &AppState, id: &str) -> Result<UserId, KeystoneError> {
+    UserId::parse_for_lookup(id).map_err(|e| keystone_error(s, e))
+}
+
+/// The `user` object of a body.
+fn user_object(
+    s: &AppState,
+    body: &Bytes,
+) -> Result<serde_json::Map<String, Value>, KeystoneError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        keystone_error(
+            s,
+            Error::invalid(format!("The request body is not valid JSON: {e}.")),
+        )
+    })?;
+    match v.get("user") {
+        Some(Value::Object(m)) => Ok(m.clone()),
+        _ => Err(keystone_error(
+            s,
+            Error::invalid("Expecting to find user in the request body."),
+        )),
+    }
+}
+
+/// An optional string field of a user object.
+fn text_field(
+    s: &AppState,
+    m: &serde_json::Map<String, Value>,
+    k: &str,
+) -> Result<Option<String>, KeystoneError> {
+    match m.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(t)) => Ok(Some(t.clone())),
+        Some(_) => Err(keystone_error(
+            s,
+            Error::invalid_value(k, "must be a string."),
+        )),
+    }
+}
+
+/// An optional boolean field of a user object.
+fn bool_field(
+    s: &AppState,
+    m: &serde_json::Map<String, Value>,
+    k: &str,
+) -> Result<Option<bool>, KeystoneError> {
+    match m.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(keystone_error(
+            s,
+            Error::invalid_value(k, "must be true or false."),
+        )),
+    }
+}
+
+/// Fields of a user object nicplane does not keep: refused rather than
+/// silently dropped, except the domain (always Default).
+fn refuse_other_fields(
+    s: &AppState,
+    m: &serde_json::Map<String, Value>,
+    allowed: &[&str],
+) -> Result<(), KeystoneError> {
+    for (k, v) in m {
+        if allowed.contains(&k.as_str()) {
+            continue;
+        }
+        if k == "domain_id" && (v.as_str() == Some(DOMAIN_ID) || v.is_null()) {
+            continue;
+        }
+        return Err(keystone_error(
+            s,
+            Error::invalid(format!("The user attribute {k} is not supported.")),
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /v3/users` (cloud admin), optionally `?name=`.
+async fn user_list(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>, KeystoneError> {
+    let c = caller(&s, &headers).await?;
+    let pairs = super::query_pairs(q.as_deref()).map_err(|e| keystone_error(&s, e))?;
+    let name = pairs
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.clone());
+    let enabled = pairs
+        .iter()
+        .find(|(k, _)| k == "enabled")
+        .map(|(_, v)| v.clone());
+    let users = s
+        .service
+        .user_list(&c)
+        .await
+        .map_err(|e| keystone_error(&s, e))?;
+    let list: Vec<Value> = users
+        .iter()
+        .filter(|u| name.as_ref().is_none_or(|n| &u.name == n))
+        .filter(|u| {
+            enabled
+                .as_deref()
+                .is_none_or(|e| u.enabled == matches!(e, "true" | "True" | "1"))
+        })
+        .map(|u| user_view(&s, u))
+        .collect();
+    Ok(Json(json!({
+        "users": list,
+        "links": {"self": format!("{}/identity/v3/users", base_url(&s)), "previous": null, "next": null},
+    })))
+}
+
+/// `POST /v3/users` (cloud admin).
+async fn user_create(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, KeystoneError> {
+    let c = caller(&s, &headers).await?;
+    let m = user_object(&s, &body)?;
+    refuse_other_fields(&s, &m, &["name", "password", "enabled"])?;
+    let name = text_field(&s, &m, "name")?
+        .ok_or_else(|| keystone_error(&s, Error::invalid("Expecting to find name in user.")))?;
+    let password = text_field(&s, &m, "password")?
+        .ok_or_else(|| keystone_error(&s, Error::invalid("Expecting to find password in user.")))?;
+    let enabled = bool_field(&s, &m, "enabled")?;
+    let opts = WriteOptions::default();
+    let mut u = s
+        .service
+        .user_create(&c, &name, &password, false, &opts)
+        .await
+        .map_err(|e| keystone_error(&s, e))?;
+    if enabled == Some(false) {
+        let patch = UserPatch {
+            enabled: Some(false),
+            password: None,
+        };
+        u = s
+            .service
+            .user_update(&c, u.id, patch, &opts)
+            .await
+            .map_err(|e| keystone_error(&s, e))?;
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"user": user_view(&s, &u)})),
+    )
+        .into_response())
+}
+
+/// `GET /v3/users/{id}` (cloud admin, or the user).
+async fn user_get(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, KeystoneError> {
+    let c = caller(&s, &headers).await?;
+    let u = s
+        .service
+        .user_get(&c, user_id(&s, &id)?)
+        .await
+        .map_err(|e| keystone_error(&s, e))?;
+    Ok(Json(json!({"user": user_view(&s, &u)})))
+}
+
+/// `PATCH /v3/users/{id}` (cloud admin): `enabled` and `password`.
+async fn user_update(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, KeystoneError> {
+    let c = caller(&s, &headers).await?;
+    let id = user_id(&s, &id)?;
+    let m = user_object(&s, &body)?;
+    refuse_other_fields(&s, &m, &["enabled", "password", "id"])?;
+    let patch = UserPatch {
+        enabled: bool_field(&s, &m, "enabled")?,
+        password: text_field(&s, &m, "password")?,
+    };
+    let u = s
+        .service
+        .user_update(&c, id, patch, &WriteOptions::default())
+        .await
+        .map_err(|e| keystone_error(&s, e))?;
+    Ok(Json(json!({"user": user_view(&s, &u)})))
+}
+
+/// `DELETE /v3/users/{id}` (cloud admin).
+async fn user_delete(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, KeystoneError> {
+    let c = caller(&s, &headers).await?;
+    s.service
+        .user_delete(&c, user_id(&s, &id)?, &WriteOptions::default())
+        .await
+        .map_err(|e| keystone_error(&s, e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v3/users/{id}/password`: `{"user": {"password", "original_password"}}`.
+async fn user_password(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, KeystoneError> {
+    let c = caller(&s, &headers).await?;
+    let id = user_id(&s, &id)?;
+    let m = user_object(&s, &body)?;
+    refuse_other_fields(&s, &m, &["password", "original_password"])?;
+    let change = PasswordChange {
+        password: text_field(&s, &m, "password")?.ok_or_else(|| {
+            keystone_error(&s, Error::invalid("Expecting to find password in user."))
+        })?,
+        original_password: text_field(&s, &m, "original_password")?,
+    };
+    s.service
+        .user_password_change(&c, id, change, &origin)
+        .await
+        .map_err(|e| keystone_error(&s, e))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -47,6 +47,15 @@ pub enum ClientCommand {
     Logout,
     /// Show the user and their roles.
     Whoami,
+    /// Change your own password (your other sessions are logged out).
+    Password {
+        /// Your current password (or set NICPLANE_PASSWORD).
+        #[arg(long, env = "NICPLANE_PASSWORD", hide_env_values = true)]
+        current: String,
+        /// The new password (or set NICPLANE_NEW_PASSWORD).
+        #[arg(long = "new", env = "NICPLANE_NEW_PASSWORD", hide_env_values = true)]
+        new_password: String,
+    },
     /// Projects.
     #[command(subcommand)]
     Project(ProjectCmd),
@@ -142,6 +151,18 @@ pub enum UserCmd {
     /// Create a user (cloud admin).
     Create {
         name: String,
+        #[arg(long, env = "NICPLANE_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Disable a user: their tokens and access keys stop working at once.
+    Disable { user: String },
+    /// Re-enable a disabled user.
+    Enable { user: String },
+    /// Delete a user with their memberships, tokens and access keys.
+    Delete { user: String },
+    /// Reset a user's password (cloud admin); their tokens are revoked.
+    SetPassword {
+        user: String,
         #[arg(long, env = "NICPLANE_NEW_PASSWORD", hide_env_values = true)]
         password: String,
     },
@@ -480,6 +501,30 @@ pub fn run(cmd: ClientCommand, g: Global) -> i32 {
     }
 }
 
+/// A user's id from their name or id.
+fn user_id(ctx: &Ctx, user: &str) -> Result<String> {
+    let users = ctx.client.users()?;
+    users
+        .iter()
+        .find(|u| u.name == user || u.id.to_string() == user)
+        .map(|u| u.id.to_string())
+        .ok_or_else(|| anyhow!("User {user} could not be found."))
+}
+
+fn user_set_enabled(ctx: &mut Ctx, user: &str, enabled: bool) -> Result<()> {
+    let id = user_id(ctx, user)?;
+    let u = ctx.client.user_set_enabled(&id, enabled)?;
+    ctx.out(&u, || {
+        let mut t = Table::new(&["ID", "NAME", "ENABLED"]);
+        t.row(vec![
+            u.id.to_string(),
+            u.name.clone(),
+            u.enabled.to_string(),
+        ]);
+        t
+    })
+}
+
 fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
     let mut ctx = Ctx::new(g);
     match cmd {
@@ -528,6 +573,17 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
                 t
             })
         }
+        ClientCommand::Password {
+            current,
+            new_password,
+        } => {
+            ctx.client.password_change(&current, &new_password)?;
+            ctx.out(&json!({"password": "changed"}), || {
+                let mut t = Table::new(&["PASSWORD"]);
+                t.row(vec!["changed".into()]);
+                t
+            })
+        }
         ClientCommand::Project(c) => project_cmd(&mut ctx, c),
         ClientCommand::DataCenter(c) => match c {
             DcCmd::List => {
@@ -553,12 +609,13 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
             UserCmd::List => {
                 let us = ctx.client.users()?;
                 ctx.out(&us, || {
-                    let mut t = Table::new(&["ID", "NAME", "CLOUD ADMIN"]);
+                    let mut t = Table::new(&["ID", "NAME", "CLOUD ADMIN", "ENABLED"]);
                     for u in &us {
                         t.row(vec![
                             u.id.to_string(),
                             u.name.clone(),
                             u.is_cloud_admin.to_string(),
+                            u.enabled.to_string(),
                         ]);
                     }
                     t
@@ -569,6 +626,26 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
                 ctx.out(&u, || {
                     let mut t = Table::new(&["ID", "NAME"]);
                     t.row(vec![u.id.to_string(), u.name.clone()]);
+                    t
+                })
+            }
+            UserCmd::Disable { user } => user_set_enabled(&mut ctx, &user, false),
+            UserCmd::Enable { user } => user_set_enabled(&mut ctx, &user, true),
+            UserCmd::Delete { user } => {
+                let id = user_id(&ctx, &user)?;
+                ctx.client.user_delete(&id)?;
+                ctx.out(&json!({"deleted": id}), || {
+                    let mut t = Table::new(&["DELETED"]);
+                    t.row(vec![id.clone()]);
+                    t
+                })
+            }
+            UserCmd::SetPassword { user, password } => {
+                let id = user_id(&ctx, &user)?;
+                ctx.client.user_set_password(&id, &password, None)?;
+                ctx.out(&json!({"user": id, "password": "reset"}), || {
+                    let mut t = Table::new(&["USER", "PASSWORD"]);
+                    t.row(vec![user.clone(), "reset".into()]);
                     t
                 })
             }

@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_huawei.sql")),
     (3, include_str!("../../migrations/postgres/0003_trunks.sql")),
+    (4, include_str!("../../migrations/postgres/0004_auth.sql")),
     (
         5,
         include_str!("../../migrations/postgres/0005_credential_hardening.sql"),

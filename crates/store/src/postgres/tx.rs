@@ -28,6 +28,7 @@ use time::OffsetDateTime;
 mod credential_job;
 mod quota;
 mod trunk;
+mod user_auth;
 
 /// Prepared statements kept per connection before the cache is emptied (the
 /// list queries build their SQL from filters, so the set is finite but large).
@@ -261,13 +262,14 @@ fn project_row(r: &Row) -> Result<Project> {
     })
 }
 
-const USER_COLS: &str = "id, name, is_cloud_admin, created_at, password_hash";
+const USER_COLS: &str = "id, name, is_cloud_admin, created_at, password_hash, enabled";
 fn user_row(r: &Row) -> Result<User> {
     Ok(User {
         id: col(r, 0, "id")?,
         name: get(r, 1)?,
         is_cloud_admin: get(r, 2)?,
         created_at: from_ts(get(r, 3)?),
+        enabled: get(r, 5)?,
     })
 }
 

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_huawei.sql")),
     (3, include_str!("../../migrations/sqlite/0003_trunks.sql")),
+    (4, include_str!("../../migrations/sqlite/0004_auth.sql")),
     (
         5,
         include_str!("../../migrations/sqlite/0005_credential_hardening.sql"),

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 mod credential_job;
 mod quota;
 mod trunk;
+mod user_auth;
 
 /// A transaction on one SQLite connection.
 pub struct SqliteTx<'c> {
@@ -160,13 +161,14 @@ fn project_row(r: &Row) -> rusqlite::Result<Project> {
     })
 }
 
-const USER_COLS: &str = "id, name, is_cloud_admin, created_at, password_hash";
+const USER_COLS: &str = "id, name, is_cloud_admin, created_at, password_hash, enabled";
 fn user_row(r: &Row) -> rusqlite::Result<User> {
     Ok(User {
         id: parse(&r.get::<_, String>(0)?, "id")?,
         name: r.get(1)?,
         is_cloud_admin: r.get(2)?,
         created_at: from_ts(r.get(3)?),
+        enabled: r.get(5)?,
     })
 }
 
