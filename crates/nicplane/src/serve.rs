@@ -319,7 +319,6 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
             },
             idempotency_ttl: Duration::from_secs(a.idempotency_ttl),
             job_ttl: Duration::from_secs(a.job_ttl),
-            ..Default::default()
         },
     );
     // Refuse to start with a key that cannot open the stored secrets; seal

@@ -542,11 +542,12 @@ fn secrets_stored_in_clear_are_sealed_at_start() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
 fn servers_sharing_a_database_share_keys_and_the_key_cap() {
-    if common::postgres_admin_url().is_none() {
-        eprintln!("note: the cross-server case needs NICPLANE_TEST_POSTGRES_URL");
-        return;
-    }
+    assert!(
+        common::postgres_admin_url().is_some(),
+        "NICPLANE_TEST_POSTGRES_URL is not set: the cross-server case needs PostgreSQL"
+    );
     let s = setup();
     let other = Server::start_sharing(&s.server, HUAWEI);
     // A key made on one server verifies on the other (same secret key).

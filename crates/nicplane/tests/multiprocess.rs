@@ -43,11 +43,11 @@ fn serial() -> MutexGuard<'static, ()> {
 
 /// `n` servers on one fresh PostgreSQL database (the first one bootstraps
 /// it with `extra`), or None with a note when the tests run on SQLite.
-fn cluster(n: usize, extra: &[&str]) -> Option<Vec<Server>> {
-    if postgres_admin_url().is_none() {
-        eprintln!("note: {POSTGRES_URL_VAR} is not set; the multi-process tests need PostgreSQL and are skipped");
-        return None;
-    }
+fn cluster(n: usize, extra: &[&str]) -> Vec<Server> {
+    assert!(
+        postgres_admin_url().is_some(),
+        "{POSTGRES_URL_VAR} is not set: the multi-process tests need PostgreSQL (run scripts/test-postgres)"
+    );
     let first = Server::start(extra);
     let mut servers = vec![first];
     for _ in 1..n {
@@ -56,7 +56,7 @@ fn cluster(n: usize, extra: &[&str]) -> Option<Vec<Server>> {
     }
     let ports: HashSet<_> = servers.iter().map(|s| s.url.clone()).collect();
     assert_eq!(ports.len(), n, "each server on its own port");
-    Some(servers)
+    servers
 }
 
 /// The same user as `c`, talking to `server`.
@@ -159,11 +159,10 @@ fn database_violations(database: &str) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
 fn a_user_disabled_on_one_server_is_refused_on_another_at_once() {
     let _serial = serial();
-    let Some(servers) = cluster(2, &[]) else {
-        return;
-    };
+    let servers = cluster(2, &[]);
     let t = tenant(&servers[0], "mp-disable");
     let on_second = on(&servers[1], &t.power);
     on_second
@@ -188,11 +187,10 @@ fn a_user_disabled_on_one_server_is_refused_on_another_at_once() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
 fn two_hundred_parallel_adds_on_twenty_vms_across_servers_leave_exactly_five_each() {
     let _serial = serial();
-    let Some(servers) = cluster(SERVERS, &[]) else {
-        return;
-    };
+    let servers = cluster(SERVERS, &[]);
     let t = tenant(&servers[0], "mp-limit");
     let net = t.standard_network("app", "10.10.0.0/24");
     let vms: Vec<String> = (0..20)
@@ -243,13 +241,12 @@ fn two_hundred_parallel_adds_on_twenty_vms_across_servers_leave_exactly_five_eac
 /// Three servers, parallel port creates against a quota of K: exactly K
 /// succeed, the others get 409 OverQuota, and the usage equals the rows.
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
 fn parallel_port_creates_across_servers_stop_exactly_at_the_quota() {
     const K: i64 = 25;
     const JOBS: usize = 120;
     let _serial = serial();
-    let Some(servers) = cluster(SERVERS, &[]) else {
-        return;
-    };
+    let servers = cluster(SERVERS, &[]);
     let t = tenant(&servers[0], "mp-quota");
     let net = t.standard_network("app", "10.20.0.0/24");
     let cloud = servers[0].admin();
@@ -292,12 +289,11 @@ fn parallel_port_creates_across_servers_stop_exactly_at_the_quota() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
 fn two_thousand_parallel_allocations_from_one_subnet_across_servers_never_repeat_an_address() {
     let _serial = serial();
     // 2,045 ports in one project: above the default port quota of 500.
-    let Some(servers) = cluster(SERVERS, &["--quota-default", "port=-1"]) else {
-        return;
-    };
+    let servers = cluster(SERVERS, &["--quota-default", "port=-1"]);
     let t = tenant(&servers[0], "mp-ipam");
     // A /21 holds 2,045 addresses (2,048 minus network, broadcast and the
     // gateway): 2,100 requests take them all and 55 find none.
@@ -340,10 +336,11 @@ fn two_thousand_parallel_allocations_from_one_subnet_across_servers_never_repeat
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
 fn a_public_ip_pool_drained_from_all_servers_hands_out_each_address_once() {
     let _serial = serial();
     // 253 public IPs in one project: above the default floatingip quota of 50.
-    let Some(servers) = cluster(
+    let servers = cluster(
         SERVERS,
         &[
             "--public-cidr",
@@ -351,9 +348,7 @@ fn a_public_ip_pool_drained_from_all_servers_hands_out_each_address_once() {
             "--quota-default",
             "floatingip=-1",
         ],
-    ) else {
-        return;
-    };
+    );
     let t = tenant(&servers[0], "mp-pool");
     let clients: Vec<Client> = servers.iter().map(|s| on(s, &t.power)).collect();
     let path = format!("/v1/projects/{}/public-ips", t.project);
@@ -406,11 +401,10 @@ struct Ledger {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
 fn a_server_killed_mid_load_loses_nothing_acknowledged_and_leaves_no_half_written_interface() {
     let _serial = serial();
-    let Some(mut servers) = cluster(SERVERS, &[]) else {
-        return;
-    };
+    let mut servers = cluster(SERVERS, &[]);
     let t = tenant(&servers[0], "mp-kill");
     let net = t.standard_network("app", "10.30.0.0/20");
     let vms: Vec<String> = (0..20)
@@ -599,18 +593,16 @@ fn status(c: &Client, method: Method, path: &str) -> u16 {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
 fn with_the_database_down_requests_fail_with_503_and_the_servers_recover_by_themselves() {
     let _serial = serial();
-    let Some(servers) = cluster(2, &[]) else {
-        return;
-    };
-    let Some(pg_dir) = std::env::var(POSTGRES_DIR_VAR)
+    let servers = cluster(2, &[]);
+    let pg_dir = std::env::var(POSTGRES_DIR_VAR)
         .ok()
         .filter(|d| !d.is_empty())
-    else {
-        eprintln!("note: {POSTGRES_DIR_VAR} is not set; the database outage test is skipped");
-        return;
-    };
+        .unwrap_or_else(|| {
+            panic!("{POSTGRES_DIR_VAR} is not set: the outage test stops and restarts the PostgreSQL of scripts/test-postgres")
+        });
     let port = port_of(&postgres_admin_url().expect("PostgreSQL"));
     let t = tenant(&servers[0], "mp-outage");
     let vm = t.vm("web", "linux", true);

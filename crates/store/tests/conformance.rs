@@ -57,6 +57,15 @@ fn backends() -> Vec<Backend> {
     v
 }
 
+/// For the PostgreSQL-only tests (ignored unless scripts/test-postgres runs
+/// them): fail, never pass, when no PostgreSQL is configured.
+fn require_postgres() {
+    assert!(
+        postgres_admin_url().is_some(),
+        "{POSTGRES_URL_VAR} is not set: this test needs PostgreSQL (run scripts/test-postgres)"
+    );
+}
+
 fn postgres_admin_url() -> Option<String> {
     std::env::var(POSTGRES_URL_VAR)
         .ok()
@@ -902,11 +911,9 @@ fn token_owner_and_bounded_purges() {
 
 /// Both backends end with the same tables, columns and named indexes.
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
 fn both_backends_have_the_same_logical_schema() {
-    if postgres_admin_url().is_none() {
-        eprintln!("{POSTGRES_URL_VAR} is not set: nothing to compare");
-        return;
-    }
+    require_postgres();
     let sqlite = TestDb::new(Backend::Sqlite);
     let pg = TestDb::new(Backend::Postgres);
     drop(sqlite.open());
@@ -955,10 +962,9 @@ fn both_backends_have_the_same_logical_schema() {
 /// Two transactions lock two VMs in opposite orders: PostgreSQL detects the
 /// deadlock, and the store runs the loser again, so both succeed.
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
 fn postgres_retries_a_deadlock() {
-    if postgres_admin_url().is_none() {
-        return;
-    }
+    require_postgres();
     let db = TestDb::new(Backend::Postgres);
     block_on(async move {
         let stores = [db.open(), db.open()];
@@ -1003,10 +1009,10 @@ fn postgres_retries_a_deadlock() {
 /// replaced without an error; while the database refuses connections the
 /// store answers Unavailable, and it recovers by itself afterwards.
 #[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
 fn postgres_recovers_from_lost_connections() {
-    let Some(admin_url) = postgres_admin_url() else {
-        return;
-    };
+    require_postgres();
+    let admin_url = postgres_admin_url().expect("PostgreSQL");
     let db = TestDb::new(Backend::Postgres);
     let name = db.admin.as_ref().unwrap().1.clone();
     let admin = move |sql: &str| {
