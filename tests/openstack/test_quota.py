@@ -23,7 +23,8 @@ def demo_quota_reset(cloud):
 
 def test_quota_set_then_create_ports_until_refused(cloud, demo_quota_reset):
     demo = cloud.project_id()
-    net = next(n for n in cloud.osc("network", "list") if n["Name"] != "public" and not n["Name"].startswith("tiny"))
+    # db-net is in web-1's data center (other tests add networks elsewhere).
+    net = next(n for n in cloud.osc("network", "list") if n["Name"] == "db-net")
     usage = cloud.req("GET", f"/network/v2.0/quotas/{demo}/details").json()["quota"]["port"]
     assert usage["limit"] == 500 and usage["reserved"] == 0
     limit = usage["used"] + PORT_ROOM
@@ -94,7 +95,8 @@ def test_nova_answers_a_port_over_quota_with_403_and_bulk_creates_are_all_or_not
     used = cloud.req("GET", f"/network/v2.0/quotas/{demo}/details").json()["quota"]["port"]["used"]
     r = cloud.req("PUT", f"/network/v2.0/quotas/{demo}", token=admin, json={"quota": {"port": used + 1}})
     assert r.status_code == 200 and r.json()["quota"]["port"] == used + 1, r.text
-    net = next(n for n in cloud.osc("network", "list") if n["Name"] != "public" and not n["Name"].startswith("tiny"))
+    # db-net is in web-1's data center (other tests add networks elsewhere).
+    net = next(n for n in cloud.osc("network", "list") if n["Name"] == "db-net")
     # Two ports in one bulk request, one place left: neither is created.
     r = cloud.req("POST", "/network/v2.0/ports", json={"ports": [
         {"network_id": net["ID"], "name": "bulk-a"}, {"network_id": net["ID"], "name": "bulk-b"}]})

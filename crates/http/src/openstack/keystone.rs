@@ -225,7 +225,7 @@ async fn token_issue(
 }
 
 /// The caller of a Keystone request: its `X-Auth-Token`.
-async fn caller(s: &AppState, headers: &HeaderMap) -> Result<Caller, KeystoneError> {
+pub(crate) async fn caller(s: &AppState, headers: &HeaderMap) -> Result<Caller, KeystoneError> {
     let own = headers
         .get("x-auth-token")
         .and_then(|v| v.to_str().ok())

@@ -4,7 +4,7 @@
 //! belongs to; the cloud admin sees all (the service's `project_list`).
 
 use super::base_url;
-use super::keystone::{keystone_error, KeystoneError, DOMAIN_ID};
+use super::keystone::{caller, keystone_error, KeystoneError, DOMAIN_ID};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -12,7 +12,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use nicplane_domain::model::Project;
 use nicplane_domain::Error;
-use nicplane_service::Caller;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -31,24 +30,6 @@ fn view(s: &AppState, p: &Project) -> Value {
         "tags": [], "options": {},
         "links": {"self": format!("{}/identity/v3/projects/{}", base_url(s), p.id)},
     })
-}
-
-async fn caller(s: &AppState, headers: &HeaderMap) -> Result<Caller, KeystoneError> {
-    let token = headers
-        .get("x-auth-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            keystone_error(
-                s,
-                Error::unauthenticated("The request you have made requires authentication."),
-            )
-        })?;
-    s.service
-        .authenticate(token)
-        .await
-        .map_err(|e| keystone_error(s, e))
 }
 
 #[derive(Debug, Deserialize)]
