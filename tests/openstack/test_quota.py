@@ -42,7 +42,7 @@ def test_quota_set_then_create_ports_until_refused(cloud, demo_quota_reset):
         made += 1
     assert made == PORT_ROOM
     assert "Quota exceeded for resources: ['port']." in err, err
-    assert "409" in err, err
+    assert "ConflictException: 409: Client Error" in err, err
 
     details = cloud.req("GET", f"/network/v2.0/quotas/{demo}/details").json()["quota"]["port"]
     assert details == {"limit": limit, "used": limit, "reserved": 0}
