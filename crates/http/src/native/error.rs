@@ -6,7 +6,7 @@ use crate::request_id;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use nicplane_domain::{ConflictReason, Error};
+use nicplane_domain::Error;
 use serde::Serialize;
 
 /// An error answered by the native API.
@@ -45,25 +45,8 @@ pub fn native_error(e: &Error) -> (u16, &'static str, String) {
         Error::NotFound { .. } => (404, "NotFound", message),
         Error::InvalidRequest { .. } => (400, "InvalidRequest", message),
         Error::InvalidValue { .. } => (400, "InvalidValue", message),
-        Error::Conflict { reason, .. } => {
-            let code = match reason {
-                ConflictReason::InterfaceLimitReached => "InterfaceLimitReached",
-                ConflictReason::VmMustBeStopped => "VmMustBeStopped",
-                ConflictReason::PrimaryInterface => "PrimaryInterface",
-                ConflictReason::AddressInUse => "AddressInUse",
-                ConflictReason::MacInUse => "MacAddressInUse",
-                ConflictReason::VlanInUse => "VlanInUse",
-                ConflictReason::PublicIpExists => "PublicIpExists",
-                ConflictReason::NetworkNotRoutable => "NetworkNotRoutable",
-                ConflictReason::InUse => "InUse",
-                ConflictReason::WrongState => "WrongState",
-                ConflictReason::IdempotencyKeyReused => "IdempotencyKeyReused",
-                ConflictReason::NameTaken => "NameTaken",
-                ConflictReason::OverQuota => "OverQuota",
-                ConflictReason::CredentialLimitReached => "CredentialLimitReached",
-            };
-            (409, code, message)
-        }
+        // The domain's stable code, itself an exhaustive match over the reasons.
+        Error::Conflict { reason, .. } => (409, reason.code(), message),
         Error::Forbidden { .. } => (403, "Forbidden", message),
         Error::Unauthenticated { .. } => (401, "Unauthenticated", message),
         Error::CapacityExhausted { .. } => (409, "CapacityExhausted", message),
