@@ -19,6 +19,15 @@ import pytest
 from conftest import (
     op_attach,
     op_batch,
+    op_count,
+    op_count_by_tags,
+    op_cred_list,
+    op_filter_by_tags,
+    op_port_v3,
+    op_ports_v1,
+    op_ports_v3,
+    op_projects,
+    op_tags_summary,
     op_create,
     op_cred_create,
     op_cred_delete,
@@ -157,3 +166,37 @@ def test_every_role_creates_and_deletes_its_own_access_keys_with_a_token(tenants
     r = op_cred_delete(m, access)
     assert r.status_code == 204, r.text
     assert {c["access"] for c in m.native.ok("GET", f"/v1/users/{m.user_id}/credentials")} == {m.ak}
+
+
+# The other way round: a reader may read every read route.
+READS = [
+    ("list_sni", lambda m, T: op_list(m)),
+    ("count_sni", lambda m, T: op_count(m)),
+    ("show_sni", lambda m, T: op_show(m, T.sni.id)),
+    ("show_tags", lambda m, T: op_tags_show(m, T.sni.id)),
+    ("tag_summary", lambda m, T: op_tags_summary(m)),
+    ("filter_by_tags", lambda m, T: op_filter_by_tags(m, [(T.tag_key, ["v"])])),
+    ("count_by_tags", lambda m, T: op_count_by_tags(m, [(T.tag_key, ["v"])])),
+    ("list_ports_v3", lambda m, T: op_ports_v3(m)),
+    ("show_port_v3", lambda m, T: op_port_v3(m, T.port)),
+    ("list_ports_v1", lambda m, T: op_ports_v1(m)),
+    ("show_port_v1", lambda m, T: op_port_v1(m, T.port)),
+    ("ecs_list_interfaces", lambda m, T: op_interfaces(m, T.vm)),
+    ("ecs_show_job", lambda m, T: op_job(m, T.job)),
+    ("iam_list_credentials", lambda m, T: op_cred_list(m)),
+    ("iam_projects", lambda m, T: op_projects(m)),
+]
+
+
+@pytest.mark.parametrize("call", [r[1] for r in READS], ids=[r[0] for r in READS])
+def test_a_reader_may_read_every_read_route(tenants, call):
+    T = tenants[0]
+    assert outcome(lambda: call(T.members["reader"], T)) == (200, None, None)
+
+
+def test_a_readers_token_is_refused_like_its_signature(tenants):
+    """The Huawei listener also takes an X-Auth-Token; the role decides, not the proof."""
+    T = tenants[0]
+    r = T.members["reader"].iam("POST", f"/v3/{T.id}/vpc/sub-network-interfaces",
+                                {"sub_network_interface": {"virsubnet_id": T.net["id"], "parent_id": T.port2}})
+    assert outcome(lambda: r) == (403, "VPC.2701", READ_ONLY)
