@@ -39,7 +39,7 @@ def paged(cloud):
     """A fresh project: 14 elastic interfaces (4 on two running VMs, 2 owned by
     `test:matrix`) and 10 supplementary interfaces on three parents, with
     two descriptions, every one tagged `page`."""
-    T = Tenant(cloud, "mxp")
+    T = Tenant(cloud, "mxp", roles=("admin",))
     vm = T.new_vm()
     T.add_nic(vm)
     for n in range(5):
