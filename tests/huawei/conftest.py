@@ -155,8 +155,11 @@ def cloud():
 # native API as the cloud admin, a user with an AK/SK and SDK clients for
 # each role, and a fixed set of objects made through the Huawei API.
 
+import concurrent.futures  # noqa: E402 (the matrices' section of this file)
+
 MATRIX_PASSWORD = "matrix-password"
-SNAPSHOT_POOL = __import__("concurrent.futures").futures.ThreadPoolExecutor(max_workers=10)
+# Tenant.snapshot sends its reads together.
+SNAPSHOT_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=10)
 ROLES = ("admin", "power_user", "reader")
 
 
