@@ -253,10 +253,14 @@ impl ListQuery {
         if reverse {
             parts.push(("page_reverse".into(), "True".into()));
         }
-        format!(
-            "{base}/network/v2.0/{collection}?{}",
-            query_string(&parts)
-        )
+        // The body's key is not always the path: security groups and their
+        // rules are `security_groups` under `/security-groups`.
+        let path = match collection {
+            "security_groups" => "security-groups",
+            "security_group_rules" => "security-group-rules",
+            other => other,
+        };
+        format!("{base}/network/v2.0/{path}?{}", query_string(&parts))
     }
 }
 
@@ -432,6 +436,17 @@ mod tests {
         );
         let q = ListQuery::parse(Some("marker=id-9"), ATTRS).unwrap();
         assert_eq!(ids(&q.apply(items(), "ports", "http://h").unwrap()).len(), 5);
+    }
+
+    #[test]
+    fn security_group_links_use_the_dashed_path() {
+        let q = ListQuery::parse(Some("limit=2"), ATTRS).unwrap();
+        let page = q.apply(items(), "security_group_rules", "http://h").unwrap();
+        let next = page["security_group_rules_links"][0]["href"].as_str().unwrap();
+        assert_eq!(
+            next,
+            "http://h/network/v2.0/security-group-rules?limit=2&marker=id-1"
+        );
     }
 
     #[test]
