@@ -571,8 +571,16 @@ mod tests {
     #[test]
     fn not_found_types_are_neutrons_exception_names() {
         let cases = [
-            (Kind::SecurityGroup, "SecurityGroupNotFound", "Security group"),
-            (Kind::SecurityGroupRule, "SecurityGroupRuleNotFound", "Security group rule"),
+            (
+                Kind::SecurityGroup,
+                "SecurityGroupNotFound",
+                "Security group",
+            ),
+            (
+                Kind::SecurityGroupRule,
+                "SecurityGroupRuleNotFound",
+                "Security group rule",
+            ),
             (Kind::PublicIp, "FloatingIPNotFound", "Floating IP"),
             (Kind::Interface, "PortNotFound", "Port"),
         ];

@@ -435,14 +435,21 @@ mod tests {
             ["id-3", "id-4"]
         );
         let q = ListQuery::parse(Some("marker=id-9"), ATTRS).unwrap();
-        assert_eq!(ids(&q.apply(items(), "ports", "http://h").unwrap()).len(), 5);
+        assert_eq!(
+            ids(&q.apply(items(), "ports", "http://h").unwrap()).len(),
+            5
+        );
     }
 
     #[test]
     fn security_group_links_use_the_dashed_path() {
         let q = ListQuery::parse(Some("limit=2"), ATTRS).unwrap();
-        let page = q.apply(items(), "security_group_rules", "http://h").unwrap();
-        let next = page["security_group_rules_links"][0]["href"].as_str().unwrap();
+        let page = q
+            .apply(items(), "security_group_rules", "http://h")
+            .unwrap();
+        let next = page["security_group_rules_links"][0]["href"]
+            .as_str()
+            .unwrap();
         assert_eq!(
             next,
             "http://h/network/v2.0/security-group-rules?limit=2&marker=id-1"
