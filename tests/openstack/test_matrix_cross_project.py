@@ -85,6 +85,16 @@ QUOTA_CASES = [
      ("neutron", 403, "PolicyNotAuthorized", "rule:update_quota is disallowed by policy")),
     ("quota-reset", "DELETE", "/quotas/{id}", None, "project_id",
      ("neutron", 403, "PolicyNotAuthorized", "rule:delete_quota is disallowed by policy")),
+    ("nova-quota-sets", "GET", "/compute/v2.1/os-quota-sets/{id}", None, "project_id",
+     ("nova", 404, "itemNotFound", "Project {id} could not be found.")),
+    ("nova-quota-sets-detail", "GET", "/compute/v2.1/os-quota-sets/{id}/detail", None, "project_id",
+     ("nova", 404, "itemNotFound", "Project {id} could not be found.")),
+    # Nova's check of a URL's project against the token's (400, in Nova's words).
+    ("nova-project-url", "GET", "/compute/v2.1/{id}/servers", None, "project_id",
+     ("nova", 400, "badRequest", "Malformed request URL: URL's project_id '{id}' doesn't match Context's "
+                                 "project_id '{a_project}'")),
+    ("keystone-project-show", "GET", "/identity/v3/projects/{id}", None, "project_id",
+     ("keystone", 404, "Not Found", "Project {id} could not be found.")),
 ]
 
 # Body fields naming another object: (case id, method, path on A's objects,
@@ -160,7 +170,7 @@ def a_side(cloud):
     trunk = post(f"{NEUTRON}/trunks", "trunk", {"port_id": parent, "name": "mx-a-trunk"})["id"]
     fip = post(f"{NEUTRON}/floatingips", "floatingip", {"floating_network_id": external})["id"]
     server = post(f"{NOVA}/servers", "server", {"name": "mx-a-srv", "imageRef": "cirros", "flavorRef": "1"}, 202)["id"]
-    yield {"token": token, "a_net": net, "external": external, "a_sg": sg, "a_port": port, "a_trunk": trunk,
+    yield {"token": token, "a_project": cloud.project_id(), "a_net": net, "external": external, "a_sg": sg, "a_port": port, "a_trunk": trunk,
            "a_fip": fip, "a_server": server}
     for path in [f"{NOVA}/servers/{server}", f"{NEUTRON}/floatingips/{fip}", f"{NEUTRON}/trunks/{trunk}",
                  f"{NEUTRON}/ports/{parent}", f"{NEUTRON}/ports/{port}"]:
@@ -183,11 +193,16 @@ def check_answer(r, expected, values):
     message = message.format(**values)
     if dialect == "neutron":
         neutron_error(r, status, kind, message)
-    else:
+    elif dialect == "nova":
         nova_fault(r, status, kind, message)
+    else:
+        assert r.status_code == status, r.text
+        assert r.json() == {"error": {"code": status, "message": message, "title": kind}}, r.text
 
 
 def base_of(path):
+    if path.startswith(("/identity/", "/compute/")):
+        return ""
     return NOVA if path.startswith("/servers") else NEUTRON
 
 
@@ -272,10 +287,7 @@ EMPTY_LISTS = {"networks-tenant_id", "networks-project_id", "networks-id", "netw
 @pytest.mark.parametrize("case,path,key", LIST_CASES, ids=[c[0] for c in LIST_CASES])
 def test_another_projects_objects_never_appear_in_lists(cloud, project_b, case, path, key):
     values = dict(project_b.ids, project_name=project_b.name)
-    if path.startswith("/identity"):
-        url = fill(path, values)
-    else:
-        url = base_of(path) + fill(path, values)
+    url = base_of(path) + fill(path, values)
     r = cloud.req("GET", url)
     body = ok(r, 200)
     items = body[key]
