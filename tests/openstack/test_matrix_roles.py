@@ -259,9 +259,12 @@ def test_write_route_by_role(cloud, user, method, path, body, prepare, need, ok_
         prepare(p)
         url = url_of(fill(path, p.values))
         kw = {} if body is None else {"json": fill(body, p.values)}
+        before = state(cloud)
         if allowed(user, need):
             r = cloud.req(method, url, token=token, **kw)
             assert r.status_code == ok_status, r.text
+            # The write happened: the project shows it.
+            assert state(cloud) != before
             if method == "POST" and r.content:
                 made = r.json()
                 key = next(iter(made))
@@ -269,7 +272,6 @@ def test_write_route_by_role(cloud, user, method, path, body, prepare, need, ok_
                     if "id" in obj:  # an attachment goes with its server
                         p.made.append(f"{url}/{obj['id']}")
             return
-        before = state(cloud)
         r = cloud.req(method, url, token=token, **kw)
         expect_refusal(r, user, path, need, p.values)
         assert state(cloud) == before
