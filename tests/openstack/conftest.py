@@ -161,3 +161,102 @@ def clouds_yaml(base):
         entry("carol", "carol", "demo", DEMO_PASSWORD),
         entry("admin", "admin", "admin", ADMIN_PASSWORD),
     ])
+
+
+# ----- issue 10's matrices: a second project, role tokens, project state -----
+
+NEUTRON = "/network/v2.0"
+NOVA = "/compute/v2.1"
+B_PASSWORD = "bea-password-10"
+READ_ONLY = ("The Tenant Reader role is read-only; this needs the Tenant Administrator "
+             "or Tenant Power User role.")
+
+# What a project sees through this dialect, collection by collection.
+STATE_COLLECTIONS = [
+    ("networks", "networks"), ("subnets", "subnets"), ("ports", "ports"), ("floatingips", "floatingips"),
+    ("security-groups", "security_groups"), ("security-group-rules", "security_group_rules"),
+    ("trunks", "trunks"),
+]
+
+
+def ok(r, status):
+    """The JSON body of an answer that must have this status."""
+    assert r.status_code == status, f"{r.request.method} {r.request.url}: {r.status_code} {r.text}"
+    return r.json() if r.content else None
+
+
+def neutron_error(r, status, ty, message):
+    """Assert a Neutron error answer exactly."""
+    assert r.status_code == status, f"{r.request.method} {r.request.url}: {r.status_code} {r.text}"
+    assert r.json() == {"NeutronError": {"type": ty, "message": message, "detail": ""}}, r.text
+
+
+def nova_fault(r, status, fault, message):
+    """Assert a Nova fault answer exactly."""
+    assert r.status_code == status, f"{r.request.method} {r.request.url}: {r.status_code} {r.text}"
+    assert r.json() == {fault: {"code": status, "message": message}}, r.text
+
+
+def project_state(cloud, token):
+    """Everything the token's project shows through Neutron and Nova (every
+    Neutron collection and the servers in detail, which carry their
+    addresses; interfaces are the ports), each sorted by id, so that two
+    calls compare equal exactly when nothing changed."""
+    state = {}
+    for path, key in STATE_COLLECTIONS:
+        items = ok(cloud.req("GET", f"{NEUTRON}/{path}", token=token), 200)[key]
+        state[key] = sorted(items, key=lambda i: i["id"])
+    servers = ok(cloud.req("GET", f"{NOVA}/servers/detail", token=token), 200)["servers"]
+    state["servers"] = sorted(servers, key=lambda s: s["id"])
+    return state
+
+
+class ProjectB:
+    """A second project with a Tenant Administrator of its own and one object
+    of every kind the OpenStack dialect serves."""
+
+    def __init__(self, cloud):
+        admin = cloud.admin_token()
+        suffix = os.urandom(3).hex()
+        self.name, self.user = f"mx-b-{suffix}", f"mx-bea-{suffix}"
+        self.project_id = ok(cloud.native("POST", "/projects", token=admin, json={"name": self.name}), 201)["id"]
+        self.user_id = ok(cloud.native("POST", "/users", token=admin,
+                                       json={"name": self.user, "password": B_PASSWORD}), 201)["id"]
+        ok(cloud.native("PUT", f"/projects/{self.project_id}/members/{self.user_id}", token=admin,
+                        json={"role": "admin"}), 200)
+        self.token = cloud.token(self.user, self.name, B_PASSWORD)[0]
+
+        def post(path, key, body, status=201):
+            return ok(cloud.req("POST", path, token=self.token, json={key: body}), status)[key]
+
+        self.net = post(f"{NEUTRON}/networks", "network", {"name": "b-net"})["id"]
+        self.subnet = post(f"{NEUTRON}/subnets", "subnet", {"network_id": self.net, "cidr": "10.90.0.0/24",
+                                                            "ip_version": 4, "name": "b-net-v4"})["id"]
+        self.sg = post(f"{NEUTRON}/security-groups", "security_group", {"name": "b-sg"})["id"]
+        self.rule = post(f"{NEUTRON}/security-group-rules", "security_group_rule", {
+            "security_group_id": self.sg, "direction": "ingress", "protocol": "tcp",
+            "port_range_min": 22, "port_range_max": 22})["id"]
+        self.port = post(f"{NEUTRON}/ports", "port", {"network_id": self.net, "name": "b-port",
+                                                      "security_groups": [self.sg], "tags": ["b-tag"]})["id"]
+        self.parent = post(f"{NEUTRON}/ports", "port", {"network_id": self.net, "name": "b-parent"})["id"]
+        self.subport = post(f"{NEUTRON}/ports", "port", {"network_id": self.net, "name": "b-sub"})["id"]
+        self.trunk = post(f"{NEUTRON}/trunks", "trunk", {"port_id": self.parent, "name": "b-trunk", "sub_ports": [
+            {"port_id": self.subport, "segmentation_type": "vlan", "segmentation_id": 10}]})["id"]
+        external = ok(cloud.req("GET", f"{NEUTRON}/networks?router:external=true", token=self.token), 200)
+        self.external = external["networks"][0]["id"]
+        self.fip = post(f"{NEUTRON}/floatingips", "floatingip",
+                        {"floating_network_id": self.external, "port_id": self.port})["id"]
+        self.server = post(f"{NOVA}/servers", "server", {"name": "b-srv", "imageRef": "cirros", "flavorRef": "1",
+                                                         "networks": [{"uuid": self.net}]}, 202)["id"]
+        atts = ok(cloud.req("GET", f"{NOVA}/servers/{self.server}/os-interface", token=self.token), 200)
+        self.server_port = atts["interfaceAttachments"][0]["port_id"]
+        self.ids = {"project_id": self.project_id, "net": self.net, "subnet": self.subnet, "sg": self.sg,
+                    "rule": self.rule, "port": self.port, "parent": self.parent, "subport": self.subport,
+                    "trunk": self.trunk, "fip": self.fip, "server": self.server, "server_port": self.server_port}
+
+
+@pytest.fixture(scope="session")
+def project_b(cloud):
+    """Project B (another tenant), built once per session; tests only read it
+    or try to change it and must fail."""
+    return ProjectB(cloud)

@@ -122,6 +122,27 @@ pub fn stable_uuid(seed: &str) -> uuid::Uuid {
 }
 
 /// Parse a query string into ordered pairs (repeated keys kept).
+/// A query string from pairs, each key and value percent-encoded (RFC 3986
+/// unreserved characters kept), for the pagination links of Nova and Neutron.
+pub fn query_string(pairs: &[(String, String)]) -> String {
+    fn encode(s: &str) -> String {
+        let mut out = String::new();
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Error> {
     let q = query.unwrap_or("");
     let uri: axum::http::Uri = format!("/?{q}")

@@ -77,6 +77,22 @@ fn resource_label(kind: Kind) -> &'static str {
     }
 }
 
+/// The stem of Neutron's exception name for a label: each word capitalised,
+/// spaces dropped ("Security group rule" → `SecurityGroupRule`, as in
+/// Neutron's `SecurityGroupRuleNotFound`).
+fn exception_stem(label: &str) -> String {
+    label
+        .split(' ')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
 /// The one function mapping nicplane's error to Neutron's status, exception
 /// type and message. Limits and exhaustion are 409, as Neutron's
 /// `OverQuota` and `IpAddressGenerationFailure`.
@@ -86,7 +102,7 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
         Error::NotFound { kind, id } => {
             let label = resource_label(*kind);
             (
-                format!("{}NotFound", label.replace(' ', "")),
+                format!("{}NotFound", exception_stem(label)),
                 format!("{label} {id} could not be found."),
             )
         }
@@ -544,6 +560,34 @@ async fn extension_show(
         None => {
             let body = json!({"NeutronError": {"type": "ExtensionNotFound", "message": format!("Extension with alias {alias} does not exist"), "detail": ""}});
             (StatusCode::NOT_FOUND, Json(body)).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_types_are_neutrons_exception_names() {
+        let cases = [
+            (
+                Kind::SecurityGroup,
+                "SecurityGroupNotFound",
+                "Security group",
+            ),
+            (
+                Kind::SecurityGroupRule,
+                "SecurityGroupRuleNotFound",
+                "Security group rule",
+            ),
+            (Kind::PublicIp, "FloatingIPNotFound", "Floating IP"),
+            (Kind::Interface, "PortNotFound", "Port"),
+        ];
+        for (kind, ty, label) in cases {
+            let (status, t, message) = neutron_error(&Error::not_found(kind, "x"));
+            assert_eq!((status, t.as_str()), (404, ty));
+            assert_eq!(message, format!("{label} x could not be found."));
         }
     }
 }

@@ -5,8 +5,8 @@
 //! `limit`/`marker`/`page_reverse` with `<collection>_links`, and `fields=`.
 
 use super::{NeutronError, NeutronResult};
-use crate::openstack::query_pairs;
-use nicplane_domain::Error;
+use crate::openstack::{query_pairs, query_string};
+use nicplane_domain::{Error, Kind};
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
 
@@ -131,50 +131,45 @@ impl ListQuery {
     }
 
     /// Filter, sort, page and project the items; returns the collection body.
+    ///
+    /// As in Neutron (`neutron_lib.db.utils.get_marker_obj`), the marker is
+    /// looked up by id among everything the caller may see, whatever the
+    /// filters, and only when `limit` is given (without a limit Neutron
+    /// ignores it). A marker that names nothing the caller can see (unknown,
+    /// deleted, or another project's) is the collection's 404 `…NotFound`.
     pub fn apply(&self, items: Vec<Value>, collection: &str, base: &str) -> NeutronResult<Value> {
-        let mut items: Vec<Map<String, Value>> = items
+        let all: Vec<Map<String, Value>> = items
             .into_iter()
             .filter_map(|v| match v {
                 Value::Object(m) => Some(m),
                 _ => None,
             })
-            .filter(|m| self.matches(m))
             .collect();
+        let marker_item = match (&self.marker, self.limit) {
+            (Some(m), Some(_)) => Some(
+                all.iter()
+                    .find(|i| i.get("id").and_then(Value::as_str) == Some(m.as_str()))
+                    .cloned()
+                    .ok_or_else(|| marker_not_found(collection, m))?,
+            ),
+            _ => None,
+        };
+        let mut items: Vec<Map<String, Value>> =
+            all.into_iter().filter(|m| self.matches(m)).collect();
         items.sort_by(|a, b| self.compare(a, b));
         if self.page_reverse {
             items.reverse();
         }
-        if let Some(m) = &self.marker {
-            let marker_item = items
-                .iter()
-                .find(|i| i.get("id").and_then(Value::as_str) == Some(m.as_str()))
-                .cloned();
-            match marker_item {
-                Some(mi) => {
-                    let reverse = self.page_reverse;
-                    items.retain(|i| {
-                        let o = self.compare(i, &mi);
-                        if reverse {
-                            o == Ordering::Less
-                        } else {
-                            o == Ordering::Greater
-                        }
-                    });
+        if let Some(mi) = &marker_item {
+            let reverse = self.page_reverse;
+            items.retain(|i| {
+                let o = self.compare(i, mi);
+                if reverse {
+                    o == Ordering::Less
+                } else {
+                    o == Ordering::Greater
                 }
-                None if self.sort.is_empty() => {
-                    // The marker object is gone: continue after its id.
-                    let reverse = self.page_reverse;
-                    items.retain(|i| {
-                        let id = i.get("id").and_then(Value::as_str).unwrap_or_default();
-                        if reverse {
-                            id < m.as_str()
-                        } else {
-                            id > m.as_str()
-                        }
-                    });
-                }
-                None => return Err(bad(format!("The marker {m} could not be found."))),
-            }
+            });
         }
         let mut more = false;
         if let Some(l) = self.limit {
@@ -199,9 +194,9 @@ impl ListQuery {
                 .and_then(Value::as_str)
                 .map(str::to_string);
             let (forward_more, backward_possible) = if self.page_reverse {
-                (self.marker.is_some(), more)
+                (marker_item.is_some(), more)
             } else {
-                (more, self.marker.is_some())
+                (more, marker_item.is_some())
             };
             if forward_more {
                 if let Some(last) = &last {
@@ -258,25 +253,34 @@ impl ListQuery {
         if reverse {
             parts.push(("page_reverse".into(), "True".into()));
         }
-        let q = parts
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        format!("{base}/network/v2.0/{collection}?{q}")
+        // The body's key is not always the path: security groups and their
+        // rules are `security_groups` under `/security-groups`.
+        let path = match collection {
+            "security_groups" => "security-groups",
+            "security_group_rules" => "security-group-rules",
+            other => other,
+        };
+        format!("{base}/network/v2.0/{path}?{}", query_string(&parts))
     }
 }
 
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
+/// The 404 for a marker that names nothing the caller can see, in the words
+/// of the collection's own "not found" (`PortNotFound`, `TrunkNotFound`, …).
+fn marker_not_found(collection: &str, id: &str) -> NeutronError {
+    let kind = match collection {
+        "networks" => Kind::Network,
+        "subnets" => Kind::Subnet,
+        "ports" => Kind::Interface,
+        "floatingips" => Kind::PublicIp,
+        "security_groups" => Kind::SecurityGroup,
+        "security_group_rules" => Kind::SecurityGroupRule,
+        "trunks" => {
+            return NeutronError::from(Error::not_found(Kind::Interface, id))
+                .with("TrunkNotFound", format!("Trunk {id} could not be found."))
         }
-    }
-    out
+        _ => return bad(format!("The marker {id} could not be found.")),
+    };
+    NeutronError::from(Error::not_found(kind, id))
 }
 
 fn value_matches(v: Option<&Value>, want: &str) -> bool {
@@ -409,6 +413,46 @@ mod tests {
         assert_eq!(
             ids(&q.apply(items(), "ports", "http://h").unwrap()),
             ["id-1", "id-2"]
+        );
+    }
+
+    #[test]
+    fn an_unknown_marker_is_not_found_and_a_marker_needs_a_limit() {
+        let q = ListQuery::parse(Some("limit=2&marker=id-9"), ATTRS).unwrap();
+        let e = q.apply(items(), "ports", "http://h").unwrap_err();
+        assert_eq!(
+            super::super::neutron_error(&e.error),
+            (
+                404,
+                "PortNotFound".to_string(),
+                "Port id-9 could not be found.".to_string()
+            )
+        );
+        // A filtered-out object still marks a position, as in Neutron.
+        let q = ListQuery::parse(Some("limit=2&marker=id-1&name=p0&name=p1"), ATTRS).unwrap();
+        assert_eq!(
+            ids(&q.apply(items(), "ports", "http://h").unwrap()),
+            ["id-3", "id-4"]
+        );
+        let q = ListQuery::parse(Some("marker=id-9"), ATTRS).unwrap();
+        assert_eq!(
+            ids(&q.apply(items(), "ports", "http://h").unwrap()).len(),
+            5
+        );
+    }
+
+    #[test]
+    fn security_group_links_use_the_dashed_path() {
+        let q = ListQuery::parse(Some("limit=2"), ATTRS).unwrap();
+        let page = q
+            .apply(items(), "security_group_rules", "http://h")
+            .unwrap();
+        let next = page["security_group_rules_links"][0]["href"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            next,
+            "http://h/network/v2.0/security-group-rules?limit=2&marker=id-1"
         );
     }
 

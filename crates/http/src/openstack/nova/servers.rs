@@ -242,19 +242,34 @@ async fn listed(
     Ok((vms, next))
 }
 
+/// The list body, with a `next` link when more follow. As Nova's
+/// `_get_next_link`, the link repeats the request's parameters (filters and
+/// `limit`, sorted by name) with the marker replaced.
 fn with_links(
     s: &AppState,
     a: &NovaAuth,
+    uri: &Uri,
     key: &str,
     path: &str,
     items: Vec<Value>,
     next: Option<String>,
-) -> Json<Value> {
+) -> NovaResult<Json<Value>> {
     let mut body = json!({ key: items });
     if let Some(m) = next {
-        body[format!("{key}_links")] = json!([{"rel": "next", "href": format!("{}/compute/v2.1/{}/{path}?marker={m}", crate::openstack::base_url(s), a.0.project)}]);
+        let mut params: Vec<(String, String)> = query_pairs(uri.query())?
+            .into_iter()
+            .filter(|(k, _)| k != "marker")
+            .collect();
+        params.sort();
+        params.push(("marker".into(), m));
+        body[format!("{key}_links")] = json!([{"rel": "next", "href": format!(
+            "{}/compute/v2.1/{}/{path}?{}",
+            crate::openstack::base_url(s),
+            a.0.project,
+            crate::openstack::query_string(&params)
+        )}]);
     }
-    Json(body)
+    Ok(Json(body))
 }
 
 /// `GET /servers`.
@@ -267,7 +282,7 @@ pub async fn list(State(s): State<AppState>, a: NovaAuth, uri: Uri) -> NovaResul
             json!({"id": id, "name": d.vm.name, "links": link(&s, a.0.project.as_str(), &format!("servers/{id}"))})
         })
         .collect();
-    Ok(with_links(&s, &a, "servers", "servers", items, next))
+    with_links(&s, &a, &uri, "servers", "servers", items, next)
 }
 
 /// `GET /servers/detail`.
@@ -280,7 +295,7 @@ pub async fn list_detail(
     let (vms, next) = listed(&s, &a, &uri).await?;
     let n = names(&s, &a).await?;
     let items = vms.iter().map(|d| server_view(&s, d, mv, &n)).collect();
-    Ok(with_links(&s, &a, "servers", "servers/detail", items, next))
+    with_links(&s, &a, &uri, "servers", "servers/detail", items, next)
 }
 
 /// Parse a server id from the path: anything else is "not found".
