@@ -104,8 +104,9 @@ pub struct Objects {
     pub rule: String,
     /// A security group nothing uses (deletable).
     pub spare_sg: String,
-    /// A supplementary interface under `attached`.
+    /// A supplementary interface under `attached`, and its VLAN id.
     pub supplementary: String,
+    pub supplementary_vlan: u64,
     /// The users of the tenant, by role.
     pub admin_user: String,
     pub power_user: String,
@@ -248,6 +249,7 @@ pub fn populate(t: &Tenant, octet: u8) -> Objects {
         rule: id(&rule),
         spare_sg: id(&spare_sg),
         supplementary: id(&supplementary),
+        supplementary_vlan: supplementary["vlan_id"].as_u64().expect("vlan_id"),
         admin_user: users[0].clone(),
         power_user: users[1].clone(),
         reader_user: users[2].clone(),
@@ -347,7 +349,14 @@ pub fn snapshot(cloud: &Client, project: &str, users: &[&str]) -> Value {
     s.insert("pools".into(), get("/v1/public-ip-pools"));
     let mut credentials = Map::new();
     for u in users {
-        credentials.insert(u.to_string(), get(&format!("/v1/users/{u}/credentials")));
+        // A deleted user's keys answer 404; that answer is part of the state.
+        let (status, body) = call(
+            cloud,
+            Method::GET,
+            &format!("/v1/users/{u}/credentials"),
+            None,
+        );
+        credentials.insert(u.to_string(), json!({"status": status, "body": body}));
     }
     s.insert("credentials".into(), Value::Object(credentials));
     Value::Object(s)
@@ -372,4 +381,384 @@ pub fn assert_unchanged(case: &str, before: &Value, after: &Value) {
 /// The cloud admin of `server`.
 pub fn cloud(server: &Server) -> Client {
     server.admin()
+}
+
+/// Who may call a write route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// A Tenant Administrator or Tenant Power User (the console guide's
+    /// "Tenant Administrator or Tenant Power User" for VMs, interfaces and
+    /// public IPs; security groups and supplementary interfaces alike).
+    Write,
+    /// A Tenant Administrator only (networks, subnets, members).
+    Administer,
+    /// The cloud admin only (projects, users, data centers, pools, shared
+    /// networks, quotas).
+    CloudAdmin,
+}
+
+/// One native write route, with a request that succeeds when the routes of
+/// one [`Need`] run in the order given on a fresh [`populate`]d project.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub name: &'static str,
+    pub method: Method,
+    pub path: String,
+    pub body: Option<Value>,
+    pub need: Need,
+    /// The status of the real (not dry-run) success.
+    pub status: u16,
+}
+
+fn route(
+    name: &'static str,
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    need: Need,
+    status: u16,
+) -> Route {
+    Route {
+        name,
+        method,
+        path,
+        body,
+        need,
+        status,
+    }
+}
+
+/// Every project-scoped and cloud-admin write route of the native API, in
+/// an order in which each succeeds on `o` (per [`Need`]). The user-level
+/// routes (login, logout, password changes, a user's own access keys) take
+/// no project role and are not here.
+pub fn write_routes(o: &Objects, octet: u8) -> Vec<Route> {
+    use Method as M;
+    use Need::*;
+    let p = format!("/v1/projects/{}", o.project);
+    let b = |v: Value| Some(v);
+    vec![
+        route(
+            "vm_update",
+            M::PATCH,
+            format!("{p}/vms/{}", o.vm),
+            b(json!({"name": "web2"})),
+            Write,
+            200,
+        ),
+        route(
+            "vm_stop",
+            M::POST,
+            format!("{p}/vms/{}/stop", o.vm),
+            None,
+            Write,
+            200,
+        ),
+        route(
+            "vm_start",
+            M::POST,
+            format!("{p}/vms/{}/start", o.vm),
+            None,
+            Write,
+            200,
+        ),
+        route(
+            "vm_create",
+            M::POST,
+            format!("{p}/vms"),
+            b(json!({"name": "new", "data_center_id": o.dc})),
+            Write,
+            201,
+        ),
+        route(
+            "interface_create",
+            M::POST,
+            format!("{p}/interfaces"),
+            b(json!({"network_id": o.network})),
+            Write,
+            201,
+        ),
+        route(
+            "interface_update",
+            M::PATCH,
+            format!("{p}/interfaces/{}", o.spare),
+            b(json!({"description": "spare"})),
+            Write,
+            200,
+        ),
+        route(
+            "interface_attach",
+            M::POST,
+            format!("{p}/vms/{}/interfaces", o.vm),
+            b(json!({"interface_id": o.spare})),
+            Write,
+            201,
+        ),
+        route(
+            "public_ip_allocate_on_interface",
+            M::POST,
+            format!("{p}/interfaces/{}/public-ip", o.spare),
+            b(json!({})),
+            Write,
+            201,
+        ),
+        route(
+            "public_ip_release_on_interface",
+            M::DELETE,
+            format!("{p}/interfaces/{}/public-ip", o.spare),
+            None,
+            Write,
+            204,
+        ),
+        route(
+            "public_ip_allocate",
+            M::POST,
+            format!("{p}/public-ips"),
+            b(json!({"data_center_id": o.dc})),
+            Write,
+            201,
+        ),
+        route(
+            "public_ip_associate",
+            M::PATCH,
+            format!("{p}/public-ips/{}", o.free_public_ip),
+            b(json!({"interface_id": o.spare})),
+            Write,
+            200,
+        ),
+        route(
+            "public_ip_release",
+            M::DELETE,
+            format!("{p}/public-ips/{}", o.free_public_ip),
+            None,
+            Write,
+            204,
+        ),
+        route(
+            "security_group_create",
+            M::POST,
+            format!("{p}/security-groups"),
+            b(json!({"name": "db"})),
+            Write,
+            201,
+        ),
+        route(
+            "security_group_rule_create",
+            M::POST,
+            format!("{p}/security-groups/{}/rules", o.sg),
+            b(json!({"direction": "egress"})),
+            Write,
+            201,
+        ),
+        route(
+            "security_group_rule_delete",
+            M::DELETE,
+            format!("{p}/security-group-rules/{}", o.rule),
+            None,
+            Write,
+            204,
+        ),
+        route(
+            "supplementary_create",
+            M::POST,
+            format!("{p}/interfaces/{}/supplementary-interfaces", o.primary),
+            b(json!({"network_id": o.network})),
+            Write,
+            201,
+        ),
+        route(
+            "supplementary_update",
+            M::PATCH,
+            format!("{p}/supplementary-interfaces/{}", o.supplementary),
+            b(json!({"description": "vlan"})),
+            Write,
+            200,
+        ),
+        route(
+            "supplementary_detach",
+            M::POST,
+            format!("{p}/supplementary-interfaces/{}/detach", o.supplementary),
+            None,
+            Write,
+            200,
+        ),
+        route(
+            "supplementary_attach",
+            M::POST,
+            format!("{p}/supplementary-interfaces/{}/attach", o.supplementary),
+            b(json!({"parent_id": o.attached})),
+            Write,
+            200,
+        ),
+        route(
+            "supplementary_delete",
+            M::DELETE,
+            format!("{p}/supplementary-interfaces/{}", o.supplementary),
+            None,
+            Write,
+            204,
+        ),
+        route(
+            "security_group_delete",
+            M::DELETE,
+            format!("{p}/security-groups/{}", o.spare_sg),
+            None,
+            Write,
+            204,
+        ),
+        route(
+            "interface_detach",
+            M::DELETE,
+            format!("{p}/vms/{}/interfaces/{}", o.vm, o.spare),
+            None,
+            Write,
+            204,
+        ),
+        route(
+            "interface_delete",
+            M::DELETE,
+            format!("{p}/interfaces/{}", o.attached),
+            None,
+            Write,
+            204,
+        ),
+        route(
+            "vm_delete",
+            M::DELETE,
+            format!("{p}/vms/{}", o.spare_vm),
+            None,
+            Write,
+            204,
+        ),
+        route(
+            "member_set",
+            M::PUT,
+            format!("{p}/members/{}", o.reader_user),
+            b(json!({"role": "power_user"})),
+            Administer,
+            200,
+        ),
+        route(
+            "network_create",
+            M::POST,
+            format!("{p}/networks"),
+            b(json!({"name": "n2", "data_center_id": o.dc, "kind": "custom"})),
+            Administer,
+            201,
+        ),
+        route(
+            "network_update",
+            M::PATCH,
+            format!("{p}/networks/{}", o.network),
+            b(json!({"description": "app tier"})),
+            Administer,
+            200,
+        ),
+        route(
+            "subnet_create",
+            M::POST,
+            format!("{p}/networks/{}/subnets", o.spare_network),
+            b(json!({"cidr": format!("fd00:{octet}::/64")})),
+            Administer,
+            201,
+        ),
+        route(
+            "subnet_delete",
+            M::DELETE,
+            format!("{p}/subnets/{}", o.spare_subnet),
+            None,
+            Administer,
+            204,
+        ),
+        route(
+            "network_delete",
+            M::DELETE,
+            format!("{p}/networks/{}", o.custom_network),
+            None,
+            Administer,
+            204,
+        ),
+        route(
+            "member_remove",
+            M::DELETE,
+            format!("{p}/members/{}", o.reader_user),
+            None,
+            Administer,
+            204,
+        ),
+        route(
+            "quota_set",
+            M::PUT,
+            format!("{p}/quotas"),
+            b(json!({"port": 100})),
+            CloudAdmin,
+            200,
+        ),
+        route(
+            "quota_reset",
+            M::DELETE,
+            format!("{p}/quotas"),
+            None,
+            CloudAdmin,
+            204,
+        ),
+        route(
+            "project_create",
+            M::POST,
+            "/v1/projects".into(),
+            b(json!({"name": format!("extra-{octet}")})),
+            CloudAdmin,
+            201,
+        ),
+        route(
+            "user_create",
+            M::POST,
+            "/v1/users".into(),
+            b(json!({"name": format!("extra-{octet}"), "password": "extra-password-1"})),
+            CloudAdmin,
+            201,
+        ),
+        route(
+            "data_center_create",
+            M::POST,
+            "/v1/data-centers".into(),
+            b(json!({"name": format!("dc-{octet}")})),
+            CloudAdmin,
+            201,
+        ),
+        route(
+            "pool_create",
+            M::POST,
+            "/v1/public-ip-pools".into(),
+            b(
+                json!({"name": format!("pool-{octet}"), "data_center_id": o.dc, "cidr": format!("198.18.{octet}.0/24")}),
+            ),
+            CloudAdmin,
+            201,
+        ),
+        route(
+            "shared_network_create",
+            M::POST,
+            "/v1/shared-networks".into(),
+            b(json!({"name": format!("shared-{octet}"), "data_center_id": o.dc, "kind": "custom"})),
+            CloudAdmin,
+            201,
+        ),
+        route(
+            "user_update",
+            M::PATCH,
+            format!("/v1/users/{}", o.power_user),
+            b(json!({"enabled": false})),
+            CloudAdmin,
+            200,
+        ),
+        route(
+            "user_delete",
+            M::DELETE,
+            format!("/v1/users/{}", o.power_user),
+            None,
+            CloudAdmin,
+            204,
+        ),
+    ]
 }
