@@ -302,3 +302,106 @@ fn every_write_route_validates_fully_in_a_dry_run_and_changes_nothing() {
         unknown.join("\n")
     );
 }
+
+#[test]
+fn a_users_own_writes_validate_in_a_dry_run_and_change_nothing() {
+    let s = Server::start(&[]);
+    let t = tenant(&s, "dry-user");
+    let o = populate(&t, 52);
+    let cloud = s.admin();
+    let users = [
+        o.admin_user.as_str(),
+        o.power_user.as_str(),
+        o.reader_user.as_str(),
+    ];
+    let before = snapshot(&cloud, &o.project, &users);
+    let me = format!("/v1/users/{}", o.power_user);
+
+    // Access keys: a dry-run create shows no secret; a dry-run delete keeps the key.
+    let r = call(
+        &t.admin,
+        Method::POST,
+        &dry(&format!("/v1/users/{}/credentials", o.admin_user)),
+        Some(&json!({"description": "dry"})),
+    );
+    assert_eq!(r.0, 202, "credential_create dry run: {}", r.1);
+    assert_eq!(r.1["secret"], Value::Null, "a dry run shows no secret");
+    assert_eq!(r.1["description"], "dry");
+    let r = call(
+        &t.admin,
+        Method::DELETE,
+        &dry(&format!(
+            "/v1/users/{}/credentials/{}",
+            o.admin_user, o.credential
+        )),
+        None,
+    );
+    assert_eq!(r.0, 202, "credential_delete dry run: {}", r.1);
+    let missing = call(
+        &t.admin,
+        Method::DELETE,
+        &dry(&format!(
+            "/v1/users/{}/credentials/AKNOSUCHKEY",
+            o.admin_user
+        )),
+        None,
+    );
+    expect_error(
+        "credential_delete dry run of a missing key",
+        &missing,
+        404,
+        "NotFound",
+        &not_found("Credential", "AKNOSUCHKEY"),
+    );
+
+    // Password changes: the same refusal with and without dry run; a good
+    // dry run changes no password and revokes no token.
+    let wrong = json!({"original_password": "not-my-password", "password": "brand-new-password"});
+    for path in ["/v1/auth/password".to_string(), format!("{me}/password")] {
+        for p in [dry(&path), path.clone()] {
+            expect_error(
+                &format!("POST {p} with a wrong original password"),
+                &call(&t.power, Method::POST, &p, Some(&wrong)),
+                401,
+                "Unauthenticated",
+                "The original password is wrong.",
+            );
+        }
+        let short = json!({"original_password": PASSWORD, "password": "x"});
+        for p in [dry(&path), path.clone()] {
+            expect_error(
+                &format!("POST {p} with a short password"),
+                &call(&t.power, Method::POST, &p, Some(&short)),
+                400,
+                "InvalidValue",
+                "Invalid value for password: must be at least 8 characters.",
+            );
+        }
+        let good = json!({"original_password": PASSWORD, "password": "brand-new-password"});
+        let r = call(&t.power, Method::POST, &dry(&path), Some(&good));
+        assert_eq!(r.0, 202, "POST {path} dry run: {}", r.1);
+    }
+    let reset = call(
+        &cloud,
+        Method::POST,
+        &dry(&format!("{me}/password")),
+        Some(&json!({"password": "reset-by-the-admin"})),
+    );
+    assert_eq!(reset.0, 202, "the cloud admin's dry-run reset: {}", reset.1);
+    // The power user's token still works, and so does the old password.
+    ok(
+        "the power user's token after dry runs",
+        call(&t.power, Method::GET, "/v1/auth/whoami", None),
+        200,
+    );
+    let mut again = s.client();
+    again
+        .login("dry-user-power", PASSWORD)
+        .expect("the old password still works");
+
+    assert_unchanged(
+        "a user's own dry runs",
+        &before,
+        &snapshot(&cloud, &o.project, &users),
+    );
+}
