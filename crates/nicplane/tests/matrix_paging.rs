@@ -266,7 +266,7 @@ fn every_paged_list_walks_every_object_exactly_once_in_order() {
 
 #[test]
 #[ignore = "issue 11: filter applied after LIMIT"]
-fn attached_interfaces_walk_every_object_exactly_once_in_order() {
+fn issue_11_attached_interfaces_walk_every_object_exactly_once_in_order() {
     // `unattached=false` is applied to the page after the store's LIMIT
     // (crates/http/src/native/vm.rs, interface_list): a page comes back
     // short, without a marker, and the walk stops early.
