@@ -59,6 +59,10 @@ const MISSING_ID: &str = "00000000-0000-4000-8000-000000000000";
 const MISSING_PROJECT: &str = "00000000000040008000000000000000";
 const MISSING_CREDENTIAL: &str = "AKNOSUCHKEY0000000000";
 
+/// A tenant user's quota change.
+const QUOTAS_CLOUD_ADMIN_ONLY: (u16, &str, &str) =
+    (403, "Forbidden", "Only the cloud admin can change quotas.");
+
 /// The answer to a security group of another project in an interface body:
 /// the same as for a group that does not exist (400, not 404).
 const SG_NOT_IN_PROJECT: (u16, &str, &str) = (
@@ -145,6 +149,30 @@ fn path_cases(a: &Objects, b: &Objects) -> Vec<Case> {
             None,
             PROJECT,
             bp,
+        ),
+        // Quota changes are the cloud admin's alone: refused before any
+        // lookup, the same for B's project as for a missing one.
+        answered(
+            case(
+                "quota set",
+                M::PUT,
+                format!("{pb}/quotas"),
+                Some(json!({"port": 1})),
+                PROJECT,
+                bp,
+            ),
+            QUOTAS_CLOUD_ADMIN_ONLY,
+        ),
+        answered(
+            case(
+                "quota reset",
+                M::DELETE,
+                format!("{pb}/quotas"),
+                None,
+                PROJECT,
+                bp,
+            ),
+            QUOTAS_CLOUD_ADMIN_ONLY,
         ),
         case(
             "network list",

@@ -564,3 +564,81 @@ fn a_dry_run_neither_uses_nor_consumes_a_key() {
     assert_eq!(replay, (201, real));
     assert_eq!(all_items(&t.admin, &format!("{p}/vms?name=maybe")).len(), 1);
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
+fn concurrent_requests_with_one_key_on_two_servers_have_one_effect() {
+    assert!(
+        postgres_admin_url().is_some(),
+        "set {POSTGRES_URL_VAR} (scripts/test-postgres does)"
+    );
+    let s1 = Server::start(&[]);
+    let s2 = Server::start_sharing(&s1, &[]);
+    let t = tenant(&s1, "idem-two");
+    let o = populate(&t, 66);
+    let p = format!("/v1/projects/{}", o.project);
+    let token = t.power.token().expect("token").to_string();
+    let n = 8;
+    let barrier = Arc::new(Barrier::new(n));
+    // Half the requests go through server 1, half through server 2: a VM
+    // create, then an interface delete.
+    for (method, path, body, status) in [
+        (
+            Method::POST,
+            format!("{p}/vms"),
+            Some(json!({"name": "twin", "data_center_id": o.dc})),
+            201,
+        ),
+        (
+            Method::DELETE,
+            format!("{p}/interfaces/{}", o.spare),
+            None,
+            204,
+        ),
+    ] {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let base = if i % 2 == 0 {
+                    s1.url.clone()
+                } else {
+                    s2.url.clone()
+                };
+                let c = Client::new(&base).with_token(&token);
+                let b = barrier.clone();
+                let (method, path, body) = (method.clone(), path.clone(), body.clone());
+                std::thread::spawn(move || {
+                    b.wait();
+                    keyed(&c, method, &path, body.as_ref(), &format!("two-{path}"))
+                })
+            })
+            .collect();
+        let answers: Vec<(u16, Value)> = handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect();
+        for a in &answers {
+            assert_eq!(
+                a, &answers[0],
+                "{method} {path}: every request gets the first answer"
+            );
+        }
+        assert_eq!(answers[0].0, status, "{method} {path}: {}", answers[0].1);
+    }
+    assert_eq!(
+        all_items(&t.power, &format!("{p}/vms?name=twin")).len(),
+        1,
+        "one VM"
+    );
+    expect_error(
+        "the interface is gone",
+        &call(
+            &t.power,
+            Method::GET,
+            &format!("{p}/interfaces/{}", o.spare),
+            None,
+        ),
+        404,
+        "NotFound",
+        &not_found("Network interface", &o.spare),
+    );
+}

@@ -119,6 +119,39 @@ fn released_addresses_come_last_after_a_restart() {
 }
 
 #[test]
+fn a_dry_run_release_neither_frees_nor_queues_the_address() {
+    let s = Server::start(&["--public-cidr", POOL]);
+    let t = tenant(&s, "pip-dry");
+    let held: Vec<(String, String)> = (0..3).map(|_| allocate(&t.power, &t)).collect();
+    let used: BTreeSet<String> = held.iter().map(|(_, a)| a.clone()).collect();
+    let r = call(
+        &t.power,
+        Method::DELETE,
+        &format!(
+            "/v1/projects/{}/public-ips/{}?dry_run=true",
+            t.project, held[0].0
+        ),
+        None,
+    );
+    assert_eq!(r.0, 202, "dry-run release: {}", r.1);
+    release(&t.power, &t, &held[1].0);
+    // Only the really released address comes back, after the fresh ones;
+    // the dry-run one is still held and never handed out.
+    drain(&[&t.power], &t, &used, &[held[1].1.clone()]);
+    let first = ok(
+        "the dry-run address is still held",
+        call(
+            &t.power,
+            Method::GET,
+            &format!("/v1/projects/{}/public-ips/{}", t.project, held[0].0),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(first["address"], held[0].1.as_str());
+}
+
+#[test]
 #[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
 fn released_addresses_come_last_on_another_server_sharing_the_database() {
     assert!(
