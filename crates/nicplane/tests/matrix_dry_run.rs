@@ -189,8 +189,12 @@ fn bad(o: &Objects, r: &Route, octet: u8) -> Bad {
         "project_create" => same(json!({"name": ""}), 400, "InvalidValue", "Invalid value for name: must not be empty.".into()),
         "user_create" => same(json!({"name": "short-pw", "password": "x"}), 400, "InvalidValue", "Invalid value for password: must be at least 8 characters.".into()),
         "data_center_create" => same(json!({"name": ""}), 400, "InvalidValue", "Invalid value for name: must not be empty.".into()),
-        "pool_create" => same(json!({"name": "nowhere", "data_center_id": MISSING, "cidr": "198.18.200.0/24"}),
-            404, "NotFound", nf("Data center", MISSING)),
+        "pool_create" => same(
+            json!({"name": "overlap", "data_center_id": o.dc, "cidr": "203.0.113.128/25"}),
+            409,
+            "InUse",
+            "The CIDR 203.0.113.128/25 overlaps the public IP pool public (203.0.113.0/24).".into(),
+        ),
         "shared_network_create" => same(json!({"name": "s", "data_center_id": o.dc, "kind": "standard", "subnets": [{"cidr": "10.200.8.0/24", "gateway_ip": "10.9.9.9"}]}), 400, "InvalidValue", "Invalid value for gateway_ip: 10.9.9.9 is not a host address of 10.200.8.0/24.".into()),
         "user_update" => same(json!({"password": "x"}), 400, "InvalidValue", "Invalid value for password: must be at least 8 characters.".into()),
         "user_delete" => at(
