@@ -190,6 +190,22 @@ pub fn public_ip_release_order(
     }
 }
 
+/// Public IP pools must not overlap (whatever their data center): a
+/// public address belongs to one pool, or two tenants could hold it at once
+/// (an address is unique per pool, `public_ips_address`).
+pub fn pool_does_not_overlap(cidr: IpNet, pools: &[(String, IpNet)]) -> Result<()> {
+    match pools
+        .iter()
+        .find(|(_, other)| other.contains(&cidr.network()) || cidr.contains(&other.network()))
+    {
+        Some((name, other)) => Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("The CIDR {cidr} overlaps the public IP pool {name} ({other})."),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Readers may look but not change anything.
 pub fn role_may_write(role: Role) -> Result<()> {
     if !role.can_write() {
@@ -772,6 +788,21 @@ mod tests {
     use crate::model::now;
     use crate::types::InterfaceStatus;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn pools_must_not_overlap() {
+        let net = |s: &str| s.parse::<IpNet>().expect("cidr");
+        let pools = vec![("main".to_string(), net("203.0.113.0/24"))];
+        for inside_or_around in ["203.0.113.128/25", "203.0.113.0/24", "203.0.0.0/16"] {
+            let e = pool_does_not_overlap(net(inside_or_around), &pools).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("The CIDR {inside_or_around} overlaps the public IP pool main (203.0.113.0/24).")
+            );
+        }
+        assert!(pool_does_not_overlap(net("203.0.114.0/24"), &pools).is_ok());
+        assert!(pool_does_not_overlap(net("203.0.112.0/24"), &pools).is_ok());
+    }
 
     #[test]
     fn within_quota_refuses_past_the_limit_and_ignores_unlimited() {

@@ -8,6 +8,11 @@ use serde_json::json;
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 
+/// An interface's fixed IPs, in order.
+fn addresses(i: &nicplane_domain::model::Interface) -> Vec<std::net::IpAddr> {
+    i.fixed_ips.iter().map(|f| f.ip_address).collect()
+}
+
 #[test]
 fn fifty_parallel_attaches_leave_exactly_five_interfaces() {
     let s = Server::start(&[]);
@@ -43,6 +48,30 @@ fn fifty_parallel_attaches_leave_exactly_five_interfaces() {
     assert_eq!(d.vm.interface_count, 5);
     let macs: HashSet<_> = d.interfaces.iter().map(|i| i.mac_address).collect();
     assert_eq!(macs.len(), 5);
+    // Every stored interface has its own fixed IP, and the four winners'
+    // answers are what was stored.
+    let all_ips: Vec<_> = d.interfaces.iter().flat_map(addresses).collect();
+    let ips: HashSet<_> = all_ips.iter().collect();
+    assert_eq!(
+        ips.len(),
+        all_ips.len(),
+        "no fixed IP is held twice: {all_ips:?}"
+    );
+    for i in d.interfaces.iter().filter(|i| !i.primary) {
+        assert_eq!(i.fixed_ips.len(), 1, "one address on the IPv4-only network");
+    }
+    let stored: HashSet<_> = d
+        .interfaces
+        .iter()
+        .filter(|i| !i.primary)
+        .map(|i| (i.id, i.mac_address, addresses(i)))
+        .collect();
+    let answered: HashSet<_> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|i| (i.id, i.mac_address, addresses(i)))
+        .collect();
+    assert_eq!(stored, answered, "the answers are what was stored");
 }
 
 #[test]
@@ -93,7 +122,24 @@ fn five_hundred_parallel_public_ip_allocations_never_repeat_an_address() {
             assert_eq!(e.code(), Some("CapacityExhausted"));
         }
     }
-    assert_eq!(t.power.public_ips(&t.project).unwrap().len(), 253);
+    // What was stored is what was answered, address for address.
+    let stored: HashSet<_> = t
+        .power
+        .public_ips(&t.project)
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.id, p.address))
+        .collect();
+    let answered: HashSet<_> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|p| (p.id, p.address))
+        .collect();
+    assert_eq!(stored.len(), 253);
+    assert_eq!(
+        stored, answered,
+        "the stored public IPs are the answered ones"
+    );
 }
 
 #[test]
@@ -133,4 +179,28 @@ fn five_hundred_parallel_private_allocations_in_a_24_never_repeat_an_address() {
         Ok(_) => true,
         Err(e) => e.status() == Some(409) && e.code() == Some("CapacityExhausted"),
     }));
+    // Re-list what was stored: 253 interfaces with distinct addresses and
+    // MACs, each exactly as its creator was told.
+    let stored = t
+        .power
+        .interfaces(&t.project, &format!("network_id={net}"))
+        .unwrap();
+    assert_eq!(stored.len(), 253, "every winner was stored, nothing else");
+    let stored_addrs: HashSet<_> = stored.iter().map(|i| i.ipv4().expect("v4")).collect();
+    assert_eq!(stored_addrs.len(), 253, "the stored addresses are distinct");
+    let stored_macs: HashSet<_> = stored.iter().map(|i| i.mac_address).collect();
+    assert_eq!(stored_macs.len(), 253, "the stored MACs are distinct");
+    let stored_view: HashSet<_> = stored
+        .iter()
+        .map(|i| (i.id, i.mac_address, i.ipv4().expect("v4")))
+        .collect();
+    let answered: HashSet<_> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|i| (i.id, i.mac_address, i.ipv4().expect("v4")))
+        .collect();
+    assert_eq!(
+        stored_view, answered,
+        "the stored interfaces are the answered ones"
+    );
 }

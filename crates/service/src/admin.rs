@@ -221,12 +221,15 @@ pub fn pool_create(
     let space = AddressSpace::new(cidr)?;
     tx.data_center_get(data_center_id)?
         .ok_or_else(|| Error::not_found(Kind::DataCenter, data_center_id))?;
-    if tx.pool_list(None)?.iter().any(|p| p.name == name) {
+    let pools = tx.pool_list(None)?;
+    if pools.iter().any(|p| p.name == name) {
         return Err(Error::conflict(
             ConflictReason::NameTaken,
             format!("A public IP pool named {name} already exists."),
         ));
     }
+    let taken: Vec<(String, IpNet)> = pools.iter().map(|p| (p.name.clone(), p.cidr)).collect();
+    nicplane_domain::rules::pool_does_not_overlap(cidr, &taken)?;
     let fresh = ipam::subtract(&[space.host_range()], 1);
     let pool = PublicIpPool {
         id: PoolId::new(),

@@ -224,6 +224,23 @@ impl Service {
                     reason: ConflictReason::IdempotencyKeyReused,
                     message,
                 }) if message.is_empty() => continue,
+                // On PostgreSQL two requests with one key run side by side:
+                // the loser fails on the winner's change (the object is gone,
+                // or the key's row exists). The winner's stored answer is
+                // then the answer, as it would be had the loser come later.
+                Err(e) if !denies_caller(&e) => {
+                    let (k, fp) = (key.clone(), fingerprint.clone());
+                    return match self
+                        .store
+                        .read(move |tx| idempotency_lookup(tx, user, &k, &fp))
+                        .await
+                    {
+                        Ok(Some(response)) => serde_json::from_str(&response).map_err(|e| {
+                            Error::internal(format!("stored idempotent answer unreadable: {e}"))
+                        }),
+                        _ => Err(e),
+                    };
+                }
                 other => return other,
             }
         }

@@ -118,13 +118,16 @@ impl Service {
     /// `user_password_change`: a user changes their own password (proving
     /// the current one, throttled like a login), or the cloud admin resets
     /// another user's. The user's other tokens are revoked; the caller's own
-    /// token keeps working.
+    /// token keeps working. A dry run checks everything (the original
+    /// password included) and changes nothing; an `Idempotency-Key` is not
+    /// honoured (a replay would fail the original-password check).
     pub async fn user_password_change(
         &self,
         caller: &Caller,
         id: UserId,
         change: PasswordChange,
         origin: &Origin,
+        dry_run: bool,
     ) -> Result<()> {
         let is_self = caller.user.id == id;
         if !is_self && !caller.user.is_cloud_admin {
@@ -156,14 +159,13 @@ impl Service {
         } else {
             None
         };
-        self.store
-            .write(move |tx| {
-                tx.user_get(id)?
-                    .ok_or_else(|| Error::not_found(Kind::User, id))?;
-                tx.user_set_password(id, &hash)?;
-                tx.tokens_delete_of_user(id, keep.as_deref())
-            })
-            .await
+        self.write(caller, &WriteOptions::dry_run(dry_run), move |tx| {
+            tx.user_get(id)?
+                .ok_or_else(|| Error::not_found(Kind::User, id))?;
+            tx.user_set_password(id, &hash)?;
+            tx.tokens_delete_of_user(id, keep.as_deref())
+        })
+        .await
     }
 
     /// Delete expired tokens, idempotency keys older than the configured

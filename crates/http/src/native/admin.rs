@@ -52,12 +52,12 @@ pub async fn auth_password_change(
     Auth(c): Auth,
     RequestOrigin(origin): RequestOrigin,
     w: Write<PasswordChange>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
     let id = c.user.id;
     s.service
-        .user_password_change(&c, id, w.body, &origin)
+        .user_password_change(&c, id, w.body, &origin, w.opts.dry_run)
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(super::deleted(w.opts.dry_run))
 }
 
 /// Revoke the token of this request.
@@ -264,11 +264,17 @@ pub async fn user_password_change(
     Path(id): Path<String>,
     RequestOrigin(origin): RequestOrigin,
     w: Write<PasswordChange>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
     s.service
-        .user_password_change(&c, UserId::parse_for_lookup(&id)?, w.body, &origin)
+        .user_password_change(
+            &c,
+            UserId::parse_for_lookup(&id)?,
+            w.body,
+            &origin,
+            w.opts.dry_run,
+        )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(super::deleted(w.opts.dry_run))
 }
 
 /// Projects the caller belongs to (all, for the cloud admin).

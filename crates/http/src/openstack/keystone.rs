@@ -553,7 +553,7 @@ async fn user_password(
         original_password: text_field(&s, &m, "original_password")?,
     };
     s.service
-        .user_password_change(&c, id, change, &origin)
+        .user_password_change(&c, id, change, &origin, false)
         .await
         .map_err(|e| keystone_error(&s, e))?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,6 +12,8 @@
 
 #![allow(dead_code)]
 
+pub mod fixture;
+
 use nicplane_client::{Client, ClientError};
 use serde_json::{json, Value};
 use std::collections::HashMap;
