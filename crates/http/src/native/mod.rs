@@ -25,7 +25,6 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-
 /// Default page size of list endpoints.
 pub const DEFAULT_LIMIT: u32 = 100;
 /// Largest page size a client may ask for.

@@ -133,9 +133,10 @@ pub fn document(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         ))),
     );
     for (status, name, description) in ERRORS {
-        components
-            .responses
-            .insert(name.to_string(), RefOr::T(error_response(*status, description)));
+        components.responses.insert(
+            name.to_string(),
+            RefOr::T(error_response(*status, description)),
+        );
     }
 
     for item in doc.paths.paths.values_mut() {
