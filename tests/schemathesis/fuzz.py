@@ -1,7 +1,8 @@
 """Run schemathesis against the live /v1/openapi.json of a fresh nicplane.
 
 Starts the real binary (NICPLANE_BIN) on a free loopback port with a fresh
-SQLite file, logs in as the cloud admin, then runs every schemathesis phase
+SQLite file (or on NICPLANE_DATABASE_URL's database: scripts/test-postgres
+gives it a fresh one), creates a VM and a decoy user, logs in as the cloud admin, then runs every schemathesis phase
 with the checks that hold the document to the truth. Exits with
 schemathesis's status (non-zero on any failure). Extra arguments go to
 `schemathesis run` (for example `--seed 42` to replay a run, or

@@ -2,7 +2,7 @@
 # The schemathesis suite: builds nicplane, installs schemathesis (pinned with
 # its dependencies in requirements.txt) into tests/schemathesis/.venv, then
 # fuzz.py starts the real binary on a free loopback port with a fresh SQLite
-# file, logs in as the cloud admin and runs every schemathesis phase against
+# file (or NICPLANE_DATABASE_URL's database), logs in as the cloud admin and runs every schemathesis phase against
 # the live /v1/openapi.json with the checks not_a_server_error,
 # status_code_conformance, response_schema_conformance and
 # content_type_conformance (logout excluded). Exits non-zero on any failure.
