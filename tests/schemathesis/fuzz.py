@@ -2,7 +2,8 @@
 
 Starts the real binary (NICPLANE_BIN) on a free loopback port with a fresh
 SQLite file (or on NICPLANE_DATABASE_URL's database: scripts/test-postgres
-gives it a fresh one), creates a VM and a decoy user, logs in as the cloud admin, then runs every schemathesis phase
+gives it a fresh one), creates a few objects (a VM, a network with a subnet, a security
+group, a supplementary interface, a decoy user with an access key), logs in as the cloud admin, then runs every schemathesis phase
 with the checks that hold the document to the truth. Exits with
 schemathesis's status (non-zero on any failure). Extra arguments go to
 `schemathesis run` (for example `--seed 42` to replay a run, or
@@ -105,6 +106,31 @@ def main():
             {"name": "decoy", "password": secrets.token_urlsafe(16)},
             token=token,
         )
+        net = call(
+            f"{url}/v1/projects/{project}/networks",
+            "POST",
+            {
+                "name": "fuzz-net",
+                "data_center_id": dc,
+                "kind": "standard",
+                "subnets": [{"cidr": "10.99.0.0/24"}],
+            },
+            token=token,
+        )
+        group = call(
+            f"{url}/v1/projects/{project}/security-groups",
+            "POST",
+            {"name": "fuzz-sg"},
+            token=token,
+        )
+        supplementary = call(
+            f"{url}/v1/projects/{project}/interfaces/{vm['interfaces'][0]['id']}"
+            "/supplementary-interfaces",
+            "POST",
+            {"network_id": net["id"]},
+            token=token,
+        )
+        credential = call(f"{url}/v1/users/{decoy['id']}/credentials", "POST", {}, token=token)
         env = dict(os.environ)
         env.update(
             NICPLANE_FUZZ_TOKEN=token,
@@ -114,6 +140,11 @@ def main():
             NICPLANE_FUZZ_VM_ID=vm["id"],
             NICPLANE_FUZZ_INTERFACE_ID=vm["interfaces"][0]["id"],
             NICPLANE_FUZZ_NETWORK_ID=vm["interfaces"][0]["network_id"],
+            NICPLANE_FUZZ_NETWORK2_ID=net["id"],
+            NICPLANE_FUZZ_SUBNET_ID=net["subnets"][0]["id"],
+            NICPLANE_FUZZ_SECURITY_GROUP_ID=group["id"],
+            NICPLANE_FUZZ_SUPPLEMENTARY_ID=supplementary["id"],
+            NICPLANE_FUZZ_ACCESS_KEY=credential["access"],
             NICPLANE_FUZZ_DECOY_ID=decoy["id"],
             SCHEMATHESIS_HOOKS="hooks",
             PYTHONPATH=HERE,
