@@ -74,43 +74,58 @@ pub const SESSION_OPERATIONS: &[&str] = &[
     "user_password_change",
 ];
 
-/// The error answers, each a component response of this name.
-const ERRORS: &[(u16, &str, &str)] = &[
-    (
-        400,
-        "BadRequest",
-        "Invalid input: a malformed parameter or body, or a value a rule refuses.",
-    ),
-    (
-        401,
-        "Unauthenticated",
-        "No token, or an expired or revoked one (or, at login, wrong credentials).",
-    ),
-    (
-        403,
-        "Forbidden",
-        "The caller's role or a policy does not allow this.",
-    ),
-    (
-        404,
-        "NotFound",
-        "The object does not exist or is not visible to the caller.",
-    ),
-    (
-        409,
-        "Conflict",
-        "In use, limit or quota reached, or the object is in the wrong state.",
-    ),
-    (
-        429,
-        "TooManyRequests",
-        "Too many failed logins or password checks; retry after `Retry-After` seconds.",
-    ),
-    (
-        503,
-        "ServiceUnavailable",
-        "The store is unavailable, the request took too long, or the server is at its connection cap.",
-    ),
+/// An error answer, documented once as a component response of `name`.
+struct ErrorAnswer {
+    status: u16,
+    name: &'static str,
+    description: &'static str,
+}
+
+const BAD_REQUEST: ErrorAnswer = ErrorAnswer {
+    status: 400,
+    name: "BadRequest",
+    description: "Invalid input: a malformed parameter or body, or a value a rule refuses.",
+};
+const UNAUTHENTICATED: ErrorAnswer = ErrorAnswer {
+    status: 401,
+    name: "Unauthenticated",
+    description: "No token, or an expired or revoked one (or, at login, wrong credentials).",
+};
+const FORBIDDEN: ErrorAnswer = ErrorAnswer {
+    status: 403,
+    name: "Forbidden",
+    description: "The caller's role or a policy does not allow this.",
+};
+const NOT_FOUND: ErrorAnswer = ErrorAnswer {
+    status: 404,
+    name: "NotFound",
+    description: "The object does not exist or is not visible to the caller.",
+};
+const CONFLICT: ErrorAnswer = ErrorAnswer {
+    status: 409,
+    name: "Conflict",
+    description: "In use, limit or quota reached, or the object is in the wrong state.",
+};
+const TOO_MANY_REQUESTS: ErrorAnswer = ErrorAnswer {
+    status: 429,
+    name: "TooManyRequests",
+    description: "Too many failed logins or password checks; retry after `Retry-After` seconds.",
+};
+const UNAVAILABLE: ErrorAnswer = ErrorAnswer {
+    status: 503,
+    name: "ServiceUnavailable",
+    description: "The store is unavailable, the request took too long, or the server is at its connection cap.",
+};
+
+/// Every error answer of the native API.
+const ERRORS: [&ErrorAnswer; 7] = [
+    &BAD_REQUEST,
+    &UNAUTHENTICATED,
+    &FORBIDDEN,
+    &NOT_FOUND,
+    &CONFLICT,
+    &TOO_MANY_REQUESTS,
+    &UNAVAILABLE,
 ];
 
 /// Complete the routes' document: security, error answers, write options.
@@ -132,11 +147,10 @@ pub fn document(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
             "The same token in Keystone's header.",
         ))),
     );
-    for (status, name, description) in ERRORS {
-        components.responses.insert(
-            name.to_string(),
-            RefOr::T(error_response(*status, description)),
-        );
+    for e in ERRORS {
+        components
+            .responses
+            .insert(e.name.to_string(), RefOr::T(error_response(e)));
     }
 
     for item in doc.paths.paths.values_mut() {
@@ -189,33 +203,28 @@ fn complete(method: HttpMethod, op: &mut Operation, path_params: bool) {
         || op.request_body.is_some();
     let mut errors = vec![];
     if takes_input {
-        errors.push(400);
+        errors.push(&BAD_REQUEST);
     }
-    errors.push(401);
+    errors.push(&UNAUTHENTICATED);
     if !public && !SELF_OPERATIONS.contains(&id.as_str()) {
-        errors.push(403);
+        errors.push(&FORBIDDEN);
     }
     if takes_input && !public {
-        errors.push(404);
+        errors.push(&NOT_FOUND);
     }
     if write {
-        errors.push(409);
+        errors.push(&CONFLICT);
     }
     if PASSWORD_OPERATIONS.contains(&id.as_str()) {
-        errors.push(429);
+        errors.push(&TOO_MANY_REQUESTS);
     }
-    errors.push(503);
-    for status in errors {
-        let name = ERRORS
-            .iter()
-            .find(|(s, _, _)| *s == status)
-            .map(|(_, n, _)| *n)
-            .unwrap_or("ServiceUnavailable");
+    errors.push(&UNAVAILABLE);
+    for e in errors {
         // A handler's own annotation names the same error shape; the shared
         // component replaces it so every error reads the same.
         op.responses.responses.insert(
-            status.to_string(),
-            RefOr::Ref(Ref::new(format!("#/components/responses/{name}"))),
+            e.status.to_string(),
+            RefOr::Ref(Ref::new(format!("#/components/responses/{}", e.name))),
         );
     }
 }
@@ -283,14 +292,14 @@ fn add_write_options(op: &mut Operation) {
 }
 
 /// A response in the native error shape.
-fn error_response(status: u16, description: &str) -> utoipa::openapi::Response {
-    let mut r = ResponseBuilder::new().description(description).content(
+fn error_response(e: &ErrorAnswer) -> utoipa::openapi::Response {
+    let mut r = ResponseBuilder::new().description(e.description).content(
         "application/json",
         ContentBuilder::new()
             .schema(Some(Ref::from_schema_name("ErrorBody")))
             .build(),
     );
-    match status {
+    match e.status {
         401 => {
             r = r.header(
                 "WWW-Authenticate",
