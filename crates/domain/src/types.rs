@@ -254,7 +254,9 @@ macro_rules! str_enum {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(try_from = "String", into = "&'static str")]
-        pub enum $name { $($variant),+ }
+        // serde goes through `as_str`, which utoipa cannot see: name each
+        // variant in the schema as the wire spells it.
+        pub enum $name { $(#[schema(rename = $s)] $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];

@@ -15,6 +15,7 @@ pub mod listener;
 pub mod native;
 pub mod openstack;
 pub mod request_id;
+pub mod timefmt;
 
 #[cfg(test)]
 mod error_mapping_tests;

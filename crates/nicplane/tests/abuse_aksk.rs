@@ -15,6 +15,7 @@ mod common;
 
 use common::{tenant, Server, PASSWORD, SECRET_KEY};
 use nicplane_http::huawei::signer::{self, Authorization, SignedRequest};
+use nicplane_http::timefmt;
 use reqwest::blocking::Client as Http;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -46,16 +47,7 @@ struct Req<'a> {
 }
 
 fn sdk_date() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    timefmt::format(time::OffsetDateTime::now_utc(), timefmt::SDK_DATE)
 }
 
 fn hex_sha256(b: &[u8]) -> String {

@@ -216,11 +216,8 @@ pub async fn interfaces(
 
 /// ECS job times: `2016-04-25T20:04:34.604Z`.
 fn job_time(t: Option<Timestamp>) -> Value {
-    let f = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
     match t {
-        Some(t) => json!(t.format(f).unwrap_or_default()),
+        Some(t) => json!(crate::timefmt::format(t, crate::timefmt::MILLIS)),
         None => Value::Null,
     }
 }

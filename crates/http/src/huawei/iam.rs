@@ -58,14 +58,11 @@ pub async fn projects(
 }
 
 fn credential_view(c: &Credential) -> Value {
-    let f = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
     let mut v = json!({
         "access": c.access,
         "status": c.status,
         "user_id": c.user_id,
-        "create_time": c.created_at.format(f).unwrap_or_default(),
+        "create_time": crate::timefmt::format(c.created_at, crate::timefmt::MICROS),
         "description": c.description,
     });
     if let Some(secret) = &c.secret {

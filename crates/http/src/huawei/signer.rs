@@ -31,7 +31,6 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use time::macros::format_description;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 /// The only algorithm accepted (the SDKs' default).
@@ -253,16 +252,13 @@ pub fn sign(secret: &str, string_to_sign: &str) -> String {
 
 /// Parse `X-Sdk-Date` (`20250101T000000Z`).
 pub fn parse_date(s: &str) -> Result<OffsetDateTime, Refused> {
-    PrimitiveDateTime::parse(
-        s,
-        format_description!("[year][month][day]T[hour][minute][second]Z"),
-    )
-    .map(|t| t.assume_utc())
-    .map_err(|_| {
-        Refused(format!(
-            "The X-Sdk-Date header '{s}' is not a date like 20250101T000000Z."
-        ))
-    })
+    PrimitiveDateTime::parse(s, crate::timefmt::SDK_DATE)
+        .map(|t| t.assume_utc())
+        .map_err(|_| {
+            Refused(format!(
+                "The X-Sdk-Date header '{s}' is not a date like 20250101T000000Z."
+            ))
+        })
 }
 
 /// Verify a request's signature with the secret of its access key, at time

@@ -48,8 +48,7 @@ pub fn vpc_id(project: &ProjectId, dc: DataCenterId) -> uuid::Uuid {
 
 /// Huawei's timestamp format, `yyyy-MM-ddTHH:mm:ssZ`.
 pub fn hw_time(t: Timestamp) -> String {
-    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    t.format(f).unwrap_or_default()
+    crate::timefmt::format(t, crate::timefmt::SECONDS)
 }
 
 /// The SubNetworkInterface object.

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod error;
 pub mod extract;
 pub mod network;
+pub mod openapi;
 pub mod quota;
 pub mod supplementary;
 pub mod vm;
@@ -23,16 +24,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "nicplane native API",
-        description = "Manage VMs, their network interfaces and public IPs."
-    ),
-    components(schemas(error::ErrorBody, error::ErrorDetail))
-)]
-struct ApiDoc;
 
 /// Default page size of list endpoints.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -118,7 +109,7 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
 
 /// The OpenAPI router of the native API (used for the routes and the document).
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(admin::auth_login))
         .routes(routes!(admin::auth_logout))
         .routes(routes!(admin::auth_whoami))
@@ -204,7 +195,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 /// The native routes, the OpenAPI document and the health checks.
 pub fn routes(state: AppState) -> Router {
     let (router, doc) = api().split_for_parts();
-    let doc = std::sync::Arc::new(doc);
+    let doc = std::sync::Arc::new(openapi::document(doc));
     router
         .route(
             "/v1/openapi.json",

@@ -83,33 +83,17 @@ pub async fn scoped(state: &AppState, parts: &Parts) -> Result<Scoped, Error> {
     Ok(Scoped { caller, project })
 }
 
-/// RFC 3339 with microseconds and `Z`, as OpenStack APIs print times.
+/// Whole seconds and `Z`, as Neutron and Nova print times.
 pub fn os_time(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    crate::timefmt::format(t, crate::timefmt::SECONDS)
 }
 
-/// Keystone's `expires_at`: microseconds and `Z`.
+/// Keystone's `expires_at` and `issued_at` (whole seconds since the epoch):
+/// microseconds and `Z`.
 pub fn os_time_micro(unix: i64) -> String {
     let t =
         time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000000Z",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    crate::timefmt::format(t, crate::timefmt::MICROS)
 }
 
 /// A stable UUID derived from a seed (catalog ids, role ids, image ids).

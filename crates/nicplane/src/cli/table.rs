@@ -1,24 +1,35 @@
-//! Plain-text tables for the CLI.
+//! Plain-text tables for the CLI, laid out by comfy-table: no borders, each
+//! column as wide as its widest cell, two spaces between columns, no
+//! trailing blanks.
 
+use comfy_table::presets::NOTHING;
+use comfy_table::{CellAlignment, ContentArrangement};
 use std::fmt;
+
+/// Spaces between two columns.
+const GAP: u16 = 2;
 
 /// Rows under a header, printed with aligned columns.
 pub struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
+    table: comfy_table::Table,
     tail: Vec<Table>,
 }
 
 impl Table {
     pub fn new(header: &[&str]) -> Self {
+        let mut table = comfy_table::Table::new();
+        table
+            .load_preset(NOTHING)
+            // Never wrap or cut a cell: a long address stays on its line.
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(header.to_vec());
         Table {
-            header: header.iter().map(|s| s.to_string()).collect(),
-            rows: Vec::new(),
+            table,
             tail: Vec::new(),
         }
     }
     pub fn row(&mut self, r: Vec<String>) {
-        self.rows.push(r);
+        self.table.add_row(r);
     }
     /// Print another table after this one.
     pub fn append(&mut self, t: Table) {
@@ -28,32 +39,49 @@ impl Table {
 
 impl fmt::Display for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
-        for r in &self.rows {
-            for (i, c) in r.iter().enumerate() {
-                if i < widths.len() {
-                    widths[i] = widths[i].max(c.chars().count());
-                }
-            }
+        let mut table = self.table.clone();
+        for column in table.column_iter_mut() {
+            column
+                .set_padding((0, GAP))
+                .set_cell_alignment(CellAlignment::Left);
         }
-        let line = |cells: &[String]| -> String {
-            cells
-                .iter()
-                .enumerate()
-                .map(|(i, c)| format!("{c:<w$}", w = widths.get(i).copied().unwrap_or(0)))
-                .collect::<Vec<_>>()
-                .join("  ")
-                .trim_end()
-                .to_string()
-        };
-        writeln!(f, "{}", line(&self.header))?;
-        for r in &self.rows {
-            writeln!(f, "{}", line(r))?;
+        for line in table.lines() {
+            writeln!(f, "{}", line.trim_end())?;
         }
         for t in &self.tail {
             writeln!(f)?;
             write!(f, "{t}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_as_wide_as_their_widest_cell_two_spaces_apart() {
+        let mut t = Table::new(&["NAME", "ADDRESS", "PRIMARY"]);
+        t.row(vec!["web-1".into(), "10.0.0.2".into(), "yes".into()]);
+        t.row(vec!["db".into(), "".into(), "".into()]);
+        let mut other = Table::new(&["ID"]);
+        other.row(vec!["x".into()]);
+        t.append(other);
+        assert_eq!(
+            t.to_string(),
+            "NAME   ADDRESS   PRIMARY\n\
+             web-1  10.0.0.2  yes\n\
+             db\n\
+             \n\
+             ID\n\
+             x\n"
+        );
+    }
+
+    #[test]
+    fn a_header_alone_is_printed() {
+        let t = Table::new(&["NAME", "STATUS"]);
+        assert_eq!(t.to_string(), "NAME  STATUS\n");
     }
 }
