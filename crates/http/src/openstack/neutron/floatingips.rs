@@ -18,9 +18,9 @@ use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::PublicIp;
+use nicplane_domain::query::PageRequest;
 use nicplane_domain::Error;
 use nicplane_service::WriteOptions;
-use nicplane_store::PageRequest;
 use serde_json::{json, Value};
 
 /// Filterable attributes of a floating IP.

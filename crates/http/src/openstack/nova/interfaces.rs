@@ -21,12 +21,12 @@ use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::Interface;
+use nicplane_domain::query::{NetworkFilter, PageRequest};
 use nicplane_domain::types::InterfaceStatus;
 use nicplane_domain::Error;
 use nicplane_service::interface::AttachSpec;
 use nicplane_service::ipam::FixedIpRequest;
 use nicplane_service::WriteOptions;
-use nicplane_store::{NetworkFilter, PageRequest};
 use serde_json::{json, Map, Value};
 use std::net::IpAddr;
 

@@ -16,13 +16,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
+use nicplane_domain::query::{PageRequest, VmFilter};
 use nicplane_domain::types::{OsType, PowerState};
 use nicplane_domain::{Error, Kind};
 use nicplane_service::ipam::FixedIpRequest;
 use nicplane_service::openstack_support::NicRequest;
 use nicplane_service::vm::{VmDetail, VmPatch, VmSpec};
 use nicplane_service::WriteOptions;
-use nicplane_store::{PageRequest, VmFilter};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
