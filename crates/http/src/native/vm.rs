@@ -11,10 +11,10 @@ use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
+use nicplane_domain::query::{InterfaceFilter, PageRequest, VmFilter};
 use nicplane_service::interface::{AttachSpec, InterfacePatch, InterfaceSpec};
 use nicplane_service::public_ip::PublicIpSpec;
 use nicplane_service::vm::{VmDetail, VmPatch, VmSpec};
-use nicplane_store::{InterfaceFilter, PageRequest, VmFilter};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
@@ -238,7 +238,7 @@ pub async fn interface_list(
         marker: q.marker.clone(),
     }
     .request()?;
-    let mut filter = InterfaceFilter {
+    let filter = InterfaceFilter {
         vm_id: q
             .vm_id
             .as_deref()
@@ -259,18 +259,13 @@ pub async fn interface_list(
                 })
             })
             .transpose()?,
+        attached: q.unattached.map(|u| !u),
         ..Default::default()
     };
-    if q.unattached == Some(true) {
-        filter.vm_id = Some(None);
-    }
-    let mut items = s
+    let items = s
         .service
         .interface_list(&c, &project(&p)?, filter, req)
         .await?;
-    if q.unattached == Some(false) {
-        items.retain(|i| i.vm_id.is_some());
-    }
     Ok(Json(page(items, limit, |i| i.id.to_string())))
 }
 
