@@ -46,9 +46,9 @@ pub struct PageCut<T> {
 /// the page exists. Every filter must already have been applied by the
 /// query: filtering after the cut could empty a page that has a successor,
 /// or hide the successor's marker.
-pub fn cut_page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> String) -> PageCut<T> {
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
+pub fn cut_page<T>(mut items: Vec<T>, limit: usize, id: impl Fn(&T) -> String) -> PageCut<T> {
+    let more = items.len() > limit;
+    items.truncate(limit);
     let next_marker = if more { items.last().map(id) } else { None };
     PageCut { items, next_marker }
 }

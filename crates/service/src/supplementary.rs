@@ -27,6 +27,7 @@ use crate::PortPolicy;
 use crate::{authorize, Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
+use nicplane_domain::query::cut_page;
 use nicplane_domain::rules;
 use nicplane_domain::types::*;
 use nicplane_domain::{ConflictReason, Error, Kind, Result};
@@ -631,9 +632,8 @@ pub fn list_tx(
             break;
         }
     }
-    let more = out.len() > limit;
-    out.truncate(limit);
-    Ok((views(tx, out)?, more))
+    let page = cut_page(out, limit, |i| i.id.to_string());
+    Ok((views(tx, page.items)?, page.next_marker.is_some()))
 }
 
 impl Service {

@@ -10,7 +10,7 @@
 
 use super::auth::{body, project, HwCaller};
 use super::error::{HwResult, Shape};
-use super::vpc::{hw_time, limit_of, query_pairs, values, vpc_id, LIST_LIMIT_MAX};
+use super::vpc::{hw_time, limit_of, page_info, query_pairs, values, vpc_id, LIST_LIMIT_MAX};
 use crate::{request_id, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -157,7 +157,7 @@ async fn port_page(
             PageRequest::probe(limit as u32, parse_one("marker")),
         )
         .await?;
-    let page = cut_page(items, limit as u32, |i| i.id.to_string());
+    let page = cut_page(items, limit, |i| i.id.to_string());
     Ok((page.items, page.next_marker.is_some()))
 }
 
@@ -182,15 +182,7 @@ pub async fn list_v3(
 ) -> HwResult<Response> {
     let p = project(&p, Shape::Vpc)?;
     let (items, more) = port_page(&s, &c, &p, q.as_deref()).await?;
-    let mut page_info = json!({"current_count": items.len()});
-    if let Some(first) = items.first() {
-        page_info["previous_marker"] = json!(first.id);
-    }
-    if more {
-        if let Some(last) = items.last() {
-            page_info["next_marker"] = json!(last.id);
-        }
-    }
+    let page_info = page_info(&items, more, |i| i.id.to_string());
     let ports: Vec<Value> = items.iter().map(port_v3).collect();
     Ok(Json(with_request_id(
         json!({"ports": ports, "page_info": page_info}),

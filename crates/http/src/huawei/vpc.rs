@@ -429,6 +429,21 @@ fn parse_all<T>(
         .collect()
 }
 
+/// A list's `page_info`: the count, the first id as `previous_marker` and,
+/// when more follow, the last id as `next_marker`.
+pub fn page_info<T>(items: &[T], more: bool, id: impl Fn(&T) -> String) -> Value {
+    let mut info = json!({"current_count": items.len()});
+    if let Some(first) = items.first() {
+        info["previous_marker"] = json!(id(first));
+    }
+    if more {
+        if let Some(last) = items.last() {
+            info["next_marker"] = json!(id(last));
+        }
+    }
+    info
+}
+
 /// The page size of a list: `limit` 0..=max, 0 or none meaning max.
 pub fn limit_of(pairs: &[(String, String)], max: usize) -> Result<usize, Error> {
     match values(pairs, "limit").first() {
@@ -488,15 +503,7 @@ pub async fn list(
         .service
         .supplementary_list(&c, &p, filter, limit, marker)
         .await?;
-    let mut page_info = json!({"current_count": items.len()});
-    if let Some(first) = items.first() {
-        page_info["previous_marker"] = json!(first.interface.id);
-    }
-    if more {
-        if let Some(last) = items.last() {
-            page_info["next_marker"] = json!(last.interface.id);
-        }
-    }
+    let page_info = page_info(&items, more, |i| i.interface.id.to_string());
     let views: Vec<Value> = items.iter().map(sni_view).collect();
     Ok(ok(
         StatusCode::OK,

@@ -75,7 +75,7 @@ pub struct Page<T> {
 /// Cut a list fetched with [`PageRequest::probe`] into a page
 /// (`nicplane_domain::query::cut_page`).
 pub fn page<T>(items: Vec<T>, limit: u32, id: impl Fn(&T) -> String) -> Page<T> {
-    let cut = cut_page(items, limit, id);
+    let cut = cut_page(items, limit as usize, id);
     Page {
         items: cut.items,
         next_marker: cut.next_marker,

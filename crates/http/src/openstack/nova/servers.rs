@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
-use nicplane_domain::query::{PageRequest, VmFilter};
+use nicplane_domain::query::{cut_page, PageRequest, VmFilter};
 use nicplane_domain::types::{OsType, PowerState};
 use nicplane_domain::{Error, Kind};
 use nicplane_service::ipam::FixedIpRequest;
@@ -234,10 +234,9 @@ async fn listed(
                 "Invalid input for query parameters limit. Value: {l}."
             )))
         })?;
-        if vms.len() > limit {
-            vms.truncate(limit);
-            next = vms.last().map(|d| d.vm.id.to_string());
-        }
+        let page = cut_page(vms, limit, |d| d.vm.id.to_string());
+        vms = page.items;
+        next = page.next_marker;
     }
     Ok((vms, next))
 }
