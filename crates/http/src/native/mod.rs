@@ -34,6 +34,11 @@ use utoipa_axum::routes;
 )]
 struct ApiDoc;
 
+/// The `device_owner` of an interface the native API binds to a VM (at VM
+/// create, or an attach that names none): Nova's label, so that an object
+/// looks the same through every dialect.
+pub const VM_DEVICE_OWNER: &str = "compute:nova";
+
 /// Default page size of list endpoints.
 pub const DEFAULT_LIMIT: u32 = 100;
 /// Largest page size a client may ask for.

@@ -60,7 +60,14 @@ pub async fn vm_create(
 ) -> ApiResult<Response> {
     let r = s
         .service
-        .vm_create(&c, &project(&p)?, w.body, &w.opts)
+        .vm_create(
+            &c,
+            &project(&p)?,
+            w.body,
+            Vec::new(),
+            super::VM_DEVICE_OWNER,
+            &w.opts,
+        )
         .await?;
     Ok(written(w.opts.dry_run, StatusCode::CREATED, r))
 }
@@ -175,13 +182,16 @@ pub async fn interface_attach(
     Path((p, v)): Path<(String, String)>,
     w: Write<AttachSpec>,
 ) -> ApiResult<Response> {
+    let mut spec = w.body;
+    spec.device_owner
+        .get_or_insert_with(|| super::VM_DEVICE_OWNER.to_string());
     let r = s
         .service
         .interface_attach(
             &c,
             &project(&p)?,
             VmId::parse_for_lookup(&v)?,
-            w.body,
+            spec,
             &w.opts,
         )
         .await?;
@@ -450,6 +460,7 @@ pub async fn public_ip_associate(
             &project(&p)?,
             PublicIpId::parse_for_lookup(&i)?,
             w.body.interface_id,
+            None,
             &w.opts,
         )
         .await?;

@@ -452,7 +452,9 @@ pub async fn update(
                         vm,
                         AttachSpec {
                             interface_id: Some(id),
-                            device_owner: opt_str(o, "device_owner")?,
+                            device_owner: Some(opt_str(o, "device_owner")?.unwrap_or_else(|| {
+                                crate::openstack::nova::DEVICE_OWNER.to_string()
+                            })),
                             ..Default::default()
                         },
                         &w,

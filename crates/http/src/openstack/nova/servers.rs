@@ -20,7 +20,7 @@ use nicplane_domain::query::{cut_page, PageRequest, VmFilter};
 use nicplane_domain::types::{OsType, PowerState};
 use nicplane_domain::{Error, Kind};
 use nicplane_service::ipam::FixedIpRequest;
-use nicplane_service::openstack_support::NicRequest;
+use nicplane_service::vm::NicRequest;
 use nicplane_service::vm::{VmDetail, VmPatch, VmSpec};
 use nicplane_service::WriteOptions;
 use serde_json::{json, Map, Value};
@@ -476,11 +476,12 @@ pub async fn create(
     };
     let d = s
         .service
-        .vm_create_on_networks(
+        .vm_create(
             &a.0.caller,
             &a.0.project,
             spec,
             nics,
+            super::DEVICE_OWNER,
             &WriteOptions::default(),
         )
         .await?;
