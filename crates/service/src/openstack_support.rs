@@ -35,6 +35,18 @@ pub struct ScopedLogin {
     pub role: Option<Role>,
 }
 
+/// A public IP to take from a chosen data center's pools (Neutron's
+/// floating IP create).
+#[derive(Debug, Clone)]
+pub struct PublicIpInRequest {
+    pub data_center: DataCenterId,
+    /// Put it straight on this interface (of that data center).
+    pub interface: Option<InterfaceId>,
+    /// The interface's IPv4 address the request names, if any.
+    pub fixed_ip: Option<String>,
+    pub description: String,
+}
+
 /// Rename or re-describe a security group; the default group keeps its name.
 pub fn security_group_update_tx(
     tx: &mut dyn Tx,
@@ -248,27 +260,24 @@ impl Service {
         &self,
         caller: &Caller,
         project: &ProjectId,
-        data_center: DataCenterId,
-        interface: Option<InterfaceId>,
-        fixed_ip: Option<String>,
-        description: String,
+        req: PublicIpInRequest,
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            tx.data_center_get(data_center)?
-                .ok_or_else(|| Error::not_found(Kind::DataCenter, data_center))?;
-            if let Some(i) = interface {
+            tx.data_center_get(req.data_center)?
+                .ok_or_else(|| Error::not_found(Kind::DataCenter, req.data_center))?;
+            if let Some(i) = req.interface {
                 let iface = owned_interface(tx, p, i)?;
-                rules::public_ip_fixed_ip_matches(&iface, fixed_ip.as_deref())?;
-                rules::interface_in_pool_data_center(&iface, data_center)?;
+                rules::public_ip_fixed_ip_matches(&iface, req.fixed_ip.as_deref())?;
+                rules::interface_in_pool_data_center(&iface, req.data_center)?;
             }
             allocate_tx(
                 tx,
                 p,
                 &PublicIpSpec {
-                    interface_id: interface,
-                    data_center_id: Some(data_center),
-                    description: description.clone(),
+                    interface_id: req.interface,
+                    data_center_id: Some(req.data_center),
+                    description: req.description.clone(),
                 },
             )
         })

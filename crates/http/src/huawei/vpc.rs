@@ -395,17 +395,10 @@ pub async fn batch_create(
 }
 
 /// Repeated-key query parameters, percent-decoded exactly as the signature
-/// verifier decodes them (`+` stays `+`, see [`super::signer`]).
+/// verifier decodes them (`+` stays `+`, see [`super::signer`]):
+/// [`crate::query::pairs`].
 pub fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
-    let Some(q) = q else { return vec![] };
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let dec = super::signer::decode_component;
-            (dec(k), dec(v))
-        })
-        .collect()
+    crate::query::pairs(q, crate::query::Plus::Literal)
 }
 
 /// All values of a key; comma lists are split too.

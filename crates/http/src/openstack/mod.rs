@@ -121,13 +121,8 @@ pub fn stable_uuid(seed: &str) -> uuid::Uuid {
     uuid::Builder::from_random_bytes(b).into_uuid()
 }
 
-/// Parse a query string into ordered pairs (repeated keys kept).
-pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Error> {
-    let q = query.unwrap_or("");
-    let uri: axum::http::Uri = format!("/?{q}")
-        .parse()
-        .map_err(|_| Error::invalid("The query string is malformed."))?;
-    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
-        .map(|x| x.0)
-        .map_err(|e| Error::invalid(format!("The query string is malformed: {}", e.body_text())))
+/// Parse a query string into ordered pairs (repeated keys kept), form
+/// encoded (`+` is a space): [`crate::query::pairs`].
+pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    crate::query::pairs(query, crate::query::Plus::Space)
 }

@@ -20,6 +20,7 @@ use nicplane_domain::ids::*;
 use nicplane_domain::model::PublicIp;
 use nicplane_domain::query::PageRequest;
 use nicplane_domain::Error;
+use nicplane_service::openstack_support::PublicIpInRequest;
 use nicplane_service::WriteOptions;
 use serde_json::{json, Value};
 
@@ -148,12 +149,15 @@ pub async fn create(
         .public_ip_allocate_in(
             &a.caller,
             &a.project,
-            dc.id,
-            port,
-            port.map(|_| opt_str(f, "fixed_ip_address"))
-                .transpose()?
-                .flatten(),
-            opt_str(f, "description")?.unwrap_or_default(),
+            PublicIpInRequest {
+                data_center: dc.id,
+                interface: port,
+                fixed_ip: port
+                    .map(|_| opt_str(f, "fixed_ip_address"))
+                    .transpose()?
+                    .flatten(),
+                description: opt_str(f, "description")?.unwrap_or_default(),
+            },
             &WriteOptions::default(),
         )
         .await?;

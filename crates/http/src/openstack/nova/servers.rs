@@ -194,7 +194,7 @@ async fn listed(
     a: &NovaAuth,
     uri: &Uri,
 ) -> NovaResult<(Vec<VmDetail>, Option<String>)> {
-    let q = query_pairs(uri.query())?;
+    let q = query_pairs(uri.query());
     let get = |k: &str| q.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
     let mut vms = s
         .service
