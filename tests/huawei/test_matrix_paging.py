@@ -10,10 +10,10 @@ any small limit returns every object exactly once, in id order, with
 page_info right on every page; a marker that was deleted or never existed
 continues after its place in that order; limits out of range are a 400;
 filters combined with paging return every match once.
-
-Issue 11: `huawei/ports.rs` applies the `name`, `status` and `device_owner`
-filters after taking `limit` rows, so a page can come back empty with no
-`next_marker` while matches follow. Those cases are marked xfail (strict).
+The `name`, `status` and `device_owner` filters are applied in the query,
+before the limit (they used to be applied after it, so a page could come back
+empty with no `next_marker` while matches followed): each filter's first
+match is chosen not to be the first port.
 """
 
 import pytest
@@ -30,9 +30,6 @@ from conftest import (
     op_tag_create,
     outcome,
 )
-
-ISSUE_11 = pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 11: filter applied after limit")
-
 
 @pytest.fixture(scope="module")
 def paged(cloud):
@@ -274,14 +271,12 @@ def port_field(p, field):
     return p.name if field == "name" else p.status if field == "status" else p.device_owner
 
 
-# (filter, whether issue 11 breaks it): id, device_id and virsubnet_id are in
-# the query; name, status and device_owner are applied after the limit.
 V3_FILTERS = [
     pytest.param("device_id", id="device_id"),
     pytest.param("virsubnet_id", id="virsubnet_id"),
-    pytest.param("name", id="name", marks=ISSUE_11),
-    pytest.param("status", id="status", marks=ISSUE_11),
-    pytest.param("device_owner", id="device_owner", marks=ISSUE_11),
+    pytest.param("name", id="name"),
+    pytest.param("status", id="status"),
+    pytest.param("device_owner", id="device_owner"),
 ]
 
 
@@ -299,8 +294,8 @@ def v3_filter(T, field):
 
 
 def first_is_a_miss(T, field, expected):
-    """The setup's promise (not the behaviour under test, so a plain failure
-    even where issue 11 is expected to fail the walk)."""
+    """The setup's promise: the first port does not match, so a filter
+    applied after the limit would answer an empty first page."""
     if field != "virsubnet_id" and not (expected and all_ports(T)[0].id not in expected):
         pytest.fail(f"setup: the first port must not match the {field} filter")
 
@@ -314,9 +309,9 @@ def test_v3_ports_filter_with_paging_returns_each_match_once(paged, field):
 
 V1_FILTERS = [
     pytest.param("network_id", id="network_id"),
-    pytest.param("name", id="name", marks=ISSUE_11),
-    pytest.param("status", id="status", marks=ISSUE_11),
-    pytest.param("device_owner", id="device_owner", marks=ISSUE_11),
+    pytest.param("name", id="name"),
+    pytest.param("status", id="status"),
+    pytest.param("device_owner", id="device_owner"),
 ]
 
 

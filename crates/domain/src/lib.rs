@@ -8,6 +8,7 @@ pub mod error;
 pub mod ids;
 pub mod ipam;
 pub mod model;
+pub mod query;
 pub mod quota;
 pub mod rules;
 pub mod types;

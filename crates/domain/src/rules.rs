@@ -3,10 +3,10 @@
 //! transaction; the database constraints named in each doc comment back them.
 
 use crate::error::{ConflictReason, Error, Kind, Result};
-use crate::ids::{ProjectId, UserId};
+use crate::ids::{DataCenterId, InterfaceId, ProjectId, UserId};
 use crate::ipam::{AddressSpace, Range};
-use crate::model::{AddressPair, Interface, Network, ResourceTag, Vm};
-use crate::types::{MacAddr, NetworkKind, OsType, PowerState, Role};
+use crate::model::{AddressPair, Interface, Network, PublicIp, ResourceTag, Vm};
+use crate::types::{MacAddr, NetworkKind, OsType, PowerState, Role, VlanId, VLAN_MAX, VLAN_MIN};
 use ipnet::IpNet;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -320,6 +320,141 @@ pub fn parent_has_no_children(iface: &Interface, children: u64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The lowest VLAN id not in `used` (sorted ascending), if any is left.
+pub fn lowest_free_vlan(used: &[u16]) -> Option<VlanId> {
+    let mut want = VLAN_MIN;
+    for &v in used {
+        if v == want {
+            want += 1;
+        } else if v > want {
+            break;
+        }
+    }
+    (want <= VLAN_MAX)
+        .then(|| VlanId::new(want as i64).ok())
+        .flatten()
+}
+
+/// The VLAN a supplementary interface gets on `parent`, given the VLANs its
+/// siblings use (ascending): the requested one if free, else (none
+/// requested) the lowest free one. Backed by the unique index
+/// `interfaces_parent_vlan` on `(parent_id, vlan_id)`.
+pub fn supplementary_vlan(
+    used: &[u16],
+    wanted: Option<VlanId>,
+    parent: InterfaceId,
+) -> Result<VlanId> {
+    match wanted {
+        Some(v) if used.contains(&v.get()) => Err(vlan_in_use(v.get(), &parent.to_string())),
+        Some(v) => Ok(v),
+        None => lowest_free_vlan(used).ok_or_else(|| {
+            Error::exhausted(format!(
+                "Parent interface {parent} has no free VLAN id left ({VLAN_MIN}-{VLAN_MAX} are all used)."
+            ))
+        }),
+    }
+}
+
+/// A supplementary interface (or trunk subport) is in its parent's data
+/// center (one VPC).
+pub fn supplementary_in_parent_data_center(parent: &Interface, network: &Network) -> Result<()> {
+    if parent.data_center_id != network.data_center_id {
+        return Err(Error::invalid(format!(
+            "Network {} is in another data center than parent interface {}; a supplementary interface must be in its parent's data center.",
+            network.name, parent.id
+        )));
+    }
+    Ok(())
+}
+
+/// Only an unattached elastic interface can be attached to a VM: a
+/// supplementary one rides on its parent, an attached one is in use.
+pub fn interface_attachable(iface: &Interface) -> Result<()> {
+    if iface.supplementary {
+        return Err(Error::invalid(format!(
+            "Network interface {} is a supplementary interface and cannot be attached to a VM.",
+            iface.id
+        )));
+    }
+    if let Some(other) = iface.vm_id {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Network interface {} is already attached to VM {other}.",
+                iface.id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A public IP allocated from a data center's pools goes on an interface of
+/// that data center.
+pub fn interface_in_pool_data_center(iface: &Interface, data_center: DataCenterId) -> Result<()> {
+    if iface.data_center_id != data_center {
+        return Err(Error::invalid(format!(
+            "Network interface {} is in another data center than the public IP pool.",
+            iface.id
+        )));
+    }
+    Ok(())
+}
+
+/// A public IP moves only onto an interface of its own data center.
+pub fn public_ip_in_interface_data_center(ip: &PublicIp, iface: &Interface) -> Result<()> {
+    if iface.data_center_id != ip.data_center_id {
+        return Err(Error::invalid(format!(
+            "Public IP {} belongs to another data center than network interface {}.",
+            ip.address, iface.id
+        )));
+    }
+    Ok(())
+}
+
+/// A public IP maps to its interface's IPv4 address: a fixed IP named with
+/// the request (Neutron's `fixed_ip_address`) must be that address.
+pub fn public_ip_fixed_ip_matches(iface: &Interface, wanted: Option<&str>) -> Result<()> {
+    if let Some(f) = wanted {
+        if iface.ipv4().map(|x| x.to_string()).as_deref() != Some(f) {
+            return Err(Error::invalid(format!(
+                "Port {} does not have fixed ip {f}; a floating IP maps to the port's IPv4 address.",
+                iface.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Name of every project's default security group.
+pub const DEFAULT_SECURITY_GROUP: &str = "default";
+
+/// The default security group keeps its name, and no other group may take
+/// it.
+pub fn security_group_name_allowed(is_default: bool, name: &str) -> Result<()> {
+    if is_default && name != DEFAULT_SECURITY_GROUP {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            "The default security group cannot be renamed.",
+        ));
+    }
+    if !is_default && name == DEFAULT_SECURITY_GROUP {
+        return Err(Error::conflict(
+            ConflictReason::NameTaken,
+            "The name default is reserved for the project's default security group.",
+        ));
+    }
+    Ok(())
+}
+
+/// A network is routed exactly when it has subnets: a custom (L2) network
+/// that gets a subnet becomes a standard one.
+pub fn kind_with_subnet(kind: NetworkKind) -> NetworkKind {
+    match kind {
+        NetworkKind::Custom => NetworkKind::Standard,
+        other => other,
+    }
 }
 
 // ----- network-owner powers (Neutron's default port policy) ---------------
@@ -784,6 +919,68 @@ pub fn quota_limit_valid(resource: crate::quota::QuotaResource, limit: i64) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lowest_free_vlan_fills_gaps_first() {
+        assert_eq!(lowest_free_vlan(&[]).map(VlanId::get), Some(1));
+        assert_eq!(lowest_free_vlan(&[1, 2, 4]).map(VlanId::get), Some(3));
+        assert_eq!(lowest_free_vlan(&[2, 3]).map(VlanId::get), Some(1));
+        let all: Vec<u16> = (VLAN_MIN..=VLAN_MAX).collect();
+        assert_eq!(lowest_free_vlan(&all), None);
+        let but_last: Vec<u16> = (VLAN_MIN..VLAN_MAX).collect();
+        assert_eq!(lowest_free_vlan(&but_last).map(VlanId::get), Some(VLAN_MAX));
+    }
+
+    #[test]
+    fn a_supplementary_vlan_is_the_asked_one_or_the_lowest_free() {
+        let parent = InterfaceId::new();
+        let v = |n: i64| VlanId::new(n).unwrap();
+        assert_eq!(
+            supplementary_vlan(&[1, 3], Some(v(2)), parent).unwrap(),
+            v(2)
+        );
+        assert_eq!(supplementary_vlan(&[1, 3], None, parent).unwrap(), v(2));
+        assert_eq!(
+            supplementary_vlan(&[1, 3], Some(v(3)), parent)
+                .unwrap_err()
+                .to_string(),
+            format!("VLAN 3 is already used on parent interface {parent}.")
+        );
+        let all: Vec<u16> = (VLAN_MIN..=VLAN_MAX).collect();
+        assert_eq!(
+            supplementary_vlan(&all, None, parent)
+                .unwrap_err()
+                .to_string(),
+            format!("Parent interface {parent} has no free VLAN id left (1-4094 are all used).")
+        );
+    }
+
+    #[test]
+    fn the_default_security_group_name_is_kept_and_reserved() {
+        assert!(security_group_name_allowed(true, "default").is_ok());
+        assert!(security_group_name_allowed(false, "web").is_ok());
+        assert_eq!(
+            security_group_name_allowed(true, "web")
+                .unwrap_err()
+                .to_string(),
+            "The default security group cannot be renamed."
+        );
+        assert_eq!(
+            security_group_name_allowed(false, "default")
+                .unwrap_err()
+                .to_string(),
+            "The name default is reserved for the project's default security group."
+        );
+    }
+
+    #[test]
+    fn a_subnet_makes_a_network_routed() {
+        assert_eq!(kind_with_subnet(NetworkKind::Custom), NetworkKind::Standard);
+        assert_eq!(
+            kind_with_subnet(NetworkKind::Standard),
+            NetworkKind::Standard
+        );
+    }
     use crate::ids::*;
     use crate::model::now;
     use crate::types::InterfaceStatus;

@@ -14,6 +14,7 @@ pub mod huawei;
 pub mod listener;
 pub mod native;
 pub mod openstack;
+pub mod query;
 pub mod request_id;
 pub mod timefmt;
 

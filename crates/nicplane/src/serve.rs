@@ -346,6 +346,7 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
             data_center: a.data_center.clone(),
             public_cidr: a.public_cidr,
             demo: a.demo,
+            demo_device_owner: nicplane_http::native::VM_DEVICE_OWNER.into(),
         })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))

@@ -265,11 +265,10 @@ fn every_paged_list_walks_every_object_exactly_once_in_order() {
 }
 
 #[test]
-#[ignore = "issue 11: filter applied after LIMIT"]
-fn issue_11_attached_interfaces_walk_every_object_exactly_once_in_order() {
-    // `unattached=false` is applied to the page after the store's LIMIT
-    // (crates/http/src/native/vm.rs, interface_list): a page comes back
-    // short, without a marker, and the walk stops early.
+fn attached_interfaces_walk_every_object_exactly_once_in_order() {
+    // `unattached=false` is a condition of the query, applied before the
+    // LIMIT (it used to be applied to the page after it: a page came back
+    // short, without a marker, and the walk stopped early).
     let s = Server::start(&[]);
     let w = world(&s, "pages-attached");
     check_list(

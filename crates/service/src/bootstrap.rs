@@ -3,9 +3,8 @@
 
 use crate::admin::{data_center_create, pool_create, project_create};
 use crate::auth::hash_password;
-use crate::interface::attach_tx;
 use crate::network::{subnet_insert, SubnetSpec};
-use crate::vm::{vm_create_tx, VmSpec};
+use crate::vm::{vm_create_tx, NicRequest, VmSpec};
 use crate::PortPolicy;
 use crate::Service;
 use ipnet::IpNet;
@@ -22,6 +21,8 @@ pub struct BootstrapOptions {
     pub data_center: String,
     pub public_cidr: IpNet,
     pub demo: bool,
+    /// The `device_owner` of the demo VMs' interfaces (the native API's).
+    pub demo_device_owner: String,
 }
 
 /// What bootstrap did, for the start-up log.
@@ -106,7 +107,7 @@ impl Service {
                 }
                 let mut users = Vec::new();
                 if o.demo && tx.project_by_name("demo")?.is_none() {
-                    users = seed_demo(tx, dc.id, &demo_hash, policy)?;
+                    users = seed_demo(tx, dc.id, &demo_hash, &o.demo_device_owner, policy)?;
                 }
                 Ok((created, users))
             })
@@ -124,6 +125,7 @@ fn seed_demo(
     tx: &mut dyn nicplane_store::Tx,
     dc: DataCenterId,
     hash: &str,
+    device_owner: &str,
     policy: PortPolicy,
 ) -> Result<Vec<(String, String, Role)>> {
     let project = Project {
@@ -184,7 +186,20 @@ fn seed_demo(
         ("db-1", OsType::Linux),
         ("win-1", OsType::Windows),
     ] {
-        let vm = vm_create_tx(
+        // db-1 also gets an interface on db-net.
+        let nics = if name == "db-1" {
+            vec![
+                NicRequest::DefaultNetwork,
+                NicRequest::Network {
+                    network_id: db.id,
+                    fixed_ips: vec![],
+                    tag: None,
+                },
+            ]
+        } else {
+            vec![]
+        };
+        vm_create_tx(
             tx,
             &project.id,
             &VmSpec {
@@ -196,21 +211,11 @@ fn seed_demo(
                 flavor_ref: String::new(),
                 metadata: BTreeMap::new(),
             },
+            &nics,
+            device_owner,
+            u32::MAX,
             policy,
         )?;
-        if name == "db-1" {
-            attach_tx(
-                tx,
-                &project.id,
-                vm.vm.id,
-                &crate::interface::AttachSpec {
-                    network_id: Some(db.id),
-                    ..Default::default()
-                },
-                u32::MAX,
-                policy,
-            )?;
-        }
     }
     Ok(users)
 }

@@ -9,12 +9,12 @@
 use crate::ipam::{self, FixedIpRequest};
 use crate::network::{owned_group, visible_network};
 use crate::PortPolicy;
-use crate::{authorize, Caller, Need, Service, WriteOptions};
+use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::rules::{self, OwnerPowers, PortAction};
 use nicplane_domain::types::*;
-use nicplane_domain::{ConflictReason, Error, Kind, Result};
+use nicplane_domain::{Error, Kind, Result};
 use nicplane_store::{InterfaceFilter, PageRequest, Tx};
 use serde::{Deserialize, Serialize};
 
@@ -47,8 +47,15 @@ pub struct AttachSpec {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub mac_address: Option<MacAddr>,
+    /// The label of the interface's binding (Neutron's `device_owner`); the
+    /// dialect chooses it (none: empty).
     #[serde(default)]
     pub device_owner: Option<String>,
+    /// With neither `network_id` nor `interface_id`: attach a new interface
+    /// on the project's Default Network in the VM's data center (Nova's
+    /// choice) instead of refusing. Set by a dialect, never read from a body.
+    #[serde(skip)]
+    pub default_network: bool,
 }
 
 /// An unattached interface to create (a "port").
@@ -286,6 +293,14 @@ pub fn create_interface(
     Ok(iface)
 }
 
+/// Whether an attach changes an existing VM (the hot-plug rule applies) or
+/// equips one being created (it does not: the VM is not running yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plug {
+    Hot,
+    AtCreate,
+}
+
 /// The attach use case inside its transaction (shared by every dialect).
 pub fn attach_tx(
     tx: &mut dyn Tx,
@@ -296,7 +311,37 @@ pub fn attach_tx(
     policy: PortPolicy,
 ) -> Result<Interface> {
     let mut vm = owned_vm(tx, project, vm_id)?;
-    let iface = match (spec.network_id, spec.interface_id) {
+    attach_to_vm(tx, project, &mut vm, spec, limit, policy, Plug::Hot)
+}
+
+/// Attach a new interface (on a network, or the Default Network when the
+/// spec asks for it) or an existing unattached one to a loaded (and locked)
+/// VM, under the attach rules; the VM's interface count is bumped.
+pub fn attach_to_vm(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    vm: &mut Vm,
+    spec: &AttachSpec,
+    limit: u32,
+    policy: PortPolicy,
+    plug: Plug,
+) -> Result<Interface> {
+    let hot_plug = |vm: &Vm| match plug {
+        Plug::Hot => rules::hot_plug_allowed(vm),
+        Plug::AtCreate => Ok(()),
+    };
+    let network_id = match (spec.network_id, spec.interface_id) {
+        (None, None) if spec.default_network => Some(
+            tx.network_default(project, vm.data_center_id)?
+                .ok_or_else(|| {
+                    Error::invalid("No network is available to attach: give net_id or port_id.")
+                })?
+                .id,
+        ),
+        (n, _) => n,
+    };
+    let device_owner = spec.device_owner.clone().unwrap_or_default();
+    let iface = match (network_id, spec.interface_id) {
         (Some(_), Some(_)) => {
             return Err(Error::invalid(
                 "Give either network_id or interface_id, not both.",
@@ -305,10 +350,11 @@ pub fn attach_tx(
         (None, None) => return Err(Error::invalid("Give network_id or interface_id.")),
         (Some(net), None) => {
             let network = visible_network(tx, project, net)?;
-            rules::network_in_vm_data_center(&vm, &network)?;
-            rules::hot_plug_allowed(&vm)?;
-            rules::interface_limit(&vm, vm.interface_count, limit)?;
-            let status = derived_status(Some(&vm));
+            rules::network_in_vm_data_center(vm, &network)?;
+            hot_plug(vm)?;
+            rules::interface_limit(vm, vm.interface_count, limit)?;
+            let status = derived_status(Some(vm));
+            let vm_id = vm.id;
             create_interface(
                 tx,
                 project,
@@ -318,15 +364,12 @@ pub fn attach_tx(
                 spec.mac_address,
                 policy,
                 |i| {
-                    i.vm_id = Some(vm.id);
+                    i.vm_id = Some(vm_id);
                     i.status = status;
                     i.name = spec.name.clone().unwrap_or_default();
                     i.description = spec.description.clone().unwrap_or_default();
                     i.tag = spec.tag.clone();
-                    i.device_owner = spec
-                        .device_owner
-                        .clone()
-                        .unwrap_or_else(|| "compute:nova".into());
+                    i.device_owner = device_owner;
                     if let Some(ps) = spec.port_security_enabled {
                         i.port_security_enabled = ps;
                     }
@@ -342,21 +385,11 @@ pub fn attach_tx(
                 ));
             }
             let mut iface = owned_interface(tx, project, id)?;
-            if iface.supplementary {
-                return Err(Error::invalid(format!(
-                    "Network interface {id} is a supplementary interface and cannot be attached to a VM."
-                )));
-            }
-            if let Some(other) = iface.vm_id {
-                return Err(Error::conflict(
-                    ConflictReason::InUse,
-                    format!("Network interface {id} is already attached to VM {other}."),
-                ));
-            }
+            rules::interface_attachable(&iface)?;
             let network = visible_network(tx, project, iface.network_id)?;
-            rules::network_in_vm_data_center(&vm, &network)?;
-            rules::hot_plug_allowed(&vm)?;
-            rules::interface_limit(&vm, vm.interface_count, limit)?;
+            rules::network_in_vm_data_center(vm, &network)?;
+            hot_plug(vm)?;
+            rules::interface_limit(vm, vm.interface_count, limit)?;
             check_tag(&spec.tag)?;
             rules::network_owner_powers(
                 &network,
@@ -370,7 +403,7 @@ pub fn attach_tx(
                 },
             )?;
             iface.vm_id = Some(vm.id);
-            iface.status = derived_status(Some(&vm));
+            iface.status = derived_status(Some(vm));
             if spec.tag.is_some() {
                 iface.tag = spec.tag.clone();
             }
@@ -380,10 +413,7 @@ pub fn attach_tx(
             if let Some(ps) = spec.port_security_enabled {
                 iface.port_security_enabled = ps;
             }
-            iface.device_owner = spec
-                .device_owner
-                .clone()
-                .unwrap_or_else(|| "compute:nova".into());
+            iface.device_owner = device_owner;
             iface.updated_at = now();
             tx.interface_update(&iface)?;
             iface
@@ -391,7 +421,7 @@ pub fn attach_tx(
     };
     vm.interface_count += 1;
     vm.updated_at = now();
-    tx.vm_update(&vm)?;
+    tx.vm_update(vm)?;
     Ok(iface)
 }
 
@@ -564,18 +594,14 @@ impl Service {
         mut filter: InterfaceFilter,
         page: PageRequest,
     ) -> Result<Vec<Interface>> {
-        let c = caller.clone();
-        let p = project.clone();
-        filter.project_id = Some(p.clone());
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                if let Some(Some(vm)) = filter.vm_id {
-                    owned_vm(tx, &p, vm)?;
-                }
-                tx.interface_list(&filter, &page)
-            })
-            .await
+        filter.project_id = Some(project.clone());
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            if let Some(Some(vm)) = filter.vm_id {
+                owned_vm(tx, p, vm)?;
+            }
+            tx.interface_list(&filter, &page)
+        })
+        .await
     }
 
     /// `interface_get`.

@@ -15,7 +15,7 @@
 
 use crate::interface::{self, AttachSpec};
 use crate::vm::VmDetail;
-use crate::{authorize, Caller, Need, Service};
+use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::{now, Timestamp};
 use nicplane_domain::{ConflictReason, Error, Kind, Result};
@@ -53,7 +53,7 @@ pub struct JobEntities {
 }
 
 /// A job and its outcome.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
     pub id: JobId,
     pub project_id: ProjectId,
@@ -63,7 +63,9 @@ pub struct Job {
     /// The domain error code of a failed job (e.g. `InterfaceLimitReached`).
     pub error_code: Option<String>,
     pub fail_reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
     pub begin_time: Timestamp,
+    #[serde(with = "time::serde::rfc3339::option")]
     pub end_time: Option<Timestamp>,
 }
 
@@ -157,7 +159,6 @@ impl Service {
     ) -> Result<Job> {
         let id = JobId::new();
         let begin = now();
-        let (c, p) = (caller.clone(), project.clone());
         let (limit, policy) = (self.config.interface_limit, self.port_policy(caller));
         let job_type = match &work {
             NicWork::Add(_) => JOB_ADD_NICS,
@@ -170,49 +171,53 @@ impl Service {
         let work = std::sync::Arc::new(work);
         let w = work.clone();
         let done = self
-            .store
-            .write(move |tx| {
-                authorize(tx, &c, &p, Need::Write)?;
-                interface::owned_vm(tx, &p, vm)?;
-                let mut nic_ids = Vec::new();
-                match &*w {
-                    NicWork::Add(specs) => {
-                        for s in specs {
-                            nic_ids.push(interface::attach_tx(tx, &p, vm, s, limit, policy)?.id);
+            .project_write(
+                caller,
+                project,
+                Need::Write,
+                &WriteOptions::default(),
+                move |tx, p| {
+                    interface::owned_vm(tx, p, vm)?;
+                    let mut nic_ids = Vec::new();
+                    match &*w {
+                        NicWork::Add(specs) => {
+                            for s in specs {
+                                nic_ids.push(interface::attach_tx(tx, p, vm, s, limit, policy)?.id);
+                            }
+                        }
+                        NicWork::Remove(ids) => {
+                            for i in ids {
+                                nic_ids.push(interface::detach_tx(tx, p, vm, *i)?.id);
+                            }
                         }
                     }
-                    NicWork::Remove(ids) => {
-                        for i in ids {
-                            nic_ids.push(interface::detach_tx(tx, &p, vm, *i)?.id);
-                        }
-                    }
-                }
-                let job = Job {
-                    id,
-                    project_id: p.clone(),
-                    job_type: job_type.into(),
-                    status: SUCCESS.into(),
-                    entities: JobEntities {
-                        server_id: Some(vm),
-                        sub_jobs: nic_ids
-                            .into_iter()
-                            .map(|n| SubJob {
-                                status: SUCCESS.into(),
-                                job_type: sub_type.into(),
-                                nic_id: Some(n),
-                                error_code: None,
-                                fail_reason: None,
-                            })
-                            .collect(),
-                    },
-                    error_code: None,
-                    fail_reason: None,
-                    begin_time: begin,
-                    end_time: Some(now()),
-                };
-                tx.job_insert(&job.to_row()?)?;
-                Ok(job)
-            })
+                    let job = Job {
+                        id,
+                        project_id: p.clone(),
+                        job_type: job_type.into(),
+                        status: SUCCESS.into(),
+                        entities: JobEntities {
+                            server_id: Some(vm),
+                            sub_jobs: nic_ids
+                                .into_iter()
+                                .map(|n| SubJob {
+                                    status: SUCCESS.into(),
+                                    job_type: sub_type.into(),
+                                    nic_id: Some(n),
+                                    error_code: None,
+                                    fail_reason: None,
+                                })
+                                .collect(),
+                        },
+                        error_code: None,
+                        fail_reason: None,
+                        begin_time: begin,
+                        end_time: Some(now()),
+                    };
+                    tx.job_insert(&job.to_row()?)?;
+                    Ok(job)
+                },
+            )
             .await;
         let err = match done {
             Ok(job) => return Ok(job),
@@ -223,10 +228,9 @@ impl Service {
             NicWork::Add(specs) => specs.iter().map(|s| s.interface_id).collect(),
             NicWork::Remove(ids) => ids.iter().copied().map(Some).collect(),
         };
-        let (c, p) = (caller.clone(), project.clone());
         let job = Job {
             id,
-            project_id: p.clone(),
+            project_id: project.clone(),
             job_type: job_type.into(),
             status: FAIL.into(),
             entities: JobEntities {
@@ -248,24 +252,23 @@ impl Service {
             end_time: Some(now()),
         };
         let row = job.to_row()?;
-        self.store
-            .write(move |tx| {
-                authorize(tx, &c, &p, Need::Write)?;
-                tx.job_insert(&row)
-            })
-            .await?;
+        self.project_write(
+            caller,
+            project,
+            Need::Write,
+            &WriteOptions::default(),
+            move |tx, _| tx.job_insert(&row),
+        )
+        .await?;
         Ok(job)
     }
 
     /// `job_get`: a job of the project.
     pub async fn job_get(&self, caller: &Caller, project: &ProjectId, id: JobId) -> Result<Job> {
-        let (c, p) = (caller.clone(), project.clone());
         let row = self
-            .store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
+            .project_read(caller, project, Need::Read, move |tx, p| {
                 match tx.job_get(id)? {
-                    Some(j) if j.project_id == p => Ok(j),
+                    Some(j) if &j.project_id == p => Ok(j),
                     _ => Err(Error::not_found(Kind::Job, id)),
                 }
             })

@@ -27,7 +27,6 @@ pub mod vm;
 
 pub use auth::Caller;
 pub use nicplane_domain as domain;
-pub use nicplane_store as store;
 
 use nicplane_domain::ids::{ProjectId, UserId};
 use nicplane_domain::types::{MacPrefix, Role, DEFAULT_MAC_PREFIX};
@@ -168,10 +167,6 @@ impl Service {
     /// The caller's [`PortPolicy`].
     pub(crate) fn port_policy(&self, caller: &Caller) -> PortPolicy {
         PortPolicy::new(&self.config, caller)
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// Run a write use case honouring the write options.

@@ -1,6 +1,6 @@
 //! Networks, subnets and security groups.
 
-use crate::{authorize, require_cloud_admin, Caller, Need, Service, WriteOptions};
+use crate::{require_cloud_admin, Caller, Need, Service, WriteOptions};
 use ipnet::IpNet;
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::{self, AddressSpace, Range};
@@ -18,7 +18,7 @@ pub const DEFAULT_NETWORK_NAME: &str = "Default Network";
 /// IPv4 range of every Default Network (a /16: room for 65,533 interfaces).
 pub const DEFAULT_NETWORK_CIDR: &str = "10.0.0.0/16";
 /// Name of every project's default security group.
-pub const DEFAULT_SECURITY_GROUP: &str = "default";
+pub use nicplane_domain::rules::DEFAULT_SECURITY_GROUP;
 
 /// A subnet to create.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -398,24 +398,20 @@ impl Service {
         mut filter: NetworkFilter,
         page: PageRequest,
     ) -> Result<Vec<NetworkDetail>> {
-        let c = caller.clone();
-        let p = project.clone();
-        filter.visible_to = Some(p.clone());
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                let nets = tx.network_list(&filter, &page)?;
-                nets.into_iter()
-                    .map(|n| {
-                        let subnets = tx.subnets_of_network(n.id)?;
-                        Ok(NetworkDetail {
-                            network: n,
-                            subnets,
-                        })
+        filter.visible_to = Some(project.clone());
+        self.project_read(caller, project, Need::Read, move |tx, _| {
+            let nets = tx.network_list(&filter, &page)?;
+            nets.into_iter()
+                .map(|n| {
+                    let subnets = tx.subnets_of_network(n.id)?;
+                    Ok(NetworkDetail {
+                        network: n,
+                        subnets,
                     })
-                    .collect()
-            })
-            .await
+                })
+                .collect()
+        })
+        .await
     }
 
     /// `network_get`.

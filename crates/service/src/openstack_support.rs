@@ -1,6 +1,5 @@
 //! Use cases the OpenStack dialect needs beyond the common ones: Keystone's
-//! login by user and project name or id, a VM created on chosen networks
-//! (Nova's `networks`), atomic bulk port creation, a subnet that turns an L2
+//! login by user and project name or id, atomic bulk port creation, a subnet that turns an L2
 //! network into a routed one, a floating IP taken from a chosen data center,
 //! and renaming a security group.
 //!
@@ -8,26 +7,16 @@
 //! rule run inside the one transaction that writes.
 
 use crate::auth::Login;
-use crate::interface::{
-    attach_tx, create_interface, derived_status, interface_create_tx, owned_interface, AttachSpec,
-    InterfaceSpec,
-};
-use crate::ipam::FixedIpRequest;
-use crate::network::{
-    create_default_network, owned_group, owned_network, subnet_insert, visible_network, SubnetSpec,
-    DEFAULT_SECURITY_GROUP,
-};
+use crate::interface::{interface_create_tx, owned_interface, InterfaceSpec};
+use crate::network::{owned_group, owned_network, subnet_insert, SubnetSpec};
 use crate::public_ip::{allocate_tx, PublicIpSpec};
-use crate::vm::{vm_power_tx, VmDetail, VmSpec};
-use crate::PortPolicy;
-use crate::{authorize, Caller, Need, Service, WriteOptions};
+use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::rules;
 use nicplane_domain::types::*;
-use nicplane_domain::{ConflictReason, Error, Kind, Result};
-use nicplane_store::{InterfaceFilter, PageRequest, Tx};
-use serde::{Deserialize, Serialize};
+use nicplane_domain::{Error, Kind, Result};
+use nicplane_store::Tx;
 
 /// A user or a project named by id or by name (Keystone accepts either).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,171 +35,16 @@ pub struct ScopedLogin {
     pub role: Option<Role>,
 }
 
-/// The first interface of a VM being created: a new one on a network (with
-/// optional fixed IPs), or an existing unattached interface.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum NicRequest {
-    Network {
-        network_id: NetworkId,
-        fixed_ips: Vec<FixedIpRequest>,
-        tag: Option<String>,
-    },
-    Interface {
-        interface_id: InterfaceId,
-        tag: Option<String>,
-    },
-}
-
-impl NicRequest {
-    fn attach_spec(&self) -> AttachSpec {
-        match self {
-            NicRequest::Network {
-                network_id,
-                fixed_ips,
-                tag,
-            } => AttachSpec {
-                network_id: Some(*network_id),
-                fixed_ips: fixed_ips.clone(),
-                tag: tag.clone(),
-                ..Default::default()
-            },
-            NicRequest::Interface { interface_id, tag } => AttachSpec {
-                interface_id: Some(*interface_id),
-                tag: tag.clone(),
-                ..Default::default()
-            },
-        }
-    }
-}
-
-/// The VM's interfaces, primary first (as the detail page shows them).
-fn detail_of(tx: &mut dyn Tx, vm: Vm) -> Result<VmDetail> {
-    let mut interfaces = tx.interface_list(
-        &InterfaceFilter {
-            vm_id: Some(Some(vm.id)),
-            ..Default::default()
-        },
-        &PageRequest::default(),
-    )?;
-    interfaces.sort_by(|a, b| {
-        b.primary
-            .cmp(&a.primary)
-            .then(a.created_at.cmp(&b.created_at))
-            .then(a.id.cmp(&b.id))
-    });
-    Ok(VmDetail { vm, interfaces })
-}
-
-/// Create a VM whose primary interface is the first requested one (the
-/// project's Default Network when none is requested); the further requests
-/// are attached with the usual attach rules (data center, interface limit).
-///
-/// The VM is inserted stopped and powered on (when asked) after its
-/// interfaces exist, so a Windows VM can be created with several interfaces:
-/// the hot-plug rule is about changing a running VM, not about creating one.
-pub fn vm_create_on_networks_tx(
-    tx: &mut dyn Tx,
-    project: &ProjectId,
-    spec: &VmSpec,
-    nics: &[NicRequest],
-    limit: u32,
-    policy: PortPolicy,
-) -> Result<VmDetail> {
-    let name = Name::parse("name", &spec.name)?;
-    rules::list_bound("networks", nics.len(), rules::BULK_CREATE_MAX)?;
-    nicplane_domain::rules::check_metadata(&spec.metadata)?;
-    tx.data_center_get(spec.data_center_id)?.ok_or_else(|| {
-        Error::invalid(format!(
-            "Data center {} does not exist.",
-            spec.data_center_id
-        ))
-    })?;
-    let default_network = create_default_network(tx, project, spec.data_center_id)?;
-    let t = now();
-    let mut vm = Vm {
-        id: VmId::new(),
-        project_id: project.clone(),
-        data_center_id: spec.data_center_id,
-        name: name.to_string(),
-        os_type: spec.os_type,
-        power_state: PowerState::Stopped,
-        image_ref: spec.image_ref.clone(),
-        flavor_ref: spec.flavor_ref.clone(),
-        metadata: spec.metadata.clone(),
-        interface_count: 1,
-        created_at: t,
-        updated_at: t,
-    };
-    tx.vm_insert(&vm)?;
-    let first = nics.first().cloned().unwrap_or(NicRequest::Network {
-        network_id: default_network.id,
-        fixed_ips: vec![],
-        tag: None,
-    });
-    match first {
-        NicRequest::Network {
-            network_id,
-            fixed_ips,
-            tag,
-        } => {
-            let network = visible_network(tx, project, network_id)?;
-            rules::network_in_vm_data_center(&vm, &network)?;
-            let status = derived_status(Some(&vm));
-            create_interface(
-                tx,
-                project,
-                &network,
-                &fixed_ips,
-                &None,
-                None,
-                policy,
-                |i| {
-                    i.vm_id = Some(vm.id);
-                    i.primary = true;
-                    i.status = status;
-                    i.tag = tag.clone();
-                    i.device_owner = "compute:nova".into();
-                    Ok(())
-                },
-                true,
-            )?;
-        }
-        NicRequest::Interface { interface_id, tag } => {
-            let mut iface = owned_interface(tx, project, interface_id)?;
-            if iface.supplementary {
-                return Err(Error::invalid(format!(
-                    "Network interface {interface_id} is a supplementary interface and cannot be attached to a VM."
-                )));
-            }
-            if let Some(other) = iface.vm_id {
-                return Err(Error::conflict(
-                    ConflictReason::InUse,
-                    format!("Network interface {interface_id} is already attached to VM {other}."),
-                ));
-            }
-            let network = visible_network(tx, project, iface.network_id)?;
-            rules::network_in_vm_data_center(&vm, &network)?;
-            iface.vm_id = Some(vm.id);
-            iface.primary = true;
-            iface.status = derived_status(Some(&vm));
-            if tag.is_some() {
-                iface.tag = tag;
-            }
-            iface.device_owner = "compute:nova".into();
-            iface.updated_at = now();
-            tx.interface_update(&iface)?;
-        }
-    }
-    for nic in nics.iter().skip(1) {
-        attach_tx(tx, project, vm.id, &nic.attach_spec(), limit, policy)?;
-    }
-    vm = tx
-        .vm_get(vm.id)?
-        .ok_or_else(|| Error::not_found(Kind::Vm, vm.id))?;
-    match spec.power_state.unwrap_or(PowerState::Running) {
-        PowerState::Running => vm_power_tx(tx, project, vm.id, PowerState::Running),
-        PowerState::Stopped => detail_of(tx, vm),
-    }
+/// A public IP to take from a chosen data center's pools (Neutron's
+/// floating IP create).
+#[derive(Debug, Clone)]
+pub struct PublicIpInRequest {
+    pub data_center: DataCenterId,
+    /// Put it straight on this interface (of that data center).
+    pub interface: Option<InterfaceId>,
+    /// The interface's IPv4 address the request names, if any.
+    pub fixed_ip: Option<String>,
+    pub description: String,
 }
 
 /// Rename or re-describe a security group; the default group keeps its name.
@@ -224,18 +58,7 @@ pub fn security_group_update_tx(
     let mut sg = owned_group(tx, project, id)?;
     if let Some(n) = name {
         let n = Name::parse("name", n)?;
-        if sg.is_default && n.as_str() != DEFAULT_SECURITY_GROUP {
-            return Err(Error::conflict(
-                ConflictReason::InUse,
-                "The default security group cannot be renamed.",
-            ));
-        }
-        if !sg.is_default && n.as_str() == DEFAULT_SECURITY_GROUP {
-            return Err(Error::conflict(
-                ConflictReason::NameTaken,
-                "The name default is reserved for the project's default security group.",
-            ));
-        }
+        rules::security_group_name_allowed(sg.is_default, n.as_str())?;
         sg.name = n.to_string();
     }
     if let Some(d) = description {
@@ -263,8 +86,9 @@ pub fn subnet_add_tx(
         _ => owned_network(tx, project, network)?,
     };
     let subnet = subnet_insert(tx, &n, spec)?;
-    if n.kind == NetworkKind::Custom {
-        n.kind = NetworkKind::Standard;
+    let kind = rules::kind_with_subnet(n.kind);
+    if kind != n.kind {
+        n.kind = kind;
         n.updated_at = now();
         tx.network_update(&n)?;
     }
@@ -391,28 +215,6 @@ impl Service {
             .await
     }
 
-    /// `vm_create_on_networks`: create a VM with its first interface on the
-    /// first requested network or interface (the Default Network when none),
-    /// and the further ones attached.
-    pub async fn vm_create_on_networks(
-        &self,
-        caller: &Caller,
-        project: &ProjectId,
-        spec: VmSpec,
-        nics: Vec<NicRequest>,
-        opts: &WriteOptions,
-    ) -> Result<VmDetail> {
-        let c = caller.clone();
-        let p = project.clone();
-        let limit = self.config.interface_limit;
-        let policy = self.port_policy(caller);
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            vm_create_on_networks_tx(tx, &p, &spec, &nics, limit, policy)
-        })
-        .await
-    }
-
     /// `interface_create_many`: create several unattached interfaces at once;
     /// all or none.
     pub async fn interface_create_many(
@@ -422,15 +224,12 @@ impl Service {
         specs: Vec<InterfaceSpec>,
         opts: &WriteOptions,
     ) -> Result<Vec<Interface>> {
-        let c = caller.clone();
-        let p = project.clone();
         let policy = self.port_policy(caller);
         rules::bulk_bound("ports", specs.len())?;
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
             specs
                 .iter()
-                .map(|s| interface_create_tx(tx, &p, s, policy))
+                .map(|s| interface_create_tx(tx, p, s, policy))
                 .collect()
         })
         .await
@@ -446,49 +245,39 @@ impl Service {
         spec: SubnetSpec,
         opts: &WriteOptions,
     ) -> Result<Subnet> {
-        let c = caller.clone();
-        let p = project.clone();
         let cloud_admin = caller.user.is_cloud_admin;
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Administer)?;
-            subnet_add_tx(tx, &p, network, &spec, cloud_admin)
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
+            subnet_add_tx(tx, p, network, &spec, cloud_admin)
         })
         .await
     }
 
     /// `public_ip_allocate_in`: allocate a public IP from a given data
     /// center's pools, optionally straight onto an interface, which must be
-    /// in that data center.
+    /// in that data center and, when `fixed_ip` names one, have that IPv4
+    /// address (`rules::public_ip_fixed_ip_matches`, checked in the write).
     pub async fn public_ip_allocate_in(
         &self,
         caller: &Caller,
         project: &ProjectId,
-        data_center: DataCenterId,
-        interface: Option<InterfaceId>,
-        description: String,
+        req: PublicIpInRequest,
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            tx.data_center_get(data_center)?
-                .ok_or_else(|| Error::not_found(Kind::DataCenter, data_center))?;
-            if let Some(i) = interface {
-                let iface = owned_interface(tx, &p, i)?;
-                if iface.data_center_id != data_center {
-                    return Err(Error::invalid(format!(
-                        "Network interface {i} is in another data center than the public IP pool."
-                    )));
-                }
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            tx.data_center_get(req.data_center)?
+                .ok_or_else(|| Error::not_found(Kind::DataCenter, req.data_center))?;
+            if let Some(i) = req.interface {
+                let iface = owned_interface(tx, p, i)?;
+                rules::public_ip_fixed_ip_matches(&iface, req.fixed_ip.as_deref())?;
+                rules::interface_in_pool_data_center(&iface, req.data_center)?;
             }
             allocate_tx(
                 tx,
-                &p,
+                p,
                 &PublicIpSpec {
-                    interface_id: interface,
-                    data_center_id: Some(data_center),
-                    description: description.clone(),
+                    interface_id: req.interface,
+                    data_center_id: Some(req.data_center),
+                    description: req.description.clone(),
                 },
             )
         })
@@ -505,11 +294,8 @@ impl Service {
         description: Option<String>,
         opts: &WriteOptions,
     ) -> Result<SecurityGroup> {
-        let c = caller.clone();
-        let p = project.clone();
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            security_group_update_tx(tx, &p, id, name.as_deref(), description.as_deref())
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            security_group_update_tx(tx, p, id, name.as_deref(), description.as_deref())
         })
         .await
     }

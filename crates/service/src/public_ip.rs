@@ -130,24 +130,24 @@ pub fn owned_public_ip(
 }
 
 /// Move a public IP onto an interface, or off any (inside a transaction).
+///
+/// `fixed_ip`, when given, must be the target's IPv4 address
+/// (`rules::public_ip_fixed_ip_matches`; Neutron's `fixed_ip_address`).
 pub fn associate_tx(
     tx: &mut dyn Tx,
     project: &ProjectId,
     id: PublicIpId,
     target: Option<InterfaceId>,
+    fixed_ip: Option<&str>,
 ) -> Result<PublicIp> {
     let (ip, _) = owned_public_ip(tx, project, id)?;
     if let Some(t) = target {
         let iface = owned_interface(tx, project, t)?;
+        rules::public_ip_fixed_ip_matches(&iface, fixed_ip)?;
         if ip.interface_id != Some(t) {
             check_target(tx, &iface)?;
         }
-        if iface.data_center_id != ip.data_center_id {
-            return Err(Error::invalid(format!(
-                "Public IP {} belongs to another data center than network interface {t}.",
-                ip.address
-            )));
-        }
+        rules::public_ip_in_interface_data_center(&ip, &iface)?;
     }
     tx.public_ip_set_interface(id, target, &ip.description)?;
     Ok(tx
@@ -210,10 +210,11 @@ impl Service {
         project: &ProjectId,
         id: PublicIpId,
         target: Option<InterfaceId>,
+        fixed_ip: Option<String>,
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            associate_tx(tx, p, id, target)
+            associate_tx(tx, p, id, target, fixed_ip.as_deref())
         })
         .await
     }

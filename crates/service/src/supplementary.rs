@@ -24,9 +24,10 @@ use crate::interface::{
 use crate::ipam::FixedIpRequest;
 use crate::network::visible_network;
 use crate::PortPolicy;
-use crate::{authorize, Caller, Need, Service, WriteOptions};
+use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
+use nicplane_domain::query::cut_page;
 use nicplane_domain::rules;
 use nicplane_domain::types::*;
 use nicplane_domain::{ConflictReason, Error, Kind, Result};
@@ -210,46 +211,11 @@ pub type TagSummary = BTreeMap<String, BTreeSet<String>>;
 
 // ----- rules ---------------------------------------------------------------
 
-/// The lowest VLAN id not in `used` (sorted ascending), if any is left.
-pub fn lowest_free_vlan(used: &[u16]) -> Option<VlanId> {
-    let mut want = VLAN_MIN;
-    for &v in used {
-        if v == want {
-            want += 1;
-        } else if v > want {
-            break;
-        }
-    }
-    (want <= VLAN_MAX)
-        .then(|| VlanId::new(want as i64).ok())
-        .flatten()
-}
-
-/// A supplementary interface and its parent are in one data center (one VPC).
-pub fn same_data_center(parent: &Interface, network: &Network) -> Result<()> {
-    if parent.data_center_id != network.data_center_id {
-        return Err(Error::invalid(format!(
-            "Network {} is in another data center than parent interface {}; a supplementary interface must be in its parent's data center.",
-            network.name, parent.id
-        )));
-    }
-    Ok(())
-}
-
-/// Choose the VLAN on `parent`: the requested one if free, else the lowest
-/// free one. The query reads at most 4094 rows.
+/// Choose the VLAN on `parent` (`rules::supplementary_vlan`). The query
+/// reads at most 4094 rows.
 fn choose_vlan(tx: &mut dyn Tx, parent: &Interface, wanted: Option<VlanId>) -> Result<VlanId> {
     let used = tx.interface_vlans_of_parent(parent.id)?;
-    match wanted {
-        Some(v) if used.contains(&v.get()) => Err(rules::vlan_in_use(v.get(), &parent.id.to_string())),
-        Some(v) => Ok(v),
-        None => lowest_free_vlan(&used).ok_or_else(|| {
-            Error::exhausted(format!(
-                "Parent interface {} has no free VLAN id left ({VLAN_MIN}-{VLAN_MAX} are all used).",
-                parent.id
-            ))
-        }),
-    }
+    rules::supplementary_vlan(&used, wanted, parent.id)
 }
 
 /// Load an elastic interface of the project that may carry supplementary ones.
@@ -321,7 +287,7 @@ pub fn create_tx(
 ) -> Result<SupplementaryInterface> {
     let parent = parent_of(tx, project, parent_id)?;
     let network = visible_network(tx, project, spec.network_id)?;
-    same_data_center(&parent, &network)?;
+    rules::supplementary_in_parent_data_center(&parent, &network)?;
     if let Some(d) = &spec.description {
         check_text("description", d)?;
     }
@@ -442,7 +408,7 @@ pub fn attach_tx(
     }
     let parent = parent_of(tx, project, req.parent_id)?;
     let network = visible_network(tx, project, i.network_id)?;
-    same_data_center(&parent, &network)?;
+    rules::supplementary_in_parent_data_center(&parent, &network)?;
     rules::network_owner_powers(
         &network,
         project,
@@ -532,7 +498,7 @@ pub fn migrate_tx(
             continue;
         }
         let network = visible_network(tx, project, i.network_id)?;
-        same_data_center(&parent, &network)?;
+        rules::supplementary_in_parent_data_center(&parent, &network)?;
         let vlan = choose_vlan(tx, &parent, i.vlan_id)?;
         i.parent_id = Some(parent.id);
         i.vlan_id = Some(vlan);
@@ -631,9 +597,8 @@ pub fn list_tx(
             break;
         }
     }
-    let more = out.len() > limit;
-    out.truncate(limit);
-    Ok((views(tx, out)?, more))
+    let page = cut_page(out, limit, |i| i.id.to_string());
+    Ok((views(tx, page.items)?, page.next_marker.is_some()))
 }
 
 impl Service {
@@ -646,10 +611,9 @@ impl Service {
         spec: SupplementarySpec,
         opts: &WriteOptions,
     ) -> Result<SupplementaryInterface> {
-        let (c, p, policy) = (caller.clone(), project.clone(), self.port_policy(caller));
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            create_tx(tx, &p, parent, &spec, policy)
+        let policy = self.port_policy(caller);
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            create_tx(tx, p, parent, &spec, policy)
         })
         .await
     }
@@ -665,10 +629,9 @@ impl Service {
         count: u32,
         opts: &WriteOptions,
     ) -> Result<Vec<SupplementaryInterface>> {
-        let (c, p, policy) = (caller.clone(), project.clone(), self.port_policy(caller));
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            batch_create_tx(tx, &p, parent, &spec, count, policy)
+        let policy = self.port_policy(caller);
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            batch_create_tx(tx, p, parent, &spec, count, policy)
         })
         .await
     }
@@ -682,28 +645,22 @@ impl Service {
         limit: usize,
         marker: Option<String>,
     ) -> Result<(Vec<SupplementaryInterface>, bool)> {
-        let (c, p) = (caller.clone(), project.clone());
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                list_tx(tx, &p, &filter, limit, marker.clone())
-            })
-            .await
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            list_tx(tx, p, &filter, limit, marker.clone())
+        })
+        .await
     }
 
     /// `supplementary_count`: how many supplementary interfaces the project has.
     pub async fn supplementary_count(&self, caller: &Caller, project: &ProjectId) -> Result<u64> {
-        let (c, p) = (caller.clone(), project.clone());
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                tx.interface_count(&InterfaceFilter {
-                    project_id: Some(p.clone()),
-                    supplementary: Some(true),
-                    ..Default::default()
-                })
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            tx.interface_count(&InterfaceFilter {
+                project_id: Some(p.clone()),
+                supplementary: Some(true),
+                ..Default::default()
             })
-            .await
+        })
+        .await
     }
 
     /// `supplementary_get`.
@@ -713,14 +670,11 @@ impl Service {
         project: &ProjectId,
         id: InterfaceId,
     ) -> Result<SupplementaryInterface> {
-        let (c, p) = (caller.clone(), project.clone());
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                let i = owned_supplementary(tx, &p, id)?;
-                view(tx, i)
-            })
-            .await
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            let i = owned_supplementary(tx, p, id)?;
+            view(tx, i)
+        })
+        .await
     }
 
     /// `supplementary_update`.
@@ -732,10 +686,9 @@ impl Service {
         patch: SupplementaryPatch,
         opts: &WriteOptions,
     ) -> Result<SupplementaryInterface> {
-        let (c, p, policy) = (caller.clone(), project.clone(), self.port_policy(caller));
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            update_supplementary_tx(tx, &p, id, &patch, policy)
+        let policy = self.port_policy(caller);
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            update_supplementary_tx(tx, p, id, &patch, policy)
         })
         .await
     }
@@ -748,10 +701,8 @@ impl Service {
         id: InterfaceId,
         opts: &WriteOptions,
     ) -> Result<()> {
-        let (c, p) = (caller.clone(), project.clone());
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            delete_tx(tx, &p, id)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            delete_tx(tx, p, id)
         })
         .await
     }
@@ -765,11 +716,9 @@ impl Service {
         req: SupplementaryAttach,
         opts: &WriteOptions,
     ) -> Result<SupplementaryInterface> {
-        let (c, p) = (caller.clone(), project.clone());
         let cloud_admin = caller.user.is_cloud_admin;
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            attach_tx(tx, &p, id, &req, cloud_admin)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            attach_tx(tx, p, id, &req, cloud_admin)
         })
         .await
     }
@@ -782,10 +731,8 @@ impl Service {
         id: InterfaceId,
         opts: &WriteOptions,
     ) -> Result<SupplementaryInterface> {
-        let (c, p) = (caller.clone(), project.clone());
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            detach_tx(tx, &p, id)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            detach_tx(tx, p, id)
         })
         .await
     }
@@ -799,10 +746,8 @@ impl Service {
         ids: Vec<InterfaceId>,
         opts: &WriteOptions,
     ) -> Result<Vec<SupplementaryInterface>> {
-        let (c, p) = (caller.clone(), project.clone());
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            migrate_tx(tx, &p, parent, &ids)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            migrate_tx(tx, p, parent, &ids)
         })
         .await
     }
@@ -816,10 +761,8 @@ impl Service {
         change: TagChange,
         opts: &WriteOptions,
     ) -> Result<SupplementaryInterface> {
-        let (c, p) = (caller.clone(), project.clone());
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            tags_tx(tx, &p, id, &change)
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            tags_tx(tx, p, id, &change)
         })
         .await
     }
@@ -831,41 +774,16 @@ impl Service {
         caller: &Caller,
         project: &ProjectId,
     ) -> Result<TagSummary> {
-        let (c, p) = (caller.clone(), project.clone());
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                let (all, _) = list_tx(
-                    tx,
-                    &p,
-                    &SupplementaryFilter::default(),
-                    usize::MAX - 1,
-                    None,
-                )?;
-                let mut out = TagSummary::new();
-                for s in all {
-                    for t in s.interface.tags {
-                        out.entry(t.key).or_default().insert(t.value);
-                    }
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            let (all, _) = list_tx(tx, p, &SupplementaryFilter::default(), usize::MAX - 1, None)?;
+            let mut out = TagSummary::new();
+            for s in all {
+                for t in s.interface.tags {
+                    out.entry(t.key).or_default().insert(t.value);
                 }
-                Ok(out)
-            })
-            .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lowest_free_vlan_fills_gaps_first() {
-        assert_eq!(lowest_free_vlan(&[]).map(VlanId::get), Some(1));
-        assert_eq!(lowest_free_vlan(&[1, 2, 4]).map(VlanId::get), Some(3));
-        assert_eq!(lowest_free_vlan(&[2, 3]).map(VlanId::get), Some(1));
-        let all: Vec<u16> = (VLAN_MIN..=VLAN_MAX).collect();
-        assert_eq!(lowest_free_vlan(&all), None);
-        let but_last: Vec<u16> = (VLAN_MIN..VLAN_MAX).collect();
-        assert_eq!(lowest_free_vlan(&but_last).map(VlanId::get), Some(VLAN_MAX));
+            }
+            Ok(out)
+        })
+        .await
     }
 }

@@ -17,8 +17,8 @@
 //! backed by the unique index `trunks_parent`.
 
 use crate::interface::owned_interface;
-use crate::supplementary::{self, same_data_center, SupplementaryAttach, DEVICE_OWNER};
-use crate::{authorize, Caller, Need, Service, WriteOptions};
+use crate::supplementary::{self, SupplementaryAttach, DEVICE_OWNER};
+use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::rules;
@@ -225,7 +225,7 @@ pub fn add_subports_tx(
         let network = tx
             .network_get(i.network_id)?
             .ok_or_else(|| Error::not_found(Kind::Network, i.network_id))?;
-        same_data_center(parent, &network)?;
+        rules::supplementary_in_parent_data_center(parent, &network)?;
         if tx
             .interface_vlans_of_parent(parent.id)?
             .contains(&s.vlan_id.get())
@@ -280,50 +280,45 @@ pub fn remove_subports_tx(
 impl Service {
     /// `trunk_list`: the project's trunks, named and implicit.
     pub async fn trunk_list(&self, caller: &Caller, project: &ProjectId) -> Result<Vec<Trunk>> {
-        let (c, p) = (caller.clone(), project.clone());
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                let mut out = Vec::new();
-                let mut parents = BTreeSet::new();
-                for row in tx.trunk_list(&p)? {
-                    let parent = owned_interface(tx, &p, row.parent_id)?;
-                    parents.insert(parent.id);
-                    out.push(assemble(tx, row, parent)?);
-                }
-                let subs = tx.interface_list(
-                    &InterfaceFilter {
-                        project_id: Some(p.clone()),
-                        supplementary: Some(true),
-                        ..Default::default()
-                    },
-                    &PageRequest::default(),
-                )?;
-                let implicit: BTreeSet<InterfaceId> = subs
-                    .iter()
-                    .filter_map(|s| s.parent_id)
-                    .filter(|x| !parents.contains(x))
-                    .collect();
-                for pid in implicit {
-                    let parent = owned_interface(tx, &p, pid)?;
-                    let row = implicit_row(&parent);
-                    out.push(assemble(tx, row, parent)?);
-                }
-                Ok(out)
-            })
-            .await
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            let mut out = Vec::new();
+            let mut parents = BTreeSet::new();
+            for row in tx.trunk_list(p)? {
+                let parent = owned_interface(tx, p, row.parent_id)?;
+                parents.insert(parent.id);
+                out.push(assemble(tx, row, parent)?);
+            }
+            let subs = tx.interface_list(
+                &InterfaceFilter {
+                    project_id: Some(p.clone()),
+                    supplementary: Some(true),
+                    ..Default::default()
+                },
+                &PageRequest::default(),
+            )?;
+            let implicit: BTreeSet<InterfaceId> = subs
+                .iter()
+                .filter_map(|s| s.parent_id)
+                .filter(|x| !parents.contains(x))
+                .collect();
+            for pid in implicit {
+                let parent = owned_interface(tx, p, pid)?;
+                let row = implicit_row(&parent);
+                out.push(assemble(tx, row, parent)?);
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// `trunk_get`.
     pub async fn trunk_get(&self, caller: &Caller, project: &ProjectId, id: &str) -> Result<Trunk> {
-        let (c, p, id) = (caller.clone(), project.clone(), id.to_string());
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                let (row, parent) = find(tx, &p, &id, false)?;
-                assemble(tx, row, parent)
-            })
-            .await
+        let id = id.to_string();
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            let (row, parent) = find(tx, p, &id, false)?;
+            assemble(tx, row, parent)
+        })
+        .await
     }
 
     /// `trunk_create`: name a parent interface as a trunk, with subports.
@@ -336,12 +331,10 @@ impl Service {
         subports: Vec<SubportSpec>,
         opts: &WriteOptions,
     ) -> Result<Trunk> {
-        let (c, p) = (caller.clone(), project.clone());
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
             check_text("name", &spec.name)?;
             check_text("description", &spec.description)?;
-            let parent = owned_interface(tx, &p, parent)?;
+            let parent = owned_interface(tx, p, parent)?;
             rules::parent_must_be_elastic(&parent)?;
             if let Some(t) = trunk_of_parent_tx(tx, &parent)? {
                 return Err(Error::conflict(
@@ -364,7 +357,7 @@ impl Service {
                 updated_at: t,
             };
             tx.trunk_insert(&row)?;
-            add_subports_tx(tx, &p, &parent, &subports)?;
+            add_subports_tx(tx, p, &parent, &subports)?;
             assemble(tx, row, parent)
         })
         .await
@@ -379,10 +372,9 @@ impl Service {
         patch: TrunkPatch,
         opts: &WriteOptions,
     ) -> Result<Trunk> {
-        let (c, p, id) = (caller.clone(), project.clone(), id.to_string());
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            let (mut row, parent) = find(tx, &p, &id, true)?;
+        let id = id.to_string();
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            let (mut row, parent) = find(tx, p, &id, true)?;
             if let Some(n) = &patch.name {
                 check_text("name", n)?;
                 row.name = n.clone();
@@ -410,12 +402,11 @@ impl Service {
         subports: Vec<SubportSpec>,
         opts: &WriteOptions,
     ) -> Result<Trunk> {
-        let (c, p, id) = (caller.clone(), project.clone(), id.to_string());
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            let (row, parent) = find(tx, &p, &id, true)?;
+        let id = id.to_string();
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            let (row, parent) = find(tx, p, &id, true)?;
             trunk_disabled(&row)?;
-            add_subports_tx(tx, &p, &parent, &subports)?;
+            add_subports_tx(tx, p, &parent, &subports)?;
             assemble(tx, row, parent)
         })
         .await
@@ -430,12 +421,11 @@ impl Service {
         ids: Vec<InterfaceId>,
         opts: &WriteOptions,
     ) -> Result<Trunk> {
-        let (c, p, id) = (caller.clone(), project.clone(), id.to_string());
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            let (row, parent) = find(tx, &p, &id, true)?;
+        let id = id.to_string();
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            let (row, parent) = find(tx, p, &id, true)?;
             trunk_disabled(&row)?;
-            remove_subports_tx(tx, &p, &row.id, &parent, &ids)?;
+            remove_subports_tx(tx, p, &row.id, &parent, &ids)?;
             assemble(tx, row, parent)
         })
         .await
@@ -449,10 +439,9 @@ impl Service {
         id: &str,
         opts: &WriteOptions,
     ) -> Result<()> {
-        let (c, p, id) = (caller.clone(), project.clone(), id.to_string());
-        self.write(caller, opts, move |tx| {
-            authorize(tx, &c, &p, Need::Write)?;
-            let (row, parent) = find(tx, &p, &id, false)?;
+        let id = id.to_string();
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            let (row, parent) = find(tx, p, &id, false)?;
             for i in children(tx, parent.id)? {
                 release_subport(tx, i)?;
             }

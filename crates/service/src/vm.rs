@@ -1,14 +1,18 @@
 //! VMs: create (with a primary interface on the Default Network), start,
 //! stop, rename, delete.
 
-use crate::interface::{create_interface, delete_interface_row, derived_status, owned_vm};
-use crate::network::create_default_network;
+use crate::interface::{
+    attach_to_vm, create_interface, delete_interface_row, derived_status, owned_interface,
+    owned_vm, AttachSpec, Plug,
+};
+use crate::ipam::FixedIpRequest;
+use crate::network::{create_default_network, visible_network};
 use crate::PortPolicy;
-use crate::{authorize, Caller, Need, Service, WriteOptions};
+use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::types::*;
-use nicplane_domain::{Error, Kind, Result};
+use nicplane_domain::{rules, Error, Kind, Result};
 use nicplane_store::{InterfaceFilter, PageRequest, Tx, VmFilter};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -53,41 +57,104 @@ pub struct VmDetail {
     pub interfaces: Vec<Interface>,
 }
 
-fn vm_detail(tx: &mut dyn Tx, vm: Vm) -> Result<VmDetail> {
-    let mut interfaces = tx.interface_list(
-        &InterfaceFilter {
-            vm_id: Some(Some(vm.id)),
-            ..Default::default()
-        },
-        &PageRequest::default(),
-    )?;
+/// Order a VM's interfaces as the detail page shows them: primary first,
+/// then by creation.
+fn sort_interfaces(interfaces: &mut [Interface]) {
     interfaces.sort_by(|a, b| {
         b.primary
             .cmp(&a.primary)
             .then(a.created_at.cmp(&b.created_at))
             .then(a.id.cmp(&b.id))
     });
+}
+
+pub(crate) fn vm_detail(tx: &mut dyn Tx, vm: Vm) -> Result<VmDetail> {
+    let mut interfaces = tx.interface_list(
+        &InterfaceFilter {
+            vm_id: Some(Some(vm.id)),
+            ..Default::default()
+        },
+        &PageRequest::all(),
+    )?;
+    sort_interfaces(&mut interfaces);
     Ok(VmDetail { vm, interfaces })
 }
 
-/// Create a VM and its primary interface (inside a transaction).
+/// An interface of a VM being created: a new one on the project's Default
+/// Network in the VM's data center, a new one on a network (with optional
+/// fixed IPs), or an existing unattached interface.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum NicRequest {
+    DefaultNetwork,
+    Network {
+        network_id: NetworkId,
+        fixed_ips: Vec<FixedIpRequest>,
+        tag: Option<String>,
+    },
+    Interface {
+        interface_id: InterfaceId,
+        tag: Option<String>,
+    },
+}
+
+impl NicRequest {
+    fn attach_spec(&self, device_owner: &str) -> AttachSpec {
+        let spec = AttachSpec {
+            device_owner: Some(device_owner.to_string()),
+            ..Default::default()
+        };
+        match self {
+            NicRequest::DefaultNetwork => AttachSpec {
+                default_network: true,
+                ..spec
+            },
+            NicRequest::Network {
+                network_id,
+                fixed_ips,
+                tag,
+            } => AttachSpec {
+                network_id: Some(*network_id),
+                fixed_ips: fixed_ips.clone(),
+                tag: tag.clone(),
+                ..spec
+            },
+            NicRequest::Interface { interface_id, tag } => AttachSpec {
+                interface_id: Some(*interface_id),
+                tag: tag.clone(),
+                ..spec
+            },
+        }
+    }
+}
+
+/// Create a VM with its interfaces (inside a transaction), the one VM create
+/// of every dialect. The first NIC (the project's Default Network, created
+/// if missing, when none is requested) becomes the primary interface; the
+/// further ones are attached under the attach rules (data center, interface
+/// limit) but not the hot-plug rule, which is about changing a running VM,
+/// not creating one: a Windows VM can be created with several interfaces.
+/// `device_owner` labels the bindings (the dialect's choice).
 pub fn vm_create_tx(
     tx: &mut dyn Tx,
     project: &ProjectId,
     spec: &VmSpec,
+    nics: &[NicRequest],
+    device_owner: &str,
+    limit: u32,
     policy: PortPolicy,
 ) -> Result<VmDetail> {
     let name = Name::parse("name", &spec.name)?;
-    nicplane_domain::rules::check_metadata(&spec.metadata)?;
+    rules::list_bound("networks", nics.len(), rules::BULK_CREATE_MAX)?;
+    rules::check_metadata(&spec.metadata)?;
     tx.data_center_get(spec.data_center_id)?.ok_or_else(|| {
         Error::invalid(format!(
             "Data center {} does not exist.",
             spec.data_center_id
         ))
     })?;
-    let network = create_default_network(tx, project, spec.data_center_id)?;
+    let default_network = create_default_network(tx, project, spec.data_center_id)?;
     let t = now();
-    let vm = Vm {
+    let mut vm = Vm {
         id: VmId::new(),
         project_id: project.clone(),
         data_center_id: spec.data_center_id,
@@ -103,27 +170,69 @@ pub fn vm_create_tx(
     };
     tx.vm_insert(&vm)?;
     let status = derived_status(Some(&vm));
-    let primary = create_interface(
-        tx,
-        project,
-        &network,
-        &[],
-        &None,
-        None,
-        policy,
-        |i| {
-            i.vm_id = Some(vm.id);
-            i.primary = true;
-            i.status = status;
-            i.device_owner = "compute:nova".into();
-            Ok(())
-        },
-        true,
-    )?;
-    Ok(VmDetail {
-        vm,
-        interfaces: vec![primary],
-    })
+    let bind = |i: &mut Interface, tag: Option<String>| {
+        i.vm_id = Some(vm.id);
+        i.primary = true;
+        i.status = status;
+        if tag.is_some() {
+            i.tag = tag;
+        }
+        i.device_owner = device_owner.to_string();
+    };
+    let new_primary =
+        |tx: &mut dyn Tx, network: &Network, fixed_ips: &[FixedIpRequest], tag: Option<String>| {
+            rules::network_in_vm_data_center(&vm, network)?;
+            create_interface(
+                tx,
+                project,
+                network,
+                fixed_ips,
+                &None,
+                None,
+                policy,
+                |i| {
+                    bind(i, tag);
+                    Ok(())
+                },
+                true,
+            )
+        };
+    let primary = match nics.first().unwrap_or(&NicRequest::DefaultNetwork) {
+        NicRequest::DefaultNetwork => new_primary(tx, &default_network, &[], None)?,
+        NicRequest::Network {
+            network_id,
+            fixed_ips,
+            tag,
+        } => {
+            let network = visible_network(tx, project, *network_id)?;
+            new_primary(tx, &network, fixed_ips, tag.clone())?
+        }
+        NicRequest::Interface { interface_id, tag } => {
+            let mut iface = owned_interface(tx, project, *interface_id)?;
+            rules::interface_attachable(&iface)?;
+            let network = visible_network(tx, project, iface.network_id)?;
+            rules::network_in_vm_data_center(&vm, &network)?;
+            bind(&mut iface, tag.clone());
+            iface.updated_at = now();
+            tx.interface_update(&iface)?;
+            iface
+        }
+    };
+    let mut interfaces = vec![primary];
+    for nic in nics.iter().skip(1) {
+        let spec = nic.attach_spec(device_owner);
+        interfaces.push(attach_to_vm(
+            tx,
+            project,
+            &mut vm,
+            &spec,
+            limit,
+            policy,
+            Plug::AtCreate,
+        )?);
+    }
+    sort_interfaces(&mut interfaces);
+    Ok(VmDetail { vm, interfaces })
 }
 
 /// Start or stop a VM and report its interfaces' link state accordingly.
@@ -177,16 +286,12 @@ impl Service {
         mut filter: VmFilter,
         page: PageRequest,
     ) -> Result<Vec<VmDetail>> {
-        let c = caller.clone();
-        let p = project.clone();
-        filter.project_id = Some(p.clone());
-        self.store
-            .read(move |tx| {
-                authorize(tx, &c, &p, Need::Read)?;
-                let vms = tx.vm_list(&filter, &page)?;
-                vms.into_iter().map(|v| vm_detail(tx, v)).collect()
-            })
-            .await
+        filter.project_id = Some(project.clone());
+        self.project_read(caller, project, Need::Read, move |tx, _| {
+            let vms = tx.vm_list(&filter, &page)?;
+            vms.into_iter().map(|v| vm_detail(tx, v)).collect()
+        })
+        .await
     }
 
     /// `vm_get`: a VM with its interfaces.
@@ -198,17 +303,21 @@ impl Service {
         .await
     }
 
-    /// `vm_create`.
+    /// `vm_create`: a VM with its interfaces ([`vm_create_tx`]).
     pub async fn vm_create(
         &self,
         caller: &Caller,
         project: &ProjectId,
         spec: VmSpec,
+        nics: Vec<NicRequest>,
+        device_owner: &str,
         opts: &WriteOptions,
     ) -> Result<VmDetail> {
         let policy = self.port_policy(caller);
+        let limit = self.config.interface_limit;
+        let owner = device_owner.to_string();
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            vm_create_tx(tx, p, &spec, policy)
+            vm_create_tx(tx, p, &spec, &nics, &owner, limit, policy)
         })
         .await
     }

@@ -8,44 +8,7 @@ use nicplane_domain::types::*;
 use nicplane_domain::Result;
 use std::net::IpAddr;
 
-/// Paging for lists: at most `limit` items with ids after `marker`.
-#[derive(Debug, Clone, Default)]
-pub struct PageRequest {
-    pub limit: u32,
-    pub marker: Option<String>,
-}
-
-/// Filters of the interface list; `None` means "any".
-#[derive(Debug, Clone, Default)]
-pub struct InterfaceFilter {
-    pub project_id: Option<ProjectId>,
-    /// `Some(None)` lists unattached interfaces.
-    pub vm_id: Option<Option<VmId>>,
-    pub network_id: Option<NetworkId>,
-    pub parent_id: Option<InterfaceId>,
-    pub supplementary: Option<bool>,
-    pub mac_address: Option<MacAddr>,
-    pub ip_address: Option<IpAddr>,
-    pub ids: Option<Vec<InterfaceId>>,
-}
-
-/// Filters of the VM list.
-#[derive(Debug, Clone, Default)]
-pub struct VmFilter {
-    pub project_id: Option<ProjectId>,
-    pub data_center_id: Option<DataCenterId>,
-    pub name: Option<String>,
-}
-
-/// Filters of the network list. Networks a project sees are its own plus the
-/// shared ones.
-#[derive(Debug, Clone, Default)]
-pub struct NetworkFilter {
-    pub visible_to: Option<ProjectId>,
-    pub data_center_id: Option<DataCenterId>,
-    pub kind: Option<NetworkKind>,
-    pub name: Option<String>,
-}
+pub use nicplane_domain::query::{InterfaceFilter, NetworkFilter, PageRequest, VmFilter};
 
 /// Outcome of claiming a specific address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,6 +21,10 @@ use nicplane_service::job::Job;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// The `device_owner` of a NIC attached to a server (as Nova's, which the
+/// port shows through every dialect).
+pub const DEVICE_OWNER: &str = "compute:nova";
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IdIn {
@@ -76,6 +80,7 @@ impl AddNic {
         if let Some(port) = self.port_id.filter(|p| !p.is_empty()) {
             return Ok(AttachSpec {
                 interface_id: Some(InterfaceId::parse_for_lookup(&port)?),
+                device_owner: Some(DEVICE_OWNER.to_string()),
                 ..Default::default()
             });
         }
@@ -121,6 +126,7 @@ impl AddNic {
             network_id: Some(network),
             fixed_ips,
             security_groups,
+            device_owner: Some(DEVICE_OWNER.to_string()),
             ..Default::default()
         })
     }

@@ -10,7 +10,7 @@
 
 use super::auth::{body, project, HwCaller};
 use super::error::{HwResult, Shape};
-use super::vpc::{hw_time, limit_of, query_pairs, values, vpc_id, LIST_LIMIT_MAX};
+use super::vpc::{hw_time, limit_of, page_info, query_pairs, values, vpc_id, LIST_LIMIT_MAX};
 use crate::{request_id, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -19,12 +19,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::{AddressPair, Interface};
+use nicplane_domain::query::{cut_page, InterfaceFilter, PageRequest};
 use nicplane_domain::types::InterfaceStatus;
 use nicplane_domain::{Error, Kind};
 use nicplane_service::interface::{InterfacePatch, InterfaceSpec};
 use nicplane_service::ipam::FixedIpRequest;
 use nicplane_service::{Caller, WriteOptions};
-use nicplane_store::{InterfaceFilter, PageRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -131,7 +131,8 @@ async fn port_page(
         .map(|v| v.parse::<InterfaceId>())
         .collect::<Result<Vec<_>, _>>()?;
     let network = parse_one("virsubnet_id").or_else(|| parse_one("network_id"));
-    let filter = InterfaceFilter {
+    let status_filter = parse_one("status").map(|w| status_of(&w));
+    let mut filter = InterfaceFilter {
         supplementary: Some(false),
         ids: (!ids.is_empty()).then_some(ids),
         network_id: network.map(|n| n.parse()).transpose()?,
@@ -139,40 +140,44 @@ async fn port_page(
             .map(|v| v.parse().map(Some))
             .transpose()?,
         mac_address: parse_one("mac_address").map(|v| v.parse()).transpose()?,
+        name_ignore_case: parse_one("name"),
+        status: status_filter.flatten(),
+        device_owner_ignore_case: parse_one("device_owner"),
         ..Default::default()
     };
-    let (name, state, owner) = (
-        parse_one("name"),
-        parse_one("status"),
-        parse_one("device_owner"),
-    );
-    let marker = parse_one("marker");
-    let items = s
+    if status_filter == Some(None) {
+        filter = filter.nothing();
+    }
+    let by_vm = filter.vm_id.is_some();
+    let items = match s
         .service
         .interface_list(
             c,
             p,
             filter,
-            PageRequest {
-                limit: limit as u32 + 1,
-                marker,
-            },
+            PageRequest::probe(limit as u32, parse_one("marker")),
         )
-        .await?;
-    let more = items.len() > limit;
-    let items = items
-        .into_iter()
-        .take(limit)
-        .filter(|i| none_or_eq(name.as_ref(), &i.name))
-        .filter(|i| none_or_eq(state.as_ref(), status(i.status)))
-        .filter(|i| none_or_eq(owner.as_ref(), &i.device_owner))
-        .collect();
-    Ok((items, more))
+        .await
+    {
+        // Huawei filters by `device_id`: a VM the project does not have
+        // matches no port (the native API answers 404 for it instead).
+        Err(Error::NotFound { kind: Kind::Vm, .. }) if by_vm => Vec::new(),
+        r => r?,
+    };
+    let page = cut_page(items, limit, |i| i.id.to_string());
+    Ok((page.items, page.next_marker.is_some()))
 }
 
-/// No filter, or the value matches it (case-insensitively).
-fn none_or_eq(filter: Option<&String>, v: &str) -> bool {
-    filter.is_none_or(|w| w.eq_ignore_ascii_case(v))
+/// The status a `status` filter names (case-insensitively); `None` for a
+/// name no port can have.
+fn status_of(wanted: &str) -> Option<InterfaceStatus> {
+    [
+        InterfaceStatus::Active,
+        InterfaceStatus::Down,
+        InterfaceStatus::Build,
+    ]
+    .into_iter()
+    .find(|s| wanted.eq_ignore_ascii_case(status(*s)))
 }
 
 /// `GET /v3/{project_id}/ports`.
@@ -184,15 +189,7 @@ pub async fn list_v3(
 ) -> HwResult<Response> {
     let p = project(&p, Shape::Vpc)?;
     let (items, more) = port_page(&s, &c, &p, q.as_deref()).await?;
-    let mut page_info = json!({"current_count": items.len()});
-    if let Some(first) = items.first() {
-        page_info["previous_marker"] = json!(first.id);
-    }
-    if more {
-        if let Some(last) = items.last() {
-            page_info["next_marker"] = json!(last.id);
-        }
-    }
+    let page_info = page_info(&items, more, |i| i.id.to_string());
     let ports: Vec<Value> = items.iter().map(port_v3).collect();
     Ok(Json(with_request_id(
         json!({"ports": ports, "page_info": page_info}),

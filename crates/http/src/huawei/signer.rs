@@ -127,28 +127,10 @@ pub fn uri_encode(s: &[u8]) -> String {
 /// Decode one query key or value the way the signer does (percent escapes
 /// only; a `+` stays a `+`). The handlers use this too.
 pub fn decode_component(s: &str) -> String {
-    String::from_utf8_lossy(&percent_decode(s)).into_owned()
+    crate::query::component(s, crate::query::Plus::Literal)
 }
 
-/// Percent-decode (a `+` stays a `+`); a malformed escape is kept as is.
-pub fn percent_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
-}
+pub use crate::query::percent_decode;
 
 /// The canonical URI of a raw path.
 pub fn canonical_uri(path: &str) -> String {

@@ -394,17 +394,10 @@ pub async fn batch_create(
 }
 
 /// Repeated-key query parameters, percent-decoded exactly as the signature
-/// verifier decodes them (`+` stays `+`, see [`super::signer`]).
+/// verifier decodes them (`+` stays `+`, see [`super::signer`]):
+/// [`crate::query::pairs`].
 pub fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
-    let Some(q) = q else { return vec![] };
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let dec = super::signer::decode_component;
-            (dec(k), dec(v))
-        })
-        .collect()
+    crate::query::pairs(q, crate::query::Plus::Literal)
 }
 
 /// All values of a key; comma lists are split too.
@@ -426,6 +419,21 @@ fn parse_all<T>(
         .iter()
         .map(|v| parse(v).ok_or_else(|| Error::invalid_value(key, format!("'{v}' is not valid."))))
         .collect()
+}
+
+/// A list's `page_info`: the count, the first id as `previous_marker` and,
+/// when more follow, the last id as `next_marker`.
+pub fn page_info<T>(items: &[T], more: bool, id: impl Fn(&T) -> String) -> Value {
+    let mut info = json!({"current_count": items.len()});
+    if let Some(first) = items.first() {
+        info["previous_marker"] = json!(id(first));
+    }
+    if more {
+        if let Some(last) = items.last() {
+            info["next_marker"] = json!(id(last));
+        }
+    }
+    info
 }
 
 /// The page size of a list: `limit` 0..=max, 0 or none meaning max.
@@ -487,15 +495,7 @@ pub async fn list(
         .service
         .supplementary_list(&c, &p, filter, limit, marker)
         .await?;
-    let mut page_info = json!({"current_count": items.len()});
-    if let Some(first) = items.first() {
-        page_info["previous_marker"] = json!(first.interface.id);
-    }
-    if more {
-        if let Some(last) = items.last() {
-            page_info["next_marker"] = json!(last.interface.id);
-        }
-    }
+    let page_info = page_info(&items, more, |i| i.interface.id.to_string());
     let views: Vec<Value> = items.iter().map(sni_view).collect();
     Ok(ok(
         StatusCode::OK,

@@ -19,11 +19,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use error::{ApiError, ApiResult};
-use nicplane_store::PageRequest;
+use nicplane_domain::query::{cut_page, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// The `device_owner` of an interface the native API binds to a VM (at VM
+/// create, or an attach that names none): Nova's label, so that an object
+/// looks the same through every dialect.
+pub const VM_DEVICE_OWNER: &str = "compute:nova";
 
 /// Default page size of list endpoints.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -50,13 +55,7 @@ impl PageQuery {
                 format!("must be between 1 and {MAX_LIMIT}."),
             )));
         }
-        Ok((
-            PageRequest {
-                limit: limit + 1,
-                marker: self.marker.clone(),
-            },
-            limit,
-        ))
+        Ok((PageRequest::probe(limit, self.marker.clone()), limit))
     }
 }
 
@@ -69,12 +68,14 @@ pub struct Page<T> {
     pub next_marker: Option<String>,
 }
 
-/// Cut a list fetched with `limit + 1` into a page.
-pub fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> String) -> Page<T> {
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_marker = if more { items.last().map(id) } else { None };
-    Page { items, next_marker }
+/// Cut a list fetched with [`PageRequest::probe`] into a page
+/// (`nicplane_domain::query::cut_page`).
+pub fn page<T>(items: Vec<T>, limit: u32, id: impl Fn(&T) -> String) -> Page<T> {
+    let cut = cut_page(items, limit as usize, id);
+    Page {
+        items: cut.items,
+        next_marker: cut.next_marker,
+    }
 }
 
 /// Answer of a write: 202 for a dry run, else the given status.

@@ -11,9 +11,9 @@ use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
+use nicplane_domain::query::NetworkFilter;
 use nicplane_domain::types::NetworkKind;
 use nicplane_service::network::*;
-use nicplane_store::NetworkFilter;
 use serde::Deserialize;
 
 /// Create a shared network every project can use (cloud admin).

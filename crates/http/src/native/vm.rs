@@ -11,10 +11,10 @@ use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
+use nicplane_domain::query::{InterfaceFilter, PageRequest, VmFilter};
 use nicplane_service::interface::{AttachSpec, InterfacePatch, InterfaceSpec};
 use nicplane_service::public_ip::PublicIpSpec;
 use nicplane_service::vm::{VmDetail, VmPatch, VmSpec};
-use nicplane_store::{InterfaceFilter, PageRequest, VmFilter};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
@@ -60,7 +60,14 @@ pub async fn vm_create(
 ) -> ApiResult<Response> {
     let r = s
         .service
-        .vm_create(&c, &project(&p)?, w.body, &w.opts)
+        .vm_create(
+            &c,
+            &project(&p)?,
+            w.body,
+            Vec::new(),
+            super::VM_DEVICE_OWNER,
+            &w.opts,
+        )
         .await?;
     Ok(written(w.opts.dry_run, StatusCode::CREATED, r))
 }
@@ -175,13 +182,16 @@ pub async fn interface_attach(
     Path((p, v)): Path<(String, String)>,
     w: Write<AttachSpec>,
 ) -> ApiResult<Response> {
+    let mut spec = w.body;
+    spec.device_owner
+        .get_or_insert_with(|| super::VM_DEVICE_OWNER.to_string());
     let r = s
         .service
         .interface_attach(
             &c,
             &project(&p)?,
             VmId::parse_for_lookup(&v)?,
-            w.body,
+            spec,
             &w.opts,
         )
         .await?;
@@ -238,7 +248,7 @@ pub async fn interface_list(
         marker: q.marker.clone(),
     }
     .request()?;
-    let mut filter = InterfaceFilter {
+    let filter = InterfaceFilter {
         vm_id: q
             .vm_id
             .as_deref()
@@ -259,18 +269,13 @@ pub async fn interface_list(
                 })
             })
             .transpose()?,
+        attached: q.unattached.map(|u| !u),
         ..Default::default()
     };
-    if q.unattached == Some(true) {
-        filter.vm_id = Some(None);
-    }
-    let mut items = s
+    let items = s
         .service
         .interface_list(&c, &project(&p)?, filter, req)
         .await?;
-    if q.unattached == Some(false) {
-        items.retain(|i| i.vm_id.is_some());
-    }
     Ok(Json(page(items, limit, |i| i.id.to_string())))
 }
 
@@ -455,6 +460,7 @@ pub async fn public_ip_associate(
             &project(&p)?,
             PublicIpId::parse_for_lookup(&i)?,
             w.body.interface_id,
+            None,
             &w.opts,
         )
         .await?;

@@ -84,10 +84,7 @@ async fn list(State(s): State<AppState>, req: Request) -> Response {
     if scoped(&s, &parts).await.is_err() {
         return unauthorized(&s);
     }
-    let pairs = match super::query_pairs(parts.uri.query()) {
-        Ok(p) => p,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.client_message()).into_response(),
-    };
+    let pairs = super::query_pairs(parts.uri.query());
     let name = pairs
         .iter()
         .find(|(k, _)| k == "name")

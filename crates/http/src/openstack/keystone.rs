@@ -414,7 +414,7 @@ async fn user_list(
     headers: HeaderMap,
 ) -> Result<Json<Value>, KeystoneError> {
     let c = caller(&s, &headers).await?;
-    let pairs = super::query_pairs(q.as_deref()).map_err(|e| keystone_error(&s, e))?;
+    let pairs = super::query_pairs(q.as_deref());
     let name = pairs
         .iter()
         .find(|(k, _)| k == "name")

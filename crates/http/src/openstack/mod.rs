@@ -105,7 +105,6 @@ pub fn stable_uuid(seed: &str) -> uuid::Uuid {
     uuid::Builder::from_random_bytes(b).into_uuid()
 }
 
-/// Parse a query string into ordered pairs (repeated keys kept).
 /// A query string from pairs, each key and value percent-encoded (RFC 3986
 /// unreserved characters kept), for the pagination links of Nova and Neutron.
 pub fn query_string(pairs: &[(String, String)]) -> String {
@@ -127,12 +126,8 @@ pub fn query_string(pairs: &[(String, String)]) -> String {
         .join("&")
 }
 
-pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Error> {
-    let q = query.unwrap_or("");
-    let uri: axum::http::Uri = format!("/?{q}")
-        .parse()
-        .map_err(|_| Error::invalid("The query string is malformed."))?;
-    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
-        .map(|x| x.0)
-        .map_err(|e| Error::invalid(format!("The query string is malformed: {}", e.body_text())))
+/// Parse a query string into ordered pairs (repeated keys kept), form
+/// encoded (`+` is a space): [`crate::query::pairs`].
+pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    crate::query::pairs(query, crate::query::Plus::Space)
 }

@@ -341,6 +341,9 @@ fn vm_row(r: &Row) -> Result<Vm> {
     })
 }
 
+/// The arguments of `translate(x, …)` that lower-case ASCII letters only.
+const ASCII_FOLD: &str = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'";
+
 const IFACE_SQL: &str = "SELECT i.id, i.project_id, i.network_id, n.name, n.data_center_id, \
      i.vm_id, i.name, i.mac_address, i.fixed_ips, i.is_primary, i.status, i.admin_state_up, \
      i.description, i.tag, i.security_groups, i.port_security_enabled, i.allowed_address_pairs, \
@@ -718,6 +721,28 @@ impl<'c> PgTx<'c> {
             Some(Some(v)) => q.and("i.vm_id = {}", v.to_string()),
             Some(None) => q.sql.push_str(" AND i.vm_id IS NULL"),
             None => {}
+        }
+        match f.attached {
+            Some(true) => q.sql.push_str(" AND i.vm_id IS NOT NULL"),
+            Some(false) => q.sql.push_str(" AND i.vm_id IS NULL"),
+            None => {}
+        }
+        // translate() folds ASCII letters only (lower() would fold every
+        // letter), as SQLite's lower() and `eq_ignore_ascii_case` do.
+        if let Some(n) = &f.name_ignore_case {
+            q.and(
+                &format!("translate(i.name, {ASCII_FOLD}) = {{}}"),
+                n.to_ascii_lowercase(),
+            );
+        }
+        if let Some(st) = &f.status {
+            q.and("i.status = {}", st.as_str().to_string());
+        }
+        if let Some(o) = &f.device_owner_ignore_case {
+            q.and(
+                &format!("translate(i.device_owner, {ASCII_FOLD}) = {{}}"),
+                o.to_ascii_lowercase(),
+            );
         }
         if let Some(n) = &f.network_id {
             q.and("i.network_id = {}", n.to_string());

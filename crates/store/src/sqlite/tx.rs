@@ -477,6 +477,25 @@ impl SqliteTx<'_> {
             Some(None) => sql.push_str(" AND i.vm_id IS NULL"),
             None => {}
         }
+        match f.attached {
+            Some(true) => sql.push_str(" AND i.vm_id IS NOT NULL"),
+            Some(false) => sql.push_str(" AND i.vm_id IS NULL"),
+            None => {}
+        }
+        // SQLite's built-in lower() folds ASCII letters only, as
+        // `eq_ignore_ascii_case` does.
+        if let Some(n) = &f.name_ignore_case {
+            sql.push_str(" AND lower(i.name) = ?");
+            args.push(Value::Text(n.to_ascii_lowercase()));
+        }
+        if let Some(st) = &f.status {
+            sql.push_str(" AND i.status = ?");
+            args.push(Value::Text(st.as_str().into()));
+        }
+        if let Some(o) = &f.device_owner_ignore_case {
+            sql.push_str(" AND lower(i.device_owner) = ?");
+            args.push(Value::Text(o.to_ascii_lowercase()));
+        }
         if let Some(n) = &f.network_id {
             sql.push_str(" AND i.network_id = ?");
             args.push(Value::Text(n.to_string()));

@@ -10,7 +10,7 @@ use super::{
     body_object, check_owner, created, known_attributes, no_content, opt_str, NeutronAuth,
     NeutronError, NeutronJson, NeutronResult,
 };
-use crate::openstack::{base_url, os_time, Scoped};
+use crate::openstack::{base_url, os_time};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::Uri;
@@ -18,9 +18,10 @@ use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::PublicIp;
+use nicplane_domain::query::PageRequest;
 use nicplane_domain::Error;
+use nicplane_service::openstack_support::PublicIpInRequest;
 use nicplane_service::WriteOptions;
-use nicplane_store::PageRequest;
 use serde_json::{json, Value};
 
 /// Filterable attributes of a floating IP.
@@ -89,23 +90,6 @@ pub async fn show(
     Ok(Json(json!({"floatingip": fip_view(&ip)})))
 }
 
-async fn check_fixed_ip(
-    s: &AppState,
-    a: &Scoped,
-    port: InterfaceId,
-    fixed: Option<String>,
-) -> NeutronResult<()> {
-    if let Some(f) = fixed {
-        let i = s.service.interface_get(&a.caller, &a.project, port).await?;
-        if i.ipv4().map(|x| x.to_string()) != Some(f.clone()) {
-            return Err(NeutronError::from(Error::invalid(format!(
-                "Port {port} does not have fixed ip {f}; a floating IP maps to the port's IPv4 address."
-            ))));
-        }
-    }
-    Ok(())
-}
-
 /// `POST /floatingips`: 201.
 pub async fn create(
     NeutronAuth(a): NeutronAuth,
@@ -160,17 +144,20 @@ pub async fn create(
     let port = opt_str(f, "port_id")?
         .map(|p| InterfaceId::parse_for_lookup(&p))
         .transpose()?;
-    if let Some(p) = port {
-        check_fixed_ip(&s, &a, p, opt_str(f, "fixed_ip_address")?).await?;
-    }
     let ip = s
         .service
         .public_ip_allocate_in(
             &a.caller,
             &a.project,
-            dc.id,
-            port,
-            opt_str(f, "description")?.unwrap_or_default(),
+            PublicIpInRequest {
+                data_center: dc.id,
+                interface: port,
+                fixed_ip: port
+                    .map(|_| opt_str(f, "fixed_ip_address"))
+                    .transpose()?
+                    .flatten(),
+                description: opt_str(f, "description")?.unwrap_or_default(),
+            },
             &WriteOptions::default(),
         )
         .await?;
@@ -199,11 +186,19 @@ pub async fn update(
         let target = opt_str(f, "port_id")?
             .map(|p| InterfaceId::parse_for_lookup(&p))
             .transpose()?;
-        if let Some(p) = target {
-            check_fixed_ip(&s, &a, p, opt_str(f, "fixed_ip_address")?).await?;
-        }
+        let fixed = target
+            .map(|_| opt_str(f, "fixed_ip_address"))
+            .transpose()?
+            .flatten();
         s.service
-            .public_ip_associate(&a.caller, &a.project, id, target, &WriteOptions::default())
+            .public_ip_associate(
+                &a.caller,
+                &a.project,
+                id,
+                target,
+                fixed,
+                &WriteOptions::default(),
+            )
             .await?
     } else {
         current

@@ -22,12 +22,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
+use nicplane_domain::query::{InterfaceFilter, PageRequest};
 use nicplane_domain::types::{InterfaceStatus, MacAddr};
 use nicplane_domain::{Error, Kind};
 use nicplane_service::interface::{AttachSpec, InterfacePatch, InterfaceSpec};
 use nicplane_service::ipam::FixedIpRequest;
 use nicplane_service::WriteOptions;
-use nicplane_store::{InterfaceFilter, PageRequest};
 use serde_json::{json, Map, Value};
 
 /// Filterable attributes of a port.
@@ -452,7 +452,9 @@ pub async fn update(
                         vm,
                         AttachSpec {
                             interface_id: Some(id),
-                            device_owner: opt_str(o, "device_owner")?,
+                            device_owner: Some(opt_str(o, "device_owner")?.unwrap_or_else(|| {
+                                crate::openstack::nova::DEVICE_OWNER.to_string()
+                            })),
                             ..Default::default()
                         },
                         &w,

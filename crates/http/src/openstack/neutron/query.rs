@@ -43,7 +43,7 @@ fn split_tags(v: &str) -> Vec<String> {
 impl ListQuery {
     /// Parse a query string; `attributes` are the collection's filterable keys.
     pub fn parse(query: Option<&str>, attributes: &[&str]) -> NeutronResult<ListQuery> {
-        let pairs = query_pairs(query)?;
+        let pairs = query_pairs(query);
         let mut q = ListQuery::default();
         let mut sort_keys = Vec::new();
         let mut sort_dirs = Vec::new();

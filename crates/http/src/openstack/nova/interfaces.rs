@@ -26,7 +26,6 @@ use nicplane_domain::Error;
 use nicplane_service::interface::AttachSpec;
 use nicplane_service::ipam::FixedIpRequest;
 use nicplane_service::WriteOptions;
-use nicplane_store::{NetworkFilter, PageRequest};
 use serde_json::{json, Map, Value};
 use std::net::IpAddr;
 
@@ -328,37 +327,13 @@ pub async fn create(
             Some(ids)
         }
     };
-    let network_id = match (req.net_id, req.port_id) {
-        (None, None) => {
-            // Nova picks the one network the server can use; nicplane's
-            // answer is the project's Default Network in the VM's data center.
-            let d = s.service.vm_get(caller, project, vm).await?;
-            let nets = s
-                .service
-                .network_list(
-                    caller,
-                    project,
-                    NetworkFilter {
-                        data_center_id: Some(d.vm.data_center_id),
-                        ..Default::default()
-                    },
-                    PageRequest::default(),
-                )
-                .await?;
-            let default = nets
-                .iter()
-                .find(|n| n.network.is_default && n.network.project_id.as_ref() == Some(project))
-                .ok_or_else(|| {
-                    NovaError::from(Error::invalid(
-                        "No network is available to attach: give net_id or port_id.",
-                    ))
-                })?;
-            Some(default.network.id)
-        }
-        (n, _) => n,
-    };
+    // Neither a network nor a port: Nova picks the one network the server
+    // can use; nicplane's answer is the project's Default Network in the
+    // VM's data center, chosen by the core's attach.
     let spec = AttachSpec {
-        network_id,
+        default_network: true,
+        device_owner: Some(super::DEVICE_OWNER.to_string()),
+        network_id: req.net_id,
         interface_id: req.port_id,
         fixed_ips: req.fixed_ips,
         tag: req.tag,

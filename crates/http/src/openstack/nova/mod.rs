@@ -27,6 +27,9 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 /// Lowest microversion served.
+/// The `device_owner` Nova gives the ports it binds to servers.
+pub const DEVICE_OWNER: &str = "compute:nova";
+
 pub const MIN_VERSION: Microversion = Microversion(1);
 /// Highest microversion served (python-novaclient's own maximum; every route
 /// here shapes its bodies for each version up to it).

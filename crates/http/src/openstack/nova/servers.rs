@@ -16,13 +16,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
+use nicplane_domain::query::{cut_page, PageRequest, VmFilter};
 use nicplane_domain::types::{OsType, PowerState};
 use nicplane_domain::{Error, Kind};
 use nicplane_service::ipam::FixedIpRequest;
-use nicplane_service::openstack_support::NicRequest;
+use nicplane_service::vm::NicRequest;
 use nicplane_service::vm::{VmDetail, VmPatch, VmSpec};
 use nicplane_service::WriteOptions;
-use nicplane_store::{PageRequest, VmFilter};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -194,7 +194,7 @@ async fn listed(
     a: &NovaAuth,
     uri: &Uri,
 ) -> NovaResult<(Vec<VmDetail>, Option<String>)> {
-    let q = query_pairs(uri.query())?;
+    let q = query_pairs(uri.query());
     let get = |k: &str| q.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
     let mut vms = s
         .service
@@ -234,10 +234,9 @@ async fn listed(
                 "Invalid input for query parameters limit. Value: {l}."
             )))
         })?;
-        if vms.len() > limit {
-            vms.truncate(limit);
-            next = vms.last().map(|d| d.vm.id.to_string());
-        }
+        let page = cut_page(vms, limit, |d| d.vm.id.to_string());
+        vms = page.items;
+        next = page.next_marker;
     }
     Ok((vms, next))
 }
@@ -256,7 +255,7 @@ fn with_links(
 ) -> NovaResult<Json<Value>> {
     let mut body = json!({ key: items });
     if let Some(m) = next {
-        let mut params: Vec<(String, String)> = query_pairs(uri.query())?
+        let mut params: Vec<(String, String)> = query_pairs(uri.query())
             .into_iter()
             .filter(|(k, _)| k != "marker")
             .collect();
@@ -492,11 +491,12 @@ pub async fn create(
     };
     let d = s
         .service
-        .vm_create_on_networks(
+        .vm_create(
             &a.0.caller,
             &a.0.project,
             spec,
             nics,
+            super::DEVICE_OWNER,
             &WriteOptions::default(),
         )
         .await?;
