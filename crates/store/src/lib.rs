@@ -18,6 +18,7 @@
 pub mod credential_job;
 pub mod postgres;
 pub mod quota;
+pub mod sql;
 pub mod sqlite;
 pub mod trunk;
 pub mod tx;
