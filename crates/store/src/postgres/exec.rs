@@ -12,7 +12,7 @@
 //! holder's changes.
 
 use super::Conn;
-use crate::sql::{constraint_error, Exec, Param, Row, SqlTx, Violation};
+use crate::sql::{constraint_error, Exec, Param, Row, RowFn, SqlTx, Violation};
 use ::postgres::error::SqlState;
 use ::postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use ::postgres::Statement;
@@ -202,12 +202,7 @@ fn as_sql(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 impl Exec for PgExec<'_> {
-    fn each_row(
-        &mut self,
-        sql: &str,
-        params: &[Param],
-        f: &mut dyn FnMut(&dyn Row) -> Result<()>,
-    ) -> Result<()> {
+    fn each_row(&mut self, sql: &str, params: &[Param], f: RowFn<'_>) -> Result<()> {
         let stmt = self.statement(sql)?;
         let rows = self.conn.client.query(&stmt, &as_sql(params));
         for row in rows.map_err(|e| self.fail(e))? {

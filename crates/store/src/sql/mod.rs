@@ -174,16 +174,14 @@ pub(crate) fn from_ts(v: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(v).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// What [`Exec::each_row`] hands each row to.
+pub type RowFn<'a> = &'a mut dyn FnMut(&dyn Row) -> Result<()>;
+
 /// What a backend runs statements on: one connection inside one transaction
 /// that the backend began and will end.
 pub trait Exec {
     /// Run `sql` (with `$N` placeholders) and hand each row returned to `f`.
-    fn each_row(
-        &mut self,
-        sql: &str,
-        params: &[Param],
-        f: &mut dyn FnMut(&dyn Row) -> Result<()>,
-    ) -> Result<()>;
+    fn each_row(&mut self, sql: &str, params: &[Param], f: RowFn<'_>) -> Result<()>;
 
     /// Run `sql` and answer the number of rows it changed.
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64>;
@@ -355,6 +353,13 @@ impl Query {
         self.sql.push_str(&cond.replace("{}", &p));
     }
 
+    /// Append `AND cond` when there is a value (a filter that is set).
+    pub fn and_opt<V: Into<Param>>(&mut self, cond: &str, v: Option<V>) {
+        if let Some(v) = v {
+            self.and(cond, v);
+        }
+    }
+
     /// Append `AND col IN ($i, $j, …)`, or `AND FALSE` for no values: the
     /// one spelling of "one of these" for both engines.
     pub fn and_in(&mut self, col: &str, values: impl IntoIterator<Item = Param>) {
@@ -439,6 +444,12 @@ impl<E: Exec> SqlTx<E> {
         };
         self.locked.insert(what);
         Ok(())
+    }
+
+    /// `DELETE FROM table WHERE id = $1`.
+    fn delete(&mut self, table: &str, id: String) -> Result<u64> {
+        self.exec
+            .execute(&format!("DELETE FROM {table} WHERE id = $1"), args![id])
     }
 
     /// `SELECT COUNT(*) …` as a count.

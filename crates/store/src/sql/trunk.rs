@@ -59,8 +59,7 @@ impl<E: Exec> TrunkTx for SqlTx<E> {
         Ok(())
     }
     fn trunk_delete(&mut self, id: &str) -> Result<()> {
-        self.exec
-            .execute("DELETE FROM trunks WHERE id = $1", args![id])?;
+        self.delete("trunks", id.to_string())?;
         Ok(())
     }
     fn interface_set_supplementary(&mut self, id: InterfaceId, supplementary: bool) -> Result<()> {

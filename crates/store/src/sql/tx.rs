@@ -10,6 +10,11 @@ use nicplane_domain::types::*;
 use nicplane_domain::{Error, Kind, Result};
 use std::net::IpAddr;
 
+/// An id (or any displayed value) as a text parameter.
+fn id(v: &impl ToString) -> Param {
+    Param::Text(v.to_string())
+}
+
 impl<E: Exec> SqlTx<E> {
     /// Insert an interface row; with `if_mac_free`, `ON CONFLICT
     /// (mac_address) DO NOTHING`. The number of rows written.
@@ -88,32 +93,20 @@ impl<E: Exec> SqlTx<E> {
     /// The `WHERE` of the interface list and count, from the filter.
     fn iface_where(f: &InterfaceFilter, q: &mut Query) {
         q.sql.push_str(" WHERE TRUE");
-        if let Some(p) = &f.project_id {
-            q.and("i.project_id = {}", p.to_string());
-        }
+        q.and_opt("i.project_id = {}", f.project_id.as_ref().map(id));
         match &f.vm_id {
             Some(Some(v)) => q.and("i.vm_id = {}", v.to_string()),
             Some(None) => q.sql.push_str(" AND i.vm_id IS NULL"),
             None => {}
         }
-        if let Some(n) = &f.network_id {
-            q.and("i.network_id = {}", n.to_string());
-        }
-        if let Some(p) = &f.parent_id {
-            q.and("i.parent_id = {}", p.to_string());
-        }
-        if let Some(s) = f.supplementary {
-            q.and("i.supplementary = {}", s);
-        }
-        if let Some(m) = &f.mac_address {
-            q.and("i.mac_address = {}", m.to_string());
-        }
-        if let Some(ip) = &f.ip_address {
-            q.and(
-                "i.id IN (SELECT interface_id FROM ip_allocations WHERE address = {})",
-                ip.to_string(),
-            );
-        }
+        q.and_opt("i.network_id = {}", f.network_id.as_ref().map(id));
+        q.and_opt("i.parent_id = {}", f.parent_id.as_ref().map(id));
+        q.and_opt("i.supplementary = {}", f.supplementary);
+        q.and_opt("i.mac_address = {}", f.mac_address.as_ref().map(id));
+        q.and_opt(
+            "i.id IN (SELECT interface_id FROM ip_allocations WHERE address = {})",
+            f.ip_address.as_ref().map(id),
+        );
         if let Some(ids) = &f.ids {
             q.and_in("i.id", ids.iter().map(|i| Param::Text(i.to_string())));
         }
@@ -442,10 +435,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         Ok(())
     }
     fn security_group_delete(&mut self, id: SecurityGroupId) -> Result<()> {
-        self.exec.execute(
-            "DELETE FROM security_groups WHERE id = $1",
-            args![id.to_string()],
-        )?;
+        self.delete("security_groups", id.to_string())?;
         Ok(())
     }
     fn security_group_in_use(&mut self, id: SecurityGroupId) -> Result<bool> {
@@ -491,10 +481,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         )
     }
     fn security_group_rule_delete(&mut self, id: SecurityGroupRuleId) -> Result<()> {
-        self.exec.execute(
-            "DELETE FROM security_group_rules WHERE id = $1",
-            args![id.to_string()],
-        )?;
+        self.delete("security_group_rules", id.to_string())?;
         Ok(())
     }
 
@@ -542,24 +529,15 @@ impl<E: Exec> Tx for SqlTx<E> {
         Ok(())
     }
     fn network_delete(&mut self, id: NetworkId) -> Result<()> {
-        self.exec
-            .execute("DELETE FROM networks WHERE id = $1", args![id.to_string()])?;
+        self.delete("networks", id.to_string())?;
         Ok(())
     }
     fn network_list(&mut self, f: &NetworkFilter, page: &PageRequest) -> Result<Vec<Network>> {
         let mut q = Query::new(format!("SELECT {NETWORK_COLS} FROM networks WHERE TRUE"));
-        if let Some(p) = &f.visible_to {
-            q.and("(project_id = {} OR shared)", p.to_string());
-        }
-        if let Some(dc) = &f.data_center_id {
-            q.and("data_center_id = {}", dc.to_string());
-        }
-        if let Some(k) = &f.kind {
-            q.and("kind = {}", k.as_str());
-        }
-        if let Some(n) = &f.name {
-            q.and("name = {}", n);
-        }
+        q.and_opt("(project_id = {} OR shared)", f.visible_to.as_ref().map(id));
+        q.and_opt("data_center_id = {}", f.data_center_id.as_ref().map(id));
+        q.and_opt("kind = {}", f.kind.map(|k| k.as_str()));
+        q.and_opt("name = {}", f.name.as_ref());
         q.paginate("id", page);
         self.exec.query(&q.sql, &q.args, network_row)
     }
@@ -626,8 +604,7 @@ impl<E: Exec> Tx for SqlTx<E> {
             "DELETE FROM ip_free_ranges WHERE subnet_id = $1",
             args![&sid],
         )?;
-        self.exec
-            .execute("DELETE FROM subnets WHERE id = $1", args![&sid])?;
+        self.delete("subnets", sid)?;
         Ok(())
     }
     fn subnet_allocation_count(&mut self, id: SubnetId) -> Result<u64> {
@@ -816,21 +793,14 @@ impl<E: Exec> Tx for SqlTx<E> {
         Ok(())
     }
     fn vm_delete(&mut self, id: VmId) -> Result<()> {
-        self.exec
-            .execute("DELETE FROM vms WHERE id = $1", args![id.to_string()])?;
+        self.delete("vms", id.to_string())?;
         Ok(())
     }
     fn vm_list(&mut self, f: &VmFilter, page: &PageRequest) -> Result<Vec<Vm>> {
         let mut q = Query::new(format!("SELECT {VM_COLS} FROM vms WHERE TRUE"));
-        if let Some(p) = &f.project_id {
-            q.and("project_id = {}", p.to_string());
-        }
-        if let Some(dc) = &f.data_center_id {
-            q.and("data_center_id = {}", dc.to_string());
-        }
-        if let Some(n) = &f.name {
-            q.and("name = {}", n);
-        }
+        q.and_opt("project_id = {}", f.project_id.as_ref().map(id));
+        q.and_opt("data_center_id = {}", f.data_center_id.as_ref().map(id));
+        q.and_opt("name = {}", f.name.as_ref());
         q.paginate("id", page);
         self.exec.query(&q.sql, &q.args, vm_row)
     }
@@ -918,8 +888,7 @@ impl<E: Exec> Tx for SqlTx<E> {
             "DELETE FROM interface_security_groups WHERE interface_id = $1",
             args![&iid],
         )?;
-        self.exec
-            .execute("DELETE FROM interfaces WHERE id = $1", args![&iid])?;
+        self.delete("interfaces", iid)?;
         Ok(())
     }
     fn interface_list(
@@ -983,9 +952,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         let mut q = Query::new(format!(
             "SELECT {POOL_COLS} FROM public_ip_pools WHERE TRUE"
         ));
-        if let Some(dc) = dc {
-            q.and("data_center_id = {}", dc.to_string());
-        }
+        q.and_opt("data_center_id = {}", dc.as_ref().map(id));
         q.sql.push_str(" ORDER BY created_at, id");
         self.exec.query(&q.sql, &q.args, pool_row)
     }
@@ -1102,10 +1069,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         Ok(())
     }
     fn public_ip_delete(&mut self, id: PublicIpId) -> Result<()> {
-        self.exec.execute(
-            "DELETE FROM public_ips WHERE id = $1",
-            args![id.to_string()],
-        )?;
+        self.delete("public_ips", id.to_string())?;
         Ok(())
     }
     fn public_ip_list(
@@ -1114,9 +1078,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         page: &PageRequest,
     ) -> Result<Vec<PublicIp>> {
         let mut q = Query::new(format!("{PUBLIC_IP_SQL} WHERE TRUE"));
-        if let Some(p) = project {
-            q.and("p.project_id = {}", p.to_string());
-        }
+        q.and_opt("p.project_id = {}", project.map(id));
         q.paginate("p.id", page);
         Ok(self
             .exec

@@ -30,10 +30,7 @@ impl<E: Exec> UserAuthTx for SqlTx<E> {
         Ok(())
     }
     fn user_delete(&mut self, id: UserId) -> Result<bool> {
-        let n = self
-            .exec
-            .execute("DELETE FROM users WHERE id = $1", args![id.to_string()])?;
-        Ok(n > 0)
+        Ok(self.delete("users", id.to_string())? > 0)
     }
     fn tokens_delete_of_user(&mut self, user: UserId, keep: Option<&str>) -> Result<()> {
         self.exec.execute(

@@ -4,7 +4,7 @@
 //! of SQLite errors into domain errors (constraints by the columns SQLite
 //! names in its message).
 
-use crate::sql::{constraint_error, Exec, Param, Row, SqlTx, Violation};
+use crate::sql::{constraint_error, Exec, Param, Row, RowFn, SqlTx, Violation};
 use nicplane_domain::{Error, Result};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::Connection;
@@ -102,12 +102,7 @@ impl Row for rusqlite::Row<'_> {
 }
 
 impl Exec for SqliteExec<'_> {
-    fn each_row(
-        &mut self,
-        sql: &str,
-        params: &[Param],
-        f: &mut dyn FnMut(&dyn Row) -> Result<()>,
-    ) -> Result<()> {
+    fn each_row(&mut self, sql: &str, params: &[Param], f: RowFn<'_>) -> Result<()> {
         let mut stmt = self
             .conn
             .prepare_cached(&sqlite_text(sql))
