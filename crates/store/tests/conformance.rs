@@ -1595,3 +1595,75 @@ fn in_use_primary_and_address_conflicts_have_their_messages() {
         );
     });
 }
+
+/// The get-or-create races: a second default network or security group of a
+/// project, or a second answer under one idempotency key, is the same
+/// conflict on both engines (on PostgreSQL the use case is first run again,
+/// as when a concurrent transaction created the row).
+#[test]
+fn second_defaults_and_reused_idempotency_keys_conflict() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+        let default_created =
+            "The project's default was created by a concurrent request; try again.";
+
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                for _ in 0..2 {
+                    tx.network_insert(&Network {
+                        id: NetworkId::new(),
+                        project_id: Some(s.project.clone()),
+                        data_center_id: s.dc,
+                        name: "default".into(),
+                        description: String::new(),
+                        kind: NetworkKind::Standard,
+                        shared: false,
+                        is_default: true,
+                        created_at: now(),
+                        updated_at: now(),
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(&err, ConflictReason::InUse, default_created);
+
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                for _ in 0..2 {
+                    tx.security_group_insert(&SecurityGroup {
+                        id: SecurityGroupId::new(),
+                        project_id: s.project.clone(),
+                        name: "default".into(),
+                        description: String::new(),
+                        is_default: true,
+                        rules: vec![],
+                        created_at: now(),
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(&err, ConflictReason::InUse, default_created);
+
+        let u = user("idem");
+        let err = store
+            .write(move |tx| {
+                tx.user_insert(&u, "hash")?;
+                tx.idempotency_put(u.id, "key-1", "fp", "{}")?;
+                tx.idempotency_put(u.id, "key-1", "fp", "{}")
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(
+            &err,
+            ConflictReason::IdempotencyKeyReused,
+            "The Idempotency-Key is in use by a concurrent request.",
+        );
+    });
+}
