@@ -17,7 +17,7 @@
 //! The SQL is the dialect both engines accept: `$N` placeholders, `TRUE`,
 //! `ON CONFLICT … DO NOTHING/UPDATE`, `RETURNING`, `IS DISTINCT FROM`; a
 //! list of values is expanded into placeholders ([`Query::and_in`]); the
-//! current time is bound from Rust ([`SqlTx::now`]), never read from an
+//! current time is bound from Rust (`SqlTx::now`), never read from an
 //! engine's clock function. A constraint violation is classified by each
 //! backend into a [`Violation`] and turned into the domain error by the one
 //! function [`constraint_error`].
@@ -188,7 +188,7 @@ pub trait Exec {
 
     /// Whether reads that decide a write lock the rows they read (PostgreSQL
     /// inside a writing transaction). When false, [`Exec::for_update`] is
-    /// empty and [`SqlTx::lock`] does nothing.
+    /// empty and `SqlTx::lock` does nothing.
     fn row_locks(&self) -> bool;
 
     /// The clause that locks the rows a read returns (of table alias `of`),
