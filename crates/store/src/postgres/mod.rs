@@ -1,10 +1,10 @@
 //! The PostgreSQL backend: a bounded pool of connections, the one helper that
-//! runs every transaction (and retries it), and the executor ([`exec`]) that
+//! runs every transaction (and retries it), and the executor (`exec`) that
 //! the one [`Tx`](crate::Tx) implementation, `crate::sql::SqlTx`, runs on.
 //!
 //! Several nicplane servers may share one database. Nothing here relies on
 //! being the only writer: every invariant rests on a constraint or on a row
-//! lock taken inside the transaction (see [`exec`], `crate::sql` and
+//! lock taken inside the transaction (see `exec`, `crate::sql` and
 //! `docs/postgres.md`).
 //!
 //! [`PgStore::run`] is the one place a transaction begins and ends. Writes run

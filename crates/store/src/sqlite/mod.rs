@@ -1,5 +1,5 @@
 //! The SQLite backend: one writer thread with group commit, a small pool of
-//! read-only connections, and the executor ([`exec`]) that the one
+//! read-only connections, and the executor (`exec`) that the one
 //! [`Tx`](crate::Tx) implementation, `crate::sql::SqlTx`, runs on.
 //!
 //! Durability: the writer runs with `PRAGMA synchronous = FULL` unless the
