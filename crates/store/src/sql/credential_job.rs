@@ -8,7 +8,7 @@ use nicplane_domain::Result;
 
 impl<E: Exec> CredentialJobTx for SqlTx<E> {
     fn credential_insert(&mut self, c: &CredentialRow) -> Result<()> {
-        self.exec.execute(
+        self.run(
             &format!(
                 "INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
             ),
@@ -21,8 +21,7 @@ impl<E: Exec> CredentialJobTx for SqlTx<E> {
                 ts(c.created_at),
                 c.slot.map(i64::from),
             ],
-        )?;
-        Ok(())
+        )
     }
     fn credential_get(&mut self, access: &str) -> Result<Option<CredentialRow>> {
         self.exec.query_opt(
@@ -56,11 +55,10 @@ impl<E: Exec> CredentialJobTx for SqlTx<E> {
         )
     }
     fn credential_set_secret(&mut self, access: &str, secret: &str) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "UPDATE credentials SET secret = $2 WHERE access_key = $1",
             args![access, secret],
-        )?;
-        Ok(())
+        )
     }
     fn secret_key_id_get(&mut self, purpose: &str) -> Result<Option<String>> {
         self.exec.query_opt(
@@ -70,15 +68,14 @@ impl<E: Exec> CredentialJobTx for SqlTx<E> {
         )
     }
     fn secret_key_id_put(&mut self, purpose: &str, key_id: &str) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "INSERT INTO secret_keys (purpose, key_id) VALUES ($1, $2) \
              ON CONFLICT (purpose) DO UPDATE SET key_id = excluded.key_id",
             args![purpose, key_id],
-        )?;
-        Ok(())
+        )
     }
     fn job_insert(&mut self, job: &JobRow) -> Result<()> {
-        self.exec.execute(
+        self.run(
             &format!("INSERT INTO jobs ({JOB_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
             args![
                 job.id.to_string(),
@@ -91,8 +88,7 @@ impl<E: Exec> CredentialJobTx for SqlTx<E> {
                 ts(job.begin_time),
                 job.end_time.map(ts),
             ],
-        )?;
-        Ok(())
+        )
     }
     fn job_get(&mut self, id: JobId) -> Result<Option<JobRow>> {
         self.exec.query_opt(

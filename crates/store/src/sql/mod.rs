@@ -446,6 +446,11 @@ impl<E: Exec> SqlTx<E> {
         Ok(())
     }
 
+    /// Run a statement for its effect.
+    fn run(&mut self, sql: &str, params: &[Param]) -> Result<()> {
+        self.exec.execute(sql, params).map(drop)
+    }
+
     /// `DELETE FROM table WHERE id = $1`.
     fn delete(&mut self, table: &str, id: String) -> Result<u64> {
         self.exec

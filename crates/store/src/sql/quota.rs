@@ -45,12 +45,11 @@ impl<E: Exec> QuotaTx for SqlTx<E> {
         Ok(in_order(rows))
     }
     fn quota_default_set(&mut self, resource: QuotaResource, limit: i64) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "INSERT INTO quota_defaults (resource, hard_limit) VALUES ($1, $2) \
              ON CONFLICT (resource) DO UPDATE SET hard_limit = excluded.hard_limit",
             args![resource.as_str(), limit],
-        )?;
-        Ok(())
+        )
     }
     fn quota_set(
         &mut self,
@@ -58,19 +57,17 @@ impl<E: Exec> QuotaTx for SqlTx<E> {
         resource: QuotaResource,
         limit: i64,
     ) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "INSERT INTO quota_limits (project_id, resource, hard_limit) VALUES ($1, $2, $3) \
              ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit",
             args![project.to_string(), resource.as_str(), limit],
-        )?;
-        Ok(())
+        )
     }
     fn quota_reset(&mut self, project: &ProjectId) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "DELETE FROM quota_limits WHERE project_id = $1",
             args![project.to_string()],
-        )?;
-        Ok(())
+        )
     }
     fn quota_projects(&mut self) -> Result<Vec<ProjectId>> {
         self.exec.query(

@@ -8,7 +8,7 @@ use nicplane_domain::Result;
 
 impl<E: Exec> TrunkTx for SqlTx<E> {
     fn trunk_insert(&mut self, t: &TrunkRow) -> Result<()> {
-        self.exec.execute(
+        self.run(
             &format!("INSERT INTO trunks ({TRUNK_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
             args![
                 &t.id,
@@ -20,8 +20,7 @@ impl<E: Exec> TrunkTx for SqlTx<E> {
                 ts(t.created_at),
                 ts(t.updated_at),
             ],
-        )?;
-        Ok(())
+        )
     }
     fn trunk_get(&mut self, id: &str) -> Result<Option<TrunkRow>> {
         self.exec.query_opt(
@@ -45,7 +44,7 @@ impl<E: Exec> TrunkTx for SqlTx<E> {
         )
     }
     fn trunk_update(&mut self, t: &TrunkRow) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "UPDATE trunks SET name = $2, description = $3, admin_state_up = $4, updated_at = $5 \
              WHERE id = $1",
             args![
@@ -55,18 +54,15 @@ impl<E: Exec> TrunkTx for SqlTx<E> {
                 t.admin_state_up,
                 ts(t.updated_at)
             ],
-        )?;
-        Ok(())
+        )
     }
     fn trunk_delete(&mut self, id: &str) -> Result<()> {
-        self.delete("trunks", id.to_string())?;
-        Ok(())
+        self.delete("trunks", id.to_string()).map(drop)
     }
     fn interface_set_supplementary(&mut self, id: InterfaceId, supplementary: bool) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "UPDATE interfaces SET supplementary = $2 WHERE id = $1",
             args![id.to_string(), supplementary],
-        )?;
-        Ok(())
+        )
     }
 }

@@ -121,35 +121,31 @@ impl<E: Exec> SqlTx<E> {
     }
 
     fn insert_free_range(&mut self, sid: &str, r: Range) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "INSERT INTO ip_free_ranges (subnet_id, start_key, end_key) VALUES ($1, $2, $3)",
             args![sid, key(r.start), key(r.end)],
-        )?;
-        Ok(())
+        )
     }
 
     fn delete_free_range(&mut self, sid: &str, start: u64) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "DELETE FROM ip_free_ranges WHERE subnet_id = $1 AND start_key = $2",
             args![sid, key(start)],
-        )?;
-        Ok(())
+        )
     }
 
     fn bump_pool_used(&mut self, sid: &str, delta: i64) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "UPDATE subnets SET pool_used = pool_used + $2 WHERE id = $1",
             args![sid, delta],
-        )?;
-        Ok(())
+        )
     }
 
     fn pool_count_down(&mut self, pid: &str) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "UPDATE public_ip_pools SET free_count = free_count - 1 WHERE id = $1",
             args![pid],
-        )?;
-        Ok(())
+        )
     }
 }
 
@@ -178,11 +174,10 @@ impl<E: Exec> Tx for SqlTx<E> {
     // ----- data centers ---------------------------------------------------
 
     fn data_center_insert(&mut self, dc: &DataCenter) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "INSERT INTO data_centers (id, name, created_at) VALUES ($1, $2, $3)",
             args![dc.id.to_string(), &dc.name, ts(dc.created_at)],
-        )?;
-        Ok(())
+        )
     }
     fn data_center_get(&mut self, id: DataCenterId) -> Result<Option<DataCenter>> {
         self.exec.query_opt(
@@ -209,11 +204,10 @@ impl<E: Exec> Tx for SqlTx<E> {
     // ----- projects, users ------------------------------------------------
 
     fn project_insert(&mut self, p: &Project) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "INSERT INTO projects (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
             args![p.id.to_string(), &p.name, &p.description, ts(p.created_at)],
-        )?;
-        Ok(())
+        )
     }
     fn project_get(&mut self, id: &ProjectId) -> Result<Option<Project>> {
         self.exec.query_opt(
@@ -237,7 +231,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         )
     }
     fn user_insert(&mut self, u: &User, password_hash: &str) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "INSERT INTO users (id, name, password_hash, is_cloud_admin, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
             args![
@@ -247,8 +241,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 u.is_cloud_admin,
                 ts(u.created_at)
             ],
-        )?;
-        Ok(())
+        )
     }
     fn user_get(&mut self, id: UserId) -> Result<Option<User>> {
         self.exec.query_opt(
@@ -277,19 +270,17 @@ impl<E: Exec> Tx for SqlTx<E> {
         )
     }
     fn user_set_password(&mut self, id: UserId, password_hash: &str) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "UPDATE users SET password_hash = $2 WHERE id = $1",
             args![id.to_string(), password_hash],
-        )?;
-        Ok(())
+        )
     }
     fn membership_set(&mut self, user: UserId, project: &ProjectId, role: Role) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "INSERT INTO memberships (user_id, project_id, role) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id, project_id) DO UPDATE SET role = excluded.role",
             args![user.to_string(), project.to_string(), role.as_str()],
-        )?;
-        Ok(())
+        )
     }
     fn membership_delete(&mut self, user: UserId, project: &ProjectId) -> Result<bool> {
         let n = self.exec.execute(
@@ -327,7 +318,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         expires_at: i64,
     ) -> Result<()> {
         let now = self.now();
-        self.exec.execute(
+        self.run(
             "INSERT INTO tokens (token_hash, user_id, project_id, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
             args![
@@ -337,8 +328,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 expires_at,
                 now
             ],
-        )?;
-        Ok(())
+        )
     }
     fn token_lookup(&mut self, hash: &str) -> Result<Option<(UserId, Option<ProjectId>, i64)>> {
         self.exec.query_opt(
@@ -348,9 +338,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         )
     }
     fn token_delete(&mut self, hash: &str) -> Result<()> {
-        self.exec
-            .execute("DELETE FROM tokens WHERE token_hash = $1", args![hash])?;
-        Ok(())
+        self.run("DELETE FROM tokens WHERE token_hash = $1", args![hash])
     }
 
     fn idempotency_get(&mut self, user: UserId, key: &str) -> Result<Option<(String, String)>> {
@@ -368,12 +356,11 @@ impl<E: Exec> Tx for SqlTx<E> {
         response: &str,
     ) -> Result<()> {
         let now = self.now();
-        self.exec.execute(
+        self.run(
             "INSERT INTO idempotency_keys (user_id, key, fingerprint, response, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
             args![user.to_string(), key, fingerprint, response, now],
-        )?;
-        Ok(())
+        )
     }
 
     // ----- security groups ------------------------------------------------
@@ -428,15 +415,13 @@ impl<E: Exec> Tx for SqlTx<E> {
         }
     }
     fn security_group_update(&mut self, sg: &SecurityGroup) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "UPDATE security_groups SET name = $2, description = $3 WHERE id = $1",
             args![sg.id.to_string(), &sg.name, &sg.description],
-        )?;
-        Ok(())
+        )
     }
     fn security_group_delete(&mut self, id: SecurityGroupId) -> Result<()> {
-        self.delete("security_groups", id.to_string())?;
-        Ok(())
+        self.delete("security_groups", id.to_string()).map(drop)
     }
     fn security_group_in_use(&mut self, id: SecurityGroupId) -> Result<bool> {
         Ok(self
@@ -450,7 +435,7 @@ impl<E: Exec> Tx for SqlTx<E> {
     }
     fn security_group_rule_insert(&mut self, rule: &SecurityGroupRule) -> Result<()> {
         let now = self.now();
-        self.exec.execute(
+        self.run(
             "INSERT INTO security_group_rules (id, security_group_id, direction, ethertype, protocol, \
              port_range_min, port_range_max, remote_ip_prefix, remote_group_id, description, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -467,8 +452,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 &rule.description,
                 now,
             ],
-        )?;
-        Ok(())
+        )
     }
     fn security_group_rule_get(
         &mut self,
@@ -481,14 +465,14 @@ impl<E: Exec> Tx for SqlTx<E> {
         )
     }
     fn security_group_rule_delete(&mut self, id: SecurityGroupRuleId) -> Result<()> {
-        self.delete("security_group_rules", id.to_string())?;
-        Ok(())
+        self.delete("security_group_rules", id.to_string())
+            .map(drop)
     }
 
     // ----- networks and subnets -------------------------------------------
 
     fn network_insert(&mut self, n: &Network) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "INSERT INTO networks (id, project_id, data_center_id, name, description, kind, shared, \
              is_default, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             args![
@@ -503,8 +487,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 ts(n.created_at),
                 ts(n.updated_at),
             ],
-        )?;
-        Ok(())
+        )
     }
     fn network_get(&mut self, id: NetworkId) -> Result<Option<Network>> {
         self.exec.query_opt(
@@ -514,7 +497,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         )
     }
     fn network_update(&mut self, n: &Network) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "UPDATE networks SET name = $2, description = $3, shared = $4, updated_at = $5, \
              kind = $6 WHERE id = $1",
             args![
@@ -525,12 +508,10 @@ impl<E: Exec> Tx for SqlTx<E> {
                 ts(n.updated_at),
                 n.kind.as_str(),
             ],
-        )?;
-        Ok(())
+        )
     }
     fn network_delete(&mut self, id: NetworkId) -> Result<()> {
-        self.delete("networks", id.to_string())?;
-        Ok(())
+        self.delete("networks", id.to_string()).map(drop)
     }
     fn network_list(&mut self, f: &NetworkFilter, page: &PageRequest) -> Result<Vec<Network>> {
         let mut q = Query::new(format!("SELECT {NETWORK_COLS} FROM networks WHERE TRUE"));
@@ -604,8 +585,7 @@ impl<E: Exec> Tx for SqlTx<E> {
             "DELETE FROM ip_free_ranges WHERE subnet_id = $1",
             args![&sid],
         )?;
-        self.delete("subnets", sid)?;
-        Ok(())
+        self.delete("subnets", sid).map(drop)
     }
     fn subnet_allocation_count(&mut self, id: SubnetId) -> Result<u64> {
         self.count(
@@ -693,7 +673,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         interface: InterfaceId,
         in_pool: bool,
     ) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "INSERT INTO ip_allocations (subnet_id, offset_key, address, interface_id, in_pool) \
              VALUES ($1, $2, $3, $4, $5)",
             args![
@@ -703,8 +683,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 interface.to_string(),
                 in_pool,
             ],
-        )?;
-        Ok(())
+        )
     }
 
     /// Deletes the allocation and merges the offset back into the free ranges:
@@ -744,7 +723,7 @@ impl<E: Exec> Tx for SqlTx<E> {
     // ----- VMs ----------------------------------------------------------------
 
     fn vm_insert(&mut self, vm: &Vm) -> Result<()> {
-        self.exec.execute(
+        self.run(
             &format!(
                 "INSERT INTO vms ({VM_COLS}) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
@@ -763,8 +742,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 ts(vm.created_at),
                 ts(vm.updated_at),
             ],
-        )?;
-        Ok(())
+        )
     }
     /// Inside a write on PostgreSQL: `SELECT … FROM vms WHERE id = $1 FOR
     /// UPDATE`, so the interface limit and the VM's state are checked against
@@ -778,7 +756,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         )
     }
     fn vm_update(&mut self, vm: &Vm) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "UPDATE vms SET name = $2, power_state = $3, metadata = $4, nic_count = $5, \
              updated_at = $6 WHERE id = $1",
             args![
@@ -789,12 +767,10 @@ impl<E: Exec> Tx for SqlTx<E> {
                 i64::from(vm.interface_count),
                 ts(vm.updated_at),
             ],
-        )?;
-        Ok(())
+        )
     }
     fn vm_delete(&mut self, id: VmId) -> Result<()> {
-        self.delete("vms", id.to_string())?;
-        Ok(())
+        self.delete("vms", id.to_string()).map(drop)
     }
     fn vm_list(&mut self, f: &VmFilter, page: &PageRequest) -> Result<Vec<Vm>> {
         let mut q = Query::new(format!("SELECT {VM_COLS} FROM vms WHERE TRUE"));
@@ -888,8 +864,7 @@ impl<E: Exec> Tx for SqlTx<E> {
             "DELETE FROM interface_security_groups WHERE interface_id = $1",
             args![&iid],
         )?;
-        self.delete("interfaces", iid)?;
-        Ok(())
+        self.delete("interfaces", iid).map(drop)
     }
     fn interface_list(
         &mut self,
@@ -1013,14 +988,13 @@ impl<E: Exec> Tx for SqlTx<E> {
             |r| r.int(0),
         )?;
         let seq = seq.ok_or_else(|| Error::not_found(Kind::PublicIpPool, pool))?;
-        self.exec.execute(
+        self.run(
             "INSERT INTO public_ip_released (pool_id, seq, offset_key) VALUES ($1, $2, $3)",
             args![&pid, seq, key(offset)],
-        )?;
-        Ok(())
+        )
     }
     fn public_ip_insert(&mut self, ip: &PublicIp, offset: u64) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "INSERT INTO public_ips (id, project_id, pool_id, offset_key, address, interface_id, \
              description, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             args![
@@ -1033,8 +1007,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 &ip.description,
                 ts(ip.created_at),
             ],
-        )?;
-        Ok(())
+        )
     }
     /// Inside a write on PostgreSQL this locks the public IP's row (`FOR
     /// UPDATE OF p`).
@@ -1062,15 +1035,13 @@ impl<E: Exec> Tx for SqlTx<E> {
         iface: Option<InterfaceId>,
         description: &str,
     ) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "UPDATE public_ips SET interface_id = $2, description = $3 WHERE id = $1",
             args![id.to_string(), iface.map(|i| i.to_string()), description],
-        )?;
-        Ok(())
+        )
     }
     fn public_ip_delete(&mut self, id: PublicIpId) -> Result<()> {
-        self.delete("public_ips", id.to_string())?;
-        Ok(())
+        self.delete("public_ips", id.to_string()).map(drop)
     }
     fn public_ip_list(
         &mut self,

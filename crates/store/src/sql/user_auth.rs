@@ -23,21 +23,19 @@ impl<E: Exec> UserAuthTx for SqlTx<E> {
         )
     }
     fn user_set_enabled(&mut self, id: UserId, enabled: bool) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "UPDATE users SET enabled = $2 WHERE id = $1",
             args![id.to_string(), enabled],
-        )?;
-        Ok(())
+        )
     }
     fn user_delete(&mut self, id: UserId) -> Result<bool> {
         Ok(self.delete("users", id.to_string())? > 0)
     }
     fn tokens_delete_of_user(&mut self, user: UserId, keep: Option<&str>) -> Result<()> {
-        self.exec.execute(
+        self.run(
             "DELETE FROM tokens WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2",
             args![user.to_string(), keep],
-        )?;
-        Ok(())
+        )
     }
     /// Inside a write on PostgreSQL the rows are locked (`FOR UPDATE`); on
     /// SQLite the one writer already excludes every other.
