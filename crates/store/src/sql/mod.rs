@@ -462,3 +462,53 @@ impl<E: Exec> SqlTx<E> {
         Ok(self.exec.query_one(sql, params, |r| r.int(0))?.max(0) as u64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_filter_numbers_its_placeholders_in_order() {
+        let mut q = Query::new("SELECT id FROM t WHERE TRUE");
+        q.and_opt("a = {}", Some("x"));
+        q.and_opt::<&str>("b = {}", None);
+        q.and_in("id", ["1", "2"].map(Param::from));
+        q.paginate(
+            "id",
+            &PageRequest {
+                limit: 5,
+                marker: Some("m".into()),
+            },
+        );
+        assert_eq!(
+            q.sql,
+            "SELECT id FROM t WHERE TRUE AND a = $1 AND id IN ($2, $3) AND id > $4 ORDER BY id LIMIT $5"
+        );
+        assert_eq!(
+            q.args,
+            vec![
+                Param::from("x"),
+                Param::from("1"),
+                Param::from("2"),
+                Param::from("m"),
+                Param::Int(5)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_list_matches_nothing() {
+        let mut q = Query::new("SELECT id FROM t WHERE TRUE");
+        q.and_in("id", []);
+        assert_eq!(q.sql, "SELECT id FROM t WHERE TRUE AND FALSE");
+        assert!(q.args.is_empty());
+    }
+
+    #[test]
+    fn a_constraint_without_a_meaning_is_an_internal_error() {
+        let e = constraint_error(&Violation::Named("trunks_parent".into()), "duplicate key");
+        assert_eq!(e.http_status(), 500);
+        let e = constraint_error(&Violation::Named("projects_name_key".into()), "");
+        assert_eq!(e.to_string(), "That name is already taken.");
+    }
+}

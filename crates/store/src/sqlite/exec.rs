@@ -196,3 +196,41 @@ fn violation(msg: &str) -> Violation {
     }
     Violation::Named("unnamed".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_rewritten_by_number_not_by_position() {
+        assert_eq!(
+            &*sqlite_text("UPDATE t SET a = $2 WHERE id = $1 AND b = $12"),
+            "UPDATE t SET a = ?2 WHERE id = ?1 AND b = ?12"
+        );
+    }
+
+    #[test]
+    fn sqlite_messages_name_the_schema_constraints() {
+        let named = |m: &str| match violation(m) {
+            Violation::Named(n) => n,
+            Violation::ForeignKey => "foreign key".into(),
+        };
+        assert_eq!(
+            named("UNIQUE constraint failed: interfaces.parent_id, interfaces.vlan_id"),
+            "interfaces_parent_vlan"
+        );
+        assert_eq!(
+            named("UNIQUE constraint failed: public_ip_pools.name"),
+            "public_ip_pools_name_key"
+        );
+        assert_eq!(
+            named("CHECK constraint failed: slot IN (1, 2)"),
+            "credentials_slot_check"
+        );
+        assert_eq!(named("FOREIGN KEY constraint failed"), "foreign key");
+        assert_eq!(
+            named("UNIQUE constraint failed: trunks.parent_id"),
+            "unnamed"
+        );
+    }
+}
