@@ -1,8 +1,7 @@
 //! Queries for AK/SK credentials and asynchronous jobs (the Huawei ECS job
 //! API). A supertrait of [`Tx`](crate::Tx), so every use case reaches these
-//! through the same `&mut dyn Tx`; each backend implements it in
-//! `sqlite/tx/credential_job.rs` and `postgres/tx/credential_job.rs`, on the
-//! tables of `migrations/*/0002_huawei.sql`.
+//! through the same `&mut dyn Tx`; it is implemented once, for both engines,
+//! in `sql/credential_job.rs`, on the tables of `migrations/*/0002_huawei.sql`.
 
 use nicplane_domain::ids::{JobId, ProjectId, UserId};
 use nicplane_domain::model::Timestamp;

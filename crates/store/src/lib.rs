@@ -14,10 +14,16 @@
 //! transaction on a pooled connection, with row locks and a bounded retry, so
 //! that several nicplane servers can share one database. The service layer
 //! sees neither: it programs against [`Store`] and [`Tx`] only.
+//!
+//! Both backends run the same statements: [`sql`] holds every query, column
+//! list and row mapper, and the one implementation of [`Tx`]
+//! ([`sql::SqlTx`]), over a small executor each backend provides
+//! (`sqlite::exec`, `postgres::exec`).
 
 pub mod credential_job;
 pub mod postgres;
 pub mod quota;
+pub mod sql;
 pub mod sqlite;
 pub mod trunk;
 pub mod tx;

@@ -1,6 +1,6 @@
 //! Queries for quotas (issue 9), on the tables of
-//! `migrations/*/0006_quotas.sql`. A supertrait of [`Tx`](crate::Tx); each
-//! backend implements it in `sqlite/tx/quota.rs` and `postgres/tx/quota.rs`.
+//! `migrations/*/0006_quotas.sql`. A supertrait of [`Tx`](crate::Tx); it is
+//! implemented once, for both engines, in `sql/quota.rs`.
 //!
 //! Usage is not written here: the triggers of that migration charge and
 //! release it on every insert and delete of a counted row, and refuse an

@@ -1,6 +1,6 @@
 //! Queries for Neutron trunks (the OpenStack dialect). A supertrait of
-//! [`Tx`](crate::Tx); each backend implements it in `sqlite/tx/trunk.rs` and
-//! `postgres/tx/trunk.rs`, on the table of `migrations/*/0003_trunks.sql`.
+//! [`Tx`](crate::Tx); it is implemented once, for both engines, in
+//! `sql/trunk.rs`, on the table of `migrations/*/0003_trunks.sql`.
 //! A trunk's subports are not stored here: they are the supplementary
 //! interfaces whose `parent_id` is the trunk's parent.
 

@@ -1,6 +1,6 @@
 //! Queries for user administration and the bounded purges of expired rows
-//! (issue 9, point 5). A supertrait of [`Tx`](crate::Tx); each backend
-//! implements it in `sqlite/tx/user_auth.rs` and `postgres/tx/user_auth.rs`,
+//! (issue 9, point 5). A supertrait of [`Tx`](crate::Tx); it is
+//! implemented once, for both engines, in `sql/user_auth.rs`,
 //! on the columns and indexes of `migrations/*/0004_auth.sql`.
 
 use nicplane_domain::ids::{ProjectId, UserId};

@@ -1265,3 +1265,405 @@ fn quota_triggers_count_and_limit_every_resource() {
         );
     });
 }
+
+// ----- every constraint that decodes to a domain error ----------------------
+
+/// The error must be the conflict `reason` with exactly `message`.
+fn assert_conflict(err: &Error, reason: ConflictReason, message: &str) {
+    assert_eq!(conflict(err), Some(reason), "{err:?}");
+    assert_eq!(err.to_string(), message, "{err:?}");
+}
+
+fn public_pool(dc: DataCenterId, name: &str) -> PublicIpPool {
+    PublicIpPool {
+        id: PoolId::new(),
+        data_center_id: dc,
+        name: name.into(),
+        cidr: "203.0.113.0/29".parse().expect("cidr"),
+        free_addresses: 6,
+        created_at: now(),
+    }
+}
+
+fn public_ip(seed: &Seed, pool: PoolId, offset: u64, iface: Option<InterfaceId>) -> PublicIp {
+    PublicIp {
+        id: PublicIpId::new(),
+        project_id: seed.project.clone(),
+        pool_id: pool,
+        data_center_id: seed.dc,
+        address: IpAddr::from([203, 0, 113, offset as u8]),
+        interface_id: iface,
+        vm_id: None,
+        fixed_ip: None,
+        description: String::new(),
+        created_at: now(),
+    }
+}
+
+fn credential(user: UserId, access: &str, slot: Option<i16>) -> CredentialRow {
+    CredentialRow {
+        access: access.into(),
+        user_id: user,
+        secret: "sealed".into(),
+        description: String::new(),
+        status: "active".into(),
+        created_at: now(),
+        slot,
+    }
+}
+
+fn user(name: &str) -> User {
+    User {
+        id: UserId::new(),
+        name: name.into(),
+        is_cloud_admin: false,
+        enabled: true,
+        created_at: now(),
+    }
+}
+
+/// The unique names (`*_name_key` on PostgreSQL, `table.name` on SQLite) of
+/// data centers, projects, users and public IP pools are `NameTaken`.
+#[test]
+fn duplicate_names_are_name_taken_on_every_table() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+        let taken = "That name is already taken.";
+
+        let err = store
+            .write(|tx| {
+                tx.data_center_insert(&data_center("twin"))?;
+                tx.data_center_insert(&data_center("twin"))
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(&err, ConflictReason::NameTaken, taken);
+
+        let project = |name: &str| Project {
+            id: ProjectId::new(),
+            name: name.into(),
+            description: String::new(),
+            created_at: now(),
+        };
+        let err = store
+            .write(move |tx| {
+                tx.project_insert(&project("twin"))?;
+                tx.project_insert(&project("twin"))
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(&err, ConflictReason::NameTaken, taken);
+
+        let err = store
+            .write(|tx| {
+                tx.user_insert(&user("twin"), "hash")?;
+                tx.user_insert(&user("twin"), "hash")
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(&err, ConflictReason::NameTaken, taken);
+
+        let dc = seed.dc;
+        let err = store
+            .write(move |tx| {
+                tx.pool_insert(&public_pool(dc, "twin"), &[])?;
+                tx.pool_insert(&public_pool(dc, "twin"), &[])
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(&err, ConflictReason::NameTaken, taken);
+    });
+}
+
+/// `interfaces_parent_vlan`: one VLAN id once per parent interface.
+#[test]
+fn a_vlan_used_twice_on_one_parent_is_vlan_in_use() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                for mac in [[2, 0, 0, 0, 2, 1], [2, 0, 0, 0, 2, 2]] {
+                    let mut sub = interface(&s, mac, None, false);
+                    sub.supplementary = true;
+                    sub.parent_id = Some(s.iface);
+                    sub.vlan_id = Some(VlanId::new(100).expect("vlan"));
+                    tx.interface_insert(&sub, true)?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(
+            &err,
+            ConflictReason::VlanInUse,
+            "The VLAN id is already used on that parent interface.",
+        );
+        // Another VLAN id on the same parent is fine.
+        let s = seed.clone();
+        store
+            .write(move |tx| {
+                for (mac, vlan) in [([2, 0, 0, 0, 2, 1], 100), ([2, 0, 0, 0, 2, 2], 101)] {
+                    let mut sub = interface(&s, mac, None, false);
+                    sub.supplementary = true;
+                    sub.parent_id = Some(s.iface);
+                    sub.vlan_id = Some(VlanId::new(vlan).expect("vlan"));
+                    tx.interface_insert(&sub, true)?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let vlans = store
+            .read(move |tx| tx.interface_vlans_of_parent(seed.iface))
+            .await
+            .unwrap();
+        assert_eq!(vlans, vec![100, 101]);
+    });
+}
+
+/// `public_ips_address` (one holder per pool address) is `AddressInUse`;
+/// `public_ips_interface` (one public IP per interface) is `PublicIpExists`.
+#[test]
+fn public_ip_address_and_interface_are_unique() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+        let pool = public_pool(seed.dc, "public");
+        let pid = pool.id;
+        store
+            .write(move |tx| tx.pool_insert(&pool, &[]))
+            .await
+            .unwrap();
+
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                tx.public_ip_insert(&public_ip(&s, pid, 1, None), 1)?;
+                tx.public_ip_insert(&public_ip(&s, pid, 1, None), 1)
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(
+            &err,
+            ConflictReason::AddressInUse,
+            "The IP address is already in use.",
+        );
+
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                tx.public_ip_insert(&public_ip(&s, pid, 1, Some(s.iface)), 1)?;
+                tx.public_ip_insert(&public_ip(&s, pid, 2, Some(s.iface)), 2)
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(
+            &err,
+            ConflictReason::PublicIpExists,
+            "The network interface already has a public IP.",
+        );
+
+        // Moving a public IP onto an interface that has one is the same conflict.
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                tx.public_ip_insert(&public_ip(&s, pid, 1, Some(s.iface)), 1)?;
+                let other = public_ip(&s, pid, 2, None);
+                tx.public_ip_insert(&other, 2)?;
+                tx.public_ip_set_interface(other.id, Some(s.iface), "")
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(
+            &err,
+            ConflictReason::PublicIpExists,
+            "The network interface already has a public IP.",
+        );
+    });
+}
+
+/// `credentials_user_slot` (two slots per user) and `credentials_slot_check`
+/// (slot 1 or 2) are both the credential limit.
+#[test]
+fn credential_slots_are_the_credential_limit() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let u = user("keys");
+        let uid = u.id;
+        store
+            .write(move |tx| tx.user_insert(&u, "hash"))
+            .await
+            .unwrap();
+        let err = store
+            .write(move |tx| {
+                tx.credential_insert(&credential(uid, "AAAAAAAAAAAAAAAAAAA1", Some(1)))?;
+                tx.credential_insert(&credential(uid, "AAAAAAAAAAAAAAAAAAA2", Some(1)))
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(
+            &err,
+            ConflictReason::CredentialLimitReached,
+            CREDENTIAL_LIMIT_MESSAGE,
+        );
+        let err = store
+            .write(move |tx| {
+                tx.credential_insert(&credential(uid, "AAAAAAAAAAAAAAAAAAA3", Some(3)))
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(
+            &err,
+            ConflictReason::CredentialLimitReached,
+            CREDENTIAL_LIMIT_MESSAGE,
+        );
+        let keys = store
+            .write(move |tx| {
+                tx.credential_insert(&credential(uid, "AAAAAAAAAAAAAAAAAAA1", Some(1)))?;
+                tx.credential_insert(&credential(uid, "AAAAAAAAAAAAAAAAAAA2", Some(2)))?;
+                tx.credentials_of_user(uid)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.slot).collect::<Vec<_>>(),
+            vec![Some(1), Some(2)]
+        );
+    });
+}
+
+/// A foreign key still pointing at a row (`InUse`) and the exact messages of
+/// the interface constraints: the primary interface, the MAC, an address.
+#[test]
+fn in_use_primary_and_address_conflicts_have_their_messages() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| tx.network_delete(s.network))
+            .await
+            .unwrap_err();
+        assert_conflict(
+            &err,
+            ConflictReason::InUse,
+            "The object is still used by another object.",
+        );
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                tx.data_center_insert(&DataCenter {
+                    id: s.dc,
+                    ..data_center("same-id")
+                })
+            })
+            .await
+            .unwrap_err();
+        // A primary-key clash outside the decoded constraints is an internal error.
+        assert_eq!(err.http_status(), 500, "{err:?}");
+
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                let v = vm(&s, "vm");
+                tx.vm_insert(&v)?;
+                tx.interface_insert(&interface(&s, [2, 0, 0, 0, 1, 1], Some(v.id), true), true)?;
+                tx.interface_insert(&interface(&s, [2, 0, 0, 0, 1, 2], Some(v.id), true), true)
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(
+            &err,
+            ConflictReason::PrimaryInterface,
+            "The VM already has a primary interface.",
+        );
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                tx.ip_record(s.subnet, 7, address(7), s.iface, true)?;
+                tx.ip_record(s.subnet, 7, address(7), s.iface, true)
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(
+            &err,
+            ConflictReason::AddressInUse,
+            "The IP address is already in use.",
+        );
+    });
+}
+
+/// The get-or-create races: a second default network or security group of a
+/// project, or a second answer under one idempotency key, is the same
+/// conflict on both engines (on PostgreSQL the use case is first run again,
+/// as when a concurrent transaction created the row).
+#[test]
+fn second_defaults_and_reused_idempotency_keys_conflict() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+        let default_created =
+            "The project's default was created by a concurrent request; try again.";
+
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                for _ in 0..2 {
+                    tx.network_insert(&Network {
+                        id: NetworkId::new(),
+                        project_id: Some(s.project.clone()),
+                        data_center_id: s.dc,
+                        name: "default".into(),
+                        description: String::new(),
+                        kind: NetworkKind::Standard,
+                        shared: false,
+                        is_default: true,
+                        created_at: now(),
+                        updated_at: now(),
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(&err, ConflictReason::InUse, default_created);
+
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                for _ in 0..2 {
+                    tx.security_group_insert(&SecurityGroup {
+                        id: SecurityGroupId::new(),
+                        project_id: s.project.clone(),
+                        name: "default".into(),
+                        description: String::new(),
+                        is_default: true,
+                        rules: vec![],
+                        created_at: now(),
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(&err, ConflictReason::InUse, default_created);
+
+        let u = user("idem");
+        let err = store
+            .write(move |tx| {
+                tx.user_insert(&u, "hash")?;
+                tx.idempotency_put(u.id, "key-1", "fp", "{}")?;
+                tx.idempotency_put(u.id, "key-1", "fp", "{}")
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(
+            &err,
+            ConflictReason::IdempotencyKeyReused,
+            "The Idempotency-Key is in use by a concurrent request.",
+        );
+    });
+}

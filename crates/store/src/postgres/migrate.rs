@@ -7,7 +7,7 @@
 //! second server waits, then finds the schema up to date. PostgreSQL's DDL is
 //! transactional, so a failed migration leaves nothing behind.
 
-use super::tx::classify;
+use super::exec::classify;
 use ::postgres::Client;
 use nicplane_domain::{Error, Result};
 

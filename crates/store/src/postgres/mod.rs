@@ -1,10 +1,11 @@
 //! The PostgreSQL backend: a bounded pool of connections, the one helper that
-//! runs every transaction (and retries it), and the [`Tx`](crate::Tx)
-//! implementation.
+//! runs every transaction (and retries it), and the executor (`exec`) that
+//! the one [`Tx`](crate::Tx) implementation, `crate::sql::SqlTx`, runs on.
 //!
 //! Several nicplane servers may share one database. Nothing here relies on
 //! being the only writer: every invariant rests on a constraint or on a row
-//! lock taken inside the transaction (see [`tx`] and `docs/postgres.md`).
+//! lock taken inside the transaction (see `exec`, `crate::sql` and
+//! `docs/postgres.md`).
 //!
 //! [`PgStore::run`] is the one place a transaction begins and ends. Writes run
 //! at `READ COMMITTED` with explicit row locks; a serialization failure, a
@@ -20,21 +21,21 @@
 //! calls [`PgStore::run`] through `spawn_blocking`, and opening, migrating and
 //! closing connections happen on plain threads.
 
+pub(crate) mod exec;
 mod migrate;
-mod tx;
 
+pub use exec::PgTx;
 pub use migrate::MIGRATION_LOCK_KEY;
-pub use tx::PgTx;
 
 use crate::{StoreOptions, Tx};
 use ::postgres::{Client, Config, NoTls, Statement};
+use exec::{classify, Failure};
 use nicplane_domain::{Error, Result};
 use rand::Rng;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tx::{classify, Failure};
 
 /// Most times one use case runs before a retryable failure is reported.
 pub const MAX_ATTEMPTS: u32 = 10;
@@ -291,10 +292,10 @@ impl PgStore {
             return Err(self.broke(&mut lease, classify(&e)));
         }
         let (result, failure) = {
-            let mut tx = PgTx::new(lease.conn(), mode != Mode::Read);
+            let mut tx = exec::tx(lease.conn(), mode != Mode::Read);
             let result = catch_unwind(AssertUnwindSafe(|| work(&mut tx)))
                 .unwrap_or_else(|_| Err(Error::internal("a use case panicked")));
-            (result, tx.failure().cloned())
+            (result, tx.exec().failure().cloned())
         };
         if let Some(f) = failure.as_ref().filter(|f| f.broken) {
             return Err(self.broke(&mut lease, f.clone()));

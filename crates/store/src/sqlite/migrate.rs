@@ -1,7 +1,7 @@
 //! Applies the SQLite migrations in `migrations/sqlite`, in order, once each.
 //! Refuses to run against a database whose schema is newer than this binary.
 
-use super::tx::decode;
+use super::exec::decode;
 use nicplane_domain::{Error, Result};
 use rusqlite::Connection;
 

@@ -1,5 +1,6 @@
 //! The SQLite backend: one writer thread with group commit, a small pool of
-//! read-only connections, and the [`Tx`](crate::Tx) implementation.
+//! read-only connections, and the executor (`exec`) that the one
+//! [`Tx`](crate::Tx) implementation, `crate::sql::SqlTx`, runs on.
 //!
 //! Durability: the writer runs with `PRAGMA synchronous = FULL` unless the
 //! deployment chose `NORMAL` ([`crate::Synchronous`]); with group commit that
@@ -15,8 +16,8 @@
 //! error; if the commit fails, every job that wanted to keep its changes gets
 //! the commit's error.
 
+pub(crate) mod exec;
 mod migrate;
-mod tx;
 
 use crate::{StoreOptions, Synchronous, Tx};
 use nicplane_domain::{Error, Result};
@@ -27,7 +28,7 @@ use std::sync::{mpsc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
-pub use tx::SqliteTx;
+pub use exec::SqliteTx;
 
 type Answer = Result<Box<dyn Any + Send>>;
 type ErasedWork = Box<dyn FnOnce(&mut dyn Tx) -> Answer + Send>;
@@ -66,7 +67,7 @@ fn open_connection(path: &str, read_only: bool, sync: Synchronous) -> Result<Con
         sync.pragma(),
         if read_only { 1 } else { 0 }
     ))
-    .map_err(tx::decode)?;
+    .map_err(exec::decode)?;
     // One attach runs more distinct statements than rusqlite's default cache
     // of 16 holds; re-preparing them on every request would dominate its cost.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -161,14 +162,14 @@ impl SqliteStore {
         let result = match conn.execute_batch("BEGIN") {
             Ok(()) => {
                 let r = catch_unwind(AssertUnwindSafe(|| {
-                    let mut tx = SqliteTx::new(&conn);
+                    let mut tx = exec::tx(&conn);
                     f(&mut tx)
                 }))
                 .unwrap_or_else(|_| Err(Error::internal("a read use case panicked")));
                 let _ = conn.execute_batch("COMMIT");
                 r
             }
-            Err(e) => Err(tx::decode(e)),
+            Err(e) => Err(exec::decode(e)),
         };
         // Always give the connection back, or the pool would shrink.
         if let Ok(mut idle) = self.readers.lock() {
@@ -194,7 +195,7 @@ fn writer_loop(conn: Connection, receiver: mpsc::Receiver<Job>, max_group: usize
 
 fn run_group(conn: &Connection, batch: Vec<Job>) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let err = tx::decode(e);
+        let err = exec::decode(e);
         for job in batch {
             let _ = job.reply.send(Err(err.clone()));
         }
@@ -208,7 +209,7 @@ fn run_group(conn: &Connection, batch: Vec<Job>) {
             continue;
         }
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
-            broken = Some(tx::decode(e));
+            broken = Some(exec::decode(e));
             let _ = job.reply.send(Err(broken
                 .clone()
                 .unwrap_or_else(|| Error::internal("savepoint"))));
@@ -216,7 +217,7 @@ fn run_group(conn: &Connection, batch: Vec<Job>) {
         }
         let work = job.work;
         let answer = catch_unwind(AssertUnwindSafe(|| {
-            let mut tx = SqliteTx::new(conn);
+            let mut tx = exec::tx(conn);
             work(&mut tx)
         }))
         .unwrap_or_else(|_| Err(Error::internal("a use case panicked")));
@@ -227,7 +228,7 @@ fn run_group(conn: &Connection, batch: Vec<Job>) {
             conn.execute_batch("ROLLBACK TO job; RELEASE job")
         };
         if let Err(e) = end {
-            broken = Some(tx::decode(e));
+            broken = Some(exec::decode(e));
         }
         done.push((job.reply, answer, keep));
     }
@@ -236,7 +237,7 @@ fn run_group(conn: &Connection, batch: Vec<Job>) {
             let _ = conn.execute_batch("ROLLBACK");
             Err(err)
         }
-        None => conn.execute_batch("COMMIT").map_err(tx::decode),
+        None => conn.execute_batch("COMMIT").map_err(exec::decode),
     };
     if commit.is_err() && !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");

@@ -1,6 +1,6 @@
-//! [`QuotaTx`] for PostgreSQL (tables and triggers of `0006_quotas.sql`).
+//! [`QuotaTx`] for both engines (tables and triggers of `0006_quotas.sql`).
 
-use super::{col, get, PgTx};
+use super::{args, Exec, SqlTx};
 use crate::quota::*;
 use nicplane_domain::ids::ProjectId;
 use nicplane_domain::quota::{QuotaResource, QuotaUsage};
@@ -18,12 +18,14 @@ fn in_order<T>(mut rows: Vec<(QuotaResource, T)>) -> Vec<(QuotaResource, T)> {
     rows
 }
 
-impl QuotaTx for PgTx<'_> {
+impl<E: Exec> QuotaTx for SqlTx<E> {
     fn quota_get(&mut self, project: &ProjectId) -> Result<Vec<QuotaUsage>> {
-        let rows = self.many(QUOTA_GET, &[&project.to_string()], |r| {
-            let resource: QuotaResource = col(r, 0, "quota resource")?;
-            Ok((resource, (get::<i64>(r, 1)?, get::<i64>(r, 2)?)))
-        })?;
+        let rows = self
+            .exec
+            .query(QUOTA_GET, args![project.to_string()], |r| {
+                let resource: QuotaResource = r.parse(0, "quota resource")?;
+                Ok((resource, (r.int(1)?, r.int(2)?)))
+            })?;
         Ok(in_order(rows)
             .into_iter()
             .map(|(resource, (limit, used))| QuotaUsage {
@@ -35,18 +37,18 @@ impl QuotaTx for PgTx<'_> {
             .collect())
     }
     fn quota_defaults(&mut self) -> Result<Vec<(QuotaResource, i64)>> {
-        let rows = self.many(
+        let rows = self.exec.query(
             "SELECT resource, hard_limit FROM quota_defaults",
-            &[],
-            |r| Ok((col(r, 0, "quota resource")?, get::<i64>(r, 1)?)),
+            args![],
+            |r| Ok((r.parse(0, "quota resource")?, r.int(1)?)),
         )?;
         Ok(in_order(rows))
     }
     fn quota_default_set(&mut self, resource: QuotaResource, limit: i64) -> Result<()> {
-        self.exec(
+        self.run(
             "INSERT INTO quota_defaults (resource, hard_limit) VALUES ($1, $2) \
              ON CONFLICT (resource) DO UPDATE SET hard_limit = excluded.hard_limit",
-            &[&resource.as_str(), &limit],
+            args![resource.as_str(), limit],
         )
     }
     fn quota_set(
@@ -55,23 +57,23 @@ impl QuotaTx for PgTx<'_> {
         resource: QuotaResource,
         limit: i64,
     ) -> Result<()> {
-        self.exec(
+        self.run(
             "INSERT INTO quota_limits (project_id, resource, hard_limit) VALUES ($1, $2, $3) \
              ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit",
-            &[&project.to_string(), &resource.as_str(), &limit],
+            args![project.to_string(), resource.as_str(), limit],
         )
     }
     fn quota_reset(&mut self, project: &ProjectId) -> Result<()> {
-        self.exec(
+        self.run(
             "DELETE FROM quota_limits WHERE project_id = $1",
-            &[&project.to_string()],
+            args![project.to_string()],
         )
     }
     fn quota_projects(&mut self) -> Result<Vec<ProjectId>> {
-        self.many(
+        self.exec.query(
             "SELECT DISTINCT project_id FROM quota_limits ORDER BY project_id",
-            &[],
-            |r| col(r, 0, "project"),
+            args![],
+            |r| r.parse(0, "project"),
         )
     }
 }

@@ -1,0 +1,521 @@
+//! Every SQL statement of the store, written once for both engines.
+//!
+//! The statements, the column lists and the row mappers live here; the
+//! transaction interface ([`Tx`](crate::Tx) and its supertraits) has one
+//! implementation, [`SqlTx`], generic over an [`Exec`]utor that each backend
+//! provides:
+//!
+//! * `sqlite::exec::SqliteExec` rewrites the `$N` placeholders to `?N` (once
+//!   per statement text, cached), keeps statements prepared per connection
+//!   and ignores lock requests: SQLite has one writer, so a writing
+//!   transaction already excludes every other.
+//! * `postgres::exec::PgExec` appends `FOR UPDATE` where a read asks for a
+//!   lock inside a writing transaction, keeps statements prepared per
+//!   connection and classifies errors (serialization failures and deadlocks
+//!   are retried by `postgres::PgStore::run`).
+//!
+//! The SQL is the dialect both engines accept: `$N` placeholders, `TRUE`,
+//! `ON CONFLICT … DO NOTHING/UPDATE`, `RETURNING`, `IS DISTINCT FROM`; a
+//! list of values is expanded into placeholders ([`Query::and_in`]); the
+//! current time is bound from Rust (`SqlTx::now`), never read from an
+//! engine's clock function. A constraint violation is classified by each
+//! backend into a [`Violation`] and turned into the domain error by the one
+//! function [`constraint_error`].
+//!
+//! Where a new query goes: its statement and its use in the `impl` of the
+//! trait method in `tx.rs` (or the sub-trait's file: `credential_job.rs`,
+//! `quota.rs`, `trunk.rs`, `user_auth.rs`); a new table's column list and
+//! row mapper in `rows.rs`; a new list filter in the list query's function
+//! (one function per list query builds its `WHERE` from the filter).
+
+mod credential_job;
+mod quota;
+pub(crate) mod rows;
+mod trunk;
+mod tx;
+mod user_auth;
+
+use crate::tx::PageRequest;
+use nicplane_domain::{ConflictReason, Error, Result};
+use std::collections::HashSet;
+use std::str::FromStr;
+use time::OffsetDateTime;
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Null,
+    Int(i64),
+    Text(String),
+    Bool(bool),
+}
+
+impl From<i64> for Param {
+    fn from(v: i64) -> Self {
+        Param::Int(v)
+    }
+}
+impl From<bool> for Param {
+    fn from(v: bool) -> Self {
+        Param::Bool(v)
+    }
+}
+impl From<String> for Param {
+    fn from(v: String) -> Self {
+        Param::Text(v)
+    }
+}
+impl From<&String> for Param {
+    fn from(v: &String) -> Self {
+        Param::Text(v.clone())
+    }
+}
+impl From<&str> for Param {
+    fn from(v: &str) -> Self {
+        Param::Text(v.to_string())
+    }
+}
+impl<T: Into<Param>> From<Option<T>> for Param {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Param::Null, Into::into)
+    }
+}
+
+/// The parameters of a statement: `args![a, b]` is `[Param::from(a), …]`.
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { &[$($crate::sql::Param::from($v)),*] };
+}
+pub(crate) use args;
+
+/// One row of a result, as both engines' rows can be read.
+pub trait Row {
+    /// An integer column (any width), or NULL.
+    fn get_i64(&self, i: usize) -> Result<Option<i64>>;
+    /// A text column, or NULL.
+    fn get_str(&self, i: usize) -> Result<Option<&str>>;
+    /// A boolean column (SQLite: an integer), or NULL.
+    fn get_bool(&self, i: usize) -> Result<Option<bool>>;
+}
+
+fn null(i: usize) -> Error {
+    Error::internal(format!("bad column {i} in the database: NULL"))
+}
+
+/// Parse a column written by this store; a bad value is a corrupt row.
+fn parse<T: FromStr>(s: &str, what: &str) -> Result<T> {
+    s.parse()
+        .map_err(|_| Error::internal(format!("bad {what} in the database: {s}")))
+}
+
+/// Typed readers over any [`Row`]; a wrong type or NULL where none may be is
+/// a bug or a corrupt row (an internal error).
+impl dyn Row + '_ {
+    pub fn int(&self, i: usize) -> Result<i64> {
+        self.get_i64(i)?.ok_or_else(|| null(i))
+    }
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        self.get_i64(i)
+    }
+    /// An integer that must fit `T` (a port, a VLAN id, a count).
+    pub fn small<T: TryFrom<i64>>(&self, i: usize, what: &str) -> Result<T> {
+        let v = self.int(i)?;
+        T::try_from(v).map_err(|_| Error::internal(format!("bad {what} in the database: {v}")))
+    }
+    pub fn opt_small<T: TryFrom<i64>>(&self, i: usize, what: &str) -> Result<Option<T>> {
+        self.get_i64(i)?
+            .map(|v| {
+                T::try_from(v)
+                    .map_err(|_| Error::internal(format!("bad {what} in the database: {v}")))
+            })
+            .transpose()
+    }
+    pub fn str(&self, i: usize) -> Result<&str> {
+        self.get_str(i)?.ok_or_else(|| null(i))
+    }
+    pub fn string(&self, i: usize) -> Result<String> {
+        self.str(i).map(str::to_string)
+    }
+    pub fn opt_string(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.get_str(i)?.map(str::to_string))
+    }
+    pub fn bool(&self, i: usize) -> Result<bool> {
+        self.get_bool(i)?.ok_or_else(|| null(i))
+    }
+    /// A text column parsed into `T` (ids, enums, addresses).
+    pub fn parse<T: FromStr>(&self, i: usize, what: &str) -> Result<T> {
+        parse(self.str(i)?, what)
+    }
+    pub fn opt_parse<T: FromStr>(&self, i: usize, what: &str) -> Result<Option<T>> {
+        self.get_str(i)?.map(|s| parse(s, what)).transpose()
+    }
+    /// A JSON text column.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, i: usize) -> Result<T> {
+        json(self.str(i)?)
+    }
+    /// A Unix time column.
+    pub fn time(&self, i: usize) -> Result<OffsetDateTime> {
+        Ok(from_ts(self.int(i)?))
+    }
+}
+
+pub(crate) fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| Error::internal(format!("bad JSON in the database: {e}")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+pub(crate) fn ts(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+pub(crate) fn from_ts(v: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(v).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// What [`Exec::each_row`] hands each row to.
+pub type RowFn<'a> = &'a mut dyn FnMut(&dyn Row) -> Result<()>;
+
+/// What a backend runs statements on: one connection inside one transaction
+/// that the backend began and will end.
+pub trait Exec {
+    /// Run `sql` (with `$N` placeholders) and hand each row returned to `f`.
+    fn each_row(&mut self, sql: &str, params: &[Param], f: RowFn<'_>) -> Result<()>;
+
+    /// Run `sql` and answer the number of rows it changed.
+    fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64>;
+
+    /// Whether reads that decide a write lock the rows they read (PostgreSQL
+    /// inside a writing transaction). When false, [`Exec::for_update`] is
+    /// empty and `SqlTx::lock` does nothing.
+    fn row_locks(&self) -> bool;
+
+    /// `expr` with its ASCII letters (only) lower-cased, for the
+    /// case-insensitive filters (as `eq_ignore_ascii_case`): SQLite's
+    /// built-in `lower()` folds ASCII letters only.
+    fn fold_ascii(&self, expr: &str) -> String {
+        format!("lower({expr})")
+    }
+
+    /// The clause that locks the rows a read returns (of table alias `of`),
+    /// when [`Exec::row_locks`]; empty otherwise.
+    fn for_update(&self, of: Option<&str>) -> String {
+        match (self.row_locks(), of) {
+            (false, _) => String::new(),
+            (true, None) => " FOR UPDATE".into(),
+            (true, Some(t)) => format!(" FOR UPDATE OF {t}"),
+        }
+    }
+
+    /// Every row, mapped.
+    fn query<T>(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        mut f: impl FnMut(&dyn Row) -> Result<T>,
+    ) -> Result<Vec<T>>
+    where
+        Self: Sized,
+    {
+        let mut out = Vec::new();
+        self.each_row(sql, params, &mut |r| {
+            out.push(f(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The first row, mapped, if there is one.
+    fn query_opt<T>(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        f: impl FnOnce(&dyn Row) -> Result<T>,
+    ) -> Result<Option<T>>
+    where
+        Self: Sized,
+    {
+        let mut f = Some(f);
+        let mut out = None;
+        self.each_row(sql, params, &mut |r| {
+            if let Some(f) = f.take() {
+                out = Some(f(r)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The first row, mapped; a statement that returns none is a bug.
+    fn query_one<T>(
+        &mut self,
+        sql: &str,
+        params: &[Param],
+        f: impl FnOnce(&dyn Row) -> Result<T>,
+    ) -> Result<T>
+    where
+        Self: Sized,
+    {
+        self.query_opt(sql, params, f)?
+            .ok_or_else(|| Error::internal(format!("no row from: {sql}")))
+    }
+}
+
+/// A constraint violation, as a backend reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Violation {
+    /// A foreign key still points at the row (or at nothing).
+    ForeignKey,
+    /// A unique index or CHECK, by its PostgreSQL name (`interfaces_mac`,
+    /// `credentials_slot_check`, `projects_name_key`, …); the SQLite backend
+    /// names it from the columns in SQLite's message.
+    Named(String),
+}
+
+/// The one mapping of a violated constraint to the domain error, for both
+/// engines. `message` is the engine's own text (a quota trigger's abort
+/// message names the resource).
+pub fn constraint_error(v: &Violation, message: &str) -> Error {
+    if let Some(e) = crate::quota::decode_over_quota(message) {
+        return e;
+    }
+    let c = |reason, m: &str| Error::conflict(reason, m);
+    let name = match v {
+        Violation::ForeignKey => {
+            return c(
+                ConflictReason::InUse,
+                "The object is still used by another object.",
+            )
+        }
+        Violation::Named(n) => n.as_str(),
+    };
+    match name {
+        "credentials_user_slot" | "credentials_slot_check" => c(
+            ConflictReason::CredentialLimitReached,
+            crate::CREDENTIAL_LIMIT_MESSAGE,
+        ),
+        "interfaces_mac" => c(
+            ConflictReason::MacInUse,
+            "The MAC address is already in use.",
+        ),
+        "interfaces_parent_vlan" => c(
+            ConflictReason::VlanInUse,
+            "The VLAN id is already used on that parent interface.",
+        ),
+        "interfaces_one_primary" => c(
+            ConflictReason::PrimaryInterface,
+            "The VM already has a primary interface.",
+        ),
+        "ip_allocations_pkey" | "public_ips_address" => c(
+            ConflictReason::AddressInUse,
+            "The IP address is already in use.",
+        ),
+        "public_ips_interface" => c(
+            ConflictReason::PublicIpExists,
+            "The network interface already has a public IP.",
+        ),
+        "vms_nic_count_check" => c(
+            ConflictReason::InterfaceLimitReached,
+            "The VM has too many network interfaces.",
+        ),
+        "idempotency_keys_pkey" => c(
+            ConflictReason::IdempotencyKeyReused,
+            "The Idempotency-Key is in use by a concurrent request.",
+        ),
+        "networks_one_default" | "security_groups_one_default" => c(
+            ConflictReason::InUse,
+            "The project's default was created by a concurrent request; try again.",
+        ),
+        n if n.ends_with("_name_key") => {
+            c(ConflictReason::NameTaken, "That name is already taken.")
+        }
+        _ => Error::internal(format!("constraint {name} violated: {message}")),
+    }
+}
+
+/// A statement built from filters, with numbered placeholders.
+pub struct Query {
+    pub sql: String,
+    pub args: Vec<Param>,
+}
+
+impl Query {
+    pub fn new(sql: impl Into<String>) -> Self {
+        Query {
+            sql: sql.into(),
+            args: Vec::new(),
+        }
+    }
+
+    fn placeholder(&mut self, v: Param) -> String {
+        self.args.push(v);
+        format!("${}", self.args.len())
+    }
+
+    /// Append `AND cond` with its `{}` replaced by the placeholder of `v`.
+    pub fn and(&mut self, cond: &str, v: impl Into<Param>) {
+        let p = self.placeholder(v.into());
+        self.sql.push_str(" AND ");
+        self.sql.push_str(&cond.replace("{}", &p));
+    }
+
+    /// Append `AND cond` when there is a value (a filter that is set).
+    pub fn and_opt<V: Into<Param>>(&mut self, cond: &str, v: Option<V>) {
+        if let Some(v) = v {
+            self.and(cond, v);
+        }
+    }
+
+    /// Append `AND col IN ($i, $j, …)`, or `AND FALSE` for no values: the
+    /// one spelling of "one of these" for both engines.
+    pub fn and_in(&mut self, col: &str, values: impl IntoIterator<Item = Param>) {
+        let list: Vec<String> = values.into_iter().map(|v| self.placeholder(v)).collect();
+        if list.is_empty() {
+            self.sql.push_str(" AND FALSE");
+        } else {
+            self.sql
+                .push_str(&format!(" AND {col} IN ({})", list.join(", ")));
+        }
+    }
+
+    /// Append `AND col > marker ORDER BY col LIMIT n`.
+    pub fn paginate(&mut self, col: &str, page: &PageRequest) {
+        if let Some(m) = &page.marker {
+            self.and(&format!("{col} > {{}}"), m.as_str());
+        }
+        self.sql.push_str(&format!(" ORDER BY {col}"));
+        if page.limit > 0 {
+            let p = self.placeholder(Param::Int(i64::from(page.limit)));
+            self.sql.push_str(&format!(" LIMIT {p}"));
+        }
+    }
+}
+
+/// What a row lock protects; locked at most once per transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Lock {
+    Subnet(nicplane_domain::ids::SubnetId),
+    Pool(nicplane_domain::ids::PoolId),
+}
+
+/// The one implementation of [`Tx`](crate::Tx): a transaction on a backend's
+/// executor. The backend began the transaction and ends it.
+pub struct SqlTx<E: Exec> {
+    exec: E,
+    locked: HashSet<Lock>,
+    /// The transaction's time (Unix seconds), read once.
+    now: Option<i64>,
+}
+
+impl<E: Exec> SqlTx<E> {
+    pub fn new(exec: E) -> Self {
+        SqlTx {
+            exec,
+            locked: HashSet::new(),
+            now: None,
+        }
+    }
+
+    /// The backend's executor.
+    pub fn exec(&self) -> &E {
+        &self.exec
+    }
+
+    /// The transaction's time, the same for all its statements.
+    fn now(&mut self) -> i64 {
+        *self
+            .now
+            .get_or_insert_with(|| OffsetDateTime::now_utc().unix_timestamp())
+    }
+
+    /// Lock a subnet or pool row for the rest of the transaction, once:
+    /// allocations from one subnet or pool run one after the other.
+    /// ```sql
+    /// SELECT 1 FROM subnets WHERE id = $1 FOR UPDATE  -- or public_ip_pools
+    /// ```
+    fn lock(&mut self, what: Lock) -> Result<()> {
+        if !self.exec.row_locks() || self.locked.contains(&what) {
+            return Ok(());
+        }
+        let lock = self.exec.for_update(None);
+        match &what {
+            Lock::Subnet(id) => self.exec.execute(
+                &format!("SELECT 1 FROM subnets WHERE id = $1{lock}"),
+                args![id.to_string()],
+            )?,
+            Lock::Pool(id) => self.exec.execute(
+                &format!("SELECT 1 FROM public_ip_pools WHERE id = $1{lock}"),
+                args![id.to_string()],
+            )?,
+        };
+        self.locked.insert(what);
+        Ok(())
+    }
+
+    /// Run a statement for its effect.
+    fn run(&mut self, sql: &str, params: &[Param]) -> Result<()> {
+        self.exec.execute(sql, params).map(drop)
+    }
+
+    /// `DELETE FROM table WHERE id = $1`.
+    fn delete(&mut self, table: &str, id: String) -> Result<u64> {
+        self.exec
+            .execute(&format!("DELETE FROM {table} WHERE id = $1"), args![id])
+    }
+
+    /// `SELECT COUNT(*) …` as a count.
+    fn count(&mut self, sql: &str, params: &[Param]) -> Result<u64> {
+        Ok(self.exec.query_one(sql, params, |r| r.int(0))?.max(0) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_filter_numbers_its_placeholders_in_order() {
+        let mut q = Query::new("SELECT id FROM t WHERE TRUE");
+        q.and_opt("a = {}", Some("x"));
+        q.and_opt::<&str>("b = {}", None);
+        q.and_in("id", ["1", "2"].map(Param::from));
+        q.paginate(
+            "id",
+            &PageRequest {
+                limit: 5,
+                marker: Some("m".into()),
+            },
+        );
+        assert_eq!(
+            q.sql,
+            "SELECT id FROM t WHERE TRUE AND a = $1 AND id IN ($2, $3) AND id > $4 ORDER BY id LIMIT $5"
+        );
+        assert_eq!(
+            q.args,
+            vec![
+                Param::from("x"),
+                Param::from("1"),
+                Param::from("2"),
+                Param::from("m"),
+                Param::Int(5)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_list_matches_nothing() {
+        let mut q = Query::new("SELECT id FROM t WHERE TRUE");
+        q.and_in("id", []);
+        assert_eq!(q.sql, "SELECT id FROM t WHERE TRUE AND FALSE");
+        assert!(q.args.is_empty());
+    }
+
+    #[test]
+    fn a_constraint_without_a_meaning_is_an_internal_error() {
+        let e = constraint_error(&Violation::Named("trunks_parent".into()), "duplicate key");
+        assert_eq!(e.http_status(), 500);
+        let e = constraint_error(&Violation::Named("projects_name_key".into()), "");
+        assert_eq!(e.to_string(), "That name is already taken.");
+    }
+}

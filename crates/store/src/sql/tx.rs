@@ -1,0 +1,1079 @@
+//! [`Tx`] for both engines: the statements of every use case.
+
+use super::rows::*;
+use super::{args, to_json, ts, Exec, Lock, Param, Query, SqlTx};
+use crate::tx::*;
+use nicplane_domain::ids::*;
+use nicplane_domain::ipam::{key, Range};
+use nicplane_domain::model::*;
+use nicplane_domain::types::*;
+use nicplane_domain::{Error, Kind, Result};
+use std::net::IpAddr;
+
+/// An id (or any displayed value) as a text parameter.
+fn id(v: &impl ToString) -> Param {
+    Param::Text(v.to_string())
+}
+
+impl<E: Exec> SqlTx<E> {
+    /// Insert an interface row; with `if_mac_free`, `ON CONFLICT
+    /// (mac_address) DO NOTHING`. The number of rows written.
+    fn insert_interface_row(
+        &mut self,
+        i: &Interface,
+        auto_delete: bool,
+        if_mac_free: bool,
+    ) -> Result<u64> {
+        let conflict = if if_mac_free {
+            " ON CONFLICT (mac_address) DO NOTHING"
+        } else {
+            ""
+        };
+        self.exec.execute(
+            &format!(
+                "INSERT INTO interfaces ({IFACE_INSERT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23){conflict}"
+            ),
+            args![
+                i.id.to_string(),
+                i.project_id.to_string(),
+                i.network_id.to_string(),
+                i.vm_id.map(|v| v.to_string()),
+                &i.name,
+                i.mac_address.to_string(),
+                i.primary,
+                i.status.as_str(),
+                i.admin_state_up,
+                &i.description,
+                i.tag.as_ref(),
+                to_json(&i.security_groups),
+                i.port_security_enabled,
+                to_json(&i.allowed_address_pairs),
+                to_json(&i.tags),
+                &i.device_owner,
+                to_json(&i.fixed_ips),
+                auto_delete,
+                i.parent_id.map(|p| p.to_string()),
+                i.vlan_id.map(|v| i64::from(v.get())),
+                i.supplementary,
+                ts(i.created_at),
+                ts(i.updated_at),
+            ],
+        )
+    }
+
+    fn sg_with_rules(&mut self, mut sg: SecurityGroup) -> Result<SecurityGroup> {
+        sg.rules = self.exec.query(
+            &format!(
+                "SELECT {RULE_COLS} FROM security_group_rules WHERE security_group_id = $1 \
+                 ORDER BY created_at, id"
+            ),
+            args![sg.id.to_string()],
+            rule_row,
+        )?;
+        Ok(sg)
+    }
+
+    fn sync_interface_groups(&mut self, i: &Interface) -> Result<()> {
+        let iid = i.id.to_string();
+        self.exec.execute(
+            "DELETE FROM interface_security_groups WHERE interface_id = $1",
+            args![&iid],
+        )?;
+        for sg in &i.security_groups {
+            self.exec.execute(
+                "INSERT INTO interface_security_groups (interface_id, security_group_id) \
+                 VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                args![&iid, sg.to_string()],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The `WHERE` of the interface list and count, from the filter.
+    fn iface_where(&self, f: &InterfaceFilter, q: &mut Query) {
+        q.sql.push_str(" WHERE TRUE");
+        q.and_opt("i.project_id = {}", f.project_id.as_ref().map(id));
+        match &f.vm_id {
+            Some(Some(v)) => q.and("i.vm_id = {}", v.to_string()),
+            Some(None) => q.sql.push_str(" AND i.vm_id IS NULL"),
+            None => {}
+        }
+        match f.attached {
+            Some(true) => q.sql.push_str(" AND i.vm_id IS NOT NULL"),
+            Some(false) => q.sql.push_str(" AND i.vm_id IS NULL"),
+            None => {}
+        }
+        let name = format!("{} = {{}}", self.exec.fold_ascii("i.name"));
+        q.and_opt(
+            &name,
+            f.name_ignore_case.as_ref().map(|n| n.to_ascii_lowercase()),
+        );
+        q.and_opt("i.status = {}", f.status.map(|s| s.as_str().to_string()));
+        let owner = format!("{} = {{}}", self.exec.fold_ascii("i.device_owner"));
+        q.and_opt(
+            &owner,
+            f.device_owner_ignore_case
+                .as_ref()
+                .map(|o| o.to_ascii_lowercase()),
+        );
+        q.and_opt("i.network_id = {}", f.network_id.as_ref().map(id));
+        q.and_opt("i.parent_id = {}", f.parent_id.as_ref().map(id));
+        q.and_opt("i.supplementary = {}", f.supplementary);
+        q.and_opt("i.mac_address = {}", f.mac_address.as_ref().map(id));
+        q.and_opt(
+            "i.id IN (SELECT interface_id FROM ip_allocations WHERE address = {})",
+            f.ip_address.as_ref().map(id),
+        );
+        if let Some(ids) = &f.ids {
+            q.and_in("i.id", ids.iter().map(|i| Param::Text(i.to_string())));
+        }
+    }
+
+    fn free_range_at(&mut self, sid: &str, column: &str, k: i64) -> Result<Option<Range>> {
+        self.exec.query_opt(
+            &format!("SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND {column} = $2"),
+            args![sid, k],
+            range_row,
+        )
+    }
+
+    fn insert_free_range(&mut self, sid: &str, r: Range) -> Result<()> {
+        self.run(
+            "INSERT INTO ip_free_ranges (subnet_id, start_key, end_key) VALUES ($1, $2, $3)",
+            args![sid, key(r.start), key(r.end)],
+        )
+    }
+
+    fn delete_free_range(&mut self, sid: &str, start: u64) -> Result<()> {
+        self.run(
+            "DELETE FROM ip_free_ranges WHERE subnet_id = $1 AND start_key = $2",
+            args![sid, key(start)],
+        )
+    }
+
+    fn bump_pool_used(&mut self, sid: &str, delta: i64) -> Result<()> {
+        self.run(
+            "UPDATE subnets SET pool_used = pool_used + $2 WHERE id = $1",
+            args![sid, delta],
+        )
+    }
+
+    fn pool_count_down(&mut self, pid: &str) -> Result<()> {
+        self.run(
+            "UPDATE public_ip_pools SET free_count = free_count - 1 WHERE id = $1",
+            args![pid],
+        )
+    }
+}
+
+impl<E: Exec> Tx for SqlTx<E> {
+    fn ping(&mut self) -> Result<()> {
+        self.exec.query_one("SELECT 1", args![], |r| r.int(0))?;
+        Ok(())
+    }
+
+    /// ```sql
+    /// INSERT INTO sequences (name, value) VALUES ($1, 0)
+    ///   ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value;
+    /// ```
+    /// On PostgreSQL the upsert locks the counter's row until the transaction
+    /// ends, so two transactions never see the same value.
+    fn next_sequence(&mut self, name: &str) -> Result<u64> {
+        let v = self.exec.query_one(
+            "INSERT INTO sequences (name, value) VALUES ($1, 0) \
+             ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
+            args![name],
+            |r| r.int(0),
+        )?;
+        Ok(v.max(0) as u64)
+    }
+
+    // ----- data centers ---------------------------------------------------
+
+    fn data_center_insert(&mut self, dc: &DataCenter) -> Result<()> {
+        self.run(
+            "INSERT INTO data_centers (id, name, created_at) VALUES ($1, $2, $3)",
+            args![dc.id.to_string(), &dc.name, ts(dc.created_at)],
+        )
+    }
+    fn data_center_get(&mut self, id: DataCenterId) -> Result<Option<DataCenter>> {
+        self.exec.query_opt(
+            &format!("SELECT {DC_COLS} FROM data_centers WHERE id = $1"),
+            args![id.to_string()],
+            dc_row,
+        )
+    }
+    fn data_center_by_name(&mut self, name: &str) -> Result<Option<DataCenter>> {
+        self.exec.query_opt(
+            &format!("SELECT {DC_COLS} FROM data_centers WHERE name = $1"),
+            args![name],
+            dc_row,
+        )
+    }
+    fn data_center_list(&mut self) -> Result<Vec<DataCenter>> {
+        self.exec.query(
+            &format!("SELECT {DC_COLS} FROM data_centers ORDER BY name"),
+            args![],
+            dc_row,
+        )
+    }
+
+    // ----- projects, users ------------------------------------------------
+
+    fn project_insert(&mut self, p: &Project) -> Result<()> {
+        self.run(
+            "INSERT INTO projects (id, name, description, created_at) VALUES ($1, $2, $3, $4)",
+            args![p.id.to_string(), &p.name, &p.description, ts(p.created_at)],
+        )
+    }
+    fn project_get(&mut self, id: &ProjectId) -> Result<Option<Project>> {
+        self.exec.query_opt(
+            &format!("SELECT {PROJECT_COLS} FROM projects WHERE id = $1"),
+            args![id.to_string()],
+            project_row,
+        )
+    }
+    fn project_by_name(&mut self, name: &str) -> Result<Option<Project>> {
+        self.exec.query_opt(
+            &format!("SELECT {PROJECT_COLS} FROM projects WHERE name = $1"),
+            args![name],
+            project_row,
+        )
+    }
+    fn project_list(&mut self) -> Result<Vec<Project>> {
+        self.exec.query(
+            &format!("SELECT {PROJECT_COLS} FROM projects ORDER BY name"),
+            args![],
+            project_row,
+        )
+    }
+    fn user_insert(&mut self, u: &User, password_hash: &str) -> Result<()> {
+        self.run(
+            "INSERT INTO users (id, name, password_hash, is_cloud_admin, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            args![
+                u.id.to_string(),
+                &u.name,
+                password_hash,
+                u.is_cloud_admin,
+                ts(u.created_at)
+            ],
+        )
+    }
+    fn user_get(&mut self, id: UserId) -> Result<Option<User>> {
+        self.exec.query_opt(
+            &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
+            args![id.to_string()],
+            user_row,
+        )
+    }
+    fn user_by_name(&mut self, name: &str) -> Result<Option<UserSecret>> {
+        self.exec.query_opt(
+            &format!("SELECT {USER_COLS} FROM users WHERE name = $1"),
+            args![name],
+            |r| {
+                Ok(UserSecret {
+                    user: user_row(r)?,
+                    password_hash: r.string(4)?,
+                })
+            },
+        )
+    }
+    fn user_list(&mut self) -> Result<Vec<User>> {
+        self.exec.query(
+            &format!("SELECT {USER_COLS} FROM users ORDER BY name"),
+            args![],
+            user_row,
+        )
+    }
+    fn user_set_password(&mut self, id: UserId, password_hash: &str) -> Result<()> {
+        self.run(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            args![id.to_string(), password_hash],
+        )
+    }
+    fn membership_set(&mut self, user: UserId, project: &ProjectId, role: Role) -> Result<()> {
+        self.run(
+            "INSERT INTO memberships (user_id, project_id, role) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, project_id) DO UPDATE SET role = excluded.role",
+            args![user.to_string(), project.to_string(), role.as_str()],
+        )
+    }
+    fn membership_delete(&mut self, user: UserId, project: &ProjectId) -> Result<bool> {
+        let n = self.exec.execute(
+            "DELETE FROM memberships WHERE user_id = $1 AND project_id = $2",
+            args![user.to_string(), project.to_string()],
+        )?;
+        Ok(n > 0)
+    }
+    fn membership_role(&mut self, user: UserId, project: &ProjectId) -> Result<Option<Role>> {
+        self.exec.query_opt(
+            "SELECT role FROM memberships WHERE user_id = $1 AND project_id = $2",
+            args![user.to_string(), project.to_string()],
+            |r| r.parse(0, "role"),
+        )
+    }
+    fn memberships_of_user(&mut self, user: UserId) -> Result<Vec<Membership>> {
+        self.exec.query(
+            &format!("{MEMBERSHIP_SQL} WHERE m.user_id = $1 ORDER BY p.name"),
+            args![user.to_string()],
+            membership_row,
+        )
+    }
+    fn memberships_of_project(&mut self, project: &ProjectId) -> Result<Vec<Membership>> {
+        self.exec.query(
+            &format!("{MEMBERSHIP_SQL} WHERE m.project_id = $1 ORDER BY u.name"),
+            args![project.to_string()],
+            membership_row,
+        )
+    }
+    fn token_insert(
+        &mut self,
+        hash: &str,
+        user: UserId,
+        project: Option<&ProjectId>,
+        expires_at: i64,
+    ) -> Result<()> {
+        let now = self.now();
+        self.run(
+            "INSERT INTO tokens (token_hash, user_id, project_id, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            args![
+                hash,
+                user.to_string(),
+                project.map(|p| p.to_string()),
+                expires_at,
+                now
+            ],
+        )
+    }
+    fn token_lookup(&mut self, hash: &str) -> Result<Option<(UserId, Option<ProjectId>, i64)>> {
+        self.exec.query_opt(
+            "SELECT user_id, project_id, expires_at FROM tokens WHERE token_hash = $1",
+            args![hash],
+            |r| Ok((r.parse(0, "id")?, r.opt_parse(1, "project")?, r.int(2)?)),
+        )
+    }
+    fn token_delete(&mut self, hash: &str) -> Result<()> {
+        self.run("DELETE FROM tokens WHERE token_hash = $1", args![hash])
+    }
+
+    fn idempotency_get(&mut self, user: UserId, key: &str) -> Result<Option<(String, String)>> {
+        self.exec.query_opt(
+            "SELECT fingerprint, response FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+            args![user.to_string(), key],
+            |r| Ok((r.string(0)?, r.string(1)?)),
+        )
+    }
+    fn idempotency_put(
+        &mut self,
+        user: UserId,
+        key: &str,
+        fingerprint: &str,
+        response: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        self.run(
+            "INSERT INTO idempotency_keys (user_id, key, fingerprint, response, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            args![user.to_string(), key, fingerprint, response, now],
+        )
+    }
+
+    // ----- security groups ------------------------------------------------
+
+    fn security_group_insert(&mut self, sg: &SecurityGroup) -> Result<()> {
+        self.exec.execute(
+            "INSERT INTO security_groups (id, project_id, name, description, is_default, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            args![
+                sg.id.to_string(),
+                sg.project_id.to_string(),
+                &sg.name,
+                &sg.description,
+                sg.is_default,
+                ts(sg.created_at),
+            ],
+        )?;
+        for rule in &sg.rules {
+            self.security_group_rule_insert(rule)?;
+        }
+        Ok(())
+    }
+    fn security_group_get(&mut self, id: SecurityGroupId) -> Result<Option<SecurityGroup>> {
+        match self.exec.query_opt(
+            &format!("SELECT {SG_COLS} FROM security_groups WHERE id = $1"),
+            args![id.to_string()],
+            sg_row,
+        )? {
+            Some(sg) => self.sg_with_rules(sg).map(Some),
+            None => Ok(None),
+        }
+    }
+    fn security_group_list(&mut self, project: &ProjectId) -> Result<Vec<SecurityGroup>> {
+        let groups = self.exec.query(
+            &format!(
+                "SELECT {SG_COLS} FROM security_groups WHERE project_id = $1 \
+                 ORDER BY is_default DESC, name, id"
+            ),
+            args![project.to_string()],
+            sg_row,
+        )?;
+        groups.into_iter().map(|g| self.sg_with_rules(g)).collect()
+    }
+    fn security_group_default(&mut self, project: &ProjectId) -> Result<Option<SecurityGroup>> {
+        match self.exec.query_opt(
+            &format!("SELECT {SG_COLS} FROM security_groups WHERE project_id = $1 AND is_default"),
+            args![project.to_string()],
+            sg_row,
+        )? {
+            Some(sg) => self.sg_with_rules(sg).map(Some),
+            None => Ok(None),
+        }
+    }
+    fn security_group_update(&mut self, sg: &SecurityGroup) -> Result<()> {
+        self.run(
+            "UPDATE security_groups SET name = $2, description = $3 WHERE id = $1",
+            args![sg.id.to_string(), &sg.name, &sg.description],
+        )
+    }
+    fn security_group_delete(&mut self, id: SecurityGroupId) -> Result<()> {
+        self.delete("security_groups", id.to_string()).map(drop)
+    }
+    fn security_group_in_use(&mut self, id: SecurityGroupId) -> Result<bool> {
+        Ok(self
+            .exec
+            .query_opt(
+                "SELECT 1 FROM interface_security_groups WHERE security_group_id = $1 LIMIT 1",
+                args![id.to_string()],
+                |_| Ok(()),
+            )?
+            .is_some())
+    }
+    fn security_group_rule_insert(&mut self, rule: &SecurityGroupRule) -> Result<()> {
+        let now = self.now();
+        self.run(
+            "INSERT INTO security_group_rules (id, security_group_id, direction, ethertype, protocol, \
+             port_range_min, port_range_max, remote_ip_prefix, remote_group_id, description, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            args![
+                rule.id.to_string(),
+                rule.security_group_id.to_string(),
+                &rule.direction,
+                &rule.ethertype,
+                rule.protocol.as_ref(),
+                rule.port_range_min.map(i64::from),
+                rule.port_range_max.map(i64::from),
+                rule.remote_ip_prefix.as_ref(),
+                rule.remote_group_id.map(|g| g.to_string()),
+                &rule.description,
+                now,
+            ],
+        )
+    }
+    fn security_group_rule_get(
+        &mut self,
+        id: SecurityGroupRuleId,
+    ) -> Result<Option<SecurityGroupRule>> {
+        self.exec.query_opt(
+            &format!("SELECT {RULE_COLS} FROM security_group_rules WHERE id = $1"),
+            args![id.to_string()],
+            rule_row,
+        )
+    }
+    fn security_group_rule_delete(&mut self, id: SecurityGroupRuleId) -> Result<()> {
+        self.delete("security_group_rules", id.to_string())
+            .map(drop)
+    }
+
+    // ----- networks and subnets -------------------------------------------
+
+    fn network_insert(&mut self, n: &Network) -> Result<()> {
+        self.run(
+            "INSERT INTO networks (id, project_id, data_center_id, name, description, kind, shared, \
+             is_default, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            args![
+                n.id.to_string(),
+                n.project_id.as_ref().map(|p| p.to_string()),
+                n.data_center_id.to_string(),
+                &n.name,
+                &n.description,
+                n.kind.as_str(),
+                n.shared,
+                n.is_default,
+                ts(n.created_at),
+                ts(n.updated_at),
+            ],
+        )
+    }
+    fn network_get(&mut self, id: NetworkId) -> Result<Option<Network>> {
+        self.exec.query_opt(
+            &format!("SELECT {NETWORK_COLS} FROM networks WHERE id = $1"),
+            args![id.to_string()],
+            network_row,
+        )
+    }
+    fn network_update(&mut self, n: &Network) -> Result<()> {
+        self.run(
+            "UPDATE networks SET name = $2, description = $3, shared = $4, updated_at = $5, \
+             kind = $6 WHERE id = $1",
+            args![
+                n.id.to_string(),
+                &n.name,
+                &n.description,
+                n.shared,
+                ts(n.updated_at),
+                n.kind.as_str(),
+            ],
+        )
+    }
+    fn network_delete(&mut self, id: NetworkId) -> Result<()> {
+        self.delete("networks", id.to_string()).map(drop)
+    }
+    fn network_list(&mut self, f: &NetworkFilter, page: &PageRequest) -> Result<Vec<Network>> {
+        let mut q = Query::new(format!("SELECT {NETWORK_COLS} FROM networks WHERE TRUE"));
+        q.and_opt("(project_id = {} OR shared)", f.visible_to.as_ref().map(id));
+        q.and_opt("data_center_id = {}", f.data_center_id.as_ref().map(id));
+        q.and_opt("kind = {}", f.kind.map(|k| k.as_str()));
+        q.and_opt("name = {}", f.name.as_ref());
+        q.paginate("id", page);
+        self.exec.query(&q.sql, &q.args, network_row)
+    }
+    fn network_default(
+        &mut self,
+        project: &ProjectId,
+        dc: DataCenterId,
+    ) -> Result<Option<Network>> {
+        self.exec.query_opt(
+            &format!(
+                "SELECT {NETWORK_COLS} FROM networks \
+                 WHERE project_id = $1 AND data_center_id = $2 AND is_default"
+            ),
+            args![project.to_string(), dc.to_string()],
+            network_row,
+        )
+    }
+    fn network_interface_count(&mut self, id: NetworkId) -> Result<u64> {
+        self.count(
+            "SELECT COUNT(*) FROM interfaces WHERE network_id = $1",
+            args![id.to_string()],
+        )
+    }
+    fn subnet_insert(&mut self, s: &Subnet, pools: &[Range], pool_size: u128) -> Result<()> {
+        let sid = s.id.to_string();
+        self.exec.execute(
+            "INSERT INTO subnets (id, network_id, name, ip_version, cidr, gateway_ip, allocation_pools, \
+             pool_size, pool_used, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
+            args![
+                &sid,
+                s.network_id.to_string(),
+                &s.name,
+                i64::from(s.ip_version),
+                s.cidr.to_string(),
+                s.gateway_ip.map(|g| g.to_string()),
+                to_json(&s.allocation_pools),
+                pool_size.to_string(),
+                ts(s.created_at),
+            ],
+        )?;
+        for r in pools {
+            self.insert_free_range(&sid, *r)?;
+        }
+        Ok(())
+    }
+    fn subnet_get(&mut self, id: SubnetId) -> Result<Option<Subnet>> {
+        self.exec.query_opt(
+            &format!("{SUBNET_SQL} WHERE s.id = $1"),
+            args![id.to_string()],
+            subnet_row,
+        )
+    }
+    fn subnets_of_network(&mut self, network: NetworkId) -> Result<Vec<Subnet>> {
+        self.exec.query(
+            &format!("{SUBNET_SQL} WHERE s.network_id = $1 ORDER BY s.ip_version"),
+            args![network.to_string()],
+            subnet_row,
+        )
+    }
+    fn subnet_delete(&mut self, id: SubnetId) -> Result<()> {
+        self.lock(Lock::Subnet(id))?;
+        let sid = id.to_string();
+        self.exec.execute(
+            "DELETE FROM ip_free_ranges WHERE subnet_id = $1",
+            args![&sid],
+        )?;
+        self.delete("subnets", sid).map(drop)
+    }
+    fn subnet_allocation_count(&mut self, id: SubnetId) -> Result<u64> {
+        self.count(
+            "SELECT COUNT(*) FROM ip_allocations WHERE subnet_id = $1",
+            args![id.to_string()],
+        )
+    }
+
+    // ----- IPAM -------------------------------------------------------------
+
+    /// ```sql
+    /// SELECT 1 FROM subnets WHERE id = $1 FOR UPDATE;   -- PostgreSQL: one allocator per subnet
+    /// SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1
+    ///   ORDER BY start_key LIMIT 1;                      -- primary key (subnet_id, start_key)
+    /// UPDATE ip_free_ranges SET start_key = $3 WHERE subnet_id = $1 AND start_key = $2;  -- or DELETE
+    /// ```
+    fn ip_take_next(&mut self, subnet: SubnetId) -> Result<Option<u64>> {
+        self.lock(Lock::Subnet(subnet))?;
+        let sid = subnet.to_string();
+        let head = self.exec.query_opt(
+            "SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 \
+             ORDER BY start_key LIMIT 1",
+            args![&sid],
+            range_row,
+        )?;
+        let Some(range) = head else { return Ok(None) };
+        let (offset, rest) = range.take_first();
+        match rest {
+            Some(r) => {
+                self.exec.execute(
+                    "UPDATE ip_free_ranges SET start_key = $3 WHERE subnet_id = $1 AND start_key = $2",
+                    args![&sid, key(range.start), key(r.start)],
+                )?;
+            }
+            None => self.delete_free_range(&sid, range.start)?,
+        }
+        self.bump_pool_used(&sid, 1)?;
+        Ok(Some(offset))
+    }
+
+    /// ```sql
+    /// SELECT 1 FROM subnets WHERE id = $1 FOR UPDATE;   -- PostgreSQL
+    /// SELECT start_key, end_key FROM ip_free_ranges
+    ///   WHERE subnet_id = $1 AND start_key <= $2 ORDER BY start_key DESC LIMIT 1;
+    /// ```
+    /// then split that range around the offset.
+    fn ip_take(&mut self, subnet: SubnetId, offset: u64) -> Result<Claim> {
+        self.lock(Lock::Subnet(subnet))?;
+        let sid = subnet.to_string();
+        let k = key(offset);
+        let taken = self
+            .exec
+            .query_opt(
+                "SELECT 1 FROM ip_allocations WHERE subnet_id = $1 AND offset_key = $2",
+                args![&sid, k],
+                |_| Ok(()),
+            )?
+            .is_some();
+        if taken {
+            return Ok(Claim::InUse);
+        }
+        let cover = self.exec.query_opt(
+            "SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND start_key <= $2 \
+             ORDER BY start_key DESC LIMIT 1",
+            args![&sid, k],
+            range_row,
+        )?;
+        let Some(range) = cover.filter(|r| r.end >= offset) else {
+            return Ok(Claim::Claimed { in_pool: false });
+        };
+        let (below, above) = range.carve(offset);
+        self.delete_free_range(&sid, range.start)?;
+        for r in below.into_iter().chain(above) {
+            self.insert_free_range(&sid, r)?;
+        }
+        self.bump_pool_used(&sid, 1)?;
+        Ok(Claim::Claimed { in_pool: true })
+    }
+
+    fn ip_record(
+        &mut self,
+        subnet: SubnetId,
+        offset: u64,
+        address: IpAddr,
+        interface: InterfaceId,
+        in_pool: bool,
+    ) -> Result<()> {
+        self.run(
+            "INSERT INTO ip_allocations (subnet_id, offset_key, address, interface_id, in_pool) \
+             VALUES ($1, $2, $3, $4, $5)",
+            args![
+                subnet.to_string(),
+                key(offset),
+                address.to_string(),
+                interface.to_string(),
+                in_pool,
+            ],
+        )
+    }
+
+    /// Deletes the allocation and merges the offset back into the free ranges:
+    /// ```sql
+    /// SELECT 1 FROM subnets WHERE id = $1 FOR UPDATE;   -- PostgreSQL
+    /// DELETE FROM ip_allocations WHERE subnet_id = $1 AND offset_key = $2 RETURNING in_pool;
+    /// SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND end_key = $2 - 1;
+    /// SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND start_key = $2 + 1;
+    /// ```
+    fn ip_release(&mut self, subnet: SubnetId, offset: u64) -> Result<()> {
+        self.lock(Lock::Subnet(subnet))?;
+        let sid = subnet.to_string();
+        let in_pool = self.exec.query_opt(
+            "DELETE FROM ip_allocations WHERE subnet_id = $1 AND offset_key = $2 RETURNING in_pool",
+            args![&sid, key(offset)],
+            |r| r.bool(0),
+        )?;
+        if in_pool != Some(true) {
+            return Ok(());
+        }
+        let left = match offset.checked_sub(1) {
+            Some(below) => self.free_range_at(&sid, "end_key", key(below))?,
+            None => None,
+        };
+        let right = match offset.checked_add(1) {
+            Some(above) => self.free_range_at(&sid, "start_key", key(above))?,
+            None => None,
+        };
+        let merged = nicplane_domain::ipam::merge(left, offset, right);
+        for r in left.iter().chain(right.iter()) {
+            self.delete_free_range(&sid, r.start)?;
+        }
+        self.insert_free_range(&sid, merged)?;
+        self.bump_pool_used(&sid, -1)
+    }
+
+    // ----- VMs ----------------------------------------------------------------
+
+    fn vm_insert(&mut self, vm: &Vm) -> Result<()> {
+        self.run(
+            &format!(
+                "INSERT INTO vms ({VM_COLS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ),
+            args![
+                vm.id.to_string(),
+                vm.project_id.to_string(),
+                vm.data_center_id.to_string(),
+                &vm.name,
+                vm.os_type.as_str(),
+                vm.power_state.as_str(),
+                &vm.image_ref,
+                &vm.flavor_ref,
+                to_json(&vm.metadata),
+                i64::from(vm.interface_count),
+                ts(vm.created_at),
+                ts(vm.updated_at),
+            ],
+        )
+    }
+    /// Inside a write on PostgreSQL: `SELECT … FROM vms WHERE id = $1 FOR
+    /// UPDATE`, so the interface limit and the VM's state are checked against
+    /// a row no one else can change until this transaction ends.
+    fn vm_get(&mut self, id: VmId) -> Result<Option<Vm>> {
+        let lock = self.exec.for_update(None);
+        self.exec.query_opt(
+            &format!("SELECT {VM_COLS} FROM vms WHERE id = $1{lock}"),
+            args![id.to_string()],
+            vm_row,
+        )
+    }
+    fn vm_update(&mut self, vm: &Vm) -> Result<()> {
+        self.run(
+            "UPDATE vms SET name = $2, power_state = $3, metadata = $4, nic_count = $5, \
+             updated_at = $6 WHERE id = $1",
+            args![
+                vm.id.to_string(),
+                &vm.name,
+                vm.power_state.as_str(),
+                to_json(&vm.metadata),
+                i64::from(vm.interface_count),
+                ts(vm.updated_at),
+            ],
+        )
+    }
+    fn vm_delete(&mut self, id: VmId) -> Result<()> {
+        self.delete("vms", id.to_string()).map(drop)
+    }
+    fn vm_list(&mut self, f: &VmFilter, page: &PageRequest) -> Result<Vec<Vm>> {
+        let mut q = Query::new(format!("SELECT {VM_COLS} FROM vms WHERE TRUE"));
+        q.and_opt("project_id = {}", f.project_id.as_ref().map(id));
+        q.and_opt("data_center_id = {}", f.data_center_id.as_ref().map(id));
+        q.and_opt("name = {}", f.name.as_ref());
+        q.paginate("id", page);
+        self.exec.query(&q.sql, &q.args, vm_row)
+    }
+
+    // ----- interfaces ---------------------------------------------------------
+
+    fn interface_insert(&mut self, i: &Interface, auto_delete: bool) -> Result<()> {
+        self.insert_interface_row(i, auto_delete, false)?;
+        self.sync_interface_groups(i)
+    }
+    /// ```sql
+    /// INSERT INTO interfaces (...) VALUES (...) ON CONFLICT (mac_address) DO NOTHING
+    /// ```
+    fn interface_insert_if_mac_free(&mut self, i: &Interface, auto_delete: bool) -> Result<bool> {
+        if self.insert_interface_row(i, auto_delete, true)? == 0 {
+            return Ok(false);
+        }
+        self.sync_interface_groups(i)?;
+        Ok(true)
+    }
+    /// Inside a write on PostgreSQL this locks the interface row (`FOR
+    /// UPDATE OF i`): two use cases never change one interface on the
+    /// strength of one reading.
+    fn interface_get(&mut self, id: InterfaceId) -> Result<Option<Interface>> {
+        let lock = self.exec.for_update(Some("i"));
+        self.exec.query_opt(
+            &format!("{IFACE_SQL} WHERE i.id = $1{lock}"),
+            args![id.to_string()],
+            iface_row,
+        )
+    }
+    fn interface_auto_delete(&mut self, id: InterfaceId) -> Result<bool> {
+        Ok(self
+            .exec
+            .query_opt(
+                "SELECT auto_delete FROM interfaces WHERE id = $1",
+                args![id.to_string()],
+                |r| r.bool(0),
+            )?
+            .unwrap_or(false))
+    }
+    fn interface_update(&mut self, i: &Interface) -> Result<()> {
+        let old_groups = self.exec.query_opt(
+            "SELECT security_groups FROM interfaces WHERE id = $1",
+            args![i.id.to_string()],
+            |r| r.string(0),
+        )?;
+        let groups = to_json(&i.security_groups);
+        self.exec.execute(
+            "UPDATE interfaces SET network_id = $2, vm_id = $3, name = $4, mac_address = $5, \
+             is_primary = $6, status = $7, admin_state_up = $8, description = $9, tag = $10, \
+             security_groups = $11, port_security_enabled = $12, allowed_address_pairs = $13, \
+             tags = $14, device_owner = $15, fixed_ips = $16, parent_id = $17, vlan_id = $18, \
+             updated_at = $19 WHERE id = $1",
+            args![
+                i.id.to_string(),
+                i.network_id.to_string(),
+                i.vm_id.map(|v| v.to_string()),
+                &i.name,
+                i.mac_address.to_string(),
+                i.primary,
+                i.status.as_str(),
+                i.admin_state_up,
+                &i.description,
+                i.tag.as_ref(),
+                &groups,
+                i.port_security_enabled,
+                to_json(&i.allowed_address_pairs),
+                to_json(&i.tags),
+                &i.device_owner,
+                to_json(&i.fixed_ips),
+                i.parent_id.map(|p| p.to_string()),
+                i.vlan_id.map(|v| i64::from(v.get())),
+                ts(i.updated_at),
+            ],
+        )?;
+        if old_groups.as_deref() != Some(groups.as_str()) {
+            self.sync_interface_groups(i)?;
+        }
+        Ok(())
+    }
+    fn interface_delete(&mut self, id: InterfaceId) -> Result<()> {
+        let iid = id.to_string();
+        self.exec.execute(
+            "DELETE FROM interface_security_groups WHERE interface_id = $1",
+            args![&iid],
+        )?;
+        self.delete("interfaces", iid).map(drop)
+    }
+    fn interface_list(
+        &mut self,
+        f: &InterfaceFilter,
+        page: &PageRequest,
+    ) -> Result<Vec<Interface>> {
+        let mut q = Query::new(IFACE_SQL);
+        self.iface_where(f, &mut q);
+        q.paginate("i.id", page);
+        self.exec.query(&q.sql, &q.args, iface_row)
+    }
+    fn interface_count(&mut self, f: &InterfaceFilter) -> Result<u64> {
+        let mut q = Query::new("SELECT COUNT(*) FROM interfaces i");
+        self.iface_where(f, &mut q);
+        self.count(&q.sql, &q.args)
+    }
+    fn interface_vlans_of_parent(&mut self, parent: InterfaceId) -> Result<Vec<u16>> {
+        self.exec.query(
+            "SELECT vlan_id FROM interfaces WHERE parent_id = $1 AND vlan_id IS NOT NULL \
+             ORDER BY vlan_id",
+            args![parent.to_string()],
+            |r| r.small(0, "VLAN id"),
+        )
+    }
+
+    // ----- public IPs -----------------------------------------------------------
+
+    fn pool_insert(&mut self, pool: &PublicIpPool, fresh: &[Range]) -> Result<()> {
+        let pid = pool.id.to_string();
+        let free = i64::try_from(pool.free_addresses)
+            .map_err(|_| Error::invalid("The public IP pool is too large."))?;
+        self.exec.execute(
+            "INSERT INTO public_ip_pools (id, data_center_id, name, cidr, release_seq, free_count, \
+             created_at) VALUES ($1, $2, $3, $4, 0, $5, $6)",
+            args![
+                &pid,
+                pool.data_center_id.to_string(),
+                &pool.name,
+                pool.cidr.to_string(),
+                free,
+                ts(pool.created_at),
+            ],
+        )?;
+        for r in fresh {
+            self.exec.execute(
+                "INSERT INTO public_ip_fresh (pool_id, start_key, end_key) VALUES ($1, $2, $3)",
+                args![&pid, key(r.start), key(r.end)],
+            )?;
+        }
+        Ok(())
+    }
+    fn pool_get(&mut self, id: PoolId) -> Result<Option<PublicIpPool>> {
+        self.exec.query_opt(
+            &format!("SELECT {POOL_COLS} FROM public_ip_pools WHERE id = $1"),
+            args![id.to_string()],
+            pool_row,
+        )
+    }
+    fn pool_list(&mut self, dc: Option<DataCenterId>) -> Result<Vec<PublicIpPool>> {
+        let mut q = Query::new(format!(
+            "SELECT {POOL_COLS} FROM public_ip_pools WHERE TRUE"
+        ));
+        q.and_opt("data_center_id = {}", dc.as_ref().map(id));
+        q.sql.push_str(" ORDER BY created_at, id");
+        self.exec.query(&q.sql, &q.args, pool_row)
+    }
+    /// Inside a write this first locks the pool row: the head read here is
+    /// the one `pool_take_fresh` takes.
+    fn pool_fresh_head(&mut self, pool: PoolId) -> Result<Option<Range>> {
+        self.lock(Lock::Pool(pool))?;
+        self.exec.query_opt(
+            "SELECT start_key, end_key FROM public_ip_fresh WHERE pool_id = $1 \
+             ORDER BY start_key LIMIT 1",
+            args![pool.to_string()],
+            range_row,
+        )
+    }
+    /// Inside a write this first locks the pool row.
+    fn pool_released_head(&mut self, pool: PoolId) -> Result<Option<(i64, u64)>> {
+        self.lock(Lock::Pool(pool))?;
+        self.exec.query_opt(
+            "SELECT seq, offset_key FROM public_ip_released WHERE pool_id = $1 \
+             ORDER BY seq LIMIT 1",
+            args![pool.to_string()],
+            |r| Ok((r.int(0)?, nicplane_domain::ipam::from_key(r.int(1)?))),
+        )
+    }
+    fn pool_take_fresh(&mut self, pool: PoolId, range: Range) -> Result<u64> {
+        self.lock(Lock::Pool(pool))?;
+        let pid = pool.to_string();
+        let (offset, rest) = range.take_first();
+        match rest {
+            Some(r) => self.exec.execute(
+                "UPDATE public_ip_fresh SET start_key = $3 WHERE pool_id = $1 AND start_key = $2",
+                args![&pid, key(range.start), key(r.start)],
+            )?,
+            None => self.exec.execute(
+                "DELETE FROM public_ip_fresh WHERE pool_id = $1 AND start_key = $2",
+                args![&pid, key(range.start)],
+            )?,
+        };
+        self.pool_count_down(&pid)?;
+        Ok(offset)
+    }
+    fn pool_take_released(&mut self, pool: PoolId, seq: i64) -> Result<()> {
+        self.lock(Lock::Pool(pool))?;
+        let pid = pool.to_string();
+        self.exec.execute(
+            "DELETE FROM public_ip_released WHERE pool_id = $1 AND seq = $2",
+            args![&pid, seq],
+        )?;
+        self.pool_count_down(&pid)
+    }
+    fn pool_release(&mut self, pool: PoolId, offset: u64) -> Result<()> {
+        self.lock(Lock::Pool(pool))?;
+        let pid = pool.to_string();
+        let seq = self.exec.query_opt(
+            "UPDATE public_ip_pools SET release_seq = release_seq + 1, free_count = free_count + 1 \
+             WHERE id = $1 RETURNING release_seq",
+            args![&pid],
+            |r| r.int(0),
+        )?;
+        let seq = seq.ok_or_else(|| Error::not_found(Kind::PublicIpPool, pool))?;
+        self.run(
+            "INSERT INTO public_ip_released (pool_id, seq, offset_key) VALUES ($1, $2, $3)",
+            args![&pid, seq, key(offset)],
+        )
+    }
+    fn public_ip_insert(&mut self, ip: &PublicIp, offset: u64) -> Result<()> {
+        self.run(
+            "INSERT INTO public_ips (id, project_id, pool_id, offset_key, address, interface_id, \
+             description, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            args![
+                ip.id.to_string(),
+                ip.project_id.to_string(),
+                ip.pool_id.to_string(),
+                key(offset),
+                ip.address.to_string(),
+                ip.interface_id.map(|i| i.to_string()),
+                &ip.description,
+                ts(ip.created_at),
+            ],
+        )
+    }
+    /// Inside a write on PostgreSQL this locks the public IP's row (`FOR
+    /// UPDATE OF p`).
+    fn public_ip_get(&mut self, id: PublicIpId) -> Result<Option<(PublicIp, u64)>> {
+        let lock = self.exec.for_update(Some("p"));
+        self.exec.query_opt(
+            &format!("{PUBLIC_IP_SQL} WHERE p.id = $1{lock}"),
+            args![id.to_string()],
+            public_ip_row,
+        )
+    }
+    /// Inside a write on PostgreSQL this locks the public IP's row (`FOR
+    /// UPDATE OF p`).
+    fn public_ip_of_interface(&mut self, iface: InterfaceId) -> Result<Option<(PublicIp, u64)>> {
+        let lock = self.exec.for_update(Some("p"));
+        self.exec.query_opt(
+            &format!("{PUBLIC_IP_SQL} WHERE p.interface_id = $1{lock}"),
+            args![iface.to_string()],
+            public_ip_row,
+        )
+    }
+    fn public_ip_set_interface(
+        &mut self,
+        id: PublicIpId,
+        iface: Option<InterfaceId>,
+        description: &str,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE public_ips SET interface_id = $2, description = $3 WHERE id = $1",
+            args![id.to_string(), iface.map(|i| i.to_string()), description],
+        )
+    }
+    fn public_ip_delete(&mut self, id: PublicIpId) -> Result<()> {
+        self.delete("public_ips", id.to_string()).map(drop)
+    }
+    fn public_ip_list(
+        &mut self,
+        project: Option<&ProjectId>,
+        page: &PageRequest,
+    ) -> Result<Vec<PublicIp>> {
+        let mut q = Query::new(format!("{PUBLIC_IP_SQL} WHERE TRUE"));
+        q.and_opt("p.project_id = {}", project.map(id));
+        q.paginate("p.id", page);
+        Ok(self
+            .exec
+            .query(&q.sql, &q.args, public_ip_row)?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect())
+    }
+}
