@@ -41,6 +41,21 @@ use std::collections::HashSet;
 use std::str::FromStr;
 use time::OffsetDateTime;
 
+/// Refuse text a store cannot hold: PostgreSQL refuses the NUL character
+/// (U+0000) in text, so neither engine takes it, and a client gets the same
+/// 400 from both instead of a database error.
+pub(crate) fn storable(params: &[Param]) -> Result<()> {
+    if params
+        .iter()
+        .any(|p| matches!(p, Param::Text(t) if t.contains('\0')))
+    {
+        return Err(Error::invalid(
+            "Text values cannot contain the NUL character (U+0000).",
+        ));
+    }
+    Ok(())
+}
+
 /// A value bound to a placeholder.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Param {
