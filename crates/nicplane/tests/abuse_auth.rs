@@ -303,8 +303,16 @@ fn connections_beyond_the_cap_are_refused_with_503() {
     let (got, closed) = talk(&server.url, b"", Duration::from_secs(20));
     assert!(closed);
     assert!(got.starts_with("HTTP/1.1 503"), "{got}");
-    assert!(got.contains("retry-after: 1"), "{got}");
-    assert!(got.contains("Too many connections; retry later."), "{got}");
+    assert!(got.contains("\r\nretry-after: 1\r\n"), "{got}");
+    let body = got
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    let body: Value = serde_json::from_str(body).expect("a JSON error body");
+    assert_eq!(
+        body,
+        json!({"error": {"status": 503, "code": "Unavailable", "message": "Too many connections; retry later."}})
+    );
     // A freed slot serves again (the server notices the close soon).
     drop(held.pop());
     let mut served = false;
@@ -553,7 +561,7 @@ fn disabled_deleted_and_password_changed_users_lose_their_tokens_at_once() {
         t.admin.user_set_enabled(&uid, false),
         403,
         "Forbidden",
-        "Only the cloud admin",
+        "Only the cloud admin can manage data centers, public IP pools, projects, users and shared networks.",
     );
     let me = cloud.whoami().unwrap()["user"]["id"]
         .as_str()

@@ -386,26 +386,23 @@ impl Tenant {
     }
 }
 
-/// Assert an API error's status, code and (part of) its message.
+/// Assert an API error's status, code and its whole message.
 pub fn assert_api_error<T: std::fmt::Debug>(
     r: Result<T, ClientError>,
     status: u16,
     code: &str,
-    contains: &str,
+    message: &str,
 ) {
     match r {
         Err(ClientError::Api {
             status: s,
             code: c,
-            message,
+            message: m,
             request_id,
         }) => {
-            assert_eq!(s, status, "status of: {message}");
-            assert_eq!(c, code, "code of: {message}");
-            assert!(
-                message.contains(contains),
-                "message '{message}' lacks '{contains}'"
-            );
+            assert_eq!(s, status, "status of: {m}");
+            assert_eq!(c, code, "code of: {m}");
+            assert_eq!(m, message, "message");
             assert!(!request_id.is_empty(), "error carries a request id");
         }
         other => panic!("expected HTTP {status} {code}, got {other:?}"),
