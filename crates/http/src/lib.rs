@@ -88,3 +88,34 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
         Ok(RequestOrigin(origin(parts)))
     }
 }
+
+/// The client's message for a JSON body serde refused, in every dialect:
+/// serde's reason without its " at line L column C" (the position depends on
+/// how the client laid its JSON out, not on what is wrong), ending with one
+/// period.
+pub fn body_error_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let reason = text.strip_suffix(&position).unwrap_or(&text);
+    let reason = reason.trim_end_matches('.');
+    format!("The request body is not valid: {reason}.")
+}
+
+#[cfg(test)]
+mod body_error_tests {
+    use super::body_error_message;
+
+    #[test]
+    fn the_position_and_a_doubled_period_are_left_out() {
+        let e = serde_json::from_str::<u8>("  \"x\"").unwrap_err();
+        assert_eq!(
+            body_error_message(&e),
+            "The request body is not valid: invalid type: string \"x\", expected u8."
+        );
+        let e = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        assert_eq!(
+            body_error_message(&e),
+            "The request body is not valid: EOF while parsing an object."
+        );
+    }
+}

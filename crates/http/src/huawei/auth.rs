@@ -197,7 +197,7 @@ pub fn body<T: DeserializeOwned>(bytes: &[u8], shape: Shape) -> HwResult<T> {
         bytes
     };
     serde_json::from_slice(text).map_err(|e| HwError {
-        error: Error::invalid(format!("The request body is not valid: {e}.")),
+        error: Error::invalid(crate::body_error_message(&e)),
         shape,
     })
 }

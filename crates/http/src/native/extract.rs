@@ -133,11 +133,8 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Write<T> {
         } else {
             &bytes
         };
-        let parsed: T = serde_json::from_slice(text).map_err(|e| {
-            ApiError(Error::invalid(format!(
-                "The request body is not valid: {e}."
-            )))
-        })?;
+        let parsed: T = serde_json::from_slice(text)
+            .map_err(|e| ApiError(Error::invalid(crate::body_error_message(&e))))?;
         let idempotency = key.map(|k| {
             let mut h = Sha256::new();
             h.update(parts.method.as_str().as_bytes());
