@@ -28,11 +28,15 @@ const STATEMENT_CACHE_MAX: usize = 512;
 
 /// Unique indexes whose violation means "another transaction created the row
 /// this use case was about to create": the use case is run again and finds
-/// that row (get-or-create of defaults, idempotency keys).
+/// that row (get-or-create of defaults, idempotency keys), or, for an access
+/// key's slot, picks the other free slot or is refused by the limit rule
+/// (without the retry, two concurrent creates of a user's first key would
+/// both pick slot 1 and the loser would be refused with a slot still free).
 const RETRY_ON_UNIQUE: &[&str] = &[
     "networks_one_default",
     "security_groups_one_default",
     "idempotency_keys_pkey",
+    "credentials_user_slot",
 ];
 
 /// Why a statement failed, beyond the domain error it maps to.
