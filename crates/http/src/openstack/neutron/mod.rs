@@ -8,6 +8,7 @@
 //! ([`query`]): equality and OR filters, `fields=`, sorting and
 //! `limit`/`marker`/`page_reverse` pagination with `*_links`.
 
+pub mod body;
 pub mod floatingips;
 pub mod networks;
 pub mod ports;
@@ -220,14 +221,8 @@ pub fn known_attributes(
     if extra.is_empty() {
         return Ok(());
     }
-    let list = extra
-        .iter()
-        .map(|k| k.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    Err(NeutronError::from(Error::invalid(format!(
-        "Unrecognized attribute(s) '{list}'"
-    ))))
+    let list: Vec<&str> = extra.iter().map(|k| k.as_str()).collect();
+    Err(body::unrecognized(&list))
 }
 
 /// `project_id`/`tenant_id` in a request must name the caller's project.
@@ -242,6 +237,21 @@ pub fn check_owner(obj: &serde_json::Map<String, Value>, a: &Scoped) -> NeutronR
         }
     }
     Ok(())
+}
+
+/// `project_id`/`tenant_id` of a typed body must name the caller's project.
+pub fn check_owner_of(
+    project_id: &Option<Value>,
+    tenant_id: &Option<Value>,
+    a: &Scoped,
+) -> NeutronResult<()> {
+    let mut given = serde_json::Map::new();
+    for (k, v) in [("project_id", project_id), ("tenant_id", tenant_id)] {
+        if let Some(v) = v {
+            given.insert(k.to_string(), v.clone());
+        }
+    }
+    check_owner(&given, a)
 }
 
 /// An optional string field.
