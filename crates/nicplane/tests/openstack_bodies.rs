@@ -135,7 +135,7 @@ fn refused(f: &Fixture, method: Method, path: &str, body: Value, ty: &str, messa
 #[test]
 fn an_unknown_attribute_on_each_converted_create_and_update_is_neutrons_400() {
     let f = fixture();
-    let (net, port, fip, ext) = (&f.network, &f.port, &f.fip, &f.external);
+    let (net, port, fip, ext, subnet) = (&f.network, &f.port, &f.fip, &f.external, &f.subnet);
     let cases: Vec<(Method, String, Value)> = vec![
         (
             Method::POST,
@@ -167,6 +167,26 @@ fn an_unknown_attribute_on_each_converted_create_and_update_is_neutrons_400() {
             Method::PUT,
             format!("/floatingips/{fip}"),
             json!({"floatingip": {"port_id": port, "colour": "red"}}),
+        ),
+        (
+            Method::POST,
+            "/networks".into(),
+            json!({"network": {"name": "n", "colour": "red"}}),
+        ),
+        (
+            Method::PUT,
+            format!("/networks/{net}"),
+            json!({"network": {"name": "n", "colour": "red"}}),
+        ),
+        (
+            Method::POST,
+            "/subnets".into(),
+            json!({"subnet": {"network_id": net, "cidr": "10.21.0.0/24", "ip_version": 4, "colour": "red"}}),
+        ),
+        (
+            Method::PUT,
+            format!("/subnets/{subnet}"),
+            json!({"subnet": {"colour": "red"}}),
         ),
     ];
     for (method, path, body) in cases {
@@ -249,6 +269,42 @@ fn a_wrongly_typed_field_is_a_clean_400_naming_the_field() {
             format!("/floatingips/{fip}"),
             json!({"floatingip": {"port_id": true}}),
             "Invalid input for port_id. Reason: 'true' is not a valid string.",
+        ),
+        (
+            Method::POST,
+            "/networks".into(),
+            json!({"network": {"name": 5}}),
+            "Invalid input for name. Reason: '5' is not a valid string.",
+        ),
+        (
+            Method::POST,
+            "/networks".into(),
+            json!({"network": {"name": "n", "shared": 3}}),
+            "Invalid input for shared. Reason: '3' cannot be converted to boolean.",
+        ),
+        (
+            Method::PUT,
+            format!("/networks/{net}"),
+            json!({"network": {"description": false}}),
+            "Invalid input for description. Reason: 'false' is not a valid string.",
+        ),
+        (
+            Method::POST,
+            "/subnets".into(),
+            json!({"subnet": {"network_id": net, "cidr": "10.21.0.0/24", "ip_version": 4, "gateway_ip": 5}}),
+            "Invalid input for gateway_ip. Reason: '5' is not a valid IP address.",
+        ),
+        (
+            Method::POST,
+            "/subnets".into(),
+            json!({"subnet": {"network_id": net, "cidr": ["10.21.0.0/24"], "ip_version": 4}}),
+            "Invalid input for cidr. Reason: '[\"10.21.0.0/24\"]' is not a valid string.",
+        ),
+        (
+            Method::POST,
+            "/subnets".into(),
+            json!({"subnet": {"network_id": net, "cidr": "10.21.0.0/24", "ip_version": "4"}}),
+            "Invalid input for ip_version: give 4 or 6.",
         ),
     ];
     for (method, path, body, message) in cases {
