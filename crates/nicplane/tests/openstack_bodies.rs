@@ -61,6 +61,8 @@ struct Fixture {
     port: String,
     fip: String,
     external: String,
+    group: String,
+    trunk: String,
 }
 
 fn fixture() -> Fixture {
@@ -103,8 +105,30 @@ fn fixture() -> Fixture {
         .as_str()
         .expect("floating ip")
         .to_string();
+    let group = ok(
+        c,
+        Method::POST,
+        "/security-groups",
+        Some(&json!({"security_group": {"name": "web"}})),
+        201,
+    )["security_group"]["id"]
+        .as_str()
+        .expect("security group")
+        .to_string();
+    let trunk = ok(
+        c,
+        Method::POST,
+        "/trunks",
+        Some(&json!({"trunk": {"port_id": port, "name": "t"}})),
+        201,
+    )["trunk"]["id"]
+        .as_str()
+        .expect("trunk")
+        .to_string();
     Fixture {
         server,
+        group,
+        trunk,
         t,
         network,
         subnet,
@@ -136,6 +160,7 @@ fn refused(f: &Fixture, method: Method, path: &str, body: Value, ty: &str, messa
 fn an_unknown_attribute_on_each_converted_create_and_update_is_neutrons_400() {
     let f = fixture();
     let (net, port, fip, ext, subnet) = (&f.network, &f.port, &f.fip, &f.external, &f.subnet);
+    let (group, trunk) = (&f.group, &f.trunk);
     let cases: Vec<(Method, String, Value)> = vec![
         (
             Method::POST,
@@ -188,6 +213,36 @@ fn an_unknown_attribute_on_each_converted_create_and_update_is_neutrons_400() {
             format!("/subnets/{subnet}"),
             json!({"subnet": {"colour": "red"}}),
         ),
+        (
+            Method::POST,
+            "/security-groups".into(),
+            json!({"security_group": {"name": "g", "colour": "red"}}),
+        ),
+        (
+            Method::PUT,
+            format!("/security-groups/{group}"),
+            json!({"security_group": {"name": "g", "colour": "red"}}),
+        ),
+        (
+            Method::POST,
+            "/security-group-rules".into(),
+            json!({"security_group_rule": {"security_group_id": group, "direction": "ingress", "colour": "red"}}),
+        ),
+        (
+            Method::POST,
+            "/trunks".into(),
+            json!({"trunk": {"port_id": port, "colour": "red"}}),
+        ),
+        (
+            Method::PUT,
+            format!("/trunks/{trunk}"),
+            json!({"trunk": {"name": "t2", "colour": "red"}}),
+        ),
+        (
+            Method::PUT,
+            format!("/trunks/{trunk}/add_subports"),
+            json!({"sub_ports": [], "colour": "red"}),
+        ),
     ];
     for (method, path, body) in cases {
         refused(
@@ -215,6 +270,7 @@ fn an_unknown_attribute_on_each_converted_create_and_update_is_neutrons_400() {
 fn a_wrongly_typed_field_is_a_clean_400_naming_the_field() {
     let f = fixture();
     let (net, port, fip, subnet) = (&f.network, &f.port, &f.fip, &f.subnet);
+    let (group, trunk) = (&f.group, &f.trunk);
     let cases: Vec<(Method, String, Value, &str)> = vec![
         (
             Method::POST,
@@ -305,6 +361,54 @@ fn a_wrongly_typed_field_is_a_clean_400_naming_the_field() {
             "/subnets".into(),
             json!({"subnet": {"network_id": net, "cidr": "10.21.0.0/24", "ip_version": "4"}}),
             "Invalid input for ip_version: give 4 or 6.",
+        ),
+        (
+            Method::POST,
+            "/security-groups".into(),
+            json!({"security_group": {"name": {"a": 1}}}),
+            "Invalid input for name. Reason: '{\"a\":1}' is not a valid string.",
+        ),
+        (
+            Method::PUT,
+            format!("/security-groups/{group}"),
+            json!({"security_group": {"stateful": "sometimes"}}),
+            "Invalid input for stateful. Reason: '\"sometimes\"' cannot be converted to boolean.",
+        ),
+        (
+            Method::POST,
+            "/security-group-rules".into(),
+            json!({"security_group_rule": {"security_group_id": group, "direction": 1}}),
+            "Invalid input for direction. Reason: '1' is not a valid string.",
+        ),
+        (
+            Method::POST,
+            "/security-group-rules".into(),
+            json!({"security_group_rule": {"security_group_id": group, "direction": "ingress", "protocol": "tcp", "port_range_min": "eighty"}}),
+            "Invalid value for port \"eighty\".",
+        ),
+        (
+            Method::POST,
+            "/trunks".into(),
+            json!({"trunk": {"port_id": port, "admin_state_up": 2}}),
+            "Invalid input for admin_state_up. Reason: '2' cannot be converted to boolean.",
+        ),
+        (
+            Method::PUT,
+            format!("/trunks/{trunk}"),
+            json!({"trunk": {"name": 9}}),
+            "Invalid input for name. Reason: '9' is not a valid string.",
+        ),
+        (
+            Method::PUT,
+            format!("/trunks/{trunk}/add_subports"),
+            json!({"sub_ports": [{"port_id": 3, "segmentation_type": "vlan", "segmentation_id": 5}]}),
+            "Invalid input for sub_ports.port_id. Reason: '3' is not a valid string.",
+        ),
+        (
+            Method::PUT,
+            format!("/trunks/{trunk}/add_subports"),
+            json!({"sub_ports": "all"}),
+            "Invalid input for sub_ports: give a list of subports.",
         ),
     ];
     for (method, path, body, message) in cases {
