@@ -72,7 +72,7 @@ impl<'de> Deserializer<'de> for Introspect<'_> {
 }
 
 /// Keys of `obj` that `T` does not accept, in the body's order.
-fn unknown_keys<'a, T: DeserializeOwned>(obj: &'a Map<String, Value>) -> Vec<&'a str> {
+fn unknown_keys<T: DeserializeOwned>(obj: &Map<String, Value>) -> Vec<&str> {
     let known = field_names::<T>();
     obj.keys()
         .map(String::as_str)
