@@ -4,11 +4,12 @@
 //! released addresses go to the back of the pool: a release followed by an
 //! allocation gives another address).
 
+use super::body::{decode, nullable_text, present, text};
 use super::networks::Zones;
 use super::query::ListQuery;
 use super::{
-    body_object, check_owner, created, known_attributes, no_content, opt_str, NeutronAuth,
-    NeutronError, NeutronJson, NeutronResult,
+    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
+    NeutronResult,
 };
 use crate::openstack::{base_url, os_time};
 use crate::AppState;
@@ -22,6 +23,8 @@ use nicplane_domain::query::PageRequest;
 use nicplane_domain::Error;
 use nicplane_service::openstack_support::PublicIpInRequest;
 use nicplane_service::WriteOptions;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// Filterable attributes of a floating IP.
@@ -90,31 +93,57 @@ pub async fn show(
     Ok(Json(json!({"floatingip": fip_view(&ip)})))
 }
 
+/// The body of `POST /floatingips`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloatingIpCreate {
+    #[serde(default, deserialize_with = "text")]
+    floating_network_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    port_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    fixed_ip_address: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    floating_ip_address: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    subnet_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    tenant_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    project_id: Option<Value>,
+    /// Accepted and ignored, as before (no DNS integration, no QoS).
+    #[serde(default, rename = "dns_name")]
+    _dns_name: Option<IgnoredAny>,
+    #[serde(default, rename = "dns_domain")]
+    _dns_domain: Option<IgnoredAny>,
+    #[serde(default, rename = "qos_policy_id")]
+    _qos_policy_id: Option<IgnoredAny>,
+}
+
+/// The body of `PUT /floatingips/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloatingIpUpdate {
+    /// `Some(None)` (null) disassociates.
+    #[serde(default, deserialize_with = "nullable_text")]
+    port_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "text")]
+    fixed_ip_address: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+}
+
 /// `POST /floatingips`: 201.
 pub async fn create(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Response> {
-    let f = body_object(&body, "floatingip")?;
-    known_attributes(
-        f,
-        &[
-            "floating_network_id",
-            "port_id",
-            "fixed_ip_address",
-            "floating_ip_address",
-            "subnet_id",
-            "description",
-            "tenant_id",
-            "project_id",
-            "dns_name",
-            "dns_domain",
-            "qos_policy_id",
-        ],
-    )?;
-    check_owner(f, &a)?;
-    let network = opt_str(f, "floating_network_id")?.ok_or_else(|| {
+    let f: FloatingIpCreate = decode(body_object(&body, "floatingip")?)?;
+    check_owner_of(&f.project_id, &f.tenant_id, &a)?;
+    let network = f.floating_network_id.ok_or_else(|| {
         NeutronError::from(Error::invalid(
             "Invalid input for operation: floating_network_id is required.",
         ))
@@ -125,12 +154,12 @@ pub async fn create(
             "Network {network} is not a valid external network"
         )))
     })?;
-    if opt_str(f, "floating_ip_address")?.is_some() {
+    if f.floating_ip_address.is_some() {
         return Err(NeutronError::from(Error::invalid(
             "nicplane chooses the public address: released addresses are handed out last, so asking for one is not supported.",
         )));
     }
-    if let Some(sub) = opt_str(f, "subnet_id")? {
+    if let Some(sub) = f.subnet_id {
         if !zones
             .pools
             .iter()
@@ -141,7 +170,8 @@ pub async fn create(
             ))));
         }
     }
-    let port = opt_str(f, "port_id")?
+    let port = f
+        .port_id
         .map(|p| InterfaceId::parse_for_lookup(&p))
         .transpose()?;
     let ip = s
@@ -152,11 +182,8 @@ pub async fn create(
             PublicIpInRequest {
                 data_center: dc.id,
                 interface: port,
-                fixed_ip: port
-                    .map(|_| opt_str(f, "fixed_ip_address"))
-                    .transpose()?
-                    .flatten(),
-                description: opt_str(f, "description")?.unwrap_or_default(),
+                fixed_ip: port.and(f.fixed_ip_address),
+                description: f.description.unwrap_or_default(),
             },
             &WriteOptions::default(),
         )
@@ -171,25 +198,21 @@ pub async fn update(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
-    let f = body_object(&body, "floatingip")?;
-    known_attributes(f, &["port_id", "fixed_ip_address", "description"])?;
+    let f: FloatingIpUpdate = decode(body_object(&body, "floatingip")?)?;
     let id = fip_id(&id)?;
     let current = s.service.public_ip_get(&a.caller, &a.project, id).await?;
-    if let Some(d) = opt_str(f, "description")? {
+    if let Some(d) = f.description {
         if d != current.description {
             return Err(NeutronError::from(Error::invalid(
                 "The description of a floating IP is set when it is created.",
             )));
         }
     }
-    let ip = if f.contains_key("port_id") {
-        let target = opt_str(f, "port_id")?
+    let ip = if let Some(target) = f.port_id {
+        let target = target
             .map(|p| InterfaceId::parse_for_lookup(&p))
             .transpose()?;
-        let fixed = target
-            .map(|_| opt_str(f, "fixed_ip_address"))
-            .transpose()?
-            .flatten();
+        let fixed = target.and(f.fixed_ip_address);
         s.service
             .public_ip_associate(
                 &a.caller,

@@ -6,8 +6,11 @@
 //! drops a `.json` suffix and routes the rest. Errors use the `NeutronError`
 //! envelope, produced by [`neutron_error`] alone. Lists share one pipeline
 //! ([`query`]): equality and OR filters, `fields=`, sorting and
-//! `limit`/`marker`/`page_reverse` pagination with `*_links`.
+//! `limit`/`marker`/`page_reverse` pagination with `*_links`. Request bodies
+//! are typed structs decoded by [`body`], which refuses unknown attributes
+//! as Neutron does.
 
+pub mod body;
 pub mod floatingips;
 pub mod networks;
 pub mod ports;
@@ -196,7 +199,8 @@ impl axum::extract::FromRequest<AppState> for NeutronJson {
     }
 }
 
-/// The object under `key` of a request body (`{"port": {...}}`).
+/// The object under `key` of a request body (`{"port": {...}}`), to be
+/// decoded into the resource's typed body by [`body::decode`].
 pub fn body_object<'a>(
     body: &'a Value,
     key: &str,
@@ -208,32 +212,15 @@ pub fn body_object<'a>(
     })
 }
 
-/// Refuse attributes nicplane does not know, as Neutron does.
-pub fn known_attributes(
-    obj: &serde_json::Map<String, Value>,
-    allowed: &[&str],
+/// `project_id`/`tenant_id` of a request body must name the caller's
+/// project (null counts as given).
+pub fn check_owner_of(
+    project_id: &Option<Value>,
+    tenant_id: &Option<Value>,
+    a: &Scoped,
 ) -> NeutronResult<()> {
-    let extra: Vec<&String> = obj
-        .keys()
-        .filter(|k| !allowed.contains(&k.as_str()))
-        .collect();
-    if extra.is_empty() {
-        return Ok(());
-    }
-    let list = extra
-        .iter()
-        .map(|k| k.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    Err(NeutronError::from(Error::invalid(format!(
-        "Unrecognized attribute(s) '{list}'"
-    ))))
-}
-
-/// `project_id`/`tenant_id` in a request must name the caller's project.
-pub fn check_owner(obj: &serde_json::Map<String, Value>, a: &Scoped) -> NeutronResult<()> {
-    for k in ["project_id", "tenant_id"] {
-        if let Some(v) = obj.get(k) {
+    for (k, v) in [("project_id", project_id), ("tenant_id", tenant_id)] {
+        if let Some(v) = v {
             if v.as_str() != Some(a.project.as_str()) {
                 return Err(NeutronError::from(Error::forbidden(format!(
                     "{k} {v} is not the project of the token; nicplane creates resources in the token's project only."
@@ -242,30 +229,6 @@ pub fn check_owner(obj: &serde_json::Map<String, Value>, a: &Scoped) -> NeutronR
         }
     }
     Ok(())
-}
-
-/// An optional string field.
-pub fn opt_str(obj: &serde_json::Map<String, Value>, key: &str) -> NeutronResult<Option<String>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(NeutronError::from(Error::invalid(format!(
-            "Invalid input for {key}. Reason: '{other}' is not a valid string."
-        )))),
-    }
-}
-
-/// An optional boolean field.
-pub fn opt_bool(obj: &serde_json::Map<String, Value>, key: &str) -> NeutronResult<Option<bool>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(other) => Err(NeutronError::from(Error::invalid(format!(
-            "Invalid input for {key}. Reason: '{other}' cannot be converted to boolean."
-        )))),
-    }
 }
 
 /// An empty 204.

@@ -6,10 +6,11 @@
 //! one more network, `router:external`, whose id is the data center's id
 //! and whose subnets are the pools: floating IPs are taken from it.
 
+use super::body::{boolean, decode, present, reason, text, whole};
 use super::query::ListQuery;
 use super::{
-    body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str,
-    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
+    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
+    NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
@@ -25,6 +26,8 @@ use nicplane_domain::types::NetworkKind;
 use nicplane_domain::{Error, Kind};
 use nicplane_service::network::{NetworkDetail, NetworkPatch, NetworkSpec, SubnetSpec};
 use nicplane_service::WriteOptions;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -273,23 +276,73 @@ pub async fn network_show(
     Ok(Json(json!({"network": network_view(&d, &zones)})))
 }
 
-fn string_list(obj: &serde_json::Map<String, Value>, key: &str) -> NeutronResult<Vec<String>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(vec![]),
-        Some(Value::Array(a)) => a
+/// `availability_zone_hints`: a list of zone names.
+fn zone_hints<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    const KEY: &str = "availability_zone_hints";
+    match Value::deserialize(d)? {
+        Value::Null => Ok(vec![]),
+        Value::Array(a) => a
             .iter()
             .map(|v| {
                 v.as_str().map(str::to_string).ok_or_else(|| {
-                    NeutronError::from(Error::invalid(format!(
-                        "Invalid input for {key}: '{v}' is not a string."
-                    )))
+                    whole(format!("Invalid input for {KEY}: '{v}' is not a string."))
                 })
             })
             .collect(),
-        Some(other) => Err(NeutronError::from(Error::invalid(format!(
-            "Invalid input for {key}: '{other}' is not a list."
-        )))),
+        other => Err(whole(format!(
+            "Invalid input for {KEY}: '{other}' is not a list."
+        ))),
     }
+}
+
+/// `mtu`: accepted only at nicplane's MTU.
+fn mtu<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let v = Value::deserialize(d)?;
+    match v.as_u64() {
+        Some(m) if m == MTU as u64 => Ok(Some(m)),
+        _ => Err(whole(format!(
+            "Invalid input for mtu: nicplane networks have an MTU of {MTU}."
+        ))),
+    }
+}
+
+/// The body of `POST /networks`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkCreate {
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "boolean")]
+    admin_state_up: Option<bool>,
+    #[serde(default, deserialize_with = "boolean")]
+    shared: Option<bool>,
+    #[serde(default, rename = "router:external", deserialize_with = "boolean")]
+    external: Option<bool>,
+    #[serde(default, deserialize_with = "boolean")]
+    port_security_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "zone_hints")]
+    availability_zone_hints: Vec<String>,
+    #[serde(default, deserialize_with = "present")]
+    tenant_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    project_id: Option<Value>,
+    /// Checked while decoding: only nicplane's MTU is accepted.
+    #[serde(default, rename = "mtu", deserialize_with = "mtu")]
+    _mtu: Option<u64>,
+}
+
+/// The body of `PUT /networks/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkUpdate {
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "boolean")]
+    admin_state_up: Option<bool>,
 }
 
 /// `POST /networks`: a custom (L2) network until a subnet is added.
@@ -298,52 +351,28 @@ pub async fn network_create(
     State(s): State<AppState>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Response> {
-    let n = body_object(&body, "network")?;
-    known_attributes(
-        n,
-        &[
-            "name",
-            "description",
-            "admin_state_up",
-            "shared",
-            "router:external",
-            "port_security_enabled",
-            "availability_zone_hints",
-            "tenant_id",
-            "project_id",
-            "mtu",
-        ],
-    )?;
-    check_owner(n, &a)?;
-    if opt_bool(n, "router:external")? == Some(true) {
+    let n: NetworkCreate = decode(body_object(&body, "network")?)?;
+    check_owner_of(&n.project_id, &n.tenant_id, &a)?;
+    if n.external == Some(true) {
         return Err(NeutronError::from(Error::invalid(
             "External networks are the data centers' public IP pools; the cloud admin creates pools with the native API.",
         )));
     }
-    if opt_bool(n, "admin_state_up")? == Some(false)
-        || opt_bool(n, "port_security_enabled")? == Some(false)
-    {
+    if n.admin_state_up == Some(false) || n.port_security_enabled == Some(false) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane networks are always administratively up and have port security on; disable port security per port.",
         )));
     }
-    if let Some(m) = n.get("mtu") {
-        if m.as_u64() != Some(MTU as u64) {
-            return Err(NeutronError::from(Error::invalid(format!(
-                "Invalid input for mtu: nicplane networks have an MTU of {MTU}."
-            ))));
-        }
-    }
     let zones = Zones::load(&s, &a).await?;
     let spec = NetworkSpec {
-        name: opt_str(n, "name")?.unwrap_or_default(),
-        data_center_id: zones.pick(&string_list(n, "availability_zone_hints")?)?,
+        name: n.name.unwrap_or_default(),
+        data_center_id: zones.pick(&n.availability_zone_hints)?,
         kind: NetworkKind::Custom,
-        description: opt_str(n, "description")?.unwrap_or_default(),
+        description: n.description.unwrap_or_default(),
         subnets: vec![],
     };
     let o = WriteOptions::default();
-    let d = if opt_bool(n, "shared")? == Some(true) {
+    let d = if n.shared == Some(true) {
         s.service.shared_network_create(&a.caller, spec, &o).await?
     } else {
         s.service
@@ -360,16 +389,15 @@ pub async fn network_update(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
-    let n = body_object(&body, "network")?;
-    known_attributes(n, &["name", "description", "admin_state_up"])?;
-    if opt_bool(n, "admin_state_up")? == Some(false) {
+    let n: NetworkUpdate = decode(body_object(&body, "network")?)?;
+    if n.admin_state_up == Some(false) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane networks are always administratively up.",
         )));
     }
     let patch = NetworkPatch {
-        name: opt_str(n, "name")?,
-        description: opt_str(n, "description")?,
+        name: n.name,
+        description: n.description,
     };
     let zones = Zones::load(&s, &a).await?;
     if zones.external_by_id(&id).is_some() {
@@ -445,38 +473,196 @@ pub async fn subnet_show(
     Ok(Json(json!({"subnet": subnet_view(&sub)})))
 }
 
+/// `ip_version`: 4 or 6 (checked against the CIDR later).
+fn ip_version<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Value::deserialize(d)?
+        .as_u64()
+        .map(Some)
+        .ok_or_else(|| whole("Invalid input for ip_version: give 4 or 6."))
+}
+
+/// `gateway_ip`: an address, or null for no gateway (`Some(None)`).
+fn gateway<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<IpAddr>>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Some(None)),
+        Value::String(g) => g
+            .parse::<IpAddr>()
+            .map(|g| Some(Some(g)))
+            .map_err(|_| reason(format!("'{g}' is not a valid IP address."))),
+        other => Err(reason(format!("'{other}' is not a valid IP address."))),
+    }
+}
+
+fn pools<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<AllocationPool>>, D::Error> {
+    Option::<Vec<AllocationPool>>::deserialize(d).map_err(|_| {
+        whole("Invalid input for allocation_pools: give [{\"start\": ip, \"end\": ip}].")
+    })
+}
+
+/// The body of `POST /subnets`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetCreate {
+    #[serde(default, deserialize_with = "text")]
+    network_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    cidr: Option<String>,
+    #[serde(default, deserialize_with = "ip_version")]
+    ip_version: Option<u64>,
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "gateway")]
+    gateway_ip: Option<Option<IpAddr>>,
+    #[serde(default, deserialize_with = "pools")]
+    allocation_pools: Option<Vec<AllocationPool>>,
+    /// Refused when not empty.
+    #[serde(default)]
+    dns_nameservers: Option<Value>,
+    #[serde(default)]
+    host_routes: Option<Value>,
+    #[serde(default)]
+    service_types: Option<Value>,
+    /// Refused when set: nicplane has no subnet pools.
+    #[serde(default)]
+    subnetpool_id: Option<Value>,
+    #[serde(default, deserialize_with = "boolean")]
+    use_default_subnetpool: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    tenant_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    project_id: Option<Value>,
+    /// Accepted and ignored, as before: a subnet shows an empty description,
+    /// DHCP on and no IPv6 modes or segment.
+    #[serde(default, rename = "description")]
+    _description: Option<IgnoredAny>,
+    #[serde(default, rename = "enable_dhcp")]
+    _enable_dhcp: Option<IgnoredAny>,
+    #[serde(default, rename = "ipv6_ra_mode")]
+    _ipv6_ra_mode: Option<IgnoredAny>,
+    #[serde(default, rename = "ipv6_address_mode")]
+    _ipv6_address_mode: Option<IgnoredAny>,
+    #[serde(default, rename = "segment_id")]
+    _segment_id: Option<IgnoredAny>,
+}
+
+/// The body of `PUT /subnets/{id}`: the attributes a subnet shows, each
+/// accepted only at its current value.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetUpdate {
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    name: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    description: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    network_id: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    tenant_id: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    project_id: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    ip_version: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    cidr: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    gateway_ip: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    allocation_pools: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    enable_dhcp: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    dns_nameservers: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    host_routes: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    ipv6_ra_mode: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    ipv6_address_mode: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    subnetpool_id: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    service_types: Option<Value>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    tags: Option<Value>,
+}
+
 /// `POST /subnets`.
 pub async fn subnet_create(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Response> {
-    let b = body_object(&body, "subnet")?;
-    known_attributes(
-        b,
-        &[
-            "network_id",
-            "cidr",
-            "ip_version",
-            "name",
-            "description",
-            "gateway_ip",
-            "allocation_pools",
-            "enable_dhcp",
-            "dns_nameservers",
-            "host_routes",
-            "ipv6_ra_mode",
-            "ipv6_address_mode",
-            "subnetpool_id",
-            "tenant_id",
-            "project_id",
-            "service_types",
-            "use_default_subnetpool",
-            "segment_id",
-        ],
-    )?;
-    check_owner(b, &a)?;
-    let network = opt_str(b, "network_id")?.ok_or_else(|| {
+    let b: SubnetCreate = decode(body_object(&body, "subnet")?)?;
+    check_owner_of(&b.project_id, &b.tenant_id, &a)?;
+    let network = b.network_id.ok_or_else(|| {
         NeutronError::from(Error::invalid(
             "Invalid input for operation: network_id is required.",
         ))
@@ -490,30 +676,32 @@ pub async fn subnet_create(
             "Only the cloud admin adds public IP pools, with the native API.",
         )));
     }
-    for unsupported in ["dns_nameservers", "host_routes", "service_types"] {
-        if !string_list(b, unsupported).unwrap_or_default().is_empty()
-            || b.get(unsupported)
-                .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+    for (unsupported, given) in [
+        ("dns_nameservers", &b.dns_nameservers),
+        ("host_routes", &b.host_routes),
+        ("service_types", &b.service_types),
+    ] {
+        if given
+            .as_ref()
+            .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
         {
             return Err(NeutronError::from(Error::invalid(format!(
                 "nicplane subnets do not support {unsupported}."
             ))));
         }
     }
-    if b.get("subnetpool_id").is_some_and(|v| !v.is_null())
-        || opt_bool(b, "use_default_subnetpool")? == Some(true)
-    {
+    if b.subnetpool_id.is_some() || b.use_default_subnetpool == Some(true) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane has no subnet pools: give a cidr.",
         )));
     }
-    let cidr_s = opt_str(b, "cidr")?.ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: a cidr must be specified in the absence of a subnet pool.")))?;
+    let cidr_s = b.cidr.ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: a cidr must be specified in the absence of a subnet pool.")))?;
     let cidr: ipnet::IpNet = cidr_s.parse().map_err(|_| {
         NeutronError::from(Error::invalid(format!(
             "Invalid input for cidr. Reason: '{cidr_s}' is not a valid IP subnet."
         )))
     })?;
-    let version = b.get("ip_version").and_then(Value::as_u64);
+    let version = b.ip_version;
     let actual = if cidr.addr().is_ipv4() { 4 } else { 6 };
     match version {
         Some(v) if v == actual => {}
@@ -528,39 +716,16 @@ pub async fn subnet_create(
             )))
         }
     }
-    let (gateway_ip, no_gateway) = match b.get("gateway_ip") {
+    let (gateway_ip, no_gateway) = match b.gateway_ip {
         None => (None, false),
-        Some(Value::Null) => (None, true),
-        Some(Value::String(g)) => (
-            Some(g.parse::<IpAddr>().map_err(|_| {
-                NeutronError::from(Error::invalid(format!(
-                    "Invalid input for gateway_ip. Reason: '{g}' is not a valid IP address."
-                )))
-            })?),
-            false,
-        ),
-        Some(other) => {
-            return Err(NeutronError::from(Error::invalid(format!(
-                "Invalid input for gateway_ip. Reason: '{other}' is not a valid IP address."
-            ))))
-        }
-    };
-    let allocation_pools = match b.get("allocation_pools") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            serde_json::from_value::<Vec<AllocationPool>>(v.clone()).map_err(|_| {
-                NeutronError::from(Error::invalid(
-                    "Invalid input for allocation_pools: give [{\"start\": ip, \"end\": ip}].",
-                ))
-            })?,
-        ),
+        Some(g) => (g, g.is_none()),
     };
     let spec = SubnetSpec {
-        name: opt_str(b, "name")?.filter(|n| !n.is_empty()),
+        name: b.name.filter(|n| !n.is_empty()),
         cidr,
         gateway_ip,
         no_gateway,
-        allocation_pools,
+        allocation_pools: b.allocation_pools,
     };
     let sub = s
         .service
@@ -582,13 +747,17 @@ pub async fn subnet_update(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
-    let b = body_object(&body, "subnet")?;
+    let b: SubnetUpdate = decode(body_object(&body, "subnet")?)?;
+    let b = match serde_json::to_value(b) {
+        Ok(Value::Object(b)) => b,
+        _ => serde_json::Map::new(),
+    };
     let sub = s
         .service
         .subnet_get(&a.caller, &a.project, SubnetId::parse_for_lookup(&id)?)
         .await?;
     let view = subnet_view(&sub);
-    for (k, v) in b {
+    for (k, v) in &b {
         if view.get(k) != Some(v) {
             return Err(NeutronError::from(Error::invalid(format!(
                 "nicplane subnets cannot be changed after creation ({k})."

@@ -8,11 +8,12 @@
 //! Neutron's string tags map to nicplane's key/value tags as `key=value`
 //! (or a key alone when the value is empty).
 
+use super::body::{boolean, decode, nullable_text, objects, only_default, present, text, whole};
 use super::query::ListQuery;
 use super::trunks::{trunk_details, TrunkIndex};
 use super::{
-    body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str,
-    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
+    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
+    NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
@@ -28,6 +29,7 @@ use nicplane_domain::{Error, Kind};
 use nicplane_service::interface::{AttachSpec, InterfacePatch, InterfaceSpec};
 use nicplane_service::ipam::FixedIpRequest;
 use nicplane_service::WriteOptions;
+use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value};
 
 /// Filterable attributes of a port.
@@ -181,35 +183,39 @@ pub async fn show(
     Ok(Json(json!({ "port": v })))
 }
 
-fn fixed_ips_of(v: &Value) -> NeutronResult<Vec<FixedIpRequest>> {
-    let list = v.as_array().ok_or_else(|| {
-        NeutronError::from(Error::invalid(
-            "Invalid input for fixed_ips: give a list of {\"subnet_id\", \"ip_address\"}.",
-        ))
-    })?;
-    list.iter()
+/// One entry of `fixed_ips`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixedIpBody {
+    #[serde(default, deserialize_with = "text")]
+    subnet_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    ip_address: Option<String>,
+}
+
+fn fixed_ips<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<FixedIpRequest>>, D::Error> {
+    let Some(list) = objects::<FixedIpBody, D>(d, "fixed_ips")? else {
+        return Ok(None);
+    };
+    list.into_iter()
         .map(|f| {
-            let o = f.as_object().ok_or_else(|| {
-                NeutronError::from(Error::invalid(format!(
-                    "Invalid input for fixed_ips: '{f}' is not an object."
-                )))
-            })?;
-            known_attributes(o, &["subnet_id", "ip_address"])?;
-            let subnet_id = opt_str(o, "subnet_id")?
+            let subnet_id = f
+                .subnet_id
                 .map(|s| {
                     s.parse::<SubnetId>().map_err(|_| {
-                        NeutronError::from(Error::invalid(format!(
+                        whole(format!(
                             "Invalid input for fixed_ips: subnet_id '{s}' is not a UUID."
-                        )))
+                        ))
                     })
                 })
                 .transpose()?;
-            let ip_address = opt_str(o, "ip_address")?
+            let ip_address = f
+                .ip_address
                 .map(|s| {
                     s.parse().map_err(|_| {
-                        NeutronError::from(Error::invalid(format!(
+                        whole(format!(
                             "Invalid input for fixed_ips: '{s}' is not a valid IP address."
-                        )))
+                        ))
                     })
                 })
                 .transpose()?;
@@ -219,33 +225,43 @@ fn fixed_ips_of(v: &Value) -> NeutronResult<Vec<FixedIpRequest>> {
                 ip_version: None,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, D::Error>>()
+        .map(Some)
 }
 
-fn groups_of(v: &Value) -> NeutronResult<Vec<SecurityGroupId>> {
-    let list = v.as_array().ok_or_else(|| {
-        NeutronError::from(Error::invalid(
-            "Invalid input for security_groups: give a list of ids.",
-        ))
-    })?;
+/// `security_groups`: a list of ids.
+pub fn groups<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<SecurityGroupId>>, D::Error> {
+    let list = match Value::deserialize(d)? {
+        Value::Null => return Ok(None),
+        Value::Array(list) => list,
+        _ => {
+            return Err(whole(
+                "Invalid input for security_groups: give a list of ids.",
+            ))
+        }
+    };
     list.iter()
         .map(|g| {
-            let s = g.as_str().unwrap_or_default();
-            s.parse::<SecurityGroupId>().map_err(|_| {
-                NeutronError::from(Error::invalid(format!(
-                    "Security group {g} does not exist in the project."
-                )))
-            })
+            g.as_str()
+                .unwrap_or_default()
+                .parse::<SecurityGroupId>()
+                .map_err(|_| whole(format!("Security group {g} does not exist in the project.")))
         })
-        .collect()
+        .collect::<Result<Vec<_>, D::Error>>()
+        .map(Some)
 }
 
-fn pairs_of(v: &Value) -> NeutronResult<Vec<AddressPair>> {
-    serde_json::from_value::<Vec<AddressPair>>(v.clone()).map_err(|_| {
-        NeutronError::from(Error::invalid(
-            "Invalid input for allowed_address_pairs: give [{\"ip_address\", \"mac_address\"}].",
-        ))
+fn pairs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<AddressPair>>, D::Error> {
+    Option::<Vec<AddressPair>>::deserialize(d).map_err(|_| {
+        whole("Invalid input for allowed_address_pairs: give [{\"ip_address\", \"mac_address\"}].")
     })
+}
+
+fn tag_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<ResourceTag>>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        v => tags_of(&v).map(Some).map_err(|e| whole(e.error)),
+    }
 }
 
 fn tags_of(v: &Value) -> NeutronResult<Vec<ResourceTag>> {
@@ -259,77 +275,127 @@ fn tags_of(v: &Value) -> NeutronResult<Vec<ResourceTag>> {
         .collect()
 }
 
-/// Values nicplane accepts only at their default.
-fn only_default(o: &Map<String, Value>, key: &str, default: &Value) -> NeutronResult<()> {
-    match o.get(key) {
-        None => Ok(()),
-        Some(v) if v == default || v.is_null() => Ok(()),
-        Some(v) => Err(NeutronError::from(Error::invalid(format!(
-            "nicplane ports do not support {key} {v}."
-        )))),
-    }
+/// The body of `POST /ports` (each entry of a bulk `ports` too).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortCreate {
+    #[serde(default, deserialize_with = "text")]
+    network_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "boolean")]
+    admin_state_up: Option<bool>,
+    #[serde(default, deserialize_with = "text")]
+    mac_address: Option<String>,
+    #[serde(default, deserialize_with = "fixed_ips")]
+    fixed_ips: Option<Vec<FixedIpRequest>>,
+    #[serde(default, deserialize_with = "groups")]
+    security_groups: Option<Vec<SecurityGroupId>>,
+    #[serde(default, deserialize_with = "boolean")]
+    port_security_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "pairs")]
+    allowed_address_pairs: Option<Vec<AddressPair>>,
+    #[serde(default, deserialize_with = "text")]
+    device_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    device_owner: Option<String>,
+    #[serde(default, deserialize_with = "tag_list")]
+    tags: Option<Vec<ResourceTag>>,
+    #[serde(default, deserialize_with = "present")]
+    tenant_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    project_id: Option<Value>,
+    #[serde(default, rename = "binding:vnic_type")]
+    vnic_type: Option<Value>,
+    #[serde(default)]
+    qos_policy_id: Option<Value>,
+    #[serde(default)]
+    dns_name: Option<Value>,
+    #[serde(default)]
+    extra_dhcp_opts: Option<Value>,
 }
 
-const CREATE_ATTRS: &[&str] = &[
-    "network_id",
-    "name",
-    "description",
-    "admin_state_up",
-    "mac_address",
-    "fixed_ips",
-    "security_groups",
-    "port_security_enabled",
-    "allowed_address_pairs",
-    "device_id",
-    "device_owner",
-    "tags",
-    "tenant_id",
-    "project_id",
-    "binding:vnic_type",
-    "qos_policy_id",
-    "dns_name",
-    "extra_dhcp_opts",
-];
+/// The body of `PUT /ports/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortUpdate {
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "boolean")]
+    admin_state_up: Option<bool>,
+    #[serde(default, deserialize_with = "fixed_ips")]
+    fixed_ips: Option<Vec<FixedIpRequest>>,
+    #[serde(default, deserialize_with = "groups")]
+    security_groups: Option<Vec<SecurityGroupId>>,
+    #[serde(default, deserialize_with = "boolean")]
+    port_security_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "pairs")]
+    allowed_address_pairs: Option<Vec<AddressPair>>,
+    /// `Some(None)` (null) detaches, like "".
+    #[serde(default, deserialize_with = "nullable_text")]
+    device_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "text")]
+    device_owner: Option<String>,
+    #[serde(default, rename = "binding:vnic_type")]
+    vnic_type: Option<Value>,
+    #[serde(default, deserialize_with = "tag_list")]
+    tags: Option<Vec<ResourceTag>>,
+    #[serde(default)]
+    qos_policy_id: Option<Value>,
+    #[serde(default)]
+    dns_name: Option<Value>,
+    #[serde(default)]
+    extra_dhcp_opts: Option<Value>,
+}
+
+/// Attributes nicplane takes only at Neutron's default.
+fn defaults_only(
+    vnic: &Option<Value>,
+    dns: &Option<Value>,
+    dhcp: &Option<Value>,
+    qos: &Option<Value>,
+) -> NeutronResult<()> {
+    only_default("binding:vnic_type", vnic, &json!("normal"))?;
+    only_default("dns_name", dns, &json!(""))?;
+    only_default("extra_dhcp_opts", dhcp, &json!([]))?;
+    only_default("qos_policy_id", qos, &Value::Null)
+}
 
 fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpec> {
-    known_attributes(o, CREATE_ATTRS)?;
-    check_owner(o, a)?;
-    only_default(o, "binding:vnic_type", &json!("normal"))?;
-    only_default(o, "dns_name", &json!(""))?;
-    only_default(o, "extra_dhcp_opts", &json!([]))?;
-    only_default(o, "qos_policy_id", &Value::Null)?;
-    if opt_str(o, "device_id")?.is_some_and(|d| !d.is_empty()) {
+    let p: PortCreate = decode(o)?;
+    check_owner_of(&p.project_id, &p.tenant_id, a)?;
+    defaults_only(
+        &p.vnic_type,
+        &p.dns_name,
+        &p.extra_dhcp_opts,
+        &p.qos_policy_id,
+    )?;
+    if p.device_id.is_some_and(|d| !d.is_empty()) {
         return Err(NeutronError::from(Error::invalid(
             "Create the port without device_id, then attach it to the server (openstack server add port).",
         )));
     }
-    let network = opt_str(o, "network_id")?.ok_or_else(|| {
+    let network = p.network_id.ok_or_else(|| {
         NeutronError::from(Error::invalid(
             "Invalid input for operation: network_id is required.",
         ))
     })?;
     Ok(InterfaceSpec {
         network_id: NetworkId::parse_for_lookup(&network)?,
-        fixed_ips: o
-            .get("fixed_ips")
-            .map(fixed_ips_of)
-            .transpose()?
-            .unwrap_or_default(),
-        name: opt_str(o, "name")?,
-        description: opt_str(o, "description")?,
-        security_groups: o.get("security_groups").map(groups_of).transpose()?,
-        port_security_enabled: opt_bool(o, "port_security_enabled")?,
-        mac_address: opt_str(o, "mac_address")?
-            .map(|m| m.parse::<MacAddr>())
-            .transpose()?,
-        allowed_address_pairs: o
-            .get("allowed_address_pairs")
-            .map(pairs_of)
-            .transpose()?
-            .unwrap_or_default(),
-        admin_state_up: opt_bool(o, "admin_state_up")?,
-        device_owner: opt_str(o, "device_owner")?,
-        tags: o.get("tags").map(tags_of).transpose()?.unwrap_or_default(),
+        fixed_ips: p.fixed_ips.unwrap_or_default(),
+        name: p.name,
+        description: p.description,
+        security_groups: p.security_groups,
+        port_security_enabled: p.port_security_enabled,
+        mac_address: p.mac_address.map(|m| m.parse::<MacAddr>()).transpose()?,
+        allowed_address_pairs: p.allowed_address_pairs.unwrap_or_default(),
+        admin_state_up: p.admin_state_up,
+        device_owner: p.device_owner,
+        tags: p.tags.unwrap_or_default(),
     })
 }
 
@@ -383,44 +449,27 @@ pub async fn update(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
-    let o = body_object(&body, "port")?;
-    known_attributes(
-        o,
-        &[
-            "name",
-            "description",
-            "admin_state_up",
-            "fixed_ips",
-            "security_groups",
-            "port_security_enabled",
-            "allowed_address_pairs",
-            "device_id",
-            "device_owner",
-            "binding:vnic_type",
-            "tags",
-            "qos_policy_id",
-            "dns_name",
-            "extra_dhcp_opts",
-        ],
+    let p: PortUpdate = decode(body_object(&body, "port")?)?;
+    defaults_only(
+        &p.vnic_type,
+        &p.dns_name,
+        &p.extra_dhcp_opts,
+        &p.qos_policy_id,
     )?;
-    only_default(o, "binding:vnic_type", &json!("normal"))?;
-    only_default(o, "dns_name", &json!(""))?;
-    only_default(o, "extra_dhcp_opts", &json!([]))?;
-    only_default(o, "qos_policy_id", &Value::Null)?;
     let id = port_id(&id)?;
     let (caller, project) = (&a.caller, &a.project);
     let w = WriteOptions::default();
     let current = s.service.interface_get(caller, project, id).await?;
     let patch = InterfacePatch {
-        name: opt_str(o, "name")?,
-        description: opt_str(o, "description")?,
+        name: p.name,
+        description: p.description,
         tag: None,
-        security_groups: o.get("security_groups").map(groups_of).transpose()?,
-        port_security_enabled: opt_bool(o, "port_security_enabled")?,
-        admin_state_up: opt_bool(o, "admin_state_up")?,
-        allowed_address_pairs: o.get("allowed_address_pairs").map(pairs_of).transpose()?,
-        tags: o.get("tags").map(tags_of).transpose()?,
-        fixed_ips: o.get("fixed_ips").map(fixed_ips_of).transpose()?,
+        security_groups: p.security_groups,
+        port_security_enabled: p.port_security_enabled,
+        admin_state_up: p.admin_state_up,
+        allowed_address_pairs: p.allowed_address_pairs,
+        tags: p.tags,
+        fixed_ips: p.fixed_ips,
     };
     // Validate the attribute changes (bounds, owner powers) before the
     // attachment changes, so a refused PUT changes nothing.
@@ -433,9 +482,7 @@ pub async fn update(
             &WriteOptions::dry_run(true),
         )
         .await?;
-    if let Some(device) =
-        opt_str(o, "device_id")?.or_else(|| o.get("device_id").map(|_| String::new()))
-    {
+    if let Some(device) = p.device_id.map(Option::unwrap_or_default) {
         let now = current.vm_id.map(|v| v.to_string()).unwrap_or_default();
         if device != now {
             if let Some(vm) = current.vm_id {
@@ -452,7 +499,7 @@ pub async fn update(
                         vm,
                         AttachSpec {
                             interface_id: Some(id),
-                            device_owner: Some(opt_str(o, "device_owner")?.unwrap_or_else(|| {
+                            device_owner: Some(p.device_owner.unwrap_or_else(|| {
                                 crate::openstack::nova::DEVICE_OWNER.to_string()
                             })),
                             ..Default::default()
@@ -462,7 +509,7 @@ pub async fn update(
                     .await?;
             }
         }
-    } else if let Some(owner) = opt_str(o, "device_owner")? {
+    } else if let Some(owner) = p.device_owner {
         if owner != current.device_owner {
             return Err(NeutronError::from(Error::invalid(
                 "device_owner follows the attachment: set device_id to attach the port to a server.",

@@ -1,10 +1,11 @@
 //! Security groups and their rules. Every project has its `default` group
 //! (egress to anywhere, ingress from members of the group).
 
+use super::body::{boolean, decode, present, text, whole};
 use super::query::ListQuery;
 use super::{
-    body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str,
-    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
+    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
+    NeutronResult,
 };
 use crate::openstack::{base_url, os_time};
 use crate::AppState;
@@ -17,6 +18,7 @@ use nicplane_domain::model::{SecurityGroup, SecurityGroupRule};
 use nicplane_domain::{Error, Kind};
 use nicplane_service::network::{RuleSpec, SecurityGroupSpec};
 use nicplane_service::WriteOptions;
+use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
 /// Filterable attributes of a security group.
@@ -107,26 +109,50 @@ pub async fn group_show(
     Ok(Json(json!({"security_group": group_view(&g)})))
 }
 
+/// The body of `POST /security-groups`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupCreate {
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "boolean")]
+    stateful: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    tenant_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    project_id: Option<Value>,
+}
+
+/// The body of `PUT /security-groups/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupUpdate {
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "boolean")]
+    stateful: Option<bool>,
+}
+
 /// `POST /security-groups`: 201 with its two egress rules.
 pub async fn group_create(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Response> {
-    let g = body_object(&body, "security_group")?;
-    known_attributes(
-        g,
-        &["name", "description", "stateful", "tenant_id", "project_id"],
-    )?;
-    check_owner(g, &a)?;
-    if opt_bool(g, "stateful")? == Some(false) {
+    let g: GroupCreate = decode(body_object(&body, "security_group")?)?;
+    check_owner_of(&g.project_id, &g.tenant_id, &a)?;
+    if g.stateful == Some(false) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane security groups are stateful.",
         )));
     }
     let spec = SecurityGroupSpec {
-        name: opt_str(g, "name")?.unwrap_or_default(),
-        description: opt_str(g, "description")?.unwrap_or_default(),
+        name: g.name.unwrap_or_default(),
+        description: g.description.unwrap_or_default(),
     };
     let sg = s
         .service
@@ -142,9 +168,8 @@ pub async fn group_update(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
-    let g = body_object(&body, "security_group")?;
-    known_attributes(g, &["name", "description", "stateful"])?;
-    if opt_bool(g, "stateful")? == Some(false) {
+    let g: GroupUpdate = decode(body_object(&body, "security_group")?)?;
+    if g.stateful == Some(false) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane security groups are stateful.",
         )));
@@ -155,8 +180,8 @@ pub async fn group_update(
             &a.caller,
             &a.project,
             group_id(&id)?,
-            opt_str(g, "name")?,
-            opt_str(g, "description")?,
+            g.name,
+            g.description,
             &WriteOptions::default(),
         )
         .await?;
@@ -219,18 +244,61 @@ pub async fn rule_show(
         .ok_or_else(|| NeutronError::from(Error::not_found(Kind::SecurityGroupRule, &id)))
 }
 
-fn opt_port(r: &serde_json::Map<String, Value>, key: &str) -> NeutronResult<Option<u16>> {
-    match r.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            .and_then(|n| u16::try_from(n).ok())
-            .map(Some)
-            .ok_or_else(|| {
-                NeutronError::from(Error::invalid(format!("Invalid value for port {v}.")))
-            }),
+/// `port_range_min`/`port_range_max`: a port number, as a number or a
+/// numeric string.
+fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    let v = Value::deserialize(d)?;
+    if v.is_null() {
+        return Ok(None);
     }
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .and_then(|n| u16::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| whole(format!("Invalid value for port {v}.")))
+}
+
+/// `protocol`: a name or a number.
+fn protocol<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::String(p) => Ok(Some(p)),
+        other => Err(whole(format!(
+            "Security group rule protocol {other} not supported."
+        ))),
+    }
+}
+
+/// The body of `POST /security-group-rules` (rules are not updated).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleCreate {
+    #[serde(default, deserialize_with = "text")]
+    security_group_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    direction: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    ethertype: Option<String>,
+    #[serde(default, deserialize_with = "protocol")]
+    protocol: Option<String>,
+    #[serde(default, deserialize_with = "port")]
+    port_range_min: Option<u16>,
+    #[serde(default, deserialize_with = "port")]
+    port_range_max: Option<u16>,
+    #[serde(default, deserialize_with = "text")]
+    remote_ip_prefix: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    remote_group_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    tenant_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    project_id: Option<Value>,
+    /// Refused when set: nicplane has no address groups.
+    #[serde(default)]
+    remote_address_group_id: Option<Value>,
 }
 
 /// `POST /security-group-rules`: 201.
@@ -239,62 +307,31 @@ pub async fn rule_create(
     State(s): State<AppState>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Response> {
-    let r = body_object(&body, "security_group_rule")?;
-    known_attributes(
-        r,
-        &[
-            "security_group_id",
-            "direction",
-            "ethertype",
-            "protocol",
-            "port_range_min",
-            "port_range_max",
-            "remote_ip_prefix",
-            "remote_group_id",
-            "description",
-            "tenant_id",
-            "project_id",
-            "remote_address_group_id",
-        ],
-    )?;
-    check_owner(r, &a)?;
-    if r.get("remote_address_group_id")
-        .is_some_and(|v| !v.is_null())
-    {
+    let r: RuleCreate = decode(body_object(&body, "security_group_rule")?)?;
+    check_owner_of(&r.project_id, &r.tenant_id, &a)?;
+    if r.remote_address_group_id.is_some() {
         return Err(NeutronError::from(Error::invalid(
             "nicplane has no address groups.",
         )));
     }
-    let group = opt_str(r, "security_group_id")?.ok_or_else(|| {
+    let group = r.security_group_id.ok_or_else(|| {
         NeutronError::from(Error::invalid(
             "Invalid input for operation: security_group_id is required.",
         ))
     })?;
-    let protocol = match r.get("protocol") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(Value::String(p)) => Some(p.clone()),
-        Some(other) => {
-            return Err(NeutronError::from(Error::invalid(format!(
-                "Security group rule protocol {other} not supported."
-            ))))
-        }
-    };
     let spec = RuleSpec {
-        direction: opt_str(r, "direction")?.ok_or_else(|| {
+        direction: r.direction.ok_or_else(|| {
             NeutronError::from(Error::invalid(
                 "Invalid input for operation: direction is required.",
             ))
         })?,
-        ethertype: opt_str(r, "ethertype")?,
-        protocol,
-        port_range_min: opt_port(r, "port_range_min")?,
-        port_range_max: opt_port(r, "port_range_max")?,
-        remote_ip_prefix: opt_str(r, "remote_ip_prefix")?,
-        remote_group_id: opt_str(r, "remote_group_id")?
-            .map(|g| g.parse())
-            .transpose()?,
-        description: opt_str(r, "description")?.unwrap_or_default(),
+        ethertype: r.ethertype,
+        protocol: r.protocol,
+        port_range_min: r.port_range_min,
+        port_range_max: r.port_range_max,
+        remote_ip_prefix: r.remote_ip_prefix,
+        remote_group_id: r.remote_group_id.map(|g| g.parse()).transpose()?,
+        description: r.description.unwrap_or_default(),
     };
     let gid = group_id(&group)?;
     let rule = s

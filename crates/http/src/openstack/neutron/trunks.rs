@@ -3,10 +3,11 @@
 //! `segmentation_id` (`segmentation_type` is always `vlan`).
 //! `add_subports`/`remove_subports` answer the trunk unwrapped, as Neutron.
 
+use super::body::{boolean, decode, objects, present, text, whole};
 use super::query::ListQuery;
 use super::{
-    body_object, check_owner, created, known_attributes, no_content, opt_bool, opt_str,
-    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
+    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
+    NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
@@ -20,6 +21,7 @@ use nicplane_domain::types::{InterfaceStatus, VlanId};
 use nicplane_domain::Error;
 use nicplane_service::trunk::{SubportSpec, Trunk, TrunkPatch, TrunkSpec};
 use nicplane_service::WriteOptions;
+use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -106,30 +108,53 @@ pub fn trunk_view(t: &Trunk) -> Value {
     })
 }
 
-/// Parse `sub_ports` entries; `need_vlan` for adds.
+/// One entry of `sub_ports`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubportBody {
+    #[serde(default, deserialize_with = "text")]
+    port_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    segmentation_type: Option<String>,
+    /// A number or a numeric string, checked in [`subports_of`].
+    #[serde(default)]
+    segmentation_id: Option<Value>,
+}
+
+/// `sub_ports`: a list of subport objects.
+fn subports<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SubportBody>, D::Error> {
+    match Value::deserialize(d)? {
+        list @ Value::Array(_) => objects::<SubportBody, _>(list, "sub_ports")
+            .map(Option::unwrap_or_default)
+            .map_err(serde::de::Error::custom),
+        _ => Err(whole(
+            "Invalid input for sub_ports: give a list of subports.",
+        )),
+    }
+}
+
+/// The body of `PUT /trunks/{id}/add_subports` and `remove_subports`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubportsChange {
+    #[serde(default, deserialize_with = "subports")]
+    sub_ports: Vec<SubportBody>,
+}
+
+/// Check `sub_ports` entries; `need_vlan` for adds.
 fn subports_of(
-    v: Option<&Value>,
+    list: Vec<SubportBody>,
     need_vlan: bool,
 ) -> NeutronResult<Vec<(InterfaceId, Option<VlanId>)>> {
-    let Some(v) = v else { return Ok(vec![]) };
-    let list = v.as_array().ok_or_else(|| {
-        NeutronError::from(Error::invalid(
-            "Invalid input for sub_ports: give a list of subports.",
-        ))
-    })?;
-    list.iter()
-        .map(|e| {
-            let o: &Map<String, Value> = e
-                .as_object()
-                .ok_or_else(|| NeutronError::from(Error::invalid(format!("Invalid input for sub_ports: '{e}' is not an object."))))?;
-            known_attributes(o, &["port_id", "segmentation_type", "segmentation_id"])?;
-            let port = opt_str(o, "port_id")?
+    list.into_iter()
+        .map(|o| {
+            let port = o.port_id
                 .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: every subport needs a port_id.")))?;
             let port = InterfaceId::parse_for_lookup(&port)?;
             if !need_vlan {
                 return Ok((port, None));
             }
-            match opt_str(o, "segmentation_type")?.as_deref() {
+            match o.segmentation_type.as_deref() {
                 Some(VLAN) => {}
                 Some("inherit") => {
                     return Err(NeutronError::from(Error::invalid(
@@ -144,7 +169,7 @@ fn subports_of(
                 None => return Err(NeutronError::from(Error::invalid("Invalid input for operation: segmentation_type is required."))),
             }
             let id = o
-                .get("segmentation_id")
+                .segmentation_id
                 .and_then(|x| x.as_i64().or_else(|| x.as_str().and_then(|s| s.parse().ok())))
                 .ok_or_else(|| NeutronError::from(Error::invalid("Invalid input for operation: segmentation_id is required.")))?;
             let vlan = VlanId::new(id).map_err(|_| {
@@ -155,6 +180,45 @@ fn subports_of(
             Ok((port, Some(vlan)))
         })
         .collect()
+}
+
+/// The body of `POST /trunks`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkCreate {
+    #[serde(default, deserialize_with = "text")]
+    port_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "boolean")]
+    admin_state_up: Option<bool>,
+    #[serde(default, deserialize_with = "subports")]
+    sub_ports: Vec<SubportBody>,
+    #[serde(default, deserialize_with = "present")]
+    tenant_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    project_id: Option<Value>,
+}
+
+/// The body of `PUT /trunks/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkUpdate {
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "boolean")]
+    admin_state_up: Option<bool>,
+}
+
+/// The `sub_ports` change of an action body (`{"sub_ports": [...]}`).
+fn subports_change(body: &Value) -> NeutronResult<Vec<SubportBody>> {
+    let empty = Map::new();
+    let o = body.as_object().unwrap_or(&empty);
+    Ok(decode::<SubportsChange>(o)?.sub_ports)
 }
 
 fn specs(list: Vec<(InterfaceId, Option<VlanId>)>) -> Vec<SubportSpec> {
@@ -215,31 +279,19 @@ pub async fn create(
     State(s): State<AppState>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Response> {
-    let t = body_object(&body, "trunk")?;
-    known_attributes(
-        t,
-        &[
-            "port_id",
-            "name",
-            "description",
-            "admin_state_up",
-            "sub_ports",
-            "tenant_id",
-            "project_id",
-        ],
-    )?;
-    check_owner(t, &a)?;
-    let parent = opt_str(t, "port_id")?.ok_or_else(|| {
+    let t: TrunkCreate = decode(body_object(&body, "trunk")?)?;
+    check_owner_of(&t.project_id, &t.tenant_id, &a)?;
+    let parent = t.port_id.ok_or_else(|| {
         NeutronError::from(Error::invalid(
             "Invalid input for operation: port_id is required.",
         ))
     })?;
     let spec = TrunkSpec {
-        name: opt_str(t, "name")?.unwrap_or_default(),
-        description: opt_str(t, "description")?.unwrap_or_default(),
-        admin_state_up: opt_bool(t, "admin_state_up")?,
+        name: t.name.unwrap_or_default(),
+        description: t.description.unwrap_or_default(),
+        admin_state_up: t.admin_state_up,
     };
-    let subs = specs(subports_of(t.get("sub_ports"), true)?);
+    let subs = specs(subports_of(t.sub_ports, true)?);
     let trunk = s
         .service
         .trunk_create(
@@ -261,8 +313,7 @@ pub async fn update(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
-    let t = body_object(&body, "trunk")?;
-    known_attributes(t, &["name", "description", "admin_state_up"])?;
+    let t: TrunkUpdate = decode(body_object(&body, "trunk")?)?;
     let trunk = s
         .service
         .trunk_update(
@@ -270,9 +321,9 @@ pub async fn update(
             &a.project,
             &id,
             TrunkPatch {
-                name: opt_str(t, "name")?,
-                description: opt_str(t, "description")?,
-                admin_state_up: opt_bool(t, "admin_state_up")?,
+                name: t.name,
+                description: t.description,
+                admin_state_up: t.admin_state_up,
             },
             &WriteOptions::default(),
         )
@@ -301,7 +352,7 @@ pub async fn add_subports(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
-    let subs = specs(subports_of(body.get("sub_ports"), true)?);
+    let subs = specs(subports_of(subports_change(&body)?, true)?);
     if subs.is_empty() {
         return Err(NeutronError::from(Error::invalid(
             "Invalid input for operation: give sub_ports.",
@@ -322,7 +373,7 @@ pub async fn remove_subports(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
-    let ids: Vec<InterfaceId> = subports_of(body.get("sub_ports"), false)?
+    let ids: Vec<InterfaceId> = subports_of(subports_change(&body)?, false)?
         .into_iter()
         .map(|(i, _)| i)
         .collect();
