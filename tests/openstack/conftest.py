@@ -229,7 +229,8 @@ class ProjectB:
         def post(path, key, body, status=201):
             return ok(cloud.req("POST", path, token=self.token, json={key: body}), status)[key]
 
-        self.net = post(f"{NEUTRON}/networks", "network", {"name": "b-net"})["id"]
+        net = post(f"{NEUTRON}/networks", "network", {"name": "b-net"})
+        self.net = net["id"]
         self.subnet = post(f"{NEUTRON}/subnets", "subnet", {"network_id": self.net, "cidr": "10.90.0.0/24",
                                                             "ip_version": 4, "name": "b-net-v4"})["id"]
         self.sg = post(f"{NEUTRON}/security-groups", "security_group", {"name": "b-sg"})["id"]
@@ -243,7 +244,10 @@ class ProjectB:
         self.trunk = post(f"{NEUTRON}/trunks", "trunk", {"port_id": self.parent, "name": "b-trunk", "sub_ports": [
             {"port_id": self.subport, "segmentation_type": "vlan", "segmentation_id": 10}]})["id"]
         external = ok(cloud.req("GET", f"{NEUTRON}/networks?router:external=true", token=self.token), 200)
-        self.external = external["networks"][0]["id"]
+        # The external network of b-net's data center (other tests add
+        # pools in other data centers, and a floating IP must be in its port's).
+        self.external = next(n["id"] for n in external["networks"]
+                             if n["availability_zones"] == net["availability_zones"])
         self.fip = post(f"{NEUTRON}/floatingips", "floatingip",
                         {"floating_network_id": self.external, "port_id": self.port})["id"]
         self.server = post(f"{NOVA}/servers", "server", {"name": "b-srv", "imageRef": "cirros", "flavorRef": "1",
