@@ -14,19 +14,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-/// A Neutron call with the client's token; returns status and body.
-fn neutron(c: &Client, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let token = c.token().expect("logged in").to_string();
-    let r = c
-        .raw(
-            method,
-            &format!("/network/v2.0{path}"),
-            body,
-            &[("X-Auth-Token", &token)],
-        )
-        .expect("transport");
-    (r.status, r.body)
-}
+use common::neutron;
 
 /// Assert a Neutron error: status, exception type and exact message.
 fn assert_neutron_error(r: (u16, Value), status: u16, ty: &str, message: &str) {

@@ -11,19 +11,7 @@ use nicplane_client::Client;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-/// A Neutron call with the client's token; returns status and body.
-fn neutron(c: &Client, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let token = c.token().expect("logged in").to_string();
-    let r = c
-        .raw(
-            method,
-            &format!("/network/v2.0{path}"),
-            body,
-            &[("X-Auth-Token", &token)],
-        )
-        .expect("transport");
-    (r.status, r.body)
-}
+use common::neutron;
 
 /// A Neutron call that must succeed with `status`; returns the body.
 fn ok(c: &Client, method: Method, path: &str, body: Option<&Value>, status: u16) -> Value {

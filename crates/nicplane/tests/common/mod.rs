@@ -416,3 +416,22 @@ pub fn error_of(v: &Value) -> (&str, &str) {
         v["error"]["message"].as_str().unwrap_or_default(),
     )
 }
+
+/// A Neutron call with the client's token; returns status and body.
+pub fn neutron(
+    c: &Client,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let token = c.token().expect("logged in").to_string();
+    let r = c
+        .raw(
+            method,
+            &format!("/network/v2.0{path}"),
+            body,
+            &[("X-Auth-Token", &token)],
+        )
+        .expect("transport");
+    (r.status, r.body)
+}
