@@ -581,6 +581,7 @@ pub fn list_tx(
             &PageRequest {
                 limit: LIST_CHUNK,
                 marker: marker.clone(),
+                ..PageRequest::default()
             },
         )?;
         let n = chunk.len();

@@ -232,6 +232,10 @@ impl Exec for PgExec<'_> {
     fn fold_ascii(&self, expr: &str) -> String {
         format!("translate({expr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')")
     }
+
+    fn bytewise(&self, expr: &str) -> String {
+        format!("({expr}) COLLATE \"C\"")
+    }
 }
 
 /// Binds to the column's type: an integer to `SMALLINT`, `INTEGER` or

@@ -36,6 +36,7 @@ mod tx;
 mod user_auth;
 
 use crate::tx::PageRequest;
+use nicplane_domain::query::SortField;
 use nicplane_domain::{ConflictReason, Error, Result};
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -211,6 +212,12 @@ pub trait Exec {
     /// built-in `lower()` folds ASCII letters only.
     fn fold_ascii(&self, expr: &str) -> String {
         format!("lower({expr})")
+    }
+
+    /// `expr` compared and ordered byte by byte, as SQLite's default
+    /// collation does: a list's order does not depend on a server's locale.
+    fn bytewise(&self, expr: &str) -> String {
+        expr.to_string()
     }
 
     /// The clause that locks the rows a read returns (of table alias `of`),
@@ -407,6 +414,80 @@ impl Query {
     }
 }
 
+/// A list's sort key: its expression with `{t}` where the table's alias
+/// goes (`{t}` is `"i."` in the list, empty in the marker's subquery), and
+/// whether it is text (compared byte by byte on both engines).
+pub struct SortColumn {
+    pub expr: &'static str,
+    pub text: bool,
+}
+
+impl Query {
+    /// Append the keyset condition and `ORDER BY … LIMIT n` for a page in
+    /// `page.order` (`paginate(id)` when the order is empty). The marker's
+    /// keys are read by primary-key subqueries on `table`; ties are broken
+    /// by id. `column` maps a sort field to the list's column (a field the
+    /// list lacks is refused); `bytewise` is [`Exec::bytewise`].
+    pub fn paginate_ordered(
+        &mut self,
+        table: &str,
+        alias: &str,
+        page: &PageRequest,
+        column: impl Fn(SortField) -> Option<SortColumn>,
+        bytewise: impl Fn(&str) -> String,
+    ) -> Result<()> {
+        if page.order.is_empty() {
+            self.paginate(&format!("{alias}.id"), page);
+            return Ok(());
+        }
+        let mut keys: Vec<(SortField, bool)> = page.order.clone();
+        if !keys.iter().any(|(f, _)| *f == SortField::Id) {
+            let last = keys.last().map(|k| k.1).unwrap_or(true);
+            keys.push((SortField::Id, last));
+        }
+        let mut cols = Vec::new();
+        for (field, asc) in keys {
+            let c = column(field)
+                .ok_or_else(|| Error::invalid(format!("This list cannot be sorted by {}.", field.as_str())))?;
+            let side = |t: &str| {
+                let e = c.expr.replace("{t}", t);
+                if c.text {
+                    bytewise(&e)
+                } else {
+                    e
+                }
+            };
+            cols.push((side(&format!("{alias}.")), side(""), asc));
+        }
+        if let Some(m) = &page.marker {
+            let p = self.placeholder(Param::Text(m.clone()));
+            let of = |inner: &str| format!("(SELECT {inner} FROM {table} WHERE id = {p})");
+            let mut any = Vec::new();
+            for k in 0..cols.len() {
+                let mut all: Vec<String> = cols[..k]
+                    .iter()
+                    .map(|(outer, inner, _)| format!("{outer} = {}", of(inner)))
+                    .collect();
+                let (outer, inner, asc) = &cols[k];
+                let cmp = if *asc { ">" } else { "<" };
+                all.push(format!("{outer} {cmp} {}", of(inner)));
+                any.push(format!("({})", all.join(" AND ")));
+            }
+            self.sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+        }
+        let order: Vec<String> = cols
+            .iter()
+            .map(|(outer, _, asc)| format!("{outer} {}", if *asc { "ASC" } else { "DESC" }))
+            .collect();
+        self.sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+        if page.limit > 0 {
+            let p = self.placeholder(Param::Int(i64::from(page.limit)));
+            self.sql.push_str(&format!(" LIMIT {p}"));
+        }
+        Ok(())
+    }
+}
+
 /// What a row lock protects; locked at most once per transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Lock {
@@ -500,6 +581,7 @@ mod tests {
             &PageRequest {
                 limit: 5,
                 marker: Some("m".into()),
+                ..PageRequest::default()
             },
         );
         assert_eq!(

@@ -1,8 +1,9 @@
 //! [`Tx`] for both engines: the statements of every use case.
 
 use super::rows::*;
-use super::{args, to_json, ts, Exec, Lock, Param, Query, SqlTx};
+use super::{args, to_json, ts, Exec, Lock, Param, Query, SortColumn, SqlTx};
 use crate::tx::*;
+use nicplane_domain::query::SortField;
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::{key, Range};
 use nicplane_domain::model::*;
@@ -13,6 +14,38 @@ use std::net::IpAddr;
 /// An id (or any displayed value) as a text parameter.
 fn id(v: &impl ToString) -> Param {
     Param::Text(v.to_string())
+}
+
+/// The columns an interface list can be sorted by.
+fn iface_sort_column(f: SortField) -> Option<SortColumn> {
+    let (expr, text) = match f {
+        SortField::Id => ("{t}id", true),
+        SortField::Name => ("{t}name", true),
+        SortField::Description => ("{t}description", true),
+        SortField::Status => ("{t}status", true),
+        SortField::AdminStateUp => ("{t}admin_state_up", false),
+        SortField::MacAddress => ("{t}mac_address", true),
+        SortField::NetworkId => ("{t}network_id", true),
+        SortField::DeviceId => ("COALESCE({t}vm_id, '')", true),
+        SortField::DeviceOwner => ("{t}device_owner", true),
+        SortField::ProjectId => ("{t}project_id", true),
+        SortField::CreatedAt => ("{t}created_at", false),
+        SortField::UpdatedAt => ("{t}updated_at", false),
+    };
+    Some(SortColumn { expr, text })
+}
+
+/// The columns a VM list can be sorted by.
+fn vm_sort_column(f: SortField) -> Option<SortColumn> {
+    let (expr, text) = match f {
+        SortField::Id => ("{t}id", true),
+        SortField::Name => ("{t}name", true),
+        SortField::ProjectId => ("{t}project_id", true),
+        SortField::CreatedAt => ("{t}created_at", false),
+        SortField::UpdatedAt => ("{t}updated_at", false),
+        _ => return None,
+    };
+    Some(SortColumn { expr, text })
 }
 
 impl<E: Exec> SqlTx<E> {
@@ -791,11 +824,11 @@ impl<E: Exec> Tx for SqlTx<E> {
         self.delete("vms", id.to_string()).map(drop)
     }
     fn vm_list(&mut self, f: &VmFilter, page: &PageRequest) -> Result<Vec<Vm>> {
-        let mut q = Query::new(format!("SELECT {VM_COLS} FROM vms WHERE TRUE"));
-        q.and_opt("project_id = {}", f.project_id.as_ref().map(id));
-        q.and_opt("data_center_id = {}", f.data_center_id.as_ref().map(id));
-        q.and_opt("name = {}", f.name.as_ref());
-        q.paginate("id", page);
+        let mut q = Query::new(format!("SELECT {VM_COLS} FROM vms v WHERE TRUE"));
+        q.and_opt("v.project_id = {}", f.project_id.as_ref().map(id));
+        q.and_opt("v.data_center_id = {}", f.data_center_id.as_ref().map(id));
+        q.and_opt("v.name = {}", f.name.as_ref());
+        q.paginate_ordered("vms", "v", page, vm_sort_column, |e| self.exec.bytewise(e))?;
         self.exec.query(&q.sql, &q.args, vm_row)
     }
 
@@ -891,7 +924,9 @@ impl<E: Exec> Tx for SqlTx<E> {
     ) -> Result<Vec<Interface>> {
         let mut q = Query::new(IFACE_SQL);
         self.iface_where(f, &mut q);
-        q.paginate("i.id", page);
+        q.paginate_ordered("interfaces", "i", page, iface_sort_column, |e| {
+            self.exec.bytewise(e)
+        })?;
         self.exec.query(&q.sql, &q.args, iface_row)
     }
     fn interface_count(&mut self, f: &InterfaceFilter) -> Result<u64> {
