@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
-use nicplane_domain::query::{InterfaceFilter, PageRequest};
+use nicplane_domain::query::{ChunkWalk, InterfaceFilter, SortField};
 use nicplane_domain::types::{InterfaceStatus, MacAddr};
 use nicplane_domain::{Error, Kind};
 use nicplane_service::interface::{AttachSpec, InterfacePatch, InterfaceSpec};
@@ -124,43 +124,109 @@ pub fn port_view(i: &Interface, trunks: &TrunkIndex) -> Value {
     v
 }
 
-/// Every interface of the project (ports, subports and parents).
-pub async fn all_ports(s: &AppState, a: &Scoped) -> NeutronResult<Vec<Interface>> {
-    Ok(s.service
-        .interface_list(
-            &a.caller,
-            &a.project,
-            InterfaceFilter::default(),
-            PageRequest::default(),
-        )
-        .await?)
+/// The store key of a sortable port attribute.
+fn sort_field(attribute: &str) -> Option<SortField> {
+    Some(match attribute {
+        "id" => SortField::Id,
+        "name" => SortField::Name,
+        "description" => SortField::Description,
+        "network_id" => SortField::NetworkId,
+        "tenant_id" | "project_id" => SortField::ProjectId,
+        "mac_address" => SortField::MacAddress,
+        "admin_state_up" => SortField::AdminStateUp,
+        "status" => SortField::Status,
+        "device_owner" => SortField::DeviceOwner,
+        "created_at" => SortField::CreatedAt,
+        "updated_at" => SortField::UpdatedAt,
+        _ => return None,
+    })
 }
 
-/// `GET /ports`.
+/// What the store can narrow a port list by: a superset of what the
+/// request's filters accept (the views are then matched exactly).
+fn narrowing(q: &ListQuery) -> InterfaceFilter {
+    let mut f = InterfaceFilter::default();
+    let one = |k: &str| match q.filter(k) {
+        Some([v]) => Some(v.as_str()),
+        _ => None,
+    };
+    if let Some(ids) = q.filter("id") {
+        f.ids = Some(ids.iter().filter_map(|v| v.parse().ok()).collect());
+    }
+    if let Some(v) = one("network_id") {
+        match v.parse() {
+            Ok(n) => f.network_id = Some(n),
+            Err(_) => return f.nothing(),
+        }
+    }
+    if let Some(v) = one("mac_address") {
+        match v.parse::<MacAddr>() {
+            Ok(m) => f.mac_address = Some(m),
+            Err(_) => return f.nothing(),
+        }
+    }
+    if let Some(v) = one("name") {
+        f.name_ignore_case = Some(v.to_string());
+    }
+    if let Some(ip) = one("fixed_ips")
+        .and_then(|v| v.strip_prefix("ip_address="))
+        .and_then(|v| v.parse().ok())
+    {
+        f.ip_address = Some(ip);
+    }
+    f
+}
+
+/// `GET /ports`: read in the store's order in bounded chunks, narrowed by
+/// the store, matched exactly on the views, until a page and one more are
+/// found (see `ChunkWalk`).
 pub async fn list(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     uri: Uri,
 ) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), PORT_ATTRS)?;
-    let ports = all_ports(&s, &a).await?;
-    let trunks = TrunkIndex::load(&s, &a, &ports).await?;
-    let items: Vec<Value> = ports.iter().map(|i| port_view(i, &trunks)).collect();
-    Ok(Json(q.apply(items, "ports", &base_url(&s))?))
+    let order = q.store_order(sort_field)?;
+    if let Some(m) = q.store_marker() {
+        port_by_id(&s, &a, port_id(m)?).await.map_err(|_| {
+            NeutronError::from(Error::not_found(Kind::Interface, m))
+        })?;
+    }
+    let filter = narrowing(&q);
+    let trunks = TrunkIndex::load(&s, &a, &[]).await?;
+    let wanted = q.limit.map(|l| l + 1);
+    let mut walk = ChunkWalk::new(q.store_marker().map(str::to_string), order);
+    let mut items = Vec::new();
+    while let Some(page) = walk.request() {
+        let rows = s
+            .service
+            .interface_list(&a.caller, &a.project, filter.clone(), page)
+            .await?;
+        walk.advance(rows.len(), rows.last().map(|i| i.id.to_string()));
+        items.extend(
+            rows.iter()
+                .map(|i| port_view(i, &trunks))
+                .filter(|v| q.matches_view(v)),
+        );
+        if wanted.is_some_and(|w| items.len() >= w) {
+            break;
+        }
+    }
+    Ok(Json(q.render(items, "ports", &base_url(&s))))
 }
 
 fn port_id(id: &str) -> NeutronResult<InterfaceId> {
     Ok(InterfaceId::parse_for_lookup(id)?)
 }
 
+async fn port_by_id(s: &AppState, a: &Scoped, id: InterfaceId) -> NeutronResult<Interface> {
+    Ok(s.service.interface_get(&a.caller, &a.project, id).await?)
+}
+
 async fn one_view(s: &AppState, a: &Scoped, id: InterfaceId) -> NeutronResult<Value> {
-    let ports = all_ports(s, a).await?;
-    let i = ports
-        .iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| NeutronError::from(Error::not_found(Kind::Interface, id)))?;
-    let trunks = TrunkIndex::load(s, a, &ports).await?;
-    Ok(port_view(i, &trunks))
+    let i = port_by_id(s, a, id).await?;
+    let trunks = TrunkIndex::load(s, a, std::slice::from_ref(&i)).await?;
+    Ok(port_view(&i, &trunks))
 }
 
 /// `GET /ports/{id}`.

@@ -6,6 +6,7 @@
 
 use super::{NeutronError, NeutronResult};
 use crate::openstack::{query_pairs, query_string};
+use nicplane_domain::query::SortField;
 use nicplane_domain::{Error, Kind};
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
@@ -97,6 +98,80 @@ impl ListQuery {
         Ok(q)
     }
 
+    /// The values of filter `key`, if the request has that filter.
+    pub fn filter(&self, key: &str) -> Option<&[String]> {
+        self.filters
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The store order for this request: the sort keys mapped by `field`
+    /// (a key the store cannot sort by is Neutron's 400), then the id, all
+    /// flipped for `page_reverse` (the page is read backwards from the
+    /// marker and turned round by [`ListQuery::render`]).
+    pub fn store_order(
+        &self,
+        field: impl Fn(&str) -> Option<SortField>,
+    ) -> NeutronResult<Vec<(SortField, bool)>> {
+        let mut order = Vec::new();
+        for (k, asc) in &self.sort {
+            let f = field(k)
+                .ok_or_else(|| bad(format!("{k} is an invalid attribute for sort_keys")))?;
+            order.push((f, *asc));
+        }
+        if !order.iter().any(|(f, _)| *f == SortField::Id) {
+            order.push((SortField::Id, true));
+        }
+        if self.page_reverse {
+            for o in &mut order {
+                o.1 = !o.1;
+            }
+        }
+        Ok(order)
+    }
+
+    /// The marker the store pages from: only with a limit (Neutron ignores
+    /// a marker without one).
+    pub fn store_marker(&self) -> Option<&str> {
+        self.limit.and(self.marker.as_deref())
+    }
+
+    /// Whether a view passes every filter of the request, exactly as
+    /// Neutron compares (the store's narrowing is a superset).
+    pub fn matches_view(&self, item: &Value) -> bool {
+        item.as_object().is_some_and(|m| self.matches(m))
+    }
+
+    /// The collection body from views already filtered and read in the
+    /// store's order (reversed for `page_reverse`), at most `limit` + 1 of
+    /// them: cut to the page, turned the right way round, with the links.
+    pub fn render(
+        &self,
+        mut items: Vec<Value>,
+        collection: &str,
+        base: &str,
+    ) -> Value {
+        let mut more = false;
+        if let Some(l) = self.limit {
+            if items.len() > l {
+                items.truncate(l);
+                more = true;
+            }
+        }
+        if self.page_reverse {
+            items.reverse();
+        }
+        let maps = items
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        self.body(maps, more, self.store_marker().is_some(), collection, base)
+    }
+
     fn matches(&self, item: &Map<String, Value>) -> bool {
         for (k, vals) in &self.filters {
             let ok = if k == "fixed_ips" {
@@ -181,6 +256,19 @@ impl ListQuery {
         if self.page_reverse {
             items.reverse();
         }
+        Ok(self.body(items, more, marker_item.is_some(), collection, base))
+    }
+
+    /// The body of a page: its items projected on `fields`, and the links
+    /// (`next` when `more` items follow, `previous` after a marker).
+    fn body(
+        &self,
+        items: Vec<Map<String, Value>>,
+        more: bool,
+        after_marker: bool,
+        collection: &str,
+        base: &str,
+    ) -> Value {
         let mut links = Vec::new();
         if let Some(l) = self.limit {
             let first = items
@@ -194,9 +282,9 @@ impl ListQuery {
                 .and_then(Value::as_str)
                 .map(str::to_string);
             let (forward_more, backward_possible) = if self.page_reverse {
-                (marker_item.is_some(), more)
+                (after_marker, more)
             } else {
-                (more, marker_item.is_some())
+                (more, after_marker)
             };
             if forward_more {
                 if let Some(last) = &last {
@@ -229,7 +317,7 @@ impl ListQuery {
         if !links.is_empty() {
             body[format!("{collection}_links")] = Value::Array(links);
         }
-        Ok(body)
+        body
     }
 
     fn link(

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
-use nicplane_domain::query::{cut_page, PageRequest, VmFilter};
+use nicplane_domain::query::{cut_page, ChunkWalk, SortField, VmFilter};
 use nicplane_domain::types::{OsType, PowerState};
 use nicplane_domain::{Error, Kind};
 use nicplane_service::ipam::FixedIpRequest;
@@ -188,7 +188,11 @@ fn name_matches(pattern: &str, name: &str) -> bool {
     }
 }
 
-/// The project's servers, newest first, filtered and paged as Nova does.
+/// The project's servers, newest first, filtered and paged as Nova does:
+/// read in the store's order (`created_at` then id, both descending) in
+/// bounded chunks after the marker, narrowed by the store where it can,
+/// matched exactly here (Nova's `name` is a pattern), until a page and one
+/// more are found.
 async fn listed(
     s: &AppState,
     a: &NovaAuth,
@@ -196,44 +200,59 @@ async fn listed(
 ) -> NovaResult<(Vec<VmDetail>, Option<String>)> {
     let q = query_pairs(uri.query());
     let get = |k: &str| q.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
-    let mut vms = s
-        .service
-        .vm_list(
-            &a.0.caller,
-            &a.0.project,
-            VmFilter::default(),
-            PageRequest::default(),
-        )
-        .await?;
-    vms.sort_by(|x, y| {
-        y.vm.created_at
-            .cmp(&x.vm.created_at)
-            .then(y.vm.id.cmp(&x.vm.id))
-    });
-    if let Some(name) = get("name") {
-        vms.retain(|d| name_matches(&name, &d.vm.name));
-    }
-    if let Some(st) = get("status") {
-        vms.retain(|d| status(&d.vm).eq_ignore_ascii_case(&st));
-    }
-    if let Some(az) = get("availability_zone") {
-        let zones = names(s, a).await?.zones;
-        vms.retain(|d| zones.get(&d.vm.data_center_id) == Some(&az));
-    }
-    if let Some(m) = get("marker") {
-        let pos = vms
-            .iter()
-            .position(|d| d.vm.id.to_string() == m)
-            .ok_or_else(|| NovaError::from(Error::invalid(format!("marker [{m}] not found"))))?;
-        vms.drain(..=pos);
-    }
-    let mut next = None;
-    if let Some(l) = get("limit") {
-        let limit: usize = l.parse().map_err(|_| {
+    let limit = match get("limit") {
+        Some(l) => Some(l.parse::<usize>().map_err(|_| {
             NovaError::from(Error::invalid(format!(
                 "Invalid input for query parameters limit. Value: {l}."
             )))
-        })?;
+        })?),
+        None => None,
+    };
+    let marker = get("marker");
+    if let Some(m) = &marker {
+        let visible = match VmId::parse_for_lookup(m) {
+            Ok(id) => s.service.vm_get(&a.0.caller, &a.0.project, id).await.is_ok(),
+            Err(_) => false,
+        };
+        if !visible {
+            return Err(NovaError::from(Error::invalid(format!(
+                "marker [{m}] not found"
+            ))));
+        }
+    }
+    let name = get("name");
+    let status_word = get("status");
+    let az = get("availability_zone");
+    let zones = match &az {
+        Some(_) => Some(names(s, a).await?.zones),
+        None => None,
+    };
+    let keep = |d: &VmDetail| {
+        name.as_ref().is_none_or(|n| name_matches(n, &d.vm.name))
+            && status_word
+                .as_ref()
+                .is_none_or(|st| status(&d.vm).eq_ignore_ascii_case(st))
+            && match (&az, &zones) {
+                (Some(az), Some(zones)) => zones.get(&d.vm.data_center_id) == Some(az),
+                _ => true,
+            }
+    };
+    let order = vec![(SortField::CreatedAt, false), (SortField::Id, false)];
+    let mut walk = ChunkWalk::new(marker, order);
+    let mut vms = Vec::new();
+    while let Some(page) = walk.request() {
+        let rows = s
+            .service
+            .vm_list(&a.0.caller, &a.0.project, VmFilter::default(), page)
+            .await?;
+        walk.advance(rows.len(), rows.last().map(|d| d.vm.id.to_string()));
+        vms.extend(rows.into_iter().filter(|d| keep(d)));
+        if limit.is_some_and(|l| vms.len() > l) {
+            break;
+        }
+    }
+    let mut next = None;
+    if let Some(limit) = limit {
         let page = cut_page(vms, limit, |d| d.vm.id.to_string());
         vms = page.items;
         next = page.next_marker;
