@@ -33,8 +33,10 @@ pub struct AttachSpec {
     #[serde(default)]
     pub fixed_ips: Vec<FixedIpRequest>,
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub description: Option<String>,
     #[serde(default)]
     pub tag: Option<String>,
@@ -67,8 +69,10 @@ pub struct InterfaceSpec {
     #[serde(default)]
     pub fixed_ips: Vec<FixedIpRequest>,
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub description: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
@@ -92,7 +96,9 @@ pub struct InterfaceSpec {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InterfacePatch {
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub description: Option<String>,
     pub tag: Option<String>,
     #[schema(value_type = Option<Vec<String>>)]

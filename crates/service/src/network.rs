@@ -25,6 +25,7 @@ pub use nicplane_domain::rules::DEFAULT_SECURITY_GROUP;
 #[serde(deny_unknown_fields)]
 pub struct SubnetSpec {
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
     #[schema(value_type = String)]
     pub cidr: IpNet,
@@ -43,11 +44,13 @@ pub struct SubnetSpec {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub name: String,
     #[schema(value_type = String)]
     pub data_center_id: DataCenterId,
     pub kind: NetworkKind,
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub description: String,
     #[serde(default)]
     pub subnets: Vec<SubnetSpec>,
@@ -65,7 +68,9 @@ pub struct NetworkDetail {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkPatch {
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub description: Option<String>,
 }
 
@@ -73,8 +78,10 @@ pub struct NetworkPatch {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityGroupSpec {
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub description: String,
 }
 
@@ -97,6 +104,7 @@ pub struct RuleSpec {
     #[schema(value_type = Option<String>)]
     pub remote_group_id: Option<SecurityGroupId>,
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub description: String,
 }
 

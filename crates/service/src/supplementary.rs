@@ -54,9 +54,10 @@ pub struct SupplementarySpec {
     pub network_id: NetworkId,
     /// VLAN id 1-4094; the lowest free one on the parent when omitted.
     #[serde(default)]
-    #[schema(value_type = Option<u16>)]
+    #[schema(value_type = Option<u16>, minimum = 1, maximum = 4094)]
     pub vlan_id: Option<VlanId>,
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub description: Option<String>,
     /// Also take an IPv6 address from the network's IPv6 subnet.
     #[serde(default)]
@@ -86,6 +87,7 @@ pub struct SupplementarySpec {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SupplementaryPatch {
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub description: Option<String>,
     /// Replace the security groups (`[]` removes them all).
     #[schema(value_type = Option<Vec<String>>)]
@@ -101,7 +103,7 @@ pub struct SupplementaryAttach {
     pub parent_id: InterfaceId,
     /// VLAN id on the new parent; the lowest free one when omitted.
     #[serde(default)]
-    #[schema(value_type = Option<u16>)]
+    #[schema(value_type = Option<u16>, minimum = 1, maximum = 4094)]
     pub vlan_id: Option<VlanId>,
     /// Security groups; the project's default group when omitted.
     #[serde(default)]

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VmSpec {
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub name: String,
     #[schema(value_type = String)]
     pub data_center_id: DataCenterId,
@@ -45,6 +46,7 @@ fn default_os() -> OsType {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VmPatch {
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
     pub metadata: Option<BTreeMap<String, String>>,
 }
