@@ -94,11 +94,16 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
 /// how the client laid its JSON out, not on what is wrong), ending with one
 /// period.
 pub fn body_error_message(e: &serde_json::Error) -> String {
+    format!("The request body is not valid: {}.", json_error_reason(e))
+}
+
+/// What serde found wrong in a JSON body, without its line and column
+/// (they depend on the client's layout) or a closing period.
+pub fn json_error_reason(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let position = format!(" at line {} column {}", e.line(), e.column());
     let reason = text.strip_suffix(&position).unwrap_or(&text);
-    let reason = reason.trim_end_matches('.');
-    format!("The request body is not valid: {reason}.")
+    reason.trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]

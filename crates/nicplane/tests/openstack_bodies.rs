@@ -404,3 +404,29 @@ fn a_wrongly_typed_field_is_a_clean_400_naming_the_field() {
     }
     drop(f.server);
 }
+
+/// Keystone's answer to a body that is not JSON names what is wrong, never
+/// serde's line and column (they depend on the client's layout).
+#[test]
+fn keystone_malformed_json_has_no_position() {
+    let server = Server::start(&[]);
+    let http = reqwest::blocking::Client::new();
+    for (body, reason) in [
+        ("{", "EOF while parsing an object"),
+        ("\n\n   {\"auth\": ", "EOF while parsing a value"),
+    ] {
+        let r = http
+            .post(format!("{}/identity/v3/auth/tokens", server.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        let v: Value = r.json().unwrap();
+        assert_eq!(
+            v["error"]["message"],
+            format!("The request body is not valid JSON: {reason}."),
+            "{body:?}"
+        );
+    }
+}

@@ -1766,6 +1766,9 @@ fn ordered_keyset_pages_equal_the_sorted_list() {
             })
             .await
             .unwrap_err();
-        assert_eq!(err.to_string(), "This list cannot be sorted by mac_address.");
+        assert_eq!(
+            err.to_string(),
+            "This list cannot be sorted by mac_address."
+        );
     });
 }

@@ -177,7 +177,8 @@ async fn token_issue(
     let err = |e| keystone_error(&s, e);
     let v: Value = serde_json::from_slice(&body).map_err(|e| {
         err(Error::invalid(format!(
-            "The request body is not valid JSON: {e}."
+            "The request body is not valid JSON: {}.",
+            crate::json_error_reason(&e)
         )))
     })?;
     let identity = v
@@ -341,7 +342,10 @@ fn user_object(
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         keystone_error(
             s,
-            Error::invalid(format!("The request body is not valid JSON: {e}.")),
+            Error::invalid(format!(
+                "The request body is not valid JSON: {}.",
+                crate::json_error_reason(&e)
+            )),
         )
     })?;
     match v.get("user") {

@@ -447,8 +447,9 @@ impl Query {
         }
         let mut cols = Vec::new();
         for (field, asc) in keys {
-            let c = column(field)
-                .ok_or_else(|| Error::invalid(format!("This list cannot be sorted by {}.", field.as_str())))?;
+            let c = column(field).ok_or_else(|| {
+                Error::invalid(format!("This list cannot be sorted by {}.", field.as_str()))
+            })?;
             let side = |t: &str| {
                 let e = c.expr.replace("{t}", t);
                 if c.text {
@@ -479,7 +480,8 @@ impl Query {
             .iter()
             .map(|(outer, _, asc)| format!("{outer} {}", if *asc { "ASC" } else { "DESC" }))
             .collect();
-        self.sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+        self.sql
+            .push_str(&format!(" ORDER BY {}", order.join(", ")));
         if page.limit > 0 {
             let p = self.placeholder(Param::Int(i64::from(page.limit)));
             self.sql.push_str(&format!(" LIMIT {p}"));

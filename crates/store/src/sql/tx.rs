@@ -3,10 +3,10 @@
 use super::rows::*;
 use super::{args, to_json, ts, Exec, Lock, Param, Query, SortColumn, SqlTx};
 use crate::tx::*;
-use nicplane_domain::query::SortField;
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::{key, Range};
 use nicplane_domain::model::*;
+use nicplane_domain::query::SortField;
 use nicplane_domain::types::*;
 use nicplane_domain::{Error, Kind, Result};
 use std::net::IpAddr;

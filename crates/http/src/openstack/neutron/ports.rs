@@ -188,9 +188,9 @@ pub async fn list(
     let q = ListQuery::parse(uri.query(), PORT_ATTRS)?;
     let order = q.store_order(sort_field)?;
     if let Some(m) = q.store_marker() {
-        port_by_id(&s, &a, port_id(m)?).await.map_err(|_| {
-            NeutronError::from(Error::not_found(Kind::Interface, m))
-        })?;
+        port_by_id(&s, &a, port_id(m)?)
+            .await
+            .map_err(|_| NeutronError::from(Error::not_found(Kind::Interface, m)))?;
     }
     let filter = narrowing(&q);
     let trunks = TrunkIndex::load(&s, &a, &[]).await?;

@@ -146,12 +146,7 @@ impl ListQuery {
     /// The collection body from views already filtered and read in the
     /// store's order (reversed for `page_reverse`), at most `limit` + 1 of
     /// them: cut to the page, turned the right way round, with the links.
-    pub fn render(
-        &self,
-        mut items: Vec<Value>,
-        collection: &str,
-        base: &str,
-    ) -> Value {
+    pub fn render(&self, mut items: Vec<Value>, collection: &str, base: &str) -> Value {
         let mut more = false;
         if let Some(l) = self.limit {
             if items.len() > l {

@@ -211,7 +211,11 @@ async fn listed(
     let marker = get("marker");
     if let Some(m) = &marker {
         let visible = match VmId::parse_for_lookup(m) {
-            Ok(id) => s.service.vm_get(&a.0.caller, &a.0.project, id).await.is_ok(),
+            Ok(id) => s
+                .service
+                .vm_get(&a.0.caller, &a.0.project, id)
+                .await
+                .is_ok(),
             Err(_) => false,
         };
         if !visible {
