@@ -155,3 +155,55 @@ fn huawei_port_filters_apply_before_the_limit() {
     assert_eq!(none, Vec::<String>::new());
     assert_eq!(page_info, json!({"current_count": 0}));
 }
+
+/// Neutron's port list is sorted by the store: names byte by byte (upper
+/// case before lower), ties by id, `page_reverse` walks back from the
+/// marker, and a key without a column is Neutron's 400.
+#[test]
+fn neutron_ports_sort_in_the_store() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "sorted");
+    let net = t.standard_network("sorted", "10.31.0.0/24");
+    for name in ["b", "B", "a", "_", "b"] {
+        let _: Value = t
+            .admin
+            .post(
+                &format!("/v1/projects/{}/interfaces", t.project),
+                &json!({"network_id": net, "name": name}),
+            )
+            .expect("interface");
+    }
+    let names = |path: &str| -> Vec<String> {
+        let (s, b) = neutron(&t.admin, Method::GET, path, None);
+        assert_eq!(s, 200, "{path}: {b}");
+        b["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let q = format!("/ports?network_id={net}&sort_key=name&sort_dir=asc");
+    assert_eq!(names(&q), ["B", "_", "a", "b", "b"]);
+    let q = format!("/ports?network_id={net}&sort_key=name&sort_dir=desc");
+    assert_eq!(names(&q), ["b", "b", "a", "_", "B"]);
+    // Two per page, forwards; then back from the last page's marker.
+    let (_, first) = neutron(
+        &t.admin,
+        Method::GET,
+        &format!("/ports?network_id={net}&sort_key=name&limit=2"),
+        None,
+    );
+    let marker = first["ports"][1]["id"].as_str().unwrap().to_string();
+    let q = format!("/ports?network_id={net}&sort_key=name&limit=2&marker={marker}");
+    assert_eq!(names(&q), ["a", "b"]);
+    let q =
+        format!("/ports?network_id={net}&sort_key=name&limit=2&marker={marker}&page_reverse=True");
+    assert_eq!(names(&q), ["B"]);
+    let (s, b) = neutron(&t.admin, Method::GET, "/ports?sort_key=fixed_ips", None);
+    assert_eq!(s, 400);
+    assert_eq!(
+        b["NeutronError"]["message"],
+        "fixed_ips is an invalid attribute for sort_keys"
+    );
+}
