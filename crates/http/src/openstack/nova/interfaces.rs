@@ -12,8 +12,9 @@
 //! already happened: an interface the attach created is deleted, one the
 //! client passed in by `port_id` is only unbound.
 
+use super::schema::{decode, Schema, ANY_TEXT, TAG};
 use super::servers::server_id;
-use super::{empty, only_keys, Microversion, NovaAuth, NovaError, NovaJson, NovaResult};
+use super::{empty, Microversion, NovaAuth, NovaError, NovaJson, NovaResult};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -26,15 +27,14 @@ use nicplane_domain::Error;
 use nicplane_service::interface::AttachSpec;
 use nicplane_service::ipam::FixedIpRequest;
 use nicplane_service::WriteOptions;
-use serde_json::{json, Map, Value};
+use serde::Deserialize;
+use serde_json::{json, Value};
 use std::net::IpAddr;
 
 /// First microversion that accepts `tag` on attach.
 const TAG_ACCEPTED_FROM: u16 = 49;
 /// First microversion that returns `tag`.
 const TAG_RETURNED_FROM: u16 = 70;
-/// Longest device tag (Nova's schema).
-const TAG_MAX: usize = 60;
 
 /// The port's state as Nova reports it.
 pub fn port_state(s: InterfaceStatus) -> &'static str {
@@ -60,181 +60,119 @@ pub fn attachment_view(i: &Interface, mv: Microversion) -> Value {
     v
 }
 
-fn invalid(field: &str, value: &Value, why: &str) -> NovaError {
-    NovaError::from(Error::invalid(format!(
-        "Invalid input for field/attribute {field}. Value: {value}. {why}"
-    )))
+/// One `fixed_ips` entry (Nova's, plus nicplane's `ip_version`).
+const FIXED_IP: Schema = Schema::Object {
+    properties: &[
+        ("ip_address", Schema::IpAddress),
+        ("ip_version", Schema::IntegerIn(&[4, 6])),
+    ],
+    required: &[],
+    closed: true,
+};
+
+/// `interfaceAttachment`'s fields before `tag` was accepted.
+const ATTACHMENT_FIELDS: [(&str, Schema); 5] = [
+    ("net_id", Schema::Uuid),
+    ("port_id", Schema::Uuid),
+    (
+        "fixed_ips",
+        Schema::Array {
+            items: &FIXED_IP,
+            min: 1,
+            max: 1,
+        },
+    ),
+    ("port_security_enabled", Schema::Boolean),
+    (
+        "security_groups",
+        Schema::Array {
+            items: &ANY_TEXT,
+            min: 0,
+            max: usize::MAX,
+        },
+    ),
+];
+
+/// The attach body (`attach_interfaces.create`).
+const ATTACH: Schema = Schema::Object {
+    properties: &[(
+        "interfaceAttachment",
+        Schema::Object {
+            properties: &ATTACHMENT_FIELDS,
+            required: &[],
+            closed: true,
+        },
+    )],
+    required: &[],
+    closed: true,
+};
+
+/// The attach body from microversion 2.49 (`create_v249`): with `tag`.
+const ATTACH_V249: Schema = Schema::Object {
+    properties: &[(
+        "interfaceAttachment",
+        Schema::Object {
+            properties: &[
+                ATTACHMENT_FIELDS[0],
+                ATTACHMENT_FIELDS[1],
+                ATTACHMENT_FIELDS[2],
+                ATTACHMENT_FIELDS[3],
+                ATTACHMENT_FIELDS[4],
+                ("tag", TAG),
+            ],
+            required: &[],
+            closed: true,
+        },
+    )],
+    required: &[],
+    closed: true,
+};
+
+/// The attach body, checked against its schema.
+#[derive(Debug, Default, Deserialize)]
+struct AttachBody {
+    #[serde(rename = "interfaceAttachment", default)]
+    attachment: Attachment,
 }
 
-fn uuid_field(obj: &Map<String, Value>, field: &str) -> NovaResult<Option<uuid::Uuid>> {
-    match obj.get(field) {
-        None => Ok(None),
-        Some(v) => {
-            let s = v
-                .as_str()
-                .ok_or_else(|| invalid(field, v, &format!("{v} is not of type 'string'")))?;
-            uuid::Uuid::parse_str(s)
-                .map(Some)
-                .map_err(|_| invalid(field, v, &format!("'{s}' is not a 'uuid'")))
-        }
-    }
-}
-
-/// A parsed attach request.
-struct AttachRequest {
-    net_id: Option<NetworkId>,
-    port_id: Option<InterfaceId>,
-    fixed_ips: Vec<FixedIpRequest>,
+#[derive(Debug, Default, Deserialize)]
+struct Attachment {
+    net_id: Option<uuid::Uuid>,
+    port_id: Option<uuid::Uuid>,
+    #[serde(default)]
+    fixed_ips: Vec<FixedIpBody>,
     tag: Option<String>,
     port_security_enabled: Option<bool>,
     security_groups: Option<Vec<String>>,
 }
 
-fn parse_fixed_ip(item: &Value) -> NovaResult<FixedIpRequest> {
-    let obj = item.as_object().ok_or_else(|| {
-        invalid(
-            "fixed_ips",
-            item,
-            &format!("{item} is not of type 'object'"),
-        )
-    })?;
-    only_keys(obj, "fixed_ips", &["ip_address", "ip_version"])?;
-    let ip_address = match obj.get("ip_address") {
-        None => None,
-        Some(v) => {
-            let s = v.as_str().unwrap_or_default();
-            Some(
-                s.parse::<IpAddr>()
-                    .map_err(|_| invalid("ip_address", v, &format!("{v} is not a 'ip-address'")))?,
-            )
-        }
-    };
-    let ip_version = match obj.get("ip_version") {
-        None => None,
-        Some(v) => match v.as_u64() {
-            Some(4) => Some(4),
-            Some(6) => Some(6),
-            _ => {
-                return Err(invalid(
-                    "ip_version",
-                    v,
-                    &format!("{v} is not one of [4, 6]"),
-                ))
-            }
-        },
-    };
-    if ip_address.is_none() && ip_version.is_none() {
-        return Err(invalid("fixed_ips", item, "Give ip_address or ip_version"));
-    }
-    Ok(FixedIpRequest {
-        subnet_id: None,
-        ip_address,
-        ip_version,
-    })
+#[derive(Debug, Deserialize)]
+struct FixedIpBody {
+    ip_address: Option<IpAddr>,
+    ip_version: Option<u8>,
 }
 
-fn parse(body: &Value, mv: Microversion) -> NovaResult<AttachRequest> {
-    let mut req = AttachRequest {
-        net_id: None,
-        port_id: None,
-        fixed_ips: vec![],
-        tag: None,
-        port_security_enabled: None,
-        security_groups: None,
+/// Decode an attach body for a microversion; a missing body attaches with
+/// nothing named (the core picks the default network).
+fn parse(body: &Value, mv: Microversion) -> NovaResult<Attachment> {
+    if body.is_null() {
+        return Ok(Attachment::default());
+    }
+    let schema = if mv.at_least(TAG_ACCEPTED_FROM) {
+        &ATTACH_V249
+    } else {
+        &ATTACH
     };
-    let obj = match body {
-        Value::Null => return Ok(req),
-        Value::Object(o) => o,
-        other => {
-            return Err(invalid(
-                "root",
-                other,
-                &format!("{other} is not of type 'object'"),
-            ))
-        }
-    };
-    only_keys(obj, "root", &["interfaceAttachment"])?;
-    let Some(ia) = obj.get("interfaceAttachment") else {
-        return Ok(req);
-    };
-    let ia = ia.as_object().ok_or_else(|| {
-        invalid(
-            "interfaceAttachment",
-            ia,
-            &format!("{ia} is not of type 'object'"),
-        )
-    })?;
-    let mut allowed = vec![
-        "net_id",
-        "port_id",
-        "fixed_ips",
-        "port_security_enabled",
-        "security_groups",
-    ];
-    if mv.at_least(TAG_ACCEPTED_FROM) {
-        allowed.push("tag");
-    }
-    only_keys(ia, "interfaceAttachment", &allowed)?;
-    req.net_id = uuid_field(ia, "net_id")?.map(NetworkId);
-    req.port_id = uuid_field(ia, "port_id")?.map(InterfaceId);
-    if let Some(f) = ia.get("fixed_ips") {
-        let list = f
-            .as_array()
-            .ok_or_else(|| invalid("fixed_ips", f, &format!("{f} is not of type 'array'")))?;
-        if list.is_empty() {
-            return Err(invalid("fixed_ips", f, "[] is too short"));
-        }
-        if list.len() > 1 {
-            return Err(invalid("fixed_ips", f, &format!("{f} is too long")));
-        }
-        req.fixed_ips = list.iter().map(parse_fixed_ip).collect::<NovaResult<_>>()?;
-    }
-    if let Some(t) = ia.get("tag") {
-        let s = t
-            .as_str()
-            .ok_or_else(|| invalid("tag", t, &format!("{t} is not of type 'string'")))?;
-        if s.is_empty() || s.chars().count() > TAG_MAX {
-            return Err(invalid(
-                "tag",
-                t,
-                &format!("'{s}' must be 1 to {TAG_MAX} characters"),
-            ));
-        }
-        if s.contains(',') || s.contains('/') {
-            return Err(invalid(
-                "tag",
-                t,
-                &format!("'{s}' does not match '^[^,/]*$'"),
-            ));
-        }
-        req.tag = Some(s.to_string());
-    }
-    if let Some(p) = ia.get("port_security_enabled") {
-        req.port_security_enabled = Some(p.as_bool().ok_or_else(|| {
-            invalid(
-                "port_security_enabled",
-                p,
-                &format!("{p} is not of type 'boolean'"),
-            )
-        })?);
-    }
-    if let Some(g) = ia.get("security_groups") {
-        let list = g
-            .as_array()
-            .ok_or_else(|| invalid("security_groups", g, &format!("{g} is not of type 'array'")))?;
-        req.security_groups = Some(
-            list.iter()
-                .map(|x| {
-                    x.as_str().map(str::to_string).ok_or_else(|| {
-                        invalid(
-                            "security_groups",
-                            g,
-                            &format!("{x} is not of type 'string'"),
-                        )
-                    })
-                })
-                .collect::<NovaResult<_>>()?,
-        );
+    let req = decode::<AttachBody>(schema, body)?.attachment;
+    if req
+        .fixed_ips
+        .iter()
+        .any(|f| f.ip_address.is_none() && f.ip_version.is_none())
+    {
+        let f = &body["interfaceAttachment"]["fixed_ips"][0];
+        return Err(NovaError::from(Error::invalid(format!(
+            "Invalid input for field/attribute fixed_ips. Value: {f}. Give ip_address or ip_version"
+        ))));
     }
     if req.net_id.is_some() && req.port_id.is_some() {
         return Err(NovaError::from(Error::invalid(
@@ -333,9 +271,17 @@ pub async fn create(
     let spec = AttachSpec {
         default_network: true,
         device_owner: Some(super::DEVICE_OWNER.to_string()),
-        network_id: req.net_id,
-        interface_id: req.port_id,
-        fixed_ips: req.fixed_ips,
+        network_id: req.net_id.map(NetworkId),
+        interface_id: req.port_id.map(InterfaceId),
+        fixed_ips: req
+            .fixed_ips
+            .iter()
+            .map(|f| FixedIpRequest {
+                subnet_id: None,
+                ip_address: f.ip_address,
+                ip_version: f.ip_version,
+            })
+            .collect(),
         tag: req.tag,
         security_groups,
         port_security_enabled: req.port_security_enabled,
@@ -381,7 +327,7 @@ pub async fn delete(
 mod tests {
     use super::*;
 
-    fn msg(r: NovaResult<AttachRequest>) -> String {
+    fn msg(r: NovaResult<Attachment>) -> String {
         match r {
             Ok(_) => "ok".into(),
             Err(e) => e.message.unwrap_or_else(|| e.error.to_string()),
@@ -397,7 +343,23 @@ mod tests {
             Some("t")
         );
         let bad = json!({"interfaceAttachment": {"tag": "a/b"}});
-        assert!(msg(parse(&bad, Microversion(70))).contains("does not match"));
+        assert_eq!(
+            msg(parse(&bad, Microversion(70))),
+            "Invalid input for field/attribute tag. Value: \"a/b\". 'a/b' does not match '^[^,/]*$'"
+        );
+        let long = json!({"interfaceAttachment": {"tag": "t".repeat(61)}});
+        assert_eq!(
+            msg(parse(&long, Microversion(70))),
+            format!(
+                "Invalid input for field/attribute tag. Value: \"{0}\". '{0}' must be 1 to 60 characters",
+                "t".repeat(61)
+            )
+        );
+        let neither = json!({"interfaceAttachment": {"net_id": "a1d8d6ae-c89d-4307-8a0c-3cc2ee55d7e3", "fixed_ips": [{}]}});
+        assert_eq!(
+            msg(parse(&neither, Microversion(70))),
+            "Invalid input for field/attribute fixed_ips. Value: {}. Give ip_address or ip_version"
+        );
     }
 
     #[test]

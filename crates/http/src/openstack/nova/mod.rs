@@ -11,6 +11,7 @@
 pub mod flavors;
 pub mod interfaces;
 pub mod quota_sets;
+pub mod schema;
 pub mod servers;
 
 use super::{scoped, Scoped};
@@ -453,31 +454,6 @@ pub fn link(state: &AppState, project: &str, path: &str) -> Value {
         {"rel": "self", "href": format!("{}/compute/v2.1/{project}/{path}", super::base_url(state))},
         {"rel": "bookmark", "href": format!("{}/compute/{project}/{path}", super::base_url(state))}
     ])
-}
-
-/// Check that a JSON object has only the allowed keys, in Nova's words.
-pub fn only_keys(
-    obj: &serde_json::Map<String, Value>,
-    field: &str,
-    allowed: &[&str],
-) -> NovaResult<()> {
-    let extra: Vec<&String> = obj
-        .keys()
-        .filter(|k| !allowed.contains(&k.as_str()))
-        .collect();
-    if extra.is_empty() {
-        return Ok(());
-    }
-    let list = extra
-        .iter()
-        .map(|k| format!("'{k}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let verb = if extra.len() == 1 { "was" } else { "were" };
-    Err(NovaError::from(Error::invalid(format!(
-        "Invalid input for field/attribute {field}. Value: {}. Additional properties are not allowed ({list} {verb} unexpected)",
-        Value::Object(obj.clone())
-    ))))
 }
 
 /// An empty 202/204 answer.

@@ -7,7 +7,8 @@
 //! server metadata key `os_type` (`linux` or `windows`, default `linux`).
 
 use super::flavors::flavor_view;
-use super::{empty, link, only_keys, Microversion, NovaAuth, NovaError, NovaJson, NovaResult};
+use super::schema::{decode, validate, Schema, ANY_TEXT, TAG};
+use super::{empty, link, Microversion, NovaAuth, NovaError, NovaJson, NovaResult};
 use crate::openstack::{os_time, query_pairs};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -23,6 +24,7 @@ use nicplane_service::ipam::FixedIpRequest;
 use nicplane_service::vm::NicRequest;
 use nicplane_service::vm::{VmDetail, VmPatch, VmSpec};
 use nicplane_service::WriteOptions;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -340,52 +342,143 @@ pub async fn show(
     Ok(Json(json!({"server": server_view(&s, &d, mv, &n)})))
 }
 
-/// Fields of a create request nicplane reads; the others Nova knows are
-/// accepted and ignored (they describe things nicplane does not manage).
-const CREATE_FIELDS: &[&str] = &[
-    "name",
-    "imageRef",
-    "flavorRef",
-    "networks",
-    "metadata",
-    "availability_zone",
-    "security_groups",
-    "key_name",
-    "min_count",
-    "max_count",
-    "return_reservation_id",
-    "user_data",
-    "config_drive",
-    "description",
-    "tags",
-    "block_device_mapping_v2",
-    "block_device_mapping",
-    "adminPass",
-    "accessIPv4",
-    "accessIPv6",
-    "OS-DCF:diskConfig",
-    "personality",
-    "hostname",
-    "trusted_image_certificates",
-    "host",
-    "hypervisor_hostname",
-];
+/// One `networks` entry of a create (`servers.base_create`): the
+/// controller checks `uuid` and `fixed_ip` in its own words.
+const NETWORK: Schema = Schema::Object {
+    properties: &[
+        ("uuid", ANY_TEXT),
+        ("fixed_ip", ANY_TEXT),
+        ("port", Schema::Uuid),
+        ("tag", TAG),
+    ],
+    required: &[],
+    closed: true,
+};
+
+/// A server's name (`parameter_types.name`): 1 to 255 characters.
+const NAME: Schema = Schema::Text {
+    min: 1,
+    max: 255,
+    forbidden: &[],
+    pattern: "",
+};
+
+/// The create body. The fields nicplane reads are typed; the others Nova
+/// knows are accepted and ignored (they describe things nicplane does not
+/// manage); any other is refused, as Nova's closed schema does.
+const CREATE: Schema = Schema::Object {
+    properties: &[
+        (
+            "server",
+            Schema::Object {
+                properties: &[
+                    ("name", NAME),
+                    ("imageRef", Schema::Any),
+                    ("flavorRef", Schema::Any),
+                    ("networks", Schema::Any),
+                    ("metadata", Schema::MapOf(&ANY_TEXT)),
+                    ("availability_zone", ANY_TEXT),
+                    ("min_count", Schema::Any),
+                    ("max_count", Schema::Any),
+                    ("security_groups", Schema::Any),
+                    ("key_name", Schema::Any),
+                    ("return_reservation_id", Schema::Any),
+                    ("user_data", Schema::Any),
+                    ("config_drive", Schema::Any),
+                    ("description", Schema::Any),
+                    ("tags", Schema::Any),
+                    ("block_device_mapping_v2", Schema::Any),
+                    ("block_device_mapping", Schema::Any),
+                    ("adminPass", Schema::Any),
+                    ("accessIPv4", Schema::Any),
+                    ("accessIPv6", Schema::Any),
+                    ("OS-DCF:diskConfig", Schema::Any),
+                    ("personality", Schema::Any),
+                    ("hostname", Schema::Any),
+                    ("trusted_image_certificates", Schema::Any),
+                    ("host", Schema::Any),
+                    ("hypervisor_hostname", Schema::Any),
+                ],
+                required: &["name", "flavorRef"],
+                closed: true,
+            },
+        ),
+        ("os:scheduler_hints", Schema::Any),
+        ("OS-SCH-HNT:scheduler_hints", Schema::Any),
+    ],
+    required: &["server"],
+    closed: true,
+};
+
+/// The update body: a rename.
+const UPDATE: Schema = Schema::Object {
+    properties: &[(
+        "server",
+        Schema::Object {
+            properties: &[("name", NAME)],
+            required: &[],
+            closed: true,
+        },
+    )],
+    required: &["server"],
+    closed: true,
+};
+
+#[derive(Debug, Deserialize)]
+struct UpdateBody {
+    server: ServerUpdate,
+}
+
+#[derive(Debug, Deserialize)]
+struct ServerUpdate {
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateBody {
+    server: ServerCreate,
+}
+
+/// What a create reads, once [`CREATE`] accepted the body.
+#[derive(Debug, Deserialize)]
+struct ServerCreate {
+    name: String,
+    #[serde(rename = "imageRef", default)]
+    image_ref: Option<Value>,
+    #[serde(rename = "flavorRef")]
+    flavor_ref: Value,
+    #[serde(default)]
+    networks: Option<Value>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    availability_zone: Option<String>,
+    #[serde(default)]
+    min_count: Option<Value>,
+    #[serde(default)]
+    max_count: Option<Value>,
+}
+
+/// One `networks` entry, once [`NETWORK`] accepted it.
+#[derive(Debug, Deserialize)]
+struct NetworkEntry {
+    uuid: Option<String>,
+    fixed_ip: Option<String>,
+    port: Option<String>,
+    tag: Option<String>,
+}
 
 fn nic_of(entry: &Value) -> NovaResult<NicRequest> {
-    let obj = entry.as_object().ok_or_else(|| {
-        NovaError::from(Error::invalid(
-            "Invalid input for field/attribute networks: each entry must be an object.",
-        ))
-    })?;
-    only_keys(obj, "networks", &["uuid", "fixed_ip", "port", "tag"])?;
-    let tag = obj.get("tag").and_then(Value::as_str).map(str::to_string);
-    if let Some(p) = obj.get("port").and_then(Value::as_str) {
+    validate(&NETWORK, "networks", entry)?;
+    let e: NetworkEntry = serde_json::from_value(entry.clone())
+        .map_err(|e| NovaError::from(Error::invalid(crate::json_error_reason(&e))))?;
+    if let Some(p) = &e.port {
         return Ok(NicRequest::Interface {
             interface_id: InterfaceId::parse_for_lookup(p)?,
-            tag,
+            tag: e.tag,
         });
     }
-    let uuid = obj.get("uuid").and_then(Value::as_str).ok_or_else(|| {
+    let uuid = e.uuid.ok_or_else(|| {
         NovaError::from(Error::invalid(
             "Bad networks format: network uuid is not in proper format",
         ))
@@ -396,7 +489,7 @@ fn nic_of(entry: &Value) -> NovaResult<NicRequest> {
         )))
     })?;
     let mut fixed_ips = vec![];
-    if let Some(ip) = obj.get("fixed_ip").and_then(Value::as_str) {
+    if let Some(ip) = e.fixed_ip {
         let ip = ip.parse().map_err(|_| {
             NovaError::from(Error::invalid(format!("Invalid fixed IP address ({ip})")))
         })?;
@@ -408,7 +501,7 @@ fn nic_of(entry: &Value) -> NovaResult<NicRequest> {
     Ok(NicRequest::Network {
         network_id,
         fixed_ips,
-        tag,
+        tag: e.tag,
     })
 }
 
@@ -426,62 +519,24 @@ pub async fn create(
     a: NovaAuth,
     NovaJson(body): NovaJson,
 ) -> NovaResult<Response> {
-    let top = body
-        .as_object()
-        .ok_or_else(|| NovaError::from(Error::invalid("Malformed request body")))?;
-    only_keys(
-        top,
-        "root",
-        &["server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"],
-    )?;
-    let server = top
-        .get("server")
-        .and_then(Value::as_object)
-        .ok_or_else(|| {
-            NovaError::from(Error::invalid(
-                "Invalid input for field/attribute server. 'server' is a required property",
-            ))
-        })?;
-    only_keys(server, "server", CREATE_FIELDS)?;
-    let name = server.get("name").and_then(Value::as_str).ok_or_else(|| {
-        NovaError::from(Error::invalid(
-            "Invalid input for field/attribute server. 'name' is a required property",
-        ))
-    })?;
-    if server.get("flavorRef").is_none() {
-        return Err(NovaError::from(Error::invalid(
-            "Invalid input for field/attribute server. 'flavorRef' is a required property",
-        )));
-    }
-    for count in ["min_count", "max_count"] {
-        if let Some(c) = server.get(count) {
-            if ref_string(Some(c)) != "1" {
-                return Err(NovaError::from(Error::invalid(format!(
-                    "Invalid input for field/attribute {count}: nicplane creates one server per request."
-                ))));
-            }
+    let server = decode::<CreateBody>(&CREATE, &body)?.server;
+    for (count, v) in [
+        ("min_count", &server.min_count),
+        ("max_count", &server.max_count),
+    ] {
+        if v.is_some() && ref_string(v.as_ref()) != "1" {
+            return Err(NovaError::from(Error::invalid(format!(
+                "Invalid input for field/attribute {count}: nicplane creates one server per request."
+            ))));
         }
     }
-    let mut metadata = BTreeMap::new();
-    if let Some(m) = server.get("metadata") {
-        let m = m.as_object().ok_or_else(|| {
-            NovaError::from(Error::invalid(
-                "Invalid input for field/attribute metadata: it must be an object.",
-            ))
-        })?;
-        for (k, v) in m {
-            let v = v.as_str().ok_or_else(|| {
-                NovaError::from(Error::invalid(format!("Invalid input for field/attribute metadata: the value of {k} must be a string.")))
-            })?;
-            metadata.insert(k.clone(), v.to_string());
-        }
-    }
+    let metadata = server.metadata;
     let os_type: OsType = match metadata.get(OS_TYPE_KEY) {
         Some(v) => v.parse()?,
         None => OsType::Linux,
     };
     let zones = s.service.data_center_list(&a.0.caller).await?;
-    let dc = match server.get("availability_zone").and_then(Value::as_str) {
+    let dc = match server.availability_zone.as_deref() {
         Some(az) => zones.iter().find(|d| d.name == az).ok_or_else(|| {
             NovaError::from(Error::invalid(format!(
                 "The requested availability zone is not available: {az}"
@@ -492,7 +547,7 @@ pub async fn create(
             .min_by(|x, y| x.created_at.cmp(&y.created_at).then(x.name.cmp(&y.name)))
             .ok_or_else(|| NovaError::from(Error::unavailable("No availability zone exists.")))?,
     };
-    let nics = match server.get("networks") {
+    let nics = match &server.networks {
         None | Some(Value::Null) => vec![],
         Some(Value::String(s)) if s == "auto" => vec![],
         Some(Value::String(s)) if s == "none" => {
@@ -504,12 +559,12 @@ pub async fn create(
         Some(other) => return Err(NovaError::from(Error::invalid(format!("Invalid input for field/attribute networks. Value: {other}.")))),
     };
     let spec = VmSpec {
-        name: name.to_string(),
+        name: server.name,
         data_center_id: dc.id,
         os_type,
         power_state: None,
-        image_ref: ref_string(server.get("imageRef")),
-        flavor_ref: ref_string(server.get("flavorRef")),
+        image_ref: ref_string(server.image_ref.as_ref()),
+        flavor_ref: ref_string(Some(&server.flavor_ref)),
         metadata,
     };
     let d = s
@@ -549,20 +604,9 @@ pub async fn update(
     NovaJson(body): NovaJson,
 ) -> NovaResult<Json<Value>> {
     let vm = server_id(&id)?;
-    let server = body
-        .get("server")
-        .and_then(Value::as_object)
-        .ok_or_else(|| {
-            NovaError::from(Error::invalid(
-                "Invalid input for field/attribute server. 'server' is a required property",
-            ))
-        })?;
-    only_keys(server, "server", &["name"])?;
+    let server = decode::<UpdateBody>(&UPDATE, &body)?.server;
     let patch = VmPatch {
-        name: server
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        name: server.name,
         metadata: None,
     };
     let d = s
