@@ -489,7 +489,9 @@ impl Client {
         &self,
         project: &str,
     ) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
-        self.get(&format!("/v1/projects/{project}/supplementary-interface-tags"))
+        self.get(&format!(
+            "/v1/projects/{project}/supplementary-interface-tags"
+        ))
     }
 
     /// Follow `next_marker` through every page of a list.

@@ -298,7 +298,10 @@ fn path_cases(a: &Objects, b: &Objects) -> Vec<Case> {
         case(
             "supplementary batch create under B",
             M::POST,
-            format!("{pb}/interfaces/{}/supplementary-interfaces/batch", b.attached),
+            format!(
+                "{pb}/interfaces/{}/supplementary-interfaces/batch",
+                b.attached
+            ),
             body(json!({"count": 1, "interface": {"network_id": b.network}})),
             PROJECT,
             bp,
@@ -587,7 +590,10 @@ fn path_cases(a: &Objects, b: &Objects) -> Vec<Case> {
         case(
             "supplementary batch create",
             M::POST,
-            format!("{pa}/interfaces/{}/supplementary-interfaces/batch", b.attached),
+            format!(
+                "{pa}/interfaces/{}/supplementary-interfaces/batch",
+                b.attached
+            ),
             body(json!({"count": 2, "interface": {"network_id": a.network}})),
             IFACE,
             &b.attached,
@@ -595,7 +601,10 @@ fn path_cases(a: &Objects, b: &Objects) -> Vec<Case> {
         case(
             "supplementary migrate to B's parent",
             M::POST,
-            format!("{pa}/interfaces/{}/supplementary-interfaces/migrate", b.attached),
+            format!(
+                "{pa}/interfaces/{}/supplementary-interfaces/migrate",
+                b.attached
+            ),
             body(json!({"ids": [a.supplementary]})),
             IFACE,
             &b.attached,

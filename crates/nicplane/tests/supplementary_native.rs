@@ -62,10 +62,8 @@ fn a_batch_create_makes_all_or_none_with_the_lowest_free_vlans() {
         .supplementary_batch_create(p, &first, 3, &spec)
         .expect("batch");
     assert_eq!(vlans(&made), vec![1, 2, 3]);
-    assert!(made
-        .iter()
-        .all(|m| m.interface.description == "tenant-a"
-            && m.interface.parent_id.map(|x| x.to_string()) == Some(first.clone())));
+    assert!(made.iter().all(|m| m.interface.description == "tenant-a"
+        && m.interface.parent_id.map(|x| x.to_string()) == Some(first.clone())));
     let mut addresses: Vec<String> = made
         .iter()
         .map(|m| m.interface.fixed_ips[0].ip_address.to_string())
@@ -186,10 +184,7 @@ fn a_migration_keeps_the_vlans_and_refuses_one_taken_on_the_new_parent() {
         "VlanInUse",
         &format!("VLAN 2 is already used on parent interface {second}."),
     );
-    assert_eq!(
-        t.power.supplementary_list(p, &first).unwrap(),
-        before_first
-    );
+    assert_eq!(t.power.supplementary_list(p, &first).unwrap(), before_first);
     assert_eq!(
         t.power.supplementary_list(p, &second).unwrap(),
         before_second

@@ -561,7 +561,10 @@ pub fn write_routes(o: &Objects, octet: u8) -> Vec<Route> {
         route(
             "supplementary_migrate",
             M::POST,
-            format!("{p}/interfaces/{}/supplementary-interfaces/migrate", o.primary),
+            format!(
+                "{p}/interfaces/{}/supplementary-interfaces/migrate",
+                o.primary
+            ),
             b(json!({"ids": [o.supplementary]})),
             Write,
             200,
@@ -601,7 +604,10 @@ pub fn write_routes(o: &Objects, octet: u8) -> Vec<Route> {
         route(
             "supplementary_batch_create",
             M::POST,
-            format!("{p}/interfaces/{}/supplementary-interfaces/batch", o.primary),
+            format!(
+                "{p}/interfaces/{}/supplementary-interfaces/batch",
+                o.primary
+            ),
             b(json!({"count": 2, "interface": {"network_id": o.network}})),
             Write,
             201,
