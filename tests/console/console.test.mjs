@@ -643,9 +643,10 @@ test('supplementary (VLAN) interfaces are created under their parent and deleted
   const refused = await expectNotice('edit-vm-notice', /already used/);
   assert.equal(refused, `VLAN 42 is already used on parent interface ${parentId}.`);
   assert.equal(await children().count(), 2);
+  // Checked with the form open, so its fields are checked too.
+  await checkA11y('edit-vm-dialog');
   await page.locator('#add-supplementary-cancel').click();
   await shotAtWidths('edit-vm-supplementary');
-  await checkA11y('edit-vm-dialog');
 
   // The detail page lists both under the parent.
   const detailChildren = page.locator(`#vm-interfaces-body [data-testid="supplementary-row"][data-parent-id="${parentId}"]`);
