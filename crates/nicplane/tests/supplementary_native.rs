@@ -287,3 +287,39 @@ fn tags_are_set_changed_summarised_and_removed() {
         json!({"env": ["prod", "test"]})
     );
 }
+
+#[test]
+fn concurrent_batches_on_one_parent_get_distinct_vlans() {
+    let s = Server::start(&[]);
+    let Parents {
+        t, network, first, ..
+    } = parents(&s, "race", 64);
+    let spec = json!({"network_id": network});
+    let made: Vec<Vec<u16>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (c, p, first, spec) = (t.power.clone(), &t.project, &first, &spec);
+                scope.spawn(move || {
+                    vlans(
+                        &c.supplementary_batch_create(p, first, 5, spec)
+                            .expect("a batch"),
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let mut all: Vec<u16> = made.concat();
+    all.sort();
+    assert_eq!(all, (1..=20).collect::<Vec<u16>>(), "batches: {made:?}");
+    assert_eq!(
+        t.power
+            .supplementary_list(&t.project, &first)
+            .unwrap()
+            .len(),
+        20
+    );
+}
