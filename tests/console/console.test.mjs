@@ -11,7 +11,8 @@
 
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -33,6 +34,9 @@ let page;
 let demo; // { id } of the demo project
 const externalRequests = [];
 const pageErrors = [];
+// axe-core (pinned in package.json), injected into the page under test.
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const a11yChecked = new Set();
 
 // ------------------------------------------------------------- helpers --
 
@@ -72,6 +76,43 @@ async function shot(name) {
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, name), fullPage: true });
 }
 
+/** The same screenshot at a desktop width and at a phone width. */
+async function shotAtWidths(name) {
+  await shot(`${name}.png`);
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await shot(`${name}-phone.png`);
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+}
+
+/**
+ * Run axe-core on the page as it is now (open dialogs included) and fail on
+ * any serious or critical violation, naming the rule and the elements.
+ */
+async function checkA11y(name) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE_SOURCE);
+  const { passed, violations } = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return {
+      passed: r.passes.length,
+      violations: r.violations.map((v) => ({
+        rule: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
+      })),
+    };
+  });
+  assert.ok(passed > 0, `${name}: axe checked nothing`);
+  const minor = violations.filter((v) => v.impact !== 'serious' && v.impact !== 'critical');
+  if (minor.length) console.log(`[a11y] ${name}: ${JSON.stringify(minor)}`);
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad, [], `${name}: serious or critical accessibility violations`);
+  a11yChecked.add(name);
+}
+
 const byTestId = (id) => page.locator(`[data-testid="${id}"]`);
 const dialog = () => page.locator('#edit-vm-dialog');
 const editRows = () => dialog().locator('[data-testid="edit-interface-row"]');
@@ -79,10 +120,11 @@ const editRow = (network, nth = 0) => dialog().locator(`[data-testid="edit-inter
 const primaryEditRow = () => dialog().locator('[data-testid="edit-interface-row"][data-primary="true"]');
 const detailRows = () => page.locator('#vm-interfaces-body [data-testid="interface-row"]');
 
+/** The message of a notice (without its close button). */
 async function noticeText(id = 'notice') {
   const n = byTestId(id);
   await n.waitFor({ state: 'visible', timeout: TIMEOUT });
-  return n.innerText();
+  return n.locator('.notice-text').innerText();
 }
 
 /** The notice shows exactly a readable sentence, never a raw JSON body. */
@@ -234,6 +276,7 @@ test('/ redirects to the console, and a wrong password shows the API message', a
   await page.locator('#login-submit').click();
   await expectNotice('notice', /password|credentials|user name/i);
   assert.equal(await byTestId('vms-view').isVisible(), false);
+  await checkA11y('login');
 });
 
 test('alice logs in and sees the VM list with data center, OS, power state and IPs', async () => {
@@ -251,6 +294,7 @@ test('alice logs in and sees the VM list with data center, OS, power state and I
     assert.equal(cells[5], '—', `public IP of ${name}`);
   }
   await shot('vm-list.png');
+  await checkA11y('vm-list');
 });
 
 test('the project switcher lists the projects of the user and switches between them', async () => {
@@ -298,6 +342,7 @@ test('the Networks page shows kinds and free addresses, and an admin creates a c
   assert.equal(await byTestId('notice').getAttribute('class'), 'notice error');
   await assertNoReload();
   await shot('networks.png');
+  await checkA11y('networks');
 });
 
 test('the VM detail page lists interfaces in the Network section with the primary marked', async () => {
@@ -309,6 +354,7 @@ test('the VM detail page lists interfaces in the Network section with the primar
   assert.equal(await row.locator('[data-testid="primary-marker"]').count(), 1);
   assert.match(await row.locator('[data-testid="interface-private-ips"]').innerText(), /10\.0\.\d+\.\d+/);
   assert.equal(await row.locator('[data-testid="interface-public-ip"]').innerText(), '—');
+  await checkA11y('vm-detail');
 });
 
 test('Add Interface offers only networks of the VM\'s data center and stops at the limit of 5', async () => {
@@ -561,6 +607,124 @@ test('supplementary (VLAN) interfaces are shown under their parent', async () =>
   await assertNoReload();
 });
 
+test('supplementary (VLAN) interfaces are created under their parent and deleted in Edit VM', async () => {
+  await openVm('db-1');
+  await markWindow();
+  await openEdit();
+  const parentId = await editRow('db-net').getAttribute('data-interface-id');
+  const children = () => dialog().locator('[data-testid="edit-supplementary-row"]');
+  const vlanItem = (vlan) => dialog().locator(`[data-testid="edit-supplementary-row"][data-vlan="${vlan}"]`);
+  await eventually(async () => assert.equal(await children().count(), 1));
+
+  await page.locator('#add-supplementary-button').click();
+  await page.locator('#add-supplementary-parent').waitFor({ state: 'visible' });
+  const parents = await page.locator('#add-supplementary-parent option').evaluateAll((os) => os.map((o) => o.value));
+  assert.equal(parents.length, 2, 'both interfaces of db-1 can be a parent');
+  assert.ok(parents.includes(parentId));
+  const networks = await page.locator('#add-supplementary-network option').allInnerTexts();
+  assert.ok(networks.includes('db-net'), `offered: ${networks}`);
+  assert.ok(!networks.includes('storage-l2'), `a custom network is offered: ${networks}`);
+  assert.ok(!networks.includes('far-l2'), `a dc2 network is offered: ${networks}`);
+  await page.locator('#add-supplementary-parent').selectOption(parentId);
+  await page.locator('#add-supplementary-network').selectOption({ label: 'db-net' });
+  await page.locator('#add-supplementary-confirm').click();
+  // VLAN 42 is taken on that parent; the lowest free one is 1.
+  await expectNotice('edit-vm-notice', /^Added a supplementary interface on VLAN 1 of network db-net with private IP 10\.20\.0\.\d+\.$/);
+  await vlanItem(1).waitFor();
+  assert.equal(await children().count(), 2);
+  assert.equal(await byTestId('add-supplementary-form').isVisible(), false);
+
+  // A VLAN already used on the parent is refused with the API's message.
+  await page.locator('#add-supplementary-button').click();
+  await page.locator('#add-supplementary-parent').selectOption(parentId);
+  await page.locator('#add-supplementary-network').selectOption({ label: 'db-net' });
+  await page.locator('#add-supplementary-vlan').fill('42');
+  await page.locator('#add-supplementary-confirm').click();
+  const refused = await expectNotice('edit-vm-notice', /already used/);
+  assert.equal(refused, `VLAN 42 is already used on parent interface ${parentId}.`);
+  assert.equal(await children().count(), 2);
+  // Checked with the form open, so its fields are checked too.
+  await checkA11y('edit-vm-dialog');
+  await page.locator('#add-supplementary-cancel').click();
+  await shotAtWidths('edit-vm-supplementary');
+
+  // The detail page lists both under the parent.
+  const detailChildren = page.locator(`#vm-interfaces-body [data-testid="supplementary-row"][data-parent-id="${parentId}"]`);
+  assert.deepEqual(await detailChildren.evaluateAll((rows) => rows.map((r) => r.dataset.vlan)), ['1', '42']);
+
+  await vlanItem(1).locator('[data-testid="delete-supplementary"]').click();
+  await byTestId('confirm-dialog').waitFor({ state: 'visible' });
+  await checkA11y('confirm-dialog');
+  await confirm(/^Remove the supplementary interface VLAN 1 on db-net \(10\.20\.0\.\d+\)\? Its private IP addresses are released\.$/);
+  await expectNotice('edit-vm-notice', /^Removed the supplementary interface on VLAN 1\.$/);
+  await eventually(async () => assert.equal(await children().count(), 1));
+  const left = await callFromPage('GET', `/v1/projects/${demo.id}/interfaces/${parentId}/supplementary-interfaces`);
+  assert.deepEqual(left.body.items.map((i) => i.vlan_id), [42]);
+  await closeEdit();
+  assert.deepEqual(await detailChildren.evaluateAll((rows) => rows.map((r) => r.dataset.vlan)), ['42']);
+  await assertNoReload();
+});
+
+test('an admin adds IPv4 and IPv6 subnets, deletes them and deletes networks on the Networks page', async () => {
+  await page.locator('#nav-networks').click();
+  await byTestId('networks-view').waitFor({ state: 'visible' });
+  await markWindow();
+  await page.locator('#network-create-name').fill('app-net');
+  await page.locator('#network-create-dc').selectOption({ label: 'dc1' });
+  await page.locator('#network-create-kind').selectOption('standard');
+  await page.locator('#network-create-submit').click();
+  await expectNotice('notice', /^Network app-net was created\.$/);
+  const dc1 = page.locator('[data-testid="dc-section"][data-dc-name="dc1"]');
+  const row = (name) => dc1.locator(`[data-testid="network-row"][data-network-name="${name}"]`);
+  const subnets = (name) => row(name).locator('[data-testid="subnet-line"]').evaluateAll((ls) => ls.map((l) => l.dataset.subnet));
+  await row('app-net').waitFor();
+  assert.deepEqual(await subnets('app-net'), []);
+
+  const addSubnet = async (cidr) => {
+    await page.locator('#subnet-create-network').selectOption({ label: 'app-net (dc1)' });
+    await page.locator('#subnet-create-cidr').fill(cidr);
+    await page.locator('#subnet-create-submit').click();
+  };
+  await addSubnet('10.40.0.0/24');
+  await expectNotice('notice', /^Subnet 10\.40\.0\.0\/24 was added to network app-net\.$/);
+  await addSubnet('fd00:40::/64');
+  await expectNotice('notice', /^Subnet fd00:40::\/64 was added to network app-net\.$/);
+  await eventually(async () => assert.deepEqual(await subnets('app-net'), ['10.40.0.0/24', 'fd00:40::/64']));
+  const free = await row('app-net').locator('[data-testid="subnet-free"]').allInnerTexts();
+  assert.equal(free[0], '253', 'a /24 less network, broadcast and gateway');
+  // A second IPv6 subnet is refused with the API's message.
+  await addSubnet('fd00:41::/64');
+  const refused = await expectNotice('notice', /IPv6/);
+  assert.equal(refused, 'Network app-net already has an IPv6 subnet.');
+  assert.equal(await byTestId('notice').getAttribute('class'), 'notice error');
+  await shotAtWidths('networks-subnets');
+  await checkA11y('networks-subnets');
+
+  await row('app-net').locator('[data-testid="subnet-line"][data-subnet="fd00:40::/64"] [data-testid="delete-subnet"]').click();
+  await confirm(/^Delete subnet fd00:40::\/64 of network app-net\?/);
+  await expectNotice('notice', /^Subnet fd00:40::\/64 was deleted\.$/);
+  await eventually(async () => assert.deepEqual(await subnets('app-net'), ['10.40.0.0/24']));
+
+  // A subnet with addresses in use, and a network with interfaces, stay.
+  await row('db-net').locator('[data-testid="delete-subnet"]').first().click();
+  await confirm(/^Delete subnet 10\.20\.0\.0\/24 of network db-net\?/);
+  assert.match(await expectNotice('notice', /allocated/), /^Subnet \S+ still has \d+ allocated IP addresses\.$/);
+  await row('db-net').locator('[data-testid="delete-network"]').click();
+  await confirm(/^Delete network db-net and its subnets\?/);
+  assert.match(await expectNotice('notice', /interfaces/), /^Network db-net still has \d+ network interfaces\.$/);
+  assert.deepEqual(await subnets('db-net'), ['10.20.0.0/24']);
+
+  // The Default Network offers no delete.
+  assert.equal(await row('Default Network').locator('[data-testid="delete-network"]').count(), 0);
+  await row('app-net').locator('[data-testid="delete-network"]').click();
+  await confirm(/^Delete network app-net and its subnets\?/);
+  await expectNotice('notice', /^Network app-net was deleted\.$/);
+  await eventually(async () => assert.equal(await row('app-net').count(), 0));
+  const gone = await callFromPage('GET', `/v1/projects/${demo.id}/networks?name=app-net`);
+  assert.deepEqual(gone.body.items, []);
+  await assertNoReload();
+});
+
 test('a reader sees the VMs and networks but no edit controls', async () => {
   await logout();
   await login('carol');
@@ -576,6 +740,7 @@ test('a reader sees the VMs and networks but no edit controls', async () => {
   assert.equal(await page.locator('#vm-actions button').count(), 0);
   assert.equal(await page.locator('#vm-interfaces-body [data-testid="primary-marker"]').count(), 1);
   await shot('reader-vm-detail.png');
+  await checkA11y('reader-vm-detail');
 
   // The API, not the page, is what forbids: a write from the reader's session is refused.
   const vmId = await page.evaluate(() => location.hash.split('/').pop());
@@ -587,6 +752,50 @@ test('a reader sees the VMs and networks but no edit controls', async () => {
   await byTestId('networks-view').waitFor({ state: 'visible' });
   await page.locator('[data-testid="network-row"]').first().waitFor();
   assert.equal(await byTestId('network-create-form').isVisible(), false);
+  assert.equal(await byTestId('subnet-create-form').isVisible(), false);
+  for (const id of ['delete-subnet', 'delete-network']) {
+    assert.equal(await page.locator(`[data-testid="${id}"]`).count(), 0, `${id} is offered to a reader`);
+  }
+  await checkA11y('reader-networks');
+});
+
+test('a power user adds supplementary interfaces but manages no subnets or networks', async () => {
+  await logout();
+  await login('bob');
+  assert.equal(await byTestId('role-badge').innerText(), 'Tenant Power User');
+  await page.locator('#nav-networks').click();
+  await byTestId('networks-view').waitFor({ state: 'visible' });
+  await page.locator('[data-testid="network-row"]').first().waitFor();
+  assert.equal(await byTestId('network-create-form').isVisible(), false);
+  assert.equal(await byTestId('subnet-create-form').isVisible(), false);
+  for (const id of ['delete-subnet', 'delete-network']) {
+    assert.equal(await page.locator(`[data-testid="${id}"]`).count(), 0, `${id} is offered to a power user`);
+  }
+  await openVm('db-1');
+  await openEdit();
+  assert.equal(await page.locator('#add-supplementary-button').isVisible(), true);
+  assert.equal(await dialog().locator('[data-testid="delete-supplementary"]').count(), 1);
+  await closeEdit();
+  // The API agrees: a power user's network delete is refused.
+  const refused = await callFromPage('DELETE', `/v1/projects/${demo.id}/networks/00000000-0000-4000-8000-000000000000`);
+  assert.equal(refused.status, 403);
+  assert.equal(refused.body.error.message, 'The Tenant Power User role cannot do this; it needs the Tenant Administrator role.');
+});
+
+test('every console page and dialog passed the accessibility check', async () => {
+  // The check is not blind: an image without a text alternative fails it.
+  await page.evaluate(() => {
+    const img = document.createElement('img');
+    img.id = 'a11y-probe';
+    img.src = 'data:image/gif;base64,R0lGODlhAQABAAAAACw=';
+    document.querySelector('main').append(img);
+  });
+  await assert.rejects(checkA11y('probe'), /image-alt/);
+  await page.evaluate(() => document.getElementById('a11y-probe').remove());
+  assert.deepEqual([...a11yChecked].sort(), [
+    'confirm-dialog', 'edit-vm-dialog', 'login', 'networks', 'networks-subnets',
+    'reader-networks', 'reader-vm-detail', 'vm-detail', 'vm-list',
+  ]);
 });
 
 test('the console fetched nothing from outside nicplane and raised no script error', () => {

@@ -43,10 +43,16 @@ node --version
 
 # --- the client library ----------------------------------------------------
 cd "$HERE"
-want="$(node -p "require('./package.json').devDependencies['playwright-core']")"
-have="$(node -p "try { require('./node_modules/playwright-core/package.json').version } catch { '' }")"
-if [ "$want" != "$have" ]; then
-  log "installing playwright-core $want"
+# playwright-core drives the browser; axe-core is injected into the page for
+# the accessibility checks. Both are pinned in package.json.
+pinned() {
+  node -p "const d = require('./package.json').devDependencies; Object.keys(d).sort().map(k => k + '@' + d[k]).join(' ')"
+}
+installed() {
+  node -p "const d = require('./package.json').devDependencies; Object.keys(d).sort().map(k => { try { return k + '@' + require('./node_modules/' + k + '/package.json').version } catch { return k + '@' } }).join(' ')"
+}
+if [ "$(pinned)" != "$(installed)" ]; then
+  log "installing $(pinned)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 

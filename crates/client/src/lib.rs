@@ -101,6 +101,21 @@ pub struct NetworkDetail {
     pub subnets: Vec<Subnet>,
 }
 
+/// A supplementary (VLAN) interface with its parent's VM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Supplementary {
+    #[serde(flatten)]
+    pub interface: Interface,
+    #[serde(default)]
+    pub parent_vm_id: Option<String>,
+}
+
+/// Supplementary interfaces written together (batch create, migrate).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
 /// One page of a list.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Page<T> {
@@ -415,6 +430,68 @@ impl Client {
     }
     pub fn public_ips(&self, project: &str) -> Result<Vec<PublicIp>> {
         self.all(&format!("/v1/projects/{project}/public-ips"))
+    }
+    /// `supplementary_list`: the supplementary interfaces of a parent.
+    pub fn supplementary_list(&self, project: &str, parent: &str) -> Result<Vec<Supplementary>> {
+        self.all(&format!(
+            "/v1/projects/{project}/interfaces/{parent}/supplementary-interfaces"
+        ))
+    }
+    /// `supplementary_batch_create`: `count` interfaces on `parent` made
+    /// from `spec` (a `SupplementarySpec`), all or none.
+    pub fn supplementary_batch_create(
+        &self,
+        project: &str,
+        parent: &str,
+        count: u32,
+        spec: &Value,
+    ) -> Result<Vec<Supplementary>> {
+        let r: Items<Supplementary> = self.post(
+            &format!("/v1/projects/{project}/interfaces/{parent}/supplementary-interfaces/batch"),
+            &json!({"count": count, "interface": spec}),
+        )?;
+        Ok(r.items)
+    }
+    /// `supplementary_migrate`: move `ids` to `parent`, all or none.
+    pub fn supplementary_migrate(
+        &self,
+        project: &str,
+        parent: &str,
+        ids: &[&str],
+    ) -> Result<Vec<Supplementary>> {
+        let r: Items<Supplementary> = self.post(
+            &format!("/v1/projects/{project}/interfaces/{parent}/supplementary-interfaces/migrate"),
+            &json!({ "ids": ids }),
+        )?;
+        Ok(r.items)
+    }
+    /// `supplementary_tag_set`: add a tag or change its value.
+    pub fn supplementary_tag_set(
+        &self,
+        project: &str,
+        id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Supplementary> {
+        self.put(
+            &format!("/v1/projects/{project}/supplementary-interfaces/{id}/tags/{key}"),
+            &json!({ "value": value }),
+        )
+    }
+    /// `supplementary_tag_delete`.
+    pub fn supplementary_tag_delete(&self, project: &str, id: &str, key: &str) -> Result<()> {
+        self.delete(&format!(
+            "/v1/projects/{project}/supplementary-interfaces/{id}/tags/{key}"
+        ))
+    }
+    /// `supplementary_tag_summary`: every tag key in use with its values.
+    pub fn supplementary_tag_summary(
+        &self,
+        project: &str,
+    ) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        self.get(&format!(
+            "/v1/projects/{project}/supplementary-interface-tags"
+        ))
     }
 
     /// Follow `next_marker` through every page of a list.

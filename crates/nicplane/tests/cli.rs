@@ -221,3 +221,57 @@ fn quota_show_and_set_through_the_cli() {
     let port_line = out.lines().find(|l| l.starts_with("port ")).unwrap();
     assert!(port_line.trim_end().ends_with(" 500"), "{port_line}");
 }
+
+#[test]
+fn supplementary_batch_create_migrate_and_tags_through_the_cli() {
+    let s = Server::start(&["--demo"]);
+    let cli = Cli {
+        url: s.url.clone(),
+        config: temp_dir("cli").join("sni.json"),
+    };
+    cli.ok(&["login", "-u", "bob", "--password", "demo-password"]);
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&cli.ok(&all)).expect("json")
+    };
+    let primary = json(&["nic", "list", "web-1"])[0]["id"]
+        .as_str()
+        .expect("primary id")
+        .to_string();
+    let second = json(&["nic", "add", "web-1", "--network", "db-net"])["id"]
+        .as_str()
+        .expect("second id")
+        .to_string();
+
+    let made = json(&["supplementary", "batch-create", &primary, "--count", "2"]);
+    let vlans: Vec<&serde_json::Value> = made
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|m| &m["vlan_id"])
+        .collect();
+    assert_eq!(vlans, [1, 2]);
+    let id = made[1]["id"].as_str().expect("id").to_string();
+    let err = cli.fails(&["supplementary", "batch-create", &primary, "--count", "21"]);
+    assert_eq!(
+        err,
+        "error: Invalid value for count: 21 is outside the range 1-20.\n"
+    );
+
+    let moved = json(&["supplementary", "migrate", &id, "--parent", &second]);
+    assert_eq!(moved[0]["parent_id"], second.as_str());
+    assert_eq!(moved[0]["vlan_id"], 2);
+
+    cli.ok(&["supplementary", "tag", &id, "env", "prod"]);
+    assert_eq!(
+        json(&["supplementary", "tags"]),
+        serde_json::json!({"env": ["prod"]})
+    );
+    cli.ok(&["supplementary", "untag", &id, "env"]);
+    let err = cli.fails(&["supplementary", "untag", &id, "env"]);
+    assert_eq!(
+        err,
+        format!("error: Network interface {id} tag 'env' could not be found.\n")
+    );
+}

@@ -295,6 +295,25 @@ fn path_cases(a: &Objects, b: &Objects) -> Vec<Case> {
             PROJECT,
             bp,
         ),
+        case(
+            "supplementary batch create under B",
+            M::POST,
+            format!(
+                "{pb}/interfaces/{}/supplementary-interfaces/batch",
+                b.attached
+            ),
+            body(json!({"count": 1, "interface": {"network_id": b.network}})),
+            PROJECT,
+            bp,
+        ),
+        case(
+            "supplementary tag summary under B",
+            M::GET,
+            format!("{pb}/supplementary-interface-tags"),
+            None,
+            PROJECT,
+            bp,
+        ),
         // B's objects addressed under A's project.
         case(
             "vm get",
@@ -568,6 +587,44 @@ fn path_cases(a: &Objects, b: &Objects) -> Vec<Case> {
             IFACE,
             &b.supplementary,
         ),
+        case(
+            "supplementary batch create",
+            M::POST,
+            format!(
+                "{pa}/interfaces/{}/supplementary-interfaces/batch",
+                b.attached
+            ),
+            body(json!({"count": 2, "interface": {"network_id": a.network}})),
+            IFACE,
+            &b.attached,
+        ),
+        case(
+            "supplementary migrate to B's parent",
+            M::POST,
+            format!(
+                "{pa}/interfaces/{}/supplementary-interfaces/migrate",
+                b.attached
+            ),
+            body(json!({"ids": [a.supplementary]})),
+            IFACE,
+            &b.attached,
+        ),
+        case(
+            "supplementary tag set",
+            M::PUT,
+            format!("{pa}/supplementary-interfaces/{}/tags/env", b.supplementary),
+            body(json!({"value": "prod"})),
+            IFACE,
+            &b.supplementary,
+        ),
+        case(
+            "supplementary tag delete",
+            M::DELETE,
+            format!("{pa}/supplementary-interfaces/{}/tags/env", b.supplementary),
+            None,
+            IFACE,
+            &b.supplementary,
+        ),
         // A user's access keys belong to that user alone.
         case(
             "credential list",
@@ -620,6 +677,8 @@ fn body_cases(a: &Objects, b: &Objects) -> Vec<Case> {
         case("supplementary create: network_id", M::POST, format!("{pa}/interfaces/{}/supplementary-interfaces", a.attached), Some(json!({"network_id": b.network})), NETWORK, &b.network),
         answered(case("supplementary create: security_groups", M::POST, format!("{pa}/interfaces/{}/supplementary-interfaces", a.attached), Some(json!({"network_id": a.network, "security_groups": [b.sg]})), SG, &b.sg), SG_NOT_IN_PROJECT),
         answered(case("supplementary update: security_groups", M::PATCH, format!("{pa}/supplementary-interfaces/{}", a.supplementary), Some(json!({"security_groups": [b.sg]})), SG, &b.sg), SG_NOT_IN_PROJECT),
+        case("supplementary batch create: network_id", M::POST, format!("{pa}/interfaces/{}/supplementary-interfaces/batch", a.attached), Some(json!({"count": 2, "interface": {"network_id": b.network}})), NETWORK, &b.network),
+        case("supplementary migrate: ids", M::POST, format!("{pa}/interfaces/{}/supplementary-interfaces/migrate", a.primary), Some(json!({"ids": [b.supplementary]})), IFACE, &b.supplementary),
         case("supplementary attach: parent_id", M::POST, format!("{pa}/supplementary-interfaces/{}/attach", a.supplementary), Some(json!({"parent_id": b.attached})), IFACE, &b.attached),
         answered(case("supplementary attach: security_groups", M::POST, format!("{pa}/supplementary-interfaces/{}/attach", a.supplementary), Some(json!({"parent_id": a.attached, "security_groups": [b.sg]})), SG, &b.sg), SG_NOT_IN_PROJECT),
         answered(case("rule create: remote_group_id", M::POST, format!("{pa}/security-groups/{}/rules", a.sg), Some(json!({"direction": "ingress", "remote_group_id": b.sg})), SG, &b.sg), (400, "InvalidValue", "Invalid value for remote_group_id: security group {id} does not exist in the project.")),

@@ -110,17 +110,43 @@ fn bad(o: &Objects, r: &Route, octet: u8) -> Bad {
         ),
         "supplementary_create" => Bad {
             method: M::POST,
-            path: format!("{p}/interfaces/{}/supplementary-interfaces", o.attached),
+            // `supplementary_migrate` moved it to the primary, with its VLAN.
+            path: format!("{p}/interfaces/{}/supplementary-interfaces", o.primary),
             body: Some(json!({"network_id": o.network, "vlan_id": o.supplementary_vlan})),
             status: 409,
             code: "VlanInUse",
-            message: format!("VLAN {} is already used on parent interface {}.", o.supplementary_vlan, o.attached),
+            message: format!("VLAN {} is already used on parent interface {}.", o.supplementary_vlan, o.primary),
         },
         "supplementary_update" => same(
             json!({"security_groups": [MISSING]}),
             400,
             "InvalidRequest",
             format!("Security group {MISSING} does not exist in the project."),
+        ),
+        "supplementary_migrate" => same(
+            json!({"ids": [o.attached]}),
+            404,
+            "NotFound",
+            nf("Network interface", &o.attached),
+        ),
+        "supplementary_tag_set" => same(
+            json!({"value": "no spaces"}),
+            400,
+            "InvalidValue",
+            "Invalid value for tags: the value 'no spaces' must be at most 255 letters, digits, '_', '-' or '.'.".into(),
+        ),
+        "supplementary_tag_delete" => at(
+            M::DELETE,
+            format!("{p}/supplementary-interfaces/{}/tags/missing", o.supplementary),
+            404,
+            "NotFound",
+            format!("Network interface {} tag 'missing' could not be found.", o.supplementary),
+        ),
+        "supplementary_batch_create" => same(
+            json!({"count": 21, "interface": {"network_id": o.network}}),
+            400,
+            "InvalidValue",
+            "Invalid value for count: 21 is outside the range 1-20.".into(),
         ),
         "supplementary_detach" => at(
             M::POST,
@@ -172,10 +198,12 @@ fn bad(o: &Objects, r: &Route, octet: u8) -> Bad {
             "InUse",
             "Network spare already has an IPv4 subnet.".into(),
         ),
+        // The two supplementary interfaces of `supplementary_batch_create`
+        // (on `app`) are among them.
         "subnet_delete" => at(M::DELETE, format!("{p}/subnets/{}", o.subnet), 409, "InUse",
-            "Subnet app-v4 still has 3 allocated IP addresses.".into()),
+            "Subnet app-v4 still has 5 allocated IP addresses.".into()),
         "network_delete" => at(M::DELETE, format!("{p}/networks/{}", o.network), 409, "InUse",
-            "Network app still has 3 network interfaces.".into()),
+            "Network app still has 5 network interfaces.".into()),
         "member_remove" => at(M::DELETE, format!("{p}/members/{MISSING}"), 404, "NotFound", nf("User", MISSING)),
         "quota_set" => same(json!({"port": -5}), 400, "InvalidValue",
             "Invalid value for port: the quota -5 must be -1 (unlimited) or between 0 and 2147483647.".into()),

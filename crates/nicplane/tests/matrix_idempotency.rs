@@ -56,6 +56,16 @@ fn a_replayed_body_less_write_answers_the_first_result_and_acts_once() {
     let c = &t.admin;
     // The release-on-interface case allocates again in between: that
     // address, read after the replay, must still be held.
+    ok(
+        "tag to delete",
+        call(
+            c,
+            Method::PUT,
+            &format!("{p}/supplementary-interfaces/{}/tags/env", o.supplementary),
+            Some(&json!({"value": "first"})),
+        ),
+        200,
+    );
     let cases = vec![
         Replay {
             name: "vm stop",
@@ -138,6 +148,24 @@ fn a_replayed_body_less_write_answers_the_first_result_and_acts_once() {
                 format!("{p}/security-groups/{}", o.sg),
                 "rules",
                 Value::Null,
+            ),
+        },
+        Replay {
+            name: "supplementary tag delete",
+            method: Method::DELETE,
+            path: format!("{p}/supplementary-interfaces/{}/tags/env", o.supplementary),
+            status: 204,
+            // The tag is set again in between: the replay must not remove it.
+            between: vec![(
+                Method::PUT,
+                format!("{p}/supplementary-interfaces/{}/tags/env", o.supplementary),
+                Some(json!({"value": "again"})),
+                200,
+            )],
+            after: (
+                format!("{p}/supplementary-interfaces/{}", o.supplementary),
+                "tags",
+                json!([{"key": "env", "value": "again"}]),
             ),
         },
     ];

@@ -184,6 +184,13 @@ pub fn api() -> OpenApiRouter<AppState> {
             supplementary::supplementary_update,
             supplementary::supplementary_delete
         ))
+        .routes(routes!(supplementary::supplementary_batch_create))
+        .routes(routes!(supplementary::supplementary_migrate))
+        .routes(routes!(
+            supplementary::supplementary_tag_set,
+            supplementary::supplementary_tag_delete
+        ))
+        .routes(routes!(supplementary::supplementary_tag_summary))
         .routes(routes!(supplementary::supplementary_attach))
         .routes(routes!(supplementary::supplementary_detach))
         .routes(routes!(

@@ -15,8 +15,10 @@ use nicplane_domain::rules::Proof;
 use nicplane_service::credential::{Credential, CredentialSpec};
 use nicplane_service::supplementary::{
     SupplementaryAttach, SupplementaryFilter, SupplementaryInterface, SupplementaryPatch,
-    SupplementarySpec,
+    SupplementarySpec, TagChange,
 };
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The supplementary interfaces of a parent interface.
 #[utoipa::path(get, path = "/v1/projects/{project_id}/interfaces/{interface_id}/supplementary-interfaces",
@@ -175,6 +177,170 @@ pub async fn supplementary_detach(
         .supplementary_detach(&c, &project(&p)?, InterfaceId::parse_for_lookup(&i)?, &o)
         .await?;
     Ok(written(o.dry_run, StatusCode::OK, r))
+}
+
+/// Several supplementary interfaces to create on one parent, all or none.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupplementaryBatch {
+    /// How many to create, 1-20.
+    pub count: u32,
+    /// What each one is made of; VLAN ids and addresses are chosen for
+    /// each, so a batch of more than one gives none.
+    pub interface: SupplementarySpec,
+}
+
+/// Supplementary interfaces to move to the parent of the path.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupplementaryMigrate {
+    /// Supplementary interface ids; each keeps its VLAN id on the new parent
+    /// (an unbound one gets the lowest free one).
+    #[schema(value_type = Vec<String>)]
+    pub ids: Vec<InterfaceId>,
+}
+
+/// The value of one tag.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagValue {
+    /// Up to 255 letters, digits, '_', '-' or '.'; empty is allowed.
+    #[serde(default)]
+    pub value: String,
+}
+
+/// Supplementary interfaces written together.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SupplementaryItems {
+    pub items: Vec<SupplementaryInterface>,
+}
+
+/// Create several supplementary interfaces on a parent interface in one
+/// transaction (all or none), each with the lowest free VLAN and the next
+/// free addresses.
+#[utoipa::path(post, path = "/v1/projects/{project_id}/interfaces/{interface_id}/supplementary-interfaces/batch",
+    operation_id = "supplementary_batch_create", tag = "supplementary-interfaces",
+    params(("project_id" = String, Path), ("interface_id" = String, Path)), request_body = SupplementaryBatch,
+    responses((status = 201, body = SupplementaryItems)))]
+pub async fn supplementary_batch_create(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, i)): Path<(String, String)>,
+    w: Write<SupplementaryBatch>,
+) -> ApiResult<Response> {
+    let items = s
+        .service
+        .supplementary_batch_create(
+            &c,
+            &project(&p)?,
+            InterfaceId::parse_for_lookup(&i)?,
+            w.body.interface,
+            w.body.count,
+            &w.opts,
+        )
+        .await?;
+    Ok(written(
+        w.opts.dry_run,
+        StatusCode::CREATED,
+        SupplementaryItems { items },
+    ))
+}
+
+/// Move supplementary interfaces to the parent interface of the path, all
+/// or none; a VLAN id already used there is a conflict.
+#[utoipa::path(post, path = "/v1/projects/{project_id}/interfaces/{interface_id}/supplementary-interfaces/migrate",
+    operation_id = "supplementary_migrate", tag = "supplementary-interfaces",
+    params(("project_id" = String, Path), ("interface_id" = String, Path)), request_body = SupplementaryMigrate,
+    responses((status = 200, body = SupplementaryItems)))]
+pub async fn supplementary_migrate(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, i)): Path<(String, String)>,
+    w: Write<SupplementaryMigrate>,
+) -> ApiResult<Response> {
+    let items = s
+        .service
+        .supplementary_migrate(
+            &c,
+            &project(&p)?,
+            InterfaceId::parse_for_lookup(&i)?,
+            w.body.ids,
+            &w.opts,
+        )
+        .await?;
+    Ok(written(
+        w.opts.dry_run,
+        StatusCode::OK,
+        SupplementaryItems { items },
+    ))
+}
+
+/// Add a tag to a supplementary interface, or change its value.
+#[utoipa::path(put, path = "/v1/projects/{project_id}/supplementary-interfaces/{id}/tags/{key}",
+    operation_id = "supplementary_tag_set", tag = "supplementary-interfaces",
+    params(("project_id" = String, Path), ("id" = String, Path), ("key" = String, Path)),
+    request_body = TagValue, responses((status = 200, body = SupplementaryInterface)))]
+pub async fn supplementary_tag_set(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, i, key)): Path<(String, String, String)>,
+    w: Write<TagValue>,
+) -> ApiResult<Response> {
+    let tag = nicplane_domain::model::ResourceTag {
+        key,
+        value: w.body.value,
+    };
+    let r = s
+        .service
+        .supplementary_tags_update(
+            &c,
+            &project(&p)?,
+            InterfaceId::parse_for_lookup(&i)?,
+            TagChange::Put(tag),
+            &w.opts,
+        )
+        .await?;
+    Ok(written(w.opts.dry_run, StatusCode::OK, r))
+}
+
+/// Remove a tag from a supplementary interface; a key it does not carry is 404.
+#[utoipa::path(delete, path = "/v1/projects/{project_id}/supplementary-interfaces/{id}/tags/{key}",
+    operation_id = "supplementary_tag_delete", tag = "supplementary-interfaces",
+    params(("project_id" = String, Path), ("id" = String, Path), ("key" = String, Path)),
+    responses((status = 204)))]
+pub async fn supplementary_tag_delete(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, i, key)): Path<(String, String, String)>,
+    WriteOpts(o): WriteOpts,
+) -> ApiResult<Response> {
+    s.service
+        .supplementary_tags_update(
+            &c,
+            &project(&p)?,
+            InterfaceId::parse_for_lookup(&i)?,
+            TagChange::Remove(key),
+            &o,
+        )
+        .await?;
+    Ok(deleted(o.dry_run))
+}
+
+/// Every tag key on the project's supplementary interfaces, with the values in use.
+#[utoipa::path(get, path = "/v1/projects/{project_id}/supplementary-interface-tags",
+    operation_id = "supplementary_tag_summary", tag = "supplementary-interfaces",
+    params(("project_id" = String, Path)),
+    responses((status = 200, body = BTreeMap<String, Vec<String>>)))]
+pub async fn supplementary_tag_summary(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(p): Path<String>,
+) -> ApiResult<Json<BTreeMap<String, BTreeSet<String>>>> {
+    Ok(Json(
+        s.service
+            .supplementary_tag_summary(&c, &project(&p)?)
+            .await?,
+    ))
 }
 
 fn user(s: &str) -> nicplane_domain::Result<UserId> {

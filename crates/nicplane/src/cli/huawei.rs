@@ -7,6 +7,7 @@ use super::table::Table;
 use super::{resolve_network, Ctx};
 use anyhow::{anyhow, Result};
 use clap::Subcommand;
+use nicplane_client::Items;
 use nicplane_domain::model::User;
 use nicplane_service::credential::Credential;
 use nicplane_service::supplementary::SupplementaryInterface;
@@ -42,6 +43,48 @@ pub enum SupplementaryCmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Create several supplementary interfaces on a parent interface at
+    /// once (all or none), each with the lowest free VLAN and the next free
+    /// addresses.
+    BatchCreate {
+        /// The parent (elastic) interface id.
+        parent: String,
+        /// How many, 1-20.
+        #[arg(long)]
+        count: u32,
+        /// Network name or id (default: the parent's network).
+        #[arg(long)]
+        network: Option<String>,
+        /// Also take IPv6 addresses.
+        #[arg(long)]
+        ipv6: bool,
+        #[arg(long)]
+        description: Option<String>,
+        /// Validate only; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Move supplementary interfaces to another parent interface, all or
+    /// none; each keeps its VLAN id.
+    Migrate {
+        /// Supplementary interface ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// The new parent (elastic) interface id.
+        #[arg(long)]
+        parent: String,
+    },
+    /// Add a tag to a supplementary interface, or change its value.
+    Tag {
+        id: String,
+        key: String,
+        #[arg(default_value = "")]
+        value: String,
+    },
+    /// Remove a tag from a supplementary interface.
+    Untag { id: String, key: String },
+    /// Every tag key on the project's supplementary interfaces with its values.
+    Tags,
     /// Show a supplementary interface.
     Show { id: String },
     /// Detach a supplementary interface from its parent (it keeps its addresses).
@@ -135,15 +178,7 @@ pub fn supplementary_cmd(ctx: &mut Ctx, c: SupplementaryCmd) -> Result<()> {
             description,
             dry_run,
         } => {
-            let network_id = match network {
-                Some(n) => resolve_network(&ctx.client, &p, &n)?.network.id.to_string(),
-                None => {
-                    let parent: nicplane_domain::model::Interface = ctx
-                        .client
-                        .get(&format!("/v1/projects/{p}/interfaces/{parent}"))?;
-                    parent.network_id.to_string()
-                }
-            };
+            let network_id = parent_network(ctx, &p, &parent, network)?;
             let mut body = json!({"network_id": network_id, "ipv6_enable": ipv6});
             if let Some(v) = vlan {
                 body["vlan_id"] = json!(v);
@@ -160,6 +195,56 @@ pub fn supplementary_cmd(ctx: &mut Ctx, c: SupplementaryCmd) -> Result<()> {
             );
             let s: SupplementaryInterface = ctx.client.post(&path, &body)?;
             one(ctx, s)
+        }
+        SupplementaryCmd::BatchCreate {
+            parent,
+            count,
+            network,
+            ipv6,
+            description,
+            dry_run,
+        } => {
+            let network_id = parent_network(ctx, &p, &parent, network)?;
+            let mut spec = json!({"network_id": network_id, "ipv6_enable": ipv6});
+            if let Some(d) = description {
+                spec["description"] = json!(d);
+            }
+            let path = format!(
+                "/v1/projects/{p}/interfaces/{parent}/supplementary-interfaces/batch{}",
+                if dry_run { "?dry_run=true" } else { "" }
+            );
+            let r: Items<SupplementaryInterface> = ctx
+                .client
+                .post(&path, &json!({"count": count, "interface": spec}))?;
+            ctx.out(&r.items, || sni_table(&r.items))
+        }
+        SupplementaryCmd::Migrate { ids, parent } => {
+            let r: Items<SupplementaryInterface> = ctx.client.post(
+                &format!("/v1/projects/{p}/interfaces/{parent}/supplementary-interfaces/migrate"),
+                &json!({ "ids": ids }),
+            )?;
+            ctx.out(&r.items, || sni_table(&r.items))
+        }
+        SupplementaryCmd::Tag { id, key, value } => {
+            let s = ctx.client.put(
+                &format!("/v1/projects/{p}/supplementary-interfaces/{id}/tags/{key}"),
+                &json!({ "value": value }),
+            )?;
+            one(ctx, s)
+        }
+        SupplementaryCmd::Untag { id, key } => {
+            ctx.client.supplementary_tag_delete(&p, &id, &key)?;
+            Ok(())
+        }
+        SupplementaryCmd::Tags => {
+            let summary = ctx.client.supplementary_tag_summary(&p)?;
+            ctx.out(&summary, || {
+                let mut t = Table::new(&["KEY", "VALUES"]);
+                for (k, v) in &summary {
+                    t.row(vec![k.clone(), v.join(", ")]);
+                }
+                t
+            })
         }
         SupplementaryCmd::Show { id } => {
             let s = ctx
@@ -191,6 +276,20 @@ pub fn supplementary_cmd(ctx: &mut Ctx, c: SupplementaryCmd) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The network a new supplementary interface takes its addresses from: the
+/// one named, else the parent's.
+fn parent_network(ctx: &Ctx, p: &str, parent: &str, network: Option<String>) -> Result<String> {
+    Ok(match network {
+        Some(n) => resolve_network(&ctx.client, p, &n)?.network.id.to_string(),
+        None => {
+            let parent: nicplane_domain::model::Interface = ctx
+                .client
+                .get(&format!("/v1/projects/{p}/interfaces/{parent}"))?;
+            parent.network_id.to_string()
+        }
+    })
 }
 
 /// The user a credential command acts for: a name or id, else the caller.

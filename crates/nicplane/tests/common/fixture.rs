@@ -559,6 +559,17 @@ pub fn write_routes(o: &Objects, octet: u8) -> Vec<Route> {
             204,
         ),
         route(
+            "supplementary_migrate",
+            M::POST,
+            format!(
+                "{p}/interfaces/{}/supplementary-interfaces/migrate",
+                o.primary
+            ),
+            b(json!({"ids": [o.supplementary]})),
+            Write,
+            200,
+        ),
+        route(
             "supplementary_create",
             M::POST,
             format!("{p}/interfaces/{}/supplementary-interfaces", o.primary),
@@ -573,6 +584,33 @@ pub fn write_routes(o: &Objects, octet: u8) -> Vec<Route> {
             b(json!({"description": "vlan"})),
             Write,
             200,
+        ),
+        route(
+            "supplementary_tag_set",
+            M::PUT,
+            format!("{p}/supplementary-interfaces/{}/tags/env", o.supplementary),
+            b(json!({"value": "prod"})),
+            Write,
+            200,
+        ),
+        route(
+            "supplementary_tag_delete",
+            M::DELETE,
+            format!("{p}/supplementary-interfaces/{}/tags/env", o.supplementary),
+            None,
+            Write,
+            204,
+        ),
+        route(
+            "supplementary_batch_create",
+            M::POST,
+            format!(
+                "{p}/interfaces/{}/supplementary-interfaces/batch",
+                o.primary
+            ),
+            b(json!({"count": 2, "interface": {"network_id": o.network}})),
+            Write,
+            201,
         ),
         route(
             "supplementary_detach",

@@ -626,6 +626,7 @@
         networkName: iface.network_name,
         primary: String(iface.primary),
         parentId: iface.parent_id || undefined,
+        vlan: child && iface.vlan_id != null ? String(iface.vlan_id) : undefined,
       },
     },
     networkCell(iface, child),
@@ -641,6 +642,8 @@
     clearNotice('edit');
     $('add-interface-form').hidden = true;
     $('add-interface-button').hidden = false;
+    $('add-supplementary-form').hidden = true;
+    $('add-supplementary-button').hidden = false;
     drawEditDialog();
     $('edit-vm-dialog').showModal();
     $('add-interface-button').focus();
@@ -722,7 +725,7 @@
   function editChildItem(iface) {
     return h('li', {
       class: 'interface-item child',
-      dataset: { testid: 'edit-supplementary-row', interfaceId: iface.id, networkName: iface.network_name },
+      dataset: { testid: 'edit-supplementary-row', interfaceId: iface.id, networkName: iface.network_name, vlan: String(iface.vlan_id ?? '') },
     },
     h('div', { class: 'interface-main' },
       h('div', { class: 'interface-title' },
@@ -731,7 +734,81 @@
         h('span', { class: 'tag vlan' }, `Supplementary${iface.vlan_id != null ? ` · VLAN ${iface.vlan_id}` : ''}`)),
       h('div', { class: 'interface-facts' },
         h('span', {}, 'Private IP: ', h('span', { class: 'mono' }, addresses(iface).join(', ') || 'none')),
-        h('span', {}, 'Public IP: ', h('span', { class: 'mono' }, iface.public_ip || 'none')))));
+        h('span', {}, 'Public IP: ', h('span', { class: 'mono' }, iface.public_ip || 'none')),
+        h('span', {}, 'MAC: ', h('span', { class: 'mono' }, iface.mac_address)))),
+    h('div', { class: 'interface-controls' },
+      h('button', {
+        type: 'button',
+        class: 'icon-button danger',
+        dataset: { testid: 'delete-supplementary' },
+        'aria-label': `Remove ${describeChild(iface)}`,
+        title: `Remove ${describeChild(iface)}`,
+        onclick: (ev) => removeSupplementary(iface, ev.currentTarget),
+      }, trashIcon())));
+  }
+
+  function describeChild(iface) {
+    const ip = addresses(iface)[0];
+    const vlan = iface.vlan_id != null ? ` VLAN ${iface.vlan_id}` : '';
+    return `the supplementary interface${vlan} on ${iface.network_name}${ip ? ` (${ip})` : ''}`;
+  }
+
+  async function showAddSupplementary() {
+    await act($('add-supplementary-button'), async () => {
+      const vm = state.vm;
+      const nets = await loadNetworks(`?data_center_id=${enc(vm.data_center_id)}`);
+      const inDc = nets.filter((n) => n.data_center_id === vm.data_center_id && n.kind === 'standard')
+        .sort((a, b) => Number(b.is_default) - Number(a.is_default) || a.name.localeCompare(b.name));
+      const tops = vm.interfaces.filter((i) => !i.parent_id);
+      if (!inDc.length) {
+        notify('edit', 'error', `There is no standard network in data center ${dcName(vm.data_center_id)} for a supplementary interface.`);
+        return;
+      }
+      $('add-supplementary-parent').replaceChildren(...tops.map((i) =>
+        h('option', { value: i.id }, `${i.network_name}${addresses(i)[0] ? ` — ${addresses(i)[0]}` : ''}${i.primary ? ' (primary)' : ''}`)));
+      $('add-supplementary-network').replaceChildren(...inDc.map((n) =>
+        h('option', { value: n.id }, n.name)));
+      $('add-supplementary-vlan').value = '';
+      $('add-supplementary-form').hidden = false;
+      $('add-supplementary-button').hidden = true;
+      $('add-supplementary-parent').focus();
+    });
+  }
+
+  function hideAddSupplementary() {
+    $('add-supplementary-form').hidden = true;
+    $('add-supplementary-button').hidden = false;
+    $('add-supplementary-button').focus();
+  }
+
+  async function onAddSupplementary(ev) {
+    ev.preventDefault();
+    const parent = $('add-supplementary-parent').value;
+    const body = { network_id: $('add-supplementary-network').value };
+    const vlan = $('add-supplementary-vlan').value.trim();
+    if (vlan) body.vlan_id = Number(vlan);
+    await act($('add-supplementary-confirm'), async () => {
+      const s = await api('POST', `${projectPath()}/interfaces/${enc(parent)}/supplementary-interfaces`, body);
+      $('add-supplementary-form').hidden = true;
+      $('add-supplementary-button').hidden = false;
+      await refreshVm();
+      const ip = addresses(s)[0];
+      notify('edit', 'success', `Added a supplementary interface on VLAN ${s.vlan_id} of network ${s.network_name}${ip ? ` with private IP ${ip}` : ''}.`);
+    });
+  }
+
+  async function removeSupplementary(iface, button) {
+    const ok = await confirmAction({
+      title: 'Remove supplementary interface?',
+      message: `Remove ${describeChild(iface)}? Its private IP addresses are released.`,
+      ok: 'Remove interface',
+    });
+    if (!ok) return;
+    await act(button, async () => {
+      await api('DELETE', `${projectPath()}/supplementary-interfaces/${enc(iface.id)}`);
+      await refreshVm();
+      notify('edit', 'success', `Removed the supplementary interface on VLAN ${iface.vlan_id}.`);
+    });
   }
 
   async function showAddInterface() {
@@ -821,6 +898,15 @@
     const admin = canAdminister();
     $('network-create-form').hidden = !admin;
     if (admin && !$('network-create-dc').options.length) fillDataCenters($('network-create-dc'));
+    $('subnet-create-form').hidden = !admin;
+    if (admin) {
+      const select = $('subnet-create-network');
+      const keep = select.value;
+      const own = nets.filter((n) => n.kind === 'standard' && n.project_id === state.projectId)
+        .sort((a, b) => a.name.localeCompare(b.name));
+      select.replaceChildren(...own.map((n) => h('option', { value: n.id }, `${n.name} (${dcName(n.data_center_id)})`)));
+      if (own.some((n) => n.id === keep)) select.value = keep;
+    }
     const dcs = state.dataCenters.slice();
     for (const n of nets) {
       if (!dcs.some((d) => d.id === n.data_center_id)) dcs.push({ id: n.data_center_id, name: n.data_center_id });
@@ -830,30 +916,95 @@
         .sort((a, b) => Number(b.is_default) - Number(a.is_default) || a.name.localeCompare(b.name));
       return h('section', { class: 'card', dataset: { testid: 'dc-section', dcName: dc.name } },
         h('h2', {}, `Data center ${dc.name}`),
-        list.length ? h('table', {},
+        list.length ? h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': `Networks of data center ${dc.name}` }, h('table', {},
           h('thead', {}, h('tr', {},
             h('th', { scope: 'col' }, 'Network'),
             h('th', { scope: 'col' }, 'Kind'),
             h('th', { scope: 'col' }, 'Subnets'),
-            h('th', { scope: 'col' }, 'Free addresses'))),
-          h('tbody', {}, list.map(networkRow)))
+            h('th', { scope: 'col' }, 'Free addresses'),
+            admin ? h('th', { scope: 'col', class: 'actions-col' }, 'Actions') : null)),
+          h('tbody', {}, list.map((n) => networkRow(n, admin)))))
           : h('p', { class: 'empty' }, 'No networks in this data center.'));
     });
     $('networks-by-dc').replaceChildren(...sections);
   }
 
-  function networkRow(n) {
+  /** Whether the project may change the network (not a shared one of the cloud). */
+  function ownNetwork(n) {
+    return n.project_id === state.projectId;
+  }
+
+  function networkRow(n, admin) {
     const scope = n.is_default ? 'Default' : n.shared ? 'Shared' : null;
+    const mine = admin && ownNetwork(n);
     return h('tr', { dataset: { testid: 'network-row', networkName: n.name, kind: n.kind } },
       h('td', {}, h('strong', {}, n.name), scope ? h('span', { class: 'tag' }, scope) : null,
         n.description ? h('div', { class: 'muted small' }, n.description) : null),
       h('td', { dataset: { testid: 'network-kind' } }, h('span', { class: `tag kind-${n.kind}` }, KIND_TITLES[n.kind] || n.kind)),
       h('td', {}, n.subnets.length
-        ? n.subnets.map((s) => h('div', { class: 'mono' }, `${s.cidr}${s.name ? ` (${s.name})` : ''}`))
+        ? n.subnets.map((s) => h('div', { class: 'subnet-line', dataset: { testid: 'subnet-line', subnet: s.cidr } },
+          h('span', { class: 'mono' }, `${s.cidr}${s.name ? ` (${s.name})` : ''}`),
+          mine ? h('button', {
+            type: 'button',
+            class: 'icon-button danger',
+            dataset: { testid: 'delete-subnet' },
+            'aria-label': `Delete subnet ${s.cidr} of network ${n.name}`,
+            title: `Delete subnet ${s.cidr}`,
+            onclick: (ev) => deleteSubnet(n, s, ev.currentTarget),
+          }, trashIcon()) : null))
         : h('span', { class: 'muted' }, n.kind === 'custom' ? 'None (L2)' : 'None')),
       h('td', {}, n.subnets.length
         ? n.subnets.map((s) => h('div', { class: 'mono', dataset: { testid: 'subnet-free', subnet: s.cidr } }, formatCount(s.free_addresses)))
-        : h('span', { class: 'muted' }, '—')));
+        : h('span', { class: 'muted' }, '—')),
+      admin ? h('td', { class: 'row-actions-cell' }, mine && !n.is_default ? h('div', { class: 'row-actions' },
+        h('button', {
+          type: 'button',
+          class: 'button small danger-outline',
+          dataset: { testid: 'delete-network' },
+          'aria-label': `Delete network ${n.name}`,
+          onclick: (ev) => deleteNetwork(n, ev.currentTarget),
+        }, 'Delete')) : null) : null);
+  }
+
+  async function onCreateSubnet(ev) {
+    ev.preventDefault();
+    const select = $('subnet-create-network');
+    const n = state.networks.get(select.value);
+    const cidr = $('subnet-create-cidr').value.trim();
+    await act($('subnet-create-submit'), async () => {
+      const s = await api('POST', `${projectPath()}/networks/${enc(select.value)}/subnets`, { cidr });
+      $('subnet-create-cidr').value = '';
+      await renderNetworks(state.renderSeq);
+      notify('page', 'success', `Subnet ${s.cidr} was added to network ${n ? n.name : ''}.`);
+    });
+  }
+
+  async function deleteSubnet(n, s, button) {
+    const ok = await confirmAction({
+      title: 'Delete subnet?',
+      message: `Delete subnet ${s.cidr} of network ${n.name}? Interfaces can no longer get addresses from it.`,
+      ok: 'Delete subnet',
+    });
+    if (!ok) return;
+    await act(button, async () => {
+      await api('DELETE', `${projectPath()}/subnets/${enc(s.id)}`);
+      await renderNetworks(state.renderSeq);
+      notify('page', 'success', `Subnet ${s.cidr} was deleted.`);
+    });
+  }
+
+  async function deleteNetwork(n, button) {
+    const ok = await confirmAction({
+      title: 'Delete network?',
+      message: `Delete network ${n.name} and its subnets? A network that still has network interfaces cannot be deleted.`,
+      ok: 'Delete network',
+    });
+    if (!ok) return;
+    await act(button, async () => {
+      await api('DELETE', `${projectPath()}/networks/${enc(n.id)}`);
+      await renderNetworks(state.renderSeq);
+      notify('page', 'success', `Network ${n.name} was deleted.`);
+    });
   }
 
   async function onCreateNetwork(ev) {
@@ -897,6 +1048,10 @@
     $('add-interface-button').addEventListener('click', showAddInterface);
     $('add-interface-form').addEventListener('submit', onAddInterface);
     $('add-interface-cancel').addEventListener('click', hideAddInterface);
+    $('add-supplementary-button').addEventListener('click', showAddSupplementary);
+    $('add-supplementary-form').addEventListener('submit', onAddSupplementary);
+    $('add-supplementary-cancel').addEventListener('click', hideAddSupplementary);
+    $('subnet-create-form').addEventListener('submit', onCreateSubnet);
     $('edit-vm-close').addEventListener('click', () => $('edit-vm-dialog').close());
     $('edit-vm-x').addEventListener('click', () => $('edit-vm-dialog').close());
     $('edit-vm-dialog').addEventListener('close', () => {
