@@ -27,11 +27,11 @@ use crate::PortPolicy;
 use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
-use nicplane_domain::query::cut_page;
+use nicplane_domain::query::{cut_page, ChunkWalk};
 use nicplane_domain::rules;
 use nicplane_domain::types::*;
 use nicplane_domain::{ConflictReason, Error, Kind, Result};
-use nicplane_store::{InterfaceFilter, PageRequest, Tx};
+use nicplane_store::{InterfaceFilter, Tx};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -39,8 +39,6 @@ use std::net::IpAddr;
 /// Most supplementary interfaces one batch create makes (Huawei's limit).
 pub const BATCH_MAX: u32 = 20;
 pub use nicplane_domain::rules::{TAGS_MAX, TAG_KEY_MAX, TAG_VALUE_MAX};
-/// Rows read per store query while filtering a list in memory.
-const LIST_CHUNK: u32 = 500;
 /// `device_owner` of every supplementary interface.
 pub const DEVICE_OWNER: &str = "network:supplementary";
 
@@ -576,27 +574,12 @@ pub fn list_tx(
 ) -> Result<(Vec<SupplementaryInterface>, bool)> {
     let base = filter.store_filter(project);
     let mut out = Vec::new();
-    let mut marker = marker;
-    'chunks: loop {
-        let chunk = tx.interface_list(
-            &base,
-            &PageRequest {
-                limit: LIST_CHUNK,
-                marker: marker.clone(),
-                ..PageRequest::default()
-            },
-        )?;
-        let n = chunk.len();
-        for i in chunk {
-            marker = Some(i.id.to_string());
-            if filter.matches(&i) {
-                out.push(i);
-                if out.len() > limit {
-                    break 'chunks;
-                }
-            }
-        }
-        if n < LIST_CHUNK as usize {
+    let mut walk = ChunkWalk::new(marker, Vec::new());
+    while let Some(page) = walk.request() {
+        let chunk = tx.interface_list(&base, &page)?;
+        walk.advance(chunk.len(), chunk.last().map(|i| i.id.to_string()));
+        out.extend(chunk.into_iter().filter(|i| filter.matches(i)));
+        if out.len() > limit {
             break;
         }
     }
