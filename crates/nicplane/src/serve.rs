@@ -229,7 +229,7 @@ fn parse_quota_default(
 }
 
 /// Start the log: to stderr, filtered by `NICPLANE_LOG` (default `info`),
-/// human-readable, or one JSON object per line with the event's fields at
+/// human-readable (coloured on a terminal), or one JSON object per line with the event's fields at
 /// the top level (`NICPLANE_LOG_FORMAT=json`; docs/operations.md, "Logs").
 fn init_logs(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NICPLANE_LOG")
@@ -237,6 +237,8 @@ fn init_logs(format: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
+    // Colours only on a terminal: a log file or a collector gets plain text.
+    let builder = builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if format == "json" {
         builder
             .json()
