@@ -79,11 +79,19 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
 }
 
+/// Labels of the listener counters.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    listener: &'static str,
+}
+
 /// The request metrics every listener records into (one set per server).
 #[derive(Debug, Clone)]
 pub struct HttpMetrics {
     requests: Family<RequestLabels, Counter>,
     duration: HistogramFamily,
+    refused: Family<ListenerLabels, Counter>,
+    timeouts: Family<ListenerLabels, Counter>,
 }
 
 impl Default for HttpMetrics {
@@ -91,12 +99,46 @@ impl Default for HttpMetrics {
         HttpMetrics {
             requests: Family::default(),
             duration: Family::new_with_constructor(latency_histogram),
+            refused: Family::default(),
+            timeouts: Family::default(),
         }
     }
 }
 
 impl HttpMetrics {
+    /// A listener serves: its counters exist from now on, at 0.
+    pub fn listener_started(&self, listener: &'static str) {
+        let labels = ListenerLabels { listener };
+        let _ = self.refused.get_or_create(&labels);
+        let _ = self.timeouts.get_or_create(&labels);
+    }
+
+    /// A connection over `--max-connections` was answered 503 and closed.
+    pub fn connection_refused(&self, listener: &'static str) {
+        self.refused
+            .get_or_create(&ListenerLabels { listener })
+            .inc();
+    }
+
+    /// A request was answered 503 by `--request-timeout` (its handler was
+    /// cancelled, so it is in no other request metric).
+    pub fn request_timed_out(&self, listener: &'static str) {
+        self.timeouts
+            .get_or_create(&ListenerLabels { listener })
+            .inc();
+    }
+
     fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "http_connections_refused",
+            "Connections answered 503 and closed because the listener had --max-connections open, by listener",
+            self.refused.clone(),
+        );
+        registry.register(
+            "http_request_timeouts",
+            "Requests answered 503 after --request-timeout (counted here only), by listener",
+            self.timeouts.clone(),
+        );
         registry.register(
             "http_requests",
             "Requests answered, by dialect, method, route template and status",

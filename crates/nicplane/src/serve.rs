@@ -455,14 +455,24 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
     if let Some(l) = huawei {
         let app = nicplane_http::huawei_router(state.clone());
         let limits = limits.clone();
+        let measure = listener::Measure {
+            metrics: state.metrics.clone(),
+            listener: "huawei",
+        };
         tokio::spawn(async move {
-            if let Err(e) = listener::serve(l, app, limits, shutdown()).await {
+            if let Err(e) =
+                listener::serve_measured(l, app, limits, shutdown(), Some(measure)).await
+            {
                 tracing::error!(error = %e, "huawei listener failed");
             }
         });
     }
+    let measure = listener::Measure {
+        metrics: state.metrics.clone(),
+        listener: "main",
+    };
     let app = nicplane_http::router(state);
-    listener::serve(listener, app, limits, shutdown())
+    listener::serve_measured(listener, app, limits, shutdown(), Some(measure))
         .await
         .context("server failed")?;
     Ok(())

@@ -549,3 +549,58 @@ fn an_unknown_log_format_is_refused() {
         Some("error: invalid value 'xml' for '--log-format <LOG_FORMAT>'")
     );
 }
+
+#[test]
+fn connections_refused_over_the_cap_are_counted_per_listener() {
+    use std::io::{Read, Write};
+    let s = Server::start(&[
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--max-connections",
+        "1",
+        "--idle-timeout",
+        "60",
+    ]);
+    let addr = s.url.trim_start_matches("http://").to_string();
+    // One kept-alive connection holds the main listener's only slot.
+    let mut held = std::net::TcpStream::connect(&addr).unwrap();
+    held.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    held.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = held.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    for _ in 0..2 {
+        let mut refused = std::net::TcpStream::connect(&addr).unwrap();
+        refused
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let mut got = String::new();
+        let _ = refused.read_to_string(&mut got);
+        assert!(got.starts_with("HTTP/1.1 503"), "{got}");
+    }
+    // The metrics listener has slots of its own.
+    let m = scrape(&s);
+    assert_eq!(
+        m.get(
+            "nicplane_http_connections_refused_total",
+            &[("listener", "main")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        m.get(
+            "nicplane_http_request_timeouts_total",
+            &[("listener", "main")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        m.all("nicplane_http_requests_total"),
+        [(request("native", "GET", "/healthz", "200"), 1.0)]
+            .into_iter()
+            .collect()
+    );
+    drop(held);
+}
