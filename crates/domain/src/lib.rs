@@ -4,6 +4,7 @@
 //! Nothing here does I/O. The store crate persists these types; the service
 //! crate calls the rules inside the transaction that writes the change.
 
+pub mod capacity;
 pub mod error;
 pub mod ids;
 pub mod ipam;

@@ -12,6 +12,7 @@
 pub mod console;
 pub mod huawei;
 pub mod listener;
+pub mod metrics;
 pub mod native;
 pub mod openstack;
 pub mod query;
@@ -46,6 +47,8 @@ pub struct HttpConfig {
 pub struct AppState {
     pub service: Service,
     pub config: Arc<HttpConfig>,
+    /// The request metrics every listener records into.
+    pub metrics: Arc<metrics::HttpMetrics>,
 }
 
 /// The main listener's routes: native API, OpenStack, console, health.
@@ -55,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .merge(openstack::routes(state.clone()))
         .merge(console::routes(state.clone()))
         .fallback(native::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics::Tracker::main(state.metrics.clone()),
+            metrics::track,
+        ))
         .layer(axum::middleware::from_fn(request_id::middleware))
 }
 

@@ -16,6 +16,7 @@
 //! Each request also gets its peer address as `ConnectInfo<SocketAddr>`, so
 //! the login throttle knows where an attempt comes from.
 
+use crate::metrics::HttpMetrics;
 use crate::native::error::ApiError;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -161,6 +162,17 @@ impl AsyncWrite for Tracked {
     }
 }
 
+/// Where a listener counts what happens before a request reaches the
+/// router: connections refused over the cap, requests answered 503 by the
+/// request timeout (`nicplane_http_connections_refused_total`,
+/// `nicplane_http_request_timeouts_total`).
+#[derive(Debug, Clone)]
+pub struct Measure {
+    pub metrics: Arc<HttpMetrics>,
+    /// The `listener` label: `main` or `huawei`.
+    pub listener: &'static str,
+}
+
 /// Serve `app` on `listener` with `limits` until `shutdown` completes, then
 /// let open connections finish (at most `request_timeout`).
 pub async fn serve(
@@ -169,6 +181,20 @@ pub async fn serve(
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    serve_measured(listener, app, limits, shutdown, None).await
+}
+
+/// [`serve`], counting refusals and timeouts into `measure`.
+pub async fn serve_measured(
+    listener: TcpListener,
+    app: Router,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()>,
+    measure: Option<Measure>,
+) -> io::Result<()> {
+    if let Some(m) = &measure {
+        m.metrics.listener_started(m.listener);
+    }
     let max = limits.max_connections.max(1);
     let slots = Arc::new(Semaphore::new(max));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -188,14 +214,18 @@ pub async fn serve(
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             tracing::warn!(peer = %remote, max, "connection refused: too many connections");
+            if let Some(m) = &measure {
+                m.metrics.connection_refused(m.listener);
+            }
             let _ = stream.try_write(OVER_CAP);
             continue;
         };
         let app = app.clone();
         let limits = limits.clone();
         let stop = stop_rx.clone();
+        let measure = measure.clone();
         tokio::spawn(async move {
-            serve_connection(stream, remote, app, &limits, stop).await;
+            serve_connection(stream, remote, app, &limits, stop, measure).await;
             drop(permit);
         });
     }
@@ -210,6 +240,7 @@ async fn serve_connection(
     app: Router,
     limits: &ServerLimits,
     mut stop: watch::Receiver<bool>,
+    measure: Option<Measure>,
 ) {
     let _ = stream.set_nodelay(true);
     let activity = Arc::new(Activity::new());
@@ -223,16 +254,22 @@ async fn serve_connection(
         let mut app = app.clone();
         let busy = Busy::new(a.clone());
         req.extensions_mut().insert(ConnectInfo(remote));
+        let measure = measure.clone();
         async move {
             let call = tower::Service::call(&mut app, req.map(Body::new));
             let resp = match tokio::time::timeout(request_timeout, call).await {
                 Ok(Ok(r)) => r,
                 Ok(Err(never)) => match never {},
-                Err(_) => ApiError(Error::unavailable(format!(
-                    "The request took longer than {} seconds.",
-                    request_timeout.as_secs()
-                )))
-                .into_response(),
+                Err(_) => {
+                    if let Some(m) = &measure {
+                        m.metrics.request_timed_out(m.listener);
+                    }
+                    ApiError(Error::unavailable(format!(
+                        "The request took longer than {} seconds.",
+                        request_timeout.as_secs()
+                    )))
+                    .into_response()
+                }
             };
             drop(busy);
             Ok::<_, Infallible>(resp)

@@ -14,6 +14,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use nicplane_domain::ids::ProjectId;
 use nicplane_domain::Error;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,7 @@ pub const SECURITY_TARGET: &str = "nicplane::security";
 struct Context {
     peer: String,
     user: Mutex<Option<String>>,
+    project: Mutex<Option<ProjectId>>,
 }
 
 /// The id of one request.
@@ -65,6 +67,25 @@ pub fn set_user(user: &str) {
             *u = Some(user.to_string());
         }
     });
+}
+
+/// Remember the project the current request acts in, when the dialect
+/// learns it from the credential rather than the path (a Keystone token's
+/// scope), for the request's log line.
+pub fn set_project(project: &ProjectId) {
+    let _ = CONTEXT.try_with(|c| {
+        if let Ok(mut p) = c.project.lock() {
+            *p = Some(project.clone());
+        }
+    });
+}
+
+/// The project [`set_project`] recorded, if any.
+pub fn project() -> Option<ProjectId> {
+    CONTEXT
+        .try_with(|c| c.project.lock().ok().and_then(|p| p.clone()))
+        .ok()
+        .flatten()
 }
 
 /// The user of the current request, as [`set_user`] recorded it (`-` when
@@ -145,6 +166,7 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     let context = Arc::new(Context {
         peer,
         user: Mutex::new(None),
+        project: Mutex::new(None),
     });
     let mut resp = CURRENT
         .scope(id.clone(), CONTEXT.scope(context, next.run(req)))

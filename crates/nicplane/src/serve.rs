@@ -64,6 +64,21 @@ pub struct ServeArgs {
     /// Address of the Huawei Cloud-compatible listener (off when not set).
     #[arg(long, env = "NICPLANE_HUAWEI_LISTEN")]
     pub huawei_listen: Option<SocketAddr>,
+    /// Address of the metrics listener, which serves `GET /metrics`
+    /// (Prometheus text format) without authentication and nothing else
+    /// (off when not set). Bind it where only the monitoring system reaches
+    /// it (loopback or a management network): docs/security.md.
+    #[arg(long, env = "NICPLANE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Most subnets, public IP pools and projects each given their own
+    /// capacity series on a scrape (the fullest first; the rest are counted
+    /// in `nicplane_capacity_omitted`).
+    #[arg(long, env = "NICPLANE_METRICS_MAX_OBJECTS", default_value_t = nicplane_http::metrics::DEFAULT_MAX_OBJECTS)]
+    pub metrics_max_objects: usize,
+    /// Log format: `human` (the default) or `json` (one JSON object per
+    /// line, for a log collector).
+    #[arg(long, env = "NICPLANE_LOG_FORMAT", default_value = "human", value_parser = ["human", "json"])]
+    pub log_format: String,
     /// Read connections (SQLite) or pooled connections (PostgreSQL).
     #[arg(long, env = "NICPLANE_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: usize,
@@ -213,6 +228,29 @@ fn parse_quota_default(
     Ok((r, n))
 }
 
+/// Start the log: to stderr, filtered by `NICPLANE_LOG` (default `info`),
+/// human-readable (coloured on a terminal), or one JSON object per line with the event's fields at
+/// the top level (`NICPLANE_LOG_FORMAT=json`; docs/operations.md, "Logs").
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NICPLANE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // Colours only on a terminal: a log file or a collector gets plain text.
+    let builder = builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    if format == "json" {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.init();
+    }
+}
+
 /// Longest lifetime or delay accepted (ten years), so Unix-time arithmetic
 /// cannot overflow.
 const MAX_DURATION_SECS: u64 = 10 * 365 * 24 * 3600;
@@ -229,13 +267,7 @@ pub fn database_url(a: &ServeArgs) -> String {
 }
 
 pub fn run(a: ServeArgs) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("NICPLANE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs(&a.log_format);
     let mac_prefix: MacPrefix = a.mac_prefix.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     if a.interface_limit == 0 {
         anyhow::bail!("--interface-limit must be at least 1");
@@ -376,6 +408,14 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
         ),
         None => None,
     };
+    let metrics_listener = match a.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?,
+        ),
+        None => None,
+    };
     let huawei_url = match &huawei {
         Some(l) => Some(format!("http://{}", l.local_addr()?)),
         None => None,
@@ -393,6 +433,7 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
             public_url: public_url.clone(),
             huawei_url: huawei_url.clone(),
         }),
+        metrics: Default::default(),
     };
     println!(
         "nicplane listening on {public_url} (store {})",
@@ -401,17 +442,37 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
     if let Some(u) = &huawei_url {
         println!("Huawei Cloud-compatible endpoint on {u}");
     }
-    if let Some(l) = huawei {
-        let app = nicplane_http::huawei_router(state.clone());
+    if let Some(l) = metrics_listener {
+        println!("Metrics endpoint on http://{}/metrics", l.local_addr()?);
+        let app = nicplane_http::metrics::metrics_router(state.clone(), a.metrics_max_objects);
         let limits = limits.clone();
         tokio::spawn(async move {
             if let Err(e) = listener::serve(l, app, limits, shutdown()).await {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        });
+    }
+    if let Some(l) = huawei {
+        let app = nicplane_http::huawei_router(state.clone());
+        let limits = limits.clone();
+        let measure = listener::Measure {
+            metrics: state.metrics.clone(),
+            listener: "huawei",
+        };
+        tokio::spawn(async move {
+            if let Err(e) =
+                listener::serve_measured(l, app, limits, shutdown(), Some(measure)).await
+            {
                 tracing::error!(error = %e, "huawei listener failed");
             }
         });
     }
+    let measure = listener::Measure {
+        metrics: state.metrics.clone(),
+        listener: "main",
+    };
     let app = nicplane_http::router(state);
-    listener::serve(listener, app, limits, shutdown())
+    listener::serve_measured(listener, app, limits, shutdown(), Some(measure))
         .await
         .context("server failed")?;
     Ok(())

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod auth;
 pub mod bootstrap;
+pub mod capacity;
 pub mod credential;
 pub mod interface;
 pub mod ipam;

@@ -20,7 +20,9 @@
 //! ([`sql::SqlTx`]), over a small executor each backend provides
 //! (`sqlite::exec`, `postgres::exec`).
 
+pub mod capacity;
 pub mod credential_job;
+pub mod metrics;
 pub mod postgres;
 pub mod quota;
 pub mod sql;
@@ -29,6 +31,7 @@ pub mod trunk;
 pub mod tx;
 pub mod user_auth;
 
+pub use capacity::*;
 pub use credential_job::*;
 pub use quota::*;
 pub use trunk::*;
@@ -204,6 +207,14 @@ impl Store {
         })
         .await
         .map_err(|e| Error::internal(format!("read task failed: {e}")))?
+    }
+
+    /// The store's own metrics (see [`metrics`]).
+    pub fn metrics(&self) -> &metrics::StoreMetrics {
+        match &*self.inner {
+            Backend::Sqlite(s) => s.metrics(),
+            Backend::Postgres(pg) => pg.metrics(),
+        }
     }
 
     /// Whether the store answers a trivial query.

@@ -35,6 +35,7 @@ pub struct PoolRow {
 /// Everything a backend must do inside one transaction.
 pub trait Tx:
     crate::credential_job::CredentialJobTx
+    + crate::capacity::CapacityTx
     + crate::trunk::TrunkTx
     + crate::quota::QuotaTx
     + crate::user_auth::UserAuthTx

@@ -1772,3 +1772,77 @@ fn ordered_keyset_pages_equal_the_sorted_list() {
         );
     });
 }
+
+#[test]
+fn capacity_rows_are_the_counters_the_writes_keep() {
+    use nicplane_domain::quota::QuotaResource;
+    each_backend(|db| async move {
+        let store = db.open();
+        let s = seed(&store, Range { start: 10, end: 19 }).await;
+        let (seed2, pool_dc) = (s.clone(), data_center("dc-capacity"));
+        let dc_name = pool_dc.name.clone();
+        let pool = PublicIpPool {
+            id: PoolId::new(),
+            data_center_id: pool_dc.id,
+            name: "capacity".into(),
+            cidr: "203.0.113.0/29".parse().unwrap(),
+            free_addresses: 5,
+            created_at: now(),
+        };
+        let pool_id = pool.id;
+        store
+            .write(move |tx| {
+                for _ in 0..3 {
+                    take_next(tx, &seed2)?;
+                }
+                tx.quota_set(&seed2.project, QuotaResource::Port, 7)?;
+                tx.data_center_insert(&pool_dc)?;
+                tx.pool_insert(&pool, &[Range { start: 1, end: 5 }])?;
+                pool_take(tx, pool_id).map(|_| ())
+            })
+            .await
+            .unwrap();
+        let (subnets, pools, quotas) = store
+            .read(|tx| {
+                Ok((
+                    tx.capacity_subnets()?,
+                    tx.capacity_pools()?,
+                    tx.capacity_quotas()?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            subnets,
+            vec![nicplane_domain::capacity::SubnetCapacity {
+                subnet_id: s.subnet,
+                network_id: s.network,
+                project_id: Some(s.project.clone()),
+                cidr: "10.0.0.0/16".parse().unwrap(),
+                size: 10,
+                used: 3,
+            }]
+        );
+        let pools: Vec<(PoolId, u64, String)> = pools
+            .into_iter()
+            .map(|(p, dc)| (p.id, p.free_addresses, dc))
+            .collect();
+        assert_eq!(pools, vec![(pool_id, 4, dc_name)]);
+        let mut quotas: Vec<(String, i64, i64)> = quotas
+            .into_iter()
+            .map(|q| {
+                assert_eq!(q.project_id, s.project);
+                (q.resource.as_str().to_string(), q.in_use, q.limit)
+            })
+            .collect();
+        quotas.sort();
+        assert_eq!(
+            quotas,
+            vec![
+                ("network".to_string(), 1, 100),
+                ("port".to_string(), 1, 7),
+                ("subnet".to_string(), 1, 100),
+            ]
+        );
+    });
+}

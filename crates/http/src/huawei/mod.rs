@@ -118,7 +118,11 @@ pub fn routes(state: AppState) -> Router {
         ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            crate::metrics::Tracker::dialect(state.metrics, "huawei"),
+            crate::metrics::track,
+        ))
         .layer(axum::middleware::from_fn(request_id::middleware))
 }
 

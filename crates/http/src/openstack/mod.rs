@@ -80,6 +80,7 @@ pub async fn scoped(state: &AppState, parts: &Parts) -> Result<Scoped, Error> {
             }
         }
     };
+    crate::request_id::set_project(&project);
     Ok(Scoped { caller, project })
 }
 

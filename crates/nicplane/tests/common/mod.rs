@@ -44,6 +44,8 @@ pub struct Server {
     pub database: Option<String>,
     /// The Huawei listener's URL, when started with `--huawei-listen`.
     pub huawei_url: Option<String>,
+    /// The scrape URL (`http://ADDR/metrics`), when started with `--metrics-listen`.
+    pub metrics_url: Option<String>,
 }
 
 /// A fresh temporary directory.
@@ -100,6 +102,16 @@ impl Server {
         Server::spawn_env(dir, args, database, env)
     }
 
+    /// Start a server on a fresh data directory (as [`Server::start_in_env`])
+    /// whose log (stderr) goes to the file `log`.
+    pub fn start_logging(extra: &[&str], env: &[(&str, Option<&str>)], log: &Path) -> Server {
+        let dir = temp_dir("srv");
+        let database = postgres_admin_url().map(|_| database_of_dir(&dir));
+        let args = Server::args_for(&dir, database.as_ref(), extra);
+        let file = std::fs::File::create(log).expect("create the log file");
+        Server::spawn_full(dir, args, database, env, Stdio::from(file))
+    }
+
     fn args_for(dir: &Path, database: Option<&String>, extra: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = vec![
             "serve".into(),
@@ -132,6 +144,16 @@ impl Server {
         database: Option<String>,
         env: &[(&str, Option<&str>)],
     ) -> Server {
+        Server::spawn_full(dir, args, database, env, Stdio::inherit())
+    }
+
+    fn spawn_full(
+        dir: PathBuf,
+        args: Vec<String>,
+        database: Option<String>,
+        env: &[(&str, Option<&str>)],
+        stderr: Stdio,
+    ) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_nicplane"));
         cmd.args(&args)
             .env("NICPLANE_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -145,7 +167,7 @@ impl Server {
         }
         let mut child = cmd
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start nicplane");
         let stdout = child.stdout.take().expect("stdout");
@@ -174,6 +196,16 @@ impl Server {
                 }
             }
         }
+        // The metrics listener's line follows the Huawei one.
+        let mut metrics_url = None;
+        if args.iter().any(|a| a == "--metrics-listen") {
+            for line in lines.by_ref().take(50).map_while(|l| l.ok()) {
+                if let Some(rest) = line.strip_prefix("Metrics endpoint on ") {
+                    metrics_url = Some(rest.trim().to_string());
+                    break;
+                }
+            }
+        }
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines.by_ref() {});
         Server {
@@ -183,6 +215,7 @@ impl Server {
             args,
             database,
             huawei_url,
+            metrics_url,
         }
     }
 

@@ -27,6 +27,7 @@ mod migrate;
 pub use exec::PgTx;
 pub use migrate::MIGRATION_LOCK_KEY;
 
+use crate::metrics::{seconds, RetryReason, StoreMetrics};
 use crate::{StoreOptions, Tx};
 use ::postgres::{Client, Config, NoTls, Statement};
 use exec::{classify, Failure};
@@ -86,6 +87,7 @@ struct Pool {
     size: usize,
     state: Mutex<PoolState>,
     freed: Condvar,
+    metrics: StoreMetrics,
 }
 
 /// A connection taken from the pool; goes back to it when dropped, or is
@@ -123,19 +125,32 @@ impl Pool {
     }
 
     fn get(&self) -> Result<Lease<'_>> {
-        let deadline = Instant::now() + CHECKOUT_TIMEOUT;
+        let start = Instant::now();
+        let deadline = start + CHECKOUT_TIMEOUT;
+        let waited = || {
+            self.metrics
+                .pool_wait_seconds
+                .observe(seconds(start.elapsed()))
+        };
         let mut state = self.lock();
         loop {
             if let Some(conn) = state.idle.pop() {
+                drop(state);
+                waited();
                 return Ok(self.lease(conn));
             }
             if state.open < self.size {
                 state.open += 1;
+                self.metrics.connections_open.set(state.open as i64);
                 drop(state);
+                waited();
                 return match self.connect() {
                     Ok(conn) => Ok(self.lease(conn)),
                     Err(e) => {
-                        self.lock().open -= 1;
+                        let mut state = self.lock();
+                        state.open -= 1;
+                        self.metrics.connections_open.set(state.open as i64);
+                        drop(state);
                         self.freed.notify_one();
                         Err(e)
                     }
@@ -143,6 +158,9 @@ impl Pool {
             }
             let now = Instant::now();
             if now >= deadline {
+                drop(state);
+                waited();
+                self.metrics.pool_timeouts.inc();
                 return Err(Error::unavailable(format!(
                     "All {} database connections are busy; try again.",
                     self.size
@@ -183,7 +201,10 @@ impl Pool {
         }
         let n = conns.len();
         drop(conns);
-        self.lock().open -= n;
+        let mut state = self.lock();
+        state.open -= n;
+        self.metrics.connections_open.set(state.open as i64);
+        drop(state);
         self.freed.notify_all();
     }
 
@@ -242,6 +263,7 @@ impl PgStore {
                     open: 0,
                 }),
                 freed: Condvar::new(),
+                metrics: StoreMetrics::new("postgres"),
             },
         };
         {
@@ -254,6 +276,11 @@ impl PgStore {
         Ok(store)
     }
 
+    /// This store's metrics.
+    pub fn metrics(&self) -> &StoreMetrics {
+        &self.pool.metrics
+    }
+
     /// Run `work` in one transaction (blocking), retrying it on the failures
     /// that a second run may not meet; see the module documentation.
     pub fn run<R>(&self, mode: Mode, work: &dyn Fn(&mut dyn Tx) -> Result<R>) -> Result<R> {
@@ -263,6 +290,11 @@ impl PgStore {
                 Ok(r) => return Ok(r),
                 Err(f) if f.retry && attempt < MAX_ATTEMPTS => {
                     tracing::debug!(attempt, error = %f.error, "running a transaction again");
+                    self.pool.metrics.retried(if f.broken {
+                        RetryReason::Connection
+                    } else {
+                        RetryReason::Conflict
+                    });
                     if !f.broken {
                         std::thread::sleep(backoff(attempt));
                     }
@@ -270,6 +302,7 @@ impl PgStore {
                 }
                 Err(f) => {
                     if f.retry {
+                        self.pool.metrics.gave_up.inc();
                         tracing::warn!(attempt, error = %f.error, "giving up on a transaction");
                     }
                     return Err(f.error);
@@ -302,7 +335,13 @@ impl PgStore {
         }
         match (result, failure) {
             (Ok(r), None) if mode == Mode::Write => {
-                match lease.conn().client.batch_execute("COMMIT") {
+                let start = Instant::now();
+                let commit = lease.conn().client.batch_execute("COMMIT");
+                self.pool
+                    .metrics
+                    .commit_seconds
+                    .observe(seconds(start.elapsed()));
+                match commit {
                     Ok(()) => Ok(r),
                     Err(e) => {
                         let f = classify(&e);

@@ -28,6 +28,7 @@
 //! row mapper in `rows.rs`; a new list filter in the list query's function
 //! (one function per list query builds its `WHERE` from the filter).
 
+mod capacity;
 mod credential_job;
 mod quota;
 pub(crate) mod rows;

@@ -19,6 +19,7 @@
 pub(crate) mod exec;
 mod migrate;
 
+use crate::metrics::{seconds, StoreMetrics};
 use crate::{StoreOptions, Synchronous, Tx};
 use nicplane_domain::{Error, Result};
 use rusqlite::Connection;
@@ -46,6 +47,8 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
     /// Signalled when a read connection is given back.
     reader_free: Condvar,
+    /// Group sizes, commit latency, waits for a reader.
+    metrics: StoreMetrics,
 }
 
 /// Longest a read waits for a free read connection before answering 503.
@@ -95,15 +98,23 @@ impl SqliteStore {
         }
         let (sender, receiver) = mpsc::channel::<Job>();
         let max_group = options.max_group.max(1);
+        let metrics = StoreMetrics::new("sqlite");
+        let writer_metrics = metrics.clone();
         std::thread::Builder::new()
             .name("nicplane-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, receiver, max_group))
+            .spawn(move || writer_loop(conn, receiver, max_group, &writer_metrics))
             .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             writer: Mutex::new(sender),
             readers: Mutex::new(readers),
             reader_free: Condvar::new(),
+            metrics,
         })
+    }
+
+    /// This store's metrics.
+    pub fn metrics(&self) -> &StoreMetrics {
+        &self.metrics
     }
 
     /// Queue a write and wait for its answer (after the group commits).
@@ -136,14 +147,21 @@ impl SqliteStore {
     /// Take a free read connection, waiting up to [`READER_WAIT`] for one.
     fn take_reader(&self) -> Result<Connection> {
         let poisoned = || Error::internal("the SQLite reader pool is poisoned");
-        let deadline = Instant::now() + READER_WAIT;
+        let start = Instant::now();
+        let deadline = start + READER_WAIT;
         let mut idle = self.readers.lock().map_err(|_| poisoned())?;
         loop {
             if let Some(conn) = idle.pop() {
+                self.metrics
+                    .reader_wait_seconds
+                    .observe(seconds(start.elapsed()));
                 return Ok(conn);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
+                self.metrics
+                    .reader_wait_seconds
+                    .observe(seconds(start.elapsed()));
                 return Err(Error::unavailable(
                     "The database is busy: no read connection became free in time; try again.",
                 ));
@@ -180,7 +198,12 @@ impl SqliteStore {
     }
 }
 
-fn writer_loop(conn: Connection, receiver: mpsc::Receiver<Job>, max_group: usize) {
+fn writer_loop(
+    conn: Connection,
+    receiver: mpsc::Receiver<Job>,
+    max_group: usize,
+    metrics: &StoreMetrics,
+) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < max_group {
@@ -189,11 +212,12 @@ fn writer_loop(conn: Connection, receiver: mpsc::Receiver<Job>, max_group: usize
                 Err(_) => break,
             }
         }
-        run_group(&conn, batch);
+        metrics.group_size.observe(batch.len() as f64);
+        run_group(&conn, batch, metrics);
     }
 }
 
-fn run_group(conn: &Connection, batch: Vec<Job>) {
+fn run_group(conn: &Connection, batch: Vec<Job>, metrics: &StoreMetrics) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let err = exec::decode(e);
         for job in batch {
@@ -237,7 +261,12 @@ fn run_group(conn: &Connection, batch: Vec<Job>) {
             let _ = conn.execute_batch("ROLLBACK");
             Err(err)
         }
-        None => conn.execute_batch("COMMIT").map_err(exec::decode),
+        None => {
+            let start = Instant::now();
+            let commit = conn.execute_batch("COMMIT").map_err(exec::decode);
+            metrics.commit_seconds.observe(seconds(start.elapsed()));
+            commit
+        }
     };
     if commit.is_err() && !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");

@@ -243,7 +243,7 @@ pub fn created(body: Value) -> Response {
 
 /// Routes under `/network`.
 pub fn routes(state: AppState) -> Router {
-    let inner = api(state.clone());
+    let inner = crate::metrics::inner_route(api(state.clone()), "/network/v2.0");
     let dispatch_inner = move |req: Request| {
         let inner = inner.clone();
         async move { dispatch(inner, req).await }

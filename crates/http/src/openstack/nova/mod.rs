@@ -306,7 +306,7 @@ fn decorate(mut resp: Response, v: Microversion) -> Response {
 
 /// Routes under `/compute`.
 pub fn routes(state: AppState) -> Router {
-    let inner = api(state.clone());
+    let inner = crate::metrics::inner_route(api(state.clone()), "/compute/v2.1");
     let dispatch_inner = move |req: Request| {
         let inner = inner.clone();
         async move { dispatch(inner, req).await }
