@@ -70,7 +70,7 @@ pub fn backup(a: BackupArgs) -> Result<()> {
         db.display(),
         a.to.display(),
         r.bytes,
-        r.migrations
+        r.schema_version
     );
     Ok(())
 }
@@ -83,7 +83,7 @@ pub fn restore(a: RestoreArgs) -> Result<()> {
         "Restored {} from {} (schema version {}, integrity ok)",
         db.display(),
         a.from.display(),
-        r.migrations
+        r.schema_version
     );
     Ok(())
 }

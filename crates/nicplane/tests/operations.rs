@@ -137,7 +137,11 @@ fn config_file_sets_lists_and_flags() {
         projects.iter().any(|p| p.name == "demo"),
         "demo = true seeds the demo project"
     );
-    let project = admin.project_create("quota-from-file").unwrap().id.to_string();
+    let project = admin
+        .project_create("quota-from-file")
+        .unwrap()
+        .id
+        .to_string();
     let q = admin.quota_show(&project).expect("quota");
     let limit = |r: &str| {
         q.quotas
@@ -148,6 +152,15 @@ fn config_file_sets_lists_and_flags() {
     assert_eq!(limit("network"), Some(7));
     assert_eq!(limit("port"), Some(9));
     assert_eq!(limit("subnet"), Some(100), "unset keys keep their default");
+}
+
+#[test]
+fn the_example_config_file_starts_a_server() {
+    // dist/nicplane.toml as shipped; the harness's flags (listen, data-dir)
+    // override its system paths, as flags do.
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../dist/nicplane.toml");
+    let s = Server::start(&["--config-file", file]);
+    assert_eq!(data_center_name(&s), "dc1");
 }
 
 #[test]
@@ -274,7 +287,10 @@ fn backup_under_write_load_restores_every_acknowledged_write() {
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    assert!(before.len() >= WRITES_BEFORE_BACKUP, "the writers are stuck");
+    assert!(
+        before.len() >= WRITES_BEFORE_BACKUP,
+        "the writers are stuck"
+    );
 
     let backup = temp_dir("backup").join("nicplane-backup.db");
     let backup_s = backup.to_string_lossy().into_owned();
@@ -287,9 +303,7 @@ fn backup_under_write_load_restores_every_acknowledged_write() {
     }
     assert!(o.status.success(), "backup failed: {}", stderr(&o));
     assert!(
-        stdout(&o).starts_with(&format!(
-            "Backed up {data_dir}/nicplane.db to {backup_s} ("
-        )),
+        stdout(&o).starts_with(&format!("Backed up {data_dir}/nicplane.db to {backup_s} (")),
         "{}",
         stdout(&o)
     );
@@ -311,7 +325,7 @@ fn backup_under_write_load_restores_every_acknowledged_write() {
         stdout(&o),
         format!(
             "Restored {restored_s}/nicplane.db from {backup_s} (schema version {}, integrity ok)\n",
-            migrations(&backup)
+            schema_version(&backup)
         )
     );
     assert_eq!(integrity(&restored_dir.join("nicplane.db")), "ok");
@@ -336,10 +350,12 @@ fn backup_under_write_load_restores_every_acknowledged_write() {
     }
 }
 
-fn migrations(db: &Path) -> i64 {
+fn schema_version(db: &Path) -> i64 {
     let conn = rusqlite::Connection::open(db).expect("open");
-    conn.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
-        .expect("migrations")
+    conn.query_row("SELECT max(version) FROM schema_migrations", [], |r| {
+        r.get(0)
+    })
+    .expect("schema version")
 }
 
 #[test]
@@ -355,7 +371,9 @@ fn restore_is_refused_while_the_server_runs_and_backup_never_overwrites() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o),
-        format!("error: Invalid value for backup file: {backup_s} already exists; choose a new file.\n")
+        format!(
+            "error: Invalid value for backup file: {backup_s} already exists; choose a new file.\n"
+        )
     );
 
     let o = nicplane(

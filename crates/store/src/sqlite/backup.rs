@@ -30,8 +30,8 @@ const MIGRATIONS_TABLE: &str = "schema_migrations";
 pub struct BackupReport {
     /// Size of the copy in bytes.
     pub bytes: u64,
-    /// Migrations applied to the copied database.
-    pub migrations: i64,
+    /// The newest migration applied to the copied database.
+    pub schema_version: i64,
 }
 
 fn unavailable(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
@@ -138,9 +138,9 @@ pub fn check(path: &Path) -> Result<BackupReport> {
             path.display()
         )));
     }
-    let migrations: i64 = conn
+    let schema_version: i64 = conn
         .query_row(
-            &format!("SELECT count(*) FROM {MIGRATIONS_TABLE}"),
+            &format!("SELECT coalesce(max(version), 0) FROM {MIGRATIONS_TABLE}"),
             [],
             |r| r.get(0),
         )
@@ -153,7 +153,10 @@ pub fn check(path: &Path) -> Result<BackupReport> {
     let bytes = std::fs::metadata(path)
         .map_err(|e| unavailable("Cannot read", path, e))?
         .len();
-    Ok(BackupReport { bytes, migrations })
+    Ok(BackupReport {
+        bytes,
+        schema_version,
+    })
 }
 
 /// `FILE.partial`, where a backup is written before it is renamed.
