@@ -9,7 +9,7 @@
 //! the first page whenever another connection writes to the source, and may
 //! never finish under a steady write load; `VACUUM INTO` cannot restart.)
 //! The copy is written next to the target, checked with
-//! `PRAGMA integrity_check`, flushed, and only then renamed into place, so a
+//! `PRAGMA integrity_check`, flushed, and only then linked into place, so a
 //! failed backup never leaves a file that looks like a good one.
 //!
 //! Restore is for a stopped server: it takes an exclusive lock on the
@@ -41,10 +41,7 @@ fn unavailable(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
 /// Copy the database at `db` into a new file `to` (which must not exist).
 pub fn backup(db: &Path, to: &Path) -> Result<BackupReport> {
     if to.exists() {
-        return Err(Error::invalid_value(
-            "backup file",
-            format!("{} already exists; choose a new file.", to.display()),
-        ));
+        return Err(exists(to));
     }
     let source = Connection::open_with_flags(
         db,
@@ -65,7 +62,13 @@ pub fn backup(db: &Path, to: &Path) -> Result<BackupReport> {
         std::fs::File::open(&partial)
             .and_then(|f| f.sync_all())
             .map_err(|e| unavailable("Cannot flush", &partial, e))?;
-        std::fs::rename(&partial, to).map_err(|e| unavailable("Cannot rename to", to, e))?;
+        // A hard link, unlike a rename, never replaces a file that appeared
+        // meanwhile (another backup to the same name).
+        std::fs::hard_link(&partial, to).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => exists(to),
+            _ => unavailable("Cannot create", to, e),
+        })?;
+        let _ = std::fs::remove_file(&partial);
         sync_parent(to);
         Ok(report)
     })();
@@ -157,6 +160,13 @@ pub fn check(path: &Path) -> Result<BackupReport> {
         bytes,
         schema_version,
     })
+}
+
+fn exists(to: &Path) -> Error {
+    Error::invalid_value(
+        "backup file",
+        format!("{} already exists; choose a new file.", to.display()),
+    )
 }
 
 /// `FILE.partial`, where a backup is written before it is renamed.
