@@ -359,8 +359,10 @@ fn schema_version(db: &Path) -> i64 {
 }
 
 #[test]
-fn restore_is_refused_while_the_server_runs_and_backup_never_overwrites() {
-    let s = Server::start_in_sqlite(temp_dir("srv"), &[]);
+fn restore_replaces_a_stopped_servers_database_and_is_refused_while_it_runs() {
+    let mut s = Server::start_in_sqlite(temp_dir("srv"), &[]);
+    let admin = s.admin();
+    admin.project_create("before-backup").expect("project");
     let data_dir = s.dir.to_string_lossy().into_owned();
     let backup = temp_dir("backup").join("b.db");
     let backup_s = backup.to_string_lossy().into_owned();
@@ -387,6 +389,27 @@ fn restore_is_refused_while_the_server_runs_and_backup_never_overwrites() {
     );
     // The server is untouched and still serves.
     assert_eq!(data_center_name(&s), "dc1");
+
+    // A write after the backup, then a hard stop (SIGKILL): that write is
+    // still only in the -wal file. The restore must not replay it.
+    admin.project_create("after-backup").expect("project");
+    s.stop();
+    let o = nicplane(
+        &["restore", "--from", &backup_s, "--data-dir", &data_dir],
+        &[],
+    );
+    assert!(o.status.success(), "restore failed: {}", stderr(&o));
+    assert_eq!(integrity(&s.dir.join("nicplane.db")), "ok");
+    let r = Server::start_in_sqlite(s.dir.clone(), &[]);
+    let names: Vec<String> = r
+        .admin()
+        .projects()
+        .expect("projects")
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert!(names.contains(&"before-backup".to_string()), "{names:?}");
+    assert!(!names.contains(&"after-backup".to_string()), "{names:?}");
 }
 
 #[test]
