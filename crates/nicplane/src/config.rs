@@ -107,3 +107,43 @@ fn check(arg: &Arg, value: &str) -> std::result::Result<(), String> {
             }
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The file reaches an option through its variable: an option without
+    /// one could not be set from the file.
+    #[test]
+    fn every_serve_option_has_a_variable() {
+        let missing: Vec<_> = serve_options()
+            .iter()
+            .filter(|a| a.get_env().is_none())
+            .map(|a| a.get_long().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(missing, Vec::<String>::new());
+    }
+
+    #[test]
+    fn values_take_the_form_of_the_variable() {
+        let dir = std::env::temp_dir().join(format!("nicplane-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("nicplane.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9\"\ninterface-limit = 3\ndemo = true\nquota-default = [\"port=9\", \"network=7\"]\n",
+        )
+        .unwrap();
+        let mut got = load(&path).unwrap();
+        got.sort();
+        let want = [
+            ("NICPLANE_DEMO", "true"),
+            ("NICPLANE_INTERFACE_LIMIT", "3"),
+            ("NICPLANE_LISTEN", "127.0.0.1:9"),
+            ("NICPLANE_QUOTA_DEFAULTS", "port=9,network=7"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(got, want);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
