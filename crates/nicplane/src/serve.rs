@@ -28,6 +28,11 @@ pub const SECRET_KEY_FILE: &str = "secret.key";
 
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
+    /// TOML file of serve options (keys: these long options without `--`);
+    /// flags and environment variables override it. Not `--config`, which
+    /// names the CLI's session file.
+    #[arg(long, env = "NICPLANE_CONFIG_FILE", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
     /// Address of the main listener (native API, OpenStack API, console).
     #[arg(long, env = "NICPLANE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -38,19 +43,19 @@ pub struct ServeArgs {
     #[arg(long, env = "NICPLANE_DATABASE_URL")]
     pub database: Option<String>,
     /// Also seed a demo project, users and VMs.
-    #[arg(long)]
+    #[arg(long, env = "NICPLANE_DEMO")]
     pub demo: bool,
     /// Most network interfaces per VM.
-    #[arg(long, env = "NICPLANE_INTERFACE_LIMIT", default_value_t = 5)]
+    #[arg(long, env = "NICPLANE_INTERFACE_LIMIT", value_parser = parse_positive_u32, default_value_t = 5)]
     pub interface_limit: u32,
     /// Most fixed IPs on one port (Neutron's `max_fixed_ips_per_port`).
-    #[arg(long, env = "NICPLANE_MAX_FIXED_IPS_PER_PORT", default_value_t = nicplane_domain::rules::DEFAULT_MAX_FIXED_IPS_PER_PORT)]
+    #[arg(long, env = "NICPLANE_MAX_FIXED_IPS_PER_PORT", value_parser = parse_positive_usize, default_value_t = nicplane_domain::rules::DEFAULT_MAX_FIXED_IPS_PER_PORT)]
     pub max_fixed_ips_per_port: usize,
     /// Most allowed address pairs on one port (Neutron's `max_allowed_address_pair`).
     #[arg(long, env = "NICPLANE_MAX_ALLOWED_ADDRESS_PAIRS", default_value_t = nicplane_domain::rules::DEFAULT_MAX_ALLOWED_ADDRESS_PAIRS)]
     pub max_allowed_address_pairs: usize,
     /// First three octets of generated MACs (locally administered).
-    #[arg(long, env = "NICPLANE_MAC_PREFIX", default_value = "fa:16:3e")]
+    #[arg(long, env = "NICPLANE_MAC_PREFIX", default_value = "fa:16:3e", value_parser = parse_mac_prefix)]
     pub mac_prefix: String,
     /// Name of the data center created on first start.
     #[arg(long, env = "NICPLANE_DATA_CENTER", default_value = "dc1")]
@@ -99,22 +104,22 @@ pub struct ServeArgs {
     #[arg(long = "quota-default", env = "NICPLANE_QUOTA_DEFAULTS", value_delimiter = ',', value_parser = parse_quota_default)]
     pub quota_defaults: Vec<(nicplane_domain::quota::QuotaResource, i64)>,
     /// Seconds a client may take to send a request's header (at most 15).
-    #[arg(long, env = "NICPLANE_HEADER_TIMEOUT", default_value_t = listener::DEFAULT_HEADER_TIMEOUT_SECS)]
+    #[arg(long, env = "NICPLANE_HEADER_TIMEOUT", value_parser = parse_header_timeout, default_value_t = listener::DEFAULT_HEADER_TIMEOUT_SECS)]
     pub header_timeout: u64,
     /// Seconds a request may take before it is answered 503.
-    #[arg(long, env = "NICPLANE_REQUEST_TIMEOUT", default_value_t = listener::DEFAULT_REQUEST_TIMEOUT_SECS)]
+    #[arg(long, env = "NICPLANE_REQUEST_TIMEOUT", value_parser = parse_positive_seconds, default_value_t = listener::DEFAULT_REQUEST_TIMEOUT_SECS)]
     pub request_timeout: u64,
     /// Seconds a kept-alive connection may sit idle before it is closed.
-    #[arg(long, env = "NICPLANE_IDLE_TIMEOUT", default_value_t = listener::DEFAULT_IDLE_TIMEOUT_SECS)]
+    #[arg(long, env = "NICPLANE_IDLE_TIMEOUT", value_parser = parse_positive_seconds, default_value_t = listener::DEFAULT_IDLE_TIMEOUT_SECS)]
     pub idle_timeout: u64,
     /// Most connections served at once, per listener; more are answered 503.
-    #[arg(long, env = "NICPLANE_MAX_CONNECTIONS", default_value_t = listener::DEFAULT_MAX_CONNECTIONS)]
+    #[arg(long, env = "NICPLANE_MAX_CONNECTIONS", value_parser = parse_positive_usize, default_value_t = listener::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
     /// Shortest password accepted for new users and password changes.
     #[arg(long, env = "NICPLANE_PASSWORD_MIN_LENGTH", default_value_t = auth::DEFAULT_PASSWORD_MIN_LEN)]
     pub password_min_length: usize,
     /// Password hashes run at once (default: the number of cores).
-    #[arg(long, env = "NICPLANE_LOGIN_CONCURRENCY")]
+    #[arg(long, env = "NICPLANE_LOGIN_CONCURRENCY", value_parser = parse_positive_usize)]
     pub login_concurrency: Option<usize>,
     /// Password checks that may wait for a hash slot; more are answered 429.
     #[arg(long, env = "NICPLANE_LOGIN_QUEUE", default_value_t = login_guard::DEFAULT_HASH_QUEUE)]
@@ -129,25 +134,25 @@ pub struct ServeArgs {
     #[arg(long, env = "NICPLANE_LOGIN_BASE_DELAY", default_value_t = login_guard::DEFAULT_BASE_DELAY_SECS)]
     pub login_base_delay: u64,
     /// Longest delay between failed logins, in seconds.
-    #[arg(long, env = "NICPLANE_LOGIN_MAX_DELAY", default_value_t = login_guard::DEFAULT_MAX_DELAY_SECS)]
+    #[arg(long, env = "NICPLANE_LOGIN_MAX_DELAY", value_parser = parse_seconds, default_value_t = login_guard::DEFAULT_MAX_DELAY_SECS)]
     pub login_max_delay: u64,
     /// Seconds after its last failure when a user name's or address's record is forgotten.
-    #[arg(long, env = "NICPLANE_LOGIN_WINDOW", default_value_t = login_guard::DEFAULT_WINDOW_SECS)]
+    #[arg(long, env = "NICPLANE_LOGIN_WINDOW", value_parser = parse_seconds, default_value_t = login_guard::DEFAULT_WINDOW_SECS)]
     pub login_window: u64,
     /// Most user names and addresses whose failures are remembered.
-    #[arg(long, env = "NICPLANE_LOGIN_MAX_ENTRIES", default_value_t = login_guard::DEFAULT_MAX_ENTRIES)]
+    #[arg(long, env = "NICPLANE_LOGIN_MAX_ENTRIES", value_parser = parse_positive_usize, default_value_t = login_guard::DEFAULT_MAX_ENTRIES)]
     pub login_max_entries: usize,
     /// Lifetime of a login token, in seconds.
-    #[arg(long, env = "NICPLANE_TOKEN_TTL", default_value_t = 12 * 3600)]
+    #[arg(long, env = "NICPLANE_TOKEN_TTL", value_parser = parse_positive_seconds, default_value_t = 12 * 3600)]
     pub token_ttl: u64,
     /// Seconds an Idempotency-Key's answer is kept.
-    #[arg(long, env = "NICPLANE_IDEMPOTENCY_TTL", default_value_t = nicplane_service::DEFAULT_IDEMPOTENCY_TTL_SECS)]
+    #[arg(long, env = "NICPLANE_IDEMPOTENCY_TTL", value_parser = parse_seconds, default_value_t = nicplane_service::DEFAULT_IDEMPOTENCY_TTL_SECS)]
     pub idempotency_ttl: u64,
     /// Seconds a finished job is kept.
-    #[arg(long, env = "NICPLANE_JOB_TTL", default_value_t = nicplane_service::DEFAULT_JOB_TTL_SECS)]
+    #[arg(long, env = "NICPLANE_JOB_TTL", value_parser = parse_seconds, default_value_t = nicplane_service::DEFAULT_JOB_TTL_SECS)]
     pub job_ttl: u64,
     /// Seconds between purges of expired tokens, idempotency keys and jobs.
-    #[arg(long, env = "NICPLANE_PURGE_INTERVAL", default_value_t = DEFAULT_PURGE_INTERVAL_SECS)]
+    #[arg(long, env = "NICPLANE_PURGE_INTERVAL", value_parser = parse_positive_seconds, default_value_t = DEFAULT_PURGE_INTERVAL_SECS)]
     pub purge_interval: u64,
 }
 
@@ -255,6 +260,61 @@ fn init_logs(format: &str) {
 /// cannot overflow.
 const MAX_DURATION_SECS: u64 = 10 * 365 * 24 * 3600;
 
+// Range checks live in the options' parsers, so a bad value is refused the
+// same way from a flag, a variable or the config file (which names its key).
+
+fn parse_number<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number"))
+}
+
+fn parse_positive_u32(s: &str) -> Result<u32, String> {
+    match parse_number(s)? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
+}
+
+fn parse_positive_usize(s: &str) -> Result<usize, String> {
+    match parse_number(s)? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<u64, String> {
+    match parse_number(s)? {
+        n if n > MAX_DURATION_SECS => Err(format!(
+            "must be at most {MAX_DURATION_SECS} seconds (ten years)"
+        )),
+        n => Ok(n),
+    }
+}
+
+fn parse_positive_seconds(s: &str) -> Result<u64, String> {
+    match parse_seconds(s)? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
+}
+
+fn parse_mac_prefix(s: &str) -> Result<String, String> {
+    s.parse::<MacPrefix>()
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn parse_header_timeout(s: &str) -> Result<u64, String> {
+    match parse_number(s)? {
+        n if n == 0 || n > listener::MAX_HEADER_TIMEOUT_SECS => Err(format!(
+            "must be between 1 and {} seconds",
+            listener::MAX_HEADER_TIMEOUT_SECS
+        )),
+        n => Ok(n),
+    }
+}
+
 /// Default of `--purge-interval`.
 pub const DEFAULT_PURGE_INTERVAL_SECS: u64 = 300;
 
@@ -262,51 +322,21 @@ pub const DEFAULT_PURGE_INTERVAL_SECS: u64 = 300;
 pub fn database_url(a: &ServeArgs) -> String {
     match &a.database {
         Some(u) => u.clone(),
-        None => format!("sqlite://{}", a.data_dir.join("nicplane.db").display()),
+        None => format!("sqlite://{}", sqlite_file(&a.data_dir).display()),
     }
 }
+
+/// The SQLite database file in a data directory.
+pub fn sqlite_file(data_dir: &Path) -> PathBuf {
+    data_dir.join(SQLITE_FILE)
+}
+
+/// Name of the SQLite database in the data directory.
+pub const SQLITE_FILE: &str = "nicplane.db";
 
 pub fn run(a: ServeArgs) -> Result<()> {
     init_logs(&a.log_format);
     let mac_prefix: MacPrefix = a.mac_prefix.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    if a.interface_limit == 0 {
-        anyhow::bail!("--interface-limit must be at least 1");
-    }
-    if a.header_timeout == 0 || a.header_timeout > listener::MAX_HEADER_TIMEOUT_SECS {
-        anyhow::bail!(
-            "--header-timeout must be between 1 and {} seconds",
-            listener::MAX_HEADER_TIMEOUT_SECS
-        );
-    }
-    for (name, v) in [
-        ("--request-timeout", a.request_timeout),
-        ("--idle-timeout", a.idle_timeout),
-        ("--token-ttl", a.token_ttl),
-        ("--purge-interval", a.purge_interval),
-        ("--max-connections", a.max_connections as u64),
-        ("--login-max-entries", a.login_max_entries as u64),
-    ] {
-        if v == 0 {
-            anyhow::bail!("{name} must be at least 1");
-        }
-    }
-    for (name, v) in [
-        ("--token-ttl", a.token_ttl),
-        ("--idempotency-ttl", a.idempotency_ttl),
-        ("--job-ttl", a.job_ttl),
-        ("--login-window", a.login_window),
-        ("--login-max-delay", a.login_max_delay),
-    ] {
-        if v > MAX_DURATION_SECS {
-            anyhow::bail!("{name} must be at most {MAX_DURATION_SECS} seconds (ten years)");
-        }
-    }
-    if a.login_concurrency == Some(0) {
-        anyhow::bail!("--login-concurrency must be at least 1");
-    }
-    if a.max_fixed_ips_per_port == 0 {
-        anyhow::bail!("--max-fixed-ips-per-port must be at least 1");
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -125,6 +125,20 @@ impl Default for StoreOptions {
     }
 }
 
+/// The file a SQLite store URL names (`sqlite://PATH`, `sqlite:PATH` or a
+/// plain path); None for a PostgreSQL URL.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        None
+    } else if let Some(rest) = url.strip_prefix("sqlite://") {
+        Some(rest)
+    } else if let Some(rest) = url.strip_prefix("sqlite:") {
+        Some(rest)
+    } else {
+        Some(url)
+    }
+}
+
 impl Store {
     /// Open (and migrate) the store named by a URL: `postgres://…` or
     /// `postgresql://…` for PostgreSQL; `sqlite://PATH`, `sqlite::memory:` or
@@ -133,13 +147,7 @@ impl Store {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(Box::new(postgres::PgStore::open(url, &options)?))
         } else {
-            let path = if let Some(rest) = url.strip_prefix("sqlite://") {
-                rest
-            } else if let Some(rest) = url.strip_prefix("sqlite:") {
-                rest
-            } else {
-                url
-            };
+            let path = sqlite_path(url).unwrap_or(url);
             Backend::Sqlite(sqlite::SqliteStore::open(path, options)?)
         };
         Ok(Store {

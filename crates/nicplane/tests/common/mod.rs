@@ -83,6 +83,12 @@ impl Server {
         Server::start_on(dir, database, extra)
     }
 
+    /// Start a server on `dir` with the SQLite file there, even when the
+    /// tests run on PostgreSQL (for what only SQLite has: backup, restore).
+    pub fn start_in_sqlite(dir: PathBuf, extra: &[&str]) -> Server {
+        Server::start_on(dir, None, extra)
+    }
+
     /// Start another server on the store of `other` (a fresh data directory,
     /// the same PostgreSQL database). Only meaningful on PostgreSQL.
     pub fn start_sharing(other: &Server, extra: &[&str]) -> Server {

@@ -16,6 +16,7 @@
 //! error; if the commit fails, every job that wanted to keep its changes gets
 //! the commit's error.
 
+pub mod backup;
 pub(crate) mod exec;
 mod migrate;
 
