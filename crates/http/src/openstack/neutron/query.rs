@@ -146,7 +146,26 @@ impl ListQuery {
     /// The collection body from views already filtered and read in the
     /// store's order (reversed for `page_reverse`), at most `limit` + 1 of
     /// them: cut to the page, turned the right way round, with the links.
-    pub fn render(&self, mut items: Vec<Value>, collection: &str, base: &str) -> Value {
+    pub fn render(&self, items: Vec<Value>, collection: &str, base: &str) -> Value {
+        let maps = items
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        self.finish(maps, self.store_marker().is_some(), collection, base)
+    }
+
+    /// Cut items in paging order (reversed for `page_reverse`) to the page,
+    /// turn them the right way round and build the body.
+    fn finish(
+        &self,
+        mut items: Vec<Map<String, Value>>,
+        after_marker: bool,
+        collection: &str,
+        base: &str,
+    ) -> Value {
         let mut more = false;
         if let Some(l) = self.limit {
             if items.len() > l {
@@ -157,14 +176,7 @@ impl ListQuery {
         if self.page_reverse {
             items.reverse();
         }
-        let maps = items
-            .into_iter()
-            .filter_map(|v| match v {
-                Value::Object(m) => Some(m),
-                _ => None,
-            })
-            .collect();
-        self.body(maps, more, self.store_marker().is_some(), collection, base)
+        self.body(items, more, after_marker, collection, base)
     }
 
     fn matches(&self, item: &Map<String, Value>) -> bool {
@@ -241,17 +253,7 @@ impl ListQuery {
                 }
             });
         }
-        let mut more = false;
-        if let Some(l) = self.limit {
-            if items.len() > l {
-                items.truncate(l);
-                more = true;
-            }
-        }
-        if self.page_reverse {
-            items.reverse();
-        }
-        Ok(self.body(items, more, marker_item.is_some(), collection, base))
+        Ok(self.finish(items, marker_item.is_some(), collection, base))
     }
 
     /// The body of a page: its items projected on `fields`, and the links
