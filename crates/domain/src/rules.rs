@@ -5,7 +5,7 @@
 use crate::error::{ConflictReason, Error, Kind, Result};
 use crate::ids::{DataCenterId, InterfaceId, ProjectId, UserId};
 use crate::ipam::{AddressSpace, Range};
-use crate::model::{AddressPair, Interface, Network, PublicIp, ResourceTag, Vm};
+use crate::model::{AddressPair, Interface, Network, PublicIp, PublicIpPool, ResourceTag, Vm};
 use crate::types::{MacAddr, NetworkKind, OsType, PowerState, Role, VlanId, VLAN_MAX, VLAN_MIN};
 use ipnet::IpNet;
 use std::collections::BTreeSet;
@@ -411,6 +411,64 @@ pub fn public_ip_in_interface_data_center(ip: &PublicIp, iface: &Interface) -> R
         )));
     }
     Ok(())
+}
+
+/// Only the cloud admin chooses a floating IP's address, as Neutron's policy
+/// `create_floatingip:floating_ip_address` (admin only): a tenant picking
+/// addresses could take the one another tenant just released. 403.
+pub fn public_ip_address_choice_allowed(cloud_admin: bool) -> Result<()> {
+    if cloud_admin {
+        return Ok(());
+    }
+    Err(Error::forbidden(
+        "Only the cloud admin can choose the address of a floating IP (rule:create_floatingip:floating_ip_address is disallowed by policy).",
+    ))
+}
+
+/// A chosen public address must be one a pool of the data center hands out:
+/// inside a pool's CIDR, a host address, not the pool's gateway (its first
+/// host, never free). Returns the pool and the address's offset in it. 400,
+/// worded as Neutron's `InvalidIpForNetwork`. Whether the address is free is
+/// the store's answer (`public_ip_address_free`).
+pub fn public_ip_chosen_in_pool(
+    address: IpAddr,
+    pools: &[PublicIpPool],
+) -> Result<(&PublicIpPool, u64)> {
+    for pool in pools {
+        let Ok(space) = AddressSpace::new(pool.cidr) else {
+            continue;
+        };
+        if let Some(offset) = space.offset_of(address) {
+            if space.host_range().contains(offset) && offset != PUBLIC_POOL_GATEWAY_OFFSET {
+                return Ok((pool, offset));
+            }
+        }
+    }
+    Err(Error::invalid(format!(
+        "IP address {address} is not a valid IP for any of the subnets on the specified network."
+    )))
+}
+
+/// Offset of a public IP pool's gateway, its first host: never handed out
+/// (`admin::pool_create` leaves it out of `public_ip_fresh`).
+pub const PUBLIC_POOL_GATEWAY_OFFSET: u64 = 1;
+
+/// A chosen public address must be free: `taken` is the store's answer
+/// (the address was in a fresh range or the release queue, and is now
+/// taken). One that was in neither is held by a floating IP. 409, Neutron's
+/// `IpAddressAlreadyAllocated` wording (the pool is Neutron's external
+/// subnet). Backed by `public_ips_address` (pool, offset) being unique.
+pub fn public_ip_address_free(taken: bool, address: IpAddr, pool: &PublicIpPool) -> Result<()> {
+    if taken {
+        return Ok(());
+    }
+    Err(Error::conflict(
+        ConflictReason::AddressInUse,
+        format!(
+            "IP address {address} already allocated in subnet {}",
+            pool.id
+        ),
+    ))
 }
 
 /// A public IP maps to its interface's IPv4 address: a fixed IP named with

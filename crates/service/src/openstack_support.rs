@@ -9,7 +9,7 @@
 use crate::auth::Login;
 use crate::interface::{interface_create_tx, owned_interface, InterfaceSpec};
 use crate::network::{owned_group, owned_network, subnet_insert, SubnetSpec};
-use crate::public_ip::{allocate_tx, PublicIpSpec};
+use crate::public_ip::{allocate_at_tx, PublicIpSpec};
 use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
@@ -45,6 +45,9 @@ pub struct PublicIpInRequest {
     /// The interface's IPv4 address the request names, if any.
     pub fixed_ip: Option<String>,
     pub description: String,
+    /// The public address asked for (Neutron's `floating_ip_address`; the
+    /// cloud admin only).
+    pub address: Option<std::net::IpAddr>,
 }
 
 /// Rename or re-describe a security group; the default group keeps its name.
@@ -263,7 +266,11 @@ impl Service {
         req: PublicIpInRequest,
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
+        let cloud_admin = caller.user.is_cloud_admin;
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            if req.address.is_some() {
+                rules::public_ip_address_choice_allowed(cloud_admin)?;
+            }
             tx.data_center_get(req.data_center)?
                 .ok_or_else(|| Error::not_found(Kind::DataCenter, req.data_center))?;
             if let Some(i) = req.interface {
@@ -271,7 +278,7 @@ impl Service {
                 rules::public_ip_fixed_ip_matches(&iface, req.fixed_ip.as_deref())?;
                 rules::interface_in_pool_data_center(&iface, req.data_center)?;
             }
-            allocate_tx(
+            allocate_at_tx(
                 tx,
                 p,
                 &PublicIpSpec {
@@ -279,6 +286,7 @@ impl Service {
                     data_center_id: Some(req.data_center),
                     description: req.description.clone(),
                 },
+                req.address,
             )
         })
         .await

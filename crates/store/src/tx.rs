@@ -174,6 +174,9 @@ pub trait Tx:
     fn pool_take_fresh(&mut self, pool: PoolId, range: Range) -> Result<u64>;
     /// Take a released address by its queue position.
     fn pool_take_released(&mut self, pool: PoolId, seq: i64) -> Result<()>;
+    /// Take one chosen address of the pool, wherever it is free (a fresh
+    /// range or the release queue). `false`: it is not free (in use).
+    fn pool_take_offset(&mut self, pool: PoolId, offset: u64) -> Result<bool>;
     /// Put an address at the back of the release queue.
     fn pool_release(&mut self, pool: PoolId, offset: u64) -> Result<()>;
     fn public_ip_insert(&mut self, ip: &PublicIp, offset: u64) -> Result<()>;

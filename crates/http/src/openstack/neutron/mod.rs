@@ -451,6 +451,11 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
         "Expose trunk port details.",
     ),
     (
+        "fip-port-details",
+        "Floating IP Port Details Extension",
+        "Add port_details attribute to Floating IP resource",
+    ),
+    (
         "standard-attr-tag",
         "Tag support for resources with standard attribute",
         "Enables to set tag on ports.",

@@ -1,0 +1,222 @@
+//! What Neutron clients still missed (issue 15): a floating IP at a chosen
+//! `floating_ip_address` (cloud admin only), `port_details` on floating IPs,
+//! `revision_number` with `If-Match`, and tags. Raw Neutron calls with exact
+//! statuses, exception types and messages; on PostgreSQL too when
+//! `NICPLANE_TEST_POSTGRES_URL` is set.
+
+mod common;
+
+use common::*;
+use nicplane_client::Client;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// A Keystone token of `user` scoped to `project`.
+fn scoped_token(server: &Server, user: &str, password: &str, project: &str) -> String {
+    let r = server
+        .client()
+        .raw(
+            Method::POST,
+            "/identity/v3/auth/tokens",
+            Some(&json!({"auth": {
+                "identity": {"methods": ["password"], "password": {"user": {
+                    "name": user, "domain": {"id": "default"}, "password": password}}},
+                "scope": {"project": {"id": project}}}})),
+            &[],
+        )
+        .expect("transport");
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.header("x-subject-token").expect("token").to_string()
+}
+
+/// A Neutron call with a raw token and extra headers.
+fn call_with(
+    server: &Server,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut all = vec![("X-Auth-Token", token)];
+    all.extend_from_slice(headers);
+    let r = server
+        .client()
+        .raw(method, &format!("/network/v2.0{path}"), body, &all)
+        .expect("transport");
+    (r.status, r.body)
+}
+
+fn assert_neutron_error(case: &str, r: &(u16, Value), status: u16, ty: &str, message: &str) {
+    assert_eq!(r.0, status, "{case}: {}", r.1);
+    assert_eq!(r.1["NeutronError"]["type"], ty, "{case}: {}", r.1);
+    assert_eq!(r.1["NeutronError"]["message"], message, "{case}");
+}
+
+fn fip_body(t: &Tenant, address: &str) -> Value {
+    json!({"floatingip": {"floating_network_id": t.dc, "floating_ip_address": address}})
+}
+
+fn fip_addresses(c: &Client) -> Vec<String> {
+    let (_, list) = neutron(c, Method::GET, "/floatingips", None);
+    let mut v: Vec<String> = list["floatingips"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|f| f["floating_ip_address"].as_str().expect("ip").to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A tenant cannot choose a floating IP's address (403, Neutron's policy
+/// wording); the cloud admin can, inside a pool of the data center (400
+/// otherwise, the gateway included), not one in use (409
+/// `IpAddressAlreadyAllocated`), and a released address can be chosen again.
+/// Refusals take nothing; the chosen address leaves the fresh range, so
+/// automatic allocation never hands it out.
+#[test]
+fn floating_ip_address_is_cloud_admin_only_and_checked() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "fip-choose");
+    let pool = server.admin().pools().expect("pools")[0].id.to_string();
+
+    let r = neutron(
+        &t.admin,
+        Method::POST,
+        "/floatingips",
+        Some(&fip_body(&t, "203.0.113.50")),
+    );
+    assert_neutron_error(
+        "tenant chooses",
+        &r,
+        403,
+        "PolicyNotAuthorized",
+        "Only the cloud admin can choose the address of a floating IP (rule:create_floatingip:floating_ip_address is disallowed by policy).",
+    );
+    assert_eq!(fip_addresses(&t.admin), Vec::<String>::new());
+
+    let admin = scoped_token(&server, "admin", ADMIN_PASSWORD, &t.project);
+    let post = |address: &str| {
+        call_with(
+            &server,
+            &admin,
+            Method::POST,
+            "/floatingips",
+            Some(&fip_body(&t, address)),
+            &[],
+        )
+    };
+    let r = post("203.0.113.50");
+    assert_eq!(r.0, 201, "{}", r.1);
+    assert_eq!(r.1["floatingip"]["floating_ip_address"], "203.0.113.50");
+    assert_eq!(r.1["floatingip"]["project_id"], json!(t.project));
+    let first = r.1["floatingip"]["id"].as_str().expect("id").to_string();
+
+    assert_neutron_error(
+        "in use",
+        &post("203.0.113.50"),
+        409,
+        "IpAddressAlreadyAllocated",
+        &format!("IP address 203.0.113.50 already allocated in subnet {pool}"),
+    );
+    for outside in ["10.9.9.9", "203.0.113.1", "203.0.113.0", "203.0.113.255"] {
+        assert_neutron_error(
+            outside,
+            &post(outside),
+            400,
+            "InvalidInput",
+            &format!(
+                "IP address {outside} is not a valid IP for any of the subnets on the specified network."
+            ),
+        );
+    }
+    assert_neutron_error(
+        "not an address",
+        &post("203.0.113.x"),
+        400,
+        "InvalidInput",
+        "Invalid input for floating_ip_address. Reason: '203.0.113.x' is not a valid IP address.",
+    );
+    assert_eq!(fip_addresses(&t.admin), vec!["203.0.113.50".to_string()]);
+
+    // Released, it is in the release queue: choosing it takes it from there.
+    let r = call_with(
+        &server,
+        &admin,
+        Method::DELETE,
+        &format!("/floatingips/{first}"),
+        None,
+        &[],
+    );
+    assert_eq!(r.0, 204, "{}", r.1);
+    let r = post("203.0.113.50");
+    assert_eq!(r.0, 201, "{}", r.1);
+    // Automatic allocation starts at the first fresh host after the gateway
+    // and skips the chosen one.
+    let r = neutron(
+        &t.admin,
+        Method::POST,
+        "/floatingips",
+        Some(&json!({"floatingip": {"floating_network_id": t.dc}})),
+    );
+    assert_eq!(r.0, 201, "{}", r.1);
+    assert_eq!(r.1["floatingip"]["floating_ip_address"], "203.0.113.2");
+    assert_eq!(
+        fip_addresses(&t.admin),
+        vec!["203.0.113.2".to_string(), "203.0.113.50".to_string()]
+    );
+}
+
+/// `port_details` (the `fip-port-details` extension) shows the port a
+/// floating IP is on, and null when it is on none; the alias is listed.
+#[test]
+fn floating_ip_port_details() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "fip-details");
+    let net = t.standard_network("web", "10.32.0.0/24");
+    let r = neutron(
+        &t.admin,
+        Method::POST,
+        "/ports",
+        Some(&json!({"port": {"network_id": net, "name": "front", "device_id": ""}})),
+    );
+    assert_eq!(r.0, 201, "{}", r.1);
+    let port = r.1["port"].clone();
+    let r = neutron(
+        &t.admin,
+        Method::POST,
+        "/floatingips",
+        Some(&json!({"floatingip": {"floating_network_id": t.dc, "port_id": port["id"]}})),
+    );
+    assert_eq!(r.0, 201, "{}", r.1);
+    let expected = json!({
+        "name": "front", "network_id": net, "mac_address": port["mac_address"],
+        "admin_state_up": true, "status": port["status"], "device_id": "",
+        "device_owner": port["device_owner"],
+    });
+    assert_eq!(r.1["floatingip"]["port_details"], expected);
+    let id = r.1["floatingip"]["id"].as_str().expect("id").to_string();
+    let (_, shown) = neutron(&t.admin, Method::GET, &format!("/floatingips/{id}"), None);
+    assert_eq!(shown["floatingip"]["port_details"], expected);
+    let (_, list) = neutron(&t.admin, Method::GET, "/floatingips", None);
+    assert_eq!(list["floatingips"][0]["port_details"], expected);
+
+    let r = neutron(
+        &t.admin,
+        Method::PUT,
+        &format!("/floatingips/{id}"),
+        Some(&json!({"floatingip": {"port_id": null}})),
+    );
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert_eq!(r.1["floatingip"]["port_details"], Value::Null);
+
+    let (_, exts) = neutron(&t.admin, Method::GET, "/extensions", None);
+    let aliases: Vec<&str> = exts["extensions"]
+        .as_array()
+        .expect("extensions")
+        .iter()
+        .map(|e| e["alias"].as_str().expect("alias"))
+        .collect();
+    assert!(aliases.contains(&"fip-port-details"), "{aliases:?}");
+}
