@@ -168,6 +168,10 @@ pub enum Error {
         message: String,
         retry_after_secs: u64,
     },
+    /// A precondition of the request does not hold (Neutron's `If-Match:
+    /// revision_number=N` on a changed object). 412.
+    #[error("{message}")]
+    PreconditionFailed { message: String },
     #[error("Internal error: {message}")]
     Internal { message: String },
 }
@@ -228,6 +232,11 @@ impl Error {
             message: message.into(),
         }
     }
+    pub fn precondition_failed(message: impl Into<String>) -> Self {
+        Error::PreconditionFailed {
+            message: message.into(),
+        }
+    }
     pub fn too_many_requests(message: impl Into<String>, retry_after_secs: u64) -> Self {
         Error::TooManyRequests {
             message: message.into(),
@@ -256,6 +265,7 @@ impl Error {
             Error::exhausted(format!("Exhausted {marker}.")),
             Error::unavailable(format!("Unavailable {marker}.")),
             Error::too_many_requests(format!("Slow down {marker}."), 7),
+            Error::precondition_failed(format!("Constrained {marker}.")),
             Error::internal(format!("database error: {marker}")),
         ]);
         all
@@ -274,7 +284,8 @@ impl Error {
             | Error::Unauthenticated { .. }
             | Error::CapacityExhausted { .. }
             | Error::Unavailable { .. }
-            | Error::TooManyRequests { .. } => self.to_string(),
+            | Error::TooManyRequests { .. }
+            | Error::PreconditionFailed { .. } => self.to_string(),
         }
     }
 
@@ -300,6 +311,7 @@ impl Error {
             Error::CapacityExhausted { .. } => "CapacityExhausted",
             Error::Unavailable { .. } => "ServiceUnavailable",
             Error::TooManyRequests { .. } => "TooManyRequests",
+            Error::PreconditionFailed { .. } => "PreconditionFailed",
             Error::Internal { .. } => "Internal",
         }
     }
@@ -314,6 +326,7 @@ impl Error {
             Error::Unauthenticated { .. } => 401,
             Error::Unavailable { .. } => 503,
             Error::TooManyRequests { .. } => 429,
+            Error::PreconditionFailed { .. } => 412,
             Error::Internal { .. } => 500,
         }
     }
@@ -390,6 +403,7 @@ mod tests {
                 | Error::CapacityExhausted { .. }
                 | Error::Unavailable { .. }
                 | Error::TooManyRequests { .. }
+                | Error::PreconditionFailed { .. }
                 | Error::Internal { .. } => {}
             }
         }

@@ -471,6 +471,93 @@ pub fn public_ip_address_free(taken: bool, address: IpAddr, pool: &PublicIpPool)
     ))
 }
 
+/// `If-Match: revision_number=N`: the object must still be at revision N
+/// (Neutron's optimistic concurrency). 412, with Neutron's
+/// `RevisionNumberConstraintFailed` message. Checked inside the write's
+/// transaction on the locked row, so of two writers holding the same N
+/// exactly one goes ahead.
+pub fn revision_matches(expected: u64, current: u64) -> Result<()> {
+    if expected == current {
+        return Ok(());
+    }
+    Err(Error::precondition_failed(format!(
+        "Constrained to {expected}, but current revision is {current}"
+    )))
+}
+
+/// Longest Nova flavor name and id (Nova's API schema: 255 characters).
+pub const FLAVOR_TEXT_MAX: usize = 255;
+/// Largest vcpus, ram, disk, ephemeral or swap Nova accepts (a database
+/// INTEGER; the CHECKs of `flavors` in 0007 repeat it).
+pub const FLAVOR_SIZE_MAX: u64 = 2_147_483_647;
+
+/// A flavor's name and id: 1 to 255 characters, no leading or trailing
+/// whitespace (Nova's `flavor create` schema); the id also no `/`, which
+/// could not be addressed in a URL. 400.
+pub fn flavor_text_valid(label: &str, value: &str) -> Result<()> {
+    let n = value.chars().count();
+    if n == 0 || n > FLAVOR_TEXT_MAX {
+        return Err(Error::invalid(format!(
+            "Invalid input for field/attribute {label}. Value: {value}. The {label} must be 1 to {FLAVOR_TEXT_MAX} characters long."
+        )));
+    }
+    if value.trim() != value
+        || value.chars().any(char::is_control)
+        || (label == "id" && value.contains('/'))
+    {
+        return Err(Error::invalid(format!(
+            "Invalid input for field/attribute {label}. Value: {value}. '{value}' does not match the allowed characters."
+        )));
+    }
+    Ok(())
+}
+
+/// A flavor's sizes: vcpus and ram at least 1, disk, ephemeral and swap at
+/// least 0, none above [`FLAVOR_SIZE_MAX`]. 400.
+pub fn flavor_size_valid(label: &str, value: i64, min: i64) -> Result<u32> {
+    if value < min || value as u64 > FLAVOR_SIZE_MAX {
+        return Err(Error::invalid(format!(
+            "Invalid input for field/attribute {label}. Value: {value}. {label} must be between {min} and {FLAVOR_SIZE_MAX}."
+        )));
+    }
+    u32::try_from(value).map_err(|_| {
+        Error::invalid(format!(
+            "Invalid input for field/attribute {label}. Value: {value}."
+        ))
+    })
+}
+
+/// A live flavor's name and id are unique (`flavors_live_name`, and the
+/// primary key (id, deleted_at)). 409, Nova's `FlavorExists` /
+/// `FlavorIdExists` wording.
+pub fn flavor_unique(live: &[crate::model::Flavor], id: &str, name: &str) -> Result<()> {
+    if live.iter().any(|f| f.name == name) {
+        return Err(Error::conflict(
+            ConflictReason::NameTaken,
+            format!("Flavor with name {name} already exists."),
+        ));
+    }
+    if live.iter().any(|f| f.id == id) {
+        return Err(Error::conflict(
+            ConflictReason::NameTaken,
+            format!("Flavor with ID {id} already exists."),
+        ));
+    }
+    Ok(())
+}
+
+/// Only the cloud admin creates and deletes flavors (Nova's
+/// `os_compute_api:os-flavor-manage:create`/`delete` policies are admin
+/// only). 403, Nova's policy wording.
+pub fn flavor_manage_allowed(cloud_admin: bool, action: &str) -> Result<()> {
+    if cloud_admin {
+        return Ok(());
+    }
+    Err(Error::forbidden(format!(
+        "Policy doesn't allow os_compute_api:os-flavor-manage:{action} to be performed."
+    )))
+}
+
 /// A public IP maps to its interface's IPv4 address: a fixed IP named with
 /// the request (Neutron's `fixed_ip_address`) must be that address.
 pub fn public_ip_fixed_ip_matches(iface: &Interface, wanted: Option<&str>) -> Result<()> {

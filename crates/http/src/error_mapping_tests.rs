@@ -48,6 +48,7 @@ fn allowed_statuses(e: &Error) -> &'static [u16] {
         Error::CapacityExhausted { .. } => &[400, 409],
         Error::Unavailable { .. } => &[503],
         Error::TooManyRequests { .. } => &[429],
+        Error::PreconditionFailed { .. } => &[412],
         Error::Internal { .. } => &[500],
     }
 }

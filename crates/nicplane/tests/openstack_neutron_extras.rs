@@ -220,3 +220,220 @@ fn floating_ip_port_details() {
         .collect();
     assert!(aliases.contains(&"fip-port-details"), "{aliases:?}");
 }
+
+/// Every Neutron object shows `revision_number`, starting at 1 and going up
+/// by one per update that changes it (a no-op update leaves it); adding a
+/// rule bumps its security group. `If-Match: revision_number=N` with a
+/// stale N is refused with 412 `RevisionNumberConstraintFailed` and
+/// Neutron's message, and changes nothing; with the current N it goes
+/// ahead; malformed or doubled constraints are 400.
+#[test]
+fn revision_numbers_and_if_match() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "revisions");
+    let token = t.admin.token().expect("token").to_string();
+    let call = |m: Method, path: &str, body: Option<&Value>, h: &[(&str, &str)]| {
+        call_with(&server, &token, m, path, body, h)
+    };
+    let r = call(
+        Method::POST,
+        "/networks",
+        Some(&json!({"network": {"name": "rev"}})),
+        &[],
+    );
+    assert_eq!(r.0, 201, "{}", r.1);
+    assert_eq!(r.1["network"]["revision_number"], 1);
+    let net = r.1["network"]["id"].as_str().expect("id").to_string();
+    let path = format!("/networks/{net}");
+    let rename = |name: &str, h: &[(&str, &str)]| {
+        call(
+            Method::PUT,
+            &path,
+            Some(&json!({"network": {"name": name}})),
+            h,
+        )
+    };
+    let r = rename("rev-2", &[]);
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert_eq!(r.1["network"]["revision_number"], 2);
+    let r = rename("rev-2", &[]);
+    assert_eq!(r.1["network"]["revision_number"], 2, "a no-op update");
+
+    assert_neutron_error(
+        "stale",
+        &rename("rev-3", &[("If-Match", "revision_number=1")]),
+        412,
+        "RevisionNumberConstraintFailed",
+        "Constrained to 1, but current revision is 2",
+    );
+    let (_, shown) = call(Method::GET, &path, None, &[]);
+    assert_eq!(shown["network"]["name"], "rev-2");
+    assert_eq!(shown["network"]["revision_number"], 2);
+    let r = rename("rev-3", &[("If-Match", "revision_number=2")]);
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert_eq!(r.1["network"]["revision_number"], 3);
+    assert_neutron_error(
+        "malformed",
+        &rename("x", &[("If-Match", "revision_number=three")]),
+        400,
+        "BadRequest",
+        "Bad if-match request: Revision number etag must be in the format of revision_number=<int>.",
+    );
+    assert_neutron_error(
+        "doubled",
+        &rename("x", &[("If-Match", "revision_number=3, revision_number=3")]),
+        400,
+        "BadRequest",
+        "Bad if-match request: Multiple revision_number etags are not supported..",
+    );
+    let r = rename("rev-4", &[("If-Match", "\"abc\"")]);
+    assert_eq!(r.0, 200, "another entity tag is ignored: {}", r.1);
+    assert_neutron_error(
+        "stale delete",
+        &call(
+            Method::DELETE,
+            &path,
+            None,
+            &[("If-Match", "revision_number=3")],
+        ),
+        412,
+        "RevisionNumberConstraintFailed",
+        "Constrained to 3, but current revision is 4",
+    );
+
+    // Ports: created at 1, bumped by an update, guarded on DELETE.
+    let r = call(
+        Method::POST,
+        "/subnets",
+        Some(&json!({"subnet": {"network_id": net, "cidr": "10.33.0.0/24", "ip_version": 4}})),
+        &[],
+    );
+    assert_eq!(r.0, 201, "{}", r.1);
+    assert_eq!(r.1["subnet"]["revision_number"], 1);
+    let r = call(
+        Method::POST,
+        "/ports",
+        Some(&json!({"port": {"network_id": net}})),
+        &[],
+    );
+    assert_eq!(r.0, 201, "{}", r.1);
+    assert_eq!(r.1["port"]["revision_number"], 1);
+    let port = r.1["port"]["id"].as_str().expect("id").to_string();
+    let r = call(
+        Method::PUT,
+        &format!("/ports/{port}"),
+        Some(&json!({"port": {"name": "p"}})),
+        &[("If-Match", "revision_number=1")],
+    );
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert_eq!(r.1["port"]["revision_number"], 2);
+    let (_, list) = call(Method::GET, "/ports", None, &[]);
+    assert_eq!(list["ports"][0]["revision_number"], 2);
+    assert_neutron_error(
+        "stale port delete",
+        &call(
+            Method::DELETE,
+            &format!("/ports/{port}"),
+            None,
+            &[("If-Match", "revision_number=1")],
+        ),
+        412,
+        "RevisionNumberConstraintFailed",
+        "Constrained to 1, but current revision is 2",
+    );
+    let r = call(
+        Method::DELETE,
+        &format!("/ports/{port}"),
+        None,
+        &[("If-Match", "revision_number=2")],
+    );
+    assert_eq!(r.0, 204, "{}", r.1);
+
+    // A security group is revised by its rules.
+    let r = call(
+        Method::POST,
+        "/security-groups",
+        Some(&json!({"security_group": {"name": "web"}})),
+        &[],
+    );
+    assert_eq!(r.0, 201, "{}", r.1);
+    let sg = r.1["security_group"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let before = r.1["security_group"]["revision_number"]
+        .as_u64()
+        .expect("revision");
+    let r = call(
+        Method::POST,
+        "/security-group-rules",
+        Some(
+            &json!({"security_group_rule": {"security_group_id": sg, "direction": "ingress", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}}),
+        ),
+        &[],
+    );
+    assert_eq!(r.0, 201, "{}", r.1);
+    assert_eq!(r.1["security_group_rule"]["revision_number"], 1);
+    let (_, shown) = call(Method::GET, &format!("/security-groups/{sg}"), None, &[]);
+    assert_eq!(shown["security_group"]["revision_number"], before + 1);
+}
+
+/// Two updates of one port with the same `If-Match` at once: exactly one
+/// wins, the other gets 412 (the check and the write are one transaction).
+#[test]
+fn concurrent_updates_with_one_if_match_have_one_winner() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "rev-race");
+    let net = t.standard_network("race", "10.34.0.0/24");
+    let token = t.admin.token().expect("token").to_string();
+    let mut ports = Vec::new();
+    for _ in 0..5 {
+        let r = call_with(
+            &server,
+            &token,
+            Method::POST,
+            "/ports",
+            Some(&json!({"port": {"network_id": net}})),
+            &[],
+        );
+        assert_eq!(r.0, 201, "{}", r.1);
+        ports.push(r.1["port"]["id"].as_str().expect("id").to_string());
+    }
+    for port in &ports {
+        let results: Vec<u16> = std::thread::scope(|sc| {
+            let handles: Vec<_> = ["left", "right"]
+                .iter()
+                .map(|name| {
+                    let (server, token) = (&server, &token);
+                    sc.spawn(move || {
+                        call_with(
+                            server,
+                            token,
+                            Method::PUT,
+                            &format!("/ports/{port}"),
+                            Some(&json!({"port": {"name": name}})),
+                            &[("If-Match", "revision_number=1")],
+                        )
+                        .0
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        let mut sorted = results.clone();
+        sorted.sort();
+        assert_eq!(sorted, vec![200, 412], "{port}");
+        let (_, shown) = call_with(
+            &server,
+            &token,
+            Method::GET,
+            &format!("/ports/{port}"),
+            None,
+            &[],
+        );
+        assert_eq!(shown["port"]["revision_number"], 2);
+    }
+}

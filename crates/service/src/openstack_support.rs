@@ -292,6 +292,21 @@ impl Service {
         .await
     }
 
+    /// The Neutron revision numbers of these objects, for views the caller
+    /// was already shown (a revision number tells nothing else).
+    pub async fn revisions(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        what: Revisioned,
+        ids: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, u64>> {
+        self.project_read(caller, project, Need::Read, move |tx, _| {
+            tx.revisions(what, &ids)
+        })
+        .await
+    }
+
     /// `security_group_update`: rename or re-describe a security group.
     pub async fn security_group_update(
         &self,

@@ -21,6 +21,7 @@
 //! (`sqlite::exec`, `postgres::exec`).
 
 pub mod credential_job;
+pub mod neutron;
 pub mod postgres;
 pub mod quota;
 pub mod sql;
@@ -30,6 +31,7 @@ pub mod tx;
 pub mod user_auth;
 
 pub use credential_job::*;
+pub use neutron::*;
 pub use quota::*;
 pub use trunk::*;
 pub use tx::*;

@@ -37,6 +37,7 @@ pub trait Tx:
     crate::credential_job::CredentialJobTx
     + crate::trunk::TrunkTx
     + crate::quota::QuotaTx
+    + crate::neutron::NeutronTx
     + crate::user_auth::UserAuthTx
 {
     fn ping(&mut self) -> Result<()>;

@@ -29,6 +29,7 @@
 //! (one function per list query builds its `WHERE` from the filter).
 
 mod credential_job;
+mod neutron;
 mod quota;
 pub(crate) mod rows;
 mod trunk;

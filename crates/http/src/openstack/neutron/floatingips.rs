@@ -10,8 +10,8 @@ use super::ports::{all_ports, port_view};
 use super::query::ListQuery;
 use super::trunks::TrunkIndex;
 use super::{
-    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
-    NeutronResult,
+    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
+    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::Scoped;
 use crate::openstack::{base_url, os_time};
@@ -21,6 +21,7 @@ use axum::http::Uri;
 use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
+use nicplane_domain::model::Revisioned;
 use nicplane_domain::model::{Interface, PublicIp};
 use nicplane_domain::query::PageRequest;
 use nicplane_domain::Error;
@@ -116,6 +117,8 @@ pub async fn list(
         .iter()
         .map(|ip| fip_view(ip, ip.interface_id.and_then(|i| ports.get(&i))))
         .collect();
+    let mut items: Vec<Value> = items;
+    with_revisions(&s, &a, Revisioned::FloatingIp, &mut items).await?;
     Ok(Json(q.apply(items, "floatingips", &base_url(&s))?))
 }
 
@@ -130,7 +133,7 @@ pub async fn show(
         .public_ip_get(&a.caller, &a.project, fip_id(&id)?)
         .await?;
     Ok(Json(
-        json!({"floatingip": view_with_port(&s, &a, &ip).await?}),
+        json!({"floatingip": with_revision(&s, &a, Revisioned::FloatingIp, view_with_port(&s, &a, &ip).await?).await?}),
     ))
 }
 
@@ -236,7 +239,7 @@ pub async fn create(
         )
         .await?;
     Ok(created(
-        json!({"floatingip": view_with_port(&s, &a, &ip).await?}),
+        json!({"floatingip": with_revision(&s, &a, Revisioned::FloatingIp, view_with_port(&s, &a, &ip).await?).await?}),
     ))
 }
 
@@ -245,6 +248,7 @@ pub async fn update(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let f: FloatingIpUpdate = decode(body_object(&body, "floatingip")?)?;
@@ -269,14 +273,27 @@ pub async fn update(
                 id,
                 target,
                 fixed,
-                &WriteOptions::default(),
+                &if_match.on(Revisioned::FloatingIp, id),
             )
             .await?
     } else {
+        // Nothing is written: the constraint is checked on the object read.
+        if let Some(expected) = if_match.0 {
+            let v = with_revision(
+                &s,
+                &a,
+                Revisioned::FloatingIp,
+                json!({"id": id.to_string()}),
+            )
+            .await?;
+            if let Some(current) = v["revision_number"].as_u64() {
+                nicplane_domain::rules::revision_matches(expected, current)?;
+            }
+        }
         current
     };
     Ok(Json(
-        json!({"floatingip": view_with_port(&s, &a, &ip).await?}),
+        json!({"floatingip": with_revision(&s, &a, Revisioned::FloatingIp, view_with_port(&s, &a, &ip).await?).await?}),
     ))
 }
 
@@ -285,13 +302,15 @@ pub async fn delete(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let id = fip_id(&id)?;
     s.service
         .public_ip_release(
             &a.caller,
             &a.project,
-            fip_id(&id)?,
-            &WriteOptions::default(),
+            id,
+            &if_match.on(Revisioned::FloatingIp, id),
         )
         .await?;
     Ok(no_content())

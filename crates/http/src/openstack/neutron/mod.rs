@@ -28,7 +28,9 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use nicplane_domain::model::{RevisionPrecondition, Revisioned};
 use nicplane_domain::{ConflictReason, Error, Kind};
+use nicplane_service::WriteOptions;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -140,6 +142,9 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
         }
         Error::Unavailable { message } => ("ServiceUnavailable".into(), message.clone()),
         Error::TooManyRequests { message, .. } => ("OverLimit".into(), message.clone()),
+        Error::PreconditionFailed { message } => {
+            ("RevisionNumberConstraintFailed".into(), message.clone())
+        }
         Error::Internal { .. } => (
             "HTTPInternalServerError".into(),
             "Request Failed: internal server error while processing your request.".into(),
@@ -229,6 +234,97 @@ pub fn check_owner_of(
         }
     }
     Ok(())
+}
+
+/// Neutron's `If-Match: revision_number=N` (other entity tags are ignored,
+/// as Neutron does): the write goes ahead only while the object is at
+/// revision N, else 412 `RevisionNumberConstraintFailed`.
+pub struct IfMatch(pub Option<u64>);
+
+impl FromRequestParts<AppState> for IfMatch {
+    type Rejection = NeutronError;
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, NeutronError> {
+        let bad = |msg: &str| {
+            NeutronError::from(Error::invalid(format!("Bad if-match request: {msg}.")))
+                .with("BadRequest", format!("Bad if-match request: {msg}."))
+        };
+        let mut found = None;
+        for value in parts.headers.get_all(axum::http::header::IF_MATCH) {
+            let value = value
+                .to_str()
+                .map_err(|_| bad("The If-Match header is not ASCII"))?;
+            for tag in value.split(',') {
+                let tag = tag.trim();
+                let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
+                let Some(n) = tag.strip_prefix("revision_number=") else {
+                    continue;
+                };
+                if found.is_some() {
+                    return Err(bad("Multiple revision_number etags are not supported."));
+                }
+                found = Some(n.parse::<u64>().map_err(|_| {
+                    bad("Revision number etag must be in the format of revision_number=<int>")
+                })?);
+            }
+        }
+        Ok(IfMatch(found))
+    }
+}
+
+impl IfMatch {
+    /// The write options of a change of object `id`.
+    pub fn on(&self, what: Revisioned, id: impl std::fmt::Display) -> WriteOptions {
+        WriteOptions::if_revision(self.0.map(|expected| RevisionPrecondition {
+            what,
+            id: id.to_string(),
+            expected,
+        }))
+    }
+}
+
+/// Put each object's `revision_number` into its view (and each rule's into
+/// a security group's `security_group_rules`).
+pub async fn with_revisions(
+    s: &AppState,
+    a: &Scoped,
+    what: Revisioned,
+    items: &mut [Value],
+) -> NeutronResult<()> {
+    let ids = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|v| v["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let revs = s
+        .service
+        .revisions(&a.caller, &a.project, what, ids(items))
+        .await?;
+    for v in items.iter_mut() {
+        if let Some(n) = v["id"].as_str().and_then(|id| revs.get(id)) {
+            v["revision_number"] = json!(n);
+        }
+        if what == Revisioned::SecurityGroup {
+            if let Some(rules) = v
+                .get_mut("security_group_rules")
+                .and_then(Value::as_array_mut)
+            {
+                Box::pin(with_revisions(s, a, Revisioned::SecurityGroupRule, rules)).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`with_revisions`] for one object's view.
+pub async fn with_revision(
+    s: &AppState,
+    a: &Scoped,
+    what: Revisioned,
+    mut item: Value,
+) -> NeutronResult<Value> {
+    with_revisions(s, a, what, std::slice::from_mut(&mut item)).await?;
+    Ok(item)
 }
 
 /// An empty 204.
@@ -449,6 +545,16 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
         "trunk-details",
         "Trunk port details",
         "Expose trunk port details.",
+    ),
+    (
+        "standard-attr-revisions",
+        "Resource revision numbers",
+        "This extension will display the revision number of neutron resources.",
+    ),
+    (
+        "revision-if-match",
+        "If-Match constraints based on revision_number",
+        "Extension indicating that If-Match based on revision_number is supported.",
     ),
     (
         "fip-port-details",

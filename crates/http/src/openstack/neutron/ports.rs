@@ -12,8 +12,8 @@ use super::body::{boolean, decode, nullable_text, objects, only_default, present
 use super::query::ListQuery;
 use super::trunks::{trunk_details, TrunkIndex};
 use super::{
-    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
-    NeutronResult,
+    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
+    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
@@ -22,6 +22,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use nicplane_domain::ids::*;
+use nicplane_domain::model::Revisioned;
 use nicplane_domain::model::*;
 use nicplane_domain::query::{InterfaceFilter, PageRequest};
 use nicplane_domain::types::{InterfaceStatus, MacAddr};
@@ -146,6 +147,8 @@ pub async fn list(
     let ports = all_ports(&s, &a).await?;
     let trunks = TrunkIndex::load(&s, &a, &ports).await?;
     let items: Vec<Value> = ports.iter().map(|i| port_view(i, &trunks)).collect();
+    let mut items: Vec<Value> = items;
+    with_revisions(&s, &a, Revisioned::Port, &mut items).await?;
     Ok(Json(q.apply(items, "ports", &base_url(&s))?))
 }
 
@@ -160,7 +163,7 @@ async fn one_view(s: &AppState, a: &Scoped, id: InterfaceId) -> NeutronResult<Va
         .find(|p| p.id == id)
         .ok_or_else(|| NeutronError::from(Error::not_found(Kind::Interface, id)))?;
     let trunks = TrunkIndex::load(s, a, &ports).await?;
-    Ok(port_view(i, &trunks))
+    with_revision(s, a, Revisioned::Port, port_view(i, &trunks)).await
 }
 
 /// `GET /ports/{id}`.
@@ -429,7 +432,8 @@ pub async fn create(
             .interface_create_many(&a.caller, &a.project, specs, &o)
             .await?;
         let trunks = TrunkIndex::empty();
-        let views: Vec<Value> = made.iter().map(|i| port_view(i, &trunks)).collect();
+        let mut views: Vec<Value> = made.iter().map(|i| port_view(i, &trunks)).collect();
+        with_revisions(&s, &a, Revisioned::Port, &mut views).await?;
         return Ok(created(json!({ "ports": views })));
     }
     let spec = create_spec(body_object(&body, "port")?, &a)?;
@@ -438,7 +442,7 @@ pub async fn create(
         .interface_create(&a.caller, &a.project, spec, &o)
         .await?;
     Ok(created(
-        json!({"port": port_view(&i, &TrunkIndex::empty())}),
+        json!({"port": with_revision(&s, &a, Revisioned::Port, port_view(&i, &TrunkIndex::empty())).await?}),
     ))
 }
 
@@ -447,6 +451,7 @@ pub async fn update(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let p: PortUpdate = decode(body_object(&body, "port")?)?;
@@ -458,7 +463,10 @@ pub async fn update(
     )?;
     let id = port_id(&id)?;
     let (caller, project) = (&a.caller, &a.project);
-    let w = WriteOptions::default();
+    // If-Match guards the first write (the later ones are this request's own).
+    let guarded = if_match.on(Revisioned::Port, id);
+    let mut first = Some(guarded.clone());
+    let mut w = move || first.take().unwrap_or_default();
     let current = s.service.interface_get(caller, project, id).await?;
     let patch = InterfacePatch {
         name: p.name,
@@ -479,7 +487,10 @@ pub async fn update(
             project,
             id,
             patch.clone(),
-            &WriteOptions::dry_run(true),
+            &WriteOptions {
+                dry_run: true,
+                ..guarded
+            },
         )
         .await?;
     if let Some(device) = p.device_id.map(Option::unwrap_or_default) {
@@ -487,7 +498,7 @@ pub async fn update(
         if device != now {
             if let Some(vm) = current.vm_id {
                 s.service
-                    .interface_detach(caller, project, vm, id, &w)
+                    .interface_detach(caller, project, vm, id, &w())
                     .await?;
             }
             if !device.is_empty() {
@@ -504,7 +515,7 @@ pub async fn update(
                             })),
                             ..Default::default()
                         },
-                        &w,
+                        &w(),
                     )
                     .await?;
             }
@@ -517,7 +528,7 @@ pub async fn update(
         }
     }
     s.service
-        .interface_update(caller, project, id, patch, &w)
+        .interface_update(caller, project, id, patch, &w())
         .await?;
     Ok(Json(json!({"port": one_view(&s, &a, id).await?})))
 }
@@ -527,13 +538,15 @@ pub async fn delete(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let id = port_id(&id)?;
     s.service
         .interface_delete(
             &a.caller,
             &a.project,
-            port_id(&id)?,
-            &WriteOptions::default(),
+            id,
+            &if_match.on(Revisioned::Port, id),
         )
         .await?;
     Ok(no_content())

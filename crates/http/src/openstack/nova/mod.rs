@@ -110,6 +110,7 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
         Error::Unauthenticated { .. } => 401,
         Error::Unavailable { .. } => 503,
         Error::TooManyRequests { .. } => 429,
+        Error::PreconditionFailed { .. } => 412,
         Error::Internal { .. } => 500,
     };
     let fault = match status {
@@ -119,6 +120,7 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
         404 => "itemNotFound",
         405 => "badMethod",
         409 => "conflictingRequest",
+        412 => "preconditionFailed",
         413 | 429 => "overLimit",
         415 => "badMediaType",
         501 => "notImplemented",
@@ -141,7 +143,8 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
         | Error::Forbidden { .. }
         | Error::CapacityExhausted { .. }
         | Error::Unavailable { .. }
-        | Error::TooManyRequests { .. } => e.client_message(),
+        | Error::TooManyRequests { .. }
+        | Error::PreconditionFailed { .. } => e.client_message(),
     };
     (status, fault, message)
 }
