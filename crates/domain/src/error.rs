@@ -20,11 +20,12 @@ pub enum Kind {
     Credential,
     Job,
     Token,
+    Flavor,
 }
 
 impl Kind {
     /// Every kind (tests send each through every dialect's error mapping).
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::DataCenter,
         Kind::Project,
         Kind::User,
@@ -39,6 +40,7 @@ impl Kind {
         Kind::Credential,
         Kind::Job,
         Kind::Token,
+        Kind::Flavor,
     ];
 
     /// Human name used in messages ("Network", "VM", ...).
@@ -58,6 +60,7 @@ impl Kind {
             Kind::Credential => "Credential",
             Kind::Job => "Job",
             Kind::Token => "Token",
+            Kind::Flavor => "Flavor",
         }
     }
 }
@@ -383,13 +386,14 @@ mod tests {
                 Kind::Credential => 11,
                 Kind::Job => 12,
                 Kind::Token => 13,
+                Kind::Flavor => 14,
             };
             assert_eq!(i, n, "{k:?}");
         }
         let samples = Error::samples("x");
         assert_eq!(
             samples.len(),
-            Kind::ALL.len() + ConflictReason::ALL.len() + 8
+            Kind::ALL.len() + ConflictReason::ALL.len() + 9
         );
         for e in &samples {
             // Every variant of Error is among the samples.

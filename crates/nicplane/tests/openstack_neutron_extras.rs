@@ -437,3 +437,177 @@ fn concurrent_updates_with_one_if_match_have_one_winner() {
         assert_eq!(shown["port"]["revision_number"], 2);
     }
 }
+
+/// A Nova call with a raw token and a microversion; status and body.
+fn nova(
+    server: &Server,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let r = server
+        .client()
+        .raw(
+            method,
+            &format!("/compute/v2.1{path}"),
+            body,
+            &[
+                ("X-Auth-Token", token),
+                ("OpenStack-API-Version", "compute 2.79"),
+            ],
+        )
+        .expect("transport");
+    (r.status, r.body)
+}
+
+fn assert_nova_fault(case: &str, r: &(u16, Value), status: u16, fault: &str, message: &str) {
+    assert_eq!(r.0, status, "{case}: {}", r.1);
+    assert_eq!(r.1[fault]["code"], status, "{case}: {}", r.1);
+    assert_eq!(r.1[fault]["message"], message, "{case}");
+}
+
+fn flavor_names(server: &Server, token: &str) -> Vec<String> {
+    let (status, body) = nova(server, token, Method::GET, "/flavors", None);
+    assert_eq!(status, 200, "{body}");
+    body["flavors"]
+        .as_array()
+        .expect("flavors")
+        .iter()
+        .map(|f| f["name"].as_str().expect("name").to_string())
+        .collect()
+}
+
+/// Flavors are stored: the former catalog is seeded; the cloud admin creates
+/// and deletes flavors (a tenant gets Nova's 403), names and ids of live
+/// flavors are unique (409), sizes are checked (400); a server keeps showing
+/// the flavor it was created with after that flavor is deleted, as Nova.
+#[test]
+fn flavors_are_managed_by_the_cloud_admin() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "flavors");
+    let tenant_token = t.admin.token().expect("token").to_string();
+    let admin = scoped_token(&server, "admin", ADMIN_PASSWORD, &t.project);
+    let seeded = ["m1.tiny", "m1.small", "m1.medium", "m1.large"]
+        .map(String::from)
+        .to_vec();
+    assert_eq!(flavor_names(&server, &tenant_token), seeded);
+
+    let body =
+        json!({"flavor": {"name": "c1.big", "id": "c1", "ram": 1024, "vcpus": 2, "disk": 10}});
+    assert_nova_fault(
+        "tenant creates",
+        &nova(
+            &server,
+            &tenant_token,
+            Method::POST,
+            "/flavors",
+            Some(&body),
+        ),
+        403,
+        "forbidden",
+        "Policy doesn't allow os_compute_api:os-flavor-manage:create to be performed.",
+    );
+    assert_nova_fault(
+        "tenant deletes",
+        &nova(&server, &tenant_token, Method::DELETE, "/flavors/1", None),
+        403,
+        "forbidden",
+        "Policy doesn't allow os_compute_api:os-flavor-manage:delete to be performed.",
+    );
+    let r = nova(&server, &admin, Method::POST, "/flavors", Some(&body));
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert_eq!(r.1["flavor"]["id"], "c1");
+    assert_eq!(r.1["flavor"]["vcpus"], 2);
+    assert_eq!(r.1["flavor"]["ram"], 1024);
+    assert_eq!(r.1["flavor"]["disk"], 10);
+    assert_nova_fault(
+        "same name",
+        &nova(
+            &server,
+            &admin,
+            Method::POST,
+            "/flavors",
+            Some(&json!({"flavor": {"name": "c1.big", "ram": 1, "vcpus": 1, "disk": 0}})),
+        ),
+        409,
+        "conflictingRequest",
+        "Flavor with name c1.big already exists.",
+    );
+    assert_nova_fault(
+        "same id",
+        &nova(
+            &server,
+            &admin,
+            Method::POST,
+            "/flavors",
+            Some(
+                &json!({"flavor": {"name": "other", "id": "c1", "ram": 1, "vcpus": 1, "disk": 0}}),
+            ),
+        ),
+        409,
+        "conflictingRequest",
+        "Flavor with ID c1 already exists.",
+    );
+    assert_nova_fault(
+        "no vcpus",
+        &nova(&server, &admin, Method::POST, "/flavors", Some(&json!({"flavor": {"name": "zero", "ram": 1, "vcpus": 0, "disk": 0}}))),
+        400,
+        "badRequest",
+        "Invalid input for field/attribute vcpus. Value: 0. vcpus must be between 1 and 2147483647.",
+    );
+    let mut with_new = seeded.clone();
+    with_new.push("c1.big".into());
+    assert_eq!(flavor_names(&server, &tenant_token), with_new);
+
+    // A server made with it keeps its flavor once the flavor is deleted.
+    let r = nova(
+        &server,
+        &tenant_token,
+        Method::POST,
+        "/servers",
+        Some(
+            &json!({"server": {"name": "sized", "flavorRef": "c1", "imageRef": "", "networks": "auto"}}),
+        ),
+    );
+    assert_eq!(r.0, 202, "{}", r.1);
+    let vm = r.1["server"]["id"].as_str().expect("id").to_string();
+    let embedded = json!({"vcpus": 2, "ram": 1024, "disk": 10, "ephemeral": 0, "swap": 0, "original_name": "c1.big", "extra_specs": {}});
+    let (_, shown) = nova(
+        &server,
+        &tenant_token,
+        Method::GET,
+        &format!("/servers/{vm}"),
+        None,
+    );
+    assert_eq!(shown["server"]["flavor"], embedded);
+
+    let r = nova(&server, &admin, Method::DELETE, "/flavors/c1", None);
+    assert_eq!(r.0, 202, "{}", r.1);
+    assert_eq!(flavor_names(&server, &tenant_token), seeded);
+    assert_nova_fault(
+        "deleted",
+        &nova(&server, &tenant_token, Method::GET, "/flavors/c1", None),
+        404,
+        "itemNotFound",
+        "Flavor c1 could not be found.",
+    );
+    assert_nova_fault(
+        "deleted twice",
+        &nova(&server, &admin, Method::DELETE, "/flavors/c1", None),
+        404,
+        "itemNotFound",
+        "Flavor c1 could not be found.",
+    );
+    let (_, shown) = nova(
+        &server,
+        &tenant_token,
+        Method::GET,
+        &format!("/servers/{vm}"),
+        None,
+    );
+    assert_eq!(shown["server"]["flavor"], embedded);
+    // The name and id are free again.
+    let r = nova(&server, &admin, Method::POST, "/flavors", Some(&body));
+    assert_eq!(r.0, 200, "{}", r.1);
+}

@@ -11,6 +11,7 @@ pub mod admin;
 pub mod auth;
 pub mod bootstrap;
 pub mod credential;
+pub mod flavor;
 pub mod interface;
 pub mod ipam;
 pub mod job;

@@ -78,7 +78,8 @@ fn resource_label(kind: Kind) -> &'static str {
         | Kind::PublicIpPool
         | Kind::Credential
         | Kind::Job
-        | Kind::Token => kind.label(),
+        | Kind::Token
+        | Kind::Flavor => kind.label(),
     }
 }
 

@@ -409,9 +409,9 @@ fn api(state: AppState) -> Router {
         .route("/os-quota-sets/{id}", get(quota_sets::show))
         .route("/os-quota-sets/{id}/detail", get(quota_sets::detail))
         .route("/os-quota-sets/{id}/defaults", get(quota_sets::defaults))
-        .route("/flavors", get(flavors::list))
+        .route("/flavors", get(flavors::list).post(flavors::create))
         .route("/flavors/detail", get(flavors::list_detail))
-        .route("/flavors/{id}", get(flavors::show))
+        .route("/flavors/{id}", get(flavors::show).delete(flavors::delete))
         .route("/os-availability-zone", get(servers::availability_zones))
         .fallback(|| async {
             fault_response(404, "itemNotFound", "The resource could not be found.")
