@@ -235,6 +235,26 @@ def test_another_projects_object_in_a_body_field_is_not_found(cloud, project_b, 
     run_case(cloud, project_b, a_side, method, path, body, which, expected, check_a=True)
 
 
+# `If-Match: revision_number=N` on B's object answers the same not-found, not
+# a 412 that would tell the object exists (the revision is read within A's
+# project only).
+IF_MATCH_CASES = [c for c in PATH_CASES if c[1] in ("PUT", "DELETE") and c[0].split("-")[0] in
+                  ("network", "subnet", "port", "floatingip", "security", "trunk") and "/tags" not in c[2]
+                  and "subports" not in c[2]]
+
+
+@pytest.mark.parametrize("method,path,body,which,expected", [pytest.param(*c[1:], id=c[0]) for c in IF_MATCH_CASES])
+def test_a_stale_if_match_on_another_projects_object_is_not_found(cloud, project_b, a_side, method, path, body,
+                                                                  which, expected):
+    b_before = project_state(cloud, project_b.token)
+    for target in (project_b.ids[which], str(uuid.uuid4())):
+        values = dict(a_side, id=target, **{k: v for k, v in project_b.ids.items() if k != "project_id"})
+        kw = {} if body is None else {"json": fill(body, values)}
+        r = cloud.req(method, base_of(path) + fill(path, values), headers={"If-Match": "revision_number=999"}, **kw)
+        check_answer(r, expected, values)
+    assert project_state(cloud, project_b.token) == b_before
+
+
 # Lists and filters: (case id, path with {b_*} placeholders, collection key).
 LIST_CASES = [
     ("networks", "/networks", "networks"),

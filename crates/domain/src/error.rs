@@ -21,11 +21,12 @@ pub enum Kind {
     Job,
     Token,
     Flavor,
+    Tag,
 }
 
 impl Kind {
     /// Every kind (tests send each through every dialect's error mapping).
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::DataCenter,
         Kind::Project,
         Kind::User,
@@ -41,6 +42,7 @@ impl Kind {
         Kind::Job,
         Kind::Token,
         Kind::Flavor,
+        Kind::Tag,
     ];
 
     /// Human name used in messages ("Network", "VM", ...).
@@ -61,6 +63,7 @@ impl Kind {
             Kind::Job => "Job",
             Kind::Token => "Token",
             Kind::Flavor => "Flavor",
+            Kind::Tag => "Tag",
         }
     }
 }
@@ -387,6 +390,7 @@ mod tests {
                 Kind::Job => 12,
                 Kind::Token => 13,
                 Kind::Flavor => 14,
+                Kind::Tag => 15,
             };
             assert_eq!(i, n, "{k:?}");
         }

@@ -485,6 +485,65 @@ pub fn revision_matches(expected: u64, current: u64) -> Result<()> {
     )))
 }
 
+/// Longest Neutron tag (neutron-lib's `TAG_MAX_LEN`).
+pub const NEUTRON_TAG_MAX: usize = 255;
+
+/// A change of a Neutron object's tags.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum TagChange {
+    Replace(Vec<String>),
+    Add(String),
+    Remove(String),
+    Clear,
+}
+
+/// The tags after a change: each 1 to 255 characters without a comma (a
+/// comma separates tags in the list filters), at most [`TAGS_MAX`] (the
+/// interface limit, reused) on one object; a tag removed must be there
+/// (404, Neutron's `TagNotFound`). Sorted, without duplicates. Checked
+/// under the object's row lock, so concurrent changes cannot pass the bound.
+pub fn neutron_tags_apply(
+    label: &str,
+    id: &str,
+    current: &[String],
+    change: &TagChange,
+) -> Result<Vec<String>> {
+    let check = |t: &String| -> Result<()> {
+        if t.is_empty() || t.chars().count() > NEUTRON_TAG_MAX || t.contains(',') {
+            return Err(Error::invalid(format!(
+                "Invalid input for operation: '{t}' is not a valid tag (1 to {NEUTRON_TAG_MAX} characters, no comma)."
+            )));
+        }
+        Ok(())
+    };
+    let mut tags: BTreeSet<String> = current.iter().cloned().collect();
+    match change {
+        TagChange::Replace(new) => {
+            new.iter().try_for_each(check)?;
+            tags = new.iter().cloned().collect();
+        }
+        TagChange::Add(t) => {
+            check(t)?;
+            tags.insert(t.clone());
+        }
+        TagChange::Remove(t) => {
+            if !tags.remove(t) {
+                return Err(Error::NotFound {
+                    kind: Kind::Tag,
+                    id: format!("{t} for {label} {id}"),
+                });
+            }
+        }
+        TagChange::Clear => tags.clear(),
+    }
+    if tags.len() > TAGS_MAX {
+        return Err(Error::invalid(format!(
+            "At most {TAGS_MAX} tags are allowed on one {label}."
+        )));
+    }
+    Ok(tags.into_iter().collect())
+}
+
 /// Longest Nova flavor name and id (Nova's API schema: 255 characters).
 pub const FLAVOR_TEXT_MAX: usize = 255;
 /// Largest vcpus, ram, disk, ephemeral or swap Nova accepts (a database

@@ -611,3 +611,207 @@ fn flavors_are_managed_by_the_cloud_admin() {
     let r = nova(&server, &admin, Method::POST, "/flavors", Some(&body));
     assert_eq!(r.0, 200, "{}", r.1);
 }
+
+/// Tags on networks, subnets, security groups, floating IPs and trunks:
+/// add (201), check (204/404 `TagNotFound`), replace, remove, clear; bounded
+/// (20 per object, 255 characters, no comma: 400); shown in views and used
+/// by the `tags`/`tags-any`/`not-tags`/`not-tags-any` filters; a tag change
+/// bumps the revision; another project's object is its 404.
+#[test]
+fn tags_on_every_standard_resource() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "tags");
+    let other = tenant(&server, "tags-other");
+    let token = t.admin.token().expect("token").to_string();
+    let call = |m: Method, path: &str, body: Option<&Value>| {
+        call_with(&server, &token, m, path, body, &[])
+    };
+    let net = call(
+        Method::POST,
+        "/networks",
+        Some(&json!({"network": {"name": "tagged"}})),
+    )
+    .1["network"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let plain = call(
+        Method::POST,
+        "/networks",
+        Some(&json!({"network": {"name": "plain"}})),
+    )
+    .1["network"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let sub = call(
+        Method::POST,
+        "/subnets",
+        Some(&json!({"subnet": {"network_id": net, "cidr": "10.35.0.0/24", "ip_version": 4}})),
+    )
+    .1["subnet"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let sg = call(
+        Method::POST,
+        "/security-groups",
+        Some(&json!({"security_group": {"name": "tagged"}})),
+    )
+    .1["security_group"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let fip = call(
+        Method::POST,
+        "/floatingips",
+        Some(&json!({"floatingip": {"floating_network_id": t.dc}})),
+    )
+    .1["floatingip"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let parent = call(
+        Method::POST,
+        "/ports",
+        Some(&json!({"port": {"network_id": net}})),
+    )
+    .1["port"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let trunk = call(
+        Method::POST,
+        "/trunks",
+        Some(&json!({"trunk": {"port_id": parent}})),
+    )
+    .1["trunk"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    for (collection, key, id) in [
+        ("networks", "network", &net),
+        ("subnets", "subnet", &sub),
+        ("security-groups", "security_group", &sg),
+        ("floatingips", "floatingip", &fip),
+        ("trunks", "trunk", &trunk),
+    ] {
+        let base = format!("/{collection}/{id}");
+        let before = call(Method::GET, &base, None).1[key]["revision_number"]
+            .as_u64()
+            .expect("revision");
+        let r = call(Method::PUT, &format!("{base}/tags/red"), None);
+        assert_eq!(r.0, 201, "{collection}: {}", r.1);
+        let (_, shown) = call(Method::GET, &base, None);
+        assert_eq!(shown[key]["tags"], json!(["red"]), "{collection}");
+        assert_eq!(shown[key]["revision_number"], before + 1, "{collection}");
+        assert_eq!(call(Method::GET, &format!("{base}/tags/red"), None).0, 204);
+        let resource = key;
+        assert_neutron_error(
+            collection,
+            &call(Method::GET, &format!("{base}/tags/blue"), None),
+            404,
+            "TagNotFound",
+            &format!("Tag blue could not be found for {resource} {id}."),
+        );
+        assert_neutron_error(
+            collection,
+            &call(Method::DELETE, &format!("{base}/tags/blue"), None),
+            404,
+            "TagNotFound",
+            &format!("Tag blue could not be found for {resource} {id}."),
+        );
+        let r = call(
+            Method::PUT,
+            &format!("{base}/tags"),
+            Some(&json!({"tags": ["b", "a"]})),
+        );
+        assert_eq!(r.0, 200, "{}", r.1);
+        assert_eq!(r.1, json!({"tags": ["a", "b"]}));
+        let (_, list) = call(Method::GET, &format!("/{collection}?tags=a,b"), None);
+        let plural = if key == "security_group" {
+            "security_groups".to_string()
+        } else {
+            format!("{key}s")
+        };
+        let ids: Vec<&str> = list[&plural]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|o| o["id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(ids, vec![id.as_str()], "{collection}");
+        let (_, list) = call(Method::GET, &format!("/{collection}?not-tags-any=a"), None);
+        assert!(
+            list[&plural]
+                .as_array()
+                .expect("list")
+                .iter()
+                .all(|o| o["id"] != json!(id)),
+            "{collection}"
+        );
+        let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+        assert_neutron_error(
+            collection,
+            &call(
+                Method::PUT,
+                &format!("{base}/tags"),
+                Some(&json!({ "tags": many })),
+            ),
+            400,
+            "InvalidInput",
+            &format!("At most 20 tags are allowed on one {key}."),
+        );
+        assert_neutron_error(
+            collection,
+            &call(Method::PUT, &format!("{base}/tags/{}", "x".repeat(256)), None),
+            400,
+            "InvalidInput",
+            &format!("Invalid input for operation: '{}' is not a valid tag (1 to 255 characters, no comma).", "x".repeat(256)),
+        );
+        let r = call(Method::DELETE, &format!("{base}/tags/a"), None);
+        assert_eq!(r.0, 204, "{}", r.1);
+        let r = call(Method::DELETE, &format!("{base}/tags"), None);
+        assert_eq!(r.0, 204, "{}", r.1);
+        assert_eq!(
+            call(Method::GET, &format!("{base}/tags"), None).1,
+            json!({"tags": []})
+        );
+    }
+    let (_, list) = call(Method::GET, "/networks?name=plain", None);
+    assert_eq!(list["networks"][0]["tags"], json!([]));
+    let _ = plain;
+
+    // Another project's object: its 404, in Neutron's words.
+    let other_token = other.admin.token().expect("token").to_string();
+    let r = call_with(
+        &server,
+        &other_token,
+        Method::PUT,
+        &format!("/networks/{net}/tags/x"),
+        None,
+        &[],
+    );
+    assert_neutron_error(
+        "other project",
+        &r,
+        404,
+        "NetworkNotFound",
+        &format!("Network {net} could not be found."),
+    );
+    let r = call_with(
+        &server,
+        &other_token,
+        Method::GET,
+        &format!("/trunks/{trunk}/tags"),
+        None,
+        &[],
+    );
+    assert_neutron_error(
+        "other project",
+        &r,
+        404,
+        "TrunkNotFound",
+        &format!("Trunk {trunk} could not be found."),
+    );
+}

@@ -307,6 +307,74 @@ impl Service {
         .await
     }
 
+    /// The Neutron tags of these objects (networks, subnets, security
+    /// groups, floating IPs, trunks), for views the caller was shown.
+    pub async fn neutron_tags(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        what: Revisioned,
+        ids: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, Vec<String>>> {
+        self.project_read(caller, project, Need::Read, move |tx, _| {
+            tx.neutron_tags(what, &ids)
+        })
+        .await
+    }
+
+    /// `neutron_tags_get`: the tags of one object of the project; another
+    /// project's or a missing object is `kind`'s 404.
+    pub async fn neutron_tags_get(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        what: Revisioned,
+        kind: Kind,
+        id: String,
+    ) -> Result<Vec<String>> {
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            if tx.revision_lock(what, &id, p)?.is_none() {
+                return Err(Error::not_found(kind, &id));
+            }
+            Ok(tx
+                .neutron_tags(what, std::slice::from_ref(&id))?
+                .remove(&id)
+                .unwrap_or_default())
+        })
+        .await
+    }
+
+    /// `neutron_tags_change`: change the tags of an object of the project
+    /// (`rules::neutron_tags_apply` on the locked row), bumping its revision
+    /// when they change. Another project's or a missing object is `kind`'s
+    /// 404. Returns the tags after the change.
+    pub async fn neutron_tags_change(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        what: Revisioned,
+        kind: Kind,
+        label: &'static str,
+        id: String,
+        change: rules::TagChange,
+        opts: &WriteOptions,
+    ) -> Result<Vec<String>> {
+        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            if tx.revision_lock(what, &id, p)?.is_none() {
+                return Err(Error::not_found(kind, &id));
+            }
+            let ids = [id.clone()];
+            let current = tx.neutron_tags(what, &ids)?.remove(&id).unwrap_or_default();
+            let new = rules::neutron_tags_apply(label, &id, &current, &change)?;
+            if new != current {
+                tx.neutron_tags_set(what, &id, &new)?;
+                tx.revision_bump(what, &id)?;
+            }
+            Ok(new)
+        })
+        .await
+    }
+
     /// `security_group_update`: rename or re-describe a security group.
     pub async fn security_group_update(
         &self,

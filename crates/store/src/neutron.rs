@@ -23,6 +23,19 @@ pub trait NeutronTx {
     /// The revisions of these objects (absent ids are left out).
     fn revisions(&mut self, what: Revisioned, ids: &[String]) -> Result<HashMap<String, u64>>;
 
+    /// Bump an object's revision (a change the triggers do not see: its
+    /// tags).
+    fn revision_bump(&mut self, what: Revisioned, id: &str) -> Result<()>;
+
+    /// The tags of these objects (`neutron_tags`; not ports), sorted.
+    fn neutron_tags(
+        &mut self,
+        what: Revisioned,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<String>>>;
+    /// Replace an object's tags.
+    fn neutron_tags_set(&mut self, what: Revisioned, id: &str, tags: &[String]) -> Result<()>;
+
     /// Live flavors, by id; with `deleted`, deleted ones too.
     fn flavor_list(&mut self, deleted: bool) -> Result<Vec<Flavor>>;
     fn flavor_insert(&mut self, f: &Flavor, created_at: i64) -> Result<()>;

@@ -147,3 +147,32 @@ INSERT INTO flavors (id, name, vcpus, ram, disk, created_at) VALUES
     ('2', 'm1.small', 1, 2048, 20, 0),
     ('3', 'm1.medium', 2, 4096, 40, 0),
     ('4', 'm1.large', 4, 8192, 80, 0);
+
+-- Neutron tags of the standard resources other than ports (a port keeps its
+-- tags in interfaces.tags): networks, subnets, security groups, floating IPs
+-- and trunks. At most 20 per object (`rules::neutron_tags_apply`, checked
+-- under the object's row lock), 1 to 255 characters each. A trigger per
+-- table drops an object's tags with it.
+CREATE TABLE neutron_tags (
+    resource TEXT COLLATE "C" NOT NULL CHECK (resource IN ('network', 'subnet', 'security_group', 'floatingip', 'trunk')),
+    resource_id TEXT COLLATE "C" NOT NULL,
+    tag TEXT COLLATE "C" NOT NULL CHECK (char_length(tag) BETWEEN 1 AND 255),
+    PRIMARY KEY (resource, resource_id, tag)
+);
+CREATE FUNCTION nicplane_drop_tags() RETURNS TRIGGER
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM neutron_tags WHERE resource = TG_ARGV[0] AND resource_id = OLD.id;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER networks_drop_tags AFTER DELETE ON networks
+    FOR EACH ROW EXECUTE FUNCTION nicplane_drop_tags('network');
+CREATE TRIGGER subnets_drop_tags AFTER DELETE ON subnets
+    FOR EACH ROW EXECUTE FUNCTION nicplane_drop_tags('subnet');
+CREATE TRIGGER security_groups_drop_tags AFTER DELETE ON security_groups
+    FOR EACH ROW EXECUTE FUNCTION nicplane_drop_tags('security_group');
+CREATE TRIGGER public_ips_drop_tags AFTER DELETE ON public_ips
+    FOR EACH ROW EXECUTE FUNCTION nicplane_drop_tags('floatingip');
+CREATE TRIGGER trunks_drop_tags AFTER DELETE ON trunks
+    FOR EACH ROW EXECUTE FUNCTION nicplane_drop_tags('trunk');

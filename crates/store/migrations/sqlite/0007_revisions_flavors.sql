@@ -140,3 +140,35 @@ INSERT INTO flavors (id, name, vcpus, ram, disk, created_at) VALUES
     ('2', 'm1.small', 1, 2048, 20, 0),
     ('3', 'm1.medium', 2, 4096, 40, 0),
     ('4', 'm1.large', 4, 8192, 80, 0);
+
+-- Neutron tags of the standard resources other than ports (a port keeps its
+-- tags in interfaces.tags): networks, subnets, security groups, floating IPs
+-- and trunks. At most 20 per object (`rules::neutron_tags_apply`, checked
+-- under the object's row lock), 1 to 255 characters each. A trigger per
+-- table drops an object's tags with it.
+CREATE TABLE neutron_tags (
+    resource TEXT NOT NULL CHECK (resource IN ('network', 'subnet', 'security_group', 'floatingip', 'trunk')),
+    resource_id TEXT NOT NULL,
+    tag TEXT NOT NULL CHECK (length(tag) BETWEEN 1 AND 255),
+    PRIMARY KEY (resource, resource_id, tag)
+);
+CREATE TRIGGER networks_drop_tags AFTER DELETE ON networks
+BEGIN
+    DELETE FROM neutron_tags WHERE resource = 'network' AND resource_id = OLD.id;
+END;
+CREATE TRIGGER subnets_drop_tags AFTER DELETE ON subnets
+BEGIN
+    DELETE FROM neutron_tags WHERE resource = 'subnet' AND resource_id = OLD.id;
+END;
+CREATE TRIGGER security_groups_drop_tags AFTER DELETE ON security_groups
+BEGIN
+    DELETE FROM neutron_tags WHERE resource = 'security_group' AND resource_id = OLD.id;
+END;
+CREATE TRIGGER public_ips_drop_tags AFTER DELETE ON public_ips
+BEGIN
+    DELETE FROM neutron_tags WHERE resource = 'floatingip' AND resource_id = OLD.id;
+END;
+CREATE TRIGGER trunks_drop_tags AFTER DELETE ON trunks
+BEGIN
+    DELETE FROM neutron_tags WHERE resource = 'trunk' AND resource_id = OLD.id;
+END;

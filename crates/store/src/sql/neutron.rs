@@ -35,6 +35,21 @@ fn table(what: Revisioned) -> (&'static str, &'static str) {
     }
 }
 
+/// The `neutron_tags.resource` of a revisioned object (ports keep their
+/// tags in `interfaces.tags`, rules have none).
+fn tag_resource(what: Revisioned) -> Result<&'static str> {
+    match what {
+        Revisioned::Network => Ok("network"),
+        Revisioned::Subnet => Ok("subnet"),
+        Revisioned::SecurityGroup => Ok("security_group"),
+        Revisioned::FloatingIp => Ok("floatingip"),
+        Revisioned::Trunk => Ok("trunk"),
+        Revisioned::Port | Revisioned::SecurityGroupRule => {
+            Err(Error::internal(format!("{what:?} has no neutron_tags")))
+        }
+    }
+}
+
 fn revision(v: i64) -> Result<u64> {
     u64::try_from(v).map_err(|_| Error::internal("negative revision_number"))
 }
@@ -96,6 +111,57 @@ impl<E: Exec> NeutronTx for SqlTx<E> {
             }
         }
         Ok(out)
+    }
+
+    fn revision_bump(&mut self, what: Revisioned, id: &str) -> Result<()> {
+        let (t, _) = table(what);
+        self.exec.execute(
+            &format!("UPDATE {t} SET revision_number = revision_number + 1 WHERE id = $1"),
+            args![id],
+        )?;
+        Ok(())
+    }
+
+    fn neutron_tags(
+        &mut self,
+        what: Revisioned,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<String>>> {
+        let resource = tag_resource(what)?;
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let marks: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
+            let mut params = vec![Param::from(resource)];
+            params.extend(chunk.iter().map(|i| Param::from(i.as_str())));
+            let rows = self.exec.query(
+                &format!(
+                    "SELECT resource_id, tag FROM neutron_tags WHERE resource = $1 \
+                     AND resource_id IN ({}) ORDER BY resource_id, tag",
+                    marks.join(", ")
+                ),
+                &params,
+                |r| Ok((r.string(0)?, r.string(1)?)),
+            )?;
+            for (id, tag) in rows {
+                out.entry(id).or_default().push(tag);
+            }
+        }
+        Ok(out)
+    }
+
+    fn neutron_tags_set(&mut self, what: Revisioned, id: &str, tags: &[String]) -> Result<()> {
+        let resource = tag_resource(what)?;
+        self.exec.execute(
+            "DELETE FROM neutron_tags WHERE resource = $1 AND resource_id = $2",
+            args![resource, id],
+        )?;
+        for tag in tags {
+            self.exec.execute(
+                "INSERT INTO neutron_tags (resource, resource_id, tag) VALUES ($1, $2, $3)",
+                args![resource, id, tag.as_str()],
+            )?;
+        }
+        Ok(())
     }
 
     fn flavor_list(&mut self, deleted: bool) -> Result<Vec<Flavor>> {

@@ -17,6 +17,7 @@ pub mod ports;
 pub mod query;
 pub mod quotas;
 pub mod security_groups;
+pub mod tags;
 pub mod trunks;
 
 use super::{scoped, Scoped};
@@ -79,7 +80,8 @@ fn resource_label(kind: Kind) -> &'static str {
         | Kind::Credential
         | Kind::Job
         | Kind::Token
-        | Kind::Flavor => kind.label(),
+        | Kind::Flavor
+        | Kind::Tag => kind.label(),
     }
 }
 
@@ -283,8 +285,9 @@ impl IfMatch {
     }
 }
 
-/// Put each object's `revision_number` into its view (and each rule's into
-/// a security group's `security_group_rules`).
+/// Put each object's `revision_number` and (but for ports, which carry
+/// their own) `tags` into its view (and each rule's revision into a
+/// security group's `security_group_rules`).
 pub async fn with_revisions(
     s: &AppState,
     a: &Scoped,
@@ -301,9 +304,21 @@ pub async fn with_revisions(
         .service
         .revisions(&a.caller, &a.project, what, ids(items))
         .await?;
+    let tagged = !matches!(what, Revisioned::Port | Revisioned::SecurityGroupRule);
+    let tags = if tagged {
+        s.service
+            .neutron_tags(&a.caller, &a.project, what, ids(items))
+            .await?
+    } else {
+        Default::default()
+    };
     for v in items.iter_mut() {
         if let Some(n) = v["id"].as_str().and_then(|id| revs.get(id)) {
             v["revision_number"] = json!(n);
+        }
+        if tagged && v.get("tags").is_some() {
+            let t = v["id"].as_str().and_then(|id| tags.get(id)).cloned();
+            v["tags"] = json!(t.unwrap_or_default());
         }
         if what == Revisioned::SecurityGroup {
             if let Some(rules) = v
@@ -398,6 +413,29 @@ async fn not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
+/// The tag routes of one resource (`tags.rs`).
+fn tag_routes(base: &str, t: tags::Tagged) -> Router<AppState> {
+    type One = axum::extract::Path<String>;
+    type Two = axum::extract::Path<(String, String)>;
+    Router::new()
+        .route(
+            &format!("{base}/{{id}}/tags"),
+            get(move |a: NeutronAuth, s: State<AppState>, p: One| tags::list(t, a, s, p))
+                .put(
+                    move |a: NeutronAuth, s: State<AppState>, p: One, b: NeutronJson| {
+                        tags::replace(t, a, s, p, b)
+                    },
+                )
+                .delete(move |a: NeutronAuth, s: State<AppState>, p: One| tags::clear(t, a, s, p)),
+        )
+        .route(
+            &format!("{base}/{{id}}/tags/{{tag}}"),
+            get(move |a: NeutronAuth, s: State<AppState>, p: Two| tags::check(t, a, s, p))
+                .put(move |a: NeutronAuth, s: State<AppState>, p: Two| tags::add(t, a, s, p))
+                .delete(move |a: NeutronAuth, s: State<AppState>, p: Two| tags::remove(t, a, s, p)),
+        )
+}
+
 /// The network API proper (paths relative to `/network/v2.0`).
 fn api(state: AppState) -> Router {
     Router::new()
@@ -482,6 +520,11 @@ fn api(state: AppState) -> Router {
         )
         .route("/quotas/{id}/details", get(quotas::details))
         .route("/quotas/{id}/default", get(quotas::defaults))
+        .merge(tag_routes("/networks", tags::NETWORK))
+        .merge(tag_routes("/subnets", tags::SUBNET))
+        .merge(tag_routes("/security-groups", tags::SECURITY_GROUP))
+        .merge(tag_routes("/floatingips", tags::FLOATING_IP))
+        .merge(tag_routes("/trunks", tags::TRUNK))
         .route("/extensions", get(extension_list))
         .route("/extensions/{alias}", get(extension_show))
         .route("/availability_zones", get(networks::availability_zones))

@@ -178,10 +178,12 @@ pub async fn create(
     only_keys(f, "flavor", CREATE_FIELDS)?;
     let name = match f.get("name") {
         Some(Value::String(n)) => n.clone(),
-        _ => return Err(NovaError::from(Error::invalid(format!(
+        _ => {
+            return Err(NovaError::from(Error::invalid(format!(
             "Invalid input for field/attribute flavor. Value: {}. 'name' is a required property",
             Value::Object(f.clone())
-        )))),
+        ))))
+        }
     };
     let id = match f.get("id") {
         None | Some(Value::Null) => None,
