@@ -69,15 +69,16 @@ def test_stale_if_match_is_refused(cloud):
     port = conn.network.create_port(network_id=conn.network.find_network("db-net").id, name="os-rev")
     try:
         assert port.revision_number == 1
-        renamed = conn.network.update_port(port, name="os-rev-2", if_revision=1)
+        # By id each time: openstacksdk sends `if_revision` once per resource object.
+        renamed = conn.network.update_port(port.id, name="os-rev-2", if_revision=1)
         assert renamed.revision_number == 2
         with pytest.raises(sdk_exc.HttpException) as e:
-            conn.network.update_port(port, name="os-rev-3", if_revision=1)
+            conn.network.update_port(port.id, name="os-rev-3", if_revision=1)
         assert e.value.status_code == 412
         assert "Constrained to 1, but current revision is 2" in str(e.value)
         assert conn.network.get_port(port.id).name == "os-rev-2"
         with pytest.raises(sdk_exc.HttpException) as e:
-            conn.network.delete_port(port, if_revision=1)
+            conn.network.delete_port(port.id, if_revision=1)
         assert e.value.status_code == 412
     finally:
         conn.network.delete_port(port.id)

@@ -250,3 +250,21 @@ pub async fn delete(
         .await?;
     Ok(empty(StatusCode::ACCEPTED))
 }
+
+/// `GET /flavors/{id}/os-extra_specs`: nicplane flavors have none (`openstack
+/// flavor show` asks).
+pub async fn extra_specs(
+    State(s): State<AppState>,
+    a: NovaAuth,
+    Path(id): Path<String>,
+) -> NovaResult<Response> {
+    match s.service.flavor_get(&a.0.caller, &id).await {
+        Ok(_) => Ok(Json(json!({"extra_specs": {}})).into_response()),
+        Err(Error::NotFound { .. }) => Ok(fault_response(
+            404,
+            "itemNotFound",
+            &format!("Flavor {id} could not be found."),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -412,6 +412,7 @@ fn api(state: AppState) -> Router {
         .route("/flavors", get(flavors::list).post(flavors::create))
         .route("/flavors/detail", get(flavors::list_detail))
         .route("/flavors/{id}", get(flavors::show).delete(flavors::delete))
+        .route("/flavors/{id}/os-extra_specs", get(flavors::extra_specs))
         .route("/os-availability-zone", get(servers::availability_zones))
         .fallback(|| async {
             fault_response(404, "itemNotFound", "The resource could not be found.")
