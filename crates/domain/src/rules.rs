@@ -1599,6 +1599,87 @@ mod tests {
     }
 
     #[test]
+    fn a_revision_constraint_holds_only_at_that_revision() {
+        assert!(revision_matches(3, 3).is_ok());
+        let e = revision_matches(2, 3).unwrap_err();
+        assert_eq!(e.http_status(), 412);
+        assert_eq!(e.to_string(), "Constrained to 2, but current revision is 3");
+    }
+
+    #[test]
+    fn neutron_tags_are_bounded_sorted_and_removed_only_when_there() {
+        let cur = vec!["b".to_string()];
+        let add = neutron_tags_apply("network", "n1", &cur, &TagChange::Add("a".into())).unwrap();
+        assert_eq!(add, vec!["a", "b"]);
+        let e =
+            neutron_tags_apply("network", "n1", &cur, &TagChange::Remove("z".into())).unwrap_err();
+        assert!(matches!(
+            e,
+            Error::NotFound {
+                kind: Kind::Tag,
+                ..
+            }
+        ));
+        let many = TagChange::Replace((0..21).map(|i| i.to_string()).collect());
+        let e = neutron_tags_apply("trunk", "t1", &[], &many).unwrap_err();
+        assert_eq!(e.to_string(), "At most 20 tags are allowed on one trunk.");
+        for bad in ["", "a,b", &"x".repeat(256)] {
+            assert!(
+                neutron_tags_apply("subnet", "s", &[], &TagChange::Add(bad.to_string())).is_err()
+            );
+        }
+        assert_eq!(
+            neutron_tags_apply("subnet", "s", &cur, &TagChange::Clear).unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_chosen_public_address_is_a_host_of_a_pool_but_its_gateway() {
+        let pool = PublicIpPool {
+            id: crate::ids::PoolId::new(),
+            data_center_id: DataCenterId::new(),
+            name: "p".into(),
+            cidr: "198.51.100.0/28".parse().unwrap(),
+            free_addresses: 13,
+            created_at: crate::model::now(),
+        };
+        let pools = [pool];
+        let (_, off) = public_ip_chosen_in_pool("198.51.100.5".parse().unwrap(), &pools).unwrap();
+        assert_eq!(off, 5);
+        for bad in ["198.51.100.0", "198.51.100.1", "198.51.100.15", "10.0.0.1"] {
+            assert!(
+                public_ip_chosen_in_pool(bad.parse().unwrap(), &pools).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(public_ip_address_free(true, "198.51.100.5".parse().unwrap(), &pools[0]).is_ok());
+        let e =
+            public_ip_address_free(false, "198.51.100.5".parse().unwrap(), &pools[0]).unwrap_err();
+        assert_eq!(e.conflict_reason(), Some(ConflictReason::AddressInUse));
+        assert!(public_ip_address_choice_allowed(true).is_ok());
+        assert_eq!(
+            public_ip_address_choice_allowed(false)
+                .unwrap_err()
+                .http_status(),
+            403
+        );
+    }
+
+    #[test]
+    fn flavor_attributes_are_checked() {
+        assert!(flavor_text_valid("name", "m1.tiny").is_ok());
+        assert!(flavor_text_valid("name", "").is_err());
+        assert!(flavor_text_valid("name", " padded").is_err());
+        assert!(flavor_text_valid("id", "a/b").is_err());
+        assert_eq!(flavor_size_valid("vcpus", 2, 1).unwrap(), 2);
+        assert!(flavor_size_valid("vcpus", 0, 1).is_err());
+        assert!(flavor_size_valid("disk", 0, 0).is_ok());
+        assert!(flavor_size_valid("ram", 2_147_483_648, 1).is_err());
+        assert!(flavor_manage_allowed(false, "create").is_err());
+    }
+
+    #[test]
     fn tags_are_checked() {
         let t = |k: &str, v: &str| ResourceTag {
             key: k.into(),

@@ -347,7 +347,9 @@ impl Service {
     /// `neutron_tags_change`: change the tags of an object of the project
     /// (`rules::neutron_tags_apply` on the locked row), bumping its revision
     /// when they change. Another project's or a missing object is `kind`'s
-    /// 404. Returns the tags after the change.
+    /// 404. Tagging a network or subnet takes the Tenant Administrator, as
+    /// changing one does; the other objects a Power User. Returns the tags
+    /// after the change.
     pub async fn neutron_tags_change(
         &self,
         caller: &Caller,
@@ -359,7 +361,11 @@ impl Service {
         change: rules::TagChange,
         opts: &WriteOptions,
     ) -> Result<Vec<String>> {
-        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+        let need = match what {
+            Revisioned::Network | Revisioned::Subnet => Need::Administer,
+            _ => Need::Write,
+        };
+        self.project_write(caller, project, need, opts, move |tx, p| {
             if tx.revision_lock(what, &id, p)?.is_none() {
                 return Err(Error::not_found(kind, &id));
             }

@@ -90,9 +90,14 @@ CREATE TRIGGER trunks_revision BEFORE UPDATE ON trunks FOR EACH ROW
         OR OLD.admin_state_up IS DISTINCT FROM NEW.admin_state_up)
     EXECUTE FUNCTION nicplane_revision_bump();
 
+-- A rule deleted by the cascade of its group's deletion (a nested trigger)
+-- leaves the group alone: the group row is gone in this very command.
 CREATE FUNCTION nicplane_revise_group() RETURNS TRIGGER
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'DELETE' AND pg_trigger_depth() > 1 THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         UPDATE security_groups SET revision_number = revision_number + 1 WHERE id = NEW.security_group_id;
     ELSE
