@@ -50,6 +50,16 @@ pub struct PublicIpInRequest {
     pub address: Option<std::net::IpAddr>,
 }
 
+/// The object a tag change is for: its revisioned kind, the kind its
+/// absence is reported as, its label in messages, and its id.
+#[derive(Debug, Clone)]
+pub struct TagTarget {
+    pub what: Revisioned,
+    pub kind: Kind,
+    pub label: &'static str,
+    pub id: String,
+}
+
 /// Rename or re-describe a security group; the default group keeps its name.
 pub fn security_group_update_tx(
     tx: &mut dyn Tx,
@@ -354,13 +364,16 @@ impl Service {
         &self,
         caller: &Caller,
         project: &ProjectId,
-        what: Revisioned,
-        kind: Kind,
-        label: &'static str,
-        id: String,
+        target: TagTarget,
         change: rules::TagChange,
         opts: &WriteOptions,
     ) -> Result<Vec<String>> {
+        let TagTarget {
+            what,
+            kind,
+            label,
+            id,
+        } = target;
         let need = match what {
             Revisioned::Network | Revisioned::Subnet => Need::Administer,
             _ => Need::Write,

@@ -14,6 +14,7 @@ use axum::Json;
 use nicplane_domain::model::Revisioned;
 use nicplane_domain::rules::TagChange;
 use nicplane_domain::{Error, Kind};
+use nicplane_service::openstack_support::TagTarget;
 use nicplane_service::WriteOptions;
 use serde_json::{json, Value};
 
@@ -96,10 +97,12 @@ impl Tagged {
             .neutron_tags_change(
                 &a.caller,
                 &a.project,
-                self.what,
-                Kind::Network,
-                self.resource,
-                id.to_ascii_lowercase(),
+                TagTarget {
+                    what: self.what,
+                    kind: Kind::Network,
+                    label: self.resource,
+                    id: id.to_ascii_lowercase(),
+                },
                 change,
                 &WriteOptions::default(),
             )
