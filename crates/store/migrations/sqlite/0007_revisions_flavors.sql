@@ -134,7 +134,7 @@ CREATE TABLE flavors (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (id, deleted_at)
 );
-CREATE UNIQUE INDEX flavors_name_key ON flavors(name) WHERE deleted_at = 0;
+CREATE UNIQUE INDEX flavors_live_name ON flavors(name) WHERE deleted_at = 0;
 INSERT INTO flavors (id, name, vcpus, ram, disk, created_at) VALUES
     ('1', 'm1.tiny', 1, 512, 1, 0),
     ('2', 'm1.small', 1, 2048, 20, 0),
