@@ -376,6 +376,11 @@ fn revision_numbers_and_if_match() {
     assert_eq!(r.1["security_group_rule"]["revision_number"], 1);
     let (_, shown) = call(Method::GET, &format!("/security-groups/{sg}"), None, &[]);
     assert_eq!(shown["security_group"]["revision_number"], before + 1);
+    let rules = shown["security_group"]["security_group_rules"]
+        .as_array()
+        .expect("rules");
+    assert!(!rules.is_empty());
+    assert!(rules.iter().all(|r| r["revision_number"] == 1), "{rules:?}");
 }
 
 /// Two updates of one port with the same `If-Match` at once: exactly one

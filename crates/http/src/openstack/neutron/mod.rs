@@ -320,12 +320,37 @@ pub async fn with_revisions(
             let t = v["id"].as_str().and_then(|id| tags.get(id)).cloned();
             v["tags"] = json!(t.unwrap_or_default());
         }
-        if what == Revisioned::SecurityGroup {
-            if let Some(rules) = v
-                .get_mut("security_group_rules")
+    }
+    if what == Revisioned::SecurityGroup {
+        // Every group's rules in one query.
+        let rule_ids: Vec<String> = items
+            .iter()
+            .flat_map(|v| {
+                v["security_group_rules"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect();
+        let revs = s
+            .service
+            .revisions(
+                &a.caller,
+                &a.project,
+                Revisioned::SecurityGroupRule,
+                rule_ids,
+            )
+            .await?;
+        for rule in items.iter_mut().flat_map(|v| {
+            v.get_mut("security_group_rules")
                 .and_then(Value::as_array_mut)
-            {
-                Box::pin(with_revisions(s, a, Revisioned::SecurityGroupRule, rules)).await?;
+                .map(|r| r.iter_mut())
+                .into_iter()
+                .flatten()
+        }) {
+            if let Some(n) = rule["id"].as_str().and_then(|id| revs.get(id)) {
+                rule["revision_number"] = json!(n);
             }
         }
     }
