@@ -46,6 +46,11 @@ PATH_CASES = [
     ("port-tag-check", "GET", "/ports/{id}/tags/b-tag", None, "port", PORT_NF),
     ("port-tag-add", "PUT", "/ports/{id}/tags/x", None, "port", PORT_NF),
     ("port-tag-remove", "DELETE", "/ports/{id}/tags/b-tag", None, "port", PORT_NF),
+    ("network-tag-add", "PUT", "/networks/{id}/tags/x", None, "net", NETWORK_NF),
+    ("subnet-tags-list", "GET", "/subnets/{id}/tags", None, "subnet", SUBNET_NF),
+    ("security-group-tags-replace", "PUT", "/security-groups/{id}/tags", {"tags": ["x"]}, "sg", SG_NF),
+    ("floatingip-tag-remove", "DELETE", "/floatingips/{id}/tags/x", None, "fip", FIP_NF),
+    ("trunk-tags-clear", "DELETE", "/trunks/{id}/tags", None, "trunk", TRUNK_NF),
     ("floatingip-show", "GET", "/floatingips/{id}", None, "fip", FIP_NF),
     ("floatingip-update", "PUT", "/floatingips/{id}", {"floatingip": {"port_id": None}}, "fip", FIP_NF),
     ("floatingip-delete", "DELETE", "/floatingips/{id}", None, "fip", FIP_NF),
@@ -233,6 +238,26 @@ def test_another_projects_object_in_the_path_is_not_found(cloud, project_b, a_si
 def test_another_projects_object_in_a_body_field_is_not_found(cloud, project_b, a_side, method, path, body, which,
                                                               expected):
     run_case(cloud, project_b, a_side, method, path, body, which, expected, check_a=True)
+
+
+# `If-Match: revision_number=N` on B's object answers the same not-found, not
+# a 412 that would tell the object exists (the revision is read within A's
+# project only).
+IF_MATCH_CASES = [c for c in PATH_CASES if c[1] in ("PUT", "DELETE") and c[0].split("-")[0] in
+                  ("network", "subnet", "port", "floatingip", "security", "trunk") and "/tags" not in c[2]
+                  and "subports" not in c[2]]
+
+
+@pytest.mark.parametrize("method,path,body,which,expected", [pytest.param(*c[1:], id=c[0]) for c in IF_MATCH_CASES])
+def test_a_stale_if_match_on_another_projects_object_is_not_found(cloud, project_b, a_side, method, path, body,
+                                                                  which, expected):
+    b_before = project_state(cloud, project_b.token)
+    for target in (project_b.ids[which], str(uuid.uuid4())):
+        values = dict(a_side, id=target, **{k: v for k, v in project_b.ids.items() if k != "project_id"})
+        kw = {} if body is None else {"json": fill(body, values)}
+        r = cloud.req(method, base_of(path) + fill(path, values), headers={"If-Match": "revision_number=999"}, **kw)
+        check_answer(r, expected, values)
+    assert project_state(cloud, project_b.token) == b_before
 
 
 # Lists and filters: (case id, path with {b_*} placeholders, collection key).

@@ -11,7 +11,8 @@ User (bob, Keystone roles `member`+`reader`) and a Tenant Administrator
   Administrator does it; every other write (the console guide's interface and
   public IP actions, ports, security groups, trunks, servers) a Power User
   does.
-* Quotas and users are the cloud admin's: refused to all three roles.
+* Quotas, users, flavors and a floating IP's chosen address are the cloud
+  admin's: refused to all three roles.
 
 Objects each case needs are made by alice just before it (`Prep`) and
 removed after it, so every case is independent."""
@@ -22,6 +23,8 @@ from conftest import NEUTRON, NOVA, READ_ONLY, neutron_error, nova_fault, ok, pr
 
 ADMIN_ONLY = "The {role} role cannot do this; it needs the Tenant Administrator role."
 CLOUD_ADMIN_ONLY = "Only the cloud admin can manage data centers, public IP pools, projects, users and shared networks."
+FIP_ADDRESS = ("Only the cloud admin can choose the address of a floating IP "
+               "(rule:create_floatingip:floating_ip_address is disallowed by policy).")
 TITLES = {"carol": "Tenant Reader", "bob": "Tenant Power User", "alice": "Tenant Administrator"}
 
 # Who may do what: "write" = Tenant Administrator and Power User; "admin" =
@@ -132,6 +135,11 @@ ROUTES = [
     ("subnet-create", "POST", "/subnets",
      {"subnet": {"network_id": "{net}", "cidr": "10.96.0.0/24", "ip_version": 4}}, Prep.network, ADMIN, 201),
     ("subnet-delete", "DELETE", "/subnets/{subnet}", None, Prep.subnet, ADMIN, 204),
+    ("network-tag-add", "PUT", "/networks/{net}/tags/t2", None, Prep.network, ADMIN, 201),
+    ("subnet-tags-replace", "PUT", "/subnets/{subnet}/tags", {"tags": ["t2"]}, Prep.subnet, ADMIN, 200),
+    ("security-group-tag-add", "PUT", "/security-groups/{sg}/tags/t2", None, Prep.sg, WRITE, 201),
+    ("floatingip-tags-replace", "PUT", "/floatingips/{fip}/tags", {"tags": ["t2"]}, Prep.fip, WRITE, 200),
+    ("trunk-tag-add", "PUT", "/trunks/{trunk}/tags/t2", None, Prep.trunk, WRITE, 201),
     ("port-create", "POST", "/ports", {"port": {"network_id": "{db}", "name": "mx-r-new-port"}}, none, WRITE, 201),
     ("port-bulk-create", "POST", "/ports", {"ports": [{"network_id": "{db}", "name": "mx-r-new-port"},
                                                       {"network_id": "{db}", "name": "mx-r-new-port"}]},
@@ -144,6 +152,10 @@ ROUTES = [
     ("port-tag-remove", "DELETE", "/ports/{port}/tags/t1", None, Prep.port, WRITE, 204),
     ("floatingip-create", "POST", "/floatingips", {"floatingip": {"floating_network_id": "{external}"}},
      Prep.external, WRITE, 201),
+    # Choosing the address is the cloud admin's (Neutron's policy), whatever the tenant role.
+    ("floatingip-create-address", "POST", "/floatingips", {"floatingip": {
+        "floating_network_id": "{external}", "floating_ip_address": "203.0.113.241"}},
+     Prep.external, "fip-address", None),
     ("floatingip-associate", "PUT", "/floatingips/{fip}", {"floatingip": {"port_id": "{port}"}},
      lambda p: (p.fip(), p.port()), WRITE, 200),
     ("floatingip-delete", "DELETE", "/floatingips/{fip}", None, Prep.fip, WRITE, 204),
@@ -167,6 +179,9 @@ ROUTES = [
      lambda p: p.trunk(with_subport=True), WRITE, 200),
     ("quota-update", "PUT", "/quotas/{project_id}", {"quota": {"port": 1000}}, none, "quota-update", None),
     ("quota-reset", "DELETE", "/quotas/{project_id}", None, none, "quota-delete", None),
+    ("flavor-create", "POST", "/flavors", {"flavor": {"name": "mx-r-flavor", "ram": 1, "vcpus": 1, "disk": 0}},
+     none, "flavor-create", None),
+    ("flavor-delete", "DELETE", "/flavors/1", None, none, "flavor-delete", None),
     ("server-create", "POST", "/servers", {"server": {"name": "mx-r-new-srv", "imageRef": "cirros",
                                                       "flavorRef": "1"}}, none, WRITE, 202),
     ("server-update", "PUT", "/servers/{server}", {"server": {"name": "mx-r-renamed"}}, Prep.server, WRITE, 200),
@@ -202,7 +217,7 @@ def fill(template, values):
 def url_of(path):
     if path.startswith("/identity"):
         return path
-    return (NOVA if path.startswith("/servers") else NEUTRON) + path
+    return (NOVA if path.startswith(("/servers", "/flavors")) else NEUTRON) + path
 
 
 def expect_refusal(r, user, path, need, values):
@@ -216,6 +231,14 @@ def expect_refusal(r, user, path, need, values):
         assert r.status_code == 404, r.text
         assert r.json() == {"error": {"code": 404, "message": f"User {values['user']} could not be found.",
                                       "title": "Not Found"}}
+        return
+    if need in ("flavor-create", "flavor-delete"):
+        action = need.split("-")[1]
+        nova_fault(r, 403, "forbidden",
+                   f"Policy doesn't allow os_compute_api:os-flavor-manage:{action} to be performed.")
+        return
+    if need == "fip-address" and user != "carol":
+        neutron_error(r, 403, "PolicyNotAuthorized", FIP_ADDRESS)
         return
     if need == "quota-update":
         message = "rule:update_quota is disallowed by policy"

@@ -20,11 +20,13 @@ pub enum Kind {
     Credential,
     Job,
     Token,
+    Flavor,
+    Tag,
 }
 
 impl Kind {
     /// Every kind (tests send each through every dialect's error mapping).
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 16] = [
         Kind::DataCenter,
         Kind::Project,
         Kind::User,
@@ -39,6 +41,8 @@ impl Kind {
         Kind::Credential,
         Kind::Job,
         Kind::Token,
+        Kind::Flavor,
+        Kind::Tag,
     ];
 
     /// Human name used in messages ("Network", "VM", ...).
@@ -58,6 +62,8 @@ impl Kind {
             Kind::Credential => "Credential",
             Kind::Job => "Job",
             Kind::Token => "Token",
+            Kind::Flavor => "Flavor",
+            Kind::Tag => "Tag",
         }
     }
 }
@@ -168,6 +174,10 @@ pub enum Error {
         message: String,
         retry_after_secs: u64,
     },
+    /// A precondition of the request does not hold (Neutron's `If-Match:
+    /// revision_number=N` on a changed object). 412.
+    #[error("{message}")]
+    PreconditionFailed { message: String },
     #[error("Internal error: {message}")]
     Internal { message: String },
 }
@@ -228,6 +238,11 @@ impl Error {
             message: message.into(),
         }
     }
+    pub fn precondition_failed(message: impl Into<String>) -> Self {
+        Error::PreconditionFailed {
+            message: message.into(),
+        }
+    }
     pub fn too_many_requests(message: impl Into<String>, retry_after_secs: u64) -> Self {
         Error::TooManyRequests {
             message: message.into(),
@@ -256,6 +271,7 @@ impl Error {
             Error::exhausted(format!("Exhausted {marker}.")),
             Error::unavailable(format!("Unavailable {marker}.")),
             Error::too_many_requests(format!("Slow down {marker}."), 7),
+            Error::precondition_failed(format!("Constrained {marker}.")),
             Error::internal(format!("database error: {marker}")),
         ]);
         all
@@ -274,7 +290,8 @@ impl Error {
             | Error::Unauthenticated { .. }
             | Error::CapacityExhausted { .. }
             | Error::Unavailable { .. }
-            | Error::TooManyRequests { .. } => self.to_string(),
+            | Error::TooManyRequests { .. }
+            | Error::PreconditionFailed { .. } => self.to_string(),
         }
     }
 
@@ -300,6 +317,7 @@ impl Error {
             Error::CapacityExhausted { .. } => "CapacityExhausted",
             Error::Unavailable { .. } => "ServiceUnavailable",
             Error::TooManyRequests { .. } => "TooManyRequests",
+            Error::PreconditionFailed { .. } => "PreconditionFailed",
             Error::Internal { .. } => "Internal",
         }
     }
@@ -314,6 +332,7 @@ impl Error {
             Error::Unauthenticated { .. } => 401,
             Error::Unavailable { .. } => 503,
             Error::TooManyRequests { .. } => 429,
+            Error::PreconditionFailed { .. } => 412,
             Error::Internal { .. } => 500,
         }
     }
@@ -370,13 +389,15 @@ mod tests {
                 Kind::Credential => 11,
                 Kind::Job => 12,
                 Kind::Token => 13,
+                Kind::Flavor => 14,
+                Kind::Tag => 15,
             };
             assert_eq!(i, n, "{k:?}");
         }
         let samples = Error::samples("x");
         assert_eq!(
             samples.len(),
-            Kind::ALL.len() + ConflictReason::ALL.len() + 8
+            Kind::ALL.len() + ConflictReason::ALL.len() + 9
         );
         for e in &samples {
             // Every variant of Error is among the samples.
@@ -390,6 +411,7 @@ mod tests {
                 | Error::CapacityExhausted { .. }
                 | Error::Unavailable { .. }
                 | Error::TooManyRequests { .. }
+                | Error::PreconditionFailed { .. }
                 | Error::Internal { .. } => {}
             }
         }

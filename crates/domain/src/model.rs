@@ -323,3 +323,46 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next_marker: Option<String>,
 }
+
+/// The objects Neutron shows with a `revision_number` (the columns and
+/// triggers of `migrations/*/0007_revisions_flavors.sql`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Revisioned {
+    Network,
+    Subnet,
+    Port,
+    SecurityGroup,
+    SecurityGroupRule,
+    FloatingIp,
+    Trunk,
+}
+
+/// A client's `If-Match: revision_number=N` on a change of one object: the
+/// write goes ahead only while the object is at revision `expected`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionPrecondition {
+    pub what: Revisioned,
+    pub id: String,
+    pub expected: u64,
+}
+
+/// A Nova flavor: a named VM size. nicplane does not size VMs; servers keep
+/// the flavor they were created with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flavor {
+    pub id: String,
+    pub name: String,
+    pub vcpus: u32,
+    /// MiB.
+    pub ram: u32,
+    /// GiB.
+    pub disk: u32,
+    /// GiB.
+    pub ephemeral: u32,
+    /// MiB.
+    pub swap: u32,
+    pub is_public: bool,
+    pub description: Option<String>,
+    /// Deleted flavors are kept for the servers created with them.
+    pub deleted: bool,
+}

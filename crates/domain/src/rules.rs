@@ -5,7 +5,7 @@
 use crate::error::{ConflictReason, Error, Kind, Result};
 use crate::ids::{DataCenterId, InterfaceId, ProjectId, UserId};
 use crate::ipam::{AddressSpace, Range};
-use crate::model::{AddressPair, Interface, Network, PublicIp, ResourceTag, Vm};
+use crate::model::{AddressPair, Interface, Network, PublicIp, PublicIpPool, ResourceTag, Vm};
 use crate::types::{MacAddr, NetworkKind, OsType, PowerState, Role, VlanId, VLAN_MAX, VLAN_MIN};
 use ipnet::IpNet;
 use std::collections::BTreeSet;
@@ -411,6 +411,210 @@ pub fn public_ip_in_interface_data_center(ip: &PublicIp, iface: &Interface) -> R
         )));
     }
     Ok(())
+}
+
+/// Only the cloud admin chooses a floating IP's address, as Neutron's policy
+/// `create_floatingip:floating_ip_address` (admin only): a tenant picking
+/// addresses could take the one another tenant just released. 403.
+pub fn public_ip_address_choice_allowed(cloud_admin: bool) -> Result<()> {
+    if cloud_admin {
+        return Ok(());
+    }
+    Err(Error::forbidden(
+        "Only the cloud admin can choose the address of a floating IP (rule:create_floatingip:floating_ip_address is disallowed by policy).",
+    ))
+}
+
+/// A chosen public address must be one a pool of the data center hands out:
+/// inside a pool's CIDR, a host address, not the pool's gateway (its first
+/// host, never free). Returns the pool and the address's offset in it. 400,
+/// worded as Neutron's `InvalidIpForNetwork`. Whether the address is free is
+/// the store's answer (`public_ip_address_free`).
+pub fn public_ip_chosen_in_pool(
+    address: IpAddr,
+    pools: &[PublicIpPool],
+) -> Result<(&PublicIpPool, u64)> {
+    for pool in pools {
+        let Ok(space) = AddressSpace::new(pool.cidr) else {
+            continue;
+        };
+        if let Some(offset) = space.offset_of(address) {
+            if space.host_range().contains(offset) && offset != PUBLIC_POOL_GATEWAY_OFFSET {
+                return Ok((pool, offset));
+            }
+        }
+    }
+    Err(Error::invalid(format!(
+        "IP address {address} is not a valid IP for any of the subnets on the specified network."
+    )))
+}
+
+/// Offset of a public IP pool's gateway, its first host: never handed out
+/// (`admin::pool_create` leaves it out of `public_ip_fresh`).
+pub const PUBLIC_POOL_GATEWAY_OFFSET: u64 = 1;
+
+/// A chosen public address must be free: `taken` is the store's answer
+/// (the address was in a fresh range or the release queue, and is now
+/// taken). One that was in neither is held by a floating IP. 409, Neutron's
+/// `IpAddressAlreadyAllocated` wording (the pool is Neutron's external
+/// subnet). Backed by `public_ips_address` (pool, offset) being unique.
+pub fn public_ip_address_free(taken: bool, address: IpAddr, pool: &PublicIpPool) -> Result<()> {
+    if taken {
+        return Ok(());
+    }
+    Err(Error::conflict(
+        ConflictReason::AddressInUse,
+        format!(
+            "IP address {address} already allocated in subnet {}",
+            pool.id
+        ),
+    ))
+}
+
+/// `If-Match: revision_number=N`: the object must still be at revision N
+/// (Neutron's optimistic concurrency). 412, with Neutron's
+/// `RevisionNumberConstraintFailed` message. Checked inside the write's
+/// transaction on the locked row, so of two writers holding the same N
+/// exactly one goes ahead.
+pub fn revision_matches(expected: u64, current: u64) -> Result<()> {
+    if expected == current {
+        return Ok(());
+    }
+    Err(Error::precondition_failed(format!(
+        "Constrained to {expected}, but current revision is {current}"
+    )))
+}
+
+/// Longest Neutron tag (neutron-lib's `TAG_MAX_LEN`).
+pub const NEUTRON_TAG_MAX: usize = 255;
+
+/// A change of a Neutron object's tags.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum TagChange {
+    Replace(Vec<String>),
+    Add(String),
+    Remove(String),
+    Clear,
+}
+
+/// The tags after a change: each 1 to 255 characters without a comma (a
+/// comma separates tags in the list filters), at most [`TAGS_MAX`] (the
+/// interface limit, reused) on one object; a tag removed must be there
+/// (404, Neutron's `TagNotFound`). Sorted, without duplicates. Checked
+/// under the object's row lock, so concurrent changes cannot pass the bound.
+pub fn neutron_tags_apply(
+    label: &str,
+    id: &str,
+    current: &[String],
+    change: &TagChange,
+) -> Result<Vec<String>> {
+    let check = |t: &String| -> Result<()> {
+        if t.is_empty() || t.chars().count() > NEUTRON_TAG_MAX || t.contains(',') {
+            return Err(Error::invalid(format!(
+                "Invalid input for operation: '{t}' is not a valid tag (1 to {NEUTRON_TAG_MAX} characters, no comma)."
+            )));
+        }
+        Ok(())
+    };
+    let mut tags: BTreeSet<String> = current.iter().cloned().collect();
+    match change {
+        TagChange::Replace(new) => {
+            new.iter().try_for_each(check)?;
+            tags = new.iter().cloned().collect();
+        }
+        TagChange::Add(t) => {
+            check(t)?;
+            tags.insert(t.clone());
+        }
+        TagChange::Remove(t) => {
+            if !tags.remove(t) {
+                return Err(Error::NotFound {
+                    kind: Kind::Tag,
+                    id: format!("{t} for {label} {id}"),
+                });
+            }
+        }
+        TagChange::Clear => tags.clear(),
+    }
+    if tags.len() > TAGS_MAX {
+        return Err(Error::invalid(format!(
+            "At most {TAGS_MAX} tags are allowed on one {label}."
+        )));
+    }
+    Ok(tags.into_iter().collect())
+}
+
+/// Longest Nova flavor name and id (Nova's API schema: 255 characters).
+pub const FLAVOR_TEXT_MAX: usize = 255;
+/// Largest vcpus, ram, disk, ephemeral or swap Nova accepts (a database
+/// INTEGER; the CHECKs of `flavors` in 0007 repeat it).
+pub const FLAVOR_SIZE_MAX: u64 = 2_147_483_647;
+
+/// A flavor's name and id: 1 to 255 characters, no leading or trailing
+/// whitespace (Nova's `flavor create` schema); the id also no `/`, which
+/// could not be addressed in a URL. 400.
+pub fn flavor_text_valid(label: &str, value: &str) -> Result<()> {
+    let n = value.chars().count();
+    if n == 0 || n > FLAVOR_TEXT_MAX {
+        return Err(Error::invalid(format!(
+            "Invalid input for field/attribute {label}. Value: {value}. The {label} must be 1 to {FLAVOR_TEXT_MAX} characters long."
+        )));
+    }
+    if value.trim() != value
+        || value.chars().any(char::is_control)
+        || (label == "id" && value.contains('/'))
+    {
+        return Err(Error::invalid(format!(
+            "Invalid input for field/attribute {label}. Value: {value}. '{value}' does not match the allowed characters."
+        )));
+    }
+    Ok(())
+}
+
+/// A flavor's sizes: vcpus and ram at least 1, disk, ephemeral and swap at
+/// least 0, none above [`FLAVOR_SIZE_MAX`]. 400.
+pub fn flavor_size_valid(label: &str, value: i64, min: i64) -> Result<u32> {
+    if value < min || value as u64 > FLAVOR_SIZE_MAX {
+        return Err(Error::invalid(format!(
+            "Invalid input for field/attribute {label}. Value: {value}. {label} must be between {min} and {FLAVOR_SIZE_MAX}."
+        )));
+    }
+    u32::try_from(value).map_err(|_| {
+        Error::invalid(format!(
+            "Invalid input for field/attribute {label}. Value: {value}."
+        ))
+    })
+}
+
+/// A live flavor's name and id are unique (`flavors_live_name`, and the
+/// primary key (id, deleted_at)). 409, Nova's `FlavorExists` /
+/// `FlavorIdExists` wording.
+pub fn flavor_unique(live: &[crate::model::Flavor], id: &str, name: &str) -> Result<()> {
+    if live.iter().any(|f| f.name == name) {
+        return Err(Error::conflict(
+            ConflictReason::NameTaken,
+            format!("Flavor with name {name} already exists."),
+        ));
+    }
+    if live.iter().any(|f| f.id == id) {
+        return Err(Error::conflict(
+            ConflictReason::NameTaken,
+            format!("Flavor with ID {id} already exists."),
+        ));
+    }
+    Ok(())
+}
+
+/// Only the cloud admin creates and deletes flavors (Nova's
+/// `os_compute_api:os-flavor-manage:create`/`delete` policies are admin
+/// only). 403, Nova's policy wording.
+pub fn flavor_manage_allowed(cloud_admin: bool, action: &str) -> Result<()> {
+    if cloud_admin {
+        return Ok(());
+    }
+    Err(Error::forbidden(format!(
+        "Policy doesn't allow os_compute_api:os-flavor-manage:{action} to be performed."
+    )))
 }
 
 /// A public IP maps to its interface's IPv4 address: a fixed IP named with
@@ -1392,6 +1596,87 @@ mod tests {
         }
         let twice = [pair("10.0.0.5", None), pair("10.0.0.5", None)];
         assert!(check_address_pairs(&twice, 10, false).is_err());
+    }
+
+    #[test]
+    fn a_revision_constraint_holds_only_at_that_revision() {
+        assert!(revision_matches(3, 3).is_ok());
+        let e = revision_matches(2, 3).unwrap_err();
+        assert_eq!(e.http_status(), 412);
+        assert_eq!(e.to_string(), "Constrained to 2, but current revision is 3");
+    }
+
+    #[test]
+    fn neutron_tags_are_bounded_sorted_and_removed_only_when_there() {
+        let cur = vec!["b".to_string()];
+        let add = neutron_tags_apply("network", "n1", &cur, &TagChange::Add("a".into())).unwrap();
+        assert_eq!(add, vec!["a", "b"]);
+        let e =
+            neutron_tags_apply("network", "n1", &cur, &TagChange::Remove("z".into())).unwrap_err();
+        assert!(matches!(
+            e,
+            Error::NotFound {
+                kind: Kind::Tag,
+                ..
+            }
+        ));
+        let many = TagChange::Replace((0..21).map(|i| i.to_string()).collect());
+        let e = neutron_tags_apply("trunk", "t1", &[], &many).unwrap_err();
+        assert_eq!(e.to_string(), "At most 20 tags are allowed on one trunk.");
+        for bad in ["", "a,b", &"x".repeat(256)] {
+            assert!(
+                neutron_tags_apply("subnet", "s", &[], &TagChange::Add(bad.to_string())).is_err()
+            );
+        }
+        assert_eq!(
+            neutron_tags_apply("subnet", "s", &cur, &TagChange::Clear).unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_chosen_public_address_is_a_host_of_a_pool_but_its_gateway() {
+        let pool = PublicIpPool {
+            id: crate::ids::PoolId::new(),
+            data_center_id: DataCenterId::new(),
+            name: "p".into(),
+            cidr: "198.51.100.0/28".parse().unwrap(),
+            free_addresses: 13,
+            created_at: crate::model::now(),
+        };
+        let pools = [pool];
+        let (_, off) = public_ip_chosen_in_pool("198.51.100.5".parse().unwrap(), &pools).unwrap();
+        assert_eq!(off, 5);
+        for bad in ["198.51.100.0", "198.51.100.1", "198.51.100.15", "10.0.0.1"] {
+            assert!(
+                public_ip_chosen_in_pool(bad.parse().unwrap(), &pools).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(public_ip_address_free(true, "198.51.100.5".parse().unwrap(), &pools[0]).is_ok());
+        let e =
+            public_ip_address_free(false, "198.51.100.5".parse().unwrap(), &pools[0]).unwrap_err();
+        assert_eq!(e.conflict_reason(), Some(ConflictReason::AddressInUse));
+        assert!(public_ip_address_choice_allowed(true).is_ok());
+        assert_eq!(
+            public_ip_address_choice_allowed(false)
+                .unwrap_err()
+                .http_status(),
+            403
+        );
+    }
+
+    #[test]
+    fn flavor_attributes_are_checked() {
+        assert!(flavor_text_valid("name", "m1.tiny").is_ok());
+        assert!(flavor_text_valid("name", "").is_err());
+        assert!(flavor_text_valid("name", " padded").is_err());
+        assert!(flavor_text_valid("id", "a/b").is_err());
+        assert_eq!(flavor_size_valid("vcpus", 2, 1).unwrap(), 2);
+        assert!(flavor_size_valid("vcpus", 0, 1).is_err());
+        assert!(flavor_size_valid("disk", 0, 0).is_ok());
+        assert!(flavor_size_valid("ram", 2_147_483_648, 1).is_err());
+        assert!(flavor_manage_allowed(false, "create").is_err());
     }
 
     #[test]

@@ -48,6 +48,7 @@ fn allowed_statuses(e: &Error) -> &'static [u16] {
         Error::CapacityExhausted { .. } => &[400, 409],
         Error::Unavailable { .. } => &[503],
         Error::TooManyRequests { .. } => &[429],
+        Error::PreconditionFailed { .. } => &[412],
         Error::Internal { .. } => &[500],
     }
 }
@@ -155,7 +156,7 @@ async fn every_domain_error_maps_sanely_in_every_dialect() {
     let samples = Error::samples(MARKER);
     assert_eq!(
         samples.len(),
-        Kind::ALL.len() + ConflictReason::ALL.len() + 8
+        Kind::ALL.len() + ConflictReason::ALL.len() + 9
     );
     for e in &samples {
         for (dialect, status, message, whole) in answers(e).await {

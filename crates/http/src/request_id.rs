@@ -139,7 +139,8 @@ pub fn log_failure(e: &Error, dialect: &str) {
         | Error::Conflict { .. }
         | Error::Unauthenticated { .. }
         | Error::CapacityExhausted { .. }
-        | Error::TooManyRequests { .. } => {}
+        | Error::TooManyRequests { .. }
+        | Error::PreconditionFailed { .. } => {}
     }
 }
 

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod capacity;
 pub mod credential;
+pub mod flavor;
 pub mod interface;
 pub mod ipam;
 pub mod job;
@@ -133,6 +134,10 @@ pub struct WriteOptions {
     /// same key and fingerprint gets the first answer; another request with
     /// the same key is refused.
     pub idempotency: Option<(String, String)>,
+    /// Neutron's `If-Match: revision_number=N`: checked on the object's
+    /// locked row after the caller's role, before the change, in the same
+    /// transaction (`rules::revision_matches`).
+    pub if_revision: Option<nicplane_domain::model::RevisionPrecondition>,
 }
 
 impl WriteOptions {
@@ -140,6 +145,15 @@ impl WriteOptions {
         WriteOptions {
             dry_run,
             idempotency: None,
+            if_revision: None,
+        }
+    }
+
+    /// A plain write guarded by `If-Match: revision_number=N` (when given).
+    pub fn if_revision(pre: Option<nicplane_domain::model::RevisionPrecondition>) -> Self {
+        WriteOptions {
+            if_revision: pre,
+            ..WriteOptions::default()
         }
     }
 }
@@ -261,8 +275,12 @@ impl Service {
     {
         let c = caller.clone();
         let p = project.clone();
+        let pre = opts.if_revision.clone();
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, need)?;
+            if let Some(pre) = &pre {
+                revision_check(tx, &p, pre)?;
+            }
             f(tx, &p)
         })
         .await
@@ -293,6 +311,20 @@ impl Service {
     /// Readiness: the store answers.
     pub async fn ready(&self) -> Result<()> {
         self.store.ping().await
+    }
+}
+
+/// `If-Match: revision_number=N`: the object's row is read locked and its
+/// revision compared (`rules::revision_matches`); an object the project does
+/// not have is left to the use case (its own 404).
+pub fn revision_check(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    pre: &nicplane_domain::model::RevisionPrecondition,
+) -> Result<()> {
+    match tx.revision_lock(pre.what, &pre.id, project)? {
+        Some(current) => nicplane_domain::rules::revision_matches(pre.expected, current),
+        None => Ok(()),
     }
 }
 

@@ -9,7 +9,7 @@
 use crate::auth::Login;
 use crate::interface::{interface_create_tx, owned_interface, InterfaceSpec};
 use crate::network::{owned_group, owned_network, subnet_insert, SubnetSpec};
-use crate::public_ip::{allocate_tx, PublicIpSpec};
+use crate::public_ip::{allocate_at_tx, PublicIpSpec};
 use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
@@ -45,6 +45,19 @@ pub struct PublicIpInRequest {
     /// The interface's IPv4 address the request names, if any.
     pub fixed_ip: Option<String>,
     pub description: String,
+    /// The public address asked for (Neutron's `floating_ip_address`; the
+    /// cloud admin only).
+    pub address: Option<std::net::IpAddr>,
+}
+
+/// The object a tag change is for: its revisioned kind, the kind its
+/// absence is reported as, its label in messages, and its id.
+#[derive(Debug, Clone)]
+pub struct TagTarget {
+    pub what: Revisioned,
+    pub kind: Kind,
+    pub label: &'static str,
+    pub id: String,
 }
 
 /// Rename or re-describe a security group; the default group keeps its name.
@@ -263,7 +276,11 @@ impl Service {
         req: PublicIpInRequest,
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
+        let cloud_admin = caller.user.is_cloud_admin;
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            if req.address.is_some() {
+                rules::public_ip_address_choice_allowed(cloud_admin)?;
+            }
             tx.data_center_get(req.data_center)?
                 .ok_or_else(|| Error::not_found(Kind::DataCenter, req.data_center))?;
             if let Some(i) = req.interface {
@@ -271,7 +288,7 @@ impl Service {
                 rules::public_ip_fixed_ip_matches(&iface, req.fixed_ip.as_deref())?;
                 rules::interface_in_pool_data_center(&iface, req.data_center)?;
             }
-            allocate_tx(
+            allocate_at_tx(
                 tx,
                 p,
                 &PublicIpSpec {
@@ -279,7 +296,100 @@ impl Service {
                     data_center_id: Some(req.data_center),
                     description: req.description.clone(),
                 },
+                req.address,
             )
+        })
+        .await
+    }
+
+    /// The Neutron revision numbers of these objects, for views the caller
+    /// was already shown (a revision number tells nothing else).
+    pub async fn revisions(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        what: Revisioned,
+        ids: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, u64>> {
+        self.project_read(caller, project, Need::Read, move |tx, _| {
+            tx.revisions(what, &ids)
+        })
+        .await
+    }
+
+    /// The Neutron tags of these objects (networks, subnets, security
+    /// groups, floating IPs, trunks), for views the caller was shown.
+    pub async fn neutron_tags(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        what: Revisioned,
+        ids: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, Vec<String>>> {
+        self.project_read(caller, project, Need::Read, move |tx, _| {
+            tx.neutron_tags(what, &ids)
+        })
+        .await
+    }
+
+    /// `neutron_tags_get`: the tags of one object of the project; another
+    /// project's or a missing object is `kind`'s 404.
+    pub async fn neutron_tags_get(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        what: Revisioned,
+        kind: Kind,
+        id: String,
+    ) -> Result<Vec<String>> {
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            if tx.revision_lock(what, &id, p)?.is_none() {
+                return Err(Error::not_found(kind, &id));
+            }
+            Ok(tx
+                .neutron_tags(what, std::slice::from_ref(&id))?
+                .remove(&id)
+                .unwrap_or_default())
+        })
+        .await
+    }
+
+    /// `neutron_tags_change`: change the tags of an object of the project
+    /// (`rules::neutron_tags_apply` on the locked row), bumping its revision
+    /// when they change. Another project's or a missing object is `kind`'s
+    /// 404. Tagging a network or subnet takes the Tenant Administrator, as
+    /// changing one does; the other objects a Power User. Returns the tags
+    /// after the change.
+    pub async fn neutron_tags_change(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        target: TagTarget,
+        change: rules::TagChange,
+        opts: &WriteOptions,
+    ) -> Result<Vec<String>> {
+        let TagTarget {
+            what,
+            kind,
+            label,
+            id,
+        } = target;
+        let need = match what {
+            Revisioned::Network | Revisioned::Subnet => Need::Administer,
+            _ => Need::Write,
+        };
+        self.project_write(caller, project, need, opts, move |tx, p| {
+            if tx.revision_lock(what, &id, p)?.is_none() {
+                return Err(Error::not_found(kind, &id));
+            }
+            let ids = [id.clone()];
+            let current = tx.neutron_tags(what, &ids)?.remove(&id).unwrap_or_default();
+            let new = rules::neutron_tags_apply(label, &id, &current, &change)?;
+            if new != current {
+                tx.neutron_tags_set(what, &id, &new)?;
+                tx.revision_bump(what, &id)?;
+            }
+            Ok(new)
         })
         .await
     }

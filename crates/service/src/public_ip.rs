@@ -11,6 +11,7 @@ use nicplane_domain::types::check_text;
 use nicplane_domain::{Error, Kind, Result};
 use nicplane_store::{PageRequest, Tx};
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 /// A public IP to allocate: on an interface, or unattached in a data center.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -74,6 +75,33 @@ pub fn check_target(tx: &mut dyn Tx, iface: &Interface) -> Result<()> {
 
 /// Allocate (inside a transaction).
 pub fn allocate_tx(tx: &mut dyn Tx, project: &ProjectId, spec: &PublicIpSpec) -> Result<PublicIp> {
+    allocate_at_tx(tx, project, spec, None)
+}
+
+/// Take a chosen address of the data center's pools: a host address of one
+/// of them (`rules::public_ip_chosen_in_pool`), free
+/// (`rules::public_ip_address_free`), taken under the pool's lock whether
+/// it was never used or released.
+pub fn take_chosen_address(
+    tx: &mut dyn Tx,
+    dc: DataCenterId,
+    address: IpAddr,
+) -> Result<(PublicIpPool, u64, IpAddr)> {
+    let pools = tx.pool_list(Some(dc))?;
+    let (pool, offset) = rules::public_ip_chosen_in_pool(address, &pools)?;
+    let taken = tx.pool_take_offset(pool.id, offset)?;
+    rules::public_ip_address_free(taken, address, pool)?;
+    Ok((pool.clone(), offset, address))
+}
+
+/// Allocate (inside a transaction), at a chosen address when one is given
+/// (the caller checked that it may choose: `rules::public_ip_address_choice_allowed`).
+pub fn allocate_at_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    spec: &PublicIpSpec,
+    chosen: Option<IpAddr>,
+) -> Result<PublicIp> {
     check_text("description", &spec.description)?;
     let (dc, iface) = match (spec.interface_id, spec.data_center_id) {
         (Some(id), _) => {
@@ -92,7 +120,10 @@ pub fn allocate_tx(tx: &mut dyn Tx, project: &ProjectId, spec: &PublicIpSpec) ->
             ))
         }
     };
-    let (pool, offset, address) = take_public_address(tx, dc)?;
+    let (pool, offset, address) = match chosen {
+        Some(a) => take_chosen_address(tx, dc, a)?,
+        None => take_public_address(tx, dc)?,
+    };
     let ip = PublicIp {
         id: PublicIpId::new(),
         project_id: project.clone(),

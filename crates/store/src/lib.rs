@@ -23,6 +23,7 @@
 pub mod capacity;
 pub mod credential_job;
 pub mod metrics;
+pub mod neutron;
 pub mod postgres;
 pub mod quota;
 pub mod sql;
@@ -33,6 +34,7 @@ pub mod user_auth;
 
 pub use capacity::*;
 pub use credential_job::*;
+pub use neutron::*;
 pub use quota::*;
 pub use trunk::*;
 pub use tx::*;

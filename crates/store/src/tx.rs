@@ -38,6 +38,7 @@ pub trait Tx:
     + crate::capacity::CapacityTx
     + crate::trunk::TrunkTx
     + crate::quota::QuotaTx
+    + crate::neutron::NeutronTx
     + crate::user_auth::UserAuthTx
 {
     fn ping(&mut self) -> Result<()>;
@@ -175,6 +176,9 @@ pub trait Tx:
     fn pool_take_fresh(&mut self, pool: PoolId, range: Range) -> Result<u64>;
     /// Take a released address by its queue position.
     fn pool_take_released(&mut self, pool: PoolId, seq: i64) -> Result<()>;
+    /// Take one chosen address of the pool, wherever it is free (a fresh
+    /// range or the release queue). `false`: it is not free (in use).
+    fn pool_take_offset(&mut self, pool: PoolId, offset: u64) -> Result<bool>;
     /// Put an address at the back of the release queue.
     fn pool_release(&mut self, pool: PoolId, offset: u64) -> Result<()>;
     fn public_ip_insert(&mut self, ip: &PublicIp, offset: u64) -> Result<()>;

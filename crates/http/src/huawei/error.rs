@@ -107,6 +107,7 @@ pub fn map(e: &Error, shape: Shape) -> (u16, &'static str, String) {
         Error::Unavailable { .. } => (503, pick("VPC.0503", "Ecs.0503"), e.client_message()),
         // The API gateway's throttling answer.
         Error::TooManyRequests { .. } => (429, "APIG.0308", e.client_message()),
+        Error::PreconditionFailed { .. } => (412, pick("VPC.0412", "Ecs.0412"), e.client_message()),
         Error::Internal { .. } => (500, pick("VPC.0500", "Ecs.0500"), e.client_message()),
     }
 }

@@ -52,6 +52,7 @@ pub fn native_error(e: &Error) -> (u16, &'static str, String) {
         Error::CapacityExhausted { .. } => (409, "CapacityExhausted", message),
         Error::Unavailable { .. } => (503, "ServiceUnavailable", message),
         Error::TooManyRequests { .. } => (429, "TooManyRequests", message),
+        Error::PreconditionFailed { .. } => (412, "PreconditionFailed", message),
         Error::Internal { .. } => (500, "Internal", message),
     }
 }

@@ -149,6 +149,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Write<T> {
             opts: WriteOptions {
                 dry_run,
                 idempotency,
+                if_revision: None,
             },
         })
     }
@@ -176,6 +177,7 @@ impl FromRequestParts<AppState> for WriteOpts {
         Ok(WriteOpts(WriteOptions {
             dry_run,
             idempotency,
+            if_revision: None,
         }))
     }
 }

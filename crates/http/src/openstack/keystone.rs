@@ -66,6 +66,7 @@ pub fn keystone_fault(e: &Error) -> (u16, &'static str, String) {
         ),
         Error::Unavailable { .. } => (503, "Service Unavailable", e.client_message()),
         Error::TooManyRequests { .. } => (429, "Too Many Requests", e.client_message()),
+        Error::PreconditionFailed { .. } => (412, "Precondition Failed", e.client_message()),
         Error::Internal { .. } => (500, "Internal Server Error", e.client_message()),
     }
 }

@@ -22,6 +22,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0005_credential_hardening.sql"),
     ),
     (6, include_str!("../../migrations/postgres/0006_quotas.sql")),
+    (
+        7,
+        include_str!("../../migrations/postgres/0007_revisions_flavors.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

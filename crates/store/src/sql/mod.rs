@@ -30,6 +30,7 @@
 
 mod capacity;
 mod credential_job;
+mod neutron;
 mod quota;
 pub(crate) mod rows;
 mod trunk;
@@ -349,6 +350,17 @@ pub fn constraint_error(v: &Violation, message: &str) -> Error {
         "networks_one_default" | "security_groups_one_default" => c(
             ConflictReason::InUse,
             "The project's default was created by a concurrent request; try again.",
+        ),
+        // A concurrent create of a flavor with the same id or name (the
+        // rule saw none). SQLite names the name's index `flavors_name_key`
+        // (see `violation`), handled below.
+        "flavors_pkey" => c(
+            ConflictReason::NameTaken,
+            "A flavor with that ID already exists.",
+        ),
+        "flavors_live_name" => c(
+            ConflictReason::NameTaken,
+            "A flavor with that name already exists.",
         ),
         n if n.ends_with("_name_key") => {
             c(ConflictReason::NameTaken, "That name is already taken.")

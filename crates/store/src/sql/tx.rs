@@ -1031,6 +1031,46 @@ impl<E: Exec> Tx for SqlTx<E> {
         )?;
         self.pool_count_down(&pid)
     }
+    /// Under the pool's lock:
+    /// ```sql
+    /// SELECT start_key, end_key FROM public_ip_fresh WHERE pool_id = $1 AND start_key <= $2
+    ///   ORDER BY start_key DESC LIMIT 1;     -- carve the offset out of it, or else
+    /// DELETE FROM public_ip_released WHERE pool_id = $1 AND offset_key = $2;
+    /// ```
+    fn pool_take_offset(&mut self, pool: PoolId, offset: u64) -> Result<bool> {
+        self.lock(Lock::Pool(pool))?;
+        let pid = pool.to_string();
+        let k = key(offset);
+        let cover = self.exec.query_opt(
+            "SELECT start_key, end_key FROM public_ip_fresh WHERE pool_id = $1 AND start_key <= $2 \
+             ORDER BY start_key DESC LIMIT 1",
+            args![&pid, k],
+            range_row,
+        )?;
+        if let Some(range) = cover.filter(|r| r.end >= offset) {
+            let (below, above) = range.carve(offset);
+            self.exec.execute(
+                "DELETE FROM public_ip_fresh WHERE pool_id = $1 AND start_key = $2",
+                args![&pid, key(range.start)],
+            )?;
+            for r in below.into_iter().chain(above) {
+                self.exec.execute(
+                    "INSERT INTO public_ip_fresh (pool_id, start_key, end_key) VALUES ($1, $2, $3)",
+                    args![&pid, key(r.start), key(r.end)],
+                )?;
+            }
+        } else {
+            let gone = self.exec.execute(
+                "DELETE FROM public_ip_released WHERE pool_id = $1 AND offset_key = $2",
+                args![&pid, k],
+            )?;
+            if gone == 0 {
+                return Ok(false);
+            }
+        }
+        self.pool_count_down(&pid)?;
+        Ok(true)
+    }
     fn pool_release(&mut self, pool: PoolId, offset: u64) -> Result<()> {
         self.lock(Lock::Pool(pool))?;
         let pid = pool.to_string();

@@ -16,6 +16,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0005_credential_hardening.sql"),
     ),
     (6, include_str!("../../migrations/sqlite/0006_quotas.sql")),
+    (
+        7,
+        include_str!("../../migrations/sqlite/0007_revisions_flavors.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.

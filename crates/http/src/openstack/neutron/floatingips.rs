@@ -6,11 +6,14 @@
 
 use super::body::{decode, nullable_text, present, text};
 use super::networks::Zones;
+use super::ports::port_view;
 use super::query::ListQuery;
+use super::trunks::TrunkIndex;
 use super::{
-    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
-    NeutronResult,
+    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
+    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
+use crate::openstack::Scoped;
 use crate::openstack::{base_url, os_time};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -18,14 +21,16 @@ use axum::http::Uri;
 use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
-use nicplane_domain::model::PublicIp;
-use nicplane_domain::query::PageRequest;
+use nicplane_domain::model::Revisioned;
+use nicplane_domain::model::{Interface, PublicIp};
+use nicplane_domain::query::{InterfaceFilter, PageRequest};
 use nicplane_domain::Error;
 use nicplane_service::openstack_support::PublicIpInRequest;
 use nicplane_service::WriteOptions;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// Filterable attributes of a floating IP.
 pub const FIP_ATTRS: &[&str] = &[
@@ -44,8 +49,24 @@ pub const FIP_ATTRS: &[&str] = &[
     "updated_at",
 ];
 
-/// A floating IP as Neutron shows it.
-pub fn fip_view(ip: &PublicIp) -> Value {
+/// The `port_details` of a floating IP (Neutron's `fip-port-details`
+/// extension): a few attributes of the port it is on, null when unattached.
+pub fn port_details(port: Option<&Interface>) -> Value {
+    match port {
+        None => Value::Null,
+        Some(i) => {
+            let p = port_view(i, &TrunkIndex::empty());
+            json!({
+                "name": p["name"], "network_id": p["network_id"], "mac_address": p["mac_address"],
+                "admin_state_up": p["admin_state_up"], "status": p["status"],
+                "device_id": p["device_id"], "device_owner": p["device_owner"],
+            })
+        }
+    }
+}
+
+/// A floating IP as Neutron shows it, with the port it is on (if any).
+pub fn fip_view(ip: &PublicIp, port: Option<&Interface>) -> Value {
     let project = ip.project_id.to_string();
     json!({
         "id": ip.id.to_string(), "floating_ip_address": ip.address.to_string(),
@@ -54,9 +75,18 @@ pub fn fip_view(ip: &PublicIp) -> Value {
         "fixed_ip_address": ip.fixed_ip.map(|f| f.to_string()),
         "status": if ip.interface_id.is_some() { "ACTIVE" } else { "DOWN" },
         "tenant_id": project, "project_id": project, "description": ip.description, "tags": [],
-        "qos_policy_id": null, "port_details": null,
+        "qos_policy_id": null, "port_details": port_details(port),
         "created_at": os_time(ip.created_at), "updated_at": os_time(ip.created_at),
     })
+}
+
+/// One floating IP's view, loading its port.
+async fn view_with_port(s: &AppState, a: &Scoped, ip: &PublicIp) -> NeutronResult<Value> {
+    let port = match ip.interface_id {
+        Some(i) => Some(s.service.interface_get(&a.caller, &a.project, i).await?),
+        None => None,
+    };
+    Ok(fip_view(ip, port.as_ref()))
 }
 
 fn fip_id(id: &str) -> NeutronResult<PublicIpId> {
@@ -70,13 +100,31 @@ pub async fn list(
     uri: Uri,
 ) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), FIP_ATTRS)?;
-    let items: Vec<Value> = s
+    let ips = s
         .service
         .public_ip_list(&a.caller, &a.project, PageRequest::default())
-        .await?
+        .await?;
+    let bound: Vec<InterfaceId> = ips.iter().filter_map(|i| i.interface_id).collect();
+    let ports: HashMap<InterfaceId, Interface> = if bound.is_empty() {
+        HashMap::new()
+    } else {
+        let filter = InterfaceFilter {
+            ids: Some(bound),
+            ..InterfaceFilter::default()
+        };
+        s.service
+            .interface_list(&a.caller, &a.project, filter, PageRequest::default())
+            .await?
+            .into_iter()
+            .map(|i| (i.id, i))
+            .collect()
+    };
+    let items: Vec<Value> = ips
         .iter()
-        .map(fip_view)
+        .map(|ip| fip_view(ip, ip.interface_id.and_then(|i| ports.get(&i))))
         .collect();
+    let mut items: Vec<Value> = items;
+    with_revisions(&s, &a, Revisioned::FloatingIp, &mut items).await?;
     Ok(Json(q.apply(items, "floatingips", &base_url(&s))?))
 }
 
@@ -90,7 +138,9 @@ pub async fn show(
         .service
         .public_ip_get(&a.caller, &a.project, fip_id(&id)?)
         .await?;
-    Ok(Json(json!({"floatingip": fip_view(&ip)})))
+    Ok(Json(
+        json!({"floatingip": with_revision(&s, &a, Revisioned::FloatingIp, view_with_port(&s, &a, &ip).await?).await?}),
+    ))
 }
 
 /// The body of `POST /floatingips`.
@@ -154,11 +204,16 @@ pub async fn create(
             "Network {network} is not a valid external network"
         )))
     })?;
-    if f.floating_ip_address.is_some() {
-        return Err(NeutronError::from(Error::invalid(
-            "nicplane chooses the public address: released addresses are handed out last, so asking for one is not supported.",
-        )));
-    }
+    let address = f
+        .floating_ip_address
+        .map(|a| {
+            a.parse::<std::net::IpAddr>().map_err(|_| {
+                NeutronError::from(Error::invalid(format!(
+                    "Invalid input for floating_ip_address. Reason: '{a}' is not a valid IP address."
+                )))
+            })
+        })
+        .transpose()?;
     if let Some(sub) = f.subnet_id {
         if !zones
             .pools
@@ -184,11 +239,14 @@ pub async fn create(
                 interface: port,
                 fixed_ip: port.and(f.fixed_ip_address),
                 description: f.description.unwrap_or_default(),
+                address,
             },
             &WriteOptions::default(),
         )
         .await?;
-    Ok(created(json!({"floatingip": fip_view(&ip)})))
+    Ok(created(
+        json!({"floatingip": with_revision(&s, &a, Revisioned::FloatingIp, view_with_port(&s, &a, &ip).await?).await?}),
+    ))
 }
 
 /// `PUT /floatingips/{id}`: associate (`port_id`) or disassociate (`null`).
@@ -196,6 +254,7 @@ pub async fn update(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let f: FloatingIpUpdate = decode(body_object(&body, "floatingip")?)?;
@@ -220,13 +279,28 @@ pub async fn update(
                 id,
                 target,
                 fixed,
-                &WriteOptions::default(),
+                &if_match.on(Revisioned::FloatingIp, id),
             )
             .await?
     } else {
+        // Nothing is written: the constraint is checked on the object read.
+        if let Some(expected) = if_match.0 {
+            let v = with_revision(
+                &s,
+                &a,
+                Revisioned::FloatingIp,
+                json!({"id": id.to_string()}),
+            )
+            .await?;
+            if let Some(current) = v["revision_number"].as_u64() {
+                nicplane_domain::rules::revision_matches(expected, current)?;
+            }
+        }
         current
     };
-    Ok(Json(json!({"floatingip": fip_view(&ip)})))
+    Ok(Json(
+        json!({"floatingip": with_revision(&s, &a, Revisioned::FloatingIp, view_with_port(&s, &a, &ip).await?).await?}),
+    ))
 }
 
 /// `DELETE /floatingips/{id}`: the address is released for good (204).
@@ -234,13 +308,15 @@ pub async fn delete(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let id = fip_id(&id)?;
     s.service
         .public_ip_release(
             &a.caller,
             &a.project,
-            fip_id(&id)?,
-            &WriteOptions::default(),
+            id,
+            &if_match.on(Revisioned::FloatingIp, id),
         )
         .await?;
     Ok(no_content())

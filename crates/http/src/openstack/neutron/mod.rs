@@ -17,6 +17,7 @@ pub mod ports;
 pub mod query;
 pub mod quotas;
 pub mod security_groups;
+pub mod tags;
 pub mod trunks;
 
 use super::{scoped, Scoped};
@@ -28,7 +29,9 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use nicplane_domain::model::{RevisionPrecondition, Revisioned};
 use nicplane_domain::{ConflictReason, Error, Kind};
+use nicplane_service::WriteOptions;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -76,7 +79,9 @@ fn resource_label(kind: Kind) -> &'static str {
         | Kind::PublicIpPool
         | Kind::Credential
         | Kind::Job
-        | Kind::Token => kind.label(),
+        | Kind::Token
+        | Kind::Flavor
+        | Kind::Tag => kind.label(),
     }
 }
 
@@ -140,6 +145,9 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
         }
         Error::Unavailable { message } => ("ServiceUnavailable".into(), message.clone()),
         Error::TooManyRequests { message, .. } => ("OverLimit".into(), message.clone()),
+        Error::PreconditionFailed { message } => {
+            ("RevisionNumberConstraintFailed".into(), message.clone())
+        }
         Error::Internal { .. } => (
             "HTTPInternalServerError".into(),
             "Request Failed: internal server error while processing your request.".into(),
@@ -231,6 +239,135 @@ pub fn check_owner_of(
     Ok(())
 }
 
+/// Neutron's `If-Match: revision_number=N` (other entity tags are ignored,
+/// as Neutron does): the write goes ahead only while the object is at
+/// revision N, else 412 `RevisionNumberConstraintFailed`.
+pub struct IfMatch(pub Option<u64>);
+
+impl FromRequestParts<AppState> for IfMatch {
+    type Rejection = NeutronError;
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, NeutronError> {
+        let bad = |msg: &str| {
+            NeutronError::from(Error::invalid(format!("Bad if-match request: {msg}.")))
+                .with("BadRequest", format!("Bad if-match request: {msg}."))
+        };
+        let mut found = None;
+        for value in parts.headers.get_all(axum::http::header::IF_MATCH) {
+            let value = value
+                .to_str()
+                .map_err(|_| bad("The If-Match header is not ASCII"))?;
+            for tag in value.split(',') {
+                let tag = tag.trim();
+                let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
+                let Some(n) = tag.strip_prefix("revision_number=") else {
+                    continue;
+                };
+                if found.is_some() {
+                    return Err(bad("Multiple revision_number etags are not supported."));
+                }
+                found = Some(n.parse::<u64>().map_err(|_| {
+                    bad("Revision number etag must be in the format of revision_number=<int>")
+                })?);
+            }
+        }
+        Ok(IfMatch(found))
+    }
+}
+
+impl IfMatch {
+    /// The write options of a change of object `id`.
+    pub fn on(&self, what: Revisioned, id: impl std::fmt::Display) -> WriteOptions {
+        WriteOptions::if_revision(self.0.map(|expected| RevisionPrecondition {
+            what,
+            id: id.to_string(),
+            expected,
+        }))
+    }
+}
+
+/// Put each object's `revision_number` and (but for ports, which carry
+/// their own) `tags` into its view (and each rule's revision into a
+/// security group's `security_group_rules`).
+pub async fn with_revisions(
+    s: &AppState,
+    a: &Scoped,
+    what: Revisioned,
+    items: &mut [Value],
+) -> NeutronResult<()> {
+    let ids = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|v| v["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let revs = s
+        .service
+        .revisions(&a.caller, &a.project, what, ids(items))
+        .await?;
+    let tagged = !matches!(what, Revisioned::Port | Revisioned::SecurityGroupRule);
+    let tags = if tagged {
+        s.service
+            .neutron_tags(&a.caller, &a.project, what, ids(items))
+            .await?
+    } else {
+        Default::default()
+    };
+    for v in items.iter_mut() {
+        if let Some(n) = v["id"].as_str().and_then(|id| revs.get(id)) {
+            v["revision_number"] = json!(n);
+        }
+        if tagged && v.get("tags").is_some() {
+            let t = v["id"].as_str().and_then(|id| tags.get(id)).cloned();
+            v["tags"] = json!(t.unwrap_or_default());
+        }
+    }
+    if what == Revisioned::SecurityGroup {
+        // Every group's rules in one query.
+        let rule_ids: Vec<String> = items
+            .iter()
+            .flat_map(|v| {
+                v["security_group_rules"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect();
+        let revs = s
+            .service
+            .revisions(
+                &a.caller,
+                &a.project,
+                Revisioned::SecurityGroupRule,
+                rule_ids,
+            )
+            .await?;
+        for rule in items.iter_mut().flat_map(|v| {
+            v.get_mut("security_group_rules")
+                .and_then(Value::as_array_mut)
+                .map(|r| r.iter_mut())
+                .into_iter()
+                .flatten()
+        }) {
+            if let Some(n) = rule["id"].as_str().and_then(|id| revs.get(id)) {
+                rule["revision_number"] = json!(n);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`with_revisions`] for one object's view.
+pub async fn with_revision(
+    s: &AppState,
+    a: &Scoped,
+    what: Revisioned,
+    mut item: Value,
+) -> NeutronResult<Value> {
+    with_revisions(s, a, what, std::slice::from_mut(&mut item)).await?;
+    Ok(item)
+}
+
 /// An empty 204.
 pub fn no_content() -> Response {
     (StatusCode::NO_CONTENT, Body::empty()).into_response()
@@ -299,6 +436,29 @@ async fn not_found() -> Response {
 async fn not_allowed() -> Response {
     let body = json!({"NeutronError": {"type": "HTTPMethodNotAllowed", "message": "The method is not allowed for this resource.", "detail": ""}});
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+/// The tag routes of one resource (`tags.rs`).
+fn tag_routes(base: &str, t: tags::Tagged) -> Router<AppState> {
+    type One = axum::extract::Path<String>;
+    type Two = axum::extract::Path<(String, String)>;
+    Router::new()
+        .route(
+            &format!("{base}/{{id}}/tags"),
+            get(move |a: NeutronAuth, s: State<AppState>, p: One| tags::list(t, a, s, p))
+                .put(
+                    move |a: NeutronAuth, s: State<AppState>, p: One, b: NeutronJson| {
+                        tags::replace(t, a, s, p, b)
+                    },
+                )
+                .delete(move |a: NeutronAuth, s: State<AppState>, p: One| tags::clear(t, a, s, p)),
+        )
+        .route(
+            &format!("{base}/{{id}}/tags/{{tag}}"),
+            get(move |a: NeutronAuth, s: State<AppState>, p: Two| tags::check(t, a, s, p))
+                .put(move |a: NeutronAuth, s: State<AppState>, p: Two| tags::add(t, a, s, p))
+                .delete(move |a: NeutronAuth, s: State<AppState>, p: Two| tags::remove(t, a, s, p)),
+        )
 }
 
 /// The network API proper (paths relative to `/network/v2.0`).
@@ -385,6 +545,11 @@ fn api(state: AppState) -> Router {
         )
         .route("/quotas/{id}/details", get(quotas::details))
         .route("/quotas/{id}/default", get(quotas::defaults))
+        .merge(tag_routes("/networks", tags::NETWORK))
+        .merge(tag_routes("/subnets", tags::SUBNET))
+        .merge(tag_routes("/security-groups", tags::SECURITY_GROUP))
+        .merge(tag_routes("/floatingips", tags::FLOATING_IP))
+        .merge(tag_routes("/trunks", tags::TRUNK))
         .route("/extensions", get(extension_list))
         .route("/extensions/{alias}", get(extension_show))
         .route("/availability_zones", get(networks::availability_zones))
@@ -449,6 +614,21 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
         "trunk-details",
         "Trunk port details",
         "Expose trunk port details.",
+    ),
+    (
+        "standard-attr-revisions",
+        "Resource revision numbers",
+        "This extension will display the revision number of neutron resources.",
+    ),
+    (
+        "revision-if-match",
+        "If-Match constraints based on revision_number",
+        "Extension indicating that If-Match based on revision_number is supported.",
+    ),
+    (
+        "fip-port-details",
+        "Floating IP Port Details Extension",
+        "Add port_details attribute to Floating IP resource",
     ),
     (
         "standard-attr-tag",

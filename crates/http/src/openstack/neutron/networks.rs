@@ -9,8 +9,8 @@
 use super::body::{boolean, decode, present, reason, text, whole};
 use super::query::ListQuery;
 use super::{
-    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
-    NeutronResult,
+    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
+    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
@@ -20,6 +20,7 @@ use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::AddressSpace;
+use nicplane_domain::model::Revisioned;
 use nicplane_domain::model::*;
 use nicplane_domain::query::{NetworkFilter, PageRequest};
 use nicplane_domain::types::NetworkKind;
@@ -256,6 +257,8 @@ pub async fn network_list(
             .into_iter()
             .map(|dc| external_view(dc, &zones)),
     );
+    let mut items: Vec<Value> = items;
+    with_revisions(&s, &a, Revisioned::Network, &mut items).await?;
     Ok(Json(q.apply(items, "networks", &base_url(&s))?))
 }
 
@@ -273,7 +276,9 @@ pub async fn network_show(
         .service
         .network_get(&a.caller, &a.project, NetworkId::parse_for_lookup(&id)?)
         .await?;
-    Ok(Json(json!({"network": network_view(&d, &zones)})))
+    Ok(Json(
+        json!({"network": with_revision(&s, &a, Revisioned::Network, network_view(&d, &zones)).await?}),
+    ))
 }
 
 /// `availability_zone_hints`: a list of zone names.
@@ -379,7 +384,9 @@ pub async fn network_create(
             .network_create(&a.caller, &a.project, spec, &o)
             .await?
     };
-    Ok(created(json!({"network": network_view(&d, &zones)})))
+    Ok(created(
+        json!({"network": with_revision(&s, &a, Revisioned::Network, network_view(&d, &zones)).await?}),
+    ))
 }
 
 /// `PUT /networks/{id}`: name and description.
@@ -387,6 +394,7 @@ pub async fn network_update(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let n: NetworkUpdate = decode(body_object(&body, "network")?)?;
@@ -412,10 +420,12 @@ pub async fn network_update(
             &a.project,
             NetworkId::parse_for_lookup(&id)?,
             patch,
-            &WriteOptions::default(),
+            &if_match.on(Revisioned::Network, NetworkId::parse_for_lookup(&id)?),
         )
         .await?;
-    Ok(Json(json!({"network": network_view(&d, &zones)})))
+    Ok(Json(
+        json!({"network": with_revision(&s, &a, Revisioned::Network, network_view(&d, &zones)).await?}),
+    ))
 }
 
 /// `DELETE /networks/{id}`: 409 while ports use it.
@@ -423,13 +433,15 @@ pub async fn network_delete(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let id = NetworkId::parse_for_lookup(&id)?;
     s.service
         .network_delete(
             &a.caller,
             &a.project,
-            NetworkId::parse_for_lookup(&id)?,
-            &WriteOptions::default(),
+            id,
+            &if_match.on(Revisioned::Network, id),
         )
         .await?;
     Ok(no_content())
@@ -449,6 +461,8 @@ pub async fn subnet_list(
         .flat_map(|d| d.subnets.iter().map(subnet_view))
         .collect();
     items.extend(zones.pools.iter().map(pool_subnet_view));
+    let mut items: Vec<Value> = items;
+    with_revisions(&s, &a, Revisioned::Subnet, &mut items).await?;
     Ok(Json(q.apply(items, "subnets", &base_url(&s))?))
 }
 
@@ -470,7 +484,9 @@ pub async fn subnet_show(
         .service
         .subnet_get(&a.caller, &a.project, SubnetId::parse_for_lookup(&id)?)
         .await?;
-    Ok(Json(json!({"subnet": subnet_view(&sub)})))
+    Ok(Json(
+        json!({"subnet": with_revision(&s, &a, Revisioned::Subnet, subnet_view(&sub)).await?}),
+    ))
 }
 
 /// `ip_version`: 4 or 6 (checked against the CIDR later).
@@ -737,7 +753,9 @@ pub async fn subnet_create(
             &WriteOptions::default(),
         )
         .await?;
-    Ok(created(json!({"subnet": subnet_view(&sub)})))
+    Ok(created(
+        json!({"subnet": with_revision(&s, &a, Revisioned::Subnet, subnet_view(&sub)).await?}),
+    ))
 }
 
 /// `PUT /subnets/{id}`: nicplane subnets do not change once created.
@@ -745,6 +763,7 @@ pub async fn subnet_update(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let b: SubnetUpdate = decode(body_object(&body, "subnet")?)?;
@@ -756,7 +775,11 @@ pub async fn subnet_update(
         .service
         .subnet_get(&a.caller, &a.project, SubnetId::parse_for_lookup(&id)?)
         .await?;
-    let view = subnet_view(&sub);
+    let view = with_revision(&s, &a, Revisioned::Subnet, subnet_view(&sub)).await?;
+    if let (Some(expected), Some(current)) = (if_match.0, view["revision_number"].as_u64()) {
+        // Nothing is written: the constraint is checked on the object read.
+        nicplane_domain::rules::revision_matches(expected, current)?;
+    }
     for (k, v) in &b {
         if view.get(k) != Some(v) {
             return Err(NeutronError::from(Error::invalid(format!(
@@ -772,6 +795,7 @@ pub async fn subnet_delete(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> NeutronResult<Response> {
     let zones = Zones::load(&s, &a).await?;
     if zones
@@ -783,12 +807,13 @@ pub async fn subnet_delete(
             "Only the cloud admin manages public IP pools.",
         )));
     }
+    let sid = SubnetId::parse_for_lookup(&id).map_err(|_| Error::not_found(Kind::Subnet, &id))?;
     s.service
         .subnet_delete(
             &a.caller,
             &a.project,
-            SubnetId::parse_for_lookup(&id).map_err(|_| Error::not_found(Kind::Subnet, &id))?,
-            &WriteOptions::default(),
+            sid,
+            &if_match.on(Revisioned::Subnet, sid),
         )
         .await?;
     Ok(no_content())

@@ -12,8 +12,8 @@ use super::body::{boolean, decode, nullable_text, objects, only_default, present
 use super::query::ListQuery;
 use super::trunks::{trunk_details, TrunkIndex};
 use super::{
-    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
-    NeutronResult,
+    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
+    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
@@ -22,6 +22,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use nicplane_domain::ids::*;
+use nicplane_domain::model::Revisioned;
 use nicplane_domain::model::*;
 use nicplane_domain::query::{ChunkWalk, InterfaceFilter, SortField};
 use nicplane_domain::types::{InterfaceStatus, MacAddr};
@@ -203,11 +204,9 @@ pub async fn list(
             .interface_list(&a.caller, &a.project, filter.clone(), page)
             .await?;
         walk.advance(rows.len(), rows.last().map(|i| i.id.to_string()));
-        items.extend(
-            rows.iter()
-                .map(|i| port_view(i, &trunks))
-                .filter(|v| q.matches_view(v)),
-        );
+        let mut views: Vec<Value> = rows.iter().map(|i| port_view(i, &trunks)).collect();
+        with_revisions(&s, &a, Revisioned::Port, &mut views).await?;
+        items.extend(views.into_iter().filter(|v| q.matches_view(v)));
         if wanted.is_some_and(|w| items.len() >= w) {
             break;
         }
@@ -226,7 +225,7 @@ async fn port_by_id(s: &AppState, a: &Scoped, id: InterfaceId) -> NeutronResult<
 async fn one_view(s: &AppState, a: &Scoped, id: InterfaceId) -> NeutronResult<Value> {
     let i = port_by_id(s, a, id).await?;
     let trunks = TrunkIndex::load(s, a, std::slice::from_ref(&i)).await?;
-    Ok(port_view(&i, &trunks))
+    with_revision(s, a, Revisioned::Port, port_view(&i, &trunks)).await
 }
 
 /// `GET /ports/{id}`.
@@ -495,7 +494,8 @@ pub async fn create(
             .interface_create_many(&a.caller, &a.project, specs, &o)
             .await?;
         let trunks = TrunkIndex::empty();
-        let views: Vec<Value> = made.iter().map(|i| port_view(i, &trunks)).collect();
+        let mut views: Vec<Value> = made.iter().map(|i| port_view(i, &trunks)).collect();
+        with_revisions(&s, &a, Revisioned::Port, &mut views).await?;
         return Ok(created(json!({ "ports": views })));
     }
     let spec = create_spec(body_object(&body, "port")?, &a)?;
@@ -504,7 +504,7 @@ pub async fn create(
         .interface_create(&a.caller, &a.project, spec, &o)
         .await?;
     Ok(created(
-        json!({"port": port_view(&i, &TrunkIndex::empty())}),
+        json!({"port": with_revision(&s, &a, Revisioned::Port, port_view(&i, &TrunkIndex::empty())).await?}),
     ))
 }
 
@@ -513,6 +513,7 @@ pub async fn update(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let p: PortUpdate = decode(body_object(&body, "port")?)?;
@@ -524,7 +525,10 @@ pub async fn update(
     )?;
     let id = port_id(&id)?;
     let (caller, project) = (&a.caller, &a.project);
-    let w = WriteOptions::default();
+    // If-Match guards the first write (the later ones are this request's own).
+    let guarded = if_match.on(Revisioned::Port, id);
+    let mut first = Some(guarded.clone());
+    let mut w = move || first.take().unwrap_or_default();
     let current = s.service.interface_get(caller, project, id).await?;
     let patch = InterfacePatch {
         name: p.name,
@@ -545,7 +549,10 @@ pub async fn update(
             project,
             id,
             patch.clone(),
-            &WriteOptions::dry_run(true),
+            &WriteOptions {
+                dry_run: true,
+                ..guarded
+            },
         )
         .await?;
     if let Some(device) = p.device_id.map(Option::unwrap_or_default) {
@@ -553,7 +560,7 @@ pub async fn update(
         if device != now {
             if let Some(vm) = current.vm_id {
                 s.service
-                    .interface_detach(caller, project, vm, id, &w)
+                    .interface_detach(caller, project, vm, id, &w())
                     .await?;
             }
             if !device.is_empty() {
@@ -570,7 +577,7 @@ pub async fn update(
                             })),
                             ..Default::default()
                         },
-                        &w,
+                        &w(),
                     )
                     .await?;
             }
@@ -583,7 +590,7 @@ pub async fn update(
         }
     }
     s.service
-        .interface_update(caller, project, id, patch, &w)
+        .interface_update(caller, project, id, patch, &w())
         .await?;
     Ok(Json(json!({"port": one_view(&s, &a, id).await?})))
 }
@@ -593,13 +600,15 @@ pub async fn delete(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let id = port_id(&id)?;
     s.service
         .interface_delete(
             &a.caller,
             &a.project,
-            port_id(&id)?,
-            &WriteOptions::default(),
+            id,
+            &if_match.on(Revisioned::Port, id),
         )
         .await?;
     Ok(no_content())

@@ -4,8 +4,8 @@
 use super::body::{boolean, decode, present, text, whole};
 use super::query::ListQuery;
 use super::{
-    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
-    NeutronResult,
+    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
+    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time};
 use crate::AppState;
@@ -14,6 +14,7 @@ use axum::http::Uri;
 use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
+use nicplane_domain::model::Revisioned;
 use nicplane_domain::model::{SecurityGroup, SecurityGroupRule};
 use nicplane_domain::{Error, Kind};
 use nicplane_service::network::{RuleSpec, SecurityGroupSpec};
@@ -93,6 +94,8 @@ pub async fn group_list(
         .iter()
         .map(group_view)
         .collect();
+    let mut items: Vec<Value> = items;
+    with_revisions(&s, &a, Revisioned::SecurityGroup, &mut items).await?;
     Ok(Json(q.apply(items, "security_groups", &base_url(&s))?))
 }
 
@@ -106,7 +109,9 @@ pub async fn group_show(
         .service
         .security_group_get(&a.caller, &a.project, group_id(&id)?)
         .await?;
-    Ok(Json(json!({"security_group": group_view(&g)})))
+    Ok(Json(
+        json!({"security_group": with_revision(&s, &a, Revisioned::SecurityGroup, group_view(&g)).await?}),
+    ))
 }
 
 /// The body of `POST /security-groups`.
@@ -158,7 +163,9 @@ pub async fn group_create(
         .service
         .security_group_create(&a.caller, &a.project, spec, &WriteOptions::default())
         .await?;
-    Ok(created(json!({"security_group": group_view(&sg)})))
+    Ok(created(
+        json!({"security_group": with_revision(&s, &a, Revisioned::SecurityGroup, group_view(&sg)).await?}),
+    ))
 }
 
 /// `PUT /security-groups/{id}`: name and description.
@@ -166,6 +173,7 @@ pub async fn group_update(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let g: GroupUpdate = decode(body_object(&body, "security_group")?)?;
@@ -182,10 +190,12 @@ pub async fn group_update(
             group_id(&id)?,
             g.name,
             g.description,
-            &WriteOptions::default(),
+            &if_match.on(Revisioned::SecurityGroup, group_id(&id)?),
         )
         .await?;
-    Ok(Json(json!({"security_group": group_view(&sg)})))
+    Ok(Json(
+        json!({"security_group": with_revision(&s, &a, Revisioned::SecurityGroup, group_view(&sg)).await?}),
+    ))
 }
 
 /// `DELETE /security-groups/{id}`: 409 while ports use it, and for `default`.
@@ -193,13 +203,14 @@ pub async fn group_delete(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> NeutronResult<Response> {
     s.service
         .security_group_delete(
             &a.caller,
             &a.project,
             group_id(&id)?,
-            &WriteOptions::default(),
+            &if_match.on(Revisioned::SecurityGroup, group_id(&id)?),
         )
         .await?;
     Ok(no_content())
@@ -217,6 +228,8 @@ pub async fn rule_list(
         .iter()
         .flat_map(|g| g.rules.iter().map(move |r| rule_view(r, g)))
         .collect();
+    let mut items: Vec<Value> = items;
+    with_revisions(&s, &a, Revisioned::SecurityGroupRule, &mut items).await?;
     Ok(Json(q.apply(
         items,
         "security_group_rules",
@@ -232,7 +245,7 @@ pub async fn rule_show(
 ) -> NeutronResult<Json<Value>> {
     let groups = s.service.security_group_list(&a.caller, &a.project).await?;
     let want = id.to_ascii_lowercase();
-    groups
+    let v = groups
         .iter()
         .find_map(|g| {
             g.rules
@@ -240,8 +253,9 @@ pub async fn rule_show(
                 .find(|r| r.id.to_string() == want)
                 .map(|r| rule_view(r, g))
         })
-        .map(|v| Json(json!({"security_group_rule": v})))
-        .ok_or_else(|| NeutronError::from(Error::not_found(Kind::SecurityGroupRule, &id)))
+        .ok_or_else(|| NeutronError::from(Error::not_found(Kind::SecurityGroupRule, &id)))?;
+    let v = with_revision(&s, &a, Revisioned::SecurityGroupRule, v).await?;
+    Ok(Json(json!({"security_group_rule": v})))
 }
 
 /// `port_range_min`/`port_range_max`: a port number, as a number or a
@@ -343,7 +357,7 @@ pub async fn rule_create(
         .security_group_get(&a.caller, &a.project, gid)
         .await?;
     Ok(created(
-        json!({"security_group_rule": rule_view(&rule, &g)}),
+        json!({"security_group_rule": with_revision(&s, &a, Revisioned::SecurityGroupRule, rule_view(&rule, &g)).await?}),
     ))
 }
 
@@ -352,13 +366,15 @@ pub async fn rule_delete(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let id = SecurityGroupRuleId::parse_for_lookup(&id)?;
     s.service
         .security_group_rule_delete(
             &a.caller,
             &a.project,
-            SecurityGroupRuleId::parse_for_lookup(&id)?,
-            &WriteOptions::default(),
+            id,
+            &if_match.on(Revisioned::SecurityGroupRule, id),
         )
         .await?;
     Ok(no_content())

@@ -6,8 +6,8 @@
 use super::body::{boolean, decode, objects, present, text, whole};
 use super::query::ListQuery;
 use super::{
-    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
-    NeutronResult,
+    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
+    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
@@ -17,6 +17,7 @@ use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::Interface;
+use nicplane_domain::model::Revisioned;
 use nicplane_domain::types::{InterfaceStatus, VlanId};
 use nicplane_domain::Error;
 use nicplane_service::trunk::{SubportSpec, Trunk, TrunkPatch, TrunkSpec};
@@ -103,7 +104,7 @@ pub fn trunk_view(t: &Trunk) -> Value {
         "id": t.id, "name": t.name, "description": t.description, "port_id": t.parent.id.to_string(),
         "sub_ports": t.subports.iter().map(|s| subport_view(s, false)).collect::<Vec<_>>(),
         "admin_state_up": t.admin_state_up, "status": status, "tenant_id": project, "project_id": project,
-        "tags": [], "revision_number": 0,
+        "tags": [],
         "created_at": os_time(t.created_at), "updated_at": os_time(t.updated_at),
     })
 }
@@ -246,6 +247,8 @@ pub async fn list(
         .iter()
         .map(trunk_view)
         .collect();
+    let mut items: Vec<Value> = items;
+    with_revisions(&s, &a, Revisioned::Trunk, &mut items).await?;
     Ok(Json(q.apply(items, "trunks", &base_url(&s))?))
 }
 
@@ -260,7 +263,9 @@ pub async fn show(
         .trunk_get(&a.caller, &a.project, &id)
         .await
         .map_err(not_found(&id))?;
-    Ok(Json(json!({"trunk": trunk_view(&t)})))
+    Ok(Json(
+        json!({"trunk": with_revision(&s, &a, Revisioned::Trunk, trunk_view(&t)).await?}),
+    ))
 }
 
 /// Neutron's `TrunkNotFound` for a trunk the service could not find.
@@ -303,7 +308,9 @@ pub async fn create(
             &WriteOptions::default(),
         )
         .await?;
-    Ok(created(json!({"trunk": trunk_view(&trunk)})))
+    Ok(created(
+        json!({"trunk": with_revision(&s, &a, Revisioned::Trunk, trunk_view(&trunk)).await?}),
+    ))
 }
 
 /// `PUT /trunks/{id}`: name, description, admin state.
@@ -311,6 +318,7 @@ pub async fn update(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let t: TrunkUpdate = decode(body_object(&body, "trunk")?)?;
@@ -325,11 +333,13 @@ pub async fn update(
                 description: t.description,
                 admin_state_up: t.admin_state_up,
             },
-            &WriteOptions::default(),
+            &if_match.on(Revisioned::Trunk, id.to_ascii_lowercase()),
         )
         .await
         .map_err(not_found(&id))?;
-    Ok(Json(json!({"trunk": trunk_view(&trunk)})))
+    Ok(Json(
+        json!({"trunk": with_revision(&s, &a, Revisioned::Trunk, trunk_view(&trunk)).await?}),
+    ))
 }
 
 /// `DELETE /trunks/{id}`: 204; the subports become ordinary ports.
@@ -337,9 +347,11 @@ pub async fn delete(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let guard = if_match.on(Revisioned::Trunk, id.to_ascii_lowercase());
     s.service
-        .trunk_delete(&a.caller, &a.project, &id, &WriteOptions::default())
+        .trunk_delete(&a.caller, &a.project, &id, &guard)
         .await
         .map_err(not_found(&id))?;
     Ok(no_content())
@@ -363,7 +375,9 @@ pub async fn add_subports(
         .trunk_add_subports(&a.caller, &a.project, &id, subs, &WriteOptions::default())
         .await
         .map_err(not_found(&id))?;
-    Ok(Json(trunk_view(&t)))
+    Ok(Json(
+        with_revision(&s, &a, Revisioned::Trunk, trunk_view(&t)).await?,
+    ))
 }
 
 /// `PUT /trunks/{id}/remove_subports`: the trunk, unwrapped.
@@ -387,7 +401,9 @@ pub async fn remove_subports(
         .trunk_remove_subports(&a.caller, &a.project, &id, ids, &WriteOptions::default())
         .await
         .map_err(not_found(&id))?;
-    Ok(Json(trunk_view(&t)))
+    Ok(Json(
+        with_revision(&s, &a, Revisioned::Trunk, trunk_view(&t)).await?,
+    ))
 }
 
 /// `GET /trunks/{id}/get_subports`.

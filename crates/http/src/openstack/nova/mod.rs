@@ -111,6 +111,7 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
         Error::Unauthenticated { .. } => 401,
         Error::Unavailable { .. } => 503,
         Error::TooManyRequests { .. } => 429,
+        Error::PreconditionFailed { .. } => 412,
         Error::Internal { .. } => 500,
     };
     let fault = match status {
@@ -120,6 +121,7 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
         404 => "itemNotFound",
         405 => "badMethod",
         409 => "conflictingRequest",
+        412 => "preconditionFailed",
         413 | 429 => "overLimit",
         415 => "badMediaType",
         501 => "notImplemented",
@@ -142,7 +144,8 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
         | Error::Forbidden { .. }
         | Error::CapacityExhausted { .. }
         | Error::Unavailable { .. }
-        | Error::TooManyRequests { .. } => e.client_message(),
+        | Error::TooManyRequests { .. }
+        | Error::PreconditionFailed { .. } => e.client_message(),
     };
     (status, fault, message)
 }
@@ -407,9 +410,10 @@ fn api(state: AppState) -> Router {
         .route("/os-quota-sets/{id}", get(quota_sets::show))
         .route("/os-quota-sets/{id}/detail", get(quota_sets::detail))
         .route("/os-quota-sets/{id}/defaults", get(quota_sets::defaults))
-        .route("/flavors", get(flavors::list))
+        .route("/flavors", get(flavors::list).post(flavors::create))
         .route("/flavors/detail", get(flavors::list_detail))
-        .route("/flavors/{id}", get(flavors::show))
+        .route("/flavors/{id}", get(flavors::show).delete(flavors::delete))
+        .route("/flavors/{id}/os-extra_specs", get(flavors::extra_specs))
         .route("/os-availability-zone", get(servers::availability_zones))
         .fallback(|| async {
             fault_response(404, "itemNotFound", "The resource could not be found.")

@@ -35,6 +35,8 @@ pub const OS_TYPE_KEY: &str = "os_type";
 pub struct Names {
     pub zones: HashMap<DataCenterId, String>,
     pub groups: HashMap<SecurityGroupId, String>,
+    /// Every flavor, deleted ones too (a server shows the one it was made with).
+    pub flavors: Vec<nicplane_domain::model::Flavor>,
 }
 
 async fn names(s: &AppState, a: &NovaAuth) -> NovaResult<Names> {
@@ -52,7 +54,12 @@ async fn names(s: &AppState, a: &NovaAuth) -> NovaResult<Names> {
         .into_iter()
         .map(|g| (g.id, g.name))
         .collect();
-    Ok(Names { zones, groups })
+    let flavors = s.service.flavor_list(&a.0.caller, true).await?;
+    Ok(Names {
+        zones,
+        groups,
+        flavors,
+    })
 }
 
 /// `addresses`: per network name, the fixed addresses and public IPs.
@@ -104,7 +111,7 @@ pub fn server_view(s: &AppState, d: &VmDetail, mv: Microversion, n: &Names) -> V
         json!({"id": vm.image_ref, "links": [{"rel": "bookmark", "href": format!("{}/compute/{project}/images/{}", crate::openstack::base_url(s), vm.image_ref)}]})
     };
     let flavor = if mv.at_least(47) {
-        flavor_view(&vm.flavor_ref, true)
+        flavor_view(&n.flavors, &vm.flavor_ref, true)
     } else {
         json!({"id": vm.flavor_ref, "links": [{"rel": "bookmark", "href": format!("{}/compute/{project}/flavors/{}", crate::openstack::base_url(s), vm.flavor_ref)}]})
     };
