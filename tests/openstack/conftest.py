@@ -16,6 +16,10 @@ import pytest
 import requests
 
 ADMIN_PASSWORD = "admin-secret-pw"
+# The key that seals stored access-key secrets, the same for every server
+# this suite starts: on PostgreSQL they share one database, and a server
+# with another key refuses to start on it.
+SECRET_KEY = "5f" * 32
 DEMO_PASSWORD = "demo-password"
 VENV_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".venv", "bin")
 
@@ -108,7 +112,8 @@ def cloud():
     workdir = tempfile.mkdtemp(prefix="nicplane-os-")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, NICPLANE_ADMIN_PASSWORD=ADMIN_PASSWORD, NICPLANE_LOG="warn")
+    env = dict(os.environ, NICPLANE_ADMIN_PASSWORD=ADMIN_PASSWORD, NICPLANE_LOG="warn",
+               NICPLANE_SECRET_KEY=SECRET_KEY)
     log = open(os.path.join(workdir, "server.log"), "w")
     proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
                              os.path.join(workdir, "data"), "--demo"], env=env, stdout=log, stderr=log)

@@ -22,7 +22,7 @@ import requests
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families as prometheus_families
 
-from conftest import ADMIN_PASSWORD, free_port
+from conftest import ADMIN_PASSWORD, SECRET_KEY, free_port
 
 NEUTRON = "/network/v2.0"
 PASSWORD = "metrics-password-15"
@@ -34,7 +34,8 @@ def server():
         os.path.dirname(__file__), "..", "..", "target", "debug", "nicplane")
     workdir = tempfile.mkdtemp(prefix="nicplane-metrics-")
     port, metrics_port = free_port(), free_port()
-    env = dict(os.environ, NICPLANE_ADMIN_PASSWORD=ADMIN_PASSWORD, NICPLANE_LOG="warn")
+    env = dict(os.environ, NICPLANE_ADMIN_PASSWORD=ADMIN_PASSWORD, NICPLANE_LOG="warn",
+               NICPLANE_SECRET_KEY=SECRET_KEY)
     log = open(os.path.join(workdir, "server.log"), "w")
     proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
                              os.path.join(workdir, "data"), "--metrics-listen", f"127.0.0.1:{metrics_port}",
