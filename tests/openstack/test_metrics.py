@@ -154,10 +154,18 @@ def check(scrape, created):
     assert by_name(scrape, "nicplane_subnet_free_addresses")[subnet] == 10.0
     in_use = {dict(labels)["resource"]: v for labels, v in by_name(scrape, "nicplane_quota_in_use").items()
               if dict(labels)["project_id"] == created["project"]}
-    # The Default Network (an IPv4 and an IPv6 subnet) and m-net (one
-    # subnet); the default security group with its four rules; three ports.
-    assert in_use == {"network": 2.0, "subnet": 3.0, "port": 3.0, "security_group": 1.0,
-                      "security_group_rule": 4.0}
+    # The project's subnets as the capacity series list them (one per
+    # subnet row): m-net's and those of its Default Network in each data
+    # center (an IPv4 and an IPv6 subnet each; on PostgreSQL the suite's
+    # database has more data centers than the one a fresh SQLite file has).
+    own = [dict(labels) for labels in by_name(scrape, "nicplane_subnet_pool_addresses")
+           if dict(labels)["project_id"] == created["project"]]
+    networks = {s["network_id"] for s in own}
+    assert created["network"] in networks and len(own) == 2 * (len(networks) - 1) + 1
+    # Those counts from the quota counters the writes keep; the default
+    # security group with its four rules; three ports.
+    assert in_use == {"network": float(len(networks)), "subnet": float(len(own)), "port": 3.0,
+                      "security_group": 1.0, "security_group_rule": 4.0}
     pools = {dict(labels)["pool"]: v for labels, v in by_name(scrape, "nicplane_public_pool_addresses").items()}
     assert pools["public"] == 253.0
     assert by_name(scrape, "nicplane_capacity_up") == {frozenset(): 1.0}
