@@ -3,8 +3,8 @@ with the committed list of expected failures and skips (expected.txt).
 
 Starts the dev binary on a free loopback port with a fresh SQLite data
 directory (or on the PostgreSQL database named by NICPLANE_DATABASE_URL),
-provisions through the native API an admin, MEMBERS `member` users and
-READERS `reader` users (each in its own project), writes tempest.conf and
+provisions through the native API an admin and PROJECTS projects, each
+with a `member` and a `reader` user, writes tempest.conf and
 accounts.yaml into a temporary workspace (HOME is a temporary directory too,
 so ~/.tempest is never touched), runs `tempest run`, reads the results from
 stestr's subunit stream and compares them with expected.txt:
@@ -46,10 +46,9 @@ DEFAULT_REGEX = (r"^tempest\.api\.(network|compute\.servers\.test_attach_interfa
 ADMIN_PASSWORD = "tempest-admin-pw"
 SECRET_KEY = "7e" * 32
 PASSWORD = "tempest-user-pw"
-# Enough `member` accounts for --concurrency 2 (each class locks up to two:
-# primary and alt) and a few readers.
-MEMBERS = 12
-READERS = 3
+# Projects, each with a `member` and a `reader` user: enough for
+# --concurrency 2 (each class locks up to two: primary and alt).
+PROJECTS = 12
 # Per-test timeout (seconds) Tempest applies through OS_TEST_TIMEOUT.
 TEST_TIMEOUT = 120
 # Upper bound on the whole `tempest run` (seconds).
@@ -116,13 +115,17 @@ def provision(base, suffix):
     admin = keystone_token(base, "admin", "admin", ADMIN_PASSWORD)
     accounts = [{"username": "admin", "project_name": "admin", "password": ADMIN_PASSWORD,
                  "domain_name": "Default", "roles": ["admin"]}]
-    for role, native_role, count in (("member", "power_user", MEMBERS), ("reader", "reader", READERS)):
-        for i in range(count):
-            name = f"t{suffix}-{role}{i}"
-            _, _, project = call(base, "POST", "/v1/projects", admin, {"name": name})
-            _, _, user = call(base, "POST", "/v1/users", admin, {"name": name, "password": PASSWORD})
+    # Tempest looks for a `reader` in the project of each `member` it uses,
+    # so every project has one of each. The member is a Tenant Administrator:
+    # Tempest creates networks and subnets with it.
+    for i in range(PROJECTS):
+        name = f"t{suffix}-p{i}"
+        _, _, project = call(base, "POST", "/v1/projects", admin, {"name": name})
+        for role, native_role in (("member", "admin"), ("reader", "reader")):
+            user_name = f"{name}-{role}"
+            _, _, user = call(base, "POST", "/v1/users", admin, {"name": user_name, "password": PASSWORD})
             call(base, "PUT", f"/v1/projects/{project['id']}/members/{user['id']}", admin, {"role": native_role})
-            accounts.append({"username": name, "project_name": name, "password": PASSWORD,
+            accounts.append({"username": user_name, "project_name": name, "password": PASSWORD,
                              "domain_name": "Default", "roles": [role]})
     _, _, nets = call(base, "GET", "/network/v2.0/networks?router:external=true", admin)
     public = nets["networks"][0]["id"]

@@ -101,13 +101,15 @@ pub enum ConflictReason {
     OverQuota,
     /// The user already has as many access keys (AK/SK) as allowed.
     CredentialLimitReached,
+    /// The security group already has an identical rule.
+    RuleExists,
 }
 
 impl ConflictReason {
     /// Every reason (tests send each through every dialect's error mapping;
     /// `all_lists_are_complete` below fails to compile when one is missing
     /// from the match, and fails when one is missing from this list).
-    pub const ALL: [ConflictReason; 14] = [
+    pub const ALL: [ConflictReason; 15] = [
         ConflictReason::InterfaceLimitReached,
         ConflictReason::VmMustBeStopped,
         ConflictReason::PrimaryInterface,
@@ -122,6 +124,7 @@ impl ConflictReason {
         ConflictReason::NameTaken,
         ConflictReason::OverQuota,
         ConflictReason::CredentialLimitReached,
+        ConflictReason::RuleExists,
     ];
 
     /// Stable machine-readable code.
@@ -141,6 +144,7 @@ impl ConflictReason {
             ConflictReason::NameTaken => "NameTaken",
             ConflictReason::OverQuota => "OverQuota",
             ConflictReason::CredentialLimitReached => "CredentialLimitReached",
+            ConflictReason::RuleExists => "SecurityGroupRuleExists",
         }
     }
 }
@@ -370,6 +374,7 @@ mod tests {
                 ConflictReason::NameTaken => 11,
                 ConflictReason::OverQuota => 12,
                 ConflictReason::CredentialLimitReached => 13,
+                ConflictReason::RuleExists => 14,
             };
             assert_eq!(i, n, "{r:?}");
         }

@@ -169,6 +169,29 @@ pub struct AddressPair {
     pub mac_address: Option<String>,
 }
 
+/// A DHCP option handed to the interface's guest (Neutron's
+/// `extra_dhcp_opts`): a name, a value and the IP version it is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DhcpOption {
+    pub opt_name: String,
+    pub opt_value: String,
+    /// 4 or 6.
+    pub ip_version: u8,
+}
+
+/// One entry of a change to an interface's DHCP options: a value sets the
+/// option, no value removes it (Neutron's update semantics); the IP
+/// version defaults to 4.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DhcpOptionChange {
+    pub opt_name: String,
+    #[serde(default)]
+    pub opt_value: Option<String>,
+    #[serde(default)]
+    pub ip_version: Option<u8>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ResourceTag {
     pub key: String,
@@ -205,6 +228,9 @@ pub struct Interface {
     pub security_groups: Vec<SecurityGroupId>,
     pub port_security_enabled: bool,
     pub allowed_address_pairs: Vec<AddressPair>,
+    /// DHCP options for the guest (Neutron's `extra_dhcp_opts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_dhcp_opts: Vec<DhcpOption>,
     pub tags: Vec<ResourceTag>,
     /// Who created it ("compute:nova", "network:floatingip", ...); free text.
     pub device_owner: String,

@@ -5,7 +5,10 @@
 use crate::error::{ConflictReason, Error, Kind, Result};
 use crate::ids::{DataCenterId, InterfaceId, ProjectId, UserId};
 use crate::ipam::{AddressSpace, Range};
-use crate::model::{AddressPair, Interface, Network, PublicIp, PublicIpPool, ResourceTag, Vm};
+use crate::model::{
+    AddressPair, DhcpOption, DhcpOptionChange, Interface, Network, PublicIp, PublicIpPool,
+    ResourceTag, SecurityGroupRule, Vm,
+};
 use crate::types::{MacAddr, NetworkKind, OsType, PowerState, Role, VlanId, VLAN_MAX, VLAN_MIN};
 use ipnet::IpNet;
 use std::collections::BTreeSet;
@@ -858,6 +861,90 @@ pub fn check_address_pairs(pairs: &[AddressPair], max: usize, refuse_any: bool) 
     Ok(())
 }
 
+/// Most DHCP options on one interface (the `interfaces.extra_dhcp_opts`
+/// column holds them as JSON; Neutron sets no limit, nicplane bounds it).
+pub const DHCP_OPTS_MAX: usize = 32;
+/// Longest DHCP option name (Neutron's `extradhcpopts.opt_name`, 64).
+pub const DHCP_OPT_NAME_MAX: usize = 64;
+/// Longest DHCP option value (Neutron's `extradhcpopts.opt_value`, 255).
+pub const DHCP_OPT_VALUE_MAX: usize = 255;
+
+/// Apply a list of DHCP option changes to an interface's options, as
+/// Neutron's `extra_dhcp_opt` extension does: an entry with a value sets
+/// the option of that name and IP version (4 unless given), one without a
+/// value removes it; options not named are kept. Names are 1-64 printable
+/// characters, values 1-255, the IP version 4 or 6, no option named twice
+/// in one change, and the result holds at most [`DHCP_OPTS_MAX`] options.
+pub fn dhcp_opts_apply(
+    current: &[DhcpOption],
+    changes: &[DhcpOptionChange],
+) -> Result<Vec<DhcpOption>> {
+    let field = "extra_dhcp_opts";
+    if changes.len() > DHCP_OPTS_MAX {
+        return Err(Error::invalid_value(
+            field,
+            format!(
+                "{} options given, at most {DHCP_OPTS_MAX} are allowed per port.",
+                changes.len()
+            ),
+        ));
+    }
+    let printable = |s: &str| !s.chars().any(char::is_control);
+    let mut out = current.to_vec();
+    let mut seen = BTreeSet::new();
+    for c in changes {
+        let name = c.opt_name.trim();
+        if name.is_empty() || name.chars().count() > DHCP_OPT_NAME_MAX || !printable(name) {
+            return Err(Error::invalid_value(
+                field,
+                format!(
+                    "the option name '{}' must be 1 to {DHCP_OPT_NAME_MAX} printable characters.",
+                    c.opt_name
+                ),
+            ));
+        }
+        let version = c.ip_version.unwrap_or(4);
+        if version != 4 && version != 6 {
+            return Err(Error::invalid_value(
+                field,
+                format!("ip_version {version} of option {name} is not 4 or 6."),
+            ));
+        }
+        if !seen.insert((name.to_string(), version)) {
+            return Err(Error::invalid_value(
+                field,
+                format!("the option {name} (IPv{version}) is given twice."),
+            ));
+        }
+        out.retain(|o| !(o.opt_name == name && o.ip_version == version));
+        if let Some(value) = &c.opt_value {
+            if value.is_empty() || value.chars().count() > DHCP_OPT_VALUE_MAX || !printable(value) {
+                return Err(Error::invalid_value(
+                    field,
+                    format!(
+                        "the value of option {name} must be 1 to {DHCP_OPT_VALUE_MAX} printable characters."
+                    ),
+                ));
+            }
+            out.push(DhcpOption {
+                opt_name: name.to_string(),
+                opt_value: value.clone(),
+                ip_version: version,
+            });
+        }
+    }
+    if out.len() > DHCP_OPTS_MAX {
+        return Err(Error::invalid_value(
+            field,
+            format!(
+                "{} options would be set, at most {DHCP_OPTS_MAX} are allowed per port.",
+                out.len()
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 /// Tags on an interface (elastic or supplementary): at most [`TAGS_MAX`],
 /// keys 1-128 letters, digits, `_` or `-`, values up to 255 of those or `.`,
 /// no key twice.
@@ -966,6 +1053,8 @@ pub const SG_PROTOCOLS: &[(&str, u8)] = &[
 const PORT_PROTOCOLS: &[u8] = &[6, 17, 136, 132, 33];
 /// ICMP and ICMPv6: the port range is the ICMP type and code (0-255).
 const ICMP_PROTOCOLS: &[u8] = &[1, 58];
+/// Largest ICMP type or code.
+const ICMP_TYPE_CODE_MAX: u16 = 255;
 
 /// A rule's protocol: a known name (any case), or a number 0-255; `any` and
 /// absent mean every protocol. Returns the normalized form (lower-case name
@@ -987,10 +1076,11 @@ pub fn sg_rule_protocol(protocol: Option<&str>) -> Result<Option<(String, u8)>> 
     }
 }
 
-/// A rule's port range, as Neutron checks it: ports need a protocol; for
-/// TCP, UDP, UDP-Lite, SCTP and DCCP they are 1-65535 with min <= max; for
-/// ICMP they are a type and a code 0-255 (a code needs a type); other
-/// protocols take no ports.
+/// A rule's port range, as Neutron checks it (and in its words): ports
+/// need a protocol; for TCP, UDP, UDP-Lite, SCTP and DCCP both are given,
+/// 1-65535, with min <= max; for ICMP and ICMPv6 `port_range_min` is the
+/// type and `port_range_max` the code, each 0-255, and a code needs a type;
+/// other protocols take no ports.
 pub fn sg_rule_ports(
     protocol: Option<(&str, u8)>,
     min: Option<u16>,
@@ -1006,38 +1096,31 @@ pub fn sg_rule_ports(
         ));
     };
     if PORT_PROTOCOLS.contains(&number) {
-        for (field, v) in [("port_range_min", min), ("port_range_max", max)] {
-            if v == Some(0) {
-                return Err(Error::invalid_value(
-                    field,
-                    "0 is not a port; ports are 1 to 65535.",
-                ));
-            }
+        if min == Some(0) || max == Some(0) {
+            return Err(Error::invalid("Invalid value for port 0."));
         }
-        if let (Some(a), Some(b)) = (min, max) {
-            if a > b {
-                return Err(Error::invalid_value(
-                    "port_range_min",
-                    format!("{a} is greater than port_range_max {b}."),
-                ));
-            }
-        }
-        return Ok(());
+        return match (min, max) {
+            (Some(a), Some(b)) if a <= b => Ok(()),
+            _ => Err(Error::invalid(
+                "For TCP/UDP protocols, port_range_min must be <= port_range_max.",
+            )),
+        };
     }
     if ICMP_PROTOCOLS.contains(&number) {
-        for (field, v) in [("port_range_min", min), ("port_range_max", max)] {
-            if let Some(v) = v.filter(|v| *v > 255) {
-                return Err(Error::invalid_value(
-                    field,
-                    format!("{v} is not an ICMP type or code (0 to 255)."),
-                ));
+        for (field, attr, v) in [
+            ("type", "port_range_min", min),
+            ("code", "port_range_max", max),
+        ] {
+            if let Some(v) = v.filter(|v| *v > ICMP_TYPE_CODE_MAX) {
+                return Err(Error::invalid(format!(
+                    "Invalid value for ICMP {field} ({attr}) {v}. It must be 0 to 255."
+                )));
             }
         }
-        if min.is_none() && max.is_some() {
-            return Err(Error::invalid_value(
-                "port_range_max",
-                "an ICMP code needs an ICMP type in port_range_min.",
-            ));
+        if let (None, Some(code)) = (min, max) {
+            return Err(Error::invalid(format!(
+                "ICMP code (port-range-max) {code} is provided but ICMP type (port-range-min) is missing."
+            )));
         }
         return Ok(());
     }
@@ -1063,15 +1146,41 @@ pub fn sg_rule_remote_prefix(prefix: &str, ethertype_v6: bool) -> Result<IpNet> 
             )
         })?;
     if matches!(net, IpNet::V6(_)) != ethertype_v6 {
-        return Err(Error::invalid_value(
-            "remote_ip_prefix",
-            format!(
-                "{prefix} does not match ethertype {}.",
-                if ethertype_v6 { "IPv6" } else { "IPv4" }
-            ),
-        ));
+        return Err(Error::invalid(format!(
+            "Conflicting value ethertype {} for CIDR {prefix}.",
+            if ethertype_v6 { "IPv6" } else { "IPv4" }
+        )));
     }
     Ok(net.trunc())
+}
+
+/// A security group holds no two identical rules (Neutron's
+/// `SecurityGroupRuleExists`): same direction, ethertype, protocol (a name
+/// and its number are the same protocol), ports and remote; the
+/// description does not count.
+pub fn sg_rule_unique(existing: &[SecurityGroupRule], rule: &SecurityGroupRule) -> Result<()> {
+    let number = |p: &Option<String>| {
+        sg_rule_protocol(p.as_deref())
+            .ok()
+            .flatten()
+            .map(|(_, n)| n)
+    };
+    let same = |r: &&SecurityGroupRule| {
+        r.direction == rule.direction
+            && r.ethertype == rule.ethertype
+            && number(&r.protocol) == number(&rule.protocol)
+            && r.port_range_min == rule.port_range_min
+            && r.port_range_max == rule.port_range_max
+            && r.remote_ip_prefix == rule.remote_ip_prefix
+            && r.remote_group_id == rule.remote_group_id
+    };
+    match existing.iter().find(same) {
+        Some(r) => Err(Error::conflict(
+            ConflictReason::RuleExists,
+            format!("Security group rule already exists. Rule id is {}.", r.id),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// An object of another project looks like a missing one.
@@ -1123,6 +1232,79 @@ pub fn quota_limit_valid(resource: crate::quota::QuotaResource, limit: i64) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn dhcp(name: &str, value: Option<&str>, version: Option<u8>) -> DhcpOptionChange {
+        DhcpOptionChange {
+            opt_name: name.into(),
+            opt_value: value.map(str::to_string),
+            ip_version: version,
+        }
+    }
+
+    #[test]
+    fn dhcp_opts_set_replace_and_remove_by_name_and_version() {
+        let set = dhcp_opts_apply(
+            &[],
+            &[
+                dhcp("bootfile-name", Some("pxelinux.0"), None),
+                dhcp("tftp-server", Some("2001:db8::1"), Some(6)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(set.len(), 2);
+        assert_eq!(set[0].ip_version, 4);
+        let changed = dhcp_opts_apply(
+            &set,
+            &[
+                dhcp("bootfile-name", Some("ipxe.efi"), None),
+                dhcp("tftp-server", None, Some(6)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            changed,
+            vec![DhcpOption {
+                opt_name: "bootfile-name".into(),
+                opt_value: "ipxe.efi".into(),
+                ip_version: 4
+            }]
+        );
+    }
+
+    #[test]
+    fn dhcp_opts_are_bounded_and_checked() {
+        let msg = |r: Result<Vec<DhcpOption>>| r.unwrap_err().to_string();
+        assert_eq!(
+            msg(dhcp_opts_apply(&[], &[dhcp("", Some("x"), None)])),
+            "Invalid value for extra_dhcp_opts: the option name '' must be 1 to 64 printable characters."
+        );
+        assert_eq!(
+            msg(dhcp_opts_apply(&[], &[dhcp("mtu", Some("1500"), Some(5))])),
+            "Invalid value for extra_dhcp_opts: ip_version 5 of option mtu is not 4 or 6."
+        );
+        assert_eq!(
+            msg(dhcp_opts_apply(
+                &[],
+                &[
+                    dhcp("mtu", Some("1"), None),
+                    dhcp("mtu", Some("2"), Some(4))
+                ]
+            )),
+            "Invalid value for extra_dhcp_opts: the option mtu (IPv4) is given twice."
+        );
+        let long = "v".repeat(DHCP_OPT_VALUE_MAX + 1);
+        assert_eq!(
+            msg(dhcp_opts_apply(&[], &[dhcp("mtu", Some(&long), None)])),
+            "Invalid value for extra_dhcp_opts: the value of option mtu must be 1 to 255 printable characters."
+        );
+        let many: Vec<DhcpOptionChange> = (0..=DHCP_OPTS_MAX)
+            .map(|i| dhcp(&format!("o{i}"), Some("v"), None))
+            .collect();
+        assert_eq!(
+            msg(dhcp_opts_apply(&[], &many)),
+            "Invalid value for extra_dhcp_opts: 33 options given, at most 32 are allowed per port."
+        );
+    }
 
     #[test]
     fn lowest_free_vlan_fills_gaps_first() {
@@ -1268,6 +1450,7 @@ mod tests {
             security_groups: vec![],
             port_security_enabled: true,
             allowed_address_pairs: vec![],
+            extra_dhcp_opts: vec![],
             tags: vec![],
             device_owner: String::new(),
             public_ip: None,
@@ -1720,7 +1903,31 @@ mod tests {
             sg_rule_ports(Some(("udp", 17)), Some(90), Some(80))
                 .unwrap_err()
                 .to_string(),
-            "Invalid value for port_range_min: 90 is greater than port_range_max 80."
+            "For TCP/UDP protocols, port_range_min must be <= port_range_max."
+        );
+        assert_eq!(
+            sg_rule_ports(Some(("tcp", 6)), None, Some(6))
+                .unwrap_err()
+                .to_string(),
+            "For TCP/UDP protocols, port_range_min must be <= port_range_max."
+        );
+        assert_eq!(
+            sg_rule_ports(Some(("icmp", 1)), Some(1), Some(256))
+                .unwrap_err()
+                .to_string(),
+            "Invalid value for ICMP code (port_range_max) 256. It must be 0 to 255."
+        );
+        assert_eq!(
+            sg_rule_ports(Some(("ipv6-icmp", 58)), None, Some(6))
+                .unwrap_err()
+                .to_string(),
+            "ICMP code (port-range-max) 6 is provided but ICMP type (port-range-min) is missing."
+        );
+        assert_eq!(
+            sg_rule_remote_prefix("10.0.0.0/8", true)
+                .unwrap_err()
+                .to_string(),
+            "Conflicting value ethertype IPv6 for CIDR 10.0.0.0/8."
         );
         assert!(sg_rule_ports(None, Some(22), None).is_err());
         assert!(sg_rule_ports(Some(("gre", 47)), Some(1), Some(2)).is_err());

@@ -40,7 +40,8 @@ fn allowed_statuses(e: &Error) -> &'static [u16] {
             | ConflictReason::InUse
             | ConflictReason::WrongState
             | ConflictReason::IdempotencyKeyReused
-            | ConflictReason::NameTaken => &[409],
+            | ConflictReason::NameTaken
+            | ConflictReason::RuleExists => &[409],
         },
         Error::Forbidden { .. } => &[403],
         Error::Unauthenticated { .. } => &[401],

@@ -84,6 +84,9 @@ pub struct InterfaceSpec {
     pub mac_address: Option<MacAddr>,
     #[serde(default)]
     pub allowed_address_pairs: Vec<AddressPair>,
+    /// DHCP options for the guest (Neutron's `extra_dhcp_opts`).
+    #[serde(default)]
+    pub extra_dhcp_opts: Vec<DhcpOptionChange>,
     #[serde(default)]
     pub admin_state_up: Option<bool>,
     #[serde(default)]
@@ -106,6 +109,9 @@ pub struct InterfacePatch {
     pub port_security_enabled: Option<bool>,
     pub admin_state_up: Option<bool>,
     pub allowed_address_pairs: Option<Vec<AddressPair>>,
+    /// Set (with a value) or remove (without) DHCP options by name and IP
+    /// version; options not named are kept.
+    pub extra_dhcp_opts: Option<Vec<DhcpOptionChange>>,
     pub tags: Option<Vec<ResourceTag>>,
     /// Replace the fixed IPs (addresses kept when listed again).
     pub fixed_ips: Option<Vec<FixedIpRequest>>,
@@ -251,6 +257,7 @@ pub fn create_interface(
         security_groups: vec![],
         port_security_enabled: true,
         allowed_address_pairs: vec![],
+        extra_dhcp_opts: vec![],
         tags: vec![],
         device_owner: String::new(),
         public_ip: None,
@@ -551,6 +558,9 @@ pub fn update_tx(
     if let Some(p) = &patch.allowed_address_pairs {
         i.allowed_address_pairs = p.clone();
     }
+    if let Some(changes) = &patch.extra_dhcp_opts {
+        i.extra_dhcp_opts = rules::dhcp_opts_apply(&i.extra_dhcp_opts, changes)?;
+    }
     if let Some(t) = &patch.tags {
         i.tags = t.clone();
     }
@@ -722,6 +732,7 @@ pub fn interface_create_tx(
             i.name = spec.name.clone().unwrap_or_default();
             i.description = spec.description.clone().unwrap_or_default();
             i.allowed_address_pairs = spec.allowed_address_pairs.clone();
+            i.extra_dhcp_opts = rules::dhcp_opts_apply(&[], &spec.extra_dhcp_opts)?;
             i.tags = spec.tags.clone();
             i.device_owner = spec.device_owner.clone().unwrap_or_default();
             if let Some(a) = spec.admin_state_up {

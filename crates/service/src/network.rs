@@ -676,16 +676,12 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<SecurityGroupRule> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            owned_group(tx, p, group)?;
+            let sg = owned_group(tx, p, group)?;
             let rule = make_rule(group, &spec)?;
             if let Some(remote) = rule.remote_group_id {
-                owned_group(tx, p, remote).map_err(|_| {
-                    Error::invalid_value(
-                        "remote_group_id",
-                        format!("security group {remote} does not exist in the project."),
-                    )
-                })?;
+                owned_group(tx, p, remote)?;
             }
+            rules::sg_rule_unique(&sg.rules, &rule)?;
             tx.security_group_rule_insert(&rule)?;
             Ok(rule)
         })

@@ -23,6 +23,7 @@ use nicplane_service::openstack_support::{Ref, ScopedLogin};
 use nicplane_service::user::{PasswordChange, UserPatch};
 use nicplane_service::{Caller, WriteOptions};
 use serde_json::{json, Value};
+use sha2::Digest;
 
 /// The one domain nicplane has.
 pub const DOMAIN_ID: &str = "default";
@@ -614,11 +615,17 @@ pub fn catalog(state: &AppState) -> Value {
 
 fn token_body(state: &AppState, l: &ScopedLogin, with_catalog: bool) -> Value {
     let domain = json!({"id": DOMAIN_ID, "name": DOMAIN_NAME});
-    let audit = uuid::Uuid::new_v4().simple().to_string();
+    // The same token shows the same body on create and on every validation:
+    // issued one lifetime before it expires, and an audit id derived from the
+    // token (domain-separated from the stored hash, which it does not reveal).
+    let issued = l.login.expires_at - state.service.config().token_ttl.as_secs() as i64;
+    let audit = hex::encode(sha2::Sha256::digest(
+        format!("nicplane-audit-id:{}", l.login.token).as_bytes(),
+    ));
     let mut token = json!({
         "methods": ["password"],
         "expires_at": os_time_micro(l.login.expires_at),
-        "issued_at": os_time_micro(nicplane_domain::model::now().unix_timestamp()),
+        "issued_at": os_time_micro(issued),
         "audit_ids": [audit[..22].to_string()],
         "user": {
             "id": l.login.user.id.to_string(),

@@ -26,6 +26,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/postgres/0007_revisions_flavors.sql"),
     ),
+    (
+        10,
+        include_str!("../../migrations/postgres/0010_extra_dhcp_opts.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

@@ -114,13 +114,13 @@ pub fn vm_row(r: &dyn Row) -> Result<Vm> {
 pub const IFACE_INSERT_COLS: &str = "id, project_id, network_id, vm_id, name, mac_address, \
      is_primary, status, admin_state_up, description, tag, security_groups, port_security_enabled, \
      allowed_address_pairs, tags, device_owner, fixed_ips, auto_delete, parent_id, vlan_id, \
-     supplementary, created_at, updated_at";
+     supplementary, created_at, updated_at, extra_dhcp_opts";
 
 pub const IFACE_SQL: &str = "SELECT i.id, i.project_id, i.network_id, n.name, n.data_center_id, \
      i.vm_id, i.name, i.mac_address, i.fixed_ips, i.is_primary, i.status, i.admin_state_up, \
      i.description, i.tag, i.security_groups, i.port_security_enabled, i.allowed_address_pairs, \
      i.tags, i.device_owner, p.address, i.parent_id, i.vlan_id, i.supplementary, i.created_at, \
-     i.updated_at \
+     i.updated_at, i.extra_dhcp_opts \
      FROM interfaces i JOIN networks n ON n.id = i.network_id \
      LEFT JOIN public_ips p ON p.interface_id = i.id";
 pub fn iface_row(r: &dyn Row) -> Result<Interface> {
@@ -142,6 +142,7 @@ pub fn iface_row(r: &dyn Row) -> Result<Interface> {
         security_groups: r.json(14)?,
         port_security_enabled: r.bool(15)?,
         allowed_address_pairs: r.json(16)?,
+        extra_dhcp_opts: r.json(25)?,
         tags: r.json(17)?,
         device_owner: r.string(18)?,
         public_ip: r.opt_parse(19, "address")?,

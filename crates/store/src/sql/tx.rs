@@ -65,7 +65,7 @@ impl<E: Exec> SqlTx<E> {
         self.exec.execute(
             &format!(
                 "INSERT INTO interfaces ({IFACE_INSERT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23){conflict}"
+                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24){conflict}"
             ),
             args![
                 i.id.to_string(),
@@ -91,6 +91,7 @@ impl<E: Exec> SqlTx<E> {
                 i.supplementary,
                 ts(i.created_at),
                 ts(i.updated_at),
+                to_json(&i.extra_dhcp_opts),
             ],
         )
     }
@@ -881,7 +882,7 @@ impl<E: Exec> Tx for SqlTx<E> {
              is_primary = $6, status = $7, admin_state_up = $8, description = $9, tag = $10, \
              security_groups = $11, port_security_enabled = $12, allowed_address_pairs = $13, \
              tags = $14, device_owner = $15, fixed_ips = $16, parent_id = $17, vlan_id = $18, \
-             updated_at = $19 WHERE id = $1",
+             updated_at = $19, extra_dhcp_opts = $20 WHERE id = $1",
             args![
                 i.id.to_string(),
                 i.network_id.to_string(),
@@ -902,6 +903,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 i.parent_id.map(|p| p.to_string()),
                 i.vlan_id.map(|v| i64::from(v.get())),
                 ts(i.updated_at),
+                to_json(&i.extra_dhcp_opts),
             ],
         )?;
         if old_groups.as_deref() != Some(groups.as_str()) {

@@ -20,6 +20,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/sqlite/0007_revisions_flavors.sql"),
     ),
+    (
+        10,
+        include_str!("../../migrations/sqlite/0010_extra_dhcp_opts.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.

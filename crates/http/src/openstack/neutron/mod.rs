@@ -125,6 +125,7 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
                 ConflictReason::NetworkNotRoutable => "ExternalGatewayForFloatingIPNotFound",
                 ConflictReason::VlanInUse => "DuplicateSubPort",
                 ConflictReason::OverQuota => "OverQuota",
+                ConflictReason::RuleExists => "SecurityGroupRuleExists",
                 ConflictReason::PrimaryInterface
                 | ConflictReason::InUse
                 | ConflictReason::VmMustBeStopped
@@ -422,9 +423,59 @@ async fn dispatch(inner: Router, req: Request) -> Response {
         ext.insert(id.clone());
     }
     parts.extensions = ext;
-    match inner.oneshot(Request::from_parts(parts, body)).await {
+    let fields = (parts.method == axum::http::Method::GET)
+        .then(|| query::show_fields(parts.uri.query()))
+        .unwrap_or_default();
+    let resp = match inner.oneshot(Request::from_parts(parts, body)).await {
         Ok(r) => r,
         Err(never) => match never {},
+    };
+    if fields.is_empty() || resp.status() != StatusCode::OK {
+        return resp;
+    }
+    project_show(resp, &fields).await
+}
+
+/// Largest show body read for `fields=` (a single resource is a few KiB;
+/// the handlers' bodies are in memory, so reading them cannot fail below it).
+const SHOW_BODY_MAX: usize = 16 << 20;
+
+/// `fields=` on a show (`{"network": {...}}`): keep only the named
+/// attributes of the one resource, as Neutron does. Lists project their
+/// items themselves ([`query::ListQuery`]) and are left as they are.
+async fn project_show(resp: Response, fields: &[String]) -> Response {
+    let (parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, SHOW_BODY_MAX).await else {
+        let body = json!({"NeutronError": {"type": "ServiceUnavailable", "message": "The response could not be read; try again.", "detail": ""}});
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    };
+    let projected = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(mut outer)) if outer.len() == 1 => {
+            let key = outer.keys().next().cloned().unwrap_or_default();
+            match outer.remove(&key) {
+                Some(Value::Object(inner)) => {
+                    let kept: serde_json::Map<String, Value> = inner
+                        .into_iter()
+                        .filter(|(k, _)| fields.contains(k))
+                        .collect();
+                    Some(json!({ key: kept }))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    match projected {
+        Some(v) => {
+            let mut r = Json(v).into_response();
+            for (name, value) in parts.headers.iter() {
+                if name != axum::http::header::CONTENT_LENGTH {
+                    r.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            r
+        }
+        None => Response::from_parts(parts, axum::body::Body::from(bytes)),
     }
 }
 
@@ -553,6 +604,7 @@ fn api(state: AppState) -> Router {
         .route("/extensions", get(extension_list))
         .route("/extensions/{alias}", get(extension_show))
         .route("/availability_zones", get(networks::availability_zones))
+        .route("/agents", get(agent_list))
         .fallback(not_found)
         .method_not_allowed_fallback(not_allowed)
         .with_state(state)
@@ -585,6 +637,11 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
         "The security groups extension.",
     ),
     ("port-security", "Port Security", "Provides port security."),
+    (
+        "extra_dhcp_opt",
+        "Neutron Extra DHCP options",
+        "Extra options configuration for DHCP. For example PXE boot options to DHCP clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)",
+    ),
     (
         "allowed-address-pairs",
         "Allowed Address Pairs",
@@ -676,6 +733,13 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
         "Unknown filters are refused with 400.",
     ),
 ];
+
+/// `GET /agents`: nicplane runs no Neutron agents (and does not claim the
+/// `agent` extension), so the list is empty for every caller, as Neutron's
+/// is for a caller the policy shows no agent.
+async fn agent_list(_a: NeutronAuth) -> Json<Value> {
+    Json(json!({"agents": []}))
+}
 
 fn extension_view(e: &(&str, &str, &str)) -> Value {
     json!({"alias": e.0, "name": e.1, "description": e.2, "updated": "2024-01-01T00:00:00-00:00", "links": []})

@@ -115,7 +115,8 @@ pub fn port_view(i: &Interface, trunks: &TrunkIndex) -> Value {
         "security_groups": i.security_groups.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
         "port_security_enabled": i.port_security_enabled,
         "allowed_address_pairs": i.allowed_address_pairs.iter().map(|p| json!({"ip_address": p.ip_address, "mac_address": p.mac_address.clone().unwrap_or_else(|| i.mac_address.to_string())})).collect::<Vec<_>>(),
-        "binding:vnic_type": "normal", "extra_dhcp_opts": [], "qos_policy_id": null,
+        "binding:vnic_type": "normal", "qos_policy_id": null,
+        "extra_dhcp_opts": i.extra_dhcp_opts.iter().map(|o| json!({"opt_name": o.opt_name, "opt_value": o.opt_value, "ip_version": o.ip_version})).collect::<Vec<_>>(),
         "tags": i.tags.iter().map(tag_string).collect::<Vec<_>>(),
         "created_at": os_time(i.created_at), "updated_at": os_time(i.updated_at),
     });
@@ -322,6 +323,54 @@ fn pairs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<AddressPair>>, D:
     })
 }
 
+/// `extra_dhcp_opts`: `[{opt_name, opt_value, ip_version}]`, the IP version
+/// a number or a string ("4", "6"), absent or null meaning 4; a null value
+/// removes the option on update.
+fn dhcp_opts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<DhcpOptionChange>>, D::Error> {
+    let bad = || {
+        whole("Invalid input for extra_dhcp_opts: give [{\"opt_name\", \"opt_value\", \"ip_version\"}].")
+    };
+    let list = match Value::deserialize(d)? {
+        Value::Null => return Ok(None),
+        Value::Array(list) => list,
+        _ => return Err(bad()),
+    };
+    list.into_iter()
+        .map(|item| {
+            let Value::Object(o) = item else {
+                return Err(bad());
+            };
+            if o.keys()
+                .any(|k| !matches!(k.as_str(), "opt_name" | "opt_value" | "ip_version"))
+            {
+                return Err(bad());
+            }
+            let opt_name = o.get("opt_name").and_then(Value::as_str).ok_or_else(bad)?;
+            let opt_value = match o.get("opt_value") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(v)) => Some(v.clone()),
+                Some(_) => return Err(bad()),
+            };
+            let ip_version = match o.get("ip_version") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => Some(
+                    n.as_u64()
+                        .and_then(|n| u8::try_from(n).ok())
+                        .ok_or_else(bad)?,
+                ),
+                Some(Value::String(v)) => Some(v.parse::<u8>().map_err(|_| bad())?),
+                Some(_) => return Err(bad()),
+            };
+            Ok(DhcpOptionChange {
+                opt_name: opt_name.to_string(),
+                opt_value,
+                ip_version,
+            })
+        })
+        .collect::<Result<Vec<_>, D::Error>>()
+        .map(Some)
+}
+
 fn tag_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<ResourceTag>>, D::Error> {
     match Value::deserialize(d)? {
         Value::Null => Ok(None),
@@ -378,8 +427,8 @@ pub struct PortCreate {
     qos_policy_id: Option<Value>,
     #[serde(default)]
     dns_name: Option<Value>,
-    #[serde(default)]
-    extra_dhcp_opts: Option<Value>,
+    #[serde(default, deserialize_with = "dhcp_opts")]
+    extra_dhcp_opts: Option<Vec<DhcpOptionChange>>,
 }
 
 /// The body of `PUT /ports/{id}`.
@@ -413,32 +462,25 @@ pub struct PortUpdate {
     qos_policy_id: Option<Value>,
     #[serde(default)]
     dns_name: Option<Value>,
-    #[serde(default)]
-    extra_dhcp_opts: Option<Value>,
+    #[serde(default, deserialize_with = "dhcp_opts")]
+    extra_dhcp_opts: Option<Vec<DhcpOptionChange>>,
 }
 
 /// Attributes nicplane takes only at Neutron's default.
 fn defaults_only(
     vnic: &Option<Value>,
     dns: &Option<Value>,
-    dhcp: &Option<Value>,
     qos: &Option<Value>,
 ) -> NeutronResult<()> {
     only_default("binding:vnic_type", vnic, &json!("normal"))?;
     only_default("dns_name", dns, &json!(""))?;
-    only_default("extra_dhcp_opts", dhcp, &json!([]))?;
     only_default("qos_policy_id", qos, &Value::Null)
 }
 
 fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpec> {
     let p: PortCreate = decode(o)?;
     check_owner_of(&p.project_id, &p.tenant_id, a)?;
-    defaults_only(
-        &p.vnic_type,
-        &p.dns_name,
-        &p.extra_dhcp_opts,
-        &p.qos_policy_id,
-    )?;
+    defaults_only(&p.vnic_type, &p.dns_name, &p.qos_policy_id)?;
     if p.device_id.is_some_and(|d| !d.is_empty()) {
         return Err(NeutronError::from(Error::invalid(
             "Create the port without device_id, then attach it to the server (openstack server add port).",
@@ -458,6 +500,7 @@ fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpe
         port_security_enabled: p.port_security_enabled,
         mac_address: p.mac_address.map(|m| m.parse::<MacAddr>()).transpose()?,
         allowed_address_pairs: p.allowed_address_pairs.unwrap_or_default(),
+        extra_dhcp_opts: p.extra_dhcp_opts.unwrap_or_default(),
         admin_state_up: p.admin_state_up,
         device_owner: p.device_owner,
         tags: p.tags.unwrap_or_default(),
@@ -517,12 +560,7 @@ pub async fn update(
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let p: PortUpdate = decode(body_object(&body, "port")?)?;
-    defaults_only(
-        &p.vnic_type,
-        &p.dns_name,
-        &p.extra_dhcp_opts,
-        &p.qos_policy_id,
-    )?;
+    defaults_only(&p.vnic_type, &p.dns_name, &p.qos_policy_id)?;
     let id = port_id(&id)?;
     let (caller, project) = (&a.caller, &a.project);
     // If-Match guards the first write (the later ones are this request's own).
@@ -538,6 +576,7 @@ pub async fn update(
         port_security_enabled: p.port_security_enabled,
         admin_state_up: p.admin_state_up,
         allowed_address_pairs: p.allowed_address_pairs,
+        extra_dhcp_opts: p.extra_dhcp_opts,
         tags: p.tags,
         fixed_ips: p.fixed_ips,
     };

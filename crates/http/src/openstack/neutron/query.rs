@@ -41,6 +41,20 @@ fn split_tags(v: &str) -> Vec<String> {
         .collect()
 }
 
+/// The attributes `fields=` names (repeated or comma-separated), for a show.
+pub fn show_fields(query: Option<&str>) -> Vec<String> {
+    query_pairs(query)
+        .into_iter()
+        .filter(|(k, _)| k == "fields")
+        .flat_map(|(_, v)| {
+            v.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 impl ListQuery {
     /// Parse a query string; `attributes` are the collection's filterable keys.
     pub fn parse(query: Option<&str>, attributes: &[&str]) -> NeutronResult<ListQuery> {

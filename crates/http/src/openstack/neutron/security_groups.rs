@@ -344,7 +344,10 @@ pub async fn rule_create(
         port_range_min: r.port_range_min,
         port_range_max: r.port_range_max,
         remote_ip_prefix: r.remote_ip_prefix,
-        remote_group_id: r.remote_group_id.map(|g| g.parse()).transpose()?,
+        remote_group_id: r
+            .remote_group_id
+            .map(|g| SecurityGroupId::parse_for_lookup(&g))
+            .transpose()?,
         description: r.description.unwrap_or_default(),
     };
     let gid = group_id(&group)?;

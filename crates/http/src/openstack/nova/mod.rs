@@ -102,7 +102,8 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
             | ConflictReason::WrongState
             | ConflictReason::IdempotencyKeyReused
             | ConflictReason::NameTaken
-            | ConflictReason::CredentialLimitReached => 409,
+            | ConflictReason::CredentialLimitReached
+            | ConflictReason::RuleExists => 409,
         },
         Error::CapacityExhausted { .. } => 400,
         Error::NotFound { .. } => 404,
