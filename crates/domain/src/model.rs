@@ -146,6 +146,14 @@ pub struct Vm {
     pub metadata: BTreeMap<String, String>,
     /// Number of elastic interfaces attached.
     pub interface_count: u32,
+    /// The addresses the owner says the VM is reached at (Nova's
+    /// `accessIPv4`/`accessIPv6`): stored and shown, not allocated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub access_ipv4: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub access_ipv6: Option<IpAddr>,
     #[schema(value_type = String, format = DateTime)]
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: Timestamp,

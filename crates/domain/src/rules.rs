@@ -1183,6 +1183,24 @@ pub fn sg_rule_unique(existing: &[SecurityGroupRule], rule: &SecurityGroupRule) 
     }
 }
 
+/// A VM's access addresses (Nova's `accessIPv4`/`accessIPv6`): each of its
+/// own IP version.
+pub fn access_ips_valid(v4: Option<IpAddr>, v6: Option<IpAddr>) -> Result<()> {
+    if let Some(ip) = v4.filter(|ip| !ip.is_ipv4()) {
+        return Err(Error::invalid_value(
+            "accessIPv4",
+            format!("{ip} is not an IPv4 address."),
+        ));
+    }
+    if let Some(ip) = v6.filter(|ip| !ip.is_ipv6()) {
+        return Err(Error::invalid_value(
+            "accessIPv6",
+            format!("{ip} is not an IPv6 address."),
+        ));
+    }
+    Ok(())
+}
+
 /// An object of another project looks like a missing one.
 pub fn not_found_in_project(kind: Kind, id: impl std::fmt::Display) -> Error {
     Error::not_found(kind, id)
@@ -1411,6 +1429,8 @@ mod tests {
             flavor_ref: String::new(),
             metadata: BTreeMap::new(),
             interface_count: 1,
+            access_ipv4: None,
+            access_ipv6: None,
             created_at: now(),
             updated_at: now(),
         }

@@ -210,6 +210,8 @@ fn seed_demo(
                 image_ref: String::new(),
                 flavor_ref: String::new(),
                 metadata: BTreeMap::new(),
+                access_ipv4: None,
+                access_ipv6: None,
             },
             &nics,
             device_owner,

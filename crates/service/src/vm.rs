@@ -36,6 +36,14 @@ pub struct VmSpec {
     pub flavor_ref: String,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// Nova's `accessIPv4`: an address the owner reaches the VM at.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub access_ipv4: Option<std::net::IpAddr>,
+    /// Nova's `accessIPv6`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub access_ipv6: Option<std::net::IpAddr>,
 }
 
 fn default_os() -> OsType {
@@ -148,6 +156,7 @@ pub fn vm_create_tx(
     let name = Name::parse("name", &spec.name)?;
     rules::list_bound("networks", nics.len(), rules::BULK_CREATE_MAX)?;
     rules::check_metadata(&spec.metadata)?;
+    rules::access_ips_valid(spec.access_ipv4, spec.access_ipv6)?;
     tx.data_center_get(spec.data_center_id)?.ok_or_else(|| {
         Error::invalid(format!(
             "Data center {} does not exist.",
@@ -167,6 +176,8 @@ pub fn vm_create_tx(
         flavor_ref: spec.flavor_ref.clone(),
         metadata: spec.metadata.clone(),
         interface_count: 1,
+        access_ipv4: spec.access_ipv4,
+        access_ipv6: spec.access_ipv6,
         created_at: t,
         updated_at: t,
     };

@@ -28,7 +28,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (
         10,
-        include_str!("../../migrations/postgres/0010_extra_dhcp_opts.sql"),
+        include_str!("../../migrations/postgres/0010_tempest.sql"),
     ),
 ];
 

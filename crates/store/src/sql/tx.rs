@@ -778,7 +778,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         self.run(
             &format!(
                 "INSERT INTO vms ({VM_COLS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
             ),
             args![
                 vm.id.to_string(),
@@ -793,6 +793,8 @@ impl<E: Exec> Tx for SqlTx<E> {
                 i64::from(vm.interface_count),
                 ts(vm.created_at),
                 ts(vm.updated_at),
+                vm.access_ipv4.map(|ip| ip.to_string()),
+                vm.access_ipv6.map(|ip| ip.to_string()),
             ],
         )
     }

@@ -20,10 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/sqlite/0007_revisions_flavors.sql"),
     ),
-    (
-        10,
-        include_str!("../../migrations/sqlite/0010_extra_dhcp_opts.sql"),
-    ),
+    (10, include_str!("../../migrations/sqlite/0010_tempest.sql")),
 ];
 
 /// Bring the schema up to date.

@@ -138,8 +138,8 @@ pub fn server_view(s: &AppState, d: &VmDetail, mv: Microversion, n: &Names) -> V
         "created": os_time(vm.created_at),
         "updated": os_time(vm.updated_at),
         "addresses": addresses(&d.interfaces),
-        "accessIPv4": "",
-        "accessIPv6": "",
+        "accessIPv4": vm.access_ipv4.map(|ip| ip.to_string()).unwrap_or_default(),
+        "accessIPv6": vm.access_ipv6.map(|ip| ip.to_string()).unwrap_or_default(),
         "links": link(s, &project, &format!("servers/{id}")),
         "OS-DCF:diskConfig": "MANUAL",
         "progress": 0,
@@ -464,6 +464,26 @@ struct ServerCreate {
     min_count: Option<Value>,
     #[serde(default)]
     max_count: Option<Value>,
+    #[serde(rename = "accessIPv4", default)]
+    access_ipv4: Option<Value>,
+    #[serde(rename = "accessIPv6", default)]
+    access_ipv6: Option<Value>,
+}
+
+/// `accessIPv4`/`accessIPv6`: an address (absent, null or "" for none).
+fn access_ip(field: &str, v: Option<&Value>) -> NovaResult<Option<std::net::IpAddr>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => s.parse().map(Some).map_err(|_| {
+            NovaError::from(Error::invalid(format!(
+                "Invalid input for field/attribute {field}. Value: {s}. '{s}' is not an IP address."
+            )))
+        }),
+        Some(other) => Err(NovaError::from(Error::invalid(format!(
+            "Invalid input for field/attribute {field}. Value: {other}. It is not a string."
+        )))),
+    }
 }
 
 /// One `networks` entry, once [`NETWORK`] accepted it.
@@ -573,6 +593,8 @@ pub async fn create(
         image_ref: ref_string(server.image_ref.as_ref()),
         flavor_ref: ref_string(Some(&server.flavor_ref)),
         metadata,
+        access_ipv4: access_ip("accessIPv4", server.access_ipv4.as_ref())?,
+        access_ipv6: access_ip("accessIPv6", server.access_ipv6.as_ref())?,
     };
     let d = s
         .service

@@ -27,3 +27,8 @@ CREATE TRIGGER interfaces_revision BEFORE UPDATE ON interfaces FOR EACH ROW
         OR OLD.vlan_id IS DISTINCT FROM NEW.vlan_id
         OR OLD.supplementary IS DISTINCT FROM NEW.supplementary)
     EXECUTE FUNCTION nicplane_revision_bump();
+
+-- Nova's accessIPv4/accessIPv6 of a VM: addresses its owner reaches it at,
+-- stored and shown (checked in the core: each of its own IP version).
+ALTER TABLE vms ADD COLUMN access_ipv4 TEXT COLLATE "C";
+ALTER TABLE vms ADD COLUMN access_ipv6 TEXT COLLATE "C";

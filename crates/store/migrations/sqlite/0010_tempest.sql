@@ -29,3 +29,8 @@ CREATE TRIGGER interfaces_revision AFTER UPDATE ON interfaces
 BEGIN
     UPDATE interfaces SET revision_number = revision_number + 1 WHERE id = NEW.id;
 END;
+
+-- Nova's accessIPv4/accessIPv6 of a VM: addresses its owner reaches it at,
+-- stored and shown (checked in the core: each of its own IP version).
+ALTER TABLE vms ADD COLUMN access_ipv4 TEXT;
+ALTER TABLE vms ADD COLUMN access_ipv6 TEXT;
