@@ -681,7 +681,7 @@ fn body_cases(a: &Objects, b: &Objects) -> Vec<Case> {
         case("supplementary migrate: ids", M::POST, format!("{pa}/interfaces/{}/supplementary-interfaces/migrate", a.primary), Some(json!({"ids": [b.supplementary]})), IFACE, &b.supplementary),
         case("supplementary attach: parent_id", M::POST, format!("{pa}/supplementary-interfaces/{}/attach", a.supplementary), Some(json!({"parent_id": b.attached})), IFACE, &b.attached),
         answered(case("supplementary attach: security_groups", M::POST, format!("{pa}/supplementary-interfaces/{}/attach", a.supplementary), Some(json!({"parent_id": a.attached, "security_groups": [b.sg]})), SG, &b.sg), SG_NOT_IN_PROJECT),
-        answered(case("rule create: remote_group_id", M::POST, format!("{pa}/security-groups/{}/rules", a.sg), Some(json!({"direction": "ingress", "remote_group_id": b.sg})), SG, &b.sg), (400, "InvalidValue", "Invalid value for remote_group_id: security group {id} does not exist in the project.")),
+        answered(case("rule create: remote_group_id", M::POST, format!("{pa}/security-groups/{}/rules", a.sg), Some(json!({"direction": "ingress", "remote_group_id": b.sg})), SG, &b.sg), (404, "NotFound", "Security group {id} could not be found.")),
     ]
 }
 

@@ -259,6 +259,7 @@ fn interface(seed: &Seed, mac: [u8; 6], vm: Option<VmId>, primary: bool) -> Inte
         security_groups: vec![],
         port_security_enabled: true,
         allowed_address_pairs: vec![],
+        extra_dhcp_opts: vec![],
         tags: vec![],
         device_owner: String::new(),
         public_ip: None,
@@ -282,6 +283,8 @@ fn vm(seed: &Seed, name: &str) -> Vm {
         flavor_ref: String::new(),
         metadata: BTreeMap::new(),
         interface_count: 0,
+        access_ipv4: None,
+        access_ipv6: None,
         created_at: now(),
         updated_at: now(),
     }
