@@ -49,6 +49,8 @@ PASSWORD = "tempest-user-pw"
 # Projects, each with a `member` and a `reader` user: enough for
 # --concurrency 2 (each class locks up to two: primary and alt).
 PROJECTS = 12
+# Cloud admins (the bootstrap admin and ADMINS - 1 more).
+ADMINS = 3
 # Per-test timeout (seconds) Tempest applies through OS_TEST_TIMEOUT.
 TEST_TIMEOUT = 120
 # Upper bound on the whole `tempest run` (seconds).
@@ -115,6 +117,13 @@ def provision(base, suffix):
     admin = keystone_token(base, "admin", "admin", ADMIN_PASSWORD)
     accounts = [{"username": "admin", "project_name": "admin", "password": ADMIN_PASSWORD,
                  "domain_name": "Default", "roles": ["admin"]}]
+    # Two classes may hold admin credentials at once (--concurrency 2), so
+    # there are more cloud admins, each with a token for project admin.
+    for i in range(1, ADMINS):
+        name = f"t{suffix}-admin{i}"
+        call(base, "POST", "/v1/users", admin, {"name": name, "password": PASSWORD, "is_cloud_admin": True})
+        accounts.append({"username": name, "project_name": "admin", "password": PASSWORD,
+                         "domain_name": "Default", "roles": ["admin"]})
     # Tempest looks for a `reader` in the project of each `member` it uses,
     # so every project has one of each. The member is a Tenant Administrator:
     # Tempest creates networks and subnets with it.
