@@ -522,10 +522,7 @@ fn oversized_and_malformed_lists_are_refused() {
         ),
     );
     assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        body["NeutronError"]["message"],
-        "Invalid value for port 0."
-    );
+    assert_eq!(body["NeutronError"]["message"], "Invalid value for port 0.");
     let rules = t
         .admin
         .get::<Value>(&format!(

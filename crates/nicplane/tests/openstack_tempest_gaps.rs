@@ -441,3 +441,60 @@ fn servers_keep_their_access_addresses() {
     let (_, after) = nova(Method::GET, "/servers", None);
     assert_eq!(before, after);
 }
+
+/// Identical rules created at the same time: exactly one is created, the
+/// others are 409 `SecurityGroupRuleExists` (the group's row is locked
+/// before the duplicate check, which matters on PostgreSQL).
+#[test]
+fn concurrent_identical_rules_have_one_winner() {
+    const RACERS: usize = 4;
+    let server = Server::start(&[]);
+    let t = tenant(&server, "sg-race");
+    let (status, sg) = neutron(
+        &t.admin,
+        Method::POST,
+        "/security-groups",
+        Some(&json!({"security_group": {"name": "race"}})),
+    );
+    assert_eq!(status, 201, "{sg}");
+    let sg = sg["security_group"]["id"].as_str().expect("id").to_string();
+    let before = rule_count(&t, &sg);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(RACERS));
+    let handles: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let client = t.admin.clone();
+            let sg = sg.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                neutron(
+                    &client,
+                    Method::POST,
+                    "/security-group-rules",
+                    Some(&json!({"security_group_rule": {"security_group_id": sg,
+                        "direction": "ingress", "protocol": "udp", "port_range_min": 53,
+                        "port_range_max": 53}})),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<(u16, Value)> = handles
+        .into_iter()
+        .map(|h| h.join().expect("racer"))
+        .collect();
+    let winners: Vec<&(u16, Value)> = results.iter().filter(|r| r.0 == 201).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let id = winners[0].1["security_group_rule"]["id"]
+        .as_str()
+        .expect("id");
+    for r in results.iter().filter(|r| r.0 != 201) {
+        assert_neutron_error(
+            "loser",
+            r,
+            409,
+            "SecurityGroupRuleExists",
+            &format!("Security group rule already exists. Rule id is {id}."),
+        );
+    }
+    assert_eq!(rule_count(&t, &sg), before + 1);
+}

@@ -676,6 +676,10 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<SecurityGroupRule> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+            // The group's row is locked first, so that two identical rules
+            // created at once are seen by the second one's duplicate check
+            // (PostgreSQL runs writes at READ COMMITTED; SQLite's are serial).
+            tx.revision_lock(Revisioned::SecurityGroup, &group.to_string(), p)?;
             let sg = owned_group(tx, p, group)?;
             let rule = make_rule(group, &spec)?;
             if let Some(remote) = rule.remote_group_id {
