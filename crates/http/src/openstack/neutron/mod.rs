@@ -423,9 +423,11 @@ async fn dispatch(inner: Router, req: Request) -> Response {
         ext.insert(id.clone());
     }
     parts.extensions = ext;
-    let fields = (parts.method == axum::http::Method::GET)
-        .then(|| query::show_fields(parts.uri.query()))
-        .unwrap_or_default();
+    let fields = if parts.method == axum::http::Method::GET {
+        query::show_fields(parts.uri.query())
+    } else {
+        Vec::new()
+    };
     let resp = match inner.oneshot(Request::from_parts(parts, body)).await {
         Ok(r) => r,
         Err(never) => match never {},
