@@ -690,6 +690,16 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
         "Add port_details attribute to Floating IP resource",
     ),
     (
+        "tag",
+        "Tag support",
+        "Enables to set tag on resources.",
+    ),
+    (
+        "ip-substring-filtering",
+        "IP address substring filtering",
+        "Provides IP address substring filtering when listing ports",
+    ),
+    (
         "standard-attr-tag",
         "Tag support for resources with standard attribute",
         "Enables to set tag on ports.",
