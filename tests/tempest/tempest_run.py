@@ -202,6 +202,9 @@ flavor_ref_alt = {ids['flavor']}
 fixed_network_name =
 build_timeout = 60
 build_interval = 1
+# nicplane's Nova serves microversions 2.1 to 2.96 (docs/openstack.md).
+min_microversion = 2.1
+max_microversion = 2.96
 
 [compute-feature-enabled]
 interface_attach = true
