@@ -546,7 +546,10 @@ pub fn write_routes(o: &Objects, octet: u8) -> Vec<Route> {
             "security_group_rule_create",
             M::POST,
             format!("{p}/security-groups/{}/rules", o.sg),
-            b(json!({"direction": "egress"})),
+            // A rule of its own per call (`octet` differs): an identical
+            // rule is 409, and the group already allows all egress.
+            b(json!({"direction": "egress", "protocol": "udp",
+                     "port_range_min": octet, "port_range_max": octet})),
             Write,
             201,
         ),
