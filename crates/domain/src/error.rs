@@ -22,11 +22,12 @@ pub enum Kind {
     Token,
     Flavor,
     Tag,
+    Router,
 }
 
 impl Kind {
     /// Every kind (tests send each through every dialect's error mapping).
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::DataCenter,
         Kind::Project,
         Kind::User,
@@ -43,6 +44,7 @@ impl Kind {
         Kind::Token,
         Kind::Flavor,
         Kind::Tag,
+        Kind::Router,
     ];
 
     /// Human name used in messages ("Network", "VM", ...).
@@ -64,6 +66,7 @@ impl Kind {
             Kind::Token => "Token",
             Kind::Flavor => "Flavor",
             Kind::Tag => "Tag",
+            Kind::Router => "Router",
         }
     }
 }
@@ -101,13 +104,21 @@ pub enum ConflictReason {
     OverQuota,
     /// The user already has as many access keys (AK/SK) as allowed.
     CredentialLimitReached,
+    /// A router still has interfaces (Neutron's `RouterInUse`).
+    RouterInUse,
+    /// A router interface is the path of a floating IP (Neutron's
+    /// `RouterInterfaceInUseByFloatingIP`).
+    RouterInterfaceInUseByFloatingIp,
+    /// No router connects a port's subnet to the external network of a
+    /// floating IP (Neutron's `ExternalGatewayForFloatingIPNotFound`, 404 there).
+    NoExternalGateway,
 }
 
 impl ConflictReason {
     /// Every reason (tests send each through every dialect's error mapping;
     /// `all_lists_are_complete` below fails to compile when one is missing
     /// from the match, and fails when one is missing from this list).
-    pub const ALL: [ConflictReason; 14] = [
+    pub const ALL: [ConflictReason; 17] = [
         ConflictReason::InterfaceLimitReached,
         ConflictReason::VmMustBeStopped,
         ConflictReason::PrimaryInterface,
@@ -122,6 +133,9 @@ impl ConflictReason {
         ConflictReason::NameTaken,
         ConflictReason::OverQuota,
         ConflictReason::CredentialLimitReached,
+        ConflictReason::RouterInUse,
+        ConflictReason::RouterInterfaceInUseByFloatingIp,
+        ConflictReason::NoExternalGateway,
     ];
 
     /// Stable machine-readable code.
@@ -141,6 +155,9 @@ impl ConflictReason {
             ConflictReason::NameTaken => "NameTaken",
             ConflictReason::OverQuota => "OverQuota",
             ConflictReason::CredentialLimitReached => "CredentialLimitReached",
+            ConflictReason::RouterInUse => "RouterInUse",
+            ConflictReason::RouterInterfaceInUseByFloatingIp => "RouterInterfaceInUseByFloatingIP",
+            ConflictReason::NoExternalGateway => "NoExternalGateway",
         }
     }
 }
@@ -370,6 +387,9 @@ mod tests {
                 ConflictReason::NameTaken => 11,
                 ConflictReason::OverQuota => 12,
                 ConflictReason::CredentialLimitReached => 13,
+                ConflictReason::RouterInUse => 14,
+                ConflictReason::RouterInterfaceInUseByFloatingIp => 15,
+                ConflictReason::NoExternalGateway => 16,
             };
             assert_eq!(i, n, "{r:?}");
         }
@@ -391,6 +411,7 @@ mod tests {
                 Kind::Token => 13,
                 Kind::Flavor => 14,
                 Kind::Tag => 15,
+                Kind::Router => 16,
             };
             assert_eq!(i, n, "{k:?}");
         }

@@ -40,7 +40,11 @@ fn allowed_statuses(e: &Error) -> &'static [u16] {
             | ConflictReason::InUse
             | ConflictReason::WrongState
             | ConflictReason::IdempotencyKeyReused
-            | ConflictReason::NameTaken => &[409],
+            | ConflictReason::NameTaken
+            | ConflictReason::RouterInUse
+            | ConflictReason::RouterInterfaceInUseByFloatingIp => &[409],
+            // Neutron's ExternalGatewayForFloatingIPNotFound is a 404.
+            ConflictReason::NoExternalGateway => &[404, 409],
         },
         Error::Forbidden { .. } => &[403],
         Error::Unauthenticated { .. } => &[401],

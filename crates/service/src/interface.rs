@@ -257,6 +257,7 @@ pub fn create_interface(
         parent_id: None,
         vlan_id: None,
         supplementary: false,
+        router_id: None,
         created_at: t,
         updated_at: t,
     };

@@ -96,7 +96,10 @@ pub fn map(e: &Error, shape: Shape) -> (u16, &'static str, String) {
                 ConflictReason::PublicIpExists
                 | ConflictReason::NetworkNotRoutable
                 | ConflictReason::IdempotencyKeyReused
-                | ConflictReason::NameTaken => (409, "VPC.1700", "Ecs.0200"),
+                | ConflictReason::NameTaken
+                | ConflictReason::RouterInUse
+                | ConflictReason::RouterInterfaceInUseByFloatingIp
+                | ConflictReason::NoExternalGateway => (409, "VPC.1700", "Ecs.0200"),
                 // Huawei IAM answers a third access key with 400 and the
                 // message `akSkNumExceed`; the dialect follows it.
                 ConflictReason::CredentialLimitReached => (400, "akSkNumExceed", "akSkNumExceed"),

@@ -81,7 +81,8 @@ fn resource_label(kind: Kind) -> &'static str {
         | Kind::Job
         | Kind::Token
         | Kind::Flavor
-        | Kind::Tag => kind.label(),
+        | Kind::Tag
+        | Kind::Router => kind.label(),
     }
 }
 
@@ -105,7 +106,13 @@ fn exception_stem(label: &str) -> String {
 /// type and message. Limits and exhaustion are 409, as Neutron's
 /// `OverQuota` and `IpAddressGenerationFailure`.
 pub fn neutron_error(e: &Error) -> (u16, String, String) {
-    let status = e.http_status();
+    let status = match e {
+        Error::Conflict {
+            reason: ConflictReason::NoExternalGateway,
+            ..
+        } => 404,
+        _ => e.http_status(),
+    };
     let (ty, message) = match e {
         Error::NotFound { kind, id } => {
             let label = resource_label(*kind);
@@ -125,6 +132,11 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
                 ConflictReason::NetworkNotRoutable => "ExternalGatewayForFloatingIPNotFound",
                 ConflictReason::VlanInUse => "DuplicateSubPort",
                 ConflictReason::OverQuota => "OverQuota",
+                ConflictReason::RouterInUse => "RouterInUse",
+                ConflictReason::RouterInterfaceInUseByFloatingIp => {
+                    "RouterInterfaceInUseByFloatingIP"
+                }
+                ConflictReason::NoExternalGateway => "ExternalGatewayForFloatingIPNotFound",
                 ConflictReason::PrimaryInterface
                 | ConflictReason::InUse
                 | ConflictReason::VmMustBeStopped

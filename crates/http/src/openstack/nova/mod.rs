@@ -102,7 +102,10 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
             | ConflictReason::WrongState
             | ConflictReason::IdempotencyKeyReused
             | ConflictReason::NameTaken
-            | ConflictReason::CredentialLimitReached => 409,
+            | ConflictReason::CredentialLimitReached
+            | ConflictReason::RouterInUse
+            | ConflictReason::RouterInterfaceInUseByFloatingIp
+            | ConflictReason::NoExternalGateway => 409,
         },
         Error::CapacityExhausted { .. } => 400,
         Error::NotFound { .. } => 404,
