@@ -504,7 +504,7 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<Router> {
         let policy = self.port_policy(caller);
-        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
             create_tx(tx, p, &spec, policy)
         })
         .await
@@ -520,7 +520,7 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<Router> {
         let policy = self.port_policy(caller);
-        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
             update_tx(tx, p, id, &patch, policy)
         })
         .await
@@ -534,7 +534,7 @@ impl Service {
         id: RouterId,
         opts: &WriteOptions,
     ) -> Result<Router> {
-        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
             delete_tx(tx, p, id)
         })
         .await
@@ -571,7 +571,7 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<(Router, Vec<RouterInterface>)> {
         let policy = self.port_policy(caller);
-        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
             add_interface_tx(tx, p, id, &spec, policy)
         })
         .await
@@ -586,7 +586,7 @@ impl Service {
         spec: RouterInterfaceSpec,
         opts: &WriteOptions,
     ) -> Result<(Router, Vec<RouterInterface>)> {
-        self.project_write(caller, project, Need::Write, opts, move |tx, p| {
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
             remove_interface_tx(tx, p, id, &spec)
         })
         .await

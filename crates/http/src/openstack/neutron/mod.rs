@@ -16,6 +16,7 @@ pub mod networks;
 pub mod ports;
 pub mod query;
 pub mod quotas;
+pub mod routers;
 pub mod security_groups;
 pub mod tags;
 pub mod trunks;
@@ -541,6 +542,21 @@ fn api(state: AppState) -> Router {
             "/security-group-rules/{id}",
             get(security_groups::rule_show).delete(security_groups::rule_delete),
         )
+        .route("/routers", get(routers::list).post(routers::create))
+        .route(
+            "/routers/{id}",
+            get(routers::show)
+                .put(routers::update)
+                .delete(routers::delete),
+        )
+        .route(
+            "/routers/{id}/add_router_interface",
+            put(routers::add_interface),
+        )
+        .route(
+            "/routers/{id}/remove_router_interface",
+            put(routers::remove_interface),
+        )
         .route("/trunks", get(trunks::list).post(trunks::create))
         .route(
             "/trunks/{id}",
@@ -582,6 +598,7 @@ async fn resources(State(s): State<AppState>) -> Json<Value> {
     let list: Vec<Value> = [
         ("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("floatingip", "floatingips"),
         ("security_group", "security-groups"), ("security_group_rule", "security-group-rules"), ("trunk", "trunks"),
+        ("router", "routers"),
     ]
     .iter()
     .map(|(name, coll)| json!({"name": name, "collection": coll, "links": [{"rel": "self", "href": format!("{b}/network/v2.0/{coll}")}]}))
@@ -682,6 +699,8 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
         "Quota details management support",
         "Expose functions for quotas usage statistics per project.",
     ),
+    ("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."),
+    ("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"),
     (
         "filter-validation",
         "Filter parameters validation",
