@@ -528,3 +528,91 @@ fn two_routers_race_for_the_last_gateway_address() {
     let (_, list) = neutron(&t.admin, Method::GET, "/routers", None);
     assert_eq!(list["routers"].as_array().expect("list").len(), 1, "the loser left nothing");
 }
+
+/// The native API manages routers with the same rules (roles: the Tenant
+/// Administrator changes them, a Power User cannot, a Reader reads), and
+/// the CLI walks through create, gateway, interfaces and delete.
+#[test]
+fn native_api_and_cli_manage_routers() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "rt-native");
+    let net = t.standard_network("rt-n", "10.66.0.0/24");
+    let r = t
+        .admin
+        .router_create(&t.project, &json!({"name": "n1", "data_center_id": t.dc}))
+        .expect("router");
+    let rid = r.id.to_string();
+    assert!(r.gateway.is_none());
+    assert_api_error(
+        t.power
+            .router_create(&t.project, &json!({"name": "p", "data_center_id": t.dc})),
+        403,
+        "Forbidden",
+        "The Tenant Power User role cannot do this; it needs the Tenant Administrator role.",
+    );
+    let subnet = t.admin.networks(&t.project).expect("networks")
+        .into_iter()
+        .find(|n| n.network.id.to_string() == net)
+        .expect("net")
+        .subnets[0]
+        .id
+        .to_string();
+    let r = t
+        .admin
+        .router_add_interface(&t.project, &rid, &json!({"subnet_id": subnet}))
+        .expect("add");
+    assert_eq!(r.interfaces.len(), 1);
+    assert_eq!(r.interfaces[0].ip_address.to_string(), "10.66.0.1");
+    let read = t.reader.router(&t.project, &rid).expect("reader reads");
+    assert_eq!(read.interfaces, r.interfaces);
+    assert_api_error(
+        t.admin.router_delete(&t.project, &rid),
+        409,
+        "RouterInUse",
+        &format!("Router {rid} still has ports"),
+    );
+    let r = t
+        .admin
+        .router_set_gateway(&t.project, &rid, &json!({"enable_snat": false}))
+        .expect("gateway");
+    assert_eq!(r.gateway.as_ref().expect("gw").enable_snat, false);
+    assert_eq!(r.gateway.as_ref().expect("gw").external_fixed_ips.len(), 1);
+    let port = r.interfaces[0].port_id.to_string();
+    let r = t
+        .admin
+        .router_remove_interface(&t.project, &rid, &port)
+        .expect("remove");
+    assert!(r.interfaces.is_empty());
+    t.admin.router_clear_gateway(&t.project, &rid).expect("clear");
+    t.admin.router_delete(&t.project, &rid).expect("delete");
+
+    // The CLI, once through.
+    let config = temp_dir("rt-cli").join("cli.json");
+    let cli = |args: &[&str]| -> String {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_nicplane"))
+            .args(args)
+            .env("NICPLANE_URL", &server.url)
+            .env("NICPLANE_CONFIG", &config)
+            .env_remove("NICPLANE_PROJECT")
+            .env_remove("NICPLANE_TOKEN")
+            .output()
+            .expect("run cli");
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    cli(&["login", "-u", "rt-native-admin", "--password", PASSWORD]);
+    cli(&["router", "create", "r-cli", "--gateway"]);
+    let out = cli(&["router", "add-interface", "r-cli", "--network", "rt-n"]);
+    assert!(out.contains("10.66.0.1"), "{out}");
+    let out = cli(&["router", "list"]);
+    assert!(out.contains("r-cli") && out.contains("10.66.0.1"), "{out}");
+    cli(&["router", "remove-interface", "r-cli", "--subnet", &subnet]);
+    let out = cli(&["router", "clear-gateway", "r-cli"]);
+    assert!(out.contains("r-cli"), "{out}");
+    cli(&["router", "delete", "r-cli"]);
+    assert_eq!(cli(&["--json", "router", "list"]).trim(), "[]");
+}
