@@ -1481,6 +1481,7 @@ mod tests {
             parent_id: None,
             vlan_id: None,
             supplementary: false,
+            router_id: None,
             created_at: now(),
             updated_at: now(),
         }
@@ -2014,5 +2015,80 @@ mod credential_tests {
         assert_eq!(access_keys_managed_with_token(Proof::Token), Ok(()));
         let e = access_keys_managed_with_token(Proof::AccessKey).unwrap_err();
         assert_eq!(e.http_status(), 403);
+    }
+
+    fn router(dc: DataCenterId, gateway: bool) -> Router {
+        Router {
+            id: RouterId::new(),
+            project_id: "0123456789abcdef0123456789abcdef".parse().unwrap(),
+            data_center_id: dc,
+            name: String::new(),
+            description: String::new(),
+            admin_state_up: true,
+            status: "ACTIVE".into(),
+            gateway: gateway.then(|| crate::model::RouterGateway {
+                enable_snat: true,
+                external_fixed_ips: vec![],
+            }),
+            interfaces: vec![],
+            created_at: crate::model::now(),
+            updated_at: crate::model::now(),
+        }
+    }
+
+    #[test]
+    fn a_floating_ip_goes_through_the_implicit_router_or_a_router_with_a_gateway() {
+        let dc = DataCenterId::new();
+        let (subnet, port) = (SubnetId::new(), InterfaceId::new());
+        assert_eq!(floating_ip_path(&[], subnet, port, dc).unwrap(), None);
+        let with = router(dc, true);
+        assert_eq!(
+            floating_ip_path(&[router(dc, false), with.clone()], subnet, port, dc).unwrap(),
+            Some(with.id)
+        );
+        let e = floating_ip_path(&[router(dc, false)], subnet, port, dc).unwrap_err();
+        assert_eq!(e.conflict_reason(), Some(ConflictReason::NoExternalGateway));
+        assert_eq!(
+            e.to_string(),
+            format!("External network {dc} is not reachable from subnet {subnet}.  Therefore, cannot associate Port {port} with a Floating IP.")
+        );
+        // A gateway in another data center is no path.
+        assert!(floating_ip_path(&[router(DataCenterId::new(), true)], subnet, port, dc).is_err());
+    }
+
+    #[test]
+    fn router_subnets_must_not_overlap() {
+        let mk = |cidr: &str| Subnet {
+            id: SubnetId::new(),
+            network_id: crate::ids::NetworkId::new(),
+            project_id: None,
+            name: String::new(),
+            ip_version: 4,
+            cidr: cidr.parse().unwrap(),
+            gateway_ip: None,
+            allocation_pools: vec![],
+            free_addresses: "0".into(),
+            created_at: crate::model::now(),
+        };
+        let a = mk("10.0.0.0/24");
+        assert!(router_cidrs_disjoint(&[(a.id, a.cidr)], &mk("10.0.1.0/24")).is_ok());
+        let e = router_cidrs_disjoint(&[(a.id, a.cidr)], &mk("10.0.0.0/16")).unwrap_err();
+        assert_eq!(e.http_status(), 400);
+        assert!(router_subnet_has_gateway(&a).is_err());
+    }
+
+    #[test]
+    fn a_router_with_interfaces_is_in_use() {
+        let mut r = router(DataCenterId::new(), false);
+        assert!(router_deletable(&r).is_ok());
+        r.interfaces.push(crate::model::RouterInterface {
+            port_id: InterfaceId::new(),
+            subnet_id: SubnetId::new(),
+            network_id: crate::ids::NetworkId::new(),
+            ip_address: "10.0.0.1".parse().unwrap(),
+        });
+        let e = router_deletable(&r).unwrap_err();
+        assert_eq!(e.conflict_reason(), Some(ConflictReason::RouterInUse));
+        assert_eq!(e.to_string(), format!("Router {} still has ports", r.id));
     }
 }
