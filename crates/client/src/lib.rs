@@ -374,12 +374,8 @@ impl Client {
     pub fn router_set_gateway(&self, project: &str, id: &str, body: &Value) -> Result<Router> {
         self.put(&format!("/v1/projects/{project}/routers/{id}/gateway"), body)
     }
-    pub fn router_clear_gateway(&self, project: &str, id: &str) -> Result<Router> {
-        self.call(
-            Method::DELETE,
-            &format!("/v1/projects/{project}/routers/{id}/gateway"),
-            None,
-        )
+    pub fn router_clear_gateway(&self, project: &str, id: &str) -> Result<()> {
+        self.delete(&format!("/v1/projects/{project}/routers/{id}/gateway"))
     }
     /// Add an interface: `{"subnet_id"}` or `{"port_id"}`.
     pub fn router_add_interface(&self, project: &str, id: &str, body: &Value) -> Result<Router> {
@@ -389,12 +385,10 @@ impl Client {
         )
     }
     /// Remove an interface by its port (the port is deleted).
-    pub fn router_remove_interface(&self, project: &str, id: &str, port: &str) -> Result<Router> {
-        self.call(
-            Method::DELETE,
-            &format!("/v1/projects/{project}/routers/{id}/interfaces/{port}"),
-            None,
-        )
+    pub fn router_remove_interface(&self, project: &str, id: &str, port: &str) -> Result<()> {
+        self.delete(&format!(
+            "/v1/projects/{project}/routers/{id}/interfaces/{port}"
+        ))
     }
     pub fn security_groups(&self, project: &str) -> Result<Vec<SecurityGroup>> {
         self.get(&format!("/v1/projects/{project}/security-groups"))

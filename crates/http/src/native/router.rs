@@ -118,7 +118,7 @@ pub async fn router_set_gateway(
 
 /// Clear the router's gateway.
 #[utoipa::path(delete, path = "/v1/projects/{project_id}/routers/{router_id}/gateway", operation_id = "router_clear_gateway", tag = "routers",
-    params(("project_id" = String, Path), ("router_id" = String, Path)), responses((status = 200, body = Router)))]
+    params(("project_id" = String, Path), ("router_id" = String, Path)), responses((status = 204)))]
 pub async fn router_clear_gateway(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -129,11 +129,10 @@ pub async fn router_clear_gateway(
         clear_gateway: true,
         ..RouterPatch::default()
     };
-    let r = s
-        .service
+    s.service
         .router_update(&c, &project(&p)?, router_id(&r)?, patch, &o)
         .await?;
-    Ok(written(o.dry_run, StatusCode::OK, r))
+    Ok(deleted(o.dry_run))
 }
 
 /// Add an interface: a subnet (its gateway address on a new port) or an
@@ -155,7 +154,7 @@ pub async fn router_add_interface(
 
 /// Remove an interface by its port (the port is deleted).
 #[utoipa::path(delete, path = "/v1/projects/{project_id}/routers/{router_id}/interfaces/{port_id}", operation_id = "router_remove_interface", tag = "routers",
-    params(("project_id" = String, Path), ("router_id" = String, Path), ("port_id" = String, Path)), responses((status = 200, body = Router)))]
+    params(("project_id" = String, Path), ("router_id" = String, Path), ("port_id" = String, Path)), responses((status = 204)))]
 pub async fn router_remove_interface(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -166,9 +165,8 @@ pub async fn router_remove_interface(
         subnet_id: None,
         port_id: Some(InterfaceId::parse_for_lookup(&port)?),
     };
-    let (r, _) = s
-        .service
+    s.service
         .router_remove_interface(&c, &project(&p)?, router_id(&r)?, spec, &o)
         .await?;
-    Ok(written(o.dry_run, StatusCode::OK, r))
+    Ok(deleted(o.dry_run))
 }

@@ -149,7 +149,8 @@ pub fn router_cmd(ctx: &mut Ctx, c: RouterCmd) -> Result<()> {
         }
         RouterCmd::ClearGateway { router } => {
             let r = resolve_router(&ctx.client, &p, &router)?;
-            ctx.client.router_clear_gateway(&p, &r.id.to_string())?
+            ctx.client.router_clear_gateway(&p, &r.id.to_string())?;
+            ctx.client.router(&p, &r.id.to_string())?
         }
         RouterCmd::AddInterface {
             router,
@@ -192,7 +193,8 @@ pub fn router_cmd(ctx: &mut Ctx, c: RouterCmd) -> Result<()> {
                 _ => bail!("Give one of --subnet or --port."),
             };
             ctx.client
-                .router_remove_interface(&p, &r.id.to_string(), &port)?
+                .router_remove_interface(&p, &r.id.to_string(), &port)?;
+            ctx.client.router(&p, &r.id.to_string())?
         }
     };
     ctx.out(&r, || table(std::slice::from_ref(&r)))
