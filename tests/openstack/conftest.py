@@ -180,7 +180,7 @@ READ_ONLY = ("The Tenant Reader role is read-only; this needs the Tenant Adminis
 STATE_COLLECTIONS = [
     ("networks", "networks"), ("subnets", "subnets"), ("ports", "ports"), ("floatingips", "floatingips"),
     ("security-groups", "security_groups"), ("security-group-rules", "security_group_rules"),
-    ("trunks", "trunks"),
+    ("trunks", "trunks"), ("routers", "routers"),
 ]
 
 

@@ -372,7 +372,10 @@ impl Client {
     }
     /// Set the gateway: `{"enable_snat"?, "external_fixed_ips"?}`.
     pub fn router_set_gateway(&self, project: &str, id: &str, body: &Value) -> Result<Router> {
-        self.put(&format!("/v1/projects/{project}/routers/{id}/gateway"), body)
+        self.put(
+            &format!("/v1/projects/{project}/routers/{id}/gateway"),
+            body,
+        )
     }
     pub fn router_clear_gateway(&self, project: &str, id: &str) -> Result<()> {
         self.delete(&format!("/v1/projects/{project}/routers/{id}/gateway"))

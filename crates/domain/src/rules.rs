@@ -1122,7 +1122,6 @@ pub fn quota_limit_valid(resource: crate::quota::QuotaResource, limit: i64) -> R
     Ok(())
 }
 
-
 // ---------------------------------------------------------------------------
 // Routers (issue 12). A router connects subnets (its interfaces) and reaches
 // the public pools of its data center (its gateway). Messages are Neutron's
@@ -1250,7 +1249,11 @@ pub fn router_port_not_attachable(iface: &Interface) -> Result<()> {
 /// An interface is removed while no floating IP reaches the external
 /// network through it (`floating_ips` counts those on ports of the subnet
 /// whose path is this router).
-pub fn router_interface_removable(router: RouterId, subnet: SubnetId, floating_ips: u64) -> Result<()> {
+pub fn router_interface_removable(
+    router: RouterId,
+    subnet: SubnetId,
+    floating_ips: u64,
+) -> Result<()> {
     if floating_ips > 0 {
         return Err(Error::conflict(
             ConflictReason::RouterInterfaceInUseByFloatingIp,

@@ -27,7 +27,12 @@ fn ok(case: &str, r: (u16, Value), status: u16) -> Value {
 fn network(c: &Client, name: &str, cidr: &str) -> (String, String) {
     let n = ok(
         "network",
-        neutron(c, Method::POST, "/networks", Some(&json!({"network": {"name": name}}))),
+        neutron(
+            c,
+            Method::POST,
+            "/networks",
+            Some(&json!({"network": {"name": name}})),
+        ),
         201,
     );
     let nid = n["network"]["id"].as_str().expect("id").to_string();
@@ -258,7 +263,11 @@ fn router_lifecycle_with_gateway_and_subnet_interfaces() {
         &format!("Router {rid} could not be found."),
     );
     // Readers read routers but cannot create them.
-    ok("reader list", neutron(&t.reader, Method::GET, "/routers", None), 200);
+    ok(
+        "reader list",
+        neutron(&t.reader, Method::GET, "/routers", None),
+        200,
+    );
     let (status, _) = neutron(
         &t.reader,
         Method::POST,
@@ -293,7 +302,11 @@ fn router_interface_by_port() {
     );
     assert_eq!(added["port_id"], json!(pid));
     assert_eq!(added["subnet_id"], json!(sub));
-    let shown = ok("port", neutron(c, Method::GET, &format!("/ports/{pid}"), None), 200);
+    let shown = ok(
+        "port",
+        neutron(c, Method::GET, &format!("/ports/{pid}"), None),
+        200,
+    );
     assert_eq!(shown["port"]["device_owner"], "network:router_interface");
     assert_eq!(shown["port"]["device_id"], json!(rid));
 
@@ -319,7 +332,10 @@ fn router_interface_by_port() {
         200,
     );
     let (status, _) = neutron(c, Method::GET, &format!("/ports/{pid}"), None);
-    assert_eq!(status, 404, "Neutron deletes the port of a removed interface");
+    assert_eq!(
+        status, 404,
+        "Neutron deletes the port of a removed interface"
+    );
 }
 
 /// The floating-IP path: a subnet on no router reaches the pools through
@@ -372,7 +388,9 @@ fn floating_ip_needs_a_path_to_the_external_network() {
             c,
             Method::PUT,
             &format!("/routers/{rid}"),
-            Some(&json!({"router": {"external_gateway_info": {"network_id": t.dc, "enable_snat": false}}})),
+            Some(
+                &json!({"router": {"external_gateway_info": {"network_id": t.dc, "enable_snat": false}}}),
+            ),
         ),
         200,
     );
@@ -382,7 +400,16 @@ fn floating_ip_needs_a_path_to_the_external_network() {
         201,
     );
     assert_eq!(f["floatingip"]["router_id"], json!(rid));
-    let listed = ok("list", neutron(c, Method::GET, &format!("/floatingips?router_id={rid}"), None), 200);
+    let listed = ok(
+        "list",
+        neutron(
+            c,
+            Method::GET,
+            &format!("/floatingips?router_id={rid}"),
+            None,
+        ),
+        200,
+    );
     assert_eq!(listed["floatingips"].as_array().expect("list").len(), 1);
 
     assert_neutron_error(
@@ -417,7 +444,8 @@ fn floating_ip_needs_a_path_to_the_external_network() {
 fn gateway_addresses_are_chosen_by_the_cloud_admin_only() {
     let server = Server::start(&[]);
     let t = tenant(&server, "rt-choose");
-    let chosen = json!({"network_id": t.dc, "external_fixed_ips": [{"ip_address": "203.0.113.77"}]});
+    let chosen =
+        json!({"network_id": t.dc, "external_fixed_ips": [{"ip_address": "203.0.113.77"}]});
     assert_neutron_error(
         "tenant chooses",
         &neutron(
@@ -491,7 +519,10 @@ fn router_quota_is_ten() {
         ),
         200,
     );
-    assert_eq!(d["quota"]["router"], json!({"limit": 10, "used": 10, "reserved": 0}));
+    assert_eq!(
+        d["quota"]["router"],
+        json!({"limit": 10, "used": 10, "reserved": 0})
+    );
 }
 
 /// Two routers race for the last address of a data center's pool: exactly
@@ -526,7 +557,11 @@ fn two_routers_race_for_the_last_gateway_address() {
         "198.51.100.2"
     );
     let (_, list) = neutron(&t.admin, Method::GET, "/routers", None);
-    assert_eq!(list["routers"].as_array().expect("list").len(), 1, "the loser left nothing");
+    assert_eq!(
+        list["routers"].as_array().expect("list").len(),
+        1,
+        "the loser left nothing"
+    );
 }
 
 /// The native API manages routers with the same rules (roles: the Tenant
@@ -550,7 +585,10 @@ fn native_api_and_cli_manage_routers() {
         "Forbidden",
         "The Tenant Power User role cannot do this; it needs the Tenant Administrator role.",
     );
-    let subnet = t.admin.networks(&t.project).expect("networks")
+    let subnet = t
+        .admin
+        .networks(&t.project)
+        .expect("networks")
         .into_iter()
         .find(|n| n.network.id.to_string() == net)
         .expect("net")
@@ -575,14 +613,21 @@ fn native_api_and_cli_manage_routers() {
         .admin
         .router_set_gateway(&t.project, &rid, &json!({"enable_snat": false}))
         .expect("gateway");
-    assert_eq!(r.gateway.as_ref().expect("gw").enable_snat, false);
+    assert!(!r.gateway.as_ref().expect("gw").enable_snat);
     assert_eq!(r.gateway.as_ref().expect("gw").external_fixed_ips.len(), 1);
     let port = r.interfaces[0].port_id.to_string();
     t.admin
         .router_remove_interface(&t.project, &rid, &port)
         .expect("remove");
-    assert!(t.admin.router(&t.project, &rid).expect("router").interfaces.is_empty());
-    t.admin.router_clear_gateway(&t.project, &rid).expect("clear");
+    assert!(t
+        .admin
+        .router(&t.project, &rid)
+        .expect("router")
+        .interfaces
+        .is_empty());
+    t.admin
+        .router_clear_gateway(&t.project, &rid)
+        .expect("clear");
     t.admin.router_delete(&t.project, &rid).expect("delete");
 
     // The CLI, once through.

@@ -555,10 +555,8 @@ impl Service {
 
     /// `router_list`: the project's routers, by id.
     pub async fn router_list(&self, caller: &Caller, project: &ProjectId) -> Result<Vec<Router>> {
-        self.project_read(caller, project, Need::Read, move |tx, p| {
-            tx.router_list(p)
-        })
-        .await
+        self.project_read(caller, project, Need::Read, move |tx, p| tx.router_list(p))
+            .await
     }
 
     /// `router_add_interface`.

@@ -220,10 +220,7 @@ pub fn populate(t: &Tenant, octet: u8) -> Objects {
         "/routers",
         json!({"name": "edge", "data_center_id": t.dc, "gateway": {}}),
     );
-    let spare_router = post(
-        "/routers",
-        json!({"name": "idle", "data_center_id": t.dc}),
-    );
+    let spare_router = post("/routers", json!({"name": "idle", "data_center_id": t.dc}));
     let with_interface = ok(
         "populate router interface",
         call(

@@ -26,7 +26,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/postgres/0007_revisions_flavors.sql"),
     ),
-    (9, include_str!("../../migrations/postgres/0009_routers.sql")),
+    (
+        9,
+        include_str!("../../migrations/postgres/0009_routers.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

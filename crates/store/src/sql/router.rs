@@ -79,7 +79,9 @@ impl<E: Exec> SqlTx<E> {
 impl<E: Exec> RouterTx for SqlTx<E> {
     fn router_insert(&mut self, r: &RouterRow) -> Result<()> {
         self.run(
-            &format!("INSERT INTO routers ({ROUTER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
+            &format!(
+                "INSERT INTO routers ({ROUTER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ),
             args![
                 r.id.to_string(),
                 r.project_id.to_string(),

@@ -180,7 +180,9 @@ fn gateway(v: &Value, zones: &Zones) -> NeutronResult<Option<(DataCenterId, Gate
                 let b: ExternalIpBody = decode(obj)?;
                 let pool_id = b
                     .subnet_id
-                    .map(|s| PoolId::parse_for_lookup(&s).map_err(|_| Error::not_found(Kind::Subnet, s)))
+                    .map(|s| {
+                        PoolId::parse_for_lookup(&s).map_err(|_| Error::not_found(Kind::Subnet, s))
+                    })
                     .transpose()?;
                 let ip_address = b
                     .ip_address
@@ -192,7 +194,10 @@ fn gateway(v: &Value, zones: &Zones) -> NeutronResult<Option<(DataCenterId, Gate
                         })
                     })
                     .transpose()?;
-                out.push(GatewayIpRequest { pool_id, ip_address });
+                out.push(GatewayIpRequest {
+                    pool_id,
+                    ip_address,
+                });
             }
             Some(out)
         }
@@ -344,9 +349,9 @@ pub async fn delete(
 }
 
 fn interface_spec(body: &Value) -> NeutronResult<RouterInterfaceSpec> {
-    let obj = body.as_object().ok_or_else(|| {
-        NeutronError::from(Error::invalid("Malformed request body"))
-    })?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| NeutronError::from(Error::invalid("Malformed request body")))?;
     let b: InterfaceBody = decode(obj)?;
     Ok(RouterInterfaceSpec {
         subnet_id: b
