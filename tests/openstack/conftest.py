@@ -180,7 +180,7 @@ READ_ONLY = ("The Tenant Reader role is read-only; this needs the Tenant Adminis
 STATE_COLLECTIONS = [
     ("networks", "networks"), ("subnets", "subnets"), ("ports", "ports"), ("floatingips", "floatingips"),
     ("security-groups", "security_groups"), ("security-group-rules", "security_group_rules"),
-    ("trunks", "trunks"),
+    ("trunks", "trunks"), ("routers", "routers"),
 ]
 
 
@@ -257,11 +257,15 @@ class ProjectB:
                         {"floating_network_id": self.external, "port_id": self.port})["id"]
         self.server = post(f"{NOVA}/servers", "server", {"name": "b-srv", "imageRef": "cirros", "flavorRef": "1",
                                                          "networks": [{"uuid": self.net}]}, 202)["id"]
+        self.router = post(f"{NEUTRON}/routers", "router", {"name": "b-router"})["id"]
+        ok(cloud.req("PUT", f"{NEUTRON}/routers/{self.router}/add_router_interface", token=self.token,
+                     json={"subnet_id": self.subnet}), 200)
         atts = ok(cloud.req("GET", f"{NOVA}/servers/{self.server}/os-interface", token=self.token), 200)
         self.server_port = atts["interfaceAttachments"][0]["port_id"]
         self.ids = {"project_id": self.project_id, "net": self.net, "subnet": self.subnet, "sg": self.sg,
                     "rule": self.rule, "port": self.port, "parent": self.parent, "subport": self.subport,
-                    "trunk": self.trunk, "fip": self.fip, "server": self.server, "server_port": self.server_port}
+                    "trunk": self.trunk, "fip": self.fip, "server": self.server, "server_port": self.server_port,
+                    "router": self.router}
 
 
 @pytest.fixture(scope="session")

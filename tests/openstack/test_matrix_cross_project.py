@@ -26,6 +26,7 @@ FIP_NF = neutron_nf("FloatingIPNotFound", "Floating IP")
 SG_NF = neutron_nf("SecurityGroupNotFound", "Security group")
 RULE_NF = neutron_nf("SecurityGroupRuleNotFound", "Security group rule")
 TRUNK_NF = neutron_nf("TrunkNotFound", "Trunk")
+ROUTER_NF = neutron_nf("RouterNotFound", "Router")
 INSTANCE_NF = ("nova", 404, "itemNotFound", "Instance {id} could not be found.")
 QUOTA_OTHER = ("neutron", 403, "PolicyNotAuthorized", "Non-admin is not authorized to access quotas for another project")
 
@@ -60,6 +61,13 @@ PATH_CASES = [
     ("security-group-rule-show", "GET", "/security-group-rules/{id}", None, "rule", RULE_NF),
     ("security-group-rule-delete", "DELETE", "/security-group-rules/{id}", None, "rule", RULE_NF),
     ("trunk-show", "GET", "/trunks/{id}", None, "trunk", TRUNK_NF),
+    ("router-show", "GET", "/routers/{id}", None, "router", ROUTER_NF),
+    ("router-update", "PUT", "/routers/{id}", {"router": {"name": "x"}}, "router", ROUTER_NF),
+    ("router-delete", "DELETE", "/routers/{id}", None, "router", ROUTER_NF),
+    ("router-add-interface", "PUT", "/routers/{id}/add_router_interface", {"port_id": "{a_port}"}, "router",
+     ROUTER_NF),
+    ("router-remove-interface", "PUT", "/routers/{id}/remove_router_interface", {"subnet_id": "{id}"}, "router",
+     ROUTER_NF),
     ("trunk-update", "PUT", "/trunks/{id}", {"trunk": {"name": "x"}}, "trunk", TRUNK_NF),
     ("trunk-delete", "DELETE", "/trunks/{id}", None, "trunk", TRUNK_NF),
     ("trunk-get-subports", "GET", "/trunks/{id}/get_subports", None, "trunk", TRUNK_NF),
@@ -131,6 +139,10 @@ BODY_CASES = [
     ("rule-create-remote_group_id", "POST", "/security-group-rules",
      {"security_group_rule": {"security_group_id": "{a_sg}", "direction": "ingress", "remote_group_id": "{id}"}},
      "sg", SG_NF),
+    ("router-add-interface-subnet_id", "PUT", "/routers/{a_router}/add_router_interface", {"subnet_id": "{id}"},
+     "subnet", SUBNET_NF),
+    ("router-add-interface-port_id", "PUT", "/routers/{a_router}/add_router_interface", {"port_id": "{id}"},
+     "port", PORT_NF),
     ("floatingip-create-port_id", "POST", "/floatingips",
      {"floatingip": {"floating_network_id": "{external}", "port_id": "{id}"}}, "port", PORT_NF),
     ("floatingip-update-port_id", "PUT", "/floatingips/{a_fip}", {"floatingip": {"port_id": "{id}"}}, "port", PORT_NF),
@@ -174,9 +186,10 @@ def a_side(cloud):
     trunk = post(f"{NEUTRON}/trunks", "trunk", {"port_id": parent, "name": "mx-a-trunk"})["id"]
     fip = post(f"{NEUTRON}/floatingips", "floatingip", {"floating_network_id": external})["id"]
     server = post(f"{NOVA}/servers", "server", {"name": "mx-a-srv", "imageRef": "cirros", "flavorRef": "1"}, 202)["id"]
+    router = post(f"{NEUTRON}/routers", "router", {"name": "mx-a-router"})["id"]
     yield {"token": token, "a_project": cloud.project_id(), "a_net": net, "external": external, "a_sg": sg, "a_port": port, "a_trunk": trunk,
-           "a_fip": fip, "a_server": server}
-    for path in [f"{NOVA}/servers/{server}", f"{NEUTRON}/floatingips/{fip}", f"{NEUTRON}/trunks/{trunk}",
+           "a_fip": fip, "a_server": server, "a_router": router}
+    for path in [f"{NEUTRON}/routers/{router}", f"{NOVA}/servers/{server}", f"{NEUTRON}/floatingips/{fip}", f"{NEUTRON}/trunks/{trunk}",
                  f"{NEUTRON}/ports/{parent}", f"{NEUTRON}/ports/{port}"]:
         assert cloud.req("DELETE", path).status_code in (202, 204)
 

@@ -96,6 +96,13 @@ class Prep:
                                     json={"interfaceAttachment": {"net_id": self.values["db"]}}), 200)
             self.values["port"] = att["interfaceAttachment"]["port_id"]
 
+    def router(self, with_subnet=False):
+        self.values["router"] = self.post(f"{NEUTRON}/routers", "router", {"name": "mx-r-router"})
+        if with_subnet:
+            self.subnet()
+            ok(self.cloud.req("PUT", f"{NEUTRON}/routers/{self.values['router']}/add_router_interface",
+                              json={"subnet_id": self.values["subnet"]}), 200)
+
     def user(self):
         admin = self.cloud.admin_token()
         u = ok(self.cloud.native("POST", "/users", token=admin,
@@ -108,7 +115,7 @@ class Prep:
         # trunks first (their subports become plain ports), then servers,
         # floating IPs, rules, ports, groups, subnets, networks, users;
         # newest first within each kind.
-        order = ["/trunks/", "/servers/", "/floatingips/", "/security-group-rules/", "/ports/",
+        order = ["/trunks/", "/servers/", "/floatingips/", "/routers/", "/security-group-rules/", "/ports/",
                  "/security-groups/", "/subnets/", "/networks/", "/users/"]
 
         def rank(path):
@@ -116,6 +123,13 @@ class Prep:
             return next(i for i, k in enumerate(order) if k in text)
         made = list(reversed(self.made))
         for path in sorted(made, key=rank):
+            if isinstance(path, str) and "/routers/" in path:
+                # A router goes after its interfaces (their ports go with them).
+                rid = path.rsplit("/", 1)[1]
+                ports = self.cloud.req("GET", f"{NEUTRON}/ports?device_id={rid}").json().get("ports", [])
+                for port in ports:
+                    self.cloud.req("PUT", f"{NEUTRON}/routers/{rid}/remove_router_interface",
+                                   json={"port_id": port["id"]})
             if isinstance(path, tuple):
                 r = self.cloud.native("DELETE", path[1], token=self.cloud.admin_token())
             else:
@@ -177,6 +191,13 @@ ROUTES = [
      lambda p: (p.trunk(), p.port()), WRITE, 200),
     ("trunk-remove-subports", "PUT", "/trunks/{trunk}/remove_subports", {"sub_ports": [{"port_id": "{subport}"}]},
      lambda p: p.trunk(with_subport=True), WRITE, 200),
+    ("router-create", "POST", "/routers", {"router": {"name": "mx-r-new-router"}}, none, ADMIN, 201),
+    ("router-update", "PUT", "/routers/{router}", {"router": {"name": "mx-r-renamed"}}, Prep.router, ADMIN, 200),
+    ("router-delete", "DELETE", "/routers/{router}", None, Prep.router, ADMIN, 204),
+    ("router-add-interface", "PUT", "/routers/{router}/add_router_interface", {"subnet_id": "{subnet}"},
+     lambda p: (p.router(), p.subnet()), ADMIN, 200),
+    ("router-remove-interface", "PUT", "/routers/{router}/remove_router_interface", {"subnet_id": "{subnet}"},
+     lambda p: p.router(with_subnet=True), ADMIN, 200),
     ("quota-update", "PUT", "/quotas/{project_id}", {"quota": {"port": 1000}}, none, "quota-update", None),
     ("quota-reset", "DELETE", "/quotas/{project_id}", None, none, "quota-delete", None),
     ("flavor-create", "POST", "/flavors", {"flavor": {"name": "mx-r-flavor", "ram": 1, "vcpus": 1, "disk": 0}},

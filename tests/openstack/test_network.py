@@ -219,10 +219,11 @@ def test_trunks_on_supplementary_interfaces(cloud):
 
 def test_extensions_and_errors(cloud):
     aliases = [e["Alias"] for e in cloud.osc("extension", "list", "--network")]
-    for a in ["trunk", "security-group", "external-net", "port-security", "allowed-address-pairs", "pagination"]:
+    for a in ["trunk", "security-group", "external-net", "port-security", "allowed-address-pairs", "pagination",
+              "router", "ext-gw-mode"]:
         assert a in aliases
-    assert "router" not in aliases
-    r = cloud.req("GET", "/network/v2.0/extensions/router")
+    assert "dvr" not in aliases
+    r = cloud.req("GET", "/network/v2.0/extensions/dvr")
     assert r.status_code == 404
     r = cloud.req("POST", "/network/v2.0/ports", json={"port": {"network_id": "x", "colour": 1}})
     assert r.status_code == 400 and r.json()["NeutronError"]["message"] == "Unrecognized attribute(s) 'colour'"

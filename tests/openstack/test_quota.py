@@ -67,7 +67,7 @@ def test_only_the_cloud_admin_sets_quotas(cloud, demo_quota_reset):
                  "--secgroups", "11", "--secgroup-rules", "120", "--ports", "-1", "demo", cloud="admin")
     q = cloud.req("GET", f"/network/v2.0/quotas/{cloud.project_id()}").json()["quota"]
     assert q == {"network": 7, "subnet": 8, "floatingip": 9, "security_group": 11,
-                 "security_group_rule": 120, "port": -1}
+                 "security_group_rule": 120, "port": -1, "router": 10}
     # A tenant may look at its own quotas.
     mine = quota_rows(cloud.osc("quota", "show", "demo"))
     assert mine["networks"]["Limit"] == 7

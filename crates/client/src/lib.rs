@@ -357,6 +357,42 @@ impl Client {
     pub fn network_delete(&self, project: &str, id: &str) -> Result<()> {
         self.delete(&format!("/v1/projects/{project}/networks/{id}"))
     }
+    pub fn routers(&self, project: &str) -> Result<Vec<Router>> {
+        self.all(&format!("/v1/projects/{project}/routers"))
+    }
+    pub fn router(&self, project: &str, id: &str) -> Result<Router> {
+        self.get(&format!("/v1/projects/{project}/routers/{id}"))
+    }
+    /// Create a router: `{"name", "data_center_id", "gateway"?}`.
+    pub fn router_create(&self, project: &str, body: &Value) -> Result<Router> {
+        self.post(&format!("/v1/projects/{project}/routers"), body)
+    }
+    pub fn router_delete(&self, project: &str, id: &str) -> Result<()> {
+        self.delete(&format!("/v1/projects/{project}/routers/{id}"))
+    }
+    /// Set the gateway: `{"enable_snat"?, "external_fixed_ips"?}`.
+    pub fn router_set_gateway(&self, project: &str, id: &str, body: &Value) -> Result<Router> {
+        self.put(
+            &format!("/v1/projects/{project}/routers/{id}/gateway"),
+            body,
+        )
+    }
+    pub fn router_clear_gateway(&self, project: &str, id: &str) -> Result<()> {
+        self.delete(&format!("/v1/projects/{project}/routers/{id}/gateway"))
+    }
+    /// Add an interface: `{"subnet_id"}` or `{"port_id"}`.
+    pub fn router_add_interface(&self, project: &str, id: &str, body: &Value) -> Result<Router> {
+        self.post(
+            &format!("/v1/projects/{project}/routers/{id}/interfaces"),
+            body,
+        )
+    }
+    /// Remove an interface by its port (the port is deleted).
+    pub fn router_remove_interface(&self, project: &str, id: &str, port: &str) -> Result<()> {
+        self.delete(&format!(
+            "/v1/projects/{project}/routers/{id}/interfaces/{port}"
+        ))
+    }
     pub fn security_groups(&self, project: &str) -> Result<Vec<SecurityGroup>> {
         self.get(&format!("/v1/projects/{project}/security-groups"))
     }

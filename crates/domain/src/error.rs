@@ -22,11 +22,12 @@ pub enum Kind {
     Token,
     Flavor,
     Tag,
+    Router,
 }
 
 impl Kind {
     /// Every kind (tests send each through every dialect's error mapping).
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::DataCenter,
         Kind::Project,
         Kind::User,
@@ -43,6 +44,7 @@ impl Kind {
         Kind::Token,
         Kind::Flavor,
         Kind::Tag,
+        Kind::Router,
     ];
 
     /// Human name used in messages ("Network", "VM", ...).
@@ -64,6 +66,7 @@ impl Kind {
             Kind::Token => "Token",
             Kind::Flavor => "Flavor",
             Kind::Tag => "Tag",
+            Kind::Router => "Router",
         }
     }
 }
@@ -103,13 +106,21 @@ pub enum ConflictReason {
     CredentialLimitReached,
     /// The security group already has an identical rule.
     RuleExists,
+    /// A router still has interfaces (Neutron's `RouterInUse`).
+    RouterInUse,
+    /// A router interface is the path of a floating IP (Neutron's
+    /// `RouterInterfaceInUseByFloatingIP`).
+    RouterInterfaceInUseByFloatingIp,
+    /// No router connects a port's subnet to the external network of a
+    /// floating IP (Neutron's `ExternalGatewayForFloatingIPNotFound`, 404 there).
+    NoExternalGateway,
 }
 
 impl ConflictReason {
     /// Every reason (tests send each through every dialect's error mapping;
     /// `all_lists_are_complete` below fails to compile when one is missing
     /// from the match, and fails when one is missing from this list).
-    pub const ALL: [ConflictReason; 15] = [
+    pub const ALL: [ConflictReason; 18] = [
         ConflictReason::InterfaceLimitReached,
         ConflictReason::VmMustBeStopped,
         ConflictReason::PrimaryInterface,
@@ -125,6 +136,9 @@ impl ConflictReason {
         ConflictReason::OverQuota,
         ConflictReason::CredentialLimitReached,
         ConflictReason::RuleExists,
+        ConflictReason::RouterInUse,
+        ConflictReason::RouterInterfaceInUseByFloatingIp,
+        ConflictReason::NoExternalGateway,
     ];
 
     /// Stable machine-readable code.
@@ -145,6 +159,9 @@ impl ConflictReason {
             ConflictReason::OverQuota => "OverQuota",
             ConflictReason::CredentialLimitReached => "CredentialLimitReached",
             ConflictReason::RuleExists => "SecurityGroupRuleExists",
+            ConflictReason::RouterInUse => "RouterInUse",
+            ConflictReason::RouterInterfaceInUseByFloatingIp => "RouterInterfaceInUseByFloatingIP",
+            ConflictReason::NoExternalGateway => "NoExternalGateway",
         }
     }
 }
@@ -375,6 +392,9 @@ mod tests {
                 ConflictReason::OverQuota => 12,
                 ConflictReason::CredentialLimitReached => 13,
                 ConflictReason::RuleExists => 14,
+                ConflictReason::RouterInUse => 15,
+                ConflictReason::RouterInterfaceInUseByFloatingIp => 16,
+                ConflictReason::NoExternalGateway => 17,
             };
             assert_eq!(i, n, "{r:?}");
         }
@@ -396,6 +416,7 @@ mod tests {
                 Kind::Token => 13,
                 Kind::Flavor => 14,
                 Kind::Tag => 15,
+                Kind::Router => 16,
             };
             assert_eq!(i, n, "{k:?}");
         }

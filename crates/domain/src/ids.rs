@@ -69,6 +69,8 @@ uuid_id!(/// A security group.
     SecurityGroupId, Kind::SecurityGroup);
 uuid_id!(/// A security group rule.
     SecurityGroupRuleId, Kind::SecurityGroupRule);
+uuid_id!(/// A router.
+    RouterId, Kind::Router);
 uuid_id!(/// An asynchronous job (Huawei ECS).
     JobId, Kind::Job);
 

@@ -252,6 +252,11 @@ pub struct Interface {
     pub vlan_id: Option<VlanId>,
     /// Whether this is a supplementary (VLAN) interface.
     pub supplementary: bool,
+    /// The router this interface is a port of (Neutron's `device_id` of a
+    /// `network:router_interface` port), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub router_id: Option<RouterId>,
     #[schema(value_type = String, format = DateTime)]
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: Timestamp,
@@ -399,4 +404,68 @@ pub struct Flavor {
     pub description: Option<String>,
     /// Deleted flavors are kept for the servers created with them.
     pub deleted: bool,
+}
+
+/// Device owner of a router's interface port (Neutron's constant).
+pub const ROUTER_INTERFACE_OWNER: &str = "network:router_interface";
+/// Device owner of a router's gateway port (Neutron's constant).
+pub const ROUTER_GATEWAY_OWNER: &str = "network:router_gateway";
+
+/// A router: it connects subnets (its interfaces) and reaches the public
+/// pools of its data center (its gateway). Desired state only: a future data
+/// plane makes it a namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Router {
+    #[schema(value_type = String)]
+    pub id: RouterId,
+    #[schema(value_type = String)]
+    pub project_id: ProjectId,
+    #[schema(value_type = String)]
+    pub data_center_id: DataCenterId,
+    pub name: String,
+    pub description: String,
+    pub admin_state_up: bool,
+    /// Observed state; `active` until a data plane reports otherwise.
+    pub status: String,
+    /// The gateway to the data center's public pools, if set.
+    pub gateway: Option<RouterGateway>,
+    /// The subnets the router connects, one row per (port, subnet).
+    pub interfaces: Vec<RouterInterface>,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: Timestamp,
+}
+
+/// A router's gateway: addresses taken from the public pools of the
+/// router's data center (never handed out twice, released with the gateway).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RouterGateway {
+    pub enable_snat: bool,
+    pub external_fixed_ips: Vec<GatewayIp>,
+}
+
+/// One address of a router's gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GatewayIp {
+    #[schema(value_type = String)]
+    pub pool_id: PoolId,
+    #[schema(value_type = String)]
+    pub ip_address: IpAddr,
+}
+
+/// One subnet a router connects, through a port (an interface row whose
+/// `device_owner` is [`ROUTER_INTERFACE_OWNER`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RouterInterface {
+    #[schema(value_type = String)]
+    pub port_id: InterfaceId,
+    #[schema(value_type = String)]
+    pub subnet_id: SubnetId,
+    #[schema(value_type = String)]
+    pub network_id: NetworkId,
+    #[schema(value_type = String)]
+    pub ip_address: IpAddr,
 }

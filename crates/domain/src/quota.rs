@@ -34,17 +34,20 @@ pub enum QuotaResource {
     SecurityGroup,
     /// Security group rules, the default group's rules included.
     SecurityGroupRule,
+    /// Routers.
+    Router,
 }
 
 impl QuotaResource {
     /// Every resource, in the order reports show them.
-    pub const ALL: [QuotaResource; 6] = [
+    pub const ALL: [QuotaResource; 7] = [
         QuotaResource::Network,
         QuotaResource::Subnet,
         QuotaResource::Port,
         QuotaResource::Floatingip,
         QuotaResource::SecurityGroup,
         QuotaResource::SecurityGroupRule,
+        QuotaResource::Router,
     ];
 
     /// Neutron's name, also the `resource` column of the quota tables.
@@ -56,6 +59,7 @@ impl QuotaResource {
             QuotaResource::Floatingip => "floatingip",
             QuotaResource::SecurityGroup => "security_group",
             QuotaResource::SecurityGroupRule => "security_group_rule",
+            QuotaResource::Router => "router",
         }
     }
 
@@ -69,6 +73,7 @@ impl QuotaResource {
             QuotaResource::Floatingip => 50,
             QuotaResource::SecurityGroup => 10,
             QuotaResource::SecurityGroupRule => 100,
+            QuotaResource::Router => crate::rules::ROUTER_QUOTA_DEFAULT,
         }
     }
 }
@@ -87,7 +92,7 @@ impl FromStr for QuotaResource {
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
                 crate::Error::invalid(format!(
-                    "Unknown quota resource {s}; known: network, subnet, port, floatingip, security_group, security_group_rule."
+                    "Unknown quota resource {s}; known: network, subnet, port, floatingip, security_group, security_group_rule, router."
                 ))
             })
     }

@@ -3,11 +3,11 @@
 //! transaction; the database constraints named in each doc comment back them.
 
 use crate::error::{ConflictReason, Error, Kind, Result};
-use crate::ids::{DataCenterId, InterfaceId, ProjectId, UserId};
+use crate::ids::{DataCenterId, InterfaceId, ProjectId, RouterId, SubnetId, UserId};
 use crate::ipam::{AddressSpace, Range};
 use crate::model::{
     AddressPair, DhcpOption, DhcpOptionChange, Interface, Network, PublicIp, PublicIpPool,
-    ResourceTag, SecurityGroupRule, Vm,
+    ResourceTag, Router, SecurityGroupRule, Subnet, Vm,
 };
 use crate::types::{MacAddr, NetworkKind, OsType, PowerState, Role, VlanId, VLAN_MAX, VLAN_MIN};
 use ipnet::IpNet;
@@ -1247,6 +1247,214 @@ pub fn quota_limit_valid(resource: crate::quota::QuotaResource, limit: i64) -> R
     Ok(())
 }
 
+// ---------------------------------------------------------------------------
+// Routers (issue 12). A router connects subnets (its interfaces) and reaches
+// the public pools of its data center (its gateway). Messages are Neutron's
+// (neutron/db/l3_db.py, neutron_lib/exceptions/l3.py).
+
+/// A subnet joins a router through its gateway address: it must have one.
+pub fn router_subnet_has_gateway(subnet: &Subnet) -> Result<IpAddr> {
+    subnet.gateway_ip.ok_or_else(|| {
+        Error::invalid("Bad router request: Subnet for router interface must have a gateway IP.")
+    })
+}
+
+/// A subnet is an interface of a router at most once.
+pub fn router_subnet_once(router: &Router, subnet: SubnetId) -> Result<()> {
+    if router.interfaces.iter().any(|i| i.subnet_id == subnet) {
+        return Err(Error::invalid(format!(
+            "Bad router request: Router already has a port on subnet {subnet}."
+        )));
+    }
+    Ok(())
+}
+
+/// The subnets of one router must not overlap: it could not route between
+/// them. `attached` are the router's subnets with their CIDRs.
+pub fn router_cidrs_disjoint(attached: &[(SubnetId, IpNet)], new: &Subnet) -> Result<()> {
+    for (id, cidr) in attached {
+        if *id == new.id {
+            continue;
+        }
+        if cidr.contains(&new.cidr.network()) || new.cidr.contains(&cidr.network()) {
+            return Err(Error::invalid(format!(
+                "Bad router request: Cidr {} of subnet {} overlaps with cidr {cidr} of subnet {id}.",
+                new.cidr, new.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A subnet joins a router of its own data center only.
+pub fn router_same_data_center(router: &Router, network: &Network, subnet: SubnetId) -> Result<()> {
+    if router.data_center_id != network.data_center_id {
+        return Err(Error::invalid(format!(
+            "Bad router request: Subnet {subnet} is in another data center than router {}.",
+            router.id
+        )));
+    }
+    Ok(())
+}
+
+/// An existing port becomes a router interface only when nothing uses it
+/// (no VM, no router, no trunk) and it has an address.
+pub fn router_port_free(iface: &Interface) -> Result<()> {
+    let device = iface
+        .vm_id
+        .map(|v| v.to_string())
+        .or_else(|| iface.router_id.map(|r| r.to_string()))
+        .or_else(|| iface.parent_id.map(|p| p.to_string()));
+    if let Some(d) = device {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Unable to complete operation on port {} for network {}. Port already has an attached device {d}.",
+                iface.id, iface.network_id
+            ),
+        ));
+    }
+    if iface.supplementary {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Unable to complete operation on port {} for network {}. Port already has an attached device {}.",
+                iface.id, iface.network_id, iface.id
+            ),
+        ));
+    }
+    if iface.fixed_ips.is_empty() {
+        return Err(Error::invalid(
+            "Bad router request: Router port must have at least one fixed IP.",
+        ));
+    }
+    Ok(())
+}
+
+/// A router with interfaces cannot be deleted (Neutron's `RouterInUse`).
+pub fn router_deletable(router: &Router) -> Result<()> {
+    if !router.interfaces.is_empty() {
+        return Err(Error::conflict(
+            ConflictReason::RouterInUse,
+            format!("Router {} still has ports", router.id),
+        ));
+    }
+    Ok(())
+}
+
+/// A router's ports go with the router's interfaces and gateway, never
+/// through the port API (Neutron's `prevent_l3_port_deletion`).
+pub fn router_port_not_deletable(iface: &Interface) -> Result<()> {
+    if iface.router_id.is_some() {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Port {} cannot be deleted directly via the port API: has device owner {}.",
+                iface.id, iface.device_owner
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A router's port cannot also be a VM's interface.
+pub fn router_port_not_attachable(iface: &Interface) -> Result<()> {
+    if let Some(r) = iface.router_id {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Unable to complete operation on port {} for network {}. Port already has an attached device {r}.",
+                iface.id, iface.network_id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An interface is removed while no floating IP reaches the external
+/// network through it (`floating_ips` counts those on ports of the subnet
+/// whose path is this router).
+pub fn router_interface_removable(
+    router: RouterId,
+    subnet: SubnetId,
+    floating_ips: u64,
+) -> Result<()> {
+    if floating_ips > 0 {
+        return Err(Error::conflict(
+            ConflictReason::RouterInterfaceInUseByFloatingIp,
+            format!(
+                "Router interface for subnet {subnet} on router {router} cannot be deleted, as it is required by one or more floating IPs."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A gateway is removed while no floating IP needs it (Neutron's
+/// `RouterExternalGatewayInUseByFloatingIp`).
+pub fn router_gateway_removable(router: &Router, floating_ips: u64) -> Result<()> {
+    if floating_ips > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Gateway cannot be updated for router {}, since a gateway to external network {} is required by one or more floating IPs.",
+                router.id, router.data_center_id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Only the cloud admin chooses a gateway's external addresses (Neutron's
+/// policy `create_router:external_gateway_info:external_fixed_ips`).
+pub fn router_gateway_ip_choice_allowed(cloud_admin: bool) -> Result<()> {
+    if cloud_admin {
+        return Ok(());
+    }
+    Err(Error::forbidden(
+        "Only the cloud admin can choose the external fixed IPs of a router gateway (rule:create_router:external_gateway_info:external_fixed_ips is disallowed by policy).",
+    ))
+}
+
+/// The path of a floating IP (`floating_ip_path`), decided for the subnet
+/// of the address it maps to:
+///
+/// * a subnet that is an interface of no router reaches the public pools
+///   through the implicit router of its project and data center (the console
+///   guide's public IPs need no router): `Ok(None)`;
+/// * a subnet that is an interface of routers reaches them only through one
+///   of those routers that has a gateway: `Ok(Some(router))`;
+/// * else 404 as Neutron's `ExternalGatewayForFloatingIPNotFound`.
+///
+/// `routers` are the routers the subnet is an interface of; `external` is the
+/// external network's id (the data center's).
+pub fn floating_ip_path(
+    routers: &[Router],
+    subnet: SubnetId,
+    port: InterfaceId,
+    external: DataCenterId,
+) -> Result<Option<RouterId>> {
+    if routers.is_empty() {
+        return Ok(None);
+    }
+    routers
+        .iter()
+        .filter(|r| r.data_center_id == external)
+        .find(|r| r.gateway.is_some())
+        .map(|r| Some(r.id))
+        .ok_or_else(|| {
+            Error::conflict(
+                ConflictReason::NoExternalGateway,
+                format!(
+                    "External network {external} is not reachable from subnet {subnet}.  Therefore, cannot associate Port {port} with a Floating IP."
+                ),
+            )
+        })
+}
+
+/// Neutron's default router quota (`quota_router`).
+pub const ROUTER_QUOTA_DEFAULT: i64 = 10;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1477,6 +1685,7 @@ mod tests {
             parent_id: None,
             vlan_id: None,
             supplementary: false,
+            router_id: None,
             created_at: now(),
             updated_at: now(),
         }
@@ -2034,5 +2243,80 @@ mod credential_tests {
         assert_eq!(access_keys_managed_with_token(Proof::Token), Ok(()));
         let e = access_keys_managed_with_token(Proof::AccessKey).unwrap_err();
         assert_eq!(e.http_status(), 403);
+    }
+
+    fn router(dc: DataCenterId, gateway: bool) -> Router {
+        Router {
+            id: RouterId::new(),
+            project_id: "0123456789abcdef0123456789abcdef".parse().unwrap(),
+            data_center_id: dc,
+            name: String::new(),
+            description: String::new(),
+            admin_state_up: true,
+            status: "ACTIVE".into(),
+            gateway: gateway.then(|| crate::model::RouterGateway {
+                enable_snat: true,
+                external_fixed_ips: vec![],
+            }),
+            interfaces: vec![],
+            created_at: crate::model::now(),
+            updated_at: crate::model::now(),
+        }
+    }
+
+    #[test]
+    fn a_floating_ip_goes_through_the_implicit_router_or_a_router_with_a_gateway() {
+        let dc = DataCenterId::new();
+        let (subnet, port) = (SubnetId::new(), InterfaceId::new());
+        assert_eq!(floating_ip_path(&[], subnet, port, dc).unwrap(), None);
+        let with = router(dc, true);
+        assert_eq!(
+            floating_ip_path(&[router(dc, false), with.clone()], subnet, port, dc).unwrap(),
+            Some(with.id)
+        );
+        let e = floating_ip_path(&[router(dc, false)], subnet, port, dc).unwrap_err();
+        assert_eq!(e.conflict_reason(), Some(ConflictReason::NoExternalGateway));
+        assert_eq!(
+            e.to_string(),
+            format!("External network {dc} is not reachable from subnet {subnet}.  Therefore, cannot associate Port {port} with a Floating IP.")
+        );
+        // A gateway in another data center is no path.
+        assert!(floating_ip_path(&[router(DataCenterId::new(), true)], subnet, port, dc).is_err());
+    }
+
+    #[test]
+    fn router_subnets_must_not_overlap() {
+        let mk = |cidr: &str| Subnet {
+            id: SubnetId::new(),
+            network_id: crate::ids::NetworkId::new(),
+            project_id: None,
+            name: String::new(),
+            ip_version: 4,
+            cidr: cidr.parse().unwrap(),
+            gateway_ip: None,
+            allocation_pools: vec![],
+            free_addresses: "0".into(),
+            created_at: crate::model::now(),
+        };
+        let a = mk("10.0.0.0/24");
+        assert!(router_cidrs_disjoint(&[(a.id, a.cidr)], &mk("10.0.1.0/24")).is_ok());
+        let e = router_cidrs_disjoint(&[(a.id, a.cidr)], &mk("10.0.0.0/16")).unwrap_err();
+        assert_eq!(e.http_status(), 400);
+        assert!(router_subnet_has_gateway(&a).is_err());
+    }
+
+    #[test]
+    fn a_router_with_interfaces_is_in_use() {
+        let mut r = router(DataCenterId::new(), false);
+        assert!(router_deletable(&r).is_ok());
+        r.interfaces.push(crate::model::RouterInterface {
+            port_id: InterfaceId::new(),
+            subnet_id: SubnetId::new(),
+            network_id: crate::ids::NetworkId::new(),
+            ip_address: "10.0.0.1".parse().unwrap(),
+        });
+        let e = router_deletable(&r).unwrap_err();
+        assert_eq!(e.conflict_reason(), Some(ConflictReason::RouterInUse));
+        assert_eq!(e.to_string(), format!("Router {} still has ports", r.id));
     }
 }

@@ -41,7 +41,11 @@ fn allowed_statuses(e: &Error) -> &'static [u16] {
             | ConflictReason::WrongState
             | ConflictReason::IdempotencyKeyReused
             | ConflictReason::NameTaken
-            | ConflictReason::RuleExists => &[409],
+            | ConflictReason::RuleExists
+            | ConflictReason::RouterInUse
+            | ConflictReason::RouterInterfaceInUseByFloatingIp => &[409],
+            // Neutron's ExternalGatewayForFloatingIPNotFound is a 404.
+            ConflictReason::NoExternalGateway => &[404, 409],
         },
         Error::Forbidden { .. } => &[403],
         Error::Unauthenticated { .. } => &[401],

@@ -83,7 +83,8 @@ fn a_new_project_shows_neutrons_defaults_and_counts_its_default_objects() {
             ("port", 500),
             ("floatingip", 50),
             ("security_group", 10),
-            ("security_group_rule", 100)
+            ("security_group_rule", 100),
+            ("router", 10)
         ]
         .map(|(n, l)| (n.to_string(), l))
     );

@@ -213,7 +213,7 @@ fn quota_show_and_set_through_the_cli() {
     let err = admin.fails(&["quota", "set", "--project", "demo"]);
     assert_eq!(
         err,
-        "error: Nothing to set: pass --ports, --networks, --subnets, --floating-ips, --secgroups or --secgroup-rules.\n"
+        "error: Nothing to set: pass --ports, --networks, --subnets, --floating-ips, --secgroups, --secgroup-rules or --routers.\n"
     );
     let err = bob.fails(&["quota", "reset"]);
     assert_eq!(err, "error: Only the cloud admin can change quotas.\n");

@@ -264,6 +264,7 @@ pub fn create_interface(
         parent_id: None,
         vlan_id: None,
         supplementary: false,
+        router_id: None,
         created_at: t,
         updated_at: t,
     };
@@ -399,6 +400,7 @@ pub fn attach_to_vm(
             }
             let mut iface = owned_interface(tx, project, id)?;
             rules::interface_attachable(&iface)?;
+            rules::router_port_not_attachable(&iface)?;
             let network = visible_network(tx, project, iface.network_id)?;
             rules::network_in_vm_data_center(vm, &network)?;
             hot_plug(vm)?;
@@ -752,6 +754,7 @@ pub fn interface_create_tx(
 /// detach rules.
 pub fn interface_delete_tx(tx: &mut dyn Tx, project: &ProjectId, id: InterfaceId) -> Result<()> {
     let iface = owned_interface(tx, project, id)?;
+    rules::router_port_not_deletable(&iface)?;
     if let Some(vm_id) = iface.vm_id {
         let mut vm = owned_vm(tx, project, vm_id)?;
         rules::primary_not_removable(&iface)?;

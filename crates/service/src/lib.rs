@@ -21,6 +21,7 @@ pub mod network;
 pub mod openstack_support;
 pub mod public_ip;
 pub mod quota;
+pub mod router;
 pub mod secret_box;
 pub mod supplementary;
 pub mod trunk;

@@ -42,27 +42,48 @@ pub fn take_public_address(
     }
     let mut last_err = None;
     for pool in pools {
-        let fresh = tx.pool_fresh_head(pool.id)?;
-        let released = tx.pool_released_head(pool.id)?;
-        match rules::public_ip_release_order(fresh, released, &pool.name) {
-            Ok(PublicIpSource::Fresh(range)) => {
-                let offset = tx.pool_take_fresh(pool.id, range)?;
-                let addr = AddressSpace::new(pool.cidr)?.address_at(offset)?;
-                return Ok((pool, offset, addr));
-            }
-            Ok(PublicIpSource::Released { seq, offset }) => {
-                tx.pool_take_released(pool.id, seq)?;
-                let addr = AddressSpace::new(pool.cidr)?.address_at(offset)?;
-                return Ok((pool, offset, addr));
-            }
+        match take_next_of(tx, &pool) {
+            Ok((offset, addr)) => return Ok((pool, offset, addr)),
             Err(e) => last_err = Some(e),
         }
     }
     Err(last_err.unwrap_or_else(|| Error::exhausted("No public IP address is free.")))
 }
 
+/// Take the next address of one pool, honouring the release order rule.
+fn take_next_of(tx: &mut dyn Tx, pool: &PublicIpPool) -> Result<(u64, IpAddr)> {
+    let fresh = tx.pool_fresh_head(pool.id)?;
+    let released = tx.pool_released_head(pool.id)?;
+    match rules::public_ip_release_order(fresh, released, &pool.name)? {
+        PublicIpSource::Fresh(range) => {
+            let offset = tx.pool_take_fresh(pool.id, range)?;
+            Ok((offset, AddressSpace::new(pool.cidr)?.address_at(offset)?))
+        }
+        PublicIpSource::Released { seq, offset } => {
+            tx.pool_take_released(pool.id, seq)?;
+            Ok((offset, AddressSpace::new(pool.cidr)?.address_at(offset)?))
+        }
+    }
+}
+
+/// Take the next address of a given pool of the data center.
+pub fn take_from_pool(
+    tx: &mut dyn Tx,
+    dc: DataCenterId,
+    pool: PoolId,
+) -> Result<(PublicIpPool, u64, IpAddr)> {
+    let pool = tx
+        .pool_list(Some(dc))?
+        .into_iter()
+        .find(|p| p.id == pool)
+        .ok_or_else(|| Error::not_found(Kind::PublicIpPool, pool))?;
+    let (offset, addr) = take_next_of(tx, &pool)?;
+    Ok((pool, offset, addr))
+}
+
 /// Check that a public IP may go on this interface: standard network, IPv4
-/// address, none there yet.
+/// address, none there yet, a path to the public pools
+/// (`rules::floating_ip_path`).
 pub fn check_target(tx: &mut dyn Tx, iface: &Interface) -> Result<()> {
     let network = tx
         .network_get(iface.network_id)?
@@ -70,6 +91,7 @@ pub fn check_target(tx: &mut dyn Tx, iface: &Interface) -> Result<()> {
     rules::public_ip_network_allowed(&network)?;
     rules::one_public_ip_per_interface(iface)?;
     rules::public_ip_needs_ipv4(iface)?;
+    crate::router::floating_ip_path_tx(tx, iface)?;
     Ok(())
 }
 

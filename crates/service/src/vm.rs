@@ -223,6 +223,7 @@ pub fn vm_create_tx(
         NicRequest::Interface { interface_id, tag } => {
             let mut iface = owned_interface(tx, project, *interface_id)?;
             rules::interface_attachable(&iface)?;
+            rules::router_port_not_attachable(&iface)?;
             let network = visible_network(tx, project, iface.network_id)?;
             rules::network_in_vm_data_center(&vm, &network)?;
             bind(&mut iface, tag.clone());

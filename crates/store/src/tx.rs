@@ -38,6 +38,7 @@ pub trait Tx:
     + crate::capacity::CapacityTx
     + crate::trunk::TrunkTx
     + crate::quota::QuotaTx
+    + crate::router::RouterTx
     + crate::neutron::NeutronTx
     + crate::user_auth::UserAuthTx
 {

@@ -266,6 +266,7 @@ fn interface(seed: &Seed, mac: [u8; 6], vm: Option<VmId>, primary: bool) -> Inte
         parent_id: None,
         vlan_id: None,
         supplementary: false,
+        router_id: None,
         created_at: now(),
         updated_at: now(),
     }

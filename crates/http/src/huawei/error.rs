@@ -97,7 +97,10 @@ pub fn map(e: &Error, shape: Shape) -> (u16, &'static str, String) {
                 | ConflictReason::NetworkNotRoutable
                 | ConflictReason::IdempotencyKeyReused
                 | ConflictReason::NameTaken
-                | ConflictReason::RuleExists => (409, "VPC.1700", "Ecs.0200"),
+                | ConflictReason::RuleExists
+                | ConflictReason::RouterInUse
+                | ConflictReason::RouterInterfaceInUseByFloatingIp
+                | ConflictReason::NoExternalGateway => (409, "VPC.1700", "Ecs.0200"),
                 // Huawei IAM answers a third access key with 400 and the
                 // message `akSkNumExceed`; the dialect follows it.
                 ConflictReason::CredentialLimitReached => (400, "akSkNumExceed", "akSkNumExceed"),

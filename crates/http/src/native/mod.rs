@@ -10,6 +10,7 @@ pub mod extract;
 pub mod network;
 pub mod openapi;
 pub mod quota;
+pub mod router;
 pub mod supplementary;
 pub mod vm;
 
@@ -153,6 +154,18 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(network::security_group_rule_create))
         .routes(routes!(network::security_group_rule_delete))
+        .routes(routes!(router::router_list, router::router_create))
+        .routes(routes!(
+            router::router_get,
+            router::router_update,
+            router::router_delete
+        ))
+        .routes(routes!(
+            router::router_set_gateway,
+            router::router_clear_gateway
+        ))
+        .routes(routes!(router::router_add_interface))
+        .routes(routes!(router::router_remove_interface))
         .routes(routes!(vm::vm_list, vm::vm_create))
         .routes(routes!(vm::vm_get, vm::vm_update, vm::vm_delete))
         .routes(routes!(vm::vm_start))

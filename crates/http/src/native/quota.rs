@@ -33,6 +33,7 @@ pub struct QuotaUpdate {
     pub floatingip: Option<i64>,
     pub security_group: Option<i64>,
     pub security_group_rule: Option<i64>,
+    pub router: Option<i64>,
 }
 
 impl QuotaUpdate {
@@ -45,6 +46,7 @@ impl QuotaUpdate {
             (QuotaResource::Floatingip, self.floatingip),
             (QuotaResource::SecurityGroup, self.security_group),
             (QuotaResource::SecurityGroupRule, self.security_group_rule),
+            (QuotaResource::Router, self.router),
         ]
         .into_iter()
         .filter_map(|(r, v)| v.map(|v| (r, v)))

@@ -4,6 +4,7 @@
 //! line (the API's message) and exits non-zero.
 
 mod huawei;
+mod router;
 mod table;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -68,6 +69,9 @@ pub enum ClientCommand {
     /// Networks of the current project.
     #[command(subcommand)]
     Network(NetworkCmd),
+    /// Routers of the current project.
+    #[command(subcommand)]
+    Router(router::RouterCmd),
     /// VMs of the current project.
     #[command(subcommand)]
     Vm(VmCmd),
@@ -120,6 +124,8 @@ pub struct QuotaLimits {
     pub secgroups: Option<i64>,
     #[arg(long = "secgroup-rules", allow_negative_numbers = true)]
     pub secgroup_rules: Option<i64>,
+    #[arg(long, allow_negative_numbers = true)]
+    pub routers: Option<i64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -651,6 +657,7 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
             }
         },
         ClientCommand::Network(c) => network_cmd(&mut ctx, c),
+        ClientCommand::Router(c) => router::router_cmd(&mut ctx, c),
         ClientCommand::Vm(c) => vm_cmd(&mut ctx, c),
         ClientCommand::Nic(c) => nic_cmd(&mut ctx, c),
         ClientCommand::PublicIp(c) => public_ip_cmd(&mut ctx, c),
@@ -750,13 +757,14 @@ fn quota_cmd(ctx: &mut Ctx, c: QuotaCmd) -> Result<()> {
                 ("floatingip", l.floating_ips),
                 ("security_group", l.secgroups),
                 ("security_group_rule", l.secgroup_rules),
+                ("router", l.routers),
             ] {
                 if let Some(v) = v {
                     body.insert(name.into(), json!(v));
                 }
             }
             if body.is_empty() {
-                bail!("Nothing to set: pass --ports, --networks, --subnets, --floating-ips, --secgroups or --secgroup-rules.");
+                bail!("Nothing to set: pass --ports, --networks, --subnets, --floating-ips, --secgroups, --secgroup-rules or --routers.");
             }
             ctx.client.quota_set(&p, &Value::Object(body))?
         }

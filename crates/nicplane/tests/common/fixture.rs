@@ -113,6 +113,14 @@ pub struct Objects {
     pub reader_user: String,
     /// An access key of the admin user.
     pub credential: String,
+    /// A router with a gateway and one interface (on `routed_subnet`,
+    /// through `router_port`), and a router without either.
+    pub router: String,
+    pub routed_subnet: String,
+    pub router_port: String,
+    pub spare_router: String,
+    /// A subnet on no router (for `router_add_interface`).
+    pub unrouted_subnet: String,
 }
 
 fn id(v: &Value) -> String {
@@ -198,6 +206,31 @@ pub fn populate(t: &Tenant, octet: u8) -> Objects {
         &format!("/interfaces/{}/supplementary-interfaces", id(&attached)),
         json!({"network_id": id(&net)}),
     );
+    let routed = post(
+        "/networks",
+        json!({"name": "routed", "data_center_id": t.dc, "kind": "standard",
+               "subnets": [{"cidr": format!("10.{octet}.3.0/24")}]}),
+    );
+    let unrouted = post(
+        "/networks",
+        json!({"name": "unrouted", "data_center_id": t.dc, "kind": "standard",
+               "subnets": [{"cidr": format!("10.{octet}.4.0/24")}]}),
+    );
+    let router = post(
+        "/routers",
+        json!({"name": "edge", "data_center_id": t.dc, "gateway": {}}),
+    );
+    let spare_router = post("/routers", json!({"name": "idle", "data_center_id": t.dc}));
+    let with_interface = ok(
+        "populate router interface",
+        call(
+            a,
+            Method::POST,
+            &format!("/v1/projects/{p}/routers/{}/interfaces", id(&router)),
+            Some(&json!({"subnet_id": id(&routed["subnets"][0])})),
+        ),
+        200,
+    );
     let users: Vec<String> = ["admin", "power", "reader"]
         .iter()
         .map(|r| {
@@ -257,6 +290,14 @@ pub fn populate(t: &Tenant, octet: u8) -> Objects {
             .as_str()
             .unwrap_or_else(|| panic!("no access key in {credential}"))
             .to_string(),
+        router: id(&router),
+        routed_subnet: id(&routed["subnets"][0]),
+        router_port: with_interface["interfaces"][0]["port_id"]
+            .as_str()
+            .expect("router port")
+            .to_string(),
+        spare_router: id(&spare_router),
+        unrouted_subnet: id(&unrouted["subnets"][0]),
     }
 }
 
@@ -342,6 +383,10 @@ pub fn snapshot(cloud: &Client, project: &str, users: &[&str]) -> Value {
     s.insert(
         "public_ips".into(),
         Value::Array(all_items(cloud, &format!("{p}/public-ips"))),
+    );
+    s.insert(
+        "routers".into(),
+        Value::Array(all_items(cloud, &format!("{p}/routers"))),
     );
     s.insert("projects".into(), get("/v1/projects"));
     s.insert("users".into(), get("/v1/users"));
@@ -669,6 +714,62 @@ pub fn write_routes(o: &Objects, octet: u8) -> Vec<Route> {
             format!("{p}/vms/{}", o.spare_vm),
             None,
             Write,
+            204,
+        ),
+        route(
+            "router_create",
+            M::POST,
+            format!("{p}/routers"),
+            b(json!({"name": "r2", "data_center_id": o.dc})),
+            Administer,
+            201,
+        ),
+        route(
+            "router_update",
+            M::PATCH,
+            format!("{p}/routers/{}", o.router),
+            b(json!({"description": "edge router"})),
+            Administer,
+            200,
+        ),
+        route(
+            "router_set_gateway",
+            M::PUT,
+            format!("{p}/routers/{}/gateway", o.spare_router),
+            b(json!({"enable_snat": false})),
+            Administer,
+            200,
+        ),
+        route(
+            "router_clear_gateway",
+            M::DELETE,
+            format!("{p}/routers/{}/gateway", o.spare_router),
+            None,
+            Administer,
+            204,
+        ),
+        route(
+            "router_add_interface",
+            M::POST,
+            format!("{p}/routers/{}/interfaces", o.spare_router),
+            b(json!({"subnet_id": o.unrouted_subnet})),
+            Administer,
+            200,
+        ),
+        route(
+            "router_remove_interface",
+            M::DELETE,
+            format!("{p}/routers/{}/interfaces/{}", o.router, o.router_port),
+            None,
+            Administer,
+            204,
+        ),
+        route(
+            "router_delete",
+            M::DELETE,
+            format!("{p}/routers/{}", o.router),
+            None,
+            Administer,
             204,
         ),
         route(

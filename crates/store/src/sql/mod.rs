@@ -32,6 +32,7 @@ mod capacity;
 mod credential_job;
 mod neutron;
 mod quota;
+mod router;
 pub(crate) mod rows;
 mod trunk;
 mod tx;

@@ -122,7 +122,7 @@ pub const IFACE_SQL: &str = "SELECT i.id, i.project_id, i.network_id, n.name, n.
      i.vm_id, i.name, i.mac_address, i.fixed_ips, i.is_primary, i.status, i.admin_state_up, \
      i.description, i.tag, i.security_groups, i.port_security_enabled, i.allowed_address_pairs, \
      i.tags, i.device_owner, p.address, i.parent_id, i.vlan_id, i.supplementary, i.created_at, \
-     i.updated_at, i.extra_dhcp_opts \
+     i.updated_at, i.extra_dhcp_opts, i.router_id \
      FROM interfaces i JOIN networks n ON n.id = i.network_id \
      LEFT JOIN public_ips p ON p.interface_id = i.id";
 pub fn iface_row(r: &dyn Row) -> Result<Interface> {
@@ -153,6 +153,7 @@ pub fn iface_row(r: &dyn Row) -> Result<Interface> {
         supplementary: r.bool(22)?,
         created_at: r.time(23)?,
         updated_at: r.time(24)?,
+        router_id: r.opt_parse(26, "router")?,
     })
 }
 

@@ -927,6 +927,34 @@
           : h('p', { class: 'empty' }, 'No networks in this data center.'));
     });
     $('networks-by-dc').replaceChildren(...sections);
+    await renderRouters(seq, nets);
+  }
+
+  /** The project's routers with their gateway and interfaces (read-only:
+   * routers are changed with the CLI, the native API or Neutron). */
+  async function renderRouters(seq, nets) {
+    const routers = await listAll(`${projectPath()}/routers`);
+    if (seq !== state.renderSeq) return;
+    const netName = (id) => (nets.find((n) => n.id === id) || { name: id }).name;
+    const card = h('section', { class: 'card', dataset: { testid: 'routers-section' } },
+      h('h2', {}, 'Routers'),
+      routers.length ? h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': 'Routers' }, h('table', {},
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, 'Router'),
+          h('th', { scope: 'col' }, 'Data center'),
+          h('th', { scope: 'col' }, 'Gateway'),
+          h('th', { scope: 'col' }, 'Interfaces'))),
+        h('tbody', {}, routers.map((r) => h('tr', { dataset: { testid: 'router-row', routerName: r.name } },
+          h('td', {}, r.name || r.id),
+          h('td', {}, dcName(r.data_center_id)),
+          h('td', {}, r.gateway
+            ? r.gateway.external_fixed_ips.map((g) => g.ip_address).join(', ') + (r.gateway.enable_snat ? ' (SNAT)' : '')
+            : 'none'),
+          h('td', {}, r.interfaces.length
+            ? r.interfaces.map((i) => `${i.ip_address} on ${netName(i.network_id)}`).join(', ')
+            : 'none'))))))
+        : h('p', { class: 'empty' }, 'No routers. Networks attached to no router reach the public IP pools through the implicit router of the project.'));
+    $('routers-list').replaceChildren(card);
   }
 
   /** Whether the project may change the network (not a shared one of the cloud). */

@@ -80,13 +80,19 @@ pub fn fip_view(ip: &PublicIp, port: Option<&Interface>) -> Value {
     })
 }
 
-/// One floating IP's view, loading its port.
+/// One floating IP's view, loading its port and the router it goes
+/// through (null: the implicit router, or not on a port).
 async fn view_with_port(s: &AppState, a: &Scoped, ip: &PublicIp) -> NeutronResult<Value> {
     let port = match ip.interface_id {
         Some(i) => Some(s.service.interface_get(&a.caller, &a.project, i).await?),
         None => None,
     };
-    Ok(fip_view(ip, port.as_ref()))
+    let mut v = fip_view(ip, port.as_ref());
+    if ip.interface_id.is_some() {
+        let routers = s.service.public_ip_routers(&a.caller, &a.project).await?;
+        v["router_id"] = json!(routers.get(&ip.id).map(|r| r.to_string()));
+    }
+    Ok(v)
 }
 
 fn fip_id(id: &str) -> NeutronResult<PublicIpId> {
@@ -119,9 +125,18 @@ pub async fn list(
             .map(|i| (i.id, i))
             .collect()
     };
+    let routers = if ips.iter().all(|i| i.interface_id.is_none()) {
+        HashMap::new()
+    } else {
+        s.service.public_ip_routers(&a.caller, &a.project).await?
+    };
     let items: Vec<Value> = ips
         .iter()
-        .map(|ip| fip_view(ip, ip.interface_id.and_then(|i| ports.get(&i))))
+        .map(|ip| {
+            let mut v = fip_view(ip, ip.interface_id.and_then(|i| ports.get(&i)));
+            v["router_id"] = json!(routers.get(&ip.id).map(|r| r.to_string()));
+            v
+        })
         .collect();
     let mut items: Vec<Value> = items;
     with_revisions(&s, &a, Revisioned::FloatingIp, &mut items).await?;

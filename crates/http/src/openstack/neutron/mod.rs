@@ -16,6 +16,7 @@ pub mod networks;
 pub mod ports;
 pub mod query;
 pub mod quotas;
+pub mod routers;
 pub mod security_groups;
 pub mod tags;
 pub mod trunks;
@@ -81,7 +82,8 @@ fn resource_label(kind: Kind) -> &'static str {
         | Kind::Job
         | Kind::Token
         | Kind::Flavor
-        | Kind::Tag => kind.label(),
+        | Kind::Tag
+        | Kind::Router => kind.label(),
     }
 }
 
@@ -105,7 +107,13 @@ fn exception_stem(label: &str) -> String {
 /// type and message. Limits and exhaustion are 409, as Neutron's
 /// `OverQuota` and `IpAddressGenerationFailure`.
 pub fn neutron_error(e: &Error) -> (u16, String, String) {
-    let status = e.http_status();
+    let status = match e {
+        Error::Conflict {
+            reason: ConflictReason::NoExternalGateway,
+            ..
+        } => 404,
+        _ => e.http_status(),
+    };
     let (ty, message) = match e {
         Error::NotFound { kind, id } => {
             let label = resource_label(*kind);
@@ -126,6 +134,11 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
                 ConflictReason::VlanInUse => "DuplicateSubPort",
                 ConflictReason::OverQuota => "OverQuota",
                 ConflictReason::RuleExists => "SecurityGroupRuleExists",
+                ConflictReason::RouterInUse => "RouterInUse",
+                ConflictReason::RouterInterfaceInUseByFloatingIp => {
+                    "RouterInterfaceInUseByFloatingIP"
+                }
+                ConflictReason::NoExternalGateway => "ExternalGatewayForFloatingIPNotFound",
                 ConflictReason::PrimaryInterface
                 | ConflictReason::InUse
                 | ConflictReason::VmMustBeStopped
@@ -582,6 +595,21 @@ fn api(state: AppState) -> Router {
             "/security-group-rules/{id}",
             get(security_groups::rule_show).delete(security_groups::rule_delete),
         )
+        .route("/routers", get(routers::list).post(routers::create))
+        .route(
+            "/routers/{id}",
+            get(routers::show)
+                .put(routers::update)
+                .delete(routers::delete),
+        )
+        .route(
+            "/routers/{id}/add_router_interface",
+            put(routers::add_interface),
+        )
+        .route(
+            "/routers/{id}/remove_router_interface",
+            put(routers::remove_interface),
+        )
         .route("/trunks", get(trunks::list).post(trunks::create))
         .route(
             "/trunks/{id}",
@@ -624,6 +652,7 @@ async fn resources(State(s): State<AppState>) -> Json<Value> {
     let list: Vec<Value> = [
         ("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("floatingip", "floatingips"),
         ("security_group", "security-groups"), ("security_group_rule", "security-group-rules"), ("trunk", "trunks"),
+        ("router", "routers"),
     ]
     .iter()
     .map(|(name, coll)| json!({"name": name, "collection": coll, "links": [{"rel": "self", "href": format!("{b}/network/v2.0/{coll}")}]}))
@@ -739,6 +768,8 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
         "Quota details management support",
         "Expose functions for quotas usage statistics per project.",
     ),
+    ("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."),
+    ("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"),
     (
         "filter-validation",
         "Filter parameters validation",

@@ -282,7 +282,7 @@ pub async fn network_show(
 }
 
 /// `availability_zone_hints`: a list of zone names.
-fn zone_hints<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub fn zone_hints<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     const KEY: &str = "availability_zone_hints";
     match Value::deserialize(d)? {
         Value::Null => Ok(vec![]),

@@ -102,7 +102,10 @@ pub fn port_view(i: &Interface, trunks: &TrunkIndex) -> Value {
         )
     } else {
         (
-            i.vm_id.map(|v| v.to_string()).unwrap_or_default(),
+            i.vm_id
+                .map(|v| v.to_string())
+                .or_else(|| i.router_id.map(|r| r.to_string()))
+                .unwrap_or_default(),
             i.device_owner.clone(),
         )
     };

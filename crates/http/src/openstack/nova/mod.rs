@@ -103,7 +103,10 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
             | ConflictReason::IdempotencyKeyReused
             | ConflictReason::NameTaken
             | ConflictReason::CredentialLimitReached
-            | ConflictReason::RuleExists => 409,
+            | ConflictReason::RuleExists
+            | ConflictReason::RouterInUse
+            | ConflictReason::RouterInterfaceInUseByFloatingIp
+            | ConflictReason::NoExternalGateway => 409,
         },
         Error::CapacityExhausted { .. } => 400,
         Error::NotFound { .. } => 404,

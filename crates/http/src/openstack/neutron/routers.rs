@@ -1,0 +1,440 @@
+//! Routers (`router` and `ext-gw-mode` extensions): the core's routers.
+//!
+//! The external network of a gateway is a data center's external network
+//! (its id is the data center's id, its subnets the public IP pools, see
+//! `networks.rs`); a router lives in one data center: the gateway's, else
+//! the one `availability_zone_hints` names, else the first. Interfaces are
+//! added and removed with `PUT /routers/{id}/add_router_interface` and
+//! `remove_router_interface` by `subnet_id` or `port_id`. No rule is decided
+//! here: the handlers translate bodies and views only.
+
+use super::body::{boolean, decode, present, text};
+use super::networks::{zone_hints, Zones};
+use super::query::ListQuery;
+use super::{
+    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
+    NeutronResult,
+};
+use crate::openstack::{base_url, os_time};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::Response;
+use axum::Json;
+use nicplane_domain::ids::*;
+use nicplane_domain::model::{Router, RouterInterface};
+use nicplane_domain::{Error, Kind};
+use nicplane_service::router::{
+    GatewayIpRequest, GatewaySpec, RouterInterfaceSpec, RouterPatch, RouterSpec,
+};
+use nicplane_service::WriteOptions;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+/// Filterable attributes of a router.
+pub const ROUTER_ATTRS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "tenant_id",
+    "project_id",
+    "admin_state_up",
+    "status",
+    "external_gateway_info",
+    "routes",
+    "availability_zone_hints",
+    "availability_zones",
+    "tags",
+    "created_at",
+    "updated_at",
+];
+
+/// A router as Neutron shows it.
+pub fn router_view(r: &Router, zones: &Zones) -> Value {
+    let project = r.project_id.to_string();
+    let zone = zones
+        .names
+        .get(&r.data_center_id)
+        .cloned()
+        .unwrap_or_default();
+    let gateway = r.gateway.as_ref().map(|g| {
+        json!({
+            "network_id": r.data_center_id.to_string(), "enable_snat": g.enable_snat,
+            "external_fixed_ips": g.external_fixed_ips.iter().map(|ip| json!({
+                "subnet_id": ip.pool_id.to_string(), "ip_address": ip.ip_address.to_string(),
+            })).collect::<Vec<_>>(),
+        })
+    });
+    json!({
+        "id": r.id.to_string(), "name": r.name, "description": r.description,
+        "tenant_id": project, "project_id": project, "admin_state_up": r.admin_state_up,
+        "status": r.status, "external_gateway_info": gateway, "routes": [],
+        "availability_zone_hints": [zone.clone()], "availability_zones": [zone],
+        "tags": [], "created_at": os_time(r.created_at), "updated_at": os_time(r.updated_at),
+    })
+}
+
+fn router_id(id: &str) -> NeutronResult<RouterId> {
+    Ok(RouterId::parse_for_lookup(id)?)
+}
+
+/// One entry of `external_fixed_ips`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExternalIpBody {
+    #[serde(default, deserialize_with = "text")]
+    subnet_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    ip_address: Option<String>,
+}
+
+/// `external_gateway_info`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GatewayBody {
+    #[serde(default, deserialize_with = "text")]
+    network_id: Option<String>,
+    #[serde(default, deserialize_with = "boolean")]
+    enable_snat: Option<bool>,
+    #[serde(default)]
+    external_fixed_ips: Option<Vec<Value>>,
+}
+
+/// The body of `POST /routers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouterCreate {
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "boolean")]
+    admin_state_up: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    external_gateway_info: Option<Value>,
+    #[serde(default, deserialize_with = "zone_hints")]
+    availability_zone_hints: Vec<String>,
+    #[serde(default, deserialize_with = "present")]
+    tenant_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    project_id: Option<Value>,
+}
+
+/// The body of `PUT /routers/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouterUpdate {
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "boolean")]
+    admin_state_up: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    external_gateway_info: Option<Value>,
+}
+
+/// The body of `add_router_interface` / `remove_router_interface`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InterfaceBody {
+    #[serde(default, deserialize_with = "text")]
+    subnet_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    port_id: Option<String>,
+}
+
+/// A gateway body: `None` for null or `{}` (no gateway), else the data
+/// center it names and the gateway to set.
+fn gateway(v: &Value, zones: &Zones) -> NeutronResult<Option<(DataCenterId, GatewaySpec)>> {
+    let obj = match v {
+        Value::Null => return Ok(None),
+        Value::Object(m) if m.is_empty() => return Ok(None),
+        Value::Object(m) => m,
+        _ => {
+            return Err(NeutronError::from(Error::invalid(
+                "Invalid input for external_gateway_info. Reason: Expected a dictionary.",
+            )))
+        }
+    };
+    let g: GatewayBody = decode(obj)?;
+    let network = g.network_id.ok_or_else(|| {
+        NeutronError::from(Error::invalid(
+            "Invalid input for external_gateway_info. Reason: network_id is required.",
+        ))
+    })?;
+    let dc = zones
+        .external_by_id(&network)
+        .map(|d| d.id)
+        .ok_or_else(|| NeutronError::from(Error::not_found(Kind::Network, &network)))?;
+    let ips = match g.external_fixed_ips {
+        None => None,
+        Some(list) => {
+            let mut out = Vec::new();
+            for item in list {
+                let obj: &Map<String, Value> = item.as_object().ok_or_else(|| {
+                    NeutronError::from(Error::invalid(
+                        "Invalid input for external_fixed_ips. Reason: Expected a list of dictionaries.",
+                    ))
+                })?;
+                let b: ExternalIpBody = decode(obj)?;
+                let pool_id = b
+                    .subnet_id
+                    .map(|s| {
+                        PoolId::parse_for_lookup(&s).map_err(|_| Error::not_found(Kind::Subnet, s))
+                    })
+                    .transpose()?;
+                let ip_address = b
+                    .ip_address
+                    .map(|a| {
+                        a.parse().map_err(|_| {
+                            Error::invalid(format!(
+                                "Invalid input for ip_address. Reason: '{a}' is not a valid IP address."
+                            ))
+                        })
+                    })
+                    .transpose()?;
+                out.push(GatewayIpRequest {
+                    pool_id,
+                    ip_address,
+                });
+            }
+            Some(out)
+        }
+    };
+    Ok(Some((
+        dc,
+        GatewaySpec {
+            enable_snat: g.enable_snat,
+            external_fixed_ips: ips,
+        },
+    )))
+}
+
+/// `GET /routers`.
+pub async fn list(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    uri: Uri,
+) -> NeutronResult<Json<Value>> {
+    let q = ListQuery::parse(uri.query(), ROUTER_ATTRS)?;
+    let zones = Zones::load(&s, &a).await?;
+    let routers = s.service.router_list(&a.caller, &a.project).await?;
+    let items: Vec<Value> = routers.iter().map(|r| router_view(r, &zones)).collect();
+    Ok(Json(q.apply(items, "routers", &base_url(&s))?))
+}
+
+/// `GET /routers/{id}`.
+pub async fn show(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> NeutronResult<Json<Value>> {
+    let q = ListQuery::parse(uri.query(), ROUTER_ATTRS)?;
+    let zones = Zones::load(&s, &a).await?;
+    let r = s
+        .service
+        .router_get(&a.caller, &a.project, router_id(&id)?)
+        .await?;
+    let v = router_view(&r, &zones);
+    let v = match (v, q.fields.is_empty()) {
+        (Value::Object(m), false) => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| q.fields.contains(k))
+                .collect(),
+        ),
+        (v, _) => v,
+    };
+    Ok(Json(json!({ "router": v })))
+}
+
+/// `POST /routers`: 201.
+pub async fn create(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Response> {
+    let b: RouterCreate = decode(body_object(&body, "router")?)?;
+    check_owner_of(&b.project_id, &b.tenant_id, &a)?;
+    let zones = Zones::load(&s, &a).await?;
+    let gw = match &b.external_gateway_info {
+        Some(v) => gateway(v, &zones)?,
+        None => None,
+    };
+    let data_center_id = match (&gw, b.availability_zone_hints.is_empty()) {
+        (Some((dc, _)), true) => *dc,
+        (Some((dc, _)), false) => {
+            let hinted = zones.pick(&b.availability_zone_hints)?;
+            if hinted != *dc {
+                return Err(NeutronError::from(Error::invalid(
+                    "Bad router request: the external network is in another availability zone than the router.",
+                )));
+            }
+            hinted
+        }
+        (None, _) => zones.pick(&b.availability_zone_hints)?,
+    };
+    let r = s
+        .service
+        .router_create(
+            &a.caller,
+            &a.project,
+            RouterSpec {
+                name: b.name.unwrap_or_default(),
+                description: b.description.unwrap_or_default(),
+                admin_state_up: b.admin_state_up,
+                data_center_id,
+                gateway: gw.map(|(_, g)| g),
+            },
+            &WriteOptions::default(),
+        )
+        .await?;
+    Ok(created(json!({"router": router_view(&r, &zones)})))
+}
+
+/// `PUT /routers/{id}`: name, description, admin state, gateway (null or
+/// `{}` clears it).
+pub async fn update(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Json<Value>> {
+    let b: RouterUpdate = decode(body_object(&body, "router")?)?;
+    let id = router_id(&id)?;
+    let zones = Zones::load(&s, &a).await?;
+    let mut patch = RouterPatch {
+        name: b.name,
+        description: b.description,
+        admin_state_up: b.admin_state_up,
+        ..RouterPatch::default()
+    };
+    if let Some(v) = &b.external_gateway_info {
+        match gateway(v, &zones)? {
+            None => patch.clear_gateway = true,
+            Some((dc, g)) => {
+                let current = s.service.router_get(&a.caller, &a.project, id).await?;
+                if current.data_center_id != dc {
+                    return Err(NeutronError::from(Error::invalid(format!(
+                        "Bad router request: external network {dc} is in another availability zone than router {id}."
+                    ))));
+                }
+                patch.gateway = Some(g);
+            }
+        }
+    }
+    let r = s
+        .service
+        .router_update(&a.caller, &a.project, id, patch, &WriteOptions::default())
+        .await?;
+    Ok(Json(json!({"router": router_view(&r, &zones)})))
+}
+
+/// `DELETE /routers/{id}`: 204.
+pub async fn delete(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> NeutronResult<Response> {
+    s.service
+        .router_delete(
+            &a.caller,
+            &a.project,
+            router_id(&id)?,
+            &WriteOptions::default(),
+        )
+        .await?;
+    Ok(no_content())
+}
+
+fn interface_spec(body: &Value) -> NeutronResult<RouterInterfaceSpec> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| NeutronError::from(Error::invalid("Malformed request body")))?;
+    let b: InterfaceBody = decode(obj)?;
+    Ok(RouterInterfaceSpec {
+        subnet_id: b
+            .subnet_id
+            .map(|s| SubnetId::parse_for_lookup(&s))
+            .transpose()?,
+        port_id: b
+            .port_id
+            .map(|p| InterfaceId::parse_for_lookup(&p))
+            .transpose()?,
+    })
+}
+
+/// Neutron's answer to an interface change: the router, the port, the
+/// subnets.
+fn interface_view(r: &Router, rows: &[RouterInterface]) -> Value {
+    let project = r.project_id.to_string();
+    let first = rows.first();
+    json!({
+        "id": r.id.to_string(), "tenant_id": project, "project_id": project,
+        "port_id": first.map(|i| i.port_id.to_string()),
+        "subnet_id": first.map(|i| i.subnet_id.to_string()),
+        "subnet_ids": rows.iter().map(|i| i.subnet_id.to_string()).collect::<Vec<_>>(),
+        "network_id": first.map(|i| i.network_id.to_string()),
+    })
+}
+
+/// `PUT /routers/{id}/add_router_interface`.
+pub async fn add_interface(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Json<Value>> {
+    let spec = interface_spec(&body)?;
+    let (r, rows) = s
+        .service
+        .router_add_interface(
+            &a.caller,
+            &a.project,
+            router_id(&id)?,
+            spec,
+            &WriteOptions::default(),
+        )
+        .await?;
+    Ok(Json(interface_view(&r, &rows)))
+}
+
+/// `PUT /routers/{id}/remove_router_interface`.
+pub async fn remove_interface(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Json<Value>> {
+    let spec = interface_spec(&body)?;
+    let rid = router_id(&id)?;
+    let (subnet, port) = (spec.subnet_id, spec.port_id);
+    let (r, rows) = s
+        .service
+        .router_remove_interface(&a.caller, &a.project, rid, spec, &WriteOptions::default())
+        .await
+        .map_err(|e| match e {
+            // The core names a missing interface by the router; Neutron has
+            // an exception of its own for each way of asking.
+            Error::NotFound {
+                kind: Kind::Router,
+                ref id,
+            } if *id != rid.to_string() => {
+                let (ty, message) = match (port, subnet) {
+                    (Some(p), _) if id.contains(" port ") => (
+                        "RouterInterfaceNotFound",
+                        format!("Router {rid} does not have an interface with id {p}"),
+                    ),
+                    (_, Some(sn)) => (
+                        "RouterInterfaceNotFoundForSubnet",
+                        format!("Router {rid} has no interface on subnet {sn}"),
+                    ),
+                    _ => ("RouterInterfaceNotFound", e.to_string()),
+                };
+                NeutronError::from(e).with(ty, message)
+            }
+            e => NeutronError::from(e),
+        })?;
+    Ok(Json(interface_view(&r, &rows)))
+}
