@@ -355,6 +355,7 @@ fn add_subnet(
         security_groups: vec![],
         port_security_enabled: false,
         allowed_address_pairs: vec![],
+        extra_dhcp_opts: vec![],
         tags: vec![],
         device_owner: ROUTER_INTERFACE_OWNER.into(),
         public_ip: None,
