@@ -2,7 +2,10 @@
 -- network (their CIDRs may not overlap: checked by the service while the
 -- network row is locked), and the attributes a subnet carries and can change.
 DROP INDEX subnets_one_per_version;
-CREATE INDEX subnets_network ON subnets(network_id, created_at, id);
+-- Creation order (the `subnets` sequence): a port without fixed_ips takes
+-- its address from the first subnet of a version with room, in this order.
+ALTER TABLE subnets ADD COLUMN position BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX subnets_network ON subnets(network_id, ip_version, position, id);
 
 ALTER TABLE subnets ADD COLUMN description TEXT COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE subnets ADD COLUMN enable_dhcp BOOLEAN NOT NULL DEFAULT TRUE;

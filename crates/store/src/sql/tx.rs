@@ -593,13 +593,15 @@ impl<E: Exec> Tx for SqlTx<E> {
             args![id.to_string()],
         )
     }
+    /// Numbers the subnet in creation order (`sequences` row `subnets`).
     fn subnet_insert(&mut self, s: &Subnet, pools: &[Range], pool_size: u128) -> Result<()> {
         let sid = s.id.to_string();
+        let position = self.next_sequence("subnets")? as i64;
         self.exec.execute(
             "INSERT INTO subnets (id, network_id, name, ip_version, cidr, gateway_ip, allocation_pools, \
              pool_size, pool_used, created_at, description, enable_dhcp, dns_nameservers, host_routes, \
-             ipv6_ra_mode, ipv6_address_mode, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14, $15, $16)",
+             ipv6_ra_mode, ipv6_address_mode, updated_at, position) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             args![
                 &sid,
                 s.network_id.to_string(),
@@ -617,6 +619,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 s.ipv6_ra_mode.map(|m| m.as_str().to_string()),
                 s.ipv6_address_mode.map(|m| m.as_str().to_string()),
                 ts(s.updated_at),
+                position,
             ],
         )?;
         for r in pools {
@@ -718,7 +721,7 @@ impl<E: Exec> Tx for SqlTx<E> {
     }
     fn subnets_of_network(&mut self, network: NetworkId) -> Result<Vec<Subnet>> {
         self.exec.query(
-            &format!("{SUBNET_SQL} WHERE s.network_id = $1 ORDER BY s.ip_version, s.created_at, s.id"),
+            &format!("{SUBNET_SQL} WHERE s.network_id = $1 ORDER BY s.ip_version, s.position, s.id"),
             args![network.to_string()],
             subnet_row,
         )

@@ -783,9 +783,9 @@ pub async fn subnet_update(
         ("segment_id", &b.segment_id),
     ] {
         if given.is_some() {
-            return Err(NeutronError::from(
-                nicplane_domain::rules::subnet_attribute_read_only(attribute),
-            ));
+            let e = nicplane_domain::rules::subnet_attribute_read_only(attribute);
+            let message = e.to_string();
+            return Err(NeutronError::from(e).with("HTTPBadRequest", message));
         }
     }
     if Zones::load(&s, &a)

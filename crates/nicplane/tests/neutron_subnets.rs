@@ -1,0 +1,458 @@
+//! Neutron's subnet model in the core (issue 12): several subnets of either
+//! IP version per network without overlap, port addresses as Neutron hands
+//! them out, subnet updates, `dns_nameservers`, `host_routes` and the IPv6
+//! modes (SLAAC addresses computed from the MAC). Raw Neutron calls with
+//! exact statuses, exception types and messages; on PostgreSQL too when
+//! `NICPLANE_TEST_POSTGRES_URL` is set.
+
+mod common;
+
+use common::*;
+use nicplane_client::Client;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn assert_neutron_error(case: &str, r: &(u16, Value), status: u16, ty: &str, message: &str) {
+    assert_eq!(r.0, status, "{case}: {}", r.1);
+    assert_eq!(r.1["NeutronError"]["type"], ty, "{case}: {}", r.1);
+    assert_eq!(r.1["NeutronError"]["message"], message, "{case}");
+}
+
+fn network(c: &Client, name: &str) -> String {
+    let r = neutron(
+        c,
+        Method::POST,
+        "/networks",
+        Some(&json!({"network": {"name": name}})),
+    );
+    assert_eq!(r.0, 201, "{}", r.1);
+    r.1["network"]["id"].as_str().expect("id").to_string()
+}
+
+fn subnet_post(c: &Client, body: Value) -> (u16, Value) {
+    neutron(c, Method::POST, "/subnets", Some(&json!({ "subnet": body })))
+}
+
+fn subnet(c: &Client, net: &str, cidr: &str, extra: Value) -> Value {
+    let version = if cidr.contains(':') { 6 } else { 4 };
+    let mut body = json!({"network_id": net, "cidr": cidr, "ip_version": version});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let r = subnet_post(c, body);
+    assert_eq!(r.0, 201, "{cidr}: {}", r.1);
+    r.1["subnet"].clone()
+}
+
+fn port(c: &Client, net: &str, fixed_ips: Option<Value>) -> (u16, Value) {
+    let mut body = json!({"network_id": net});
+    if let Some(f) = fixed_ips {
+        body["fixed_ips"] = f;
+    }
+    neutron(c, Method::POST, "/ports", Some(&json!({ "port": body })))
+}
+
+fn addresses(port: &Value) -> Vec<(String, String)> {
+    port["port"]["fixed_ips"]
+        .as_array()
+        .expect("fixed_ips")
+        .iter()
+        .map(|f| {
+            (
+                f["subnet_id"].as_str().expect("subnet").to_string(),
+                f["ip_address"].as_str().expect("ip").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_string()
+}
+
+fn put(c: &Client, sid: &str, body: Value) -> (u16, Value) {
+    neutron(
+        c,
+        Method::PUT,
+        &format!("/subnets/{sid}"),
+        Some(&json!({ "subnet": body })),
+    )
+}
+
+/// A network takes several subnets of each version; an overlapping CIDR
+/// (either way round, either version) is Neutron's 400 and adds nothing.
+#[test]
+fn a_network_has_several_subnets_of_either_version_that_do_not_overlap() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "multi-subnet");
+    let net = network(&t.admin, "multi");
+    let mut ids = Vec::new();
+    for cidr in ["10.1.0.0/24", "10.2.0.0/24", "fd00:1::/64", "fd00:2::/64"] {
+        ids.push(id(&subnet(&t.admin, &net, cidr, json!({}))));
+    }
+    for overlapping in ["10.1.0.128/25", "10.0.0.0/8", "fd00:1::/80", "fd00:2:0:0:8000::/65"] {
+        let version = if overlapping.contains(':') { 6 } else { 4 };
+        let r = subnet_post(
+            &t.admin,
+            json!({"network_id": net, "cidr": overlapping, "ip_version": version}),
+        );
+        assert_neutron_error(
+            overlapping,
+            &r,
+            400,
+            "InvalidInput",
+            &format!("Invalid input for operation: Requested subnet with cidr: {overlapping} for network: {net} overlaps with another subnet."),
+        );
+    }
+    let (status, shown) = neutron(&t.admin, Method::GET, &format!("/networks/{net}"), None);
+    assert_eq!(status, 200);
+    let mut listed: Vec<String> = shown["network"]["subnets"]
+        .as_array()
+        .expect("subnets")
+        .iter()
+        .map(|s| s.as_str().expect("id").to_string())
+        .collect();
+    listed.sort();
+    ids.sort();
+    assert_eq!(listed, ids);
+    // The same CIDR on another network is fine (overlap is per network).
+    let other = network(&t.admin, "other");
+    subnet(&t.admin, &other, "10.1.0.0/24", json!({}));
+}
+
+/// Without `fixed_ips` a port gets one IPv4 address from the first IPv4
+/// subnet with room (creation order) and one from the first IPv6 subnet;
+/// with `fixed_ips` exactly what each entry asks.
+#[test]
+fn ports_get_one_address_per_version_or_exactly_what_they_ask() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "port-alloc");
+    let net = network(&t.admin, "alloc");
+    // A /30 has two host addresses: the gateway .1 and one for a port.
+    let tiny = id(&subnet(&t.admin, &net, "10.3.0.0/30", json!({})));
+    let big = id(&subnet(&t.admin, &net, "10.4.0.0/24", json!({})));
+    let v6 = id(&subnet(&t.admin, &net, "fd00:4::/64", json!({})));
+
+    let (s, first) = port(&t.admin, &net, None);
+    assert_eq!(s, 201, "{first}");
+    assert_eq!(
+        addresses(&first),
+        vec![
+            (tiny.clone(), "10.3.0.2".to_string()),
+            (v6.clone(), "fd00:4::2".to_string())
+        ]
+    );
+    let (s, second) = port(&t.admin, &net, None);
+    assert_eq!(s, 201, "{second}");
+    assert_eq!(
+        addresses(&second),
+        vec![
+            (big.clone(), "10.4.0.2".to_string()),
+            (v6.clone(), "fd00:4::3".to_string())
+        ]
+    );
+    let (s, two) = port(
+        &t.admin,
+        &net,
+        Some(json!([{"subnet_id": big}, {"subnet_id": big}])),
+    );
+    assert_eq!(s, 201, "{two}");
+    assert_eq!(
+        addresses(&two),
+        vec![
+            (big.clone(), "10.4.0.3".to_string()),
+            (big.clone(), "10.4.0.4".to_string())
+        ]
+    );
+    let (s, chosen) = port(&t.admin, &net, Some(json!([{"ip_address": "10.4.0.50"}])));
+    assert_eq!(s, 201, "{chosen}");
+    assert_eq!(addresses(&chosen), vec![(big, "10.4.0.50".to_string())]);
+}
+
+/// A subnet's name, description, DHCP flag, DNS servers and host routes
+/// change with one PUT (one revision); its CIDR, version and network are
+/// read-only (Neutron's 400); a Reader is refused (403).
+#[test]
+fn subnet_update_changes_what_neutron_lets_change() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "subnet-put");
+    let net = network(&t.admin, "put");
+    let sub = subnet(
+        &t.admin,
+        &net,
+        "10.5.0.0/24",
+        json!({"dns_nameservers": ["8.8.8.8", "2001:4860:4860::8888"],
+               "host_routes": [{"destination": "192.168.0.0/16", "nexthop": "10.5.0.254"}],
+               "description": "first"}),
+    );
+    assert_eq!(sub["dns_nameservers"], json!(["8.8.8.8", "2001:4860:4860::8888"]));
+    assert_eq!(
+        sub["host_routes"],
+        json!([{"destination": "192.168.0.0/16", "nexthop": "10.5.0.254"}])
+    );
+    assert_eq!(sub["description"], "first");
+    let sid = id(&sub);
+    let rev = sub["revision_number"].as_u64().expect("revision");
+
+    let r = put(
+        &t.admin,
+        &sid,
+        json!({"name": "renamed", "description": "second", "enable_dhcp": false,
+               "dns_nameservers": ["1.1.1.1", "9.9.9.9"],
+               "host_routes": [{"destination": "172.16.0.0/12", "nexthop": "10.5.0.1"},
+                               {"destination": "0.0.0.0/0", "nexthop": "10.5.0.254"}]}),
+    );
+    assert_eq!(r.0, 200, "{}", r.1);
+    let s = &r.1["subnet"];
+    assert_eq!(s["name"], "renamed");
+    assert_eq!(s["description"], "second");
+    assert_eq!(s["enable_dhcp"], false);
+    assert_eq!(s["dns_nameservers"], json!(["1.1.1.1", "9.9.9.9"]));
+    assert_eq!(
+        s["host_routes"],
+        json!([{"destination": "172.16.0.0/12", "nexthop": "10.5.0.1"},
+               {"destination": "0.0.0.0/0", "nexthop": "10.5.0.254"}])
+    );
+    assert_eq!(s["revision_number"].as_u64(), Some(rev + 1));
+    let (_, shown) = neutron(&t.admin, Method::GET, &format!("/subnets/{sid}"), None);
+    assert_eq!(&shown["subnet"], s);
+
+    for (attr, value) in [
+        ("cidr", json!("10.6.0.0/24")),
+        ("ip_version", json!(6)),
+        ("network_id", json!(net)),
+    ] {
+        let r = put(&t.admin, &sid, json!({ attr: value }));
+        assert_neutron_error(
+            attr,
+            &r,
+            400,
+            "HTTPBadRequest",
+            &format!("Cannot update read-only attribute {attr}"),
+        );
+    }
+    let r = put(&t.reader, &sid, json!({"name": "reader"}));
+    assert_eq!(r.0, 403, "{}", r.1);
+    assert_eq!(r.1["NeutronError"]["type"], "PolicyNotAuthorized");
+    let (_, after) = neutron(&t.admin, Method::GET, &format!("/subnets/{sid}"), None);
+    assert_eq!(&after["subnet"], s, "refusals change nothing");
+}
+
+/// DNS servers: at most 5, no duplicates, valid addresses; host routes: at
+/// most 20, of the subnet's version.
+#[test]
+fn dns_nameservers_and_host_routes_are_checked() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "subnet-dns");
+    let net = network(&t.admin, "dns");
+    let sid = id(&subnet(&t.admin, &net, "10.7.0.0/24", json!({})));
+    let six: Vec<String> = (1..=6).map(|i| format!("10.0.0.{i}")).collect();
+    assert_neutron_error(
+        "six servers",
+        &put(&t.admin, &sid, json!({"dns_nameservers": six})),
+        400,
+        "InvalidInput",
+        &format!("Unable to complete operation for {sid}. The number of DNS nameservers exceeds the limit 5."),
+    );
+    assert_neutron_error(
+        "duplicate",
+        &put(&t.admin, &sid, json!({"dns_nameservers": ["1.1.1.1", "1.1.1.1"]})),
+        400,
+        "InvalidInput",
+        "Invalid input for dns_nameservers. Reason: Duplicate nameserver '1.1.1.1'.",
+    );
+    assert_neutron_error(
+        "not an address",
+        &put(&t.admin, &sid, json!({"dns_nameservers": ["dns.example"]})),
+        400,
+        "InvalidInput",
+        "Invalid input for dns_nameservers. Reason: 'dns.example' is not a valid nameserver.",
+    );
+    assert_neutron_error(
+        "route of the other version",
+        &put(
+            &t.admin,
+            &sid,
+            json!({"host_routes": [{"destination": "fd00::/64", "nexthop": "fd00::1"}]}),
+        ),
+        400,
+        "InvalidInput",
+        "Invalid input for operation: Host route fd00::/64 via fd00::1 is not of IP version 4.",
+    );
+    let many: Vec<Value> = (0..21)
+        .map(|i| json!({"destination": format!("192.168.{i}.0/24"), "nexthop": "10.7.0.1"}))
+        .collect();
+    assert_neutron_error(
+        "21 routes",
+        &put(&t.admin, &sid, json!({"host_routes": many})),
+        400,
+        "InvalidInput",
+        &format!("Unable to complete operation for {sid}. The number of host routes exceeds the limit 20."),
+    );
+    let (_, shown) = neutron(&t.admin, Method::GET, &format!("/subnets/{sid}"), None);
+    assert_eq!(shown["subnet"]["dns_nameservers"], json!([]));
+    assert_eq!(shown["subnet"]["host_routes"], json!([]));
+}
+
+/// The gateway: not an address a port holds (409), not inside a pool
+/// (409), `null` for none. Pools: new ones may not leave out an address in
+/// use (409); a port then gets its address from the new pools.
+#[test]
+fn gateway_and_allocation_pool_updates_follow_neutron() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "subnet-gw");
+    let net = network(&t.admin, "gw");
+    let sid = id(&subnet(
+        &t.admin,
+        &net,
+        "10.8.0.0/24",
+        json!({"allocation_pools": [{"start": "10.8.0.10", "end": "10.8.0.20"}]}),
+    ));
+    let (s, p) = port(&t.admin, &net, Some(json!([{"ip_address": "10.8.0.5"}])));
+    assert_eq!(s, 201, "{p}");
+    let (s, pooled) = port(&t.admin, &net, None);
+    assert_eq!(s, 201, "{pooled}");
+    assert_eq!(addresses(&pooled)[0].1, "10.8.0.10");
+
+    assert_neutron_error(
+        "gateway held by a port",
+        &put(&t.admin, &sid, json!({"gateway_ip": "10.8.0.5"})),
+        409,
+        "Conflict",
+        "Current gateway ip 10.8.0.5 already in use by a port. Unable to update.",
+    );
+    assert_neutron_error(
+        "gateway inside a pool",
+        &put(&t.admin, &sid, json!({"gateway_ip": "10.8.0.15"})),
+        409,
+        "Conflict",
+        "Gateway ip 10.8.0.15 conflicts with allocation pool 10.8.0.10-10.8.0.20",
+    );
+    let r = put(&t.admin, &sid, json!({"gateway_ip": "10.8.0.254"}));
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert_eq!(r.1["subnet"]["gateway_ip"], "10.8.0.254");
+    let r = put(&t.admin, &sid, json!({"gateway_ip": null}));
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert_eq!(r.1["subnet"]["gateway_ip"], Value::Null);
+
+    assert_neutron_error(
+        "pools leave out 10.8.0.10",
+        &put(
+            &t.admin,
+            &sid,
+            json!({"allocation_pools": [{"start": "10.8.0.100", "end": "10.8.0.110"}]}),
+        ),
+        409,
+        "Conflict",
+        "The allocation pools of subnet gw-v4 must keep the address 10.8.0.10 in use; release it first.",
+    );
+    let r = put(
+        &t.admin,
+        &sid,
+        json!({"allocation_pools": [{"start": "10.8.0.10", "end": "10.8.0.10"},
+                                    {"start": "10.8.0.100", "end": "10.8.0.110"}]}),
+    );
+    assert_eq!(r.0, 200, "{}", r.1);
+    assert_eq!(
+        r.1["subnet"]["allocation_pools"],
+        json!([{"start": "10.8.0.10", "end": "10.8.0.10"},
+               {"start": "10.8.0.100", "end": "10.8.0.110"}])
+    );
+    let (s, next) = port(&t.admin, &net, None);
+    assert_eq!(s, 201, "{next}");
+    assert_eq!(addresses(&next)[0].1, "10.8.0.100");
+    // The address once outside the pools (10.8.0.5) comes back into them.
+    let r = put(
+        &t.admin,
+        &sid,
+        json!({"allocation_pools": [{"start": "10.8.0.2", "end": "10.8.0.120"}]}),
+    );
+    assert_eq!(r.0, 200, "{}", r.1);
+    let pid = p["port"]["id"].as_str().expect("id");
+    let (s, _) = neutron(&t.admin, Method::DELETE, &format!("/ports/{pid}"), None);
+    assert_eq!(s, 204);
+    let (s, again) = port(&t.admin, &net, Some(json!([{"ip_address": "10.8.0.5"}])));
+    assert_eq!(s, 201, "{again}");
+}
+
+/// IPv6 modes: Neutron's combinations and messages; on a SLAAC subnet a
+/// port's address is EUI-64 from its MAC, a fixed address is refused, and
+/// deleting the subnet removes the computed addresses instead of refusing.
+#[test]
+fn slaac_subnets_give_eui64_addresses_and_go_away_with_them() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "slaac");
+    let net = network(&t.admin, "slaac");
+    for (body, message) in [
+        (
+            json!({"cidr": "10.9.0.0/24", "ip_version": 4, "ipv6_ra_mode": "slaac"}),
+            "Invalid input for operation: ipv6_ra_mode is not valid when ip_version is 4.",
+        ),
+        (
+            json!({"cidr": "fd00:9::/64", "ip_version": 6, "ipv6_ra_mode": "slaac", "ipv6_address_mode": "dhcpv6-stateful"}),
+            "Invalid input for operation: ipv6_ra_mode set to 'slaac' with ipv6_address_mode set to 'dhcpv6-stateful' is not valid. If both attributes are set, they must be the same value.",
+        ),
+        (
+            json!({"cidr": "fd00:9::/64", "ip_version": 6, "ipv6_address_mode": "slaac", "enable_dhcp": false}),
+            "Invalid input for operation: ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False.",
+        ),
+        (
+            json!({"cidr": "fd00:9::/80", "ip_version": 6, "ipv6_address_mode": "slaac"}),
+            "Invalid input for operation: Invalid CIDR fd00:9::/80 for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64.",
+        ),
+        (
+            json!({"cidr": "fd00:9::/64", "ip_version": 6, "ipv6_address_mode": "eui64"}),
+            "Invalid input for ipv6_address_mode. Reason: 'eui64' is not in ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac']",
+        ),
+    ] {
+        let mut body = body;
+        body["network_id"] = json!(net);
+        let case = body.to_string();
+        assert_neutron_error(&case, &subnet_post(&t.admin, body), 400, "InvalidInput", message);
+    }
+    let v4 = id(&subnet(&t.admin, &net, "10.9.0.0/24", json!({})));
+    let slaac = subnet(
+        &t.admin,
+        &net,
+        "fd00:9::/64",
+        json!({"ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"}),
+    );
+    assert_eq!(slaac["ipv6_ra_mode"], "slaac");
+    assert_eq!(slaac["ipv6_address_mode"], "slaac");
+    let sl = id(&slaac);
+    let r = neutron(
+        &t.admin,
+        Method::POST,
+        "/ports",
+        Some(&json!({"port": {"network_id": net, "mac_address": "fa:16:3e:12:34:56"}})),
+    );
+    // Choosing a MAC takes the cloud admin in a shared network only; on an
+    // own network the Tenant Administrator may.
+    assert_eq!(r.0, 201, "{}", r.1);
+    assert_eq!(
+        addresses(&r.1),
+        vec![
+            (v4.clone(), "10.9.0.2".to_string()),
+            (sl.clone(), "fd00:9::f816:3eff:fe12:3456".to_string())
+        ]
+    );
+    let pid = r.1["port"]["id"].as_str().expect("id").to_string();
+    assert_neutron_error(
+        "fixed address on SLAAC",
+        &port(
+            &t.admin,
+            &net,
+            Some(json!([{"subnet_id": sl, "ip_address": "fd00:9::5"}])),
+        ),
+        400,
+        "InvalidInput",
+        &format!("Invalid input for operation: IPv6 address fd00:9::5 cannot be directly assigned to a port on subnet {sl} as the subnet is configured for automatic addresses."),
+    );
+    let (s, _) = neutron(&t.admin, Method::DELETE, &format!("/subnets/{sl}"), None);
+    assert_eq!(s, 204);
+    let (_, shown) = neutron(&t.admin, Method::GET, &format!("/ports/{pid}"), None);
+    assert_eq!(addresses(&shown), vec![(v4.clone(), "10.9.0.2".to_string())]);
+    // A stateful subnet with a port is still refused.
+    let (s, body) = neutron(&t.admin, Method::DELETE, &format!("/subnets/{v4}"), None);
+    assert_eq!(s, 409, "{body}");
+}
