@@ -71,8 +71,6 @@ pub fn primary_not_removable(iface: &Interface) -> Result<()> {
 pub const MAX_DNS_NAMESERVERS: usize = 5;
 /// Most host routes a subnet hands out (Neutron's `max_subnet_host_routes`).
 pub const MAX_HOST_ROUTES: usize = 20;
-/// Most objects one bulk create (`{"networks": [...]}`, `{"subnets": [...]}`) makes.
-pub const MAX_BULK_CREATE: usize = 100;
 
 /// The subnets of a network do not overlap (Neutron's check, checked while
 /// the network row is locked so two creates cannot both pass it).

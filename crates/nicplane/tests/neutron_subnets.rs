@@ -456,3 +456,123 @@ fn slaac_subnets_give_eui64_addresses_and_go_away_with_them() {
     let (s, body) = neutron(&t.admin, Method::DELETE, &format!("/subnets/{v4}"), None);
     assert_eq!(s, 409, "{body}");
 }
+
+fn network_names(c: &Client) -> Vec<String> {
+    let (_, list) = neutron(c, Method::GET, "/networks?router:external=false", None);
+    let mut names: Vec<String> = list["networks"]
+        .as_array()
+        .expect("networks")
+        .iter()
+        .map(|n| n["name"].as_str().expect("name").to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Bulk create of networks and subnets: all in one transaction or nothing
+/// (a bad entry, an overlap inside the batch, the quota), at most 100.
+#[test]
+fn bulk_create_of_networks_and_subnets_is_all_or_nothing() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "bulk-net");
+    let r = neutron(
+        &t.admin,
+        Method::POST,
+        "/networks",
+        Some(&json!({"networks": [{"name": "bulk-a"}, {"name": "bulk-b"}]})),
+    );
+    assert_eq!(r.0, 201, "{}", r.1);
+    let made: Vec<String> = r.1["networks"]
+        .as_array()
+        .expect("networks")
+        .iter()
+        .map(id)
+        .collect();
+    assert_eq!(made.len(), 2);
+    assert_eq!(r.1["networks"][1]["name"], "bulk-b");
+    let before = network_names(&t.admin);
+    assert_eq!(before, ["Default Network", "bulk-a", "bulk-b"]);
+
+    let r = neutron(
+        &t.admin,
+        Method::POST,
+        "/networks",
+        Some(&json!({"networks": [{"name": "bulk-c"}, {"name": "bulk-d", "mtu": 9000}]})),
+    );
+    assert_neutron_error(
+        "bad entry",
+        &r,
+        400,
+        "InvalidInput",
+        "Invalid input for mtu: nicplane networks have an MTU of 1500.",
+    );
+    let many: Vec<Value> = (0..101).map(|i| json!({"name": format!("n{i}")})).collect();
+    assert_neutron_error(
+        "101 networks",
+        &neutron(
+            &t.admin,
+            Method::POST,
+            "/networks",
+            Some(&json!({ "networks": many })),
+        ),
+        400,
+        "InvalidInput",
+        "Invalid value for networks: 101 entries given, at most 100 are allowed.",
+    );
+    assert_eq!(network_names(&t.admin), before, "nothing was created");
+
+    let r = neutron(
+        &t.admin,
+        Method::POST,
+        "/subnets",
+        Some(&json!({"subnets": [
+            {"network_id": made[0], "cidr": "10.20.0.0/24", "ip_version": 4},
+            {"network_id": made[0], "cidr": "fd00:20::/64", "ip_version": 6},
+            {"network_id": made[1], "cidr": "10.20.0.0/24", "ip_version": 4}]})),
+    );
+    assert_eq!(r.0, 201, "{}", r.1);
+    assert_eq!(r.1["subnets"].as_array().map(Vec::len), Some(3));
+    let r = neutron(
+        &t.admin,
+        Method::POST,
+        "/subnets",
+        Some(&json!({"subnets": [
+            {"network_id": made[1], "cidr": "10.21.0.0/24", "ip_version": 4},
+            {"network_id": made[1], "cidr": "10.21.0.0/25", "ip_version": 4}]})),
+    );
+    assert_neutron_error(
+        "overlap inside the batch",
+        &r,
+        400,
+        "InvalidInput",
+        &format!("Invalid input for operation: Requested subnet with cidr: 10.21.0.0/25 for network: {} overlaps with another subnet.", made[1]),
+    );
+    let (_, shown) = neutron(&t.admin, Method::GET, &format!("/networks/{}", made[1]), None);
+    assert_eq!(
+        shown["network"]["subnets"].as_array().map(Vec::len),
+        Some(1),
+        "the first subnet of the refused batch is not kept"
+    );
+
+    // Each network of a batch is charged to the quota.
+    let quota = format!("/v1/projects/{}/quotas", t.project);
+    let admin = server.admin();
+    let r = admin
+        .raw(
+            Method::PUT,
+            &quota,
+            Some(&json!({"network": 5})),
+            &[],
+        )
+        .expect("transport");
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = neutron(
+        &t.admin,
+        Method::POST,
+        "/networks",
+        Some(&json!({"networks": [{"name": "q1"}, {"name": "q2"}, {"name": "q3"}]})),
+    );
+    assert_eq!(r.0, 409, "{}", r.1);
+    assert_eq!(r.1["NeutronError"]["type"], "OverQuota");
+    assert_eq!(network_names(&t.admin), before, "nothing was created");
+}

@@ -535,7 +535,8 @@ pub fn owned_network(tx: &mut dyn Tx, project: &ProjectId, id: NetworkId) -> Res
     }
 }
 
-fn network_create_tx(
+/// Create a network and its subnets (inside the caller's transaction).
+pub fn network_create_tx(
     tx: &mut dyn Tx,
     owner: Option<&ProjectId>,
     spec: &NetworkSpec,

@@ -354,14 +354,14 @@ pub struct NetworkUpdate {
     admin_state_up: Option<bool>,
 }
 
-/// `POST /networks`: a custom (L2) network until a subnet is added.
-pub async fn network_create(
-    NeutronAuth(a): NeutronAuth,
-    State(s): State<AppState>,
-    NeutronJson(body): NeutronJson,
-) -> NeutronResult<Response> {
-    let n: NetworkCreate = decode(body_object(&body, "network")?)?;
-    check_owner_of(&n.project_id, &n.tenant_id, &a)?;
+/// One network of a create body: its spec and whether it is shared.
+fn network_spec(
+    obj: &serde_json::Map<String, Value>,
+    a: &Scoped,
+    zones: &Zones,
+) -> NeutronResult<(NetworkSpec, bool)> {
+    let n: NetworkCreate = decode(obj)?;
+    check_owner_of(&n.project_id, &n.tenant_id, a)?;
     if n.external == Some(true) {
         return Err(NeutronError::from(Error::invalid(
             "External networks are the data centers' public IP pools; the cloud admin creates pools with the native API.",
@@ -372,7 +372,6 @@ pub async fn network_create(
             "nicplane networks are always administratively up and have port security on; disable port security per port.",
         )));
     }
-    let zones = Zones::load(&s, &a).await?;
     let spec = NetworkSpec {
         name: n.name.unwrap_or_default(),
         data_center_id: zones.pick(&n.availability_zone_hints)?,
@@ -380,8 +379,55 @@ pub async fn network_create(
         description: n.description.unwrap_or_default(),
         subnets: vec![],
     };
+    Ok((spec, n.shared == Some(true)))
+}
+
+/// The objects of a bulk body's list (`{"networks": [...]}`).
+fn bulk_objects<'a>(
+    list: &'a Value,
+    plural: &str,
+) -> NeutronResult<Vec<&'a serde_json::Map<String, Value>>> {
+    let list = list.as_array().ok_or_else(|| {
+        NeutronError::from(Error::invalid(format!(
+            "Invalid input for {plural}: give a list of {plural}."
+        )))
+    })?;
+    nicplane_domain::rules::bulk_bound(plural, list.len())?;
+    list.iter()
+        .map(|v| {
+            v.as_object().ok_or_else(|| {
+                NeutronError::from(Error::invalid(format!(
+                    "Invalid input for {plural}: each entry must be an object."
+                )))
+            })
+        })
+        .collect()
+}
+
+/// `POST /networks`: a custom (L2) network until a subnet is added; or
+/// `networks` in bulk, all or none in one transaction.
+pub async fn network_create(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Response> {
+    let zones = Zones::load(&s, &a).await?;
     let o = WriteOptions::default();
-    let d = if n.shared == Some(true) {
+    if let Some(list) = body.get("networks") {
+        let specs = bulk_objects(list, "networks")?
+            .into_iter()
+            .map(|obj| network_spec(obj, &a, &zones))
+            .collect::<NeutronResult<Vec<_>>>()?;
+        let made = s
+            .service
+            .network_create_many(&a.caller, &a.project, specs, &o)
+            .await?;
+        let mut views: Vec<Value> = made.iter().map(|d| network_view(d, &zones)).collect();
+        with_revisions(&s, &a, Revisioned::Network, &mut views).await?;
+        return Ok(created(json!({ "networks": views })));
+    }
+    let (spec, shared) = network_spec(body_object(&body, "network")?, &a, &zones)?;
+    let d = if shared {
         s.service.shared_network_create(&a.caller, spec, &o).await?
     } else {
         s.service
@@ -671,24 +717,20 @@ pub struct SubnetUpdate {
     segment_id: Option<Value>,
 }
 
-/// `POST /subnets`.
-pub async fn subnet_create(
-    NeutronAuth(a): NeutronAuth,
-    State(s): State<AppState>,
-    NeutronJson(body): NeutronJson,
-) -> NeutronResult<Response> {
-    let b: SubnetCreate = decode(body_object(&body, "subnet")?)?;
-    check_owner_of(&b.project_id, &b.tenant_id, &a)?;
+/// One subnet of a create body: its network and spec.
+fn subnet_spec(
+    obj: &serde_json::Map<String, Value>,
+    a: &Scoped,
+    zones: &Zones,
+) -> NeutronResult<(NetworkId, SubnetSpec)> {
+    let b: SubnetCreate = decode(obj)?;
+    check_owner_of(&b.project_id, &b.tenant_id, a)?;
     let network = b.network_id.ok_or_else(|| {
         NeutronError::from(Error::invalid(
             "Invalid input for operation: network_id is required.",
         ))
     })?;
-    if Zones::load(&s, &a)
-        .await?
-        .external_by_id(&network)
-        .is_some()
-    {
+    if zones.external_by_id(&network).is_some() {
         return Err(NeutronError::from(Error::forbidden(
             "Only the cloud admin adds public IP pools, with the native API.",
         )));
@@ -745,15 +787,35 @@ pub async fn subnet_create(
         ipv6_ra_mode: b.ipv6_ra_mode,
         ipv6_address_mode: b.ipv6_address_mode,
     };
+    Ok((NetworkId::parse_for_lookup(&network)?, spec))
+}
+
+/// `POST /subnets`: one `subnet`, or `subnets` in bulk, all or none in one
+/// transaction.
+pub async fn subnet_create(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Response> {
+    let zones = Zones::load(&s, &a).await?;
+    let o = WriteOptions::default();
+    if let Some(list) = body.get("subnets") {
+        let specs = bulk_objects(list, "subnets")?
+            .into_iter()
+            .map(|obj| subnet_spec(obj, &a, &zones))
+            .collect::<NeutronResult<Vec<_>>>()?;
+        let made = s
+            .service
+            .subnet_add_many(&a.caller, &a.project, specs, &o)
+            .await?;
+        let mut views: Vec<Value> = made.iter().map(subnet_view).collect();
+        with_revisions(&s, &a, Revisioned::Subnet, &mut views).await?;
+        return Ok(created(json!({ "subnets": views })));
+    }
+    let (network, spec) = subnet_spec(body_object(&body, "subnet")?, &a, &zones)?;
     let sub = s
         .service
-        .subnet_add(
-            &a.caller,
-            &a.project,
-            NetworkId::parse_for_lookup(&network)?,
-            spec,
-            &WriteOptions::default(),
-        )
+        .subnet_add(&a.caller, &a.project, network, spec, &o)
         .await?;
     Ok(created(
         json!({"subnet": with_revision(&s, &a, Revisioned::Subnet, subnet_view(&sub)).await?}),
