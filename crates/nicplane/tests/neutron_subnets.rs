@@ -572,7 +572,12 @@ fn bulk_create_of_networks_and_subnets_is_all_or_nothing() {
         "/networks",
         Some(&json!({"networks": [{"name": "q1"}, {"name": "q2"}, {"name": "q3"}]})),
     );
-    assert_eq!(r.0, 409, "{}", r.1);
-    assert_eq!(r.1["NeutronError"]["type"], "OverQuota");
+    assert_neutron_error(
+        "over quota",
+        &r,
+        409,
+        "OverQuota",
+        "Quota exceeded for resources: ['network'].",
+    );
     assert_eq!(network_names(&t.admin), before, "nothing was created");
 }
