@@ -581,3 +581,50 @@ fn bulk_create_of_networks_and_subnets_is_all_or_nothing() {
     );
     assert_eq!(network_names(&t.admin), before, "nothing was created");
 }
+
+/// The native API: a network created with several subnets of a version,
+/// `PATCH` of one subnet, and the overlap refused in the native shape.
+#[test]
+fn the_native_api_takes_several_subnets_and_changes_one() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "native-multi");
+    let n = t
+        .admin
+        .network_create(
+            &t.project,
+            &json!({"name": "multi", "data_center_id": t.dc, "kind": "standard",
+                    "subnets": [{"cidr": "10.30.0.0/24"}, {"cidr": "10.31.0.0/24"},
+                                {"cidr": "fd00:30::/64", "ipv6_address_mode": "slaac", "ipv6_ra_mode": "slaac"}]}),
+        )
+        .expect("network");
+    let cidrs: Vec<String> = n.subnets.iter().map(|s| s.cidr.to_string()).collect();
+    assert_eq!(cidrs, ["10.30.0.0/24", "10.31.0.0/24", "fd00:30::/64"]);
+    let sid = n.subnets[1].id.to_string();
+    let s = t
+        .admin
+        .subnet_update(
+            &t.project,
+            &sid,
+            &json!({"name": "second", "dns_nameservers": ["10.31.0.53"], "gateway_ip": "10.31.0.254",
+                    "allocation_pools": [{"start": "10.31.0.2", "end": "10.31.0.200"}]}),
+        )
+        .expect("update");
+    assert_eq!(s.name, "second");
+    assert_eq!(s.dns_nameservers, ["10.31.0.53".parse::<std::net::IpAddr>().unwrap()]);
+    assert_eq!(s.gateway_ip, Some("10.31.0.254".parse().unwrap()));
+    let net = n.network.id.to_string();
+    assert_api_error(
+        t.admin
+            .subnet_create(&t.project, &net, &json!({"cidr": "10.31.0.0/16"})),
+        400,
+        "InvalidRequest",
+        &format!("Invalid input for operation: Requested subnet with cidr: 10.31.0.0/16 for network: {net} overlaps with another subnet."),
+    );
+    assert_api_error(
+        t.reader
+            .subnet_update(&t.project, &sid, &json!({"name": "reader"})),
+        403,
+        "Forbidden",
+        "The Tenant Reader role cannot do this; it needs the Tenant Administrator role.",
+    );
+}
