@@ -247,6 +247,20 @@ pub fn subnet_attribute_read_only(attribute: &str) -> Error {
     Error::invalid(format!("Cannot update read-only attribute {attribute}"))
 }
 
+/// Only the cloud admin makes a network external (`router:external`), in
+/// Neutron's policy words; nicplane's external networks are the data
+/// centers' public IP pools, which the cloud admin creates natively.
+pub fn external_network_flag(cloud_admin: bool, action: &str) -> Result<()> {
+    if !cloud_admin {
+        return Err(Error::forbidden(format!(
+            "Only the cloud admin can make a network external (rule:{action}_network:router:external is disallowed by policy)."
+        )));
+    }
+    Err(Error::invalid(
+        "External networks are the data centers' public IP pools; the cloud admin creates pools with the native API.",
+    ))
+}
+
 /// A requested fixed IP must lie in the subnet and must not be the network,
 /// broadcast (IPv4) or gateway address. Returns its offset. Whether it is free
 /// is decided by the allocation itself (unique index on `(subnet_id, offset)`).

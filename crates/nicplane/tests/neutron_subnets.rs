@@ -628,3 +628,44 @@ fn the_native_api_takes_several_subnets_and_changes_one() {
         "The Tenant Reader role cannot do this; it needs the Tenant Administrator role.",
     );
 }
+
+/// `router:external` on a tenant's create or update is Neutron's policy
+/// refusal (403); the cloud admin is told external networks are the public
+/// IP pools (400). Nothing is created or changed.
+#[test]
+fn router_external_is_cloud_admin_policy() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "ext");
+    let before = network_names(&t.admin);
+    assert_neutron_error(
+        "tenant create",
+        &neutron(
+            &t.admin,
+            Method::POST,
+            "/networks",
+            Some(&json!({"network": {"name": "ext", "router:external": true}})),
+        ),
+        403,
+        "PolicyNotAuthorized",
+        "Only the cloud admin can make a network external (rule:create_network:router:external is disallowed by policy).",
+    );
+    let net = network(&t.admin, "internal");
+    assert_neutron_error(
+        "tenant update",
+        &neutron(
+            &t.admin,
+            Method::PUT,
+            &format!("/networks/{net}"),
+            Some(&json!({"network": {"router:external": true}})),
+        ),
+        403,
+        "PolicyNotAuthorized",
+        "Only the cloud admin can make a network external (rule:update_network:router:external is disallowed by policy).",
+    );
+    let (_, shown) = neutron(&t.admin, Method::GET, &format!("/networks/{net}"), None);
+    assert_eq!(shown["network"]["router:external"], false);
+    let mut expected = before;
+    expected.push("internal".into());
+    expected.sort();
+    assert_eq!(network_names(&t.admin), expected);
+}

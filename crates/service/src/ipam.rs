@@ -154,8 +154,20 @@ pub fn take_addresses(
                     ))
                 })?
         } else {
+            // Only a version: the first subnet of it with room (creation
+            // order), a computed address when all of them are SLAAC.
             let v = req.ip_version.unwrap_or(4);
-            subnets.iter().find(|s| s.ip_version == v).ok_or_else(|| {
+            let of_version: Vec<&Subnet> = subnets.iter().filter(|s| s.ip_version == v).collect();
+            let stateful: Vec<&Subnet> = of_version
+                .iter()
+                .copied()
+                .filter(|s| !s.auto_address())
+                .collect();
+            if !stateful.is_empty() {
+                plan.taken.extend(take_first_with_room(tx, &stateful)?);
+                continue;
+            }
+            of_version.first().copied().ok_or_else(|| {
                 Error::invalid(format!("Network {} has no IPv{v} subnet.", network.name))
             })?
         };

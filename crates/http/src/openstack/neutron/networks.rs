@@ -352,6 +352,9 @@ pub struct NetworkUpdate {
     description: Option<String>,
     #[serde(default, deserialize_with = "boolean")]
     admin_state_up: Option<bool>,
+    /// `true` is refused (see `rules::external_network_flag`); `false` is a no-op.
+    #[serde(default, rename = "router:external", deserialize_with = "boolean")]
+    external: Option<bool>,
 }
 
 /// One network of a create body: its spec and whether it is shared.
@@ -363,9 +366,7 @@ fn network_spec(
     let n: NetworkCreate = decode(obj)?;
     check_owner_of(&n.project_id, &n.tenant_id, a)?;
     if n.external == Some(true) {
-        return Err(NeutronError::from(Error::invalid(
-            "External networks are the data centers' public IP pools; the cloud admin creates pools with the native API.",
-        )));
+        nicplane_domain::rules::external_network_flag(a.caller.user.is_cloud_admin, "create")?;
     }
     if n.admin_state_up == Some(false) || n.port_security_enabled == Some(false) {
         return Err(NeutronError::from(Error::invalid(
@@ -448,6 +449,9 @@ pub async fn network_update(
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let n: NetworkUpdate = decode(body_object(&body, "network")?)?;
+    if n.external == Some(true) {
+        nicplane_domain::rules::external_network_flag(a.caller.user.is_cloud_admin, "update")?;
+    }
     if n.admin_state_up == Some(false) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane networks are always administratively up.",
