@@ -310,7 +310,10 @@ fn the_cli_manages_several_subnets_per_network() {
         "2001:db8::53",
     ]))
     .unwrap();
-    assert_eq!(added["dns_nameservers"], serde_json::json!(["2001:db8::53"]));
+    assert_eq!(
+        added["dns_nameservers"],
+        serde_json::json!(["2001:db8::53"])
+    );
     let list = cli.ok(&["network", "list"]);
     let line = list
         .lines()
@@ -334,7 +337,10 @@ fn the_cli_manages_several_subnets_per_network() {
     ]))
     .unwrap();
     assert_eq!(set["description"], "second v6");
-    assert_eq!(set["dns_nameservers"], serde_json::json!(["9.9.9.9", "1.1.1.1"]));
+    assert_eq!(
+        set["dns_nameservers"],
+        serde_json::json!(["9.9.9.9", "1.1.1.1"])
+    );
     let err = cli.fails(&["subnet", "add", "multi", "10.70.0.128/25"]);
     assert!(
         err.starts_with("error: Invalid input for operation: Requested subnet with cidr: 10.70.0.128/25 for network: ")

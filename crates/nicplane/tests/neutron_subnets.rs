@@ -30,7 +30,12 @@ fn network(c: &Client, name: &str) -> String {
 }
 
 fn subnet_post(c: &Client, body: Value) -> (u16, Value) {
-    neutron(c, Method::POST, "/subnets", Some(&json!({ "subnet": body })))
+    neutron(
+        c,
+        Method::POST,
+        "/subnets",
+        Some(&json!({ "subnet": body })),
+    )
 }
 
 fn subnet(c: &Client, net: &str, cidr: &str, extra: Value) -> Value {
@@ -90,7 +95,12 @@ fn a_network_has_several_subnets_of_either_version_that_do_not_overlap() {
     for cidr in ["10.1.0.0/24", "10.2.0.0/24", "fd00:1::/64", "fd00:2::/64"] {
         ids.push(id(&subnet(&t.admin, &net, cidr, json!({}))));
     }
-    for overlapping in ["10.1.0.128/25", "10.0.0.0/8", "fd00:1::/80", "fd00:2:0:0:8000::/65"] {
+    for overlapping in [
+        "10.1.0.128/25",
+        "10.0.0.0/8",
+        "fd00:1::/80",
+        "fd00:2:0:0:8000::/65",
+    ] {
         let version = if overlapping.contains(':') { 6 } else { 4 };
         let r = subnet_post(
             &t.admin,
@@ -185,7 +195,10 @@ fn subnet_update_changes_what_neutron_lets_change() {
                "host_routes": [{"destination": "192.168.0.0/16", "nexthop": "10.5.0.254"}],
                "description": "first"}),
     );
-    assert_eq!(sub["dns_nameservers"], json!(["8.8.8.8", "2001:4860:4860::8888"]));
+    assert_eq!(
+        sub["dns_nameservers"],
+        json!(["8.8.8.8", "2001:4860:4860::8888"])
+    );
     assert_eq!(
         sub["host_routes"],
         json!([{"destination": "192.168.0.0/16", "nexthop": "10.5.0.254"}])
@@ -256,7 +269,11 @@ fn dns_nameservers_and_host_routes_are_checked() {
     );
     assert_neutron_error(
         "duplicate",
-        &put(&t.admin, &sid, json!({"dns_nameservers": ["1.1.1.1", "1.1.1.1"]})),
+        &put(
+            &t.admin,
+            &sid,
+            json!({"dns_nameservers": ["1.1.1.1", "1.1.1.1"]}),
+        ),
         400,
         "InvalidInput",
         "Invalid input for dns_nameservers. Reason: Duplicate nameserver '1.1.1.1'.",
@@ -451,7 +468,10 @@ fn slaac_subnets_give_eui64_addresses_and_go_away_with_them() {
     let (s, _) = neutron(&t.admin, Method::DELETE, &format!("/subnets/{sl}"), None);
     assert_eq!(s, 204);
     let (_, shown) = neutron(&t.admin, Method::GET, &format!("/ports/{pid}"), None);
-    assert_eq!(addresses(&shown), vec![(v4.clone(), "10.9.0.2".to_string())]);
+    assert_eq!(
+        addresses(&shown),
+        vec![(v4.clone(), "10.9.0.2".to_string())]
+    );
     // A stateful subnet with a port is still refused.
     let (s, body) = neutron(&t.admin, Method::DELETE, &format!("/subnets/{v4}"), None);
     assert_eq!(s, 409, "{body}");
@@ -547,7 +567,12 @@ fn bulk_create_of_networks_and_subnets_is_all_or_nothing() {
         "InvalidInput",
         &format!("Invalid input for operation: Requested subnet with cidr: 10.21.0.0/25 for network: {} overlaps with another subnet.", made[1]),
     );
-    let (_, shown) = neutron(&t.admin, Method::GET, &format!("/networks/{}", made[1]), None);
+    let (_, shown) = neutron(
+        &t.admin,
+        Method::GET,
+        &format!("/networks/{}", made[1]),
+        None,
+    );
     assert_eq!(
         shown["network"]["subnets"].as_array().map(Vec::len),
         Some(1),
@@ -558,12 +583,7 @@ fn bulk_create_of_networks_and_subnets_is_all_or_nothing() {
     let quota = format!("/v1/projects/{}/quotas", t.project);
     let admin = server.admin();
     let r = admin
-        .raw(
-            Method::PUT,
-            &quota,
-            Some(&json!({"network": 5})),
-            &[],
-        )
+        .raw(Method::PUT, &quota, Some(&json!({"network": 5})), &[])
         .expect("transport");
     assert_eq!(r.status, 200, "{:?}", r.body);
     let r = neutron(
@@ -610,7 +630,10 @@ fn the_native_api_takes_several_subnets_and_changes_one() {
         )
         .expect("update");
     assert_eq!(s.name, "second");
-    assert_eq!(s.dns_nameservers, ["10.31.0.53".parse::<std::net::IpAddr>().unwrap()]);
+    assert_eq!(
+        s.dns_nameservers,
+        ["10.31.0.53".parse::<std::net::IpAddr>().unwrap()]
+    );
     assert_eq!(s.gateway_ip, Some("10.31.0.254".parse().unwrap()));
     let net = n.network.id.to_string();
     assert_api_error(

@@ -766,11 +766,10 @@ impl Service {
             match tx.network_get(s.network_id)? {
                 Some(n) if cloud_admin && n.shared => {}
                 _ => {
-                    owned_network(tx, p, s.network_id)
-                        .map_err(|e| match e {
-                            Error::Forbidden { .. } => e,
-                            _ => Error::not_found(Kind::Subnet, id),
-                        })?;
+                    owned_network(tx, p, s.network_id).map_err(|e| match e {
+                        Error::Forbidden { .. } => e,
+                        _ => Error::not_found(Kind::Subnet, id),
+                    })?;
                 }
             }
             subnet_update_tx(tx, s, &patch)

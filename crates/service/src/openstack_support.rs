@@ -8,7 +8,9 @@
 
 use crate::auth::Login;
 use crate::interface::{interface_create_tx, owned_interface, InterfaceSpec};
-use crate::network::{owned_group, owned_network, subnet_insert, NetworkDetail, NetworkSpec, SubnetSpec};
+use crate::network::{
+    owned_group, owned_network, subnet_insert, NetworkDetail, NetworkSpec, SubnetSpec,
+};
 use crate::public_ip::{allocate_at_tx, PublicIpSpec};
 use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;

@@ -501,9 +501,7 @@ fn subnet_cmd(ctx: &mut Ctx, cmd: SubnetCmd) -> Result<()> {
             if no_dns_nameservers || !dns_nameservers.is_empty() {
                 body["dns_nameservers"] = json!(dns_nameservers);
             }
-            let s = ctx
-                .client
-                .subnet_update(&p, &sub.id.to_string(), &body)?;
+            let s = ctx.client.subnet_update(&p, &sub.id.to_string(), &body)?;
             ctx.out(&s, || subnet_table(&s))
         }
         SubnetCmd::Delete { subnet } => {

@@ -26,7 +26,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/postgres/0007_revisions_flavors.sql"),
     ),
-    (8, include_str!("../../migrations/postgres/0008_subnets.sql")),
+    (
+        8,
+        include_str!("../../migrations/postgres/0008_subnets.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

@@ -721,7 +721,9 @@ impl<E: Exec> Tx for SqlTx<E> {
     }
     fn subnets_of_network(&mut self, network: NetworkId) -> Result<Vec<Subnet>> {
         self.exec.query(
-            &format!("{SUBNET_SQL} WHERE s.network_id = $1 ORDER BY s.ip_version, s.position, s.id"),
+            &format!(
+                "{SUBNET_SQL} WHERE s.network_id = $1 ORDER BY s.ip_version, s.position, s.id"
+            ),
             args![network.to_string()],
             subnet_row,
         )

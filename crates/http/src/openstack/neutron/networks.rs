@@ -25,7 +25,9 @@ use nicplane_domain::model::*;
 use nicplane_domain::query::{NetworkFilter, PageRequest};
 use nicplane_domain::types::NetworkKind;
 use nicplane_domain::{Error, Kind};
-use nicplane_service::network::{NetworkDetail, NetworkPatch, NetworkSpec, SubnetPatch, SubnetSpec};
+use nicplane_service::network::{
+    NetworkDetail, NetworkPatch, NetworkSpec, SubnetPatch, SubnetSpec,
+};
 use nicplane_service::WriteOptions;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
@@ -617,10 +619,11 @@ fn routes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<HostRoute>>, D::
 fn ipv6_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Ipv6Mode>, D::Error> {
     match Value::deserialize(d)? {
         Value::Null => Ok(None),
-        Value::String(m) => m
-            .parse::<Ipv6Mode>()
-            .map(Some)
-            .map_err(|_| reason(format!("'{m}' is not in ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac']"))),
+        Value::String(m) => m.parse::<Ipv6Mode>().map(Some).map_err(|_| {
+            reason(format!(
+                "'{m}' is not in ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac']"
+            ))
+        }),
         other => Err(reason(format!(
             "'{}' is not in ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac']",
             show(&other)
@@ -739,8 +742,7 @@ fn subnet_spec(
             "Only the cloud admin adds public IP pools, with the native API.",
         )));
     }
-    if b
-        .service_types
+    if b.service_types
         .as_ref()
         .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
     {
