@@ -198,6 +198,12 @@ fn bad(o: &Objects, r: &Route, octet: u8) -> Bad {
             "InvalidRequest",
             format!("Invalid input for operation: Requested subnet with cidr: 10.{octet}.2.128/25 for network: {} overlaps with another subnet.", o.spare_network),
         ),
+        "subnet_update" => same(
+            json!({"dns_nameservers": ["1.1.1.1", "1.1.1.1"]}),
+            400,
+            "InvalidRequest",
+            "Invalid input for dns_nameservers. Reason: Duplicate nameserver '1.1.1.1'.".into(),
+        ),
         // The two supplementary interfaces of `supplementary_batch_create`
         // (on `app`) are among them.
         "subnet_delete" => at(M::DELETE, format!("{p}/subnets/{}", o.subnet), 409, "InUse",
