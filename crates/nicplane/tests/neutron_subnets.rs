@@ -692,3 +692,37 @@ fn router_external_is_cloud_admin_policy() {
     expected.sort();
     assert_eq!(network_names(&t.admin), expected);
 }
+
+/// The cloud admin adds a subnet to a data center's external network
+/// through Neutron: it is a public IP pool of that data center (the same
+/// object natively) and floating IPs come from it. A tenant is refused.
+#[test]
+fn a_subnet_of_the_external_network_is_a_public_pool() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "ext-pool");
+    let body = json!({"subnet": {"network_id": t.dc, "cidr": "198.51.100.0/29", "ip_version": 4, "name": "more"}});
+    assert_neutron_error(
+        "tenant",
+        &neutron(&t.admin, Method::POST, "/subnets", Some(&body)),
+        403,
+        "PolicyNotAuthorized",
+        "Only the cloud admin adds public IP pools, with the native API.",
+    );
+    let admin = server.admin();
+    let r = neutron(&admin, Method::POST, "/subnets", Some(&body));
+    assert_eq!(r.0, 201, "{}", r.1);
+    assert_eq!(r.1["subnet"]["network_id"], json!(t.dc));
+    assert_eq!(r.1["subnet"]["cidr"], "198.51.100.0/29");
+    let pools = admin.pools().expect("pools");
+    let pool = pools.iter().find(|p| p.name == "more").expect("the pool");
+    assert_eq!(r.1["subnet"]["id"], json!(pool.id.to_string()));
+    assert_eq!(pool.cidr.to_string(), "198.51.100.0/29");
+    let (_, shown) = neutron(&t.admin, Method::GET, &format!("/networks/{}", t.dc), None);
+    assert!(
+        shown["network"]["subnets"]
+            .as_array()
+            .expect("subnets")
+            .contains(&json!(pool.id.to_string())),
+        "{shown}"
+    );
+}

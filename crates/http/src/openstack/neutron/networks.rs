@@ -818,7 +818,28 @@ pub async fn subnet_create(
         with_revisions(&s, &a, Revisioned::Subnet, &mut views).await?;
         return Ok(created(json!({ "subnets": views })));
     }
-    let (network, spec) = subnet_spec(body_object(&body, "subnet")?, &a, &zones)?;
+    let obj = body_object(&body, "subnet")?;
+    let external = obj
+        .get("network_id")
+        .and_then(Value::as_str)
+        .and_then(|n| zones.external_by_id(n));
+    if let (Some(dc), true) = (external, a.caller.user.is_cloud_admin) {
+        // The cloud admin adds a subnet to a data center's external network:
+        // a public IP pool of that data center, the same object natively.
+        let b: SubnetCreate = decode(obj)?;
+        let cidr_s = b.cidr.unwrap_or_default();
+        let cidr: ipnet::IpNet = cidr_s.parse().map_err(|_| {
+            NeutronError::from(Error::invalid(format!(
+                "Invalid input for cidr. Reason: '{cidr_s}' is not a valid IP subnet."
+            )))
+        })?;
+        let pool = s
+            .service
+            .pool_create(&a.caller, dc.id, &b.name.unwrap_or_default(), cidr, &o)
+            .await?;
+        return Ok(created(json!({"subnet": pool_subnet_view(&pool)})));
+    }
+    let (network, spec) = subnet_spec(obj, &a, &zones)?;
     let sub = s
         .service
         .subnet_add(&a.caller, &a.project, network, spec, &o)
