@@ -692,10 +692,15 @@ test('an admin adds IPv4 and IPv6 subnets, deletes them and deletes networks on 
   await eventually(async () => assert.deepEqual(await subnets('app-net'), ['10.40.0.0/24', 'fd00:40::/64']));
   const free = await row('app-net').locator('[data-testid="subnet-free"]').allInnerTexts();
   assert.equal(free[0], '253', 'a /24 less network, broadcast and gateway');
-  // A second IPv6 subnet is refused with the API's message.
+  // A network takes several subnets of a version; an overlapping one is
+  // refused with the API's message.
   await addSubnet('fd00:41::/64');
-  const refused = await expectNotice('notice', /IPv6/);
-  assert.equal(refused, 'Network app-net already has an IPv6 subnet.');
+  await expectNotice('notice', /^Subnet fd00:41::\/64 was added to network app-net\.$/);
+  await eventually(async () => assert.deepEqual(await subnets('app-net'), ['10.40.0.0/24', 'fd00:40::/64', 'fd00:41::/64']));
+  await addSubnet('10.40.0.128/25');
+  const refused = await expectNotice('notice', /overlaps/);
+  const appNet = (await callFromPage('GET', `/v1/projects/${demo.id}/networks?name=app-net`)).body.items[0];
+  assert.equal(refused, `Invalid input for operation: Requested subnet with cidr: 10.40.0.128/25 for network: ${appNet.id} overlaps with another subnet.`);
   assert.equal(await byTestId('notice').getAttribute('class'), 'notice error');
   await shotAtWidths('networks-subnets');
   await checkA11y('networks-subnets');
@@ -703,7 +708,7 @@ test('an admin adds IPv4 and IPv6 subnets, deletes them and deletes networks on 
   await row('app-net').locator('[data-testid="subnet-line"][data-subnet="fd00:40::/64"] [data-testid="delete-subnet"]').click();
   await confirm(/^Delete subnet fd00:40::\/64 of network app-net\?/);
   await expectNotice('notice', /^Subnet fd00:40::\/64 was deleted\.$/);
-  await eventually(async () => assert.deepEqual(await subnets('app-net'), ['10.40.0.0/24']));
+  await eventually(async () => assert.deepEqual(await subnets('app-net'), ['10.40.0.0/24', 'fd00:41::/64']));
 
   // A subnet with addresses in use, and a network with interfaces, stay.
   await row('db-net').locator('[data-testid="delete-subnet"]').first().click();

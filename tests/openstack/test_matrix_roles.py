@@ -323,9 +323,6 @@ def test_write_route_by_role(cloud, user, method, path, body, prepare, need, ok_
         p.cleanup()
 
 
-@pytest.mark.xfail(strict=True, reason="PUT /subnets/{id} is answered by the dialect before any authorization: "
-                   "a no-op PUT shows a Reader the subnet (200) instead of Neutron's 403; the service has no "
-                   "subnet_update use case to authorize (nothing changes either way)")
 def test_reader_subnet_update_is_refused(cloud):
     p = Prep(cloud)
     try:

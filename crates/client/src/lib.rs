@@ -393,6 +393,18 @@ impl Client {
             "/v1/projects/{project}/routers/{id}/interfaces/{port}"
         ))
     }
+    pub fn subnet_create(&self, project: &str, network: &str, body: &Value) -> Result<Subnet> {
+        self.post(
+            &format!("/v1/projects/{project}/networks/{network}/subnets"),
+            body,
+        )
+    }
+    pub fn subnet_update(&self, project: &str, id: &str, body: &Value) -> Result<Subnet> {
+        self.patch(&format!("/v1/projects/{project}/subnets/{id}"), body)
+    }
+    pub fn subnet_delete(&self, project: &str, id: &str) -> Result<()> {
+        self.delete(&format!("/v1/projects/{project}/subnets/{id}"))
+    }
     pub fn security_groups(&self, project: &str) -> Result<Vec<SecurityGroup>> {
         self.get(&format!("/v1/projects/{project}/security-groups"))
     }

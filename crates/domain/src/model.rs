@@ -125,9 +125,88 @@ pub struct Subnet {
     /// Free addresses left in the allocation pools (a decimal string: an IPv6
     /// /64 holds more than a JSON number can carry exactly).
     pub free_addresses: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "enabled_by_default")]
+    pub enable_dhcp: bool,
+    /// DNS servers handed out, in order.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub dns_nameservers: Vec<IpAddr>,
+    #[serde(default)]
+    pub host_routes: Vec<HostRoute>,
+    /// IPv6 only: how router advertisements are sent.
+    #[serde(default)]
+    pub ipv6_ra_mode: Option<Ipv6Mode>,
+    /// IPv6 only: how ports get their address (SLAAC and DHCPv6-stateless:
+    /// EUI-64 from the MAC, not allocated from the pools).
+    #[serde(default)]
+    pub ipv6_address_mode: Option<Ipv6Mode>,
     #[schema(value_type = String, format = DateTime)]
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339", default = "now")]
+    pub updated_at: Timestamp,
+}
+
+impl Subnet {
+    /// Whether ports get their address of this subnet computed from their
+    /// MAC (EUI-64) rather than allocated.
+    pub fn auto_address(&self) -> bool {
+        matches!(
+            self.ipv6_address_mode,
+            Some(Ipv6Mode::Slaac | Ipv6Mode::Dhcpv6Stateless)
+        )
+    }
+}
+
+/// A static route a subnet hands to its hosts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HostRoute {
+    #[schema(value_type = String)]
+    pub destination: IpNet,
+    #[schema(value_type = String)]
+    pub nexthop: IpAddr,
+}
+
+/// Neutron's IPv6 address and router-advertisement modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ipv6Mode {
+    Slaac,
+    Dhcpv6Stateful,
+    Dhcpv6Stateless,
+}
+
+impl Ipv6Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ipv6Mode::Slaac => "slaac",
+            Ipv6Mode::Dhcpv6Stateful => "dhcpv6-stateful",
+            Ipv6Mode::Dhcpv6Stateless => "dhcpv6-stateless",
+        }
+    }
+}
+
+impl std::fmt::Display for Ipv6Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Ipv6Mode {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "slaac" => Ok(Ipv6Mode::Slaac),
+            "dhcpv6-stateful" => Ok(Ipv6Mode::Dhcpv6Stateful),
+            "dhcpv6-stateless" => Ok(Ipv6Mode::Dhcpv6Stateless),
+            _ => Err(crate::Error::invalid(format!(
+                "'{s}' is not in ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac']"
+            ))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

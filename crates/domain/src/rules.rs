@@ -70,6 +70,200 @@ pub fn primary_not_removable(iface: &Interface) -> Result<()> {
     Ok(())
 }
 
+/// Most DNS servers a subnet hands out (Neutron's `max_dns_nameservers`).
+pub const MAX_DNS_NAMESERVERS: usize = 5;
+/// Most host routes a subnet hands out (Neutron's `max_subnet_host_routes`).
+pub const MAX_HOST_ROUTES: usize = 20;
+
+/// The subnets of a network do not overlap (Neutron's check, checked while
+/// the network row is locked so two creates cannot both pass it).
+pub fn subnet_no_overlap(
+    existing: &[IpNet],
+    cidr: IpNet,
+    network: impl std::fmt::Display,
+) -> Result<()> {
+    let overlaps = |a: &IpNet, b: &IpNet| a.contains(&b.network()) || b.contains(&a.network());
+    if existing.iter().any(|e| overlaps(e, &cidr)) {
+        return Err(Error::invalid(format!(
+            "Invalid input for operation: Requested subnet with cidr: {cidr} for network: {network} overlaps with another subnet."
+        )));
+    }
+    Ok(())
+}
+
+/// A subnet's DNS servers: at most [`MAX_DNS_NAMESERVERS`], no duplicates.
+pub fn dns_nameservers_valid(subnet: impl std::fmt::Display, list: &[IpAddr]) -> Result<()> {
+    if list.len() > MAX_DNS_NAMESERVERS {
+        return Err(Error::invalid(format!(
+            "Unable to complete operation for {subnet}. The number of DNS nameservers exceeds the limit {MAX_DNS_NAMESERVERS}."
+        )));
+    }
+    let mut seen = BTreeSet::new();
+    for ip in list {
+        if !seen.insert(ip) {
+            return Err(Error::invalid(format!(
+                "Invalid input for dns_nameservers. Reason: Duplicate nameserver '{ip}'."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A subnet's host routes: at most [`MAX_HOST_ROUTES`], no duplicates, the
+/// destination and next hop of the subnet's IP version.
+pub fn host_routes_valid(
+    subnet: impl std::fmt::Display,
+    ip_version: u8,
+    routes: &[crate::model::HostRoute],
+) -> Result<()> {
+    if routes.len() > MAX_HOST_ROUTES {
+        return Err(Error::invalid(format!(
+            "Unable to complete operation for {subnet}. The number of host routes exceeds the limit {MAX_HOST_ROUTES}."
+        )));
+    }
+    let version = |ip: &IpAddr| if ip.is_ipv4() { 4 } else { 6 };
+    let mut seen = BTreeSet::new();
+    for r in routes {
+        if version(&r.destination.addr()) != ip_version || version(&r.nexthop) != ip_version {
+            return Err(Error::invalid(format!(
+                "Invalid input for operation: Host route {} via {} is not of IP version {ip_version}.",
+                r.destination, r.nexthop
+            )));
+        }
+        if r.destination.trunc() != r.destination {
+            return Err(Error::invalid(format!(
+                "Invalid input for host_routes. Reason: '{}' is not a valid IP subnet.",
+                r.destination
+            )));
+        }
+        if !seen.insert((r.destination, r.nexthop)) {
+            return Err(Error::invalid(format!(
+                "Invalid input for host_routes. Reason: Duplicate hostroute '{} via {}'.",
+                r.destination, r.nexthop
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Neutron's IPv6 mode rules: none on IPv4 subnets, none with DHCP off,
+/// both the same when both are given, and an EUI-64 mode only on a /64.
+pub fn ipv6_modes_valid(
+    cidr: IpNet,
+    ra: Option<crate::model::Ipv6Mode>,
+    address: Option<crate::model::Ipv6Mode>,
+    enable_dhcp: bool,
+) -> Result<()> {
+    use crate::model::Ipv6Mode;
+    if cidr.addr().is_ipv4() {
+        for (name, m) in [("ipv6_ra_mode", ra), ("ipv6_address_mode", address)] {
+            if m.is_some() {
+                return Err(Error::invalid(format!(
+                    "Invalid input for operation: {name} is not valid when ip_version is 4."
+                )));
+            }
+        }
+        return Ok(());
+    }
+    if (ra.is_some() || address.is_some()) && !enable_dhcp {
+        return Err(Error::invalid(
+            "Invalid input for operation: ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False.",
+        ));
+    }
+    if let (Some(r), Some(a)) = (ra, address) {
+        if r != a {
+            return Err(Error::invalid(format!(
+                "Invalid input for operation: ipv6_ra_mode set to '{r}' with ipv6_address_mode set to '{a}' is not valid. If both attributes are set, they must be the same value."
+            )));
+        }
+    }
+    if matches!(address, Some(Ipv6Mode::Slaac | Ipv6Mode::Dhcpv6Stateless))
+        && cidr.prefix_len() != 64
+    {
+        return Err(Error::invalid(format!(
+            "Invalid input for operation: Invalid CIDR {cidr} for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64."
+        )));
+    }
+    Ok(())
+}
+
+/// A port's address on a SLAAC or DHCPv6-stateless subnet: the /64 prefix
+/// and the modified EUI-64 interface id of its MAC (RFC 4291, appendix A).
+pub fn eui64_address(cidr: IpNet, mac: &MacAddr) -> Result<IpAddr> {
+    let IpNet::V6(net) = cidr else {
+        return Err(Error::invalid(format!("{cidr} is not an IPv6 subnet.")));
+    };
+    let m = mac.0;
+    let iid: u64 = u64::from_be_bytes([m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]]);
+    let prefix = u128::from(net.network()) & !u128::from(u64::MAX);
+    Ok(IpAddr::V6((prefix | u128::from(iid)).into()))
+}
+
+/// A fixed address cannot be asked for on a subnet whose addresses are
+/// computed from the MAC.
+pub fn fixed_ip_on_auto_address_subnet(ip: IpAddr, subnet: impl std::fmt::Display) -> Error {
+    Error::invalid(format!(
+        "Invalid input for operation: IPv6 address {ip} cannot be directly assigned to a port on subnet {subnet} as the subnet is configured for automatic addresses."
+    ))
+}
+
+/// The gateway may not lie inside an allocation pool (Neutron's
+/// `GatewayConflictWithAllocationPools`).
+pub fn gateway_out_of_pools(gateway: IpAddr, pools: &[crate::model::AllocationPool]) -> Result<()> {
+    let inside = |p: &crate::model::AllocationPool| match (gateway, p.start, p.end) {
+        (IpAddr::V4(g), IpAddr::V4(s), IpAddr::V4(e)) => s <= g && g <= e,
+        (IpAddr::V6(g), IpAddr::V6(s), IpAddr::V6(e)) => s <= g && g <= e,
+        _ => false,
+    };
+    if let Some(p) = pools.iter().find(|p| inside(p)) {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Gateway ip {gateway} conflicts with allocation pool {}-{}",
+                p.start, p.end
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A new gateway address may not be one a port holds (Neutron's `GatewayIpInUse`).
+pub fn gateway_in_use(gateway: IpAddr) -> Error {
+    Error::conflict(
+        ConflictReason::InUse,
+        format!("Current gateway ip {gateway} already in use by a port. Unable to update."),
+    )
+}
+
+/// New allocation pools must keep every address in use inside them.
+pub fn pools_exclude_used(ip: IpAddr, subnet: &str) -> Error {
+    Error::conflict(
+        ConflictReason::InUse,
+        format!(
+            "The allocation pools of subnet {subnet} must keep the address {ip} in use; release it first."
+        ),
+    )
+}
+
+/// Attributes a subnet keeps for life (Neutron rejects a PUT of them).
+pub fn subnet_attribute_read_only(attribute: &str) -> Error {
+    Error::invalid(format!("Cannot update read-only attribute {attribute}"))
+}
+
+/// Only the cloud admin makes a network external (`router:external`), in
+/// Neutron's policy words; nicplane's external networks are the data
+/// centers' public IP pools, which the cloud admin creates natively.
+pub fn external_network_flag(cloud_admin: bool, action: &str) -> Result<()> {
+    if !cloud_admin {
+        return Err(Error::forbidden(format!(
+            "Only the cloud admin can make a network external (rule:{action}_network:router:external is disallowed by policy)."
+        )));
+    }
+    Err(Error::invalid(
+        "External networks are the data centers' public IP pools; the cloud admin creates pools with the native API.",
+    ))
+}
+
 /// A requested fixed IP must lie in the subnet and must not be the network,
 /// broadcast (IPv4) or gateway address. Returns its offset. Whether it is free
 /// is decided by the allocation itself (unique index on `(subnet_id, offset)`).

@@ -94,6 +94,13 @@ async fn subnet(store: &Store, cidr: &str) -> Result<SubnetId> {
                 allocation_pools: vec![],
                 free_addresses: String::new(),
                 created_at: t,
+                updated_at: t,
+                description: String::new(),
+                enable_dhcp: true,
+                dns_nameservers: vec![],
+                host_routes: vec![],
+                ipv6_ra_mode: None,
+                ipv6_address_mode: None,
             };
             tx.subnet_insert(&s, &pools, ipam::total(&pools))?;
             Ok(s.id)

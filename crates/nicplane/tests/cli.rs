@@ -275,3 +275,82 @@ fn supplementary_batch_create_migrate_and_tags_through_the_cli() {
         format!("error: Network interface {id} tag 'env' could not be found.\n")
     );
 }
+
+/// `nicplane network create` takes several subnets, `nicplane subnet`
+/// adds, changes and deletes them; an overlap is refused with the API's
+/// message.
+#[test]
+fn the_cli_manages_several_subnets_per_network() {
+    let s = Server::start(&["--demo"]);
+    let cli = Cli {
+        url: s.url.clone(),
+        config: temp_dir("cli-subnets").join("cli.json"),
+    };
+    cli.ok(&["login", "-u", "alice", "--password", "demo-password"]);
+    cli.ok(&[
+        "network",
+        "create",
+        "multi",
+        "--cidr",
+        "10.70.0.0/24",
+        "--cidr",
+        "10.71.0.0/24",
+        "--ipv6-cidr",
+        "fd00:70::/64",
+    ]);
+    let added: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "--json",
+        "subnet",
+        "add",
+        "multi",
+        "fd00:71::/64",
+        "--name",
+        "extra",
+        "--dns-nameserver",
+        "2001:db8::53",
+    ]))
+    .unwrap();
+    assert_eq!(
+        added["dns_nameservers"],
+        serde_json::json!(["2001:db8::53"])
+    );
+    let list = cli.ok(&["network", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains("multi"))
+        .expect("multi listed");
+    assert!(
+        line.contains("10.70.0.0/24, 10.71.0.0/24, fd00:70::/64, fd00:71::/64"),
+        "{line}"
+    );
+    let set: serde_json::Value = serde_json::from_str(&cli.ok(&[
+        "--json",
+        "subnet",
+        "set",
+        "extra",
+        "--description",
+        "second v6",
+        "--dns-nameserver",
+        "9.9.9.9",
+        "--dns-nameserver",
+        "1.1.1.1",
+    ]))
+    .unwrap();
+    assert_eq!(set["description"], "second v6");
+    assert_eq!(
+        set["dns_nameservers"],
+        serde_json::json!(["9.9.9.9", "1.1.1.1"])
+    );
+    let err = cli.fails(&["subnet", "add", "multi", "10.70.0.128/25"]);
+    assert!(
+        err.starts_with("error: Invalid input for operation: Requested subnet with cidr: 10.70.0.128/25 for network: ")
+            && err.trim_end().ends_with(" overlaps with another subnet."),
+        "{err}"
+    );
+    cli.ok(&["subnet", "delete", "extra"]);
+    let list = cli.ok(&["network", "list"]);
+    assert!(
+        list.contains("10.70.0.0/24, 10.71.0.0/24, fd00:70::/64") && !list.contains("fd00:71::/64"),
+        "{list}"
+    );
+}

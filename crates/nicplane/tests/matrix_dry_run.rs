@@ -193,10 +193,16 @@ fn bad(o: &Objects, r: &Route, octet: u8) -> Bad {
         "network_create" => same(json!({"name": "n3", "data_center_id": o.dc, "kind": "standard", "subnets": [{"cidr": format!("10.{octet}.8.0/24"), "gateway_ip": "10.9.9.9"}]}), 400, "InvalidValue", format!("Invalid value for gateway_ip: 10.9.9.9 is not a host address of 10.{octet}.8.0/24.")),
         "network_update" => same(json!({"name": ""}), 400, "InvalidValue", "Invalid value for name: must not be empty.".into()),
         "subnet_create" => same(
-            json!({"cidr": format!("10.{octet}.9.0/24")}),
-            409,
-            "InUse",
-            "Network spare already has an IPv4 subnet.".into(),
+            json!({"cidr": format!("10.{octet}.2.128/25")}),
+            400,
+            "InvalidRequest",
+            format!("Invalid input for operation: Requested subnet with cidr: 10.{octet}.2.128/25 for network: {} overlaps with another subnet.", o.spare_network),
+        ),
+        "subnet_update" => same(
+            json!({"dns_nameservers": ["1.1.1.1", "1.1.1.1"]}),
+            400,
+            "InvalidRequest",
+            "Invalid input for dns_nameservers. Reason: Duplicate nameserver '1.1.1.1'.".into(),
         ),
         // The two supplementary interfaces of `supplementary_batch_create`
         // (on `app`) are among them.

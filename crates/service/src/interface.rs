@@ -300,9 +300,16 @@ pub fn create_interface(
     if !iface.port_security_enabled {
         iface.security_groups.clear();
     }
-    let taken = ipam::take_addresses(tx, network, requests)?;
+    let plan = ipam::take_addresses(tx, network, requests)?;
+    let mut taken = plan.taken;
     iface.fixed_ips = ipam::fixed_ips(&taken);
     insert_with_mac(tx, &mut iface, mac, policy.mac_prefix, auto_delete)?;
+    if !plan.auto.is_empty() {
+        // SLAAC / DHCPv6-stateless: the address follows the MAC just chosen.
+        taken.extend(ipam::auto_addresses(&plan.auto, &iface.mac_address)?);
+        iface.fixed_ips = ipam::fixed_ips(&taken);
+        tx.interface_update(&iface)?;
+    }
     ipam::record(tx, iface.id, &taken)?;
     Ok(iface)
 }
@@ -592,7 +599,10 @@ pub fn update_tx(
         let taken = if new_reqs.is_empty() {
             vec![]
         } else {
-            ipam::take_addresses(tx, &network, &new_reqs)?
+            let plan = ipam::take_addresses(tx, &network, &new_reqs)?;
+            let mut taken = plan.taken;
+            taken.extend(ipam::auto_addresses(&plan.auto, &i.mac_address)?);
+            taken
         };
         ipam::record(tx, i.id, &taken)?;
         i.fixed_ips = keep.into_iter().chain(ipam::fixed_ips(&taken)).collect();

@@ -5,6 +5,7 @@ use nicplane_domain::ids::{InterfaceId, SubnetId};
 use nicplane_domain::ipam::AddressSpace;
 use nicplane_domain::model::{FixedIp, Network, Subnet};
 use nicplane_domain::rules;
+use nicplane_domain::types::MacAddr;
 use nicplane_domain::{Error, Result};
 use nicplane_store::{Claim, Tx};
 use serde::{Deserialize, Serialize};
@@ -64,20 +65,59 @@ fn take_specific(tx: &mut dyn Tx, subnet: &Subnet, ip: IpAddr) -> Result<Taken> 
     }
 }
 
-/// Take the addresses an interface on `network` gets: one per subnet (IPv4
-/// and, when present, IPv6) when nothing is requested, else what is requested.
+/// What an interface on a network gets: addresses taken from the pools now,
+/// and the SLAAC / DHCPv6-stateless subnets whose address is computed from
+/// the MAC once it is known ([`auto_addresses`]).
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub taken: Vec<Taken>,
+    pub auto: Vec<Subnet>,
+}
+
+/// Take the first free address of the first subnet with room, in the
+/// network's stable order (IP version, creation, id).
+fn take_first_with_room(tx: &mut dyn Tx, subnets: &[&Subnet]) -> Result<Option<Taken>> {
+    let mut last = None;
+    for s in subnets {
+        match take_next(tx, s) {
+            Ok(t) => return Ok(Some(t)),
+            Err(e @ Error::CapacityExhausted { .. }) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    match last {
+        Some(e) => Err(e),
+        None => Ok(None),
+    }
+}
+
+/// Take the addresses an interface on `network` gets. Nothing requested
+/// (Neutron): one address from the first IPv4 subnet with room, one from the
+/// first stateful IPv6 subnet with room, and one computed address per SLAAC
+/// or DHCPv6-stateless subnet. Else exactly what is requested: a subnet, an
+/// address, or both, per entry.
 pub fn take_addresses(
     tx: &mut dyn Tx,
     network: &Network,
     requests: &[FixedIpRequest],
-) -> Result<Vec<Taken>> {
+) -> Result<Plan> {
     let subnets = tx.subnets_of_network(network.id)?;
-    let mut out = Vec::new();
+    let mut plan = Plan::default();
     if requests.is_empty() {
-        for s in &subnets {
-            out.push(take_next(tx, s)?);
+        let v4: Vec<&Subnet> = subnets.iter().filter(|s| s.ip_version == 4).collect();
+        let v6: Vec<&Subnet> = subnets
+            .iter()
+            .filter(|s| s.ip_version == 6 && !s.auto_address())
+            .collect();
+        for group in [v4, v6] {
+            plan.taken.extend(take_first_with_room(tx, &group)?);
         }
-        return Ok(out);
+        plan.auto = subnets
+            .iter()
+            .filter(|s| s.auto_address())
+            .cloned()
+            .collect();
+        return Ok(plan);
     }
     for req in requests {
         if let Some(v) = req.ip_version {
@@ -114,8 +154,20 @@ pub fn take_addresses(
                     ))
                 })?
         } else {
+            // Only a version: the first subnet of it with room (creation
+            // order), a computed address when all of them are SLAAC.
             let v = req.ip_version.unwrap_or(4);
-            subnets.iter().find(|s| s.ip_version == v).ok_or_else(|| {
+            let of_version: Vec<&Subnet> = subnets.iter().filter(|s| s.ip_version == v).collect();
+            let stateful: Vec<&Subnet> = of_version
+                .iter()
+                .copied()
+                .filter(|s| !s.auto_address())
+                .collect();
+            if !stateful.is_empty() {
+                plan.taken.extend(take_first_with_room(tx, &stateful)?);
+                continue;
+            }
+            of_version.first().copied().ok_or_else(|| {
                 Error::invalid(format!("Network {} has no IPv{v} subnet.", network.name))
             })?
         };
@@ -127,13 +179,43 @@ pub fn take_addresses(
                 )));
             }
         }
+        if subnet.auto_address() {
+            if let Some(ip) = req.ip_address {
+                return Err(rules::fixed_ip_on_auto_address_subnet(ip, subnet.id));
+            }
+            if !plan.auto.iter().any(|s| s.id == subnet.id) {
+                plan.auto.push(subnet.clone());
+            }
+            continue;
+        }
         let taken = match req.ip_address {
             Some(ip) => take_specific(tx, subnet, ip)?,
             None => take_next(tx, subnet)?,
         };
-        out.push(taken);
+        plan.taken.push(taken);
     }
-    Ok(out)
+    Ok(plan)
+}
+
+/// The computed (EUI-64) addresses of an interface with this MAC on the
+/// plan's SLAAC / DHCPv6-stateless subnets. Not taken from the free ranges:
+/// they are recorded outside the pools, the unique `(subnet_id, offset)`
+/// key still guarding them.
+pub fn auto_addresses(auto: &[Subnet], mac: &MacAddr) -> Result<Vec<Taken>> {
+    auto.iter()
+        .map(|s| {
+            let address = rules::eui64_address(s.cidr, mac)?;
+            let offset = space(s)?
+                .offset_of(address)
+                .ok_or_else(|| Error::internal("EUI-64 address outside its /64"))?;
+            Ok(Taken {
+                subnet: s.clone(),
+                offset,
+                address,
+                in_pool: false,
+            })
+        })
+        .collect()
 }
 
 /// Record taken addresses against their interface (after it is inserted).

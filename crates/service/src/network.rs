@@ -38,6 +38,64 @@ pub struct SubnetSpec {
     /// Defaults to every host address except the gateway.
     #[serde(default)]
     pub allocation_pools: Option<Vec<AllocationPool>>,
+    #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
+    pub description: Option<String>,
+    /// Defaults to true.
+    #[serde(default)]
+    pub enable_dhcp: Option<bool>,
+    /// At most 5, no duplicates, in the order hosts should use them.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub dns_nameservers: Vec<IpAddr>,
+    /// At most 20, of the subnet's IP version.
+    #[serde(default)]
+    pub host_routes: Vec<HostRoute>,
+    /// IPv6 only.
+    #[serde(default)]
+    pub ipv6_ra_mode: Option<Ipv6Mode>,
+    /// IPv6 only; `slaac` and `dhcpv6-stateless` give ports an EUI-64
+    /// address from their MAC (the subnet must be a /64).
+    #[serde(default)]
+    pub ipv6_address_mode: Option<Ipv6Mode>,
+}
+
+/// Changes to a subnet; its CIDR, IP version, network and IPv6 modes stay.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetPatch {
+    #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
+    pub name: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^<>\x00-\x1f\x7f-\x9f]*$")]
+    pub description: Option<String>,
+    /// `Some(None)`: no gateway. The address may not be held by a port nor
+    /// lie inside an allocation pool.
+    #[serde(
+        default,
+        deserialize_with = "present_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub gateway_ip: Option<Option<IpAddr>>,
+    /// New pools; every address in use from the old pools must stay inside.
+    #[serde(default)]
+    pub allocation_pools: Option<Vec<AllocationPool>>,
+    #[serde(default)]
+    pub enable_dhcp: Option<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub dns_nameservers: Option<Vec<IpAddr>>,
+    #[serde(default)]
+    pub host_routes: Option<Vec<HostRoute>>,
+}
+
+/// A field that may be given as `null`: `Some(None)`, told apart from absent (`None`).
+fn present_or_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A network to create.
@@ -264,27 +322,14 @@ pub fn create_default_network(
     Ok(network)
 }
 
-/// Validate and insert a subnet of a network.
-pub fn subnet_insert(tx: &mut dyn Tx, network: &Network, spec: &SubnetSpec) -> Result<Subnet> {
-    let space = AddressSpace::new(spec.cidr)?;
-    let gateway = if spec.no_gateway {
-        None
-    } else {
-        let g = match spec.gateway_ip {
-            Some(g) => g,
-            None => space.default_gateway()?,
-        };
-        match space.offset_of(g) {
-            Some(o) if !space.is_reserved(o) => Some(g),
-            _ => {
-                return Err(Error::invalid_value(
-                    "gateway_ip",
-                    format!("{g} is not a host address of {}.", spec.cidr),
-                ))
-            }
-        }
-    };
-    let mut ranges: Vec<Range> = match &spec.allocation_pools {
+/// The allocation pools as free ranges: the given ones (disjoint, inside
+/// the CIDR) or every host address, less the gateway.
+fn pool_ranges(
+    space: &AddressSpace,
+    pools: Option<&[AllocationPool]>,
+    gateway: Option<IpAddr>,
+) -> Result<Vec<Range>> {
+    let mut ranges: Vec<Range> = match pools {
         Some(pools) if !pools.is_empty() => {
             let rs = pools
                 .iter()
@@ -297,6 +342,49 @@ pub fn subnet_insert(tx: &mut dyn Tx, network: &Network, spec: &SubnetSpec) -> R
     if let Some(g) = gateway.and_then(|g| space.offset_of(g)) {
         ranges = ipam::subtract(&ranges, g);
     }
+    Ok(ranges)
+}
+
+/// The ranges as the pools a subnet shows.
+fn pools_of(space: &AddressSpace, ranges: &[Range]) -> Result<Vec<AllocationPool>> {
+    ranges
+        .iter()
+        .map(|r| {
+            Ok(AllocationPool {
+                start: space.address_at(r.start)?,
+                end: space.address_at(r.end)?,
+            })
+        })
+        .collect()
+}
+
+/// A gateway must be a host address of the subnet.
+fn gateway_valid(space: &AddressSpace, cidr: IpNet, g: IpAddr) -> Result<()> {
+    match space.offset_of(g) {
+        Some(o) if !space.is_reserved(o) => Ok(()),
+        _ => Err(Error::invalid_value(
+            "gateway_ip",
+            format!("{g} is not a host address of {cidr}."),
+        )),
+    }
+}
+
+/// Validate and insert a subnet of a network: any number per network, of
+/// either IP version, whose CIDRs do not overlap (checked with the network's
+/// row locked).
+pub fn subnet_insert(tx: &mut dyn Tx, network: &Network, spec: &SubnetSpec) -> Result<Subnet> {
+    let space = AddressSpace::new(spec.cidr)?;
+    let gateway = if spec.no_gateway {
+        None
+    } else {
+        let g = match spec.gateway_ip {
+            Some(g) => g,
+            None => space.default_gateway()?,
+        };
+        gateway_valid(&space, spec.cidr, g)?;
+        Some(g)
+    };
+    let ranges = pool_ranges(&space, spec.allocation_pools.as_deref(), gateway)?;
     let name = match &spec.name {
         Some(n) => {
             check_text("name", n)?;
@@ -304,41 +392,126 @@ pub fn subnet_insert(tx: &mut dyn Tx, network: &Network, spec: &SubnetSpec) -> R
         }
         None => format!("{}-v{}", network.name, space.version()),
     };
+    let description = spec.description.clone().unwrap_or_default();
+    check_text("description", &description)?;
+    let enable_dhcp = spec.enable_dhcp.unwrap_or(true);
+    rules::ipv6_modes_valid(
+        spec.cidr,
+        spec.ipv6_ra_mode,
+        spec.ipv6_address_mode,
+        enable_dhcp,
+    )?;
+    let id = SubnetId::new();
+    rules::dns_nameservers_valid(id, &spec.dns_nameservers)?;
+    rules::host_routes_valid(id, space.version(), &spec.host_routes)?;
+    let t = now();
     let subnet = Subnet {
-        id: SubnetId::new(),
+        id,
         network_id: network.id,
         project_id: network.project_id.clone(),
         name,
         ip_version: space.version(),
         cidr: spec.cidr,
         gateway_ip: gateway,
-        allocation_pools: ranges
-            .iter()
-            .map(|r| {
-                Ok(AllocationPool {
-                    start: space.address_at(r.start)?,
-                    end: space.address_at(r.end)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?,
+        allocation_pools: pools_of(&space, &ranges)?,
         free_addresses: ipam::total(&ranges).to_string(),
-        created_at: now(),
+        description,
+        enable_dhcp,
+        dns_nameservers: spec.dns_nameservers.clone(),
+        host_routes: spec.host_routes.clone(),
+        ipv6_ra_mode: spec.ipv6_ra_mode,
+        ipv6_address_mode: spec.ipv6_address_mode,
+        created_at: t,
+        updated_at: t,
     };
-    if tx
+    tx.network_lock(network.id)?;
+    let existing: Vec<IpNet> = tx
         .subnets_of_network(network.id)?
         .iter()
-        .any(|s| s.ip_version == subnet.ip_version)
-    {
-        return Err(Error::conflict(
-            ConflictReason::InUse,
-            format!(
-                "Network {} already has an IPv{} subnet.",
-                network.name, subnet.ip_version
-            ),
-        ));
-    }
+        .map(|s| s.cidr)
+        .collect();
+    rules::subnet_no_overlap(&existing, subnet.cidr, network.id)?;
     tx.subnet_insert(&subnet, &ranges, ipam::total(&ranges))?;
     Ok(subnet)
+}
+
+/// Apply a patch to a subnet (inside the caller's transaction): the gateway
+/// may not be held by a port nor lie in a pool; new pools must keep every
+/// address in use from the old pools.
+pub fn subnet_update_tx(tx: &mut dyn Tx, mut s: Subnet, patch: &SubnetPatch) -> Result<Subnet> {
+    let space = AddressSpace::new(s.cidr)?;
+    if let Some(n) = &patch.name {
+        check_text("name", n)?;
+        s.name = n.clone();
+    }
+    if let Some(d) = &patch.description {
+        check_text("description", d)?;
+        s.description = d.clone();
+    }
+    if let Some(d) = patch.enable_dhcp {
+        rules::ipv6_modes_valid(s.cidr, s.ipv6_ra_mode, s.ipv6_address_mode, d)?;
+        s.enable_dhcp = d;
+    }
+    if let Some(list) = &patch.dns_nameservers {
+        rules::dns_nameservers_valid(s.id, list)?;
+        s.dns_nameservers = list.clone();
+    }
+    if let Some(routes) = &patch.host_routes {
+        rules::host_routes_valid(s.id, s.ip_version, routes)?;
+        s.host_routes = routes.clone();
+    }
+    let gateway_changed = match patch.gateway_ip {
+        Some(g) if g != s.gateway_ip => {
+            if let Some(g) = g {
+                gateway_valid(&space, s.cidr, g)?;
+                let offset = space.offset_of(g).unwrap_or_default();
+                if tx.ip_allocated(s.id, offset)? {
+                    return Err(rules::gateway_in_use(g));
+                }
+            }
+            s.gateway_ip = g;
+            true
+        }
+        _ => false,
+    };
+    if let Some(pools) = &patch.allocation_pools {
+        // The gateway is never part of a pool: explicit pools must leave it out.
+        let given: Vec<Range> = pools
+            .iter()
+            .map(|p| space.pool_range(p.start, p.end))
+            .collect::<Result<Vec<_>>>()?;
+        let ranges = ipam::disjoint(given)?;
+        let shown = pools_of(&space, &ranges)?;
+        if let Some(g) = s.gateway_ip {
+            rules::gateway_out_of_pools(g, &shown)?;
+        }
+        let allocated = tx.subnet_allocations(s.id)?;
+        let mut free = ranges.clone();
+        let mut flags = Vec::with_capacity(allocated.len());
+        for (offset, was_in_pool) in allocated {
+            let inside = ranges.iter().any(|r| r.contains(offset));
+            if was_in_pool && !inside {
+                return Err(rules::pools_exclude_used(
+                    space.address_at(offset)?,
+                    &s.name,
+                ));
+            }
+            if inside {
+                free = ipam::subtract(&free, offset);
+            }
+            flags.push((offset, inside));
+        }
+        tx.subnet_set_pools(s.id, &free, ipam::total(&ranges), &flags)?;
+        s.allocation_pools = shown;
+    } else if gateway_changed {
+        if let Some(g) = s.gateway_ip {
+            rules::gateway_out_of_pools(g, &s.allocation_pools)?;
+        }
+    }
+    s.updated_at = now();
+    tx.subnet_update(&s)?;
+    tx.subnet_get(s.id)?
+        .ok_or_else(|| Error::not_found(Kind::Subnet, s.id))
 }
 
 /// Load a network the project may use (its own or a shared one); anything
@@ -362,7 +535,8 @@ pub fn owned_network(tx: &mut dyn Tx, project: &ProjectId, id: NetworkId) -> Res
     }
 }
 
-fn network_create_tx(
+/// Create a network and its subnets (inside the caller's transaction).
+pub fn network_create_tx(
     tx: &mut dyn Tx,
     owner: Option<&ProjectId>,
     spec: &NetworkSpec,
@@ -574,6 +748,35 @@ impl Service {
         .await
     }
 
+    /// `subnet_update`: name, description, gateway, pools, DHCP, DNS servers
+    /// and host routes (see [`subnet_update_tx`]).
+    pub async fn subnet_update(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: SubnetId,
+        patch: SubnetPatch,
+        opts: &WriteOptions,
+    ) -> Result<Subnet> {
+        let cloud_admin = caller.user.is_cloud_admin;
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
+            let s = tx
+                .subnet_get(id)?
+                .ok_or_else(|| Error::not_found(Kind::Subnet, id))?;
+            match tx.network_get(s.network_id)? {
+                Some(n) if cloud_admin && n.shared => {}
+                _ => {
+                    owned_network(tx, p, s.network_id).map_err(|e| match e {
+                        Error::Forbidden { .. } => e,
+                        _ => Error::not_found(Kind::Subnet, id),
+                    })?;
+                }
+            }
+            subnet_update_tx(tx, s, &patch)
+        })
+        .await
+    }
+
     /// `security_group_list`.
     pub async fn security_group_list(
         &self,
@@ -739,8 +942,22 @@ pub fn network_delete_tx(tx: &mut dyn Tx, n: &Network) -> Result<()> {
     tx.network_delete(n.id)
 }
 
-/// Delete a subnet, refusing while addresses are allocated in it.
+/// Delete a subnet, refusing while addresses are allocated in it; on a
+/// SLAAC or DHCPv6-stateless subnet the ports' computed addresses are
+/// removed instead (Neutron).
 pub fn subnet_delete_tx(tx: &mut dyn Tx, s: &Subnet) -> Result<()> {
+    if s.auto_address() {
+        for iid in tx.subnet_allocation_interfaces(s.id)? {
+            if let Some(mut i) = tx.interface_get(iid)? {
+                let (gone, kept): (Vec<FixedIp>, Vec<FixedIp>) =
+                    i.fixed_ips.into_iter().partition(|f| f.subnet_id == s.id);
+                i.fixed_ips = kept;
+                crate::ipam::release(tx, &gone)?;
+                i.updated_at = now();
+                tx.interface_update(&i)?;
+            }
+        }
+    }
     let used = tx.subnet_allocation_count(s.id)?;
     if used > 0 {
         return Err(Error::conflict(

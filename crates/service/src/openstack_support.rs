@@ -8,7 +8,9 @@
 
 use crate::auth::Login;
 use crate::interface::{interface_create_tx, owned_interface, InterfaceSpec};
-use crate::network::{owned_group, owned_network, subnet_insert, SubnetSpec};
+use crate::network::{
+    owned_group, owned_network, subnet_insert, NetworkDetail, NetworkSpec, SubnetSpec,
+};
 use crate::public_ip::{allocate_at_tx, PublicIpSpec};
 use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::ids::*;
@@ -243,6 +245,53 @@ impl Service {
             specs
                 .iter()
                 .map(|s| interface_create_tx(tx, p, s, policy))
+                .collect()
+        })
+        .await
+    }
+
+    /// `subnet_add_many`: Neutron's bulk subnet create; all or none, in one
+    /// transaction, at most [`rules::BULK_CREATE_MAX`], each charged to the
+    /// quota.
+    pub async fn subnet_add_many(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        specs: Vec<(NetworkId, SubnetSpec)>,
+        opts: &WriteOptions,
+    ) -> Result<Vec<Subnet>> {
+        rules::bulk_bound("subnets", specs.len())?;
+        let cloud_admin = caller.user.is_cloud_admin;
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
+            specs
+                .iter()
+                .map(|(n, s)| subnet_add_tx(tx, p, *n, s, cloud_admin))
+                .collect()
+        })
+        .await
+    }
+
+    /// `network_create_many`: Neutron's bulk network create; all or none, in
+    /// one transaction, at most [`rules::BULK_CREATE_MAX`], each charged to
+    /// the quota. A shared one takes the cloud admin.
+    pub async fn network_create_many(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        specs: Vec<(NetworkSpec, bool)>,
+        opts: &WriteOptions,
+    ) -> Result<Vec<NetworkDetail>> {
+        rules::bulk_bound("networks", specs.len())?;
+        if specs.iter().any(|(_, shared)| *shared) {
+            crate::require_cloud_admin(caller)?;
+        }
+        self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
+            specs
+                .iter()
+                .map(|(spec, shared)| {
+                    let owner = if *shared { None } else { Some(p) };
+                    crate::network::network_create_tx(tx, owner, spec, *shared)
+                })
                 .collect()
         })
         .await

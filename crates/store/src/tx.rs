@@ -120,6 +120,27 @@ pub trait Tx:
     fn subnets_of_network(&mut self, network: NetworkId) -> Result<Vec<Subnet>>;
     fn subnet_delete(&mut self, id: SubnetId) -> Result<()>;
     fn subnet_allocation_count(&mut self, id: SubnetId) -> Result<u64>;
+    /// Name, description, gateway, DHCP, DNS servers and host routes.
+    fn subnet_update(&mut self, s: &Subnet) -> Result<()>;
+    /// Replace a subnet's allocation pools: `free` are the new free ranges,
+    /// `in_pool` every allocated offset with whether it lies in the new pools
+    /// (the pools it shows are written by `subnet_update`).
+    fn subnet_set_pools(
+        &mut self,
+        id: SubnetId,
+        free: &[Range],
+        pool_size: u128,
+        in_pool: &[(u64, bool)],
+    ) -> Result<()>;
+    /// Every allocated offset of a subnet, with whether it is in the pools.
+    fn subnet_allocations(&mut self, id: SubnetId) -> Result<Vec<(u64, bool)>>;
+    /// The interfaces holding an address of a subnet.
+    fn subnet_allocation_interfaces(&mut self, id: SubnetId) -> Result<Vec<InterfaceId>>;
+    /// Whether an offset of a subnet is allocated.
+    fn ip_allocated(&mut self, subnet: SubnetId, offset: u64) -> Result<bool>;
+    /// Lock a network's row for the rest of the transaction (PostgreSQL; a
+    /// SQLite write transaction already holds the database).
+    fn network_lock(&mut self, id: NetworkId) -> Result<()>;
 
     // IPAM (see nicplane_domain::ipam for the design).
     /// Take the lowest free offset of the subnet's pools; None when exhausted.

@@ -327,6 +327,13 @@ async fn seed(store: &Store, pool: Range) -> Seed {
                 allocation_pools: vec![],
                 free_addresses: pool.len().to_string(),
                 created_at: now(),
+                updated_at: now(),
+                description: String::new(),
+                enable_dhcp: true,
+                dns_nameservers: vec![],
+                host_routes: vec![],
+                ipv6_ra_mode: None,
+                ipv6_address_mode: None,
             };
             tx.subnet_insert(&subnet, &[pool], pool.len())?;
             let mut seed = Seed {

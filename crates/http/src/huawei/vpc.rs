@@ -3,8 +3,9 @@
 //! translated onto the core's `supplementary_*` use cases.
 //!
 //! Mapping: `virsubnet_id` is a nicplane network id (a Huawei virtual subnet
-//! carries an IPv4 and an optional IPv6 CIDR, as a nicplane network carries
-//! one subnet of each); `parent_id` is the parent interface; the parent's VM
+//! carries an IPv4 and an optional IPv6 CIDR; a nicplane network may carry
+//! several of each, and an address comes from the first of its version with
+//! room); `parent_id` is the parent interface; the parent's VM
 //! is `parent_device_id`; `vpc_id` is [`vpc_id`] of the project and the
 //! network's data center.
 

@@ -143,7 +143,11 @@ pub fn api() -> OpenApiRouter<AppState> {
             network::network_delete
         ))
         .routes(routes!(network::subnet_create))
-        .routes(routes!(network::subnet_get, network::subnet_delete))
+        .routes(routes!(
+            network::subnet_get,
+            network::subnet_update,
+            network::subnet_delete
+        ))
         .routes(routes!(
             network::security_group_list,
             network::security_group_create

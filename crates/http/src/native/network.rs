@@ -176,6 +176,29 @@ pub async fn subnet_get(
     ))
 }
 
+/// Change a subnet: name, description, gateway, allocation pools, DHCP,
+/// DNS servers, host routes (its CIDR, version and network stay).
+#[utoipa::path(patch, path = "/v1/projects/{project_id}/subnets/{subnet_id}", operation_id = "subnet_update", tag = "networks",
+    params(("project_id" = String, Path), ("subnet_id" = String, Path)), request_body = SubnetPatch, responses((status = 200, body = Subnet)))]
+pub async fn subnet_update(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path((p, n)): Path<(String, String)>,
+    w: Write<SubnetPatch>,
+) -> ApiResult<Response> {
+    let r = s
+        .service
+        .subnet_update(
+            &c,
+            &project(&p)?,
+            SubnetId::parse_for_lookup(&n)?,
+            w.body,
+            &w.opts,
+        )
+        .await?;
+    Ok(written(w.opts.dry_run, StatusCode::OK, r))
+}
+
 /// Delete a subnet without allocated addresses.
 #[utoipa::path(delete, path = "/v1/projects/{project_id}/subnets/{subnet_id}", operation_id = "subnet_delete", tag = "networks",
     params(("project_id" = String, Path), ("subnet_id" = String, Path)), responses((status = 204)))]

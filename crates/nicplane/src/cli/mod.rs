@@ -72,6 +72,10 @@ pub enum ClientCommand {
     /// Routers of the current project.
     #[command(subcommand)]
     Router(router::RouterCmd),
+    /// Subnets of the current project's networks (several per network, of
+    /// either IP version).
+    #[command(subcommand)]
+    Subnet(SubnetCmd),
     /// VMs of the current project.
     #[command(subcommand)]
     Vm(VmCmd),
@@ -187,15 +191,46 @@ pub enum NetworkCmd {
         /// standard (L3) or custom (L2).
         #[arg(long, default_value = "standard")]
         kind: String,
-        /// IPv4 subnet, e.g. 10.30.0.0/24.
+        /// A subnet, e.g. 10.30.0.0/24 or fd00:30::/64; repeat for several.
         #[arg(long)]
-        cidr: Option<String>,
-        /// IPv6 subnet, e.g. fd00:30::/64.
+        cidr: Vec<String>,
+        /// IPv6 subnet, e.g. fd00:30::/64; repeat for several.
         #[arg(long)]
-        ipv6_cidr: Option<String>,
+        ipv6_cidr: Vec<String>,
     },
     /// Delete a network without interfaces.
     Delete { network: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SubnetCmd {
+    /// Add a subnet to a network (Tenant Administrator); CIDRs of one
+    /// network may not overlap.
+    Add {
+        network: String,
+        cidr: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// A DNS server; repeat for several (in order, at most 5).
+        #[arg(long = "dns-nameserver")]
+        dns_nameservers: Vec<String>,
+    },
+    /// Change a subnet's name, description or DNS servers.
+    Set {
+        subnet: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// The DNS servers, replacing the current ones; repeat for several.
+        #[arg(long = "dns-nameserver")]
+        dns_nameservers: Vec<String>,
+        /// Remove every DNS server.
+        #[arg(long, conflicts_with = "dns_nameservers")]
+        no_dns_nameservers: bool,
+    },
+    /// Delete a subnet without allocated addresses.
+    Delete { subnet: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -399,6 +434,87 @@ fn resolve_network(c: &Client, project: &str, want: &str) -> Result<NetworkDetai
         1 => Ok(m.into_iter().next().expect("one")),
         0 => bail!("Network {want} could not be found."),
         n => bail!("{n} networks are named {want}; use the id."),
+    }
+}
+
+/// A subnet of the project's networks by id, name or CIDR.
+fn resolve_subnet(c: &Client, project: &str, want: &str) -> Result<Subnet> {
+    let m: Vec<Subnet> = c
+        .networks(project)?
+        .into_iter()
+        .flat_map(|n| n.subnets)
+        .filter(|s| s.id.to_string() == want || s.name == want || s.cidr.to_string() == want)
+        .collect();
+    match m.len() {
+        1 => Ok(m.into_iter().next().expect("one")),
+        0 => bail!("Subnet {want} could not be found."),
+        n => bail!("{n} subnets are named {want}; use the id."),
+    }
+}
+
+fn subnet_table(s: &Subnet) -> Table {
+    let mut t = Table::new(&["ID", "NAME", "NETWORK", "CIDR", "GATEWAY", "DNS", "FREE"]);
+    t.row(vec![
+        s.id.to_string(),
+        s.name.clone(),
+        s.network_id.to_string(),
+        s.cidr.to_string(),
+        s.gateway_ip.map(|g| g.to_string()).unwrap_or_default(),
+        s.dns_nameservers
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        s.free_addresses.clone(),
+    ]);
+    t
+}
+
+fn subnet_cmd(ctx: &mut Ctx, cmd: SubnetCmd) -> Result<()> {
+    let p = ctx.project()?;
+    match cmd {
+        SubnetCmd::Add {
+            network,
+            cidr,
+            name,
+            dns_nameservers,
+        } => {
+            let n = resolve_network(&ctx.client, &p, &network)?;
+            let mut body = json!({"cidr": cidr, "dns_nameservers": dns_nameservers});
+            if let Some(name) = name {
+                body["name"] = json!(name);
+            }
+            let s = ctx
+                .client
+                .subnet_create(&p, &n.network.id.to_string(), &body)?;
+            ctx.out(&s, || subnet_table(&s))
+        }
+        SubnetCmd::Set {
+            subnet,
+            name,
+            description,
+            dns_nameservers,
+            no_dns_nameservers,
+        } => {
+            let sub = resolve_subnet(&ctx.client, &p, &subnet)?;
+            let mut body = json!({});
+            if let Some(name) = name {
+                body["name"] = json!(name);
+            }
+            if let Some(d) = description {
+                body["description"] = json!(d);
+            }
+            if no_dns_nameservers || !dns_nameservers.is_empty() {
+                body["dns_nameservers"] = json!(dns_nameservers);
+            }
+            let s = ctx.client.subnet_update(&p, &sub.id.to_string(), &body)?;
+            ctx.out(&s, || subnet_table(&s))
+        }
+        SubnetCmd::Delete { subnet } => {
+            let sub = resolve_subnet(&ctx.client, &p, &subnet)?;
+            ctx.client.subnet_delete(&p, &sub.id.to_string())?;
+            Ok(())
+        }
     }
 }
 
@@ -658,6 +774,7 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
         },
         ClientCommand::Network(c) => network_cmd(&mut ctx, c),
         ClientCommand::Router(c) => router::router_cmd(&mut ctx, c),
+        ClientCommand::Subnet(c) => subnet_cmd(&mut ctx, c),
         ClientCommand::Vm(c) => vm_cmd(&mut ctx, c),
         ClientCommand::Nic(c) => nic_cmd(&mut ctx, c),
         ClientCommand::PublicIp(c) => public_ip_cmd(&mut ctx, c),

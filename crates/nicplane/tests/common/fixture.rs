@@ -805,6 +805,14 @@ pub fn write_routes(o: &Objects, octet: u8) -> Vec<Route> {
             201,
         ),
         route(
+            "subnet_update",
+            M::PATCH,
+            format!("{p}/subnets/{}", o.subnet),
+            b(json!({"description": "app subnet", "dns_nameservers": ["10.0.0.53"]})),
+            Administer,
+            200,
+        ),
+        route(
             "subnet_delete",
             M::DELETE,
             format!("{p}/subnets/{}", o.spare_subnet),

@@ -27,6 +27,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0007_revisions_flavors.sql"),
     ),
     (
+        8,
+        include_str!("../../migrations/postgres/0008_subnets.sql"),
+    ),
+    (
         9,
         include_str!("../../migrations/postgres/0009_routers.sql"),
     ),

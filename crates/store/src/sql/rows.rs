@@ -72,7 +72,9 @@ pub fn network_row(r: &dyn Row) -> Result<Network> {
 
 pub const SUBNET_SQL: &str =
     "SELECT s.id, s.network_id, n.project_id, s.name, s.ip_version, s.cidr, \
-     s.gateway_ip, s.allocation_pools, s.pool_size, s.pool_used, s.created_at \
+     s.gateway_ip, s.allocation_pools, s.pool_size, s.pool_used, s.created_at, \
+     s.description, s.enable_dhcp, s.dns_nameservers, s.host_routes, s.ipv6_ra_mode, \
+     s.ipv6_address_mode, s.updated_at \
      FROM subnets s JOIN networks n ON n.id = s.network_id";
 pub fn subnet_row(r: &dyn Row) -> Result<Subnet> {
     let size: u128 = r.parse(8, "pool size")?;
@@ -88,6 +90,13 @@ pub fn subnet_row(r: &dyn Row) -> Result<Subnet> {
         allocation_pools: r.json(7)?,
         free_addresses: size.saturating_sub(used.max(0) as u128).to_string(),
         created_at: r.time(10)?,
+        description: r.string(11)?,
+        enable_dhcp: r.bool(12)?,
+        dns_nameservers: r.json(13)?,
+        host_routes: r.json(14)?,
+        ipv6_ra_mode: r.opt_parse(15, "IPv6 mode")?,
+        ipv6_address_mode: r.opt_parse(16, "IPv6 mode")?,
+        updated_at: r.time(17)?,
     })
 }
 

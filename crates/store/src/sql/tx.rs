@@ -4,7 +4,7 @@ use super::rows::*;
 use super::{args, to_json, ts, Exec, Lock, Param, Query, SortColumn, SqlTx};
 use crate::tx::*;
 use nicplane_domain::ids::*;
-use nicplane_domain::ipam::{key, Range};
+use nicplane_domain::ipam::{from_key, key, Range};
 use nicplane_domain::model::*;
 use nicplane_domain::query::SortField;
 use nicplane_domain::types::*;
@@ -594,11 +594,15 @@ impl<E: Exec> Tx for SqlTx<E> {
             args![id.to_string()],
         )
     }
+    /// Numbers the subnet in creation order (`sequences` row `subnets`).
     fn subnet_insert(&mut self, s: &Subnet, pools: &[Range], pool_size: u128) -> Result<()> {
         let sid = s.id.to_string();
+        let position = self.next_sequence("subnets")? as i64;
         self.exec.execute(
             "INSERT INTO subnets (id, network_id, name, ip_version, cidr, gateway_ip, allocation_pools, \
-             pool_size, pool_used, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
+             pool_size, pool_used, created_at, description, enable_dhcp, dns_nameservers, host_routes, \
+             ipv6_ra_mode, ipv6_address_mode, updated_at, position) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             args![
                 &sid,
                 s.network_id.to_string(),
@@ -609,12 +613,105 @@ impl<E: Exec> Tx for SqlTx<E> {
                 to_json(&s.allocation_pools),
                 pool_size.to_string(),
                 ts(s.created_at),
+                &s.description,
+                s.enable_dhcp,
+                to_json(&s.dns_nameservers),
+                to_json(&s.host_routes),
+                s.ipv6_ra_mode.map(|m| m.as_str().to_string()),
+                s.ipv6_address_mode.map(|m| m.as_str().to_string()),
+                ts(s.updated_at),
+                position,
             ],
         )?;
         for r in pools {
             self.insert_free_range(&sid, *r)?;
         }
         Ok(())
+    }
+    fn subnet_update(&mut self, s: &Subnet) -> Result<()> {
+        self.run(
+            "UPDATE subnets SET name = $2, description = $3, gateway_ip = $4, enable_dhcp = $5, \
+             dns_nameservers = $6, host_routes = $7, updated_at = $8, allocation_pools = $9 WHERE id = $1",
+            args![
+                s.id.to_string(),
+                &s.name,
+                &s.description,
+                s.gateway_ip.map(|g| g.to_string()),
+                s.enable_dhcp,
+                to_json(&s.dns_nameservers),
+                to_json(&s.host_routes),
+                ts(s.updated_at),
+                to_json(&s.allocation_pools),
+            ],
+        )
+    }
+    /// Replaces the pools: the free ranges, the pool size and use, and which
+    /// allocations count as inside the pools (the pools a subnet shows are
+    /// written by `subnet_update`, so an update bumps the revision once).
+    fn subnet_set_pools(
+        &mut self,
+        id: SubnetId,
+        free: &[Range],
+        pool_size: u128,
+        in_pool: &[(u64, bool)],
+    ) -> Result<()> {
+        self.lock(Lock::Subnet(id))?;
+        let sid = id.to_string();
+        self.run(
+            "DELETE FROM ip_free_ranges WHERE subnet_id = $1",
+            args![&sid],
+        )?;
+        for r in free {
+            self.insert_free_range(&sid, *r)?;
+        }
+        for (offset, inside) in in_pool {
+            self.run(
+                "UPDATE ip_allocations SET in_pool = $3 WHERE subnet_id = $1 AND offset_key = $2",
+                args![&sid, key(*offset), *inside],
+            )?;
+        }
+        let used = in_pool.iter().filter(|(_, inside)| *inside).count() as i64;
+        self.run(
+            "UPDATE subnets SET pool_size = $2, pool_used = $3 WHERE id = $1",
+            args![&sid, pool_size.to_string(), used],
+        )
+    }
+    /// The offsets allocated in a subnet, with whether each is inside its pools.
+    fn subnet_allocations(&mut self, id: SubnetId) -> Result<Vec<(u64, bool)>> {
+        self.exec.query(
+            "SELECT offset_key, in_pool FROM ip_allocations WHERE subnet_id = $1 ORDER BY offset_key",
+            args![id.to_string()],
+            |r| Ok((from_key(r.int(0)?), r.bool(1)?)),
+        )
+    }
+    fn subnet_allocation_interfaces(&mut self, id: SubnetId) -> Result<Vec<InterfaceId>> {
+        self.exec.query(
+            "SELECT DISTINCT interface_id FROM ip_allocations WHERE subnet_id = $1 ORDER BY interface_id",
+            args![id.to_string()],
+            |r| r.parse(0, "id"),
+        )
+    }
+    /// Whether an offset of a subnet is allocated to an interface.
+    fn ip_allocated(&mut self, subnet: SubnetId, offset: u64) -> Result<bool> {
+        Ok(self
+            .exec
+            .query_opt(
+                "SELECT 1 FROM ip_allocations WHERE subnet_id = $1 AND offset_key = $2",
+                args![subnet.to_string(), key(offset)],
+                |_| Ok(()),
+            )?
+            .is_some())
+    }
+    /// Locks a network row (PostgreSQL) so its subnets change one at a time.
+    fn network_lock(&mut self, id: NetworkId) -> Result<()> {
+        if !self.exec.row_locks() {
+            return Ok(());
+        }
+        let lock = self.exec.for_update(None);
+        self.run(
+            &format!("SELECT 1 FROM networks WHERE id = $1{lock}"),
+            args![id.to_string()],
+        )
     }
     fn subnet_get(&mut self, id: SubnetId) -> Result<Option<Subnet>> {
         self.exec.query_opt(
@@ -625,7 +722,9 @@ impl<E: Exec> Tx for SqlTx<E> {
     }
     fn subnets_of_network(&mut self, network: NetworkId) -> Result<Vec<Subnet>> {
         self.exec.query(
-            &format!("{SUBNET_SQL} WHERE s.network_id = $1 ORDER BY s.ip_version"),
+            &format!(
+                "{SUBNET_SQL} WHERE s.network_id = $1 ORDER BY s.ip_version, s.position, s.id"
+            ),
             args![network.to_string()],
             subnet_row,
         )

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/sqlite/0007_revisions_flavors.sql"),
     ),
+    (8, include_str!("../../migrations/sqlite/0008_subnets.sql")),
     (9, include_str!("../../migrations/sqlite/0009_routers.sql")),
     (10, include_str!("../../migrations/sqlite/0010_tempest.sql")),
 ];

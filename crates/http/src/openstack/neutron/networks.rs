@@ -25,10 +25,12 @@ use nicplane_domain::model::*;
 use nicplane_domain::query::{NetworkFilter, PageRequest};
 use nicplane_domain::types::NetworkKind;
 use nicplane_domain::{Error, Kind};
-use nicplane_service::network::{NetworkDetail, NetworkPatch, NetworkSpec, SubnetSpec};
+use nicplane_service::network::{
+    NetworkDetail, NetworkPatch, NetworkSpec, SubnetPatch, SubnetSpec,
+};
 use nicplane_service::WriteOptions;
 use serde::de::IgnoredAny;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -191,14 +193,18 @@ pub fn external_view(dc: &DataCenter, zones: &Zones) -> Value {
 /// A subnet as Neutron shows it.
 pub fn subnet_view(s: &Subnet) -> Value {
     json!({
-        "id": s.id.to_string(), "name": s.name, "description": "", "network_id": s.network_id.to_string(),
+        "id": s.id.to_string(), "name": s.name, "description": s.description, "network_id": s.network_id.to_string(),
         "tenant_id": owner(&s.project_id), "project_id": owner(&s.project_id),
         "ip_version": s.ip_version, "cidr": s.cidr.to_string(),
         "gateway_ip": s.gateway_ip.map(|g| g.to_string()),
         "allocation_pools": s.allocation_pools.iter().map(|p| json!({"start": p.start.to_string(), "end": p.end.to_string()})).collect::<Vec<_>>(),
-        "enable_dhcp": true, "dns_nameservers": [], "host_routes": [], "ipv6_ra_mode": null,
-        "ipv6_address_mode": null, "subnetpool_id": null, "service_types": [], "tags": [],
-        "created_at": os_time(s.created_at), "updated_at": os_time(s.created_at),
+        "enable_dhcp": s.enable_dhcp,
+        "dns_nameservers": s.dns_nameservers.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+        "host_routes": s.host_routes.iter().map(|r| json!({"destination": r.destination.to_string(), "nexthop": r.nexthop.to_string()})).collect::<Vec<_>>(),
+        "ipv6_ra_mode": s.ipv6_ra_mode.map(|m| m.as_str()),
+        "ipv6_address_mode": s.ipv6_address_mode.map(|m| m.as_str()),
+        "subnetpool_id": null, "service_types": [], "tags": [],
+        "created_at": os_time(s.created_at), "updated_at": os_time(s.updated_at),
     })
 }
 
@@ -348,27 +354,27 @@ pub struct NetworkUpdate {
     description: Option<String>,
     #[serde(default, deserialize_with = "boolean")]
     admin_state_up: Option<bool>,
+    /// `true` is refused (see `rules::external_network_flag`); `false` is a no-op.
+    #[serde(default, rename = "router:external", deserialize_with = "boolean")]
+    external: Option<bool>,
 }
 
-/// `POST /networks`: a custom (L2) network until a subnet is added.
-pub async fn network_create(
-    NeutronAuth(a): NeutronAuth,
-    State(s): State<AppState>,
-    NeutronJson(body): NeutronJson,
-) -> NeutronResult<Response> {
-    let n: NetworkCreate = decode(body_object(&body, "network")?)?;
-    check_owner_of(&n.project_id, &n.tenant_id, &a)?;
+/// One network of a create body: its spec and whether it is shared.
+fn network_spec(
+    obj: &serde_json::Map<String, Value>,
+    a: &Scoped,
+    zones: &Zones,
+) -> NeutronResult<(NetworkSpec, bool)> {
+    let n: NetworkCreate = decode(obj)?;
+    check_owner_of(&n.project_id, &n.tenant_id, a)?;
     if n.external == Some(true) {
-        return Err(NeutronError::from(Error::invalid(
-            "External networks are the data centers' public IP pools; the cloud admin creates pools with the native API.",
-        )));
+        nicplane_domain::rules::external_network_flag(a.caller.user.is_cloud_admin, "create")?;
     }
     if n.admin_state_up == Some(false) || n.port_security_enabled == Some(false) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane networks are always administratively up and have port security on; disable port security per port.",
         )));
     }
-    let zones = Zones::load(&s, &a).await?;
     let spec = NetworkSpec {
         name: n.name.unwrap_or_default(),
         data_center_id: zones.pick(&n.availability_zone_hints)?,
@@ -376,8 +382,55 @@ pub async fn network_create(
         description: n.description.unwrap_or_default(),
         subnets: vec![],
     };
+    Ok((spec, n.shared == Some(true)))
+}
+
+/// The objects of a bulk body's list (`{"networks": [...]}`).
+fn bulk_objects<'a>(
+    list: &'a Value,
+    plural: &str,
+) -> NeutronResult<Vec<&'a serde_json::Map<String, Value>>> {
+    let list = list.as_array().ok_or_else(|| {
+        NeutronError::from(Error::invalid(format!(
+            "Invalid input for {plural}: give a list of {plural}."
+        )))
+    })?;
+    nicplane_domain::rules::bulk_bound(plural, list.len())?;
+    list.iter()
+        .map(|v| {
+            v.as_object().ok_or_else(|| {
+                NeutronError::from(Error::invalid(format!(
+                    "Invalid input for {plural}: each entry must be an object."
+                )))
+            })
+        })
+        .collect()
+}
+
+/// `POST /networks`: a custom (L2) network until a subnet is added; or
+/// `networks` in bulk, all or none in one transaction.
+pub async fn network_create(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Response> {
+    let zones = Zones::load(&s, &a).await?;
     let o = WriteOptions::default();
-    let d = if n.shared == Some(true) {
+    if let Some(list) = body.get("networks") {
+        let specs = bulk_objects(list, "networks")?
+            .into_iter()
+            .map(|obj| network_spec(obj, &a, &zones))
+            .collect::<NeutronResult<Vec<_>>>()?;
+        let made = s
+            .service
+            .network_create_many(&a.caller, &a.project, specs, &o)
+            .await?;
+        let mut views: Vec<Value> = made.iter().map(|d| network_view(d, &zones)).collect();
+        with_revisions(&s, &a, Revisioned::Network, &mut views).await?;
+        return Ok(created(json!({ "networks": views })));
+    }
+    let (spec, shared) = network_spec(body_object(&body, "network")?, &a, &zones)?;
+    let d = if shared {
         s.service.shared_network_create(&a.caller, spec, &o).await?
     } else {
         s.service
@@ -398,6 +451,9 @@ pub async fn network_update(
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let n: NetworkUpdate = decode(body_object(&body, "network")?)?;
+    if n.external == Some(true) {
+        nicplane_domain::rules::external_network_flag(a.caller.user.is_cloud_admin, "update")?;
+    }
     if n.admin_state_up == Some(false) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane networks are always administratively up.",
@@ -515,6 +571,73 @@ fn pools<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<AllocationPool>>,
     })
 }
 
+/// `dns_nameservers`: a list of IP addresses (`null` is the empty list).
+fn nameservers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<IpAddr>>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Some(vec![])),
+        Value::Array(a) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .and_then(|t| t.parse::<IpAddr>().ok())
+                    .ok_or_else(|| reason(format!("'{}' is not a valid nameserver.", show(v))))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        other => Err(reason(format!("'{}' is not a list.", show(&other)))),
+    }
+}
+
+/// `host_routes`: a list of `{"destination": cidr, "nexthop": ip}`.
+fn routes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<HostRoute>>, D::Error> {
+    let list = match Value::deserialize(d)? {
+        Value::Null => return Ok(Some(vec![])),
+        Value::Array(a) => a,
+        other => return Err(reason(format!("'{}' is not a list.", show(&other)))),
+    };
+    list.iter()
+        .map(|v| {
+            let bad = || reason(format!("'{v}' is not a valid host route: give {{\"destination\": cidr, \"nexthop\": ip}}."));
+            let o = v.as_object().filter(|o| o.len() == 2).ok_or_else(bad)?;
+            let destination = o
+                .get("destination")
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse::<ipnet::IpNet>().ok())
+                .ok_or_else(bad)?;
+            let nexthop = o
+                .get("nexthop")
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse::<IpAddr>().ok())
+                .ok_or_else(bad)?;
+            Ok(HostRoute { destination, nexthop })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// `ipv6_ra_mode` / `ipv6_address_mode`: one of Neutron's three, or null.
+fn ipv6_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Ipv6Mode>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::String(m) => m.parse::<Ipv6Mode>().map(Some).map_err(|_| {
+            reason(format!(
+                "'{m}' is not in ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac']"
+            ))
+        }),
+        other => Err(reason(format!(
+            "'{}' is not in ['dhcpv6-stateful', 'dhcpv6-stateless', 'slaac']",
+            show(&other)
+        ))),
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(t) => t.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// The body of `POST /subnets`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -527,15 +650,23 @@ pub struct SubnetCreate {
     ip_version: Option<u64>,
     #[serde(default, deserialize_with = "text")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
     #[serde(default, deserialize_with = "gateway")]
     gateway_ip: Option<Option<IpAddr>>,
     #[serde(default, deserialize_with = "pools")]
     allocation_pools: Option<Vec<AllocationPool>>,
+    #[serde(default, deserialize_with = "boolean")]
+    enable_dhcp: Option<bool>,
+    #[serde(default, deserialize_with = "nameservers")]
+    dns_nameservers: Option<Vec<IpAddr>>,
+    #[serde(default, deserialize_with = "routes")]
+    host_routes: Option<Vec<HostRoute>>,
+    #[serde(default, deserialize_with = "ipv6_mode")]
+    ipv6_ra_mode: Option<Ipv6Mode>,
+    #[serde(default, deserialize_with = "ipv6_mode")]
+    ipv6_address_mode: Option<Ipv6Mode>,
     /// Refused when not empty.
-    #[serde(default)]
-    dns_nameservers: Option<Value>,
-    #[serde(default)]
-    host_routes: Option<Value>,
     #[serde(default)]
     service_types: Option<Value>,
     /// Refused when set: nicplane has no subnet pools.
@@ -547,164 +678,77 @@ pub struct SubnetCreate {
     tenant_id: Option<Value>,
     #[serde(default, deserialize_with = "present")]
     project_id: Option<Value>,
-    /// Accepted and ignored, as before: a subnet shows an empty description,
-    /// DHCP on and no IPv6 modes or segment.
-    #[serde(default, rename = "description")]
-    _description: Option<IgnoredAny>,
-    #[serde(default, rename = "enable_dhcp")]
-    _enable_dhcp: Option<IgnoredAny>,
-    #[serde(default, rename = "ipv6_ra_mode")]
-    _ipv6_ra_mode: Option<IgnoredAny>,
-    #[serde(default, rename = "ipv6_address_mode")]
-    _ipv6_address_mode: Option<IgnoredAny>,
+    /// Accepted and ignored: nicplane has no segments.
     #[serde(default, rename = "segment_id")]
     _segment_id: Option<IgnoredAny>,
 }
 
-/// The body of `PUT /subnets/{id}`: the attributes a subnet shows, each
-/// accepted only at its current value.
-#[derive(Debug, Deserialize, Serialize)]
+/// The body of `PUT /subnets/{id}`: the attributes Neutron lets change, and
+/// the read-only ones, refused as Neutron refuses them.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubnetUpdate {
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    name: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    description: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "gateway")]
+    gateway_ip: Option<Option<IpAddr>>,
+    #[serde(default, deserialize_with = "pools")]
+    allocation_pools: Option<Vec<AllocationPool>>,
+    #[serde(default, deserialize_with = "boolean")]
+    enable_dhcp: Option<bool>,
+    #[serde(default, deserialize_with = "nameservers")]
+    dns_nameservers: Option<Vec<IpAddr>>,
+    #[serde(default, deserialize_with = "routes")]
+    host_routes: Option<Vec<HostRoute>>,
+    #[serde(default, deserialize_with = "present")]
     network_id: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "present")]
     tenant_id: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "present")]
     project_id: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "present")]
     ip_version: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "present")]
     cidr: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    gateway_ip: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    allocation_pools: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    enable_dhcp: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    dns_nameservers: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    host_routes: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "present")]
     ipv6_ra_mode: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "present")]
     ipv6_address_mode: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "present")]
     subnetpool_id: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "present")]
     service_types: Option<Value>,
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    tags: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    segment_id: Option<Value>,
 }
 
-/// `POST /subnets`.
-pub async fn subnet_create(
-    NeutronAuth(a): NeutronAuth,
-    State(s): State<AppState>,
-    NeutronJson(body): NeutronJson,
-) -> NeutronResult<Response> {
-    let b: SubnetCreate = decode(body_object(&body, "subnet")?)?;
-    check_owner_of(&b.project_id, &b.tenant_id, &a)?;
+/// One subnet of a create body: its network and spec.
+fn subnet_spec(
+    obj: &serde_json::Map<String, Value>,
+    a: &Scoped,
+    zones: &Zones,
+) -> NeutronResult<(NetworkId, SubnetSpec)> {
+    let b: SubnetCreate = decode(obj)?;
+    check_owner_of(&b.project_id, &b.tenant_id, a)?;
     let network = b.network_id.ok_or_else(|| {
         NeutronError::from(Error::invalid(
             "Invalid input for operation: network_id is required.",
         ))
     })?;
-    if Zones::load(&s, &a)
-        .await?
-        .external_by_id(&network)
-        .is_some()
-    {
+    if zones.external_by_id(&network).is_some() {
         return Err(NeutronError::from(Error::forbidden(
             "Only the cloud admin adds public IP pools, with the native API.",
         )));
     }
-    for (unsupported, given) in [
-        ("dns_nameservers", &b.dns_nameservers),
-        ("host_routes", &b.host_routes),
-        ("service_types", &b.service_types),
-    ] {
-        if given
-            .as_ref()
-            .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
-        {
-            return Err(NeutronError::from(Error::invalid(format!(
-                "nicplane subnets do not support {unsupported}."
-            ))));
-        }
+    if b.service_types
+        .as_ref()
+        .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        return Err(NeutronError::from(Error::invalid(
+            "nicplane subnets do not support service_types.",
+        )));
     }
     if b.subnetpool_id.is_some() || b.use_default_subnetpool == Some(true) {
         return Err(NeutronError::from(Error::invalid(
@@ -742,23 +786,71 @@ pub async fn subnet_create(
         gateway_ip,
         no_gateway,
         allocation_pools: b.allocation_pools,
+        description: b.description,
+        enable_dhcp: b.enable_dhcp,
+        dns_nameservers: b.dns_nameservers.unwrap_or_default(),
+        host_routes: b.host_routes.unwrap_or_default(),
+        ipv6_ra_mode: b.ipv6_ra_mode,
+        ipv6_address_mode: b.ipv6_address_mode,
     };
+    Ok((NetworkId::parse_for_lookup(&network)?, spec))
+}
+
+/// `POST /subnets`: one `subnet`, or `subnets` in bulk, all or none in one
+/// transaction.
+pub async fn subnet_create(
+    NeutronAuth(a): NeutronAuth,
+    State(s): State<AppState>,
+    NeutronJson(body): NeutronJson,
+) -> NeutronResult<Response> {
+    let zones = Zones::load(&s, &a).await?;
+    let o = WriteOptions::default();
+    if let Some(list) = body.get("subnets") {
+        let specs = bulk_objects(list, "subnets")?
+            .into_iter()
+            .map(|obj| subnet_spec(obj, &a, &zones))
+            .collect::<NeutronResult<Vec<_>>>()?;
+        let made = s
+            .service
+            .subnet_add_many(&a.caller, &a.project, specs, &o)
+            .await?;
+        let mut views: Vec<Value> = made.iter().map(subnet_view).collect();
+        with_revisions(&s, &a, Revisioned::Subnet, &mut views).await?;
+        return Ok(created(json!({ "subnets": views })));
+    }
+    let obj = body_object(&body, "subnet")?;
+    let external = obj
+        .get("network_id")
+        .and_then(Value::as_str)
+        .and_then(|n| zones.external_by_id(n));
+    if let (Some(dc), true) = (external, a.caller.user.is_cloud_admin) {
+        // The cloud admin adds a subnet to a data center's external network:
+        // a public IP pool of that data center, the same object natively.
+        let b: SubnetCreate = decode(obj)?;
+        let cidr_s = b.cidr.unwrap_or_default();
+        let cidr: ipnet::IpNet = cidr_s.parse().map_err(|_| {
+            NeutronError::from(Error::invalid(format!(
+                "Invalid input for cidr. Reason: '{cidr_s}' is not a valid IP subnet."
+            )))
+        })?;
+        let pool = s
+            .service
+            .pool_create(&a.caller, dc.id, &b.name.unwrap_or_default(), cidr, &o)
+            .await?;
+        return Ok(created(json!({"subnet": pool_subnet_view(&pool)})));
+    }
+    let (network, spec) = subnet_spec(obj, &a, &zones)?;
     let sub = s
         .service
-        .subnet_add(
-            &a.caller,
-            &a.project,
-            NetworkId::parse_for_lookup(&network)?,
-            spec,
-            &WriteOptions::default(),
-        )
+        .subnet_add(&a.caller, &a.project, network, spec, &o)
         .await?;
     Ok(created(
         json!({"subnet": with_revision(&s, &a, Revisioned::Subnet, subnet_view(&sub)).await?}),
     ))
 }
 
-/// `PUT /subnets/{id}`: nicplane subnets do not change once created.
+/// `PUT /subnets/{id}`: name, description, gateway, pools, DHCP, DNS
+/// servers and host routes; the rest is read-only, as in Neutron.
 pub async fn subnet_update(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
@@ -767,27 +859,57 @@ pub async fn subnet_update(
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let b: SubnetUpdate = decode(body_object(&body, "subnet")?)?;
-    let b = match serde_json::to_value(b) {
-        Ok(Value::Object(b)) => b,
-        _ => serde_json::Map::new(),
+    for (attribute, given) in [
+        ("network_id", &b.network_id),
+        ("tenant_id", &b.tenant_id),
+        ("project_id", &b.project_id),
+        ("ip_version", &b.ip_version),
+        ("cidr", &b.cidr),
+        ("ipv6_ra_mode", &b.ipv6_ra_mode),
+        ("ipv6_address_mode", &b.ipv6_address_mode),
+        ("subnetpool_id", &b.subnetpool_id),
+        ("service_types", &b.service_types),
+        ("segment_id", &b.segment_id),
+    ] {
+        if given.is_some() {
+            let e = nicplane_domain::rules::subnet_attribute_read_only(attribute);
+            let message = e.to_string();
+            return Err(NeutronError::from(e).with("HTTPBadRequest", message));
+        }
+    }
+    if Zones::load(&s, &a)
+        .await?
+        .pools
+        .iter()
+        .any(|p| p.id.to_string() == id.to_ascii_lowercase())
+    {
+        return Err(NeutronError::from(Error::forbidden(
+            "Only the cloud admin manages public IP pools.",
+        )));
+    }
+    let sid = SubnetId::parse_for_lookup(&id)?;
+    let patch = SubnetPatch {
+        name: b.name,
+        description: b.description,
+        gateway_ip: b.gateway_ip,
+        allocation_pools: b.allocation_pools,
+        enable_dhcp: b.enable_dhcp,
+        dns_nameservers: b.dns_nameservers,
+        host_routes: b.host_routes,
     };
     let sub = s
         .service
-        .subnet_get(&a.caller, &a.project, SubnetId::parse_for_lookup(&id)?)
+        .subnet_update(
+            &a.caller,
+            &a.project,
+            sid,
+            patch,
+            &if_match.on(Revisioned::Subnet, sid),
+        )
         .await?;
-    let view = with_revision(&s, &a, Revisioned::Subnet, subnet_view(&sub)).await?;
-    if let (Some(expected), Some(current)) = (if_match.0, view["revision_number"].as_u64()) {
-        // Nothing is written: the constraint is checked on the object read.
-        nicplane_domain::rules::revision_matches(expected, current)?;
-    }
-    for (k, v) in &b {
-        if view.get(k) != Some(v) {
-            return Err(NeutronError::from(Error::invalid(format!(
-                "nicplane subnets cannot be changed after creation ({k})."
-            ))));
-        }
-    }
-    Ok(Json(json!({ "subnet": view })))
+    Ok(Json(
+        json!({"subnet": with_revision(&s, &a, Revisioned::Subnet, subnet_view(&sub)).await?}),
+    ))
 }
 
 /// `DELETE /subnets/{id}`: 409 while addresses of it are in use.
