@@ -2490,7 +2490,14 @@ mod credential_tests {
             gateway_ip: None,
             allocation_pools: vec![],
             free_addresses: "0".into(),
+            description: String::new(),
+            enable_dhcp: true,
+            dns_nameservers: vec![],
+            host_routes: vec![],
+            ipv6_ra_mode: None,
+            ipv6_address_mode: None,
             created_at: crate::model::now(),
+            updated_at: crate::model::now(),
         };
         let a = mk("10.0.0.0/24");
         assert!(router_cidrs_disjoint(&[(a.id, a.cidr)], &mk("10.0.1.0/24")).is_ok());
