@@ -113,7 +113,10 @@ pub fn run(a: HttpBenchArgs) -> Result<()> {
     }
     let wanted: Vec<&str> = a.phases.split(',').map(str::trim).collect();
     if let Some(bad) = wanted.iter().find(|p| !PHASES.contains(p)) {
-        bail!("unknown phase `{bad}`: the phases are {}", PHASES.join(", "));
+        bail!(
+            "unknown phase `{bad}`: the phases are {}",
+            PHASES.join(", ")
+        );
     }
     let exe = match &a.server_bin {
         Some(p) => p.clone(),
@@ -158,6 +161,7 @@ pub fn run(a: HttpBenchArgs) -> Result<()> {
     let mut rows = Vec::new();
     let mut client_cpu = Duration::ZERO;
     let mut measured = Duration::ZERO;
+    let mut scrape = 0.0;
     rt.block_on(async {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(a.clients)
@@ -181,7 +185,16 @@ pub fn run(a: HttpBenchArgs) -> Result<()> {
                 let after = Sample::take(&servers);
                 client_cpu += after.client_cpu.saturating_sub(before.client_cpu);
                 measured += m.elapsed;
-                rows.extend(Row::of(op, &m, &before, &after));
+                if op == Op::Floor {
+                    // The floor runs no statement: what its counters grew by
+                    // is the scrape's own (the capacity series), taken off
+                    // every phase.
+                    scrape = after
+                        .store
+                        .zip(before.store)
+                        .map_or(0.0, |(y, x)| y.statements - x.statements);
+                }
+                rows.extend(Row::of(op, &m, &before, &after, scrape));
             }
         }
         Ok::<(), anyhow::Error>(())
@@ -252,7 +265,10 @@ impl BenchServer {
         }
         let mut child = cmd
             .env("NICPLANE_ADMIN_PASSWORD", admin_password)
-            .env("NICPLANE_LOG", "warn")
+            .env(
+                "NICPLANE_LOG",
+                std::env::var("NICPLANE_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -291,8 +307,8 @@ impl BenchServer {
 
     /// The server's resident memory in MB (0 where `/proc` is missing).
     fn rss_mb(&self) -> f64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -319,36 +335,55 @@ fn cpu_of(pid: &str) -> Duration {
     Duration::from_secs_f64((ticks(11) + ticks(12)) as f64 / TICKS_PER_SECOND)
 }
 
-/// The statements the servers' stores have run (None: not exported).
-fn statements_of(servers: &[BenchServer]) -> Option<u64> {
-    let mut total = 0;
+/// The store's counters in the servers' metrics, summed over the servers.
+#[derive(Default, Clone, Copy)]
+struct StoreCounters {
+    statements: f64,
+    commits: f64,
+    commit_seconds: f64,
+    /// SQLite: writes committed in groups (sum of the group sizes).
+    grouped: f64,
+}
+
+/// The store's counters of every server (None: a server does not export the
+/// statements, an older build).
+fn store_counters(servers: &[BenchServer]) -> Option<StoreCounters> {
+    let mut c = StoreCounters::default();
     for s in servers {
         let text = reqwest::blocking::get(&s.metrics).ok()?.text().ok()?;
-        total += text
-            .lines()
-            .find_map(|l| l.strip_prefix("nicplane_store_statements_total "))
-            .and_then(|v| v.trim().parse::<f64>().ok())? as u64;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        c.statements += value("nicplane_store_statements_total")?;
+        c.commits += value("nicplane_store_commit_duration_seconds_count").unwrap_or(0.0);
+        c.commit_seconds += value("nicplane_store_commit_duration_seconds_sum").unwrap_or(0.0);
+        c.grouped += value("nicplane_sqlite_group_size_sum").unwrap_or(0.0);
     }
-    Some(total)
+    Some(c)
 }
 
 /// The counters read before and after a phase.
 struct Sample {
     client_cpu: Duration,
     server_cpu: Duration,
-    statements: Option<u64>,
+    store: Option<StoreCounters>,
 }
 
 impl Sample {
     fn take(servers: &[BenchServer]) -> Sample {
         // The blocking client must not run on the async runtime's thread.
-        let statements = std::thread::scope(|s| s.spawn(|| statements_of(servers)).join())
+        let store = std::thread::scope(|s| s.spawn(|| store_counters(servers)).join())
             .ok()
             .flatten();
         Sample {
             client_cpu: cpu_of("self"),
-            server_cpu: servers.iter().map(|s| cpu_of(&s.child.id().to_string())).sum(),
-            statements,
+            server_cpu: servers
+                .iter()
+                .map(|s| cpu_of(&s.child.id().to_string()))
+                .sum(),
+            store,
         }
     }
 }
@@ -460,7 +495,10 @@ impl Op {
         match self {
             Op::Floor => ("floor: GET /healthz", None),
             Op::Native => ("attach (native)", Some("detach (native)")),
-            Op::Nova => ("attach (Nova os-interface)", Some("detach (Nova os-interface)")),
+            Op::Nova => (
+                "attach (Nova os-interface)",
+                Some("detach (Nova os-interface)"),
+            ),
             Op::Neutron => ("port create (Neutron)", Some("port delete (Neutron)")),
             Op::GetInterface => ("GET one interface", None),
             Op::VmInterfaces => ("GET one VM's interfaces", None),
@@ -543,14 +581,14 @@ impl Bench {
     ) -> Result<()> {
         let s = &self.setup;
         let base = &self.urls[i % self.urls.len()];
-        let (p, vm, net) = (
-            &s.project,
-            &s.vms[i],
-            &s.networks[i % s.networks.len()],
-        );
+        let (p, vm, net) = (&s.project, &s.vms[i], &s.networks[i % s.networks.len()]);
         match op {
             Op::Floor => {
-                first.push(self.call("GET", &format!("{base}/healthz"), None, 200).await?.0);
+                first.push(
+                    self.call("GET", &format!("{base}/healthz"), None, 200)
+                        .await?
+                        .0,
+                );
             }
             Op::Native => {
                 let (t, v) = self
@@ -572,7 +610,11 @@ impl Bench {
                 let (t, v) = self.call("POST", &url, Some(body), 200).await?;
                 first.push(t);
                 let id = id_at(&v, &["interfaceAttachment", "port_id"])?;
-                second.push(self.call("DELETE", &format!("{url}/{id}"), None, 202).await?.0);
+                second.push(
+                    self.call("DELETE", &format!("{url}/{id}"), None, 202)
+                        .await?
+                        .0,
+                );
             }
             Op::Neutron => {
                 let url = format!("{base}/network/v2.0/ports");
@@ -580,7 +622,11 @@ impl Bench {
                 let (t, v) = self.call("POST", &url, Some(body), 201).await?;
                 first.push(t);
                 let id = id_at(&v, &["port", "id"])?;
-                second.push(self.call("DELETE", &format!("{url}/{id}"), None, 204).await?.0);
+                second.push(
+                    self.call("DELETE", &format!("{url}/{id}"), None, 204)
+                        .await?
+                        .0,
+                );
             }
             Op::GetInterface => {
                 let url = format!("{base}/v1/projects/{p}/interfaces/{}", s.kept[i]);
@@ -656,22 +702,38 @@ struct Row {
     errors: usize,
     /// Statements per request (None: the servers do not export them).
     statements: Option<f64>,
+    /// SQLite: writes per group commit, and ms per commit (fsync included).
+    commits: Option<(f64, f64)>,
     /// Server CPU per request, microseconds.
     cpu_us: f64,
     floor: bool,
 }
 
 impl Row {
-    fn of(op: Op, m: &Measured, before: &Sample, after: &Sample) -> Vec<Row> {
+    fn of(op: Op, m: &Measured, before: &Sample, after: &Sample, scrape: f64) -> Vec<Row> {
         let secs = m.elapsed.as_secs_f64().max(f64::EPSILON);
         let (a, b) = op.names();
         let all = (m.first.len() + m.second.len()).max(1) as f64;
-        let statements = match (before.statements, after.statements) {
-            (Some(x), Some(y)) => Some(y.saturating_sub(x) as f64 / all),
+        let store = match (before.store, after.store) {
+            (Some(x), Some(y)) => Some(StoreCounters {
+                statements: (y.statements - x.statements - scrape).max(0.0),
+                commits: y.commits - x.commits,
+                commit_seconds: y.commit_seconds - x.commit_seconds,
+                grouped: y.grouped - x.grouped,
+            }),
             _ => None,
         };
-        let cpu_us =
-            after.server_cpu.saturating_sub(before.server_cpu).as_secs_f64() * 1e6 / all;
+        let statements = store.map(|c| c.statements / all);
+        // Writes per commit and the mean commit time (SQLite: one group).
+        let commits = store
+            .filter(|c| c.commits > 0.0 && c.grouped > 0.0)
+            .map(|c| (c.grouped / c.commits, c.commit_seconds * 1000.0 / c.commits));
+        let cpu_us = after
+            .server_cpu
+            .saturating_sub(before.server_cpu)
+            .as_secs_f64()
+            * 1e6
+            / all;
         let row = |name, v: &Vec<Duration>| {
             let mut v = v.clone();
             Row {
@@ -681,6 +743,7 @@ impl Row {
                 p99: percentile_ms(&mut v, 99),
                 errors: m.failures.len(),
                 statements,
+                commits,
                 cpu_us,
                 floor: op == Op::Floor,
             }
@@ -709,7 +772,7 @@ fn percentile_ms(v: &mut [Duration], p: usize) -> f64 {
 fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
     if !a.no_header {
         println!(
-            "{:<22} {:<27} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>7} {:>6}",
+            "{:<22} {:<27} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>7} {:>11} {:>6}",
             "configuration",
             "work",
             "clients",
@@ -719,6 +782,7 @@ fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
             "×floor",
             "stmts",
             "cpu µs",
+            "group/commit",
             "errors"
         );
     }
@@ -727,8 +791,11 @@ fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
         let stmts = r
             .statements
             .map_or_else(|| "-".to_string(), |s| format!("{s:.1}"));
+        let commits = r
+            .commits
+            .map_or_else(|| "-".to_string(), |(g, ms)| format!("{g:.1}/{ms:.1}ms"));
         println!(
-            "{:<22} {:<27} {:>7} {:>8.0} {:>8.2} {:>8.2} {:>7.3} {:>6} {:>7.0} {:>6}",
+            "{:<22} {:<27} {:>7} {:>8.0} {:>8.2} {:>8.2} {:>7.3} {:>6} {:>7.0} {:>11} {:>6}",
             label,
             r.name,
             a.clients,
@@ -738,6 +805,7 @@ fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
             r.rate / floor,
             stmts,
             r.cpu_us,
+            commits,
             r.errors
         );
     }

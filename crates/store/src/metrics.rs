@@ -28,9 +28,12 @@ use std::time::Duration;
 /// its growth by the requests of a phase: statements per attach.
 pub(crate) static STATEMENTS: LazyLock<Counter> = LazyLock::new(Counter::default);
 
-/// Count one statement run (see [`STATEMENTS`]).
-pub(crate) fn statement_run() {
+/// Count one statement run (see [`STATEMENTS`]); its text is logged at
+/// `trace` level under the target `nicplane_store::sql`
+/// (`NICPLANE_LOG=warn,nicplane_store::sql=trace` lists what a request runs).
+pub(crate) fn statement_run(sql: &str) {
     STATEMENTS.inc();
+    tracing::trace!(target: "nicplane_store::sql", sql, "statement");
 }
 
 /// Buckets of commit latency: 0.25 ms to about 8 s, doubling.
