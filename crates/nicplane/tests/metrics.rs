@@ -265,7 +265,12 @@ fn the_store_metrics_count_each_commit() {
 fn the_store_counts_the_statements_its_use_cases_run() {
     // The hourly purge runs once at start, before the tenant is made; it
     // must not run again between the scrapes.
-    let s = Server::start(&["--metrics-listen", "127.0.0.1:0", "--purge-interval", "3600"]);
+    let s = Server::start(&[
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--purge-interval",
+        "3600",
+    ]);
     let t = tenant(&s, "statements");
     const NAME: &str = "nicplane_store_statements_total";
     let first = scrape(&s).get(NAME, &[]);
@@ -275,7 +280,10 @@ fn the_store_counts_the_statements_its_use_cases_run() {
     assert!(per_scrape > 0.0, "a scrape runs statements");
     // The health check touches no store.
     for _ in 0..3 {
-        let r = Http::new().get(format!("{}/healthz", s.url)).send().unwrap();
+        let r = Http::new()
+            .get(format!("{}/healthz", s.url))
+            .send()
+            .unwrap();
         assert_eq!(r.status(), 200);
     }
     let third = scrape(&s).get(NAME, &[]);
