@@ -1,36 +1,45 @@
-//! `nicplane bench http`: interface add/remove throughput and latency over
-//! HTTP, end to end (client, HTTP, service, store, database), on SQLite or on
-//! PostgreSQL with one or several servers. Figures, not assertions.
+//! `nicplane bench http`: what one server (or several on PostgreSQL) does per
+//! second over HTTP, end to end (client, HTTP, auth, service, store,
+//! database), each figure next to the server's own floor measured in the same
+//! run. Figures, not assertions.
 //!
 //! The benchmark starts the servers itself (this executable's `serve`, on
-//! loopback ports, with a fresh data directory each), creates a project, a
-//! user, one VM per client and the networks, then runs `--clients` threads,
-//! client `i` on server `i % --servers`. Each client adds an interface to its
-//! own VM (`interface_attach`, POST /v1/projects/{p}/vms/{vm}/interfaces) and
-//! removes it again (`interface_detach`), `--count` add/remove pairs in all or
-//! until `--seconds` run out. Every VM stays under the interface limit, so
-//! every request should succeed; failures are counted and shown.
+//! loopback ports, with a fresh data directory each and a metrics listener),
+//! creates a project, a user, one running VM per client with one extra
+//! interface it keeps, and the networks. Then it runs one phase after the
+//! other, each with `--clients` requests in flight at once from one async
+//! client on one thread (client `i` on server `i % --servers`), `--count`
+//! requests (or pairs) per phase or until `--seconds` run out:
 //!
-//! Wiring into the CLI (crates/nicplane/src/bench.rs): `mod bench_http;` in
-//! main.rs, then a variant of `BenchWhat`
+//! | phase | requests |
+//! | --- | --- |
+//! | floor | `GET /healthz` (no auth, no store): what the server's HTTP stack does |
+//! | native | `POST /v1/projects/{p}/vms/{vm}/interfaces`, then `DELETE` it |
+//! | nova | `POST /compute/v2.1/servers/{vm}/os-interface`, then `DELETE` it |
+//! | neutron | `POST /network/v2.0/ports`, then `DELETE` it |
+//! | reads | `GET` one interface, one VM's interfaces, one network (native) |
 //!
-//! ```ignore
-//! /// Interface add/remove throughput and latency over HTTP (SQLite or PostgreSQL).
-//! Http(crate::bench_http::HttpBenchArgs),
-//! ```
+//! Each row prints the rate, p50/p99 latency as the client saw it, the ratio
+//! of the rate to the floor's, the SQL statements the store ran per request
+//! (`nicplane_store_statements_total` from the servers' metrics), and the
+//! servers' CPU per request. The client's own CPU share and the servers'
+//! resident memory (idle, and after the phases) follow the table.
 //!
-//! and in `bench::run`: `BenchWhat::Http(a) => crate::bench_http::run(a)`.
-//! `scripts/bench` runs the three configurations of docs/postgres.md.
+//! The write phases are pairs (attach then detach, create then delete), so
+//! every VM stays under the interface limit and every request should succeed;
+//! failures are counted and shown. Their rate is requests of that kind per
+//! second of the phase, so attach/s and detach/s are equal.
+//!
+//! `scripts/bench` runs the three configurations of docs/performance.md.
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use nicplane_client::Client;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Barrier;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// Arguments of `nicplane bench http`.
@@ -43,16 +52,20 @@ pub struct HttpBenchArgs {
     /// nicplane servers sharing the store (more than one needs PostgreSQL).
     #[arg(long, default_value_t = 1)]
     pub servers: usize,
-    /// Concurrent clients (threads), each with a VM of its own.
+    /// Requests in flight at once (each with a VM of its own).
     #[arg(long, default_value_t = 32)]
     pub clients: usize,
-    /// Add/remove pairs measured, over all clients.
-    #[arg(long, default_value_t = 3200)]
+    /// Requests (write phases: pairs) measured per phase, over all clients.
+    #[arg(long, default_value_t = 5000)]
     pub count: usize,
-    /// Stop measuring after this many seconds even if `--count` is not reached.
-    #[arg(long, default_value_t = 60)]
+    /// Stop a phase after this many seconds even if `--count` is not reached.
+    #[arg(long, default_value_t = 20)]
     pub seconds: u64,
-    /// Networks the clients spread over (each add takes a lock on its subnet).
+    /// Phases to run, comma-separated, in this order: floor, native, nova,
+    /// neutron, reads (the floor always runs: every ratio needs it).
+    #[arg(long, default_value = "floor,native,nova,neutron,reads")]
+    pub phases: String,
+    /// Networks the clients spread over.
     #[arg(long, default_value_t = 1)]
     pub networks: usize,
     /// Database connections per server (`serve --db-pool-size`).
@@ -65,20 +78,26 @@ pub struct HttpBenchArgs {
     /// Name of the configuration in the table (default: from the store and servers).
     #[arg(long)]
     pub label: Option<String>,
-    /// Print only the row, not the table's header.
+    /// Print only the rows, not the table's header.
     #[arg(long)]
     pub no_header: bool,
-    /// The nicplane executable to start (default: this one).
-    #[arg(long, hide = true)]
+    /// The nicplane executable to start (default: this one). An older build
+    /// works too (a before/after comparison with the same client); without
+    /// the statements counter its column shows `-`.
+    #[arg(long)]
     pub server_bin: Option<PathBuf>,
 }
 
-/// Add/remove pairs each client runs before measuring (connections, caches).
-const WARMUP_PAIRS: usize = 2;
+/// Requests each client runs before a phase is measured (connections, caches).
+const WARMUP: usize = 2;
 /// How long a server may take to report its address.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// The password of the `bench` user created in the benchmark's project.
 const BENCH_PASSWORD: &str = "bench-password";
+/// The clock ticks of `/proc/*/stat` (USER_HZ, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+/// The phases, in the order they run.
+const PHASES: &[&str] = &["floor", "native", "nova", "neutron", "reads"];
 
 /// Run the benchmark and print its table.
 pub fn run(a: HttpBenchArgs) -> Result<()> {
@@ -86,11 +105,18 @@ pub fn run(a: HttpBenchArgs) -> Result<()> {
     if a.database != "sqlite" && !postgres {
         bail!("--database must be `sqlite` or a postgres:// URL");
     }
-    if a.servers == 0 || a.clients == 0 || a.networks == 0 {
-        bail!("--servers, --clients and --networks must be at least 1");
+    if a.servers == 0 || a.clients == 0 || a.networks == 0 || a.count == 0 {
+        bail!("--servers, --clients, --networks and --count must be at least 1");
     }
     if a.servers > 1 && !postgres {
         bail!("several servers need a shared store: pass --database postgres://…");
+    }
+    let wanted: Vec<&str> = a.phases.split(',').map(str::trim).collect();
+    if let Some(bad) = wanted.iter().find(|p| !PHASES.contains(p)) {
+        bail!(
+            "unknown phase `{bad}`: the phases are {}",
+            PHASES.join(", ")
+        );
     }
     let exe = match &a.server_bin {
         Some(p) => p.clone(),
@@ -126,23 +152,64 @@ pub fn run(a: HttpBenchArgs) -> Result<()> {
             if a.servers == 1 { "" } else { "s" }
         )
     });
-
+    let idle_rss = servers.iter().map(BenchServer::rss_mb).sum::<f64>();
     let setup = Setup::create(&servers[0].url, &admin_password, &a)?;
-    let clients: Vec<Client> = (0..a.clients)
-        .map(|i| Client::new(&servers[i % servers.len()].url).with_token(&setup.token))
-        .collect();
 
-    // Warm up every client and server, outside the measurement.
-    for (i, c) in clients.iter().enumerate() {
-        for _ in 0..WARMUP_PAIRS {
-            let id = add(c, &setup, i).map_err(|e| anyhow!("warm-up add failed: {e}"))?;
-            remove(c, &setup, i, &id).map_err(|e| anyhow!("warm-up remove failed: {e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut rows = Vec::new();
+    let mut client_cpu = Duration::ZERO;
+    let mut measured = Duration::ZERO;
+    let mut scrape = 0.0;
+    rt.block_on(async {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(a.clients)
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let bench = Rc::new(Bench {
+            http,
+            urls: servers.iter().map(|s| s.url.clone()).collect(),
+            setup,
+            clients: a.clients,
+        });
+        let limit = Duration::from_secs(a.seconds);
+        for phase in PHASES {
+            if *phase != "floor" && !wanted.contains(phase) {
+                continue;
+            }
+            for &op in ops(phase) {
+                bench.run(op, a.clients * WARMUP, limit).await;
+                let before = Sample::take(&servers);
+                let m = bench.run(op, a.count, limit).await;
+                let after = Sample::take(&servers);
+                client_cpu += after.client_cpu.saturating_sub(before.client_cpu);
+                measured += m.elapsed;
+                if op == Op::Floor {
+                    // The floor runs no statement: what its counters grew by
+                    // is the scrape's own (the capacity series), taken off
+                    // every phase.
+                    scrape = after
+                        .store
+                        .zip(before.store)
+                        .map_or(0.0, |(y, x)| y.statements - x.statements);
+                }
+                rows.extend(Row::of(op, &m, &before, &after, scrape));
+            }
         }
-    }
-
-    let m = measure(&clients, &setup, a.count, Duration::from_secs(a.seconds));
+        Ok::<(), anyhow::Error>(())
+    })?;
+    let after_rss = servers.iter().map(BenchServer::rss_mb).sum::<f64>();
     drop(servers);
-    print_table(&label, &a, &m);
+    print_table(&label, &a, &rows);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let share = client_cpu.as_secs_f64() / measured.as_secs_f64().max(f64::EPSILON);
+    println!(
+        "{label}: client CPU {:.0} % of one core ({:.0} % of the machine's {cores}) while measuring; \
+         server resident memory {idle_rss:.0} MB idle, {after_rss:.0} MB after",
+        share * 100.0,
+        share * 100.0 / cores as f64,
+    );
     Ok(())
 }
 
@@ -172,6 +239,8 @@ impl Drop for Scratch {
 struct BenchServer {
     child: Child,
     url: String,
+    /// `http://ADDR/metrics`.
+    metrics: String,
 }
 
 impl BenchServer {
@@ -187,6 +256,7 @@ impl BenchServer {
         let mut cmd = Command::new(exe);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
+            .args(["--metrics-listen", "127.0.0.1:0"])
             .args(["--db-pool-size", &pool_size.to_string()])
             .args(["--sqlite-synchronous", sqlite_synchronous])
             .env("NICPLANE_SECRET_KEY", secret_key);
@@ -195,40 +265,55 @@ impl BenchServer {
         }
         let mut child = cmd
             .env("NICPLANE_ADMIN_PASSWORD", admin_password)
-            .env("NICPLANE_LOG", "warn")
+            .env(
+                "NICPLANE_LOG",
+                std::env::var("NICPLANE_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .with_context(|| format!("cannot start {}", exe.display()))?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-        // Read the address on a thread of its own, so a silent server times out.
+        // Read the addresses on a thread of its own, so a silent server times out.
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
-            let mut sent = false;
+            let (mut url, mut metrics) = (None, None);
             for line in lines.by_ref().map_while(|l| l.ok()) {
-                if !sent {
-                    if let Some(rest) = line.strip_prefix("nicplane listening on ") {
-                        let _ = tx.send(
-                            rest.split_whitespace()
-                                .next()
-                                .unwrap_or_default()
-                                .to_string(),
-                        );
-                        sent = true;
-                    }
+                if let Some(rest) = line.strip_prefix("nicplane listening on ") {
+                    url = rest.split_whitespace().next().map(str::to_string);
                 }
-                // Keep draining, so the server never blocks on a full pipe.
+                if let Some(rest) = line.strip_prefix("Metrics endpoint on ") {
+                    metrics = Some(rest.trim().to_string());
+                }
+                if let (Some(u), Some(m)) = (&url, &metrics) {
+                    let _ = tx.send((u.clone(), m.clone()));
+                    break;
+                }
             }
+            // Keep draining, so the server never blocks on a full pipe.
+            for _ in lines.by_ref() {}
         });
         let mut server = BenchServer {
             child,
             url: String::new(),
+            metrics: String::new(),
         };
-        server.url = rx
+        (server.url, server.metrics) = rx
             .recv_timeout(START_TIMEOUT)
-            .map_err(|_| anyhow!("the server did not report its address (see its log above)"))?;
+            .map_err(|_| anyhow!("the server did not report its addresses (see its log above)"))?;
         Ok(server)
+    }
+
+    /// The server's resident memory in MB (0 where `/proc` is missing).
+    fn rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
     }
 }
 
@@ -239,12 +324,78 @@ impl Drop for BenchServer {
     }
 }
 
+/// CPU time a process has used (user + system), from `/proc/PID/stat`.
+fn cpu_of(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    Duration::from_secs_f64((ticks(11) + ticks(12)) as f64 / TICKS_PER_SECOND)
+}
+
+/// The store's counters in the servers' metrics, summed over the servers.
+#[derive(Default, Clone, Copy)]
+struct StoreCounters {
+    statements: f64,
+    commits: f64,
+    commit_seconds: f64,
+    /// SQLite: writes committed in groups (sum of the group sizes).
+    grouped: f64,
+}
+
+/// The store's counters of every server (None: a server does not export the
+/// statements, an older build).
+fn store_counters(servers: &[BenchServer]) -> Option<StoreCounters> {
+    let mut c = StoreCounters::default();
+    for s in servers {
+        let text = reqwest::blocking::get(&s.metrics).ok()?.text().ok()?;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        c.statements += value("nicplane_store_statements_total")?;
+        c.commits += value("nicplane_store_commit_duration_seconds_count").unwrap_or(0.0);
+        c.commit_seconds += value("nicplane_store_commit_duration_seconds_sum").unwrap_or(0.0);
+        c.grouped += value("nicplane_sqlite_group_size_sum").unwrap_or(0.0);
+    }
+    Some(c)
+}
+
+/// The counters read before and after a phase.
+struct Sample {
+    client_cpu: Duration,
+    server_cpu: Duration,
+    store: Option<StoreCounters>,
+}
+
+impl Sample {
+    fn take(servers: &[BenchServer]) -> Sample {
+        // The blocking client must not run on the async runtime's thread.
+        let store = std::thread::scope(|s| s.spawn(|| store_counters(servers)).join())
+            .ok()
+            .flatten();
+        Sample {
+            client_cpu: cpu_of("self"),
+            server_cpu: servers
+                .iter()
+                .map(|s| cpu_of(&s.child.id().to_string()))
+                .sum(),
+            store,
+        }
+    }
+}
+
 /// The project, VMs and networks the clients work on.
 struct Setup {
     project: String,
     token: String,
     /// One VM per client.
     vms: Vec<String>,
+    /// One interface per VM, kept for the whole run (the read phases).
+    kept: Vec<String>,
     networks: Vec<String>,
 }
 
@@ -294,85 +445,317 @@ impl Setup {
                     .map_err(api)
             })
             .collect::<Result<Vec<_>>>()?;
+        let kept = vms
+            .iter()
+            .enumerate()
+            .map(|(i, vm)| {
+                c.interface_attach(&project, vm, &networks[i % networks.len()], None)
+                    .map(|i| i.id.to_string())
+                    .map_err(api)
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Setup {
             project,
             token,
             vms,
+            kept,
             networks,
         })
     }
 }
 
-fn add(c: &Client, s: &Setup, client: usize) -> nicplane_client::Result<String> {
-    let net = &s.networks[client % s.networks.len()];
-    c.interface_attach(&s.project, &s.vms[client], net, None)
-        .map(|i| i.id.to_string())
+/// One kind of measured work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Floor,
+    /// Native attach, then detach.
+    Native,
+    /// Nova `os-interface` attach, then detach.
+    Nova,
+    /// Neutron port create, then delete.
+    Neutron,
+    GetInterface,
+    VmInterfaces,
+    GetNetwork,
 }
 
-fn remove(c: &Client, s: &Setup, client: usize, id: &str) -> nicplane_client::Result<()> {
-    c.interface_detach(&s.project, &s.vms[client], id)
+fn ops(phase: &str) -> &'static [Op] {
+    match phase {
+        "floor" => &[Op::Floor],
+        "native" => &[Op::Native],
+        "nova" => &[Op::Nova],
+        "neutron" => &[Op::Neutron],
+        _ => &[Op::GetInterface, Op::VmInterfaces, Op::GetNetwork],
+    }
 }
 
-/// What the measurement saw.
+impl Op {
+    /// The names of its one or two rows.
+    fn names(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Op::Floor => ("floor: GET /healthz", None),
+            Op::Native => ("attach (native)", Some("detach (native)")),
+            Op::Nova => (
+                "attach (Nova os-interface)",
+                Some("detach (Nova os-interface)"),
+            ),
+            Op::Neutron => ("port create (Neutron)", Some("port delete (Neutron)")),
+            Op::GetInterface => ("GET one interface", None),
+            Op::VmInterfaces => ("GET one VM's interfaces", None),
+            Op::GetNetwork => ("GET one network", None),
+        }
+    }
+}
+
+/// What a phase saw.
 struct Measured {
     elapsed: Duration,
-    adds: Vec<Duration>,
-    removes: Vec<Duration>,
+    first: Vec<Duration>,
+    second: Vec<Duration>,
     failures: Vec<String>,
 }
 
-/// Run the add/remove pairs on every client at once.
-fn measure(clients: &[Client], setup: &Setup, count: usize, limit: Duration) -> Measured {
-    let next = AtomicUsize::new(0);
-    let barrier = Barrier::new(clients.len() + 1);
-    let (mut adds, mut removes, mut failures) = (Vec::new(), Vec::new(), Vec::new());
-    let mut elapsed = Duration::ZERO;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = clients
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let (next, barrier) = (&next, &barrier);
-                s.spawn(move || {
-                    let (mut adds, mut removes, mut failures) =
-                        (Vec::new(), Vec::new(), Vec::new());
-                    barrier.wait();
-                    let deadline = Instant::now() + limit;
-                    while Instant::now() < deadline && next.fetch_add(1, Ordering::Relaxed) < count
-                    {
-                        let t = Instant::now();
-                        match add(c, setup, i) {
-                            Ok(id) => {
-                                adds.push(t.elapsed());
-                                let t = Instant::now();
-                                match remove(c, setup, i, &id) {
-                                    Ok(()) => removes.push(t.elapsed()),
-                                    Err(e) => failures.push(format!("remove: {e}")),
-                                }
-                            }
-                            Err(e) => failures.push(format!("add: {e}")),
+/// The async client and what it works on.
+struct Bench {
+    http: reqwest::Client,
+    urls: Vec<String>,
+    setup: Setup,
+    clients: usize,
+}
+
+impl Bench {
+    /// Run `count` requests (or pairs) of `op`, `clients` at once, for at
+    /// most `limit`.
+    /// The client's tasks all run on this thread (a `LocalSet`).
+    async fn run(self: &Rc<Self>, op: Op, count: usize, limit: Duration) -> Measured {
+        let next = Rc::new(std::cell::Cell::new(0usize));
+        let start = Instant::now();
+        let deadline = start + limit;
+        let local = tokio::task::LocalSet::new();
+        let tasks: Vec<_> = (0..self.clients)
+            .map(|i| {
+                let (next, me) = (next.clone(), self.clone());
+                local.spawn_local(async move {
+                    let mut out = (Vec::new(), Vec::new(), Vec::new());
+                    while Instant::now() < deadline && next.get() < count {
+                        next.set(next.get() + 1);
+                        if let Err(e) = me.once(op, i, &mut out.0, &mut out.1).await {
+                            out.2.push(format!("{e:#}"));
                         }
                     }
-                    (adds, removes, failures)
+                    out
                 })
             })
             .collect();
-        barrier.wait();
-        let start = Instant::now();
-        for h in handles {
-            if let Ok((a, r, f)) = h.join() {
-                adds.extend(a);
-                removes.extend(r);
-                failures.extend(f);
+        let results = local
+            .run_until(async move {
+                let mut all = Vec::new();
+                for t in tasks {
+                    all.push(t.await.unwrap_or_default());
+                }
+                all
+            })
+            .await;
+        let elapsed = start.elapsed();
+        let mut m = Measured {
+            elapsed,
+            first: Vec::new(),
+            second: Vec::new(),
+            failures: Vec::new(),
+        };
+        for (a, b, f) in results {
+            m.first.extend(a);
+            m.second.extend(b);
+            m.failures.extend(f);
+        }
+        m
+    }
+
+    /// One request (or pair) of `op` by client `i`.
+    async fn once(
+        &self,
+        op: Op,
+        i: usize,
+        first: &mut Vec<Duration>,
+        second: &mut Vec<Duration>,
+    ) -> Result<()> {
+        let s = &self.setup;
+        let base = &self.urls[i % self.urls.len()];
+        let (p, vm, net) = (&s.project, &s.vms[i], &s.networks[i % s.networks.len()]);
+        match op {
+            Op::Floor => {
+                first.push(
+                    self.call("GET", &format!("{base}/healthz"), None, 200)
+                        .await?
+                        .0,
+                );
+            }
+            Op::Native => {
+                let (t, v) = self
+                    .call(
+                        "POST",
+                        &format!("{base}/v1/projects/{p}/vms/{vm}/interfaces"),
+                        Some(json!({"network_id": net})),
+                        201,
+                    )
+                    .await?;
+                first.push(t);
+                let id = id_at(&v, &["id"])?;
+                let url = format!("{base}/v1/projects/{p}/vms/{vm}/interfaces/{id}");
+                second.push(self.call("DELETE", &url, None, 204).await?.0);
+            }
+            Op::Nova => {
+                let url = format!("{base}/compute/v2.1/servers/{vm}/os-interface");
+                let body = json!({"interfaceAttachment": {"net_id": net}});
+                let (t, v) = self.call("POST", &url, Some(body), 200).await?;
+                first.push(t);
+                let id = id_at(&v, &["interfaceAttachment", "port_id"])?;
+                second.push(
+                    self.call("DELETE", &format!("{url}/{id}"), None, 202)
+                        .await?
+                        .0,
+                );
+            }
+            Op::Neutron => {
+                let url = format!("{base}/network/v2.0/ports");
+                let body = json!({"port": {"network_id": net}});
+                let (t, v) = self.call("POST", &url, Some(body), 201).await?;
+                first.push(t);
+                let id = id_at(&v, &["port", "id"])?;
+                second.push(
+                    self.call("DELETE", &format!("{url}/{id}"), None, 204)
+                        .await?
+                        .0,
+                );
+            }
+            Op::GetInterface => {
+                let url = format!("{base}/v1/projects/{p}/interfaces/{}", s.kept[i]);
+                first.push(self.call("GET", &url, None, 200).await?.0);
+            }
+            Op::VmInterfaces => {
+                let url = format!("{base}/v1/projects/{p}/vms/{vm}/interfaces");
+                first.push(self.call("GET", &url, None, 200).await?.0);
+            }
+            Op::GetNetwork => {
+                let url = format!("{base}/v1/projects/{p}/networks/{net}");
+                first.push(self.call("GET", &url, None, 200).await?.0);
             }
         }
-        elapsed = start.elapsed();
-    });
-    Measured {
-        elapsed,
-        adds,
-        removes,
-        failures,
+        Ok(())
+    }
+
+    /// One request, its latency and its JSON body (Null when empty).
+    async fn call(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<Value>,
+        want: u16,
+    ) -> Result<(Duration, Value)> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let mut req = self.http.request(method.clone(), url);
+        if !url.ends_with("/healthz") {
+            req = req
+                .bearer_auth(&self.setup.token)
+                .header("X-Auth-Token", &self.setup.token);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let t = Instant::now();
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await?;
+        let took = t.elapsed();
+        if status != want {
+            bail!(
+                "{method} {url}: {status} {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            );
+        }
+        let v = if bytes.is_empty() || !bytes.starts_with(b"{") {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)?
+        };
+        Ok((took, v))
+    }
+}
+
+/// The string at `path` in `v`.
+fn id_at(v: &Value, path: &[&str]) -> Result<String> {
+    let mut at = v;
+    for k in path {
+        at = &at[k];
+    }
+    at.as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("no {} in the answer", path.join(".")))
+}
+
+/// One row of the table.
+struct Row {
+    name: &'static str,
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    errors: usize,
+    /// Statements per request (None: the servers do not export them).
+    statements: Option<f64>,
+    /// SQLite: writes per group commit, and ms per commit (fsync included).
+    commits: Option<(f64, f64)>,
+    /// Server CPU per request, microseconds.
+    cpu_us: f64,
+    floor: bool,
+}
+
+impl Row {
+    fn of(op: Op, m: &Measured, before: &Sample, after: &Sample, scrape: f64) -> Vec<Row> {
+        let secs = m.elapsed.as_secs_f64().max(f64::EPSILON);
+        let (a, b) = op.names();
+        let all = (m.first.len() + m.second.len()).max(1) as f64;
+        let store = match (before.store, after.store) {
+            (Some(x), Some(y)) => Some(StoreCounters {
+                statements: (y.statements - x.statements - scrape).max(0.0),
+                commits: y.commits - x.commits,
+                commit_seconds: y.commit_seconds - x.commit_seconds,
+                grouped: y.grouped - x.grouped,
+            }),
+            _ => None,
+        };
+        let statements = store.map(|c| c.statements / all);
+        // Writes per commit and the mean commit time (SQLite: one group).
+        let commits = store
+            .filter(|c| c.commits > 0.0 && c.grouped > 0.0)
+            .map(|c| (c.grouped / c.commits, c.commit_seconds * 1000.0 / c.commits));
+        let cpu_us = after
+            .server_cpu
+            .saturating_sub(before.server_cpu)
+            .as_secs_f64()
+            * 1e6
+            / all;
+        let row = |name, v: &Vec<Duration>| {
+            let mut v = v.clone();
+            Row {
+                name,
+                rate: v.len() as f64 / secs,
+                p50: percentile_ms(&mut v, 50),
+                p99: percentile_ms(&mut v, 99),
+                errors: m.failures.len(),
+                statements,
+                commits,
+                cpu_us,
+                floor: op == Op::Floor,
+            }
+        };
+        for f in m.failures.iter().take(3) {
+            eprintln!("  {a}: failed: {f}");
+        }
+        let mut rows = vec![row(a, &m.first)];
+        if let Some(b) = b {
+            rows.push(row(b, &m.second));
+        }
+        rows
     }
 }
 
@@ -386,38 +769,44 @@ fn percentile_ms(v: &mut [Duration], p: usize) -> f64 {
     v[i].as_secs_f64() * 1000.0
 }
 
-fn print_table(label: &str, a: &HttpBenchArgs, m: &Measured) {
-    let (mut adds, mut removes) = (m.adds.clone(), m.removes.clone());
-    let secs = m.elapsed.as_secs_f64().max(f64::EPSILON);
+fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
     if !a.no_header {
         println!(
-            "{:<26} {:>7} {:>5} {:>7} {:>7} {:>9} {:>9} {:>9} {:>9} {:>6}",
+            "{:<22} {:<27} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>7} {:>11} {:>6}",
             "configuration",
+            "work",
             "clients",
-            "pairs",
-            "adds/s",
-            "rems/s",
-            "add p50",
-            "add p99",
-            "rem p50",
-            "rem p99",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "×floor",
+            "stmts",
+            "cpu µs",
+            "group/commit",
             "errors"
         );
     }
-    println!(
-        "{:<26} {:>7} {:>5} {:>7.0} {:>7.0} {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>6}",
-        label,
-        a.clients,
-        m.removes.len(),
-        m.adds.len() as f64 / secs,
-        m.removes.len() as f64 / secs,
-        percentile_ms(&mut adds, 50),
-        percentile_ms(&mut adds, 99),
-        percentile_ms(&mut removes, 50),
-        percentile_ms(&mut removes, 99),
-        m.failures.len()
-    );
-    for f in m.failures.iter().take(5) {
-        eprintln!("  failed: {f}");
+    let floor = rows.iter().find(|r| r.floor).map_or(f64::NAN, |r| r.rate);
+    for r in rows {
+        let stmts = r
+            .statements
+            .map_or_else(|| "-".to_string(), |s| format!("{s:.1}"));
+        let commits = r
+            .commits
+            .map_or_else(|| "-".to_string(), |(g, ms)| format!("{g:.1}/{ms:.1}ms"));
+        println!(
+            "{:<22} {:<27} {:>7} {:>8.0} {:>8.2} {:>8.2} {:>7.3} {:>6} {:>7.0} {:>11} {:>6}",
+            label,
+            r.name,
+            a.clients,
+            r.rate,
+            r.p50,
+            r.p99,
+            r.rate / floor,
+            stmts,
+            r.cpu_us,
+            commits,
+            r.errors
+        );
     }
 }

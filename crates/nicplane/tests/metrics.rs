@@ -262,6 +262,43 @@ fn the_store_metrics_count_each_commit() {
 }
 
 #[test]
+fn the_store_counts_the_statements_its_use_cases_run() {
+    // The hourly purge runs once at start, before the tenant is made; it
+    // must not run again between the scrapes.
+    let s = Server::start(&[
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--purge-interval",
+        "3600",
+    ]);
+    let t = tenant(&s, "statements");
+    const NAME: &str = "nicplane_store_statements_total";
+    let first = scrape(&s).get(NAME, &[]);
+    let second = scrape(&s).get(NAME, &[]);
+    // A scrape reads the capacity series from the store: its own statements.
+    let per_scrape = second - first;
+    assert!(per_scrape > 0.0, "a scrape runs statements");
+    // The health check touches no store.
+    for _ in 0..3 {
+        let r = Http::new()
+            .get(format!("{}/healthz", s.url))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let third = scrape(&s).get(NAME, &[]);
+    assert_eq!(third - second, per_scrape);
+    // A network create runs statements of its own.
+    t.standard_network("counted", "10.77.0.0/24");
+    let fourth = scrape(&s).get(NAME, &[]);
+    assert!(
+        fourth - third > per_scrape,
+        "{} statements for a scrape and a network create",
+        fourth - third
+    );
+}
+
+#[test]
 fn capacity_gauges_follow_addresses_public_ips_and_quotas() {
     let mut s = Server::start(METRICS);
     let t = tenant(&s, "cap");

@@ -159,9 +159,12 @@ pub fn resolve_groups(
             }
             Ok(out)
         }
-        None => {
-            Ok(crate::network::create_default_security_group(tx, project)?.id).map(|id| vec![id])
-        }
+        None => match tx.security_group_default_id(project)? {
+            Some(id) => Ok(vec![id]),
+            None => Ok(vec![
+                crate::network::create_default_security_group(tx, project)?.id,
+            ]),
+        },
     }
 }
 

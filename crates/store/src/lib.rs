@@ -207,11 +207,22 @@ impl Store {
     }
 
     /// Run `f` on a read-only connection (PostgreSQL: a read-only snapshot).
+    ///
+    /// SQLite: when a read connection is free, the read runs right here, on
+    /// the caller's thread: a read is a few indexed lookups (lists are paged),
+    /// far cheaper than the hand-off to tokio's blocking pool and back that
+    /// it would otherwise cost (docs/performance.md). When every connection
+    /// is busy, the read waits for one on the blocking pool as before.
     pub async fn read<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
         F: Fn(&mut dyn Tx) -> Result<R> + Send + Sync + 'static,
     {
+        if let Backend::Sqlite(s) = &*self.inner {
+            if let Some(conn) = s.try_reader() {
+                return s.read_on(conn, f);
+            }
+        }
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || match &*inner {
             Backend::Sqlite(s) => s.read(f),

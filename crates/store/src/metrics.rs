@@ -18,7 +18,23 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
+use std::sync::LazyLock;
 use std::time::Duration;
+
+/// SQL statements the use cases of this process ran, on either engine
+/// (process-wide: one server runs one store). Counted where a statement is
+/// executed (`sqlite::exec`, `postgres::exec`), not the transaction control
+/// around it (`BEGIN`, `SAVEPOINT`, `COMMIT`). `nicplane bench http` divides
+/// its growth by the requests of a phase: statements per attach.
+pub(crate) static STATEMENTS: LazyLock<Counter> = LazyLock::new(Counter::default);
+
+/// Count one statement run (see [`STATEMENTS`]); its text is logged at
+/// `trace` level under the target `nicplane_store::sql`
+/// (`NICPLANE_LOG=warn,nicplane_store::sql=trace` lists what a request runs).
+pub(crate) fn statement_run(sql: &str) {
+    STATEMENTS.inc();
+    tracing::trace!(target: "nicplane_store::sql", sql, "statement");
+}
 
 /// Buckets of commit latency: 0.25 ms to about 8 s, doubling.
 fn commit_buckets() -> Histogram {
@@ -123,6 +139,11 @@ impl StoreMetrics {
             "Time a store COMMIT took (SQLite: one per group of writes, fsync included)",
             Unit::Seconds,
             self.commit_seconds.clone(),
+        );
+        registry.register(
+            "store_statements",
+            "SQL statements the use cases ran (transaction control not counted)",
+            STATEMENTS.clone(),
         );
         match self.backend {
             "sqlite" => {

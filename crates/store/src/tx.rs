@@ -95,6 +95,14 @@ pub trait Tx:
     fn security_group_get(&mut self, id: SecurityGroupId) -> Result<Option<SecurityGroup>>;
     fn security_group_list(&mut self, project: &ProjectId) -> Result<Vec<SecurityGroup>>;
     fn security_group_default(&mut self, project: &ProjectId) -> Result<Option<SecurityGroup>>;
+    /// The id of the project's default group, without its rules (an attach
+    /// needs only the id).
+    fn security_group_default_id(
+        &mut self,
+        project: &ProjectId,
+    ) -> Result<Option<SecurityGroupId>> {
+        Ok(self.security_group_default(project)?.map(|g| g.id))
+    }
     fn security_group_update(&mut self, sg: &SecurityGroup) -> Result<()>;
     fn security_group_delete(&mut self, id: SecurityGroupId) -> Result<()>;
     fn security_group_in_use(&mut self, id: SecurityGroupId) -> Result<bool>;

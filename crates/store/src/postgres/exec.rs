@@ -208,6 +208,7 @@ fn as_sql(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
 impl Exec for PgExec<'_> {
     fn each_row(&mut self, sql: &str, params: &[Param], f: RowFn<'_>) -> Result<()> {
         crate::sql::storable(params)?;
+        crate::metrics::statement_run(sql);
         let stmt = self.statement(sql)?;
         let rows = self.conn.client.query(&stmt, &as_sql(params));
         for row in rows.map_err(|e| self.fail(e))? {
@@ -218,6 +219,7 @@ impl Exec for PgExec<'_> {
 
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64> {
         crate::sql::storable(params)?;
+        crate::metrics::statement_run(sql);
         let stmt = self.statement(sql)?;
         let n = self.conn.client.execute(&stmt, &as_sql(params));
         n.map_err(|e| self.fail(e))

@@ -108,12 +108,17 @@ impl<E: Exec> SqlTx<E> {
         Ok(sg)
     }
 
-    fn sync_interface_groups(&mut self, i: &Interface) -> Result<()> {
+    /// The interface's rows in `interface_security_groups` as its
+    /// `security_groups` say; `fresh`: the interface was just inserted, so it
+    /// has none to delete (one statement less per attach).
+    fn sync_interface_groups(&mut self, i: &Interface, fresh: bool) -> Result<()> {
         let iid = i.id.to_string();
-        self.exec.execute(
-            "DELETE FROM interface_security_groups WHERE interface_id = $1",
-            args![&iid],
-        )?;
+        if !fresh {
+            self.exec.execute(
+                "DELETE FROM interface_security_groups WHERE interface_id = $1",
+                args![&iid],
+            )?;
+        }
         for sg in &i.security_groups {
             self.exec.execute(
                 "INSERT INTO interface_security_groups (interface_id, security_group_id) \
@@ -465,6 +470,16 @@ impl<E: Exec> Tx for SqlTx<E> {
             Some(sg) => self.sg_with_rules(sg).map(Some),
             None => Ok(None),
         }
+    }
+    fn security_group_default_id(
+        &mut self,
+        project: &ProjectId,
+    ) -> Result<Option<SecurityGroupId>> {
+        self.exec.query_opt(
+            "SELECT id FROM security_groups WHERE project_id = $1 AND is_default",
+            args![project.to_string()],
+            |r| r.parse(0, "id"),
+        )
     }
     fn security_group_update(&mut self, sg: &SecurityGroup) -> Result<()> {
         self.run(
@@ -938,7 +953,7 @@ impl<E: Exec> Tx for SqlTx<E> {
 
     fn interface_insert(&mut self, i: &Interface, auto_delete: bool) -> Result<()> {
         self.insert_interface_row(i, auto_delete, false)?;
-        self.sync_interface_groups(i)
+        self.sync_interface_groups(i, true)
     }
     /// ```sql
     /// INSERT INTO interfaces (...) VALUES (...) ON CONFLICT (mac_address) DO NOTHING
@@ -947,7 +962,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         if self.insert_interface_row(i, auto_delete, true)? == 0 {
             return Ok(false);
         }
-        self.sync_interface_groups(i)?;
+        self.sync_interface_groups(i, true)?;
         Ok(true)
     }
     /// Inside a write on PostgreSQL this locks the interface row (`FOR
@@ -1008,7 +1023,7 @@ impl<E: Exec> Tx for SqlTx<E> {
             ],
         )?;
         if old_groups.as_deref() != Some(groups.as_str()) {
-            self.sync_interface_groups(i)?;
+            self.sync_interface_groups(i, false)?;
         }
         Ok(())
     }

@@ -104,6 +104,7 @@ impl Row for rusqlite::Row<'_> {
 impl Exec for SqliteExec<'_> {
     fn each_row(&mut self, sql: &str, params: &[Param], f: RowFn<'_>) -> Result<()> {
         crate::sql::storable(params)?;
+        crate::metrics::statement_run(sql);
         let mut stmt = self
             .conn
             .prepare_cached(&sqlite_text(sql))
@@ -119,6 +120,7 @@ impl Exec for SqliteExec<'_> {
 
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64> {
         crate::sql::storable(params)?;
+        crate::metrics::statement_run(sql);
         let mut stmt = self
             .conn
             .prepare_cached(&sqlite_text(sql))

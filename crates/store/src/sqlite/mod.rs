@@ -50,6 +50,8 @@ pub struct SqliteStore {
     reader_free: Condvar,
     /// Group sizes, commit latency, waits for a reader.
     metrics: StoreMetrics,
+    /// Dropped with the store, which ends the checkpoint thread.
+    _stop_checkpoints: mpsc::Sender<()>,
 }
 
 /// Longest a read waits for a free read connection before answering 503.
@@ -67,8 +69,11 @@ fn open_connection(path: &str, read_only: bool, sync: Synchronous) -> Result<Con
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
          PRAGMA cache_size = -65536;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA wal_autocheckpoint = {};
          PRAGMA query_only = {};",
         sync.pragma(),
+        WRITER_CHECKPOINT_PAGES,
         if read_only { 1 } else { 0 }
     ))
     .map_err(exec::decode)?;
@@ -77,6 +82,14 @@ fn open_connection(path: &str, read_only: bool, sync: Synchronous) -> Result<Con
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
+
+/// WAL pages after which a commit checkpoints on the writer itself. The
+/// checkpointer thread ([`checkpoint_loop`]) normally keeps the WAL far below
+/// this; the bound only matters when it falls behind (40 MB of 4 KiB pages).
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
+
+/// How often the checkpointer thread copies the WAL into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// Prepared statements cached per connection (more than all the store's queries).
 const STATEMENT_CACHE: usize = 512;
@@ -105,8 +118,18 @@ impl SqliteStore {
             .name("nicplane-sqlite-writer".into())
             .spawn(move || writer_loop(conn, receiver, max_group, &writer_metrics))
             .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
+        // Checkpoints on a connection of their own, off the writer: SQLite's
+        // automatic checkpoint would run inside a group's COMMIT and every
+        // write of that group would wait for it.
+        let checkpointer = open_connection(path, false, sync)?;
+        let (stop_checkpoints, stopped) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("nicplane-sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpointer, stopped))
+            .map_err(|e| Error::internal(format!("cannot start the checkpoint thread: {e}")))?;
         Ok(SqliteStore {
             writer: Mutex::new(sender),
+            _stop_checkpoints: stop_checkpoints,
             readers: Mutex::new(readers),
             reader_free: Condvar::new(),
             metrics,
@@ -178,6 +201,22 @@ impl SqliteStore {
     /// Run a read on a pooled read-only connection (blocking).
     pub fn read<R>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<R>) -> Result<R> {
         let conn = self.take_reader()?;
+        self.read_on(conn, f)
+    }
+
+    /// A free read connection if there is one now (never waits).
+    pub(crate) fn try_reader(&self) -> Option<Connection> {
+        let conn = self.readers.lock().ok()?.pop()?;
+        self.metrics.reader_wait_seconds.observe(0.0);
+        Some(conn)
+    }
+
+    /// Run a read on `conn` (taken from the pool), then give it back.
+    pub(crate) fn read_on<R>(
+        &self,
+        conn: Connection,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R>,
+    ) -> Result<R> {
         let result = match conn.execute_batch("BEGIN") {
             Ok(()) => {
                 let r = catch_unwind(AssertUnwindSafe(|| {
@@ -196,6 +235,19 @@ impl SqliteStore {
         }
         self.reader_free.notify_one();
         result
+    }
+}
+
+/// Copy the WAL into the database every [`CHECKPOINT_EVERY`] until the
+/// store is dropped (`stop` disconnects). `PASSIVE` never waits for the
+/// writer or the readers; what it cannot copy now it copies next time.
+fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+    // This connection only checkpoints; its own automatic checkpoint is moot.
+    let _ = conn.execute_batch("PRAGMA wal_autocheckpoint = 0");
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "SQLite checkpoint failed");
+        }
     }
 }
 
