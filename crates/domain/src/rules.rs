@@ -1599,6 +1599,18 @@ pub fn router_gateway_removable(router: &Router, floating_ips: u64) -> Result<()
     Ok(())
 }
 
+/// A router's gateway is on an external network, which in nicplane is a
+/// data center's (its public IP pools); a project network the caller sees
+/// (its own or a shared one) is never one: Neutron's 400 `BadRequest`
+/// (l3_db `_validate_gw_info`). A network the caller does not see stays
+/// "not found" (decided by the caller of this rule).
+pub fn router_gateway_network_external(network: &Network) -> Result<()> {
+    Err(Error::invalid(format!(
+        "Bad router request: Network {} is not an external network.",
+        network.id
+    )))
+}
+
 /// Only the cloud admin chooses a gateway's external addresses (Neutron's
 /// policy `create_router:external_gateway_info:external_fixed_ips`).
 pub fn router_gateway_ip_choice_allowed(cloud_admin: bool) -> Result<()> {

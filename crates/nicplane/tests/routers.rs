@@ -660,3 +660,82 @@ fn native_api_and_cli_manage_routers() {
     cli(&["router", "delete", "r-cli"]);
     assert_eq!(cli(&["--json", "router", "list"]).trim(), "[]");
 }
+
+/// A gateway on a network the caller sees but that is not external (its
+/// own project network) is Neutron's 400 `BadRequest`, on create and on
+/// update, and changes nothing; another project's network and a network
+/// that does not exist both stay the same 404.
+#[test]
+fn gateway_on_a_network_that_is_not_external() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "rt-notext");
+    let other = tenant(&server, "rt-notext-o");
+    let (own, _) = network(&t.admin, "inner", "10.61.0.0/24");
+    let (theirs, _) = network(&other.admin, "theirs", "10.62.0.0/24");
+    let missing = "6f1c1a7e-0000-4000-8000-000000000001";
+    let create = |net: &str| {
+        neutron(
+            &t.admin,
+            Method::POST,
+            "/routers",
+            Some(&json!({"router": {"external_gateway_info": {"network_id": net}}})),
+        )
+    };
+    assert_neutron_error(
+        "own network on create",
+        &create(&own),
+        400,
+        "BadRequest",
+        &format!("Bad router request: Network {own} is not an external network."),
+    );
+    assert_neutron_error(
+        "another project's network",
+        &create(&theirs),
+        404,
+        "NetworkNotFound",
+        &format!("Network {theirs} could not be found."),
+    );
+    assert_neutron_error(
+        "no such network",
+        &create(missing),
+        404,
+        "NetworkNotFound",
+        &format!("Network {missing} could not be found."),
+    );
+    let listed = ok(
+        "list",
+        neutron(&t.admin, Method::GET, "/routers", None),
+        200,
+    );
+    assert_eq!(listed["routers"], json!([]), "nothing was created");
+
+    let rid = id(&router(&t.admin, json!({"name": "r"})));
+    let update = |net: &str| {
+        neutron(
+            &t.admin,
+            Method::PUT,
+            &format!("/routers/{rid}"),
+            Some(&json!({"router": {"external_gateway_info": {"network_id": net}}})),
+        )
+    };
+    assert_neutron_error(
+        "own network on update",
+        &update(&own),
+        400,
+        "BadRequest",
+        &format!("Bad router request: Network {own} is not an external network."),
+    );
+    assert_neutron_error(
+        "another project's network on update",
+        &update(&theirs),
+        404,
+        "NetworkNotFound",
+        &format!("Network {theirs} could not be found."),
+    );
+    let shown = ok(
+        "show",
+        neutron(&t.admin, Method::GET, &format!("/routers/{rid}"), None),
+        200,
+    );
+    assert_eq!(shown["router"]["external_gateway_info"], Value::Null);
+}

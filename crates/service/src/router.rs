@@ -554,6 +554,23 @@ impl Service {
         .await
     }
 
+    /// Why a network that is not a data center's external network cannot
+    /// be a router's gateway: "not found" when the project does not see it
+    /// (no such network, or another project's), else
+    /// `rules::router_gateway_network_external`'s refusal. Writes nothing.
+    pub async fn router_gateway_network_check(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        network: NetworkId,
+    ) -> Result<()> {
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            let n = crate::network::visible_network(tx, p, network)?;
+            rules::router_gateway_network_external(&n)
+        })
+        .await
+    }
+
     /// `router_list`: the project's routers, by id.
     pub async fn router_list(&self, caller: &Caller, project: &ProjectId) -> Result<Vec<Router>> {
         self.project_read(caller, project, Need::Read, move |tx, p| tx.router_list(p))

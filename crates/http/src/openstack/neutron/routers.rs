@@ -15,7 +15,7 @@ use super::{
     body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
     NeutronResult,
 };
-use crate::openstack::{base_url, os_time};
+use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::Uri;
@@ -146,7 +146,12 @@ struct InterfaceBody {
 
 /// A gateway body: `None` for null or `{}` (no gateway), else the data
 /// center it names and the gateway to set.
-fn gateway(v: &Value, zones: &Zones) -> NeutronResult<Option<(DataCenterId, GatewaySpec)>> {
+async fn gateway(
+    s: &AppState,
+    a: &Scoped,
+    v: &Value,
+    zones: &Zones,
+) -> NeutronResult<Option<(DataCenterId, GatewaySpec)>> {
     let obj = match v {
         Value::Null => return Ok(None),
         Value::Object(m) if m.is_empty() => return Ok(None),
@@ -163,10 +168,28 @@ fn gateway(v: &Value, zones: &Zones) -> NeutronResult<Option<(DataCenterId, Gate
             "Invalid input for external_gateway_info. Reason: network_id is required.",
         ))
     })?;
-    let dc = zones
-        .external_by_id(&network)
-        .map(|d| d.id)
-        .ok_or_else(|| NeutronError::from(Error::not_found(Kind::Network, &network)))?;
+    let Some(dc) = zones.external_by_id(&network).map(|d| d.id) else {
+        // Not an external network: the core says why (404, or 400 which
+        // Neutron raises as `BadRequest`).
+        s.service
+            .router_gateway_network_check(
+                &a.caller,
+                &a.project,
+                NetworkId::parse_for_lookup(&network)?,
+            )
+            .await
+            .map_err(|e| match &e {
+                Error::InvalidRequest { message } => {
+                    let message = message.clone();
+                    NeutronError::from(e).with("BadRequest", message)
+                }
+                _ => NeutronError::from(e),
+            })?;
+        return Err(NeutronError::from(Error::not_found(
+            Kind::Network,
+            &network,
+        )));
+    };
     let ips = match g.external_fixed_ips {
         None => None,
         Some(list) => {
@@ -259,7 +282,7 @@ pub async fn create(
     check_owner_of(&b.project_id, &b.tenant_id, &a)?;
     let zones = Zones::load(&s, &a).await?;
     let gw = match &b.external_gateway_info {
-        Some(v) => gateway(v, &zones)?,
+        Some(v) => gateway(&s, &a, v, &zones).await?,
         None => None,
     };
     let data_center_id = match (&gw, b.availability_zone_hints.is_empty()) {
@@ -311,7 +334,7 @@ pub async fn update(
         ..RouterPatch::default()
     };
     if let Some(v) = &b.external_gateway_info {
-        match gateway(v, &zones)? {
+        match gateway(&s, &a, v, &zones).await? {
             None => patch.clear_gateway = true,
             Some((dc, g)) => {
                 let current = s.service.router_get(&a.caller, &a.project, id).await?;
