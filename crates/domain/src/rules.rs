@@ -814,18 +814,29 @@ pub fn flavor_manage_allowed(cloud_admin: bool, action: &str) -> Result<()> {
     )))
 }
 
-/// A public IP maps to its interface's IPv4 address: a fixed IP named with
-/// the request (Neutron's `fixed_ip_address`) must be that address.
-pub fn public_ip_fixed_ip_matches(iface: &Interface, wanted: Option<&str>) -> Result<()> {
-    if let Some(f) = wanted {
-        if iface.ipv4().map(|x| x.to_string()).as_deref() != Some(f) {
-            return Err(Error::invalid(format!(
-                "Port {} does not have fixed ip {f}; a floating IP maps to the port's IPv4 address.",
+/// A public IP maps to one of its interface's IPv4 addresses: a fixed IP
+/// named with the request (Neutron's `fixed_ip_address`) must be one of
+/// them. Returns the address the public IP maps to: the one named, else the
+/// interface's first IPv4 address.
+pub fn public_ip_fixed_ip_matches(
+    iface: &Interface,
+    wanted: Option<&str>,
+) -> Result<Option<IpAddr>> {
+    let Some(f) = wanted else {
+        return Ok(iface.ipv4());
+    };
+    iface
+        .fixed_ips
+        .iter()
+        .map(|x| x.ip_address)
+        .find(|a| a.is_ipv4() && a.to_string() == f)
+        .map(Some)
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "Port {} does not have fixed ip {f}; a floating IP maps to one of the port's IPv4 addresses.",
                 iface.id
-            )));
-        }
-    }
-    Ok(())
+            ))
+        })
 }
 
 /// Name of every project's default security group.

@@ -88,7 +88,7 @@ fn floating_ip_fixed_address_is_checked_in_the_write() {
     assert_eq!(
         body["NeutronError"]["message"],
         format!(
-            "Port {port_id} does not have fixed ip 10.31.0.11; a floating IP maps to the port's IPv4 address."
+            "Port {port_id} does not have fixed ip 10.31.0.11; a floating IP maps to one of the port's IPv4 addresses."
         )
     );
     let (_, list) = call(&t.admin, Method::GET, "/network/v2.0/floatingips", None);

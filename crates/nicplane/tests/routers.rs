@@ -739,3 +739,112 @@ fn gateway_on_a_network_that_is_not_external() {
     );
     assert_eq!(shown["router"]["external_gateway_info"], Value::Null);
 }
+
+/// A port with several IPv4 addresses (two subnets): a floating IP's
+/// `fixed_ip_address` may name any of them and the floating IP maps to that
+/// one, kept when re-associated with the same port without one, changed by
+/// naming another; an address the port lacks is 400 and changes nothing;
+/// without it the floating IP maps to the port's first IPv4 address.
+#[test]
+fn floating_ip_maps_to_a_chosen_fixed_ip_of_the_port() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "rt-multi");
+    let c = &t.admin;
+    let (net, first_sub) = network(c, "rt-multi", "10.66.0.0/24");
+    let second_sub = ok(
+        "second subnet",
+        neutron(
+            c,
+            Method::POST,
+            "/subnets",
+            Some(&json!({"subnet": {"network_id": net, "ip_version": 4, "cidr": "10.67.0.0/24"}})),
+        ),
+        201,
+    )["subnet"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let p = ok(
+        "port",
+        neutron(
+            c,
+            Method::POST,
+            "/ports",
+            Some(&json!({"port": {"network_id": net, "fixed_ips": [
+                {"subnet_id": first_sub, "ip_address": "10.66.0.10"},
+                {"subnet_id": second_sub, "ip_address": "10.67.0.20"}]}})),
+        ),
+        201,
+    )["port"]
+        .clone();
+    let pid = id(&p);
+    let f = ok(
+        "create on the second address",
+        neutron(
+            c,
+            Method::POST,
+            "/floatingips",
+            Some(
+                &json!({"floatingip": {"floating_network_id": t.dc, "port_id": pid,
+                "fixed_ip_address": "10.67.0.20"}}),
+            ),
+        ),
+        201,
+    )["floatingip"]
+        .clone();
+    let fid = id(&f);
+    assert_eq!(f["fixed_ip_address"], "10.67.0.20");
+    assert_eq!(f["port_id"], json!(pid));
+    let show = |case: &str| {
+        ok(
+            case,
+            neutron(c, Method::GET, &format!("/floatingips/{fid}"), None),
+            200,
+        )["floatingip"]
+            .clone()
+    };
+    assert_eq!(show("shown")["fixed_ip_address"], "10.67.0.20");
+    let put = |body: Value| {
+        neutron(
+            c,
+            Method::PUT,
+            &format!("/floatingips/{fid}"),
+            Some(&json!({ "floatingip": body })),
+        )
+    };
+    let same = ok("same port", put(json!({"port_id": pid})), 200);
+    assert_eq!(same["floatingip"]["fixed_ip_address"], "10.67.0.20");
+    let moved = ok(
+        "the first address",
+        put(json!({"port_id": pid, "fixed_ip_address": "10.66.0.10"})),
+        200,
+    );
+    assert_eq!(moved["floatingip"]["fixed_ip_address"], "10.66.0.10");
+    assert_neutron_error(
+        "an address the port lacks",
+        &put(json!({"port_id": pid, "fixed_ip_address": "10.66.0.99"})),
+        400,
+        "InvalidInput",
+        &format!(
+            "Port {pid} does not have fixed ip 10.66.0.99; a floating IP maps to one of the port's IPv4 addresses."
+        ),
+    );
+    assert_eq!(show("unchanged")["fixed_ip_address"], "10.66.0.10");
+    let off = ok("disassociate", put(json!({"port_id": null})), 200);
+    assert_eq!(off["floatingip"]["fixed_ip_address"], Value::Null);
+    let back = ok("re-associate", put(json!({"port_id": pid})), 200);
+    assert_eq!(back["floatingip"]["fixed_ip_address"], "10.66.0.10");
+    let again = ok(
+        "the second address again",
+        put(json!({"port_id": pid, "fixed_ip_address": "10.67.0.20"})),
+        200,
+    );
+    assert_eq!(again["floatingip"]["fixed_ip_address"], "10.67.0.20");
+    ok("disassociate again", put(json!({"port_id": null})), 200);
+    let first = ok(
+        "re-associate to the first",
+        put(json!({"port_id": pid})),
+        200,
+    );
+    assert_eq!(first["floatingip"]["fixed_ip_address"], "10.66.0.10");
+}

@@ -332,9 +332,10 @@ impl Service {
             }
             tx.data_center_get(req.data_center)?
                 .ok_or_else(|| Error::not_found(Kind::DataCenter, req.data_center))?;
+            let mut maps_to = None;
             if let Some(i) = req.interface {
                 let iface = owned_interface(tx, p, i)?;
-                rules::public_ip_fixed_ip_matches(&iface, req.fixed_ip.as_deref())?;
+                maps_to = rules::public_ip_fixed_ip_matches(&iface, req.fixed_ip.as_deref())?;
                 rules::interface_in_pool_data_center(&iface, req.data_center)?;
             }
             allocate_at_tx(
@@ -346,6 +347,7 @@ impl Service {
                     description: req.description.clone(),
                 },
                 req.address,
+                maps_to,
             )
         })
         .await

@@ -97,7 +97,7 @@ pub fn check_target(tx: &mut dyn Tx, iface: &Interface) -> Result<()> {
 
 /// Allocate (inside a transaction).
 pub fn allocate_tx(tx: &mut dyn Tx, project: &ProjectId, spec: &PublicIpSpec) -> Result<PublicIp> {
-    allocate_at_tx(tx, project, spec, None)
+    allocate_at_tx(tx, project, spec, None, None)
 }
 
 /// Take a chosen address of the data center's pools: a host address of one
@@ -123,6 +123,7 @@ pub fn allocate_at_tx(
     project: &ProjectId,
     spec: &PublicIpSpec,
     chosen: Option<IpAddr>,
+    fixed_ip: Option<IpAddr>,
 ) -> Result<PublicIp> {
     check_text("description", &spec.description)?;
     let (dc, iface) = match (spec.interface_id, spec.data_center_id) {
@@ -154,7 +155,7 @@ pub fn allocate_at_tx(
         address,
         interface_id: iface.as_ref().map(|i| i.id),
         vm_id: iface.as_ref().and_then(|i| i.vm_id),
-        fixed_ip: iface.as_ref().and_then(|i| i.ipv4()),
+        fixed_ip: iface.as_ref().and_then(|i| fixed_ip.or_else(|| i.ipv4())),
         description: spec.description.clone(),
         created_at: now(),
     };
@@ -194,15 +195,20 @@ pub fn associate_tx(
     fixed_ip: Option<&str>,
 ) -> Result<PublicIp> {
     let (ip, _) = owned_public_ip(tx, project, id)?;
+    let mut maps_to = None;
     if let Some(t) = target {
         let iface = owned_interface(tx, project, t)?;
-        rules::public_ip_fixed_ip_matches(&iface, fixed_ip)?;
+        maps_to = rules::public_ip_fixed_ip_matches(&iface, fixed_ip)?;
+        // Re-associating with the same port keeps the chosen address.
+        if fixed_ip.is_none() && ip.interface_id == Some(t) {
+            maps_to = ip.fixed_ip.or(maps_to);
+        }
         if ip.interface_id != Some(t) {
             check_target(tx, &iface)?;
         }
         rules::public_ip_in_interface_data_center(&ip, &iface)?;
     }
-    tx.public_ip_set_interface(id, target, &ip.description)?;
+    tx.public_ip_set_interface(id, target, &ip.description, maps_to)?;
     Ok(tx
         .public_ip_get(id)?
         .ok_or_else(|| Error::not_found(Kind::PublicIp, id))?

@@ -219,6 +219,7 @@ pub trait Tx:
         id: PublicIpId,
         iface: Option<InterfaceId>,
         description: &str,
+        fixed_ip: Option<IpAddr>,
     ) -> Result<()>;
     fn public_ip_delete(&mut self, id: PublicIpId) -> Result<()>;
     fn public_ip_list(

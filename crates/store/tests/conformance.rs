@@ -1485,7 +1485,7 @@ fn public_ip_address_and_interface_are_unique() {
                 tx.public_ip_insert(&public_ip(&s, pid, 1, Some(s.iface)), 1)?;
                 let other = public_ip(&s, pid, 2, None);
                 tx.public_ip_insert(&other, 2)?;
-                tx.public_ip_set_interface(other.id, Some(s.iface), "")
+                tx.public_ip_set_interface(other.id, Some(s.iface), "", None)
             })
             .await
             .unwrap_err();

@@ -38,6 +38,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../migrations/postgres/0010_tempest.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/postgres/0011_floating_fixed_ip.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

@@ -180,16 +180,25 @@ pub fn pool_row(r: &dyn Row) -> Result<PublicIpPool> {
 
 pub const PUBLIC_IP_SQL: &str =
     "SELECT p.id, p.project_id, p.pool_id, pl.data_center_id, p.address, \
-     p.interface_id, i.vm_id, i.fixed_ips, p.description, p.created_at, p.offset_key \
+     p.interface_id, i.vm_id, i.fixed_ips, p.description, p.created_at, p.offset_key, p.fixed_ip \
      FROM public_ips p JOIN public_ip_pools pl ON pl.id = p.pool_id \
      LEFT JOIN interfaces i ON i.id = p.interface_id";
 /// A public IP and its offset in its pool.
 pub fn public_ip_row(r: &dyn Row) -> Result<(PublicIp, u64)> {
+    // The chosen IPv4 address while the interface still has it, else its
+    // first IPv4 address.
+    let chosen: Option<IpAddr> = r.opt_parse(11, "address")?;
     let fixed_ip = match r.get_str(7)? {
-        Some(s) => super::json::<Vec<FixedIp>>(s)?
-            .into_iter()
-            .map(|f| f.ip_address)
-            .find(IpAddr::is_ipv4),
+        Some(s) => {
+            let v4: Vec<IpAddr> = super::json::<Vec<FixedIp>>(s)?
+                .into_iter()
+                .map(|f| f.ip_address)
+                .filter(IpAddr::is_ipv4)
+                .collect();
+            chosen
+                .filter(|c| v4.contains(c))
+                .or_else(|| v4.first().copied())
+        }
         None => None,
     };
     Ok((

@@ -1207,7 +1207,7 @@ impl<E: Exec> Tx for SqlTx<E> {
     fn public_ip_insert(&mut self, ip: &PublicIp, offset: u64) -> Result<()> {
         self.run(
             "INSERT INTO public_ips (id, project_id, pool_id, offset_key, address, interface_id, \
-             description, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             description, created_at, fixed_ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             args![
                 ip.id.to_string(),
                 ip.project_id.to_string(),
@@ -1217,6 +1217,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 ip.interface_id.map(|i| i.to_string()),
                 &ip.description,
                 ts(ip.created_at),
+                ip.fixed_ip.map(|f| f.to_string()),
             ],
         )
     }
@@ -1245,10 +1246,16 @@ impl<E: Exec> Tx for SqlTx<E> {
         id: PublicIpId,
         iface: Option<InterfaceId>,
         description: &str,
+        fixed_ip: Option<IpAddr>,
     ) -> Result<()> {
         self.run(
-            "UPDATE public_ips SET interface_id = $2, description = $3 WHERE id = $1",
-            args![id.to_string(), iface.map(|i| i.to_string()), description],
+            "UPDATE public_ips SET interface_id = $2, description = $3, fixed_ip = $4 WHERE id = $1",
+            args![
+                id.to_string(),
+                iface.map(|i| i.to_string()),
+                description,
+                fixed_ip.map(|f| f.to_string())
+            ],
         )
     }
     fn public_ip_delete(&mut self, id: PublicIpId) -> Result<()> {

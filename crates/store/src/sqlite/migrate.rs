@@ -23,6 +23,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../migrations/sqlite/0008_subnets.sql")),
     (9, include_str!("../../migrations/sqlite/0009_routers.sql")),
     (10, include_str!("../../migrations/sqlite/0010_tempest.sql")),
+    (
+        11,
+        include_str!("../../migrations/sqlite/0011_floating_fixed_ip.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.
