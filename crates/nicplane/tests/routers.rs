@@ -193,6 +193,20 @@ fn router_lifecycle_with_gateway_and_subnet_interfaces() {
         "SubnetNotFound",
         &format!("Subnet {foreign} could not be found."),
     );
+    // `fields=` on a router's show keeps only the named attributes.
+    let (status, shown) = neutron(
+        c,
+        Method::GET,
+        &format!("/routers/{rid}?fields=name&fields=id"),
+        None,
+    );
+    assert_eq!(status, 200, "{shown}");
+    let keys: Vec<&String> = shown["router"]
+        .as_object()
+        .expect("router")
+        .keys()
+        .collect();
+    assert_eq!(keys, ["id", "name"], "{shown}");
     assert_neutron_error(
         "delete in use",
         &neutron(c, Method::DELETE, &format!("/routers/{rid}"), None),

@@ -254,22 +254,15 @@ pub async fn show(
     Path(id): Path<String>,
     uri: Uri,
 ) -> NeutronResult<Json<Value>> {
-    let q = ListQuery::parse(uri.query(), ROUTER_ATTRS)?;
+    // Checks the query; `fields=` itself is applied to every show by the
+    // Neutron dispatch (`project_show`).
+    ListQuery::parse(uri.query(), ROUTER_ATTRS)?;
     let zones = Zones::load(&s, &a).await?;
     let r = s
         .service
         .router_get(&a.caller, &a.project, router_id(&id)?)
         .await?;
-    let v = router_view(&r, &zones);
-    let v = match (v, q.fields.is_empty()) {
-        (Value::Object(m), false) => Value::Object(
-            m.into_iter()
-                .filter(|(k, _)| q.fields.contains(k))
-                .collect(),
-        ),
-        (v, _) => v,
-    };
-    Ok(Json(json!({ "router": v })))
+    Ok(Json(json!({ "router": router_view(&r, &zones) })))
 }
 
 /// `POST /routers`: 201.
