@@ -12,14 +12,9 @@ root="$(cd "$here/../.." && pwd)"
 cd "$root"
 cargo build -p nicplane
 
-if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq python3 python3-venv >/dev/null
-fi
+. "$root/scripts/lib/venv.sh"
 venv="$here/.venv"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt"
+ensure_venv "$venv" pytest "$here/requirements.txt" -r "$here/requirements.txt"
 
 export NICPLANE_BIN="${NICPLANE_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/nicplane}"
 cd "$here"

@@ -14,16 +14,9 @@ root="$(cd "$here/../.." && pwd)"
 cd "$root"
 cargo build -p nicplane
 
-if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    apt-get update -q && apt-get install -y -q python3 python3-venv
-fi
+. "$root/scripts/lib/venv.sh"
 venv="$here/.venv"
-if [ ! -x "$venv/bin/schemathesis" ] || ! cmp -s "$here/requirements.txt" "$venv/.installed"; then
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
-    cp "$here/requirements.txt" "$venv/.installed"
-fi
+ensure_venv "$venv" schemathesis "$here/requirements.txt" -r "$here/requirements.txt"
 
 export NICPLANE_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/nicplane"
 exec "$venv/bin/python" "$here/fuzz.py" "$@"

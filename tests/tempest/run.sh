@@ -16,15 +16,9 @@ root="$(cd "$here/../.." && pwd)"
 cd "$root"
 cargo build -p nicplane
 
-if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    apt-get update -q && apt-get install -y -q python3 python3-venv
-fi
-if [ ! -x "$here/.venv/bin/tempest" ] || ! cmp -s "$here/requirements.lock" "$here/.venv/.installed" ; then
-    rm -rf "$here/.venv"
-    python3 -m venv "$here/.venv"
-    "$here/.venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt" -c "$here/requirements.lock"
-    cp "$here/requirements.lock" "$here/.venv/.installed"
-fi
+. "$root/scripts/lib/venv.sh"
+ensure_venv "$here/.venv" tempest "$here/requirements.lock" \
+    -r "$here/requirements.txt" -c "$here/requirements.lock"
 
 export NICPLANE_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/nicplane"
 exec "$here/.venv/bin/python" "$here/tempest_run.py" "$@"

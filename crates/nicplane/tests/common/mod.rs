@@ -72,7 +72,7 @@ fn uuid_like() -> String {
 impl Server {
     /// Start a server on a fresh data directory.
     pub fn start(extra: &[&str]) -> Server {
-        let dir = temp_dir("srv");
+        let dir = harness_dir();
         Server::start_in(dir, extra)
     }
 
@@ -96,7 +96,7 @@ impl Server {
             .database
             .clone()
             .expect("sharing a store needs PostgreSQL");
-        Server::start_on(temp_dir("srv"), Some(database), extra)
+        Server::start_on(harness_dir(), Some(database), extra)
     }
 
     /// Start a server on `dir` (as [`Server::start_in`]) with environment
@@ -111,7 +111,7 @@ impl Server {
     /// Start a server on a fresh data directory (as [`Server::start_in_env`])
     /// whose log (stderr) goes to the file `log`.
     pub fn start_logging(extra: &[&str], env: &[(&str, Option<&str>)], log: &Path) -> Server {
-        let dir = temp_dir("srv");
+        let dir = harness_dir();
         let database = postgres_admin_url().map(|_| database_of_dir(&dir));
         let args = Server::args_for(&dir, database.as_ref(), extra);
         let file = std::fs::File::create(log).expect("create the log file");
@@ -176,6 +176,7 @@ impl Server {
             .stderr(stderr)
             .spawn()
             .expect("start nicplane");
+        retain_dir(&dir);
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -251,6 +252,52 @@ impl Drop for Server {
                 let _ = std::fs::remove_file(self.dir.join(DATABASE_URL_FILE));
             }
         }
+        release_dir(&self.dir);
+    }
+}
+
+// ----- Data directories the harness made: removed with their last server ---
+
+/// Live servers per data directory, and the directories the harness created
+/// itself (a test's own `temp_dir` is the test's to keep).
+static DIR_USERS: Mutex<Option<(HashMap<PathBuf, usize>, std::collections::HashSet<PathBuf>)>> =
+    Mutex::new(None);
+
+fn dir_users<R>(
+    f: impl FnOnce(&mut HashMap<PathBuf, usize>, &mut std::collections::HashSet<PathBuf>) -> R,
+) -> R {
+    let mut guard = DIR_USERS.lock().unwrap_or_else(|e| e.into_inner());
+    let (users, owned) = guard.get_or_insert_with(Default::default);
+    f(users, owned)
+}
+
+/// A fresh data directory that the last server using it removes.
+fn harness_dir() -> PathBuf {
+    let dir = temp_dir("srv");
+    dir_users(|_, owned| owned.insert(dir.clone()));
+    dir
+}
+
+fn retain_dir(dir: &Path) {
+    dir_users(|users, _| *users.entry(dir.to_path_buf()).or_insert(0) += 1);
+}
+
+/// Forget one server of `dir`; the last one removes a directory the harness
+/// made (a test run starts about a thousand servers).
+fn release_dir(dir: &Path) {
+    let remove = dir_users(|users, owned| {
+        let Some(n) = users.get_mut(dir) else {
+            return false;
+        };
+        *n -= 1;
+        if *n > 0 {
+            return false;
+        }
+        users.remove(dir);
+        owned.remove(dir)
+    });
+    if remove {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
