@@ -3,10 +3,13 @@
 //! transaction; the database constraints named in each doc comment back them.
 
 use crate::error::{ConflictReason, Error, Kind, Result};
-use crate::ids::{DataCenterId, InterfaceId, ProjectId, RouterId, SubnetId, UserId};
+use crate::ids::{
+    DataCenterId, ExternalNetworkId, InterfaceId, PoolId, ProjectId, RouterId, SubnetId, UserId,
+};
 use crate::ipam::{AddressSpace, Range};
 use crate::model::{
-    AddressPair, DhcpOption, DhcpOptionChange, Interface, Network, PublicIp, PublicIpPool,
+    AddressPair, DhcpOption, DhcpOptionChange, ExternalNetwork, Interface, Network, PublicIp,
+    PublicIpPool,
     ResourceTag, Router, SecurityGroupRule, Subnet, Vm,
 };
 use crate::types::{MacAddr, NetworkKind, OsType, PowerState, Role, VlanId, VLAN_MAX, VLAN_MIN};
@@ -250,18 +253,16 @@ pub fn subnet_attribute_read_only(attribute: &str) -> Error {
     Error::invalid(format!("Cannot update read-only attribute {attribute}"))
 }
 
-/// Only the cloud admin makes a network external (`router:external`), in
-/// Neutron's policy words; nicplane's external networks are the data
-/// centers' public IP pools, which the cloud admin creates natively.
+/// Only the cloud admin makes a network external (`router:external`, on
+/// create or update, through Neutron or natively), in Neutron's policy
+/// words. Decided by the service (`external_network::*`), never a dialect.
 pub fn external_network_flag(cloud_admin: bool, action: &str) -> Result<()> {
     if !cloud_admin {
         return Err(Error::forbidden(format!(
             "Only the cloud admin can make a network external (rule:{action}_network:router:external is disallowed by policy)."
         )));
     }
-    Err(Error::invalid(
-        "External networks are the data centers' public IP pools; the cloud admin creates pools with the native API.",
-    ))
+    Ok(())
 }
 
 /// A requested fixed IP must lie in the subnet and must not be the network,
@@ -2543,4 +2544,121 @@ mod credential_tests {
         assert_eq!(e.conflict_reason(), Some(ConflictReason::RouterInUse));
         assert_eq!(e.to_string(), format!("Router {} still has ports", r.id));
     }
+}
+
+/// A network becomes external (Neutron's `router:external: true` on update)
+/// only while it has no subnets and no ports, and never a project's Default
+/// Network: nicplane's external networks hold public IP pools, not subnets,
+/// so there is nothing to convert. 409.
+pub fn network_convertible_to_external(network: &Network, subnets: usize, ports: u64) -> Result<()> {
+    if network.is_default {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("The Default Network {} cannot become external.", network.id),
+        ));
+    }
+    if subnets > 0 || ports > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Network {} has subnets or ports; only a network without them can become external.",
+                network.id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An external network stops being external (`router:external: false`)
+/// only while no router gateway uses it (Neutron's `ExternalNetworkInUse`)
+/// and it holds no public IP pools (they cannot become a project's
+/// subnets); a data center's default external network stays external. 409.
+pub fn external_network_unflaggable(network: &ExternalNetwork, gateways: u64, pools: usize) -> Result<()> {
+    let id = network.id;
+    if gateways > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("External network {id} cannot be updated to be made non-external, since it has existing gateway ports."),
+        ));
+    }
+    if pools > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("External network {id} still has {pools} public IP pools (subnets); delete them first."),
+        ));
+    }
+    if network.is_default() {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("External network {id} is the default external network of its data center; it stays external."),
+        ));
+    }
+    Ok(())
+}
+
+/// A pool created for an external network and a data center must name the
+/// network's own data center. 400.
+pub fn pool_in_network_data_center(network: &ExternalNetwork, dc: DataCenterId) -> Result<()> {
+    if network.data_center_id != dc {
+        return Err(Error::invalid(format!(
+            "External network {} is in another data center than {dc}.",
+            network.id
+        )));
+    }
+    Ok(())
+}
+
+/// An external network is deleted with its pools and its floating IPs that
+/// are on no port, as Neutron does (`delete_disassociated_floatingips`);
+/// router gateways and floating IPs on ports keep it: Neutron's
+/// `NetworkInUse`, 409.
+pub fn external_network_deletable(id: ExternalNetworkId, gateways: u64, associated: u64) -> Result<()> {
+    if gateways > 0 || associated > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("Unable to complete operation on network {id}. There are one or more ports still in use on the network."),
+        ));
+    }
+    Ok(())
+}
+
+/// A pool is deleted (Neutron's subnet delete on an external network) only
+/// while none of its addresses is held (floating IPs, router gateways):
+/// Neutron's `SubnetInUse`, 409.
+pub fn pool_deletable(pool: &PublicIpPool, held: u64) -> Result<()> {
+    if held > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("Unable to complete operation on subnet {}: One or more ports have an IP allocation from this subnet.", pool.id),
+        ));
+    }
+    Ok(())
+}
+
+/// A router's gateway is on an external network of the router's own data
+/// center (a router lives in one). 400, Neutron's `BadRequest` wording.
+pub fn router_gateway_in_data_center(
+    router: RouterId,
+    router_dc: DataCenterId,
+    network: &ExternalNetwork,
+) -> Result<()> {
+    if network.data_center_id != router_dc {
+        return Err(Error::invalid(format!(
+            "Bad router request: external network {} is in another availability zone than router {router}.",
+            network.id
+        )));
+    }
+    Ok(())
+}
+
+/// A pool named together with an external network (a floating IP's or a
+/// gateway's `subnet_id`) must be one of that network's. 400.
+pub fn pool_of_external_network(pool: PoolId, network: &ExternalNetwork) -> Result<()> {
+    if !network.pool_ids.contains(&pool) {
+        return Err(Error::invalid(format!(
+            "Subnet {pool} is not a subnet of external network {}.",
+            network.id
+        )));
+    }
+    Ok(())
 }
