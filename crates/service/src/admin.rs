@@ -62,7 +62,13 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<PublicIpPool> {
         require_cloud_admin(caller)?;
-        let name = Name::parse("name", name)?.to_string();
+        // A pool without a name (a Neutron subnet may have none) is named
+        // after its CIDR, unique since pools never overlap.
+        let name = if name.trim().is_empty() {
+            cidr.to_string()
+        } else {
+            Name::parse("name", name)?.to_string()
+        };
         self.write(caller, opts, move |tx| pool_create(tx, target, &name, cidr))
             .await
     }

@@ -78,6 +78,7 @@ pub const SUBNET_ATTRS: &[&str] = &[
     "subnetpool_id",
     "ipv6_ra_mode",
     "ipv6_address_mode",
+    "router:external",
     "tags",
     "created_at",
     "updated_at",
@@ -197,7 +198,7 @@ pub fn subnet_view(s: &Subnet) -> Value {
         "host_routes": s.host_routes.iter().map(|r| json!({"destination": r.destination.to_string(), "nexthop": r.nexthop.to_string()})).collect::<Vec<_>>(),
         "ipv6_ra_mode": s.ipv6_ra_mode.map(|m| m.as_str()),
         "ipv6_address_mode": s.ipv6_address_mode.map(|m| m.as_str()),
-        "subnetpool_id": null, "service_types": [], "tags": [],
+        "subnetpool_id": null, "service_types": [], "tags": [], "router:external": false,
         "created_at": os_time(s.created_at), "updated_at": os_time(s.updated_at),
     })
 }
@@ -223,7 +224,7 @@ pub fn pool_subnet_view(p: &PublicIpPool) -> Value {
         "tenant_id": "", "project_id": "", "ip_version": 4, "cidr": p.cidr.to_string(), "gateway_ip": gateway,
         "allocation_pools": pools, "enable_dhcp": false, "dns_nameservers": [], "host_routes": [],
         "ipv6_ra_mode": null, "ipv6_address_mode": null, "subnetpool_id": null, "service_types": [], "tags": [],
-        "created_at": os_time(p.created_at), "updated_at": os_time(p.created_at),
+        "router:external": true, "created_at": os_time(p.created_at), "updated_at": os_time(p.created_at),
     })
 }
 
