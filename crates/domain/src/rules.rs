@@ -9,8 +9,7 @@ use crate::ids::{
 use crate::ipam::{AddressSpace, Range};
 use crate::model::{
     AddressPair, DhcpOption, DhcpOptionChange, ExternalNetwork, Interface, Network, PublicIp,
-    PublicIpPool,
-    ResourceTag, Router, SecurityGroupRule, Subnet, Vm,
+    PublicIpPool, ResourceTag, Router, SecurityGroupRule, Subnet, Vm,
 };
 use crate::types::{MacAddr, NetworkKind, OsType, PowerState, Role, VlanId, VLAN_MAX, VLAN_MIN};
 use ipnet::IpNet;
@@ -2550,7 +2549,11 @@ mod credential_tests {
 /// only while it has no subnets and no ports, and never a project's Default
 /// Network: nicplane's external networks hold public IP pools, not subnets,
 /// so there is nothing to convert. 409.
-pub fn network_convertible_to_external(network: &Network, subnets: usize, ports: u64) -> Result<()> {
+pub fn network_convertible_to_external(
+    network: &Network,
+    subnets: usize,
+    ports: u64,
+) -> Result<()> {
     if network.is_default {
         return Err(Error::conflict(
             ConflictReason::InUse,
@@ -2573,7 +2576,11 @@ pub fn network_convertible_to_external(network: &Network, subnets: usize, ports:
 /// only while no router gateway uses it (Neutron's `ExternalNetworkInUse`)
 /// and it holds no public IP pools (they cannot become a project's
 /// subnets); a data center's default external network stays external. 409.
-pub fn external_network_unflaggable(network: &ExternalNetwork, gateways: u64, pools: usize) -> Result<()> {
+pub fn external_network_unflaggable(
+    network: &ExternalNetwork,
+    gateways: u64,
+    pools: usize,
+) -> Result<()> {
     let id = network.id;
     if gateways > 0 {
         return Err(Error::conflict(
@@ -2612,7 +2619,11 @@ pub fn pool_in_network_data_center(network: &ExternalNetwork, dc: DataCenterId) 
 /// are on no port, as Neutron does (`delete_disassociated_floatingips`);
 /// router gateways and floating IPs on ports keep it: Neutron's
 /// `NetworkInUse`, 409.
-pub fn external_network_deletable(id: ExternalNetworkId, gateways: u64, associated: u64) -> Result<()> {
+pub fn external_network_deletable(
+    id: ExternalNetworkId,
+    gateways: u64,
+    associated: u64,
+) -> Result<()> {
     if gateways > 0 || associated > 0 {
         return Err(Error::conflict(
             ConflictReason::InUse,
@@ -2638,14 +2649,13 @@ pub fn pool_deletable(pool: &PublicIpPool, held: u64) -> Result<()> {
 /// A router's gateway is on an external network of the router's own data
 /// center (a router lives in one). 400, Neutron's `BadRequest` wording.
 pub fn router_gateway_in_data_center(
-    router: RouterId,
     router_dc: DataCenterId,
     network: &ExternalNetwork,
 ) -> Result<()> {
     if network.data_center_id != router_dc {
         return Err(Error::invalid(format!(
-            "Bad router request: external network {} is in another availability zone than router {router}.",
-            network.id
+            "Bad router request: external network {} is in availability zone {}, the router in {router_dc}.",
+            network.id, network.data_center_id
         )));
     }
     Ok(())

@@ -151,11 +151,12 @@ fn set_gateway(
         Some(n) => n,
         None => {
             // A project network the router's project sees is "not external".
-            let n = crate::network::visible_network(tx, &router.project_id, NetworkId(network_id.0))?;
+            let n =
+                crate::network::visible_network(tx, &router.project_id, NetworkId(network_id.0))?;
             return rules::router_gateway_network_external(&n);
         }
     };
-    rules::router_gateway_in_data_center(router.id, router.data_center_id, &network)?;
+    rules::router_gateway_in_data_center(router.data_center_id, &network)?;
     let scope = PoolScope::Network(network.id);
     let snat = spec.enable_snat.unwrap_or(true);
     let same_network = router

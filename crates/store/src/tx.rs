@@ -233,8 +233,7 @@ pub trait Tx:
     /// With its pools; inside a write on PostgreSQL its row is locked.
     fn external_network_get(&mut self, id: ExternalNetworkId) -> Result<Option<ExternalNetwork>>;
     /// Every external network (of one data center), oldest first, with pools.
-    fn external_network_list(&mut self, dc: Option<DataCenterId>)
-        -> Result<Vec<ExternalNetwork>>;
+    fn external_network_list(&mut self, dc: Option<DataCenterId>) -> Result<Vec<ExternalNetwork>>;
     /// Name, description, updated_at.
     fn external_network_update(&mut self, n: &ExternalNetwork) -> Result<()>;
     fn external_network_delete(&mut self, id: ExternalNetworkId) -> Result<()>;

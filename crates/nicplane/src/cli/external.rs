@@ -123,8 +123,7 @@ pub fn pool_cmd(ctx: &mut Ctx, c: PoolCmd) -> Result<()> {
             let p = match network {
                 Some(n) => {
                     let n = resolve_network(&ctx.client, &n)?;
-                    ctx.client
-                        .pool_create_in(&name, &n.id.to_string(), &cidr)?
+                    ctx.client.pool_create_in(&name, &n.id.to_string(), &cidr)?
                 }
                 None => {
                     let dc = resolve_dc(&ctx.client, dc.as_deref())?;

@@ -1302,10 +1302,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         )?;
         row.map(|n| self.external_network_pools(n)).transpose()
     }
-    fn external_network_list(
-        &mut self,
-        dc: Option<DataCenterId>,
-    ) -> Result<Vec<ExternalNetwork>> {
+    fn external_network_list(&mut self, dc: Option<DataCenterId>) -> Result<Vec<ExternalNetwork>> {
         let mut q = Query::new(format!(
             "SELECT {EXTERNAL_NETWORK_COLS} FROM external_networks WHERE TRUE"
         ));
@@ -1366,7 +1363,10 @@ impl<E: Exec> Tx for SqlTx<E> {
         self.lock(Lock::Pool(pool))?;
         let p = pool.to_string();
         self.run("DELETE FROM public_ip_fresh WHERE pool_id = $1", args![&p])?;
-        self.run("DELETE FROM public_ip_released WHERE pool_id = $1", args![&p])?;
+        self.run(
+            "DELETE FROM public_ip_released WHERE pool_id = $1",
+            args![&p],
+        )?;
         self.delete("public_ip_pools", p).map(drop)
     }
 }

@@ -414,7 +414,10 @@ pub async fn network_create(
                 "Create external networks one at a time: bulk create makes project networks only.",
             )));
         }
-        let specs = specs.into_iter().map(|(n, shared, _)| (n, shared)).collect();
+        let specs = specs
+            .into_iter()
+            .map(|(n, shared, _)| (n, shared))
+            .collect();
         let made = s
             .service
             .network_create_many(&a.caller, &a.project, specs, &o)
