@@ -2265,9 +2265,11 @@ mod tests {
 
     #[test]
     fn a_chosen_public_address_is_a_host_of_a_pool_but_its_gateway() {
+        let dc = DataCenterId::new();
         let pool = PublicIpPool {
             id: crate::ids::PoolId::new(),
-            data_center_id: DataCenterId::new(),
+            data_center_id: dc,
+            external_network_id: ExternalNetworkId::default_of(dc),
             name: "p".into(),
             cidr: "198.51.100.0/28".parse().unwrap(),
             free_addresses: 13,
@@ -2472,6 +2474,7 @@ mod credential_tests {
             admin_state_up: true,
             status: "ACTIVE".into(),
             gateway: gateway.then(|| crate::model::RouterGateway {
+                network_id: ExternalNetworkId::new(),
                 enable_snat: true,
                 external_fixed_ips: vec![],
             }),
@@ -2671,4 +2674,66 @@ pub fn pool_of_external_network(pool: PoolId, network: &ExternalNetwork) -> Resu
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod external_network_tests {
+    use super::*;
+    use crate::model::now;
+
+    fn network(dc: DataCenterId, default: bool) -> ExternalNetwork {
+        ExternalNetwork {
+            id: if default {
+                ExternalNetworkId::default_of(dc)
+            } else {
+                ExternalNetworkId::new()
+            },
+            data_center_id: dc,
+            project_id: None,
+            name: "ext".into(),
+            description: String::new(),
+            pool_ids: vec![],
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    #[test]
+    fn an_external_network_in_use_by_a_gateway_or_a_bound_floating_ip_is_not_deleted() {
+        let id = ExternalNetworkId::new();
+        assert!(external_network_deletable(id, 0, 0).is_ok());
+        for (gateways, bound) in [(1, 0), (0, 1)] {
+            let e = external_network_deletable(id, gateways, bound).unwrap_err();
+            assert_eq!(e.to_string(), format!("Unable to complete operation on network {id}. There are one or more ports still in use on the network."));
+        }
+    }
+
+    #[test]
+    fn unflagging_needs_no_gateway_no_pool_and_not_the_default() {
+        let dc = DataCenterId::new();
+        let n = network(dc, false);
+        assert!(external_network_unflaggable(&n, 0, 0).is_ok());
+        assert_eq!(
+            external_network_unflaggable(&n, 1, 1).unwrap_err().to_string(),
+            format!("External network {} cannot be updated to be made non-external, since it has existing gateway ports.", n.id)
+        );
+        assert!(external_network_unflaggable(&n, 0, 2).is_err());
+        assert!(external_network_unflaggable(&network(dc, true), 0, 0).is_err());
+    }
+
+    #[test]
+    fn a_gateway_and_a_pool_stay_in_their_networks_data_center() {
+        let dc = DataCenterId::new();
+        let n = network(dc, false);
+        assert!(router_gateway_in_data_center(dc, &n).is_ok());
+        assert!(pool_in_network_data_center(&n, dc).is_ok());
+        let other = DataCenterId::new();
+        assert_eq!(
+            router_gateway_in_data_center(other, &n).unwrap_err().to_string(),
+            format!("Bad router request: external network {} is in availability zone {dc}, the router in {other}.", n.id)
+        );
+        assert!(pool_in_network_data_center(&n, other).is_err());
+        assert!(external_network_flag(false, "create").is_err());
+        assert!(external_network_flag(true, "create").is_ok());
+    }
 }
