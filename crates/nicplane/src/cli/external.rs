@@ -47,7 +47,8 @@ pub enum PoolCmd {
     Delete { pool: String },
 }
 
-fn resolve_network(c: &Client, want: &str) -> Result<ExternalNetwork> {
+/// An external network by name or id.
+pub fn resolve_network(c: &Client, want: &str) -> Result<ExternalNetwork> {
     c.external_networks()?
         .into_iter()
         .find(|n| n.id.to_string() == want || n.name == want)
