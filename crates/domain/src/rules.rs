@@ -2664,6 +2664,17 @@ pub fn router_gateway_in_data_center(
     Ok(())
 }
 
+/// An external network holds public IP pools, not ports: a port (an
+/// interface) or a VM's NIC on it is refused, 400 (Neutron lets its admin
+/// make ports there; nicplane's addresses of an external network go to
+/// floating IPs and router gateways only).
+pub fn external_network_has_no_ports(network: &ExternalNetwork) -> Error {
+    Error::invalid(format!(
+        "Network {} is an external network: its addresses go to floating IPs and router gateways, not to ports.",
+        network.id
+    ))
+}
+
 /// A pool named together with an external network (a floating IP's or a
 /// gateway's `subnet_id`) must be one of that network's. 400.
 pub fn pool_of_external_network(pool: PoolId, network: &ExternalNetwork) -> Result<()> {

@@ -158,6 +158,33 @@ fn an_external_network_made_natively_is_the_neutron_network_with_its_pools() {
     assert_eq!(native.len(), 1);
     assert_eq!(native[0].external_network_id, ext.id);
     assert_eq!(native[0].pool_id, pool.id);
+
+    // It holds pools, not ports: a port or a NIC on it is refused (400),
+    // not "not found" (every project sees it).
+    let no_ports = format!(
+        "Network {} is an external network: its addresses go to floating IPs and router gateways, not to ports.",
+        ext.id
+    );
+    assert_neutron_error(
+        "port on it",
+        &neutron(
+            &t.admin,
+            Method::POST,
+            "/ports",
+            Some(&json!({"port": {"network_id": ext.id.to_string()}})),
+        ),
+        400,
+        "InvalidInput",
+        &no_ports,
+    );
+    let vm = t.vm("ext-vm", "linux", true);
+    assert_api_error(
+        t.power
+            .interface_attach(&t.project, &vm, &ext.id.to_string(), None),
+        400,
+        "InvalidRequest",
+        &no_ports,
+    );
 }
 
 #[test]
