@@ -528,10 +528,12 @@ pub fn visible_network(tx: &mut dyn Tx, project: &ProjectId, id: NetworkId) -> R
 /// `rules::external_network_has_no_ports` rather than "not found".
 pub fn network_for_port(tx: &mut dyn Tx, project: &ProjectId, id: NetworkId) -> Result<Network> {
     match visible_network(tx, project, id) {
-        Err(e @ Error::NotFound { .. }) => match tx.external_network_get(ExternalNetworkId(id.0))? {
-            Some(ext) => Err(nicplane_domain::rules::external_network_has_no_ports(&ext)),
-            None => Err(e),
-        },
+        Err(e @ Error::NotFound { .. }) => {
+            match tx.external_network_get(ExternalNetworkId(id.0))? {
+                Some(ext) => Err(nicplane_domain::rules::external_network_has_no_ports(&ext)),
+                None => Err(e),
+            }
+        }
         other => other,
     }
 }
