@@ -279,6 +279,36 @@ impl Client {
             &json!({"name": name, "data_center_id": dc, "cidr": cidr}),
         )
     }
+    /// `pool_create` in an external network (its data center's).
+    pub fn pool_create_in(&self, name: &str, network: &str, cidr: &str) -> Result<PublicIpPool> {
+        self.post(
+            "/v1/public-ip-pools",
+            &json!({"name": name, "external_network_id": network, "cidr": cidr}),
+        )
+    }
+    /// `pool_delete` (cloud admin).
+    pub fn pool_delete(&self, id: &str) -> Result<()> {
+        self.delete(&format!("/v1/public-ip-pools/{id}"))
+    }
+    /// `external_network_list`: every external network.
+    pub fn external_networks(&self) -> Result<Vec<ExternalNetwork>> {
+        self.get("/v1/external-networks")
+    }
+    /// `external_network_get`.
+    pub fn external_network(&self, id: &str) -> Result<ExternalNetwork> {
+        self.get(&format!("/v1/external-networks/{id}"))
+    }
+    /// `external_network_create` (cloud admin).
+    pub fn external_network_create(&self, name: &str, dc: &str) -> Result<ExternalNetwork> {
+        self.post(
+            "/v1/external-networks",
+            &json!({"name": name, "data_center_id": dc}),
+        )
+    }
+    /// `external_network_delete` (cloud admin).
+    pub fn external_network_delete(&self, id: &str) -> Result<()> {
+        self.delete(&format!("/v1/external-networks/{id}"))
+    }
     pub fn projects(&self) -> Result<Vec<Project>> {
         self.get("/v1/projects")
     }
@@ -469,6 +499,18 @@ impl Client {
         self.post(
             &format!("/v1/projects/{project}/interfaces/{iface}/public-ip"),
             &json!({}),
+        )
+    }
+    /// `public_ip_allocate_on_interface` from a chosen external network.
+    pub fn public_ip_allocate_from(
+        &self,
+        project: &str,
+        iface: &str,
+        network: &str,
+    ) -> Result<PublicIp> {
+        self.post(
+            &format!("/v1/projects/{project}/interfaces/{iface}/public-ip"),
+            &json!({"external_network_id": network}),
         )
     }
     pub fn public_ip_release(&self, project: &str, iface: &str) -> Result<()> {

@@ -71,8 +71,18 @@ uuid_id!(/// A security group rule.
     SecurityGroupRuleId, Kind::SecurityGroupRule);
 uuid_id!(/// A router.
     RouterId, Kind::Router);
+uuid_id!(/// An external network (Neutron's `router:external`): public IP pools of
+    /// a data center. A data center's default one has the data center's id.
+    ExternalNetworkId, Kind::Network);
 uuid_id!(/// An asynchronous job (Huawei ECS).
     JobId, Kind::Job);
+
+impl ExternalNetworkId {
+    /// The default external network of a data center (same id).
+    pub fn default_of(dc: DataCenterId) -> Self {
+        Self(dc.0)
+    }
+}
 
 /// A project (tenant): 32 lowercase hex characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

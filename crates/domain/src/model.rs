@@ -361,12 +361,49 @@ impl Interface {
     }
 }
 
+/// An external network: the cloud admin's public IP pools of one data
+/// center, visible to every project (Neutron's `router:external` network,
+/// its pools are its subnets). A data center's default external network has
+/// the data center's id; pools created without naming a network go there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExternalNetwork {
+    #[schema(value_type = String)]
+    pub id: ExternalNetworkId,
+    #[schema(value_type = String)]
+    pub data_center_id: DataCenterId,
+    /// The owner Neutron shows (the cloud admin's project when created
+    /// through Neutron); it changes nothing about who sees or uses it.
+    #[schema(value_type = Option<String>)]
+    pub project_id: Option<ProjectId>,
+    pub name: String,
+    pub description: String,
+    /// Its pools, oldest first.
+    #[schema(value_type = Vec<String>)]
+    pub pool_ids: Vec<PoolId>,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: Timestamp,
+}
+
+impl ExternalNetwork {
+    /// Whether this is its data center's default external network.
+    pub fn is_default(&self) -> bool {
+        self.id == ExternalNetworkId::default_of(self.data_center_id)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PublicIpPool {
     #[schema(value_type = String)]
     pub id: PoolId,
     #[schema(value_type = String)]
     pub data_center_id: DataCenterId,
+    /// The external network the pool belongs to.
+    #[schema(value_type = String)]
+    pub external_network_id: ExternalNetworkId,
     pub name: String,
     #[schema(value_type = String)]
     pub cidr: IpNet,
@@ -386,6 +423,9 @@ pub struct PublicIp {
     pub pool_id: PoolId,
     #[schema(value_type = String)]
     pub data_center_id: DataCenterId,
+    /// The external network of its pool (Neutron's `floating_network_id`).
+    #[schema(value_type = String)]
+    pub external_network_id: ExternalNetworkId,
     #[schema(value_type = String)]
     pub address: IpAddr,
     #[schema(value_type = Option<String>)]
@@ -522,6 +562,9 @@ pub struct Router {
 /// router's data center (never handed out twice, released with the gateway).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RouterGateway {
+    /// The external network whose pools the addresses come from.
+    #[schema(value_type = String)]
+    pub network_id: ExternalNetworkId,
     pub enable_snat: bool,
     pub external_fixed_ips: Vec<GatewayIp>,
 }

@@ -3,11 +3,13 @@
 //! transaction; the database constraints named in each doc comment back them.
 
 use crate::error::{ConflictReason, Error, Kind, Result};
-use crate::ids::{DataCenterId, InterfaceId, ProjectId, RouterId, SubnetId, UserId};
+use crate::ids::{
+    DataCenterId, ExternalNetworkId, InterfaceId, PoolId, ProjectId, RouterId, SubnetId, UserId,
+};
 use crate::ipam::{AddressSpace, Range};
 use crate::model::{
-    AddressPair, DhcpOption, DhcpOptionChange, Interface, Network, PublicIp, PublicIpPool,
-    ResourceTag, Router, SecurityGroupRule, Subnet, Vm,
+    AddressPair, DhcpOption, DhcpOptionChange, ExternalNetwork, Interface, Network, PublicIp,
+    PublicIpPool, ResourceTag, Router, SecurityGroupRule, Subnet, Vm,
 };
 use crate::types::{MacAddr, NetworkKind, OsType, PowerState, Role, VlanId, VLAN_MAX, VLAN_MIN};
 use ipnet::IpNet;
@@ -250,18 +252,16 @@ pub fn subnet_attribute_read_only(attribute: &str) -> Error {
     Error::invalid(format!("Cannot update read-only attribute {attribute}"))
 }
 
-/// Only the cloud admin makes a network external (`router:external`), in
-/// Neutron's policy words; nicplane's external networks are the data
-/// centers' public IP pools, which the cloud admin creates natively.
+/// Only the cloud admin makes a network external (`router:external`, on
+/// create or update, through Neutron or natively), in Neutron's policy
+/// words. Decided by the service (`external_network::*`), never a dialect.
 pub fn external_network_flag(cloud_admin: bool, action: &str) -> Result<()> {
     if !cloud_admin {
         return Err(Error::forbidden(format!(
             "Only the cloud admin can make a network external (rule:{action}_network:router:external is disallowed by policy)."
         )));
     }
-    Err(Error::invalid(
-        "External networks are the data centers' public IP pools; the cloud admin creates pools with the native API.",
-    ))
+    Ok(())
 }
 
 /// A requested fixed IP must lie in the subnet and must not be the network,
@@ -2265,9 +2265,11 @@ mod tests {
 
     #[test]
     fn a_chosen_public_address_is_a_host_of_a_pool_but_its_gateway() {
+        let dc = DataCenterId::new();
         let pool = PublicIpPool {
             id: crate::ids::PoolId::new(),
-            data_center_id: DataCenterId::new(),
+            data_center_id: dc,
+            external_network_id: ExternalNetworkId::default_of(dc),
             name: "p".into(),
             cidr: "198.51.100.0/28".parse().unwrap(),
             free_addresses: 13,
@@ -2472,6 +2474,7 @@ mod credential_tests {
             admin_state_up: true,
             status: "ACTIVE".into(),
             gateway: gateway.then(|| crate::model::RouterGateway {
+                network_id: ExternalNetworkId::new(),
                 enable_snat: true,
                 external_fixed_ips: vec![],
             }),
@@ -2542,5 +2545,206 @@ mod credential_tests {
         let e = router_deletable(&r).unwrap_err();
         assert_eq!(e.conflict_reason(), Some(ConflictReason::RouterInUse));
         assert_eq!(e.to_string(), format!("Router {} still has ports", r.id));
+    }
+}
+
+/// A network becomes external (Neutron's `router:external: true` on update)
+/// only while it has no subnets and no ports, and never a project's Default
+/// Network: nicplane's external networks hold public IP pools, not subnets,
+/// so there is nothing to convert. 409.
+pub fn network_convertible_to_external(
+    network: &Network,
+    subnets: usize,
+    ports: u64,
+) -> Result<()> {
+    if network.is_default {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("The Default Network {} cannot become external.", network.id),
+        ));
+    }
+    if subnets > 0 || ports > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Network {} has subnets or ports; only a network without them can become external.",
+                network.id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An external network stops being external (`router:external: false`)
+/// only while no router gateway uses it (Neutron's `ExternalNetworkInUse`)
+/// and it holds no public IP pools (they cannot become a project's
+/// subnets); a data center's default external network stays external. 409.
+pub fn external_network_unflaggable(
+    network: &ExternalNetwork,
+    gateways: u64,
+    pools: usize,
+) -> Result<()> {
+    let id = network.id;
+    if gateways > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("External network {id} cannot be updated to be made non-external, since it has existing gateway ports."),
+        ));
+    }
+    if pools > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("External network {id} still has {pools} public IP pools (subnets); delete them first."),
+        ));
+    }
+    if network.is_default() {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("External network {id} is the default external network of its data center; it stays external."),
+        ));
+    }
+    Ok(())
+}
+
+/// A pool created for an external network and a data center must name the
+/// network's own data center. 400.
+pub fn pool_in_network_data_center(network: &ExternalNetwork, dc: DataCenterId) -> Result<()> {
+    if network.data_center_id != dc {
+        return Err(Error::invalid(format!(
+            "External network {} is in another data center than {dc}.",
+            network.id
+        )));
+    }
+    Ok(())
+}
+
+/// An external network is deleted with its pools and its floating IPs that
+/// are on no port, as Neutron does (`delete_disassociated_floatingips`);
+/// router gateways and floating IPs on ports keep it: Neutron's
+/// `NetworkInUse`, 409.
+pub fn external_network_deletable(
+    id: ExternalNetworkId,
+    gateways: u64,
+    associated: u64,
+) -> Result<()> {
+    if gateways > 0 || associated > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("Unable to complete operation on network {id}. There are one or more ports still in use on the network."),
+        ));
+    }
+    Ok(())
+}
+
+/// A pool is deleted (Neutron's subnet delete on an external network) only
+/// while none of its addresses is held (floating IPs, router gateways):
+/// Neutron's `SubnetInUse`, 409.
+pub fn pool_deletable(pool: &PublicIpPool, held: u64) -> Result<()> {
+    if held > 0 {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!("Unable to complete operation on subnet {}: One or more ports have an IP allocation from this subnet.", pool.id),
+        ));
+    }
+    Ok(())
+}
+
+/// A router's gateway is on an external network of the router's own data
+/// center (a router lives in one). 400, Neutron's `BadRequest` wording.
+pub fn router_gateway_in_data_center(
+    router_dc: DataCenterId,
+    network: &ExternalNetwork,
+) -> Result<()> {
+    if network.data_center_id != router_dc {
+        return Err(Error::invalid(format!(
+            "Bad router request: external network {} is in availability zone {}, the router in {router_dc}.",
+            network.id, network.data_center_id
+        )));
+    }
+    Ok(())
+}
+
+/// An external network holds public IP pools, not ports: a port (an
+/// interface) or a VM's NIC on it is refused, 400 (Neutron lets its admin
+/// make ports there; nicplane's addresses of an external network go to
+/// floating IPs and router gateways only).
+pub fn external_network_has_no_ports(network: &ExternalNetwork) -> Error {
+    Error::invalid(format!(
+        "Network {} is an external network: its addresses go to floating IPs and router gateways, not to ports.",
+        network.id
+    ))
+}
+
+/// A pool named together with an external network (a floating IP's or a
+/// gateway's `subnet_id`) must be one of that network's. 400.
+pub fn pool_of_external_network(pool: PoolId, network: &ExternalNetwork) -> Result<()> {
+    if !network.pool_ids.contains(&pool) {
+        return Err(Error::invalid(format!(
+            "Subnet {pool} is not a subnet of external network {}.",
+            network.id
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod external_network_tests {
+    use super::*;
+    use crate::model::now;
+
+    fn network(dc: DataCenterId, default: bool) -> ExternalNetwork {
+        ExternalNetwork {
+            id: if default {
+                ExternalNetworkId::default_of(dc)
+            } else {
+                ExternalNetworkId::new()
+            },
+            data_center_id: dc,
+            project_id: None,
+            name: "ext".into(),
+            description: String::new(),
+            pool_ids: vec![],
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    #[test]
+    fn an_external_network_in_use_by_a_gateway_or_a_bound_floating_ip_is_not_deleted() {
+        let id = ExternalNetworkId::new();
+        assert!(external_network_deletable(id, 0, 0).is_ok());
+        for (gateways, bound) in [(1, 0), (0, 1)] {
+            let e = external_network_deletable(id, gateways, bound).unwrap_err();
+            assert_eq!(e.to_string(), format!("Unable to complete operation on network {id}. There are one or more ports still in use on the network."));
+        }
+    }
+
+    #[test]
+    fn unflagging_needs_no_gateway_no_pool_and_not_the_default() {
+        let dc = DataCenterId::new();
+        let n = network(dc, false);
+        assert!(external_network_unflaggable(&n, 0, 0).is_ok());
+        assert_eq!(
+            external_network_unflaggable(&n, 1, 1).unwrap_err().to_string(),
+            format!("External network {} cannot be updated to be made non-external, since it has existing gateway ports.", n.id)
+        );
+        assert!(external_network_unflaggable(&n, 0, 2).is_err());
+        assert!(external_network_unflaggable(&network(dc, true), 0, 0).is_err());
+    }
+
+    #[test]
+    fn a_gateway_and_a_pool_stay_in_their_networks_data_center() {
+        let dc = DataCenterId::new();
+        let n = network(dc, false);
+        assert!(router_gateway_in_data_center(dc, &n).is_ok());
+        assert!(pool_in_network_data_center(&n, dc).is_ok());
+        let other = DataCenterId::new();
+        assert_eq!(
+            router_gateway_in_data_center(other, &n).unwrap_err().to_string(),
+            format!("Bad router request: external network {} is in availability zone {dc}, the router in {other}.", n.id)
+        );
+        assert!(pool_in_network_data_center(&n, other).is_err());
+        assert!(external_network_flag(false, "create").is_err());
+        assert!(external_network_flag(true, "create").is_ok());
     }
 }

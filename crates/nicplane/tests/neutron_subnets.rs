@@ -653,8 +653,8 @@ fn the_native_api_takes_several_subnets_and_changes_one() {
 }
 
 /// `router:external` on a tenant's create or update is Neutron's policy
-/// refusal (403); the cloud admin is told external networks are the public
-/// IP pools (400). Nothing is created or changed.
+/// refusal (403), decided by the core. Nothing is created or changed
+/// (the cloud admin's side: tests/external_networks.rs).
 #[test]
 fn router_external_is_cloud_admin_policy() {
     let server = Server::start(&[]);
@@ -706,7 +706,7 @@ fn a_subnet_of_the_external_network_is_a_public_pool() {
         &neutron(&t.admin, Method::POST, "/subnets", Some(&body)),
         403,
         "PolicyNotAuthorized",
-        "Only the cloud admin adds public IP pools, with the native API.",
+        "Only the cloud admin can manage data centers, public IP pools, projects, users and shared networks.",
     );
     let admin = server.admin();
     let r = neutron(&admin, Method::POST, "/subnets", Some(&body));

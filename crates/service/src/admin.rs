@@ -12,6 +12,7 @@ use nicplane_domain::model::*;
 use nicplane_domain::types::{check_text, Name, Role};
 use nicplane_domain::{ConflictReason, Error, Kind, Result};
 use nicplane_store::Tx;
+use serde::{Deserialize, Serialize};
 
 impl Service {
     /// `data_center_list`: every signed-in user sees the data centers.
@@ -49,19 +50,46 @@ impl Service {
         self.store.read(|tx| tx.pool_list(None)).await
     }
 
-    /// `pool_create` (cloud admin): a shared public IP pool of a data center.
+    /// `pool_create` (cloud admin): a public IP pool of an external network,
+    /// or of the data center's default external network when only the data
+    /// center is named.
     pub async fn pool_create(
         &self,
         caller: &Caller,
-        data_center_id: DataCenterId,
+        target: PoolTarget,
         name: &str,
         cidr: IpNet,
         opts: &WriteOptions,
     ) -> Result<PublicIpPool> {
         require_cloud_admin(caller)?;
-        let name = Name::parse("name", name)?.to_string();
+        // A pool without a name (a Neutron subnet may have none) is named
+        // after its CIDR, unique since pools never overlap.
+        let name = if name.trim().is_empty() {
+            cidr.to_string()
+        } else {
+            Name::parse("name", name)?.to_string()
+        };
+        self.write(caller, opts, move |tx| pool_create(tx, target, &name, cidr))
+            .await
+    }
+
+    /// `pool_delete` (cloud admin): refused while addresses of it are held
+    /// (`rules::pool_deletable`).
+    pub async fn pool_delete(
+        &self,
+        caller: &Caller,
+        id: PoolId,
+        opts: &WriteOptions,
+    ) -> Result<PublicIpPool> {
+        require_cloud_admin(caller)?;
         self.write(caller, opts, move |tx| {
-            pool_create(tx, data_center_id, &name, cidr)
+            let pool = tx
+                .pool_get(id)?
+                .ok_or_else(|| Error::not_found(Kind::PublicIpPool, id))?;
+            let held = tx.pool_held(id)?;
+            nicplane_domain::rules::pool_deletable(&pool, held)?;
+            tx.pool_delete(id)?;
+            Ok(pool)
         })
         .await
     }
@@ -207,11 +235,23 @@ pub fn project_create(tx: &mut dyn Tx, project: &Project) -> Result<Project> {
     Ok(project.clone())
 }
 
+/// Where a new pool goes: an external network, or a data center's default
+/// external network (both may be named; they must agree).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PoolTarget {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_network_id: Option<ExternalNetworkId>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub data_center_id: Option<DataCenterId>,
+}
+
 /// Insert a public IP pool: every host address but the gateway (the first
 /// host) is free.
 pub fn pool_create(
     tx: &mut dyn Tx,
-    data_center_id: DataCenterId,
+    target: PoolTarget,
     name: &str,
     cidr: IpNet,
 ) -> Result<PublicIpPool> {
@@ -219,8 +259,6 @@ pub fn pool_create(
         return Err(Error::invalid_value("cidr", "public IP pools are IPv4."));
     }
     let space = AddressSpace::new(cidr)?;
-    tx.data_center_get(data_center_id)?
-        .ok_or_else(|| Error::not_found(Kind::DataCenter, data_center_id))?;
     let pools = tx.pool_list(None)?;
     if pools.iter().any(|p| p.name == name) {
         return Err(Error::conflict(
@@ -230,10 +268,31 @@ pub fn pool_create(
     }
     let taken: Vec<(String, IpNet)> = pools.iter().map(|p| (p.name.clone(), p.cidr)).collect();
     nicplane_domain::rules::pool_does_not_overlap(cidr, &taken)?;
+    let network = match (target.external_network_id, target.data_center_id) {
+        (Some(id), dc) => {
+            let n = crate::external_network::load(tx, id)?;
+            if let Some(dc) = dc {
+                nicplane_domain::rules::pool_in_network_data_center(&n, dc)?;
+            }
+            n
+        }
+        (None, Some(dc)) => {
+            let dc = tx
+                .data_center_get(dc)?
+                .ok_or_else(|| Error::not_found(Kind::DataCenter, dc))?;
+            crate::external_network::ensure_default(tx, &dc, name)?
+        }
+        (None, None) => {
+            return Err(Error::invalid(
+                "Give the external_network_id of the pool, or a data_center_id (its default external network).",
+            ))
+        }
+    };
     let fresh = ipam::subtract(&[space.host_range()], 1);
     let pool = PublicIpPool {
         id: PoolId::new(),
-        data_center_id,
+        data_center_id: network.data_center_id,
+        external_network_id: network.id,
         name: name.to_string(),
         cidr,
         free_addresses: ipam::total(&fresh) as u64,

@@ -1,7 +1,7 @@
 //! First start: the cloud admin with its project `admin`, one data center
 //! with a shared public IP pool. `--demo` adds a demo project with users and VMs.
 
-use crate::admin::{data_center_create, pool_create, project_create};
+use crate::admin::{data_center_create, pool_create, project_create, PoolTarget};
 use crate::auth::hash_password;
 use crate::network::{subnet_insert, SubnetSpec};
 use crate::vm::{vm_create_tx, NicRequest, VmSpec};
@@ -85,7 +85,15 @@ impl Service {
                             created_at: now(),
                         };
                         data_center_create(tx, &dc)?;
-                        pool_create(tx, dc.id, "public", o.public_cidr)?;
+                        pool_create(
+                            tx,
+                            PoolTarget {
+                                data_center_id: Some(dc.id),
+                                ..PoolTarget::default()
+                            },
+                            "public",
+                            o.public_cidr,
+                        )?;
                         dc
                     }
                 };

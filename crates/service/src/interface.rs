@@ -373,7 +373,7 @@ pub fn attach_to_vm(
         }
         (None, None) => return Err(Error::invalid("Give network_id or interface_id.")),
         (Some(net), None) => {
-            let network = visible_network(tx, project, net)?;
+            let network = crate::network::network_for_port(tx, project, net)?;
             rules::network_in_vm_data_center(vm, &network)?;
             hot_plug(vm)?;
             rules::interface_limit(vm, vm.interface_count, limit)?;
@@ -734,7 +734,7 @@ pub fn interface_create_tx(
     spec: &InterfaceSpec,
     policy: PortPolicy,
 ) -> Result<Interface> {
-    let network = visible_network(tx, project, spec.network_id)?;
+    let network = crate::network::network_for_port(tx, project, spec.network_id)?;
     let iface = create_interface(
         tx,
         project,

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod capacity;
 pub mod credential;
+pub mod external_network;
 pub mod flavor;
 pub mod interface;
 pub mod ipam;

@@ -523,6 +523,21 @@ pub fn visible_network(tx: &mut dyn Tx, project: &ProjectId, id: NetworkId) -> R
     }
 }
 
+/// A network a new port (interface) goes on: one the project sees; an
+/// external network (which every project sees) is refused by
+/// `rules::external_network_has_no_ports` rather than "not found".
+pub fn network_for_port(tx: &mut dyn Tx, project: &ProjectId, id: NetworkId) -> Result<Network> {
+    match visible_network(tx, project, id) {
+        Err(e @ Error::NotFound { .. }) => {
+            match tx.external_network_get(ExternalNetworkId(id.0))? {
+                Some(ext) => Err(nicplane_domain::rules::external_network_has_no_ports(&ext)),
+                None => Err(e),
+            }
+        }
+        other => other,
+    }
+}
+
 /// Load a network the project owns (for changes).
 pub fn owned_network(tx: &mut dyn Tx, project: &ProjectId, id: NetworkId) -> Result<Network> {
     match tx.network_get(id)? {

@@ -37,11 +37,14 @@ pub struct ScopedLogin {
     pub role: Option<Role>,
 }
 
-/// A public IP to take from a chosen data center's pools (Neutron's
+/// A public IP to take from an external network's pools (Neutron's
 /// floating IP create).
 #[derive(Debug, Clone)]
 pub struct PublicIpInRequest {
-    pub data_center: DataCenterId,
+    /// Neutron's `floating_network_id`.
+    pub network: ExternalNetworkId,
+    /// Neutron's `subnet_id`: a pool of that network.
+    pub pool: Option<PoolId>,
     /// Put it straight on this interface (of that data center).
     pub interface: Option<InterfaceId>,
     /// The interface's IPv4 address the request names, if any.
@@ -330,20 +333,23 @@ impl Service {
             if req.address.is_some() {
                 rules::public_ip_address_choice_allowed(cloud_admin)?;
             }
-            tx.data_center_get(req.data_center)?
-                .ok_or_else(|| Error::not_found(Kind::DataCenter, req.data_center))?;
+            let network = crate::external_network::load(tx, req.network)?;
+            if let Some(pool) = req.pool {
+                rules::pool_of_external_network(pool, &network)?;
+            }
             let mut maps_to = None;
             if let Some(i) = req.interface {
                 let iface = owned_interface(tx, p, i)?;
                 maps_to = rules::public_ip_fixed_ip_matches(&iface, req.fixed_ip.as_deref())?;
-                rules::interface_in_pool_data_center(&iface, req.data_center)?;
+                rules::interface_in_pool_data_center(&iface, network.data_center_id)?;
             }
             allocate_at_tx(
                 tx,
                 p,
                 &PublicIpSpec {
                     interface_id: req.interface,
-                    data_center_id: Some(req.data_center),
+                    data_center_id: None,
+                    external_network_id: Some(network.id),
                     description: req.description.clone(),
                 },
                 req.address,

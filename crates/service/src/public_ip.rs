@@ -1,4 +1,5 @@
-//! Public IPs: allocated from the data center's shared pools, on an
+//! Public IPs: allocated from the pools of an external network (by default
+//! the data center's pools, its default external network's first), on an
 //! interface of a standard network (or unattached), released permanently.
 
 use crate::interface::owned_interface;
@@ -24,17 +25,50 @@ pub struct PublicIpSpec {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub data_center_id: Option<DataCenterId>,
+    /// Take the address from this external network's pools (of the
+    /// interface's data center); none: the data center's pools.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_network_id: Option<ExternalNetworkId>,
     #[serde(default)]
     pub description: String,
 }
 
-/// Take the next address of the data center's pools, honouring the release
+/// Where a public address comes from: the pools of one external network,
+/// or every pool of a data center (its default external network's first).
+#[derive(Debug, Clone, Copy)]
+pub enum PoolScope {
+    Network(ExternalNetworkId),
+    DataCenter(DataCenterId),
+}
+
+/// The pools of a scope, in the order addresses are taken from them.
+fn pools_of(tx: &mut dyn Tx, scope: PoolScope) -> Result<Vec<PublicIpPool>> {
+    Ok(match scope {
+        PoolScope::Network(n) => tx
+            .pool_list(None)?
+            .into_iter()
+            .filter(|p| p.external_network_id == n)
+            .collect(),
+        PoolScope::DataCenter(dc) => {
+            let default = ExternalNetworkId::default_of(dc);
+            let (mut first, rest): (Vec<_>, Vec<_>) = tx
+                .pool_list(Some(dc))?
+                .into_iter()
+                .partition(|p| p.external_network_id == default);
+            first.extend(rest);
+            first
+        }
+    })
+}
+
+/// Take the next address of the scope's pools, honouring the release
 /// order rule. Returns (pool, offset, address).
 pub fn take_public_address(
     tx: &mut dyn Tx,
-    dc: DataCenterId,
+    scope: PoolScope,
 ) -> Result<(PublicIpPool, u64, std::net::IpAddr)> {
-    let pools = tx.pool_list(Some(dc))?;
+    let pools = pools_of(tx, scope)?;
     if pools.is_empty() {
         return Err(Error::exhausted(
             "The data center has no public IP pool; ask the cloud admin to create one.",
@@ -66,14 +100,13 @@ fn take_next_of(tx: &mut dyn Tx, pool: &PublicIpPool) -> Result<(u64, IpAddr)> {
     }
 }
 
-/// Take the next address of a given pool of the data center.
+/// Take the next address of a given pool of the scope.
 pub fn take_from_pool(
     tx: &mut dyn Tx,
-    dc: DataCenterId,
+    scope: PoolScope,
     pool: PoolId,
 ) -> Result<(PublicIpPool, u64, IpAddr)> {
-    let pool = tx
-        .pool_list(Some(dc))?
+    let pool = pools_of(tx, scope)?
         .into_iter()
         .find(|p| p.id == pool)
         .ok_or_else(|| Error::not_found(Kind::PublicIpPool, pool))?;
@@ -106,10 +139,10 @@ pub fn allocate_tx(tx: &mut dyn Tx, project: &ProjectId, spec: &PublicIpSpec) ->
 /// it was never used or released.
 pub fn take_chosen_address(
     tx: &mut dyn Tx,
-    dc: DataCenterId,
+    scope: PoolScope,
     address: IpAddr,
 ) -> Result<(PublicIpPool, u64, IpAddr)> {
-    let pools = tx.pool_list(Some(dc))?;
+    let pools = pools_of(tx, scope)?;
     let (pool, offset) = rules::public_ip_chosen_in_pool(address, &pools)?;
     let taken = tx.pool_take_offset(pool.id, offset)?;
     rules::public_ip_address_free(taken, address, pool)?;
@@ -126,32 +159,50 @@ pub fn allocate_at_tx(
     fixed_ip: Option<IpAddr>,
 ) -> Result<PublicIp> {
     check_text("description", &spec.description)?;
-    let (dc, iface) = match (spec.interface_id, spec.data_center_id) {
-        (Some(id), _) => {
+    let network = spec
+        .external_network_id
+        .map(|n| crate::external_network::load(tx, n))
+        .transpose()?;
+    let (dc, iface) = match (spec.interface_id, spec.data_center_id, &network) {
+        (Some(id), _, _) => {
             let iface = owned_interface(tx, project, id)?;
             check_target(tx, &iface)?;
             (iface.data_center_id, Some(iface))
         }
-        (None, Some(dc)) => {
+        (None, _, Some(n)) => (n.data_center_id, None),
+        (None, Some(dc), None) => {
             tx.data_center_get(dc)?
                 .ok_or_else(|| Error::invalid(format!("Data center {dc} does not exist.")))?;
             (dc, None)
         }
-        (None, None) => {
+        (None, None, None) => {
             return Err(Error::invalid(
-                "Give the interface_id to put the public IP on, or a data_center_id.",
+                "Give the interface_id to put the public IP on, an external_network_id or a data_center_id.",
             ))
         }
     };
+    let scope = match &network {
+        Some(n) => {
+            if let Some(i) = &iface {
+                rules::interface_in_pool_data_center(i, n.data_center_id)?;
+            }
+            if let Some(d) = spec.data_center_id {
+                rules::pool_in_network_data_center(n, d)?;
+            }
+            PoolScope::Network(n.id)
+        }
+        None => PoolScope::DataCenter(dc),
+    };
     let (pool, offset, address) = match chosen {
-        Some(a) => take_chosen_address(tx, dc, a)?,
-        None => take_public_address(tx, dc)?,
+        Some(a) => take_chosen_address(tx, scope, a)?,
+        None => take_public_address(tx, scope)?,
     };
     let ip = PublicIp {
         id: PublicIpId::new(),
         project_id: project.clone(),
         pool_id: pool.id,
         data_center_id: dc,
+        external_network_id: pool.external_network_id,
         address,
         interface_id: iface.as_ref().map(|i| i.id),
         vm_id: iface.as_ref().and_then(|i| i.vm_id),

@@ -14,7 +14,7 @@
 //!   `public_ip::check_target` whenever a public IP goes on an interface.
 
 use crate::interface::{delete_interface_row, insert_with_mac, owned_interface};
-use crate::public_ip::{take_chosen_address, take_from_pool, take_public_address};
+use crate::public_ip::{take_chosen_address, take_from_pool, take_public_address, PoolScope};
 use crate::{Caller, Need, PortPolicy, Service, WriteOptions};
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
@@ -42,6 +42,12 @@ pub struct GatewayIpRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GatewaySpec {
+    /// The external network (of the router's data center,
+    /// `rules::router_gateway_in_data_center`); none: the data center's
+    /// default external network.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub network_id: Option<ExternalNetworkId>,
     /// Default true (Neutron's).
     #[serde(default)]
     pub enable_snat: Option<bool>,
@@ -112,6 +118,7 @@ fn row_of(r: &Router) -> RouterRow {
         description: r.description.clone(),
         admin_state_up: r.admin_state_up,
         gateway_snat: r.gateway.as_ref().map(|g| g.enable_snat),
+        gateway_network: r.gateway.as_ref().map(|g| g.network_id),
         created_at: r.created_at,
         updated_at: r.updated_at,
     }
@@ -137,11 +144,28 @@ fn set_gateway(
     spec: &GatewaySpec,
     policy: PortPolicy,
 ) -> Result<()> {
-    let dc = router.data_center_id;
+    let network_id = spec
+        .network_id
+        .unwrap_or(ExternalNetworkId::default_of(router.data_center_id));
+    let network = match tx.external_network_get(network_id)? {
+        Some(n) => n,
+        None => {
+            // A project network the router's project sees is "not external".
+            let n =
+                crate::network::visible_network(tx, &router.project_id, NetworkId(network_id.0))?;
+            return rules::router_gateway_network_external(&n);
+        }
+    };
+    rules::router_gateway_in_data_center(router.data_center_id, &network)?;
+    let scope = PoolScope::Network(network.id);
     let snat = spec.enable_snat.unwrap_or(true);
-    match (&spec.external_fixed_ips, &router.gateway) {
+    let same_network = router
+        .gateway
+        .as_ref()
+        .is_some_and(|g| g.network_id == network.id);
+    match (&spec.external_fixed_ips, same_network) {
         // Same gateway, only SNAT changes: the addresses stay.
-        (None, Some(_)) => {}
+        (None, true) => {}
         (requests, _) => {
             if requests.is_some() {
                 rules::router_gateway_ip_choice_allowed(policy.cloud_admin)?;
@@ -150,13 +174,16 @@ fn set_gateway(
             let requests = requests.clone().unwrap_or_default();
             let mut taken = Vec::new();
             if requests.is_empty() {
-                taken.push(take_public_address(tx, dc)?);
+                taken.push(take_public_address(tx, scope)?);
             }
             for r in &requests {
+                if let Some(p) = r.pool_id {
+                    rules::pool_of_external_network(p, &network)?;
+                }
                 let got = match (r.ip_address, r.pool_id) {
-                    (Some(a), _) => take_chosen_address(tx, dc, a)?,
-                    (None, Some(p)) => take_from_pool(tx, dc, p)?,
-                    (None, None) => take_public_address(tx, dc)?,
+                    (Some(a), _) => take_chosen_address(tx, scope, a)?,
+                    (None, Some(p)) => take_from_pool(tx, scope, p)?,
+                    (None, None) => take_public_address(tx, scope)?,
                 };
                 if let Some(p) = r.pool_id {
                     if p != got.0.id {
@@ -174,6 +201,7 @@ fn set_gateway(
         }
     }
     router.gateway = Some(RouterGateway {
+        network_id: network.id,
         enable_snat: snat,
         external_fixed_ips: vec![],
     });

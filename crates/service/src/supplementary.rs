@@ -286,7 +286,7 @@ pub fn create_tx(
     policy: PortPolicy,
 ) -> Result<SupplementaryInterface> {
     let parent = parent_of(tx, project, parent_id)?;
-    let network = visible_network(tx, project, spec.network_id)?;
+    let network = crate::network::network_for_port(tx, project, spec.network_id)?;
     rules::supplementary_in_parent_data_center(&parent, &network)?;
     if let Some(d) = &spec.description {
         check_text("description", d)?;

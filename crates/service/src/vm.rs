@@ -217,7 +217,7 @@ pub fn vm_create_tx(
             fixed_ips,
             tag,
         } => {
-            let network = visible_network(tx, project, *network_id)?;
+            let network = crate::network::network_for_port(tx, project, *network_id)?;
             new_primary(tx, &network, fixed_ips, tag.clone())?
         }
         NicRequest::Interface { interface_id, tag } => {

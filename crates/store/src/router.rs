@@ -18,6 +18,8 @@ pub struct RouterRow {
     pub admin_state_up: bool,
     /// None: no gateway; else its `enable_snat`.
     pub gateway_snat: Option<bool>,
+    /// The gateway's external network (None: no gateway).
+    pub gateway_network: Option<ExternalNetworkId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -227,4 +227,24 @@ pub trait Tx:
         project: Option<&ProjectId>,
         page: &PageRequest,
     ) -> Result<Vec<PublicIp>>;
+
+    // External networks (`migrations/*/0012_external_networks.sql`).
+    fn external_network_insert(&mut self, n: &ExternalNetwork) -> Result<()>;
+    /// With its pools; inside a write on PostgreSQL its row is locked.
+    fn external_network_get(&mut self, id: ExternalNetworkId) -> Result<Option<ExternalNetwork>>;
+    /// Every external network (of one data center), oldest first, with pools.
+    fn external_network_list(&mut self, dc: Option<DataCenterId>) -> Result<Vec<ExternalNetwork>>;
+    /// Name, description, updated_at.
+    fn external_network_update(&mut self, n: &ExternalNetwork) -> Result<()>;
+    fn external_network_delete(&mut self, id: ExternalNetworkId) -> Result<()>;
+    /// Router gateways on the network.
+    fn external_network_gateways(&mut self, id: ExternalNetworkId) -> Result<u64>;
+    /// Public IPs of the network's pools that are on an interface.
+    fn external_network_associated_ips(&mut self, id: ExternalNetworkId) -> Result<u64>;
+    /// Delete the public IPs of the network's pools that are on no interface.
+    fn external_network_delete_unassociated_ips(&mut self, id: ExternalNetworkId) -> Result<u64>;
+    /// Addresses of a pool held by public IPs and router gateways.
+    fn pool_held(&mut self, pool: PoolId) -> Result<u64>;
+    /// Delete a pool with its free ranges and release queue (nothing held).
+    fn pool_delete(&mut self, pool: PoolId) -> Result<()>;
 }

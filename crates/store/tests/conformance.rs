@@ -586,6 +586,7 @@ fn public_pool_hands_out_fresh_addresses_before_released_ones() {
         let pool = PublicIpPool {
             id: PoolId::new(),
             data_center_id: dc.id,
+            external_network_id: ExternalNetworkId::default_of(dc.id),
             name: "public".into(),
             cidr: "203.0.113.0/29".parse().unwrap(),
             free_addresses: 3,
@@ -595,6 +596,7 @@ fn public_pool_hands_out_fresh_addresses_before_released_ones() {
         store
             .write(move |tx| {
                 tx.data_center_insert(&dc)?;
+                tx.external_network_insert(&external(dc.id))?;
                 tx.pool_insert(&pool, &[Range { start: 1, end: 3 }])
             })
             .await
@@ -1286,10 +1288,25 @@ fn assert_conflict(err: &Error, reason: ConflictReason, message: &str) {
     assert_eq!(err.to_string(), message, "{err:?}");
 }
 
+/// A data center's default external network (pools need one).
+fn external(dc: DataCenterId) -> ExternalNetwork {
+    ExternalNetwork {
+        id: ExternalNetworkId::default_of(dc),
+        data_center_id: dc,
+        project_id: None,
+        name: "public".into(),
+        description: String::new(),
+        pool_ids: vec![],
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
 fn public_pool(dc: DataCenterId, name: &str) -> PublicIpPool {
     PublicIpPool {
         id: PoolId::new(),
         data_center_id: dc,
+        external_network_id: ExternalNetworkId::default_of(dc),
         name: name.into(),
         cidr: "203.0.113.0/29".parse().expect("cidr"),
         free_addresses: 6,
@@ -1303,6 +1320,7 @@ fn public_ip(seed: &Seed, pool: PoolId, offset: u64, iface: Option<InterfaceId>)
         project_id: seed.project.clone(),
         pool_id: pool,
         data_center_id: seed.dc,
+        external_network_id: ExternalNetworkId::default_of(seed.dc),
         address: IpAddr::from([203, 0, 113, offset as u8]),
         interface_id: iface,
         vm_id: None,
@@ -1379,6 +1397,7 @@ fn duplicate_names_are_name_taken_on_every_table() {
         let dc = seed.dc;
         let err = store
             .write(move |tx| {
+                tx.external_network_insert(&external(dc))?;
                 tx.pool_insert(&public_pool(dc, "twin"), &[])?;
                 tx.pool_insert(&public_pool(dc, "twin"), &[])
             })
@@ -1445,8 +1464,12 @@ fn public_ip_address_and_interface_are_unique() {
         let seed = seed(&store, Range { start: 1, end: 10 }).await;
         let pool = public_pool(seed.dc, "public");
         let pid = pool.id;
+        let dc = seed.dc;
         store
-            .write(move |tx| tx.pool_insert(&pool, &[]))
+            .write(move |tx| {
+                tx.external_network_insert(&external(dc))?;
+                tx.pool_insert(&pool, &[])
+            })
             .await
             .unwrap();
 
@@ -1795,6 +1818,7 @@ fn capacity_rows_are_the_counters_the_writes_keep() {
         let pool = PublicIpPool {
             id: PoolId::new(),
             data_center_id: pool_dc.id,
+            external_network_id: ExternalNetworkId::default_of(pool_dc.id),
             name: "capacity".into(),
             cidr: "203.0.113.0/29".parse().unwrap(),
             free_addresses: 5,
@@ -1808,6 +1832,7 @@ fn capacity_rows_are_the_counters_the_writes_keep() {
                 }
                 tx.quota_set(&seed2.project, QuotaResource::Port, 7)?;
                 tx.data_center_insert(&pool_dc)?;
+                tx.external_network_insert(&external(pool_dc.id))?;
                 tx.pool_insert(&pool, &[Range { start: 1, end: 5 }])?;
                 pool_take(tx, pool_id).map(|_| ())
             })

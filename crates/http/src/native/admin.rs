@@ -2,7 +2,7 @@
 
 use super::error::ApiResult;
 use super::extract::{bearer, Auth, Path, Write, WriteOpts};
-use super::written;
+use super::{deleted, written};
 use crate::{AppState, RequestOrigin};
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
@@ -13,7 +13,9 @@ use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::types::Role;
 use nicplane_domain::Error;
+use nicplane_service::admin::PoolTarget;
 use nicplane_service::auth::Login;
+use nicplane_service::external_network::{ExternalNetworkPatch, ExternalNetworkSpec};
 use nicplane_service::user::{PasswordChange, UserPatch};
 use serde::{Deserialize, Serialize};
 
@@ -149,13 +151,20 @@ pub async fn pool_list(
 #[serde(deny_unknown_fields)]
 pub struct PoolRequest {
     pub name: String,
-    #[schema(value_type = String)]
-    pub data_center_id: DataCenterId,
+    /// The data center: the pool goes to its default external network
+    /// unless `external_network_id` names one (of that data center).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub data_center_id: Option<DataCenterId>,
+    /// The external network the pool belongs to.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_network_id: Option<ExternalNetworkId>,
     #[schema(value_type = String)]
     pub cidr: IpNet,
 }
 
-/// Create a shared public IP pool (cloud admin).
+/// Create a public IP pool of an external network (cloud admin).
 #[utoipa::path(post, path = "/v1/public-ip-pools", operation_id = "pool_create", tag = "admin",
     request_body = PoolRequest, responses((status = 201, body = PublicIpPool)))]
 pub async fn pool_create(
@@ -164,11 +173,110 @@ pub async fn pool_create(
     w: Write<PoolRequest>,
 ) -> ApiResult<Response> {
     let b = &w.body;
+    let target = PoolTarget {
+        external_network_id: b.external_network_id,
+        data_center_id: b.data_center_id,
+    };
     let p = s
         .service
-        .pool_create(&c, b.data_center_id, &b.name, b.cidr, &w.opts)
+        .pool_create(&c, target, &b.name, b.cidr, &w.opts)
         .await?;
     Ok(written(w.opts.dry_run, StatusCode::CREATED, p))
+}
+
+/// Delete a public IP pool none of whose addresses is held (cloud admin).
+#[utoipa::path(delete, path = "/v1/public-ip-pools/{pool_id}", operation_id = "pool_delete", tag = "admin",
+    params(("pool_id" = String, Path)), responses((status = 204)))]
+pub async fn pool_delete(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+    WriteOpts(o): WriteOpts,
+) -> ApiResult<Response> {
+    s.service
+        .pool_delete(&c, PoolId::parse_for_lookup(&id)?, &o)
+        .await?;
+    Ok(deleted(o.dry_run))
+}
+
+/// External networks: every data center's public IP pools, grouped (every
+/// signed-in user sees them).
+#[utoipa::path(get, path = "/v1/external-networks", operation_id = "external_network_list", tag = "admin",
+    responses((status = 200, body = Vec<ExternalNetwork>)))]
+pub async fn external_network_list(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+) -> ApiResult<Json<Vec<ExternalNetwork>>> {
+    Ok(Json(s.service.external_network_list(&c).await?))
+}
+
+/// Create an external network in a data center (cloud admin).
+#[utoipa::path(post, path = "/v1/external-networks", operation_id = "external_network_create", tag = "admin",
+    request_body = ExternalNetworkSpec, responses((status = 201, body = ExternalNetwork)))]
+pub async fn external_network_create(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    w: Write<ExternalNetworkSpec>,
+) -> ApiResult<Response> {
+    let n = s
+        .service
+        .external_network_create(&c, None, w.body.clone(), &w.opts)
+        .await?;
+    Ok(written(w.opts.dry_run, StatusCode::CREATED, n))
+}
+
+/// One external network.
+#[utoipa::path(get, path = "/v1/external-networks/{external_network_id}", operation_id = "external_network_get", tag = "admin",
+    params(("external_network_id" = String, Path)), responses((status = 200, body = ExternalNetwork)))]
+pub async fn external_network_get(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ExternalNetwork>> {
+    Ok(Json(
+        s.service
+            .external_network_get(&c, ExternalNetworkId::parse_for_lookup(&id)?)
+            .await?,
+    ))
+}
+
+/// Rename or re-describe an external network (cloud admin).
+#[utoipa::path(patch, path = "/v1/external-networks/{external_network_id}", operation_id = "external_network_update", tag = "admin",
+    params(("external_network_id" = String, Path)), request_body = ExternalNetworkPatch,
+    responses((status = 200, body = ExternalNetwork)))]
+pub async fn external_network_update(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+    w: Write<ExternalNetworkPatch>,
+) -> ApiResult<Response> {
+    let n = s
+        .service
+        .external_network_update(
+            &c,
+            ExternalNetworkId::parse_for_lookup(&id)?,
+            w.body.clone(),
+            &w.opts,
+        )
+        .await?;
+    Ok(written(w.opts.dry_run, StatusCode::OK, n))
+}
+
+/// Delete an external network with its pools and its public IPs that are
+/// on no interface; refused while router gateways or public IPs on
+/// interfaces use it (cloud admin).
+#[utoipa::path(delete, path = "/v1/external-networks/{external_network_id}", operation_id = "external_network_delete", tag = "admin",
+    params(("external_network_id" = String, Path)), responses((status = 204)))]
+pub async fn external_network_delete(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+    WriteOpts(o): WriteOpts,
+) -> ApiResult<Response> {
+    s.service
+        .external_network_delete(&c, ExternalNetworkId::parse_for_lookup(&id)?, &o)
+        .await?;
+    Ok(deleted(o.dry_run))
 }
 
 /// Users (cloud admin).

@@ -119,6 +119,16 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::data_center_list, admin::data_center_create))
         .routes(routes!(admin::data_center_get))
         .routes(routes!(admin::pool_list, admin::pool_create))
+        .routes(routes!(admin::pool_delete))
+        .routes(routes!(
+            admin::external_network_list,
+            admin::external_network_create
+        ))
+        .routes(routes!(
+            admin::external_network_get,
+            admin::external_network_update,
+            admin::external_network_delete
+        ))
         .routes(routes!(admin::user_list, admin::user_create))
         .routes(routes!(
             admin::user_get,

@@ -352,6 +352,11 @@ pub async fn interface_delete(
 pub struct AllocateOnInterface {
     #[serde(default)]
     pub description: String,
+    /// Take the address from this external network's pools; none: the
+    /// data center's pools.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_network_id: Option<ExternalNetworkId>,
 }
 
 /// Allocate a public IP on an interface of a standard network.
@@ -367,6 +372,7 @@ pub async fn public_ip_allocate_on_interface(
     let spec = PublicIpSpec {
         interface_id: Some(InterfaceId::parse_for_lookup(&i)?),
         data_center_id: None,
+        external_network_id: w.body.external_network_id,
         description: w.body.description.clone(),
     };
     let r = s

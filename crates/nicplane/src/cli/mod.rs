@@ -3,6 +3,7 @@
 //! Output is a table by default and JSON with `--json`; a failure prints one
 //! line (the API's message) and exits non-zero.
 
+mod external;
 mod huawei;
 mod router;
 mod table;
@@ -63,6 +64,12 @@ pub enum ClientCommand {
     /// Data centers.
     #[command(subcommand, name = "dc")]
     DataCenter(DcCmd),
+    /// External networks: public IP pools grouped, seen by every project.
+    #[command(subcommand, name = "external-network")]
+    ExternalNetwork(external::ExternalNetworkCmd),
+    /// Public IP pools of the external networks (`create`: cloud admin).
+    #[command(subcommand)]
+    Pool(external::PoolCmd),
     /// Users (cloud admin).
     #[command(subcommand)]
     User(UserCmd),
@@ -774,6 +781,8 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
         },
         ClientCommand::Network(c) => network_cmd(&mut ctx, c),
         ClientCommand::Router(c) => router::router_cmd(&mut ctx, c),
+        ClientCommand::ExternalNetwork(c) => external::external_network_cmd(&mut ctx, c),
+        ClientCommand::Pool(c) => external::pool_cmd(&mut ctx, c),
         ClientCommand::Subnet(c) => subnet_cmd(&mut ctx, c),
         ClientCommand::Vm(c) => vm_cmd(&mut ctx, c),
         ClientCommand::Nic(c) => nic_cmd(&mut ctx, c),

@@ -27,9 +27,13 @@ pub enum RouterCmd {
     },
     /// Delete a router without interfaces.
     Delete { router: String },
-    /// Set the gateway to the data center's public IP pools.
+    /// Set the gateway to an external network's public IP pools (default:
+    /// the data center's default external network).
     SetGateway {
         router: String,
+        /// External network name or id.
+        #[arg(long = "external-network")]
+        network: Option<String>,
         /// Turn source NAT off.
         #[arg(long)]
         disable_snat: bool,
@@ -131,11 +135,15 @@ pub fn router_cmd(ctx: &mut Ctx, c: RouterCmd) -> Result<()> {
         }
         RouterCmd::SetGateway {
             router,
+            network,
             disable_snat,
             fixed_ips,
         } => {
             let r = resolve_router(&ctx.client, &p, &router)?;
             let mut body = json!({"enable_snat": !disable_snat});
+            if let Some(n) = network {
+                body["network_id"] = json!(super::external::resolve_network(&ctx.client, &n)?.id);
+            }
             if !fixed_ips.is_empty() {
                 body["external_fixed_ips"] = Value::Array(
                     fixed_ips

@@ -9,7 +9,7 @@ use nicplane_domain::Result;
 use std::net::IpAddr;
 
 const ROUTER_COLS: &str = "id, project_id, data_center_id, name, description, admin_state_up, \
-     gateway_snat, created_at, updated_at";
+     gateway_snat, created_at, updated_at, gateway_network_id";
 
 fn router_row(r: &dyn Row) -> Result<RouterRow> {
     Ok(RouterRow {
@@ -22,6 +22,7 @@ fn router_row(r: &dyn Row) -> Result<RouterRow> {
         gateway_snat: r.get_bool(6)?,
         created_at: from_ts(r.int(7)?),
         updated_at: from_ts(r.int(8)?),
+        gateway_network: r.opt_parse(9, "id")?,
     })
 }
 
@@ -32,6 +33,9 @@ impl<E: Exec> SqlTx<E> {
         let gateway = match row.gateway_snat {
             None => None,
             Some(enable_snat) => Some(RouterGateway {
+                network_id: row
+                    .gateway_network
+                    .unwrap_or(ExternalNetworkId::default_of(row.data_center_id)),
                 enable_snat,
                 external_fixed_ips: self.exec.query(
                     "SELECT pool_id, address FROM router_gateway_ips WHERE router_id = $1 \
@@ -80,7 +84,7 @@ impl<E: Exec> RouterTx for SqlTx<E> {
     fn router_insert(&mut self, r: &RouterRow) -> Result<()> {
         self.run(
             &format!(
-                "INSERT INTO routers ({ROUTER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                "INSERT INTO routers ({ROUTER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             ),
             args![
                 r.id.to_string(),
@@ -92,6 +96,7 @@ impl<E: Exec> RouterTx for SqlTx<E> {
                 r.gateway_snat,
                 ts(r.created_at),
                 ts(r.updated_at),
+                r.gateway_network.map(|n| n.to_string()),
             ],
         )
     }
@@ -115,7 +120,7 @@ impl<E: Exec> RouterTx for SqlTx<E> {
     fn router_update(&mut self, r: &RouterRow) -> Result<()> {
         self.run(
             "UPDATE routers SET name = $2, description = $3, admin_state_up = $4, \
-             gateway_snat = $5, updated_at = $6 WHERE id = $1",
+             gateway_snat = $5, updated_at = $6, gateway_network_id = $7 WHERE id = $1",
             args![
                 r.id.to_string(),
                 &r.name,
@@ -123,6 +128,7 @@ impl<E: Exec> RouterTx for SqlTx<E> {
                 r.admin_state_up,
                 r.gateway_snat,
                 ts(r.updated_at),
+                r.gateway_network.map(|n| n.to_string()),
             ],
         )
     }

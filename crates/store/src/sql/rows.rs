@@ -166,11 +166,13 @@ pub fn iface_row(r: &dyn Row) -> Result<Interface> {
     })
 }
 
-pub const POOL_COLS: &str = "id, data_center_id, name, cidr, free_count, created_at";
+pub const POOL_COLS: &str =
+    "id, data_center_id, name, cidr, free_count, created_at, external_network_id";
 pub fn pool_row(r: &dyn Row) -> Result<PublicIpPool> {
     Ok(PublicIpPool {
         id: r.parse(0, "id")?,
         data_center_id: r.parse(1, "id")?,
+        external_network_id: r.parse(6, "id")?,
         name: r.string(2)?,
         cidr: r.parse(3, "cidr")?,
         free_addresses: r.int(4)?.max(0) as u64,
@@ -180,7 +182,8 @@ pub fn pool_row(r: &dyn Row) -> Result<PublicIpPool> {
 
 pub const PUBLIC_IP_SQL: &str =
     "SELECT p.id, p.project_id, p.pool_id, pl.data_center_id, p.address, \
-     p.interface_id, i.vm_id, i.fixed_ips, p.description, p.created_at, p.offset_key, p.fixed_ip \
+     p.interface_id, i.vm_id, i.fixed_ips, p.description, p.created_at, p.offset_key, p.fixed_ip, \
+     pl.external_network_id \
      FROM public_ips p JOIN public_ip_pools pl ON pl.id = p.pool_id \
      LEFT JOIN interfaces i ON i.id = p.interface_id";
 /// A public IP and its offset in its pool.
@@ -207,6 +210,7 @@ pub fn public_ip_row(r: &dyn Row) -> Result<(PublicIp, u64)> {
             project_id: r.parse(1, "project")?,
             pool_id: r.parse(2, "id")?,
             data_center_id: r.parse(3, "id")?,
+            external_network_id: r.parse(12, "id")?,
             address: r.parse(4, "address")?,
             interface_id: r.opt_parse(5, "interface")?,
             vm_id: r.opt_parse(6, "vm")?,
@@ -300,5 +304,21 @@ pub fn trunk_row(r: &dyn Row) -> Result<TrunkRow> {
         admin_state_up: r.bool(5)?,
         created_at: r.time(6)?,
         updated_at: r.time(7)?,
+    })
+}
+
+pub const EXTERNAL_NETWORK_COLS: &str =
+    "id, data_center_id, project_id, name, description, created_at, updated_at";
+/// An external network row (its `pool_ids` are read apart).
+pub fn external_network_row(r: &dyn Row) -> Result<ExternalNetwork> {
+    Ok(ExternalNetwork {
+        id: r.parse(0, "id")?,
+        data_center_id: r.parse(1, "id")?,
+        project_id: r.opt_parse(2, "project")?,
+        name: r.string(3)?,
+        description: r.string(4)?,
+        pool_ids: vec![],
+        created_at: r.time(5)?,
+        updated_at: r.time(6)?,
     })
 }

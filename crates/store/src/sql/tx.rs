@@ -1069,7 +1069,7 @@ impl<E: Exec> Tx for SqlTx<E> {
             .map_err(|_| Error::invalid("The public IP pool is too large."))?;
         self.exec.execute(
             "INSERT INTO public_ip_pools (id, data_center_id, name, cidr, release_seq, free_count, \
-             created_at) VALUES ($1, $2, $3, $4, 0, $5, $6)",
+             created_at, external_network_id) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
             args![
                 &pid,
                 pool.data_center_id.to_string(),
@@ -1077,6 +1077,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 pool.cidr.to_string(),
                 free,
                 ts(pool.created_at),
+                pool.external_network_id.to_string(),
             ],
         )?;
         for r in fresh {
@@ -1275,5 +1276,109 @@ impl<E: Exec> Tx for SqlTx<E> {
             .into_iter()
             .map(|(p, _)| p)
             .collect())
+    }
+
+    fn external_network_insert(&mut self, n: &ExternalNetwork) -> Result<()> {
+        self.run(
+            "INSERT INTO external_networks (id, data_center_id, project_id, name, description, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            args![
+                n.id.to_string(),
+                n.data_center_id.to_string(),
+                n.project_id.as_ref().map(|p| p.to_string()),
+                &n.name,
+                &n.description,
+                ts(n.created_at),
+                ts(n.updated_at),
+            ],
+        )
+    }
+    fn external_network_get(&mut self, id: ExternalNetworkId) -> Result<Option<ExternalNetwork>> {
+        let lock = self.exec.for_update(None);
+        let row = self.exec.query_opt(
+            &format!("SELECT {EXTERNAL_NETWORK_COLS} FROM external_networks WHERE id = $1{lock}"),
+            args![id.to_string()],
+            external_network_row,
+        )?;
+        row.map(|n| self.external_network_pools(n)).transpose()
+    }
+    fn external_network_list(&mut self, dc: Option<DataCenterId>) -> Result<Vec<ExternalNetwork>> {
+        let mut q = Query::new(format!(
+            "SELECT {EXTERNAL_NETWORK_COLS} FROM external_networks WHERE TRUE"
+        ));
+        q.and_opt("data_center_id = {}", dc.as_ref().map(id));
+        q.sql.push_str(" ORDER BY created_at, id");
+        let rows = self.exec.query(&q.sql, &q.args, external_network_row)?;
+        rows.into_iter()
+            .map(|n| self.external_network_pools(n))
+            .collect()
+    }
+    fn external_network_update(&mut self, n: &ExternalNetwork) -> Result<()> {
+        self.run(
+            "UPDATE external_networks SET name = $2, description = $3, updated_at = $4 WHERE id = $1",
+            args![
+                n.id.to_string(),
+                &n.name,
+                &n.description,
+                ts(n.updated_at)
+            ],
+        )
+    }
+    fn external_network_delete(&mut self, id: ExternalNetworkId) -> Result<()> {
+        self.delete("external_networks", id.to_string()).map(drop)
+    }
+    fn external_network_gateways(&mut self, id: ExternalNetworkId) -> Result<u64> {
+        self.count(
+            "SELECT COUNT(*) FROM routers WHERE gateway_network_id = $1",
+            args![id.to_string()],
+        )
+    }
+    fn external_network_associated_ips(&mut self, id: ExternalNetworkId) -> Result<u64> {
+        self.count(
+            "SELECT COUNT(*) FROM public_ips p JOIN public_ip_pools pl ON pl.id = p.pool_id \
+             WHERE pl.external_network_id = $1 AND p.interface_id IS NOT NULL",
+            args![id.to_string()],
+        )
+    }
+    fn external_network_delete_unassociated_ips(&mut self, id: ExternalNetworkId) -> Result<u64> {
+        self.exec.execute(
+            "DELETE FROM public_ips WHERE interface_id IS NULL AND pool_id IN \
+             (SELECT id FROM public_ip_pools WHERE external_network_id = $1)",
+            args![id.to_string()],
+        )
+    }
+    fn pool_held(&mut self, pool: PoolId) -> Result<u64> {
+        let p = pool.to_string();
+        let ips = self.count(
+            "SELECT COUNT(*) FROM public_ips WHERE pool_id = $1",
+            args![&p],
+        )?;
+        let gateways = self.count(
+            "SELECT COUNT(*) FROM router_gateway_ips WHERE pool_id = $1",
+            args![&p],
+        )?;
+        Ok(ips + gateways)
+    }
+    fn pool_delete(&mut self, pool: PoolId) -> Result<()> {
+        self.lock(Lock::Pool(pool))?;
+        let p = pool.to_string();
+        self.run("DELETE FROM public_ip_fresh WHERE pool_id = $1", args![&p])?;
+        self.run(
+            "DELETE FROM public_ip_released WHERE pool_id = $1",
+            args![&p],
+        )?;
+        self.delete("public_ip_pools", p).map(drop)
+    }
+}
+
+impl<E: Exec> SqlTx<E> {
+    /// An external network row with its pools' ids, oldest first.
+    fn external_network_pools(&mut self, mut n: ExternalNetwork) -> Result<ExternalNetwork> {
+        n.pool_ids = self.exec.query(
+            "SELECT id FROM public_ip_pools WHERE external_network_id = $1 ORDER BY created_at, id",
+            args![n.id.to_string()],
+            |r| r.parse(0, "id"),
+        )?;
+        Ok(n)
     }
 }

@@ -1,6 +1,5 @@
-//! Floating IPs: nicplane's public IPs. The `floating_network_id` is the
-//! data center's external network; the address comes from its public IP
-//! pools under the core's rules (standard networks only, one per port,
+//! Floating IPs: nicplane's public IPs. The `floating_network_id` is an
+//! external network; the address comes from its public IP pools only, under the core's rules (standard networks only, one per port,
 //! released addresses go to the back of the pool: a release followed by an
 //! allocation gives another address).
 
@@ -70,7 +69,7 @@ pub fn fip_view(ip: &PublicIp, port: Option<&Interface>) -> Value {
     let project = ip.project_id.to_string();
     json!({
         "id": ip.id.to_string(), "floating_ip_address": ip.address.to_string(),
-        "floating_network_id": ip.data_center_id.to_string(), "router_id": null,
+        "floating_network_id": ip.external_network_id.to_string(), "router_id": null,
         "port_id": ip.interface_id.map(|i| i.to_string()),
         "fixed_ip_address": ip.fixed_ip.map(|f| f.to_string()),
         "status": if ip.interface_id.is_some() { "ACTIVE" } else { "DOWN" },
@@ -214,7 +213,7 @@ pub async fn create(
         ))
     })?;
     let zones = Zones::load(&s, &a).await?;
-    let dc = zones.external_by_id(&network).ok_or_else(|| {
+    let ext = zones.external_by_id(&network).ok_or_else(|| {
         NeutronError::from(Error::invalid(format!(
             "Network {network} is not a valid external network"
         )))
@@ -229,17 +228,14 @@ pub async fn create(
             })
         })
         .transpose()?;
-    if let Some(sub) = f.subnet_id {
-        if !zones
-            .pools
-            .iter()
-            .any(|p| p.id.to_string() == sub && p.data_center_id == dc.id)
-        {
-            return Err(NeutronError::from(Error::invalid(format!(
+    let pool = match f.subnet_id {
+        None => None,
+        Some(sub) => Some(PoolId::parse_for_lookup(&sub).map_err(|_| {
+            NeutronError::from(Error::invalid(format!(
                 "Subnet {sub} is not a subnet of external network {network}."
-            ))));
-        }
-    }
+            )))
+        })?),
+    };
     let port = f
         .port_id
         .map(|p| InterfaceId::parse_for_lookup(&p))
@@ -250,7 +246,8 @@ pub async fn create(
             &a.caller,
             &a.project,
             PublicIpInRequest {
-                data_center: dc.id,
+                network: ext.id,
+                pool,
                 interface: port,
                 fixed_ip: port.and(f.fixed_ip_address),
                 description: f.description.unwrap_or_default(),

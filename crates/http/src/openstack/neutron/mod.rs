@@ -683,6 +683,7 @@ pub const EXTENSIONS: &[(&str, &str, &str)] = &[
         "Neutron external network",
         "Adds external network attribute to network resource.",
     ),
+    ("subnet-external-network", "Subnet External Network", "Informs if the subnet is associated to an external network."),
     (
         "availability_zone",
         "Availability Zone",

@@ -2,9 +2,11 @@
 //!
 //! A nicplane network is a Neutron network; its subnets are Neutron subnets.
 //! A custom (L2) network shows no subnets; adding a subnet makes it a
-//! standard (routed) network. Each data center with public IP pools shows
-//! one more network, `router:external`, whose id is the data center's id
-//! and whose subnets are the pools: floating IPs are taken from it.
+//! standard (routed) network. An external network (`router:external`) is
+//! the core's `ExternalNetwork`, whichever API made it: its subnets are its
+//! public IP pools, floating IPs and router gateways take addresses from
+//! them, and every project sees it. A data center's default external
+//! network has the data center's id.
 
 use super::body::{boolean, decode, present, reason, text, whole};
 use super::query::ListQuery;
@@ -25,6 +27,8 @@ use nicplane_domain::model::*;
 use nicplane_domain::query::{NetworkFilter, PageRequest};
 use nicplane_domain::types::NetworkKind;
 use nicplane_domain::{Error, Kind};
+use nicplane_service::admin::PoolTarget;
+use nicplane_service::external_network::{ExternalNetworkPatch, ExternalNetworkSpec};
 use nicplane_service::network::{
     NetworkDetail, NetworkPatch, NetworkSpec, SubnetPatch, SubnetSpec,
 };
@@ -74,22 +78,25 @@ pub const SUBNET_ATTRS: &[&str] = &[
     "subnetpool_id",
     "ipv6_ra_mode",
     "ipv6_address_mode",
+    "router:external",
     "tags",
     "created_at",
     "updated_at",
 ];
 
-/// Data centers by id, and the public networks they show.
+/// Data centers by id, the external networks and their pools.
 pub struct Zones {
     pub names: HashMap<DataCenterId, String>,
     pub data_centers: Vec<DataCenter>,
     pub pools: Vec<PublicIpPool>,
+    pub externals: Vec<ExternalNetwork>,
 }
 
 impl Zones {
     pub async fn load(s: &AppState, a: &Scoped) -> NeutronResult<Zones> {
         let data_centers = s.service.data_center_list(&a.caller).await?;
         let pools = s.service.pool_list(&a.caller).await?;
+        let externals = s.service.external_network_list(&a.caller).await?;
         let names = data_centers
             .iter()
             .map(|d| (d.id, d.name.clone()))
@@ -98,29 +105,20 @@ impl Zones {
             names,
             data_centers,
             pools,
+            externals,
         })
     }
 
-    /// Data centers that have public IP pools: the external networks.
-    pub fn external(&self) -> Vec<&DataCenter> {
-        self.data_centers
-            .iter()
-            .filter(|d| self.pools.iter().any(|p| p.data_center_id == d.id))
-            .collect()
+    /// The external network with this id.
+    pub fn external_by_id(&self, id: &str) -> Option<&ExternalNetwork> {
+        let id = id.to_ascii_lowercase();
+        self.externals.iter().find(|n| n.id.to_string() == id)
     }
 
-    /// The data center whose external network has this id.
-    pub fn external_by_id(&self, id: &str) -> Option<&DataCenter> {
-        self.external()
-            .into_iter()
-            .find(|d| d.id.to_string() == id.to_ascii_lowercase())
-    }
-
-    fn pools_of(&self, dc: DataCenterId) -> Vec<&PublicIpPool> {
-        self.pools
-            .iter()
-            .filter(|p| p.data_center_id == dc)
-            .collect()
+    /// The pool (external subnet) with this id.
+    pub fn pool_by_id(&self, id: &str) -> Option<&PublicIpPool> {
+        let id = id.to_ascii_lowercase();
+        self.pools.iter().find(|p| p.id.to_string() == id)
     }
 
     /// The data center a request names (`availability_zone_hints`), or the first one.
@@ -172,21 +170,18 @@ pub fn network_view(d: &NetworkDetail, zones: &Zones) -> Value {
     })
 }
 
-/// A data center's public network.
-pub fn external_view(dc: &DataCenter, zones: &Zones) -> Value {
-    let pools = zones.pools_of(dc.id);
-    let name = pools
-        .first()
-        .map(|p| p.name.clone())
-        .unwrap_or_else(|| "public".into());
+/// An external network as Neutron shows it: its pools are its subnets.
+pub fn external_view(n: &ExternalNetwork, zones: &Zones) -> Value {
+    let owner = owner(&n.project_id);
     json!({
-        "id": dc.id.to_string(), "name": name, "description": format!("Public IP pools of data center {}", dc.name),
-        "tenant_id": "", "project_id": "", "admin_state_up": true, "status": "ACTIVE",
-        "subnets": pools.iter().map(|p| p.id.to_string()).collect::<Vec<_>>(), "shared": false,
+        "id": n.id.to_string(), "name": n.name, "description": n.description,
+        "tenant_id": owner, "project_id": owner, "admin_state_up": true, "status": "ACTIVE",
+        "subnets": n.pool_ids.iter().map(|p| p.to_string()).collect::<Vec<_>>(), "shared": false,
         "router:external": true, "mtu": MTU, "port_security_enabled": true,
-        "availability_zones": [dc.name], "availability_zone_hints": [],
+        "availability_zones": [zones.names.get(&n.data_center_id).cloned().unwrap_or_default()],
+        "availability_zone_hints": [],
         "ipv4_address_scope": null, "ipv6_address_scope": null, "tags": [],
-        "created_at": os_time(dc.created_at), "updated_at": os_time(dc.created_at),
+        "created_at": os_time(n.created_at), "updated_at": os_time(n.updated_at),
     })
 }
 
@@ -203,7 +198,7 @@ pub fn subnet_view(s: &Subnet) -> Value {
         "host_routes": s.host_routes.iter().map(|r| json!({"destination": r.destination.to_string(), "nexthop": r.nexthop.to_string()})).collect::<Vec<_>>(),
         "ipv6_ra_mode": s.ipv6_ra_mode.map(|m| m.as_str()),
         "ipv6_address_mode": s.ipv6_address_mode.map(|m| m.as_str()),
-        "subnetpool_id": null, "service_types": [], "tags": [],
+        "subnetpool_id": null, "service_types": [], "tags": [], "router:external": false,
         "created_at": os_time(s.created_at), "updated_at": os_time(s.updated_at),
     })
 }
@@ -225,11 +220,11 @@ pub fn pool_subnet_view(p: &PublicIpPool) -> Value {
         Err(_) => (None, vec![]),
     };
     json!({
-        "id": p.id.to_string(), "name": p.name, "description": "", "network_id": p.data_center_id.to_string(),
+        "id": p.id.to_string(), "name": p.name, "description": "", "network_id": p.external_network_id.to_string(),
         "tenant_id": "", "project_id": "", "ip_version": 4, "cidr": p.cidr.to_string(), "gateway_ip": gateway,
         "allocation_pools": pools, "enable_dhcp": false, "dns_nameservers": [], "host_routes": [],
         "ipv6_ra_mode": null, "ipv6_address_mode": null, "subnetpool_id": null, "service_types": [], "tags": [],
-        "created_at": os_time(p.created_at), "updated_at": os_time(p.created_at),
+        "router:external": true, "created_at": os_time(p.created_at), "updated_at": os_time(p.created_at),
     })
 }
 
@@ -257,12 +252,7 @@ pub async fn network_list(
         .iter()
         .map(|d| network_view(d, &zones))
         .collect();
-    items.extend(
-        zones
-            .external()
-            .into_iter()
-            .map(|dc| external_view(dc, &zones)),
-    );
+    items.extend(zones.externals.iter().map(|n| external_view(n, &zones)));
     let mut items: Vec<Value> = items;
     with_revisions(&s, &a, Revisioned::Network, &mut items).await?;
     Ok(Json(q.apply(items, "networks", &base_url(&s))?))
@@ -275,8 +265,8 @@ pub async fn network_show(
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
     let zones = Zones::load(&s, &a).await?;
-    if let Some(dc) = zones.external_by_id(&id) {
-        return Ok(Json(json!({"network": external_view(dc, &zones)})));
+    if let Some(n) = zones.external_by_id(&id) {
+        return Ok(Json(json!({"network": external_view(n, &zones)})));
     }
     let d = s
         .service
@@ -354,22 +344,20 @@ pub struct NetworkUpdate {
     description: Option<String>,
     #[serde(default, deserialize_with = "boolean")]
     admin_state_up: Option<bool>,
-    /// `true` is refused (see `rules::external_network_flag`); `false` is a no-op.
+    /// Makes a network external or not (the core decides who may and when).
     #[serde(default, rename = "router:external", deserialize_with = "boolean")]
     external: Option<bool>,
 }
 
-/// One network of a create body: its spec and whether it is shared.
+/// One network of a create body: its spec, whether it is shared and
+/// whether it is external.
 fn network_spec(
     obj: &serde_json::Map<String, Value>,
     a: &Scoped,
     zones: &Zones,
-) -> NeutronResult<(NetworkSpec, bool)> {
+) -> NeutronResult<(NetworkSpec, bool, bool)> {
     let n: NetworkCreate = decode(obj)?;
     check_owner_of(&n.project_id, &n.tenant_id, a)?;
-    if n.external == Some(true) {
-        nicplane_domain::rules::external_network_flag(a.caller.user.is_cloud_admin, "create")?;
-    }
     if n.admin_state_up == Some(false) || n.port_security_enabled == Some(false) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane networks are always administratively up and have port security on; disable port security per port.",
@@ -382,7 +370,7 @@ fn network_spec(
         description: n.description.unwrap_or_default(),
         subnets: vec![],
     };
-    Ok((spec, n.shared == Some(true)))
+    Ok((spec, n.shared == Some(true), n.external == Some(true)))
 }
 
 /// The objects of a bulk body's list (`{"networks": [...]}`).
@@ -421,6 +409,15 @@ pub async fn network_create(
             .into_iter()
             .map(|obj| network_spec(obj, &a, &zones))
             .collect::<NeutronResult<Vec<_>>>()?;
+        if specs.iter().any(|(_, _, external)| *external) {
+            return Err(NeutronError::from(Error::invalid(
+                "Create external networks one at a time: bulk create makes project networks only.",
+            )));
+        }
+        let specs = specs
+            .into_iter()
+            .map(|(n, shared, _)| (n, shared))
+            .collect();
         let made = s
             .service
             .network_create_many(&a.caller, &a.project, specs, &o)
@@ -429,7 +426,23 @@ pub async fn network_create(
         with_revisions(&s, &a, Revisioned::Network, &mut views).await?;
         return Ok(created(json!({ "networks": views })));
     }
-    let (spec, shared) = network_spec(body_object(&body, "network")?, &a, &zones)?;
+    let (spec, shared, external) = network_spec(body_object(&body, "network")?, &a, &zones)?;
+    if external {
+        let n = s
+            .service
+            .external_network_create(
+                &a.caller,
+                Some(a.project.clone()),
+                ExternalNetworkSpec {
+                    name: spec.name,
+                    data_center_id: spec.data_center_id,
+                    description: spec.description,
+                },
+                &o,
+            )
+            .await?;
+        return Ok(created(json!({"network": external_view(&n, &zones)})));
+    }
     let d = if shared {
         s.service.shared_network_create(&a.caller, spec, &o).await?
     } else {
@@ -451,24 +464,58 @@ pub async fn network_update(
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
     let n: NetworkUpdate = decode(body_object(&body, "network")?)?;
-    if n.external == Some(true) {
-        nicplane_domain::rules::external_network_flag(a.caller.user.is_cloud_admin, "update")?;
-    }
     if n.admin_state_up == Some(false) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane networks are always administratively up.",
         )));
     }
+    let o = WriteOptions::default();
+    let zones = Zones::load(&s, &a).await?;
+    if let Some(ext) = zones.external_by_id(&id) {
+        let patch = ExternalNetworkPatch {
+            name: n.name,
+            description: n.description,
+        };
+        if n.external == Some(false) {
+            let net = s
+                .service
+                .external_network_unflag(&a.caller, &a.project, ext.id, patch, &o)
+                .await?;
+            let d = NetworkDetail {
+                network: net,
+                subnets: vec![],
+            };
+            return Ok(Json(
+                json!({"network": with_revision(&s, &a, Revisioned::Network, network_view(&d, &zones)).await?}),
+            ));
+        }
+        let e = s
+            .service
+            .external_network_update(&a.caller, ext.id, patch, &o)
+            .await?;
+        return Ok(Json(json!({"network": external_view(&e, &zones)})));
+    }
+    if n.external == Some(true) {
+        let patch = ExternalNetworkPatch {
+            name: n.name,
+            description: n.description,
+        };
+        let e = s
+            .service
+            .external_network_flag(
+                &a.caller,
+                &a.project,
+                NetworkId::parse_for_lookup(&id)?,
+                patch,
+                &o,
+            )
+            .await?;
+        return Ok(Json(json!({"network": external_view(&e, &zones)})));
+    }
     let patch = NetworkPatch {
         name: n.name,
         description: n.description,
     };
-    let zones = Zones::load(&s, &a).await?;
-    if zones.external_by_id(&id).is_some() {
-        return Err(NeutronError::from(Error::forbidden(
-            "Only the cloud admin changes public IP pools, with the native API.",
-        )));
-    }
     let d = s
         .service
         .network_update(
@@ -491,6 +538,12 @@ pub async fn network_delete(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    if let Some(ext) = Zones::load(&s, &a).await?.external_by_id(&id) {
+        s.service
+            .external_network_delete(&a.caller, ext.id, &WriteOptions::default())
+            .await?;
+        return Ok(no_content());
+    }
     let id = NetworkId::parse_for_lookup(&id)?;
     s.service
         .network_delete(
@@ -529,11 +582,7 @@ pub async fn subnet_show(
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
     let zones = Zones::load(&s, &a).await?;
-    if let Some(p) = zones
-        .pools
-        .iter()
-        .find(|p| p.id.to_string() == id.to_ascii_lowercase())
-    {
+    if let Some(p) = zones.pool_by_id(&id) {
         return Ok(Json(json!({"subnet": pool_subnet_view(p)})));
     }
     let sub = s
@@ -738,8 +787,8 @@ fn subnet_spec(
         ))
     })?;
     if zones.external_by_id(&network).is_some() {
-        return Err(NeutronError::from(Error::forbidden(
-            "Only the cloud admin adds public IP pools, with the native API.",
+        return Err(NeutronError::from(Error::invalid(
+            "Create subnets of external networks (public IP pools) one at a time.",
         )));
     }
     if b.service_types
@@ -823,19 +872,24 @@ pub async fn subnet_create(
         .get("network_id")
         .and_then(Value::as_str)
         .and_then(|n| zones.external_by_id(n));
-    if let (Some(dc), true) = (external, a.caller.user.is_cloud_admin) {
-        // The cloud admin adds a subnet to a data center's external network:
-        // a public IP pool of that data center, the same object natively.
+    if let Some(ext) = external {
+        // A subnet of an external network is one of its public IP pools,
+        // the same object natively (the core decides who may add one).
         let b: SubnetCreate = decode(obj)?;
+        check_owner_of(&b.project_id, &b.tenant_id, &a)?;
         let cidr_s = b.cidr.unwrap_or_default();
         let cidr: ipnet::IpNet = cidr_s.parse().map_err(|_| {
             NeutronError::from(Error::invalid(format!(
                 "Invalid input for cidr. Reason: '{cidr_s}' is not a valid IP subnet."
             )))
         })?;
+        let target = PoolTarget {
+            external_network_id: Some(ext.id),
+            data_center_id: None,
+        };
         let pool = s
             .service
-            .pool_create(&a.caller, dc.id, &b.name.unwrap_or_default(), cidr, &o)
+            .pool_create(&a.caller, target, &b.name.unwrap_or_default(), cidr, &o)
             .await?;
         return Ok(created(json!({"subnet": pool_subnet_view(&pool)})));
     }
@@ -877,14 +931,9 @@ pub async fn subnet_update(
             return Err(NeutronError::from(e).with("HTTPBadRequest", message));
         }
     }
-    if Zones::load(&s, &a)
-        .await?
-        .pools
-        .iter()
-        .any(|p| p.id.to_string() == id.to_ascii_lowercase())
-    {
-        return Err(NeutronError::from(Error::forbidden(
-            "Only the cloud admin manages public IP pools.",
+    if Zones::load(&s, &a).await?.pool_by_id(&id).is_some() {
+        return Err(NeutronError::from(Error::invalid(
+            "The subnets of external networks (public IP pools) cannot be changed.",
         )));
     }
     let sid = SubnetId::parse_for_lookup(&id)?;
@@ -919,15 +968,11 @@ pub async fn subnet_delete(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> NeutronResult<Response> {
-    let zones = Zones::load(&s, &a).await?;
-    if zones
-        .pools
-        .iter()
-        .any(|p| p.id.to_string() == id.to_ascii_lowercase())
-    {
-        return Err(NeutronError::from(Error::forbidden(
-            "Only the cloud admin manages public IP pools.",
-        )));
+    if let Some(pool) = Zones::load(&s, &a).await?.pool_by_id(&id) {
+        s.service
+            .pool_delete(&a.caller, pool.id, &WriteOptions::default())
+            .await?;
+        return Ok(no_content());
     }
     let sid = SubnetId::parse_for_lookup(&id).map_err(|_| Error::not_found(Kind::Subnet, &id))?;
     s.service

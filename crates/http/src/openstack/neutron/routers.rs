@@ -59,7 +59,7 @@ pub fn router_view(r: &Router, zones: &Zones) -> Value {
         .unwrap_or_default();
     let gateway = r.gateway.as_ref().map(|g| {
         json!({
-            "network_id": r.data_center_id.to_string(), "enable_snat": g.enable_snat,
+            "network_id": g.network_id.to_string(), "enable_snat": g.enable_snat,
             "external_fixed_ips": g.external_fixed_ips.iter().map(|ip| json!({
                 "subnet_id": ip.pool_id.to_string(), "ip_address": ip.ip_address.to_string(),
             })).collect::<Vec<_>>(),
@@ -168,7 +168,7 @@ async fn gateway(
             "Invalid input for external_gateway_info. Reason: network_id is required.",
         ))
     })?;
-    let Some(dc) = zones.external_by_id(&network).map(|d| d.id) else {
+    let Some(ext) = zones.external_by_id(&network) else {
         // Not an external network: the core says why (404, or 400 which
         // Neutron raises as `BadRequest`).
         s.service
@@ -226,8 +226,9 @@ async fn gateway(
         }
     };
     Ok(Some((
-        dc,
+        ext.data_center_id,
         GatewaySpec {
+            network_id: Some(ext.id),
             enable_snat: g.enable_snat,
             external_fixed_ips: ips,
         },
@@ -278,18 +279,11 @@ pub async fn create(
         Some(v) => gateway(&s, &a, v, &zones).await?,
         None => None,
     };
+    // The router's data center: the one its hints name, else its gateway's
+    // (the core refuses a gateway of another data center).
     let data_center_id = match (&gw, b.availability_zone_hints.is_empty()) {
         (Some((dc, _)), true) => *dc,
-        (Some((dc, _)), false) => {
-            let hinted = zones.pick(&b.availability_zone_hints)?;
-            if hinted != *dc {
-                return Err(NeutronError::from(Error::invalid(
-                    "Bad router request: the external network is in another availability zone than the router.",
-                )));
-            }
-            hinted
-        }
-        (None, _) => zones.pick(&b.availability_zone_hints)?,
+        _ => zones.pick(&b.availability_zone_hints)?,
     };
     let r = s
         .service
@@ -329,15 +323,7 @@ pub async fn update(
     if let Some(v) = &b.external_gateway_info {
         match gateway(&s, &a, v, &zones).await? {
             None => patch.clear_gateway = true,
-            Some((dc, g)) => {
-                let current = s.service.router_get(&a.caller, &a.project, id).await?;
-                if current.data_center_id != dc {
-                    return Err(NeutronError::from(Error::invalid(format!(
-                        "Bad router request: external network {dc} is in another availability zone than router {id}."
-                    ))));
-                }
-                patch.gateway = Some(g);
-            }
+            Some((_, g)) => patch.gateway = Some(g),
         }
     }
     let r = s
