@@ -440,6 +440,44 @@ pub fn token_scope_allows(
     }
 }
 
+/// Whose objects a request that names its object by id alone (Neutron's
+/// `/routers/{id}`, `/floatingips/{id}`, …) may reach: the cloud admin's
+/// reach every project's (the admin role is global in OpenStack's default
+/// policy, and the native API already lets the cloud admin act in every
+/// project), anyone else's only those of its token's project.
+pub fn acts_across_projects(is_cloud_admin: bool) -> bool {
+    is_cloud_admin
+}
+
+/// The project a create acts in when the body names one (Neutron's
+/// `project_id` / `tenant_id`; both given must agree, else 400 as Neutron):
+/// the token's project when none is named; another project only for the
+/// cloud admin (whose use case then checks that it exists: 404); anyone
+/// else gets Neutron's 403.
+pub fn create_project_named(
+    scope: &ProjectId,
+    project_id: Option<&str>,
+    tenant_id: Option<&str>,
+    is_cloud_admin: bool,
+) -> Result<ProjectId> {
+    let named = match (project_id, tenant_id) {
+        (Some(p), Some(t)) if p != t => {
+            return Err(Error::invalid("'project_id' and 'tenant_id' do not match"))
+        }
+        (Some(p), _) | (None, Some(p)) => p,
+        (None, None) => return Ok(scope.clone()),
+    };
+    if named == scope.as_str() {
+        return Ok(scope.clone());
+    }
+    if !acts_across_projects(is_cloud_admin) {
+        return Err(Error::forbidden(format!(
+            "project_id {named} is not the project of the token; only the cloud admin creates resources in another project."
+        )));
+    }
+    ProjectId::parse_for_lookup(named)
+}
+
 /// A password has at least `min` characters (`--password-min-length`).
 pub fn password_long_enough(password: &str, min: usize) -> Result<()> {
     if password.chars().count() < min {
@@ -1542,6 +1580,19 @@ pub fn router_deletable(router: &Router) -> Result<()> {
         return Err(Error::conflict(
             ConflictReason::RouterInUse,
             format!("Router {} still has ports", router.id),
+        ));
+    }
+    Ok(())
+}
+
+/// A network with ports cannot be deleted. The core gives the console
+/// guide's words ("Network app-net still has 2 network interfaces."); the
+/// reason `NetworkInUse` lets Neutron say it its own way.
+pub fn network_deletable(name: &str, ports: u64) -> Result<()> {
+    if ports > 0 {
+        return Err(Error::conflict(
+            ConflictReason::NetworkInUse,
+            format!("Network {name} still has {ports} network interfaces."),
         ));
     }
     Ok(())

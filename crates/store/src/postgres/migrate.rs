@@ -42,6 +42,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/postgres/0011_floating_fixed_ip.sql"),
     ),
+    (
+        13,
+        include_str!("../../migrations/postgres/0013_router_revisions_tags.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

@@ -27,6 +27,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/sqlite/0011_floating_fixed_ip.sql"),
     ),
+    (
+        13,
+        include_str!("../../migrations/sqlite/0013_router_revisions_tags.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.

@@ -24,7 +24,7 @@ use nicplane_domain::model::Revisioned;
 use nicplane_domain::model::*;
 use nicplane_domain::query::{NetworkFilter, PageRequest};
 use nicplane_domain::types::NetworkKind;
-use nicplane_domain::{Error, Kind};
+use nicplane_domain::{ConflictReason, Error, Kind};
 use nicplane_service::network::{
     NetworkDetail, NetworkPatch, NetworkSpec, SubnetPatch, SubnetSpec,
 };
@@ -274,6 +274,7 @@ pub async fn network_show(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Network, &id).await?;
     let zones = Zones::load(&s, &a).await?;
     if let Some(dc) = zones.external_by_id(&id) {
         return Ok(Json(json!({"network": external_view(dc, &zones)})));
@@ -450,6 +451,7 @@ pub async fn network_update(
     if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Network, &id).await?;
     let n: NetworkUpdate = decode(body_object(&body, "network")?)?;
     if n.external == Some(true) {
         nicplane_domain::rules::external_network_flag(a.caller.user.is_cloud_admin, "update")?;
@@ -491,6 +493,7 @@ pub async fn network_delete(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Network, &id).await?;
     let id = NetworkId::parse_for_lookup(&id)?;
     s.service
         .network_delete(
@@ -499,7 +502,18 @@ pub async fn network_delete(
             id,
             &if_match.on(Revisioned::Network, id),
         )
-        .await?;
+        .await
+        .map_err(|e| match e.conflict_reason() {
+            // Neutron's words for the core's reason (the native API and the
+            // console keep the console guide's).
+            Some(ConflictReason::NetworkInUse) => NeutronError::from(e).with(
+                "NetworkInUse",
+                format!(
+                    "Unable to complete operation on network {id}. There are one or more ports still in use on the network."
+                ),
+            ),
+            _ => NeutronError::from(e),
+        })?;
     Ok(no_content())
 }
 
@@ -528,6 +542,7 @@ pub async fn subnet_show(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Subnet, &id).await?;
     let zones = Zones::load(&s, &a).await?;
     if let Some(p) = zones
         .pools
@@ -858,6 +873,7 @@ pub async fn subnet_update(
     if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Subnet, &id).await?;
     let b: SubnetUpdate = decode(body_object(&body, "subnet")?)?;
     for (attribute, given) in [
         ("network_id", &b.network_id),
@@ -919,6 +935,7 @@ pub async fn subnet_delete(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Subnet, &id).await?;
     let zones = Zones::load(&s, &a).await?;
     if zones
         .pools

@@ -239,6 +239,7 @@ pub async fn show(
     Path(id): Path<String>,
     uri: Uri,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let q = ListQuery::parse(uri.query(), PORT_ATTRS)?;
     let v = one_view(&s, &a, port_id(&id)?).await?;
     let v = match (v, q.fields.is_empty()) {
@@ -562,6 +563,7 @@ pub async fn update(
     if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let p: PortUpdate = decode(body_object(&body, "port")?)?;
     defaults_only(&p.vnic_type, &p.dns_name, &p.qos_policy_id)?;
     let id = port_id(&id)?;
@@ -644,6 +646,7 @@ pub async fn delete(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let id = port_id(&id)?;
     s.service
         .interface_delete(
@@ -677,6 +680,7 @@ pub async fn tags_list(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let i = s
         .service
         .interface_get(&a.caller, &a.project, port_id(&id)?)
@@ -693,6 +697,7 @@ pub async fn tags_replace(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let tags = tags_of(body.get("tags").unwrap_or(&Value::Null))?;
     let i = set_tags(&s, &a, port_id(&id)?, tags).await?;
     Ok(Json(
@@ -706,6 +711,7 @@ pub async fn tags_clear(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     set_tags(&s, &a, port_id(&id)?, vec![]).await?;
     Ok(no_content())
 }
@@ -716,6 +722,7 @@ pub async fn tag_check(
     State(s): State<AppState>,
     Path((id, tag)): Path<(String, String)>,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let i = s
         .service
         .interface_get(&a.caller, &a.project, port_id(&id)?)
@@ -736,6 +743,7 @@ pub async fn tag_add(
     State(s): State<AppState>,
     Path((id, tag)): Path<(String, String)>,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let id = port_id(&id)?;
     let i = s.service.interface_get(&a.caller, &a.project, id).await?;
     let new = tag_of(&tag)?;
@@ -753,6 +761,7 @@ pub async fn tag_remove(
     State(s): State<AppState>,
     Path((id, tag)): Path<(String, String)>,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let pid = port_id(&id)?;
     let i = s.service.interface_get(&a.caller, &a.project, pid).await?;
     if !i.tags.iter().any(|t| tag_string(t) == tag) {
