@@ -478,6 +478,17 @@ pub fn create_project_named(
     ProjectId::parse_for_lookup(named)
 }
 
+/// Keystone's `identity:list_domains` policy: only the cloud admin lists
+/// the domains (anyone signed in reads the domain of its projects).
+pub fn domain_list_allowed(is_cloud_admin: bool) -> Result<()> {
+    if !is_cloud_admin {
+        return Err(Error::forbidden(
+            "You are not authorized to perform the requested action: identity:list_domains.",
+        ));
+    }
+    Ok(())
+}
+
 /// A password has at least `min` characters (`--password-min-length`).
 pub fn password_long_enough(password: &str, min: usize) -> Result<()> {
     if password.chars().count() < min {
