@@ -215,7 +215,60 @@ pub async fn list(
             break;
         }
     }
+    // Router gateway ports: Neutron shows them (they have no project) to its
+    // admin. nicplane keeps no port row for a gateway, so they are listed
+    // for the cloud admin when the request names the routers (`device_id`)
+    // and reads one page (no `limit`/`marker`); they are sorted with the
+    // rest by the request's keys.
+    if q.limit.is_none() && q.marker.is_none() {
+        if let Some(devices) = q.filter("device_id") {
+            let ids = devices
+                .iter()
+                .filter_map(|d| RouterId::parse_for_lookup(d).ok())
+                .collect();
+            let gateways = s.service.router_gateways(&a.caller, ids).await?;
+            if !gateways.is_empty() {
+                items.extend(
+                    gateways
+                        .iter()
+                        .map(gateway_port_view)
+                        .filter(|v| q.matches_view(v)),
+                );
+                return Ok(Json(q.apply(items, "ports", &base_url(&s))?));
+            }
+        }
+    }
     Ok(Json(q.render(items, "ports", &base_url(&s))))
+}
+
+/// A router gateway's port as Neutron shows it to its admin: on the
+/// external network, of no project, owned by `network:router_gateway`, with
+/// the gateway's addresses (their subnets are the public pools). Its id and
+/// MAC are derived from the router's id, so they are the same on every read.
+pub fn gateway_port_view(r: &Router) -> Value {
+    let id = crate::openstack::stable_uuid(&format!("router-gateway-port:{}", r.id));
+    let b = id.as_bytes();
+    let mac = format!("fa:16:3e:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2]);
+    let ips = r
+        .gateway
+        .as_ref()
+        .map(|g| {
+            g.external_fixed_ips
+                .iter()
+                .map(|ip| json!({"subnet_id": ip.pool_id.to_string(), "ip_address": ip.ip_address.to_string()}))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    json!({
+        "id": id.to_string(), "name": "", "description": "",
+        "network_id": r.data_center_id.to_string(), "tenant_id": "", "project_id": "",
+        "mac_address": mac, "admin_state_up": true, "status": "ACTIVE",
+        "device_id": r.id.to_string(), "device_owner": "network:router_gateway",
+        "fixed_ips": ips, "security_groups": [], "port_security_enabled": false,
+        "allowed_address_pairs": [], "binding:vnic_type": "normal", "qos_policy_id": null,
+        "extra_dhcp_opts": [], "tags": [], "revision_number": 1,
+        "created_at": os_time(r.created_at), "updated_at": os_time(r.updated_at),
+    })
 }
 
 fn port_id(id: &str) -> NeutronResult<InterfaceId> {
