@@ -545,3 +545,57 @@ fn keystone_domains() {
         .expect("transport");
     assert_eq!(r.status, 401);
 }
+
+/// A router gateway's port: the cloud admin finds it by the router's id
+/// (`device_id`), on the external network, of no project, owned by
+/// `network:router_gateway`, with the gateway's address in a public pool;
+/// the router's own tenant does not see it (Neutron's gateway port has no
+/// project); with the gateway cleared it is gone.
+#[test]
+fn cloud_admin_lists_a_router_gateway_port() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "gwp");
+    let admin = cloud_admin(&server);
+    let pool = server.admin().pools().expect("pools")[0].id.to_string();
+    let r = ok(
+        "create",
+        neutron(
+            &t.admin,
+            Method::POST,
+            "/routers",
+            Some(&json!({"router": {"name": "gw", "external_gateway_info": {"network_id": t.dc}}})),
+        ),
+        201,
+    )["router"]
+        .clone();
+    let rid = id(&r);
+    let gw_ip = r["external_gateway_info"]["external_fixed_ips"][0]["ip_address"].clone();
+    let query = format!(
+        "/ports?network_id={}&device_id={rid}&device_owner=network:router_gateway",
+        t.dc
+    );
+    let listed = ok("admin", neutron(&admin, Method::GET, &query, None), 200);
+    let ports = listed["ports"].as_array().expect("ports");
+    assert_eq!(ports.len(), 1, "{listed}");
+    assert_eq!(ports[0]["device_id"], json!(rid));
+    assert_eq!(ports[0]["device_owner"], "network:router_gateway");
+    assert_eq!(ports[0]["network_id"], json!(t.dc));
+    assert_eq!(ports[0]["project_id"], "");
+    assert_eq!(ports[0]["fixed_ips"], json!([{"subnet_id": pool, "ip_address": gw_ip}]));
+    let again = ok("same id", neutron(&admin, Method::GET, &query, None), 200);
+    assert_eq!(again["ports"][0]["id"], ports[0]["id"]);
+    let own = ok("tenant", neutron(&t.admin, Method::GET, &query, None), 200);
+    assert_eq!(own["ports"], json!([]));
+    ok(
+        "clear",
+        neutron(
+            &admin,
+            Method::PUT,
+            &format!("/routers/{rid}"),
+            Some(&json!({"router": {"external_gateway_info": null}})),
+        ),
+        200,
+    );
+    let gone = ok("cleared", neutron(&admin, Method::GET, &query, None), 200);
+    assert_eq!(gone["ports"], json!([]));
+}
