@@ -399,6 +399,7 @@ mod tests {
                 ConflictReason::RouterInUse => 15,
                 ConflictReason::RouterInterfaceInUseByFloatingIp => 16,
                 ConflictReason::NoExternalGateway => 17,
+                ConflictReason::NetworkInUse => 18,
             };
             assert_eq!(i, n, "{r:?}");
         }

@@ -2605,4 +2605,45 @@ mod credential_tests {
         assert_eq!(e.conflict_reason(), Some(ConflictReason::RouterInUse));
         assert_eq!(e.to_string(), format!("Router {} still has ports", r.id));
     }
+    #[test]
+    fn a_create_names_its_project_and_only_the_cloud_admin_another() {
+        let scope = ProjectId::new();
+        let other = ProjectId::new();
+        let o = other.to_string();
+        assert_eq!(
+            create_project_named(&scope, None, None, false).unwrap(),
+            scope
+        );
+        assert_eq!(
+            create_project_named(&scope, Some(scope.as_str()), None, false).unwrap(),
+            scope
+        );
+        assert_eq!(
+            create_project_named(&scope, None, Some(&o), true).unwrap(),
+            other
+        );
+        let e = create_project_named(&scope, Some(&o), None, false).unwrap_err();
+        assert_eq!(e.http_status(), 403);
+        assert_eq!(
+            e.to_string(),
+            format!("project_id {o} is not the project of the token; only the cloud admin creates resources in another project.")
+        );
+        let e = create_project_named(&scope, Some(&o), Some(scope.as_str()), true).unwrap_err();
+        assert_eq!(e.to_string(), "'project_id' and 'tenant_id' do not match");
+        let e = create_project_named(&scope, Some("nope"), None, true).unwrap_err();
+        assert_eq!(e.to_string(), "Project nope could not be found.");
+    }
+
+    #[test]
+    fn a_network_with_ports_is_in_use_and_domains_are_listed_by_the_cloud_admin() {
+        assert!(network_deletable("app", 0).is_ok());
+        let e = network_deletable("app", 2).unwrap_err();
+        assert_eq!(e.conflict_reason(), Some(ConflictReason::NetworkInUse));
+        assert_eq!(e.to_string(), "Network app still has 2 network interfaces.");
+        assert!(domain_list_allowed(true).is_ok());
+        assert_eq!(
+            domain_list_allowed(false).unwrap_err().to_string(),
+            "You are not authorized to perform the requested action: identity:list_domains."
+        );
+    }
 }

@@ -132,11 +132,16 @@ fn cloud_admin_acts_on_another_projects_router_and_tenants_stay_confined() {
             &admin,
             Method::PUT,
             &path,
-            Some(&json!({"router": {"external_gateway_info": {"network_id": a.dc, "enable_snat": false}}})),
+            Some(
+                &json!({"router": {"external_gateway_info": {"network_id": a.dc, "enable_snat": false}}}),
+            ),
         ),
         200,
     );
-    assert_eq!(set["router"]["external_gateway_info"]["network_id"], json!(a.dc));
+    assert_eq!(
+        set["router"]["external_gateway_info"]["network_id"],
+        json!(a.dc)
+    );
     assert_eq!(set["router"]["external_gateway_info"]["enable_snat"], false);
     assert_eq!(set["router"]["project_id"], json!(a.project));
     ok(
@@ -144,8 +149,15 @@ fn cloud_admin_acts_on_another_projects_router_and_tenants_stay_confined() {
         neutron(&admin, Method::PUT, &format!("{path}/tags/blue"), None),
         201,
     );
-    let seen = ok("owner show", neutron(&a.admin, Method::GET, &path, None), 200);
-    assert_eq!(seen["router"]["external_gateway_info"]["enable_snat"], false);
+    let seen = ok(
+        "owner show",
+        neutron(&a.admin, Method::GET, &path, None),
+        200,
+    );
+    assert_eq!(
+        seen["router"]["external_gateway_info"]["enable_snat"],
+        false
+    );
     assert_eq!(seen["router"]["tags"], json!(["blue"]));
 
     let missing = format!("Router {rid} could not be found.");
@@ -176,7 +188,11 @@ fn cloud_admin_acts_on_another_projects_router_and_tenants_stay_confined() {
         200,
     );
     assert_eq!(cleared["router"]["external_gateway_info"], Value::Null);
-    ok("admin delete", neutron(&admin, Method::DELETE, &path, None), 204);
+    ok(
+        "admin delete",
+        neutron(&admin, Method::DELETE, &path, None),
+        204,
+    );
     assert_neutron_error(
         "gone for the owner",
         &neutron(&a.admin, Method::GET, &path, None),
@@ -208,7 +224,11 @@ fn cloud_admin_creates_in_a_named_project_and_a_tenant_cannot() {
     );
     assert_eq!(r["router"]["project_id"], json!(a.project));
     assert_eq!(r["router"]["tenant_id"], json!(a.project));
-    let listed = ok("a lists", neutron(&a.admin, Method::GET, "/routers", None), 200);
+    let listed = ok(
+        "a lists",
+        neutron(&a.admin, Method::GET, "/routers", None),
+        200,
+    );
     assert_eq!(listed["routers"][0]["id"], r["router"]["id"]);
 
     let (_, port) = network_with_port(&a.admin, "adc-net", "10.61.0.0/24");
@@ -218,7 +238,9 @@ fn cloud_admin_creates_in_a_named_project_and_a_tenant_cannot() {
             &admin,
             Method::POST,
             "/floatingips",
-            Some(&json!({"floatingip": {"floating_network_id": a.dc, "tenant_id": a.project, "port_id": port["id"]}})),
+            Some(
+                &json!({"floatingip": {"floating_network_id": a.dc, "tenant_id": a.project, "port_id": port["id"]}}),
+            ),
         ),
         201,
     );
@@ -269,7 +291,11 @@ fn cloud_admin_creates_in_a_named_project_and_a_tenant_cannot() {
             a.project
         ),
     );
-    let listed = ok("a lists again", neutron(&a.admin, Method::GET, "/routers", None), 200);
+    let listed = ok(
+        "a lists again",
+        neutron(&a.admin, Method::GET, "/routers", None),
+        200,
+    );
     assert_eq!(listed["routers"].as_array().map(Vec::len), Some(1));
 }
 
@@ -296,7 +322,11 @@ fn cloud_admin_lists_every_projects_floating_ips_in_pages() {
         ids.push(id(&f["floatingip"]));
     }
     ids.sort();
-    let all = ok("admin list", neutron(&admin, Method::GET, "/floatingips", None), 200);
+    let all = ok(
+        "admin list",
+        neutron(&admin, Method::GET, "/floatingips", None),
+        200,
+    );
     let got: Vec<String> = all["floatingips"]
         .as_array()
         .expect("list")
@@ -304,7 +334,11 @@ fn cloud_admin_lists_every_projects_floating_ips_in_pages() {
         .map(id)
         .collect();
     assert_eq!(got, ids);
-    let own = ok("a list", neutron(&a.admin, Method::GET, "/floatingips", None), 200);
+    let own = ok(
+        "a list",
+        neutron(&a.admin, Method::GET, "/floatingips", None),
+        200,
+    );
     assert_eq!(own["floatingips"].as_array().map(Vec::len), Some(1));
     assert_eq!(own["floatingips"][0]["project_id"], json!(a.project));
 
@@ -581,7 +615,10 @@ fn cloud_admin_lists_a_router_gateway_port() {
     assert_eq!(ports[0]["device_owner"], "network:router_gateway");
     assert_eq!(ports[0]["network_id"], json!(t.dc));
     assert_eq!(ports[0]["project_id"], "");
-    assert_eq!(ports[0]["fixed_ips"], json!([{"subnet_id": pool, "ip_address": gw_ip}]));
+    assert_eq!(
+        ports[0]["fixed_ips"],
+        json!([{"subnet_id": pool, "ip_address": gw_ip}])
+    );
     let again = ok("same id", neutron(&admin, Method::GET, &query, None), 200);
     assert_eq!(again["ports"][0]["id"], ports[0]["id"]);
     let own = ok("tenant", neutron(&t.admin, Method::GET, &query, None), 200);

@@ -616,7 +616,11 @@ impl Service {
     /// admin, `rules::acts_across_projects`): Neutron lists a gateway's port
     /// (`network:router_gateway`, of no project) to its admin only. At most
     /// [`GATEWAY_LOOKUP_MAX`] ids are read.
-    pub async fn router_gateways(&self, caller: &Caller, ids: Vec<RouterId>) -> Result<Vec<Router>> {
+    pub async fn router_gateways(
+        &self,
+        caller: &Caller,
+        ids: Vec<RouterId>,
+    ) -> Result<Vec<Router>> {
         if !rules::acts_across_projects(caller.user.is_cloud_admin) {
             return Ok(Vec::new());
         }

@@ -120,11 +120,17 @@ async fn domain_list(
         .identity_domain_list(&c)
         .map_err(|e| keystone_error(&s, e))?;
     let shown = q.name.as_deref().is_none_or(|n| n == DOMAIN_NAME)
-        && q
-            .enabled
-            .as_deref()
-            .is_none_or(|e| !matches!(e.to_ascii_lowercase().as_str(), "false" | "0" | "no" | "off"));
-    let items: Vec<Value> = if shown { vec![domain_view(&s)] } else { Vec::new() };
+        && q.enabled.as_deref().is_none_or(|e| {
+            !matches!(
+                e.to_ascii_lowercase().as_str(),
+                "false" | "0" | "no" | "off"
+            )
+        });
+    let items: Vec<Value> = if shown {
+        vec![domain_view(&s)]
+    } else {
+        Vec::new()
+    };
     Ok(Json(json!({
         "domains": items,
         "links": {"self": format!("{}/identity/v3/domains", base_url(&s)), "next": null, "previous": null},

@@ -211,10 +211,7 @@ impl<E: Exec> NeutronTx for SqlTx<E> {
         let mut params = t.params();
         params.push(Param::from(id));
         self.exec.execute(
-            &format!(
-                "DELETE FROM {} WHERE {narrow}{} = ${first}",
-                t.table, t.key
-            ),
+            &format!("DELETE FROM {} WHERE {narrow}{} = ${first}", t.table, t.key),
             &params,
         )?;
         let cols = match t.resource {
@@ -241,7 +238,9 @@ impl<E: Exec> NeutronTx for SqlTx<E> {
     fn object_project(&mut self, what: Revisioned, id: &str) -> Result<Option<ProjectId>> {
         let owner = self
             .exec
-            .query_opt(owner_sql(what), args![id], |r| r.get_str(0).map(|s| s.map(str::to_string)))?
+            .query_opt(owner_sql(what), args![id], |r| {
+                r.get_str(0).map(|s| s.map(str::to_string))
+            })?
             .flatten();
         owner.map(|p| p.parse()).transpose()
     }

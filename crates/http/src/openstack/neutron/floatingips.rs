@@ -176,7 +176,9 @@ async fn every_project(s: &AppState, a: &Scoped, mut q: ListQuery) -> NeutronRes
                 fip_id(m)?,
             )
             .await
-            .map_err(|_| NeutronError::from(Error::not_found(nicplane_domain::Kind::PublicIp, m)))?;
+            .map_err(|_| {
+                NeutronError::from(Error::not_found(nicplane_domain::Kind::PublicIp, m))
+            })?;
     }
     let mut walk = ChunkWalk::new(q.store_marker().map(str::to_string), Vec::new());
     let mut items = Vec::new();
@@ -191,8 +193,13 @@ async fn every_project(s: &AppState, a: &Scoped, mut q: ListQuery) -> NeutronRes
                 caller: a.caller.clone(),
                 project: ip.project_id.clone(),
             };
-            let v = with_revision(s, &owner, Revisioned::FloatingIp, view_with_port(s, &owner, ip).await?)
-                .await?;
+            let v = with_revision(
+                s,
+                &owner,
+                Revisioned::FloatingIp,
+                view_with_port(s, &owner, ip).await?,
+            )
+            .await?;
             if q.matches_view(&v) {
                 items.push(v);
             }
