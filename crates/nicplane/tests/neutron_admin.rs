@@ -636,3 +636,72 @@ fn cloud_admin_lists_a_router_gateway_port() {
     let gone = ok("cleared", neutron(&admin, Method::GET, &query, None), 200);
     assert_eq!(gone["ports"], json!([]));
 }
+
+/// The cloud admin's router list spans every project, in id order, paged
+/// with Neutron's links, filters applied; a tenant's stays its own.
+#[test]
+fn cloud_admin_lists_every_projects_routers() {
+    let server = Server::start(&[]);
+    let a = tenant(&server, "arl-a");
+    let b = tenant(&server, "arl-b");
+    let admin = cloud_admin(&server);
+    let mut ids = Vec::new();
+    for (t, name) in [(&a, "ra"), (&b, "rb")] {
+        let r = ok(
+            "create",
+            neutron(
+                &t.admin,
+                Method::POST,
+                "/routers",
+                Some(&json!({"router": {"name": name}})),
+            ),
+            201,
+        );
+        ids.push(id(&r["router"]));
+    }
+    ids.sort();
+    let all = ok("admin", neutron(&admin, Method::GET, "/routers", None), 200);
+    let got: Vec<String> = all["routers"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(id)
+        .collect();
+    assert_eq!(got, ids);
+    assert_eq!(all["routers"][0]["revision_number"], 1);
+    let own = ok("b", neutron(&b.admin, Method::GET, "/routers", None), 200);
+    assert_eq!(own["routers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(own["routers"][0]["name"], "rb");
+    let named = ok(
+        "filtered",
+        neutron(&admin, Method::GET, "/routers?name=ra", None),
+        200,
+    );
+    assert_eq!(named["routers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(named["routers"][0]["project_id"], json!(a.project));
+    let first = ok(
+        "page 1",
+        neutron(&admin, Method::GET, "/routers?limit=1", None),
+        200,
+    );
+    assert_eq!(id(&first["routers"][0]), ids[0]);
+    assert_eq!(first["routers_links"][0]["rel"], "next");
+    let second = ok(
+        "page 2",
+        neutron(
+            &admin,
+            Method::GET,
+            &format!("/routers?limit=1&marker={}", ids[0]),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(id(&second["routers"][0]), ids[1]);
+    assert_neutron_error(
+        "another order",
+        &neutron(&admin, Method::GET, "/routers?sort_key=name", None),
+        400,
+        "InvalidInput",
+        "Every project's routers are listed by id, ascending: give no sort_key but id and no page_reverse.",
+    );
+}

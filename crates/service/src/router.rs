@@ -580,6 +580,22 @@ impl Service {
             .await
     }
 
+    /// `router_list_every_project`: a page of every project's routers in id
+    /// order, for the caller whose lists span projects (the cloud admin,
+    /// `rules::acts_across_projects`; Neutron's admin lists all).
+    pub async fn router_list_every_project(
+        &self,
+        caller: &Caller,
+        page: nicplane_store::PageRequest,
+    ) -> Result<Vec<Router>> {
+        if !rules::acts_across_projects(caller.user.is_cloud_admin) {
+            return Err(nicplane_domain::Error::forbidden(
+                "Only the cloud admin lists every project's routers.",
+            ));
+        }
+        self.store.read(move |tx| tx.router_page(&page)).await
+    }
+
     /// `router_add_interface`.
     pub async fn router_add_interface(
         &self,

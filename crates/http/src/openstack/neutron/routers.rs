@@ -23,6 +23,7 @@ use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::{Revisioned, Router, RouterInterface};
+use nicplane_domain::query::ChunkWalk;
 use nicplane_domain::{Error, Kind};
 use nicplane_service::router::{
     GatewayIpRequest, GatewaySpec, RouterInterfaceSpec, RouterPatch, RouterSpec,
@@ -242,10 +243,53 @@ pub async fn list(
 ) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), ROUTER_ATTRS)?;
     let zones = Zones::load(&s, &a).await?;
+    if s.service.lists_every_project(&a.caller) {
+        return every_project(&s, &a, q, &zones).await;
+    }
     let routers = s.service.router_list(&a.caller, &a.project).await?;
     let mut items: Vec<Value> = routers.iter().map(|r| router_view(r, &zones)).collect();
     with_revisions(&s, &a, Revisioned::Router, &mut items).await?;
     Ok(Json(q.apply(items, "routers", &base_url(&s))?))
+}
+
+/// `GET /routers` for the cloud admin: every project's routers, as Neutron
+/// shows its admin, walked in id order through the store in bounded chunks
+/// and cut into pages of at most
+/// [`super::floatingips::EVERY_PROJECT_PAGE_MAX`] (by id only, as the
+/// floating IPs).
+async fn every_project(
+    s: &AppState,
+    a: &Scoped,
+    mut q: ListQuery,
+    zones: &Zones,
+) -> NeutronResult<Json<Value>> {
+    if q.page_reverse || q.sort.iter().any(|(k, asc)| k != "id" || !asc) {
+        return Err(NeutronError::from(Error::invalid(
+            "Every project's routers are listed by id, ascending: give no sort_key but id and no page_reverse.",
+        )));
+    }
+    let max = super::floatingips::EVERY_PROJECT_PAGE_MAX;
+    let limit = q.limit.map_or(max, |l| l.min(max));
+    q.limit = Some(limit);
+    if let Some(m) = q.store_marker() {
+        let owner = super::on_object(s, a.clone(), Revisioned::Router, m).await?;
+        s.service
+            .router_get(&owner.caller, &owner.project, router_id(m)?)
+            .await?;
+    }
+    let mut walk = ChunkWalk::new(q.store_marker().map(str::to_string), Vec::new());
+    let mut items = Vec::new();
+    while let Some(page) = walk.request() {
+        let rows = s.service.router_list_every_project(&a.caller, page).await?;
+        walk.advance(rows.len(), rows.last().map(|r| r.id.to_string()));
+        let mut views: Vec<Value> = rows.iter().map(|r| router_view(r, zones)).collect();
+        with_revisions(s, a, Revisioned::Router, &mut views).await?;
+        items.extend(views.into_iter().filter(|v| q.matches_view(v)));
+        if items.len() > limit {
+            break;
+        }
+    }
+    Ok(Json(q.render(items, "routers", &base_url(s))))
 }
 
 /// `GET /routers/{id}`.
