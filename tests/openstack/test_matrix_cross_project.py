@@ -252,6 +252,44 @@ def test_another_projects_object_in_a_body_field_is_not_found(cloud, project_b, 
     run_case(cloud, project_b, a_side, method, path, body, which, expected, check_a=True)
 
 
+# The cloud admin's rows (issue 12): Neutron's admin reaches every project's
+# objects by id. The same show paths the tenant gets 404 on answer 200 with
+# B's object (in B's project) to the cloud admin, whose token is scoped to its
+# own project; B is unchanged by the reads. (case id, path, which, key)
+ADMIN_SHOW_CASES = [
+    ("network", "/networks/{id}", "net", "network"),
+    ("subnet", "/subnets/{id}", "subnet", "subnet"),
+    ("port", "/ports/{id}", "port", "port"),
+    ("floatingip", "/floatingips/{id}", "fip", "floatingip"),
+    ("security-group", "/security-groups/{id}", "sg", "security_group"),
+    ("security-group-rule", "/security-group-rules/{id}", "rule", "security_group_rule"),
+    ("trunk", "/trunks/{id}", "trunk", "trunk"),
+    ("router", "/routers/{id}", "router", "router"),
+    ("port-tags", "/ports/{id}/tags", "port", "tags"),
+]
+
+
+@pytest.mark.parametrize("path,which,key", [pytest.param(*c[1:], id=c[0]) for c in ADMIN_SHOW_CASES])
+def test_the_cloud_admin_reads_another_projects_object(cloud, project_b, path, which, key):
+    b_before = project_state(cloud, project_b.token)
+    r = cloud.req("GET", NEUTRON + path.format(id=project_b.ids[which]), token=cloud.admin_token())
+    body = ok(r, 200)[key]
+    if key == "tags":
+        assert body == ["b-tag"]
+    else:
+        assert body["id"] == project_b.ids[which]
+        assert body.get("project_id", project_b.project_id) == project_b.project_id
+    assert project_state(cloud, project_b.token) == b_before
+
+
+def test_the_cloud_admin_lists_every_projects_floating_ips(cloud, project_b, a_side):
+    ids = {f["id"] for f in ok(cloud.req("GET", f"{NEUTRON}/floatingips", token=cloud.admin_token()), 200)[
+        "floatingips"]}
+    assert {project_b.fip, a_side["a_fip"]} <= ids
+    own = {f["id"] for f in ok(cloud.req("GET", f"{NEUTRON}/floatingips"), 200)["floatingips"]}
+    assert project_b.fip not in own
+
+
 # `If-Match: revision_number=N` on B's object answers the same not-found, not
 # a 412 that would tell the object exists (the revision is read within A's
 # project only).

@@ -114,13 +114,16 @@ pub enum ConflictReason {
     /// No router connects a port's subnet to the external network of a
     /// floating IP (Neutron's `ExternalGatewayForFloatingIPNotFound`, 404 there).
     NoExternalGateway,
+    /// A network still has ports (Neutron's `NetworkInUse`); the native API
+    /// and the console keep the console guide's words and the code `InUse`.
+    NetworkInUse,
 }
 
 impl ConflictReason {
     /// Every reason (tests send each through every dialect's error mapping;
     /// `all_lists_are_complete` below fails to compile when one is missing
     /// from the match, and fails when one is missing from this list).
-    pub const ALL: [ConflictReason; 18] = [
+    pub const ALL: [ConflictReason; 19] = [
         ConflictReason::InterfaceLimitReached,
         ConflictReason::VmMustBeStopped,
         ConflictReason::PrimaryInterface,
@@ -139,6 +142,7 @@ impl ConflictReason {
         ConflictReason::RouterInUse,
         ConflictReason::RouterInterfaceInUseByFloatingIp,
         ConflictReason::NoExternalGateway,
+        ConflictReason::NetworkInUse,
     ];
 
     /// Stable machine-readable code.
@@ -152,7 +156,7 @@ impl ConflictReason {
             ConflictReason::VlanInUse => "VlanInUse",
             ConflictReason::PublicIpExists => "PublicIpExists",
             ConflictReason::NetworkNotRoutable => "NetworkNotRoutable",
-            ConflictReason::InUse => "InUse",
+            ConflictReason::InUse | ConflictReason::NetworkInUse => "InUse",
             ConflictReason::WrongState => "WrongState",
             ConflictReason::IdempotencyKeyReused => "IdempotencyKeyReused",
             ConflictReason::NameTaken => "NameTaken",
@@ -395,6 +399,7 @@ mod tests {
                 ConflictReason::RouterInUse => 15,
                 ConflictReason::RouterInterfaceInUseByFloatingIp => 16,
                 ConflictReason::NoExternalGateway => 17,
+                ConflictReason::NetworkInUse => 18,
             };
             assert_eq!(i, n, "{r:?}");
         }

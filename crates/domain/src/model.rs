@@ -493,6 +493,8 @@ pub enum Revisioned {
     SecurityGroupRule,
     FloatingIp,
     Trunk,
+    /// Routers (`migrations/*/0013_router_revisions_tags.sql`).
+    Router,
 }
 
 /// A client's `If-Match: revision_number=N` on a change of one object: the

@@ -440,6 +440,55 @@ pub fn token_scope_allows(
     }
 }
 
+/// Whose objects a request that names its object by id alone (Neutron's
+/// `/routers/{id}`, `/floatingips/{id}`, …) may reach: the cloud admin's
+/// reach every project's (the admin role is global in OpenStack's default
+/// policy, and the native API already lets the cloud admin act in every
+/// project), anyone else's only those of its token's project.
+pub fn acts_across_projects(is_cloud_admin: bool) -> bool {
+    is_cloud_admin
+}
+
+/// The project a create acts in when the body names one (Neutron's
+/// `project_id` / `tenant_id`; both given must agree, else 400 as Neutron):
+/// the token's project when none is named; another project only for the
+/// cloud admin (whose use case then checks that it exists: 404); anyone
+/// else gets Neutron's 403.
+pub fn create_project_named(
+    scope: &ProjectId,
+    project_id: Option<&str>,
+    tenant_id: Option<&str>,
+    is_cloud_admin: bool,
+) -> Result<ProjectId> {
+    let named = match (project_id, tenant_id) {
+        (Some(p), Some(t)) if p != t => {
+            return Err(Error::invalid("'project_id' and 'tenant_id' do not match"))
+        }
+        (Some(p), _) | (None, Some(p)) => p,
+        (None, None) => return Ok(scope.clone()),
+    };
+    if named == scope.as_str() {
+        return Ok(scope.clone());
+    }
+    if !acts_across_projects(is_cloud_admin) {
+        return Err(Error::forbidden(format!(
+            "project_id {named} is not the project of the token; only the cloud admin creates resources in another project."
+        )));
+    }
+    ProjectId::parse_for_lookup(named)
+}
+
+/// Keystone's `identity:list_domains` policy: only the cloud admin lists
+/// the domains (anyone signed in reads the domain of its projects).
+pub fn domain_list_allowed(is_cloud_admin: bool) -> Result<()> {
+    if !is_cloud_admin {
+        return Err(Error::forbidden(
+            "You are not authorized to perform the requested action: identity:list_domains.",
+        ));
+    }
+    Ok(())
+}
+
 /// A password has at least `min` characters (`--password-min-length`).
 pub fn password_long_enough(password: &str, min: usize) -> Result<()> {
     if password.chars().count() < min {
@@ -1547,6 +1596,19 @@ pub fn router_deletable(router: &Router) -> Result<()> {
     Ok(())
 }
 
+/// A network with ports cannot be deleted. The core gives the console
+/// guide's words ("Network app-net still has 2 network interfaces."); the
+/// reason `NetworkInUse` lets Neutron say it its own way.
+pub fn network_deletable(name: &str, ports: u64) -> Result<()> {
+    if ports > 0 {
+        return Err(Error::conflict(
+            ConflictReason::NetworkInUse,
+            format!("Network {name} still has {ports} network interfaces."),
+        ));
+    }
+    Ok(())
+}
+
 /// A router's ports go with the router's interfaces and gateway, never
 /// through the port API (Neutron's `prevent_l3_port_deletion`).
 pub fn router_port_not_deletable(iface: &Interface) -> Result<()> {
@@ -2545,6 +2607,47 @@ mod credential_tests {
         let e = router_deletable(&r).unwrap_err();
         assert_eq!(e.conflict_reason(), Some(ConflictReason::RouterInUse));
         assert_eq!(e.to_string(), format!("Router {} still has ports", r.id));
+    }
+    #[test]
+    fn a_create_names_its_project_and_only_the_cloud_admin_another() {
+        let scope = ProjectId::new();
+        let other = ProjectId::new();
+        let o = other.to_string();
+        assert_eq!(
+            create_project_named(&scope, None, None, false).unwrap(),
+            scope
+        );
+        assert_eq!(
+            create_project_named(&scope, Some(scope.as_str()), None, false).unwrap(),
+            scope
+        );
+        assert_eq!(
+            create_project_named(&scope, None, Some(&o), true).unwrap(),
+            other
+        );
+        let e = create_project_named(&scope, Some(&o), None, false).unwrap_err();
+        assert_eq!(e.http_status(), 403);
+        assert_eq!(
+            e.to_string(),
+            format!("project_id {o} is not the project of the token; only the cloud admin creates resources in another project.")
+        );
+        let e = create_project_named(&scope, Some(&o), Some(scope.as_str()), true).unwrap_err();
+        assert_eq!(e.to_string(), "'project_id' and 'tenant_id' do not match");
+        let e = create_project_named(&scope, Some("nope"), None, true).unwrap_err();
+        assert_eq!(e.to_string(), "Project nope could not be found.");
+    }
+
+    #[test]
+    fn a_network_with_ports_is_in_use_and_domains_are_listed_by_the_cloud_admin() {
+        assert!(network_deletable("app", 0).is_ok());
+        let e = network_deletable("app", 2).unwrap_err();
+        assert_eq!(e.conflict_reason(), Some(ConflictReason::NetworkInUse));
+        assert_eq!(e.to_string(), "Network app still has 2 network interfaces.");
+        assert!(domain_list_allowed(true).is_ok());
+        assert_eq!(
+            domain_list_allowed(false).unwrap_err().to_string(),
+            "You are not authorized to perform the requested action: identity:list_domains."
+        );
     }
 }
 

@@ -43,6 +43,7 @@ fn allowed_statuses(e: &Error) -> &'static [u16] {
             | ConflictReason::NameTaken
             | ConflictReason::RuleExists
             | ConflictReason::RouterInUse
+            | ConflictReason::NetworkInUse
             | ConflictReason::RouterInterfaceInUseByFloatingIp => &[409],
             // Neutron's ExternalGatewayForFloatingIPNotFound is a 404.
             ConflictReason::NoExternalGateway => &[404, 409],

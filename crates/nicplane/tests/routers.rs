@@ -218,8 +218,8 @@ fn router_lifecycle_with_gateway_and_subnet_interfaces() {
         "network in use",
         &neutron(c, Method::DELETE, &format!("/networks/{net}"), None),
         409,
-        "Conflict",
-        "Network rt-a still has 1 network interfaces.",
+        "NetworkInUse",
+        &format!("Unable to complete operation on network {net}. There are one or more ports still in use on the network."),
     );
 
     // Remove: the port goes; asking again is Neutron's not-found.

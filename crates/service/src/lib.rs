@@ -310,6 +310,57 @@ impl Service {
             .await
     }
 
+    /// `object_project`: the project a request that names its object by id
+    /// alone (Neutron's `/routers/{id}`) acts in. Anyone acts in its token's
+    /// project (`scope`); the cloud admin (`rules::acts_across_projects`) in
+    /// the project that owns the object, when another one does. The answer
+    /// goes to the use case, whose own transaction authorizes the caller in
+    /// that project (`authorize`) and finds the object there, or answers
+    /// its own 404; an object never changes project, so reading the owner
+    /// first decides nothing the write could see differently.
+    pub async fn object_project(
+        &self,
+        caller: &Caller,
+        scope: &ProjectId,
+        what: nicplane_domain::model::Revisioned,
+        id: &str,
+    ) -> Result<ProjectId> {
+        if !nicplane_domain::rules::acts_across_projects(caller.user.is_cloud_admin) {
+            return Ok(scope.clone());
+        }
+        let id = id.to_string();
+        let owner = self
+            .store
+            .read(move |tx| tx.object_project(what, &id))
+            .await?;
+        Ok(owner.unwrap_or_else(|| scope.clone()))
+    }
+
+    /// `create_project_named`: the project a create acts in when its body
+    /// may name one (Neutron's `project_id` / `tenant_id`), by
+    /// `rules::create_project_named`; the use case's `authorize` then finds
+    /// it (404 for a project that does not exist).
+    pub fn create_project_named(
+        &self,
+        caller: &Caller,
+        scope: &ProjectId,
+        project_id: Option<&str>,
+        tenant_id: Option<&str>,
+    ) -> Result<ProjectId> {
+        nicplane_domain::rules::create_project_named(
+            scope,
+            project_id,
+            tenant_id,
+            caller.user.is_cloud_admin,
+        )
+    }
+
+    /// Whether the caller's lists show every project's objects (Neutron's
+    /// admin), by `rules::acts_across_projects`.
+    pub fn lists_every_project(&self, caller: &Caller) -> bool {
+        nicplane_domain::rules::acts_across_projects(caller.user.is_cloud_admin)
+    }
+
     /// Readiness: the store answers.
     pub async fn ready(&self) -> Result<()> {
         self.store.ping().await

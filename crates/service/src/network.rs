@@ -945,12 +945,7 @@ pub fn owned_group(
 /// Delete a network and its subnets, refusing while interfaces use it.
 pub fn network_delete_tx(tx: &mut dyn Tx, n: &Network) -> Result<()> {
     let used = tx.network_interface_count(n.id)?;
-    if used > 0 {
-        return Err(Error::conflict(
-            ConflictReason::InUse,
-            format!("Network {} still has {used} network interfaces.", n.name),
-        ));
-    }
+    nicplane_domain::rules::network_deletable(&n.name, used)?;
     for s in tx.subnets_of_network(n.id)? {
         subnet_delete_tx(tx, &s)?;
     }

@@ -389,6 +389,12 @@ impl Service {
         .await
     }
 
+    /// `identity_domain_list`: whether the caller may list Keystone's
+    /// domains (`rules::domain_list_allowed`; nicplane has one, Default).
+    pub fn identity_domain_list(&self, caller: &Caller) -> Result<()> {
+        nicplane_domain::rules::domain_list_allowed(caller.user.is_cloud_admin)
+    }
+
     /// `neutron_tags_get`: the tags of one object of the project; another
     /// project's or a missing object is `kind`'s 404.
     pub async fn neutron_tags_get(

@@ -342,6 +342,24 @@ impl Service {
         .await
     }
 
+    /// `public_ip_list_every_project`: a page of every project's public IPs
+    /// in id order, for the caller whose lists span projects (the cloud
+    /// admin, `rules::acts_across_projects`; Neutron's admin lists all).
+    pub async fn public_ip_list_every_project(
+        &self,
+        caller: &Caller,
+        page: PageRequest,
+    ) -> Result<Vec<PublicIp>> {
+        if !nicplane_domain::rules::acts_across_projects(caller.user.is_cloud_admin) {
+            return Err(Error::forbidden(
+                "Only the cloud admin lists every project's public IPs.",
+            ));
+        }
+        self.store
+            .read(move |tx| tx.public_ip_list(None, &page))
+            .await
+    }
+
     /// `public_ip_get`.
     pub async fn public_ip_get(
         &self,

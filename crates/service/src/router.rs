@@ -523,6 +523,9 @@ pub fn floating_ip_path_tx(tx: &mut dyn Tx, iface: &Interface) -> Result<Option<
     rules::floating_ip_path(&routers, v4.subnet_id, iface.id, iface.data_center_id)
 }
 
+/// Most routers [`Service::router_gateways`] reads in one request.
+pub const GATEWAY_LOOKUP_MAX: usize = 100;
+
 impl Service {
     /// `router_create`.
     pub async fn router_create(
@@ -605,6 +608,22 @@ impl Service {
             .await
     }
 
+    /// `router_list_every_project`: a page of every project's routers in id
+    /// order, for the caller whose lists span projects (the cloud admin,
+    /// `rules::acts_across_projects`; Neutron's admin lists all).
+    pub async fn router_list_every_project(
+        &self,
+        caller: &Caller,
+        page: nicplane_store::PageRequest,
+    ) -> Result<Vec<Router>> {
+        if !rules::acts_across_projects(caller.user.is_cloud_admin) {
+            return Err(nicplane_domain::Error::forbidden(
+                "Only the cloud admin lists every project's routers.",
+            ));
+        }
+        self.store.read(move |tx| tx.router_page(&page)).await
+    }
+
     /// `router_add_interface`.
     pub async fn router_add_interface(
         &self,
@@ -634,6 +653,34 @@ impl Service {
             remove_interface_tx(tx, p, id, &spec)
         })
         .await
+    }
+
+    /// `router_gateways`: the routers among `ids` that have a gateway, of
+    /// every project, for the caller whose lists span projects (the cloud
+    /// admin, `rules::acts_across_projects`): Neutron lists a gateway's port
+    /// (`network:router_gateway`, of no project) to its admin only. At most
+    /// [`GATEWAY_LOOKUP_MAX`] ids are read.
+    pub async fn router_gateways(
+        &self,
+        caller: &Caller,
+        ids: Vec<RouterId>,
+    ) -> Result<Vec<Router>> {
+        if !rules::acts_across_projects(caller.user.is_cloud_admin) {
+            return Ok(Vec::new());
+        }
+        self.store
+            .read(move |tx| {
+                let mut out = Vec::new();
+                for id in ids.iter().take(GATEWAY_LOOKUP_MAX) {
+                    if let Some(r) = tx.router_get(*id)? {
+                        if r.gateway.is_some() {
+                            out.push(r);
+                        }
+                    }
+                }
+                Ok(out)
+            })
+            .await
     }
 
     /// The router each of the project's public IPs reaches the pools

@@ -36,6 +36,10 @@ pub trait NeutronTx {
     /// Replace an object's tags.
     fn neutron_tags_set(&mut self, what: Revisioned, id: &str, tags: &[String]) -> Result<()>;
 
+    /// The project that owns an object (`None`: no such object, or one of
+    /// no project, such as a shared network).
+    fn object_project(&mut self, what: Revisioned, id: &str) -> Result<Option<ProjectId>>;
+
     /// Live flavors, by id; with `deleted`, deleted ones too.
     fn flavor_list(&mut self, deleted: bool) -> Result<Vec<Flavor>>;
     fn flavor_insert(&mut self, f: &Flavor, created_at: i64) -> Result<()>;

@@ -32,6 +32,9 @@ pub trait RouterTx {
     fn router_get(&mut self, id: RouterId) -> Result<Option<Router>>;
     /// A project's routers, by id (each bounded by the router quota).
     fn router_list(&mut self, project: &ProjectId) -> Result<Vec<Router>>;
+    /// A page of every project's routers, by id (the lists that span
+    /// projects: `Query::paginate`, never `OFFSET`).
+    fn router_page(&mut self, page: &nicplane_domain::query::PageRequest) -> Result<Vec<Router>>;
     /// Name, description, admin state, gateway flag, updated_at.
     fn router_update(&mut self, r: &RouterRow) -> Result<()>;
     fn router_delete(&mut self, id: RouterId) -> Result<()>;

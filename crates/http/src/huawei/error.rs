@@ -86,7 +86,9 @@ pub fn map(e: &Error, shape: Shape) -> (u16, &'static str, String) {
                 ConflictReason::PrimaryInterface => (403, "VPC.2702", "Ecs.0103"),
                 ConflictReason::VlanInUse => (409, "VPC.1701", "Ecs.0201"),
                 ConflictReason::AddressInUse => (409, "VPC.1702", "Ecs.0202"),
-                ConflictReason::InUse => (409, "VPC.1703", "Ecs.0203"),
+                ConflictReason::InUse | ConflictReason::NetworkInUse => {
+                    (409, "VPC.1703", "Ecs.0203")
+                }
                 ConflictReason::WrongState | ConflictReason::VmMustBeStopped => {
                     (409, "VPC.1704", "Ecs.0204")
                 }

@@ -46,6 +46,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../migrations/postgres/0012_external_networks.sql"),
     ),
+    (
+        13,
+        include_str!("../../migrations/postgres/0013_router_revisions_tags.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

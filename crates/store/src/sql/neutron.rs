@@ -32,21 +32,73 @@ fn table(what: Revisioned) -> (&'static str, &'static str) {
         ),
         Revisioned::FloatingIp => ("public_ips", "FROM public_ips t WHERE t.id = $1 AND t.project_id = $2"),
         Revisioned::Trunk => ("trunks", "FROM trunks t WHERE t.id = $1 AND t.project_id = $2"),
+        Revisioned::Router => ("routers", "FROM routers t WHERE t.id = $1 AND t.project_id = $2"),
     }
 }
 
-/// The `neutron_tags.resource` of a revisioned object (ports keep their
-/// tags in `interfaces.tags`, rules have none).
-fn tag_resource(what: Revisioned) -> Result<&'static str> {
+/// How the project that owns an object is read (`$1` the id).
+fn owner_sql(what: Revisioned) -> &'static str {
     match what {
-        Revisioned::Network => Ok("network"),
-        Revisioned::Subnet => Ok("subnet"),
-        Revisioned::SecurityGroup => Ok("security_group"),
-        Revisioned::FloatingIp => Ok("floatingip"),
-        Revisioned::Trunk => Ok("trunk"),
+        Revisioned::Network => "SELECT project_id FROM networks WHERE id = $1",
+        Revisioned::Subnet => {
+            "SELECT n.project_id FROM subnets t JOIN networks n ON n.id = t.network_id WHERE t.id = $1"
+        }
+        Revisioned::Port => "SELECT project_id FROM interfaces WHERE id = $1",
+        Revisioned::SecurityGroup => "SELECT project_id FROM security_groups WHERE id = $1",
+        Revisioned::SecurityGroupRule => {
+            "SELECT g.project_id FROM security_group_rules t \
+             JOIN security_groups g ON g.id = t.security_group_id WHERE t.id = $1"
+        }
+        Revisioned::FloatingIp => "SELECT project_id FROM public_ips WHERE id = $1",
+        Revisioned::Trunk => "SELECT project_id FROM trunks WHERE id = $1",
+        Revisioned::Router => "SELECT project_id FROM routers WHERE id = $1",
+    }
+}
+
+/// Where a revisioned object's tags are kept: the table, its id column, and
+/// the `neutron_tags.resource` that narrows it (routers have `router_tags`
+/// of 0013; ports keep their tags in `interfaces.tags`, rules have none).
+struct TagTable {
+    table: &'static str,
+    key: &'static str,
+    resource: Option<&'static str>,
+}
+
+fn tag_table(what: Revisioned) -> Result<TagTable> {
+    let shared = |resource| TagTable {
+        table: "neutron_tags",
+        key: "resource_id",
+        resource: Some(resource),
+    };
+    match what {
+        Revisioned::Network => Ok(shared("network")),
+        Revisioned::Subnet => Ok(shared("subnet")),
+        Revisioned::SecurityGroup => Ok(shared("security_group")),
+        Revisioned::FloatingIp => Ok(shared("floatingip")),
+        Revisioned::Trunk => Ok(shared("trunk")),
+        Revisioned::Router => Ok(TagTable {
+            table: "router_tags",
+            key: "router_id",
+            resource: None,
+        }),
         Revisioned::Port | Revisioned::SecurityGroupRule => {
             Err(Error::internal(format!("{what:?} has no neutron_tags")))
         }
+    }
+}
+
+impl TagTable {
+    /// `resource = $1 AND ` (or nothing) and the number of the first free
+    /// placeholder after it.
+    fn narrow(&self) -> (String, usize) {
+        match self.resource {
+            Some(_) => ("resource = $1 AND ".to_string(), 2),
+            None => (String::new(), 1),
+        }
+    }
+
+    fn params(&self) -> Vec<Param> {
+        self.resource.map(Param::from).into_iter().collect()
     }
 }
 
@@ -127,17 +179,21 @@ impl<E: Exec> NeutronTx for SqlTx<E> {
         what: Revisioned,
         ids: &[String],
     ) -> Result<HashMap<String, Vec<String>>> {
-        let resource = tag_resource(what)?;
+        let t = tag_table(what)?;
+        let (narrow, first) = t.narrow();
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
         for chunk in ids.chunks(IN_CHUNK) {
-            let marks: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
-            let mut params = vec![Param::from(resource)];
+            let marks: Vec<String> = (first..first + chunk.len())
+                .map(|i| format!("${i}"))
+                .collect();
+            let mut params = t.params();
             params.extend(chunk.iter().map(|i| Param::from(i.as_str())));
             let rows = self.exec.query(
                 &format!(
-                    "SELECT resource_id, tag FROM neutron_tags WHERE resource = $1 \
-                     AND resource_id IN ({}) ORDER BY resource_id, tag",
-                    marks.join(", ")
+                    "SELECT {key}, tag FROM {table} WHERE {narrow}{key} IN ({}) ORDER BY {key}, tag",
+                    marks.join(", "),
+                    key = t.key,
+                    table = t.table,
                 ),
                 &params,
                 |r| Ok((r.string(0)?, r.string(1)?)),
@@ -150,18 +206,43 @@ impl<E: Exec> NeutronTx for SqlTx<E> {
     }
 
     fn neutron_tags_set(&mut self, what: Revisioned, id: &str, tags: &[String]) -> Result<()> {
-        let resource = tag_resource(what)?;
+        let t = tag_table(what)?;
+        let (narrow, first) = t.narrow();
+        let mut params = t.params();
+        params.push(Param::from(id));
         self.exec.execute(
-            "DELETE FROM neutron_tags WHERE resource = $1 AND resource_id = $2",
-            args![resource, id],
+            &format!("DELETE FROM {} WHERE {narrow}{} = ${first}", t.table, t.key),
+            &params,
         )?;
+        let cols = match t.resource {
+            Some(_) => "resource, resource_id, tag",
+            None => "router_id, tag",
+        };
         for tag in tags {
+            let mut params = t.params();
+            params.push(Param::from(id));
+            params.push(Param::from(tag.as_str()));
+            let marks: Vec<String> = (1..=params.len()).map(|i| format!("${i}")).collect();
             self.exec.execute(
-                "INSERT INTO neutron_tags (resource, resource_id, tag) VALUES ($1, $2, $3)",
-                args![resource, id, tag.as_str()],
+                &format!(
+                    "INSERT INTO {} ({cols}) VALUES ({})",
+                    t.table,
+                    marks.join(", ")
+                ),
+                &params,
             )?;
         }
         Ok(())
+    }
+
+    fn object_project(&mut self, what: Revisioned, id: &str) -> Result<Option<ProjectId>> {
+        let owner = self
+            .exec
+            .query_opt(owner_sql(what), args![id], |r| {
+                r.get_str(0).map(|s| s.map(str::to_string))
+            })?
+            .flatten();
+        owner.map(|p| p.parse()).transpose()
     }
 
     fn flavor_list(&mut self, deleted: bool) -> Result<Vec<Flavor>> {

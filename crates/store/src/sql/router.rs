@@ -117,6 +117,12 @@ impl<E: Exec> RouterTx for SqlTx<E> {
         )?;
         rows.into_iter().map(|r| self.router_assemble(r)).collect()
     }
+    fn router_page(&mut self, page: &nicplane_domain::query::PageRequest) -> Result<Vec<Router>> {
+        let mut q = super::Query::new(format!("SELECT {ROUTER_COLS} FROM routers WHERE TRUE"));
+        q.paginate("id", page);
+        let rows = self.exec.query(&q.sql, &q.args, router_row)?;
+        rows.into_iter().map(|r| self.router_assemble(r)).collect()
+    }
     fn router_update(&mut self, r: &RouterRow) -> Result<()> {
         self.run(
             "UPDATE routers SET name = $2, description = $3, admin_state_up = $4, \

@@ -31,6 +31,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../migrations/sqlite/0012_external_networks.sql"),
     ),
+    (
+        13,
+        include_str!("../../migrations/sqlite/0013_router_revisions_tags.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.

@@ -9,7 +9,7 @@ use super::ports::port_view;
 use super::query::ListQuery;
 use super::trunks::TrunkIndex;
 use super::{
-    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
+    body_object, created, for_create, no_content, with_revision, with_revisions, IfMatch,
     NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::Scoped;
@@ -22,7 +22,7 @@ use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::Revisioned;
 use nicplane_domain::model::{Interface, PublicIp};
-use nicplane_domain::query::{InterfaceFilter, PageRequest};
+use nicplane_domain::query::{ChunkWalk, InterfaceFilter, PageRequest};
 use nicplane_domain::Error;
 use nicplane_service::openstack_support::PublicIpInRequest;
 use nicplane_service::WriteOptions;
@@ -105,6 +105,9 @@ pub async fn list(
     uri: Uri,
 ) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), FIP_ATTRS)?;
+    if s.service.lists_every_project(&a.caller) {
+        return every_project(&s, &a, q).await;
+    }
     let ips = s
         .service
         .public_ip_list(&a.caller, &a.project, PageRequest::default())
@@ -142,12 +145,81 @@ pub async fn list(
     Ok(Json(q.apply(items, "floatingips", &base_url(&s))?))
 }
 
+/// Most floating IPs on one page of a list that spans every project (the
+/// cloud admin's): a request without `limit`, or with a larger one, gets
+/// pages of this size with a `next` link, so no list reads the whole cloud.
+pub const EVERY_PROJECT_PAGE_MAX: usize = 500;
+
+/// `GET /floatingips` for the cloud admin: every project's floating IPs, as
+/// Neutron shows its admin, walked in id order through the store in
+/// bounded chunks and cut into pages of at most [`EVERY_PROJECT_PAGE_MAX`].
+/// Sorted by id only (`sort_key=id`); another order would need the whole
+/// cloud in memory.
+async fn every_project(s: &AppState, a: &Scoped, mut q: ListQuery) -> NeutronResult<Json<Value>> {
+    if q.page_reverse || q.sort.iter().any(|(k, asc)| k != "id" || !asc) {
+        return Err(NeutronError::from(Error::invalid(
+            "Every project's floating IPs are listed by id, ascending: give no sort_key but id and no page_reverse.",
+        )));
+    }
+    let limit = q
+        .limit
+        .map_or(EVERY_PROJECT_PAGE_MAX, |l| l.min(EVERY_PROJECT_PAGE_MAX));
+    q.limit = Some(limit);
+    if let Some(m) = q.store_marker() {
+        s.service
+            .public_ip_get(
+                &a.caller,
+                &super::on_object(s, a.clone(), Revisioned::FloatingIp, m)
+                    .await?
+                    .project,
+                fip_id(m)?,
+            )
+            .await
+            .map_err(|_| {
+                NeutronError::from(Error::not_found(nicplane_domain::Kind::PublicIp, m))
+            })?;
+    }
+    let mut walk = ChunkWalk::new(q.store_marker().map(str::to_string), Vec::new());
+    let mut items = Vec::new();
+    while let Some(page) = walk.request() {
+        let rows = s
+            .service
+            .public_ip_list_every_project(&a.caller, page)
+            .await?;
+        walk.advance(rows.len(), rows.last().map(|i| i.id.to_string()));
+        for ip in &rows {
+            let owner = Scoped {
+                caller: a.caller.clone(),
+                project: ip.project_id.clone(),
+            };
+            let v = with_revision(
+                s,
+                &owner,
+                Revisioned::FloatingIp,
+                view_with_port(s, &owner, ip).await?,
+            )
+            .await?;
+            if q.matches_view(&v) {
+                items.push(v);
+            }
+            if items.len() > limit {
+                break;
+            }
+        }
+        if items.len() > limit {
+            break;
+        }
+    }
+    Ok(Json(q.render(items, "floatingips", &base_url(s))))
+}
+
 /// `GET /floatingips/{id}`.
 pub async fn show(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::FloatingIp, &id).await?;
     let ip = s
         .service
         .public_ip_get(&a.caller, &a.project, fip_id(&id)?)
@@ -206,7 +278,7 @@ pub async fn create(
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Response> {
     let f: FloatingIpCreate = decode(body_object(&body, "floatingip")?)?;
-    check_owner_of(&f.project_id, &f.tenant_id, &a)?;
+    let a = for_create(&s, &a, &f.project_id, &f.tenant_id)?;
     let network = f.floating_network_id.ok_or_else(|| {
         NeutronError::from(Error::invalid(
             "Invalid input for operation: floating_network_id is required.",
@@ -269,6 +341,7 @@ pub async fn update(
     if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::FloatingIp, &id).await?;
     let f: FloatingIpUpdate = decode(body_object(&body, "floatingip")?)?;
     let id = fip_id(&id)?;
     let current = s.service.public_ip_get(&a.caller, &a.project, id).await?;
@@ -322,6 +395,7 @@ pub async fn delete(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::FloatingIp, &id).await?;
     let id = fip_id(&id)?;
     s.service
         .public_ip_release(

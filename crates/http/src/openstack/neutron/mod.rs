@@ -139,6 +139,7 @@ pub fn neutron_error(e: &Error) -> (u16, String, String) {
                     "RouterInterfaceInUseByFloatingIP"
                 }
                 ConflictReason::NoExternalGateway => "ExternalGatewayForFloatingIPNotFound",
+                ConflictReason::NetworkInUse => "NetworkInUse",
                 ConflictReason::PrimaryInterface
                 | ConflictReason::InUse
                 | ConflictReason::VmMustBeStopped
@@ -251,6 +252,51 @@ pub fn check_owner_of(
         }
     }
     Ok(())
+}
+
+/// The caller acting on the object `id` (Neutron names objects by id
+/// alone): in its token's project, or, for the cloud admin, in the project
+/// that owns the object. The service decides (`Service::object_project`).
+pub async fn on_object(
+    s: &AppState,
+    a: Scoped,
+    what: Revisioned,
+    id: &str,
+) -> NeutronResult<Scoped> {
+    let project = s
+        .service
+        .object_project(&a.caller, &a.project, what, id)
+        .await?;
+    Ok(Scoped {
+        caller: a.caller,
+        project,
+    })
+}
+
+/// The caller creating in the project a body names (`project_id` /
+/// `tenant_id`), or in its token's project: the service decides
+/// (`Service::create_project_named`: another project is the cloud admin's
+/// alone).
+pub fn for_create(
+    s: &AppState,
+    a: &Scoped,
+    project_id: &Option<Value>,
+    tenant_id: &Option<Value>,
+) -> NeutronResult<Scoped> {
+    let text = |v: &Option<Value>| {
+        v.as_ref().map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
+    let (p, t) = (text(project_id), text(tenant_id));
+    let project =
+        s.service
+            .create_project_named(&a.caller, &a.project, p.as_deref(), t.as_deref())?;
+    Ok(Scoped {
+        caller: a.caller.clone(),
+        project,
+    })
 }
 
 /// Neutron's `If-Match: revision_number=N` (other entity tags are ignored,
@@ -631,6 +677,7 @@ fn api(state: AppState) -> Router {
         .merge(tag_routes("/security-groups", tags::SECURITY_GROUP))
         .merge(tag_routes("/floatingips", tags::FLOATING_IP))
         .merge(tag_routes("/trunks", tags::TRUNK))
+        .merge(tag_routes("/routers", tags::ROUTER))
         .route("/extensions", get(extension_list))
         .route("/extensions/{alias}", get(extension_show))
         .route("/availability_zones", get(networks::availability_zones))

@@ -26,7 +26,7 @@ use nicplane_domain::model::Revisioned;
 use nicplane_domain::model::*;
 use nicplane_domain::query::{NetworkFilter, PageRequest};
 use nicplane_domain::types::NetworkKind;
-use nicplane_domain::{Error, Kind};
+use nicplane_domain::{ConflictReason, Error, Kind};
 use nicplane_service::admin::PoolTarget;
 use nicplane_service::external_network::{ExternalNetworkPatch, ExternalNetworkSpec};
 use nicplane_service::network::{
@@ -264,6 +264,7 @@ pub async fn network_show(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Network, &id).await?;
     let zones = Zones::load(&s, &a).await?;
     if let Some(n) = zones.external_by_id(&id) {
         return Ok(Json(json!({"network": external_view(n, &zones)})));
@@ -463,6 +464,7 @@ pub async fn network_update(
     if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Network, &id).await?;
     let n: NetworkUpdate = decode(body_object(&body, "network")?)?;
     if n.admin_state_up == Some(false) {
         return Err(NeutronError::from(Error::invalid(
@@ -544,6 +546,7 @@ pub async fn network_delete(
             .await?;
         return Ok(no_content());
     }
+    let a = super::on_object(&s, a, Revisioned::Network, &id).await?;
     let id = NetworkId::parse_for_lookup(&id)?;
     s.service
         .network_delete(
@@ -552,7 +555,18 @@ pub async fn network_delete(
             id,
             &if_match.on(Revisioned::Network, id),
         )
-        .await?;
+        .await
+        .map_err(|e| match e.conflict_reason() {
+            // Neutron's words for the core's reason (the native API and the
+            // console keep the console guide's).
+            Some(ConflictReason::NetworkInUse) => NeutronError::from(e).with(
+                "NetworkInUse",
+                format!(
+                    "Unable to complete operation on network {id}. There are one or more ports still in use on the network."
+                ),
+            ),
+            _ => NeutronError::from(e),
+        })?;
     Ok(no_content())
 }
 
@@ -581,6 +595,7 @@ pub async fn subnet_show(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Subnet, &id).await?;
     let zones = Zones::load(&s, &a).await?;
     if let Some(p) = zones.pool_by_id(&id) {
         return Ok(Json(json!({"subnet": pool_subnet_view(p)})));
@@ -912,6 +927,7 @@ pub async fn subnet_update(
     if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Subnet, &id).await?;
     let b: SubnetUpdate = decode(body_object(&body, "subnet")?)?;
     for (attribute, given) in [
         ("network_id", &b.network_id),
@@ -974,6 +990,7 @@ pub async fn subnet_delete(
             .await?;
         return Ok(no_content());
     }
+    let a = super::on_object(&s, a, Revisioned::Subnet, &id).await?;
     let sid = SubnetId::parse_for_lookup(&id).map_err(|_| Error::not_found(Kind::Subnet, &id))?;
     s.service
         .subnet_delete(

@@ -215,7 +215,60 @@ pub async fn list(
             break;
         }
     }
+    // Router gateway ports: Neutron shows them (they have no project) to its
+    // admin. nicplane keeps no port row for a gateway, so they are listed
+    // for the cloud admin when the request names the routers (`device_id`)
+    // and reads one page (no `limit`/`marker`); they are sorted with the
+    // rest by the request's keys.
+    if q.limit.is_none() && q.marker.is_none() {
+        if let Some(devices) = q.filter("device_id") {
+            let ids = devices
+                .iter()
+                .filter_map(|d| RouterId::parse_for_lookup(d).ok())
+                .collect();
+            let gateways = s.service.router_gateways(&a.caller, ids).await?;
+            if !gateways.is_empty() {
+                items.extend(
+                    gateways
+                        .iter()
+                        .map(gateway_port_view)
+                        .filter(|v| q.matches_view(v)),
+                );
+                return Ok(Json(q.apply(items, "ports", &base_url(&s))?));
+            }
+        }
+    }
     Ok(Json(q.render(items, "ports", &base_url(&s))))
+}
+
+/// A router gateway's port as Neutron shows it to its admin: on the
+/// external network, of no project, owned by `network:router_gateway`, with
+/// the gateway's addresses (their subnets are the public pools). Its id and
+/// MAC are derived from the router's id, so they are the same on every read.
+pub fn gateway_port_view(r: &Router) -> Value {
+    let id = crate::openstack::stable_uuid(&format!("router-gateway-port:{}", r.id));
+    let b = id.as_bytes();
+    let mac = format!("fa:16:3e:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2]);
+    let ips = r
+        .gateway
+        .as_ref()
+        .map(|g| {
+            g.external_fixed_ips
+                .iter()
+                .map(|ip| json!({"subnet_id": ip.pool_id.to_string(), "ip_address": ip.ip_address.to_string()}))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    json!({
+        "id": id.to_string(), "name": "", "description": "",
+        "network_id": r.data_center_id.to_string(), "tenant_id": "", "project_id": "",
+        "mac_address": mac, "admin_state_up": true, "status": "ACTIVE",
+        "device_id": r.id.to_string(), "device_owner": "network:router_gateway",
+        "fixed_ips": ips, "security_groups": [], "port_security_enabled": false,
+        "allowed_address_pairs": [], "binding:vnic_type": "normal", "qos_policy_id": null,
+        "extra_dhcp_opts": [], "tags": [], "revision_number": 1,
+        "created_at": os_time(r.created_at), "updated_at": os_time(r.updated_at),
+    })
 }
 
 fn port_id(id: &str) -> NeutronResult<InterfaceId> {
@@ -239,6 +292,7 @@ pub async fn show(
     Path(id): Path<String>,
     uri: Uri,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let q = ListQuery::parse(uri.query(), PORT_ATTRS)?;
     let v = one_view(&s, &a, port_id(&id)?).await?;
     let v = match (v, q.fields.is_empty()) {
@@ -562,6 +616,7 @@ pub async fn update(
     if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let p: PortUpdate = decode(body_object(&body, "port")?)?;
     defaults_only(&p.vnic_type, &p.dns_name, &p.qos_policy_id)?;
     let id = port_id(&id)?;
@@ -644,6 +699,7 @@ pub async fn delete(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let id = port_id(&id)?;
     s.service
         .interface_delete(
@@ -677,6 +733,7 @@ pub async fn tags_list(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let i = s
         .service
         .interface_get(&a.caller, &a.project, port_id(&id)?)
@@ -693,6 +750,7 @@ pub async fn tags_replace(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let tags = tags_of(body.get("tags").unwrap_or(&Value::Null))?;
     let i = set_tags(&s, &a, port_id(&id)?, tags).await?;
     Ok(Json(
@@ -706,6 +764,7 @@ pub async fn tags_clear(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     set_tags(&s, &a, port_id(&id)?, vec![]).await?;
     Ok(no_content())
 }
@@ -716,6 +775,7 @@ pub async fn tag_check(
     State(s): State<AppState>,
     Path((id, tag)): Path<(String, String)>,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let i = s
         .service
         .interface_get(&a.caller, &a.project, port_id(&id)?)
@@ -736,6 +796,7 @@ pub async fn tag_add(
     State(s): State<AppState>,
     Path((id, tag)): Path<(String, String)>,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let id = port_id(&id)?;
     let i = s.service.interface_get(&a.caller, &a.project, id).await?;
     let new = tag_of(&tag)?;
@@ -753,6 +814,7 @@ pub async fn tag_remove(
     State(s): State<AppState>,
     Path((id, tag)): Path<(String, String)>,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let pid = port_id(&id)?;
     let i = s.service.interface_get(&a.caller, &a.project, pid).await?;
     if !i.tags.iter().any(|t| tag_string(t) == tag) {

@@ -12,8 +12,8 @@ use super::body::{boolean, decode, present, text};
 use super::networks::{zone_hints, Zones};
 use super::query::ListQuery;
 use super::{
-    body_object, check_owner_of, created, no_content, NeutronAuth, NeutronError, NeutronJson,
-    NeutronResult,
+    body_object, created, for_create, no_content, with_revision, with_revisions, IfMatch,
+    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
@@ -22,7 +22,8 @@ use axum::http::Uri;
 use axum::response::Response;
 use axum::Json;
 use nicplane_domain::ids::*;
-use nicplane_domain::model::{Router, RouterInterface};
+use nicplane_domain::model::{Revisioned, Router, RouterInterface};
+use nicplane_domain::query::ChunkWalk;
 use nicplane_domain::{Error, Kind};
 use nicplane_service::router::{
     GatewayIpRequest, GatewaySpec, RouterInterfaceSpec, RouterPatch, RouterSpec,
@@ -70,7 +71,7 @@ pub fn router_view(r: &Router, zones: &Zones) -> Value {
         "tenant_id": project, "project_id": project, "admin_state_up": r.admin_state_up,
         "status": r.status, "external_gateway_info": gateway, "routes": [],
         "availability_zone_hints": [zone.clone()], "availability_zones": [zone],
-        "tags": [], "created_at": os_time(r.created_at), "updated_at": os_time(r.updated_at),
+        "tags": [], "revision_number": 1, "created_at": os_time(r.created_at), "updated_at": os_time(r.updated_at),
     })
 }
 
@@ -243,9 +244,53 @@ pub async fn list(
 ) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), ROUTER_ATTRS)?;
     let zones = Zones::load(&s, &a).await?;
+    if s.service.lists_every_project(&a.caller) {
+        return every_project(&s, &a, q, &zones).await;
+    }
     let routers = s.service.router_list(&a.caller, &a.project).await?;
-    let items: Vec<Value> = routers.iter().map(|r| router_view(r, &zones)).collect();
+    let mut items: Vec<Value> = routers.iter().map(|r| router_view(r, &zones)).collect();
+    with_revisions(&s, &a, Revisioned::Router, &mut items).await?;
     Ok(Json(q.apply(items, "routers", &base_url(&s))?))
+}
+
+/// `GET /routers` for the cloud admin: every project's routers, as Neutron
+/// shows its admin, walked in id order through the store in bounded chunks
+/// and cut into pages of at most
+/// [`super::floatingips::EVERY_PROJECT_PAGE_MAX`] (by id only, as the
+/// floating IPs).
+async fn every_project(
+    s: &AppState,
+    a: &Scoped,
+    mut q: ListQuery,
+    zones: &Zones,
+) -> NeutronResult<Json<Value>> {
+    if q.page_reverse || q.sort.iter().any(|(k, asc)| k != "id" || !asc) {
+        return Err(NeutronError::from(Error::invalid(
+            "Every project's routers are listed by id, ascending: give no sort_key but id and no page_reverse.",
+        )));
+    }
+    let max = super::floatingips::EVERY_PROJECT_PAGE_MAX;
+    let limit = q.limit.map_or(max, |l| l.min(max));
+    q.limit = Some(limit);
+    if let Some(m) = q.store_marker() {
+        let owner = super::on_object(s, a.clone(), Revisioned::Router, m).await?;
+        s.service
+            .router_get(&owner.caller, &owner.project, router_id(m)?)
+            .await?;
+    }
+    let mut walk = ChunkWalk::new(q.store_marker().map(str::to_string), Vec::new());
+    let mut items = Vec::new();
+    while let Some(page) = walk.request() {
+        let rows = s.service.router_list_every_project(&a.caller, page).await?;
+        walk.advance(rows.len(), rows.last().map(|r| r.id.to_string()));
+        let mut views: Vec<Value> = rows.iter().map(|r| router_view(r, zones)).collect();
+        with_revisions(s, a, Revisioned::Router, &mut views).await?;
+        items.extend(views.into_iter().filter(|v| q.matches_view(v)));
+        if items.len() > limit {
+            break;
+        }
+    }
+    Ok(Json(q.render(items, "routers", &base_url(s))))
 }
 
 /// `GET /routers/{id}`.
@@ -255,6 +300,7 @@ pub async fn show(
     Path(id): Path<String>,
     uri: Uri,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Router, &id).await?;
     // Checks the query; `fields=` itself is applied to every show by the
     // Neutron dispatch (`project_show`).
     ListQuery::parse(uri.query(), ROUTER_ATTRS)?;
@@ -263,7 +309,8 @@ pub async fn show(
         .service
         .router_get(&a.caller, &a.project, router_id(&id)?)
         .await?;
-    Ok(Json(json!({ "router": router_view(&r, &zones) })))
+    let v = with_revision(&s, &a, Revisioned::Router, router_view(&r, &zones)).await?;
+    Ok(Json(json!({ "router": v })))
 }
 
 /// `POST /routers`: 201.
@@ -273,7 +320,7 @@ pub async fn create(
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Response> {
     let b: RouterCreate = decode(body_object(&body, "router")?)?;
-    check_owner_of(&b.project_id, &b.tenant_id, &a)?;
+    let a = for_create(&s, &a, &b.project_id, &b.tenant_id)?;
     let zones = Zones::load(&s, &a).await?;
     let gw = match &b.external_gateway_info {
         Some(v) => gateway(&s, &a, v, &zones).await?,
@@ -300,17 +347,20 @@ pub async fn create(
             &WriteOptions::default(),
         )
         .await?;
-    Ok(created(json!({"router": router_view(&r, &zones)})))
+    let v = with_revision(&s, &a, Revisioned::Router, router_view(&r, &zones)).await?;
+    Ok(created(json!({ "router": v })))
 }
 
 /// `PUT /routers/{id}`: name, description, admin state, gateway (null or
-/// `{}` clears it).
+/// `{}` clears it); `If-Match: revision_number=N` as on other resources.
 pub async fn update(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Router, &id).await?;
     let b: RouterUpdate = decode(body_object(&body, "router")?)?;
     let id = router_id(&id)?;
     let zones = Zones::load(&s, &a).await?;
@@ -328,23 +378,33 @@ pub async fn update(
     }
     let r = s
         .service
-        .router_update(&a.caller, &a.project, id, patch, &WriteOptions::default())
+        .router_update(
+            &a.caller,
+            &a.project,
+            id,
+            patch,
+            &if_match.on(Revisioned::Router, id),
+        )
         .await?;
-    Ok(Json(json!({"router": router_view(&r, &zones)})))
+    let v = with_revision(&s, &a, Revisioned::Router, router_view(&r, &zones)).await?;
+    Ok(Json(json!({ "router": v })))
 }
 
-/// `DELETE /routers/{id}`: 204.
+/// `DELETE /routers/{id}`: 204 (`If-Match` honoured).
 pub async fn delete(
     NeutronAuth(a): NeutronAuth,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Router, &id).await?;
+    let id = router_id(&id)?;
     s.service
         .router_delete(
             &a.caller,
             &a.project,
-            router_id(&id)?,
-            &WriteOptions::default(),
+            id,
+            &if_match.on(Revisioned::Router, id),
         )
         .await?;
     Ok(no_content())
@@ -388,6 +448,7 @@ pub async fn add_interface(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Router, &id).await?;
     let spec = interface_spec(&body)?;
     let (r, rows) = s
         .service
@@ -409,6 +470,7 @@ pub async fn remove_interface(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Router, &id).await?;
     let spec = interface_spec(&body)?;
     let rid = router_id(&id)?;
     let (subnet, port) = (spec.subnet_id, spec.port_id);

@@ -4,7 +4,7 @@
 use super::body::{boolean, decode, present, text, whole};
 use super::query::ListQuery;
 use super::{
-    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
+    body_object, created, for_create, no_content, with_revision, with_revisions, IfMatch,
     NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time};
@@ -105,6 +105,7 @@ pub async fn group_show(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::SecurityGroup, &id).await?;
     let g = s
         .service
         .security_group_get(&a.caller, &a.project, group_id(&id)?)
@@ -149,7 +150,7 @@ pub async fn group_create(
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Response> {
     let g: GroupCreate = decode(body_object(&body, "security_group")?)?;
-    check_owner_of(&g.project_id, &g.tenant_id, &a)?;
+    let a = for_create(&s, &a, &g.project_id, &g.tenant_id)?;
     if g.stateful == Some(false) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane security groups are stateful.",
@@ -176,6 +177,7 @@ pub async fn group_update(
     if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::SecurityGroup, &id).await?;
     let g: GroupUpdate = decode(body_object(&body, "security_group")?)?;
     if g.stateful == Some(false) {
         return Err(NeutronError::from(Error::invalid(
@@ -205,6 +207,7 @@ pub async fn group_delete(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::SecurityGroup, &id).await?;
     s.service
         .security_group_delete(
             &a.caller,
@@ -243,6 +246,7 @@ pub async fn rule_show(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::SecurityGroupRule, &id).await?;
     let groups = s.service.security_group_list(&a.caller, &a.project).await?;
     let want = id.to_ascii_lowercase();
     let v = groups
@@ -322,7 +326,7 @@ pub async fn rule_create(
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Response> {
     let r: RuleCreate = decode(body_object(&body, "security_group_rule")?)?;
-    check_owner_of(&r.project_id, &r.tenant_id, &a)?;
+    let a = for_create(&s, &a, &r.project_id, &r.tenant_id)?;
     if r.remote_address_group_id.is_some() {
         return Err(NeutronError::from(Error::invalid(
             "nicplane has no address groups.",
@@ -371,6 +375,7 @@ pub async fn rule_delete(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::SecurityGroupRule, &id).await?;
     let id = SecurityGroupRuleId::parse_for_lookup(&id)?;
     s.service
         .security_group_rule_delete(

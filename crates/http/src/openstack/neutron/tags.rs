@@ -1,5 +1,5 @@
 //! Neutron's tag routes (`standard-attr-tag`) on networks, subnets, security
-//! groups, floating IPs and trunks: `GET/PUT/DELETE /{resource}/{id}/tags`
+//! groups, floating IPs, routers and trunks: `GET/PUT/DELETE /{resource}/{id}/tags`
 //! and `GET/PUT/DELETE /{resource}/{id}/tags/{tag}`. Ports have their own
 //! (`ports.rs`: a port's tags are its interface's). The change is the core's
 //! (`Service::neutron_tags_change`); views get `tags` through
@@ -55,6 +55,12 @@ pub const FLOATING_IP: Tagged = Tagged {
     stem: "FloatingIP",
     resource: "floatingip",
 };
+pub const ROUTER: Tagged = Tagged {
+    what: Revisioned::Router,
+    label: "Router",
+    stem: "Router",
+    resource: "router",
+};
 pub const TRUNK: Tagged = Tagged {
     what: Revisioned::Trunk,
     label: "Trunk",
@@ -93,6 +99,7 @@ impl Tagged {
         tag: Option<&str>,
         change: TagChange,
     ) -> NeutronResult<Vec<String>> {
+        let a = &super::on_object(s, a.clone(), self.what, id).await?;
         s.service
             .neutron_tags_change(
                 &a.caller,
@@ -116,6 +123,7 @@ impl Tagged {
         a: &super::Scoped,
         id: &str,
     ) -> NeutronResult<Vec<String>> {
+        let a = &super::on_object(s, a.clone(), self.what, id).await?;
         s.service
             .neutron_tags_get(
                 &a.caller,

@@ -258,6 +258,7 @@ pub async fn show(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Trunk, &id).await?;
     let t = s
         .service
         .trunk_get(&a.caller, &a.project, &id)
@@ -321,6 +322,7 @@ pub async fn update(
     if_match: IfMatch,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Trunk, &id).await?;
     let t: TrunkUpdate = decode(body_object(&body, "trunk")?)?;
     let trunk = s
         .service
@@ -349,6 +351,7 @@ pub async fn delete(
     Path(id): Path<String>,
     if_match: IfMatch,
 ) -> NeutronResult<Response> {
+    let a = super::on_object(&s, a, Revisioned::Trunk, &id).await?;
     let guard = if_match.on(Revisioned::Trunk, id.to_ascii_lowercase());
     s.service
         .trunk_delete(&a.caller, &a.project, &id, &guard)
@@ -364,6 +367,7 @@ pub async fn add_subports(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Trunk, &id).await?;
     let subs = specs(subports_of(subports_change(&body)?, true)?);
     if subs.is_empty() {
         return Err(NeutronError::from(Error::invalid(
@@ -387,6 +391,7 @@ pub async fn remove_subports(
     Path(id): Path<String>,
     NeutronJson(body): NeutronJson,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Trunk, &id).await?;
     let ids: Vec<InterfaceId> = subports_of(subports_change(&body)?, false)?
         .into_iter()
         .map(|(i, _)| i)
@@ -412,6 +417,7 @@ pub async fn get_subports(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> NeutronResult<Json<Value>> {
+    let a = super::on_object(&s, a, Revisioned::Trunk, &id).await?;
     let t = s
         .service
         .trunk_get(&a.caller, &a.project, &id)

@@ -105,6 +105,7 @@ pub fn nova_fault(e: &Error) -> (u16, &'static str, String) {
             | ConflictReason::CredentialLimitReached
             | ConflictReason::RuleExists
             | ConflictReason::RouterInUse
+            | ConflictReason::NetworkInUse
             | ConflictReason::RouterInterfaceInUseByFloatingIp
             | ConflictReason::NoExternalGateway => 409,
         },
