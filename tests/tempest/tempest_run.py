@@ -126,7 +126,11 @@ def provision(base, suffix):
                          "domain_name": "Default", "roles": ["admin"]})
     # Tempest looks for a `reader` in the project of each `member` it uses,
     # so every project has one of each. The member is a Tenant Administrator:
-    # Tempest creates networks and subnets with it.
+    # Tempest creates networks and subnets with it. Every member comes before
+    # every reader in the file: Tempest's `alt` credentials are the first
+    # free account that is not an admin, in file order, and a test that
+    # writes with `alt` must get a member, never a read-only reader.
+    readers = []
     for i in range(PROJECTS):
         name = f"t{suffix}-p{i}"
         _, _, project = call(base, "POST", "/v1/projects", admin, {"name": name})
@@ -134,8 +138,10 @@ def provision(base, suffix):
             user_name = f"{name}-{role}"
             _, _, user = call(base, "POST", "/v1/users", admin, {"name": user_name, "password": PASSWORD})
             call(base, "PUT", f"/v1/projects/{project['id']}/members/{user['id']}", admin, {"role": native_role})
-            accounts.append({"username": user_name, "project_name": name, "password": PASSWORD,
-                             "domain_name": "Default", "roles": [role]})
+            (accounts if role == "member" else readers).append(
+                {"username": user_name, "project_name": name, "password": PASSWORD,
+                 "domain_name": "Default", "roles": [role]})
+    accounts.extend(readers)
     _, _, nets = call(base, "GET", "/network/v2.0/networks?router:external=true", admin)
     public = nets["networks"][0]["id"]
     _, _, images = call(base, "GET", "/image/v2/images", admin)
