@@ -71,6 +71,8 @@ uuid_id!(/// A security group rule.
     SecurityGroupRuleId, Kind::SecurityGroupRule);
 uuid_id!(/// A router.
     RouterId, Kind::Router);
+uuid_id!(/// A host (hypervisor) whose agent realizes its VMs.
+    HostId, Kind::Host);
 uuid_id!(/// An asynchronous job (Huawei ECS).
     JobId, Kind::Job);
 

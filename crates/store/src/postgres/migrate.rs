@@ -42,6 +42,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/postgres/0011_floating_fixed_ip.sql"),
     ),
+    (15, include_str!("../../migrations/postgres/0015_hosts.sql")),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

@@ -101,7 +101,7 @@ pub fn subnet_row(r: &dyn Row) -> Result<Subnet> {
 }
 
 pub const VM_COLS: &str = "id, project_id, data_center_id, name, os_type, power_state, image_ref, \
-     flavor_ref, metadata, nic_count, created_at, updated_at, access_ipv4, access_ipv6";
+     flavor_ref, metadata, nic_count, created_at, updated_at, access_ipv4, access_ipv6, host_id";
 pub fn vm_row(r: &dyn Row) -> Result<Vm> {
     Ok(Vm {
         id: r.parse(0, "id")?,
@@ -118,6 +118,7 @@ pub fn vm_row(r: &dyn Row) -> Result<Vm> {
         updated_at: r.time(11)?,
         access_ipv4: r.opt_parse(12, "address")?,
         access_ipv6: r.opt_parse(13, "address")?,
+        host_id: r.opt_parse(14, "host")?,
     })
 }
 

@@ -892,7 +892,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         self.run(
             &format!(
                 "INSERT INTO vms ({VM_COLS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
             ),
             args![
                 vm.id.to_string(),
@@ -909,6 +909,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 ts(vm.updated_at),
                 vm.access_ipv4.map(|ip| ip.to_string()),
                 vm.access_ipv6.map(|ip| ip.to_string()),
+                vm.host_id.map(|h| h.to_string()),
             ],
         )
     }

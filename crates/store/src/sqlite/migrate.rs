@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/sqlite/0011_floating_fixed_ip.sql"),
     ),
+    (15, include_str!("../../migrations/sqlite/0015_hosts.sql")),
 ];
 
 /// Bring the schema up to date.
