@@ -13,6 +13,7 @@ pub mod bootstrap;
 pub mod capacity;
 pub mod credential;
 pub mod flavor;
+pub mod host;
 pub mod interface;
 pub mod ipam;
 pub mod job;

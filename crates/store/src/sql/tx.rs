@@ -148,7 +148,10 @@ impl<E: Exec> SqlTx<E> {
             &name,
             f.name_ignore_case.as_ref().map(|n| n.to_ascii_lowercase()),
         );
-        q.and_opt("i.status = {}", f.status.map(|s| s.as_str().to_string()));
+        q.and_opt(
+            &format!("{IFACE_STATUS_EXPR} = {{}}"),
+            f.status.map(|s| s.as_str().to_string()),
+        );
         let owner = format!("{} = {{}}", self.exec.fold_ascii("i.device_owner"));
         q.and_opt(
             &owner,
