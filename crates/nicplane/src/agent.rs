@@ -286,7 +286,11 @@ pub fn reconcile(names: &Names, vms: &[DesiredVm], networks: &BTreeSet<String>) 
     for b in &bridges {
         match fab.get(b) {
             None => {
-                ip.change(&["-n", &fabric, "link", "add", b, "type", "bridge"])?;
+                // No multicast snooping: without a querier it could stop
+                // IPv6 neighbour discovery between the VMs.
+                ip.change(&[
+                    "-n", &fabric, "link", "add", b, "type", "bridge", "mcast_snooping", "0",
+                ])?;
                 ip.change(&["-n", &fabric, "link", "set", b, "up"])?;
             }
             Some(l) if !l.up => ip.change(&["-n", &fabric, "link", "set", b, "up"])?,
