@@ -321,7 +321,7 @@ pub fn reconcile(names: &Names, vms: &[DesiredVm], networks: &BTreeSet<String>) 
     }
     // Host ends and bridges no longer desired (a VM namespace deleted above
     // may still be taking its veths down: such a delete may fail, harmlessly).
-    for (name, _) in fab.iter() {
+    for name in fab.keys() {
         let stale_end = name.starts_with(&names.host_end_prefix()) && !host_ends.contains(name);
         let stale_br = name.starts_with(&names.bridge_prefix()) && !bridges.contains(name);
         if stale_end || stale_br {
