@@ -2587,7 +2587,9 @@ pub fn host_pin_allowed(cloud_admin: bool) -> Result<()> {
     if cloud_admin {
         Ok(())
     } else {
-        Err(Error::forbidden("Only the cloud admin can place a VM on a chosen host."))
+        Err(Error::forbidden(
+            "Only the cloud admin can place a VM on a chosen host.",
+        ))
     }
 }
 
@@ -2695,7 +2697,11 @@ mod host_tests {
     fn host_names_are_dns_labels() {
         assert!(host_name_valid("hv-01.dc1").is_ok());
         for bad in ["", "-a", "Hv", "a b", &"a".repeat(64)] {
-            assert_eq!(host_name_valid(bad).unwrap_err().http_status(), 400, "{bad}");
+            assert_eq!(
+                host_name_valid(bad).unwrap_err().http_status(),
+                400,
+                "{bad}"
+            );
         }
     }
 
@@ -2704,7 +2710,10 @@ mod host_tests {
         assert!(agent_status_valid(InterfaceStatus::Error, Some("veth failed")).is_ok());
         assert!(agent_status_valid(InterfaceStatus::Active, None).is_ok());
         let e = agent_status_valid(InterfaceStatus::Error, None).unwrap_err();
-        assert_eq!(e.to_string(), "Invalid value for reason: is required with the status error.");
+        assert_eq!(
+            e.to_string(),
+            "Invalid value for reason: is required with the status error."
+        );
         let e = agent_status_valid(InterfaceStatus::Down, Some("x")).unwrap_err();
         assert_eq!(e.http_status(), 400);
         assert_eq!(

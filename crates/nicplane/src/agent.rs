@@ -83,7 +83,11 @@ const MAX_PAGES: usize = 200;
 const REPORT_CHUNK: usize = 1000;
 
 fn short(id: &impl ToString) -> String {
-    id.to_string().chars().filter(|c| *c != '-').take(8).collect()
+    id.to_string()
+        .chars()
+        .filter(|c| *c != '-')
+        .take(8)
+        .collect()
 }
 
 /// The kernel names of one agent (one prefix).
@@ -204,7 +208,11 @@ fn links(v: &[Value]) -> BTreeMap<String, Link> {
                     a.iter()
                         .filter(|x| x["scope"] != "link" && x["scope"] != "host")
                         .filter_map(|x| {
-                            Some(format!("{}/{}", x["local"].as_str()?, x["prefixlen"].as_u64()?))
+                            Some(format!(
+                                "{}/{}",
+                                x["local"].as_str()?,
+                                x["prefixlen"].as_u64()?
+                            ))
                         })
                         .collect()
                 })
@@ -289,7 +297,15 @@ pub fn reconcile(names: &Names, vms: &[DesiredVm], networks: &BTreeSet<String>) 
                 // No multicast snooping: without a querier it could stop
                 // IPv6 neighbour discovery between the VMs.
                 ip.change(&[
-                    "-n", &fabric, "link", "add", b, "type", "bridge", "mcast_snooping", "0",
+                    "-n",
+                    &fabric,
+                    "link",
+                    "add",
+                    b,
+                    "type",
+                    "bridge",
+                    "mcast_snooping",
+                    "0",
                 ])?;
                 ip.change(&["-n", &fabric, "link", "set", b, "up"])?;
             }
@@ -339,7 +355,13 @@ pub fn reconcile(names: &Names, vms: &[DesiredVm], networks: &BTreeSet<String>) 
 fn trim_reason(s: &str) -> String {
     let clean: String = s
         .chars()
-        .map(|c| if c.is_control() || c == '<' || c == '>' { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || c == '<' || c == '>' {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     clean.chars().take(255).collect()
 }
@@ -361,7 +383,8 @@ fn reconcile_vm(
         ip.change(&["-n", ns, "link", "set", "lo", "up"])?;
     }
     let have = links(&ip.read(&["-n", ns, "-details", "addr", "show"])?);
-    let by_name: BTreeMap<&str, &WantLink<'_>> = want.iter().map(|w| (w.name.as_str(), w)).collect();
+    let by_name: BTreeMap<&str, &WantLink<'_>> =
+        want.iter().map(|w| (w.name.as_str(), w)).collect();
     // Links that are not ours or not what they should be: deleted (a veth
     // goes with its peer).
     let mut present = BTreeSet::new();
@@ -479,7 +502,15 @@ fn default_routes(ip: &mut Ip, ns: &str, primary: &WantLink<'_>) -> Result<()> {
             Some(g) if !(current.len() == 1 && matches(&current[0])) => {
                 let g = g.to_string();
                 ip.change(&[
-                    "-n", ns, family, "route", "replace", "default", "via", &g, "dev",
+                    "-n",
+                    ns,
+                    family,
+                    "route",
+                    "replace",
+                    "default",
+                    "via",
+                    &g,
+                    "dev",
                     &primary.name,
                 ])?;
             }
@@ -497,9 +528,8 @@ fn credential(args: &AgentArgs) -> Result<String> {
     let c = match &args.credential {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the credential file {}", path.display()))?,
-        None => std::env::var("NICPLANE_AGENT_CREDENTIAL").map_err(|_| {
-            anyhow!("give --credential FILE or set NICPLANE_AGENT_CREDENTIAL")
-        })?,
+        None => std::env::var("NICPLANE_AGENT_CREDENTIAL")
+            .map_err(|_| anyhow!("give --credential FILE or set NICPLANE_AGENT_CREDENTIAL"))?,
     };
     Ok(c.trim().to_string())
 }

@@ -131,7 +131,14 @@ impl Drop for Agent {
 fn agent_once(server: &Server, credential: &str, host: &str, prefix: &Prefix) -> String {
     let out = Command::new(BIN)
         .args([
-            "agent", "--url", &server.url, "--host", host, "--prefix", &prefix.0, "--once",
+            "agent",
+            "--url",
+            &server.url,
+            "--host",
+            host,
+            "--prefix",
+            &prefix.0,
+            "--once",
         ])
         .env("NICPLANE_AGENT_CREDENTIAL", credential)
         .output()
@@ -217,7 +224,10 @@ fn setup(extra: &[&str]) -> Setup {
     let cloud = server.admin();
     let dc = cloud.data_centers().expect("dcs")[0].id.to_string();
     let created = cloud.host_create("hv-1", &dc).expect("host create");
-    let credential = created["credential"].as_str().expect("credential").to_string();
+    let credential = created["credential"]
+        .as_str()
+        .expect("credential")
+        .to_string();
     let prefix = Prefix::new();
     let agent = Agent::start(&server, &credential, "hv-1", &prefix);
     wait_until("the host is live", || {
@@ -265,8 +275,14 @@ fn vms_on_one_network_ping_over_ipv4_and_ipv6_and_another_network_does_not_reach
         .expect("IPv6 subnet");
     let vm1 = t.vm("vm1", "linux", true);
     let vm2 = t.vm("vm2", "linux", true);
-    let n1 = t.admin.interface_attach(&t.project, &vm1, &app, None).expect("nic 1");
-    let n2 = t.admin.interface_attach(&t.project, &vm2, &app, None).expect("nic 2");
+    let n1 = t
+        .admin
+        .interface_attach(&t.project, &vm1, &app, None)
+        .expect("nic 1");
+    let n2 = t
+        .admin
+        .interface_attach(&t.project, &vm2, &app, None)
+        .expect("nic 2");
     // Another project's network with the same CIDR: only the bridges
     // separate it, not the addressing.
     let other = tenant(&s.server, "dp-b");
@@ -281,7 +297,9 @@ fn vms_on_one_network_ping_over_ipv4_and_ipv6_and_another_network_does_not_reach
         (&t.admin, &t.project, &n2.id.to_string()),
         (&other.admin, &other.project, &n3.id.to_string()),
     ] {
-        wait_until("the interfaces are active", || native_status(c, p, i) == "active");
+        wait_until("the interfaces are active", || {
+            native_status(c, p, i) == "active"
+        });
     }
     let ips2 = fixed_ips(&t.admin, &t.project, &n2.id.to_string());
     assert_eq!(ips2.len(), 2, "one IPv4 and one IPv6 address: {ips2:?}");
@@ -293,7 +311,10 @@ fn vms_on_one_network_ping_over_ipv4_and_ipv6_and_another_network_does_not_reach
         .into_iter()
         .find(|a| !a.contains(':'))
         .expect("IPv4");
-    assert!(!ping(&ns3, &ip1_v4), "vm3 on another network does not reach vm1 at {ip1_v4}");
+    assert!(
+        !ping(&ns3, &ip1_v4),
+        "vm3 on another network does not reach vm1 at {ip1_v4}"
+    );
     let ip2_v4 = ips2.iter().find(|a| !a.contains(':')).expect("IPv4");
     assert!(!ping(&ns3, ip2_v4), "vm3 does not reach vm2 at {ip2_v4}");
     // The primary has the default route via its subnet's gateway.
@@ -314,11 +335,20 @@ fn hot_plug_detach_and_power_show_in_the_kernel_and_in_every_dialect() {
     let app = t.standard_network("app", "10.62.0.0/24");
     let vm1 = t.vm("vm1", "linux", true);
     let vm2 = t.vm("vm2", "linux", true);
-    let n2 = t.admin.interface_attach(&t.project, &vm2, &app, None).expect("nic 2");
+    let n2 = t
+        .admin
+        .interface_attach(&t.project, &vm2, &app, None)
+        .expect("nic 2");
     // Before the agent realizes it an interface is BUILD; the VM is placed.
     let detail = t.admin.vm(&t.project, &vm1).expect("vm");
-    assert!(detail.vm.host_id.is_some(), "the VM is placed on the live host");
-    let n1 = t.admin.interface_attach(&t.project, &vm1, &app, None).expect("hot-plug");
+    assert!(
+        detail.vm.host_id.is_some(),
+        "the VM is placed on the live host"
+    );
+    let n1 = t
+        .admin
+        .interface_attach(&t.project, &vm1, &app, None)
+        .expect("hot-plug");
     let id1 = n1.id.to_string();
     let ns1 = vm_ns(&s.prefix, &vm1);
     wait_until("the hot-plugged link is active", || {
@@ -368,7 +398,11 @@ fn hot_plug_detach_and_power_show_in_the_kernel_and_in_every_dialect() {
     };
     assert_eq!(
         (nova_state(), neutron_status(), huawei_status()),
-        ("ACTIVE".to_string(), "ACTIVE".to_string(), "ACTIVE".to_string())
+        (
+            "ACTIVE".to_string(),
+            "ACTIVE".to_string(),
+            "ACTIVE".to_string()
+        )
     );
 
     t.power.vm_stop(&t.project, &vm1).expect("stop");
@@ -391,7 +425,9 @@ fn hot_plug_detach_and_power_show_in_the_kernel_and_in_every_dialect() {
     });
     assert!(ping(&ns1, &ip2[0]), "traffic again after start");
 
-    t.admin.interface_detach(&t.project, &vm1, &id1).expect("detach");
+    t.admin
+        .interface_detach(&t.project, &vm1, &id1)
+        .expect("detach");
     wait_until("the detached link is gone", || link(&ns1, "eth1").is_none());
     assert!(link(&ns1, "eth0").is_some(), "the primary stays");
 }
@@ -426,12 +462,18 @@ fn a_killed_agent_converges_on_restart_and_restores_a_deleted_veth() {
     wait_until("the namespaces match the desired state", || {
         s.prefix.namespaces() == want
     });
-    wait_until("vm3's eth0", || link(&vm_ns(&s.prefix, &vm3), "eth0").is_some());
+    wait_until("vm3's eth0", || {
+        link(&vm_ns(&s.prefix, &vm3), "eth0").is_some()
+    });
 
     // A veth deleted by hand comes back, with its MAC and addresses.
     let before = link(&ns1, "eth0").expect("eth0");
     let out = ip_in(&ns1, &["link", "del", "eth0"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(addrs(&before).len(), 2, "IPv4 and IPv6: {before}");
     wait_until("eth0 restored with its addresses", || {
         link(&ns1, "eth0").is_some_and(|l| addrs(&l) == addrs(&before))
@@ -441,13 +483,21 @@ fn a_killed_agent_converges_on_restart_and_restores_a_deleted_veth() {
 
     // Nothing drifted: a pass changes nothing.
     drop(s.agent.take());
-    assert_eq!(agent_once(&s.server, &s.credential, &s.host, &s.prefix), "0 changes");
+    assert_eq!(
+        agent_once(&s.server, &s.credential, &s.host, &s.prefix),
+        "0 changes"
+    );
     // The stale host ends of the deleted VM are gone too.
     let fab = ip_in(&fabric, &["-json", "link", "show"]);
     let links: Vec<Value> = serde_json::from_slice(&fab.stdout).expect("fabric links");
     let ends = links
         .iter()
-        .filter(|l| l["ifname"].as_str().unwrap().starts_with(&format!("{}-h-", s.prefix.0)))
+        .filter(|l| {
+            l["ifname"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{}-h-", s.prefix.0))
+        })
         .count();
     assert_eq!(ends, 3, "one host end per interface: {links:?}");
 }
@@ -464,8 +514,15 @@ fn the_agent_credential_reaches_only_the_agent_endpoints_of_its_host() {
     let t = tenant(&server, "dp-c");
     let vm = t.vm("vm", "linux", true);
     let detail = t.admin.vm(&t.project, &vm).expect("vm");
-    assert_eq!(detail.vm.host_id, None, "no agent connected yet: no live host");
-    assert_eq!(detail.interfaces[0].status.as_str(), "active", "as without agents");
+    assert_eq!(
+        detail.vm.host_id, None,
+        "no agent connected yet: no live host"
+    );
+    assert_eq!(
+        detail.interfaces[0].status.as_str(),
+        "active",
+        "as without agents"
+    );
     let agent = server.client().with_token(&credential);
     let r = agent
         .raw(Method::GET, "/v1/agent/desired-state", None, &[])
@@ -474,14 +531,19 @@ fn the_agent_credential_reaches_only_the_agent_endpoints_of_its_host() {
     assert_eq!(r.body["host"]["name"], "hv-9");
     assert_eq!(r.body["vms"], json!([]));
     // Not a token: every other endpoint refuses it.
-    let r = agent.raw(Method::GET, "/v1/data-centers", None, &[]).expect("dcs");
+    let r = agent
+        .raw(Method::GET, "/v1/data-centers", None, &[])
+        .expect("dcs");
     assert_eq!(r.status, 401);
     // A token is no agent credential; a forged secret neither.
     let r = cloud
         .raw(Method::GET, "/v1/agent/desired-state", None, &[])
         .expect("desired");
     assert_eq!(r.status, 401);
-    assert_eq!(r.body["error"]["message"], "The agent credential is not valid.");
+    assert_eq!(
+        r.body["error"]["message"],
+        "The agent credential is not valid."
+    );
     let forged = format!("{}0", credential);
     let r = server
         .client()
@@ -490,8 +552,14 @@ fn the_agent_credential_reaches_only_the_agent_endpoints_of_its_host() {
         .expect("desired");
     assert_eq!(r.status, 401);
     // Now it is live: the next VM is placed on it, its interface is BUILD.
-    let placed = t.admin.vm(&t.project, &t.vm("vm2", "linux", true)).expect("vm2");
-    assert_eq!(placed.vm.host_id.map(|h| h.to_string()), created["host"]["id"].as_str().map(String::from));
+    let placed = t
+        .admin
+        .vm(&t.project, &t.vm("vm2", "linux", true))
+        .expect("vm2");
+    assert_eq!(
+        placed.vm.host_id.map(|h| h.to_string()),
+        created["host"]["id"].as_str().map(String::from)
+    );
     assert_eq!(placed.interfaces[0].status.as_str(), "build");
     // A status for an interface of no VM of this host is ignored.
     let iface = detail.interfaces[0].id.to_string();
@@ -547,7 +615,10 @@ fn huawei_signer(s: &Setup, user: &str) -> Huawei {
     let mut c = s.server.client();
     let login = c.login(user, PASSWORD).expect("login");
     let cred: Value = c
-        .post(&format!("/v1/users/{}/credentials", login.user.id), &json!({}))
+        .post(
+            &format!("/v1/users/{}/credentials", login.user.id),
+            &json!({}),
+        )
         .expect("credential");
     Huawei {
         base: s.server.huawei_url.clone().expect("huawei listener"),

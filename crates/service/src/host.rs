@@ -399,8 +399,16 @@ impl Service {
 
     /// `agent_status_report`: record what the agent observed, for the
     /// interfaces that are on its host's VMs (the others are ignored).
-    pub async fn agent_status_report(&self, host: &Host, report: StatusReport) -> Result<StatusAck> {
-        rules::list_bound("interfaces", report.interfaces.len(), rules::AGENT_STATUS_MAX)?;
+    pub async fn agent_status_report(
+        &self,
+        host: &Host,
+        report: StatusReport,
+    ) -> Result<StatusAck> {
+        rules::list_bound(
+            "interfaces",
+            report.interfaces.len(),
+            rules::AGENT_STATUS_MAX,
+        )?;
         for i in &report.interfaces {
             rules::agent_status_valid(i.status, i.reason.as_deref())?;
         }
@@ -418,7 +426,13 @@ impl Service {
                 for i in &report.interfaces {
                     match on.get(&i.id) {
                         Some(vm) => {
-                            tx.interface_observed_set(i.id, *vm, i.status, i.reason.as_deref(), at)?;
+                            tx.interface_observed_set(
+                                i.id,
+                                *vm,
+                                i.status,
+                                i.reason.as_deref(),
+                                at,
+                            )?;
                             ack.recorded += 1;
                         }
                         None => ack.ignored.push(i.id),

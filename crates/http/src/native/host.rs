@@ -24,10 +24,7 @@ use serde::Deserialize;
 /// Hosts with their VM counts and whether their agent is live, by name.
 #[utoipa::path(get, path = "/v1/hosts", operation_id = "host_list", tag = "admin",
     responses((status = 200, body = Vec<HostLoad>)))]
-pub async fn host_list(
-    State(s): State<AppState>,
-    Auth(c): Auth,
-) -> ApiResult<Json<Vec<HostLoad>>> {
+pub async fn host_list(State(s): State<AppState>, Auth(c): Auth) -> ApiResult<Json<Vec<HostLoad>>> {
     Ok(Json(s.service.host_list(&c).await?))
 }
 

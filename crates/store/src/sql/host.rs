@@ -98,8 +98,9 @@ impl<E: Exec> HostTx for SqlTx<E> {
         );
         q.and("v.host_id = {}", host.to_string());
         q.and_in("i.id", ids.iter().map(|i| Param::Text(i.to_string())));
-        self.exec
-            .query(&q.sql, &q.args, |r| Ok((r.parse(0, "id")?, r.parse(1, "vm")?)))
+        self.exec.query(&q.sql, &q.args, |r| {
+            Ok((r.parse(0, "id")?, r.parse(1, "vm")?))
+        })
     }
     fn interface_observed_set(
         &mut self,
