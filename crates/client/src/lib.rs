@@ -264,6 +264,17 @@ impl Client {
     pub fn whoami(&self) -> Result<Value> {
         self.get("/v1/auth/whoami")
     }
+    /// `host_list` (cloud admin).
+    pub fn hosts(&self) -> Result<Vec<HostLoad>> {
+        self.get("/v1/hosts")
+    }
+    /// `host_create` (cloud admin): the host and its agent credential.
+    pub fn host_create(&self, name: &str, data_center_id: &str) -> Result<Value> {
+        self.post(
+            "/v1/hosts",
+            &json!({"name": name, "data_center_id": data_center_id}),
+        )
+    }
     pub fn data_centers(&self) -> Result<Vec<DataCenter>> {
         self.get("/v1/data-centers")
     }

@@ -23,11 +23,12 @@ pub enum Kind {
     Flavor,
     Tag,
     Router,
+    Host,
 }
 
 impl Kind {
     /// Every kind (tests send each through every dialect's error mapping).
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::DataCenter,
         Kind::Project,
         Kind::User,
@@ -45,6 +46,7 @@ impl Kind {
         Kind::Flavor,
         Kind::Tag,
         Kind::Router,
+        Kind::Host,
     ];
 
     /// Human name used in messages ("Network", "VM", ...).
@@ -67,6 +69,7 @@ impl Kind {
             Kind::Flavor => "Flavor",
             Kind::Tag => "Tag",
             Kind::Router => "Router",
+            Kind::Host => "Host",
         }
     }
 }
@@ -422,6 +425,7 @@ mod tests {
                 Kind::Flavor => 14,
                 Kind::Tag => 15,
                 Kind::Router => 16,
+                Kind::Host => 17,
             };
             assert_eq!(i, n, "{k:?}");
         }

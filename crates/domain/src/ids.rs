@@ -74,6 +74,8 @@ uuid_id!(/// A router.
 uuid_id!(/// An external network (Neutron's `router:external`): public IP pools of
     /// a data center. A data center's default one has the data center's id.
     ExternalNetworkId, Kind::Network);
+uuid_id!(/// A host (hypervisor) whose agent realizes its VMs.
+    HostId, Kind::Host);
 uuid_id!(/// An asynchronous job (Huawei ECS).
     JobId, Kind::Job);
 

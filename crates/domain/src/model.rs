@@ -233,6 +233,11 @@ pub struct Vm {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub access_ipv6: Option<IpAddr>,
+    /// The host the VM is placed on (`rules::place_vm`); absent when no
+    /// live host was registered in its data center at create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub host_id: Option<HostId>,
     #[schema(value_type = String, format = DateTime)]
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: Timestamp,
@@ -592,4 +597,33 @@ pub struct RouterInterface {
     pub network_id: NetworkId,
     #[schema(value_type = String)]
     pub ip_address: IpAddr,
+}
+
+/// A host (hypervisor) of a data center. Its agent (`nicplane agent`)
+/// authenticates with a credential issued at create and realizes the host's
+/// VMs; every authentication records `last_seen`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Host {
+    #[schema(value_type = String)]
+    pub id: HostId,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub data_center_id: DataCenterId,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    /// When its agent last authenticated; absent until it first connects.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_seen: Option<Timestamp>,
+}
+
+/// A host with the number of VMs placed on it (placement's load).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HostLoad {
+    #[serde(flatten)]
+    pub host: Host,
+    pub vm_count: u64,
+    /// Whether its agent was seen within `rules::HOST_LIVE_SECS`.
+    pub live: bool,
 }

@@ -1918,6 +1918,7 @@ mod tests {
             interface_count: 1,
             access_ipv4: None,
             access_ipv6: None,
+            host_id: None,
             created_at: now(),
             updated_at: now(),
         }
@@ -2849,5 +2850,182 @@ mod external_network_tests {
         assert!(pool_in_network_data_center(&n, other).is_err());
         assert!(external_network_flag(false, "create").is_err());
         assert!(external_network_flag(true, "create").is_ok());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Hosts, placement and the agent (issue 13, part 2).
+
+/// A host is live when its agent authenticated within this many seconds
+/// (the agent fetches its desired state every few seconds; see
+/// docs/dataplane.md).
+pub const HOST_LIVE_SECS: i64 = 30;
+
+/// Most interfaces one status report may carry (`POST /v1/agent/status`).
+pub const AGENT_STATUS_MAX: usize = 1000;
+
+/// Longest reason an agent may give with an `error` status.
+pub const AGENT_REASON_MAX: usize = 255;
+
+/// Whether a host whose agent was last seen at `last_seen` (Unix seconds)
+/// counts as live at `now`.
+pub fn host_is_live(last_seen: Option<i64>, now: i64) -> bool {
+    last_seen.is_some_and(|t| now - t <= HOST_LIVE_SECS)
+}
+
+/// Placement: the live host with the fewest VMs, ties broken by name then
+/// id (a stable choice); None when no host of the data center is live, and
+/// the VM then has no host (today's behaviour without agents).
+pub fn place_vm(candidates: &[crate::model::HostLoad]) -> Option<crate::ids::HostId> {
+    candidates
+        .iter()
+        .filter(|h| h.live)
+        .min_by(|a, b| {
+            a.vm_count
+                .cmp(&b.vm_count)
+                .then_with(|| a.host.name.cmp(&b.host.name))
+                .then_with(|| a.host.id.cmp(&b.host.id))
+        })
+        .map(|h| h.host.id)
+}
+
+/// Only the cloud admin may pin a VM to a host.
+pub fn host_pin_allowed(cloud_admin: bool) -> Result<()> {
+    if cloud_admin {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "Only the cloud admin can place a VM on a chosen host.",
+        ))
+    }
+}
+
+/// A pinned host must be in the VM's data center.
+pub fn host_in_vm_data_center(host: &crate::model::Host, dc: DataCenterId) -> Result<()> {
+    if host.data_center_id != dc {
+        return Err(Error::invalid(format!(
+            "Host {} is not in data center {dc}.",
+            host.name
+        )));
+    }
+    Ok(())
+}
+
+/// A host's name: what `ip` and logs print, so 1 to 63 characters of
+/// lowercase letters, digits, `-` and `.`, starting with a letter or digit
+/// (a DNS label, as hypervisor names are).
+pub fn host_name_valid(name: &str) -> Result<()> {
+    let ok = (1..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !ok {
+        return Err(Error::invalid_value(
+            "name",
+            format!("'{name}' is not a host name: 1 to 63 lowercase letters, digits, '-' or '.', starting with a letter or digit."),
+        ));
+    }
+    Ok(())
+}
+
+/// An agent's status report: bounded, and a reason only with `error`
+/// (where it is required), at most [`AGENT_REASON_MAX`] characters.
+pub fn agent_status_valid(
+    status: crate::types::InterfaceStatus,
+    reason: Option<&str>,
+) -> Result<()> {
+    use crate::types::InterfaceStatus;
+    match (status, reason) {
+        (InterfaceStatus::Error, Some(r)) if !r.trim().is_empty() => {
+            crate::types::check_text("reason", r)?;
+            if r.chars().count() > AGENT_REASON_MAX {
+                return Err(Error::invalid_value(
+                    "reason",
+                    format!("must be at most {AGENT_REASON_MAX} characters."),
+                ));
+            }
+            Ok(())
+        }
+        (InterfaceStatus::Error, _) => Err(Error::invalid_value(
+            "reason",
+            "is required with the status error.",
+        )),
+        (_, Some(_)) => Err(Error::invalid_value(
+            "reason",
+            "is given only with the status error.",
+        )),
+        (_, None) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::*;
+    use crate::ids::HostId;
+    use crate::model::{now, Host, HostLoad};
+    use crate::types::InterfaceStatus;
+
+    fn load(name: &str, vms: u64, live: bool) -> HostLoad {
+        HostLoad {
+            host: Host {
+                id: HostId::new(),
+                name: name.into(),
+                data_center_id: DataCenterId::new(),
+                created_at: now(),
+                last_seen: None,
+            },
+            vm_count: vms,
+            live,
+        }
+    }
+
+    #[test]
+    fn placement_picks_the_least_loaded_live_host() {
+        let hosts = [load("a", 1, true), load("b", 0, false), load("c", 0, true)];
+        assert_eq!(place_vm(&hosts), Some(hosts[2].host.id));
+        let tie = [load("z", 2, true), load("y", 2, true)];
+        assert_eq!(place_vm(&tie), Some(tie[1].host.id));
+        assert_eq!(place_vm(&[load("d", 0, false)]), None);
+        assert_eq!(place_vm(&[]), None);
+    }
+
+    #[test]
+    fn a_host_is_live_within_the_window() {
+        assert!(host_is_live(Some(100), 100 + HOST_LIVE_SECS));
+        assert!(!host_is_live(Some(100), 101 + HOST_LIVE_SECS));
+        assert!(!host_is_live(None, 0));
+    }
+
+    #[test]
+    fn host_names_are_dns_labels() {
+        assert!(host_name_valid("hv-01.dc1").is_ok());
+        for bad in ["", "-a", "Hv", "a b", &"a".repeat(64)] {
+            assert_eq!(
+                host_name_valid(bad).unwrap_err().http_status(),
+                400,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_error_status_needs_a_reason_and_only_it_takes_one() {
+        assert!(agent_status_valid(InterfaceStatus::Error, Some("veth failed")).is_ok());
+        assert!(agent_status_valid(InterfaceStatus::Active, None).is_ok());
+        let e = agent_status_valid(InterfaceStatus::Error, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Invalid value for reason: is required with the status error."
+        );
+        let e = agent_status_valid(InterfaceStatus::Down, Some("x")).unwrap_err();
+        assert_eq!(e.http_status(), 400);
+        assert_eq!(
+            host_pin_allowed(false).unwrap_err().to_string(),
+            "Only the cloud admin can place a VM on a chosen host."
+        );
     }
 }

@@ -296,7 +296,7 @@ str_enum!(/// Standard networks are routed (L3) and may carry public IPs; custom
 str_enum!(/// A user's role in a project.
     Role, "role" { Admin => "admin", PowerUser => "power_user", Reader => "reader" });
 str_enum!(/// Observed state of an interface, reported by the data plane (BUILD until an agent realizes it).
-    InterfaceStatus, "status" { Build => "build", Active => "active", Down => "down" });
+    InterfaceStatus, "status" { Build => "build", Active => "active", Down => "down", Error => "error" });
 
 impl Role {
     /// The role's name as the console guide spells it.

@@ -1,7 +1,9 @@
 //! The `nicplane` binary: `serve` runs the server; every other subcommand is
 //! a client of the native API (see `cli.rs`); `bench` prints IPAM figures;
-//! `backup`, `restore` and `completions` are operator tools (`ops.rs`).
+//! `backup`, `restore` and `completions` are operator tools (`ops.rs`);
+//! `agent` is a host's data-plane agent (`agent.rs`).
 
+mod agent;
 mod bench;
 mod bench_http;
 mod cli;
@@ -31,6 +33,9 @@ enum Command {
     Serve(Box<serve::ServeArgs>),
     /// Print IPAM allocation and HTTP throughput figures.
     Bench(bench::BenchArgs),
+    /// Run a host's data-plane agent: realize its VMs in network namespaces
+    /// (root; see docs/dataplane.md).
+    Agent(agent::AgentArgs),
     /// Copy the SQLite database to a new file, safely while the server runs.
     Backup(ops::BackupArgs),
     /// Replace the SQLite database with a backup (stop the server first).
@@ -98,6 +103,7 @@ fn main() {
                 1
             }
         },
+        Command::Agent(a) => report(agent::run(a, args.global.url.clone())),
         Command::Backup(a) => report(ops::backup(a)),
         Command::Restore(a) => report(ops::restore(a)),
         Command::Completions { shell } => {

@@ -235,7 +235,7 @@ fn every_response_has_a_request_id_and_errors_have_one_shape() {
         error_of(&bad.body),
         (
             "InvalidRequest",
-            "The request body is not valid: unknown field `colour`, expected one of `name`, `data_center_id`, `os_type`, `power_state`, `image_ref`, `flavor_ref`, `metadata`, `access_ipv4`, `access_ipv6`."
+            "The request body is not valid: unknown field `colour`, expected one of `name`, `data_center_id`, `os_type`, `power_state`, `image_ref`, `flavor_ref`, `metadata`, `access_ipv4`, `access_ipv6`, `host`."
         )
     );
     let bad = t

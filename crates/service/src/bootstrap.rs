@@ -220,6 +220,7 @@ fn seed_demo(
                 metadata: BTreeMap::new(),
                 access_ipv4: None,
                 access_ipv6: None,
+                host: None,
             },
             &nics,
             device_owner,

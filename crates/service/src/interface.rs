@@ -203,9 +203,12 @@ pub fn insert_with_mac(
     )))
 }
 
-/// Observed status without a data-plane agent: up when bound to a running VM.
+/// Observed status without a data-plane agent: up when bound to a running
+/// VM. On a VM placed on a host the agent reports it (`interface_observed`,
+/// shown by every read); until it does, it is `build`.
 pub fn derived_status(vm: Option<&Vm>) -> InterfaceStatus {
     match vm {
+        Some(v) if v.host_id.is_some() => InterfaceStatus::Build,
         Some(v) if v.power_state == PowerState::Running => InterfaceStatus::Active,
         Some(_) => InterfaceStatus::Down,
         None => InterfaceStatus::Down,

@@ -14,6 +14,7 @@ pub mod capacity;
 pub mod credential;
 pub mod external_network;
 pub mod flavor;
+pub mod host;
 pub mod interface;
 pub mod ipam;
 pub mod job;

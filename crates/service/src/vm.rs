@@ -44,6 +44,10 @@ pub struct VmSpec {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub access_ipv6: Option<std::net::IpAddr>,
+    /// The host (name or id) to place the VM on (cloud admin only); by
+    /// default the least loaded live host of the data center, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 fn default_os() -> OsType {
@@ -164,6 +168,7 @@ pub fn vm_create_tx(
         ))
     })?;
     let default_network = create_default_network(tx, project, spec.data_center_id)?;
+    let host_id = crate::host::place_vm_tx(tx, spec.data_center_id, spec.host.as_deref())?;
     let t = now();
     let mut vm = Vm {
         id: VmId::new(),
@@ -178,6 +183,7 @@ pub fn vm_create_tx(
         interface_count: 1,
         access_ipv4: spec.access_ipv4,
         access_ipv6: spec.access_ipv6,
+        host_id,
         created_at: t,
         updated_at: t,
     };
@@ -327,6 +333,9 @@ impl Service {
         device_owner: &str,
         opts: &WriteOptions,
     ) -> Result<VmDetail> {
+        if spec.host.is_some() {
+            rules::host_pin_allowed(caller.user.is_cloud_admin)?;
+        }
         let policy = self.port_policy(caller);
         let limit = self.config.interface_limit;
         let owner = device_owner.to_string();

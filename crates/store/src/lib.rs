@@ -22,6 +22,7 @@
 
 pub mod capacity;
 pub mod credential_job;
+pub mod host;
 pub mod metrics;
 pub mod neutron;
 pub mod postgres;
@@ -35,6 +36,7 @@ pub mod user_auth;
 
 pub use capacity::*;
 pub use credential_job::*;
+pub use host::*;
 pub use neutron::*;
 pub use quota::*;
 pub use router::*;

@@ -286,6 +286,7 @@ fn vm(seed: &Seed, name: &str) -> Vm {
         interface_count: 0,
         access_ipv4: None,
         access_ipv6: None,
+        host_id: None,
         created_at: now(),
         updated_at: now(),
     }

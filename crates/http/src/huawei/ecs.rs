@@ -204,6 +204,7 @@ pub async fn interfaces(
                     nicplane_domain::types::InterfaceStatus::Active => "ACTIVE",
                     nicplane_domain::types::InterfaceStatus::Down => "DOWN",
                     nicplane_domain::types::InterfaceStatus::Build => "BUILD",
+                    nicplane_domain::types::InterfaceStatus::Error => "ERROR",
                 },
                 "delete_on_termination": i.device_owner == "compute:nova",
                 "driver_mode": null,

@@ -33,6 +33,7 @@ fn status(s: InterfaceStatus) -> &'static str {
         InterfaceStatus::Active => "ACTIVE",
         InterfaceStatus::Down => "DOWN",
         InterfaceStatus::Build => "BUILD",
+        InterfaceStatus::Error => "ERROR",
     }
 }
 
@@ -175,6 +176,7 @@ fn status_of(wanted: &str) -> Option<InterfaceStatus> {
         InterfaceStatus::Active,
         InterfaceStatus::Down,
         InterfaceStatus::Build,
+        InterfaceStatus::Error,
     ]
     .into_iter()
     .find(|s| wanted.eq_ignore_ascii_case(status(*s)))

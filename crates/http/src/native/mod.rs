@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod error;
 pub mod extract;
+pub mod host;
 pub mod network;
 pub mod openapi;
 pub mod quota;
@@ -225,6 +226,7 @@ pub fn api() -> OpenApiRouter<AppState> {
             supplementary::credential_create
         ))
         .routes(routes!(supplementary::credential_delete))
+        .routes(routes!(host::host_list, host::host_create))
 }
 
 /// The native routes, the OpenAPI document and the health checks.
@@ -238,6 +240,11 @@ pub fn routes(state: AppState) -> Router {
                 let doc = doc.clone();
                 async move { Json((*doc).clone()) }
             }),
+        )
+        .route("/v1/agent/desired-state", get(host::agent_desired_state))
+        .route(
+            "/v1/agent/status",
+            axum::routing::post(host::agent_status_report),
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

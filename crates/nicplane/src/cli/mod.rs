@@ -104,6 +104,22 @@ pub enum ClientCommand {
     /// Quotas of the current project (`set`: cloud admin).
     #[command(subcommand)]
     Quota(QuotaCmd),
+    /// Hosts whose agents realize VMs (cloud admin).
+    #[command(subcommand)]
+    Host(HostCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HostCmd {
+    /// List hosts with their VM counts and whether their agent is live.
+    List,
+    /// Register a host; prints its agent credential (shown only once).
+    Create {
+        name: String,
+        /// Data center name or id (default: the first).
+        #[arg(long = "data-center", alias = "dc")]
+        data_center: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -783,6 +799,7 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
         ClientCommand::Router(c) => router::router_cmd(&mut ctx, c),
         ClientCommand::ExternalNetwork(c) => external::external_network_cmd(&mut ctx, c),
         ClientCommand::Pool(c) => external::pool_cmd(&mut ctx, c),
+        ClientCommand::Host(c) => host_cmd(&mut ctx, c),
         ClientCommand::Subnet(c) => subnet_cmd(&mut ctx, c),
         ClientCommand::Vm(c) => vm_cmd(&mut ctx, c),
         ClientCommand::Nic(c) => nic_cmd(&mut ctx, c),
@@ -1111,6 +1128,45 @@ fn public_ip_cmd(ctx: &mut Ctx, c: PublicIpCmd) -> Result<()> {
             let i = resolve_nic(&v, &interface)?;
             ctx.client.public_ip_release(&p, &i.id.to_string())?;
             Ok(())
+        }
+    }
+}
+
+/// `nicplane host …`.
+fn host_cmd(ctx: &mut Ctx, cmd: HostCmd) -> Result<()> {
+    match cmd {
+        HostCmd::List => {
+            let hosts = ctx.client.hosts()?;
+            ctx.out(&hosts, || {
+                let mut t = Table::new(&["ID", "NAME", "DATA CENTER", "VMS", "LIVE", "LAST SEEN"]);
+                for h in &hosts {
+                    t.row(vec![
+                        h.host.id.to_string(),
+                        h.host.name.clone(),
+                        h.host.data_center_id.to_string(),
+                        h.vm_count.to_string(),
+                        h.live.to_string(),
+                        h.host
+                            .last_seen
+                            .map(|t| t.to_string())
+                            .unwrap_or_else(|| "never".into()),
+                    ]);
+                }
+                t
+            })
+        }
+        HostCmd::Create { name, data_center } => {
+            let dc = resolve_dc(&ctx.client, data_center.as_deref())?;
+            let created = ctx.client.host_create(&name, &dc)?;
+            ctx.out(&created, || {
+                let mut t = Table::new(&["ID", "NAME", "CREDENTIAL (shown once)"]);
+                t.row(vec![
+                    created["host"]["id"].as_str().unwrap_or_default().into(),
+                    created["host"]["name"].as_str().unwrap_or_default().into(),
+                    created["credential"].as_str().unwrap_or_default().into(),
+                ]);
+                t
+            })
         }
     }
 }

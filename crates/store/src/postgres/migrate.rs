@@ -50,6 +50,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../../migrations/postgres/0013_router_revisions_tags.sql"),
     ),
+    (15, include_str!("../../migrations/postgres/0015_hosts.sql")),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

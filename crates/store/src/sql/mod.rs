@@ -30,6 +30,7 @@
 
 mod capacity;
 mod credential_job;
+mod host;
 mod neutron;
 mod quota;
 mod router;

@@ -101,7 +101,7 @@ pub fn subnet_row(r: &dyn Row) -> Result<Subnet> {
 }
 
 pub const VM_COLS: &str = "id, project_id, data_center_id, name, os_type, power_state, image_ref, \
-     flavor_ref, metadata, nic_count, created_at, updated_at, access_ipv4, access_ipv6";
+     flavor_ref, metadata, nic_count, created_at, updated_at, access_ipv4, access_ipv6, host_id";
 pub fn vm_row(r: &dyn Row) -> Result<Vm> {
     Ok(Vm {
         id: r.parse(0, "id")?,
@@ -118,6 +118,7 @@ pub fn vm_row(r: &dyn Row) -> Result<Vm> {
         updated_at: r.time(11)?,
         access_ipv4: r.opt_parse(12, "address")?,
         access_ipv6: r.opt_parse(13, "address")?,
+        host_id: r.opt_parse(14, "host")?,
     })
 }
 
@@ -127,13 +128,32 @@ pub const IFACE_INSERT_COLS: &str = "id, project_id, network_id, vm_id, name, ma
      allowed_address_pairs, tags, device_owner, fixed_ips, auto_delete, parent_id, vlan_id, \
      supplementary, created_at, updated_at, extra_dhcp_opts";
 
-pub const IFACE_SQL: &str = "SELECT i.id, i.project_id, i.network_id, n.name, n.data_center_id, \
-     i.vm_id, i.name, i.mac_address, i.fixed_ips, i.is_primary, i.status, i.admin_state_up, \
+/// The status an interface shows: on a VM placed on a host, what the host's
+/// agent last reported for it on that VM (`interface_observed` of 0015),
+/// `build` until it reports; otherwise the status the core keeps
+/// (`interfaces.status`, from the VM's power state). Refers to `i` only, so
+/// it serves the list's `WHERE` and the count as well.
+macro_rules! iface_status_expr {
+    () => {
+        "(CASE WHEN EXISTS (SELECT 1 FROM vms hv \
+         WHERE hv.id = i.vm_id AND hv.host_id IS NOT NULL) \
+         THEN COALESCE((SELECT o.status FROM interface_observed o \
+         WHERE o.interface_id = i.id AND o.vm_id = i.vm_id), 'build') ELSE i.status END)"
+    };
+}
+pub const IFACE_STATUS_EXPR: &str = iface_status_expr!();
+
+pub const IFACE_SQL: &str = concat!(
+    "SELECT i.id, i.project_id, i.network_id, n.name, n.data_center_id, \
+     i.vm_id, i.name, i.mac_address, i.fixed_ips, i.is_primary, ",
+    iface_status_expr!(),
+    ", i.admin_state_up, \
      i.description, i.tag, i.security_groups, i.port_security_enabled, i.allowed_address_pairs, \
      i.tags, i.device_owner, p.address, i.parent_id, i.vlan_id, i.supplementary, i.created_at, \
      i.updated_at, i.extra_dhcp_opts, i.router_id \
      FROM interfaces i JOIN networks n ON n.id = i.network_id \
-     LEFT JOIN public_ips p ON p.interface_id = i.id";
+     LEFT JOIN public_ips p ON p.interface_id = i.id"
+);
 pub fn iface_row(r: &dyn Row) -> Result<Interface> {
     Ok(Interface {
         id: r.parse(0, "id")?,

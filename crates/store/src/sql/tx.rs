@@ -148,7 +148,10 @@ impl<E: Exec> SqlTx<E> {
             &name,
             f.name_ignore_case.as_ref().map(|n| n.to_ascii_lowercase()),
         );
-        q.and_opt("i.status = {}", f.status.map(|s| s.as_str().to_string()));
+        q.and_opt(
+            &format!("{IFACE_STATUS_EXPR} = {{}}"),
+            f.status.map(|s| s.as_str().to_string()),
+        );
         let owner = format!("{} = {{}}", self.exec.fold_ascii("i.device_owner"));
         q.and_opt(
             &owner,
@@ -892,7 +895,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         self.run(
             &format!(
                 "INSERT INTO vms ({VM_COLS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
             ),
             args![
                 vm.id.to_string(),
@@ -909,6 +912,7 @@ impl<E: Exec> Tx for SqlTx<E> {
                 ts(vm.updated_at),
                 vm.access_ipv4.map(|ip| ip.to_string()),
                 vm.access_ipv6.map(|ip| ip.to_string()),
+                vm.host_id.map(|h| h.to_string()),
             ],
         )
     }

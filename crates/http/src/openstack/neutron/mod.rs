@@ -83,7 +83,8 @@ fn resource_label(kind: Kind) -> &'static str {
         | Kind::Token
         | Kind::Flavor
         | Kind::Tag
-        | Kind::Router => kind.label(),
+        | Kind::Router
+        | Kind::Host => kind.label(),
     }
 }
 

@@ -66,6 +66,7 @@ pub fn status_word(s: InterfaceStatus) -> &'static str {
         InterfaceStatus::Active => "ACTIVE",
         InterfaceStatus::Down => "DOWN",
         InterfaceStatus::Build => "BUILD",
+        InterfaceStatus::Error => "ERROR",
     }
 }
 

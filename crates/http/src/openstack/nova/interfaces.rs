@@ -42,6 +42,7 @@ pub fn port_state(s: InterfaceStatus) -> &'static str {
         InterfaceStatus::Active => "ACTIVE",
         InterfaceStatus::Down => "DOWN",
         InterfaceStatus::Build => "BUILD",
+        InterfaceStatus::Error => "ERROR",
     }
 }
 

@@ -595,6 +595,7 @@ pub async fn create(
         metadata,
         access_ipv4: access_ip("accessIPv4", server.access_ipv4.as_ref())?,
         access_ipv6: access_ip("accessIPv6", server.access_ipv6.as_ref())?,
+        host: None,
     };
     let d = s
         .service

@@ -1,0 +1,619 @@
+//! `nicplane agent`: the reference data-plane agent of one host.
+//!
+//! It reads its host's desired state from the server
+//! (`GET /v1/agent/desired-state`, every page), makes the kernel match it
+//! with `ip` (iproute2) commands, and reports each interface's observed
+//! status (`POST /v1/agent/status`). The kernel objects (docs/dataplane.md):
+//!
+//! - a per-host "fabric" namespace `<prefix>-fabric` holds one bridge per
+//!   network, `<prefix>-br-<network id, 8 hex>`, and the host ends of the
+//!   veths, `<prefix>-h-<interface id, 8 hex>`: the root namespace is never
+//!   touched;
+//! - a VM is a namespace `<prefix>-vm-<VM id, 8 hex>`;
+//! - an interface is a veth pair whose VM end is `eth<order>` (the primary is
+//!   `eth0`) in the VM's namespace, carrying the interface's MAC, every fixed
+//!   IP and (primary only) default routes via the subnets' gateways; its
+//!   `ifalias` is the interface id, which is how the agent recognises its own
+//!   links. A supplementary (VLAN) interface is a separate veth
+//!   `eth<parent order>.<VLAN id>` on its own network's bridge (no 802.1Q on
+//!   the development kernels);
+//! - a running VM has its links up, a stopped VM down.
+//!
+//! Reconciling is idempotent: it reads what exists, creates what is missing,
+//! corrects what drifted, removes the objects with its prefix that are no
+//! longer desired, and counts (and logs) every change it makes; a pass over
+//! a converged host changes nothing. What triggers a pass is a [`Trigger`]:
+//! today a fixed interval; the change feed will be another trigger.
+
+use anyhow::{anyhow, bail, Context, Result};
+use nicplane_client::Client;
+use nicplane_domain::ids::{InterfaceId, VmId};
+use nicplane_domain::types::{InterfaceStatus, PowerState};
+use nicplane_service::host::{DesiredInterface, DesiredState, DesiredVm};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// Options of `nicplane agent` (the server's URL is the global `--url`).
+#[derive(clap::Args, Debug)]
+pub struct AgentArgs {
+    /// A file holding the agent credential that `nicplane host create`
+    /// printed; without it, the credential is read from the environment
+    /// variable NICPLANE_AGENT_CREDENTIAL.
+    #[arg(long, env = "NICPLANE_AGENT_CREDENTIAL_FILE")]
+    pub credential: Option<PathBuf>,
+    /// The host's name; the agent refuses to run for another host.
+    #[arg(long)]
+    pub host: String,
+    /// Prefix of every kernel object the agent creates (1 to 3 lowercase
+    /// letters or digits); it touches nothing else.
+    #[arg(long, default_value = "np")]
+    pub prefix: String,
+    /// Milliseconds between passes.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=3_600_000))]
+    pub interval_ms: u64,
+    /// One pass, then exit (prints the number of changes).
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// What starts a reconcile pass. Today [`Interval`]; a change-feed follower
+/// (`GET /v1/events`) will be another implementation.
+pub trait Trigger {
+    /// Block until the next pass is due.
+    fn wait(&mut self);
+}
+
+/// A pass every fixed interval.
+pub struct Interval(pub Duration);
+
+impl Trigger for Interval {
+    fn wait(&mut self) {
+        std::thread::sleep(self.0);
+    }
+}
+
+/// Largest page of VMs asked for (the server's maximum).
+const PAGE: u32 = 500;
+/// Most pages read in one pass (500 × 200 = 100,000 VMs on one host).
+const MAX_PAGES: usize = 200;
+/// Most interfaces per status report (`rules::AGENT_STATUS_MAX`).
+const REPORT_CHUNK: usize = 1000;
+
+fn short(id: &impl ToString) -> String {
+    id.to_string()
+        .chars()
+        .filter(|c| *c != '-')
+        .take(8)
+        .collect()
+}
+
+/// The kernel names of one agent (one prefix).
+#[derive(Debug, Clone)]
+pub struct Names {
+    prefix: String,
+}
+
+impl Names {
+    pub fn new(prefix: &str) -> Result<Names> {
+        let ok = (1..=3).contains(&prefix.len())
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !ok {
+            bail!("--prefix must be 1 to 3 lowercase letters or digits (link names are at most 15 characters), not '{prefix}'");
+        }
+        Ok(Names {
+            prefix: prefix.into(),
+        })
+    }
+    fn fabric(&self) -> String {
+        format!("{}-fabric", self.prefix)
+    }
+    fn vm_ns(&self, vm: &VmId) -> String {
+        format!("{}-vm-{}", self.prefix, short(vm))
+    }
+    fn vm_ns_prefix(&self) -> String {
+        format!("{}-vm-", self.prefix)
+    }
+    fn bridge(&self, net: &impl ToString) -> String {
+        format!("{}-br-{}", self.prefix, short(net))
+    }
+    fn bridge_prefix(&self) -> String {
+        format!("{}-br-", self.prefix)
+    }
+    fn host_end(&self, iface: &InterfaceId) -> String {
+        format!("{}-h-{}", self.prefix, short(iface))
+    }
+    fn host_end_prefix(&self) -> String {
+        format!("{}-h-", self.prefix)
+    }
+}
+
+/// Runs `ip` and counts the changes it makes.
+struct Ip {
+    changes: Vec<String>,
+}
+
+impl Ip {
+    /// A read: `ip -json …`, parsed (an empty answer is an empty list).
+    fn read(&self, args: &[&str]) -> Result<Vec<Value>> {
+        let out = Command::new("ip")
+            .arg("-json")
+            .args(args)
+            .output()
+            .context("cannot run ip (install iproute2)")?;
+        if !out.status.success() {
+            bail!(
+                "ip {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// A change: `ip …`, counted and logged.
+    fn change(&mut self, args: &[&str]) -> Result<()> {
+        self.run(args, "ip")
+    }
+
+    /// A change through `ip netns exec NS sysctl -qw KEY=VALUE`.
+    fn sysctl(&mut self, ns: &str, setting: &str) -> Result<()> {
+        self.run(&["netns", "exec", ns, "sysctl", "-qw", setting], "ip")
+    }
+
+    fn run(&mut self, args: &[&str], program: &str) -> Result<()> {
+        let line = format!("{program} {}", args.join(" "));
+        let out = Command::new(program)
+            .args(args)
+            .output()
+            .with_context(|| format!("cannot run {program}"))?;
+        if !out.status.success() {
+            bail!("{line}: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        eprintln!("agent: {line}");
+        self.changes.push(line);
+        Ok(())
+    }
+}
+
+/// A link as `ip -json -details addr show` reports it.
+#[derive(Debug, Clone, Default)]
+struct Link {
+    mac: String,
+    up: bool,
+    alias: String,
+    master: String,
+    /// Global addresses as `ADDR/PREFIX`.
+    addrs: BTreeSet<String>,
+}
+
+fn links(v: &[Value]) -> BTreeMap<String, Link> {
+    v.iter()
+        .filter_map(|l| {
+            let name = l["ifname"].as_str()?.to_string();
+            let up = l["flags"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|x| x == "UP"));
+            let addrs = l["addr_info"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|x| x["scope"] != "link" && x["scope"] != "host")
+                        .filter_map(|x| {
+                            Some(format!(
+                                "{}/{}",
+                                x["local"].as_str()?,
+                                x["prefixlen"].as_u64()?
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some((
+                name,
+                Link {
+                    mac: l["address"].as_str().unwrap_or_default().to_lowercase(),
+                    up,
+                    alias: l["ifalias"].as_str().unwrap_or_default().to_string(),
+                    master: l["master"].as_str().unwrap_or_default().to_string(),
+                    addrs,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// One link the agent wants in a VM's namespace.
+struct WantLink<'a> {
+    name: String,
+    iface: &'a DesiredInterface,
+}
+
+/// The links of a VM: `eth<order>` for elastic interfaces, `eth<parent
+/// order>.<VLAN>` for supplementary ones.
+fn want_links(vm: &DesiredVm) -> Vec<WantLink<'_>> {
+    let order: BTreeMap<InterfaceId, u32> = vm
+        .interfaces
+        .iter()
+        .filter_map(|i| Some((i.id, i.order?)))
+        .collect();
+    vm.interfaces
+        .iter()
+        .filter_map(|i| {
+            let name = match (i.order, i.parent_id, i.vlan_id) {
+                (Some(o), _, _) => format!("eth{o}"),
+                (None, Some(p), Some(v)) => format!("eth{}.{v}", order.get(&p)?),
+                _ => return None,
+            };
+            Some(WantLink { name, iface: i })
+        })
+        .collect()
+}
+
+/// What one pass did.
+pub struct Pass {
+    pub changes: Vec<String>,
+    pub status: BTreeMap<InterfaceId, (InterfaceStatus, Option<String>)>,
+}
+
+/// Make the kernel match the desired state (the whole host, every page).
+pub fn reconcile(names: &Names, vms: &[DesiredVm], networks: &BTreeSet<String>) -> Result<Pass> {
+    let mut ip = Ip {
+        changes: Vec::new(),
+    };
+    let fabric = names.fabric();
+    let existing: BTreeSet<String> = ip
+        .read(&["netns", "list"])?
+        .iter()
+        .filter_map(|n| n["name"].as_str().map(String::from))
+        .collect();
+    if !existing.contains(&fabric) {
+        ip.change(&["netns", "add", &fabric])?;
+        ip.sysctl(&fabric, "net.ipv6.conf.all.disable_ipv6=1")?;
+        ip.sysctl(&fabric, "net.ipv6.conf.default.disable_ipv6=1")?;
+        ip.change(&["-n", &fabric, "link", "set", "lo", "up"])?;
+    }
+    // VM namespaces no longer desired go first (their veths go with them).
+    let wanted_ns: BTreeSet<String> = vms.iter().map(|v| names.vm_ns(&v.id)).collect();
+    for ns in &existing {
+        if ns.starts_with(&names.vm_ns_prefix()) && !wanted_ns.contains(ns) {
+            ip.change(&["netns", "del", ns])?;
+        }
+    }
+    let fab = links(&ip.read(&["-n", &fabric, "-details", "addr", "show"])?);
+    // Bridges.
+    let bridges: BTreeSet<String> = networks.iter().map(|n| names.bridge(n)).collect();
+    for b in &bridges {
+        match fab.get(b) {
+            None => {
+                // No multicast snooping: without a querier it could stop
+                // IPv6 neighbour discovery between the VMs.
+                ip.change(&[
+                    "-n",
+                    &fabric,
+                    "link",
+                    "add",
+                    b,
+                    "type",
+                    "bridge",
+                    "mcast_snooping",
+                    "0",
+                ])?;
+                ip.change(&["-n", &fabric, "link", "set", b, "up"])?;
+            }
+            Some(l) if !l.up => ip.change(&["-n", &fabric, "link", "set", b, "up"])?,
+            Some(_) => {}
+        }
+    }
+    let mut status = BTreeMap::new();
+    let mut host_ends = BTreeSet::new();
+    for vm in vms {
+        let ns = names.vm_ns(&vm.id);
+        let running = vm.power_state == PowerState::Running;
+        let want = want_links(vm);
+        for w in &want {
+            host_ends.insert(names.host_end(&w.iface.id));
+        }
+        let result = reconcile_vm(&mut ip, names, &fab, &existing, &ns, running, &want);
+        for w in &want {
+            let s = match &result {
+                Err(e) => (InterfaceStatus::Error, Some(trim_reason(&format!("{e:#}")))),
+                Ok(errors) => match errors.get(&w.iface.id) {
+                    Some(e) => (InterfaceStatus::Error, Some(trim_reason(e))),
+                    None if running => (InterfaceStatus::Active, None),
+                    None => (InterfaceStatus::Down, None),
+                },
+            };
+            status.insert(w.iface.id, s);
+        }
+    }
+    // Host ends and bridges no longer desired (a VM namespace deleted above
+    // may still be taking its veths down: such a delete may fail, harmlessly).
+    for name in fab.keys() {
+        let stale_end = name.starts_with(&names.host_end_prefix()) && !host_ends.contains(name);
+        let stale_br = name.starts_with(&names.bridge_prefix()) && !bridges.contains(name);
+        if stale_end || stale_br {
+            if let Err(e) = ip.change(&["-n", &fabric, "link", "del", name]) {
+                eprintln!("agent: {e:#}");
+            }
+        }
+    }
+    Ok(Pass {
+        changes: ip.changes,
+        status,
+    })
+}
+
+fn trim_reason(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .map(|c| {
+            if c.is_control() || c == '<' || c == '>' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    clean.chars().take(255).collect()
+}
+
+/// One VM's namespace and links; the errors of single interfaces by id.
+fn reconcile_vm(
+    ip: &mut Ip,
+    names: &Names,
+    fab: &BTreeMap<String, Link>,
+    existing: &BTreeSet<String>,
+    ns: &str,
+    running: bool,
+    want: &[WantLink<'_>],
+) -> Result<BTreeMap<InterfaceId, String>> {
+    let fabric = names.fabric();
+    if !existing.contains(ns) {
+        ip.change(&["netns", "add", ns])?;
+        ip.sysctl(ns, "net.ipv6.conf.all.keep_addr_on_down=1")?;
+        ip.change(&["-n", ns, "link", "set", "lo", "up"])?;
+    }
+    let have = links(&ip.read(&["-n", ns, "-details", "addr", "show"])?);
+    let by_name: BTreeMap<&str, &WantLink<'_>> =
+        want.iter().map(|w| (w.name.as_str(), w)).collect();
+    // Links that are not ours or not what they should be: deleted (a veth
+    // goes with its peer).
+    let mut present = BTreeSet::new();
+    for (name, l) in &have {
+        if name == "lo" {
+            continue;
+        }
+        match by_name.get(name.as_str()) {
+            Some(w) if l.alias == w.iface.id.to_string() => {
+                present.insert(name.clone());
+            }
+            _ => ip.change(&["-n", ns, "link", "del", name])?,
+        }
+    }
+    let mut errors = BTreeMap::new();
+    for w in want {
+        if let Err(e) = reconcile_link(ip, names, &fabric, fab, &have, &present, ns, running, w) {
+            errors.insert(w.iface.id, format!("{e:#}"));
+        }
+    }
+    if running {
+        if let Some(primary) = want.iter().find(|w| w.iface.primary) {
+            if let Err(e) = default_routes(ip, ns, primary) {
+                errors.insert(primary.iface.id, format!("{e:#}"));
+            }
+        }
+    }
+    Ok(errors)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reconcile_link(
+    ip: &mut Ip,
+    names: &Names,
+    fabric: &str,
+    fab: &BTreeMap<String, Link>,
+    have: &BTreeMap<String, Link>,
+    present: &BTreeSet<String>,
+    ns: &str,
+    running: bool,
+    w: &WantLink<'_>,
+) -> Result<()> {
+    let host = names.host_end(&w.iface.id);
+    let bridge = names.bridge(&w.iface.network_id);
+    let mac = w.iface.mac_address.to_string().to_lowercase();
+    let id = w.iface.id.to_string();
+    let empty = Link::default();
+    let paired = present.contains(&w.name) && fab.contains_key(&host);
+    if present.contains(&w.name) && !paired {
+        // A VM end whose host end is gone: start over.
+        ip.change(&["-n", ns, "link", "del", &w.name])?;
+    }
+    let (vm_end, host_link) = if paired {
+        (&have[&w.name], fab.get(&host))
+    } else {
+        if fab.contains_key(&host) {
+            // A host end without its VM end (a half-made pair): start over.
+            ip.change(&["-n", fabric, "link", "del", &host])?;
+        }
+        ip.change(&[
+            "-n", fabric, "link", "add", &host, "type", "veth", "peer", "name", &w.name, "netns",
+            ns, "address", &mac,
+        ])?;
+        ip.change(&["-n", ns, "link", "set", &w.name, "alias", &id])?;
+        (&empty, None)
+    };
+    let fresh = host_link.is_none();
+    if !fresh && vm_end.mac != mac {
+        ip.change(&["-n", ns, "link", "set", &w.name, "address", &mac])?;
+    }
+    if host_link.map(|l| l.master.as_str()) != Some(bridge.as_str()) {
+        ip.change(&["-n", fabric, "link", "set", &host, "master", &bridge])?;
+    }
+    let state = if running { "up" } else { "down" };
+    if host_link.map(|l| l.up) != Some(running) {
+        ip.change(&["-n", fabric, "link", "set", &host, state])?;
+    }
+    if fresh || vm_end.up != running {
+        ip.change(&["-n", ns, "link", "set", &w.name, state])?;
+    }
+    let want_addrs: BTreeSet<String> = w
+        .iface
+        .fixed_ips
+        .iter()
+        .map(|f| format!("{}/{}", f.ip_address, f.prefix_len))
+        .collect();
+    for a in vm_end.addrs.difference(&want_addrs) {
+        ip.change(&["-n", ns, "addr", "del", a, "dev", &w.name])?;
+    }
+    for a in want_addrs.difference(&vm_end.addrs) {
+        if a.contains(':') {
+            ip.change(&["-n", ns, "addr", "add", a, "dev", &w.name, "nodad"])?;
+        } else {
+            ip.change(&["-n", ns, "addr", "add", a, "dev", &w.name])?;
+        }
+    }
+    Ok(())
+}
+
+/// The primary's default routes (IPv4 and IPv6) via its subnets' gateways.
+fn default_routes(ip: &mut Ip, ns: &str, primary: &WantLink<'_>) -> Result<()> {
+    for (family, v6) in [("-4", false), ("-6", true)] {
+        let gw = primary
+            .iface
+            .fixed_ips
+            .iter()
+            .filter(|f| f.ip_address.is_ipv6() == v6)
+            .find_map(|f| f.gateway_ip);
+        let current = ip.read(&["-n", ns, family, "route", "show", "default"])?;
+        let matches = |r: &Value| {
+            gw.is_some_and(|g| r["gateway"].as_str() == Some(g.to_string().as_str()))
+                && r["dev"].as_str() == Some(primary.name.as_str())
+        };
+        match gw {
+            Some(g) if !(current.len() == 1 && matches(&current[0])) => {
+                let g = g.to_string();
+                ip.change(&[
+                    "-n",
+                    ns,
+                    family,
+                    "route",
+                    "replace",
+                    "default",
+                    "via",
+                    &g,
+                    "dev",
+                    &primary.name,
+                ])?;
+            }
+            None if !current.is_empty() => {
+                ip.change(&["-n", ns, family, "route", "del", "default"])?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The agent credential: the file's content, else the environment's.
+fn credential(args: &AgentArgs) -> Result<String> {
+    let c = match &args.credential {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the credential file {}", path.display()))?,
+        None => std::env::var("NICPLANE_AGENT_CREDENTIAL")
+            .map_err(|_| anyhow!("give --credential FILE or set NICPLANE_AGENT_CREDENTIAL"))?,
+    };
+    Ok(c.trim().to_string())
+}
+
+/// Every page of the host's desired state.
+fn fetch(client: &Client, host: &str) -> Result<(Vec<DesiredVm>, BTreeSet<String>)> {
+    let mut vms = Vec::new();
+    let mut networks = BTreeSet::new();
+    let mut marker: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let path = match &marker {
+            Some(m) => format!("/v1/agent/desired-state?limit={PAGE}&marker={m}"),
+            None => format!("/v1/agent/desired-state?limit={PAGE}"),
+        };
+        let page: DesiredState = client.get(&path)?;
+        if page.host.name != host {
+            bail!(
+                "this credential belongs to host {}, not {host}",
+                page.host.name
+            );
+        }
+        // Only networks some interface is on get a bridge.
+        networks.extend(page.networks.iter().map(|n| n.id.to_string()));
+        vms.extend(page.vms);
+        match page.next_marker {
+            Some(m) => marker = Some(m),
+            None => return Ok((vms, networks)),
+        }
+    }
+    bail!("the desired state has more than {MAX_PAGES} pages")
+}
+
+/// Send the statuses that changed since the last report.
+fn report(
+    client: &Client,
+    pass: &Pass,
+    sent: &mut BTreeMap<InterfaceId, (InterfaceStatus, Option<String>)>,
+) -> Result<()> {
+    let changed: Vec<Value> = pass
+        .status
+        .iter()
+        .filter(|(id, s)| sent.get(id) != Some(s))
+        .map(|(id, (s, r))| json!({"id": id, "status": s, "reason": r}))
+        .collect();
+    for chunk in changed.chunks(REPORT_CHUNK) {
+        let _: Value = client.post("/v1/agent/status", &json!({ "interfaces": chunk }))?;
+    }
+    sent.retain(|id, _| pass.status.contains_key(id));
+    for (id, s) in &pass.status {
+        sent.insert(*id, s.clone());
+    }
+    Ok(())
+}
+
+/// `nicplane agent`.
+pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
+    let names = Names::new(&args.prefix)?;
+    let url = url.ok_or_else(|| anyhow!("give the server's URL with --url or NICPLANE_URL"))?;
+    let client = Client::new(&url).with_token(&credential(&args)?);
+    let mut trigger = Interval(Duration::from_millis(args.interval_ms));
+    let mut sent = BTreeMap::new();
+    loop {
+        let outcome = fetch(&client, &args.host).and_then(|(vms, networks)| {
+            let pass = reconcile(&names, &vms, &networks)?;
+            report(&client, &pass, &mut sent)?;
+            Ok(pass)
+        });
+        match outcome {
+            Ok(pass) => {
+                if !pass.changes.is_empty() || args.once {
+                    eprintln!(
+                        "agent: pass done: {} changes, {} interfaces",
+                        pass.changes.len(),
+                        pass.status.len()
+                    );
+                }
+                if args.once {
+                    println!("{} changes", pass.changes.len());
+                    return Ok(());
+                }
+            }
+            Err(e) if args.once => return Err(e),
+            Err(e) => eprintln!("agent: pass failed: {e:#}"),
+        }
+        trigger.wait();
+    }
+}

@@ -1,0 +1,30 @@
+-- Hosts, placement and observed interface state (issue 13, part 2), PostgreSQL;
+-- the same logical schema as migrations/sqlite/0015_hosts.sql.
+
+-- A hypervisor of a data center. Its agent authenticates with a credential
+-- whose secret is kept only as a SHA-256 hash (shown once, at create).
+CREATE TABLE hosts (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    name TEXT COLLATE "C" NOT NULL UNIQUE,
+    data_center_id TEXT COLLATE "C" NOT NULL REFERENCES data_centers(id),
+    secret_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    -- When its agent last authenticated; NULL until it first connects.
+    last_seen BIGINT
+);
+CREATE INDEX hosts_data_center ON hosts(data_center_id, id);
+
+-- The host a VM is placed on; NULL: no host (no agent realizes it).
+ALTER TABLE vms ADD COLUMN host_id TEXT COLLATE "C" REFERENCES hosts(id);
+CREATE INDEX vms_host ON vms(host_id, id);
+
+-- Observed state, kept apart from the desired state of `interfaces`: what the
+-- agent of the VM's host last reported. A row counts only while the
+-- interface is still on the VM it was reported for (vm_id).
+CREATE TABLE interface_observed (
+    interface_id TEXT COLLATE "C" PRIMARY KEY REFERENCES interfaces(id) ON DELETE CASCADE,
+    vm_id TEXT COLLATE "C" NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('build', 'active', 'down', 'error')),
+    reason TEXT,
+    updated_at BIGINT NOT NULL
+);
