@@ -42,6 +42,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/postgres/0011_floating_fixed_ip.sql"),
     ),
+    (
+        16,
+        include_str!("../../migrations/postgres/0016_subnet_use.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

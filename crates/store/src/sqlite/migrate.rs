@@ -27,6 +27,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/sqlite/0011_floating_fixed_ip.sql"),
     ),
+    (
+        16,
+        include_str!("../../migrations/sqlite/0016_subnet_use.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.
