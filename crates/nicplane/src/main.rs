@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_http;
+mod bench_scale;
 mod cli;
 mod config;
 mod ops;
