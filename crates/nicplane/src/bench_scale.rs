@@ -234,7 +234,7 @@ async fn fill(db: &Path, n: u64) -> Result<()> {
     let mut done = 0u64;
     while done < n {
         let k = (n - done).min(FILL_BATCH);
-        let (project, subnet, space) = (project.clone(), subnet.clone(), space.clone());
+        let (project, subnet) = (project.clone(), subnet.clone());
         store
             .write(move |tx| {
                 for i in done..done + k {
