@@ -26,6 +26,21 @@
 //! through [`key`], which flips the sign bit: the mapping is monotonic, so
 //! ordering and neighbour lookups work unchanged for the whole `u64` range.
 //!
+//! # Many writers (PostgreSQL)
+//!
+//! With several servers (or connections) allocating in one subnet at once,
+//! each allocation locks the free range it takes from and passes over the
+//! ranges others hold (`FOR UPDATE SKIP LOCKED`), so it takes the lowest
+//! free address *no other allocation is taking right now*; alone, it is the
+//! lowest free address as above. For that to spread the writers, a subnet
+//! needs about as many free ranges as writers: taking from a range longer
+//! than [`CHUNK`] splits its first chunk off ([`take_first_chunked`]), so
+//! a fresh subnet grows chunks as fast as writers ask for them, and a
+//! release merges with its neighbours only up to [`CHUNK`] addresses
+//! ([`merge_capped`]) and only with those nobody holds. Ranges are still
+//! disjoint, but two of them may touch; nothing depends on them being
+//! maximal. SQLite has one writer and keeps maximal ranges.
+//!
 //! Public IP pools add one rule: a released address goes **behind** every other
 //! free address. A pool hands out never-used addresses from its own free
 //! ranges first, then released addresses from a FIFO queue ordered by a
@@ -101,6 +116,47 @@ pub fn merge(left: Option<Range>, x: u64, right: Option<Range>) -> Range {
         start: left.map_or(x, |l| l.start),
         end: right.map_or(x, |r| r.end),
     }
+}
+
+/// The longest free range a concurrent allocation takes from without
+/// splitting it, and the longest a release merges into (see "Many writers").
+pub const CHUNK: u64 = 64;
+
+/// Take the lowest offset of `r`, splitting a range longer than `chunk`:
+/// returns the offset, the rest of its first chunk (`chunk - 1` offsets at
+/// most) and the tail after that chunk.
+pub fn take_first_chunked(r: Range, chunk: u64) -> (u64, Option<Range>, Option<Range>) {
+    let (offset, rest) = r.take_first();
+    let Some(rest) = rest else {
+        return (offset, None, None);
+    };
+    if r.len() <= u128::from(chunk) || chunk < 2 {
+        return (offset, Some(rest), None);
+    }
+    // r is longer than `chunk`, so start + chunk - 1 < end: no overflow.
+    let head_end = r.start + (chunk - 1);
+    (
+        offset,
+        Range::new(rest.start, head_end),
+        Range::new(head_end + 1, r.end),
+    )
+}
+
+/// Merge a released offset `x` with the neighbours that keep the result at
+/// most `cap` long (the left one first); answers the range and which
+/// neighbours went into it.
+pub fn merge_capped(
+    left: Option<Range>,
+    x: u64,
+    right: Option<Range>,
+    cap: u64,
+) -> (Range, bool, bool) {
+    let cap = u128::from(cap);
+    let use_left = left.is_some_and(|l| l.len() < cap);
+    let so_far = 1 + left.filter(|_| use_left).map_or(0, |l| l.len());
+    let use_right = right.is_some_and(|r| so_far + r.len() <= cap);
+    let merged = merge(left.filter(|_| use_left), x, right.filter(|_| use_right));
+    (merged, use_left, use_right)
 }
 
 /// Order-preserving map from an offset to a signed 64-bit database integer.
@@ -312,6 +368,75 @@ pub fn total(ranges: &[Range]) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn take_first_chunked_splits_only_long_ranges() {
+        let r = |s, e| Range::new(s, e);
+        assert_eq!(
+            take_first_chunked(Range { start: 1, end: 64 }, 64),
+            (1, r(2, 64), None)
+        );
+        assert_eq!(
+            take_first_chunked(Range { start: 1, end: 65 }, 64),
+            (1, r(2, 64), r(65, 65))
+        );
+        assert_eq!(
+            take_first_chunked(
+                Range {
+                    start: 10,
+                    end: 1000
+                },
+                64
+            ),
+            (10, r(11, 73), r(74, 1000))
+        );
+        assert_eq!(
+            take_first_chunked(Range { start: 7, end: 7 }, 64),
+            (7, None, None)
+        );
+        let top = Range {
+            start: u64::MAX - 1,
+            end: u64::MAX,
+        };
+        assert_eq!(
+            take_first_chunked(top, 64),
+            (u64::MAX - 1, r(u64::MAX, u64::MAX), None)
+        );
+        let whole = Range {
+            start: 0,
+            end: u64::MAX,
+        };
+        assert_eq!(
+            take_first_chunked(whole, 64),
+            (0, r(1, 63), r(64, u64::MAX))
+        );
+    }
+
+    #[test]
+    fn merge_capped_keeps_ranges_at_most_cap_long() {
+        let l = Range::new(1, 9);
+        let rt = Range::new(11, 20);
+        assert_eq!(
+            merge_capped(l, 10, rt, 64),
+            (Range { start: 1, end: 20 }, true, true)
+        );
+        assert_eq!(
+            merge_capped(l, 10, rt, 15),
+            (Range { start: 1, end: 10 }, true, false)
+        );
+        assert_eq!(
+            merge_capped(l, 10, rt, 9),
+            (Range { start: 10, end: 10 }, false, false)
+        );
+        assert_eq!(
+            merge_capped(Range::new(1, 70), 71, Range::new(72, 80), 64),
+            (Range { start: 71, end: 80 }, false, true)
+        );
+        assert_eq!(
+            merge_capped(None, 5, None, 64),
+            (Range { start: 5, end: 5 }, false, false)
+        );
+    }
 
     fn space(s: &str) -> AddressSpace {
         AddressSpace::new(s.parse().unwrap()).unwrap()

@@ -31,6 +31,9 @@ pub enum BenchWhat {
     },
     /// Interface add/remove throughput and latency over HTTP (SQLite or PostgreSQL).
     Http(crate::bench_http::HttpBenchArgs),
+    /// Attach rate and start-up time with a million interfaces in the store
+    /// (SQLite), against an empty store.
+    Scale(crate::bench_scale::ScaleArgs),
 }
 
 /// Allocations per write transaction while measuring.
@@ -39,7 +42,8 @@ const BATCH: u64 = 500;
 pub fn run(a: BenchArgs) -> Result<()> {
     match a.what {
         BenchWhat::Ipam { count } => ipam_bench(count),
-        BenchWhat::Http(a) => crate::bench_http::run(a),
+        BenchWhat::Http(a) => crate::bench_http::run(a).map(drop),
+        BenchWhat::Scale(a) => crate::bench_scale::run(a),
     }
 }
 

@@ -86,6 +86,18 @@ pub struct HttpBenchArgs {
     /// the statements counter its column shows `-`.
     #[arg(long)]
     pub server_bin: Option<PathBuf>,
+    /// SQLite: the data directory of the (one) server, kept as it is
+    /// (`bench scale` passes a filled one); default a fresh one.
+    #[arg(skip)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// One row of the table, for a caller that compares runs (`bench scale`).
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub name: &'static str,
+    pub rate: f64,
+    pub p99_ms: f64,
 }
 
 /// Requests each client runs before a phase is measured (connections, caches).
@@ -99,8 +111,8 @@ const TICKS_PER_SECOND: f64 = 100.0;
 /// The phases, in the order they run.
 const PHASES: &[&str] = &["floor", "native", "nova", "neutron", "reads"];
 
-/// Run the benchmark and print its table.
-pub fn run(a: HttpBenchArgs) -> Result<()> {
+/// Run the benchmark and print its table; answers its rows.
+pub fn run(a: HttpBenchArgs) -> Result<Vec<Figure>> {
     let postgres = a.database.starts_with("postgres://") || a.database.starts_with("postgresql://");
     if a.database != "sqlite" && !postgres {
         bail!("--database must be `sqlite` or a postgres:// URL");
@@ -131,7 +143,10 @@ pub fn run(a: HttpBenchArgs) -> Result<()> {
     let scratch = Scratch::new()?;
     let mut servers = Vec::new();
     for i in 0..a.servers {
-        let dir = scratch.0.join(format!("server-{i}"));
+        let dir = match (&a.data_dir, postgres) {
+            (Some(d), false) => d.clone(),
+            _ => scratch.0.join(format!("server-{i}")),
+        };
         std::fs::create_dir_all(&dir)?;
         let db = postgres.then_some(a.database.as_str());
         servers.push(BenchServer::start(
@@ -210,7 +225,14 @@ pub fn run(a: HttpBenchArgs) -> Result<()> {
         share * 100.0,
         share * 100.0 / cores as f64,
     );
-    Ok(())
+    Ok(rows
+        .iter()
+        .map(|r| Figure {
+            name: r.name,
+            rate: r.rate,
+            p99_ms: r.p99,
+        })
+        .collect())
 }
 
 /// A temporary directory removed when dropped.
@@ -236,15 +258,15 @@ impl Drop for Scratch {
 }
 
 /// A `nicplane serve` child process, killed when dropped.
-struct BenchServer {
+pub(crate) struct BenchServer {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     /// `http://ADDR/metrics`.
     metrics: String,
 }
 
 impl BenchServer {
-    fn start(
+    pub(crate) fn start(
         exe: &PathBuf,
         dir: &std::path::Path,
         database: Option<&str>,
@@ -306,7 +328,7 @@ impl BenchServer {
     }
 
     /// The server's resident memory in MB (0 where `/proc` is missing).
-    fn rss_mb(&self) -> f64 {
+    pub(crate) fn rss_mb(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status

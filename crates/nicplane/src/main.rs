@@ -6,6 +6,7 @@
 mod agent;
 mod bench;
 mod bench_http;
+mod bench_scale;
 mod cli;
 mod config;
 mod ops;

@@ -145,6 +145,11 @@ pub struct ServeArgs {
     /// Lifetime of a login token, in seconds.
     #[arg(long, env = "NICPLANE_TOKEN_TTL", value_parser = parse_positive_seconds, default_value_t = 12 * 3600)]
     pub token_ttl: u64,
+    /// SQLite: how long a verified token is answered from memory, in
+    /// milliseconds (0: every request reads its token). Revocation stays
+    /// immediate; PostgreSQL never caches (docs/performance.md).
+    #[arg(long, env = "NICPLANE_TOKEN_CACHE_MS", value_parser = clap::value_parser!(u64).range(0..=60_000), default_value_t = nicplane_service::auth::TOKEN_CACHE_TTL.as_millis() as u64)]
+    pub token_cache_ms: u64,
     /// Seconds an Idempotency-Key's answer is kept.
     #[arg(long, env = "NICPLANE_IDEMPOTENCY_TTL", value_parser = parse_seconds, default_value_t = nicplane_service::DEFAULT_IDEMPOTENCY_TTL_SECS)]
     pub idempotency_ttl: u64,
@@ -381,6 +386,7 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
             },
             idempotency_ttl: Duration::from_secs(a.idempotency_ttl),
             job_ttl: Duration::from_secs(a.job_ttl),
+            token_cache_ttl: Duration::from_millis(a.token_cache_ms),
         },
     );
     // Refuse to start with a key that cannot open the stored secrets; seal

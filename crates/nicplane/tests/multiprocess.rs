@@ -140,7 +140,8 @@ fn database_violations(database: &str) -> Vec<String> {
         (
             "subnet whose pool_used differs from its allocations",
             "SELECT s.id FROM subnets s \
-             WHERE s.pool_used <> (SELECT count(*) FROM ip_allocations a WHERE a.subnet_id = s.id AND a.in_pool)",
+             WHERE s.pool_used + COALESCE((SELECT sum(u.used) FROM subnet_use_shards u WHERE u.subnet_id = s.id), 0) \
+                   <> (SELECT count(*) FROM ip_allocations a WHERE a.subnet_id = s.id AND a.in_pool)",
         ),
         (
             "allocated address still listed as free",

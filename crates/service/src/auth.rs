@@ -17,13 +17,15 @@ use nicplane_domain::model::{now, Membership, User};
 use nicplane_domain::rules;
 use nicplane_domain::types::Name;
 use nicplane_domain::{Error, Kind, Result};
-use nicplane_store::{Tx, UserSecret};
+use nicplane_store::{TokenOwner, Tx, UserSecret};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// An authenticated user.
 #[derive(Debug, Clone)]
@@ -34,6 +36,111 @@ pub struct Caller {
     /// The hash of the token this caller authenticated with (None for an
     /// AK/SK signature): kept when the user changes their own password.
     pub token_hash: Option<String>,
+}
+
+/// Most tokens the [`TokenCache`] holds; past it, entries older than the
+/// cache's lifetime go, and if it is still full, all of them.
+pub const TOKEN_CACHE_MAX: usize = 4096;
+
+/// How long a verified token is answered from the [`TokenCache`] before it
+/// is read again (its own expiry still applies on every request).
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// Verified tokens, so that a request does not read its token from the
+/// store (issue 14). Keyed by the token's hash; bounded by
+/// [`TOKEN_CACHE_MAX`] entries, each answered for at most the cache's
+/// lifetime and never past the token's expiry.
+///
+/// Revocation stays exact: every use case that revokes tokens or changes a
+/// user (logout, disable, delete, password change) calls
+/// [`TokenCache::invalidate`] once its write has committed, which empties
+/// the cache and moves its epoch on. A lookup that read the store before
+/// such a commit stores its entry under the old epoch, and an entry of an
+/// old epoch is never answered. That is exact only when every write goes
+/// through this process, which holds for SQLite (a store belongs to one
+/// server process). With PostgreSQL, servers share the store and a
+/// revocation on one must stop the token at once on the others, so
+/// [`Service::new`] leaves the cache off there.
+pub struct TokenCache {
+    ttl: Duration,
+    epoch: AtomicU64,
+    entries: Mutex<HashMap<String, CachedToken>>,
+}
+
+struct CachedToken {
+    owner: TokenOwner,
+    epoch: u64,
+    at: Instant,
+}
+
+impl TokenCache {
+    /// A cache answering entries for at most `ttl`; `None` when `ttl` is zero.
+    pub fn new(ttl: Duration) -> Option<TokenCache> {
+        (!ttl.is_zero()).then(|| TokenCache {
+            ttl,
+            epoch: AtomicU64::new(0),
+            entries: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedToken>> {
+        // A panic while holding the lock leaves nothing half-written.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The owner cached for a token hash, if fresh and of the current epoch.
+    fn get(&self, hash: &str, now: Instant) -> Option<TokenOwner> {
+        let epoch = self.epoch();
+        let entries = self.entries();
+        let e = entries.get(hash)?;
+        (e.epoch == epoch && now.duration_since(e.at) < self.ttl).then(|| e.owner.clone())
+    }
+
+    /// Remember an owner read from the store at `epoch` (read before the
+    /// store was).
+    fn put(&self, hash: String, owner: TokenOwner, epoch: u64, now: Instant) {
+        let mut entries = self.entries();
+        if epoch != self.epoch() {
+            return;
+        }
+        if entries.len() >= TOKEN_CACHE_MAX && !entries.contains_key(&hash) {
+            let ttl = self.ttl;
+            entries.retain(|_, e| e.epoch == epoch && now.duration_since(e.at) < ttl);
+            if entries.len() >= TOKEN_CACHE_MAX {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            hash,
+            CachedToken {
+                owner,
+                epoch,
+                at: now,
+            },
+        );
+    }
+
+    /// Forget every token: call after a write that revoked tokens or
+    /// changed a user has committed.
+    pub fn invalidate(&self) {
+        let mut entries = self.entries();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+
+    /// How many tokens are cached.
+    pub fn len(&self) -> usize {
+        self.entries().len()
+    }
+
+    /// Whether no token is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Default of `--password-min-length`.
@@ -297,15 +404,47 @@ impl Service {
     /// `auth_logout`: revoke a token.
     pub async fn auth_logout(&self, token: &str) -> Result<()> {
         let h = token_hash(token);
-        self.store.write(move |tx| tx.token_delete(&h)).await
+        let done = self.store.write(move |tx| tx.token_delete(&h)).await;
+        self.tokens_changed();
+        done
     }
 
-    /// Resolve a token to its user with one read of the store; 401 when
-    /// unknown, expired, or its user is disabled or deleted.
+    /// After a write that revoked tokens or changed a user (committed or
+    /// not): cached tokens are read again.
+    pub(crate) fn tokens_changed(&self) {
+        if let Some(c) = &self.tokens {
+            c.invalidate();
+        }
+    }
+
+    /// The token cache, when on.
+    pub fn token_cache(&self) -> Option<&TokenCache> {
+        self.tokens.as_deref()
+    }
+
+    /// Resolve a token to its user: from the [`TokenCache`] when on, else
+    /// with one read of the store; 401 when unknown, expired, or its user is
+    /// disabled or deleted.
     pub async fn authenticate(&self, token: &str) -> Result<Caller> {
         let h = token_hash(token);
-        let hh = h.clone();
-        let found = self.store.read(move |tx| tx.token_owner(&hh)).await?;
+        let found = match &self.tokens {
+            Some(cache) => match cache.get(&h, Instant::now()) {
+                Some(owner) => Some(owner),
+                None => {
+                    let epoch = cache.epoch();
+                    let hh = h.clone();
+                    let found = self.store.read(move |tx| tx.token_owner(&hh)).await?;
+                    if let Some(o) = found.as_ref().filter(|o| o.user.enabled) {
+                        cache.put(h.clone(), o.clone(), epoch, Instant::now());
+                    }
+                    found
+                }
+            },
+            None => {
+                let hh = h.clone();
+                self.store.read(move |tx| tx.token_owner(&hh)).await?
+            }
+        };
         match found {
             Some(o) if o.expires_at <= now().unix_timestamp() => Err(Error::unauthenticated(
                 "The token has expired; log in again.",
@@ -389,6 +528,73 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn owner(name: &str) -> TokenOwner {
+        TokenOwner {
+            user: User {
+                id: UserId::new(),
+                name: name.into(),
+                is_cloud_admin: false,
+                enabled: true,
+                created_at: now(),
+            },
+            scope: None,
+            expires_at: i64::MAX,
+        }
+    }
+
+    #[test]
+    fn token_cache_answers_within_its_lifetime_and_forgets_on_invalidate() {
+        let cache = TokenCache::new(Duration::from_secs(5)).expect("on");
+        let t0 = Instant::now();
+        cache.put("a".into(), owner("alice"), cache.epoch(), t0);
+        let hit = cache.get("a", t0 + Duration::from_secs(4)).expect("fresh");
+        assert_eq!(hit.user.name, "alice");
+        assert!(
+            cache.get("a", t0 + Duration::from_secs(5)).is_none(),
+            "past its lifetime"
+        );
+        assert!(cache.get("b", t0).is_none());
+        cache.invalidate();
+        assert!(cache.get("a", t0).is_none(), "invalidated");
+        assert!(cache.is_empty());
+        assert!(TokenCache::new(Duration::ZERO).is_none(), "zero: off");
+    }
+
+    /// A lookup that read the store before a revocation committed must not
+    /// put the old answer back.
+    #[test]
+    fn token_cache_drops_an_answer_read_before_an_invalidation() {
+        let cache = TokenCache::new(Duration::from_secs(5)).expect("on");
+        let t0 = Instant::now();
+        let read_at = cache.epoch();
+        cache.invalidate();
+        cache.put("a".into(), owner("alice"), read_at, t0);
+        assert!(cache.get("a", t0).is_none());
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn token_cache_holds_at_most_its_bound() {
+        let cache = TokenCache::new(Duration::from_secs(5)).expect("on");
+        let t0 = Instant::now();
+        for i in 0..TOKEN_CACHE_MAX {
+            cache.put(format!("t{i}"), owner("u"), cache.epoch(), t0);
+        }
+        assert_eq!(cache.len(), TOKEN_CACHE_MAX);
+        // Full of fresh entries: the next one starts over.
+        cache.put("late".into(), owner("u"), cache.epoch(), t0);
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get("late", t0).is_some());
+        // Stale entries go first when full.
+        for i in 0..TOKEN_CACHE_MAX - 1 {
+            cache.put(format!("t{i}"), owner("u"), cache.epoch(), t0);
+        }
+        let later = t0 + Duration::from_secs(6);
+        cache.put("fresh".into(), owner("u"), cache.epoch(), later);
+        cache.put("fresh2".into(), owner("u"), cache.epoch(), later);
+        assert_eq!(cache.len(), 2);
+    }
 
     #[test]
     fn hashes_verify_with_reused_memory_and_match_the_reference() {

@@ -67,6 +67,9 @@ pub struct Config {
     pub login: login_guard::LoginLimits,
     /// How long an `Idempotency-Key`'s answer is kept (`--idempotency-ttl`).
     pub idempotency_ttl: Duration,
+    /// How long a verified token is answered from memory (SQLite only;
+    /// zero: every request reads its token, read [`auth::TokenCache`]).
+    pub token_cache_ttl: Duration,
     /// How long a finished job is kept (`--job-ttl`).
     pub job_ttl: Duration,
 }
@@ -90,6 +93,7 @@ impl Default for Config {
             login: login_guard::LoginLimits::default(),
             idempotency_ttl: Duration::from_secs(DEFAULT_IDEMPOTENCY_TTL_SECS),
             job_ttl: Duration::from_secs(DEFAULT_JOB_TTL_SECS),
+            token_cache_ttl: auth::TOKEN_CACHE_TTL,
         }
     }
 }
@@ -167,14 +171,21 @@ pub struct Service {
     pub(crate) store: Store,
     pub(crate) config: Arc<Config>,
     pub(crate) login: Arc<auth::LoginGuard>,
+    /// Verified tokens (SQLite only: read [`auth::TokenCache`]).
+    pub(crate) tokens: Option<Arc<auth::TokenCache>>,
 }
 
 impl Service {
     pub fn new(store: Store, config: Config) -> Self {
+        let tokens = match store.backend() {
+            "sqlite" => auth::TokenCache::new(config.token_cache_ttl).map(Arc::new),
+            _ => None,
+        };
         Service {
             store,
             login: Arc::new(auth::LoginGuard::new(config.login.clone())),
             config: Arc::new(config),
+            tokens,
         }
     }
 

@@ -65,30 +65,33 @@ impl Service {
             Some(p) => Some(self.hash_new_password(p).await?),
             None => None,
         };
-        self.write(caller, opts, move |tx| {
-            let mut user = tx
-                .user_get(id)?
-                .ok_or_else(|| Error::not_found(Kind::User, id))?;
-            if let Some(enabled) = patch.enabled {
-                if !enabled && user.enabled && user.is_cloud_admin {
-                    let admins = tx.cloud_admins_enabled()?;
-                    rules::last_cloud_admin_kept(id, &user.name, &admins)?;
+        let done = self
+            .write(caller, opts, move |tx| {
+                let mut user = tx
+                    .user_get(id)?
+                    .ok_or_else(|| Error::not_found(Kind::User, id))?;
+                if let Some(enabled) = patch.enabled {
+                    if !enabled && user.enabled && user.is_cloud_admin {
+                        let admins = tx.cloud_admins_enabled()?;
+                        rules::last_cloud_admin_kept(id, &user.name, &admins)?;
+                    }
+                    tx.user_set_enabled(id, enabled)?;
+                    if !enabled {
+                        // As Keystone: disabling revokes the user's tokens, so
+                        // re-enabling does not bring old tokens back.
+                        tx.tokens_delete_of_user(id, None)?;
+                    }
+                    user.enabled = enabled;
                 }
-                tx.user_set_enabled(id, enabled)?;
-                if !enabled {
-                    // As Keystone: disabling revokes the user's tokens, so
-                    // re-enabling does not bring old tokens back.
+                if let Some(h) = &hash {
+                    tx.user_set_password(id, h)?;
                     tx.tokens_delete_of_user(id, None)?;
                 }
-                user.enabled = enabled;
-            }
-            if let Some(h) = &hash {
-                tx.user_set_password(id, h)?;
-                tx.tokens_delete_of_user(id, None)?;
-            }
-            Ok(user)
-        })
-        .await
+                Ok(user)
+            })
+            .await;
+        self.tokens_changed();
+        done
     }
 
     /// `user_delete` (cloud admin): the user's memberships, tokens and
@@ -101,18 +104,21 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<()> {
         require_cloud_admin(caller)?;
-        self.write(caller, opts, move |tx| {
-            let user = tx
-                .user_get(id)?
-                .ok_or_else(|| Error::not_found(Kind::User, id))?;
-            if user.is_cloud_admin && user.enabled {
-                let admins = tx.cloud_admins_enabled()?;
-                rules::last_cloud_admin_kept(id, &user.name, &admins)?;
-            }
-            tx.user_delete(id)?;
-            Ok(())
-        })
-        .await
+        let done = self
+            .write(caller, opts, move |tx| {
+                let user = tx
+                    .user_get(id)?
+                    .ok_or_else(|| Error::not_found(Kind::User, id))?;
+                if user.is_cloud_admin && user.enabled {
+                    let admins = tx.cloud_admins_enabled()?;
+                    rules::last_cloud_admin_kept(id, &user.name, &admins)?;
+                }
+                tx.user_delete(id)?;
+                Ok(())
+            })
+            .await;
+        self.tokens_changed();
+        done
     }
 
     /// `user_password_change`: a user changes their own password (proving
@@ -159,13 +165,16 @@ impl Service {
         } else {
             None
         };
-        self.write(caller, &WriteOptions::dry_run(dry_run), move |tx| {
-            tx.user_get(id)?
-                .ok_or_else(|| Error::not_found(Kind::User, id))?;
-            tx.user_set_password(id, &hash)?;
-            tx.tokens_delete_of_user(id, keep.as_deref())
-        })
-        .await
+        let done = self
+            .write(caller, &WriteOptions::dry_run(dry_run), move |tx| {
+                tx.user_get(id)?
+                    .ok_or_else(|| Error::not_found(Kind::User, id))?;
+                tx.user_set_password(id, &hash)?;
+                tx.tokens_delete_of_user(id, keep.as_deref())
+            })
+            .await;
+        self.tokens_changed();
+        done
     }
 
     /// Delete expired tokens, idempotency keys older than the configured

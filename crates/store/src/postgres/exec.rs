@@ -229,6 +229,14 @@ impl Exec for PgExec<'_> {
         self.writing
     }
 
+    /// The connection's own shard: two transactions write the same counter
+    /// row only when their connections' process ids agree modulo 128, more
+    /// than the connections that write at once (see
+    /// `migrations/postgres/0016_subnet_use.sql`).
+    fn counter_shard(&self) -> &'static str {
+        "(pg_backend_pid() % 128)"
+    }
+
     /// PostgreSQL's `lower()` folds every letter its collation knows;
     /// `translate` folds ASCII letters only, as SQLite's `lower()` does.
     fn fold_ascii(&self, expr: &str) -> String {

@@ -51,6 +51,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0013_router_revisions_tags.sql"),
     ),
     (15, include_str!("../../migrations/postgres/0015_hosts.sql")),
+    (
+        16,
+        include_str!("../../migrations/postgres/0016_subnet_use.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

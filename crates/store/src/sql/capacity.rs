@@ -1,7 +1,7 @@
 //! [`CapacityTx`] for both engines: one row per subnet, pool or charged
 //! quota resource, read from the counters the writes keep.
 
-use super::rows::{pool_row, POOL_COLS};
+use super::rows::{pool_row, POOL_COLS, SUBNET_USED};
 use super::{args, Exec, SqlTx};
 use crate::capacity::*;
 use nicplane_domain::capacity::{ProjectQuotaUse, SubnetCapacity};
@@ -11,8 +11,10 @@ use nicplane_domain::Result;
 impl<E: Exec> CapacityTx for SqlTx<E> {
     fn capacity_subnets(&mut self) -> Result<Vec<SubnetCapacity>> {
         self.exec.query(
-            "SELECT s.id, s.network_id, n.project_id, s.cidr, s.pool_size, s.pool_used \
-             FROM subnets s JOIN networks n ON n.id = s.network_id",
+            &format!(
+                "SELECT s.id, s.network_id, n.project_id, s.cidr, s.pool_size, {SUBNET_USED} \
+                 FROM subnets s JOIN networks n ON n.id = s.network_id"
+            ),
             args![],
             |r| {
                 Ok(SubnetCapacity {

@@ -234,6 +234,24 @@ pub trait Exec {
         }
     }
 
+    /// The clause that locks the rows a read returns and passes over the
+    /// rows another transaction holds (PostgreSQL's `SKIP LOCKED`), when
+    /// [`Exec::row_locks`]; empty otherwise (SQLite has one writer).
+    fn for_update_skip_locked(&self) -> String {
+        if self.row_locks() {
+            " FOR UPDATE SKIP LOCKED".into()
+        } else {
+            String::new()
+        }
+    }
+
+    /// The shard of a sharded counter this transaction writes to (an SQL
+    /// expression): with several writers, each writes its own row, so
+    /// counting does not make them wait for each other. One writer: `0`.
+    fn counter_shard(&self) -> &'static str {
+        "0"
+    }
+
     /// Every row, mapped.
     fn query<T>(
         &mut self,
@@ -508,7 +526,11 @@ impl Query {
 /// What a row lock protects; locked at most once per transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Lock {
+    /// Exclusive: the subnet's pools or the subnet itself change.
     Subnet(nicplane_domain::ids::SubnetId),
+    /// Shared (`FOR KEY SHARE`): an address is taken or released. Many
+    /// allocations hold it at once; it keeps out only [`Lock::Subnet`].
+    SubnetAllocate(nicplane_domain::ids::SubnetId),
     Pool(nicplane_domain::ids::PoolId),
 }
 
@@ -543,9 +565,11 @@ impl<E: Exec> SqlTx<E> {
     }
 
     /// Lock a subnet or pool row for the rest of the transaction, once:
-    /// allocations from one subnet or pool run one after the other.
+    /// allocations from one pool run one after the other; allocations from
+    /// one subnet share its row's lock (they lock free ranges instead, see
+    /// `ip_take_next`), changes of its pools exclude them.
     /// ```sql
-    /// SELECT 1 FROM subnets WHERE id = $1 FOR UPDATE  -- or public_ip_pools
+    /// SELECT 1 FROM subnets WHERE id = $1 FOR UPDATE  -- or FOR KEY SHARE, or public_ip_pools
     /// ```
     fn lock(&mut self, what: Lock) -> Result<()> {
         if !self.exec.row_locks() || self.locked.contains(&what) {
@@ -555,6 +579,10 @@ impl<E: Exec> SqlTx<E> {
         match &what {
             Lock::Subnet(id) => self.exec.execute(
                 &format!("SELECT 1 FROM subnets WHERE id = $1{lock}"),
+                args![id.to_string()],
+            )?,
+            Lock::SubnetAllocate(id) => self.exec.execute(
+                "SELECT 1 FROM subnets WHERE id = $1 FOR KEY SHARE",
                 args![id.to_string()],
             )?,
             Lock::Pool(id) => self.exec.execute(

@@ -70,9 +70,15 @@ pub fn network_row(r: &dyn Row) -> Result<Network> {
     })
 }
 
+/// A subnet's in-pool use: `pool_used` and its shards (read the header of
+/// `migrations/postgres/0016_subnet_use.sql`). `SUBNET_SQL` repeats it.
+pub const SUBNET_USED: &str = "(s.pool_used + CAST(COALESCE((SELECT SUM(u.used) \
+     FROM subnet_use_shards u WHERE u.subnet_id = s.id), 0) AS BIGINT))";
+
 pub const SUBNET_SQL: &str =
     "SELECT s.id, s.network_id, n.project_id, s.name, s.ip_version, s.cidr, \
-     s.gateway_ip, s.allocation_pools, s.pool_size, s.pool_used, s.created_at, \
+     s.gateway_ip, s.allocation_pools, s.pool_size, (s.pool_used + CAST(COALESCE((SELECT SUM(u.used) \
+     FROM subnet_use_shards u WHERE u.subnet_id = s.id), 0) AS BIGINT)), s.created_at, \
      s.description, s.enable_dhcp, s.dns_nameservers, s.host_routes, s.ipv6_ra_mode, \
      s.ipv6_address_mode, s.updated_at \
      FROM subnets s JOIN networks n ON n.id = s.network_id";

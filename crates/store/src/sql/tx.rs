@@ -4,12 +4,22 @@ use super::rows::*;
 use super::{args, to_json, ts, Exec, Lock, Param, Query, SortColumn, SqlTx};
 use crate::tx::*;
 use nicplane_domain::ids::*;
-use nicplane_domain::ipam::{from_key, key, Range};
+use nicplane_domain::ipam::{from_key, key, merge_capped, take_first_chunked, Range, CHUNK};
 use nicplane_domain::model::*;
 use nicplane_domain::query::SortField;
 use nicplane_domain::types::*;
 use nicplane_domain::{Error, Kind, Result};
 use std::net::IpAddr;
+
+/// How many times an allocation reads a free range again after a lock wait
+/// ended on a range another allocation moved or deleted; each wait ends
+/// with another allocation's commit, so this is never reached in practice.
+const RANGE_LOCK_ATTEMPTS: usize = 32;
+
+/// The answer when [`RANGE_LOCK_ATTEMPTS`] ran out.
+fn busy() -> Error {
+    Error::unavailable("The database is busy with concurrent changes; try again.")
+}
 
 /// An id (or any displayed value) as a text parameter.
 fn id(v: &impl ToString) -> Param {
@@ -172,11 +182,54 @@ impl<E: Exec> SqlTx<E> {
         }
     }
 
+    /// The free range whose `column` is `k`, locked unless another
+    /// allocation holds it (then none: it is not merged into).
     fn free_range_at(&mut self, sid: &str, column: &str, k: i64) -> Result<Option<Range>> {
+        let lock = self.exec.for_update_skip_locked();
         self.exec.query_opt(
-            &format!("SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND {column} = $2"),
+            &format!("SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND {column} = $2{lock}"),
             args![sid, k],
             range_row,
+        )
+    }
+
+    /// The first free range of a subnet, locked for this transaction (read
+    /// `ip_take_next`); none when the subnet has no free address.
+    fn lock_free_head(&mut self, subnet: SubnetId) -> Result<Option<Range>> {
+        self.lock(Lock::SubnetAllocate(subnet))?;
+        let sid = subnet.to_string();
+        let head = "SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 \
+                    ORDER BY start_key LIMIT 1";
+        let skip = self.exec.for_update_skip_locked();
+        let first = self
+            .exec
+            .query_opt(&format!("{head}{skip}"), args![&sid], range_row)?;
+        if first.is_some() || skip.is_empty() {
+            return Ok(first);
+        }
+        // Every free range is held by another allocation (or there is none):
+        // wait for the first one's holder; a wait that ends on a range gone
+        // finds none, so look again, a bounded number of times.
+        let lock = self.exec.for_update(None);
+        for _ in 0..RANGE_LOCK_ATTEMPTS {
+            let waited = self
+                .exec
+                .query_opt(&format!("{head}{lock}"), args![&sid], range_row)?;
+            if waited.is_some() {
+                return Ok(waited);
+            }
+            if self.exec.query_opt(head, args![&sid], range_row)?.is_none() {
+                return Ok(None);
+            }
+        }
+        Err(busy())
+    }
+
+    /// Move a free range's start (its row keeps its lock).
+    fn move_free_range(&mut self, sid: &str, from: u64, to: u64) -> Result<()> {
+        self.run(
+            "UPDATE ip_free_ranges SET start_key = $3 WHERE subnet_id = $1 AND start_key = $2",
+            args![sid, key(from), key(to)],
         )
     }
 
@@ -194,9 +247,23 @@ impl<E: Exec> SqlTx<E> {
         )
     }
 
+    /// Count addresses taken from (or given back to) a subnet's pools. One
+    /// writer: `subnets.pool_used`. Many writers: the connection's shard
+    /// (`migrations/postgres/0016_subnet_use.sql`), so allocations do not
+    /// queue on the subnet's row.
     fn bump_pool_used(&mut self, sid: &str, delta: i64) -> Result<()> {
+        if !self.exec.row_locks() {
+            return self.run(
+                "UPDATE subnets SET pool_used = pool_used + $2 WHERE id = $1",
+                args![sid, delta],
+            );
+        }
+        let shard = self.exec.counter_shard();
         self.run(
-            "UPDATE subnets SET pool_used = pool_used + $2 WHERE id = $1",
+            &format!(
+                "INSERT INTO subnet_use_shards AS u (subnet_id, shard, used) VALUES ($1, {shard}, $2) \
+                 ON CONFLICT (subnet_id, shard) DO UPDATE SET used = u.used + $2"
+            ),
             args![sid, delta],
         )
     }
@@ -690,6 +757,10 @@ impl<E: Exec> Tx for SqlTx<E> {
         }
         let used = in_pool.iter().filter(|(_, inside)| *inside).count() as i64;
         self.run(
+            "DELETE FROM subnet_use_shards WHERE subnet_id = $1",
+            args![&sid],
+        )?;
+        self.run(
             "UPDATE subnets SET pool_size = $2, pool_used = $3 WHERE id = $1",
             args![&sid, pool_size.to_string(), used],
         )
@@ -754,6 +825,10 @@ impl<E: Exec> Tx for SqlTx<E> {
             "DELETE FROM ip_free_ranges WHERE subnet_id = $1",
             args![&sid],
         )?;
+        self.exec.execute(
+            "DELETE FROM subnet_use_shards WHERE subnet_id = $1",
+            args![&sid],
+        )?;
         self.delete("subnets", sid).map(drop)
     }
     fn subnet_allocation_count(&mut self, id: SubnetId) -> Result<u64> {
@@ -765,44 +840,63 @@ impl<E: Exec> Tx for SqlTx<E> {
 
     // ----- IPAM -------------------------------------------------------------
 
+    /// One writer (SQLite), under the writer's exclusive transaction:
     /// ```sql
-    /// SELECT 1 FROM subnets WHERE id = $1 FOR UPDATE;   -- PostgreSQL: one allocator per subnet
     /// SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1
     ///   ORDER BY start_key LIMIT 1;                      -- primary key (subnet_id, start_key)
     /// UPDATE ip_free_ranges SET start_key = $3 WHERE subnet_id = $1 AND start_key = $2;  -- or DELETE
+    /// UPDATE subnets SET pool_used = pool_used + 1 WHERE id = $1;
+    /// ```
+    /// Many writers (PostgreSQL): no row every allocation in the subnet
+    /// waits for. The subnet row is only share-locked (it keeps out a change
+    /// of the pools), the range is the first one nobody else holds, a long
+    /// range gives up its first chunk (`ipam::take_first_chunked`), and the
+    /// use is counted in the connection's shard:
+    /// ```sql
+    /// SELECT 1 FROM subnets WHERE id = $1 FOR KEY SHARE;
+    /// SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1
+    ///   ORDER BY start_key LIMIT 1 FOR UPDATE SKIP LOCKED;
+    /// -- all held: wait for the first (FOR UPDATE), or none at all: exhausted
+    /// UPDATE ip_free_ranges SET start_key = $3 …;  INSERT INTO ip_free_ranges …;  -- the chunk
+    /// INSERT INTO subnet_use_shards … ON CONFLICT (subnet_id, shard) DO UPDATE …;
     /// ```
     fn ip_take_next(&mut self, subnet: SubnetId) -> Result<Option<u64>> {
-        self.lock(Lock::Subnet(subnet))?;
+        let Some(range) = self.lock_free_head(subnet)? else {
+            return Ok(None);
+        };
         let sid = subnet.to_string();
-        let head = self.exec.query_opt(
-            "SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 \
-             ORDER BY start_key LIMIT 1",
-            args![&sid],
-            range_row,
-        )?;
-        let Some(range) = head else { return Ok(None) };
-        let (offset, rest) = range.take_first();
-        match rest {
-            Some(r) => {
-                self.exec.execute(
-                    "UPDATE ip_free_ranges SET start_key = $3 WHERE subnet_id = $1 AND start_key = $2",
-                    args![&sid, key(range.start), key(r.start)],
-                )?;
+        let chunk = if self.exec.row_locks() {
+            CHUNK
+        } else {
+            u64::MAX
+        };
+        let (offset, head, tail) = take_first_chunked(range, chunk);
+        match (head, tail) {
+            (None, _) => self.delete_free_range(&sid, range.start)?,
+            (Some(h), None) => self.move_free_range(&sid, range.start, h.start)?,
+            (Some(h), Some(t)) => {
+                self.move_free_range(&sid, range.start, t.start)?;
+                self.insert_free_range(&sid, h)?;
             }
-            None => self.delete_free_range(&sid, range.start)?,
         }
         self.bump_pool_used(&sid, 1)?;
         Ok(Some(offset))
     }
 
+    /// One writer: the first free range and its neighbours are read without
+    /// locks. Many writers: the covering range is locked (waiting for its
+    /// holder); when the wait ends with the range gone or moved, the read
+    /// runs again (a bounded number of times), so an address still in a free
+    /// range is never recorded as outside the pools.
     /// ```sql
-    /// SELECT 1 FROM subnets WHERE id = $1 FOR UPDATE;   -- PostgreSQL
+    /// SELECT 1 FROM subnets WHERE id = $1 FOR KEY SHARE;   -- PostgreSQL
+    /// SELECT 1 FROM ip_allocations WHERE subnet_id = $1 AND offset_key = $2;
     /// SELECT start_key, end_key FROM ip_free_ranges
-    ///   WHERE subnet_id = $1 AND start_key <= $2 ORDER BY start_key DESC LIMIT 1;
+    ///   WHERE subnet_id = $1 AND start_key <= $2 ORDER BY start_key DESC LIMIT 1 FOR UPDATE;
     /// ```
     /// then split that range around the offset.
     fn ip_take(&mut self, subnet: SubnetId, offset: u64) -> Result<Claim> {
-        self.lock(Lock::Subnet(subnet))?;
+        self.lock(Lock::SubnetAllocate(subnet))?;
         let sid = subnet.to_string();
         let k = key(offset);
         let taken = self
@@ -816,13 +910,33 @@ impl<E: Exec> Tx for SqlTx<E> {
         if taken {
             return Ok(Claim::InUse);
         }
-        let cover = self.exec.query_opt(
-            "SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND start_key <= $2 \
-             ORDER BY start_key DESC LIMIT 1",
-            args![&sid, k],
-            range_row,
-        )?;
-        let Some(range) = cover.filter(|r| r.end >= offset) else {
+        let cover_sql = "SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 \
+                         AND start_key <= $2 ORDER BY start_key DESC LIMIT 1";
+        let lock = self.exec.for_update(None);
+        let mut attempts = 0;
+        let range = loop {
+            let cover = self
+                .exec
+                .query_opt(&format!("{cover_sql}{lock}"), args![&sid, k], range_row)?
+                .filter(|r| r.end >= offset);
+            if cover.is_some() || lock.is_empty() {
+                break cover;
+            }
+            // The lock wait may have ended on a range that moved or went:
+            // is the offset in a free range now (a fresh read)?
+            let now = self
+                .exec
+                .query_opt(cover_sql, args![&sid, k], range_row)?
+                .filter(|r| r.end >= offset);
+            attempts += 1;
+            if now.is_none() {
+                break None;
+            }
+            if attempts >= RANGE_LOCK_ATTEMPTS {
+                return Err(busy());
+            }
+        };
+        let Some(range) = range else {
             return Ok(Claim::Claimed { in_pool: false });
         };
         let (below, above) = range.carve(offset);
@@ -857,13 +971,17 @@ impl<E: Exec> Tx for SqlTx<E> {
 
     /// Deletes the allocation and merges the offset back into the free ranges:
     /// ```sql
-    /// SELECT 1 FROM subnets WHERE id = $1 FOR UPDATE;   -- PostgreSQL
+    /// SELECT 1 FROM subnets WHERE id = $1 FOR KEY SHARE;   -- PostgreSQL
     /// DELETE FROM ip_allocations WHERE subnet_id = $1 AND offset_key = $2 RETURNING in_pool;
-    /// SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND end_key = $2 - 1;
-    /// SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND start_key = $2 + 1;
+    /// SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND end_key = $2 - 1
+    ///   FOR UPDATE SKIP LOCKED;   -- PostgreSQL: a neighbour another allocation holds stays apart
+    /// SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND start_key = $2 + 1
+    ///   FOR UPDATE SKIP LOCKED;
     /// ```
+    /// With many writers the merged range stays within `ipam::CHUNK`
+    /// (`ipam::merge_capped`); one writer merges whole neighbours.
     fn ip_release(&mut self, subnet: SubnetId, offset: u64) -> Result<()> {
-        self.lock(Lock::Subnet(subnet))?;
+        self.lock(Lock::SubnetAllocate(subnet))?;
         let sid = subnet.to_string();
         let in_pool = self.exec.query_opt(
             "DELETE FROM ip_allocations WHERE subnet_id = $1 AND offset_key = $2 RETURNING in_pool",
@@ -881,8 +999,14 @@ impl<E: Exec> Tx for SqlTx<E> {
             Some(above) => self.free_range_at(&sid, "start_key", key(above))?,
             None => None,
         };
-        let merged = nicplane_domain::ipam::merge(left, offset, right);
-        for r in left.iter().chain(right.iter()) {
+        let cap = if self.exec.row_locks() {
+            CHUNK
+        } else {
+            u64::MAX
+        };
+        let (merged, use_left, use_right) = merge_capped(left, offset, right, cap);
+        let used = [left.filter(|_| use_left), right.filter(|_| use_right)];
+        for r in used.iter().flatten() {
             self.delete_free_range(&sid, r.start)?;
         }
         self.insert_free_range(&sid, merged)?;

@@ -36,6 +36,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0013_router_revisions_tags.sql"),
     ),
     (15, include_str!("../../migrations/sqlite/0015_hosts.sql")),
+    (
+        16,
+        include_str!("../../migrations/sqlite/0016_subnet_use.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.
