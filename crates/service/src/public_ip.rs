@@ -2,7 +2,9 @@
 //! interface of a standard network (or unattached), released permanently.
 
 use crate::interface::owned_interface;
+use crate::feed::{emit, emit_deleted};
 use crate::{Caller, Need, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::AddressSpace;
 use nicplane_domain::model::*;
@@ -225,7 +227,9 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            allocate_tx(tx, p, &spec)
+            let ip = allocate_tx(tx, p, &spec)?;
+            emit(tx, Kind::PublicIp, ip.id, Some(p), Action::Create, Some(&ip))?;
+            Ok(ip)
         })
         .await
     }
@@ -239,7 +243,9 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            release_tx(tx, p, id)
+            let ip = release_tx(tx, p, id)?;
+            emit_deleted(tx, Kind::PublicIp, ip.id, Some(p))?;
+            Ok(ip)
         })
         .await
     }
@@ -257,7 +263,9 @@ impl Service {
             let (ip, _) = tx.public_ip_of_interface(i.id)?.ok_or_else(|| {
                 Error::not_found(Kind::PublicIp, format!("on network interface {iface}"))
             })?;
-            release_tx(tx, p, ip.id)
+            let ip = release_tx(tx, p, ip.id)?;
+            emit_deleted(tx, Kind::PublicIp, ip.id, Some(p))?;
+            Ok(ip)
         })
         .await
     }
@@ -273,7 +281,9 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            associate_tx(tx, p, id, target, fixed_ip.as_deref())
+            let ip = associate_tx(tx, p, id, target, fixed_ip.as_deref())?;
+            emit(tx, Kind::PublicIp, ip.id, Some(p), Action::Update, Some(&ip))?;
+            Ok(ip)
         })
         .await
     }

@@ -15,7 +15,9 @@
 
 use crate::interface::{delete_interface_row, insert_with_mac, owned_interface};
 use crate::public_ip::{take_chosen_address, take_from_pool, take_public_address};
+use crate::feed::{emit, emit_deleted};
 use crate::{Caller, Need, PortPolicy, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::rules;
@@ -495,6 +497,18 @@ pub fn floating_ip_path_tx(tx: &mut dyn Tx, iface: &Interface) -> Result<Option<
     rules::floating_ip_path(&routers, v4.subnet_id, iface.id, iface.data_center_id)
 }
 
+/// Record an interface added to or removed from a router: the router with
+/// its interfaces as they now are.
+fn emit_router_interfaces(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    action: Action,
+    (router, interfaces): &(Router, Vec<RouterInterface>),
+) -> Result<()> {
+    let body = serde_json::json!({ "router": router, "interfaces": interfaces });
+    emit(tx, Kind::Router, router.id, Some(project), action, Some(&body))
+}
+
 impl Service {
     /// `router_create`.
     pub async fn router_create(
@@ -506,7 +520,9 @@ impl Service {
     ) -> Result<Router> {
         let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            create_tx(tx, p, &spec, policy)
+            let r = create_tx(tx, p, &spec, policy)?;
+            emit(tx, Kind::Router, r.id, Some(p), Action::Create, Some(&r))?;
+            Ok(r)
         })
         .await
     }
@@ -522,7 +538,9 @@ impl Service {
     ) -> Result<Router> {
         let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            update_tx(tx, p, id, &patch, policy)
+            let r = update_tx(tx, p, id, &patch, policy)?;
+            emit(tx, Kind::Router, r.id, Some(p), Action::Update, Some(&r))?;
+            Ok(r)
         })
         .await
     }
@@ -536,7 +554,9 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<Router> {
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            delete_tx(tx, p, id)
+            let r = delete_tx(tx, p, id)?;
+            emit_deleted(tx, Kind::Router, r.id, Some(p))?;
+            Ok(r)
         })
         .await
     }
@@ -588,7 +608,9 @@ impl Service {
     ) -> Result<(Router, Vec<RouterInterface>)> {
         let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            add_interface_tx(tx, p, id, &spec, policy)
+            let r = add_interface_tx(tx, p, id, &spec, policy)?;
+            emit_router_interfaces(tx, p, Action::Attach, &r)?;
+            Ok(r)
         })
         .await
     }
@@ -603,7 +625,9 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<(Router, Vec<RouterInterface>)> {
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            remove_interface_tx(tx, p, id, &spec)
+            let r = remove_interface_tx(tx, p, id, &spec)?;
+            emit_router_interfaces(tx, p, Action::Detach, &r)?;
+            Ok(r)
         })
         .await
     }

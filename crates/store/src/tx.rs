@@ -41,6 +41,7 @@ pub trait Tx:
     + crate::router::RouterTx
     + crate::neutron::NeutronTx
     + crate::user_auth::UserAuthTx
+    + crate::feed::FeedTx
 {
     fn ping(&mut self) -> Result<()>;
 

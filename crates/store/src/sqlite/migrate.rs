@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/sqlite/0011_floating_fixed_ip.sql"),
     ),
+    (14, include_str!("../../migrations/sqlite/0014_events.sql")),
 ];
 
 /// Bring the schema up to date.
