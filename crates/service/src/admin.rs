@@ -4,7 +4,9 @@
 //! project a Default Network there.
 
 use crate::network::{create_default_network, create_default_security_group};
+use crate::feed::{emit, emit_kind};
 use crate::{authorize, require_cloud_admin, Caller, Need, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use ipnet::IpNet;
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::{self, AddressSpace};
@@ -40,8 +42,12 @@ impl Service {
             name: Name::parse("name", name)?.to_string(),
             created_at: now(),
         };
-        self.write(caller, opts, move |tx| data_center_create(tx, &dc))
-            .await
+        self.write(caller, opts, move |tx| {
+            let dc = data_center_create(tx, &dc)?;
+            emit(tx, Kind::DataCenter, dc.id, None, Action::Create, Some(&dc))?;
+            Ok(dc)
+        })
+        .await
     }
 
     /// `pool_list`.
@@ -61,7 +67,9 @@ impl Service {
         require_cloud_admin(caller)?;
         let name = Name::parse("name", name)?.to_string();
         self.write(caller, opts, move |tx| {
-            pool_create(tx, data_center_id, &name, cidr)
+            let pool = pool_create(tx, data_center_id, &name, cidr)?;
+            emit(tx, Kind::PublicIpPool, pool.id, None, Action::Create, Some(&pool))?;
+            Ok(pool)
         })
         .await
     }
@@ -114,8 +122,12 @@ impl Service {
             description: description.to_string(),
             created_at: now(),
         };
-        self.write(caller, opts, move |tx| project_create(tx, &project))
-            .await
+        self.write(caller, opts, move |tx| {
+            let p = project_create(tx, &project)?;
+            emit(tx, Kind::Project, &p.id, Some(&p.id), Action::Create, Some(&p))?;
+            Ok(p)
+        })
+        .await
     }
 
     /// `member_list`.
@@ -147,13 +159,15 @@ impl Service {
             let project = tx
                 .project_get(p)?
                 .ok_or_else(|| Error::not_found(Kind::Project, p))?;
-            Ok(Membership {
+            let m = Membership {
                 user_id: u.id,
                 user_name: u.name,
                 project_id: p.clone(),
                 project_name: project.name,
                 role,
-            })
+            };
+            emit_kind(tx, "membership", m.user_id, Some(p), Action::Update, Some(&m))?;
+            Ok(m)
         })
         .await
     }
@@ -170,7 +184,7 @@ impl Service {
             if !tx.membership_delete(user, p)? {
                 return Err(Error::not_found(Kind::User, user));
             }
-            Ok(())
+            emit_kind::<()>(tx, "membership", user, Some(p), Action::Delete, None)
         })
         .await
     }
