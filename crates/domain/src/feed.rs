@@ -98,6 +98,21 @@ pub struct Event {
     pub host: Option<String>,
 }
 
+/// One page of the feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    /// The `after` of the next request: the last event's `seq`, or the
+    /// request's `after` when there was none.
+    pub next: u64,
+    /// True when events after the request's `after` were deleted by the
+    /// retention before this reader saw them (the oldest kept event is
+    /// `oldest`): the reader missed some and should resynchronise.
+    pub truncated: bool,
+    /// The oldest event kept (None when there are none).
+    pub oldest: Option<u64>,
+}
+
 /// Which events a reader sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventScope {

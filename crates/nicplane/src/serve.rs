@@ -151,6 +151,12 @@ pub struct ServeArgs {
     /// Seconds a finished job is kept.
     #[arg(long, env = "NICPLANE_JOB_TTL", value_parser = parse_seconds, default_value_t = nicplane_service::DEFAULT_JOB_TTL_SECS)]
     pub job_ttl: u64,
+    /// Days a change-feed event is kept (docs/feed.md); 0 keeps none but the newest.
+    #[arg(long, env = "NICPLANE_EVENT_RETENTION_DAYS", value_parser = parse_retention_days, default_value_t = nicplane_service::feed::DEFAULT_RETENTION_DAYS)]
+    pub event_retention_days: u64,
+    /// Most change-feed events kept (the oldest go first).
+    #[arg(long, env = "NICPLANE_EVENT_RETENTION_COUNT", value_parser = parse_positive_u64, default_value_t = nicplane_service::feed::DEFAULT_RETENTION_COUNT)]
+    pub event_retention_count: u64,
     /// Seconds between purges of expired tokens, idempotency keys and jobs.
     #[arg(long, env = "NICPLANE_PURGE_INTERVAL", value_parser = parse_positive_seconds, default_value_t = DEFAULT_PURGE_INTERVAL_SECS)]
     pub purge_interval: u64,
@@ -292,6 +298,25 @@ fn parse_seconds(s: &str) -> Result<u64, String> {
     }
 }
 
+/// Most days of `--event-retention-days` (ten years).
+const MAX_RETENTION_DAYS: u64 = 3650;
+
+fn parse_retention_days(s: &str) -> Result<u64, String> {
+    match parse_number(s)? {
+        n if n > MAX_RETENTION_DAYS => Err(format!(
+            "must be at most {MAX_RETENTION_DAYS} days (ten years)"
+        )),
+        n => Ok(n),
+    }
+}
+
+fn parse_positive_u64(s: &str) -> Result<u64, String> {
+    match parse_number(s)? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
+}
+
 fn parse_positive_seconds(s: &str) -> Result<u64, String> {
     match parse_seconds(s)? {
         0 => Err("must be at least 1".into()),
@@ -381,6 +406,10 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
             },
             idempotency_ttl: Duration::from_secs(a.idempotency_ttl),
             job_ttl: Duration::from_secs(a.job_ttl),
+            event_retention: nicplane_service::feed::Retention {
+                days: a.event_retention_days,
+                count: a.event_retention_count,
+            },
         },
     );
     // Refuse to start with a key that cannot open the stored secrets; seal
@@ -451,6 +480,7 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
         None => None,
     };
     spawn_purge(service.clone(), Duration::from_secs(a.purge_interval));
+    tokio::spawn(service.clone().feed_run());
     let limits = ServerLimits {
         header_timeout: Duration::from_secs(a.header_timeout),
         request_timeout: Duration::from_secs(a.request_timeout),

@@ -21,9 +21,8 @@
 //!   bounded batches ([`PRUNE_BATCH`]), never the newest one.
 
 use crate::{authorize, Caller, Need, Service};
-use nicplane_domain::feed::{
-    events_limit, events_wait, Action, Actor, Event, EventScope, NewEvent,
-};
+pub use nicplane_domain::feed::EventPage;
+use nicplane_domain::feed::{events_limit, events_wait, Action, Actor, EventScope, NewEvent};
 use nicplane_domain::ids::ProjectId;
 use nicplane_domain::{Error, Kind, Result};
 use nicplane_store::Tx;
@@ -164,21 +163,6 @@ pub(crate) fn no_event(tx: &dyn Tx) -> Result<()> {
     }
     tracing::error!("a write recorded no change-feed event");
     Ok(())
-}
-
-/// One page of the feed.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct EventPage {
-    pub events: Vec<Event>,
-    /// The `after` of the next request: the last event's `seq`, or the
-    /// request's `after` when there was none.
-    pub next: u64,
-    /// True when events after the request's `after` were deleted by the
-    /// retention before this reader saw them (the oldest kept event is
-    /// `oldest`): the reader missed some and should resynchronise.
-    pub truncated: bool,
-    /// The oldest event kept (None when there are none).
-    pub oldest: Option<u64>,
 }
 
 /// A feed request.

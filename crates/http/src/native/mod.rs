@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod network;
 pub mod openapi;
@@ -215,6 +216,7 @@ pub fn api() -> OpenApiRouter<AppState> {
             supplementary::credential_create
         ))
         .routes(routes!(supplementary::credential_delete))
+        .routes(routes!(events::event_list))
 }
 
 /// The native routes, the OpenAPI document and the health checks.
