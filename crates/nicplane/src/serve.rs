@@ -157,7 +157,8 @@ pub struct ServeArgs {
     /// Most change-feed events kept (the oldest go first).
     #[arg(long, env = "NICPLANE_EVENT_RETENTION_COUNT", value_parser = parse_positive_u64, default_value_t = nicplane_service::feed::DEFAULT_RETENTION_COUNT)]
     pub event_retention_count: u64,
-    /// Seconds between purges of expired tokens, idempotency keys and jobs.
+    /// Seconds between purges of expired tokens, idempotency keys, jobs and
+    /// change-feed events beyond the retention.
     #[arg(long, env = "NICPLANE_PURGE_INTERVAL", value_parser = parse_positive_seconds, default_value_t = DEFAULT_PURGE_INTERVAL_SECS)]
     pub purge_interval: u64,
 }
@@ -538,7 +539,8 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
     Ok(())
 }
 
-/// Purge expired tokens, old idempotency keys and finished jobs every
+/// Purge expired tokens, old idempotency keys, finished jobs and the
+/// change-feed events beyond the retention every
 /// `every` (bounded batches; see `Service::purge_expired`). Several servers
 /// sharing a store may purge at once: each delete is idempotent.
 fn spawn_purge(service: Service, every: Duration) {
@@ -556,6 +558,11 @@ fn spawn_purge(service: Service, every: Duration) {
                 ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge failed"),
+            }
+            match service.feed_prune().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "pruned change-feed events"),
+                Err(e) => tracing::warn!(error = %e, "change-feed pruning failed"),
             }
         }
     });

@@ -17,8 +17,9 @@
 //! * Waiting: a reader with nothing to read waits on an in-memory signal
 //!   (`head`), holding no database connection, at most
 //!   [`FEED_WAITERS_MAX`] readers at once per server.
-//! * Retention: the same task deletes events older than the retention in
-//!   bounded batches ([`PRUNE_BATCH`]), never the newest one.
+//! * Retention: [`Service::feed_prune`], run with the other purges
+//!   (`--purge-interval`), deletes events beyond the retention in bounded
+//!   batches ([`PRUNE_BATCH`]), never the newest one.
 
 use crate::{authorize, Caller, Need, Service};
 pub use nicplane_domain::feed::EventPage;
@@ -46,8 +47,6 @@ pub const FEED_WAITERS_MAX: usize = 256;
 pub const PRUNE_BATCH: u32 = 1000;
 /// Most pruning transactions in one pass; the next pass continues.
 pub const PRUNE_BATCHES_PER_PASS: u32 = 100;
-/// How often the retention is applied.
-pub const PRUNE_EVERY: Duration = Duration::from_secs(10);
 /// Default of `--event-retention-days`.
 pub const DEFAULT_RETENTION_DAYS: u64 = 30;
 /// Default of `--event-retention-count`.
@@ -301,43 +300,34 @@ impl Service {
     }
 
     /// The feed's background task, run by every server until the process
-    /// ends: numbers events (PostgreSQL), wakes waiting readers when new
-    /// events are readable, keeps the lag gauge and applies the retention.
+    /// ends (PostgreSQL only; SQLite numbers events in the write): numbers
+    /// events, wakes waiting readers when new events are readable and keeps
+    /// the lag gauge.
     pub async fn feed_run(self) {
-        let sequenced = self.store.feed_sequenced_in_background();
+        if !self.store.feed_sequenced_in_background() {
+            return;
+        }
         let mut newest_seen = None;
-        let mut last_prune = tokio::time::Instant::now();
         loop {
-            if sequenced {
-                tokio::select! {
-                    _ = self.feed.poke.notified() => {}
-                    _ = tokio::time::sleep(FEED_POLL) => {}
-                }
-                match self.store.feed_sequence().await {
-                    Ok(round) => {
-                        if round.newest != newest_seen {
-                            newest_seen = round.newest;
-                            self.feed.head.send_modify(|h| *h = h.wrapping_add(1));
-                        }
-                        let lag = round.oldest_unsequenced_ms.map_or(0.0, |ms| {
-                            let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-                                / 1_000_000;
-                            ((now - i128::from(ms)).max(0) as f64) / 1000.0
-                        });
-                        self.feed.lag_seconds.set(lag);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "change-feed sequencer round failed");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            } else {
-                tokio::time::sleep(PRUNE_EVERY).await;
+            tokio::select! {
+                _ = self.feed.poke.notified() => {}
+                _ = tokio::time::sleep(FEED_POLL) => {}
             }
-            if last_prune.elapsed() >= PRUNE_EVERY {
-                last_prune = tokio::time::Instant::now();
-                if let Err(e) = self.feed_prune().await {
-                    tracing::warn!(error = %e, "change-feed pruning failed");
+            match self.store.feed_sequence().await {
+                Ok(round) => {
+                    if round.newest != newest_seen {
+                        newest_seen = round.newest;
+                        self.feed.head.send_modify(|h| *h = h.wrapping_add(1));
+                    }
+                    let lag = round.oldest_unsequenced_ms.map_or(0.0, |ms| {
+                        let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+                        ((now - i128::from(ms)).max(0) as f64) / 1000.0
+                    });
+                    self.feed.lag_seconds.set(lag);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "change-feed sequencer round failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
         }
