@@ -172,6 +172,9 @@ pub struct EventQuery {
     pub wait: Option<u64>,
     /// Only this project's events.
     pub project: Option<ProjectId>,
+    /// The newest `limit` events instead of those after `after` (a screen of
+    /// recent activity; never waits).
+    pub latest: bool,
 }
 
 /// The feed's in-memory state on one server.
@@ -245,7 +248,7 @@ impl Service {
         // the wait still wakes this reader.
         let mut head = self.feed.head.subscribe();
         let page = self.events_page(caller, &q, limit, &scope).await?;
-        if !page.events.is_empty() || wait.is_zero() {
+        if !page.events.is_empty() || wait.is_zero() || q.latest {
             return Ok(page);
         }
         let _permit = self.feed.waiters.clone().try_acquire_owned().map_err(|_| {
@@ -280,6 +283,7 @@ impl Service {
         let c = caller.clone();
         let project = q.project.clone();
         let after = q.after;
+        let latest = q.latest;
         let scope = scope.clone();
         self.store
             .read(move |tx| {
@@ -287,11 +291,15 @@ impl Service {
                     authorize(tx, &c, p, Need::Read)?;
                 }
                 let bounds = tx.events_bounds()?;
-                let events = tx.events_after(after, limit, &scope)?;
+                let events = if latest {
+                    tx.events_latest(limit, &scope)?
+                } else {
+                    tx.events_after(after, limit, &scope)?
+                };
                 let oldest = bounds.map(|b| b.oldest);
                 Ok(EventPage {
                     next: events.last().map_or(after, |e| e.seq),
-                    truncated: oldest.is_some_and(|o| o > after.saturating_add(1)),
+                    truncated: !latest && oldest.is_some_and(|o| o > after.saturating_add(1)),
                     oldest,
                     events,
                 })

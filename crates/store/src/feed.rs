@@ -27,6 +27,8 @@ pub trait FeedTx {
     /// At most `limit` numbered events after `after`, in order, that `scope`
     /// sees.
     fn events_after(&mut self, after: u64, limit: u32, scope: &EventScope) -> Result<Vec<Event>>;
+    /// The newest `limit` numbered events that `scope` sees, oldest first.
+    fn events_latest(&mut self, limit: u32, scope: &EventScope) -> Result<Vec<Event>>;
     /// The oldest and newest numbered events (None when there are none).
     fn events_bounds(&mut self) -> Result<Option<FeedBounds>>;
     /// The oldest `limit` numbered events, as (seq, written at in Unix ms),

@@ -22,6 +22,9 @@ pub struct EventsQuery {
     pub wait: Option<u64>,
     /// Only this project's events (a member's, or the cloud admin's choice).
     pub project_id: Option<String>,
+    /// `true`: the newest `limit` events (oldest first) instead of those
+    /// after `after`; never waits (the console's Activity page).
+    pub latest: Option<bool>,
 }
 
 /// The change feed: the events the caller may see after `after`, in order.
@@ -40,6 +43,7 @@ pub async fn event_list(
         limit: q.limit,
         wait: q.wait,
         project: q.project_id.as_deref().map(project).transpose()?,
+        latest: q.latest.unwrap_or(false),
     };
     Ok(Json(s.service.events_list(&c, query).await?))
 }

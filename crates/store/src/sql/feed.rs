@@ -43,6 +43,41 @@ fn event_row(r: &dyn Row) -> Result<Event> {
     })
 }
 
+impl<E: Exec> SqlTx<E> {
+    /// The events `scope` sees: after `after` in order, or (None) the newest
+    /// first.
+    fn events_where(
+        &mut self,
+        after: Option<u64>,
+        limit: u32,
+        scope: &EventScope,
+    ) -> Result<Vec<Event>> {
+        let (filter, who) = match scope {
+            EventScope::All => ("seq IS NOT NULL", Param::Null),
+            EventScope::Project(p) => ("project_id = $3", Param::Text(p.to_string())),
+            EventScope::MemberOf(u) => (
+                "project_id IN (SELECT project_id FROM memberships WHERE user_id = $3)",
+                Param::Text(u.to_string()),
+            ),
+        };
+        let (order, start) = match after {
+            Some(a) => ("seq > $1 ORDER BY seq", i64::try_from(a).unwrap_or(i64::MAX)),
+            None => ("seq > $1 ORDER BY seq DESC", 0),
+        };
+        let params = [Param::Int(start), Param::Int(i64::from(limit)), who];
+        let used = if matches!(scope, EventScope::All) {
+            &params[..2]
+        } else {
+            &params[..]
+        };
+        self.exec.query(
+            &format!("SELECT {EVENT_COLS} FROM events WHERE {filter} AND {order} LIMIT $2"),
+            used,
+            event_row,
+        )
+    }
+}
+
 impl<E: Exec> FeedTx for SqlTx<E> {
     fn feed_actor(&mut self, actor: Actor) {
         self.actor = Some(actor);
@@ -97,28 +132,13 @@ impl<E: Exec> FeedTx for SqlTx<E> {
     }
 
     fn events_after(&mut self, after: u64, limit: u32, scope: &EventScope) -> Result<Vec<Event>> {
-        let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let (filter, who) = match scope {
-            EventScope::All => ("seq IS NOT NULL", Param::Null),
-            EventScope::Project(p) => ("project_id = $3", Param::Text(p.to_string())),
-            EventScope::MemberOf(u) => (
-                "project_id IN (SELECT project_id FROM memberships WHERE user_id = $3)",
-                Param::Text(u.to_string()),
-            ),
-        };
-        let params = [Param::Int(after), Param::Int(i64::from(limit)), who];
-        let used = if matches!(scope, EventScope::All) {
-            &params[..2]
-        } else {
-            &params[..]
-        };
-        self.exec.query(
-            &format!(
-                "SELECT {EVENT_COLS} FROM events WHERE {filter} AND seq > $1 ORDER BY seq LIMIT $2"
-            ),
-            used,
-            event_row,
-        )
+        self.events_where(Some(after), limit, scope)
+    }
+
+    fn events_latest(&mut self, limit: u32, scope: &EventScope) -> Result<Vec<Event>> {
+        let mut events = self.events_where(None, limit, scope)?;
+        events.reverse();
+        Ok(events)
     }
 
     fn events_bounds(&mut self) -> Result<Option<FeedBounds>> {
