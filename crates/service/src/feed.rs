@@ -38,7 +38,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 
 /// How often the background task looks for events other servers numbered
 /// (PostgreSQL), when no write of its own woke it.
-pub const FEED_POLL: Duration = Duration::from_millis(10);
+pub const FEED_POLL: Duration = Duration::from_millis(25);
 /// Most readers waiting for events at once on one server; the next one is
 /// answered 429 at once (a waiting reader holds no database connection,
 /// only memory).
