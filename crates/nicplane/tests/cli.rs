@@ -386,7 +386,10 @@ fn the_cli_prints_the_change_feed() {
     assert_eq!(last["actor"]["user_name"], "admin");
     assert_eq!(last["actor"]["dialect"], "native");
     let table = bob.ok(&["events"]);
-    assert!(table.contains("quota") && table.contains("admin"), "{table}");
+    assert!(
+        table.contains("quota") && table.contains("admin"),
+        "{table}"
+    );
     let seq = last["seq"].as_u64().expect("seq").to_string();
     let after: serde_json::Value =
         serde_json::from_str(&bob.ok(&["events", "--after", &seq, "--json"])).expect("json");

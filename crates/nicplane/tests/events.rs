@@ -166,14 +166,21 @@ fn every_write_route_leaves_its_events_and_nothing_else_does() {
         let events = events_after(&cloud, cursor, 10);
         assert!(!events.is_empty(), "{case}: no event");
         for e in &events {
-            assert_eq!(e.actor.request_id, request, "{case}: an event of another request: {e:?}");
+            assert_eq!(
+                e.actor.request_id, request,
+                "{case}: an event of another request: {e:?}"
+            );
             assert_eq!(e.actor.dialect, "native", "{case}");
             assert_eq!(e.actor.user_name, name, "{case}");
             assert_eq!(e.action == "delete", e.resource.is_none(), "{case}: {e:?}");
         }
         let last = events.last().expect("one");
         if let Some((kind, action)) = expected_last(r.name) {
-            assert_eq!((last.kind.as_str(), last.action.as_str()), (kind, action), "{case}");
+            assert_eq!(
+                (last.kind.as_str(), last.action.as_str()),
+                (kind, action),
+                "{case}"
+            );
         } else {
             panic!("{case}: add the route's kind and action to expected_last");
         }
@@ -206,7 +213,10 @@ fn an_idempotent_replay_leaves_no_event() {
         .raw(Method::POST, &path, Some(&body), &key)
         .expect("an answer");
     assert_eq!(replay.status, 201);
-    assert_eq!(replay.body, first.body, "the replay answers the first answer");
+    assert_eq!(
+        replay.body, first.body,
+        "the replay answers the first answer"
+    );
     let (status, _, last_request) = send(
         &t.admin,
         Method::POST,
@@ -226,11 +236,17 @@ fn an_idempotent_replay_leaves_no_event() {
     let ids: Vec<&str> = events.iter().map(|e| e.actor.request_id.as_str()).collect();
     assert_eq!(
         ids,
-        vec![first.header("x-request-id").unwrap_or_default(), last_request.as_str()],
+        vec![
+            first.header("x-request-id").unwrap_or_default(),
+            last_request.as_str()
+        ],
         "one event per real write, none for the replay"
     );
     assert_eq!(events[0].resource.as_ref(), Some(&first.body));
-    assert_eq!(events[0].project_id.as_ref().map(|p| p.to_string()), Some(t.project.clone()));
+    assert_eq!(
+        events[0].project_id.as_ref().map(|p| p.to_string()),
+        Some(t.project.clone())
+    );
 }
 
 /// The cloud admin sees every event; a project's members (readers too)
@@ -244,14 +260,24 @@ fn readers_see_their_projects_events_only() {
     let cloud = s.admin();
     a.standard_network("a-net", "10.10.0.0/24");
     b.standard_network("b-net", "10.11.0.0/24");
-    let dc = cloud.data_center_create("dc-feed").expect("dc").id.to_string();
+    let dc = cloud
+        .data_center_create("dc-feed")
+        .expect("dc")
+        .id
+        .to_string();
     let all = settled(&cloud);
-    assert!(all.iter().any(|e| e.resource_id == dc && e.project_id.is_none()));
+    assert!(all
+        .iter()
+        .any(|e| e.resource_id == dc && e.project_id.is_none()));
     let a_project = Some(a.project.clone());
     let seen_by_a: Vec<Event> = events_after(&a.reader, 0, 0);
     assert!(!seen_by_a.is_empty());
     for e in &seen_by_a {
-        assert_eq!(e.project_id.as_ref().map(|p| p.to_string()), a_project, "{e:?}");
+        assert_eq!(
+            e.project_id.as_ref().map(|p| p.to_string()),
+            a_project,
+            "{e:?}"
+        );
     }
     let a_in_all: Vec<u64> = all
         .iter()
@@ -338,7 +364,10 @@ fn a_long_poll_answers_with_the_next_write() {
         got.events[0].actor.request_id,
         created.header("x-request-id").unwrap_or_default()
     );
-    assert_eq!(got.events[0].resource_id, created.body["id"].as_str().unwrap_or_default());
+    assert_eq!(
+        got.events[0].resource_id,
+        created.body["id"].as_str().unwrap_or_default()
+    );
 }
 
 /// With a retention of 5 events and purges every second, old events go
@@ -371,7 +400,10 @@ fn retention_prunes_and_tells_readers_what_they_missed() {
     assert_eq!(p.oldest, Some(p.events[0].seq));
     let last = p.events.last().expect("one").seq;
     let tail = page(&cloud, &format!("after={}", p.events[0].seq - 1));
-    assert!(!tail.truncated, "a reader that is not behind is not told it is");
+    assert!(
+        !tail.truncated,
+        "a reader that is not behind is not told it is"
+    );
     assert_eq!(tail.events.last().map(|e| e.seq), Some(last));
 }
 
@@ -456,6 +488,9 @@ fn a_reader_on_another_server_misses_no_event_of_three_busy_servers() {
     assert_eq!(all.len(), total, "one event per write");
     let table: Vec<u64> = all.iter().map(|e| e.seq).collect();
     let contiguous: Vec<u64> = (start + 1..=start + total as u64).collect();
-    assert_eq!(table, contiguous, "the final table is numbered without gaps");
+    assert_eq!(
+        table, contiguous,
+        "the final table is numbered without gaps"
+    );
     assert_eq!(seen, table, "the reader saw every event once, in order");
 }

@@ -3,11 +3,11 @@
 //! a Default Network in every data center; creating a data center gives every
 //! project a Default Network there.
 
-use crate::network::{create_default_network, create_default_security_group};
 use crate::feed::{emit, emit_kind};
+use crate::network::{create_default_network, create_default_security_group};
 use crate::{authorize, require_cloud_admin, Caller, Need, Service, WriteOptions};
-use nicplane_domain::feed::Action;
 use ipnet::IpNet;
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::{self, AddressSpace};
 use nicplane_domain::model::*;
@@ -68,7 +68,14 @@ impl Service {
         let name = Name::parse("name", name)?.to_string();
         self.write(caller, opts, move |tx| {
             let pool = pool_create(tx, data_center_id, &name, cidr)?;
-            emit(tx, Kind::PublicIpPool, pool.id, None, Action::Create, Some(&pool))?;
+            emit(
+                tx,
+                Kind::PublicIpPool,
+                pool.id,
+                None,
+                Action::Create,
+                Some(&pool),
+            )?;
             Ok(pool)
         })
         .await
@@ -124,7 +131,14 @@ impl Service {
         };
         self.write(caller, opts, move |tx| {
             let p = project_create(tx, &project)?;
-            emit(tx, Kind::Project, &p.id, Some(&p.id), Action::Create, Some(&p))?;
+            emit(
+                tx,
+                Kind::Project,
+                &p.id,
+                Some(&p.id),
+                Action::Create,
+                Some(&p),
+            )?;
             Ok(p)
         })
         .await
@@ -166,7 +180,14 @@ impl Service {
                 project_name: project.name,
                 role,
             };
-            emit_kind(tx, "membership", m.user_id, Some(p), Action::Update, Some(&m))?;
+            emit_kind(
+                tx,
+                "membership",
+                m.user_id,
+                Some(p),
+                Action::Update,
+                Some(&m),
+            )?;
             Ok(m)
         })
         .await

@@ -146,7 +146,14 @@ impl Service {
             };
             tx.credential_insert(&row)?;
             let c = Credential::from_row(row, None);
-            crate::feed::emit(tx, Kind::Credential, &c.access, None, Action::Create, Some(&c))?;
+            crate::feed::emit(
+                tx,
+                Kind::Credential,
+                &c.access,
+                None,
+                Action::Create,
+                Some(&c),
+            )?;
             Ok(c)
         })
         .await

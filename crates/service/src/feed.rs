@@ -328,7 +328,8 @@ impl Service {
                         self.feed.head.send_modify(|h| *h = h.wrapping_add(1));
                     }
                     let lag = round.oldest_unsequenced_ms.map_or(0.0, |ms| {
-                        let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+                        let now =
+                            time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
                         ((now - i128::from(ms)).max(0) as f64) / 1000.0
                     });
                     self.feed.lag_seconds.set(lag);
@@ -348,10 +349,9 @@ impl Service {
         let retention = self.feed.retention;
         let mut deleted = 0;
         for _ in 0..PRUNE_BATCHES_PER_PASS {
-            let now_ms = i64::try_from(
-                time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000,
-            )
-            .unwrap_or(i64::MAX);
+            let now_ms =
+                i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+                    .unwrap_or(i64::MAX);
             let n = self
                 .store
                 .write(move |tx| {
@@ -359,8 +359,8 @@ impl Service {
                         return Ok(0);
                     };
                     let by_count = bounds.newest.saturating_sub(retention.count);
-                    let max_age_ms =
-                        i64::try_from(retention.days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
+                    let max_age_ms = i64::try_from(retention.days.saturating_mul(86_400_000))
+                        .unwrap_or(i64::MAX);
                     let oldest = tx.events_oldest(PRUNE_BATCH)?;
                     let by_age = oldest
                         .iter()

@@ -84,7 +84,14 @@ impl Service {
             let live = tx.flavor_list(false)?;
             rules::flavor_unique(&live, &flavor.id, &flavor.name)?;
             tx.flavor_insert(&flavor, now().unix_timestamp())?;
-            crate::feed::emit(tx, Kind::Flavor, &flavor.id, None, Action::Create, Some(&flavor))?;
+            crate::feed::emit(
+                tx,
+                Kind::Flavor,
+                &flavor.id,
+                None,
+                Action::Create,
+                Some(&flavor),
+            )?;
             Ok(flavor)
         })
         .await

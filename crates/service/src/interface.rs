@@ -6,9 +6,9 @@
 //! the interface limit, take the addresses, generate a MAC, insert, bump the
 //! VM's interface count.
 
+use crate::feed::{emit, emit_deleted};
 use crate::ipam::{self, FixedIpRequest};
 use crate::network::{owned_group, visible_network};
-use crate::feed::{emit, emit_deleted};
 use crate::PortPolicy;
 use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::feed::Action;

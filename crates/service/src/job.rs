@@ -13,9 +13,9 @@
 //! Jobs run synchronously: by the time the job id is answered the job is
 //! `SUCCESS` or `FAIL` (never `INIT`/`RUNNING`).
 
+use crate::feed::emit;
 use crate::interface::{self, AttachSpec};
 use crate::vm::VmDetail;
-use crate::feed::emit;
 use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;

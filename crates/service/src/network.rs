@@ -1,7 +1,7 @@
 //! Networks, subnets and security groups.
 
-use crate::{require_cloud_admin, Caller, Need, Service, WriteOptions};
 use crate::feed::{emit, emit_deleted};
+use crate::{require_cloud_admin, Caller, Need, Service, WriteOptions};
 use ipnet::IpNet;
 use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
@@ -626,7 +626,14 @@ impl Service {
     ) -> Result<NetworkDetail> {
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
             let n = network_create_tx(tx, Some(p), &spec, false)?;
-            emit(tx, Kind::Network, n.network.id, Some(p), Action::Create, Some(&n))?;
+            emit(
+                tx,
+                Kind::Network,
+                n.network.id,
+                Some(p),
+                Action::Create,
+                Some(&n),
+            )?;
             Ok(n)
         })
         .await
@@ -642,7 +649,14 @@ impl Service {
         require_cloud_admin(caller)?;
         self.write(caller, opts, move |tx| {
             let n = network_create_tx(tx, None, &spec, true)?;
-            emit(tx, Kind::Network, n.network.id, None, Action::Create, Some(&n))?;
+            emit(
+                tx,
+                Kind::Network,
+                n.network.id,
+                None,
+                Action::Create,
+                Some(&n),
+            )?;
             Ok(n)
         })
         .await
@@ -673,7 +687,14 @@ impl Service {
                 network: n,
                 subnets,
             };
-            emit(tx, Kind::Network, n.network.id, Some(p), Action::Update, Some(&n))?;
+            emit(
+                tx,
+                Kind::Network,
+                n.network.id,
+                Some(p),
+                Action::Update,
+                Some(&n),
+            )?;
             Ok(n)
         })
         .await
@@ -848,7 +869,14 @@ impl Service {
                 created_at: now(),
             };
             tx.security_group_insert(&sg)?;
-            emit(tx, Kind::SecurityGroup, sg.id, Some(p), Action::Create, Some(&sg))?;
+            emit(
+                tx,
+                Kind::SecurityGroup,
+                sg.id,
+                Some(p),
+                Action::Create,
+                Some(&sg),
+            )?;
             Ok(sg)
         })
         .await
@@ -906,7 +934,14 @@ impl Service {
             }
             rules::sg_rule_unique(&sg.rules, &rule)?;
             tx.security_group_rule_insert(&rule)?;
-            emit(tx, Kind::SecurityGroupRule, rule.id, Some(p), Action::Create, Some(&rule))?;
+            emit(
+                tx,
+                Kind::SecurityGroupRule,
+                rule.id,
+                Some(p),
+                Action::Create,
+                Some(&rule),
+            )?;
             Ok(rule)
         })
         .await

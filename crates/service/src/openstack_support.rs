@@ -7,12 +7,12 @@
 //! rule run inside the one transaction that writes.
 
 use crate::auth::Login;
+use crate::feed::emit;
 use crate::interface::{interface_create_tx, owned_interface, InterfaceSpec};
 use crate::network::{
     owned_group, owned_network, subnet_insert, NetworkDetail, NetworkSpec, SubnetSpec,
 };
 use crate::public_ip::{allocate_at_tx, PublicIpSpec};
-use crate::feed::emit;
 use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
@@ -298,7 +298,14 @@ impl Service {
             for (spec, shared) in &specs {
                 let owner = if *shared { None } else { Some(p) };
                 let n = crate::network::network_create_tx(tx, owner, spec, *shared)?;
-                emit(tx, Kind::Network, n.network.id, owner, Action::Create, Some(&n))?;
+                emit(
+                    tx,
+                    Kind::Network,
+                    n.network.id,
+                    owner,
+                    Action::Create,
+                    Some(&n),
+                )?;
                 out.push(n);
             }
             Ok(out)
@@ -360,7 +367,14 @@ impl Service {
                 req.address,
                 maps_to,
             )?;
-            emit(tx, Kind::PublicIp, ip.id, Some(p), Action::Create, Some(&ip))?;
+            emit(
+                tx,
+                Kind::PublicIp,
+                ip.id,
+                Some(p),
+                Action::Create,
+                Some(&ip),
+            )?;
             Ok(ip)
         })
         .await
@@ -471,9 +485,15 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<SecurityGroup> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            let sg =
-                security_group_update_tx(tx, p, id, name.as_deref(), description.as_deref())?;
-            emit(tx, Kind::SecurityGroup, sg.id, Some(p), Action::Update, Some(&sg))?;
+            let sg = security_group_update_tx(tx, p, id, name.as_deref(), description.as_deref())?;
+            emit(
+                tx,
+                Kind::SecurityGroup,
+                sg.id,
+                Some(p),
+                Action::Update,
+                Some(&sg),
+            )?;
             Ok(sg)
         })
         .await

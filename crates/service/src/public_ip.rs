@@ -1,8 +1,8 @@
 //! Public IPs: allocated from the data center's shared pools, on an
 //! interface of a standard network (or unattached), released permanently.
 
-use crate::interface::owned_interface;
 use crate::feed::{emit, emit_deleted};
+use crate::interface::owned_interface;
 use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
@@ -228,7 +228,14 @@ impl Service {
     ) -> Result<PublicIp> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
             let ip = allocate_tx(tx, p, &spec)?;
-            emit(tx, Kind::PublicIp, ip.id, Some(p), Action::Create, Some(&ip))?;
+            emit(
+                tx,
+                Kind::PublicIp,
+                ip.id,
+                Some(p),
+                Action::Create,
+                Some(&ip),
+            )?;
             Ok(ip)
         })
         .await
@@ -282,7 +289,14 @@ impl Service {
     ) -> Result<PublicIp> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
             let ip = associate_tx(tx, p, id, target, fixed_ip.as_deref())?;
-            emit(tx, Kind::PublicIp, ip.id, Some(p), Action::Update, Some(&ip))?;
+            emit(
+                tx,
+                Kind::PublicIp,
+                ip.id,
+                Some(p),
+                Action::Update,
+                Some(&ip),
+            )?;
             Ok(ip)
         })
         .await

@@ -13,9 +13,9 @@
 //! * A floating IP's path: `rules::floating_ip_path` (see there), checked in
 //!   `public_ip::check_target` whenever a public IP goes on an interface.
 
+use crate::feed::{emit, emit_deleted};
 use crate::interface::{delete_interface_row, insert_with_mac, owned_interface};
 use crate::public_ip::{take_chosen_address, take_from_pool, take_public_address};
-use crate::feed::{emit, emit_deleted};
 use crate::{Caller, Need, PortPolicy, Service, WriteOptions};
 use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
@@ -506,7 +506,14 @@ fn emit_router_interfaces(
     (router, interfaces): &(Router, Vec<RouterInterface>),
 ) -> Result<()> {
     let body = serde_json::json!({ "router": router, "interfaces": interfaces });
-    emit(tx, Kind::Router, router.id, Some(project), action, Some(&body))
+    emit(
+        tx,
+        Kind::Router,
+        router.id,
+        Some(project),
+        action,
+        Some(&body),
+    )
 }
 
 impl Service {

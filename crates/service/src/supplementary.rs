@@ -17,16 +17,16 @@
 //! `interface::delete_interface_row`, which every interface removal — delete,
 //! detach of an auto-created NIC, VM delete — goes through).
 
+use crate::feed::{emit, emit_deleted};
 use crate::interface::{
     create_interface, delete_interface_row, owned_interface, resolve_groups, update_tx,
     InterfacePatch,
 };
 use crate::ipam::FixedIpRequest;
 use crate::network::visible_network;
-use crate::feed::{emit, emit_deleted};
 use crate::PortPolicy;
-use nicplane_domain::feed::Action;
 use crate::{Caller, Need, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::query::{cut_page, ChunkWalk};
@@ -596,7 +596,14 @@ fn emit_supplementary(
     action: Action,
     s: &SupplementaryInterface,
 ) -> Result<()> {
-    emit(tx, Kind::Interface, s.interface.id, Some(project), action, Some(s))
+    emit(
+        tx,
+        Kind::Interface,
+        s.interface.id,
+        Some(project),
+        action,
+        Some(s),
+    )
 }
 
 impl Service {

@@ -16,9 +16,9 @@
 //! backed by the index `interfaces_parent_vlan`); one trunk per parent is
 //! backed by the unique index `trunks_parent`.
 
+use crate::feed::emit_kind;
 use crate::interface::owned_interface;
 use crate::supplementary::{self, SupplementaryAttach, DEVICE_OWNER};
-use crate::feed::emit_kind;
 use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;

@@ -1,13 +1,13 @@
 //! VMs: create (with a primary interface on the Default Network), start,
 //! stop, rename, delete.
 
+use crate::feed::{emit, emit_deleted};
 use crate::interface::{
     attach_to_vm, create_interface, delete_interface_row, derived_status, owned_interface,
     owned_vm, AttachSpec, Plug,
 };
 use crate::ipam::FixedIpRequest;
 use crate::network::{create_default_network, visible_network};
-use crate::feed::{emit, emit_deleted};
 use crate::PortPolicy;
 use crate::{Caller, Need, Service, WriteOptions};
 use nicplane_domain::feed::Action;
@@ -289,7 +289,14 @@ pub fn vm_delete_tx(tx: &mut dyn Tx, project: &ProjectId, id: VmId) -> Result<()
             i.device_owner = String::new();
             i.updated_at = now();
             tx.interface_update(&i)?;
-            emit(tx, Kind::Interface, i.id, Some(project), Action::Detach, Some(&i))?;
+            emit(
+                tx,
+                Kind::Interface,
+                i.id,
+                Some(project),
+                Action::Detach,
+                Some(&i),
+            )?;
         }
     }
     tx.vm_delete(id)?;
@@ -298,9 +305,23 @@ pub fn vm_delete_tx(tx: &mut dyn Tx, project: &ProjectId, id: VmId) -> Result<()
 
 /// Record a VM's creation and the interfaces it was created with.
 pub(crate) fn emit_vm_created(tx: &mut dyn Tx, project: &ProjectId, vm: &VmDetail) -> Result<()> {
-    emit(tx, Kind::Vm, vm.vm.id, Some(project), Action::Create, Some(&vm.vm))?;
+    emit(
+        tx,
+        Kind::Vm,
+        vm.vm.id,
+        Some(project),
+        Action::Create,
+        Some(&vm.vm),
+    )?;
     for i in &vm.interfaces {
-        emit(tx, Kind::Interface, i.id, Some(project), Action::Attach, Some(i))?;
+        emit(
+            tx,
+            Kind::Interface,
+            i.id,
+            Some(project),
+            Action::Attach,
+            Some(i),
+        )?;
     }
     Ok(())
 }

@@ -136,7 +136,13 @@ fn events_table(events: &[nicplane_domain::feed::Event]) -> Table {
     t
 }
 
-fn events_cmd(ctx: &mut Ctx, after: u64, limit: Option<u32>, follow: bool, all: bool) -> Result<()> {
+fn events_cmd(
+    ctx: &mut Ctx,
+    after: u64,
+    limit: Option<u32>,
+    follow: bool,
+    all: bool,
+) -> Result<()> {
     let project = if all { None } else { Some(ctx.project()?) };
     let page = ctx.client.events(after, limit, None, project.as_deref())?;
     if page.truncated {
@@ -157,7 +163,13 @@ fn events_cmd(ctx: &mut Ctx, after: u64, limit: Option<u32>, follow: bool, all: 
             } else {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    e.seq, e.at, e.actor.user_name, e.actor.dialect, e.action, e.kind, e.resource_id
+                    e.seq,
+                    e.at,
+                    e.actor.user_name,
+                    e.actor.dialect,
+                    e.action,
+                    e.kind,
+                    e.resource_id
                 );
             }
         }

@@ -42,7 +42,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/postgres/0011_floating_fixed_ip.sql"),
     ),
-    (14, include_str!("../../migrations/postgres/0014_events.sql")),
+    (
+        14,
+        include_str!("../../migrations/postgres/0014_events.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

@@ -61,7 +61,10 @@ impl<E: Exec> SqlTx<E> {
             ),
         };
         let (order, start) = match after {
-            Some(a) => ("seq > $1 ORDER BY seq", i64::try_from(a).unwrap_or(i64::MAX)),
+            Some(a) => (
+                "seq > $1 ORDER BY seq",
+                i64::try_from(a).unwrap_or(i64::MAX),
+            ),
             None => ("seq > $1 ORDER BY seq DESC", 0),
         };
         let params = [Param::Int(start), Param::Int(i64::from(limit)), who];
@@ -142,11 +145,11 @@ impl<E: Exec> FeedTx for SqlTx<E> {
     }
 
     fn events_bounds(&mut self) -> Result<Option<FeedBounds>> {
-        let row = self.exec.query_one(
-            "SELECT MIN(seq), MAX(seq) FROM events",
-            args![],
-            |r| Ok((r.opt_int(0)?, r.opt_int(1)?)),
-        )?;
+        let row = self
+            .exec
+            .query_one("SELECT MIN(seq), MAX(seq) FROM events", args![], |r| {
+                Ok((r.opt_int(0)?, r.opt_int(1)?))
+            })?;
         Ok(match row {
             (Some(oldest), Some(newest)) => Some(FeedBounds {
                 oldest: u64::try_from(oldest).unwrap_or(0),
