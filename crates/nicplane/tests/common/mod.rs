@@ -260,8 +260,10 @@ impl Drop for Server {
 
 /// Live servers per data directory, and the directories the harness created
 /// itself (a test's own `temp_dir` is the test's to keep).
-static DIR_USERS: Mutex<Option<(HashMap<PathBuf, usize>, std::collections::HashSet<PathBuf>)>> =
-    Mutex::new(None);
+static DIR_USERS: Mutex<Option<DirUsers>> = Mutex::new(None);
+
+/// Live servers per data directory, and the directories the harness made.
+type DirUsers = (HashMap<PathBuf, usize>, std::collections::HashSet<PathBuf>);
 
 fn dir_users<R>(
     f: impl FnOnce(&mut HashMap<PathBuf, usize>, &mut std::collections::HashSet<PathBuf>) -> R,
