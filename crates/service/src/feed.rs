@@ -217,12 +217,12 @@ impl Feed {
     /// Add the feed's metrics to a scrape's registry.
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
-            "nicplane_events_written",
+            "events_written",
             "Change-feed events written by this server's committed writes",
             self.events_written.clone(),
         );
         registry.register(
-            "nicplane_feed_sequencer_lag_seconds",
+            "feed_sequencer_lag_seconds",
             "Age of the oldest event not yet numbered by the sequencer (PostgreSQL; 0 when none)",
             self.lag_seconds.clone(),
         );
