@@ -569,6 +569,26 @@ test('the project quotas show used and limit per resource, and port usage follow
   await eventually(async () => assert.equal(await used('port'), before));
 });
 
+test('the Activity page lists the project\'s newest changes first, with who made them', async () => {
+  // The previous test created and deleted quota-vm: its delete is the newest change.
+  await byTestId('nav-activity').click();
+  await byTestId('activity-view').waitFor({ state: 'visible', timeout: TIMEOUT });
+  const rows = page.locator('[data-testid="activity-row"]');
+  await eventually(async () => assert.ok((await rows.count()) >= 4, 'rows'));
+  const user = await page.locator('#whoami').innerText();
+  assert.equal(await rows.nth(0).getAttribute('data-kind'), 'vm');
+  assert.equal(await rows.nth(0).getAttribute('data-action'), 'delete');
+  assert.equal(await rows.nth(0).locator('[data-testid="activity-user"]').innerText(), user);
+  assert.equal(await rows.nth(1).getAttribute('data-kind'), 'interface');
+  const seqs = await rows.evaluateAll((rs) => rs.map((r) => Number(r.dataset.seq)));
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), 'newest first');
+  const api = await callFromPage('GET', `/v1/events?latest=true&limit=100&project_id=${demo.id}`);
+  assert.equal(api.status, 200);
+  assert.equal(api.body.events.at(-1).seq, seqs[0]);
+  await shot('activity.png');
+  await checkA11y('activity');
+});
+
 test('supplementary (VLAN) interfaces are shown under their parent', async () => {
   // Supplementary interfaces are made through the native API (the console
   // only lists them, with GET .../interfaces?parent_id=).
@@ -798,7 +818,7 @@ test('every console page and dialog passed the accessibility check', async () =>
   await assert.rejects(checkA11y('probe'), /image-alt/);
   await page.evaluate(() => document.getElementById('a11y-probe').remove());
   assert.deepEqual([...a11yChecked].sort(), [
-    'confirm-dialog', 'edit-vm-dialog', 'login', 'networks', 'networks-subnets',
+    'activity', 'confirm-dialog', 'edit-vm-dialog', 'login', 'networks', 'networks-subnets',
     'reader-networks', 'reader-vm-detail', 'vm-detail', 'vm-list',
   ]);
 });

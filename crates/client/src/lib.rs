@@ -383,6 +383,28 @@ impl Client {
         self.put(&format!("/v1/projects/{project}/quotas"), limits)
     }
     /// Put the project's limits back to the defaults (cloud admin).
+    /// `GET /v1/events`: the change feed after `after`; with `wait`, a long
+    /// poll of up to that many seconds (keep it under the client's 60 s
+    /// request timeout).
+    pub fn events(
+        &self,
+        after: u64,
+        limit: Option<u32>,
+        wait: Option<u64>,
+        project: Option<&str>,
+    ) -> Result<nicplane_domain::feed::EventPage> {
+        let mut path = format!("/v1/events?after={after}");
+        if let Some(l) = limit {
+            path.push_str(&format!("&limit={l}"));
+        }
+        if let Some(w) = wait {
+            path.push_str(&format!("&wait={w}"));
+        }
+        if let Some(p) = project {
+            path.push_str(&format!("&project_id={p}"));
+        }
+        self.get(&path)
+    }
     pub fn quota_reset(&self, project: &str) -> Result<()> {
         self.delete(&format!("/v1/projects/{project}/quotas"))
     }

@@ -49,6 +49,29 @@ impl Kind {
         Kind::Host,
     ];
 
+    /// The kind's name on the wire (the change feed's `kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::DataCenter => "data_center",
+            Kind::Project => "project",
+            Kind::User => "user",
+            Kind::Network => "network",
+            Kind::Subnet => "subnet",
+            Kind::Vm => "vm",
+            Kind::Interface => "interface",
+            Kind::PublicIp => "public_ip",
+            Kind::PublicIpPool => "public_ip_pool",
+            Kind::SecurityGroup => "security_group",
+            Kind::SecurityGroupRule => "security_group_rule",
+            Kind::Credential => "credential",
+            Kind::Job => "job",
+            Kind::Token => "token",
+            Kind::Flavor => "flavor",
+            Kind::Tag => "tag",
+            Kind::Router => "router",
+        }
+    }
+
     /// Human name used in messages ("Network", "VM", ...).
     pub fn label(self) -> &'static str {
         match self {

@@ -6,6 +6,7 @@
 
 pub mod capacity;
 pub mod error;
+pub mod feed;
 pub mod ids;
 pub mod ipam;
 pub mod model;

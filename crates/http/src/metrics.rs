@@ -251,7 +251,17 @@ pub async fn track(State(t): State<Tracker>, req: Request, next: Next) -> Respon
             .and_then(|(_, v)| v.parse::<ProjectId>().ok()),
         Err(_) => None,
     };
-    let resp = next.run(Request::from_parts(parts, body)).await;
+    // The dialect the events of this request's writes name (the Neutron and
+    // Nova catch-alls name theirs by their outer prefix).
+    let origin = nicplane_service::feed::Origin {
+        dialect: t
+            .dialect
+            .unwrap_or_else(|| dialect_of(matched.as_deref().unwrap_or(UNMATCHED))),
+        request_id: request_id::current(),
+    };
+    let resp =
+        nicplane_service::feed::with_origin(origin, next.run(Request::from_parts(parts, body)))
+            .await;
     let route = resp
         .extensions()
         .get::<InnerRoute>()

@@ -156,7 +156,14 @@ pub struct ServeArgs {
     /// Seconds a finished job is kept.
     #[arg(long, env = "NICPLANE_JOB_TTL", value_parser = parse_seconds, default_value_t = nicplane_service::DEFAULT_JOB_TTL_SECS)]
     pub job_ttl: u64,
-    /// Seconds between purges of expired tokens, idempotency keys and jobs.
+    /// Days a change-feed event is kept (docs/feed.md); 0 keeps none but the newest.
+    #[arg(long, env = "NICPLANE_EVENT_RETENTION_DAYS", value_parser = parse_retention_days, default_value_t = nicplane_service::feed::DEFAULT_RETENTION_DAYS)]
+    pub event_retention_days: u64,
+    /// Most change-feed events kept (the oldest go first).
+    #[arg(long, env = "NICPLANE_EVENT_RETENTION_COUNT", value_parser = parse_positive_u64, default_value_t = nicplane_service::feed::DEFAULT_RETENTION_COUNT)]
+    pub event_retention_count: u64,
+    /// Seconds between purges of expired tokens, idempotency keys, jobs and
+    /// change-feed events beyond the retention.
     #[arg(long, env = "NICPLANE_PURGE_INTERVAL", value_parser = parse_positive_seconds, default_value_t = DEFAULT_PURGE_INTERVAL_SECS)]
     pub purge_interval: u64,
 }
@@ -297,6 +304,25 @@ fn parse_seconds(s: &str) -> Result<u64, String> {
     }
 }
 
+/// Most days of `--event-retention-days` (ten years).
+const MAX_RETENTION_DAYS: u64 = 3650;
+
+fn parse_retention_days(s: &str) -> Result<u64, String> {
+    match parse_number(s)? {
+        n if n > MAX_RETENTION_DAYS => Err(format!(
+            "must be at most {MAX_RETENTION_DAYS} days (ten years)"
+        )),
+        n => Ok(n),
+    }
+}
+
+fn parse_positive_u64(s: &str) -> Result<u64, String> {
+    match parse_number(s)? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
+}
+
 fn parse_positive_seconds(s: &str) -> Result<u64, String> {
     match parse_seconds(s)? {
         0 => Err("must be at least 1".into()),
@@ -387,6 +413,10 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
             idempotency_ttl: Duration::from_secs(a.idempotency_ttl),
             job_ttl: Duration::from_secs(a.job_ttl),
             token_cache_ttl: Duration::from_millis(a.token_cache_ms),
+            event_retention: nicplane_service::feed::Retention {
+                days: a.event_retention_days,
+                count: a.event_retention_count,
+            },
         },
     );
     // Refuse to start with a key that cannot open the stored secrets; seal
@@ -457,6 +487,7 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
         None => None,
     };
     spawn_purge(service.clone(), Duration::from_secs(a.purge_interval));
+    tokio::spawn(service.clone().feed_run());
     let limits = ServerLimits {
         header_timeout: Duration::from_secs(a.header_timeout),
         request_timeout: Duration::from_secs(a.request_timeout),
@@ -514,7 +545,8 @@ async fn serve(a: ServeArgs, mac_prefix: MacPrefix) -> Result<()> {
     Ok(())
 }
 
-/// Purge expired tokens, old idempotency keys and finished jobs every
+/// Purge expired tokens, old idempotency keys, finished jobs and the
+/// change-feed events beyond the retention every
 /// `every` (bounded batches; see `Service::purge_expired`). Several servers
 /// sharing a store may purge at once: each delete is idempotent.
 fn spawn_purge(service: Service, every: Duration) {
@@ -532,6 +564,11 @@ fn spawn_purge(service: Service, every: Duration) {
                 ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "purge failed"),
+            }
+            match service.feed_prune().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "pruned change-feed events"),
+                Err(e) => tracing::warn!(error = %e, "change-feed pruning failed"),
             }
         }
     });

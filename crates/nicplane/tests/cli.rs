@@ -354,3 +354,49 @@ fn the_cli_manages_several_subnets_per_network() {
         "{list}"
     );
 }
+
+#[test]
+fn the_cli_prints_the_change_feed() {
+    let s = Server::start(&["--demo"]);
+    let admin = Cli {
+        url: s.url.clone(),
+        config: temp_dir("cli").join("admin.json"),
+    };
+    admin.ok(&["login", "-u", "admin", "--password", ADMIN_PASSWORD]);
+    admin.ok(&["quota", "set", "--ports", "7", "--project", "demo"]);
+    let bob = Cli {
+        url: s.url.clone(),
+        config: temp_dir("cli").join("bob.json"),
+    };
+    bob.ok(&["login", "-u", "bob", "--password", "demo-password"]);
+    // On PostgreSQL the event is numbered in the background: read again
+    // (a bounded number of times) until it is there.
+    let mut page = serde_json::Value::Null;
+    for _ in 0..50 {
+        page = serde_json::from_str(&bob.ok(&["events", "--json"])).expect("json");
+        if page["events"].as_array().is_some_and(|e| !e.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let events = page["events"].as_array().expect("events");
+    let last = events.last().expect("the quota change");
+    assert_eq!(last["kind"], "quota");
+    assert_eq!(last["action"], "update");
+    assert_eq!(last["actor"]["user_name"], "admin");
+    assert_eq!(last["actor"]["dialect"], "native");
+    let table = bob.ok(&["events"]);
+    assert!(
+        table.contains("quota") && table.contains("admin"),
+        "{table}"
+    );
+    let seq = last["seq"].as_u64().expect("seq").to_string();
+    let after: serde_json::Value =
+        serde_json::from_str(&bob.ok(&["events", "--after", &seq, "--json"])).expect("json");
+    assert_eq!(after["events"], serde_json::json!([]));
+    let err = bob.fails(&["events", "--limit", "5000"]);
+    assert_eq!(
+        err,
+        "error: Invalid value for limit: 5000 is not between 1 and 1000.\n"
+    );
+}

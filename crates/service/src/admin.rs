@@ -3,9 +3,11 @@
 //! a Default Network in every data center; creating a data center gives every
 //! project a Default Network there.
 
+use crate::feed::{emit, emit_kind};
 use crate::network::{create_default_network, create_default_security_group};
 use crate::{authorize, require_cloud_admin, Caller, Need, Service, WriteOptions};
 use ipnet::IpNet;
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::{self, AddressSpace};
 use nicplane_domain::model::*;
@@ -41,8 +43,12 @@ impl Service {
             name: Name::parse("name", name)?.to_string(),
             created_at: now(),
         };
-        self.write(caller, opts, move |tx| data_center_create(tx, &dc))
-            .await
+        self.write(caller, opts, move |tx| {
+            let dc = data_center_create(tx, &dc)?;
+            emit(tx, Kind::DataCenter, dc.id, None, Action::Create, Some(&dc))?;
+            Ok(dc)
+        })
+        .await
     }
 
     /// `pool_list`.
@@ -69,8 +75,19 @@ impl Service {
         } else {
             Name::parse("name", name)?.to_string()
         };
-        self.write(caller, opts, move |tx| pool_create(tx, target, &name, cidr))
-            .await
+        self.write(caller, opts, move |tx| {
+            let pool = pool_create(tx, target, &name, cidr)?;
+            emit(
+                tx,
+                Kind::PublicIpPool,
+                pool.id,
+                None,
+                Action::Create,
+                Some(&pool),
+            )?;
+            Ok(pool)
+        })
+        .await
     }
 
     /// `pool_delete` (cloud admin): refused while addresses of it are held
@@ -89,6 +106,7 @@ impl Service {
             let held = tx.pool_held(id)?;
             nicplane_domain::rules::pool_deletable(&pool, held)?;
             tx.pool_delete(id)?;
+            crate::feed::emit_deleted(tx, Kind::PublicIpPool, pool.id, None)?;
             Ok(pool)
         })
         .await
@@ -142,8 +160,19 @@ impl Service {
             description: description.to_string(),
             created_at: now(),
         };
-        self.write(caller, opts, move |tx| project_create(tx, &project))
-            .await
+        self.write(caller, opts, move |tx| {
+            let p = project_create(tx, &project)?;
+            emit(
+                tx,
+                Kind::Project,
+                &p.id,
+                Some(&p.id),
+                Action::Create,
+                Some(&p),
+            )?;
+            Ok(p)
+        })
+        .await
     }
 
     /// `member_list`.
@@ -175,13 +204,22 @@ impl Service {
             let project = tx
                 .project_get(p)?
                 .ok_or_else(|| Error::not_found(Kind::Project, p))?;
-            Ok(Membership {
+            let m = Membership {
                 user_id: u.id,
                 user_name: u.name,
                 project_id: p.clone(),
                 project_name: project.name,
                 role,
-            })
+            };
+            emit_kind(
+                tx,
+                "membership",
+                m.user_id,
+                Some(p),
+                Action::Update,
+                Some(&m),
+            )?;
+            Ok(m)
         })
         .await
     }
@@ -198,7 +236,7 @@ impl Service {
             if !tx.membership_delete(user, p)? {
                 return Err(Error::not_found(Kind::User, user));
             }
-            Ok(())
+            emit_kind::<()>(tx, "membership", user, Some(p), Action::Delete, None)
         })
         .await
     }

@@ -502,6 +502,14 @@ impl Service {
                 ));
             }
             tx.user_insert(&user, &hash)?;
+            crate::feed::emit(
+                tx,
+                Kind::User,
+                user.id,
+                None,
+                nicplane_domain::feed::Action::Create,
+                Some(&user),
+            )?;
             Ok(user.clone())
         })
         .await

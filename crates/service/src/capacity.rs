@@ -76,5 +76,6 @@ impl Service {
     /// retries) to a scrape's registry.
     pub fn register_store_metrics(&self, registry: &mut Registry) {
         self.store.metrics().register(registry);
+        self.feed.register(registry);
     }
 }

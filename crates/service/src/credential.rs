@@ -14,6 +14,7 @@
 
 use crate::secret_box::{OpenError, Opened};
 use crate::{Caller, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::UserId;
 use nicplane_domain::model::{now, Timestamp};
 use nicplane_domain::rules::{self, Proof};
@@ -144,7 +145,16 @@ impl Service {
                 ..row.clone()
             };
             tx.credential_insert(&row)?;
-            Ok(Credential::from_row(row, None))
+            let c = Credential::from_row(row, None);
+            crate::feed::emit(
+                tx,
+                Kind::Credential,
+                &c.access,
+                None,
+                Action::Create,
+                Some(&c),
+            )?;
+            Ok(c)
         })
         .await
         .map(|created| Credential {
@@ -187,7 +197,7 @@ impl Service {
             match tx.credential_get(&access)? {
                 Some(c) if c.user_id == user => {
                     tx.credential_delete(&access)?;
-                    Ok(())
+                    crate::feed::emit_deleted(tx, Kind::Credential, &access, None)
                 }
                 _ => Err(Error::not_found(Kind::Credential, &access)),
             }

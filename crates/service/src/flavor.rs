@@ -5,6 +5,7 @@
 //! marked deleted.
 
 use crate::{Caller, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::model::{now, Flavor};
 use nicplane_domain::rules;
 use nicplane_domain::{Error, Kind, Result};
@@ -83,6 +84,14 @@ impl Service {
             let live = tx.flavor_list(false)?;
             rules::flavor_unique(&live, &flavor.id, &flavor.name)?;
             tx.flavor_insert(&flavor, now().unix_timestamp())?;
+            crate::feed::emit(
+                tx,
+                Kind::Flavor,
+                &flavor.id,
+                None,
+                Action::Create,
+                Some(&flavor),
+            )?;
             Ok(flavor)
         })
         .await
@@ -101,7 +110,7 @@ impl Service {
             if !tx.flavor_delete(&id, now().unix_timestamp())? {
                 return Err(Error::not_found(Kind::Flavor, &id));
             }
-            Ok(())
+            crate::feed::emit_deleted(tx, Kind::Flavor, &id, None)
         })
         .await
     }

@@ -6,10 +6,12 @@
 //! the interface limit, take the addresses, generate a MAC, insert, bump the
 //! VM's interface count.
 
+use crate::feed::{emit, emit_deleted};
 use crate::ipam::{self, FixedIpRequest};
 use crate::network::{owned_group, visible_network};
 use crate::PortPolicy;
 use crate::{Caller, Need, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::rules::{self, OwnerPowers, PortAction};
@@ -663,7 +665,9 @@ impl Service {
         let limit = self.config.interface_limit;
         let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            attach_tx(tx, p, vm, &spec, limit, policy)
+            let i = attach_tx(tx, p, vm, &spec, limit, policy)?;
+            emit(tx, Kind::Interface, i.id, Some(p), Action::Attach, Some(&i))?;
+            Ok(i)
         })
         .await
     }
@@ -678,7 +682,9 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<Interface> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            detach_tx(tx, p, vm, id)
+            let i = detach_tx(tx, p, vm, id)?;
+            emit(tx, Kind::Interface, i.id, Some(p), Action::Detach, Some(&i))?;
+            Ok(i)
         })
         .await
     }
@@ -693,7 +699,9 @@ impl Service {
     ) -> Result<Interface> {
         let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            interface_create_tx(tx, p, &spec, policy)
+            let i = interface_create_tx(tx, p, &spec, policy)?;
+            emit(tx, Kind::Interface, i.id, Some(p), Action::Create, Some(&i))?;
+            Ok(i)
         })
         .await
     }
@@ -709,7 +717,9 @@ impl Service {
     ) -> Result<Interface> {
         let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            update_tx(tx, p, id, &patch, policy)
+            let i = update_tx(tx, p, id, &patch, policy)?;
+            emit(tx, Kind::Interface, i.id, Some(p), Action::Update, Some(&i))?;
+            Ok(i)
         })
         .await
     }
@@ -724,7 +734,8 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<()> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            interface_delete_tx(tx, p, id)
+            interface_delete_tx(tx, p, id)?;
+            emit_deleted(tx, Kind::Interface, id, Some(p))
         })
         .await
     }

@@ -13,9 +13,11 @@
 //! Jobs run synchronously: by the time the job id is answered the job is
 //! `SUCCESS` or `FAIL` (never `INIT`/`RUNNING`).
 
+use crate::feed::emit;
 use crate::interface::{self, AttachSpec};
 use crate::vm::VmDetail;
 use crate::{Caller, Need, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::{now, Timestamp};
 use nicplane_domain::{ConflictReason, Error, Kind, Result};
@@ -182,12 +184,16 @@ impl Service {
                     match &*w {
                         NicWork::Add(specs) => {
                             for s in specs {
-                                nic_ids.push(interface::attach_tx(tx, p, vm, s, limit, policy)?.id);
+                                let i = interface::attach_tx(tx, p, vm, s, limit, policy)?;
+                                emit(tx, Kind::Interface, i.id, Some(p), Action::Attach, Some(&i))?;
+                                nic_ids.push(i.id);
                             }
                         }
                         NicWork::Remove(ids) => {
                             for i in ids {
-                                nic_ids.push(interface::detach_tx(tx, p, vm, *i)?.id);
+                                let i = interface::detach_tx(tx, p, vm, *i)?;
+                                emit(tx, Kind::Interface, i.id, Some(p), Action::Detach, Some(&i))?;
+                                nic_ids.push(i.id);
                             }
                         }
                     }
@@ -215,6 +221,7 @@ impl Service {
                         end_time: Some(now()),
                     };
                     tx.job_insert(&job.to_row()?)?;
+                    emit(tx, Kind::Job, job.id, Some(p), Action::Create, Some(&job))?;
                     Ok(job)
                 },
             )
@@ -252,12 +259,16 @@ impl Service {
             end_time: Some(now()),
         };
         let row = job.to_row()?;
+        let job_view = job.clone();
         self.project_write(
             caller,
             project,
             Need::Write,
             &WriteOptions::default(),
-            move |tx, _| tx.job_insert(&row),
+            move |tx, p| {
+                tx.job_insert(&row)?;
+                emit(tx, Kind::Job, id, Some(p), Action::Create, Some(&job_view))
+            },
         )
         .await?;
         Ok(job)

@@ -13,6 +13,7 @@ pub mod bootstrap;
 pub mod capacity;
 pub mod credential;
 pub mod external_network;
+pub mod feed;
 pub mod flavor;
 pub mod host;
 pub mod interface;
@@ -39,6 +40,7 @@ use nicplane_domain::{ConflictReason, Error, Kind, Result};
 use nicplane_store::{Store, Tx};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,6 +74,9 @@ pub struct Config {
     pub token_cache_ttl: Duration,
     /// How long a finished job is kept (`--job-ttl`).
     pub job_ttl: Duration,
+    /// How long change-feed events are kept (`--event-retention-days`,
+    /// `--event-retention-count`).
+    pub event_retention: feed::Retention,
 }
 
 /// Default of [`Config::idempotency_ttl`]: a day, as payment APIs keep keys.
@@ -94,6 +99,7 @@ impl Default for Config {
             idempotency_ttl: Duration::from_secs(DEFAULT_IDEMPOTENCY_TTL_SECS),
             job_ttl: Duration::from_secs(DEFAULT_JOB_TTL_SECS),
             token_cache_ttl: auth::TOKEN_CACHE_TTL,
+            event_retention: feed::Retention::default(),
         }
     }
 }
@@ -173,6 +179,7 @@ pub struct Service {
     pub(crate) login: Arc<auth::LoginGuard>,
     /// Verified tokens (SQLite only: read [`auth::TokenCache`]).
     pub(crate) tokens: Option<Arc<auth::TokenCache>>,
+    pub(crate) feed: Arc<feed::Feed>,
 }
 
 impl Service {
@@ -184,6 +191,7 @@ impl Service {
         Service {
             store,
             login: Arc::new(auth::LoginGuard::new(config.login.clone())),
+            feed: Arc::new(feed::Feed::new(config.event_retention)),
             config: Arc::new(config),
             tokens,
         }
@@ -200,12 +208,48 @@ impl Service {
 
     /// Run a write use case honouring the write options.
     ///
+    /// The transaction's change-feed events are by the caller
+    /// (`feed::actor`); a use case that succeeds without recording one is
+    /// refused ([`feed::no_event`]). After the commit the feed learns how
+    /// many were written.
+    ///
     /// An `Idempotency-Key` replay is authorized like a new request: the use
     /// case runs again as a dry run (rolled back) and a refusal of the caller
     /// (401, 403, or the project not found) is answered instead of the
     /// stored answer; any other outcome (the object now exists, or is gone)
     /// returns the stored answer.
     pub(crate) async fn write<R, F>(&self, caller: &Caller, opts: &WriteOptions, f: F) -> Result<R>
+    where
+        R: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(&mut dyn Tx) -> Result<R> + Send + Sync + 'static,
+    {
+        let actor = feed::actor(caller);
+        let appended = Arc::new(AtomicU32::new(0));
+        let counted = appended.clone();
+        let f = move |tx: &mut dyn Tx| {
+            tx.feed_actor(actor.clone());
+            let r = f(tx)?;
+            feed::no_event(tx)?;
+            counted.store(tx.events_appended(), Ordering::Relaxed);
+            Ok(r)
+        };
+        let result = self.write_with_options(caller, opts, f, &appended).await;
+        if result.is_ok() && !opts.dry_run {
+            self.feed.written(
+                appended.load(Ordering::Relaxed),
+                !self.store.feed_sequenced_in_background(),
+            );
+        }
+        result
+    }
+
+    async fn write_with_options<R, F>(
+        &self,
+        caller: &Caller,
+        opts: &WriteOptions,
+        f: F,
+        appended: &AtomicU32,
+    ) -> Result<R>
     where
         R: Serialize + DeserializeOwned + Send + 'static,
         F: Fn(&mut dyn Tx) -> Result<R> + Send + Sync + 'static,
@@ -228,7 +272,10 @@ impl Service {
                 .await?;
             if let Some(response) = stored {
                 let g = f.clone();
-                if let Err(e) = self.store.dry_run(move |tx| g(tx)).await {
+                let replay = self.store.dry_run(move |tx| g(tx)).await;
+                // A replay writes nothing: its rolled-back events are not counted.
+                appended.store(0, Ordering::Relaxed);
+                if let Err(e) = replay {
                     if denies_caller(&e) {
                         return Err(e);
                     }
@@ -253,6 +300,7 @@ impl Service {
                 // or the key's row exists). The winner's stored answer is
                 // then the answer, as it would be had the loser come later.
                 Err(e) if !denies_caller(&e) => {
+                    appended.store(0, Ordering::Relaxed);
                     let (k, fp) = (key.clone(), fingerprint.clone());
                     return match self
                         .store

@@ -1,7 +1,9 @@
 //! Networks, subnets and security groups.
 
+use crate::feed::{emit, emit_deleted};
 use crate::{require_cloud_admin, Caller, Need, Service, WriteOptions};
 use ipnet::IpNet;
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::{self, AddressSpace, Range};
 use nicplane_domain::model::*;
@@ -638,7 +640,16 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<NetworkDetail> {
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            network_create_tx(tx, Some(p), &spec, false)
+            let n = network_create_tx(tx, Some(p), &spec, false)?;
+            emit(
+                tx,
+                Kind::Network,
+                n.network.id,
+                Some(p),
+                Action::Create,
+                Some(&n),
+            )?;
+            Ok(n)
         })
         .await
     }
@@ -652,7 +663,16 @@ impl Service {
     ) -> Result<NetworkDetail> {
         require_cloud_admin(caller)?;
         self.write(caller, opts, move |tx| {
-            network_create_tx(tx, None, &spec, true)
+            let n = network_create_tx(tx, None, &spec, true)?;
+            emit(
+                tx,
+                Kind::Network,
+                n.network.id,
+                None,
+                Action::Create,
+                Some(&n),
+            )?;
+            Ok(n)
         })
         .await
     }
@@ -678,10 +698,19 @@ impl Service {
             n.updated_at = now();
             tx.network_update(&n)?;
             let subnets = tx.subnets_of_network(n.id)?;
-            Ok(NetworkDetail {
+            let n = NetworkDetail {
                 network: n,
                 subnets,
-            })
+            };
+            emit(
+                tx,
+                Kind::Network,
+                n.network.id,
+                Some(p),
+                Action::Update,
+                Some(&n),
+            )?;
+            Ok(n)
         })
         .await
     }
@@ -702,7 +731,8 @@ impl Service {
                     "The Default Network cannot be deleted; new VMs are attached to it.",
                 ));
             }
-            network_delete_tx(tx, &n)
+            network_delete_tx(tx, &n)?;
+            emit_deleted(tx, Kind::Network, n.id, Some(p))
         })
         .await
     }
@@ -723,7 +753,9 @@ impl Service {
                 Some(n) if cloud_admin && n.shared => n,
                 _ => owned_network(tx, p, network)?,
             };
-            subnet_insert(tx, &n, &spec)
+            let s = subnet_insert(tx, &n, &spec)?;
+            emit(tx, Kind::Subnet, s.id, Some(p), Action::Create, Some(&s))?;
+            Ok(s)
         })
         .await
     }
@@ -741,7 +773,8 @@ impl Service {
                 .subnet_get(id)?
                 .ok_or_else(|| Error::not_found(Kind::Subnet, id))?;
             owned_network(tx, p, s.network_id).map_err(|_| Error::not_found(Kind::Subnet, id))?;
-            subnet_delete_tx(tx, &s)
+            subnet_delete_tx(tx, &s)?;
+            emit_deleted(tx, Kind::Subnet, s.id, Some(p))
         })
         .await
     }
@@ -787,7 +820,9 @@ impl Service {
                     })?;
                 }
             }
-            subnet_update_tx(tx, s, &patch)
+            let s = subnet_update_tx(tx, s, &patch)?;
+            emit(tx, Kind::Subnet, s.id, Some(p), Action::Update, Some(&s))?;
+            Ok(s)
         })
         .await
     }
@@ -849,6 +884,14 @@ impl Service {
                 created_at: now(),
             };
             tx.security_group_insert(&sg)?;
+            emit(
+                tx,
+                Kind::SecurityGroup,
+                sg.id,
+                Some(p),
+                Action::Create,
+                Some(&sg),
+            )?;
             Ok(sg)
         })
         .await
@@ -879,7 +922,8 @@ impl Service {
                     ),
                 ));
             }
-            tx.security_group_delete(id)
+            tx.security_group_delete(id)?;
+            emit_deleted(tx, Kind::SecurityGroup, id, Some(p))
         })
         .await
     }
@@ -905,6 +949,14 @@ impl Service {
             }
             rules::sg_rule_unique(&sg.rules, &rule)?;
             tx.security_group_rule_insert(&rule)?;
+            emit(
+                tx,
+                Kind::SecurityGroupRule,
+                rule.id,
+                Some(p),
+                Action::Create,
+                Some(&rule),
+            )?;
             Ok(rule)
         })
         .await
@@ -924,7 +976,8 @@ impl Service {
                 .ok_or_else(|| Error::not_found(Kind::SecurityGroupRule, id))?;
             owned_group(tx, p, rule.security_group_id)
                 .map_err(|_| Error::not_found(Kind::SecurityGroupRule, id))?;
-            tx.security_group_rule_delete(id)
+            tx.security_group_rule_delete(id)?;
+            emit_deleted(tx, Kind::SecurityGroupRule, id, Some(p))
         })
         .await
     }

@@ -7,12 +7,14 @@
 //! rule run inside the one transaction that writes.
 
 use crate::auth::Login;
+use crate::feed::emit;
 use crate::interface::{interface_create_tx, owned_interface, InterfaceSpec};
 use crate::network::{
     owned_group, owned_network, subnet_insert, NetworkDetail, NetworkSpec, SubnetSpec,
 };
 use crate::public_ip::{allocate_at_tx, PublicIpSpec};
 use crate::{Caller, Need, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::rules;
@@ -245,10 +247,13 @@ impl Service {
         let policy = self.port_policy(caller);
         rules::bulk_bound("ports", specs.len())?;
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            specs
-                .iter()
-                .map(|s| interface_create_tx(tx, p, s, policy))
-                .collect()
+            let mut out = Vec::with_capacity(specs.len());
+            for s in &specs {
+                let i = interface_create_tx(tx, p, s, policy)?;
+                emit(tx, Kind::Interface, i.id, Some(p), Action::Create, Some(&i))?;
+                out.push(i);
+            }
+            Ok(out)
         })
         .await
     }
@@ -266,10 +271,13 @@ impl Service {
         rules::bulk_bound("subnets", specs.len())?;
         let cloud_admin = caller.user.is_cloud_admin;
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            specs
-                .iter()
-                .map(|(n, s)| subnet_add_tx(tx, p, *n, s, cloud_admin))
-                .collect()
+            let mut out = Vec::with_capacity(specs.len());
+            for (n, s) in &specs {
+                let s = subnet_add_tx(tx, p, *n, s, cloud_admin)?;
+                emit(tx, Kind::Subnet, s.id, Some(p), Action::Create, Some(&s))?;
+                out.push(s);
+            }
+            Ok(out)
         })
         .await
     }
@@ -289,13 +297,21 @@ impl Service {
             crate::require_cloud_admin(caller)?;
         }
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            specs
-                .iter()
-                .map(|(spec, shared)| {
-                    let owner = if *shared { None } else { Some(p) };
-                    crate::network::network_create_tx(tx, owner, spec, *shared)
-                })
-                .collect()
+            let mut out = Vec::with_capacity(specs.len());
+            for (spec, shared) in &specs {
+                let owner = if *shared { None } else { Some(p) };
+                let n = crate::network::network_create_tx(tx, owner, spec, *shared)?;
+                emit(
+                    tx,
+                    Kind::Network,
+                    n.network.id,
+                    owner,
+                    Action::Create,
+                    Some(&n),
+                )?;
+                out.push(n);
+            }
+            Ok(out)
         })
         .await
     }
@@ -312,7 +328,9 @@ impl Service {
     ) -> Result<Subnet> {
         let cloud_admin = caller.user.is_cloud_admin;
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            subnet_add_tx(tx, p, network, &spec, cloud_admin)
+            let s = subnet_add_tx(tx, p, network, &spec, cloud_admin)?;
+            emit(tx, Kind::Subnet, s.id, Some(p), Action::Create, Some(&s))?;
+            Ok(s)
         })
         .await
     }
@@ -343,7 +361,7 @@ impl Service {
                 maps_to = rules::public_ip_fixed_ip_matches(&iface, req.fixed_ip.as_deref())?;
                 rules::interface_in_pool_data_center(&iface, network.data_center_id)?;
             }
-            allocate_at_tx(
+            let ip = allocate_at_tx(
                 tx,
                 p,
                 &PublicIpSpec {
@@ -354,7 +372,16 @@ impl Service {
                 },
                 req.address,
                 maps_to,
-            )
+            )?;
+            emit(
+                tx,
+                Kind::PublicIp,
+                ip.id,
+                Some(p),
+                Action::Create,
+                Some(&ip),
+            )?;
+            Ok(ip)
         })
         .await
     }
@@ -452,6 +479,8 @@ impl Service {
                 tx.neutron_tags_set(what, &id, &new)?;
                 tx.revision_bump(what, &id)?;
             }
+            let body = serde_json::json!({ "tags": new });
+            emit(tx, kind, &id, Some(p), Action::Update, Some(&body))?;
             Ok(new)
         })
         .await
@@ -468,7 +497,16 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<SecurityGroup> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            security_group_update_tx(tx, p, id, name.as_deref(), description.as_deref())
+            let sg = security_group_update_tx(tx, p, id, name.as_deref(), description.as_deref())?;
+            emit(
+                tx,
+                Kind::SecurityGroup,
+                sg.id,
+                Some(p),
+                Action::Update,
+                Some(&sg),
+            )?;
+            Ok(sg)
         })
         .await
     }

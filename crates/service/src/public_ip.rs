@@ -2,8 +2,10 @@
 //! the data center's pools, its default external network's first), on an
 //! interface of a standard network (or unattached), released permanently.
 
+use crate::feed::{emit, emit_deleted};
 use crate::interface::owned_interface;
 use crate::{Caller, Need, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::AddressSpace;
 use nicplane_domain::model::*;
@@ -276,7 +278,16 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            allocate_tx(tx, p, &spec)
+            let ip = allocate_tx(tx, p, &spec)?;
+            emit(
+                tx,
+                Kind::PublicIp,
+                ip.id,
+                Some(p),
+                Action::Create,
+                Some(&ip),
+            )?;
+            Ok(ip)
         })
         .await
     }
@@ -290,7 +301,9 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            release_tx(tx, p, id)
+            let ip = release_tx(tx, p, id)?;
+            emit_deleted(tx, Kind::PublicIp, ip.id, Some(p))?;
+            Ok(ip)
         })
         .await
     }
@@ -308,7 +321,9 @@ impl Service {
             let (ip, _) = tx.public_ip_of_interface(i.id)?.ok_or_else(|| {
                 Error::not_found(Kind::PublicIp, format!("on network interface {iface}"))
             })?;
-            release_tx(tx, p, ip.id)
+            let ip = release_tx(tx, p, ip.id)?;
+            emit_deleted(tx, Kind::PublicIp, ip.id, Some(p))?;
+            Ok(ip)
         })
         .await
     }
@@ -324,7 +339,16 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<PublicIp> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            associate_tx(tx, p, id, target, fixed_ip.as_deref())
+            let ip = associate_tx(tx, p, id, target, fixed_ip.as_deref())?;
+            emit(
+                tx,
+                Kind::PublicIp,
+                ip.id,
+                Some(p),
+                Action::Update,
+                Some(&ip),
+            )?;
+            Ok(ip)
         })
         .await
     }

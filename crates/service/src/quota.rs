@@ -10,6 +10,7 @@
 //! interfaces, a group delete removing its rules) is counted like any delete.
 
 use crate::{authorize, Caller, Need, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::ProjectId;
 use nicplane_domain::quota::{QuotaResource, QuotaUsage};
 use nicplane_domain::{rules, Error, Result};
@@ -77,7 +78,9 @@ impl Service {
                 for (r, limit) in &limits {
                     tx.quota_set(&p, *r, *limit)?;
                 }
-                tx.quota_get(&p)
+                let usage = tx.quota_get(&p)?;
+                crate::feed::emit_kind(tx, "quota", &p, Some(&p), Action::Update, Some(&usage))?;
+                Ok(usage)
             })
             .await?;
         if !opts.dry_run {
@@ -108,7 +111,9 @@ impl Service {
         let p = project.clone();
         self.write(caller, opts, move |tx| {
             authorize(tx, &c, &p, Need::Administer)?;
-            tx.quota_reset(&p)
+            tx.quota_reset(&p)?;
+            let usage = tx.quota_get(&p)?;
+            crate::feed::emit_kind(tx, "quota", &p, Some(&p), Action::Update, Some(&usage))
         })
         .await
     }

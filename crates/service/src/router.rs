@@ -13,9 +13,11 @@
 //! * A floating IP's path: `rules::floating_ip_path` (see there), checked in
 //!   `public_ip::check_target` whenever a public IP goes on an interface.
 
+use crate::feed::{emit, emit_deleted};
 use crate::interface::{delete_interface_row, insert_with_mac, owned_interface};
 use crate::public_ip::{take_chosen_address, take_from_pool, take_public_address, PoolScope};
 use crate::{Caller, Need, PortPolicy, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::rules;
@@ -526,6 +528,25 @@ pub fn floating_ip_path_tx(tx: &mut dyn Tx, iface: &Interface) -> Result<Option<
 /// Most routers [`Service::router_gateways`] reads in one request.
 pub const GATEWAY_LOOKUP_MAX: usize = 100;
 
+/// Record an interface added to or removed from a router: the router with
+/// its interfaces as they now are.
+fn emit_router_interfaces(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    action: Action,
+    (router, interfaces): &(Router, Vec<RouterInterface>),
+) -> Result<()> {
+    let body = serde_json::json!({ "router": router, "interfaces": interfaces });
+    emit(
+        tx,
+        Kind::Router,
+        router.id,
+        Some(project),
+        action,
+        Some(&body),
+    )
+}
+
 impl Service {
     /// `router_create`.
     pub async fn router_create(
@@ -537,7 +558,9 @@ impl Service {
     ) -> Result<Router> {
         let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            create_tx(tx, p, &spec, policy)
+            let r = create_tx(tx, p, &spec, policy)?;
+            emit(tx, Kind::Router, r.id, Some(p), Action::Create, Some(&r))?;
+            Ok(r)
         })
         .await
     }
@@ -553,7 +576,9 @@ impl Service {
     ) -> Result<Router> {
         let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            update_tx(tx, p, id, &patch, policy)
+            let r = update_tx(tx, p, id, &patch, policy)?;
+            emit(tx, Kind::Router, r.id, Some(p), Action::Update, Some(&r))?;
+            Ok(r)
         })
         .await
     }
@@ -567,7 +592,9 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<Router> {
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            delete_tx(tx, p, id)
+            let r = delete_tx(tx, p, id)?;
+            emit_deleted(tx, Kind::Router, r.id, Some(p))?;
+            Ok(r)
         })
         .await
     }
@@ -635,7 +662,9 @@ impl Service {
     ) -> Result<(Router, Vec<RouterInterface>)> {
         let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            add_interface_tx(tx, p, id, &spec, policy)
+            let r = add_interface_tx(tx, p, id, &spec, policy)?;
+            emit_router_interfaces(tx, p, Action::Attach, &r)?;
+            Ok(r)
         })
         .await
     }
@@ -650,7 +679,9 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<(Router, Vec<RouterInterface>)> {
         self.project_write(caller, project, Need::Administer, opts, move |tx, p| {
-            remove_interface_tx(tx, p, id, &spec)
+            let r = remove_interface_tx(tx, p, id, &spec)?;
+            emit_router_interfaces(tx, p, Action::Detach, &r)?;
+            Ok(r)
         })
         .await
     }

@@ -17,6 +17,7 @@
 //! `interface::delete_interface_row`, which every interface removal — delete,
 //! detach of an auto-created NIC, VM delete — goes through).
 
+use crate::feed::{emit, emit_deleted};
 use crate::interface::{
     create_interface, delete_interface_row, owned_interface, resolve_groups, update_tx,
     InterfacePatch,
@@ -25,6 +26,7 @@ use crate::ipam::FixedIpRequest;
 use crate::network::visible_network;
 use crate::PortPolicy;
 use crate::{Caller, Need, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::query::{cut_page, ChunkWalk};
@@ -587,6 +589,23 @@ pub fn list_tx(
     Ok((views(tx, page.items)?, page.next_marker.is_some()))
 }
 
+/// Record a change of a supplementary interface (an interface event).
+fn emit_supplementary(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    action: Action,
+    s: &SupplementaryInterface,
+) -> Result<()> {
+    emit(
+        tx,
+        Kind::Interface,
+        s.interface.id,
+        Some(project),
+        action,
+        Some(s),
+    )
+}
+
 impl Service {
     /// `supplementary_create`: a supplementary interface on a parent.
     pub async fn supplementary_create(
@@ -599,7 +618,9 @@ impl Service {
     ) -> Result<SupplementaryInterface> {
         let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            create_tx(tx, p, parent, &spec, policy)
+            let s = create_tx(tx, p, parent, &spec, policy)?;
+            emit_supplementary(tx, p, Action::Create, &s)?;
+            Ok(s)
         })
         .await
     }
@@ -617,7 +638,11 @@ impl Service {
     ) -> Result<Vec<SupplementaryInterface>> {
         let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            batch_create_tx(tx, p, parent, &spec, count, policy)
+            let all = batch_create_tx(tx, p, parent, &spec, count, policy)?;
+            for s in &all {
+                emit_supplementary(tx, p, Action::Create, s)?;
+            }
+            Ok(all)
         })
         .await
     }
@@ -674,7 +699,9 @@ impl Service {
     ) -> Result<SupplementaryInterface> {
         let policy = self.port_policy(caller);
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            update_supplementary_tx(tx, p, id, &patch, policy)
+            let s = update_supplementary_tx(tx, p, id, &patch, policy)?;
+            emit_supplementary(tx, p, Action::Update, &s)?;
+            Ok(s)
         })
         .await
     }
@@ -688,7 +715,8 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<()> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            delete_tx(tx, p, id)
+            delete_tx(tx, p, id)?;
+            emit_deleted(tx, Kind::Interface, id, Some(p))
         })
         .await
     }
@@ -704,7 +732,9 @@ impl Service {
     ) -> Result<SupplementaryInterface> {
         let cloud_admin = caller.user.is_cloud_admin;
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            attach_tx(tx, p, id, &req, cloud_admin)
+            let s = attach_tx(tx, p, id, &req, cloud_admin)?;
+            emit_supplementary(tx, p, Action::Attach, &s)?;
+            Ok(s)
         })
         .await
     }
@@ -718,7 +748,9 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<SupplementaryInterface> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            detach_tx(tx, p, id)
+            let s = detach_tx(tx, p, id)?;
+            emit_supplementary(tx, p, Action::Detach, &s)?;
+            Ok(s)
         })
         .await
     }
@@ -733,7 +765,11 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<Vec<SupplementaryInterface>> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            migrate_tx(tx, p, parent, &ids)
+            let all = migrate_tx(tx, p, parent, &ids)?;
+            for s in &all {
+                emit_supplementary(tx, p, Action::Attach, s)?;
+            }
+            Ok(all)
         })
         .await
     }
@@ -748,7 +784,9 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<SupplementaryInterface> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            tags_tx(tx, p, id, &change)
+            let s = tags_tx(tx, p, id, &change)?;
+            emit_supplementary(tx, p, Action::Update, &s)?;
+            Ok(s)
         })
         .await
     }

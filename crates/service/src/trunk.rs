@@ -16,9 +16,11 @@
 //! backed by the index `interfaces_parent_vlan`); one trunk per parent is
 //! backed by the unique index `trunks_parent`.
 
+use crate::feed::emit_kind;
 use crate::interface::owned_interface;
 use crate::supplementary::{self, SupplementaryAttach, DEVICE_OWNER};
 use crate::{Caller, Need, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::rules;
@@ -358,7 +360,9 @@ impl Service {
             };
             tx.trunk_insert(&row)?;
             add_subports_tx(tx, p, &parent, &subports)?;
-            assemble(tx, row, parent)
+            let t = assemble(tx, row, parent)?;
+            emit_kind(tx, "trunk", &t.id, Some(p), Action::Create, Some(&t))?;
+            Ok(t)
         })
         .await
     }
@@ -388,7 +392,9 @@ impl Service {
             }
             row.updated_at = now();
             tx.trunk_update(&row)?;
-            assemble(tx, row, parent)
+            let t = assemble(tx, row, parent)?;
+            emit_kind(tx, "trunk", &t.id, Some(p), Action::Update, Some(&t))?;
+            Ok(t)
         })
         .await
     }
@@ -407,7 +413,9 @@ impl Service {
             let (row, parent) = find(tx, p, &id, true)?;
             trunk_disabled(&row)?;
             add_subports_tx(tx, p, &parent, &subports)?;
-            assemble(tx, row, parent)
+            let t = assemble(tx, row, parent)?;
+            emit_kind(tx, "trunk", &t.id, Some(p), Action::Attach, Some(&t))?;
+            Ok(t)
         })
         .await
     }
@@ -426,7 +434,9 @@ impl Service {
             let (row, parent) = find(tx, p, &id, true)?;
             trunk_disabled(&row)?;
             remove_subports_tx(tx, p, &row.id, &parent, &ids)?;
-            assemble(tx, row, parent)
+            let t = assemble(tx, row, parent)?;
+            emit_kind(tx, "trunk", &t.id, Some(p), Action::Detach, Some(&t))?;
+            Ok(t)
         })
         .await
     }
@@ -445,7 +455,8 @@ impl Service {
             for i in children(tx, parent.id)? {
                 release_subport(tx, i)?;
             }
-            tx.trunk_delete(&row.id)
+            tx.trunk_delete(&row.id)?;
+            emit_kind::<()>(tx, "trunk", &row.id, Some(p), Action::Delete, None)
         })
         .await
     }

@@ -8,7 +8,9 @@
 //! user's other tokens, as Keystone does.
 
 use crate::auth::{Caller, Origin};
+use crate::feed::{emit, emit_deleted};
 use crate::{require_cloud_admin, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::UserId;
 use nicplane_domain::model::{now, User};
 use nicplane_domain::{rules, Error, Kind, Result};
@@ -87,6 +89,7 @@ impl Service {
                     tx.user_set_password(id, h)?;
                     tx.tokens_delete_of_user(id, None)?;
                 }
+                emit(tx, Kind::User, id, None, Action::Update, Some(&user))?;
                 Ok(user)
             })
             .await;
@@ -114,7 +117,7 @@ impl Service {
                     rules::last_cloud_admin_kept(id, &user.name, &admins)?;
                 }
                 tx.user_delete(id)?;
-                Ok(())
+                emit_deleted(tx, Kind::User, id, None)
             })
             .await;
         self.tokens_changed();
@@ -167,10 +170,12 @@ impl Service {
         };
         let done = self
             .write(caller, &WriteOptions::dry_run(dry_run), move |tx| {
-                tx.user_get(id)?
+                let user = tx
+                    .user_get(id)?
                     .ok_or_else(|| Error::not_found(Kind::User, id))?;
                 tx.user_set_password(id, &hash)?;
-                tx.tokens_delete_of_user(id, keep.as_deref())
+                tx.tokens_delete_of_user(id, keep.as_deref())?;
+                emit(tx, Kind::User, id, None, Action::Update, Some(&user))
             })
             .await;
         self.tokens_changed();

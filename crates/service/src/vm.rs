@@ -1,6 +1,7 @@
 //! VMs: create (with a primary interface on the Default Network), start,
 //! stop, rename, delete.
 
+use crate::feed::{emit, emit_deleted};
 use crate::interface::{
     attach_to_vm, create_interface, delete_interface_row, derived_status, owned_interface,
     owned_vm, AttachSpec, Plug,
@@ -9,6 +10,7 @@ use crate::ipam::FixedIpRequest;
 use crate::network::{create_default_network, visible_network};
 use crate::PortPolicy;
 use crate::{Caller, Need, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::types::*;
@@ -285,6 +287,7 @@ pub fn vm_delete_tx(tx: &mut dyn Tx, project: &ProjectId, id: VmId) -> Result<()
     for mut i in detail.interfaces {
         if tx.interface_auto_delete(i.id)? {
             delete_interface_row(tx, &i)?;
+            emit_deleted(tx, Kind::Interface, i.id, Some(project))?;
         } else {
             i.vm_id = None;
             i.primary = false;
@@ -292,9 +295,41 @@ pub fn vm_delete_tx(tx: &mut dyn Tx, project: &ProjectId, id: VmId) -> Result<()
             i.device_owner = String::new();
             i.updated_at = now();
             tx.interface_update(&i)?;
+            emit(
+                tx,
+                Kind::Interface,
+                i.id,
+                Some(project),
+                Action::Detach,
+                Some(&i),
+            )?;
         }
     }
-    tx.vm_delete(id)
+    tx.vm_delete(id)?;
+    emit_deleted(tx, Kind::Vm, id, Some(project))
+}
+
+/// Record a VM's creation and the interfaces it was created with.
+pub(crate) fn emit_vm_created(tx: &mut dyn Tx, project: &ProjectId, vm: &VmDetail) -> Result<()> {
+    emit(
+        tx,
+        Kind::Vm,
+        vm.vm.id,
+        Some(project),
+        Action::Create,
+        Some(&vm.vm),
+    )?;
+    for i in &vm.interfaces {
+        emit(
+            tx,
+            Kind::Interface,
+            i.id,
+            Some(project),
+            Action::Attach,
+            Some(i),
+        )?;
+    }
+    Ok(())
 }
 
 impl Service {
@@ -340,7 +375,9 @@ impl Service {
         let limit = self.config.interface_limit;
         let owner = device_owner.to_string();
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            vm_create_tx(tx, p, &spec, &nics, &owner, limit, policy)
+            let vm = vm_create_tx(tx, p, &spec, &nics, &owner, limit, policy)?;
+            emit_vm_created(tx, p, &vm)?;
+            Ok(vm)
         })
         .await
     }
@@ -365,6 +402,7 @@ impl Service {
             }
             vm.updated_at = now();
             tx.vm_update(&vm)?;
+            emit(tx, Kind::Vm, vm.id, Some(p), Action::Update, Some(&vm))?;
             vm_detail(tx, vm)
         })
         .await
@@ -403,7 +441,13 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<VmDetail> {
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            vm_power_tx(tx, p, id, state)
+            let vm = vm_power_tx(tx, p, id, state)?;
+            let action = match state {
+                PowerState::Running => Action::Start,
+                PowerState::Stopped => Action::Stop,
+            };
+            emit(tx, Kind::Vm, vm.vm.id, Some(p), action, Some(&vm.vm))?;
+            Ok(vm)
         })
         .await
     }

@@ -22,6 +22,7 @@
 
 pub mod capacity;
 pub mod credential_job;
+pub mod feed;
 pub mod host;
 pub mod metrics;
 pub mod neutron;
@@ -36,6 +37,7 @@ pub mod user_auth;
 
 pub use capacity::*;
 pub use credential_job::*;
+pub use feed::*;
 pub use host::*;
 pub use neutron::*;
 pub use quota::*;
@@ -232,6 +234,31 @@ impl Store {
         })
         .await
         .map_err(|e| Error::internal(format!("read task failed: {e}")))?
+    }
+
+    /// Whether events get their numbers from a background sequencer
+    /// ([`Store::feed_sequence`], PostgreSQL) rather than in the write itself
+    /// (SQLite).
+    pub fn feed_sequenced_in_background(&self) -> bool {
+        matches!(&*self.inner, Backend::Postgres(_))
+    }
+
+    /// One round of the change feed's sequencer (PostgreSQL; see
+    /// `postgres::PgStore::feed_sequence`). On SQLite, where writes number
+    /// their own events, it only reports the newest number.
+    pub async fn feed_sequence(&self) -> Result<postgres::FeedRound> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || match &*inner {
+            Backend::Sqlite(s) => s.read(|tx| {
+                Ok(postgres::FeedRound {
+                    newest: tx.events_bounds()?.map(|b| b.newest),
+                    ..Default::default()
+                })
+            }),
+            Backend::Postgres(pg) => pg.feed_sequence(),
+        })
+        .await
+        .map_err(|e| Error::internal(format!("feed task failed: {e}")))?
     }
 
     /// The store's own metrics (see [`metrics`]).

@@ -42,6 +42,7 @@ pub trait Tx:
     + crate::neutron::NeutronTx
     + crate::user_auth::UserAuthTx
     + crate::host::HostTx
+    + crate::feed::FeedTx
 {
     fn ping(&mut self) -> Result<()>;
 

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod host;
 pub mod network;
@@ -227,6 +228,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(supplementary::credential_delete))
         .routes(routes!(host::host_list, host::host_create))
+        .routes(routes!(events::event_list))
 }
 
 /// The native routes, the OpenAPI document and the health checks.

@@ -109,7 +109,7 @@ const CONFLICT: ErrorAnswer = ErrorAnswer {
 const TOO_MANY_REQUESTS: ErrorAnswer = ErrorAnswer {
     status: 429,
     name: "TooManyRequests",
-    description: "Too many failed logins or password checks; retry after `Retry-After` seconds.",
+    description: "Too many failed logins or password checks, or too many clients waiting for events; retry after `Retry-After` seconds.",
 };
 const UNAVAILABLE: ErrorAnswer = ErrorAnswer {
     status: 503,
@@ -215,7 +215,7 @@ fn complete(method: HttpMethod, op: &mut Operation, path_params: bool) {
     if write {
         errors.push(&CONFLICT);
     }
-    if PASSWORD_OPERATIONS.contains(&id.as_str()) {
+    if PASSWORD_OPERATIONS.contains(&id.as_str()) || id == "event_list" {
         errors.push(&TOO_MANY_REQUESTS);
     }
     errors.push(&UNAVAILABLE);

@@ -107,6 +107,23 @@ pub enum ClientCommand {
     /// Hosts whose agents realize VMs (cloud admin).
     #[command(subcommand)]
     Host(HostCmd),
+    /// The change feed: who changed what (the current project's events, or
+    /// with --all every project's the user may see; the cloud admin's --all
+    /// is the whole cloud).
+    Events {
+        /// Show the events after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// At most this many events per page (1 to 1000).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Keep waiting for new events and print them as they come.
+        #[arg(long)]
+        follow: bool,
+        /// Every project's events, not only the current project's.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -120,6 +137,71 @@ pub enum HostCmd {
         #[arg(long = "data-center", alias = "dc")]
         data_center: Option<String>,
     },
+}
+
+/// How long `nicplane events --follow` waits in one request (under the
+/// client's request timeout).
+const FOLLOW_WAIT_SECS: u64 = 30;
+
+fn events_table(events: &[nicplane_domain::feed::Event]) -> Table {
+    let mut t = Table::new(&["SEQ", "TIME", "USER", "VIA", "ACTION", "KIND", "ID"]);
+    for e in events {
+        t.row(vec![
+            e.seq.to_string(),
+            e.at.clone(),
+            e.actor.user_name.clone(),
+            e.actor.dialect.clone(),
+            e.action.clone(),
+            e.kind.clone(),
+            e.resource_id.clone(),
+        ]);
+    }
+    t
+}
+
+fn events_cmd(
+    ctx: &mut Ctx,
+    after: u64,
+    limit: Option<u32>,
+    follow: bool,
+    all: bool,
+) -> Result<()> {
+    let project = if all { None } else { Some(ctx.project()?) };
+    let page = ctx.client.events(after, limit, None, project.as_deref())?;
+    if page.truncated {
+        eprintln!(
+            "note: events after {after} were removed by the retention; the oldest kept is {}",
+            page.oldest.unwrap_or_default()
+        );
+    }
+    if !follow {
+        return ctx.out(&page, || events_table(&page.events));
+    }
+    let mut next = page.next;
+    let mut events = page.events;
+    loop {
+        for e in &events {
+            if ctx.g.json {
+                println!("{}", serde_json::to_string(e)?);
+            } else {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    e.seq,
+                    e.at,
+                    e.actor.user_name,
+                    e.actor.dialect,
+                    e.action,
+                    e.kind,
+                    e.resource_id
+                );
+            }
+        }
+        let page = ctx
+            .client
+            .events(next, limit, Some(FOLLOW_WAIT_SECS), project.as_deref())?;
+        next = page.next;
+        events = page.events;
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -807,6 +889,12 @@ fn execute(cmd: ClientCommand, g: Global) -> Result<()> {
         ClientCommand::Supplementary(c) => huawei::supplementary_cmd(&mut ctx, c),
         ClientCommand::Credential(c) => huawei::credential_cmd(&mut ctx, c),
         ClientCommand::Quota(c) => quota_cmd(&mut ctx, c),
+        ClientCommand::Events {
+            after,
+            limit,
+            follow,
+            all,
+        } => events_cmd(&mut ctx, after, limit, follow, all),
         ClientCommand::SecurityGroup(SgCmd::List) => {
             let p = ctx.project()?;
             let sgs = ctx.client.security_groups(&p)?;

@@ -50,6 +50,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../../migrations/postgres/0013_router_revisions_tags.sql"),
     ),
+    (
+        14,
+        include_str!("../../migrations/postgres/0014_events.sql"),
+    ),
     (15, include_str!("../../migrations/postgres/0015_hosts.sql")),
     (
         16,

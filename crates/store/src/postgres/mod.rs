@@ -412,3 +412,85 @@ fn backoff(attempt: u32) -> Duration {
     let half = full / 2;
     half + half.mul_f64(rand::thread_rng().gen::<f64>())
 }
+
+/// Key of the advisory lock the change feed's sequencer takes in each of
+/// its short transactions ("nicfeeds" in ASCII): one server numbers events
+/// at a time.
+pub const FEED_SEQUENCER_LOCK_KEY: i64 = 0x6e69_6366_6565_6473;
+/// Most events one sequencing transaction numbers.
+pub const FEED_SEQUENCE_BATCH: i64 = 10_000;
+
+/// What one sequencer round did and saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedRound {
+    /// Events numbered by this round (0 when another server holds the lock).
+    pub sequenced: u64,
+    /// The newest number given so far.
+    pub newest: Option<u64>,
+    /// When the oldest event still without a number was written (Unix ms).
+    pub oldest_unsequenced_ms: Option<i64>,
+}
+
+impl PgStore {
+    /// One round of the change feed's sequencer (blocking), in its own
+    /// `READ COMMITTED` transaction:
+    ///
+    /// ```sql
+    /// SELECT pg_try_advisory_xact_lock(FEED_SEQUENCER_LOCK_KEY);
+    /// -- only when the lock was granted; each statement sees every commit
+    /// -- made before it started, the previous round's included:
+    /// WITH base AS (SELECT COALESCE(MAX(seq), 0) AS m FROM events),
+    ///      next AS (SELECT id, row_number() OVER (ORDER BY id) AS n
+    ///               FROM events WHERE seq IS NULL ORDER BY id LIMIT $1)
+    /// UPDATE events e SET seq = base.m + next.n FROM base, next WHERE e.id = next.id;
+    /// ```
+    ///
+    /// Rounds run one at a time (the lock) and each numbers only rows that
+    /// committed before it, after every number already given: an event
+    /// that commits late gets a number above every visible one, so a
+    /// reader following `seq > after` never skips it (docs/feed.md).
+    pub fn feed_sequence(&self) -> Result<FeedRound> {
+        let mut lease = self.pool.get()?;
+        let result = (|| -> std::result::Result<FeedRound, ::postgres::Error> {
+            let mut tx = lease
+                .conn()
+                .client
+                .build_transaction()
+                .isolation_level(::postgres::IsolationLevel::ReadCommitted)
+                .start()?;
+            let granted: bool = tx
+                .query_one(
+                    "SELECT pg_try_advisory_xact_lock($1)",
+                    &[&FEED_SEQUENCER_LOCK_KEY],
+                )?
+                .get(0);
+            let mut sequenced = 0;
+            if granted {
+                sequenced = tx.execute(
+                    "WITH base AS (SELECT COALESCE(MAX(seq), 0) AS m FROM events), \
+                     next AS (SELECT id, row_number() OVER (ORDER BY id) AS n \
+                              FROM events WHERE seq IS NULL ORDER BY id LIMIT $1) \
+                     UPDATE events e SET seq = base.m + next.n FROM base, next WHERE e.id = next.id",
+                    &[&FEED_SEQUENCE_BATCH],
+                )?;
+            }
+            let row = tx.query_one(
+                "SELECT (SELECT MAX(seq) FROM events), \
+                 (SELECT MIN(at_ms) FROM events WHERE seq IS NULL)",
+                &[],
+            )?;
+            let newest: Option<i64> = row.get(0);
+            let oldest: Option<i64> = row.get(1);
+            tx.commit()?;
+            Ok(FeedRound {
+                sequenced,
+                newest: newest.and_then(|n| u64::try_from(n).ok()),
+                oldest_unsequenced_ms: oldest,
+            })
+        })();
+        result.map_err(|e| {
+            let f = classify(&e);
+            self.broke(&mut lease, f).error
+        })
+    }
+}

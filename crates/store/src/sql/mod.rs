@@ -30,6 +30,7 @@
 
 mod capacity;
 mod credential_job;
+mod feed;
 mod host;
 mod neutron;
 mod quota;
@@ -205,6 +206,13 @@ pub trait Exec {
 
     /// Run `sql` and answer the number of rows it changed.
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64>;
+
+    /// Whether a write numbers its own events (SQLite: one writer, so the
+    /// write order is the commit order). PostgreSQL leaves the number to the
+    /// sequencer (`postgres::feed`).
+    fn numbers_events_in_write(&self) -> bool {
+        false
+    }
 
     /// Whether reads that decide a write lock the rows they read (PostgreSQL
     /// inside a writing transaction). When false, [`Exec::for_update`] is
@@ -541,6 +549,10 @@ pub struct SqlTx<E: Exec> {
     locked: HashSet<Lock>,
     /// The transaction's time (Unix seconds), read once.
     now: Option<i64>,
+    /// Who this transaction's events are by (`FeedTx::feed_actor`).
+    actor: Option<nicplane_domain::feed::Actor>,
+    /// Events appended in this transaction.
+    appended: u32,
 }
 
 impl<E: Exec> SqlTx<E> {
@@ -549,6 +561,8 @@ impl<E: Exec> SqlTx<E> {
             exec,
             locked: HashSet::new(),
             now: None,
+            actor: None,
+            appended: 0,
         }
     }
 

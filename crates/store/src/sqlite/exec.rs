@@ -134,6 +134,11 @@ impl Exec for SqliteExec<'_> {
     fn row_locks(&self) -> bool {
         false
     }
+
+    /// The one writer numbers each event as it writes it.
+    fn numbers_events_in_write(&self) -> bool {
+        true
+    }
 }
 
 /// Map a SQLite error to the domain error, decoding constraint violations.

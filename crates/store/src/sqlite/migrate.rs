@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../../migrations/sqlite/0013_router_revisions_tags.sql"),
     ),
+    (14, include_str!("../../migrations/sqlite/0014_events.sql")),
     (15, include_str!("../../migrations/sqlite/0015_hosts.sql")),
     (
         16,

@@ -173,7 +173,7 @@
     state.vm = null;
     state.networks = new Map();
     // Drop what the previous user saw, so nothing of it lingers in hidden views.
-    for (const id of ['vm-table-body', 'quota-table-body', 'vm-actions', 'vm-summary', 'vm-interfaces-body', 'networks-by-dc', 'edit-interfaces', 'project-switcher']) {
+    for (const id of ['activity-table-body', 'vm-table-body', 'quota-table-body', 'vm-actions', 'vm-summary', 'vm-interfaces-body', 'networks-by-dc', 'edit-interfaces', 'project-switcher']) {
       $(id).replaceChildren();
     }
     $('whoami').textContent = '';
@@ -221,6 +221,7 @@
     if (parts[0] === 'login') return { page: 'login' };
     if (parts[0] === 'p' && parts[1]) {
       if (parts[2] === 'networks') return { page: 'networks', project: parts[1] };
+      if (parts[2] === 'activity') return { page: 'activity', project: parts[1] };
       if (parts[2] === 'vms' && parts[3]) return { page: 'vm', project: parts[1], vm: parts[3] };
       return { page: 'vms', project: parts[1] };
     }
@@ -235,6 +236,7 @@
   const vmsHash = () => `#/p/${enc(state.projectId)}/vms`;
   const vmHash = (id) => `#/p/${enc(state.projectId)}/vms/${enc(id)}`;
   const networksHash = () => `#/p/${enc(state.projectId)}/networks`;
+  const activityHash = () => `#/p/${enc(state.projectId)}/activity`;
 
   async function render() {
     const seq = ++state.renderSeq;
@@ -269,6 +271,7 @@
       renderTopbar(route.page);
       if (route.page === 'vm') await renderVm(route.vm, seq);
       else if (route.page === 'networks') await renderNetworks(seq);
+      else if (route.page === 'activity') await renderActivity(seq);
       else await renderVmList(seq);
       if (flash && seq === state.renderSeq) notify('page', flash.kind, flash.message);
     } catch (e) {
@@ -284,9 +287,11 @@
     $('role-badge').textContent = r ? ROLE_TITLES[r] || r : '';
     $('nav-vms').href = vmsHash();
     $('nav-networks').href = networksHash();
+    $('nav-activity').href = activityHash();
     const current = (el, on) => (on ? el.setAttribute('aria-current', 'page') : el.removeAttribute('aria-current'));
     current($('nav-vms'), page === 'vms' || page === 'vm');
     current($('nav-networks'), page === 'networks');
+    current($('nav-activity'), page === 'activity');
   }
 
   // -------------------------------------------------------------- login --
@@ -886,6 +891,29 @@
       await refreshVm();
       notify('edit', 'success', `Released public IP ${iface.public_ip}.`);
     });
+  }
+
+  // ----------------------------------------------------------- activity --
+
+  /** Most events the Activity page shows. */
+  const ACTIVITY_ROWS = 100;
+
+  /** The project's newest events from the change feed, newest first. */
+  async function renderActivity(seq) {
+    const page = await api('GET', `/v1/events?latest=true&limit=${ACTIVITY_ROWS}&project_id=${enc(state.projectId)}`);
+    if (seq !== state.renderSeq) return;
+    showView('activity-view');
+    const rows = page.events.slice().reverse().map((e) => h('tr', {
+      dataset: { testid: 'activity-row', seq: String(e.seq), kind: e.kind, action: e.action },
+    },
+    h('td', {}, h('time', { datetime: e.at }, e.at.replace('T', ' ').replace('Z', ' UTC'))),
+    h('td', { dataset: { testid: 'activity-user' } }, e.actor.user_name),
+    h('td', {}, e.actor.dialect),
+    h('td', { dataset: { testid: 'activity-action' } }, e.action),
+    h('td', { dataset: { testid: 'activity-kind' } }, e.kind.replace(/_/g, ' ')),
+    h('td', { class: 'mono' }, e.resource_id)));
+    $('activity-table-body').replaceChildren(...(rows.length ? rows
+      : [h('tr', {}, h('td', { colspan: '6', class: 'empty' }, 'No changes recorded yet.'))]));
   }
 
   // ----------------------------------------------------------- networks --

@@ -1,0 +1,49 @@
+//! The change feed: `GET /v1/events` (docs/feed.md).
+
+use super::admin::project;
+use super::error::ApiResult;
+use super::extract::{Auth, Query};
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use nicplane_service::feed::{EventPage, EventQuery};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Answer the events after this `seq` (the previous page's `next`;
+    /// default 0: from the oldest kept).
+    pub after: Option<u64>,
+    /// At most this many events (default 100, at most 1000).
+    pub limit: Option<u32>,
+    /// When there is no event after `after`, wait up to this many seconds
+    /// (at most 60) for one before answering an empty page.
+    pub wait: Option<u64>,
+    /// Only this project's events (a member's, or the cloud admin's choice).
+    pub project_id: Option<String>,
+    /// `true`: the newest `limit` events (oldest first) instead of those
+    /// after `after`; never waits (the console's Activity page).
+    pub latest: Option<bool>,
+}
+
+/// The change feed: the events the caller may see after `after`, in order.
+/// The cloud admin sees every event; a project's members (readers too) see
+/// the project's. A long poll: with `wait`, an empty answer comes only
+/// after that many seconds without a new event.
+#[utoipa::path(get, path = "/v1/events", operation_id = "event_list", tag = "events",
+    params(EventsQuery), responses((status = 200, body = EventPage)))]
+pub async fn event_list(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<Json<EventPage>> {
+    let query = EventQuery {
+        after: q.after.unwrap_or(0),
+        limit: q.limit,
+        wait: q.wait,
+        project: q.project_id.as_deref().map(project).transpose()?,
+        latest: q.latest.unwrap_or(false),
+    };
+    Ok(Json(s.service.events_list(&c, query).await?))
+}
