@@ -69,6 +69,7 @@ impl Kind {
             Kind::Flavor => "flavor",
             Kind::Tag => "tag",
             Kind::Router => "router",
+            Kind::Host => "host",
         }
     }
 

@@ -10,8 +10,10 @@
 //! (`public_ip::take_public_address`). Every use case is one transaction;
 //! the rules are `rules::external_network_*`, `pool_deletable`.
 
+use crate::feed::{emit, emit_deleted, emit_kind};
 use crate::network::network_delete_tx;
 use crate::{require_cloud_admin, Caller, Need, Service, WriteOptions};
+use nicplane_domain::feed::Action;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::rules;
@@ -19,6 +21,9 @@ use nicplane_domain::types::{check_text, Name, NetworkKind};
 use nicplane_domain::{Error, Kind, Result};
 use nicplane_store::Tx;
 use serde::{Deserialize, Serialize};
+
+/// The change feed's kind of an external network.
+const KIND: &str = "external_network";
 
 /// An external network to create.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -239,8 +244,12 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<ExternalNetwork> {
         rules::external_network_flag(caller.user.is_cloud_admin, "create")?;
-        self.write(caller, opts, move |tx| create_tx(tx, owner.as_ref(), &spec))
-            .await
+        self.write(caller, opts, move |tx| {
+            let n = create_tx(tx, owner.as_ref(), &spec)?;
+            emit_kind(tx, KIND, n.id, None, Action::Create, Some(&n))?;
+            Ok(n)
+        })
+        .await
     }
 
     /// `external_network_update` (cloud admin): name and description.
@@ -252,8 +261,12 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<ExternalNetwork> {
         require_cloud_admin(caller)?;
-        self.write(caller, opts, move |tx| update_tx(tx, id, &patch))
-            .await
+        self.write(caller, opts, move |tx| {
+            let n = update_tx(tx, id, &patch)?;
+            emit_kind(tx, KIND, n.id, None, Action::Update, Some(&n))?;
+            Ok(n)
+        })
+        .await
     }
 
     /// `external_network_delete` (cloud admin).
@@ -264,7 +277,12 @@ impl Service {
         opts: &WriteOptions,
     ) -> Result<ExternalNetwork> {
         require_cloud_admin(caller)?;
-        self.write(caller, opts, move |tx| delete_tx(tx, id)).await
+        self.write(caller, opts, move |tx| {
+            let n = delete_tx(tx, id)?;
+            emit_kind::<()>(tx, KIND, n.id, None, Action::Delete, None)?;
+            Ok(n)
+        })
+        .await
     }
 
     /// `external_network_flag`: a network of the project becomes external.
@@ -278,7 +296,11 @@ impl Service {
     ) -> Result<ExternalNetwork> {
         let cloud_admin = caller.user.is_cloud_admin;
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            flag_tx(tx, p, id, cloud_admin, &patch)
+            let n = flag_tx(tx, p, id, cloud_admin, &patch)?;
+            // The project's network is gone; the external network has its id.
+            emit_deleted(tx, Kind::Network, id, Some(p))?;
+            emit_kind(tx, KIND, n.id, None, Action::Create, Some(&n))?;
+            Ok(n)
         })
         .await
     }
@@ -295,7 +317,10 @@ impl Service {
     ) -> Result<Network> {
         let cloud_admin = caller.user.is_cloud_admin;
         self.project_write(caller, project, Need::Write, opts, move |tx, p| {
-            unflag_tx(tx, p, id, cloud_admin, &patch)
+            let n = unflag_tx(tx, p, id, cloud_admin, &patch)?;
+            emit_kind::<()>(tx, KIND, id, None, Action::Delete, None)?;
+            emit(tx, Kind::Network, n.id, Some(p), Action::Create, Some(&n))?;
+            Ok(n)
         })
         .await
     }

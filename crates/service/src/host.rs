@@ -327,6 +327,14 @@ impl Service {
                 ));
             }
             tx.host_insert(&host, &hash)?;
+            crate::feed::emit(
+                tx,
+                Kind::Host,
+                host.id,
+                None,
+                nicplane_domain::feed::Action::Create,
+                Some(&host),
+            )?;
             Ok(HostCreated {
                 host: host.clone(),
                 credential: credential.clone(),
