@@ -79,7 +79,15 @@ impl Service {
                     tx.quota_set(&p, *r, *limit)?;
                 }
                 let usage = tx.quota_get(&p)?;
-                crate::feed::emit_kind(tx, "quota", &p, Some(&p), Action::Update, Some(&usage))?;
+                crate::feed::emit_kind(
+                    tx,
+                    "quota",
+                    &p,
+                    Some(&p),
+                    Action::Update,
+                    // An event's resource is an object: the project's quotas.
+                    Some(&serde_json::json!({ "quotas": &usage })),
+                )?;
                 Ok(usage)
             })
             .await?;
@@ -113,7 +121,15 @@ impl Service {
             authorize(tx, &c, &p, Need::Administer)?;
             tx.quota_reset(&p)?;
             let usage = tx.quota_get(&p)?;
-            crate::feed::emit_kind(tx, "quota", &p, Some(&p), Action::Update, Some(&usage))
+            crate::feed::emit_kind(
+                tx,
+                "quota",
+                &p,
+                Some(&p),
+                Action::Update,
+                // An event's resource is an object: the project's quotas.
+                Some(&serde_json::json!({ "quotas": &usage })),
+            )
         })
         .await
     }
