@@ -72,45 +72,59 @@ async fn subnet(store: &Store, cidr: &str) -> Result<SubnetId> {
                 created_at: t,
             };
             tx.project_insert(&p)?;
-            let n = Network {
-                id: NetworkId::new(),
-                project_id: Some(p.id.clone()),
-                data_center_id: dc.id,
-                name: "bench".into(),
-                description: String::new(),
-                kind: NetworkKind::Standard,
-                shared: false,
-                is_default: false,
-                created_at: t,
-                updated_at: t,
-            };
-            tx.network_insert(&n)?;
-            let space = AddressSpace::new(cidr)?;
-            let pools = ipam::subtract(&[space.host_range()], 1);
-            let s = Subnet {
-                id: SubnetId::new(),
-                network_id: n.id,
-                project_id: Some(p.id.clone()),
-                name: "bench".into(),
-                ip_version: space.version(),
-                cidr,
-                gateway_ip: Some(space.default_gateway()?),
-                allocation_pools: vec![],
-                free_addresses: String::new(),
-                created_at: t,
-                updated_at: t,
-                description: String::new(),
-                enable_dhcp: true,
-                dns_nameservers: vec![],
-                host_routes: vec![],
-                ipv6_ra_mode: None,
-                ipv6_address_mode: None,
-            };
-            tx.subnet_insert(&s, &pools, ipam::total(&pools))?;
+            let (_, s) = network_with_subnet(tx, &p.id, dc.id, "bench", cidr)?;
             Ok(s.id)
         })
         .await
         .map_err(|e| anyhow!("{e}"))
+}
+
+/// A standard network named `name` with one subnet of `cidr` (gateway first,
+/// the rest free), written straight through the store.
+pub(crate) fn network_with_subnet(
+    tx: &mut dyn nicplane_store::Tx,
+    project: &ProjectId,
+    data_center: DataCenterId,
+    name: &str,
+    cidr: IpNet,
+) -> nicplane_domain::Result<(Network, Subnet)> {
+    let t = now();
+    let n = Network {
+        id: NetworkId::new(),
+        project_id: Some(project.clone()),
+        data_center_id: data_center,
+        name: name.into(),
+        description: String::new(),
+        kind: NetworkKind::Standard,
+        shared: false,
+        is_default: false,
+        created_at: t,
+        updated_at: t,
+    };
+    tx.network_insert(&n)?;
+    let space = AddressSpace::new(cidr)?;
+    let pools = ipam::subtract(&[space.host_range()], 1);
+    let s = Subnet {
+        id: SubnetId::new(),
+        network_id: n.id,
+        project_id: Some(project.clone()),
+        name: name.into(),
+        ip_version: space.version(),
+        cidr,
+        gateway_ip: Some(space.default_gateway()?),
+        allocation_pools: vec![],
+        free_addresses: String::new(),
+        created_at: t,
+        updated_at: t,
+        description: String::new(),
+        enable_dhcp: true,
+        dns_nameservers: vec![],
+        host_routes: vec![],
+        ipv6_ra_mode: None,
+        ipv6_address_mode: None,
+    };
+    tx.subnet_insert(&s, &pools, ipam::total(&pools))?;
+    Ok((n, s))
 }
 
 /// Take `n` addresses, `BATCH` per transaction; returns allocations/s.

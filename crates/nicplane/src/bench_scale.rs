@@ -12,10 +12,10 @@ use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use ipnet::IpNet;
 use nicplane_domain::ids::*;
-use nicplane_domain::ipam::{self, AddressSpace};
+use nicplane_domain::ipam::AddressSpace;
 use nicplane_domain::model::*;
 use nicplane_domain::quota::QuotaResource;
-use nicplane_domain::types::{InterfaceStatus, MacAddr, NetworkKind};
+use nicplane_domain::types::{InterfaceStatus, MacAddr};
 use nicplane_store::{Store, StoreOptions};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -190,42 +190,8 @@ async fn fill(db: &Path, n: u64) -> Result<()> {
             };
             tx.project_insert(&p)?;
             tx.quota_set(&p.id, QuotaResource::Port, -1)?;
-            let net = Network {
-                id: NetworkId::new(),
-                project_id: Some(p.id.clone()),
-                data_center_id: dc.id,
-                name: "scale".into(),
-                description: String::new(),
-                kind: NetworkKind::Standard,
-                shared: false,
-                is_default: false,
-                created_at: t,
-                updated_at: t,
-            };
-            tx.network_insert(&net)?;
             let cidr: IpNet = "10.0.0.0/8".parse().expect("a valid CIDR");
-            let space = AddressSpace::new(cidr)?;
-            let pools = ipam::subtract(&[space.host_range()], 1);
-            let s = Subnet {
-                id: SubnetId::new(),
-                network_id: net.id,
-                project_id: Some(p.id.clone()),
-                name: "scale".into(),
-                ip_version: 4,
-                cidr,
-                gateway_ip: Some(space.default_gateway()?),
-                allocation_pools: vec![],
-                free_addresses: String::new(),
-                created_at: t,
-                updated_at: t,
-                description: String::new(),
-                enable_dhcp: true,
-                dns_nameservers: vec![],
-                host_routes: vec![],
-                ipv6_ra_mode: None,
-                ipv6_address_mode: None,
-            };
-            tx.subnet_insert(&s, &pools, ipam::total(&pools))?;
+            let (net, s) = crate::bench::network_with_subnet(tx, &p.id, dc.id, "scale", cidr)?;
             Ok((p.id, net.id, s, dc.id))
         })
         .await
