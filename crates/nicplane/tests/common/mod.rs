@@ -12,6 +12,7 @@
 
 #![allow(dead_code)]
 
+pub mod dataplane;
 pub mod fixture;
 
 use nicplane_client::{Client, ClientError};

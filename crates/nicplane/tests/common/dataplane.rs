@@ -1,0 +1,252 @@
+//! Helpers of the data-plane tests (tests/agent*.rs): a host with its agent
+//! running, namespaces under a test prefix removed on drop, and probes of
+//! the kernel objects (links, addresses, ping).
+
+use super::Server;
+use nicplane_client::Client;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_nicplane");
+/// Polls of a condition before a test gives up (× [`POLL`]).
+pub const POLLS: u32 = 200;
+pub const POLL: Duration = Duration::from_millis(100);
+
+/// Whether this process runs as root; if not, the test prints why it does
+/// nothing.
+pub fn root_or_skip(test: &str) -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let root = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        == Some("0");
+    if !root {
+        eprintln!("SKIPPED {test}: the data-plane tests need root (network namespaces)");
+        return false;
+    }
+    assert!(
+        Command::new("ping").arg("-V").output().is_ok(),
+        "ping is missing: run scripts/dataplane-deps.sh (installs iputils-ping)"
+    );
+    true
+}
+
+pub fn netns_list() -> BTreeSet<String> {
+    let out = Command::new("ip")
+        .args(["-json", "netns", "list"])
+        .output()
+        .expect("ip");
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.trim().is_empty() {
+        return BTreeSet::new();
+    }
+    let v: Vec<Value> = serde_json::from_str(&text).expect("ip -json netns list");
+    v.iter()
+        .filter_map(|n| n["name"].as_str().map(String::from))
+        .collect()
+}
+
+/// A prefix no namespace uses; on drop, every namespace with it is removed.
+pub struct Prefix(pub String);
+
+impl Prefix {
+    pub fn new() -> Prefix {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let existing = netns_list();
+        for _ in 0..1000 {
+            let n = NEXT.fetch_add(1, Ordering::SeqCst);
+            let p = format!("t{:02x}", (std::process::id() + n * 37) % 256);
+            if !existing.iter().any(|e| e.starts_with(&format!("{p}-"))) {
+                return Prefix(p);
+            }
+        }
+        panic!("no free test prefix");
+    }
+    pub fn namespaces(&self) -> BTreeSet<String> {
+        netns_list()
+            .into_iter()
+            .filter(|n| n.starts_with(&format!("{}-", self.0)))
+            .collect()
+    }
+}
+
+impl Drop for Prefix {
+    fn drop(&mut self) {
+        for ns in self.namespaces() {
+            let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+        }
+    }
+}
+
+/// A running agent; killed (SIGKILL) on drop.
+pub struct Agent(pub Child);
+
+impl Agent {
+    pub fn start(server: &Server, credential: &str, host: &str, prefix: &Prefix) -> Agent {
+        let child = Command::new(BIN)
+            .args([
+                "agent",
+                "--url",
+                &server.url,
+                "--host",
+                host,
+                "--prefix",
+                &prefix.0,
+                "--interval-ms",
+                "100",
+            ])
+            .env("NICPLANE_AGENT_CREDENTIAL", credential)
+            .env_remove("NICPLANE_AGENT_CREDENTIAL_FILE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the agent");
+        Agent(child)
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `nicplane agent --once`: its output ("N changes").
+pub fn agent_once(server: &Server, credential: &str, host: &str, prefix: &Prefix) -> String {
+    let out = Command::new(BIN)
+        .args([
+            "agent",
+            "--url",
+            &server.url,
+            "--host",
+            host,
+            "--prefix",
+            &prefix.0,
+            "--once",
+        ])
+        .env("NICPLANE_AGENT_CREDENTIAL", credential)
+        .output()
+        .expect("run the agent once");
+    assert!(
+        out.status.success(),
+        "agent --once failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Poll until `f` holds (at most [`POLLS`] times).
+pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..POLLS {
+        if f() {
+            return;
+        }
+        std::thread::sleep(POLL);
+    }
+    panic!("gave up waiting: {what}");
+}
+
+pub fn ip_in(ns: &str, args: &[&str]) -> Output {
+    Command::new("ip")
+        .args(["-n", ns])
+        .args(args)
+        .output()
+        .expect("ip")
+}
+
+pub fn ping(from_ns: &str, to: &str) -> bool {
+    Command::new("ip")
+        .args(["netns", "exec", from_ns, "ping", "-c1", "-W1", to])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("ping")
+        .success()
+}
+
+/// A link of a namespace as `ip -json addr show` reports it.
+pub fn link(ns: &str, name: &str) -> Option<Value> {
+    let out = ip_in(ns, &["-json", "addr", "show", "dev", name]);
+    if !out.status.success() {
+        return None;
+    }
+    let v: Vec<Value> = serde_json::from_slice(&out.stdout).ok()?;
+    v.into_iter().next()
+}
+
+pub fn addrs(link: &Value) -> BTreeSet<String> {
+    link["addr_info"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|x| x["scope"] == "global")
+                .map(|x| format!("{}/{}", x["local"].as_str().unwrap(), x["prefixlen"]))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn short(id: &str) -> String {
+    id.chars().filter(|c| *c != '-').take(8).collect()
+}
+
+pub fn vm_ns(prefix: &Prefix, vm: &str) -> String {
+    format!("{}-vm-{}", prefix.0, short(vm))
+}
+
+/// A host registered by the cloud admin, with its agent running and live.
+pub struct Setup {
+    pub server: Server,
+    pub credential: String,
+    pub host: String,
+    pub prefix: Prefix,
+    pub agent: Option<Agent>,
+}
+
+pub fn setup(extra: &[&str]) -> Setup {
+    let server = Server::start(extra);
+    let cloud = server.admin();
+    let dc = cloud.data_centers().expect("dcs")[0].id.to_string();
+    let created = cloud.host_create("hv-1", &dc).expect("host create");
+    let credential = created["credential"]
+        .as_str()
+        .expect("credential")
+        .to_string();
+    let prefix = Prefix::new();
+    let agent = Agent::start(&server, &credential, "hv-1", &prefix);
+    wait_until("the host is live", || {
+        cloud.hosts().expect("hosts").iter().any(|h| h.live)
+    });
+    Setup {
+        server,
+        credential,
+        host: "hv-1".into(),
+        prefix,
+        agent: Some(agent),
+    }
+}
+
+/// Native status of an interface (lowercase, as the native API spells it).
+pub fn native_status(c: &Client, project: &str, iface: &str) -> String {
+    let v: Value = c
+        .get(&format!("/v1/projects/{project}/interfaces/{iface}"))
+        .expect("interface");
+    v["status"].as_str().expect("status").to_string()
+}
+
+pub fn fixed_ips(c: &Client, project: &str, iface: &str) -> Vec<String> {
+    let v: Value = c
+        .get(&format!("/v1/projects/{project}/interfaces/{iface}"))
+        .expect("interface");
+    v["fixed_ips"]
+        .as_array()
+        .expect("fixed_ips")
+        .iter()
+        .map(|f| f["ip_address"].as_str().expect("ip").to_string())
+        .collect()
+}
