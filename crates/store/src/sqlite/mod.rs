@@ -71,9 +71,11 @@ fn open_connection(path: &str, read_only: bool, sync: Synchronous) -> Result<Con
          PRAGMA cache_size = -65536;
          PRAGMA temp_store = MEMORY;
          PRAGMA wal_autocheckpoint = {};
+         PRAGMA journal_size_limit = {};
          PRAGMA query_only = {};",
         sync.pragma(),
         WRITER_CHECKPOINT_PAGES,
+        WAL_SIZE_LIMIT_BYTES,
         if read_only { 1 } else { 0 }
     ))
     .map_err(exec::decode)?;
@@ -90,6 +92,14 @@ const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// How often the checkpointer thread copies the WAL into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// How often, under continuous writes, the writer itself checkpoints between
+/// two groups so that the WAL starts over (see [`writer_loop`]).
+const WAL_RESTART_EVERY: Duration = Duration::from_secs(1);
+
+/// The size a WAL file is cut back to when it starts over
+/// (`PRAGMA journal_size_limit`): a burst's WAL does not stay on disk.
+const WAL_SIZE_LIMIT_BYTES: u64 = 64 << 20;
 
 /// Prepared statements cached per connection (more than all the store's queries).
 const STATEMENT_CACHE: usize = 512;
@@ -251,13 +261,28 @@ fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
     }
 }
 
+/// Run groups as they come. SQLite starts the WAL over only when a write
+/// begins after a checkpoint copied *every* frame; the checkpointer thread
+/// never gets there under continuous load (a group commits while it copies),
+/// so the WAL would grow without bound. Every [`WAL_RESTART_EVERY`] of
+/// continuous writes the writer checkpoints itself between two groups, when
+/// no frame can be added meanwhile: it copies only what the checkpointer has
+/// not (the last few hundred milliseconds), and the next group's write
+/// restarts the WAL from its beginning.
 fn writer_loop(
     conn: Connection,
     receiver: mpsc::Receiver<Job>,
     max_group: usize,
     metrics: &StoreMetrics,
 ) {
+    let mut last_restart = Instant::now();
     while let Ok(first) = receiver.recv() {
+        if last_restart.elapsed() >= WAL_RESTART_EVERY {
+            last_restart = Instant::now();
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "SQLite checkpoint on the writer failed");
+            }
+        }
         let mut batch = vec![first];
         while batch.len() < max_group {
             match receiver.try_recv() {
