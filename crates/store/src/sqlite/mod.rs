@@ -97,6 +97,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// two groups so that the WAL starts over (see [`writer_loop`]).
 const WAL_RESTART_EVERY: Duration = Duration::from_secs(1);
 
+/// Longest the writer waits for readers to leave the WAL when it restarts it.
+const RESTART_WAIT: Duration = Duration::from_millis(20);
+
 /// The size a WAL file is cut back to when it starts over
 /// (`PRAGMA journal_size_limit`): a burst's WAL does not stay on disk.
 const WAL_SIZE_LIMIT_BYTES: u64 = 64 << 20;
@@ -279,9 +282,13 @@ fn writer_loop(
     while let Ok(first) = receiver.recv() {
         if last_restart.elapsed() >= WAL_RESTART_EVERY {
             last_restart = Instant::now();
+            // Wait for readers only briefly: a long read (an online backup)
+            // must not stall every write; the WAL then starts over later.
+            let _ = conn.busy_timeout(RESTART_WAIT);
             if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
                 tracing::warn!(error = %e, "SQLite checkpoint on the writer failed");
             }
+            let _ = conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS.into()));
         }
         let mut batch = vec![first];
         while batch.len() < max_group {
