@@ -389,3 +389,108 @@ fn a_restarted_agent_changes_nothing_without_drift_restores_nat_and_removes_a_de
         "0 changes"
     );
 }
+
+/// The core decides what the agent builds: the desired state (no root
+/// needed) lists the real router with its link, gateway, default route and
+/// public IP, the implicit router with the project's unattached network
+/// (not the younger one that overlaps it) and its public IP, and the
+/// external network with its pool's gateway.
+#[test]
+fn the_desired_state_lists_the_routers_public_ips_and_external_networks_the_host_needs() {
+    let server = common::Server::start(&[]);
+    let cloud = server.admin();
+    let dc = cloud.data_centers().expect("dcs")[0].id.to_string();
+    let created = cloud.host_create("hv-1", &dc).expect("host");
+    let agent = server
+        .client()
+        .with_token(created["credential"].as_str().expect("credential"));
+    let desired = || {
+        let r = agent
+            .raw(Method::GET, "/v1/agent/desired-state", None, &[])
+            .expect("desired state");
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    };
+    desired(); // the host is live from now on: VMs are placed on it
+    let t = tenant(&server, "l3-d");
+    let (net_a, sub_a) = network(&t, "a", "10.81.0.0/24");
+    let (net_b, _) = network(&t, "b", "10.82.0.0/24");
+    // Creation times have whole seconds: b2 is younger from the next one.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock");
+    std::thread::sleep(std::time::Duration::from_nanos(
+        1_000_000_000 - u64::from(now.subsec_nanos()) + 10_000_000,
+    ));
+    let (net_b2, _) = network(&t, "b2", "10.82.0.0/16");
+    let r = t
+        .admin
+        .router_create(
+            &t.project,
+            &json!({"name": "r1", "data_center_id": t.dc, "gateway": {}}),
+        )
+        .expect("router");
+    let rid = r.id.to_string();
+    let gateway = r.gateway.expect("gateway").external_fixed_ips[0]
+        .ip_address
+        .to_string();
+    let with_port = t
+        .admin
+        .router_add_interface(&t.project, &rid, &json!({"subnet_id": sub_a}))
+        .expect("router interface");
+    let port = with_port.interfaces[0].port_id.to_string();
+    let port_mac = t
+        .admin
+        .get::<Value>(&format!("/v1/projects/{}/interfaces/{port}", t.project))
+        .expect("router port")["mac_address"]
+        .clone();
+    let (_, i1, ip1) = vm_on(&t, "vm1", &net_a);
+    let (_, i2, ip2) = vm_on(&t, "vm2", &net_b);
+    let (_, _, _) = vm_on(&t, "vm3", &net_b2);
+    let p1 = t.admin.public_ip_allocate(&t.project, &i1).expect("ip 1");
+    let p2 = t.admin.public_ip_allocate(&t.project, &i2).expect("ip 2");
+    let pool = cloud.pools().expect("pools")[0].id.to_string();
+
+    let state = desired();
+    assert_eq!(
+        state["external_networks"],
+        json!([{"id": dc, "pools": [{"id": pool, "cidr": "203.0.113.0/24", "gateway_ip": "203.0.113.1"}]}])
+    );
+    let routers = state["routers"].as_array().expect("routers");
+    assert_eq!(routers.len(), 2, "{routers:?}");
+    let real = routers.iter().find(|r| r["id"] == rid.as_str()).expect("r1");
+    assert_eq!(
+        real,
+        &json!({"id": rid, "implicit": false, "joins_networks": true,
+            "links": [{"network_id": net_a, "mac_address": port_mac,
+                       "addresses": [{"ip_address": "10.81.0.1", "prefix_len": 24}]}],
+            "gateway": {"external_network_id": dc, "enable_snat": true,
+                        "addresses": [{"ip_address": gateway, "prefix_len": 24}]},
+            "default_route": {"external_network_id": dc, "next_hop": "203.0.113.1"},
+            "public_ips": [{"id": p1.id.to_string(), "address": p1.address.to_string(),
+                            "fixed_ip": ip1, "external_network_id": dc}]})
+    );
+    let mut implicit = routers
+        .iter()
+        .find(|r| r["id"] != rid.as_str())
+        .expect("the implicit router")
+        .clone();
+    let implicit_id = implicit["id"].take();
+    assert_eq!(
+        implicit,
+        json!({"id": null, "implicit": true, "joins_networks": false,
+            "links": [{"network_id": net_b, "mac_address": null,
+                       "addresses": [{"ip_address": "10.82.0.1", "prefix_len": 24}]}],
+            "gateway": null,
+            "default_route": {"external_network_id": dc, "next_hop": "203.0.113.1"},
+            "public_ips": [{"id": p2.id.to_string(), "address": p2.address.to_string(),
+                            "fixed_ip": ip2, "external_network_id": dc}]})
+    );
+    // Derived from the project and data center: the same on every read.
+    let again = desired();
+    assert!(again["routers"]
+        .as_array()
+        .expect("routers")
+        .iter()
+        .any(|r| r["id"] == implicit_id));
+}
