@@ -20,6 +20,20 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 
+/// Root (else the test says it is skipped), with `nft` and `python3`.
+fn ready(test: &str) -> bool {
+    if !root_or_skip(test) {
+        return false;
+    }
+    for (tool, arg, package) in [("nft", "--version", "nftables (scripts/dataplane-deps.sh)"), ("python3", "--version", "python3")] {
+        assert!(
+            Command::new(tool).arg(arg).output().is_ok(),
+            "{tool} is missing: install {package}"
+        );
+    }
+    true
+}
+
 /// A standard network with one IPv4 subnet: (network id, subnet id).
 fn network(t: &Tenant, name: &str, cidr: &str) -> (String, String) {
     let n = t
@@ -95,7 +109,7 @@ fn listener(ns: &str, port: u16) -> Child {
 /// saw, or the error.
 fn connect(ns: &str, addr: &str, port: u16) -> String {
     let code = format!(
-        "import socket,time\nfor i in range(50):\n  try:\n    \
+        "import socket,time\nfor i in range(100):\n  try:\n    \
          c=socket.create_connection(('{addr}',{port}),timeout=2)\n    break\n  \
          except ConnectionRefusedError:\n    time.sleep(0.1)\nelse:\n  print('refused'); raise SystemExit\n\
          print(c.recv(100).decode())\n"
@@ -132,7 +146,7 @@ fn global_addrs(ns: &str, dev: &str) -> Vec<String> {
 
 #[test]
 fn two_vms_on_two_networks_of_one_router_reach_each_other_through_it() {
-    if !root_or_skip("two_vms_on_two_networks_of_one_router…") {
+    if !ready("two_vms_on_two_networks_of_one_router…") {
         return;
     }
     let s = setup(&[]);
@@ -148,7 +162,16 @@ fn two_vms_on_two_networks_of_one_router_reach_each_other_through_it() {
         )
         .expect("router");
     let rid = r.id.to_string();
-    for sub in [&sub_a, &sub_b] {
+    let mut subnets = vec![sub_a, sub_b];
+    for (net, cidr) in [(&net_a, "fd71::/64"), (&net_b, "fd72::/64")] {
+        let v6 = t
+            .admin
+            .subnet_create(&t.project, net, &json!({"cidr": cidr}))
+            .expect("IPv6 subnet");
+        subnets.push(v6.id.to_string());
+    }
+    // Two router ports on each network (IPv4, IPv6): one link per network.
+    for sub in &subnets {
         t.admin
             .router_add_interface(&t.project, &rid, &json!({"subnet_id": sub}))
             .expect("router interface");
@@ -162,15 +185,26 @@ fn two_vms_on_two_networks_of_one_router_reach_each_other_through_it() {
     let (ns1, ns2, ns3) = (vm_ns(&s.prefix, &vm1), vm_ns(&s.prefix, &vm2), vm_ns(&s.prefix, &vm3));
     wait_until("vm1 reaches vm2 through the router", || ping(&ns1, &ip2));
     assert!(ping(&ns2, &ip1), "vm2 reaches vm1 at {ip1}");
+    let v6 = |i: &str| {
+        fixed_ips(&t.admin, &t.project, i)
+            .into_iter()
+            .find(|a| a.contains(':'))
+            .expect("IPv6")
+    };
+    let (ip1_v6, ip2_v6) = (v6(&i1), v6(&i2));
+    // New links finish IPv6 duplicate address detection of their link-local
+    // addresses (which neighbour discovery needs) a moment after IPv4 works.
+    wait_until("vm1 reaches vm2 over IPv6", || ping(&ns1, &ip2_v6));
+    assert!(ping(&ns2, &ip1_v6), "vm2 reaches vm1 at {ip1_v6}");
     // The router holds the subnets' gateways, forwarding on inside it.
     let rns = router_ns(&s, &rid);
     assert_eq!(
         global_addrs(&rns, &format!("qr-{}", short(&net_a))),
-        vec!["10.71.0.1/24"]
+        vec!["10.71.0.1/24", "fd71::1/64"]
     );
     assert_eq!(
         global_addrs(&rns, &format!("qr-{}", short(&net_b))),
-        vec!["10.72.0.1/24"]
+        vec!["10.72.0.1/24", "fd72::1/64"]
     );
     let fwd = Command::new("ip")
         .args(["netns", "exec", &rns, "sysctl", "-n", "net.ipv4.ip_forward"])
@@ -186,7 +220,7 @@ fn two_vms_on_two_networks_of_one_router_reach_each_other_through_it() {
 
 #[test]
 fn a_public_ip_is_reachable_from_the_external_namespace_until_released_and_the_next_one_works() {
-    if !root_or_skip("a_public_ip_is_reachable…") {
+    if !ready("a_public_ip_is_reachable…") {
         return;
     }
     let s = setup(&[]);
@@ -253,7 +287,7 @@ fn a_public_ip_is_reachable_from_the_external_namespace_until_released_and_the_n
 
 #[test]
 fn the_implicit_router_gives_an_unattached_network_its_gateway_and_public_ip_but_joins_no_networks() {
-    if !root_or_skip("the_implicit_router…") {
+    if !ready("the_implicit_router…") {
         return;
     }
     let s = setup(&[]);
@@ -310,7 +344,7 @@ fn the_implicit_router_gives_an_unattached_network_its_gateway_and_public_ip_but
 
 #[test]
 fn a_restarted_agent_changes_nothing_without_drift_restores_nat_and_removes_a_deleted_router() {
-    if !root_or_skip("a_restarted_agent…") {
+    if !ready("a_restarted_agent…") {
         return;
     }
     let mut s = setup(&[]);
