@@ -3108,7 +3108,8 @@ mod implicit_router_tests {
             name: String::new(),
             ip_version: 4,
             cidr,
-            gateway_ip: gateway.then(|| AddressSpace::new(cidr).unwrap().default_gateway().unwrap()),
+            gateway_ip: gateway
+                .then(|| AddressSpace::new(cidr).unwrap().default_gateway().unwrap()),
             allocation_pools: vec![],
             free_addresses: String::new(),
             description: String::new(),

@@ -25,7 +25,10 @@ fn ready(test: &str) -> bool {
     if !root_or_skip(test) {
         return false;
     }
-    for (tool, arg, package) in [("nft", "--version", "nftables (scripts/dataplane-deps.sh)"), ("python3", "--version", "python3")] {
+    for (tool, arg, package) in [
+        ("nft", "--version", "nftables (scripts/dataplane-deps.sh)"),
+        ("python3", "--version", "python3"),
+    ] {
         assert!(
             Command::new(tool).arg(arg).output().is_ok(),
             "{tool} is missing: install {package}"
@@ -56,8 +59,10 @@ fn vm_on(t: &Tenant, name: &str, net: &str) -> (String, String, String) {
         .raw(
             Method::POST,
             "/compute/v2.1/servers",
-            Some(&json!({"server": {"name": name, "imageRef": "cirros", "flavorRef": "1",
-                                    "networks": [{"uuid": net}]}})),
+            Some(
+                &json!({"server": {"name": name, "imageRef": "cirros", "flavorRef": "1",
+                                    "networks": [{"uuid": net}]}}),
+            ),
             &[("X-Auth-Token", &token)],
         )
         .expect("nova");
@@ -105,7 +110,7 @@ fn listener(ns: &str, port: u16) -> Child {
 }
 
 /// Connect from `ns` to `addr:port` (retrying a refused connection while
-/// the listener starts, 50 times at most); the peer address the listener
+/// the listener starts, 100 times at most); the peer address the listener
 /// saw, or the error.
 fn connect(ns: &str, addr: &str, port: u16) -> String {
     let code = format!(
@@ -156,10 +161,7 @@ fn two_vms_on_two_networks_of_one_router_reach_each_other_through_it() {
     let (net_c, _) = network(&t, "c", "10.73.0.0/24");
     let r = t
         .admin
-        .router_create(
-            &t.project,
-            &json!({"name": "r1", "data_center_id": t.dc}),
-        )
+        .router_create(&t.project, &json!({"name": "r1", "data_center_id": t.dc}))
         .expect("router");
     let rid = r.id.to_string();
     let mut subnets = vec![sub_a, sub_b];
@@ -182,7 +184,11 @@ fn two_vms_on_two_networks_of_one_router_reach_each_other_through_it() {
     for i in [&i1, &i2, &i3] {
         wait_active(&t, i);
     }
-    let (ns1, ns2, ns3) = (vm_ns(&s.prefix, &vm1), vm_ns(&s.prefix, &vm2), vm_ns(&s.prefix, &vm3));
+    let (ns1, ns2, ns3) = (
+        vm_ns(&s.prefix, &vm1),
+        vm_ns(&s.prefix, &vm2),
+        vm_ns(&s.prefix, &vm3),
+    );
     wait_until("vm1 reaches vm2 through the router", || ping(&ns1, &ip2));
     assert!(ping(&ns2, &ip1), "vm2 reaches vm1 at {ip1}");
     let v6 = |i: &str| {
@@ -266,9 +272,7 @@ fn a_public_ip_is_reachable_from_the_external_namespace_until_released_and_the_n
     assert_eq!(tcp_peer(&ext, &ns1, "203.0.113.1", 8082), first);
     assert_eq!(tcp_peer(&ext, &ns2, "203.0.113.1", 8083), gateway);
 
-    t.admin
-        .public_ip_release(&t.project, &i1)
-        .expect("release");
+    t.admin.public_ip_release(&t.project, &i1).expect("release");
     wait_until("the released address no longer answers", || {
         !ping(&ext, &first)
     });
@@ -286,7 +290,8 @@ fn a_public_ip_is_reachable_from_the_external_namespace_until_released_and_the_n
 }
 
 #[test]
-fn the_implicit_router_gives_an_unattached_network_its_gateway_and_public_ip_but_joins_no_networks() {
+fn the_implicit_router_gives_an_unattached_network_its_gateway_and_public_ip_but_joins_no_networks()
+{
     if !ready("the_implicit_router…") {
         return;
     }
@@ -383,7 +388,9 @@ fn a_restarted_agent_changes_nothing_without_drift_restores_nat_and_removes_a_de
     // A flushed NAT table is drift: restored in one change.
     let rns = router_ns(&s, &rid);
     let flush = Command::new("ip")
-        .args(["netns", "exec", &rns, "nft", "flush", "table", "inet", "nicplane"])
+        .args([
+            "netns", "exec", &rns, "nft", "flush", "table", "inet", "nicplane",
+        ])
         .status()
         .expect("nft");
     assert!(flush.success());
@@ -402,9 +409,7 @@ fn a_restarted_agent_changes_nothing_without_drift_restores_nat_and_removes_a_de
     );
     // Deleting the router: its namespace goes, the network falls to the
     // implicit router, and without public IPs the external namespace goes.
-    t.admin
-        .public_ip_release(&t.project, &i1)
-        .expect("release");
+    t.admin.public_ip_release(&t.project, &i1).expect("release");
     t.admin
         .router_remove_interface(&t.project, &rid, &port)
         .expect("remove interface");
@@ -492,7 +497,10 @@ fn the_desired_state_lists_the_routers_public_ips_and_external_networks_the_host
     );
     let routers = state["routers"].as_array().expect("routers");
     assert_eq!(routers.len(), 2, "{routers:?}");
-    let real = routers.iter().find(|r| r["id"] == rid.as_str()).expect("r1");
+    let real = routers
+        .iter()
+        .find(|r| r["id"] == rid.as_str())
+        .expect("r1");
     assert_eq!(
         real,
         &json!({"id": rid, "implicit": false, "joins_networks": true,

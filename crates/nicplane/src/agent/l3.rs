@@ -137,7 +137,12 @@ fn xl(ext: &ExternalNetworkId) -> String {
 
 /// Make routers, the external namespace and the external bridges match
 /// `l3`; `existing` are the namespaces at the start of the pass.
-pub(super) fn reconcile(ip: &mut Ip, names: &Names, existing: &BTreeSet<String>, l3: &L3) -> Result<()> {
+pub(super) fn reconcile(
+    ip: &mut Ip,
+    names: &Names,
+    existing: &BTreeSet<String>,
+    l3: &L3,
+) -> Result<()> {
     let fabric = names.fabric();
     let fab = links(&ip.read(&["-n", &fabric, "-details", "addr", "show"])?);
     let ext_bridges: BTreeSet<String> = l3.external.keys().map(|e| names.ext_bridge(e)).collect();
@@ -476,13 +481,21 @@ fn routes(
 /// The rules of the router's table, by chain.
 fn rules(r: &DesiredRouter, exts: &BTreeSet<ExternalNetworkId>) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    for p in r.public_ips.iter().filter(|p| exts.contains(&p.external_network_id)) {
+    for p in r
+        .public_ips
+        .iter()
+        .filter(|p| exts.contains(&p.external_network_id))
+    {
         out.push((
             "pre",
             format!("ip daddr {} dnat ip to {}", p.address, p.fixed_ip),
         ));
     }
-    for p in r.public_ips.iter().filter(|p| exts.contains(&p.external_network_id)) {
+    for p in r
+        .public_ips
+        .iter()
+        .filter(|p| exts.contains(&p.external_network_id))
+    {
         out.push((
             "post",
             format!(
@@ -531,9 +544,18 @@ fn tag(chain: &str, rule: &str) -> String {
 }
 
 const CHAINS: [(&str, &str); 3] = [
-    ("pre", "type nat hook prerouting priority dstnat; policy accept;"),
-    ("post", "type nat hook postrouting priority srcnat; policy accept;"),
-    ("between", "type filter hook forward priority filter; policy accept;"),
+    (
+        "pre",
+        "type nat hook prerouting priority dstnat; policy accept;",
+    ),
+    (
+        "post",
+        "type nat hook postrouting priority srcnat; policy accept;",
+    ),
+    (
+        "between",
+        "type filter hook forward priority filter; policy accept;",
+    ),
 ];
 
 /// The router's nftables table: replaced whole when its rules differ.
@@ -547,7 +569,8 @@ fn nat(ip: &mut Ip, ns: &str, r: &DesiredRouter, exts: &BTreeSet<ExternalNetwork
     if current_table(ns)? == want {
         return Ok(());
     }
-    let mut script = format!("table inet {TABLE} {{}}\ndelete table inet {TABLE}\ntable inet {TABLE} {{\n");
+    let mut script =
+        format!("table inet {TABLE} {{}}\ndelete table inet {TABLE}\ntable inet {TABLE} {{\n");
     for (chain, head) in CHAINS {
         script.push_str(&format!("  chain {chain} {{\n    {head}\n"));
         for (c, rule) in rules.iter().filter(|(c, _)| *c == chain) {
@@ -556,7 +579,10 @@ fn nat(ip: &mut Ip, ns: &str, r: &DesiredRouter, exts: &BTreeSet<ExternalNetwork
         script.push_str("  }\n");
     }
     script.push_str("}\n");
-    let line = format!("ip netns exec {ns} nft -f - (table inet {TABLE}, {} rules)", rules.len());
+    let line = format!(
+        "ip netns exec {ns} nft -f - (table inet {TABLE}, {} rules)",
+        rules.len()
+    );
     let mut child = Command::new("ip")
         .args(["netns", "exec", ns, "nft", "-f", "-"])
         .stdin(Stdio::piped())
@@ -582,7 +608,9 @@ fn nat(ip: &mut Ip, ns: &str, r: &DesiredRouter, exts: &BTreeSet<ExternalNetwork
 /// when there is no table.
 fn current_table(ns: &str) -> Result<BTreeSet<(String, String)>> {
     let out = Command::new("ip")
-        .args(["netns", "exec", ns, "nft", "-j", "list", "table", "inet", TABLE])
+        .args([
+            "netns", "exec", ns, "nft", "-j", "list", "table", "inet", TABLE,
+        ])
         .output()
         .context("cannot run nft (install nftables)")?;
     if !out.status.success() {
