@@ -658,10 +658,11 @@ fn desired_l3_tx(
             }
         }
         if let (true, Some(p)) = (unattached, row.project_id) {
-            let key = (p, row.data_center_id);
-            if !implicit.contains_key(&key) {
-                let chosen = implicit_subnets_tx(tx, &key.0, key.1)?;
-                implicit.insert(key, chosen);
+            if let std::collections::btree_map::Entry::Vacant(e) =
+                implicit.entry((p, row.data_center_id))
+            {
+                let (project, dc) = e.key().clone();
+                e.insert(implicit_subnets_tx(tx, &project, dc)?);
             }
         }
     }

@@ -319,6 +319,16 @@ fn veth(
     Ok(())
 }
 
+/// A link a router should have: its name inside the router, its fabric
+/// end, MAC (none: the kernel's), bridge and addresses.
+struct RouterLink {
+    inner: String,
+    outer: String,
+    mac: Option<String>,
+    bridge: String,
+    addrs: BTreeSet<String>,
+}
+
 /// One router's namespace, links, routes and NAT.
 fn router(
     ip: &mut Ip,
@@ -336,21 +346,20 @@ fn router(
     }
     forwarding(ip, &ns)?;
     let have = links(&ip.read(&["-n", &ns, "-details", "addr", "show"])?);
-    // What the router's links should be: (inner, outer, MAC, bridge, addresses).
-    let mut want: Vec<(String, String, Option<String>, String, BTreeSet<String>)> = Vec::new();
+    let mut want: Vec<RouterLink> = Vec::new();
     for l in &r.links {
         let addrs = l
             .addresses
             .iter()
             .map(|a| format!("{}/{}", a.ip_address, a.prefix_len))
             .collect();
-        want.push((
-            qr(&l.network_id),
-            names.router_end(&r.id, &l.network_id),
-            l.mac_address.map(|m| m.to_string().to_lowercase()),
-            names.bridge(&l.network_id),
+        want.push(RouterLink {
+            inner: qr(&l.network_id),
+            outer: names.router_end(&r.id, &l.network_id),
+            mac: l.mac_address.map(|m| m.to_string().to_lowercase()),
+            bridge: names.bridge(&l.network_id),
             addrs,
-        ));
+        });
     }
     let exts = external_ids(r, l3);
     for e in &exts {
@@ -364,28 +373,28 @@ fn router(
         for p in r.public_ips.iter().filter(|p| p.external_network_id == *e) {
             addrs.insert(format!("{}/32", p.address));
         }
-        want.push((
-            qg(e),
-            names.gateway_end(&r.id, e),
-            None,
-            names.ext_bridge(e),
+        want.push(RouterLink {
+            inner: qg(e),
+            outer: names.gateway_end(&r.id, e),
+            mac: None,
+            bridge: names.ext_bridge(e),
             addrs,
-        ));
+        });
     }
-    let names_wanted: BTreeSet<&str> = want.iter().map(|w| w.0.as_str()).collect();
+    let names_wanted: BTreeSet<&str> = want.iter().map(|w| w.inner.as_str()).collect();
     for name in have.keys() {
         if name != "lo" && !names_wanted.contains(name.as_str()) {
             ip.change(&["-n", &ns, "link", "del", name])?;
         }
     }
-    for (inner, outer, mac, bridge, addrs) in &want {
+    for w in &want {
         let v = Veth {
-            outer,
+            outer: &w.outer,
             ns: &ns,
-            inner,
-            mac: mac.as_deref(),
-            bridge,
-            addrs,
+            inner: &w.inner,
+            mac: w.mac.as_deref(),
+            bridge: &w.bridge,
+            addrs: &w.addrs,
         };
         veth(ip, fabric, fab, &have, &v)?;
     }
