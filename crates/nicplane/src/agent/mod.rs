@@ -17,7 +17,9 @@
 //!   links. A supplementary (VLAN) interface is a separate veth
 //!   `eth<parent order>.<VLAN id>` on its own network's bridge (no 802.1Q on
 //!   the development kernels);
-//! - a running VM has its links up, a stopped VM down.
+//! - a running VM has its links up, a stopped VM down;
+//! - routers (real and implicit), the external namespace and public IPs
+//!   (1:1 NAT with nftables) are [`l3`]'s.
 //!
 //! Reconciling is idempotent: it reads what exists, creates what is missing,
 //! corrects what drifted, removes the objects with its prefix that are no
