@@ -655,4 +655,111 @@ mod tests {
         assert_eq!(end, names.router_end(&r, &n), "stable");
         assert!(names.ext_bridge(&ExternalNetworkId::new()).len() <= 15);
     }
+
+    use nicplane_domain::ids::{HostId, PublicIpId};
+    use nicplane_service::host::{
+        DesiredAddress, DesiredGateway, DesiredPublicIp, DesiredRouterLink,
+    };
+
+    fn addr(a: &str, prefix_len: u8) -> DesiredAddress {
+        DesiredAddress {
+            ip_address: a.parse().unwrap(),
+            prefix_len,
+        }
+    }
+
+    fn link(net: NetworkId, a: &str) -> DesiredRouterLink {
+        DesiredRouterLink {
+            network_id: net,
+            mac_address: None,
+            addresses: vec![addr(a, 24)],
+        }
+    }
+
+    fn router(id: RouterId, links: Vec<DesiredRouterLink>) -> DesiredRouter {
+        DesiredRouter {
+            id,
+            implicit: false,
+            joins_networks: true,
+            links,
+            gateway: None,
+            default_route: None,
+            public_ips: vec![],
+        }
+    }
+
+    fn page(routers: Vec<DesiredRouter>) -> DesiredState {
+        DesiredState {
+            host: nicplane_domain::model::Host {
+                id: HostId::new(),
+                name: "hv-1".into(),
+                data_center_id: nicplane_domain::ids::DataCenterId::new(),
+                created_at: time::OffsetDateTime::UNIX_EPOCH,
+                last_seen: None,
+            },
+            vms: vec![],
+            networks: vec![],
+            next_marker: None,
+            routers,
+            external_networks: vec![],
+        }
+    }
+
+    #[test]
+    fn a_router_on_two_pages_gets_the_links_of_both() {
+        let (r, a, b) = (RouterId::new(), NetworkId::new(), NetworkId::new());
+        let mut l3 = L3::default();
+        l3.merge(&page(vec![router(r, vec![link(a, "10.0.0.1")])]));
+        l3.merge(&page(vec![router(r, vec![link(b, "10.1.0.1")])]));
+        l3.merge(&page(vec![router(r, vec![link(a, "10.0.0.1")])]));
+        let nets: Vec<NetworkId> = l3.routers[&r].links.iter().map(|l| l.network_id).collect();
+        assert_eq!(nets, vec![a, b]);
+    }
+
+    #[test]
+    fn nat_rules_map_each_public_ip_then_snat_the_rest_and_the_implicit_router_isolates() {
+        let ext = ExternalNetworkId::new();
+        let mut r = router(RouterId::new(), vec![link(NetworkId::new(), "10.0.0.1")]);
+        r.gateway = Some(DesiredGateway {
+            external_network_id: ext,
+            enable_snat: true,
+            addresses: vec![addr("203.0.113.2", 24)],
+        });
+        r.public_ips = vec![DesiredPublicIp {
+            id: PublicIpId::new(),
+            address: "203.0.113.9".parse().unwrap(),
+            fixed_ip: "10.0.0.5".parse().unwrap(),
+            external_network_id: ext,
+        }];
+        let exts = BTreeSet::from([ext]);
+        let qg = qg(&ext);
+        assert_eq!(
+            rules(&r, &exts),
+            vec![
+                (
+                    "pre",
+                    "ip daddr 203.0.113.9 dnat ip to 10.0.0.5".to_string()
+                ),
+                (
+                    "post",
+                    format!("oifname \"{qg}\" ip saddr 10.0.0.5 snat ip to 203.0.113.9")
+                ),
+                (
+                    "post",
+                    format!("oifname \"{qg}\" ip saddr {{ 10.0.0.0/24 }} snat ip to 203.0.113.2")
+                ),
+            ]
+        );
+        r.gateway = None;
+        r.public_ips.clear();
+        r.implicit = true;
+        r.joins_networks = false;
+        assert_eq!(
+            rules(&r, &exts),
+            vec![(
+                "between",
+                "iifname \"qr-*\" oifname \"qr-*\" drop".to_string()
+            )]
+        );
+    }
 }
