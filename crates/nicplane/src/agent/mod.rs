@@ -355,8 +355,12 @@ pub fn reconcile(
             }
         }
     }
-    // Routers, the external namespace, public IPs (agent/l3.rs).
-    l3::reconcile(&mut ip, names, &existing, routing)?;
+    // Routers, the external namespace, public IPs (agent/l3.rs): a failure
+    // there is logged and retried next pass; the interfaces' statuses are
+    // still reported.
+    if let Err(e) = l3::reconcile(&mut ip, names, &existing, routing) {
+        eprintln!("agent: l3: {e:#}");
+    }
     Ok(Pass {
         changes: ip.changes,
         status,
