@@ -79,6 +79,36 @@ fn vm_on(t: &Tenant, name: &str, net: &str) -> (String, String, String) {
     (vm, primary.id.to_string(), ip)
 }
 
+/// Open ICMP and the test's TCP ports (8080–8099) from anywhere in the
+/// project's default security group: Neutron's default group admits
+/// ingress only from its members, so a data plane that enforces security
+/// groups (tests/agent_sg.rs) would drop the external namespace's traffic
+/// to a public IP without these rules.
+fn open_ingress(t: &Tenant) {
+    let groups = t.admin.security_groups(&t.project).expect("groups");
+    let default = groups
+        .iter()
+        .find(|g| g.name == "default")
+        .expect("the default group");
+    for rule in [
+        json!({"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp",
+               "remote_ip_prefix": "0.0.0.0/0"}),
+        json!({"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+               "port_range_min": 8080, "port_range_max": 8099, "remote_ip_prefix": "0.0.0.0/0"}),
+    ] {
+        let _: Value = t
+            .admin
+            .post(
+                &format!(
+                    "/v1/projects/{}/security-groups/{}/rules",
+                    t.project, default.id
+                ),
+                &rule,
+            )
+            .expect("security group rule");
+    }
+}
+
 fn router_ns(s: &Setup, router: &str) -> String {
     format!("{}-r-{}", s.prefix.0, short(router))
 }
@@ -248,6 +278,7 @@ fn a_public_ip_is_reachable_from_the_external_namespace_until_released_and_the_n
         .expect("router interface");
     let (vm1, i1, _) = vm_on(&t, "vm1", &net);
     let (vm2, i2, _) = vm_on(&t, "vm2", &net);
+    open_ingress(&t);
     let first = t
         .admin
         .public_ip_allocate(&t.project, &i1)
@@ -300,6 +331,7 @@ fn the_implicit_router_gives_an_unattached_network_its_gateway_and_public_ip_but
     // The console guide's way: a VM on the project's Default Network and a
     // public IP on its primary interface, no router anywhere.
     let vm1 = t.vm("vm1", "linux", true);
+    open_ingress(&t);
     let primary = &t.admin.vm(&t.project, &vm1).expect("vm").interfaces[0];
     let i1 = primary.id.to_string();
     let default_net = primary.network_id.to_string();
@@ -369,6 +401,7 @@ fn a_restarted_agent_changes_nothing_without_drift_restores_nat_and_removes_a_de
         .expect("router interface");
     let port = with_port.interfaces[0].port_id.to_string();
     let (vm1, i1, _) = vm_on(&t, "vm1", &net);
+    open_ingress(&t);
     let public = t
         .admin
         .public_ip_allocate(&t.project, &i1)
