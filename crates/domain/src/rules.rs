@@ -3029,3 +3029,125 @@ mod host_tests {
         );
     }
 }
+
+/// The subnets whose gateway goes into the implicit router of one project and
+/// data center (`implicit_router_subnets`, issue 13): the console guide's
+/// public IPs work without anyone creating a router, so a subnet that is an
+/// interface of no router still has a gateway somewhere. `candidates` are
+/// every subnet of the project's networks in that data center, each with
+/// its network and whether it is an interface of some router. A subnet
+/// qualifies when its network is a standard (L3) network the project owns
+/// (shared and custom networks have no implicit router), it has a gateway,
+/// and no router holds it (the same test as [`floating_ip_path`]'s
+/// `Ok(None)`). One namespace cannot route two overlapping CIDRs, so among
+/// qualifying subnets that overlap, the oldest (then lowest id) wins and the
+/// others get no gateway. Deciding over all the project's networks, not
+/// only those on one host, gives every host the same answer.
+pub fn implicit_router_subnets(candidates: &[(&Network, &Subnet, bool)]) -> Vec<SubnetId> {
+    let mut qualifying: Vec<&Subnet> = candidates
+        .iter()
+        .filter(|(n, s, attached)| {
+            n.kind == NetworkKind::Standard
+                && n.project_id.is_some()
+                && !attached
+                && s.gateway_ip.is_some()
+        })
+        .map(|(_, s, _)| *s)
+        .collect();
+    qualifying.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    let mut chosen: Vec<&Subnet> = Vec::new();
+    for s in qualifying {
+        let overlaps = chosen
+            .iter()
+            .any(|c| c.cidr.contains(&s.cidr.network()) || s.cidr.contains(&c.cidr.network()));
+        if !overlaps {
+            chosen.push(s);
+        }
+    }
+    chosen.into_iter().map(|s| s.id).collect()
+}
+
+/// Whether a router forwards between the networks it holds
+/// (`router_joins_networks`): a router the tenant made joins its subnets
+/// (that is what it is for); the implicit router only carries each network
+/// to and from the outside (public IPs), so networks of a project stay as
+/// isolated from each other as the console guide describes them ("isolating
+/// traffic by purpose") until the tenant joins them with a router.
+pub fn router_joins_networks(implicit: bool) -> bool {
+    !implicit
+}
+
+#[cfg(test)]
+mod implicit_router_tests {
+    use super::*;
+    use crate::ids::NetworkId;
+
+    fn net(kind: NetworkKind, owned: bool) -> Network {
+        let t = time::OffsetDateTime::UNIX_EPOCH;
+        Network {
+            id: NetworkId::new(),
+            project_id: owned.then(ProjectId::new),
+            data_center_id: DataCenterId::new(),
+            name: "n".into(),
+            description: String::new(),
+            kind,
+            shared: !owned,
+            is_default: false,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    fn subnet(n: &Network, cidr: &str, age: i64, gateway: bool) -> Subnet {
+        let cidr: IpNet = cidr.parse().unwrap();
+        let t = time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(age);
+        Subnet {
+            id: SubnetId::new(),
+            network_id: n.id,
+            project_id: n.project_id.clone(),
+            name: String::new(),
+            ip_version: 4,
+            cidr,
+            gateway_ip: gateway
+                .then(|| AddressSpace::new(cidr).unwrap().default_gateway().unwrap()),
+            allocation_pools: vec![],
+            free_addresses: String::new(),
+            description: String::new(),
+            enable_dhcp: true,
+            dns_nameservers: vec![],
+            host_routes: vec![],
+            ipv6_ra_mode: None,
+            ipv6_address_mode: None,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn only_unattached_owned_standard_subnets_with_a_gateway_and_the_oldest_of_overlapping_ones() {
+        let std = net(NetworkKind::Standard, true);
+        let custom = net(NetworkKind::Custom, true);
+        let shared = net(NetworkKind::Standard, false);
+        let a = subnet(&std, "10.0.0.0/24", 1, true);
+        let attached = subnet(&std, "10.1.0.0/24", 2, true);
+        let no_gw = subnet(&std, "10.2.0.0/24", 3, false);
+        let c = subnet(&custom, "10.3.0.0/24", 4, true);
+        let sh = subnet(&shared, "10.4.0.0/24", 5, true);
+        let younger_overlap = subnet(&std, "10.0.0.0/16", 6, true);
+        let older_overlap = subnet(&std, "10.9.0.0/24", 0, true);
+        let later = subnet(&std, "10.9.0.128/25", 7, true);
+        let chosen = implicit_router_subnets(&[
+            (&std, &younger_overlap, false),
+            (&std, &a, false),
+            (&std, &attached, true),
+            (&std, &no_gw, false),
+            (&custom, &c, false),
+            (&shared, &sh, false),
+            (&std, &later, false),
+            (&std, &older_overlap, false),
+        ]);
+        assert_eq!(chosen, vec![older_overlap.id, a.id]);
+        assert!(router_joins_networks(false));
+        assert!(!router_joins_networks(true));
+    }
+}

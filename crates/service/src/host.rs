@@ -113,6 +113,12 @@ pub struct DesiredState {
     /// Pass as `marker` for the next page; absent on the last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_marker: Option<String>,
+    /// The routers this page's networks need (see [`DesiredRouter`]).
+    #[serde(default)]
+    pub routers: Vec<DesiredRouter>,
+    /// The external networks those routers reach.
+    #[serde(default)]
+    pub external_networks: Vec<DesiredExternalNetwork>,
 }
 
 /// What an agent observed on one interface.
@@ -203,6 +209,7 @@ fn desired_state_tx(
     let mut networks: BTreeMap<NetworkId, DesiredNetwork> = BTreeMap::new();
     let mut subnets: BTreeMap<SubnetId, DesiredSubnet> = BTreeMap::new();
     let mut out = Vec::with_capacity(vms.len());
+    let mut with_public_ip = Vec::new();
     for vm in vms {
         let mut ifaces = by_vm.remove(&vm.id).unwrap_or_default();
         ifaces.sort_by(|a, b| {
@@ -215,6 +222,9 @@ fn desired_state_tx(
         let mut desired = Vec::with_capacity(ifaces.len());
         let mut order = 0;
         for i in ifaces {
+            if i.public_ip.is_some() {
+                with_public_ip.push(i.clone());
+            }
             if !networks.contains_key(&i.network_id) {
                 let n = tx
                     .network_get(i.network_id)?
@@ -280,11 +290,14 @@ fn desired_state_tx(
             interfaces: desired,
         });
     }
+    let (routers, external_networks) = desired_l3_tx(tx, &networks, &with_public_ip)?;
     Ok(DesiredState {
         host,
         vms: out,
         networks: networks.into_values().collect(),
         next_marker,
+        routers,
+        external_networks,
     })
 }
 
@@ -450,6 +463,393 @@ impl Service {
             })
             .await
     }
+}
+
+// ---------------------------------------------------------------------------
+// Routers and public IPs in the desired state (issue 13, L3).
+//
+// Every page carries the routers its networks need and the external networks
+// those routers reach; the agent merges the pages (a router appears on every
+// page with one of its networks, with the links of that page's networks).
+// Bounds: a page has at most `DESIRED_PAGE_MAX` VMs, each with a bounded
+// number of interfaces; the routers of a subnet are bounded by the router
+// quota, a page's public IPs by its interfaces (one each), the implicit
+// router's choice reads the project's networks (the network quota), and
+// external networks and pools are the cloud admin's few objects.
+
+/// An address with its prefix length, as `ip addr add` takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredAddress {
+    pub ip_address: IpAddr,
+    pub prefix_len: u8,
+}
+
+/// A router's link to one network: the router's addresses on that network
+/// (the subnets' gateways for the implicit router; the router interfaces'
+/// addresses for a real one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredRouterLink {
+    pub network_id: NetworkId,
+    /// The router port's MAC; none for the implicit router, which has no
+    /// port rows (the kernel picks one).
+    pub mac_address: Option<MacAddr>,
+    pub addresses: Vec<DesiredAddress>,
+}
+
+/// A router's external gateway: its addresses on the external network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredGateway {
+    pub external_network_id: ExternalNetworkId,
+    /// Neutron's `enable_snat`: VMs without a public IP leave through the
+    /// first IPv4 gateway address.
+    pub enable_snat: bool,
+    pub addresses: Vec<DesiredAddress>,
+}
+
+/// The router's default route: through the gateway's pool gateway, or for
+/// the implicit router through the pool gateway of its first public IP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredDefaultRoute {
+    pub external_network_id: ExternalNetworkId,
+    pub next_hop: IpAddr,
+}
+
+/// A public IP realized as 1:1 NAT in the router that owns the fixed IP's
+/// subnet (`rules::floating_ip_path`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredPublicIp {
+    pub id: PublicIpId,
+    pub address: IpAddr,
+    pub fixed_ip: IpAddr,
+    pub external_network_id: ExternalNetworkId,
+}
+
+/// A router the host realizes (a namespace `<prefix>-r-<id>`): a real
+/// router with an interface on one of the page's networks, or the implicit
+/// router of a project and data center (`rules::implicit_router_subnets`),
+/// whose id is derived from both ([`implicit_router_id`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredRouter {
+    pub id: RouterId,
+    pub implicit: bool,
+    /// Whether it forwards between its networks (`rules::router_joins_networks`).
+    pub joins_networks: bool,
+    /// Links to this page's networks only (the others have no VM here).
+    pub links: Vec<DesiredRouterLink>,
+    pub gateway: Option<DesiredGateway>,
+    pub default_route: Option<DesiredDefaultRoute>,
+    /// Public IPs on interfaces of this page's VMs.
+    pub public_ips: Vec<DesiredPublicIp>,
+}
+
+/// A pool of an external network with its gateway: the pool's first host,
+/// which `admin::pool_create` never hands out, so the agent's external
+/// namespace (the stand-in for the provider network) can hold it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredPool {
+    pub id: PoolId,
+    pub cidr: ipnet::IpNet,
+    pub gateway_ip: IpAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredExternalNetwork {
+    pub id: ExternalNetworkId,
+    pub pools: Vec<DesiredPool>,
+}
+
+/// The id of the implicit router of a project and data center: derived
+/// (SHA-256 of both, as a version-8 UUID) so every host and every pass
+/// names it alike; no row holds it.
+pub fn implicit_router_id(project: &ProjectId, dc: DataCenterId) -> RouterId {
+    let digest = Sha256::digest(format!("implicit-router/{project}/{dc}").as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    RouterId(uuid::Uuid::from_bytes(b))
+}
+
+/// A pool's gateway (its first host).
+fn pool_gateway(cidr: ipnet::IpNet) -> Result<IpAddr> {
+    nicplane_domain::ipam::AddressSpace::new(cidr)?.default_gateway()
+}
+
+/// The implicit router's subnets of each (project, data center) that has a
+/// standard network on the page: decided over all the project's networks of
+/// that data center (bounded by the network quota).
+fn implicit_subnets_tx(
+    tx: &mut dyn Tx,
+    project: &ProjectId,
+    dc: DataCenterId,
+) -> Result<Vec<SubnetId>> {
+    let filter = nicplane_domain::query::NetworkFilter {
+        visible_to: Some(project.clone()),
+        data_center_id: Some(dc),
+        kind: Some(NetworkKind::Standard),
+        name: None,
+    };
+    let nets: Vec<Network> = tx
+        .network_list(&filter, &nicplane_domain::query::PageRequest::default())?
+        .into_iter()
+        .filter(|n| n.project_id.as_ref() == Some(project))
+        .collect();
+    let mut rows: Vec<(usize, Subnet, bool)> = Vec::new();
+    for (k, n) in nets.iter().enumerate() {
+        for s in tx.subnets_of_network(n.id)? {
+            let attached = !tx.routers_of_subnet(s.id)?.is_empty();
+            rows.push((k, s, attached));
+        }
+    }
+    let candidates: Vec<(&Network, &Subnet, bool)> =
+        rows.iter().map(|(k, s, a)| (&nets[*k], s, *a)).collect();
+    Ok(rules::implicit_router_subnets(&candidates))
+}
+
+/// Add `addr` on `network` to a router's links (one link per network).
+fn add_link(
+    links: &mut Vec<DesiredRouterLink>,
+    network: NetworkId,
+    mac: Option<MacAddr>,
+    addr: DesiredAddress,
+) {
+    match links.iter_mut().find(|l| l.network_id == network) {
+        Some(l) => l.addresses.push(addr),
+        None => links.push(DesiredRouterLink {
+            network_id: network,
+            mac_address: mac,
+            addresses: vec![addr],
+        }),
+    }
+}
+
+/// The routers and external networks of one page (see the section's note).
+fn desired_l3_tx(
+    tx: &mut dyn Tx,
+    networks: &BTreeMap<NetworkId, DesiredNetwork>,
+    with_public_ip: &[Interface],
+) -> Result<(Vec<DesiredRouter>, Vec<DesiredExternalNetwork>)> {
+    let prefix_of: BTreeMap<SubnetId, u8> = networks
+        .values()
+        .flat_map(|n| n.subnets.iter().map(|s| (s.id, s.cidr.prefix_len())))
+        .collect();
+    let mut routers: BTreeMap<RouterId, DesiredRouter> = BTreeMap::new();
+    let mut implicit: BTreeMap<(ProjectId, DataCenterId), Vec<SubnetId>> = BTreeMap::new();
+    let mut pools: BTreeMap<PoolId, PublicIpPool> = BTreeMap::new();
+    for n in networks.values() {
+        if n.kind != NetworkKind::Standard {
+            continue;
+        }
+        let Some(row) = tx.network_get(n.id)? else {
+            continue;
+        };
+        let mut unattached = false;
+        for s in &n.subnets {
+            let ids = tx.routers_of_subnet(s.id)?;
+            unattached |= ids.is_empty();
+            for r in ids {
+                if routers.contains_key(&r) {
+                    continue;
+                }
+                if let Some(router) = tx.router_get(r)? {
+                    let d = real_router_tx(tx, &router, networks, &prefix_of, &mut pools)?;
+                    routers.insert(r, d);
+                }
+            }
+        }
+        if let (true, Some(p)) = (unattached, row.project_id) {
+            if let std::collections::btree_map::Entry::Vacant(e) =
+                implicit.entry((p, row.data_center_id))
+            {
+                let (project, dc) = e.key().clone();
+                e.insert(implicit_subnets_tx(tx, &project, dc)?);
+            }
+        }
+    }
+    // The implicit routers: the chosen subnets of the page's networks.
+    for ((project, dc), chosen) in &implicit {
+        let mut links = Vec::new();
+        for n in networks.values() {
+            for s in n.subnets.iter().filter(|s| chosen.contains(&s.id)) {
+                if let Some(g) = s.gateway_ip {
+                    let a = DesiredAddress {
+                        ip_address: g,
+                        prefix_len: s.cidr.prefix_len(),
+                    };
+                    add_link(&mut links, n.id, None, a);
+                }
+            }
+        }
+        if links.is_empty() {
+            continue;
+        }
+        let id = implicit_router_id(project, *dc);
+        routers.insert(
+            id,
+            DesiredRouter {
+                id,
+                implicit: true,
+                joins_networks: rules::router_joins_networks(true),
+                links,
+                gateway: None,
+                default_route: None,
+                public_ips: Vec::new(),
+            },
+        );
+    }
+    // Public IPs, each in the router of its path.
+    for iface in with_public_ip {
+        let Some((ip, _)) = tx.public_ip_of_interface(iface.id)? else {
+            continue;
+        };
+        let Some(fixed) = ip.fixed_ip else {
+            continue;
+        };
+        let router = match crate::router::floating_ip_path_tx(tx, iface) {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                let Some(subnet) = iface
+                    .fixed_ips
+                    .iter()
+                    .find(|f| f.ip_address == fixed)
+                    .map(|f| f.subnet_id)
+                else {
+                    continue;
+                };
+                let Some(net) = tx.network_get(iface.network_id)? else {
+                    continue;
+                };
+                let Some(p) = net.project_id else { continue };
+                let key = (p, net.data_center_id);
+                if !implicit.get(&key).is_some_and(|c| c.contains(&subnet)) {
+                    continue; // no gateway for this subnet: nothing can reach it
+                }
+                implicit_router_id(&key.0, key.1)
+            }
+            Err(_) => continue, // no router with a gateway holds it
+        };
+        let Some(r) = routers.get_mut(&router) else {
+            continue;
+        };
+        if r.implicit && r.default_route.is_none() {
+            let pool = pool_tx(tx, &mut pools, ip.pool_id)?;
+            r.default_route = Some(DesiredDefaultRoute {
+                external_network_id: ip.external_network_id,
+                next_hop: pool_gateway(pool.cidr)?,
+            });
+        }
+        r.public_ips.push(DesiredPublicIp {
+            id: ip.id,
+            address: ip.address,
+            fixed_ip: fixed,
+            external_network_id: ip.external_network_id,
+        });
+    }
+    // The external networks the routers reach.
+    let mut externals: BTreeMap<ExternalNetworkId, DesiredExternalNetwork> = BTreeMap::new();
+    for r in routers.values() {
+        let ids = r
+            .gateway
+            .iter()
+            .map(|g| g.external_network_id)
+            .chain(r.public_ips.iter().map(|p| p.external_network_id));
+        for id in ids {
+            if externals.contains_key(&id) {
+                continue;
+            }
+            let Some(ext) = tx.external_network_get(id)? else {
+                continue;
+            };
+            let mut ps = Vec::new();
+            for pid in &ext.pool_ids {
+                let pool = pool_tx(tx, &mut pools, *pid)?;
+                ps.push(DesiredPool {
+                    id: pool.id,
+                    cidr: pool.cidr,
+                    gateway_ip: pool_gateway(pool.cidr)?,
+                });
+            }
+            externals.insert(id, DesiredExternalNetwork { id, pools: ps });
+        }
+    }
+    Ok((
+        routers.into_values().collect(),
+        externals.into_values().collect(),
+    ))
+}
+
+fn pool_tx(
+    tx: &mut dyn Tx,
+    pools: &mut BTreeMap<PoolId, PublicIpPool>,
+    id: PoolId,
+) -> Result<PublicIpPool> {
+    if let Some(p) = pools.get(&id) {
+        return Ok(p.clone());
+    }
+    let p = tx
+        .pool_get(id)?
+        .ok_or_else(|| Error::not_found(Kind::PublicIpPool, id))?;
+    pools.insert(id, p.clone());
+    Ok(p)
+}
+
+/// A real router as this page needs it: links to the page's networks, its
+/// gateway and default route.
+fn real_router_tx(
+    tx: &mut dyn Tx,
+    router: &Router,
+    networks: &BTreeMap<NetworkId, DesiredNetwork>,
+    prefix_of: &BTreeMap<SubnetId, u8>,
+    pools: &mut BTreeMap<PoolId, PublicIpPool>,
+) -> Result<DesiredRouter> {
+    let mut links = Vec::new();
+    for i in router
+        .interfaces
+        .iter()
+        .filter(|i| networks.contains_key(&i.network_id))
+    {
+        let Some(prefix_len) = prefix_of.get(&i.subnet_id) else {
+            continue;
+        };
+        let mac = tx.interface_get(i.port_id)?.map(|p| p.mac_address);
+        let a = DesiredAddress {
+            ip_address: i.ip_address,
+            prefix_len: *prefix_len,
+        };
+        add_link(&mut links, i.network_id, mac, a);
+    }
+    let mut gateway = None;
+    let mut default_route = None;
+    if let Some(g) = &router.gateway {
+        let mut addresses = Vec::new();
+        for ip in &g.external_fixed_ips {
+            let pool = pool_tx(tx, pools, ip.pool_id)?;
+            if default_route.is_none() {
+                default_route = Some(DesiredDefaultRoute {
+                    external_network_id: g.network_id,
+                    next_hop: pool_gateway(pool.cidr)?,
+                });
+            }
+            addresses.push(DesiredAddress {
+                ip_address: ip.ip_address,
+                prefix_len: pool.cidr.prefix_len(),
+            });
+        }
+        gateway = Some(DesiredGateway {
+            external_network_id: g.network_id,
+            enable_snat: g.enable_snat,
+            addresses,
+        });
+    }
+    Ok(DesiredRouter {
+        id: router.id,
+        implicit: false,
+        joins_networks: rules::router_joins_networks(false),
+        links,
+        gateway,
+        default_route,
+        public_ips: Vec::new(),
+    })
 }
 
 #[cfg(test)]

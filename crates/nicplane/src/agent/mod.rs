@@ -17,13 +17,17 @@
 //!   links. A supplementary (VLAN) interface is a separate veth
 //!   `eth<parent order>.<VLAN id>` on its own network's bridge (no 802.1Q on
 //!   the development kernels);
-//! - a running VM has its links up, a stopped VM down.
+//! - a running VM has its links up, a stopped VM down;
+//! - routers (real and implicit), the external namespace and public IPs
+//!   (1:1 NAT with nftables) are [`l3`]'s.
 //!
 //! Reconciling is idempotent: it reads what exists, creates what is missing,
 //! corrects what drifted, removes the objects with its prefix that are no
 //! longer desired, and counts (and logs) every change it makes; a pass over
 //! a converged host changes nothing. What triggers a pass is a [`Trigger`]:
 //! today a fixed interval; the change feed will be another trigger.
+
+pub mod l3;
 
 use anyhow::{anyhow, bail, Context, Result};
 use nicplane_client::Client;
@@ -265,7 +269,12 @@ pub struct Pass {
 }
 
 /// Make the kernel match the desired state (the whole host, every page).
-pub fn reconcile(names: &Names, vms: &[DesiredVm], networks: &BTreeSet<String>) -> Result<Pass> {
+pub fn reconcile(
+    names: &Names,
+    vms: &[DesiredVm],
+    networks: &BTreeSet<String>,
+    routing: &l3::L3,
+) -> Result<Pass> {
     let mut ip = Ip {
         changes: Vec::new(),
     };
@@ -345,6 +354,12 @@ pub fn reconcile(names: &Names, vms: &[DesiredVm], networks: &BTreeSet<String>) 
                 eprintln!("agent: {e:#}");
             }
         }
+    }
+    // Routers, the external namespace, public IPs (agent/l3.rs): a failure
+    // there is logged and retried next pass; the interfaces' statuses are
+    // still reported.
+    if let Err(e) = l3::reconcile(&mut ip, names, &existing, routing) {
+        eprintln!("agent: l3: {e:#}");
     }
     Ok(Pass {
         changes: ip.changes,
@@ -535,8 +550,9 @@ fn credential(args: &AgentArgs) -> Result<String> {
 }
 
 /// Every page of the host's desired state.
-fn fetch(client: &Client, host: &str) -> Result<(Vec<DesiredVm>, BTreeSet<String>)> {
+fn fetch(client: &Client, host: &str) -> Result<(Vec<DesiredVm>, BTreeSet<String>, l3::L3)> {
     let mut vms = Vec::new();
+    let mut routing = l3::L3::default();
     let mut networks = BTreeSet::new();
     let mut marker: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -553,10 +569,11 @@ fn fetch(client: &Client, host: &str) -> Result<(Vec<DesiredVm>, BTreeSet<String
         }
         // Only networks some interface is on get a bridge.
         networks.extend(page.networks.iter().map(|n| n.id.to_string()));
+        routing.merge(&page);
         vms.extend(page.vms);
         match page.next_marker {
             Some(m) => marker = Some(m),
-            None => return Ok((vms, networks)),
+            None => return Ok((vms, networks, routing)),
         }
     }
     bail!("the desired state has more than {MAX_PAGES} pages")
@@ -592,8 +609,8 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
     let mut trigger = Interval(Duration::from_millis(args.interval_ms));
     let mut sent = BTreeMap::new();
     loop {
-        let outcome = fetch(&client, &args.host).and_then(|(vms, networks)| {
-            let pass = reconcile(&names, &vms, &networks)?;
+        let outcome = fetch(&client, &args.host).and_then(|(vms, networks, routing)| {
+            let pass = reconcile(&names, &vms, &networks, &routing)?;
             report(&client, &pass, &mut sent)?;
             Ok(pass)
         });
