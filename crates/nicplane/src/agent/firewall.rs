@@ -1,0 +1,552 @@
+//! Security groups and anti-spoofing as nftables in the fabric namespace
+//! (issue 13; docs/dataplane.md, "Security groups and anti-spoofing").
+//!
+//! Every interface with port security on is filtered at its host end, the
+//! bridge port `<prefix>-h-<id>`; an interface with port security off is
+//! not filtered at all (neither anti-spoofing nor groups). Two tables, both
+//! named `<prefix>-sg`, inside `<prefix>-fabric` (never the root namespace):
+//!
+//! - `bridge <prefix>-sg`, stateless, sees the bridge ports:
+//!   - `prerouting` (priority -300, before br_netfilter): anti-spoofing per
+//!     port (`spoof-<port>`: only its MACs, and per MAC its addresses, in
+//!     Ethernet, ARP, IPv4 and IPv6; no DHCP server replies or router
+//!     advertisements from a VM), and the packet mark's upper 16 bits set to
+//!     the sending port's index;
+//!   - `forward` (priority -300, before br_netfilter hands the packet to the
+//!     IP hooks): the mark's lower 16 bits set to the receiving port's index
+//!     (`to-<port>`; per copy when a frame floods).
+//! - `inet <prefix>-sg`, stateful: the kernel has no conntrack in the bridge
+//!   family, but br_netfilter passes bridged IPv4/IPv6 through the inet
+//!   hooks with conntrack, where the interfaces are the bridges, not the
+//!   ports; the mark says which ports:
+//!   - `zone` (prerouting, raw): a conntrack zone per bridge, so networks
+//!     with the same addresses never share a connection entry;
+//!   - `egress` (forward, -10): the sender's egress rules
+//!     (`egress-<port>` jumps to its groups' `sg-<group>-egress` chains;
+//!     nothing matched: drop);
+//!   - `ingress` (forward, -5): the receiver's ingress rules, likewise. An
+//!     accept ends one base chain and the packet goes on to the next, so a
+//!     packet between two filtered ports passes both.
+//!   Both first accept neighbour discovery, MLD and DHCP in Neutron's
+//!   directions, then established and related connections, and drop invalid
+//!   ones. A remote group is a set of its members' addresses
+//!   (`remote-<group>-4`/`-6`).
+//!
+//! The two tables are written together in one `nft -f` batch (each deleted
+//! and made again), only when their description changed: its SHA-256 is the
+//! comment of the bridge table's `state` set, so a pass over a host that did
+//! not drift reads two short listings and writes nothing. A hand edit inside
+//! a table that keeps that set is not noticed; a deleted table is.
+
+use super::Names;
+use anyhow::{bail, Context, Result};
+use ipnet::IpNet;
+use nicplane_domain::ids::SecurityGroupId;
+use nicplane_domain::rules;
+use nicplane_domain::types::MacAddr;
+use nicplane_service::host::{DesiredInterface, DesiredRule, DesiredSecurityGroup, DesiredVm};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+/// Priority of the bridge chains: before br_netfilter's hooks (0, and -1
+/// for its forward hook), so the mark is set before the IP hooks run.
+const BRIDGE_PRIORITY: i32 = -300;
+/// Priorities of the two inet forward chains: egress first, then ingress.
+const EGRESS_PRIORITY: i32 = -10;
+const INGRESS_PRIORITY: i32 = -5;
+/// Filtered ports per host: each one's index takes 16 bits of the mark.
+const PORTS_MAX: usize = 0xffff;
+/// The br_netfilter switches that send bridged IP traffic through the inet
+/// hooks (per namespace; 1 by default).
+const BRIDGE_NF: [&str; 2] = [
+    "net.bridge.bridge-nf-call-iptables",
+    "net.bridge.bridge-nf-call-ip6tables",
+];
+/// Protocols whose rules take a port range (TCP, UDP, DCCP, SCTP, UDP-Lite).
+const PORT_PROTOCOLS: [u8; 5] = [6, 17, 33, 132, 136];
+/// ICMPv6 types a filtered port always receives and always sends
+/// (Neutron's `ICMPV6_ALLOWED_INGRESS_TYPES` / `..._EGRESS_TYPES`), and the
+/// ones it may send from `::` (`ICMPV6_ALLOWED_UNSPEC_ADDR_TYPES`).
+const ICMPV6_INGRESS: &str =
+    "mld-listener-query, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert";
+const ICMPV6_EGRESS: &str =
+    "mld-listener-report, mld2-listener-report, nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert";
+const ICMPV6_UNSPECIFIED: &str =
+    "mld-listener-report, mld2-listener-report, nd-router-solicit, nd-neighbor-solicit";
+
+/// The two tables of a host, as `nft -f` input, and their digest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ruleset {
+    pub bridge: String,
+    pub inet: String,
+    pub digest: String,
+}
+
+/// A filtered port: an interface with port security on.
+struct Port<'a> {
+    /// The host end's name, `<prefix>-h-<id>`.
+    link: String,
+    /// 1-based; its bits in the mark.
+    index: u32,
+    iface: &'a DesiredInterface,
+}
+
+/// Neutron's security groups of the host's interfaces as nftables; None
+/// when no interface has port security on (then no table exists).
+pub fn ruleset(
+    names: &Names,
+    vms: &[DesiredVm],
+    groups: &BTreeMap<SecurityGroupId, DesiredSecurityGroup>,
+    networks: &BTreeSet<String>,
+) -> Result<Option<Ruleset>> {
+    let mut filtered: Vec<(String, &DesiredInterface)> = vms
+        .iter()
+        .flat_map(|v| &v.interfaces)
+        .filter(|i| i.port_security_enabled)
+        .map(|i| (names.host_end(&i.id), i))
+        .collect();
+    if filtered.is_empty() {
+        return Ok(None);
+    }
+    if filtered.len() > PORTS_MAX {
+        bail!("more than {PORTS_MAX} interfaces with port security on one host");
+    }
+    filtered.sort_by(|a, b| a.0.cmp(&b.0));
+    let ports: Vec<Port<'_>> = filtered
+        .into_iter()
+        .enumerate()
+        .map(|(n, (link, iface))| Port {
+            link,
+            index: n as u32 + 1,
+            iface,
+        })
+        .collect();
+    let table = format!("{}-sg", names.prefix);
+    let bridge = bridge_table(&table, &ports);
+    let inet = inet_table(names, &table, &ports, groups, networks)?;
+    let digest = hex(&Sha256::digest(format!("{bridge}\n{inet}").as_bytes()));
+    Ok(Some(Ruleset {
+        bridge: bridge.replace("@DIGEST@", &digest),
+        inet,
+        digest,
+    }))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn map_entries(entries: impl Iterator<Item = String>) -> String {
+    entries.collect::<Vec<_>>().join(", ")
+}
+
+/// The bridge table: anti-spoofing and the mark.
+fn bridge_table(table: &str, ports: &[Port<'_>]) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "table bridge {table} {{");
+    // The digest goes in afterwards (it is the digest of this text).
+    t.push_str("\tset state {\n\t\ttype mark\n\t\tcomment \"@DIGEST@\"\n\t}\n");
+    let _ = writeln!(
+        t,
+        "\tchain prerouting {{\n\t\ttype filter hook prerouting priority {BRIDGE_PRIORITY}; policy accept;\n\t\tmeta mark set 0x0"
+    );
+    let _ = writeln!(
+        t,
+        "\t\tmeta mark set iifname map {{ {} }}",
+        map_entries(
+            ports
+                .iter()
+                .map(|p| format!("\"{}\" : 0x{:08x}", p.link, p.index << 16))
+        )
+    );
+    let _ = writeln!(
+        t,
+        "\t\tiifname vmap {{ {} }}\n\t}}",
+        map_entries(
+            ports
+                .iter()
+                .map(|p| format!("\"{}\" : jump spoof-{}", p.link, p.link))
+        )
+    );
+    let _ = writeln!(
+        t,
+        "\tchain forward {{\n\t\ttype filter hook forward priority {BRIDGE_PRIORITY}; policy accept;"
+    );
+    let _ = writeln!(
+        t,
+        "\t\toifname vmap {{ {} }}\n\t}}",
+        map_entries(
+            ports
+                .iter()
+                .map(|p| format!("\"{}\" : jump to-{}", p.link, p.link))
+        )
+    );
+    for p in ports {
+        let _ = writeln!(
+            t,
+            "\tchain to-{} {{\n\t\tmeta mark set meta mark or 0x{:08x}\n\t}}",
+            p.link, p.index
+        );
+        spoof_chain(&mut t, p);
+    }
+    t.push_str("}\n");
+    t
+}
+
+/// What a port may send from: per MAC, its IPv4 and IPv6 networks.
+fn sources(iface: &DesiredInterface) -> BTreeMap<MacAddr, (Vec<IpNet>, Vec<IpNet>)> {
+    let mut by_mac: BTreeMap<MacAddr, (Vec<IpNet>, Vec<IpNet>)> = BTreeMap::new();
+    let mut add = |mac: MacAddr, net: IpNet| {
+        let e = by_mac.entry(mac).or_default();
+        match net {
+            IpNet::V4(_) => e.0.push(net),
+            IpNet::V6(_) => e.1.push(net),
+        }
+    };
+    for f in &iface.fixed_ips {
+        add(iface.mac_address, IpNet::from(f.ip_address));
+    }
+    for p in &iface.allowed_address_pairs {
+        add(p.mac_address, p.ip_address);
+    }
+    by_mac.entry(iface.mac_address).or_default();
+    for (mac, (_, v6)) in by_mac.iter_mut() {
+        v6.push(IpNet::from(std::net::IpAddr::V6(rules::link_local_from_mac(
+            *mac,
+        ))));
+    }
+    for (v4, v6) in by_mac.values_mut() {
+        *v4 = IpNet::aggregate(v4);
+        *v6 = IpNet::aggregate(v6);
+    }
+    by_mac
+}
+
+/// A network as nftables writes it: a host route is an address.
+fn net(n: &IpNet) -> String {
+    if n.prefix_len() == n.max_prefix_len() {
+        n.addr().to_string()
+    } else {
+        n.to_string()
+    }
+}
+
+fn set_of(nets: &[IpNet]) -> String {
+    format!(
+        "{{ {} }}",
+        nets.iter().map(net).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// Anti-spoofing of one port: its MACs only, and per MAC only its
+/// addresses (ARP's sender too), plus what a guest sends before it has an
+/// address: ARP probes from 0.0.0.0, DHCP discovery, and IPv6 DAD and MLD
+/// from `::`. No DHCP server replies nor router advertisements.
+fn spoof_chain(t: &mut String, p: &Port<'_>) {
+    let _ = writeln!(t, "\tchain spoof-{} {{", p.link);
+    t.push_str("\t\tether type ip meta l4proto udp udp sport 67 udp dport 68 drop\n");
+    t.push_str("\t\tether type ip6 meta l4proto udp udp sport 547 udp dport 546 drop\n");
+    t.push_str("\t\tether type ip6 icmpv6 type nd-router-advert drop\n");
+    for (mac, (v4, v6)) in sources(p.iface) {
+        let m = mac.to_string().to_lowercase();
+        let mut arp = v4.clone();
+        arp.push("0.0.0.0/32".parse().expect("a literal network"));
+        let arp = IpNet::aggregate(&arp);
+        let _ = writeln!(
+            t,
+            "\t\tether saddr {m} arp saddr ether {m} arp saddr ip {} accept",
+            set_of(&arp)
+        );
+        if !v4.is_empty() {
+            let _ = writeln!(t, "\t\tether saddr {m} ip saddr {} accept", set_of(&v4));
+        }
+        let _ = writeln!(
+            t,
+            "\t\tether saddr {m} ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept"
+        );
+        let _ = writeln!(t, "\t\tether saddr {m} ip6 saddr {} accept", set_of(&v6));
+        let _ = writeln!(
+            t,
+            "\t\tether saddr {m} ip6 saddr :: icmpv6 type {{ {ICMPV6_UNSPECIFIED} }} accept"
+        );
+    }
+    t.push_str("\t\tdrop\n\t}\n");
+}
+
+/// A conntrack zone per bridge (1-65535): a hash of the network id, the
+/// next free one on a collision (in network id order).
+fn zones(names: &Names, networks: &BTreeSet<String>) -> Result<BTreeMap<String, u16>> {
+    if networks.len() >= u16::MAX as usize {
+        bail!("more than {} networks on one host", u16::MAX - 1);
+    }
+    let mut taken = BTreeSet::new();
+    let mut out = BTreeMap::new();
+    for n in networks {
+        // FNV-1a: stable across builds and releases.
+        let h = n.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        });
+        let mut z = (h % 65535) as u16 + 1;
+        while !taken.insert(z) {
+            z = if z == u16::MAX { 1 } else { z + 1 };
+        }
+        out.insert(names.bridge(n), z);
+    }
+    Ok(out)
+}
+
+fn group_key(id: &SecurityGroupId) -> String {
+    id.to_string().replace('-', "")
+}
+
+/// The inet table: zones, and the stateful egress and ingress filters.
+fn inet_table(
+    names: &Names,
+    table: &str,
+    ports: &[Port<'_>],
+    groups: &BTreeMap<SecurityGroupId, DesiredSecurityGroup>,
+    networks: &BTreeSet<String>,
+) -> Result<String> {
+    let used: BTreeSet<SecurityGroupId> = ports
+        .iter()
+        .flat_map(|p| p.iface.security_groups.iter().copied())
+        .collect();
+    let remotes: BTreeSet<SecurityGroupId> = used
+        .iter()
+        .filter_map(|g| groups.get(g))
+        .flat_map(|g| g.rules.iter().filter_map(|r| r.remote_group_id))
+        .collect();
+    let mut t = String::new();
+    let _ = writeln!(t, "table inet {table} {{");
+    for g in &remotes {
+        let members: &[IpNet] = groups.get(g).map(|g| &g.members[..]).unwrap_or(&[]);
+        for (v, ty) in [(4, "ipv4_addr"), (6, "ipv6_addr")] {
+            let nets: Vec<IpNet> = members
+                .iter()
+                .filter(|n| matches!(n, IpNet::V4(_)) == (v == 4))
+                .copied()
+                .collect();
+            let _ = write!(
+                t,
+                "\tset remote-{}-{v} {{\n\t\ttype {ty}\n\t\tflags interval\n",
+                group_key(g)
+            );
+            if !nets.is_empty() {
+                let _ = writeln!(t, "\t\telements = {}", set_of(&IpNet::aggregate(&nets)));
+            }
+            t.push_str("\t}\n");
+        }
+    }
+    let zones = zones(names, networks)?;
+    t.push_str("\tchain zone {\n\t\ttype filter hook prerouting priority raw; policy accept;\n");
+    if !zones.is_empty() {
+        let _ = writeln!(
+            t,
+            "\t\tct zone set iifname map {{ {} }}",
+            map_entries(zones.iter().map(|(b, z)| format!("\"{b}\" : {z}")))
+        );
+    }
+    t.push_str("\t}\n");
+    for (direction, priority, icmpv6, dhcp, mask, bits) in [
+        (
+            "egress",
+            EGRESS_PRIORITY,
+            ICMPV6_EGRESS,
+            "udp sport 68 udp dport 67 accept\n\t\tudp sport 546 udp dport 547 accept",
+            "0xffff0000",
+            16,
+        ),
+        (
+            "ingress",
+            INGRESS_PRIORITY,
+            ICMPV6_INGRESS,
+            "udp sport 67 udp dport 68 accept\n\t\tudp sport 547 udp dport 546 accept",
+            "0x0000ffff",
+            0,
+        ),
+    ] {
+        let _ = writeln!(
+            t,
+            "\tchain {direction} {{\n\t\ttype filter hook forward priority {priority}; policy accept;\n\
+             \t\tmeta mark 0x0 accept\n\
+             \t\ticmpv6 type {{ {icmpv6} }} accept\n\
+             \t\t{dhcp}\n\
+             \t\tct state established,related accept\n\
+             \t\tct state invalid drop"
+        );
+        let _ = writeln!(
+            t,
+            "\t\tmeta mark & {mask} vmap {{ {} }}\n\t}}",
+            map_entries(ports.iter().map(|p| format!(
+                "0x{:08x} : jump {direction}-{}",
+                p.index << bits,
+                p.link
+            )))
+        );
+        for p in ports {
+            let _ = writeln!(t, "\tchain {direction}-{} {{", p.link);
+            for g in &p.iface.security_groups {
+                let _ = writeln!(t, "\t\tjump sg-{}-{direction}", group_key(g));
+            }
+            t.push_str("\t\tdrop\n\t}\n");
+        }
+        for g in &used {
+            let _ = writeln!(t, "\tchain sg-{}-{direction} {{", group_key(g));
+            for r in groups.get(g).map(|g| &g.rules[..]).unwrap_or(&[]) {
+                if r.direction == direction {
+                    let _ = writeln!(t, "\t\t{} accept", rule_match(r)?);
+                }
+            }
+            t.push_str("\t}\n");
+        }
+    }
+    t.push_str("}\n");
+    Ok(t)
+}
+
+/// The nftables match of one rule (the `accept` follows).
+fn rule_match(r: &DesiredRule) -> Result<String> {
+    let v6 = match r.ethertype.as_str() {
+        "IPv4" => false,
+        "IPv6" => true,
+        e => bail!("rule {}: unknown ethertype {e}", r.id),
+    };
+    let (family, ip) = if v6 {
+        ("ipv6", "ip6")
+    } else {
+        ("ipv4", "ip")
+    };
+    // The remote end: where an ingress packet comes from, where an egress
+    // one goes.
+    let end = if r.direction == "ingress" {
+        "saddr"
+    } else {
+        "daddr"
+    };
+    let mut m = vec![format!("meta nfproto {family}")];
+    if let Some(p) = r.remote_ip_prefix {
+        if matches!(p, IpNet::V6(_)) != v6 {
+            bail!("rule {}: remote_ip_prefix {p} is not {}", r.id, r.ethertype);
+        }
+        m.push(format!("{ip} {end} {}", net(&p)));
+    }
+    if let Some(g) = r.remote_group_id {
+        m.push(format!(
+            "{ip} {end} @remote-{}-{}",
+            group_key(&g),
+            if v6 { 6 } else { 4 }
+        ));
+    }
+    if let Some(p) = r.protocol {
+        m.push(format!("meta l4proto {p}"));
+        if PORT_PROTOCOLS.contains(&p) {
+            match (r.port_range_min, r.port_range_max) {
+                (Some(a), Some(b)) if a == b => m.push(format!("th dport {a}")),
+                (Some(a), Some(b)) => m.push(format!("th dport {a}-{b}")),
+                (Some(a), None) | (None, Some(a)) => m.push(format!("th dport {a}")),
+                (None, None) => {}
+            }
+        } else if p == 1 || p == 58 {
+            let icmp = if p == 1 { "icmp" } else { "icmpv6" };
+            if let Some(ty) = r.port_range_min {
+                m.push(format!("{icmp} type {ty}"));
+                if let Some(code) = r.port_range_max {
+                    m.push(format!("{icmp} code {code}"));
+                }
+            }
+        }
+    }
+    Ok(m.join(" "))
+}
+
+/// Run a command in the fabric namespace; its standard output.
+fn run_in(fabric: &str, program: &str, args: &[&str], stdin: Option<&str>) -> Result<String> {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", fabric, program])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot run {program} (install nftables)"))?;
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(text.as_bytes())
+            .with_context(|| format!("cannot write to {program}"))?;
+    }
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Make the fabric namespace's tables match the desired state; the changes
+/// made (none when nothing drifted).
+pub fn reconcile(
+    names: &Names,
+    vms: &[DesiredVm],
+    groups: &BTreeMap<SecurityGroupId, DesiredSecurityGroup>,
+    networks: &BTreeSet<String>,
+) -> Result<Vec<String>> {
+    let fabric = names.fabric();
+    let table = format!("{}-sg", names.prefix);
+    let want = ruleset(names, vms, groups, networks)?;
+    let listed = run_in(&fabric, "nft", &["list", "tables"], None)?;
+    let exists = |family: &str| {
+        listed
+            .lines()
+            .any(|l| l.trim() == format!("table {family} {table}"))
+    };
+    let mut changes = Vec::new();
+    let Some(want) = want else {
+        for family in ["bridge", "inet"] {
+            if exists(family) {
+                run_in(&fabric, "nft", &["delete", "table", family, &table], None)?;
+                changes.push(format!("nft delete table {family} {table}"));
+            }
+        }
+        return Ok(changes);
+    };
+    let switches = run_in(&fabric, "sysctl", &["-n", BRIDGE_NF[0], BRIDGE_NF[1]], None)?;
+    if switches.split_whitespace().any(|v| v != "1") {
+        let set: Vec<String> = BRIDGE_NF.iter().map(|k| format!("{k}=1")).collect();
+        let mut args = vec!["-qw"];
+        args.extend(set.iter().map(String::as_str));
+        run_in(&fabric, "sysctl", &args, None)?;
+        changes.push(format!("sysctl -qw {}", set.join(" ")));
+    }
+    let current = if exists("bridge") && exists("inet") {
+        run_in(&fabric, "nft", &["list", "set", "bridge", &table, "state"], None)?
+    } else {
+        String::new()
+    };
+    if current.contains(&format!("comment \"{}\"", want.digest)) {
+        return Ok(changes);
+    }
+    // One batch: both tables are replaced at once, or neither is.
+    let batch = format!(
+        "table bridge {table}\ndelete table bridge {table}\n{}table inet {table}\ndelete table inet {table}\n{}",
+        want.bridge, want.inet
+    );
+    run_in(&fabric, "nft", &["-f", "-"], Some(&batch))?;
+    changes.push(format!(
+        "nft -f - (tables bridge and inet {table}, digest {})",
+        &want.digest[..12]
+    ));
+    Ok(changes)
+}
