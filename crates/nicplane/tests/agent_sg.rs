@@ -8,7 +8,8 @@
 //! address change is made with `scope link`: the reference agent manages a
 //! VM's global addresses (it stands in for DHCP) and would remove a global
 //! one it did not put there; a link-scope address is still a source the VM
-//! can send from (`ping -I`).
+//! can send from (`ping -I`). It is a /32: the kernel refuses a second
+//! address of a subnet with another scope than the first.
 
 mod common;
 
@@ -68,8 +69,14 @@ fn port_update(t: &Tenant, port: &str, body: Value) -> Value {
 /// A VM with a second interface on `network` at `ip`, in `groups` (the
 /// project's default group when None); the interface's id.
 fn vm_on(t: &Tenant, name: &str, network: &str, ip: &str, groups: Option<&[&str]>) -> (String, String) {
+    vm_at(t, name, network, &[ip], groups)
+}
+
+/// [`vm_on`] with several fixed IPs.
+fn vm_at(t: &Tenant, name: &str, network: &str, ips: &[&str], groups: Option<&[&str]>) -> (String, String) {
     let vm = t.vm(name, "linux", true);
-    let mut body = json!({"network_id": network, "fixed_ips": [{"ip_address": ip}]});
+    let fixed: Vec<Value> = ips.iter().map(|ip| json!({"ip_address": ip})).collect();
+    let mut body = json!({"network_id": network, "fixed_ips": fixed});
     if let Some(g) = groups {
         body["security_groups"] = json!(g);
     }
@@ -100,14 +107,11 @@ fn a_rule_opens_a_tcp_port_and_icmp_and_deleting_it_closes_the_port() {
         .subnet_create(&t.project, &app, &json!({"cidr": "fd71::/64"}))
         .expect("IPv6 subnet");
     let web = group(&t, "web");
-    let (client, ci) = vm_on(&t, "client", &app, "10.71.0.10", None);
-    let (server, si) = vm_on(&t, "server", &app, "10.71.0.20", Some(&[&web]));
+    let (client, ci) = vm_at(&t, "client", &app, &["10.71.0.10", "fd71::10"], None);
+    let (server, si) = vm_at(&t, "server", &app, &["10.71.0.20", "fd71::20"], Some(&[&web]));
     wait_active(&t, &[&ci, &si]);
     let (a, b) = (vm_ns(&s.prefix, &client), vm_ns(&s.prefix, &server));
-    let b6 = fixed_ips(&t.admin, &t.project, &si)
-        .into_iter()
-        .find(|ip| ip.contains(':'))
-        .expect("an IPv6 address");
+    let b6 = "fd71::20";
     let _l80 = tcp_listen(&b, "::", 8080);
     let _l81 = tcp_listen(&b, "::", 8081);
 
@@ -125,14 +129,14 @@ fn a_rule_opens_a_tcp_port_and_icmp_and_deleting_it_closes_the_port() {
         tcp_connects(&a, "10.71.0.20", 8080)
     });
     assert!(!tcp_connects(&a, "10.71.0.20", 8081), "only the rule's port");
-    assert!(!tcp_connects(&a, &b6, 8080), "only the rule's IP version");
+    assert!(!tcp_connects(&a, b6, 8080), "only the rule's IP version");
     assert!(!ping(&a, "10.71.0.20"), "only the rule's protocol");
 
     // ICMP by rule, IPv4 and IPv6 ("icmp" in an IPv6 rule is ICMPv6).
     rule(&t, &web, json!({"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp"}));
     rule(&t, &web, json!({"direction": "ingress", "ethertype": "IPv6", "protocol": "icmp"}));
     wait_until("ICMP over IPv4 by rule", || ping(&a, "10.71.0.20"));
-    wait_until("ICMPv6 by rule", || ping(&a, &b6));
+    wait_until("ICMPv6 by rule", || ping(&a, b6));
     // Stateful: the server's replies pass, but it cannot open a connection
     // to the client, whose default group lets in only its own members.
     let _client_listener = tcp_listen(&a, "::", 9090);
@@ -256,7 +260,7 @@ fn a_vm_cannot_send_from_an_address_it_gave_itself_until_port_security_is_off() 
     let s = setup(&[]);
     let t = tenant(&s.server, "sg-s");
     let (ns, port, target) = spoof_setup(&s, &t, "10.73.0.0/24");
-    add_own_address(&ns, "10.73.0.50/24");
+    add_own_address(&ns, "10.73.0.50/32");
     assert!(ping_from(&ns, "10.73.0.10", &target), "its own address works");
     assert!(
         !ping_from(&ns, "10.73.0.50", &target),
@@ -279,8 +283,8 @@ fn an_allowed_address_pair_lets_a_vm_send_from_that_address() {
     let s = setup(&[]);
     let t = tenant(&s.server, "sg-p");
     let (ns, port, target) = spoof_setup(&s, &t, "10.74.0.0/24");
-    add_own_address(&ns, "10.74.0.60/24");
-    add_own_address(&ns, "10.74.0.61/24");
+    add_own_address(&ns, "10.74.0.60/32");
+    add_own_address(&ns, "10.74.0.61/32");
     assert!(!ping_from(&ns, "10.74.0.60", &target), "no pair yet");
     let p = port_update(
         &t,
