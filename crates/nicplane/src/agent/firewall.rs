@@ -550,3 +550,163 @@ pub fn reconcile(
     ));
     Ok(changes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nicplane_domain::ids::{InterfaceId, NetworkId, SecurityGroupRuleId, SubnetId, VmId};
+    use nicplane_domain::types::{NetworkKind, OsType, PowerState};
+    use nicplane_service::host::{DesiredAddressPair, DesiredIp};
+
+    fn iface(ip: &str, groups: &[SecurityGroupId], secured: bool) -> DesiredInterface {
+        DesiredInterface {
+            id: InterfaceId::new(),
+            mac_address: "fa:16:3e:00:00:01".parse().unwrap(),
+            primary: true,
+            order: Some(0),
+            network_id: NetworkId::new(),
+            network_kind: NetworkKind::Standard,
+            fixed_ips: vec![DesiredIp {
+                ip_address: ip.parse().unwrap(),
+                prefix_len: 24,
+                gateway_ip: None,
+                subnet_id: SubnetId::new(),
+            }],
+            parent_id: None,
+            vlan_id: None,
+            port_security_enabled: secured,
+            security_groups: groups.to_vec(),
+            allowed_address_pairs: vec![],
+        }
+    }
+
+    fn vm(interfaces: Vec<DesiredInterface>) -> DesiredVm {
+        DesiredVm {
+            id: VmId::new(),
+            name: "vm".into(),
+            power_state: PowerState::Running,
+            os_type: OsType::Linux,
+            interfaces,
+        }
+    }
+
+    fn rule(direction: &str, ethertype: &str, protocol: Option<u8>) -> DesiredRule {
+        DesiredRule {
+            id: SecurityGroupRuleId::new(),
+            direction: direction.into(),
+            ethertype: ethertype.into(),
+            protocol,
+            port_range_min: None,
+            port_range_max: None,
+            remote_ip_prefix: None,
+            remote_group_id: None,
+        }
+    }
+
+    #[test]
+    fn rules_become_nftables_matches() {
+        let mut r = rule("ingress", "IPv4", Some(6));
+        r.port_range_min = Some(8000);
+        r.port_range_max = Some(8080);
+        r.remote_ip_prefix = Some("10.0.0.0/8".parse().unwrap());
+        assert_eq!(
+            rule_match(&r).unwrap(),
+            "meta nfproto ipv4 ip saddr 10.0.0.0/8 meta l4proto 6 th dport 8000-8080"
+        );
+        let mut r = rule("egress", "IPv6", Some(58));
+        r.port_range_min = Some(128);
+        r.port_range_max = Some(0);
+        r.remote_ip_prefix = Some("fd00::1/128".parse().unwrap());
+        assert_eq!(
+            rule_match(&r).unwrap(),
+            "meta nfproto ipv6 ip6 daddr fd00::1 meta l4proto 58 icmpv6 type 128 icmpv6 code 0"
+        );
+        let g = SecurityGroupId::new();
+        let mut r = rule("ingress", "IPv4", None);
+        r.remote_group_id = Some(g);
+        assert_eq!(
+            rule_match(&r).unwrap(),
+            format!("meta nfproto ipv4 ip saddr @remote-{}-4", group_key(&g))
+        );
+        let mut r = rule("ingress", "IPv4", Some(17));
+        r.port_range_min = Some(53);
+        r.port_range_max = Some(53);
+        assert_eq!(
+            rule_match(&r).unwrap(),
+            "meta nfproto ipv4 meta l4proto 17 th dport 53"
+        );
+    }
+
+    #[test]
+    fn only_interfaces_with_port_security_are_filtered() {
+        let names = Names::new("np").unwrap();
+        let nets = BTreeSet::new();
+        let open = vm(vec![iface("10.0.0.5", &[], false)]);
+        assert_eq!(
+            ruleset(&names, &[open.clone()], &BTreeMap::new(), &nets).unwrap(),
+            None
+        );
+        let g = SecurityGroupId::new();
+        let secured = vm(vec![iface("10.0.0.6", &[g], true)]);
+        let rs = ruleset(&names, &[open.clone(), secured.clone()], &BTreeMap::new(), &nets)
+            .unwrap()
+            .expect("a ruleset");
+        let open_end = names.host_end(&open.interfaces[0].id);
+        let secured_end = names.host_end(&secured.interfaces[0].id);
+        assert!(!rs.bridge.contains(&open_end), "{}", rs.bridge);
+        assert!(rs.bridge.contains(&format!("\"{secured_end}\" : 0x00010000")));
+        assert!(rs.inet.contains(&format!("0x00000001 : jump ingress-{secured_end}")));
+        // A group without rules (or unknown yet) lets nothing in.
+        assert!(rs.inet.contains(&format!(
+            "chain ingress-{secured_end} {{\n\t\tjump sg-{}-ingress\n\t\tdrop\n\t}}",
+            group_key(&g)
+        )));
+        // The same desired state gives the same text and digest.
+        let again = ruleset(&names, &[open, secured], &BTreeMap::new(), &nets)
+            .unwrap()
+            .unwrap();
+        assert_eq!(again, rs);
+        assert!(rs.bridge.contains(&format!("comment \"{}\"", rs.digest)));
+    }
+
+    #[test]
+    fn anti_spoofing_allows_each_mac_its_own_addresses() {
+        let mut i = iface("10.0.0.5", &[], true);
+        i.allowed_address_pairs = vec![
+            DesiredAddressPair {
+                ip_address: "10.0.0.0/28".parse().unwrap(),
+                mac_address: i.mac_address,
+            },
+            DesiredAddressPair {
+                ip_address: "10.0.9.9/32".parse().unwrap(),
+                mac_address: "fa:16:3e:00:00:02".parse().unwrap(),
+            },
+        ];
+        let names = Names::new("np").unwrap();
+        let rs = ruleset(&names, &[vm(vec![i])], &BTreeMap::new(), &BTreeSet::new())
+            .unwrap()
+            .unwrap();
+        // The fixed IP inside the pair's network is merged into it.
+        for line in [
+            "ether saddr fa:16:3e:00:00:01 ip saddr { 10.0.0.0/28 } accept",
+            "ether saddr fa:16:3e:00:00:01 arp saddr ether fa:16:3e:00:00:01 arp saddr ip { 0.0.0.0, 10.0.0.0/28 } accept",
+            "ether saddr fa:16:3e:00:00:01 ip6 saddr { fe80::f816:3eff:fe00:1 } accept",
+            "ether saddr fa:16:3e:00:00:02 ip saddr { 10.0.9.9 } accept",
+            "ether saddr fa:16:3e:00:00:02 ip6 saddr { fe80::f816:3eff:fe00:2 } accept",
+        ] {
+            assert!(rs.bridge.contains(line), "{line}\n{}", rs.bridge);
+        }
+        assert!(rs.bridge.ends_with("\t\tdrop\n\t}\n}\n"), "{}", rs.bridge);
+    }
+
+    #[test]
+    fn zones_are_stable_and_distinct() {
+        let names = Names::new("np").unwrap();
+        let nets: BTreeSet<String> = (0..300).map(|_| NetworkId::new().to_string()).collect();
+        let z = zones(&names, &nets).unwrap();
+        let distinct: BTreeSet<u16> = z.values().copied().collect();
+        assert_eq!(distinct.len(), 300);
+        assert!(!distinct.contains(&0), "zone 0 is the default zone");
+        assert_eq!(zones(&names, &nets).unwrap(), z);
+    }
+}
