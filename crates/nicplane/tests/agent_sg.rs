@@ -371,3 +371,45 @@ fn the_desired_state_carries_port_security_groups_rules_members_and_pairs() {
         "the default group of the VMs' primaries: {groups:?}"
     );
 }
+
+#[test]
+fn without_nftables_interfaces_with_port_security_report_error() {
+    if !root_or_skip("without_nftables…") {
+        return;
+    }
+    // An agent whose PATH has ip and sysctl but no nft.
+    let bin = common::temp_dir("sg-no-nft");
+    for tool in ["ip", "sysctl"] {
+        let real = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .expect("sh");
+        let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+        std::os::unix::fs::symlink(&real, bin.join(tool)).expect("symlink");
+    }
+    let mut s = setup(&[]);
+    drop(s.agent.take());
+    let t = tenant(&s.server, "sg-n");
+    let app = t.standard_network("app", "10.76.0.0/24");
+    let (_, secured) = vm_on(&t, "secured", &app, "10.76.0.10", None);
+    let (_, open) = vm_on(&t, "open", &app, "10.76.0.11", None);
+    port_update(&t, &open, json!({"port_security_enabled": false}));
+    let mut agent = Agent(
+        std::process::Command::new(BIN)
+            .args(["agent", "--url", &s.server.url, "--host", &s.host])
+            .args(["--prefix", &s.prefix.0, "--interval-ms", "100"])
+            .env("NICPLANE_AGENT_CREDENTIAL", &s.credential)
+            .env("PATH", &bin)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the agent"),
+    );
+    wait_until("the interface without port security is active", || {
+        native_status(&t.admin, &t.project, &open) == "active"
+    });
+    assert_eq!(native_status(&t.admin, &t.project, &secured), "error");
+    let _ = agent.0.kill();
+    drop(agent);
+    let _ = std::fs::remove_dir_all(&bin);
+}
