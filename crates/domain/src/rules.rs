@@ -3037,7 +3037,10 @@ mod host_tests {
 /// (`ip`, `hopopt`) match every protocol, and `icmp` in an IPv6 rule means
 /// ICMPv6 (58), as Neutron's firewall drivers translate it. A stored
 /// protocol that does not parse is an error, never "every protocol".
-pub fn sg_rule_data_plane_protocol(protocol: Option<&str>, ethertype_v6: bool) -> Result<Option<u8>> {
+pub fn sg_rule_data_plane_protocol(
+    protocol: Option<&str>,
+    ethertype_v6: bool,
+) -> Result<Option<u8>> {
     Ok(match sg_rule_protocol(protocol)? {
         None | Some((_, 0)) => None,
         Some((_, 1)) if ethertype_v6 => Some(58),
@@ -3105,13 +3108,32 @@ mod data_plane_security_tests {
 
     #[test]
     fn a_rule_protocol_becomes_the_number_the_kernel_filters() {
-        assert_eq!(sg_rule_data_plane_protocol(Some("tcp"), false).unwrap(), Some(6));
-        assert_eq!(sg_rule_data_plane_protocol(Some("17"), true).unwrap(), Some(17));
-        assert_eq!(sg_rule_data_plane_protocol(Some("icmp"), false).unwrap(), Some(1));
-        assert_eq!(sg_rule_data_plane_protocol(Some("icmp"), true).unwrap(), Some(58));
-        assert_eq!(sg_rule_data_plane_protocol(Some("ipv6-icmp"), true).unwrap(), Some(58));
+        assert_eq!(
+            sg_rule_data_plane_protocol(Some("tcp"), false).unwrap(),
+            Some(6)
+        );
+        assert_eq!(
+            sg_rule_data_plane_protocol(Some("17"), true).unwrap(),
+            Some(17)
+        );
+        assert_eq!(
+            sg_rule_data_plane_protocol(Some("icmp"), false).unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            sg_rule_data_plane_protocol(Some("icmp"), true).unwrap(),
+            Some(58)
+        );
+        assert_eq!(
+            sg_rule_data_plane_protocol(Some("ipv6-icmp"), true).unwrap(),
+            Some(58)
+        );
         for any in [None, Some("any"), Some("0"), Some("ip")] {
-            assert_eq!(sg_rule_data_plane_protocol(any, false).unwrap(), None, "{any:?}");
+            assert_eq!(
+                sg_rule_data_plane_protocol(any, false).unwrap(),
+                None,
+                "{any:?}"
+            );
         }
         assert!(sg_rule_data_plane_protocol(Some("bogus"), false).is_err());
     }

@@ -68,12 +68,24 @@ fn port_update(t: &Tenant, port: &str, body: Value) -> Value {
 
 /// A VM with a second interface on `network` at `ip`, in `groups` (the
 /// project's default group when None); the interface's id.
-fn vm_on(t: &Tenant, name: &str, network: &str, ip: &str, groups: Option<&[&str]>) -> (String, String) {
+fn vm_on(
+    t: &Tenant,
+    name: &str,
+    network: &str,
+    ip: &str,
+    groups: Option<&[&str]>,
+) -> (String, String) {
     vm_at(t, name, network, &[ip], groups)
 }
 
 /// [`vm_on`] with several fixed IPs.
-fn vm_at(t: &Tenant, name: &str, network: &str, ips: &[&str], groups: Option<&[&str]>) -> (String, String) {
+fn vm_at(
+    t: &Tenant,
+    name: &str,
+    network: &str,
+    ips: &[&str],
+    groups: Option<&[&str]>,
+) -> (String, String) {
     let vm = t.vm(name, "linux", true);
     let fixed: Vec<Value> = ips.iter().map(|ip| json!({"ip_address": ip})).collect();
     let mut body = json!({"network_id": network, "fixed_ips": fixed});
@@ -82,7 +94,10 @@ fn vm_at(t: &Tenant, name: &str, network: &str, ips: &[&str], groups: Option<&[&
     }
     let iface: Value = t
         .admin
-        .post(&format!("/v1/projects/{}/vms/{vm}/interfaces", t.project), &body)
+        .post(
+            &format!("/v1/projects/{}/vms/{vm}/interfaces", t.project),
+            &body,
+        )
         .expect("attach");
     (vm, iface["id"].as_str().unwrap().to_string())
 }
@@ -96,8 +111,8 @@ fn wait_active(t: &Tenant, ifaces: &[&str]) {
 }
 
 #[test]
-fn a_rule_opens_a_tcp_port_and_icmp_and_deleting_it_closes_the_port() {
-    if !root_or_skip("a_rule_opens_a_tcp_port…") {
+fn rules_open_tcp_and_icmp_deleting_one_closes_it_and_egress_follows_the_senders_rules() {
+    if !root_or_skip("rules_open_tcp_and_icmp…") {
         return;
     }
     let mut s = setup(&[]);
@@ -108,7 +123,13 @@ fn a_rule_opens_a_tcp_port_and_icmp_and_deleting_it_closes_the_port() {
         .expect("IPv6 subnet");
     let web = group(&t, "web");
     let (client, ci) = vm_at(&t, "client", &app, &["10.71.0.10", "fd71::10"], None);
-    let (server, si) = vm_at(&t, "server", &app, &["10.71.0.20", "fd71::20"], Some(&[&web]));
+    let (server, si) = vm_at(
+        &t,
+        "server",
+        &app,
+        &["10.71.0.20", "fd71::20"],
+        Some(&[&web]),
+    );
     wait_active(&t, &[&ci, &si]);
     let (a, b) = (vm_ns(&s.prefix, &client), vm_ns(&s.prefix, &server));
     let b6 = "fd71::20";
@@ -116,7 +137,10 @@ fn a_rule_opens_a_tcp_port_and_icmp_and_deleting_it_closes_the_port() {
     let _l81 = tcp_listen(&b, "::", 8081);
 
     // No ingress rule: nothing gets in.
-    assert!(!tcp_connects(&a, "10.71.0.20", 8080), "no rule: port closed");
+    assert!(
+        !tcp_connects(&a, "10.71.0.20", 8080),
+        "no rule: port closed"
+    );
     assert!(!ping(&a, "10.71.0.20"), "no rule: no ICMP");
 
     let tcp = rule(
@@ -128,25 +152,58 @@ fn a_rule_opens_a_tcp_port_and_icmp_and_deleting_it_closes_the_port() {
     wait_until("the rule opens TCP 8080", || {
         tcp_connects(&a, "10.71.0.20", 8080)
     });
-    assert!(!tcp_connects(&a, "10.71.0.20", 8081), "only the rule's port");
+    assert!(
+        !tcp_connects(&a, "10.71.0.20", 8081),
+        "only the rule's port"
+    );
     assert!(!tcp_connects(&a, b6, 8080), "only the rule's IP version");
     assert!(!ping(&a, "10.71.0.20"), "only the rule's protocol");
 
     // ICMP by rule, IPv4 and IPv6 ("icmp" in an IPv6 rule is ICMPv6).
-    rule(&t, &web, json!({"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp"}));
-    rule(&t, &web, json!({"direction": "ingress", "ethertype": "IPv6", "protocol": "icmp"}));
+    rule(
+        &t,
+        &web,
+        json!({"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp"}),
+    );
+    rule(
+        &t,
+        &web,
+        json!({"direction": "ingress", "ethertype": "IPv6", "protocol": "icmp"}),
+    );
     wait_until("ICMP over IPv4 by rule", || ping(&a, "10.71.0.20"));
     wait_until("ICMPv6 by rule", || ping(&a, b6));
     // Stateful: the server's replies pass, but it cannot open a connection
     // to the client, whose default group lets in only its own members.
     let _client_listener = tcp_listen(&a, "::", 9090);
-    assert!(!tcp_connects(&b, "10.71.0.10", 9090), "web is not in default");
+    assert!(
+        !tcp_connects(&b, "10.71.0.10", 9090),
+        "web is not in default"
+    );
 
     rule_delete(&t, &tcp);
     wait_until("deleting the rule closes TCP 8080", || {
         !tcp_connects(&a, "10.71.0.20", 8080)
     });
     assert!(ping(&a, "10.71.0.20"), "the ICMP rule stays");
+
+    // Egress is the sender's group's rules too: without the default
+    // group's IPv4 egress rule the client sends no IPv4, still IPv6.
+    let egress4 = t
+        .admin
+        .security_groups(&t.project)
+        .expect("groups")
+        .into_iter()
+        .find(|g| g.name == "default")
+        .expect("the default group")
+        .rules
+        .into_iter()
+        .find(|r| r.direction == "egress" && r.ethertype == "IPv4")
+        .expect("the IPv4 egress rule")
+        .id
+        .to_string();
+    rule_delete(&t, &egress4);
+    wait_until("no IPv4 out of the client", || !ping(&a, "10.71.0.20"));
+    assert!(ping(&a, b6), "IPv6 egress stays");
 
     // A pass over a host that did not drift changes nothing; a table
     // deleted by hand is made again.
@@ -159,10 +216,16 @@ fn a_rule_opens_a_tcp_port_and_icmp_and_deleting_it_closes_the_port() {
     let fabric = format!("{}-fabric", s.prefix.0);
     let table = format!("{}-sg", s.prefix.0);
     let out = std::process::Command::new("ip")
-        .args(["netns", "exec", &fabric, "nft", "delete", "table", "inet", &table])
+        .args([
+            "netns", "exec", &fabric, "nft", "delete", "table", "inet", &table,
+        ])
         .output()
         .expect("nft");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(tcp_connects(&b, "10.71.0.10", 9090), "no table: no filter");
     assert_eq!(
         agent_once(&s.server, &s.credential, &s.host, &s.prefix),
@@ -196,7 +259,10 @@ fn default_group_members_reach_each_other_and_another_group_only_by_a_remote_gro
     let _listener = tcp_listen(&a, "0.0.0.0", 22);
     assert!(ping(&a, "10.72.0.11"), "a reaches b: both in default");
     assert!(ping(&b, "10.72.0.10"), "b reaches a");
-    assert!(tcp_connects(&b, "10.72.0.10", 22), "any protocol among members");
+    assert!(
+        tcp_connects(&b, "10.72.0.10", 22),
+        "any protocol among members"
+    );
     assert!(!ping(&c, "10.72.0.10"), "c (other) does not reach a");
     assert!(!tcp_connects(&c, "10.72.0.10", 22), "nor its TCP port");
     assert!(!ping(&a, "10.72.0.12"), "other lets in nobody");
@@ -217,14 +283,18 @@ fn default_group_members_reach_each_other_and_another_group_only_by_a_remote_gro
         json!({"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp",
                "remote_group_id": other}),
     );
-    wait_until("c reaches a by the remote-group rule", || ping(&c, "10.72.0.10"));
+    wait_until("c reaches a by the remote-group rule", || {
+        ping(&c, "10.72.0.10")
+    });
     assert!(ping(&c, "10.72.0.11"), "and b, also in default");
     assert!(!tcp_connects(&c, "10.72.0.10", 22), "ICMP only");
     // A new member of other is let in too: membership is addresses.
     let (vm_d, di) = vm_on(&t, "d", &app, "10.72.0.13", Some(&[&other]));
     wait_active(&t, &[&di]);
     let d = vm_ns(&s.prefix, &vm_d);
-    wait_until("d, a new member of other, reaches a", || ping(&d, "10.72.0.10"));
+    wait_until("d, a new member of other, reaches a", || {
+        ping(&d, "10.72.0.10")
+    });
 }
 
 /// Sender in the default group, target in a group open to ICMP from
@@ -233,8 +303,12 @@ fn default_group_members_reach_each_other_and_another_group_only_by_a_remote_gro
 fn spoof_setup(s: &Setup, t: &Tenant, net: &str) -> (String, String, String) {
     let app = t.standard_network("app", net);
     let open = group(t, "open");
-    rule(t, &open, json!({"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp",
-                          "remote_ip_prefix": "0.0.0.0/0"}));
+    rule(
+        t,
+        &open,
+        json!({"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp",
+                          "remote_ip_prefix": "0.0.0.0/0"}),
+    );
     let base = net.trim_end_matches(".0/24");
     let (sender, si) = vm_on(t, "sender", &app, &format!("{base}.10"), None);
     let (target, ti) = vm_on(t, "target", &app, &format!("{base}.20"), Some(&[&open]));
@@ -249,7 +323,11 @@ fn spoof_setup(s: &Setup, t: &Tenant, net: &str) -> (String, String, String) {
 
 fn add_own_address(ns: &str, addr: &str) {
     let out = ip_in(ns, &["addr", "add", addr, "dev", "eth1", "scope", "link"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -261,7 +339,10 @@ fn a_vm_cannot_send_from_an_address_it_gave_itself_until_port_security_is_off() 
     let t = tenant(&s.server, "sg-s");
     let (ns, port, target) = spoof_setup(&s, &t, "10.73.0.0/24");
     add_own_address(&ns, "10.73.0.50/32");
-    assert!(ping_from(&ns, "10.73.0.10", &target), "its own address works");
+    assert!(
+        ping_from(&ns, "10.73.0.10", &target),
+        "its own address works"
+    );
     assert!(
         !ping_from(&ns, "10.73.0.50", &target),
         "an address it gave itself does not, while port security is on"
@@ -299,7 +380,10 @@ fn an_allowed_address_pair_lets_a_vm_send_from_that_address() {
         !ping_from(&ns, "10.74.0.61", &target),
         "an address outside the pairs still does not"
     );
-    assert!(ping_from(&ns, "10.74.0.10", &target), "nor does its own stop");
+    assert!(
+        ping_from(&ns, "10.74.0.10", &target),
+        "nor does its own stop"
+    );
 }
 
 #[test]
@@ -323,7 +407,11 @@ fn the_desired_state_carries_port_security_groups_rules_members_and_pairs() {
         json!({"direction": "ingress", "protocol": "tcp", "port_range_min": 22,
                "port_range_max": 22, "remote_group_id": web}),
     );
-    let icmp6 = rule(&t, &web, json!({"direction": "ingress", "ethertype": "IPv6", "protocol": "icmp"}));
+    let icmp6 = rule(
+        &t,
+        &web,
+        json!({"direction": "ingress", "ethertype": "IPv6", "protocol": "icmp"}),
+    );
     let (_, wi) = vm_on(&t, "w", &app, "10.75.0.10", Some(&[&web]));
     port_update(
         &t,
@@ -340,20 +428,33 @@ fn the_desired_state_carries_port_security_groups_rules_members_and_pairs() {
         .iter()
         .flat_map(|v| v["interfaces"].as_array().unwrap())
         .collect();
-    let w = ifaces.iter().find(|i| i["id"] == wi.as_str()).expect("w's interface");
+    let w = ifaces
+        .iter()
+        .find(|i| i["id"] == wi.as_str())
+        .expect("w's interface");
     assert_eq!(w["port_security_enabled"], true);
     assert_eq!(w["security_groups"], json!([web]));
     assert_eq!(
         w["allowed_address_pairs"],
         json!([{"ip_address": "10.75.0.128/25", "mac_address": "fa:16:3e:00:00:99"}])
     );
-    let o = ifaces.iter().find(|i| i["id"] == oi.as_str()).expect("open's interface");
+    let o = ifaces
+        .iter()
+        .find(|i| i["id"] == oi.as_str())
+        .expect("open's interface");
     assert_eq!(o["port_security_enabled"], false);
     assert_eq!(o["security_groups"], json!([]));
     let groups = state["security_groups"].as_array().unwrap();
-    let g = groups.iter().find(|g| g["id"] == web.as_str()).expect("web");
+    let g = groups
+        .iter()
+        .find(|g| g["id"] == web.as_str())
+        .expect("web");
     let rules = g["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 4, "two egress rules and two ingress: {rules:?}");
+    assert_eq!(
+        rules.len(),
+        4,
+        "two egress rules and two ingress: {rules:?}"
+    );
     let r = rules.iter().find(|r| r["id"] == from_web.as_str()).unwrap();
     assert_eq!(
         r,

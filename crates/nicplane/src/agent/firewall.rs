@@ -7,43 +7,42 @@
 //! named `<prefix>-sg`, inside `<prefix>-fabric` (never the root namespace):
 //!
 //! - `bridge <prefix>-sg`, stateless, sees the bridge ports:
-//!   - `prerouting` (priority -300, before br_netfilter): anti-spoofing per
-//!     port (`spoof-<port>`: only its MACs, and per MAC its addresses, in
-//!     Ethernet, ARP, IPv4 and IPv6; no DHCP server replies or router
-//!     advertisements from a VM), and the packet mark's upper 16 bits set to
-//!     the sending port's index;
+//!   - `prerouting` (priority -300, before br_netfilter): anti-spoofing of
+//!     the filtered ports by sets keyed by port, MAC and address (Ethernet,
+//!     ARP, IPv4, IPv6; no DHCP server replies nor router advertisements
+//!     from a VM), and the packet mark set to the sending port's index;
 //!   - `forward` (priority -300, before br_netfilter hands the packet to the
-//!     IP hooks): the mark's lower 16 bits set to the receiving port's index
-//!     (`to-<port>`; per copy when a frame floods).
+//!     IP forward hooks): the mark set to the receiving port's index (per
+//!     copy when a frame floods).
 //! - `inet <prefix>-sg`, stateful: the kernel has no conntrack in the bridge
 //!   family, but br_netfilter passes bridged IPv4/IPv6 through the inet
 //!   hooks with conntrack, where the interfaces are the bridges, not the
-//!   ports; the mark says which ports:
+//!   ports; the mark says which port:
 //!   - `zone` (prerouting, raw): a conntrack zone per bridge, so networks
 //!     with the same addresses never share a connection entry;
-//!   - `egress` (forward, -10): the sender's egress rules
-//!     (`egress-<port>` jumps to its groups' `sg-<group>-egress` chains;
-//!     nothing matched: drop);
-//!   - `ingress` (forward, -5): the receiver's ingress rules, likewise. An
-//!     accept ends one base chain and the packet goes on to the next, so a
-//!     packet between two filtered ports passes both.
+//!   - `egress` (prerouting, filter; the mark is the sender's): the sender's
+//!     egress rules (its group list's chain jumps to its groups'
+//!     `sg-<group>-egress` chains; nothing matched: drop);
+//!   - `ingress` (forward, filter; the mark is now the receiver's): the
+//!     receiver's ingress rules, likewise.
 //!   Both first accept neighbour discovery, MLD and DHCP in Neutron's
 //!   directions, then established and related connections, and drop invalid
 //!   ones. A remote group is a set of its members' addresses
 //!   (`remote-<group>-4`/`-6`).
 //!
-//! The two tables are written together in one `nft -f` batch (each deleted
-//! and made again), only when their description changed: its SHA-256 is the
-//! comment of the bridge table's `state` set, so a pass over a host that did
-//! not drift reads two short listings and writes nothing. A hand edit inside
-//! a table that keeps that set is not noticed; a deleted table is.
+//! Everything per port is a set or map element, not a rule, so the tables
+//! of a thousand ports load in a fraction of a second. They are written
+//! together in one `nft -f` batch (each deleted and made again), only when
+//! their description changed: its SHA-256 is the comment of each table's
+//! `state` set, so a pass over a host that did not drift reads two short
+//! listings and writes nothing. A hand edit inside a table that keeps that
+//! set is not noticed; a deleted table is.
 
 use super::Names;
 use anyhow::{bail, Context, Result};
 use ipnet::IpNet;
 use nicplane_domain::ids::SecurityGroupId;
 use nicplane_domain::rules;
-use nicplane_domain::types::MacAddr;
 use nicplane_service::host::{DesiredInterface, DesiredRule, DesiredSecurityGroup, DesiredVm};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -54,11 +53,9 @@ use std::process::{Command, Stdio};
 /// Priority of the bridge chains: before br_netfilter's hooks (0, and -1
 /// for its forward hook), so the mark is set before the IP hooks run.
 const BRIDGE_PRIORITY: i32 = -300;
-/// Priorities of the two inet forward chains: egress first, then ingress.
-const EGRESS_PRIORITY: i32 = -10;
-const INGRESS_PRIORITY: i32 = -5;
-/// Filtered ports per host: each one's index takes 16 bits of the mark.
-const PORTS_MAX: usize = 0xffff;
+/// Filtered ports per host (the index is the whole mark; a bound on one
+/// table's size).
+const PORTS_MAX: usize = 1 << 20;
 /// The br_netfilter switches that send bridged IP traffic through the inet
 /// hooks (per namespace; 1 by default).
 const BRIDGE_NF: [&str; 2] = [
@@ -89,8 +86,8 @@ pub struct Ruleset {
 struct Port<'a> {
     /// The host end's name, `<prefix>-h-<id>`.
     link: String,
-    /// 1-based; its bits in the mark.
-    index: u32,
+    /// 1-based: the mark of its packets.
+    index: usize,
     iface: &'a DesiredInterface,
 }
 
@@ -120,7 +117,7 @@ pub fn ruleset(
         .enumerate()
         .map(|(n, (link, iface))| Port {
             link,
-            index: n as u32 + 1,
+            index: n + 1,
             iface,
         })
         .collect();
@@ -129,11 +126,14 @@ pub fn ruleset(
     let inet = inet_table(names, &table, &ports, groups, networks)?;
     let digest = hex(&Sha256::digest(format!("{bridge}\n{inet}").as_bytes()));
     Ok(Some(Ruleset {
-        bridge: bridge.replace("@DIGEST@", &digest),
-        inet,
+        bridge: bridge.replace(DIGEST, &digest),
+        inet: inet.replace(DIGEST, &digest),
         digest,
     }))
 }
+
+/// Where the digest goes in a table's text (it is the digest of that text).
+const DIGEST: &str = "@DIGEST@";
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().fold(String::new(), |mut s, b| {
@@ -142,84 +142,157 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-fn map_entries(entries: impl Iterator<Item = String>) -> String {
-    entries.collect::<Vec<_>>().join(", ")
+/// A named set or map with its elements (none: no `elements` line).
+fn set(t: &mut String, kind: &str, name: &str, decl: &str, elements: &[String]) {
+    let _ = write!(t, "\t{kind} {name} {{\n{decl}");
+    if !elements.is_empty() {
+        let _ = writeln!(t, "\t\telements = {{ {} }}", elements.join(",\n\t\t\t"));
+    }
+    t.push_str("\t}\n");
+}
+
+fn state_set(t: &mut String) {
+    let _ = writeln!(
+        t,
+        "\tset state {{\n\t\ttype mark\n\t\tcomment \"{DIGEST}\"\n\t}}"
+    );
 }
 
 /// The bridge table: anti-spoofing and the mark.
 fn bridge_table(table: &str, ports: &[Port<'_>]) -> String {
+    let (mut src4, mut arp4, mut src6, mut macs) = (vec![], vec![], vec![], vec![]);
+    for p in ports {
+        let l = &p.link;
+        for (mac, (v4, v6)) in sources(p.iface) {
+            let m = mac.to_string().to_lowercase();
+            macs.push(format!("\"{l}\" . {m}"));
+            // ARP probes come from 0.0.0.0.
+            let mut arp = v4.clone();
+            arp.push(IpNet::from(std::net::IpAddr::from([0, 0, 0, 0])));
+            for n in IpNet::aggregate(&arp) {
+                arp4.push(format!("\"{l}\" . {m} . {m} . {}", net(&n)));
+            }
+            for n in &v4 {
+                src4.push(format!("\"{l}\" . {m} . {}", net(n)));
+            }
+            for n in &v6 {
+                src6.push(format!("\"{l}\" . {m} . {}", net(n)));
+            }
+        }
+    }
+    let index = |p: &Port<'_>| format!("\"{}\" : 0x{:08x}", p.link, p.index);
     let mut t = String::new();
     let _ = writeln!(t, "table bridge {table} {{");
-    // The digest goes in afterwards (it is the digest of this text).
-    t.push_str("\tset state {\n\t\ttype mark\n\t\tcomment \"@DIGEST@\"\n\t}\n");
+    state_set(&mut t);
+    let names: Vec<String> = ports.iter().map(|p| format!("\"{}\"", p.link)).collect();
+    set(&mut t, "set", "ports", "\t\ttypeof iifname\n", &names);
+    let marks: Vec<String> = ports.iter().map(index).collect();
+    set(
+        &mut t,
+        "map",
+        "mark_in",
+        "\t\ttypeof iifname : meta mark\n",
+        &marks,
+    );
+    set(
+        &mut t,
+        "map",
+        "mark_out",
+        "\t\ttypeof oifname : meta mark\n",
+        &marks,
+    );
+    let interval = "\t\tflags interval\n";
+    set(
+        &mut t,
+        "set",
+        "src4",
+        &format!("\t\ttypeof iifname . ether saddr . ip saddr\n{interval}"),
+        &src4,
+    );
+    set(
+        &mut t,
+        "set",
+        "arp4",
+        &format!("\t\ttypeof iifname . ether saddr . arp saddr ether . arp saddr ip\n{interval}"),
+        &arp4,
+    );
+    set(
+        &mut t,
+        "set",
+        "src6",
+        &format!("\t\ttypeof iifname . ether saddr . ip6 saddr\n{interval}"),
+        &src6,
+    );
+    set(
+        &mut t,
+        "set",
+        "macs",
+        "\t\ttypeof iifname . ether saddr\n",
+        &macs,
+    );
+    // Anti-spoofing: only what the sets allow, and what a guest sends
+    // before it has an address (ARP probes from 0.0.0.0 are in arp4, DHCP
+    // discovery, DAD and MLD from ::); never DHCP server replies nor router
+    // advertisements.
     let _ = writeln!(
         t,
-        "\tchain prerouting {{\n\t\ttype filter hook prerouting priority {BRIDGE_PRIORITY}; policy accept;\n\t\tmeta mark set 0x0"
+        "\tchain prerouting {{\n\t\ttype filter hook prerouting priority {BRIDGE_PRIORITY}; policy accept;\n\
+         \t\tmeta mark set 0x0\n\
+         \t\tiifname != @ports accept\n\
+         \t\tmeta mark set iifname map @mark_in\n\
+         \t\tether type ip meta l4proto udp udp sport 67 udp dport 68 drop\n\
+         \t\tether type ip6 meta l4proto udp udp sport 547 udp dport 546 drop\n\
+         \t\tether type ip6 icmpv6 type nd-router-advert drop\n\
+         \t\tether type arp iifname . ether saddr . arp saddr ether . arp saddr ip @arp4 accept\n\
+         \t\tether type ip iifname . ether saddr . ip saddr @src4 accept\n\
+         \t\tether type ip6 iifname . ether saddr . ip6 saddr @src6 accept\n\
+         \t\tether type ip ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 iifname . ether saddr @macs accept\n\
+         \t\tether type ip6 ip6 saddr :: icmpv6 type {{ {ICMPV6_UNSPECIFIED} }} iifname . ether saddr @macs accept\n\
+         \t\tdrop\n\t}}"
     );
+    // The receiver's index replaces the sender's: egress was decided at
+    // prerouting (inet `egress`), ingress is decided at forward.
     let _ = writeln!(
         t,
-        "\t\tmeta mark set iifname map {{ {} }}",
-        map_entries(
-            ports
-                .iter()
-                .map(|p| format!("\"{}\" : 0x{:08x}", p.link, p.index << 16))
-        )
+        "\tchain forward {{\n\t\ttype filter hook forward priority {BRIDGE_PRIORITY}; policy accept;\n\
+         \t\tmeta mark set 0x0\n\
+         \t\tmeta mark set oifname map @mark_out\n\t}}"
     );
-    let _ = writeln!(
-        t,
-        "\t\tiifname vmap {{ {} }}\n\t}}",
-        map_entries(
-            ports
-                .iter()
-                .map(|p| format!("\"{}\" : jump spoof-{}", p.link, p.link))
-        )
-    );
-    let _ = writeln!(
-        t,
-        "\tchain forward {{\n\t\ttype filter hook forward priority {BRIDGE_PRIORITY}; policy accept;"
-    );
-    let _ = writeln!(
-        t,
-        "\t\toifname vmap {{ {} }}\n\t}}",
-        map_entries(
-            ports
-                .iter()
-                .map(|p| format!("\"{}\" : jump to-{}", p.link, p.link))
-        )
-    );
-    for p in ports {
-        let _ = writeln!(
-            t,
-            "\tchain to-{} {{\n\t\tmeta mark set meta mark or 0x{:08x}\n\t}}",
-            p.link, p.index
-        );
-        spoof_chain(&mut t, p);
-    }
     t.push_str("}\n");
     t
 }
 
-/// What a port may send from: per MAC, its IPv4 and IPv6 networks.
-fn sources(iface: &DesiredInterface) -> BTreeMap<MacAddr, (Vec<IpNet>, Vec<IpNet>)> {
-    let mut by_mac: BTreeMap<MacAddr, (Vec<IpNet>, Vec<IpNet>)> = BTreeMap::new();
-    let mut add = |mac: MacAddr, net: IpNet| {
+/// What a port may send from: per MAC, its IPv4 and IPv6 networks (its
+/// fixed IPs with its MAC, each allowed address pair with the pair's MAC,
+/// and each MAC's IPv6 link-local address), merged.
+fn sources(
+    iface: &DesiredInterface,
+) -> BTreeMap<nicplane_domain::types::MacAddr, (Vec<IpNet>, Vec<IpNet>)> {
+    let mut by_mac: BTreeMap<_, (Vec<IpNet>, Vec<IpNet>)> = BTreeMap::new();
+    let mut add = |mac, n: IpNet| {
         let e = by_mac.entry(mac).or_default();
-        match net {
-            IpNet::V4(_) => e.0.push(net),
-            IpNet::V6(_) => e.1.push(net),
+        match n {
+            IpNet::V4(_) => e.0.push(n),
+            IpNet::V6(_) => e.1.push(n),
         }
     };
+    add(
+        iface.mac_address,
+        IpNet::from(std::net::IpAddr::V6(rules::link_local_from_mac(
+            iface.mac_address,
+        ))),
+    );
     for f in &iface.fixed_ips {
         add(iface.mac_address, IpNet::from(f.ip_address));
     }
     for p in &iface.allowed_address_pairs {
+        add(
+            p.mac_address,
+            IpNet::from(std::net::IpAddr::V6(rules::link_local_from_mac(
+                p.mac_address,
+            ))),
+        );
         add(p.mac_address, p.ip_address);
-    }
-    by_mac.entry(iface.mac_address).or_default();
-    for (mac, (_, v6)) in by_mac.iter_mut() {
-        v6.push(IpNet::from(std::net::IpAddr::V6(rules::link_local_from_mac(
-            *mac,
-        ))));
     }
     for (v4, v6) in by_mac.values_mut() {
         *v4 = IpNet::aggregate(v4);
@@ -235,48 +308,6 @@ fn net(n: &IpNet) -> String {
     } else {
         n.to_string()
     }
-}
-
-fn set_of(nets: &[IpNet]) -> String {
-    format!(
-        "{{ {} }}",
-        nets.iter().map(net).collect::<Vec<_>>().join(", ")
-    )
-}
-
-/// Anti-spoofing of one port: its MACs only, and per MAC only its
-/// addresses (ARP's sender too), plus what a guest sends before it has an
-/// address: ARP probes from 0.0.0.0, DHCP discovery, and IPv6 DAD and MLD
-/// from `::`. No DHCP server replies nor router advertisements.
-fn spoof_chain(t: &mut String, p: &Port<'_>) {
-    let _ = writeln!(t, "\tchain spoof-{} {{", p.link);
-    t.push_str("\t\tether type ip meta l4proto udp udp sport 67 udp dport 68 drop\n");
-    t.push_str("\t\tether type ip6 meta l4proto udp udp sport 547 udp dport 546 drop\n");
-    t.push_str("\t\tether type ip6 icmpv6 type nd-router-advert drop\n");
-    for (mac, (v4, v6)) in sources(p.iface) {
-        let m = mac.to_string().to_lowercase();
-        let mut arp = v4.clone();
-        arp.push("0.0.0.0/32".parse().expect("a literal network"));
-        let arp = IpNet::aggregate(&arp);
-        let _ = writeln!(
-            t,
-            "\t\tether saddr {m} arp saddr ether {m} arp saddr ip {} accept",
-            set_of(&arp)
-        );
-        if !v4.is_empty() {
-            let _ = writeln!(t, "\t\tether saddr {m} ip saddr {} accept", set_of(&v4));
-        }
-        let _ = writeln!(
-            t,
-            "\t\tether saddr {m} ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept"
-        );
-        let _ = writeln!(t, "\t\tether saddr {m} ip6 saddr {} accept", set_of(&v6));
-        let _ = writeln!(
-            t,
-            "\t\tether saddr {m} ip6 saddr :: icmpv6 type {{ {ICMPV6_UNSPECIFIED} }} accept"
-        );
-    }
-    t.push_str("\t\tdrop\n\t}\n");
 }
 
 /// A conntrack zone per bridge (1-65535): a hash of the network id, the
@@ -313,10 +344,12 @@ fn inet_table(
     groups: &BTreeMap<SecurityGroupId, DesiredSecurityGroup>,
     networks: &BTreeSet<String>,
 ) -> Result<String> {
-    let used: BTreeSet<SecurityGroupId> = ports
-        .iter()
-        .flat_map(|p| p.iface.security_groups.iter().copied())
-        .collect();
+    // Ports with the same groups share a chain (most are in `default` only).
+    let lists: BTreeSet<&[SecurityGroupId]> =
+        ports.iter().map(|p| &p.iface.security_groups[..]).collect();
+    let list_index: BTreeMap<&[SecurityGroupId], usize> =
+        lists.iter().enumerate().map(|(n, l)| (*l, n)).collect();
+    let used: BTreeSet<SecurityGroupId> = lists.iter().flat_map(|l| l.iter().copied()).collect();
     let remotes: BTreeSet<SecurityGroupId> = used
         .iter()
         .filter_map(|g| groups.get(g))
@@ -324,6 +357,7 @@ fn inet_table(
         .collect();
     let mut t = String::new();
     let _ = writeln!(t, "table inet {table} {{");
+    state_set(&mut t);
     for g in &remotes {
         let members: &[IpNet] = groups.get(g).map(|g| &g.members[..]).unwrap_or(&[]);
         for (v, ty) in [(4, "ipv4_addr"), (6, "ipv6_addr")] {
@@ -332,66 +366,76 @@ fn inet_table(
                 .filter(|n| matches!(n, IpNet::V4(_)) == (v == 4))
                 .copied()
                 .collect();
-            let _ = write!(
-                t,
-                "\tset remote-{}-{v} {{\n\t\ttype {ty}\n\t\tflags interval\n",
-                group_key(g)
+            let elements: Vec<String> = IpNet::aggregate(&nets).iter().map(net).collect();
+            set(
+                &mut t,
+                "set",
+                &format!("remote-{}-{v}", group_key(g)),
+                &format!("\t\ttype {ty}\n\t\tflags interval\n"),
+                &elements,
             );
-            if !nets.is_empty() {
-                let _ = writeln!(t, "\t\telements = {}", set_of(&IpNet::aggregate(&nets)));
-            }
-            t.push_str("\t}\n");
         }
+    }
+    for direction in ["egress", "ingress"] {
+        let verdicts: Vec<String> = ports
+            .iter()
+            .map(|p| {
+                format!(
+                    "0x{:08x} : jump groups-{}-{direction}",
+                    p.index,
+                    list_index[&p.iface.security_groups[..]]
+                )
+            })
+            .collect();
+        set(
+            &mut t,
+            "map",
+            &format!("{direction}_of"),
+            "\t\ttype mark : verdict\n",
+            &verdicts,
+        );
     }
     let zones = zones(names, networks)?;
     t.push_str("\tchain zone {\n\t\ttype filter hook prerouting priority raw; policy accept;\n");
     if !zones.is_empty() {
+        let entries: Vec<String> = zones
+            .iter()
+            .map(|(b, z)| format!("\"{b}\" : {z}"))
+            .collect();
         let _ = writeln!(
             t,
             "\t\tct zone set iifname map {{ {} }}",
-            map_entries(zones.iter().map(|(b, z)| format!("\"{b}\" : {z}")))
+            entries.join(", ")
         );
     }
     t.push_str("\t}\n");
-    for (direction, priority, icmpv6, dhcp, mask, bits) in [
+    for (direction, hook, icmpv6, dhcp) in [
         (
             "egress",
-            EGRESS_PRIORITY,
+            "prerouting",
             ICMPV6_EGRESS,
             "udp sport 68 udp dport 67 accept\n\t\tudp sport 546 udp dport 547 accept",
-            "0xffff0000",
-            16,
         ),
         (
             "ingress",
-            INGRESS_PRIORITY,
+            "forward",
             ICMPV6_INGRESS,
             "udp sport 67 udp dport 68 accept\n\t\tudp sport 547 udp dport 546 accept",
-            "0x0000ffff",
-            0,
         ),
     ] {
         let _ = writeln!(
             t,
-            "\tchain {direction} {{\n\t\ttype filter hook forward priority {priority}; policy accept;\n\
+            "\tchain {direction} {{\n\t\ttype filter hook {hook} priority filter; policy accept;\n\
              \t\tmeta mark 0x0 accept\n\
              \t\ticmpv6 type {{ {icmpv6} }} accept\n\
              \t\t{dhcp}\n\
              \t\tct state established,related accept\n\
-             \t\tct state invalid drop"
+             \t\tct state invalid drop\n\
+             \t\tmeta mark vmap @{direction}_of\n\t}}"
         );
-        let _ = writeln!(
-            t,
-            "\t\tmeta mark & {mask} vmap {{ {} }}\n\t}}",
-            map_entries(ports.iter().map(|p| format!(
-                "0x{:08x} : jump {direction}-{}",
-                p.index << bits,
-                p.link
-            )))
-        );
-        for p in ports {
-            let _ = writeln!(t, "\tchain {direction}-{} {{", p.link);
-            for g in &p.iface.security_groups {
+        for (list, n) in &list_index {
+            let _ = writeln!(t, "\tchain groups-{n}-{direction} {{");
+            for g in list.iter() {
                 let _ = writeln!(t, "\t\tjump sg-{}-{direction}", group_key(g));
             }
             t.push_str("\t\tdrop\n\t}\n");
@@ -417,11 +461,7 @@ fn rule_match(r: &DesiredRule) -> Result<String> {
         "IPv6" => true,
         e => bail!("rule {}: unknown ethertype {e}", r.id),
     };
-    let (family, ip) = if v6 {
-        ("ipv6", "ip6")
-    } else {
-        ("ipv4", "ip")
-    };
+    let (family, ip) = if v6 { ("ipv6", "ip6") } else { ("ipv4", "ip") };
     // The remote end: where an ingress packet comes from, where an egress
     // one goes.
     let end = if r.direction == "ingress" {
@@ -495,6 +535,22 @@ fn run_in(fabric: &str, program: &str, args: &[&str], stdin: Option<&str>) -> Re
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The listing of a table's `state` set (whose comment is the digest of
+/// the tables); None when the table or the set does not exist.
+fn state_of(fabric: &str, family: &str, table: &str) -> Result<Option<String>> {
+    match run_in(
+        fabric,
+        "nft",
+        &["list", "set", family, table, "state"],
+        None,
+    ) {
+        Ok(listing) => Ok(Some(listing)),
+        // nft's own answer, not `ip`'s "exec of "nft" failed: No such file…".
+        Err(e) if e.to_string().contains("Error: No such file or directory") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Make the fabric namespace's tables match the desired state; the changes
 /// made (none when nothing drifted).
 pub fn reconcile(
@@ -506,16 +562,13 @@ pub fn reconcile(
     let fabric = names.fabric();
     let table = format!("{}-sg", names.prefix);
     let want = ruleset(names, vms, groups, networks)?;
-    let listed = run_in(&fabric, "nft", &["list", "tables"], None)?;
-    let exists = |family: &str| {
-        listed
-            .lines()
-            .any(|l| l.trim() == format!("table {family} {table}"))
-    };
+    // Two short reads (listing all tables would read every rule).
+    let bridge = state_of(&fabric, "bridge", &table)?;
+    let inet = state_of(&fabric, "inet", &table)?;
     let mut changes = Vec::new();
     let Some(want) = want else {
-        for family in ["bridge", "inet"] {
-            if exists(family) {
+        for (family, state) in [("bridge", &bridge), ("inet", &inet)] {
+            if state.is_some() {
                 run_in(&fabric, "nft", &["delete", "table", family, &table], None)?;
                 changes.push(format!("nft delete table {family} {table}"));
             }
@@ -530,12 +583,11 @@ pub fn reconcile(
         run_in(&fabric, "sysctl", &args, None)?;
         changes.push(format!("sysctl -qw {}", set.join(" ")));
     }
-    let current = if exists("bridge") && exists("inet") {
-        run_in(&fabric, "nft", &["list", "set", "bridge", &table, "state"], None)?
-    } else {
-        String::new()
-    };
-    if current.contains(&format!("comment \"{}\"", want.digest)) {
+    let current = format!("comment \"{}\"", want.digest);
+    if [bridge, inet]
+        .iter()
+        .all(|state| state.as_ref().is_some_and(|s| s.contains(&current)))
+    {
         return Ok(changes);
     }
     // One batch: both tables are replaced at once, or neither is.
@@ -648,17 +700,28 @@ mod tests {
         );
         let g = SecurityGroupId::new();
         let secured = vm(vec![iface("10.0.0.6", &[g], true)]);
-        let rs = ruleset(&names, &[open.clone(), secured.clone()], &BTreeMap::new(), &nets)
-            .unwrap()
-            .expect("a ruleset");
+        let rs = ruleset(
+            &names,
+            &[open.clone(), secured.clone()],
+            &BTreeMap::new(),
+            &nets,
+        )
+        .unwrap()
+        .expect("a ruleset");
         let open_end = names.host_end(&open.interfaces[0].id);
         let secured_end = names.host_end(&secured.interfaces[0].id);
         assert!(!rs.bridge.contains(&open_end), "{}", rs.bridge);
-        assert!(rs.bridge.contains(&format!("\"{secured_end}\" : 0x00010000")));
-        assert!(rs.inet.contains(&format!("0x00000001 : jump ingress-{secured_end}")));
+        assert!(rs
+            .bridge
+            .contains(&format!("\"{secured_end}\" : 0x00000001")));
+        assert!(
+            rs.inet.contains("0x00000001 : jump groups-0-ingress"),
+            "{}",
+            rs.inet
+        );
         // A group without rules (or unknown yet) lets nothing in.
         assert!(rs.inet.contains(&format!(
-            "chain ingress-{secured_end} {{\n\t\tjump sg-{}-ingress\n\t\tdrop\n\t}}",
+            "chain groups-0-ingress {{\n\t\tjump sg-{}-ingress\n\t\tdrop\n\t}}",
             group_key(&g)
         )));
         // The same desired state gives the same text and digest.
@@ -683,20 +746,22 @@ mod tests {
             },
         ];
         let names = Names::new("np").unwrap();
+        let l = names.host_end(&i.id);
         let rs = ruleset(&names, &[vm(vec![i])], &BTreeMap::new(), &BTreeSet::new())
             .unwrap()
             .unwrap();
         // The fixed IP inside the pair's network is merged into it.
         for line in [
-            "ether saddr fa:16:3e:00:00:01 ip saddr { 10.0.0.0/28 } accept",
-            "ether saddr fa:16:3e:00:00:01 arp saddr ether fa:16:3e:00:00:01 arp saddr ip { 0.0.0.0, 10.0.0.0/28 } accept",
-            "ether saddr fa:16:3e:00:00:01 ip6 saddr { fe80::f816:3eff:fe00:1 } accept",
-            "ether saddr fa:16:3e:00:00:02 ip saddr { 10.0.9.9 } accept",
-            "ether saddr fa:16:3e:00:00:02 ip6 saddr { fe80::f816:3eff:fe00:2 } accept",
+            format!("\"{l}\" . fa:16:3e:00:00:01 . 10.0.0.0/28"),
+            format!("\"{l}\" . fa:16:3e:00:00:01 . fa:16:3e:00:00:01 . 0.0.0.0,"),
+            format!("\"{l}\" . fa:16:3e:00:00:01 . fa:16:3e:00:00:01 . 10.0.0.0/28"),
+            format!("\"{l}\" . fa:16:3e:00:00:01 . fe80::f816:3eff:fe00:1"),
+            format!("\"{l}\" . fa:16:3e:00:00:02 . 10.0.9.9"),
+            format!("\"{l}\" . fa:16:3e:00:00:02 . fe80::f816:3eff:fe00:2"),
         ] {
-            assert!(rs.bridge.contains(line), "{line}\n{}", rs.bridge);
+            assert!(rs.bridge.contains(&line), "{line}\n{}", rs.bridge);
         }
-        assert!(rs.bridge.ends_with("\t\tdrop\n\t}\n}\n"), "{}", rs.bridge);
+        assert!(!rs.bridge.contains("10.0.0.5"), "{}", rs.bridge);
     }
 
     #[test]

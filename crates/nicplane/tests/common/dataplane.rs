@@ -302,7 +302,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// `ping` from a namespace with a chosen source address.
 pub fn ping_from(from_ns: &str, source: &str, to: &str) -> bool {
     Command::new("ip")
-        .args(["netns", "exec", from_ns, "ping", "-c1", "-W1", "-I", source, to])
+        .args([
+            "netns", "exec", from_ns, "ping", "-c1", "-W1", "-I", source, to,
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()

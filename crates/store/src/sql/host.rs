@@ -133,7 +133,12 @@ impl<E: Exec> HostTx for SqlTx<E> {
         );
         q.sql.push_str(" ORDER BY s.security_group_id, i.id");
         self.exec.query(&q.sql, &q.args, |r| {
-            Ok((r.parse(0, "id")?, r.parse(1, "mac")?, r.json(2)?, r.json(3)?))
+            Ok((
+                r.parse(0, "id")?,
+                r.parse(1, "mac")?,
+                r.json(2)?,
+                r.json(3)?,
+            ))
         })
     }
 }
