@@ -420,14 +420,15 @@ fn security_groups_tx(tx: &mut dyn Tx, vms: &[DesiredVm]) -> Result<Vec<DesiredS
         });
     }
     let ids: Vec<SecurityGroupId> = groups.keys().copied().collect();
-    for (group, mac, fixed, pairs) in tx.security_group_members(&ids)? {
-        let Some(g) = groups.get_mut(&group) else {
+    for m in tx.security_group_members(&ids)? {
+        let Some(g) = groups.get_mut(&m.group) else {
             continue;
         };
         g.members
-            .extend(fixed.iter().map(|f| ipnet::IpNet::from(f.ip_address)));
-        for p in &pairs {
-            g.members.push(rules::address_pair_source(p, mac)?.0);
+            .extend(m.fixed_ips.iter().map(|f| ipnet::IpNet::from(f.ip_address)));
+        for p in &m.allowed_address_pairs {
+            g.members
+                .push(rules::address_pair_source(p, m.mac_address)?.0);
         }
     }
     for g in groups.values_mut() {

@@ -45,8 +45,14 @@ pub trait HostTx {
     /// on any host) with its MAC, fixed IPs and allowed address pairs, by
     /// group and interface. Bounded by the groups' project's port quota:
     /// a group has only its own project's interfaces.
-    fn security_group_members(
-        &mut self,
-        groups: &[SecurityGroupId],
-    ) -> Result<Vec<(SecurityGroupId, MacAddr, Vec<FixedIp>, Vec<AddressPair>)>>;
+    fn security_group_members(&mut self, groups: &[SecurityGroupId]) -> Result<Vec<GroupMember>>;
+}
+
+/// An interface in a security group, as a remote group's member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupMember {
+    pub group: SecurityGroupId,
+    pub mac_address: MacAddr,
+    pub fixed_ips: Vec<FixedIp>,
+    pub allowed_address_pairs: Vec<AddressPair>,
 }

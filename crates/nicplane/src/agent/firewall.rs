@@ -25,9 +25,10 @@
 //!     `sg-<group>-egress` chains; nothing matched: drop);
 //!   - `ingress` (forward, filter; the mark is now the receiver's): the
 //!     receiver's ingress rules, likewise.
+//!
 //!   Both first accept neighbour discovery, MLD and DHCP in Neutron's
-//!   directions, then established and related connections, and drop invalid
-//!   ones. A remote group is a set of its members' addresses
+//!   directions, then established and related connections, and drop
+//!   invalid ones. A remote group is a set of its members' addresses
 //!   (`remote-<group>-4`/`-6`).
 //!
 //! Everything per port is a set or map element, not a rule, so the tables
@@ -695,7 +696,7 @@ mod tests {
         let nets = BTreeSet::new();
         let open = vm(vec![iface("10.0.0.5", &[], false)]);
         assert_eq!(
-            ruleset(&names, &[open.clone()], &BTreeMap::new(), &nets).unwrap(),
+            ruleset(&names, std::slice::from_ref(&open), &BTreeMap::new(), &nets).unwrap(),
             None
         );
         let g = SecurityGroupId::new();

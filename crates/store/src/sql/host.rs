@@ -4,9 +4,9 @@ use super::rows::{iface_row, vm_row, IFACE_SQL, VM_COLS};
 use super::{args, from_ts, ts, Exec, Param, Query, Row, SqlTx};
 use crate::host::*;
 use nicplane_domain::ids::*;
-use nicplane_domain::model::{AddressPair, FixedIp, Host, HostLoad, Interface, Vm};
+use nicplane_domain::model::{Host, HostLoad, Interface, Vm};
 use nicplane_domain::rules;
-use nicplane_domain::types::{InterfaceStatus, MacAddr};
+use nicplane_domain::types::InterfaceStatus;
 use nicplane_domain::Result;
 
 const HOST_COLS: &str = "h.id, h.name, h.data_center_id, h.created_at, h.last_seen";
@@ -118,10 +118,7 @@ impl<E: Exec> HostTx for SqlTx<E> {
             args![id.to_string(), vm.to_string(), status.as_str(), reason, now],
         )
     }
-    fn security_group_members(
-        &mut self,
-        groups: &[SecurityGroupId],
-    ) -> Result<Vec<(SecurityGroupId, MacAddr, Vec<FixedIp>, Vec<AddressPair>)>> {
+    fn security_group_members(&mut self, groups: &[SecurityGroupId]) -> Result<Vec<GroupMember>> {
         let mut q = Query::new(
             "SELECT s.security_group_id, i.mac_address, i.fixed_ips, i.allowed_address_pairs \
              FROM interface_security_groups s JOIN interfaces i ON i.id = s.interface_id \
@@ -133,12 +130,12 @@ impl<E: Exec> HostTx for SqlTx<E> {
         );
         q.sql.push_str(" ORDER BY s.security_group_id, i.id");
         self.exec.query(&q.sql, &q.args, |r| {
-            Ok((
-                r.parse(0, "id")?,
-                r.parse(1, "mac")?,
-                r.json(2)?,
-                r.json(3)?,
-            ))
+            Ok(GroupMember {
+                group: r.parse(0, "id")?,
+                mac_address: r.parse(1, "mac")?,
+                fixed_ips: r.json(2)?,
+                allowed_address_pairs: r.json(3)?,
+            })
         })
     }
 }
