@@ -18,6 +18,21 @@ use common::{neutron, tenant, Server, Tenant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+/// Like [`root_or_skip`], and the tables need `nft`.
+fn root_and_nft_or_skip(test: &str) -> bool {
+    if !root_or_skip(test) {
+        return false;
+    }
+    assert!(
+        std::process::Command::new("nft")
+            .arg("--version")
+            .output()
+            .is_ok(),
+        "nft is missing: install nftables (scripts/dataplane-deps.sh)"
+    );
+    true
+}
+
 /// A security group made through Neutron (it has Neutron's two egress
 /// rules and no ingress rule); its id.
 fn group(t: &Tenant, name: &str) -> String {
@@ -112,7 +127,7 @@ fn wait_active(t: &Tenant, ifaces: &[&str]) {
 
 #[test]
 fn rules_open_tcp_and_icmp_deleting_one_closes_it_and_egress_follows_the_senders_rules() {
-    if !root_or_skip("rules_open_tcp_and_icmp…") {
+    if !root_and_nft_or_skip("rules_open_tcp_and_icmp…") {
         return;
     }
     let mut s = setup(&[]);
@@ -240,7 +255,7 @@ fn rules_open_tcp_and_icmp_deleting_one_closes_it_and_egress_follows_the_senders
 
 #[test]
 fn default_group_members_reach_each_other_and_another_group_only_by_a_remote_group_rule() {
-    if !root_or_skip("default_group_members_reach_each_other…") {
+    if !root_and_nft_or_skip("default_group_members_reach_each_other…") {
         return;
     }
     let s = setup(&[]);
@@ -332,7 +347,7 @@ fn add_own_address(ns: &str, addr: &str) {
 
 #[test]
 fn a_vm_cannot_send_from_an_address_it_gave_itself_until_port_security_is_off() {
-    if !root_or_skip("a_vm_cannot_send_from_an_address…") {
+    if !root_and_nft_or_skip("a_vm_cannot_send_from_an_address…") {
         return;
     }
     let s = setup(&[]);
@@ -358,7 +373,7 @@ fn a_vm_cannot_send_from_an_address_it_gave_itself_until_port_security_is_off() 
 
 #[test]
 fn an_allowed_address_pair_lets_a_vm_send_from_that_address() {
-    if !root_or_skip("an_allowed_address_pair…") {
+    if !root_and_nft_or_skip("an_allowed_address_pair…") {
         return;
     }
     let s = setup(&[]);
