@@ -776,3 +776,49 @@ mod tests {
         assert_eq!(zones(&names, &nets).unwrap(), z);
     }
 }
+
+#[cfg(test)]
+mod merge_tests {
+    use super::super::{merge_groups, Groups};
+    use nicplane_domain::ids::{SecurityGroupId, SecurityGroupRuleId};
+    use nicplane_service::host::{DesiredRule, DesiredSecurityGroup};
+
+    #[test]
+    fn a_group_named_only_as_a_remote_group_on_one_page_keeps_its_rules() {
+        let id = SecurityGroupId::new();
+        let rule = DesiredRule {
+            id: SecurityGroupRuleId::new(),
+            direction: "ingress".into(),
+            ethertype: "IPv4".into(),
+            protocol: None,
+            port_range_min: None,
+            port_range_max: None,
+            remote_ip_prefix: None,
+            remote_group_id: Some(id),
+        };
+        let with_rules = DesiredSecurityGroup {
+            id,
+            rules: vec![rule],
+            members: vec!["10.0.0.1/32".parse().unwrap()],
+        };
+        let remote_only = DesiredSecurityGroup {
+            id,
+            rules: vec![],
+            members: vec!["10.0.0.2/32".parse().unwrap()],
+        };
+        for pages in [
+            [with_rules.clone(), remote_only.clone()],
+            [remote_only.clone(), with_rules.clone()],
+        ] {
+            let mut groups = Groups::new();
+            for page in pages.iter().cloned() {
+                merge_groups(&mut groups, vec![page]);
+            }
+            assert_eq!(groups[&id].rules, with_rules.rules);
+            assert_eq!(
+                groups[&id].members, pages[1].members,
+                "the last page's members"
+            );
+        }
+    }
+}
