@@ -506,11 +506,13 @@ fn rule_match(r: &DesiredRule) -> Result<String> {
     Ok(m.join(" "))
 }
 
-/// Run a command in the fabric namespace; its standard output.
+/// Run a command in the fabric namespace; its standard output. The C
+/// locale: [`state_of`] reads nft's error message.
 fn run_in(fabric: &str, program: &str, args: &[&str], stdin: Option<&str>) -> Result<String> {
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", fabric, program])
         .args(args)
+        .env("LC_ALL", "C")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(if stdin.is_some() {
@@ -520,18 +522,30 @@ fn run_in(fabric: &str, program: &str, args: &[&str], stdin: Option<&str>) -> Re
         });
     let mut child = cmd
         .spawn()
-        .with_context(|| format!("cannot run {program} (install nftables)"))?;
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes())
-            .with_context(|| format!("cannot write to {program}"))?;
-    }
+        .with_context(|| format!("cannot run ip netns exec {fabric} {program}"))?;
+    // The input is written by a thread of its own, so that a command that
+    // answers before it has read everything cannot block both sides.
+    let writer = match (stdin, child.stdin.take()) {
+        (Some(text), Some(mut pipe)) => {
+            let text = text.to_string();
+            Some(std::thread::spawn(move || pipe.write_all(text.as_bytes())))
+        }
+        _ => None,
+    };
     let out = child.wait_with_output()?;
+    let written = writer.map(|w| w.join());
     if !out.status.success() {
         bail!(
             "{program} {}: {}",
             args.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
         );
+    }
+    // A command that failed may have stopped reading: its message says more.
+    match written {
+        Some(Err(_)) => bail!("the writer to {program} panicked"),
+        Some(Ok(Err(e))) => bail!("cannot write to {program}: {e}"),
+        _ => {}
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
