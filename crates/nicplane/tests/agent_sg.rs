@@ -315,25 +315,43 @@ fn default_group_members_reach_each_other_and_another_group_only_by_a_remote_gro
 /// Sender in the default group, target in a group open to ICMP from
 /// anywhere; the sender's ARP entry for the target is made first, so that
 /// what a spoofed ping meets is the IP source check.
-fn spoof_setup(s: &Setup, t: &Tenant, net: &str) -> (String, String, String) {
+fn spoof_setup(s: &Setup, t: &Tenant, net: &str, net6: &str) -> (String, String, String) {
     let app = t.standard_network("app", net);
+    t.admin
+        .subnet_create(&t.project, &app, &json!({ "cidr": net6 }))
+        .expect("IPv6 subnet");
     let open = group(t, "open");
-    rule(
-        t,
-        &open,
-        json!({"direction": "ingress", "ethertype": "IPv4", "protocol": "icmp",
-                          "remote_ip_prefix": "0.0.0.0/0"}),
-    );
+    for (ethertype, anywhere) in [("IPv4", "0.0.0.0/0"), ("IPv6", "::/0")] {
+        rule(
+            t,
+            &open,
+            json!({"direction": "ingress", "ethertype": ethertype, "protocol": "icmp",
+                   "remote_ip_prefix": anywhere}),
+        );
+    }
     let base = net.trim_end_matches(".0/24");
-    let (sender, si) = vm_on(t, "sender", &app, &format!("{base}.10"), None);
-    let (target, ti) = vm_on(t, "target", &app, &format!("{base}.20"), Some(&[&open]));
+    let base6 = net6.trim_end_matches("::/64");
+    let (sender, si) = vm_at(
+        t,
+        "sender",
+        &app,
+        &[&format!("{base}.10"), &format!("{base6}::10")],
+        None,
+    );
+    let (_, ti) = vm_at(
+        t,
+        "target",
+        &app,
+        &[&format!("{base}.20"), &format!("{base6}::20")],
+        Some(&[&open]),
+    );
     wait_active(t, &[&si, &ti]);
     let ns = vm_ns(&s.prefix, &sender);
+    let target = format!("{base}.20");
     wait_until("the sender reaches the target from its own address", || {
-        ping(&ns, &format!("{base}.20"))
+        ping(&ns, &target)
     });
-    let _ = target;
-    (ns, si, format!("{base}.20"))
+    (ns, si, target)
 }
 
 fn add_own_address(ns: &str, addr: &str) {
@@ -350,9 +368,9 @@ fn a_vm_cannot_send_from_an_address_it_gave_itself_until_port_security_is_off() 
     if !root_and_nft_or_skip("a_vm_cannot_send_from_an_address…") {
         return;
     }
-    let s = setup(&[]);
+    let mut s = setup(&[]);
     let t = tenant(&s.server, "sg-s");
-    let (ns, port, target) = spoof_setup(&s, &t, "10.73.0.0/24");
+    let (ns, port, target) = spoof_setup(&s, &t, "10.73.0.0/24", "fd73::/64");
     add_own_address(&ns, "10.73.0.50/32");
     assert!(
         ping_from(&ns, "10.73.0.10", &target),
@@ -362,6 +380,27 @@ fn a_vm_cannot_send_from_an_address_it_gave_itself_until_port_security_is_off() 
         !ping_from(&ns, "10.73.0.50", &target),
         "an address it gave itself does not, while port security is on"
     );
+    // IPv6: a global address has global scope whatever it is given, and
+    // the agent would remove it; so the agent stops meanwhile (its tables
+    // stay).
+    drop(s.agent.take());
+    let out = ip_in(
+        &ns,
+        &["addr", "add", "fd73::50/128", "dev", "eth1", "nodad"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_until("its own IPv6 address works", || {
+        ping_from(&ns, "fd73::10", "fd73::20")
+    });
+    assert!(
+        !ping_from(&ns, "fd73::50", "fd73::20"),
+        "nor an IPv6 address it gave itself"
+    );
+    s.agent = Some(Agent::start(&s.server, &s.credential, &s.host, &s.prefix));
     // Neutron: port security off; the port needs no groups then.
     let p = port_update(&t, &port, json!({"port_security_enabled": false}));
     assert_eq!(p["port_security_enabled"], false);
@@ -378,7 +417,7 @@ fn an_allowed_address_pair_lets_a_vm_send_from_that_address() {
     }
     let s = setup(&[]);
     let t = tenant(&s.server, "sg-p");
-    let (ns, port, target) = spoof_setup(&s, &t, "10.74.0.0/24");
+    let (ns, port, target) = spoof_setup(&s, &t, "10.74.0.0/24", "fd74::/64");
     add_own_address(&ns, "10.74.0.60/32");
     add_own_address(&ns, "10.74.0.61/32");
     assert!(!ping_from(&ns, "10.74.0.60", &target), "no pair yet");
