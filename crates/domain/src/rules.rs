@@ -3151,3 +3151,145 @@ mod implicit_router_tests {
         assert!(!router_joins_networks(true));
     }
 }
+
+// ----- security groups and anti-spoofing in the data plane (issue 13) ------
+
+/// The IP protocol a security-group rule filters in the data plane; None
+/// is every protocol. Neutron's semantics: an absent protocol, `any` and 0
+/// (`ip`, `hopopt`) match every protocol, and `icmp` in an IPv6 rule means
+/// ICMPv6 (58), as Neutron's firewall drivers translate it. A stored
+/// protocol that does not parse is an error, never "every protocol".
+pub fn sg_rule_data_plane_protocol(
+    protocol: Option<&str>,
+    ethertype_v6: bool,
+) -> Result<Option<u8>> {
+    Ok(match sg_rule_protocol(protocol)? {
+        None | Some((_, 0)) => None,
+        Some((_, 1)) if ethertype_v6 => Some(58),
+        Some((_, n)) => Some(n),
+    })
+}
+
+/// What an allowed address pair lets an interface send from while port
+/// security is on: its CIDR (an address is a /32 or /128) from its MAC, or
+/// from the interface's own MAC when the pair names none (Neutron's
+/// default).
+pub fn address_pair_source(pair: &AddressPair, own_mac: MacAddr) -> Result<(IpNet, MacAddr)> {
+    let net = pair
+        .ip_address
+        .parse::<IpNet>()
+        .map(|n| n.trunc())
+        .or_else(|_| pair.ip_address.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            Error::invalid_value(
+                "allowed_address_pairs",
+                format!("'{}' is not an IP address or CIDR.", pair.ip_address),
+            )
+        })?;
+    let mac = match &pair.mac_address {
+        Some(m) => m.parse::<MacAddr>().map_err(|_| {
+            Error::invalid_value(
+                "allowed_address_pairs",
+                format!("'{m}' is not a unicast MAC address."),
+            )
+        })?,
+        None => own_mac,
+    };
+    Ok((net, mac))
+}
+
+/// The IPv6 link-local address a guest derives from its MAC (modified
+/// EUI-64, RFC 4291 appendix A): anti-spoofing lets an interface send from
+/// it (and from its address pairs' MACs' ones), as Neutron does, so that
+/// neighbour discovery works.
+pub fn link_local_from_mac(mac: MacAddr) -> std::net::Ipv6Addr {
+    let m = mac.0;
+    std::net::Ipv6Addr::from([
+        0xfe,
+        0x80,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        m[0] ^ 0x02,
+        m[1],
+        m[2],
+        0xff,
+        0xfe,
+        m[3],
+        m[4],
+        m[5],
+    ])
+}
+
+#[cfg(test)]
+mod data_plane_security_tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_protocol_becomes_the_number_the_kernel_filters() {
+        assert_eq!(
+            sg_rule_data_plane_protocol(Some("tcp"), false).unwrap(),
+            Some(6)
+        );
+        assert_eq!(
+            sg_rule_data_plane_protocol(Some("17"), true).unwrap(),
+            Some(17)
+        );
+        assert_eq!(
+            sg_rule_data_plane_protocol(Some("icmp"), false).unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            sg_rule_data_plane_protocol(Some("icmp"), true).unwrap(),
+            Some(58)
+        );
+        assert_eq!(
+            sg_rule_data_plane_protocol(Some("ipv6-icmp"), true).unwrap(),
+            Some(58)
+        );
+        for any in [None, Some("any"), Some("0"), Some("ip")] {
+            assert_eq!(
+                sg_rule_data_plane_protocol(any, false).unwrap(),
+                None,
+                "{any:?}"
+            );
+        }
+        assert!(sg_rule_data_plane_protocol(Some("bogus"), false).is_err());
+    }
+
+    #[test]
+    fn an_address_pair_sends_from_its_mac_or_the_interfaces() {
+        let own: MacAddr = "fa:16:3e:00:00:01".parse().unwrap();
+        let pair = |ip: &str, mac: Option<&str>| AddressPair {
+            ip_address: ip.into(),
+            mac_address: mac.map(String::from),
+        };
+        assert_eq!(
+            address_pair_source(&pair("10.0.0.9", None), own).unwrap(),
+            ("10.0.0.9/32".parse().unwrap(), own)
+        );
+        let other: MacAddr = "fa:16:3e:00:00:02".parse().unwrap();
+        assert_eq!(
+            address_pair_source(&pair("fd00::/64", Some("fa:16:3e:00:00:02")), own).unwrap(),
+            ("fd00::/64".parse().unwrap(), other)
+        );
+        assert_eq!(
+            address_pair_source(&pair("nope", None), own)
+                .unwrap_err()
+                .to_string(),
+            "Invalid value for allowed_address_pairs: 'nope' is not an IP address or CIDR."
+        );
+    }
+
+    #[test]
+    fn the_link_local_address_is_the_macs_modified_eui64() {
+        let mac: MacAddr = "fa:16:3e:12:34:56".parse().unwrap();
+        assert_eq!(
+            link_local_from_mac(mac).to_string(),
+            "fe80::f816:3eff:fe12:3456"
+        );
+    }
+}

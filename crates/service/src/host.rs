@@ -77,6 +77,55 @@ pub struct DesiredInterface {
     /// A supplementary interface's parent and VLAN id.
     pub parent_id: Option<InterfaceId>,
     pub vlan_id: Option<u16>,
+    /// Anti-spoofing and security groups apply while on; off: neither.
+    #[serde(default)]
+    pub port_security_enabled: bool,
+    /// Its security groups (in [`DesiredState::security_groups`]).
+    #[serde(default)]
+    pub security_groups: Vec<SecurityGroupId>,
+    /// What it may send from besides its MAC and fixed IPs.
+    #[serde(default)]
+    pub allowed_address_pairs: Vec<DesiredAddressPair>,
+}
+
+/// An allowed address pair as the agent applies it: a CIDR (an address is
+/// a /32 or /128) and the MAC it may come from (`rules::address_pair_source`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredAddressPair {
+    pub ip_address: ipnet::IpNet,
+    pub mac_address: MacAddr,
+}
+
+/// A security-group rule as the agent filters it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredRule {
+    pub id: SecurityGroupRuleId,
+    /// `ingress` or `egress`.
+    pub direction: String,
+    /// `IPv4` or `IPv6`.
+    pub ethertype: String,
+    /// The IP protocol number; absent: every protocol
+    /// (`rules::sg_rule_data_plane_protocol`).
+    pub protocol: Option<u8>,
+    /// Ports for TCP, UDP, UDP-Lite, SCTP and DCCP; ICMP type and code.
+    pub port_range_min: Option<u16>,
+    pub port_range_max: Option<u16>,
+    pub remote_ip_prefix: Option<ipnet::IpNet>,
+    /// The addresses of this group's members (in
+    /// [`DesiredState::security_groups`]).
+    pub remote_group_id: Option<SecurityGroupId>,
+}
+
+/// A security group the page's interfaces are in or their rules name as a
+/// remote group: its rules, and its members' addresses (every fixed IP and
+/// allowed address pair of every interface in it, on any host).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredSecurityGroup {
+    pub id: SecurityGroupId,
+    /// The rules of a group an interface of the page (with port security
+    /// on) is in; empty for a group that is only named as a remote group.
+    pub rules: Vec<DesiredRule>,
+    pub members: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,6 +159,10 @@ pub struct DesiredState {
     pub host: Host,
     pub vms: Vec<DesiredVm>,
     pub networks: Vec<DesiredNetwork>,
+    /// The security groups of the page's interfaces and the groups their
+    /// rules name (`security_groups_tx`).
+    #[serde(default)]
+    pub security_groups: Vec<DesiredSecurityGroup>,
     /// Pass as `marker` for the next page; absent on the last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_marker: Option<String>,
@@ -280,6 +333,9 @@ fn desired_state_tx(
                 fixed_ips,
                 parent_id: i.parent_id,
                 vlan_id: i.vlan_id.map(|v| v.get()),
+                port_security_enabled: i.port_security_enabled,
+                security_groups: i.security_groups.clone(),
+                allowed_address_pairs: address_pairs(&i)?,
             });
         }
         out.push(DesiredVm {
@@ -291,14 +347,108 @@ fn desired_state_tx(
         });
     }
     let (routers, external_networks) = desired_l3_tx(tx, &networks, &with_public_ip)?;
+    let security_groups = security_groups_tx(tx, &out)?;
     Ok(DesiredState {
         host,
         vms: out,
         networks: networks.into_values().collect(),
+        security_groups,
         next_marker,
         routers,
         external_networks,
     })
+}
+
+/// An interface's allowed address pairs as the agent applies them.
+fn address_pairs(i: &Interface) -> Result<Vec<DesiredAddressPair>> {
+    i.allowed_address_pairs
+        .iter()
+        .map(|p| {
+            let (ip_address, mac_address) = rules::address_pair_source(p, i.mac_address)?;
+            Ok(DesiredAddressPair {
+                ip_address,
+                mac_address,
+            })
+        })
+        .collect()
+}
+
+/// The security groups a page needs: those of its interfaces with port
+/// security on, and the remote groups their rules name, each with its rules
+/// and its members' addresses. Bounded by the quotas: a page has at most
+/// `DESIRED_PAGE_MAX` VMs with their interfaces, each in at most
+/// `rules::SECURITY_GROUPS_PER_PORT_MAX` groups; a group has at most its
+/// project's `security_group_rule` quota of rules, names only groups of its
+/// own project, and has at most the project's `port` quota of members,
+/// each with at most `rules::DEFAULT_MAX_FIXED_IPS_PER_PORT` fixed IPs and
+/// `rules::DEFAULT_MAX_ALLOWED_ADDRESS_PAIRS` pairs.
+fn security_groups_tx(tx: &mut dyn Tx, vms: &[DesiredVm]) -> Result<Vec<DesiredSecurityGroup>> {
+    let used: std::collections::BTreeSet<SecurityGroupId> = vms
+        .iter()
+        .flat_map(|v| &v.interfaces)
+        .filter(|i| i.port_security_enabled)
+        .flat_map(|i| i.security_groups.iter().copied())
+        .collect();
+    let mut groups: BTreeMap<SecurityGroupId, DesiredSecurityGroup> = BTreeMap::new();
+    let mut remotes = std::collections::BTreeSet::new();
+    for id in &used {
+        // A group deleted since its interface was read has no rules.
+        let Some(sg) = tx.security_group_get(*id)? else {
+            continue;
+        };
+        let mut desired = Vec::with_capacity(sg.rules.len());
+        for r in &sg.rules {
+            let v6 = r.ethertype == "IPv6";
+            let remote_ip_prefix = r
+                .remote_ip_prefix
+                .as_deref()
+                .map(|p| rules::sg_rule_remote_prefix(p, v6))
+                .transpose()?;
+            remotes.extend(r.remote_group_id);
+            desired.push(DesiredRule {
+                id: r.id,
+                direction: r.direction.clone(),
+                ethertype: r.ethertype.clone(),
+                protocol: rules::sg_rule_data_plane_protocol(r.protocol.as_deref(), v6)?,
+                port_range_min: r.port_range_min,
+                port_range_max: r.port_range_max,
+                remote_ip_prefix,
+                remote_group_id: r.remote_group_id,
+            });
+        }
+        groups.insert(
+            *id,
+            DesiredSecurityGroup {
+                id: *id,
+                rules: desired,
+                members: Vec::new(),
+            },
+        );
+    }
+    for id in remotes {
+        groups.entry(id).or_insert_with(|| DesiredSecurityGroup {
+            id,
+            rules: Vec::new(),
+            members: Vec::new(),
+        });
+    }
+    let ids: Vec<SecurityGroupId> = groups.keys().copied().collect();
+    for m in tx.security_group_members(&ids)? {
+        let Some(g) = groups.get_mut(&m.group) else {
+            continue;
+        };
+        g.members
+            .extend(m.fixed_ips.iter().map(|f| ipnet::IpNet::from(f.ip_address)));
+        for p in &m.allowed_address_pairs {
+            g.members
+                .push(rules::address_pair_source(p, m.mac_address)?.0);
+        }
+    }
+    for g in groups.values_mut() {
+        g.members.sort();
+        g.members.dedup();
+    }
+    Ok(groups.into_values().collect())
 }
 
 impl Service {

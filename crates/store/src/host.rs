@@ -3,8 +3,8 @@
 //! `sql/host.rs`, on the tables of `migrations/*/0015_hosts.sql`.
 
 use nicplane_domain::ids::*;
-use nicplane_domain::model::{Host, HostLoad, Interface, Vm};
-use nicplane_domain::types::InterfaceStatus;
+use nicplane_domain::model::{AddressPair, FixedIp, Host, HostLoad, Interface, Vm};
+use nicplane_domain::types::{InterfaceStatus, MacAddr};
 use nicplane_domain::Result;
 
 /// Host queries, run inside the caller's transaction.
@@ -40,4 +40,19 @@ pub trait HostTx {
         reason: Option<&str>,
         now: i64,
     ) -> Result<()>;
+    /// The members of these security groups (issue 13, security groups in
+    /// the data plane): per group, every interface in it (bound or not,
+    /// on any host) with its MAC, fixed IPs and allowed address pairs, by
+    /// group and interface. Bounded by the groups' project's port quota:
+    /// a group has only its own project's interfaces.
+    fn security_group_members(&mut self, groups: &[SecurityGroupId]) -> Result<Vec<GroupMember>>;
+}
+
+/// An interface in a security group, as a remote group's member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupMember {
+    pub group: SecurityGroupId,
+    pub mac_address: MacAddr,
+    pub fixed_ips: Vec<FixedIp>,
+    pub allowed_address_pairs: Vec<AddressPair>,
 }

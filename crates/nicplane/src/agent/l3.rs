@@ -699,6 +699,7 @@ mod tests {
             },
             vms: vec![],
             networks: vec![],
+            security_groups: vec![],
             next_marker: None,
             routers,
             external_networks: vec![],

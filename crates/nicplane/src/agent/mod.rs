@@ -26,14 +26,18 @@
 //! longer desired, and counts (and logs) every change it makes; a pass over
 //! a converged host changes nothing. What triggers a pass is a [`Trigger`]:
 //! today a fixed interval; the change feed will be another trigger.
+//! Security groups and anti-spoofing are nftables in the fabric namespace
+//! ([`firewall`]).
+
+pub mod firewall;
 
 pub mod l3;
 
 use anyhow::{anyhow, bail, Context, Result};
 use nicplane_client::Client;
-use nicplane_domain::ids::{InterfaceId, VmId};
+use nicplane_domain::ids::{InterfaceId, SecurityGroupId, VmId};
 use nicplane_domain::types::{InterfaceStatus, PowerState};
-use nicplane_service::host::{DesiredInterface, DesiredState, DesiredVm};
+use nicplane_service::host::{DesiredInterface, DesiredSecurityGroup, DesiredState, DesiredVm};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -268,12 +272,16 @@ pub struct Pass {
     pub status: BTreeMap<InterfaceId, (InterfaceStatus, Option<String>)>,
 }
 
+/// The security groups of every page, by id.
+pub type Groups = BTreeMap<SecurityGroupId, DesiredSecurityGroup>;
+
 /// Make the kernel match the desired state (the whole host, every page).
 pub fn reconcile(
     names: &Names,
     vms: &[DesiredVm],
     networks: &BTreeSet<String>,
     routing: &l3::L3,
+    groups: &Groups,
 ) -> Result<Pass> {
     let mut ip = Ip {
         changes: Vec::new(),
@@ -290,6 +298,17 @@ pub fn reconcile(
         ip.sysctl(&fabric, "net.ipv6.conf.default.disable_ipv6=1")?;
         ip.change(&["-n", &fabric, "link", "set", "lo", "up"])?;
     }
+    // The filters go first, so that a new port is filtered from the start.
+    let firewall_error = match firewall::reconcile(names, vms, groups, networks) {
+        Ok(changes) => {
+            for c in &changes {
+                eprintln!("agent: {c}");
+            }
+            ip.changes.extend(changes);
+            None
+        }
+        Err(e) => Some(trim_reason(&format!("security groups: {e:#}"))),
+    };
     // VM namespaces no longer desired go first (their veths go with them).
     let wanted_ns: BTreeSet<String> = vms.iter().map(|v| names.vm_ns(&v.id)).collect();
     for ns in &existing {
@@ -337,6 +356,9 @@ pub fn reconcile(
                 Err(e) => (InterfaceStatus::Error, Some(trim_reason(&format!("{e:#}")))),
                 Ok(errors) => match errors.get(&w.iface.id) {
                     Some(e) => (InterfaceStatus::Error, Some(trim_reason(e))),
+                    None if w.iface.port_security_enabled && firewall_error.is_some() => {
+                        (InterfaceStatus::Error, firewall_error.clone())
+                    }
                     None if running => (InterfaceStatus::Active, None),
                     None => (InterfaceStatus::Down, None),
                 },
@@ -549,11 +571,20 @@ fn credential(args: &AgentArgs) -> Result<String> {
     Ok(c.trim().to_string())
 }
 
+/// The host's whole desired state, every page merged.
+struct Desired {
+    vms: Vec<DesiredVm>,
+    networks: BTreeSet<String>,
+    routing: l3::L3,
+    groups: Groups,
+}
+
 /// Every page of the host's desired state.
-fn fetch(client: &Client, host: &str) -> Result<(Vec<DesiredVm>, BTreeSet<String>, l3::L3)> {
+fn fetch(client: &Client, host: &str) -> Result<Desired> {
     let mut vms = Vec::new();
     let mut routing = l3::L3::default();
     let mut networks = BTreeSet::new();
+    let mut groups = Groups::new();
     let mut marker: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let path = match &marker {
@@ -570,13 +601,34 @@ fn fetch(client: &Client, host: &str) -> Result<(Vec<DesiredVm>, BTreeSet<String
         // Only networks some interface is on get a bridge.
         networks.extend(page.networks.iter().map(|n| n.id.to_string()));
         routing.merge(&page);
+        merge_groups(&mut groups, page.security_groups);
         vms.extend(page.vms);
         match page.next_marker {
             Some(m) => marker = Some(m),
-            None => return Ok((vms, networks, routing)),
+            None => {
+                return Ok(Desired {
+                    vms,
+                    networks,
+                    routing,
+                    groups,
+                })
+            }
         }
     }
     bail!("the desired state has more than {MAX_PAGES} pages")
+}
+
+/// Add a page's security groups: a group only named as a remote group on
+/// one page comes without its rules, which another page may have.
+fn merge_groups(groups: &mut Groups, page: Vec<DesiredSecurityGroup>) {
+    for g in page {
+        match groups.get_mut(&g.id) {
+            Some(known) if g.rules.is_empty() => known.members = g.members,
+            _ => {
+                groups.insert(g.id, g);
+            }
+        }
+    }
 }
 
 /// Send the statuses that changed since the last report.
@@ -609,8 +661,8 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
     let mut trigger = Interval(Duration::from_millis(args.interval_ms));
     let mut sent = BTreeMap::new();
     loop {
-        let outcome = fetch(&client, &args.host).and_then(|(vms, networks, routing)| {
-            let pass = reconcile(&names, &vms, &networks, &routing)?;
+        let outcome = fetch(&client, &args.host).and_then(|d| {
+            let pass = reconcile(&names, &d.vms, &d.networks, &d.routing, &d.groups)?;
             report(&client, &pass, &mut sent)?;
             Ok(pass)
         });

@@ -250,3 +250,64 @@ pub fn fixed_ips(c: &Client, project: &str, iface: &str) -> Vec<String> {
         .map(|f| f["ip_address"].as_str().expect("ip").to_string())
         .collect()
 }
+
+/// Run `f` on a thread of its own inside the network namespace `ns` (a
+/// thread's namespace is its own: `setns` changes only the caller's).
+pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    use std::os::fd::AsRawFd;
+    let path = format!("/var/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        // SAFETY: setns on a valid namespace descriptor changes only this
+        // thread's network namespace; the file outlives the call.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+        f()
+    })
+    .join()
+    .expect("the thread in the namespace")
+}
+
+/// A TCP listener bound inside a namespace (the kernel completes the
+/// handshakes; nothing needs to accept them). Closed on drop.
+pub fn tcp_listen(ns: &str, addr: &str, port: u16) -> std::net::TcpListener {
+    let at = if addr.contains(':') {
+        format!("[{addr}]:{port}")
+    } else {
+        format!("{addr}:{port}")
+    };
+    in_netns(ns, move || {
+        std::net::TcpListener::bind(&at).unwrap_or_else(|e| panic!("listen on {at}: {e}"))
+    })
+}
+
+/// Whether a TCP connection from the namespace `ns` to `addr:port` is
+/// established within [`CONNECT_TIMEOUT`] (a dropped SYN is a timeout).
+pub fn tcp_connects(ns: &str, addr: &str, port: u16) -> bool {
+    let to: std::net::SocketAddr = if addr.contains(':') {
+        format!("[{addr}]:{port}")
+    } else {
+        format!("{addr}:{port}")
+    }
+    .parse()
+    .expect("a socket address");
+    in_netns(ns, move || {
+        std::net::TcpStream::connect_timeout(&to, CONNECT_TIMEOUT).is_ok()
+    })
+}
+
+/// How long a TCP connect may take before it counts as blocked.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// `ping` from a namespace with a chosen source address.
+pub fn ping_from(from_ns: &str, source: &str, to: &str) -> bool {
+    Command::new("ip")
+        .args([
+            "netns", "exec", from_ns, "ping", "-c1", "-W1", "-I", source, to,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("ping")
+        .success()
+}

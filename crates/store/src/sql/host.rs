@@ -118,4 +118,24 @@ impl<E: Exec> HostTx for SqlTx<E> {
             args![id.to_string(), vm.to_string(), status.as_str(), reason, now],
         )
     }
+    fn security_group_members(&mut self, groups: &[SecurityGroupId]) -> Result<Vec<GroupMember>> {
+        let mut q = Query::new(
+            "SELECT s.security_group_id, i.mac_address, i.fixed_ips, i.allowed_address_pairs \
+             FROM interface_security_groups s JOIN interfaces i ON i.id = s.interface_id \
+             WHERE TRUE",
+        );
+        q.and_in(
+            "s.security_group_id",
+            groups.iter().map(|g| Param::Text(g.to_string())),
+        );
+        q.sql.push_str(" ORDER BY s.security_group_id, i.id");
+        self.exec.query(&q.sql, &q.args, |r| {
+            Ok(GroupMember {
+                group: r.parse(0, "id")?,
+                mac_address: r.parse(1, "mac")?,
+                fixed_ips: r.json(2)?,
+                allowed_address_pairs: r.json(3)?,
+            })
+        })
+    }
 }
