@@ -17,18 +17,24 @@
 //!   links. A supplementary (VLAN) interface is a separate veth
 //!   `eth<parent order>.<VLAN id>` on its own network's bridge (no 802.1Q on
 //!   the development kernels);
-//! - a running VM has its links up, a stopped VM down.
+//! - a running VM has its links up, a stopped VM down;
+//! - on a custom (L2) network the VM sets its own addresses: the agent
+//!   leaves the addresses of such a link alone.
 //!
 //! Reconciling is idempotent: it reads what exists, creates what is missing,
 //! corrects what drifted, removes the objects with its prefix that are no
 //! longer desired, and counts (and logs) every change it makes; a pass over
 //! a converged host changes nothing. What triggers a pass is a [`Trigger`]:
-//! today a fixed interval; the change feed will be another trigger.
+//! the change feed ([`follow::Follow`], `--trigger feed`, the default: a pass
+//! as soon as an event of the host comes, and a full resync every
+//! `--resync-ms`) or a fixed interval ([`Interval`], `--trigger poll`).
+
+pub mod follow;
 
 use anyhow::{anyhow, bail, Context, Result};
 use nicplane_client::Client;
 use nicplane_domain::ids::{InterfaceId, VmId};
-use nicplane_domain::types::{InterfaceStatus, PowerState};
+use nicplane_domain::types::{InterfaceStatus, NetworkKind, PowerState};
 use nicplane_service::host::{DesiredInterface, DesiredState, DesiredVm};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,16 +57,32 @@ pub struct AgentArgs {
     /// letters or digits); it touches nothing else.
     #[arg(long, default_value = "np")]
     pub prefix: String,
-    /// Milliseconds between passes.
+    /// What starts a pass: `feed` (follow the change feed: a pass as soon
+    /// as an event of this host comes, and every --resync-ms) or `poll`
+    /// (every --interval-ms).
+    #[arg(long, value_enum, default_value_t = TriggerKind::Feed)]
+    pub trigger: TriggerKind,
+    /// Milliseconds between passes with `--trigger poll`.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=3_600_000))]
     pub interval_ms: u64,
+    /// With `--trigger feed`: the longest time without a full pass, in
+    /// milliseconds (a safety net; events start passes sooner).
+    #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1000..=3_600_000))]
+    pub resync_ms: u64,
     /// One pass, then exit (prints the number of changes).
     #[arg(long)]
     pub once: bool,
 }
 
-/// What starts a reconcile pass. Today [`Interval`]; a change-feed follower
-/// (`GET /v1/events`) will be another implementation.
+/// `--trigger`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TriggerKind {
+    Feed,
+    Poll,
+}
+
+/// What starts a reconcile pass: [`follow::Follow`] (the change feed) or
+/// [`Interval`].
 pub trait Trigger {
     /// Block until the next pass is due.
     fn wait(&mut self);
@@ -471,8 +493,12 @@ fn reconcile_link(
         .iter()
         .map(|f| format!("{}/{}", f.ip_address, f.prefix_len))
         .collect();
-    for a in vm_end.addrs.difference(&want_addrs) {
-        ip.change(&["-n", ns, "addr", "del", a, "dev", &w.name])?;
+    // On a custom (L2) network the VM sets its own addresses: the agent
+    // adds none (it has none to add) and removes none.
+    if w.iface.network_kind != NetworkKind::Custom {
+        for a in vm_end.addrs.difference(&want_addrs) {
+            ip.change(&["-n", ns, "addr", "del", a, "dev", &w.name])?;
+        }
     }
     for a in want_addrs.difference(&vm_end.addrs) {
         if a.contains(':') {
@@ -589,7 +615,17 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
     let names = Names::new(&args.prefix)?;
     let url = url.ok_or_else(|| anyhow!("give the server's URL with --url or NICPLANE_URL"))?;
     let client = Client::new(&url).with_token(&credential(&args)?);
-    let mut trigger = Interval(Duration::from_millis(args.interval_ms));
+    // The feed's position is read before the first pass reads the desired
+    // state (follow.rs says why).
+    let mut trigger: Box<dyn Trigger> = match (args.once, args.trigger) {
+        (true, _) | (false, TriggerKind::Poll) => {
+            Box::new(Interval(Duration::from_millis(args.interval_ms)))
+        }
+        (false, TriggerKind::Feed) => Box::new(follow::Follow::start(
+            client.clone(),
+            Duration::from_millis(args.resync_ms),
+        )),
+    };
     let mut sent = BTreeMap::new();
     loop {
         let outcome = fetch(&client, &args.host).and_then(|(vms, networks)| {

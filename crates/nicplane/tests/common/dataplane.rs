@@ -98,6 +98,10 @@ impl Agent {
                 &prefix.0,
                 "--interval-ms",
                 "100",
+                // The change feed starts passes; the resync also restores
+                // what changed without an event (a veth deleted by hand).
+                "--resync-ms",
+                "1000",
             ])
             .env("NICPLANE_AGENT_CREDENTIAL", credential)
             .env_remove("NICPLANE_AGENT_CREDENTIAL_FILE")
@@ -249,4 +253,26 @@ pub fn fixed_ips(c: &Client, project: &str, iface: &str) -> Vec<String> {
         .iter()
         .map(|f| f["ip_address"].as_str().expect("ip").to_string())
         .collect()
+}
+
+/// An agent with extra options (e.g. `--trigger feed --resync-ms 3600000`:
+/// only the change feed starts its passes); killed (SIGKILL) on drop.
+pub fn agent_with(
+    server: &Server,
+    credential: &str,
+    host: &str,
+    prefix: &Prefix,
+    extra: &[&str],
+) -> Agent {
+    let child = Command::new(BIN)
+        .args(["agent", "--url", &server.url, "--host", host])
+        .args(["--prefix", &prefix.0])
+        .args(extra)
+        .env("NICPLANE_AGENT_CREDENTIAL", credential)
+        .env_remove("NICPLANE_AGENT_CREDENTIAL_FILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the agent");
+    Agent(child)
 }
