@@ -271,7 +271,7 @@ impl Bench {
                         "power_state": "running", "host": self.host}),
             )
             .map_err(api)?;
-        let id = v["vm"]["id"].as_str().ok_or_else(|| anyhow!("no VM id"))?;
+        let id = v["id"].as_str().ok_or_else(|| anyhow!("no VM id"))?;
         let primary = v["interfaces"][0]["id"]
             .as_str()
             .ok_or_else(|| anyhow!("no primary interface"))?;

@@ -130,7 +130,7 @@ fn an_agent_reads_its_hosts_events_and_only_signals_of_shared_objects() {
     assert_eq!(
         (
             signal.resource.clone(),
-            signal.project_id,
+            signal.project_id.clone(),
             signal.actor.user_name.as_str()
         ),
         (None, None, "")
