@@ -358,23 +358,37 @@ impl Bench {
                 .admin
                 .interface_attach(&self.project, &vm_a, &net, None)
                 .map_err(api)?;
-            // Pings every 2 ms until the first reply (or the deadline).
-            let ping = Command::new("ip")
-                .args(["netns", "exec", &ns_a, "ping", "-n", "-q", "-c", "1", "-i", "0.002"])
-                .args(["-w", &a.seconds.to_string(), &peer_ip])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .context("cannot run ping")?;
-            let mut ping = AgentProcess(ping);
+            // Pings every 2 ms until the first reply, timed on a thread of
+            // its own. An error (the link is not there yet) ends a ping
+            // early: it is started again, until the deadline.
+            let (ns, to, secs) = (ns_a.clone(), peer_ip.clone(), a.seconds);
+            let pinged = std::thread::spawn(move || {
+                let end = t0 + Duration::from_secs(secs);
+                while Instant::now() < end {
+                    let ok = Command::new("ip")
+                        .args(["netns", "exec", &ns, "ping", "-n", "-q", "-c", "1", "-i", "0.002"])
+                        .args(["-w", "1", &to])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .is_ok_and(|s| s.success());
+                    if ok {
+                        return (true, t0.elapsed());
+                    }
+                }
+                (false, t0.elapsed())
+            });
             let id = nic.id.to_string();
             self.wait_for("an attach to be active", || Ok(self.status(&id)? == "active"))?;
             to_active.push(t0.elapsed().as_secs_f64() * 1000.0);
-            let ok = ping.0.wait()?.success();
+            // Bounded: ping gives up after its deadline (-w).
+            let (ok, took) = pinged
+                .join()
+                .map_err(|_| anyhow!("the ping thread panicked"))?;
             if !ok {
                 bail!("no ping reply from {peer_ip} through the new interface");
             }
-            to_ping.push(t0.elapsed().as_secs_f64() * 1000.0);
+            to_ping.push(took.as_secs_f64() * 1000.0);
             self.admin
                 .interface_detach(&self.project, &vm_a, &id)
                 .map_err(api)?;
