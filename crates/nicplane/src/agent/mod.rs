@@ -278,26 +278,24 @@ fn read_vm(ns: &str) -> Result<VmRead> {
     })
 }
 
-/// Threads reading VM namespaces at once.
-const READERS: usize = 4;
+/// Threads reconciling VMs at once (each runs its own `ip` processes).
+const WORKERS: usize = 4;
 
-/// Read every existing namespace of `names`, [`READERS`] at a time.
-fn read_vms(names: &[String]) -> BTreeMap<String, Result<VmRead>> {
-    let chunk = names.len().div_ceil(READERS).max(1);
+/// `f` over `items`, [`WORKERS`] threads at a time, results in order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let chunk = items.len().div_ceil(WORKERS).max(1);
+    let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> = names
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|ns| (ns.clone(), read_vm(ns)))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .flat_map(|h| match h.join() {
+                Ok(r) => r,
+                Err(p) => std::panic::resume_unwind(p),
+            })
             .collect()
     })
 }
@@ -431,40 +429,42 @@ pub fn reconcile(names: &Names, vms: &[DesiredVm], networks: &BTreeSet<String>) 
             Some(_) => {}
         }
     }
-    // The existing VM namespaces are read first, several at a time.
-    let to_read: Vec<String> = vms
-        .iter()
-        .map(|v| names.vm_ns(&v.id))
-        .filter(|ns| existing.contains(ns))
-        .collect();
-    let mut reads = read_vms(&to_read);
-    let mut status = BTreeMap::new();
+    // The VMs are independent of each other: several at a time.
     let mut host_ends = BTreeSet::new();
     for vm in vms {
+        for w in want_links(vm) {
+            host_ends.insert(names.host_end(&w.iface.id));
+        }
+    }
+    let done = in_parallel(vms, |vm| {
+        let mut ip = Ip {
+            changes: Vec::new(),
+        };
         let ns = names.vm_ns(&vm.id);
         let running = vm.power_state == PowerState::Running;
         let want = want_links(vm);
-        for w in &want {
-            host_ends.insert(names.host_end(&w.iface.id));
-        }
-        let read = match (existing.contains(&ns), reads.remove(&ns)) {
-            (false, _) => None,
-            (true, Some(r)) => Some(r),
-            // A reader thread failed: read it here.
-            (true, None) => Some(read_vm(&ns)),
-        };
+        let read = existing.contains(&ns).then(|| read_vm(&ns));
         let result = reconcile_vm(&mut ip, names, &fab, read, &ns, running, &want);
-        for w in &want {
-            let s = match &result {
-                Err(e) => (InterfaceStatus::Error, Some(trim_reason(&format!("{e:#}")))),
-                Ok(errors) => match errors.get(&w.iface.id) {
-                    Some(e) => (InterfaceStatus::Error, Some(trim_reason(e))),
-                    None if running => (InterfaceStatus::Active, None),
-                    None => (InterfaceStatus::Down, None),
-                },
-            };
-            status.insert(w.iface.id, s);
-        }
+        let status: Vec<_> = want
+            .iter()
+            .map(|w| {
+                let s = match &result {
+                    Err(e) => (InterfaceStatus::Error, Some(trim_reason(&format!("{e:#}")))),
+                    Ok(errors) => match errors.get(&w.iface.id) {
+                        Some(e) => (InterfaceStatus::Error, Some(trim_reason(e))),
+                        None if running => (InterfaceStatus::Active, None),
+                        None => (InterfaceStatus::Down, None),
+                    },
+                };
+                (w.iface.id, s)
+            })
+            .collect();
+        (ip.changes, status)
+    });
+    let mut status = BTreeMap::new();
+    for (changes, s) in done {
+        ip.changes.extend(changes);
+        status.extend(s);
     }
     // Host ends and bridges no longer desired (a VM namespace deleted above
     // may still be taking its veths down: such a delete may fail, harmlessly).
@@ -594,26 +594,39 @@ fn reconcile_link(
             // A host end without its VM end (a half-made pair): start over.
             ip.change(&["-n", fabric, "link", "del", &host])?;
         }
-        ip.change(&[
-            "-n", fabric, "link", "add", &host, "type", "veth", "peer", "name", &w.name, "netns",
-            ns, "address", &mac,
-        ])?;
+        // One command makes the pair, enslaves the host end and (running
+        // VM) sets it up; the VM end's alias and state take one each.
+        let mut add = vec!["-n", fabric, "link", "add", &host, "master", &bridge];
+        if running {
+            add.push("up");
+        }
+        add.extend(["type", "veth", "peer", "name", &w.name, "netns", ns, "address", &mac]);
+        ip.change(&add)?;
         ip.change(&["-n", ns, "link", "set", &w.name, "alias", &id])?;
         (&empty, None)
     };
-    let fresh = host_link.is_none();
-    if !fresh && vm_end.mac != mac {
-        ip.change(&["-n", ns, "link", "set", &w.name, "address", &mac])?;
-    }
-    if host_link.map(|l| l.master.as_str()) != Some(bridge.as_str()) {
-        ip.change(&["-n", fabric, "link", "set", &host, "master", &bridge])?;
-    }
     let state = if running { "up" } else { "down" };
-    if host_link.map(|l| l.up) != Some(running) {
-        ip.change(&["-n", fabric, "link", "set", &host, state])?;
-    }
-    if fresh || vm_end.up != running {
-        ip.change(&["-n", ns, "link", "set", &w.name, state])?;
+    match host_link {
+        // Made above: only the VM end of a running VM needs setting up.
+        None => {
+            if running {
+                ip.change(&["-n", ns, "link", "set", &w.name, "up"])?;
+            }
+        }
+        Some(h) => {
+            if vm_end.mac != mac {
+                ip.change(&["-n", ns, "link", "set", &w.name, "address", &mac])?;
+            }
+            if h.master != bridge {
+                ip.change(&["-n", fabric, "link", "set", &host, "master", &bridge])?;
+            }
+            if h.up != running {
+                ip.change(&["-n", fabric, "link", "set", &host, state])?;
+            }
+            if vm_end.up != running {
+                ip.change(&["-n", ns, "link", "set", &w.name, state])?;
+            }
+        }
     }
     let want_addrs: BTreeSet<String> = w
         .iface
