@@ -294,7 +294,10 @@ impl Bench {
             }
             std::thread::sleep(STATUS_POLL);
         }
-        bail!("gave up after {} s waiting for {what}", self.deadline.as_secs())
+        bail!(
+            "gave up after {} s waiting for {what}",
+            self.deadline.as_secs()
+        )
     }
 
     fn run(&self, a: &DataplaneArgs, ns: &Namespaces) -> Result<()> {
@@ -366,7 +369,9 @@ impl Bench {
                 let end = t0 + Duration::from_secs(secs);
                 while Instant::now() < end {
                     let ok = Command::new("ip")
-                        .args(["netns", "exec", &ns, "ping", "-n", "-q", "-c", "1", "-i", "0.002"])
+                        .args([
+                            "netns", "exec", &ns, "ping", "-n", "-q", "-c", "1", "-i", "0.002",
+                        ])
                         .args(["-w", "1", &to])
                         .stdout(Stdio::null())
                         .stderr(Stdio::null())
@@ -379,7 +384,9 @@ impl Bench {
                 (false, t0.elapsed())
             });
             let id = nic.id.to_string();
-            self.wait_for("an attach to be active", || Ok(self.status(&id)? == "active"))?;
+            self.wait_for("an attach to be active", || {
+                Ok(self.status(&id)? == "active")
+            })?;
             to_active.push(t0.elapsed().as_secs_f64() * 1000.0);
             // Bounded: ping gives up after its deadline (-w).
             let (ok, took) = pinged
@@ -437,7 +444,8 @@ impl Bench {
                                 return Ok(());
                             }
                             let (vm, _) = self.vm(&format!("cold-{i}"))?;
-                            let mut n = made_ifaces.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                            let mut n =
+                                made_ifaces.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                             for _ in 1..a.per_vm {
                                 if n >= a.interfaces {
                                     break;
@@ -445,7 +453,8 @@ impl Bench {
                                 self.admin
                                     .interface_attach(&self.project, &vm, &net, None)
                                     .map_err(api)?;
-                                n = made_ifaces.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                                n = made_ifaces.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                                    + 1;
                             }
                         }
                     })

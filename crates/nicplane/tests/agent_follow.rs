@@ -109,7 +109,10 @@ fn an_agent_reads_its_hosts_events_and_only_signals_of_shared_objects() {
     );
     for e in page.events.iter().filter(|e| e.host.is_some()) {
         assert_eq!(e.host.as_deref(), Some("hv-1"));
-        assert_eq!(e.project_id.as_ref().map(|p| p.to_string()), Some(t.project.clone()));
+        assert_eq!(
+            e.project_id.as_ref().map(|p| p.to_string()),
+            Some(t.project.clone())
+        );
         assert!(e.resource.is_some(), "its host's events have their body");
     }
     // The network and its subnet come as bare signals: no body, no actor,
@@ -136,7 +139,10 @@ fn an_agent_reads_its_hosts_events_and_only_signals_of_shared_objects() {
         (None, None, "")
     );
     // The project itself, its users and memberships: not for agents.
-    assert!(page.events.iter().all(|e| e.kind != "project" && e.kind != "user"));
+    assert!(page
+        .events
+        .iter()
+        .all(|e| e.kind != "project" && e.kind != "user"));
 
     // Another host's agent sees the signal but none of hv-1's events.
     let other = agent2
@@ -279,7 +285,10 @@ fn a_supplementary_interface_carries_traffic_to_another_vm_on_its_network() {
     let ns2 = vm_ns(&s.prefix, &vm2);
     wait_until("vm2's eth1", || link(&ns2, "eth1").is_some());
     assert!(ping(&ns1, &ip2), "vm1 reaches vm2 at {ip2} over eth0.100");
-    assert!(ping(&ns2, &sup_ip), "vm2 reaches vm1's VLAN address {sup_ip}");
+    assert!(
+        ping(&ns2, &sup_ip),
+        "vm2 reaches vm1's VLAN address {sup_ip}"
+    );
     // Deleting it removes the link.
     t.admin
         .delete(&format!(
@@ -317,7 +326,11 @@ fn vms_on_a_custom_network_reach_each_other_with_addresses_they_set_themselves()
     let (ns1, ns2) = (vm_ns(&s.prefix, &vm1), vm_ns(&s.prefix, &vm2));
     for (ns, a) in [(&ns1, "192.168.77.1/24"), (&ns2, "192.168.77.2/24")] {
         let out = ip_in(ns, &["addr", "add", a, "dev", "eth1"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert!(ping(&ns1, "192.168.77.2"), "vm1 reaches vm2");
     // A pass (started by another event of the host) leaves the VM's own
@@ -398,7 +411,9 @@ fn an_agent_killed_during_churn_converges_on_restart_with_nothing_left_over() {
     let mut s = feed_setup();
     let t = tenant(&s.server, "fe-k");
     let app = t.standard_network("app", "10.75.0.0/24");
-    let vms: Vec<String> = (0..3).map(|i| t.vm(&format!("vm{i}"), "linux", true)).collect();
+    let vms: Vec<String> = (0..3)
+        .map(|i| t.vm(&format!("vm{i}"), "linux", true))
+        .collect();
     wait_until("three VM namespaces and the fabric", || {
         s.prefix.namespaces().len() == 4
     });
@@ -520,8 +535,14 @@ fn bench_dataplane_prints_well_formed_figures_for_a_tiny_run() {
             .unwrap_or_else(|| panic!("no line '{label}' in:\n{stdout}"));
         line[label.len()..]
             .split_whitespace()
-            .filter_map(|w| w.split_once('=').map(|(_, v)| v.trim_end_matches("ms").trim_end_matches('s')))
-            .map(|v| v.parse::<f64>().unwrap_or_else(|_| panic!("not a number: {v} in {line}")))
+            .filter_map(|w| {
+                w.split_once('=')
+                    .map(|(_, v)| v.trim_end_matches("ms").trim_end_matches('s'))
+            })
+            .map(|v| {
+                v.parse::<f64>()
+                    .unwrap_or_else(|_| panic!("not a number: {v} in {line}"))
+            })
             .collect()
     };
     assert_eq!(find("attach to ACTIVE:").len(), 3, "{stdout}");

@@ -24,8 +24,8 @@
 use crate::{authorize, Caller, Need, Service};
 pub use nicplane_domain::feed::EventPage;
 use nicplane_domain::feed::{events_limit, events_wait, Action, Actor, EventScope, NewEvent};
-use nicplane_domain::model::Host;
 use nicplane_domain::ids::ProjectId;
+use nicplane_domain::model::Host;
 use nicplane_domain::{Error, Kind, Result};
 use nicplane_store::Tx;
 use prometheus_client::metrics::counter::Counter;

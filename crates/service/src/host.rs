@@ -197,10 +197,8 @@ fn desired_state_tx(
     let mut by_vm: BTreeMap<VmId, Vec<Interface>> = BTreeMap::new();
     let all = tx.interfaces_of_vms(&ids)?;
     // A supplementary interface has no VM of its own: it is on its parent's.
-    let vm_of: BTreeMap<InterfaceId, VmId> = all
-        .iter()
-        .filter_map(|i| Some((i.id, i.vm_id?)))
-        .collect();
+    let vm_of: BTreeMap<InterfaceId, VmId> =
+        all.iter().filter_map(|i| Some((i.id, i.vm_id?))).collect();
     for i in all {
         let vm = i
             .vm_id

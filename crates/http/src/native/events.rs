@@ -9,8 +9,8 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::Json;
 use nicplane_domain::model::Host;
-use nicplane_service::Caller;
 use nicplane_service::feed::{EventPage, EventQuery};
+use nicplane_service::Caller;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, Default, utoipa::IntoParams)]

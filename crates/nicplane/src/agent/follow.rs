@@ -52,10 +52,12 @@ impl Follow {
     /// reached the position is 0: the first wait then wakes on whatever is
     /// there, which costs one extra pass.
     pub fn start(client: Client, resync: Duration) -> Follow {
-        let after = match client.get::<nicplane_domain::feed::EventPage>(
-            "/v1/events?latest=true&limit=1",
-        ) {
-            Ok(page) => page.next.max(page.oldest.map_or(0, |o| o.saturating_sub(1))),
+        let after = match client
+            .get::<nicplane_domain::feed::EventPage>("/v1/events?latest=true&limit=1")
+        {
+            Ok(page) => page
+                .next
+                .max(page.oldest.map_or(0, |o| o.saturating_sub(1))),
             Err(e) => {
                 eprintln!("agent: cannot read the change feed's position: {e}");
                 0

@@ -198,7 +198,10 @@ impl Ip {
     /// A read: `ip -json …`, parsed (an empty answer is an empty list).
     fn read(&self, args: &[&str]) -> Result<Vec<Value>> {
         let full: Vec<&str> = match args {
-            ["-n", ns, rest @ ..] => ["-n", ns, "-json"].into_iter().chain(rest.iter().copied()).collect(),
+            ["-n", ns, rest @ ..] => ["-n", ns, "-json"]
+                .into_iter()
+                .chain(rest.iter().copied())
+                .collect(),
             _ => ["-json"].into_iter().chain(args.iter().copied()).collect(),
         };
         let out = command(&full)
@@ -600,7 +603,9 @@ fn reconcile_link(
         if running {
             add.push("up");
         }
-        add.extend(["type", "veth", "peer", "name", &w.name, "netns", ns, "address", &mac]);
+        add.extend([
+            "type", "veth", "peer", "name", &w.name, "netns", ns, "address", &mac,
+        ]);
         ip.change(&add)?;
         ip.change(&["-n", ns, "link", "set", &w.name, "alias", &id])?;
         (&empty, None)

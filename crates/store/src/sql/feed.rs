@@ -44,7 +44,8 @@ fn event_row(r: &dyn Row) -> Result<Event> {
 }
 
 /// The host (name) of a VM.
-const VM_HOST_SQL: &str = "SELECT h.name FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = $1";
+const VM_HOST_SQL: &str =
+    "SELECT h.name FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = $1";
 /// The host (name) of an interface: its VM's, or (supplementary) its
 /// parent's VM's.
 const IFACE_HOST_SQL: &str = "SELECT h.name FROM interfaces i \
@@ -131,7 +132,10 @@ impl<E: Exec> SqlTx<E> {
 /// What an agent reads: its host's events and the host-less events of
 /// [`AGENT_SIGNAL_KINDS`] (the kinds are constants, not input).
 fn agent_filter() -> String {
-    let kinds: Vec<String> = AGENT_SIGNAL_KINDS.iter().map(|k| format!("'{k}'")).collect();
+    let kinds: Vec<String> = AGENT_SIGNAL_KINDS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect();
     format!(
         "(host = $3 OR (host IS NULL AND kind IN ({})))",
         kinds.join(", ")

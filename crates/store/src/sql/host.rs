@@ -91,7 +91,10 @@ impl<E: Exec> HostTx for SqlTx<E> {
         q.sql.push_str(" ORDER BY i.id");
         let mut all = self.exec.query(&q.sql, &q.args, iface_row)?;
         let mut q = Query::new(format!("{IFACE_SQL} WHERE TRUE"));
-        q.and_in("i.parent_id", all.iter().map(|i| Param::Text(i.id.to_string())));
+        q.and_in(
+            "i.parent_id",
+            all.iter().map(|i| Param::Text(i.id.to_string())),
+        );
         q.sql.push_str(" ORDER BY i.id");
         let supplementary = self.exec.query(&q.sql, &q.args, iface_row)?;
         all.extend(supplementary);
