@@ -85,6 +85,14 @@ fn an_agent_reads_its_hosts_events_and_only_signals_of_shared_objects() {
         .interface_detach(&t.project, &vm, &nic_id)
         .expect("detach");
 
+    // On PostgreSQL the sequencer numbers events a moment after their
+    // commit: wait (bounded) until the detach is readable.
+    for _ in 0..POLLS {
+        let all = cloud.events(start, Some(1000), Some(1), None).expect("feed");
+        if all.events.iter().any(|e| e.resource_id == nic_id && e.action == "detach") {
+            break;
+        }
+    }
     let page = agent1
         .events(start, Some(1000), None, None)
         .expect("agent 1's feed");
