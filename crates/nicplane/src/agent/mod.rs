@@ -97,6 +97,9 @@ impl Trigger for Interval {
     }
 }
 
+/// Pause before the pass after a failed one (or one with an interface in
+/// error).
+const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
 /// Largest page of VMs asked for (the server's maximum).
 const PAGE: u32 = 500;
 /// Most pages read in one pass (500 × 200 = 100,000 VMs on one host).
@@ -784,7 +787,11 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
             report(&client, &pass, &mut sent)?;
             Ok(pass)
         });
-        match outcome {
+        // A pass that failed, or left an interface in error, is tried again
+        // soon rather than at the next event: a command may have met the
+        // leftovers of a killed predecessor (an `ip` it started that was
+        // still running) or a moment when the server was unreachable.
+        let again = match outcome {
             Ok(pass) => {
                 if !pass.changes.is_empty() || args.once {
                     eprintln!(
@@ -797,10 +804,20 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
                     println!("{} changes", pass.changes.len());
                     return Ok(());
                 }
+                pass.status
+                    .values()
+                    .any(|(s, _)| *s == InterfaceStatus::Error)
             }
             Err(e) if args.once => return Err(e),
-            Err(e) => eprintln!("agent: pass failed: {e:#}"),
+            Err(e) => {
+                eprintln!("agent: pass failed: {e:#}");
+                true
+            }
+        };
+        if again {
+            std::thread::sleep(RETRY_AFTER_ERROR);
+        } else {
+            trigger.wait();
         }
-        trigger.wait();
     }
 }
