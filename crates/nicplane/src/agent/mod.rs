@@ -598,7 +598,13 @@ fn reconcile_link(
     } else {
         if fab.contains_key(&host) {
             // A host end without its VM end (a half-made pair): start over.
-            ip.change(&["-n", fabric, "link", "del", &host])?;
+            // It may be gone already: deleting its VM end above (a link of
+            // this VM under another name, e.g. after a renumbering) took it
+            // along. If it is still there, the add below fails and the pass
+            // is tried again.
+            if let Err(e) = ip.change(&["-n", fabric, "link", "del", &host]) {
+                eprintln!("agent: {e:#}");
+            }
         }
         // One command makes the pair, enslaves the host end and (running
         // VM) sets it up; the VM end's alias and state take one each.

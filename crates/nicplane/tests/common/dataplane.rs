@@ -256,7 +256,8 @@ pub fn fixed_ips(c: &Client, project: &str, iface: &str) -> Vec<String> {
 }
 
 /// An agent with extra options (e.g. `--trigger feed --resync-ms 3600000`:
-/// only the change feed starts its passes); killed (SIGKILL) on drop.
+/// only the change feed starts its passes); killed (SIGKILL) on drop. Its
+/// log goes to the file NICPLANE_TEST_AGENT_LOG names (appended), if set.
 pub fn agent_with(
     server: &Server,
     credential: &str,
@@ -271,7 +272,14 @@ pub fn agent_with(
         .env("NICPLANE_AGENT_CREDENTIAL", credential)
         .env_remove("NICPLANE_AGENT_CREDENTIAL_FILE")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(match std::env::var_os("NICPLANE_TEST_AGENT_LOG") {
+            Some(path) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_or_else(|_| Stdio::null(), Stdio::from),
+            None => Stdio::null(),
+        })
         .spawn()
         .expect("start the agent");
     Agent(child)
