@@ -88,8 +88,14 @@ fn an_agent_reads_its_hosts_events_and_only_signals_of_shared_objects() {
     // On PostgreSQL the sequencer numbers events a moment after their
     // commit: wait (bounded) until the detach is readable.
     for _ in 0..POLLS {
-        let all = cloud.events(start, Some(1000), Some(1), None).expect("feed");
-        if all.events.iter().any(|e| e.resource_id == nic_id && e.action == "detach") {
+        let all = cloud
+            .events(start, Some(1000), Some(1), None)
+            .expect("feed");
+        if all
+            .events
+            .iter()
+            .any(|e| e.resource_id == nic_id && e.action == "detach")
+        {
             break;
         }
     }
@@ -248,6 +254,52 @@ fn the_feed_alone_drives_hot_plug_detach_and_power() {
     wait_until("the deleted VM's namespace is gone", || {
         !s.prefix.namespaces().contains(&ns2)
     });
+}
+
+#[test]
+fn a_detach_renames_no_other_link_and_the_next_nic_takes_the_free_name() {
+    if !root_or_skip("a_detach_renames_no_other_link…") {
+        return;
+    }
+    let s = feed_setup();
+    let t = tenant(&s.server, "fe-n");
+    let app = t.standard_network("app", "10.76.0.0/24");
+    let vm = t.vm("vm", "linux", true);
+    let ns = vm_ns(&s.prefix, &vm);
+    let attach = || {
+        let n = t
+            .admin
+            .interface_attach(&t.project, &vm, &app, None)
+            .expect("attach");
+        let id = n.id.to_string();
+        wait_until("active", || {
+            native_status(&t.admin, &t.project, &id) == "active"
+        });
+        (id, n.mac_address.to_string().to_lowercase())
+    };
+    let (first, _) = attach();
+    let (_, second_mac) = attach();
+    let eth2 = link(&ns, "eth2").expect("eth2");
+    assert_eq!(eth2["address"], second_mac.as_str());
+    t.admin
+        .interface_detach(&t.project, &vm, &first)
+        .expect("detach");
+    wait_until("eth1 is gone", || link(&ns, "eth1").is_none());
+    // The second NIC keeps its link (same index: not recreated).
+    let still = link(&ns, "eth2").expect("eth2 stays");
+    assert_eq!(still["ifindex"], eth2["ifindex"]);
+    assert_eq!(still["address"], second_mac.as_str());
+    let (_, third_mac) = attach();
+    let eth1 = link(&ns, "eth1").expect("the free name");
+    assert_eq!(eth1["address"], third_mac.as_str());
+    assert_eq!(link(&ns, "eth2").expect("eth2")["ifindex"], eth2["ifindex"]);
+    // Converged: nothing to change.
+    let mut s = s;
+    drop(s.agent.take());
+    assert_eq!(
+        agent_once(&s.server, &s.credential, &s.host, &s.prefix),
+        "0 changes"
+    );
 }
 
 #[test]

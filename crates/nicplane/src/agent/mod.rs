@@ -380,6 +380,66 @@ fn want_links(vm: &DesiredVm) -> Vec<WantLink<'_>> {
         .collect()
 }
 
+/// The link names of a VM, kept stable in the kernel: the primary is
+/// `eth0`; an elastic interface that already has a link `eth<N>` (found by
+/// its `ifalias`) keeps it, as a NIC keeps its slot when another is
+/// unplugged; the others take `eth<order>` when free, else the lowest free
+/// `eth<N>`; a supplementary interface is `<its parent's link>.<VLAN>`. The
+/// desired state's `order` renumbers when an interface is detached (it is a
+/// rank), which would otherwise rename, i.e. recreate, the links after it.
+fn stable_names<'a>(want: &[WantLink<'a>], have: &BTreeMap<String, Link>) -> Vec<WantLink<'a>> {
+    let is_slot = |n: &str| {
+        n.strip_prefix("eth")
+            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) && d != "0")
+    };
+    let mut taken: BTreeSet<String> = BTreeSet::from(["eth0".to_string()]);
+    let mut name: BTreeMap<InterfaceId, String> = BTreeMap::new();
+    let elastic: Vec<&WantLink<'a>> = want.iter().filter(|w| w.iface.order.is_some()).collect();
+    for w in &elastic {
+        if w.iface.primary {
+            name.insert(w.iface.id, "eth0".into());
+            continue;
+        }
+        let id = w.iface.id.to_string();
+        if let Some((n, _)) = have
+            .iter()
+            .find(|(n, l)| l.alias == id && is_slot(n) && !taken.contains(*n))
+        {
+            taken.insert(n.clone());
+            name.insert(w.iface.id, n.clone());
+        }
+    }
+    for w in &elastic {
+        if name.contains_key(&w.iface.id) {
+            continue;
+        }
+        let n = if taken.contains(&w.name) {
+            // Bounded: at most as many names are taken as there are links.
+            (1..)
+                .map(|k| format!("eth{k}"))
+                .find(|n| !taken.contains(n))
+                .unwrap_or_default()
+        } else {
+            w.name.clone()
+        };
+        taken.insert(n.clone());
+        name.insert(w.iface.id, n);
+    }
+    want.iter()
+        .filter_map(|w| {
+            let n = match (w.iface.order, w.iface.parent_id, w.iface.vlan_id) {
+                (Some(_), _, _) => name.get(&w.iface.id)?.clone(),
+                (None, Some(p), Some(v)) => format!("{}.{v}", name.get(&p)?),
+                _ => return None,
+            };
+            Some(WantLink {
+                name: n,
+                iface: w.iface,
+            })
+        })
+        .collect()
+}
+
 /// What one pass did.
 pub struct Pass {
     pub changes: Vec<String>,
@@ -525,6 +585,8 @@ fn reconcile_vm(
         }
     };
     let have = &read.links;
+    let named = stable_names(want, have);
+    let want = named.as_slice();
     let by_name: BTreeMap<&str, &WantLink<'_>> =
         want.iter().map(|w| (w.name.as_str(), w)).collect();
     // Links that are not ours or not what they should be: deleted (a veth
