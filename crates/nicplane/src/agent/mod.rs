@@ -889,3 +889,81 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nicplane_domain::ids::NetworkId;
+    use nicplane_domain::types::MacAddr;
+
+    fn iface(order: Option<u32>, parent: Option<InterfaceId>) -> DesiredInterface {
+        DesiredInterface {
+            id: InterfaceId::new(),
+            mac_address: MacAddr([2, 0, 0, 0, 0, order.unwrap_or(9) as u8]),
+            primary: order == Some(0),
+            order,
+            network_id: NetworkId::new(),
+            network_kind: NetworkKind::Standard,
+            fixed_ips: vec![],
+            parent_id: parent,
+            vlan_id: parent.map(|_| 100),
+        }
+    }
+
+    fn have(links: &[(&str, &DesiredInterface)]) -> BTreeMap<String, Link> {
+        links
+            .iter()
+            .map(|(n, i)| {
+                (
+                    n.to_string(),
+                    Link {
+                        alias: i.id.to_string(),
+                        ..Link::default()
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn names(want: &[DesiredInterface], have: &BTreeMap<String, Link>) -> Vec<String> {
+        let vm = DesiredVm {
+            id: VmId::new(),
+            name: "vm".into(),
+            power_state: PowerState::Running,
+            os_type: nicplane_domain::types::OsType::Linux,
+            interfaces: want.to_vec(),
+        };
+        stable_names(&want_links(&vm), have)
+            .into_iter()
+            .map(|w| w.name)
+            .collect()
+    }
+
+    #[test]
+    fn a_nic_keeps_its_link_name_when_an_earlier_one_goes() {
+        let p = iface(Some(0), None);
+        let a = iface(Some(1), None);
+        let b = iface(Some(2), None);
+        // From nothing: the order's names; a VLAN child follows its parent.
+        let v = iface(None, Some(b.id));
+        assert_eq!(
+            names(
+                &[p.clone(), a.clone(), b.clone(), v.clone()],
+                &BTreeMap::new()
+            ),
+            ["eth0", "eth1", "eth2", "eth2.100"]
+        );
+        // `a` detached: `b` is ranked 1 now but keeps eth2, and so does its child.
+        let mut b1 = b.clone();
+        b1.order = Some(1);
+        let existing = have(&[("eth0", &p), ("eth1", &a), ("eth2", &b)]);
+        assert_eq!(
+            names(&[p.clone(), b1.clone(), v.clone()], &existing),
+            ["eth0", "eth2", "eth2.100"]
+        );
+        // A new one ranked 2 finds eth2 taken: the lowest free name.
+        let c = iface(Some(2), None);
+        let existing = have(&[("eth0", &p), ("eth2", &b)]);
+        assert_eq!(names(&[p, b1, c], &existing), ["eth0", "eth2", "eth1"]);
+    }
+}
