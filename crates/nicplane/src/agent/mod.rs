@@ -209,7 +209,7 @@ impl Ip {
         };
         let out = command(&full)
             .output()
-            .context("cannot run ip (install iproute2)")?;
+            .context("cannot run ip or nsenter (install iproute2 and util-linux)")?;
         if !out.status.success() {
             bail!(
                 "ip {}: {}",
@@ -237,7 +237,7 @@ impl Ip {
         let line = format!("ip {}", args.join(" "));
         let out = command(args)
             .output()
-            .context("cannot run ip (install iproute2)")?;
+            .context("cannot run ip or nsenter (install iproute2 and util-linux)")?;
         if !out.status.success() {
             bail!("{line}: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
