@@ -71,8 +71,9 @@ pub struct NewEvent {
     pub action: Action,
     /// The resource as it now is (its native view); None after a delete.
     pub resource: Option<serde_json::Value>,
-    /// The host the resource is realized on (an interface's VM's host), for
-    /// an agent's view of the feed; None until hosts exist.
+    /// The name of the host the resource is realized on, for an agent's
+    /// view of the feed. None: the store fills it in for VMs and interfaces
+    /// (their VM's host, or the host they left in this transaction).
     pub host: Option<String>,
 }
 
@@ -123,6 +124,41 @@ pub enum EventScope {
     /// The events of every project the user is a member of (any role: the
     /// feed is also the project's audit trail, which readers may read).
     MemberOf(UserId),
+    /// An agent's view: the events whose `host` is this host (by name),
+    /// and, as bare signals, the events of [`AGENT_SIGNAL_KINDS`] that name
+    /// no host.
+    Host(String),
+}
+
+/// Kinds whose changes may alter any host's data plane without belonging to
+/// one host (a subnet's gateway, a router, a public IP, a security group
+/// rule): an agent sees their events without host as signals, stripped of
+/// the resource, the actor and the project ([`Event::signal`]), wakes up and
+/// re-reads its desired state.
+pub const AGENT_SIGNAL_KINDS: &[&str] = &[
+    "network",
+    "subnet",
+    "router",
+    "public_ip",
+    "public_ip_pool",
+    "external_network",
+    "security_group",
+    "security_group_rule",
+    "trunk",
+];
+
+impl Event {
+    /// This event as a bare signal: when, what kind, which id, what
+    /// happened; nothing of the resource, the actor or the project.
+    pub fn signal(self) -> Event {
+        Event {
+            actor: Actor::default(),
+            project_id: None,
+            resource: None,
+            host: None,
+            ..self
+        }
+    }
 }
 
 /// A feed request's `limit`, checked: 1 to [`EVENTS_LIMIT_MAX`].

@@ -34,6 +34,9 @@ pub enum BenchWhat {
     /// Attach rate and start-up time with a million interfaces in the store
     /// (SQLite), against an empty store.
     Scale(crate::bench_scale::ScaleArgs),
+    /// The data plane (root): attach to ACTIVE and to the first ping, a cold
+    /// start and a restart of the agent with many interfaces.
+    Dataplane(crate::bench_dataplane::DataplaneArgs),
 }
 
 /// Allocations per write transaction while measuring.
@@ -44,6 +47,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         BenchWhat::Ipam { count } => ipam_bench(count),
         BenchWhat::Http(a) => crate::bench_http::run(a).map(drop),
         BenchWhat::Scale(a) => crate::bench_scale::run(a),
+        BenchWhat::Dataplane(a) => crate::bench_dataplane::run(a),
     }
 }
 

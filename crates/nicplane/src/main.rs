@@ -5,6 +5,7 @@
 
 mod agent;
 mod bench;
+mod bench_dataplane;
 mod bench_http;
 mod bench_scale;
 mod cli;

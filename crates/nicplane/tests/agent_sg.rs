@@ -70,17 +70,6 @@ fn rule_delete(t: &Tenant, id: &str) {
     assert_eq!(status, 204, "{v}");
 }
 
-fn port_update(t: &Tenant, port: &str, body: Value) -> Value {
-    let (status, v) = neutron(
-        &t.admin,
-        Method::PUT,
-        &format!("/ports/{port}"),
-        Some(&json!({ "port": body })),
-    );
-    assert_eq!(status, 200, "{v}");
-    v["port"].clone()
-}
-
 /// A VM with a second interface on `network` at `ip`, in `groups` (the
 /// project's default group when None); the interface's id.
 fn vm_on(
@@ -532,9 +521,9 @@ fn without_nftables_interfaces_with_port_security_report_error() {
     if !root_or_skip("without_nftables…") {
         return;
     }
-    // An agent whose PATH has ip and sysctl but no nft.
+    // An agent whose PATH has ip, sysctl and nsenter but no nft.
     let bin = common::temp_dir("sg-no-nft");
-    for tool in ["ip", "sysctl"] {
+    for tool in ["ip", "sysctl", "nsenter"] {
         let real = std::process::Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .output()
@@ -552,7 +541,14 @@ fn without_nftables_interfaces_with_port_security_report_error() {
     let mut agent = Agent(
         std::process::Command::new(BIN)
             .args(["agent", "--url", &s.server.url, "--host", &s.host])
-            .args(["--prefix", &s.prefix.0, "--interval-ms", "100"])
+            .args([
+                "--prefix",
+                &s.prefix.0,
+                "--trigger",
+                "poll",
+                "--interval-ms",
+                "100",
+            ])
             .env("NICPLANE_AGENT_CREDENTIAL", &s.credential)
             .env("PATH", &bin)
             .stdout(std::process::Stdio::null())

@@ -25,6 +25,7 @@ use crate::{authorize, Caller, Need, Service};
 pub use nicplane_domain::feed::EventPage;
 use nicplane_domain::feed::{events_limit, events_wait, Action, Actor, EventScope, NewEvent};
 use nicplane_domain::ids::ProjectId;
+use nicplane_domain::model::Host;
 use nicplane_domain::{Error, Kind, Result};
 use nicplane_store::Tx;
 use prometheus_client::metrics::counter::Counter;
@@ -236,14 +237,55 @@ impl Service {
     /// reader too: the feed is the project's audit trail) sees the
     /// project's; a token scoped to a project sees that project's only.
     pub async fn events_list(&self, caller: &Caller, q: EventQuery) -> Result<EventPage> {
-        let limit = events_limit(q.limit)?;
-        let wait = Duration::from_secs(events_wait(q.wait)?);
         let scope = match (&q.project, &caller.scope) {
             (Some(p), _) => EventScope::Project(p.clone()),
             (None, Some(p)) if !caller.user.is_cloud_admin => EventScope::Project(p.clone()),
             (None, _) if caller.user.is_cloud_admin => EventScope::All,
             (None, _) => EventScope::MemberOf(caller.user.id),
         };
+        self.events_follow(Some(caller), q, scope).await
+    }
+
+    /// `events_list` for an agent credential: its host's events (those
+    /// whose `host` is the host), and the host-less events of
+    /// `AGENT_SIGNAL_KINDS` as bare signals (`Event::signal`): the
+    /// agent wakes up on them and re-reads its desired state. An agent
+    /// names no project (403).
+    pub async fn events_list_agent(&self, host: &Host, q: EventQuery) -> Result<EventPage> {
+        if q.project.is_some() {
+            return Err(Error::forbidden(
+                "An agent reads the events of its host only; it names no project.",
+            ));
+        }
+        let name = host.name.clone();
+        let mut page = self
+            .events_follow(None, q, EventScope::Host(name.clone()))
+            .await?;
+        page.events = page
+            .events
+            .into_iter()
+            .map(|e| {
+                if e.host.as_deref() == Some(name.as_str()) {
+                    e
+                } else {
+                    e.signal()
+                }
+            })
+            .collect();
+        Ok(page)
+    }
+
+    /// The long poll behind both: a page of `scope`'s events after
+    /// `q.after`, waiting up to `q.wait` for one. `caller` is checked for a
+    /// named project.
+    async fn events_follow(
+        &self,
+        caller: Option<&Caller>,
+        q: EventQuery,
+        scope: EventScope,
+    ) -> Result<EventPage> {
+        let limit = events_limit(q.limit)?;
+        let wait = Duration::from_secs(events_wait(q.wait)?);
         // Subscribed before the first read: a change between the read and
         // the wait still wakes this reader.
         let mut head = self.feed.head.subscribe();
@@ -275,20 +317,20 @@ impl Service {
 
     async fn events_page(
         &self,
-        caller: &Caller,
+        caller: Option<&Caller>,
         q: &EventQuery,
         limit: u32,
         scope: &EventScope,
     ) -> Result<EventPage> {
-        let c = caller.clone();
+        let c = caller.cloned();
         let project = q.project.clone();
         let after = q.after;
         let latest = q.latest;
         let scope = scope.clone();
         self.store
             .read(move |tx| {
-                if let Some(p) = &project {
-                    authorize(tx, &c, p, Need::Read)?;
+                if let (Some(p), Some(c)) = (&project, &c) {
+                    authorize(tx, c, p, Need::Read)?;
                 }
                 let bounds = tx.events_bounds()?;
                 let events = if latest {

@@ -254,8 +254,15 @@ fn desired_state_tx(
     };
     let ids: Vec<VmId> = vms.iter().map(|v| v.id).collect();
     let mut by_vm: BTreeMap<VmId, Vec<Interface>> = BTreeMap::new();
-    for i in tx.interfaces_of_vms(&ids)? {
-        if let Some(v) = i.vm_id {
+    let all = tx.interfaces_of_vms(&ids)?;
+    // A supplementary interface has no VM of its own: it is on its parent's.
+    let vm_of: BTreeMap<InterfaceId, VmId> =
+        all.iter().filter_map(|i| Some((i.id, i.vm_id?))).collect();
+    for i in all {
+        let vm = i
+            .vm_id
+            .or_else(|| i.parent_id.and_then(|p| vm_of.get(&p).copied()));
+        if let Some(v) = vm {
             by_vm.entry(v).or_default().push(i);
         }
     }

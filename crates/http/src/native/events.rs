@@ -1,12 +1,16 @@
 //! The change feed: `GET /v1/events` (docs/feed.md).
 
 use super::admin::project;
-use super::error::ApiResult;
-use super::extract::{Auth, Query};
+use super::error::{ApiError, ApiResult};
+use super::extract::{bearer, Auth, Query};
+use super::host::AgentAuth;
 use crate::AppState;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::Json;
+use nicplane_domain::model::Host;
 use nicplane_service::feed::{EventPage, EventQuery};
+use nicplane_service::Caller;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
@@ -27,15 +31,40 @@ pub struct EventsQuery {
     pub latest: Option<bool>,
 }
 
+/// Who reads the feed: a user's token, or an agent credential
+/// (`npa.<host id>.<secret>`, docs/dataplane.md), which reads its host's
+/// events only.
+pub enum Reader {
+    User(Caller),
+    Agent(Host),
+}
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let agent = bearer(parts).is_some_and(|b| {
+            b.starts_with(&format!("{}.", nicplane_service::host::CREDENTIAL_PREFIX))
+        });
+        if agent {
+            let AgentAuth(h) = AgentAuth::from_request_parts(parts, state).await?;
+            return Ok(Reader::Agent(h));
+        }
+        let Auth(c) = Auth::from_request_parts(parts, state).await?;
+        Ok(Reader::User(c))
+    }
+}
+
 /// The change feed: the events the caller may see after `after`, in order.
 /// The cloud admin sees every event; a project's members (readers too) see
-/// the project's. A long poll: with `wait`, an empty answer comes only
-/// after that many seconds without a new event.
+/// the project's; an agent credential its host's (and, stripped to signals,
+/// the changes of shared objects that may concern any host). A long poll:
+/// with `wait`, an empty answer comes only after that many seconds without
+/// a new event.
 #[utoipa::path(get, path = "/v1/events", operation_id = "event_list", tag = "events",
     params(EventsQuery), responses((status = 200, body = EventPage)))]
 pub async fn event_list(
     State(s): State<AppState>,
-    Auth(c): Auth,
+    reader: Reader,
     Query(q): Query<EventsQuery>,
 ) -> ApiResult<Json<EventPage>> {
     let query = EventQuery {
@@ -45,5 +74,8 @@ pub async fn event_list(
         project: q.project_id.as_deref().map(project).transpose()?,
         latest: q.latest.unwrap_or(false),
     };
-    Ok(Json(s.service.events_list(&c, query).await?))
+    Ok(Json(match reader {
+        Reader::User(c) => s.service.events_list(&c, query).await?,
+        Reader::Agent(h) => s.service.events_list_agent(&h, query).await?,
+    }))
 }

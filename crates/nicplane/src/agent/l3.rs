@@ -31,7 +31,7 @@
 //! the rules it wants with the comments it reads and replaces the whole
 //! table (one atomic `nft -f`) only when they differ.
 
-use super::{links, short, Ip, Link, Names};
+use super::{links_of, short, Ip, Link, Names};
 use anyhow::{bail, Context, Result};
 use nicplane_domain::ids::{ExternalNetworkId, NetworkId, RouterId};
 use nicplane_service::host::{DesiredExternalNetwork, DesiredRouter, DesiredState};
@@ -144,7 +144,7 @@ pub(super) fn reconcile(
     l3: &L3,
 ) -> Result<()> {
     let fabric = names.fabric();
-    let fab = links(&ip.read(&["-n", &fabric, "-details", "addr", "show"])?);
+    let fab = links_of(&ip.read(&["-n", &fabric, "-details", "addr", "show"])?);
     let ext_bridges: BTreeSet<String> = l3.external.keys().map(|e| names.ext_bridge(e)).collect();
     for b in &ext_bridges {
         bridge(ip, &fabric, &fab, b)?;
@@ -160,7 +160,7 @@ pub(super) fn reconcile(
             ip.change(&["netns", "add", &ext_ns])?;
             ip.change(&["-n", &ext_ns, "link", "set", "lo", "up"])?;
         }
-        let have = links(&ip.read(&["-n", &ext_ns, "-details", "addr", "show"])?);
+        let have = links_of(&ip.read(&["-n", &ext_ns, "-details", "addr", "show"])?);
         let want: BTreeSet<String> = l3.external.keys().map(xl).collect();
         for name in have.keys() {
             if name != "lo" && !want.contains(name) {
@@ -345,7 +345,7 @@ fn router(
         ip.change(&["-n", &ns, "link", "set", "lo", "up"])?;
     }
     forwarding(ip, &ns)?;
-    let have = links(&ip.read(&["-n", &ns, "-details", "addr", "show"])?);
+    let have = links_of(&ip.read(&["-n", &ns, "-details", "addr", "show"])?);
     let mut want: Vec<RouterLink> = Vec::new();
     for l in &r.links {
         let addrs = l

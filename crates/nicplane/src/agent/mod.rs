@@ -20,23 +20,27 @@
 //! - a running VM has its links up, a stopped VM down;
 //! - routers (real and implicit), the external namespace and public IPs
 //!   (1:1 NAT with nftables) are [`l3`]'s.
+//! - on a custom (L2) network the VM sets its own addresses: the agent
+//!   leaves the addresses of such a link alone.
 //!
 //! Reconciling is idempotent: it reads what exists, creates what is missing,
 //! corrects what drifted, removes the objects with its prefix that are no
 //! longer desired, and counts (and logs) every change it makes; a pass over
 //! a converged host changes nothing. What triggers a pass is a [`Trigger`]:
-//! today a fixed interval; the change feed will be another trigger.
+//! the change feed ([`follow::Follow`], `--trigger feed`, the default: a pass
+//! as soon as an event of the host comes, and a full resync every
+//! `--resync-ms`) or a fixed interval ([`Interval`], `--trigger poll`).
 //! Security groups and anti-spoofing are nftables in the fabric namespace
 //! ([`firewall`]).
 
 pub mod firewall;
-
+pub mod follow;
 pub mod l3;
 
 use anyhow::{anyhow, bail, Context, Result};
 use nicplane_client::Client;
 use nicplane_domain::ids::{InterfaceId, SecurityGroupId, VmId};
-use nicplane_domain::types::{InterfaceStatus, PowerState};
+use nicplane_domain::types::{InterfaceStatus, NetworkKind, PowerState};
 use nicplane_service::host::{DesiredInterface, DesiredSecurityGroup, DesiredState, DesiredVm};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,16 +63,32 @@ pub struct AgentArgs {
     /// letters or digits); it touches nothing else.
     #[arg(long, default_value = "np")]
     pub prefix: String,
-    /// Milliseconds between passes.
+    /// What starts a pass: `feed` (follow the change feed: a pass as soon
+    /// as an event of this host comes, and every --resync-ms) or `poll`
+    /// (every --interval-ms).
+    #[arg(long, value_enum, default_value_t = TriggerKind::Feed)]
+    pub trigger: TriggerKind,
+    /// Milliseconds between passes with `--trigger poll`.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(50..=3_600_000))]
     pub interval_ms: u64,
+    /// With `--trigger feed`: the longest time without a full pass, in
+    /// milliseconds (a safety net; events start passes sooner).
+    #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1000..=3_600_000))]
+    pub resync_ms: u64,
     /// One pass, then exit (prints the number of changes).
     #[arg(long)]
     pub once: bool,
 }
 
-/// What starts a reconcile pass. Today [`Interval`]; a change-feed follower
-/// (`GET /v1/events`) will be another implementation.
+/// `--trigger`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TriggerKind {
+    Feed,
+    Poll,
+}
+
+/// What starts a reconcile pass: [`follow::Follow`] (the change feed) or
+/// [`Interval`].
 pub trait Trigger {
     /// Block until the next pass is due.
     fn wait(&mut self);
@@ -83,6 +103,9 @@ impl Trigger for Interval {
     }
 }
 
+/// Pause before the pass after a failed one (or one with an interface in
+/// error).
+const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
 /// Largest page of VMs asked for (the server's maximum).
 const PAGE: u32 = 500;
 /// Most pages read in one pass (500 × 200 = 100,000 VMs on one host).
@@ -140,6 +163,41 @@ impl Names {
     }
 }
 
+/// The process that runs `ip ARGS`: `ip -n NS REST` and `ip netns exec NS
+/// REST` become `nsenter --net=/run/netns/NS [ip] REST`. Same effect on the
+/// namespace's links, addresses, routes and sysctls, but without the private
+/// mount namespace `ip -n` makes for every command, which copies the mount
+/// table (one bind mount per network namespace): with a thousand VMs that
+/// copy doubled the cost of every command.
+fn command(args: &[&str]) -> Command {
+    match args {
+        ["-n", ns, rest @ ..] => {
+            let mut c = Command::new("nsenter");
+            c.arg(format!("--net=/run/netns/{ns}")).arg("ip").args(rest);
+            c
+        }
+        ["netns", "exec", ns, rest @ ..] => {
+            let mut c = Command::new("nsenter");
+            c.arg(format!("--net=/run/netns/{ns}")).args(rest);
+            c
+        }
+        _ => {
+            let mut c = Command::new("ip");
+            c.args(args);
+            c
+        }
+    }
+}
+
+/// Parse the JSON documents `ip -json` printed, one after the other (an
+/// empty answer is none).
+fn json_docs(text: &str) -> Result<Vec<Vec<Value>>> {
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<Vec<Value>>()
+        .map(|d| d.map_err(|e| anyhow!("cannot parse the output of ip: {e}")))
+        .collect()
+}
+
 /// Runs `ip` and counts the changes it makes.
 struct Ip {
     changes: Vec<String>,
@@ -148,11 +206,16 @@ struct Ip {
 impl Ip {
     /// A read: `ip -json …`, parsed (an empty answer is an empty list).
     fn read(&self, args: &[&str]) -> Result<Vec<Value>> {
-        let out = Command::new("ip")
-            .arg("-json")
-            .args(args)
+        let full: Vec<&str> = match args {
+            ["-n", ns, rest @ ..] => ["-n", ns, "-json"]
+                .into_iter()
+                .chain(rest.iter().copied())
+                .collect(),
+            _ => ["-json"].into_iter().chain(args.iter().copied()).collect(),
+        };
+        let out = command(&full)
             .output()
-            .context("cannot run ip (install iproute2)")?;
+            .context("cannot run ip or nsenter (install iproute2 and util-linux)")?;
         if !out.status.success() {
             bail!(
                 "ip {}: {}",
@@ -160,29 +223,27 @@ impl Ip {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        let text = String::from_utf8_lossy(&out.stdout);
-        if text.trim().is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(serde_json::from_str(&text)?)
+        Ok(json_docs(&String::from_utf8_lossy(&out.stdout))?
+            .into_iter()
+            .next()
+            .unwrap_or_default())
     }
 
     /// A change: `ip …`, counted and logged.
     fn change(&mut self, args: &[&str]) -> Result<()> {
-        self.run(args, "ip")
+        self.run(args)
     }
 
     /// A change through `ip netns exec NS sysctl -qw KEY=VALUE`.
     fn sysctl(&mut self, ns: &str, setting: &str) -> Result<()> {
-        self.run(&["netns", "exec", ns, "sysctl", "-qw", setting], "ip")
+        self.run(&["netns", "exec", ns, "sysctl", "-qw", setting])
     }
 
-    fn run(&mut self, args: &[&str], program: &str) -> Result<()> {
-        let line = format!("{program} {}", args.join(" "));
-        let out = Command::new(program)
-            .args(args)
+    fn run(&mut self, args: &[&str]) -> Result<()> {
+        let line = format!("ip {}", args.join(" "));
+        let out = command(args)
             .output()
-            .with_context(|| format!("cannot run {program}"))?;
+            .context("cannot run ip or nsenter (install iproute2 and util-linux)")?;
         if !out.status.success() {
             bail!("{line}: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
@@ -190,6 +251,65 @@ impl Ip {
         self.changes.push(line);
         Ok(())
     }
+}
+
+/// What a VM's namespace holds: its links and its default routes.
+#[derive(Debug, Clone, Default)]
+struct VmRead {
+    links: BTreeMap<String, Link>,
+    /// `ip -json -4 route show default`, `ip -json -6 route show default`.
+    routes: [Vec<Value>; 2],
+}
+
+/// Read a VM's namespace in one process: its links and addresses and both
+/// default routes.
+fn read_vm(ns: &str) -> Result<VmRead> {
+    let out = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{ns}"))
+        .args([
+            "sh",
+            "-ec",
+            "ip -json -details addr show; echo; ip -json -4 route show default; echo; \
+             ip -json -6 route show default",
+        ])
+        .output()
+        .context("cannot run nsenter (install util-linux)")?;
+    if !out.status.success() {
+        bail!(
+            "reading namespace {ns}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let docs = json_docs(&String::from_utf8_lossy(&out.stdout))?;
+    let [links, v4, v6]: [Vec<Value>; 3] = docs
+        .try_into()
+        .map_err(|d: Vec<_>| anyhow!("reading namespace {ns}: {} answers, not 3", d.len()))?;
+    Ok(VmRead {
+        links: links_of(&links),
+        routes: [v4, v6],
+    })
+}
+
+/// Threads reconciling VMs at once (each runs its own `ip` processes).
+const WORKERS: usize = 4;
+
+/// `f` over `items`, [`WORKERS`] threads at a time, results in order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let chunk = items.len().div_ceil(WORKERS).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(r) => r,
+                Err(p) => std::panic::resume_unwind(p),
+            })
+            .collect()
+    })
 }
 
 /// A link as `ip -json -details addr show` reports it.
@@ -203,7 +323,7 @@ struct Link {
     addrs: BTreeSet<String>,
 }
 
-fn links(v: &[Value]) -> BTreeMap<String, Link> {
+fn links_of(v: &[Value]) -> BTreeMap<String, Link> {
     v.iter()
         .filter_map(|l| {
             let name = l["ifname"].as_str()?.to_string();
@@ -266,6 +386,66 @@ fn want_links(vm: &DesiredVm) -> Vec<WantLink<'_>> {
         .collect()
 }
 
+/// The link names of a VM, kept stable in the kernel: the primary is
+/// `eth0`; an elastic interface that already has a link `eth<N>` (found by
+/// its `ifalias`) keeps it, as a NIC keeps its slot when another is
+/// unplugged; the others take `eth<order>` when free, else the lowest free
+/// `eth<N>`; a supplementary interface is `<its parent's link>.<VLAN>`. The
+/// desired state's `order` renumbers when an interface is detached (it is a
+/// rank), which would otherwise rename, i.e. recreate, the links after it.
+fn stable_names<'a>(want: &[WantLink<'a>], have: &BTreeMap<String, Link>) -> Vec<WantLink<'a>> {
+    let is_slot = |n: &str| {
+        n.strip_prefix("eth")
+            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) && d != "0")
+    };
+    let mut taken: BTreeSet<String> = BTreeSet::from(["eth0".to_string()]);
+    let mut name: BTreeMap<InterfaceId, String> = BTreeMap::new();
+    let elastic: Vec<&WantLink<'a>> = want.iter().filter(|w| w.iface.order.is_some()).collect();
+    for w in &elastic {
+        if w.iface.primary {
+            name.insert(w.iface.id, "eth0".into());
+            continue;
+        }
+        let id = w.iface.id.to_string();
+        if let Some((n, _)) = have
+            .iter()
+            .find(|(n, l)| l.alias == id && is_slot(n) && !taken.contains(*n))
+        {
+            taken.insert(n.clone());
+            name.insert(w.iface.id, n.clone());
+        }
+    }
+    for w in &elastic {
+        if name.contains_key(&w.iface.id) {
+            continue;
+        }
+        let n = if taken.contains(&w.name) {
+            // Bounded: at most as many names are taken as there are links.
+            (1..)
+                .map(|k| format!("eth{k}"))
+                .find(|n| !taken.contains(n))
+                .unwrap_or_default()
+        } else {
+            w.name.clone()
+        };
+        taken.insert(n.clone());
+        name.insert(w.iface.id, n);
+    }
+    want.iter()
+        .filter_map(|w| {
+            let n = match (w.iface.order, w.iface.parent_id, w.iface.vlan_id) {
+                (Some(_), _, _) => name.get(&w.iface.id)?.clone(),
+                (None, Some(p), Some(v)) => format!("{}.{v}", name.get(&p)?),
+                _ => return None,
+            };
+            Some(WantLink {
+                name: n,
+                iface: w.iface,
+            })
+        })
+        .collect()
+}
+
 /// What one pass did.
 pub struct Pass {
     pub changes: Vec<String>,
@@ -316,7 +496,7 @@ pub fn reconcile(
             ip.change(&["netns", "del", ns])?;
         }
     }
-    let fab = links(&ip.read(&["-n", &fabric, "-details", "addr", "show"])?);
+    let fab = links_of(&ip.read(&["-n", &fabric, "-details", "addr", "show"])?);
     // Bridges.
     let bridges: BTreeSet<String> = networks.iter().map(|n| names.bridge(n)).collect();
     for b in &bridges {
@@ -341,30 +521,45 @@ pub fn reconcile(
             Some(_) => {}
         }
     }
-    let mut status = BTreeMap::new();
+    // The VMs are independent of each other: several at a time.
     let mut host_ends = BTreeSet::new();
     for vm in vms {
+        for w in want_links(vm) {
+            host_ends.insert(names.host_end(&w.iface.id));
+        }
+    }
+    let done = in_parallel(vms, |vm| {
+        let mut ip = Ip {
+            changes: Vec::new(),
+        };
         let ns = names.vm_ns(&vm.id);
         let running = vm.power_state == PowerState::Running;
         let want = want_links(vm);
-        for w in &want {
-            host_ends.insert(names.host_end(&w.iface.id));
-        }
-        let result = reconcile_vm(&mut ip, names, &fab, &existing, &ns, running, &want);
-        for w in &want {
-            let s = match &result {
-                Err(e) => (InterfaceStatus::Error, Some(trim_reason(&format!("{e:#}")))),
-                Ok(errors) => match errors.get(&w.iface.id) {
-                    Some(e) => (InterfaceStatus::Error, Some(trim_reason(e))),
-                    None if w.iface.port_security_enabled && firewall_error.is_some() => {
-                        (InterfaceStatus::Error, firewall_error.clone())
-                    }
-                    None if running => (InterfaceStatus::Active, None),
-                    None => (InterfaceStatus::Down, None),
-                },
-            };
-            status.insert(w.iface.id, s);
-        }
+        let read = existing.contains(&ns).then(|| read_vm(&ns));
+        let result = reconcile_vm(&mut ip, names, &fab, read, &ns, running, &want);
+        let status: Vec<_> = want
+            .iter()
+            .map(|w| {
+                let s = match &result {
+                    Err(e) => (InterfaceStatus::Error, Some(trim_reason(&format!("{e:#}")))),
+                    Ok(errors) => match errors.get(&w.iface.id) {
+                        Some(e) => (InterfaceStatus::Error, Some(trim_reason(e))),
+                        None if w.iface.port_security_enabled && firewall_error.is_some() => {
+                            (InterfaceStatus::Error, firewall_error.clone())
+                        }
+                        None if running => (InterfaceStatus::Active, None),
+                        None => (InterfaceStatus::Down, None),
+                    },
+                };
+                (w.iface.id, s)
+            })
+            .collect();
+        (ip.changes, status)
+    });
+    let mut status = BTreeMap::new();
+    for (changes, s) in done {
+        ip.changes.extend(changes);
+        status.extend(s);
     }
     // Host ends and bridges no longer desired (a VM namespace deleted above
     // may still be taking its veths down: such a delete may fail, harmlessly).
@@ -408,24 +603,31 @@ fn reconcile_vm(
     ip: &mut Ip,
     names: &Names,
     fab: &BTreeMap<String, Link>,
-    existing: &BTreeSet<String>,
+    read: Option<Result<VmRead>>,
     ns: &str,
     running: bool,
     want: &[WantLink<'_>],
 ) -> Result<BTreeMap<InterfaceId, String>> {
     let fabric = names.fabric();
-    if !existing.contains(ns) {
-        ip.change(&["netns", "add", ns])?;
-        ip.sysctl(ns, "net.ipv6.conf.all.keep_addr_on_down=1")?;
-        ip.change(&["-n", ns, "link", "set", "lo", "up"])?;
-    }
-    let have = links(&ip.read(&["-n", ns, "-details", "addr", "show"])?);
+    // None: the namespace does not exist yet; a new one holds only `lo`.
+    let read = match read {
+        Some(r) => r?,
+        None => {
+            ip.change(&["netns", "add", ns])?;
+            ip.sysctl(ns, "net.ipv6.conf.all.keep_addr_on_down=1")?;
+            ip.change(&["-n", ns, "link", "set", "lo", "up"])?;
+            VmRead::default()
+        }
+    };
+    let have = &read.links;
+    let named = stable_names(want, have);
+    let want = named.as_slice();
     let by_name: BTreeMap<&str, &WantLink<'_>> =
         want.iter().map(|w| (w.name.as_str(), w)).collect();
     // Links that are not ours or not what they should be: deleted (a veth
     // goes with its peer).
     let mut present = BTreeSet::new();
-    for (name, l) in &have {
+    for (name, l) in have {
         if name == "lo" {
             continue;
         }
@@ -437,14 +639,28 @@ fn reconcile_vm(
         }
     }
     let mut errors = BTreeMap::new();
+    let mut fresh = BTreeSet::new();
     for w in want {
-        if let Err(e) = reconcile_link(ip, names, &fabric, fab, &have, &present, ns, running, w) {
-            errors.insert(w.iface.id, format!("{e:#}"));
+        match reconcile_link(ip, names, &fabric, fab, have, &present, ns, running, w) {
+            Ok(true) => {
+                fresh.insert(w.iface.id);
+            }
+            Ok(false) => {}
+            Err(e) => {
+                errors.insert(w.iface.id, format!("{e:#}"));
+            }
         }
     }
     if running {
         if let Some(primary) = want.iter().find(|w| w.iface.primary) {
-            if let Err(e) = default_routes(ip, ns, primary) {
+            // A link made in this pass has none of the routes read before.
+            let none = [Vec::new(), Vec::new()];
+            let current = if fresh.contains(&primary.iface.id) {
+                &none
+            } else {
+                &read.routes
+            };
+            if let Err(e) = default_routes(ip, ns, primary, current) {
                 errors.insert(primary.iface.id, format!("{e:#}"));
             }
         }
@@ -463,7 +679,7 @@ fn reconcile_link(
     ns: &str,
     running: bool,
     w: &WantLink<'_>,
-) -> Result<()> {
+) -> Result<bool> {
     let host = names.host_end(&w.iface.id);
     let bridge = names.bridge(&w.iface.network_id);
     let mac = w.iface.mac_address.to_string().to_lowercase();
@@ -479,28 +695,49 @@ fn reconcile_link(
     } else {
         if fab.contains_key(&host) {
             // A host end without its VM end (a half-made pair): start over.
-            ip.change(&["-n", fabric, "link", "del", &host])?;
+            // It may be gone already: deleting its VM end above (a link of
+            // this VM under another name, e.g. after a renumbering) took it
+            // along. If it is still there, the add below fails and the pass
+            // is tried again.
+            if let Err(e) = ip.change(&["-n", fabric, "link", "del", &host]) {
+                eprintln!("agent: {e:#}");
+            }
         }
-        ip.change(&[
-            "-n", fabric, "link", "add", &host, "type", "veth", "peer", "name", &w.name, "netns",
-            ns, "address", &mac,
-        ])?;
+        // One command makes the pair, enslaves the host end and (running
+        // VM) sets it up; the VM end's alias and state take one each.
+        let mut add = vec!["-n", fabric, "link", "add", &host, "master", &bridge];
+        if running {
+            add.push("up");
+        }
+        add.extend([
+            "type", "veth", "peer", "name", &w.name, "netns", ns, "address", &mac,
+        ]);
+        ip.change(&add)?;
         ip.change(&["-n", ns, "link", "set", &w.name, "alias", &id])?;
         (&empty, None)
     };
-    let fresh = host_link.is_none();
-    if !fresh && vm_end.mac != mac {
-        ip.change(&["-n", ns, "link", "set", &w.name, "address", &mac])?;
-    }
-    if host_link.map(|l| l.master.as_str()) != Some(bridge.as_str()) {
-        ip.change(&["-n", fabric, "link", "set", &host, "master", &bridge])?;
-    }
     let state = if running { "up" } else { "down" };
-    if host_link.map(|l| l.up) != Some(running) {
-        ip.change(&["-n", fabric, "link", "set", &host, state])?;
-    }
-    if fresh || vm_end.up != running {
-        ip.change(&["-n", ns, "link", "set", &w.name, state])?;
+    match host_link {
+        // Made above: only the VM end of a running VM needs setting up.
+        None => {
+            if running {
+                ip.change(&["-n", ns, "link", "set", &w.name, "up"])?;
+            }
+        }
+        Some(h) => {
+            if vm_end.mac != mac {
+                ip.change(&["-n", ns, "link", "set", &w.name, "address", &mac])?;
+            }
+            if h.master != bridge {
+                ip.change(&["-n", fabric, "link", "set", &host, "master", &bridge])?;
+            }
+            if h.up != running {
+                ip.change(&["-n", fabric, "link", "set", &host, state])?;
+            }
+            if vm_end.up != running {
+                ip.change(&["-n", ns, "link", "set", &w.name, state])?;
+            }
+        }
     }
     let want_addrs: BTreeSet<String> = w
         .iface
@@ -508,8 +745,12 @@ fn reconcile_link(
         .iter()
         .map(|f| format!("{}/{}", f.ip_address, f.prefix_len))
         .collect();
-    for a in vm_end.addrs.difference(&want_addrs) {
-        ip.change(&["-n", ns, "addr", "del", a, "dev", &w.name])?;
+    // On a custom (L2) network the VM sets its own addresses: the agent
+    // adds none (it has none to add) and removes none.
+    if w.iface.network_kind != NetworkKind::Custom {
+        for a in vm_end.addrs.difference(&want_addrs) {
+            ip.change(&["-n", ns, "addr", "del", a, "dev", &w.name])?;
+        }
     }
     for a in want_addrs.difference(&vm_end.addrs) {
         if a.contains(':') {
@@ -518,19 +759,24 @@ fn reconcile_link(
             ip.change(&["-n", ns, "addr", "add", a, "dev", &w.name])?;
         }
     }
-    Ok(())
+    Ok(!paired)
 }
 
 /// The primary's default routes (IPv4 and IPv6) via its subnets' gateways.
-fn default_routes(ip: &mut Ip, ns: &str, primary: &WantLink<'_>) -> Result<()> {
-    for (family, v6) in [("-4", false), ("-6", true)] {
+/// `current`: the namespace's IPv4 and IPv6 default routes.
+fn default_routes(
+    ip: &mut Ip,
+    ns: &str,
+    primary: &WantLink<'_>,
+    current: &[Vec<Value>; 2],
+) -> Result<()> {
+    for ((family, v6), current) in [("-4", false), ("-6", true)].into_iter().zip(current) {
         let gw = primary
             .iface
             .fixed_ips
             .iter()
             .filter(|f| f.ip_address.is_ipv6() == v6)
             .find_map(|f| f.gateway_ip);
-        let current = ip.read(&["-n", ns, family, "route", "show", "default"])?;
         let matches = |r: &Value| {
             gw.is_some_and(|g| r["gateway"].as_str() == Some(g.to_string().as_str()))
                 && r["dev"].as_str() == Some(primary.name.as_str())
@@ -658,7 +904,17 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
     let names = Names::new(&args.prefix)?;
     let url = url.ok_or_else(|| anyhow!("give the server's URL with --url or NICPLANE_URL"))?;
     let client = Client::new(&url).with_token(&credential(&args)?);
-    let mut trigger = Interval(Duration::from_millis(args.interval_ms));
+    // The feed's position is read before the first pass reads the desired
+    // state (follow.rs says why).
+    let mut trigger: Box<dyn Trigger> = match (args.once, args.trigger) {
+        (true, _) | (false, TriggerKind::Poll) => {
+            Box::new(Interval(Duration::from_millis(args.interval_ms)))
+        }
+        (false, TriggerKind::Feed) => Box::new(follow::Follow::start(
+            client.clone(),
+            Duration::from_millis(args.resync_ms),
+        )),
+    };
     let mut sent = BTreeMap::new();
     loop {
         let outcome = fetch(&client, &args.host).and_then(|d| {
@@ -666,7 +922,11 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
             report(&client, &pass, &mut sent)?;
             Ok(pass)
         });
-        match outcome {
+        // A pass that failed, or left an interface in error, is tried again
+        // soon rather than at the next event: a command may have met the
+        // leftovers of a killed predecessor (an `ip` it started that was
+        // still running) or a moment when the server was unreachable.
+        let again = match outcome {
             Ok(pass) => {
                 if !pass.changes.is_empty() || args.once {
                     eprintln!(
@@ -679,10 +939,101 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
                     println!("{} changes", pass.changes.len());
                     return Ok(());
                 }
+                pass.status
+                    .values()
+                    .any(|(s, _)| *s == InterfaceStatus::Error)
             }
             Err(e) if args.once => return Err(e),
-            Err(e) => eprintln!("agent: pass failed: {e:#}"),
+            Err(e) => {
+                eprintln!("agent: pass failed: {e:#}");
+                true
+            }
+        };
+        if again {
+            std::thread::sleep(RETRY_AFTER_ERROR);
+        } else {
+            trigger.wait();
         }
-        trigger.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nicplane_domain::ids::NetworkId;
+    use nicplane_domain::types::MacAddr;
+
+    fn iface(order: Option<u32>, parent: Option<InterfaceId>) -> DesiredInterface {
+        DesiredInterface {
+            id: InterfaceId::new(),
+            mac_address: MacAddr([2, 0, 0, 0, 0, order.unwrap_or(9) as u8]),
+            primary: order == Some(0),
+            order,
+            network_id: NetworkId::new(),
+            network_kind: NetworkKind::Standard,
+            fixed_ips: vec![],
+            parent_id: parent,
+            vlan_id: parent.map(|_| 100),
+            port_security_enabled: true,
+            security_groups: vec![],
+            allowed_address_pairs: vec![],
+        }
+    }
+
+    fn have(links: &[(&str, &DesiredInterface)]) -> BTreeMap<String, Link> {
+        links
+            .iter()
+            .map(|(n, i)| {
+                (
+                    n.to_string(),
+                    Link {
+                        alias: i.id.to_string(),
+                        ..Link::default()
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn names(want: &[DesiredInterface], have: &BTreeMap<String, Link>) -> Vec<String> {
+        let vm = DesiredVm {
+            id: VmId::new(),
+            name: "vm".into(),
+            power_state: PowerState::Running,
+            os_type: nicplane_domain::types::OsType::Linux,
+            interfaces: want.to_vec(),
+        };
+        stable_names(&want_links(&vm), have)
+            .into_iter()
+            .map(|w| w.name)
+            .collect()
+    }
+
+    #[test]
+    fn a_nic_keeps_its_link_name_when_an_earlier_one_goes() {
+        let p = iface(Some(0), None);
+        let a = iface(Some(1), None);
+        let b = iface(Some(2), None);
+        // From nothing: the order's names; a VLAN child follows its parent.
+        let v = iface(None, Some(b.id));
+        assert_eq!(
+            names(
+                &[p.clone(), a.clone(), b.clone(), v.clone()],
+                &BTreeMap::new()
+            ),
+            ["eth0", "eth1", "eth2", "eth2.100"]
+        );
+        // `a` detached: `b` is ranked 1 now but keeps eth2, and so does its child.
+        let mut b1 = b.clone();
+        b1.order = Some(1);
+        let existing = have(&[("eth0", &p), ("eth1", &a), ("eth2", &b)]);
+        assert_eq!(
+            names(&[p.clone(), b1.clone(), v.clone()], &existing),
+            ["eth0", "eth2", "eth2.100"]
+        );
+        // A new one ranked 2 finds eth2 taken: the lowest free name.
+        let c = iface(Some(2), None);
+        let existing = have(&[("eth0", &p), ("eth2", &b)]);
+        assert_eq!(names(&[p, b1, c], &existing), ["eth0", "eth2", "eth1"]);
     }
 }

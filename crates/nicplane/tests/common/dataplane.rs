@@ -98,6 +98,10 @@ impl Agent {
                 &prefix.0,
                 "--interval-ms",
                 "100",
+                // The change feed starts passes; the resync also restores
+                // what changed without an event (a veth deleted by hand).
+                "--resync-ms",
+                "1000",
             ])
             .env("NICPLANE_AGENT_CREDENTIAL", credential)
             .env_remove("NICPLANE_AGENT_CREDENTIAL_FILE")
@@ -310,4 +314,46 @@ pub fn ping_from(from_ns: &str, source: &str, to: &str) -> bool {
         .status()
         .expect("ping")
         .success()
+}
+
+/// An agent with extra options (e.g. `--trigger feed --resync-ms 3600000`:
+/// only the change feed starts its passes); killed (SIGKILL) on drop. Its
+/// log goes to the file NICPLANE_TEST_AGENT_LOG names (appended), if set.
+pub fn agent_with(
+    server: &Server,
+    credential: &str,
+    host: &str,
+    prefix: &Prefix,
+    extra: &[&str],
+) -> Agent {
+    let child = Command::new(BIN)
+        .args(["agent", "--url", &server.url, "--host", host])
+        .args(["--prefix", &prefix.0])
+        .args(extra)
+        .env("NICPLANE_AGENT_CREDENTIAL", credential)
+        .env_remove("NICPLANE_AGENT_CREDENTIAL_FILE")
+        .stdout(Stdio::null())
+        .stderr(match std::env::var_os("NICPLANE_TEST_AGENT_LOG") {
+            Some(path) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_or_else(|_| Stdio::null(), Stdio::from),
+            None => Stdio::null(),
+        })
+        .spawn()
+        .expect("start the agent");
+    Agent(child)
+}
+
+/// A Neutron port update by the project's admin (200 expected); the port.
+pub fn port_update(t: &super::Tenant, port: &str, body: Value) -> Value {
+    let (status, v) = super::neutron(
+        &t.admin,
+        reqwest::Method::PUT,
+        &format!("/ports/{port}"),
+        Some(&serde_json::json!({ "port": body })),
+    );
+    assert_eq!(status, 200, "{v}");
+    v["port"].clone()
 }

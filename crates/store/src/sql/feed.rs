@@ -2,7 +2,7 @@
 
 use super::{args, Exec, Param, Row, SqlTx};
 use crate::feed::*;
-use nicplane_domain::feed::{Actor, Event, EventScope, NewEvent};
+use nicplane_domain::feed::{Actor, Event, EventScope, NewEvent, AGENT_SIGNAL_KINDS};
 use nicplane_domain::{Error, Result};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -43,7 +43,53 @@ fn event_row(r: &dyn Row) -> Result<Event> {
     })
 }
 
+/// The host (name) of a VM.
+const VM_HOST_SQL: &str =
+    "SELECT h.name FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = $1";
+/// The host (name) of an interface: its VM's, or (supplementary) its
+/// parent's VM's.
+const IFACE_HOST_SQL: &str = "SELECT h.name FROM interfaces i \
+     LEFT JOIN interfaces p ON p.id = i.parent_id \
+     JOIN vms v ON v.id = COALESCE(i.vm_id, p.vm_id) \
+     JOIN hosts h ON h.id = v.host_id WHERE i.id = $1";
+
 impl<E: Exec> SqlTx<E> {
+    /// The host a VM (`kind` "vm") or an interface ("interface") is on now.
+    fn feed_host_now(&mut self, kind: &str, id: &str) -> Result<Option<String>> {
+        let sql = match kind {
+            "vm" => VM_HOST_SQL,
+            "interface" => IFACE_HOST_SQL,
+            _ => return Ok(None),
+        };
+        self.exec.query_opt(sql, args![id], |r| r.string(0))
+    }
+
+    /// Before a VM or an interface is changed or deleted: remember the host
+    /// it is on, so that its event names the host it left (an agent must see
+    /// a detach). The first host seen in the transaction stays.
+    pub(crate) fn feed_remember_host(&mut self, kind: &str, id: &str) -> Result<()> {
+        if self.feed_hosts.contains_key(id) {
+            return Ok(());
+        }
+        if let Some(h) = self.feed_host_now(kind, id)? {
+            self.feed_hosts.insert(id.to_string(), h);
+        }
+        Ok(())
+    }
+
+    /// The `host` of an event: the one the write named, else (VMs and
+    /// interfaces) the host the resource is on now, else the one it left in
+    /// this transaction.
+    fn feed_host(&mut self, e: &NewEvent) -> Result<Option<String>> {
+        if e.host.is_some() {
+            return Ok(e.host.clone());
+        }
+        Ok(match self.feed_host_now(e.kind, &e.resource_id)? {
+            Some(h) => Some(h),
+            None => self.feed_hosts.get(&e.resource_id).cloned(),
+        })
+    }
+
     /// The events `scope` sees: after `after` in order, or (None) the newest
     /// first.
     fn events_where(
@@ -53,12 +99,13 @@ impl<E: Exec> SqlTx<E> {
         scope: &EventScope,
     ) -> Result<Vec<Event>> {
         let (filter, who) = match scope {
-            EventScope::All => ("seq IS NOT NULL", Param::Null),
-            EventScope::Project(p) => ("project_id = $3", Param::Text(p.to_string())),
+            EventScope::All => ("seq IS NOT NULL".to_string(), Param::Null),
+            EventScope::Project(p) => ("project_id = $3".to_string(), Param::Text(p.to_string())),
             EventScope::MemberOf(u) => (
-                "project_id IN (SELECT project_id FROM memberships WHERE user_id = $3)",
+                "project_id IN (SELECT project_id FROM memberships WHERE user_id = $3)".to_string(),
                 Param::Text(u.to_string()),
             ),
+            EventScope::Host(h) => (agent_filter(), Param::Text(h.clone())),
         };
         let (order, start) = match after {
             Some(a) => (
@@ -68,6 +115,7 @@ impl<E: Exec> SqlTx<E> {
             None => ("seq > $1 ORDER BY seq DESC", 0),
         };
         let params = [Param::Int(start), Param::Int(i64::from(limit)), who];
+        let filter = filter.as_str();
         let used = if matches!(scope, EventScope::All) {
             &params[..2]
         } else {
@@ -79,6 +127,19 @@ impl<E: Exec> SqlTx<E> {
             event_row,
         )
     }
+}
+
+/// What an agent reads: its host's events and the host-less events of
+/// [`AGENT_SIGNAL_KINDS`] (the kinds are constants, not input).
+fn agent_filter() -> String {
+    let kinds: Vec<String> = AGENT_SIGNAL_KINDS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect();
+    format!(
+        "(host = $3 OR (host IS NULL AND kind IN ({})))",
+        kinds.join(", ")
+    )
 }
 
 impl<E: Exec> FeedTx for SqlTx<E> {
@@ -105,6 +166,7 @@ impl<E: Exec> FeedTx for SqlTx<E> {
         let at_ms = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
             .map_err(|_| Error::internal("clock out of range"))?;
         let resource = e.resource.as_ref().map(|v| v.to_string());
+        let host = self.feed_host(e)?;
         self.exec.execute(
             &format!(
                 "INSERT INTO events (seq, at_ms, actor_user_id, actor_user_name, actor_project_id, \
@@ -123,7 +185,7 @@ impl<E: Exec> FeedTx for SqlTx<E> {
                 &e.resource_id,
                 e.action.as_str(),
                 resource,
-                e.host.clone(),
+                host,
             ],
         )?;
         self.appended += 1;

@@ -82,19 +82,33 @@ impl<E: Exec> HostTx for SqlTx<E> {
         q.sql.push_str(&format!(" LIMIT {}", limit.max(1)));
         self.exec.query(&q.sql, &q.args, vm_row)
     }
+    /// Two reads: the elastic interfaces by `vm_id`, then the supplementary
+    /// ones by `parent_id` (they have no `vm_id` of their own: their VM is
+    /// their parent's).
     fn interfaces_of_vms(&mut self, vms: &[VmId]) -> Result<Vec<Interface>> {
         let mut q = Query::new(format!("{IFACE_SQL} WHERE TRUE"));
         q.and_in("i.vm_id", vms.iter().map(|v| Param::Text(v.to_string())));
         q.sql.push_str(" ORDER BY i.id");
-        self.exec.query(&q.sql, &q.args, iface_row)
+        let mut all = self.exec.query(&q.sql, &q.args, iface_row)?;
+        let mut q = Query::new(format!("{IFACE_SQL} WHERE TRUE"));
+        q.and_in(
+            "i.parent_id",
+            all.iter().map(|i| Param::Text(i.id.to_string())),
+        );
+        q.sql.push_str(" ORDER BY i.id");
+        let supplementary = self.exec.query(&q.sql, &q.args, iface_row)?;
+        all.extend(supplementary);
+        Ok(all)
     }
     fn interfaces_on_host(
         &mut self,
         host: HostId,
         ids: &[InterfaceId],
     ) -> Result<Vec<(InterfaceId, VmId)>> {
+        // A supplementary interface is on its parent's VM.
         let mut q = Query::new(
-            "SELECT i.id, i.vm_id FROM interfaces i JOIN vms v ON v.id = i.vm_id WHERE TRUE",
+            "SELECT i.id, v.id FROM interfaces i LEFT JOIN interfaces pi ON pi.id = i.parent_id \
+             JOIN vms v ON v.id = COALESCE(i.vm_id, pi.vm_id) WHERE TRUE",
         );
         q.and("v.host_id = {}", host.to_string());
         q.and_in("i.id", ids.iter().map(|i| Param::Text(i.to_string())));

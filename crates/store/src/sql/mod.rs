@@ -553,6 +553,10 @@ pub struct SqlTx<E: Exec> {
     actor: Option<nicplane_domain::feed::Actor>,
     /// Events appended in this transaction.
     appended: u32,
+    /// The host (name) each VM or interface this transaction detached,
+    /// deleted or changed was on before the change, by id: the `host` of its
+    /// event when it is on none any more (`sql/feed.rs`).
+    feed_hosts: std::collections::HashMap<String, String>,
 }
 
 impl<E: Exec> SqlTx<E> {
@@ -563,6 +567,7 @@ impl<E: Exec> SqlTx<E> {
             now: None,
             actor: None,
             appended: 0,
+            feed_hosts: std::collections::HashMap::new(),
         }
     }
 

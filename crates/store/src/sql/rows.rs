@@ -137,14 +137,18 @@ pub const IFACE_INSERT_COLS: &str = "id, project_id, network_id, vm_id, name, ma
 /// The status an interface shows: on a VM placed on a host, what the host's
 /// agent last reported for it on that VM (`interface_observed` of 0015),
 /// `build` until it reports; otherwise the status the core keeps
-/// (`interfaces.status`, from the VM's power state). Refers to `i` only, so
-/// it serves the list's `WHERE` and the count as well.
+/// (`interfaces.status`, from the VM's power state). A supplementary
+/// interface (no `vm_id`) is on its parent's VM. Refers to `i` only, so it
+/// serves the list's `WHERE` and the count as well.
 macro_rules! iface_status_expr {
     () => {
         "(CASE WHEN EXISTS (SELECT 1 FROM vms hv \
-         WHERE hv.id = i.vm_id AND hv.host_id IS NOT NULL) \
+         WHERE hv.id = COALESCE(i.vm_id, (SELECT sp.vm_id FROM interfaces sp WHERE sp.id = i.parent_id)) \
+         AND hv.host_id IS NOT NULL) \
          THEN COALESCE((SELECT o.status FROM interface_observed o \
-         WHERE o.interface_id = i.id AND o.vm_id = i.vm_id), 'build') ELSE i.status END)"
+         WHERE o.interface_id = i.id AND o.vm_id = COALESCE(i.vm_id, \
+         (SELECT sp.vm_id FROM interfaces sp WHERE sp.id = i.parent_id))), 'build') \
+         ELSE i.status END)"
     };
 }
 pub const IFACE_STATUS_EXPR: &str = iface_status_expr!();

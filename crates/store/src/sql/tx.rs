@@ -1066,6 +1066,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         )
     }
     fn vm_delete(&mut self, id: VmId) -> Result<()> {
+        self.feed_remember_host("vm", &id.to_string())?;
         self.delete("vms", id.to_string()).map(drop)
     }
     fn vm_list(&mut self, f: &VmFilter, page: &PageRequest) -> Result<Vec<Vm>> {
@@ -1115,6 +1116,7 @@ impl<E: Exec> Tx for SqlTx<E> {
             .unwrap_or(false))
     }
     fn interface_update(&mut self, i: &Interface) -> Result<()> {
+        self.feed_remember_host("interface", &i.id.to_string())?;
         let old_groups = self.exec.query_opt(
             "SELECT security_groups FROM interfaces WHERE id = $1",
             args![i.id.to_string()],
@@ -1157,6 +1159,7 @@ impl<E: Exec> Tx for SqlTx<E> {
     }
     fn interface_delete(&mut self, id: InterfaceId) -> Result<()> {
         let iid = id.to_string();
+        self.feed_remember_host("interface", &iid)?;
         self.exec.execute(
             "DELETE FROM interface_security_groups WHERE interface_id = $1",
             args![&iid],
