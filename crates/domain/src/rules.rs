@@ -3080,6 +3080,21 @@ pub fn project_deletable(
     Ok(())
 }
 
+/// The cloud admin's own project keeps its name: the first start, the
+/// console and the cloud admin's Keystone logins find it by it.
+pub fn project_renamable(project: &crate::model::Project, is_admin_project: bool) -> Result<()> {
+    if is_admin_project {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Project {} is the cloud admin's project; it cannot be renamed.",
+                project.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Longest `binding:profile` accepted, in bytes of its JSON text.
 pub const PORT_BINDING_PROFILE_MAX: usize = 4096;
 
