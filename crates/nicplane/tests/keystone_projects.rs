@@ -192,6 +192,8 @@ fn a_project_is_deleted_only_when_it_holds_nothing_but_its_defaults() {
     // The refusal changed nothing: the VM and the members are still there.
     assert_eq!(native.members(&t.project).unwrap().len(), 3);
     let net = t.standard_network("kp-net", "10.61.0.0/24");
+    let scoped = keystone_login(&server, "kp-hold-admin", PASSWORD, "kp-hold");
+    assert_eq!(call(&scoped, Method::GET, "/network/v2.0/ports", None).0, 200);
     t.power.vm_delete(&t.project, &vm).expect("vm delete");
     assert_api_error(
         native.project_delete(&t.project),
@@ -205,8 +207,16 @@ fn a_project_is_deleted_only_when_it_holds_nothing_but_its_defaults() {
     // Networks, default security group, memberships and tokens.
     native.project_delete(&t.project).expect("delete");
     assert!(!native.projects().unwrap().iter().any(|p| p.id.to_string() == t.project));
-    let gone = t.admin.interfaces(&t.project, "");
-    assert!(matches!(gone, Err(nicplane_client::ClientError::Api { status: 401, .. })), "{gone:?}");
+    // A Keystone token scoped to the project stops working; a native
+    // session (not scoped) finds the project no more.
+    let r = call(&scoped, Method::GET, "/network/v2.0/ports", None);
+    assert_eq!(r.0, 401, "{}", r.1);
+    assert_api_error(
+        t.admin.interfaces(&t.project, ""),
+        404,
+        "NotFound",
+        &format!("Project {} could not be found.", t.project),
+    );
     // The users remain, without a project.
     let mut again = server.client();
     again.login("kp-hold-admin", PASSWORD).expect("login");
@@ -410,11 +420,26 @@ fn the_cloud_admin_binds_unattached_ports_to_hosts() {
     let ports = call(&member, Method::GET, "/network/v2.0/ports", None);
     assert_eq!(ports.1["ports"].as_array().unwrap().len(), 1, "{}", ports.1);
 
+    // The cloud admin binds a port it creates on the tenant's network (as
+    // Tempest does): the port goes into the network's project.
+    let r = call(
+        &admin,
+        Method::POST,
+        "/network/v2.0/ports",
+        Some(&json!({"port": {"network_id": tnet, "binding:host_id": "hv-b1"}})),
+    );
+    assert_eq!(r.0, 201, "{}", r.1);
+    assert_eq!(r.1["port"]["project_id"], t.project.as_str());
+    assert_eq!(r.1["port"]["binding:host_id"], "hv-b1");
+
     // A port on a VM is on the VM's host: binding it elsewhere is refused.
     let vm = t.vm("kp-bvm", "linux", false);
-    let vm_ports = call(&admin, Method::GET, &format!("/network/v2.0/ports?device_id={vm}"), None);
+    let vm_ports = call(&member, Method::GET, &format!("/network/v2.0/ports?device_id={vm}"), None);
     let vm_port = vm_ports.1["ports"][0]["id"].as_str().expect("vm port").to_string();
-    assert_eq!(vm_ports.1["ports"][0]["binding:host_id"], "", "{}", vm_ports.1);
+    // The VM is on no host (none is live): neither is its port.
+    let shown = call(&admin, Method::GET, &format!("/network/v2.0/ports/{vm_port}"), None);
+    assert_eq!(shown.1["port"]["binding:host_id"], "", "{}", shown.1);
+    assert_eq!(shown.1["port"]["binding:vif_type"], "unbound");
     let r = call(
         &admin,
         Method::PUT,

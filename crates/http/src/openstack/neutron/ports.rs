@@ -654,7 +654,18 @@ pub async fn create(
         with_revisions(&s, &a, Revisioned::Port, &mut views).await?;
         return Ok(created(json!({ "ports": views })));
     }
-    let (spec, binding) = create_spec(body_object(&body, "port")?, &a)?;
+    let obj = body_object(&body, "port")?;
+    // The cloud admin creating a port on another project's network without
+    // naming a project: the port goes into the network's project (a port's
+    // project must see its network; Neutron would keep the admin's own).
+    // `Service::object_project` decides (the token's project for anyone
+    // else, and for a shared or unknown network).
+    let named = obj.contains_key("project_id") || obj.contains_key("tenant_id");
+    let a = match obj.get("network_id").and_then(Value::as_str) {
+        Some(network) if !named => super::on_object(&s, a, Revisioned::Network, network).await?,
+        _ => a,
+    };
+    let (spec, binding) = create_spec(obj, &a)?;
     let i = if binding.is_empty() {
         s.service
             .interface_create(&a.caller, &a.project, spec, &o)
