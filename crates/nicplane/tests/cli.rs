@@ -412,7 +412,10 @@ fn project_delete_through_the_cli_refuses_a_project_that_holds_objects() {
     admin.ok(&["project", "create", "cli-gone"]);
     let out = admin.ok(&["project", "delete", "cli-gone", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
-    assert!(v["deleted"].as_str().is_some_and(|id| id.len() == 32), "{out}");
+    assert!(
+        v["deleted"].as_str().is_some_and(|id| id.len() == 32),
+        "{out}"
+    );
     let err = admin.fails(&["project", "delete", "cli-gone"]);
     assert_eq!(err, "error: Project cli-gone could not be found.\n");
     let err = admin.fails(&["project", "delete", "demo"]);

@@ -66,8 +66,10 @@ fn keystone_creates_updates_and_deletes_projects_the_native_api_sees() {
         &admin,
         Method::POST,
         "/identity/v3/projects",
-        Some(&json!({"project": {"name": "kp-web", "domain_id": "default",
-            "description": "web tier", "enabled": true}})),
+        Some(
+            &json!({"project": {"name": "kp-web", "domain_id": "default",
+            "description": "web tier", "enabled": true}}),
+        ),
     );
     assert_eq!(r.0, 201, "{}", r.1);
     let p = &r.1["project"];
@@ -78,7 +80,11 @@ fn keystone_creates_updates_and_deletes_projects_the_native_api_sees() {
     let id = p["id"].as_str().expect("id").to_string();
     // The same object natively, with its defaults.
     let native = server.admin();
-    assert!(native.projects().unwrap().iter().any(|p| p.id.to_string() == id));
+    assert!(native
+        .projects()
+        .unwrap()
+        .iter()
+        .any(|p| p.id.to_string() == id));
 
     let dup = call(
         &admin,
@@ -86,7 +92,13 @@ fn keystone_creates_updates_and_deletes_projects_the_native_api_sees() {
         "/identity/v3/projects",
         Some(&json!({"project": {"name": "kp-web", "domain_id": "default"}})),
     );
-    keystone_error("duplicate", &dup, 409, "Conflict", "A project named kp-web already exists.");
+    keystone_error(
+        "duplicate",
+        &dup,
+        409,
+        "Conflict",
+        "A project named kp-web already exists.",
+    );
     let disabled = call(
         &admin,
         Method::POST,
@@ -159,16 +171,52 @@ fn keystone_creates_updates_and_deletes_projects_the_native_api_sees() {
         "Forbidden",
         "Only the cloud admin can manage data centers, public IP pools, projects, users and shared networks.",
     );
-    let r = call(&member, Method::DELETE, &format!("/identity/v3/projects/{}", t.project), None);
+    let r = call(
+        &member,
+        Method::DELETE,
+        &format!("/identity/v3/projects/{}", t.project),
+        None,
+    );
     assert_eq!(r.0, 403, "{}", r.1);
 
-    let r = call(&admin, Method::DELETE, &format!("/identity/v3/projects/{id}"), None);
+    let r = call(
+        &admin,
+        Method::DELETE,
+        &format!("/identity/v3/projects/{id}"),
+        None,
+    );
     assert_eq!(r.0, 204, "{}", r.1);
-    let r = call(&admin, Method::GET, &format!("/identity/v3/projects/{id}"), None);
-    keystone_error("gone", &r, 404, "Not Found", &format!("Project {id} could not be found."));
-    let r = call(&admin, Method::DELETE, &format!("/identity/v3/projects/{id}"), None);
-    keystone_error("again", &r, 404, "Not Found", &format!("Project {id} could not be found."));
-    assert!(!native.projects().unwrap().iter().any(|p| p.id.to_string() == id));
+    let r = call(
+        &admin,
+        Method::GET,
+        &format!("/identity/v3/projects/{id}"),
+        None,
+    );
+    keystone_error(
+        "gone",
+        &r,
+        404,
+        "Not Found",
+        &format!("Project {id} could not be found."),
+    );
+    let r = call(
+        &admin,
+        Method::DELETE,
+        &format!("/identity/v3/projects/{id}"),
+        None,
+    );
+    keystone_error(
+        "again",
+        &r,
+        404,
+        "Not Found",
+        &format!("Project {id} could not be found."),
+    );
+    assert!(!native
+        .projects()
+        .unwrap()
+        .iter()
+        .any(|p| p.id.to_string() == id));
 }
 
 #[test]
@@ -180,7 +228,12 @@ fn a_project_is_deleted_only_when_it_holds_nothing_but_its_defaults() {
     let vm = t.vm("kp-vm", "linux", false);
     let refused = "Project kp-hold still has 1 VM, 1 network interface; delete them first.";
     assert_api_error(native.project_delete(&t.project), 409, "InUse", refused);
-    let r = call(&admin, Method::DELETE, &format!("/identity/v3/projects/{}", t.project), None);
+    let r = call(
+        &admin,
+        Method::DELETE,
+        &format!("/identity/v3/projects/{}", t.project),
+        None,
+    );
     keystone_error("keystone", &r, 409, "Conflict", refused);
     // A tenant administrator cannot delete its own project.
     assert_api_error(
@@ -193,7 +246,10 @@ fn a_project_is_deleted_only_when_it_holds_nothing_but_its_defaults() {
     assert_eq!(native.members(&t.project).unwrap().len(), 3);
     let net = t.standard_network("kp-net", "10.61.0.0/24");
     let scoped = keystone_login(&server, "kp-hold-admin", PASSWORD, "kp-hold");
-    assert_eq!(call(&scoped, Method::GET, "/network/v2.0/ports", None).0, 200);
+    assert_eq!(
+        call(&scoped, Method::GET, "/network/v2.0/ports", None).0,
+        200
+    );
     t.power.vm_delete(&t.project, &vm).expect("vm delete");
     assert_api_error(
         native.project_delete(&t.project),
@@ -201,12 +257,18 @@ fn a_project_is_deleted_only_when_it_holds_nothing_but_its_defaults() {
         "InUse",
         "Project kp-hold still has 1 network; delete them first.",
     );
-    t.admin.network_delete(&t.project, &net).expect("network delete");
+    t.admin
+        .network_delete(&t.project, &net)
+        .expect("network delete");
 
     // Nothing but the defaults: the project goes, with its Default
     // Networks, default security group, memberships and tokens.
     native.project_delete(&t.project).expect("delete");
-    assert!(!native.projects().unwrap().iter().any(|p| p.id.to_string() == t.project));
+    assert!(!native
+        .projects()
+        .unwrap()
+        .iter()
+        .any(|p| p.id.to_string() == t.project));
     // A Keystone token scoped to the project stops working; a native
     // session (not scoped) finds the project no more.
     let r = call(&scoped, Method::GET, "/network/v2.0/ports", None);
@@ -265,16 +327,34 @@ fn hypervisors_are_the_hosts_for_the_cloud_admin_only() {
                 "state": "down", "status": "enabled"}]})
         )
     );
-    let r = call(&admin, Method::GET, "/compute/v2.1/os-hypervisors/detail", None);
+    let r = call(
+        &admin,
+        Method::GET,
+        "/compute/v2.1/os-hypervisors/detail",
+        None,
+    );
     assert_eq!(r.0, 200, "{}", r.1);
     assert_eq!(r.1["hypervisors"][0]["running_vms"], 0);
     assert_eq!(r.1["hypervisors"][0]["service"]["host"], "hv-a1");
-    let r = call(&admin, Method::GET, &format!("/compute/v2.1/os-hypervisors/{host_id}"), None);
+    let r = call(
+        &admin,
+        Method::GET,
+        &format!("/compute/v2.1/os-hypervisors/{host_id}"),
+        None,
+    );
     assert_eq!(r.1["hypervisor"]["hypervisor_hostname"], "hv-a1", "{}", r.1);
-    let r = call(&admin, Method::GET, "/compute/v2.1/os-hypervisors/nope", None);
+    let r = call(
+        &admin,
+        Method::GET,
+        "/compute/v2.1/os-hypervisors/nope",
+        None,
+    );
     assert_eq!(
         r,
-        (404, json!({"itemNotFound": {"code": 404, "message": "Hypervisor with ID 'nope' could not be found."}}))
+        (
+            404,
+            json!({"itemNotFound": {"code": 404, "message": "Hypervisor with ID 'nope' could not be found."}})
+        )
     );
 
     tenant(&server, "kp-hv");
@@ -317,19 +397,37 @@ fn the_cloud_admin_binds_unattached_ports_to_hosts() {
         &admin,
         Method::POST,
         "/network/v2.0/ports",
-        Some(&json!({"port": {"network_id": net_id, "binding:host_id": "hv-b1",
-            "binding:profile": {"local_link_information": []}}})),
+        Some(
+            &json!({"port": {"network_id": net_id, "binding:host_id": "hv-b1",
+            "binding:profile": {"local_link_information": []}}}),
+        ),
     );
     assert_eq!(r.0, 201, "{}", r.1);
     let port = r.1["port"].clone();
     assert_eq!(port["binding:host_id"], "hv-b1");
     assert_eq!(port["binding:vif_type"], "bridge");
-    assert_eq!(port["binding:vif_details"], json!({"connectivity": "l2", "port_filter": true}));
-    assert_eq!(port["binding:profile"], json!({"local_link_information": []}));
+    assert_eq!(
+        port["binding:vif_details"],
+        json!({"connectivity": "l2", "port_filter": true})
+    );
+    assert_eq!(
+        port["binding:profile"],
+        json!({"local_link_information": []})
+    );
     assert_eq!(port["binding:vnic_type"], "normal");
     let id = port["id"].as_str().unwrap().to_string();
-    let shown = call(&admin, Method::GET, &format!("/network/v2.0/ports/{id}"), None);
-    for k in ["binding:host_id", "binding:vif_type", "binding:vif_details", "binding:profile"] {
+    let shown = call(
+        &admin,
+        Method::GET,
+        &format!("/network/v2.0/ports/{id}"),
+        None,
+    );
+    for k in [
+        "binding:host_id",
+        "binding:vif_type",
+        "binding:vif_details",
+        "binding:profile",
+    ] {
         assert_eq!(shown.1["port"][k], port[k], "{k}");
     }
     let listed = call(&admin, Method::GET, "/network/v2.0/ports", None);
@@ -353,7 +451,10 @@ fn the_cloud_admin_binds_unattached_ports_to_hosts() {
     assert_eq!(r.1["port"]["binding:host_id"], "");
     assert_eq!(r.1["port"]["binding:vif_type"], "unbound");
     assert_eq!(r.1["port"]["binding:vif_details"], json!({}));
-    assert_eq!(r.1["port"]["binding:profile"], json!({"local_link_information": []}));
+    assert_eq!(
+        r.1["port"]["binding:profile"],
+        json!({"local_link_information": []})
+    );
     let r = call(
         &admin,
         Method::PUT,
@@ -434,10 +535,23 @@ fn the_cloud_admin_binds_unattached_ports_to_hosts() {
 
     // A port on a VM is on the VM's host: binding it elsewhere is refused.
     let vm = t.vm("kp-bvm", "linux", false);
-    let vm_ports = call(&member, Method::GET, &format!("/network/v2.0/ports?device_id={vm}"), None);
-    let vm_port = vm_ports.1["ports"][0]["id"].as_str().expect("vm port").to_string();
+    let vm_ports = call(
+        &member,
+        Method::GET,
+        &format!("/network/v2.0/ports?device_id={vm}"),
+        None,
+    );
+    let vm_port = vm_ports.1["ports"][0]["id"]
+        .as_str()
+        .expect("vm port")
+        .to_string();
     // The VM is on no host (none is live): neither is its port.
-    let shown = call(&admin, Method::GET, &format!("/network/v2.0/ports/{vm_port}"), None);
+    let shown = call(
+        &admin,
+        Method::GET,
+        &format!("/network/v2.0/ports/{vm_port}"),
+        None,
+    );
     assert_eq!(shown.1["port"]["binding:host_id"], "", "{}", shown.1);
     assert_eq!(shown.1["port"]["binding:vif_type"], "unbound");
     let r = call(

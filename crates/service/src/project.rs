@@ -112,7 +112,14 @@ impl Service {
                 p.description = d.clone();
             }
             tx.project_update(&p)?;
-            emit(tx, Kind::Project, &p.id, Some(&p.id), Action::Update, Some(&p))?;
+            emit(
+                tx,
+                Kind::Project,
+                &p.id,
+                Some(&p.id),
+                Action::Update,
+                Some(&p),
+            )?;
             Ok(p)
         })
         .await

@@ -18,9 +18,9 @@
 //! another id is Keystone's 404 "Could not find domain: X.".
 
 use super::base_url;
+use super::keystone::{bool_field, text_field};
 use super::keystone::{caller, keystone_error, KeystoneError, DOMAIN_ID, DOMAIN_NAME};
 use crate::AppState;
-use super::keystone::{bool_field, text_field};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -207,7 +207,9 @@ fn project_object(
         }
         let message = match k.as_str() {
             "enabled" => "A nicplane project cannot be disabled: delete it instead.".to_string(),
-            "domain_id" | "parent_id" => format!("Could not find domain: {}.", v.as_str().unwrap_or_default()),
+            "domain_id" | "parent_id" => {
+                format!("Could not find domain: {}.", v.as_str().unwrap_or_default())
+            }
             _ => format!("The project attribute {k} is not supported."),
         };
         return Err(keystone_error(s, Error::invalid(message)));
@@ -234,16 +236,19 @@ async fn create(
 ) -> Result<Response, KeystoneError> {
     let c = caller(&s, &headers).await?;
     let m = project_object(&s, &body, &["name", "description"])?;
-    let name = text_field(&s, &m, "name")?.ok_or_else(|| {
-        keystone_error(&s, Error::invalid("Expecting to find name in project."))
-    })?;
+    let name = text_field(&s, &m, "name")?
+        .ok_or_else(|| keystone_error(&s, Error::invalid("Expecting to find name in project.")))?;
     let description = text_field(&s, &m, "description")?.unwrap_or_default();
     let p = s
         .service
         .project_create(&c, &name, &description, &WriteOptions::default())
         .await
         .map_err(|e| keystone_error(&s, e))?;
-    Ok((StatusCode::CREATED, Json(json!({ "project": view(&s, &p) }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "project": view(&s, &p) })),
+    )
+        .into_response())
 }
 
 /// `PATCH /v3/projects/{id}` (cloud admin): name and description.

@@ -144,7 +144,11 @@ pub async fn with_bindings(s: &AppState, a: &Scoped, items: &mut [Value]) -> Neu
     }
     let ids: Vec<InterfaceId> = items
         .iter()
-        .filter_map(|v| v["id"].as_str().and_then(|i| InterfaceId::parse_for_lookup(i).ok()))
+        .filter_map(|v| {
+            v["id"]
+                .as_str()
+                .and_then(|i| InterfaceId::parse_for_lookup(i).ok())
+        })
         .collect();
     let bindings = s.service.port_bindings(&a.caller, ids).await?;
     for v in items.iter_mut() {
@@ -579,7 +583,10 @@ fn defaults_only(
     only_default("qos_policy_id", qos, &Value::Null)
 }
 
-fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<(InterfaceSpec, BindingChange)> {
+fn create_spec(
+    o: &Map<String, Value>,
+    a: &Scoped,
+) -> NeutronResult<(InterfaceSpec, BindingChange)> {
     let p: PortCreate = decode(o)?;
     check_owner_of(&p.project_id, &p.tenant_id, a)?;
     defaults_only(&p.vnic_type, &p.dns_name, &p.qos_policy_id)?;

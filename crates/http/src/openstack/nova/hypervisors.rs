@@ -72,7 +72,12 @@ fn detail(h: &HostLoad) -> Value {
 
 /// The hosts, filtered by `hypervisor_hostname_pattern` (a substring, as
 /// Nova matches it).
-async fn hosts(s: &AppState, a: &NovaAuth, query: Option<&str>, action: &str) -> NovaResult<Vec<HostLoad>> {
+async fn hosts(
+    s: &AppState,
+    a: &NovaAuth,
+    query: Option<&str>,
+    action: &str,
+) -> NovaResult<Vec<HostLoad>> {
     let pattern = crate::openstack::query_pairs(query)
         .into_iter()
         .find(|(k, _)| k == "hypervisor_hostname_pattern")
