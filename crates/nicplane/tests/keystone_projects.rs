@@ -264,6 +264,43 @@ fn a_project_is_deleted_only_when_it_holds_nothing_but_its_defaults() {
     // Nothing but the defaults: the project goes, with its Default
     // Networks, default security group, memberships and tokens.
     native.project_delete(&t.project).expect("delete");
+    // The feed records the project's delete and its defaults' (on
+    // PostgreSQL the sequencer numbers them a moment after the commit).
+    let mut deleted: Vec<(String, String)> = Vec::new();
+    for _ in 0..100 {
+        let page = native.events(0, Some(1000), None, None).expect("events");
+        deleted = page
+            .events
+            .iter()
+            .filter(|e| {
+                e.action == "delete"
+                    && e.project_id.as_ref().map(|p| p.to_string()) == Some(t.project.clone())
+            })
+            .map(|e| (e.kind.clone(), e.resource_id.clone()))
+            .collect();
+        if deleted.iter().any(|(k, _)| k == "project") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kinds: Vec<&str> = deleted.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(
+        kinds.ends_with(&[
+            "subnet",
+            "subnet",
+            "network",
+            "security_group",
+            "membership",
+            "membership",
+            "membership",
+            "project"
+        ]),
+        "{deleted:?}"
+    );
+    assert_eq!(
+        deleted.last().map(|(_, id)| id.as_str()),
+        Some(t.project.as_str())
+    );
     assert!(!native
         .projects()
         .unwrap()
