@@ -605,3 +605,67 @@ fn the_cloud_admin_binds_unattached_ports_to_hosts() {
         &format!("Port {vm_port} is attached to VM {vm}: it is bound to the host of its VM."),
     );
 }
+
+/// On PostgreSQL a project delete locks the project's row before it counts
+/// what the project holds: a concurrent write that adds an object to the
+/// project (here a security group, inserted and left uncommitted in a
+/// transaction of the test's own) holds the project row's key-share lock
+/// from its foreign key, so the delete waits for it, then sees the new
+/// object and refuses. Without the lock it would count first, then delete
+/// the project and cascade the new group away unseen.
+#[test]
+#[ignore = "needs PostgreSQL: scripts/test-postgres runs it"]
+fn a_project_delete_waits_for_a_concurrent_write_and_then_sees_it() {
+    assert!(
+        postgres_admin_url().is_some(),
+        "{POSTGRES_URL_VAR} is not set: this test needs PostgreSQL (run scripts/test-postgres)"
+    );
+    let server = Server::start(&[]);
+    let native = server.admin();
+    let project = native
+        .project_create("kp-race")
+        .expect("project")
+        .id
+        .to_string();
+    let url = server.database.clone().expect("a PostgreSQL database");
+    let mut writer = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    let mut tx = writer.transaction().expect("begin");
+    tx.execute(
+        "INSERT INTO security_groups (id, project_id, name, description, is_default, created_at) \
+         VALUES ('race-group', $1, 'racer', '', FALSE, 0)",
+        &[&project],
+    )
+    .expect("insert a group");
+    let deleting = {
+        let native = server.admin();
+        let project = project.clone();
+        std::thread::spawn(move || native.project_delete(&project))
+    };
+    // The delete waits on the project's row: a lock request not granted.
+    let mut watcher = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    let mut waiting = false;
+    for _ in 0..200 {
+        let n: i64 = watcher
+            .query_one("SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')", &[])
+            .expect("pg_locks")
+            .get(0);
+        if n > 0 {
+            waiting = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(waiting, "the delete never waited for the open transaction");
+    tx.commit().expect("commit");
+    assert_api_error(
+        deleting.join().expect("thread"),
+        409,
+        "InUse",
+        "Project kp-race still has 1 security group; delete them first.",
+    );
+    assert!(native
+        .projects()
+        .unwrap()
+        .iter()
+        .any(|p| p.id.to_string() == project));
+}
