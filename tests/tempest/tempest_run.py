@@ -142,6 +142,11 @@ def provision(base, suffix):
                 {"username": user_name, "project_name": name, "password": PASSWORD,
                  "domain_name": "Default", "roles": [role]})
     accounts.extend(readers)
+    # One registered host, so that Nova's os-hypervisors lists a hypervisor
+    # for the port-binding tests (binding:host_id). No agent runs for it: it
+    # is never live, so placement puts no VM on it.
+    _, _, dcs = call(base, "GET", "/v1/data-centers", admin)
+    call(base, "POST", "/v1/hosts", admin, {"name": f"hv-{suffix}", "data_center_id": dcs[0]["id"]})
     _, _, nets = call(base, "GET", "/network/v2.0/networks?router:external=true", admin)
     public = nets["networks"][0]["id"]
     _, _, images = call(base, "GET", "/image/v2/images", admin)

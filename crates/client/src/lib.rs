@@ -326,6 +326,11 @@ impl Client {
     pub fn project_create(&self, name: &str) -> Result<Project> {
         self.post("/v1/projects", &json!({"name": name}))
     }
+    /// `project_delete` (cloud admin): refused while the project holds more
+    /// than its Default Networks and default security group.
+    pub fn project_delete(&self, id: &str) -> Result<()> {
+        self.delete(&format!("/v1/projects/{id}"))
+    }
     pub fn users(&self) -> Result<Vec<User>> {
         self.get("/v1/users")
     }

@@ -627,3 +627,35 @@ pub struct HostLoad {
     /// Whether its agent was seen within `rules::HOST_LIVE_SECS`.
     pub live: bool,
 }
+
+/// What a project holds beyond what nicplane made with it (its Default
+/// Networks and default security group): what `rules::project_deletable`
+/// looks at. Read in the deleting transaction, under the project's row lock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProjectHoldings {
+    pub vms: u64,
+    /// Network interfaces (ports) other than routers' ports.
+    pub interfaces: u64,
+    pub public_ips: u64,
+    pub routers: u64,
+    pub trunks: u64,
+    /// Networks other than its Default Networks.
+    pub networks: u64,
+    /// Security groups other than its default one.
+    pub security_groups: u64,
+    /// External networks that show the project as their owner.
+    pub external_networks: u64,
+}
+
+/// A port's binding (Neutron's `binding:*` attributes): the host it is on
+/// and the profile the cloud admin gave it. A port on a VM is on the VM's
+/// host; an unattached port on the host it was bound to, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortBinding {
+    pub interface_id: InterfaceId,
+    pub host_id: Option<HostId>,
+    /// The host's name (Neutron's `binding:host_id`).
+    pub host_name: Option<String>,
+    /// Neutron's `binding:profile`, a JSON object (`{}` when none was given).
+    pub profile: serde_json::Value,
+}

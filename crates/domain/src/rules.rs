@@ -3293,3 +3293,180 @@ mod data_plane_security_tests {
         );
     }
 }
+
+/// A project is deleted only when it holds nothing but what nicplane made
+/// with it: its Default Networks (with their subnets, holding no address)
+/// and its default security group. Keystone deletes a project whatever
+/// Neutron and Nova still hold, leaving orphans that keep their addresses,
+/// MACs and VLANs for ever; nicplane refuses instead (409), naming what is
+/// left, so that nothing outlives its project. The cloud admin's own
+/// project (`admin`, made at first start: the console and the Keystone
+/// logins of the cloud admin are scoped to it) is never deleted.
+pub fn project_deletable(
+    project: &crate::model::Project,
+    is_admin_project: bool,
+    h: &crate::model::ProjectHoldings,
+) -> Result<()> {
+    if is_admin_project {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Project {} is the cloud admin's project; it cannot be deleted.",
+                project.name
+            ),
+        ));
+    }
+    let counts = [
+        (h.vms, "VM", "VMs"),
+        (h.interfaces, "network interface", "network interfaces"),
+        (h.public_ips, "public IP", "public IPs"),
+        (h.routers, "router", "routers"),
+        (h.trunks, "trunk", "trunks"),
+        (h.networks, "network", "networks"),
+        (h.security_groups, "security group", "security groups"),
+        (h.external_networks, "external network", "external networks"),
+    ];
+    let left: Vec<String> = counts
+        .iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
+        .collect();
+    if !left.is_empty() {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Project {} still has {}; delete them first.",
+                project.name,
+                left.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The cloud admin's own project keeps its name: the first start, the
+/// console and the cloud admin's Keystone logins find it by it.
+pub fn project_renamable(project: &crate::model::Project, is_admin_project: bool) -> Result<()> {
+    if is_admin_project {
+        return Err(Error::conflict(
+            ConflictReason::InUse,
+            format!(
+                "Project {} is the cloud admin's project; it cannot be renamed.",
+                project.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Longest `binding:profile` accepted, in bytes of its JSON text.
+pub const PORT_BINDING_PROFILE_MAX: usize = 4096;
+
+/// Binding a port to a host (Neutron's `binding:host_id`, `binding:profile`)
+/// is the cloud admin's (Neutron's policy: `create_port:binding:host_id` and
+/// `update_port:binding:*` are admin-only). The host must be one of the
+/// port's data center. A port on a VM is where its VM is: while attached its
+/// binding follows the VM's host (placement decides it), so binding it
+/// anywhere else, or unbinding it from its VM's host, is refused (409).
+/// `host` is the new host (None: unbind), `vm_host` the host of the port's
+/// VM when it is attached.
+pub fn port_binding_host(
+    is_cloud_admin: bool,
+    iface: &Interface,
+    host: Option<&crate::model::Host>,
+    vm_host: Option<crate::ids::HostId>,
+) -> Result<()> {
+    if !is_cloud_admin {
+        return Err(Error::forbidden(
+            "Only the cloud admin binds ports to hosts (binding:host_id, binding:profile).",
+        ));
+    }
+    if let Some(h) = host {
+        if h.data_center_id != iface.data_center_id {
+            return Err(Error::invalid(format!(
+                "Host {} is not in data center {} of port {}.",
+                h.name, iface.data_center_id, iface.id
+            )));
+        }
+    }
+    if let Some(vm) = iface.vm_id {
+        if host.map(|h| h.id) != vm_host {
+            return Err(Error::conflict(
+                ConflictReason::WrongState,
+                format!(
+                    "Port {} is attached to VM {vm}: it is bound to the host of its VM.",
+                    iface.id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A `binding:profile` is a JSON object of at most
+/// [`PORT_BINDING_PROFILE_MAX`] bytes.
+pub fn port_binding_profile(profile: &serde_json::Value) -> Result<()> {
+    if !profile.is_object() {
+        return Err(Error::invalid_value(
+            "binding:profile",
+            "must be a JSON object.",
+        ));
+    }
+    if profile.to_string().len() > PORT_BINDING_PROFILE_MAX {
+        return Err(Error::invalid_value(
+            "binding:profile",
+            format!("must be at most {PORT_BINDING_PROFILE_MAX} bytes of JSON."),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod project_and_binding_tests {
+    use super::*;
+    use crate::model::{Project, ProjectHoldings};
+
+    fn project() -> Project {
+        Project {
+            id: ProjectId::new(),
+            name: "web".into(),
+            description: String::new(),
+            created_at: crate::model::now(),
+        }
+    }
+
+    #[test]
+    fn a_project_holding_only_its_defaults_is_deletable() {
+        assert!(project_deletable(&project(), false, &ProjectHoldings::default()).is_ok());
+    }
+
+    #[test]
+    fn a_project_with_objects_is_refused_naming_them() {
+        let h = ProjectHoldings {
+            vms: 1,
+            interfaces: 2,
+            routers: 1,
+            ..Default::default()
+        };
+        let e = project_deletable(&project(), false, &h).unwrap_err();
+        assert_eq!(e.http_status(), 409);
+        assert_eq!(
+            e.to_string(),
+            "Project web still has 1 VM, 2 network interfaces, 1 router; delete them first."
+        );
+        let e = project_deletable(&project(), true, &ProjectHoldings::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Project web is the cloud admin's project; it cannot be deleted."
+        );
+    }
+
+    #[test]
+    fn a_profile_is_a_bounded_object() {
+        assert!(port_binding_profile(&serde_json::json!({"a": 1})).is_ok());
+        let e = port_binding_profile(&serde_json::json!([1])).unwrap_err();
+        assert_eq!(e.http_status(), 400);
+        let big = serde_json::json!({"k": "x".repeat(PORT_BINDING_PROFILE_MAX)});
+        assert_eq!(port_binding_profile(&big).unwrap_err().http_status(), 400);
+    }
+}

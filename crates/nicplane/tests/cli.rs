@@ -400,3 +400,27 @@ fn the_cli_prints_the_change_feed() {
         "error: Invalid value for limit: 5000 is not between 1 and 1000.\n"
     );
 }
+
+#[test]
+fn project_delete_through_the_cli_refuses_a_project_that_holds_objects() {
+    let s = Server::start(&["--demo"]);
+    let admin = Cli {
+        url: s.url.clone(),
+        config: temp_dir("cli").join("admin.json"),
+    };
+    admin.ok(&["login", "-u", "admin", "--password", ADMIN_PASSWORD]);
+    admin.ok(&["project", "create", "cli-gone"]);
+    let out = admin.ok(&["project", "delete", "cli-gone", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(
+        v["deleted"].as_str().is_some_and(|id| id.len() == 32),
+        "{out}"
+    );
+    let err = admin.fails(&["project", "delete", "cli-gone"]);
+    assert_eq!(err, "error: Project cli-gone could not be found.\n");
+    let err = admin.fails(&["project", "delete", "demo"]);
+    assert_eq!(
+        err,
+        "error: Project demo still has 3 VMs, 4 network interfaces, 2 networks; delete them first.\n"
+    );
+}

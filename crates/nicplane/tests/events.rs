@@ -116,6 +116,7 @@ fn expected_last(route: &str) -> Option<(&'static str, &'static str)> {
         "member_remove" => ("membership", "delete"),
         "quota_set" | "quota_reset" => ("quota", "update"),
         "project_create" => ("project", "create"),
+        "project_update" => ("project", "update"),
         "user_create" => ("user", "create"),
         "user_update" => ("user", "update"),
         "user_delete" => ("user", "delete"),

@@ -234,6 +234,7 @@ fn bad(o: &Objects, r: &Route, octet: u8) -> Bad {
             nf("Project", "00000000000040008000000000000000"),
         ),
         "project_create" => same(json!({"name": ""}), 400, "InvalidValue", "Invalid value for name: must not be empty.".into()),
+        "project_update" => same(json!({"name": ""}), 400, "InvalidValue", "Invalid value for name: must not be empty.".into()),
         "user_create" => same(json!({"name": "short-pw", "password": "x"}), 400, "InvalidValue", "Invalid value for password: must be at least 8 characters.".into()),
         "data_center_create" => same(json!({"name": ""}), 400, "InvalidValue", "Invalid value for name: must not be empty.".into()),
         "pool_create" => same(

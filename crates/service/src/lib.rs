@@ -22,6 +22,7 @@ pub mod job;
 pub mod login_guard;
 pub mod network;
 pub mod openstack_support;
+pub mod project;
 pub mod public_ip;
 pub mod quota;
 pub mod router;

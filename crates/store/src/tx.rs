@@ -43,6 +43,7 @@ pub trait Tx:
     + crate::user_auth::UserAuthTx
     + crate::host::HostTx
     + crate::feed::FeedTx
+    + crate::project::ProjectTx
 {
     fn ping(&mut self) -> Result<()>;
 

@@ -434,6 +434,43 @@ pub async fn project_get(
     ))
 }
 
+/// Rename or describe a project (cloud admin). The cloud admin's project
+/// `admin` keeps its name.
+#[utoipa::path(patch, path = "/v1/projects/{project_id}", operation_id = "project_update", tag = "admin",
+    params(("project_id" = String, Path)), request_body = nicplane_service::project::ProjectPatch,
+    responses((status = 200, body = Project), (status = 409, body = super::error::ErrorBody)))]
+pub async fn project_update(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+    w: Write<nicplane_service::project::ProjectPatch>,
+) -> ApiResult<Response> {
+    let p = s
+        .service
+        .project_update(&c, &ProjectId::parse_for_lookup(&id)?, w.body, &w.opts)
+        .await?;
+    Ok(written(w.opts.dry_run, StatusCode::OK, p))
+}
+
+/// Delete a project (cloud admin): refused (409) while it holds anything but
+/// its Default Networks and default security group (VMs, interfaces, public
+/// IPs, routers, trunks, networks, security groups); those go with it, and
+/// so do its memberships and the tokens scoped to it. The cloud admin's
+/// project `admin` is never deleted.
+#[utoipa::path(delete, path = "/v1/projects/{project_id}", operation_id = "project_delete", tag = "admin",
+    params(("project_id" = String, Path)), responses((status = 204), (status = 409, body = super::error::ErrorBody)))]
+pub async fn project_delete(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+    WriteOpts(o): WriteOpts,
+) -> ApiResult<Response> {
+    s.service
+        .project_delete(&c, &ProjectId::parse_for_lookup(&id)?, &o)
+        .await?;
+    Ok(super::deleted(o.dry_run))
+}
+
 /// Members of a project and their roles.
 #[utoipa::path(get, path = "/v1/projects/{project_id}/members", operation_id = "member_list", tag = "admin",
     params(("project_id" = String, Path)), responses((status = 200, body = Vec<Membership>)))]

@@ -139,7 +139,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(admin::user_password_change))
         .routes(routes!(admin::project_list, admin::project_create))
-        .routes(routes!(admin::project_get))
+        .routes(routes!(
+            admin::project_get,
+            admin::project_update,
+            admin::project_delete
+        ))
         .routes(routes!(admin::member_list))
         .routes(routes!(
             quota::quota_show,

@@ -359,8 +359,8 @@ fn user_object(
     }
 }
 
-/// An optional string field of a user object.
-fn text_field(
+/// An optional string field of a user (or project) object.
+pub(crate) fn text_field(
     s: &AppState,
     m: &serde_json::Map<String, Value>,
     k: &str,
@@ -375,8 +375,8 @@ fn text_field(
     }
 }
 
-/// An optional boolean field of a user object.
-fn bool_field(
+/// An optional boolean field of a user (or project) object.
+pub(crate) fn bool_field(
     s: &AppState,
     m: &serde_json::Map<String, Value>,
     k: &str,

@@ -249,6 +249,9 @@ pub enum ProjectCmd {
     AddMember { user: String, role: String },
     /// List the current project's members.
     Members,
+    /// Delete a project by name or id (cloud admin). Refused while it holds
+    /// anything but its Default Networks and default security group.
+    Delete { project: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -967,6 +970,19 @@ fn project_cmd(ctx: &mut Ctx, c: ProjectCmd) -> Result<()> {
             let p = ctx.project()?;
             let ms = ctx.client.members(&p)?;
             ctx.out(&ms, || member_table(&ms))
+        }
+        ProjectCmd::Delete { project } => {
+            let id = resolve_project(&ctx.client, &project)?;
+            ctx.client.project_delete(&id)?;
+            if ctx.session.project.as_deref() == Some(id.as_str()) {
+                ctx.session.project = None;
+                save(&ctx.g, &ctx.session)?;
+            }
+            ctx.out(&json!({"deleted": id}), || {
+                let mut t = Table::new(&["DELETED"]);
+                t.row(vec![id.clone()]);
+                t
+            })
         }
     }
 }

@@ -861,6 +861,14 @@ pub fn write_routes(o: &Objects, octet: u8) -> Vec<Route> {
             201,
         ),
         route(
+            "project_update",
+            M::PATCH,
+            p.clone(),
+            b(json!({"description": format!("described-{octet}")})),
+            CloudAdmin,
+            200,
+        ),
+        route(
             "user_create",
             M::POST,
             "/v1/users".into(),

@@ -60,6 +60,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0016_subnet_use.sql"),
     ),
     (
+        17,
+        include_str!("../../migrations/postgres/0017_port_bindings.sql"),
+    ),
+    (
         22,
         include_str!("../../migrations/postgres/0022_quota_deferred.sql"),
     ),

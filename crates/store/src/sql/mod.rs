@@ -33,6 +33,7 @@ mod credential_job;
 mod feed;
 mod host;
 mod neutron;
+mod project;
 mod quota;
 mod router;
 pub(crate) mod rows;

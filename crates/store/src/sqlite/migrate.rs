@@ -41,6 +41,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         16,
         include_str!("../../migrations/sqlite/0016_subnet_use.sql"),
     ),
+    (
+        17,
+        include_str!("../../migrations/sqlite/0017_port_bindings.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.

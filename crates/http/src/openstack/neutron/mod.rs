@@ -382,6 +382,9 @@ pub async fn with_revisions(
             v["tags"] = json!(t.unwrap_or_default());
         }
     }
+    if what == Revisioned::Port {
+        ports::with_bindings(s, a, items).await?;
+    }
     if what == Revisioned::SecurityGroup {
         // Every group's rules in one query.
         let rule_ids: Vec<String> = items
@@ -710,6 +713,11 @@ async fn resources(State(s): State<AppState>) -> Json<Value> {
 
 /// The extensions nicplane implements: (alias, name, description).
 pub const EXTENSIONS: &[(&str, &str, &str)] = &[
+    (
+        "binding",
+        "Port Binding",
+        "Expose port bindings of a virtual port to external application",
+    ),
     (
         "security-group",
         "security-group",

@@ -29,6 +29,7 @@ use nicplane_domain::types::{InterfaceStatus, MacAddr};
 use nicplane_domain::{Error, Kind};
 use nicplane_service::interface::{AttachSpec, InterfacePatch, InterfaceSpec};
 use nicplane_service::ipam::FixedIpRequest;
+use nicplane_service::project::BindingChange;
 use nicplane_service::WriteOptions;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value};
@@ -128,6 +129,45 @@ pub fn port_view(i: &Interface, trunks: &TrunkIndex) -> Value {
         v["trunk_details"] = d;
     }
     v
+}
+
+/// Neutron's `binding:vif_type` of a port bound to a nicplane host: its
+/// agent plugs the port into a Linux bridge (docs/dataplane.md).
+const VIF_TYPE_BOUND: &str = "bridge";
+
+/// Put the binding attributes on the views of ports (the cloud admin's
+/// only: Neutron's policy shows `binding:host_id`, `binding:vif_type`,
+/// `binding:vif_details` and `binding:profile` to admins alone).
+pub async fn with_bindings(s: &AppState, a: &Scoped, items: &mut [Value]) -> NeutronResult<()> {
+    if !a.caller.user.is_cloud_admin || items.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<InterfaceId> = items
+        .iter()
+        .filter_map(|v| {
+            v["id"]
+                .as_str()
+                .and_then(|i| InterfaceId::parse_for_lookup(i).ok())
+        })
+        .collect();
+    let bindings = s.service.port_bindings(&a.caller, ids).await?;
+    for v in items.iter_mut() {
+        let b = v["id"]
+            .as_str()
+            .and_then(|id| bindings.iter().find(|b| b.interface_id.to_string() == id));
+        let host = b.and_then(|b| b.host_name.clone());
+        let profile = b.map(|b| b.profile.clone()).unwrap_or_else(|| json!({}));
+        v["binding:host_id"] = json!(host.clone().unwrap_or_default());
+        v["binding:profile"] = profile;
+        if host.is_some() {
+            v["binding:vif_type"] = json!(VIF_TYPE_BOUND);
+            v["binding:vif_details"] = json!({"connectivity": "l2", "port_filter": true});
+        } else {
+            v["binding:vif_type"] = json!("unbound");
+            v["binding:vif_details"] = json!({});
+        }
+    }
+    Ok(())
 }
 
 /// The store key of a sortable port attribute.
@@ -481,6 +521,10 @@ pub struct PortCreate {
     project_id: Option<Value>,
     #[serde(default, rename = "binding:vnic_type")]
     vnic_type: Option<Value>,
+    #[serde(default, rename = "binding:host_id", deserialize_with = "text")]
+    host_id: Option<String>,
+    #[serde(default, rename = "binding:profile")]
+    profile: Option<Value>,
     #[serde(default)]
     qos_policy_id: Option<Value>,
     #[serde(default)]
@@ -514,6 +558,10 @@ pub struct PortUpdate {
     device_owner: Option<String>,
     #[serde(default, rename = "binding:vnic_type")]
     vnic_type: Option<Value>,
+    #[serde(default, rename = "binding:host_id", deserialize_with = "text")]
+    host_id: Option<String>,
+    #[serde(default, rename = "binding:profile")]
+    profile: Option<Value>,
     #[serde(default, deserialize_with = "tag_list")]
     tags: Option<Vec<ResourceTag>>,
     #[serde(default)]
@@ -535,7 +583,10 @@ fn defaults_only(
     only_default("qos_policy_id", qos, &Value::Null)
 }
 
-fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpec> {
+fn create_spec(
+    o: &Map<String, Value>,
+    a: &Scoped,
+) -> NeutronResult<(InterfaceSpec, BindingChange)> {
     let p: PortCreate = decode(o)?;
     check_owner_of(&p.project_id, &p.tenant_id, a)?;
     defaults_only(&p.vnic_type, &p.dns_name, &p.qos_policy_id)?;
@@ -549,7 +600,11 @@ fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpe
             "Invalid input for operation: network_id is required.",
         ))
     })?;
-    Ok(InterfaceSpec {
+    let binding = BindingChange {
+        host: p.host_id,
+        profile: p.profile,
+    };
+    let spec = InterfaceSpec {
         network_id: NetworkId::parse_for_lookup(&network)?,
         fixed_ips: p.fixed_ips.unwrap_or_default(),
         name: p.name,
@@ -562,7 +617,8 @@ fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpe
         admin_state_up: p.admin_state_up,
         device_owner: p.device_owner,
         tags: p.tags.unwrap_or_default(),
-    })
+    };
+    Ok((spec, binding))
 }
 
 /// `POST /ports` (one `port`, or `ports` in bulk: all or none).
@@ -587,7 +643,13 @@ pub async fn create(
                         "Invalid input for ports: each port must be an object.",
                     ))
                 })?;
-                create_spec(obj, &a)
+                let (spec, binding) = create_spec(obj, &a)?;
+                if !binding.is_empty() {
+                    return Err(NeutronError::from(Error::invalid(
+                        "Bind ports to hosts one at a time: binding:host_id and binding:profile are not taken in a bulk create.",
+                    )));
+                }
+                Ok(spec)
             })
             .collect::<NeutronResult<Vec<_>>>()?;
         let made = s
@@ -599,11 +661,27 @@ pub async fn create(
         with_revisions(&s, &a, Revisioned::Port, &mut views).await?;
         return Ok(created(json!({ "ports": views })));
     }
-    let spec = create_spec(body_object(&body, "port")?, &a)?;
-    let i = s
-        .service
-        .interface_create(&a.caller, &a.project, spec, &o)
-        .await?;
+    let obj = body_object(&body, "port")?;
+    // The cloud admin creating a port on another project's network without
+    // naming a project: the port goes into the network's project (a port's
+    // project must see its network; Neutron would keep the admin's own).
+    // `Service::object_project` decides (the token's project for anyone
+    // else, and for a shared or unknown network).
+    let named = obj.contains_key("project_id") || obj.contains_key("tenant_id");
+    let a = match obj.get("network_id").and_then(Value::as_str) {
+        Some(network) if !named => super::on_object(&s, a, Revisioned::Network, network).await?,
+        _ => a,
+    };
+    let (spec, binding) = create_spec(obj, &a)?;
+    let i = if binding.is_empty() {
+        s.service
+            .interface_create(&a.caller, &a.project, spec, &o)
+            .await?
+    } else {
+        s.service
+            .interface_create_bound(&a.caller, &a.project, spec, binding, &o)
+            .await?
+    };
     Ok(created(
         json!({"port": with_revision(&s, &a, Revisioned::Port, port_view(&i, &TrunkIndex::empty())).await?}),
     ))
@@ -639,14 +717,19 @@ pub async fn update(
         tags: p.tags,
         fixed_ips: p.fixed_ips,
     };
-    // Validate the attribute changes (bounds, owner powers) before the
-    // attachment changes, so a refused PUT changes nothing.
+    let binding = BindingChange {
+        host: p.host_id,
+        profile: p.profile,
+    };
+    // Validate the attribute changes (bounds, owner powers, the binding)
+    // before the attachment changes, so a refused PUT changes nothing.
     s.service
-        .interface_update(
+        .interface_update_bound(
             caller,
             project,
             id,
             patch.clone(),
+            binding.clone(),
             &WriteOptions {
                 dry_run: true,
                 ..guarded
@@ -687,9 +770,15 @@ pub async fn update(
             )));
         }
     }
-    s.service
-        .interface_update(caller, project, id, patch, &w())
-        .await?;
+    if binding.is_empty() {
+        s.service
+            .interface_update(caller, project, id, patch, &w())
+            .await?;
+    } else {
+        s.service
+            .interface_update_bound(caller, project, id, patch, binding, &w())
+            .await?;
+    }
     Ok(Json(json!({"port": one_view(&s, &a, id).await?})))
 }
 

@@ -9,6 +9,7 @@
 //! answer, errors included.
 
 pub mod flavors;
+pub mod hypervisors;
 pub mod interfaces;
 pub mod quota_sets;
 pub mod schema;
@@ -420,6 +421,9 @@ fn api(state: AppState) -> Router {
         .route("/flavors/{id}", get(flavors::show).delete(flavors::delete))
         .route("/flavors/{id}/os-extra_specs", get(flavors::extra_specs))
         .route("/os-availability-zone", get(servers::availability_zones))
+        .route("/os-hypervisors", get(hypervisors::list))
+        .route("/os-hypervisors/detail", get(hypervisors::list_detail))
+        .route("/os-hypervisors/{id}", get(hypervisors::show))
         .fallback(|| async {
             fault_response(404, "itemNotFound", "The resource could not be found.")
         })
