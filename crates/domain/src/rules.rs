@@ -2724,8 +2724,8 @@ pub fn pool_in_network_data_center(network: &ExternalNetwork, dc: DataCenterId) 
 
 /// An external network is deleted with its pools and its floating IPs that
 /// are on no port, as Neutron does (`delete_disassociated_floatingips`);
-/// router gateways and floating IPs on ports keep it: Neutron's
-/// `NetworkInUse`, 409.
+/// router gateways, floating IPs on ports and ports on the network
+/// (`associated` counts both) keep it: Neutron's `NetworkInUse`, 409.
 pub fn external_network_deletable(
     id: ExternalNetworkId,
     gateways: u64,
@@ -2741,8 +2741,8 @@ pub fn external_network_deletable(
 }
 
 /// A pool is deleted (Neutron's subnet delete on an external network) only
-/// while none of its addresses is held (floating IPs, router gateways):
-/// Neutron's `SubnetInUse`, 409.
+/// while none of its addresses is held (floating IPs, router gateways,
+/// ports on the external network): Neutron's `SubnetInUse`, 409.
 pub fn pool_deletable(pool: &PublicIpPool, held: u64) -> Result<()> {
     if held > 0 {
         return Err(Error::conflict(
@@ -3026,6 +3026,124 @@ mod host_tests {
         assert_eq!(
             host_pin_allowed(false).unwrap_err().to_string(),
             "Only the cloud admin can place a VM on a chosen host."
+        );
+    }
+}
+
+/// Only the cloud admin makes, changes or deletes a port on an external
+/// network: its addresses are the public IPs of every project (Neutron's
+/// policy refuses a tenant's port on an external network it does not own,
+/// 403). A VM's NIC never goes there (`external_network_has_no_ports`).
+pub fn external_port_allowed(cloud_admin: bool, network: ExternalNetworkId) -> Result<()> {
+    if cloud_admin {
+        return Ok(());
+    }
+    Err(Error::forbidden(format!(
+        "Only the cloud admin can make or change ports on external network {network} (rule:create_port on an external network is disallowed by policy)."
+    )))
+}
+
+/// A port on an external network is attached to nothing: its `device_id`
+/// stays empty (a server's NICs go on project networks; a router's
+/// gateway takes its addresses itself). 400.
+pub fn external_port_not_attachable(device_id: Option<&str>) -> Result<()> {
+    match device_id {
+        Some(d) if !d.is_empty() => Err(Error::invalid(
+            "A port on an external network is attached to nothing: create it without device_id.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A port on an external network takes its addresses from the network's
+/// pools: a network without pools has none to give. 409, Neutron's
+/// `IpAddressGenerationFailure` wording.
+pub fn external_network_has_pools(network: &ExternalNetwork) -> Result<()> {
+    if network.pool_ids.is_empty() {
+        return Err(Error::exhausted(format!(
+            "No more IP addresses available on network {}.",
+            network.id
+        )));
+    }
+    Ok(())
+}
+
+/// A chosen address of a port on an external network must be free:
+/// `taken` is the store's answer (it was in a fresh range or the release
+/// queue of its pool, and is now the port's). One in neither is held by a
+/// floating IP, a router gateway or another port. 409, Neutron's
+/// `IpAddressInUse` wording. Backed by the primary keys (pool, offset) of
+/// `public_ips`, `router_gateway_ips` and `external_port_ips`.
+pub fn external_port_address_free(
+    taken: bool,
+    address: IpAddr,
+    network: ExternalNetworkId,
+) -> Result<()> {
+    if taken {
+        return Ok(());
+    }
+    Err(Error::conflict(
+        ConflictReason::AddressInUse,
+        format!("Unable to complete operation for network {network}. The IP address {address} is in use."),
+    ))
+}
+
+/// An address chosen together with a subnet (a pool) must be in that pool.
+/// 400, Neutron's `InvalidIpForSubnet` wording.
+pub fn address_in_named_pool(address: IpAddr, named: PoolId, found: PoolId) -> Result<()> {
+    if named == found {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "IP address {address} is not a valid IP for the specified subnet."
+    )))
+}
+
+#[cfg(test)]
+mod external_port_tests {
+    use super::*;
+
+    #[test]
+    fn only_the_cloud_admin_makes_external_ports() {
+        let n = ExternalNetworkId::new();
+        assert!(external_port_allowed(true, n).is_ok());
+        let e = external_port_allowed(false, n).unwrap_err();
+        assert!(matches!(e, Error::Forbidden { .. }));
+        assert_eq!(
+            e.to_string(),
+            format!("Only the cloud admin can make or change ports on external network {n} (rule:create_port on an external network is disallowed by policy).")
+        );
+    }
+
+    #[test]
+    fn an_external_port_is_attached_to_nothing() {
+        assert!(external_port_not_attachable(None).is_ok());
+        assert!(external_port_not_attachable(Some("")).is_ok());
+        let e = external_port_not_attachable(Some("x")).unwrap_err();
+        assert!(matches!(e, Error::InvalidRequest { .. }));
+    }
+
+    #[test]
+    fn a_held_address_is_in_use_in_neutron_words() {
+        let n = ExternalNetworkId::new();
+        let a: IpAddr = "203.0.113.7".parse().unwrap();
+        assert!(external_port_address_free(true, a, n).is_ok());
+        let e = external_port_address_free(false, a, n).unwrap_err();
+        assert_eq!(e.conflict_reason(), Some(ConflictReason::AddressInUse));
+        assert_eq!(
+            e.to_string(),
+            format!("Unable to complete operation for network {n}. The IP address 203.0.113.7 is in use.")
+        );
+    }
+
+    #[test]
+    fn an_address_must_be_in_the_named_pool() {
+        let (p, q) = (PoolId::new(), PoolId::new());
+        let a: IpAddr = "203.0.113.7".parse().unwrap();
+        assert!(address_in_named_pool(a, p, p).is_ok());
+        assert_eq!(
+            address_in_named_pool(a, p, q).unwrap_err().to_string(),
+            "IP address 203.0.113.7 is not a valid IP for the specified subnet."
         );
     }
 }

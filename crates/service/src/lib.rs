@@ -13,6 +13,7 @@ pub mod bootstrap;
 pub mod capacity;
 pub mod credential;
 pub mod external_network;
+pub mod external_port;
 pub mod feed;
 pub mod flavor;
 pub mod host;

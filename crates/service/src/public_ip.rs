@@ -144,11 +144,25 @@ pub fn take_chosen_address(
     scope: PoolScope,
     address: IpAddr,
 ) -> Result<(PublicIpPool, u64, IpAddr)> {
+    let (pool, offset, taken) = try_take_chosen(tx, scope, address)?;
+    rules::public_ip_address_free(taken, address, &pool)?;
+    Ok((pool, offset, address))
+}
+
+/// Take a chosen address of the scope's pools if it is free: (pool,
+/// offset, whether it was free and is now taken). The caller words the
+/// refusal of a held address (a floating IP's and a gateway's
+/// `rules::public_ip_address_free`, a port's
+/// `rules::external_port_address_free`).
+pub fn try_take_chosen(
+    tx: &mut dyn Tx,
+    scope: PoolScope,
+    address: IpAddr,
+) -> Result<(PublicIpPool, u64, bool)> {
     let pools = pools_of(tx, scope)?;
     let (pool, offset) = rules::public_ip_chosen_in_pool(address, &pools)?;
     let taken = tx.pool_take_offset(pool.id, offset)?;
-    rules::public_ip_address_free(taken, address, pool)?;
-    Ok((pool.clone(), offset, address))
+    Ok((pool.clone(), offset, taken))
 }
 
 /// Allocate (inside a transaction), at a chosen address when one is given

@@ -43,6 +43,7 @@ pub trait Tx:
     + crate::user_auth::UserAuthTx
     + crate::host::HostTx
     + crate::feed::FeedTx
+    + crate::external_port::ExternalPortTx
 {
     fn ping(&mut self) -> Result<()>;
 
@@ -245,7 +246,8 @@ pub trait Tx:
     fn external_network_associated_ips(&mut self, id: ExternalNetworkId) -> Result<u64>;
     /// Delete the public IPs of the network's pools that are on no interface.
     fn external_network_delete_unassociated_ips(&mut self, id: ExternalNetworkId) -> Result<u64>;
-    /// Addresses of a pool held by public IPs and router gateways.
+    /// Addresses of a pool held by public IPs, router gateways and ports
+    /// on external networks.
     fn pool_held(&mut self, pool: PoolId) -> Result<u64>;
     /// Delete a pool with its free ranges and release queue (nothing held).
     fn pool_delete(&mut self, pool: PoolId) -> Result<()>;

@@ -59,6 +59,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         16,
         include_str!("../../migrations/postgres/0016_subnet_use.sql"),
     ),
+    (
+        18,
+        include_str!("../../migrations/postgres/0018_external_ports.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

@@ -1485,7 +1485,11 @@ impl<E: Exec> Tx for SqlTx<E> {
             "SELECT COUNT(*) FROM router_gateway_ips WHERE pool_id = $1",
             args![&p],
         )?;
-        Ok(ips + gateways)
+        let ports = self.count(
+            "SELECT COUNT(*) FROM external_port_ips WHERE pool_id = $1",
+            args![&p],
+        )?;
+        Ok(ips + gateways + ports)
     }
     fn pool_delete(&mut self, pool: PoolId) -> Result<()> {
         self.lock(Lock::Pool(pool))?;

@@ -41,6 +41,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         16,
         include_str!("../../migrations/sqlite/0016_subnet_use.sql"),
     ),
+    (
+        18,
+        include_str!("../../migrations/sqlite/0018_external_ports.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.
