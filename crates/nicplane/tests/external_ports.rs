@@ -525,3 +525,66 @@ fn a_port_on_an_external_network_refuses_what_it_cannot_use() {
     assert_eq!(free_addresses(&cloud, &sid), 12);
     assert_eq!(free_addresses(&cloud, &other_sid), 13);
 }
+
+#[test]
+fn a_list_by_external_network_shows_its_ports_and_the_named_routers_gateway_ports() {
+    let server = Server::start(&[]);
+    let cloud = server.admin();
+    let (nid, sid) = neutron_external(&cloud, "ext-list", "198.51.100.192/28");
+    let port = ok("port", port_on(&cloud, &nid, None), 201)["port"].clone();
+    let router = ok("gateway", gateway_next(&cloud, &nid), 201)["router"].clone();
+    let rid = id_of(&router);
+    let gateways = ok(
+        "gateway port",
+        neutron(
+            &cloud,
+            Method::GET,
+            &format!("/ports?network_id={nid}&device_id={rid}&device_owner=network:router_gateway"),
+            None,
+        ),
+        200,
+    );
+    let listed = gateways["ports"].as_array().expect("ports");
+    assert_eq!(listed.len(), 1, "{gateways}");
+    assert_eq!(listed[0]["network_id"], json!(nid), "the gateway's network");
+    assert_eq!(listed[0]["device_id"], json!(rid));
+    assert_eq!(
+        listed[0]["fixed_ips"],
+        json!([{"subnet_id": sid, "ip_address": "198.51.100.195"}])
+    );
+    let all = ok(
+        "ports of the network",
+        neutron(
+            &cloud,
+            Method::GET,
+            &format!("/ports?network_id={nid}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(all["ports"], json!([port]));
+    // Paged: one per page, with a next link, by id.
+    let page = ok(
+        "page",
+        neutron(
+            &cloud,
+            Method::GET,
+            &format!("/ports?network_id={nid}&limit=1"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(page["ports"], json!([port]));
+    assert_neutron_error(
+        "sorted otherwise",
+        &neutron(
+            &cloud,
+            Method::GET,
+            &format!("/ports?network_id={nid}&sort_key=name&sort_dir=asc"),
+            None,
+        ),
+        400,
+        "InvalidInput",
+        "The ports of an external network are listed by id, ascending: give no sort_key but id and no page_reverse.",
+    );
+}

@@ -223,30 +223,44 @@ pub async fn list(
             break;
         }
     }
-    // Router gateway ports: Neutron shows them (they have no project) to its
-    // admin. nicplane keeps no port row for a gateway, so they are listed
-    // for the cloud admin when the request names the routers (`device_id`)
-    // and reads one page (no `limit`/`marker`); they are sorted with the
-    // rest by the request's keys.
-    if q.limit.is_none() && q.marker.is_none() {
-        if let Some(devices) = q.filter("device_id") {
-            let ids = devices
-                .iter()
-                .filter_map(|d| RouterId::parse_for_lookup(d).ok())
-                .collect();
-            let gateways = s.service.router_gateways(&a.caller, ids).await?;
-            if !gateways.is_empty() {
-                items.extend(
-                    gateways
-                        .iter()
-                        .map(gateway_port_view)
-                        .filter(|v| q.matches_view(v)),
-                );
-                return Ok(Json(q.apply(items, "ports", &base_url(&s))?));
-            }
-        }
+    if let Some(body) = with_gateway_ports(&s, &a, &q, &mut items).await? {
+        return Ok(Json(body));
     }
     Ok(Json(q.render(items, "ports", &base_url(&s))))
+}
+
+/// Router gateway ports: Neutron shows them (they have no project) to its
+/// admin. nicplane keeps no port row for a gateway, so they are listed for
+/// the cloud admin when the request names the routers (`device_id`) and
+/// reads one page (no `limit`/`marker`); they are sorted with the rest by
+/// the request's keys: the whole body, or None when there are none.
+async fn with_gateway_ports(
+    s: &AppState,
+    a: &Scoped,
+    q: &ListQuery,
+    items: &mut Vec<Value>,
+) -> NeutronResult<Option<Value>> {
+    if q.limit.is_some() || q.marker.is_some() {
+        return Ok(None);
+    }
+    let Some(devices) = q.filter("device_id") else {
+        return Ok(None);
+    };
+    let ids = devices
+        .iter()
+        .filter_map(|d| RouterId::parse_for_lookup(d).ok())
+        .collect();
+    let gateways = s.service.router_gateways(&a.caller, ids).await?;
+    if gateways.is_empty() {
+        return Ok(None);
+    }
+    items.extend(
+        gateways
+            .iter()
+            .map(gateway_port_view)
+            .filter(|v| q.matches_view(v)),
+    );
+    Ok(Some(q.apply(std::mem::take(items), "ports", &base_url(s))?))
 }
 
 /// A router gateway's port as Neutron shows it to its admin: on the
@@ -269,7 +283,8 @@ pub fn gateway_port_view(r: &Router) -> Value {
         .unwrap_or_default();
     json!({
         "id": id.to_string(), "name": "", "description": "",
-        "network_id": r.data_center_id.to_string(), "tenant_id": "", "project_id": "",
+        "network_id": r.gateway.as_ref().map_or(r.data_center_id.to_string(), |g| g.network_id.to_string()),
+        "tenant_id": "", "project_id": "",
         "mac_address": mac, "admin_state_up": true, "status": "ACTIVE",
         "device_id": r.id.to_string(), "device_owner": "network:router_gateway",
         "fixed_ips": ips, "security_groups": [], "port_security_enabled": false,
@@ -1063,6 +1078,7 @@ async fn list_external(
             "The ports of an external network are listed by id, ascending: give no sort_key but id and no page_reverse.",
         )));
     }
+    let requested = q.limit;
     let limit = q
         .limit
         .map_or(EXTERNAL_PAGE_MAX, |l| l.min(EXTERNAL_PAGE_MAX));
@@ -1089,6 +1105,14 @@ async fn list_external(
         if items.len() > limit {
             break;
         }
+    }
+    if requested.is_none() && items.len() <= limit {
+        // One page holds them all: it may add the routers' gateway ports.
+        q.limit = None;
+        if let Some(body) = with_gateway_ports(s, a, &q, &mut items).await? {
+            return Ok(Json(body));
+        }
+        q.limit = Some(limit);
     }
     Ok(Json(q.render(items, "ports", &base_url(s))))
 }
