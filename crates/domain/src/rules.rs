@@ -3147,3 +3147,57 @@ mod external_port_tests {
         );
     }
 }
+
+/// A floating IP is IPv4 (Neutron's are): a network whose pools are all
+/// IPv6 has none to give. 400, Neutron's `BadRequest` wording.
+pub fn floating_ip_pools_ipv4(network: ExternalNetworkId, pools: &[PublicIpPool]) -> Result<()> {
+    if !pools.is_empty() && pools.iter().all(|p| p.cidr.addr().is_ipv6()) {
+        return Err(Error::invalid(format!(
+            "Bad floatingip request: Network {network} does not contain any IPv4 subnet."
+        )));
+    }
+    Ok(())
+}
+
+/// A chosen floating IP address is IPv4. 400.
+pub fn floating_ip_address_ipv4(address: IpAddr) -> Result<()> {
+    if address.is_ipv6() {
+        return Err(Error::invalid(format!(
+            "Bad floatingip request: {address} is an IPv6 address; floating IPs are IPv4."
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod floating_ip_v4_tests {
+    use super::*;
+    use crate::model::now;
+
+    fn pool(cidr: &str) -> PublicIpPool {
+        PublicIpPool {
+            id: PoolId::new(),
+            data_center_id: DataCenterId::new(),
+            external_network_id: ExternalNetworkId::new(),
+            name: cidr.into(),
+            cidr: cidr.parse().unwrap(),
+            free_addresses: 1,
+            created_at: now(),
+        }
+    }
+
+    #[test]
+    fn floating_ips_come_from_ipv4_pools_only() {
+        let n = ExternalNetworkId::new();
+        assert!(floating_ip_pools_ipv4(n, &[]).is_ok());
+        assert!(floating_ip_pools_ipv4(n, &[pool("2001:db8::/64"), pool("203.0.113.0/28")]).is_ok());
+        assert_eq!(
+            floating_ip_pools_ipv4(n, &[pool("2001:db8::/64")])
+                .unwrap_err()
+                .to_string(),
+            format!("Bad floatingip request: Network {n} does not contain any IPv4 subnet.")
+        );
+        assert!(floating_ip_address_ipv4("203.0.113.5".parse().unwrap()).is_ok());
+        assert!(floating_ip_address_ipv4("2001:db8::5".parse().unwrap()).is_err());
+    }
+}

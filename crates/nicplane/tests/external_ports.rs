@@ -588,3 +588,114 @@ fn a_list_by_external_network_shows_its_ports_and_the_named_routers_gateway_port
         "The ports of an external network are listed by id, ascending: give no sort_key but id and no page_reverse.",
     );
 }
+
+#[test]
+fn an_ipv6_subnet_of_an_external_network_serves_ports_and_gateways_but_no_floating_ips() {
+    let server = Server::start(&[]);
+    let cloud = server.admin();
+    let nid = id_of(
+        &ok(
+            "network",
+            neutron(
+                &cloud,
+                Method::POST,
+                "/networks",
+                Some(&json!({"network": {"name": "ext-v6", "router:external": true}})),
+            ),
+            201,
+        )["network"],
+    );
+    let subnet = |cidr: &str, version: u8| {
+        neutron(
+            &cloud,
+            Method::POST,
+            "/subnets",
+            Some(&json!({"subnet": {"network_id": nid, "ip_version": version, "cidr": cidr, "enable_dhcp": false}})),
+        )
+    };
+    assert_neutron_error(
+        "version mismatch",
+        &subnet("2001:db8:77::/64", 4),
+        400,
+        "InvalidInput",
+        "Invalid input for operation: Cidr 2001:db8:77::/64 does not match IP version 4.",
+    );
+    let v6 = ok("v6 subnet", subnet("2001:db8:77::/64", 6), 201)["subnet"].clone();
+    let v6_id = id_of(&v6);
+    assert_eq!(v6["ip_version"], 6);
+    assert_eq!(v6["gateway_ip"], "2001:db8:77::1");
+
+    // Floating IPs are IPv4: none from a network whose pools are all IPv6.
+    let fip = |address: Option<&str>| {
+        let mut f = json!({"floating_network_id": nid});
+        if let Some(a) = address {
+            f["floating_ip_address"] = json!(a);
+        }
+        neutron(
+            &cloud,
+            Method::POST,
+            "/floatingips",
+            Some(&json!({ "floatingip": f })),
+        )
+    };
+    assert_neutron_error(
+        "v6 only",
+        &fip(None),
+        400,
+        "InvalidInput",
+        &format!("Bad floatingip request: Network {nid} does not contain any IPv4 subnet."),
+    );
+    assert_neutron_error(
+        "chosen v6",
+        &fip(Some("2001:db8:77::9")),
+        400,
+        "InvalidInput",
+        "Bad floatingip request: 2001:db8:77::9 is an IPv6 address; floating IPs are IPv4.",
+    );
+
+    // A port and a gateway take its addresses, never the same one.
+    let port = ok("v6 port", port_on(&cloud, &nid, None), 201)["port"].clone();
+    assert_eq!(
+        port["fixed_ips"],
+        json!([{"subnet_id": v6_id, "ip_address": "2001:db8:77::2"}])
+    );
+    assert_neutron_error(
+        "gateway on the port's v6 address",
+        &neutron(
+            &cloud,
+            Method::POST,
+            "/routers",
+            Some(&json!({"router": {"name": "v6", "external_gateway_info": {
+                "network_id": nid, "external_fixed_ips": [{"subnet_id": v6_id, "ip_address": "2001:db8:77::2"}]}}})),
+        ),
+        409,
+        "IpAddressAlreadyAllocated",
+        &format!("IP address 2001:db8:77::2 already allocated in subnet {v6_id}"),
+    );
+    let r = ok("v6 gateway", gateway_next(&cloud, &nid), 201)["router"].clone();
+    assert_eq!(
+        r["external_gateway_info"]["external_fixed_ips"],
+        json!([{"subnet_id": v6_id, "ip_address": "2001:db8:77::3"}])
+    );
+
+    // With an IPv4 subnet too, floating IPs and new gateways take IPv4.
+    let v4_id = id_of(&ok("v4 subnet", subnet("198.51.100.224/28", 4), 201)["subnet"]);
+    let f = ok("v4 fip", fip(None), 201)["floatingip"].clone();
+    assert_eq!(f["floating_ip_address"], "198.51.100.226");
+    let r = ok("v4 gateway", gateway_next(&cloud, &nid), 201)["router"].clone();
+    assert_eq!(
+        r["external_gateway_info"]["external_fixed_ips"],
+        json!([{"subnet_id": v4_id, "ip_address": "198.51.100.227"}])
+    );
+    let pool = cloud
+        .pools()
+        .expect("pools")
+        .into_iter()
+        .find(|p| p.id.to_string() == v6_id)
+        .expect("the v6 pool");
+    assert_eq!(
+        pool.free_addresses,
+        i64::MAX as u64 - 2,
+        "an IPv6 pool counts at most 2^63 - 1 addresses"
+    );
+}

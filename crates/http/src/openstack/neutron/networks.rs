@@ -221,7 +221,8 @@ pub fn pool_subnet_view(p: &PublicIpPool) -> Value {
     };
     json!({
         "id": p.id.to_string(), "name": p.name, "description": "", "network_id": p.external_network_id.to_string(),
-        "tenant_id": "", "project_id": "", "ip_version": 4, "cidr": p.cidr.to_string(), "gateway_ip": gateway,
+        "tenant_id": "", "project_id": "", "ip_version": if p.cidr.addr().is_ipv4() { 4 } else { 6 },
+        "cidr": p.cidr.to_string(), "gateway_ip": gateway,
         "allocation_pools": pools, "enable_dhcp": false, "dns_nameservers": [], "host_routes": [],
         "ipv6_ra_mode": null, "ipv6_address_mode": null, "subnetpool_id": null, "service_types": [], "tags": [],
         "router:external": true, "created_at": os_time(p.created_at), "updated_at": os_time(p.created_at),
@@ -898,6 +899,12 @@ pub async fn subnet_create(
                 "Invalid input for cidr. Reason: '{cidr_s}' is not a valid IP subnet."
             )))
         })?;
+        let actual = if cidr.addr().is_ipv4() { 4 } else { 6 };
+        if let Some(v) = b.ip_version.filter(|v| *v != actual) {
+            return Err(NeutronError::from(Error::invalid(format!(
+                "Invalid input for operation: Cidr {cidr} does not match IP version {v}."
+            ))));
+        }
         let target = PoolTarget {
             external_network_id: Some(ext.id),
             data_center_id: None,
