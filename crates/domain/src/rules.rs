@@ -2768,13 +2768,14 @@ pub fn router_gateway_in_data_center(
     Ok(())
 }
 
-/// An external network holds public IP pools, not ports: a port (an
-/// interface) or a VM's NIC on it is refused, 400 (Neutron lets its admin
-/// make ports there; nicplane's addresses of an external network go to
-/// floating IPs and router gateways only).
+/// An external network holds public IP pools, not VM interfaces: an
+/// interface or a VM's NIC on it is refused, 400 (the console guide's
+/// public IPs go on interfaces of standard networks). Its addresses go to
+/// floating IPs, router gateways and the cloud admin's ports there, which
+/// are attached to nothing (`external_port_allowed`).
 pub fn external_network_has_no_ports(network: &ExternalNetwork) -> Error {
     Error::invalid(format!(
-        "Network {} is an external network: its addresses go to floating IPs and router gateways, not to ports.",
+        "Network {} is an external network: its addresses go to floating IPs, router gateways and the cloud admin's ports, not to VM interfaces.",
         network.id
     ))
 }
