@@ -11,7 +11,8 @@
 use super::body::{boolean, decode, present, reason, text, whole};
 use super::query::ListQuery;
 use super::{
-    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
+    body_object, check_owner_of, created, for_create, no_content, with_revision, with_revisions,
+    IfMatch,
     NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
@@ -354,12 +355,13 @@ pub struct NetworkUpdate {
 /// One network of a create body: its spec, whether it is shared and
 /// whether it is external.
 fn network_spec(
+    s: &AppState,
     obj: &serde_json::Map<String, Value>,
     a: &Scoped,
     zones: &Zones,
-) -> NeutronResult<(NetworkSpec, bool, bool)> {
+) -> NeutronResult<(NetworkSpec, bool, bool, Scoped)> {
     let n: NetworkCreate = decode(obj)?;
-    check_owner_of(&n.project_id, &n.tenant_id, a)?;
+    let owner = for_create(s, a, &n.project_id, &n.tenant_id)?;
     if n.admin_state_up == Some(false) || n.port_security_enabled == Some(false) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane networks are always administratively up and have port security on; disable port security per port.",
@@ -372,7 +374,21 @@ fn network_spec(
         description: n.description.unwrap_or_default(),
         subnets: vec![],
     };
-    Ok((spec, n.shared == Some(true), n.external == Some(true)))
+    Ok((spec, n.shared == Some(true), n.external == Some(true), owner))
+}
+
+/// The one project of a bulk create's entries (each the token's or the one
+/// it names): a bulk create writes in one project, all or none.
+fn one_project(owners: &[&Scoped], plural: &str) -> NeutronResult<Option<Scoped>> {
+    let Some(first) = owners.first() else {
+        return Ok(None);
+    };
+    if owners.iter().any(|o| o.project != first.project) {
+        return Err(NeutronError::from(Error::invalid(format!(
+            "A bulk create of {plural} writes in one project: give every entry the same project_id."
+        ))));
+    }
+    Ok(Some((*first).clone()))
 }
 
 /// The objects of a bulk body's list (`{"networks": [...]}`).
@@ -409,16 +425,18 @@ pub async fn network_create(
     if let Some(list) = body.get("networks") {
         let specs = bulk_objects(list, "networks")?
             .into_iter()
-            .map(|obj| network_spec(obj, &a, &zones))
+            .map(|obj| network_spec(&s, obj, &a, &zones))
             .collect::<NeutronResult<Vec<_>>>()?;
-        if specs.iter().any(|(_, _, external)| *external) {
+        if specs.iter().any(|(_, _, external, _)| *external) {
             return Err(NeutronError::from(Error::invalid(
                 "Create external networks one at a time: bulk create makes project networks only.",
             )));
         }
+        let owners: Vec<&Scoped> = specs.iter().map(|(_, _, _, o)| o).collect();
+        let a = one_project(&owners, "networks")?.unwrap_or(a);
         let specs = specs
             .into_iter()
-            .map(|(n, shared, _)| (n, shared))
+            .map(|(n, shared, _, _)| (n, shared))
             .collect();
         let made = s
             .service
@@ -428,7 +446,8 @@ pub async fn network_create(
         with_revisions(&s, &a, Revisioned::Network, &mut views).await?;
         return Ok(created(json!({ "networks": views })));
     }
-    let (spec, shared, external) = network_spec(body_object(&body, "network")?, &a, &zones)?;
+    let (spec, shared, external, a) =
+        network_spec(&s, body_object(&body, "network")?, &a, &zones)?;
     if external {
         let n = s
             .service
@@ -791,12 +810,14 @@ pub struct SubnetUpdate {
 
 /// One subnet of a create body: its network and spec.
 fn subnet_spec(
+    s: &AppState,
     obj: &serde_json::Map<String, Value>,
     a: &Scoped,
     zones: &Zones,
-) -> NeutronResult<(NetworkId, SubnetSpec)> {
+) -> NeutronResult<(NetworkId, SubnetSpec, Scoped)> {
     let b: SubnetCreate = decode(obj)?;
-    check_owner_of(&b.project_id, &b.tenant_id, a)?;
+    let named = b.project_id.is_some() || b.tenant_id.is_some();
+    let owner = for_create(s, a, &b.project_id, &b.tenant_id)?;
     let network = b.network_id.ok_or_else(|| {
         NeutronError::from(Error::invalid(
             "Invalid input for operation: network_id is required.",
@@ -858,7 +879,27 @@ fn subnet_spec(
         ipv6_ra_mode: b.ipv6_ra_mode,
         ipv6_address_mode: b.ipv6_address_mode,
     };
-    Ok((NetworkId::parse_for_lookup(&network)?, spec))
+    Ok((
+        NetworkId::parse_for_lookup(&network)?,
+        spec,
+        if named { owner } else { a.clone() },
+    ))
+}
+
+/// The project a subnet is added in: the one its body names, else (for the
+/// cloud admin, who acts across projects) its network's owner, else the
+/// token's (`Service::object_project`): a subnet belongs to its network's
+/// project.
+async fn subnet_owner(
+    s: &AppState,
+    a: Scoped,
+    network: NetworkId,
+    named: bool,
+) -> NeutronResult<Scoped> {
+    if named {
+        return Ok(a);
+    }
+    super::on_object(s, a, Revisioned::Network, &network.to_string()).await
 }
 
 /// `POST /subnets`: one `subnet`, or `subnets` in bulk, all or none in one
@@ -871,10 +912,16 @@ pub async fn subnet_create(
     let zones = Zones::load(&s, &a).await?;
     let o = WriteOptions::default();
     if let Some(list) = body.get("subnets") {
-        let specs = bulk_objects(list, "subnets")?
-            .into_iter()
-            .map(|obj| subnet_spec(obj, &a, &zones))
-            .collect::<NeutronResult<Vec<_>>>()?;
+        let objs = bulk_objects(list, "subnets")?;
+        let mut specs = Vec::with_capacity(objs.len());
+        let mut owners = Vec::with_capacity(objs.len());
+        for obj in objs {
+            let named = obj.contains_key("project_id") || obj.contains_key("tenant_id");
+            let (network, spec, owner) = subnet_spec(&s, obj, &a, &zones)?;
+            owners.push(subnet_owner(&s, owner, network, named).await?);
+            specs.push((network, spec));
+        }
+        let a = one_project(&owners.iter().collect::<Vec<_>>(), "subnets")?.unwrap_or(a);
         let made = s
             .service
             .subnet_add_many(&a.caller, &a.project, specs, &o)
@@ -915,7 +962,9 @@ pub async fn subnet_create(
             .await?;
         return Ok(created(json!({"subnet": pool_subnet_view(&pool)})));
     }
-    let (network, spec) = subnet_spec(obj, &a, &zones)?;
+    let named = obj.contains_key("project_id") || obj.contains_key("tenant_id");
+    let (network, spec, owner) = subnet_spec(&s, obj, &a, &zones)?;
+    let a = subnet_owner(&s, owner, network, named).await?;
     let sub = s
         .service
         .subnet_add(&a.caller, &a.project, network, spec, &o)

@@ -12,7 +12,7 @@ use super::body::{boolean, decode, nullable_text, objects, only_default, present
 use super::query::ListQuery;
 use super::trunks::{trunk_details, TrunkIndex};
 use super::{
-    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
+    body_object, created, no_content, with_revision, with_revisions, IfMatch,
     NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
@@ -564,9 +564,13 @@ fn defaults_only(
     only_default("qos_policy_id", qos, &Value::Null)
 }
 
-fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpec> {
+fn create_spec(
+    s: &AppState,
+    o: &Map<String, Value>,
+    a: &Scoped,
+) -> NeutronResult<(InterfaceSpec, Scoped)> {
     let p: PortCreate = decode(o)?;
-    check_owner_of(&p.project_id, &p.tenant_id, a)?;
+    let owner = super::for_create(s, a, &p.project_id, &p.tenant_id)?;
     defaults_only(&p.vnic_type, &p.dns_name, &p.qos_policy_id)?;
     if p.device_id.is_some_and(|d| !d.is_empty()) {
         return Err(NeutronError::from(Error::invalid(
@@ -578,7 +582,7 @@ fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpe
             "Invalid input for operation: network_id is required.",
         ))
     })?;
-    Ok(InterfaceSpec {
+    let spec = InterfaceSpec {
         network_id: NetworkId::parse_for_lookup(&network)?,
         fixed_ips: p.fixed_ips.unwrap_or_default(),
         name: p.name,
@@ -591,7 +595,8 @@ fn create_spec(o: &Map<String, Value>, a: &Scoped) -> NeutronResult<InterfaceSpe
         admin_state_up: p.admin_state_up,
         device_owner: p.device_owner,
         tags: p.tags.unwrap_or_default(),
-    })
+    };
+    Ok((spec, owner))
 }
 
 /// `POST /ports` (one `port`, or `ports` in bulk: all or none).
@@ -626,9 +631,19 @@ pub async fn create(
                     "Create ports on external networks one at a time.",
                 )));
             }
-            specs_checked.push(create_spec(obj, &a)?);
+            specs_checked.push(create_spec(&s, obj, &a)?);
         }
-        let specs = specs_checked;
+        let project = match specs_checked.first() {
+            Some((_, first)) if specs_checked.iter().any(|(_, o)| o.project != first.project) => {
+                return Err(NeutronError::from(Error::invalid(
+                    "A bulk create of ports writes in one project: give every entry the same project_id.",
+                )))
+            }
+            Some((_, first)) => first.clone(),
+            None => a.clone(),
+        };
+        let specs = specs_checked.into_iter().map(|(spec, _)| spec).collect();
+        let a = project;
         let made = s
             .service
             .interface_create_many(&a.caller, &a.project, specs, &o)
@@ -642,7 +657,7 @@ pub async fn create(
     if let Some(network) = external_network_of(&s, &a, obj).await? {
         return create_external(&s, &a, network, obj).await;
     }
-    let spec = create_spec(obj, &a)?;
+    let (spec, a) = create_spec(&s, obj, &a)?;
     let i = s
         .service
         .interface_create(&a.caller, &a.project, spec, &o)
