@@ -179,3 +179,100 @@ fn cloud_admin_creates_networks_subnets_and_ports_in_a_named_project() {
         &format!("Project {nobody} could not be found."),
     );
 }
+
+/// Every id a collection lists for the client, walking its `next` links
+/// (bounded: at most `max_pages` pages).
+fn walk_ids(c: &nicplane_client::Client, first: &str, key: &str, max_pages: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut path = first.to_string();
+    for _ in 0..max_pages {
+        let page = ok("page", neutron(c, Method::GET, &path, None), 200);
+        ids.extend(
+            page[key]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|v| id_of(v)),
+        );
+        let next = page[format!("{key}_links")]
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["rel"] == "next"))
+            .and_then(|l| l["href"].as_str())
+            .map(|h| h[h.find("/network/v2.0").expect("neutron path") + 13..].to_string());
+        match next {
+            Some(n) => path = n,
+            None => return ids,
+        }
+    }
+    panic!("more than {max_pages} pages of {first}");
+}
+
+#[test]
+fn cloud_admin_lists_every_projects_networks_subnets_and_ports_in_pages() {
+    let server = Server::start(&[]);
+    let a = tenant(&server, "xl-a");
+    let b = tenant(&server, "xl-b");
+    let cloud = server.admin();
+    let mut made = Vec::new();
+    for (t, cidr) in [(&a, "10.81.0.0/24"), (&b, "10.82.0.0/24")] {
+        let n = ok(
+            "network",
+            neutron(
+                &t.admin,
+                Method::POST,
+                "/networks",
+                Some(&json!({"network": {"name": "xl"}})),
+            ),
+            201,
+        )["network"]
+            .clone();
+        let sub = ok(
+            "subnet",
+            neutron(
+                &t.admin,
+                Method::POST,
+                "/subnets",
+                Some(&json!({"subnet": {"network_id": n["id"], "ip_version": 4, "cidr": cidr}})),
+            ),
+            201,
+        )["subnet"]
+            .clone();
+        let port = ok(
+            "port",
+            neutron(
+                &t.admin,
+                Method::POST,
+                "/ports",
+                Some(&json!({"port": {"network_id": n["id"]}})),
+            ),
+            201,
+        )["port"]
+            .clone();
+        made.push((id_of(&n), id_of(&sub), id_of(&port)));
+    }
+    for (collection, pick) in [("networks", 0), ("subnets", 1), ("ports", 2)] {
+        let all = walk_ids(&cloud, &format!("/{collection}"), collection, 2);
+        let paged = walk_ids(&cloud, &format!("/{collection}?limit=1"), collection, 200);
+        assert_eq!(paged, all, "{collection}: pages of one walk the same list");
+        let mut sorted = all.clone();
+        sorted.sort();
+        if collection != "ports" {
+            assert_eq!(all, sorted, "{collection} by id");
+        }
+        for m in &made {
+            let id = [&m.0, &m.1, &m.2][pick];
+            assert!(all.contains(id), "{collection}: the admin sees {id}");
+        }
+        // Each tenant still sees its own only.
+        let own = walk_ids(&a.admin, &format!("/{collection}"), collection, 2);
+        assert!(own.contains([&made[0].0, &made[0].1, &made[0].2][pick]));
+        assert!(!own.contains([&made[1].0, &made[1].1, &made[1].2][pick]));
+    }
+    assert_neutron_error(
+        "sorted otherwise",
+        &neutron(&cloud, Method::GET, "/networks?sort_key=name", None),
+        400,
+        "InvalidInput",
+        "Every project's networks are listed by id, ascending: give no sort_key but id and no page_reverse.",
+    );
+}

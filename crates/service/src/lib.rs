@@ -12,6 +12,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod capacity;
 pub mod credential;
+pub mod every_project;
 pub mod external_network;
 pub mod external_port;
 pub mod feed;

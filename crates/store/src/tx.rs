@@ -129,6 +129,8 @@ pub trait Tx:
     fn subnet_insert(&mut self, s: &Subnet, pools: &[Range], pool_size: u128) -> Result<()>;
     fn subnet_get(&mut self, id: SubnetId) -> Result<Option<Subnet>>;
     fn subnets_of_network(&mut self, network: NetworkId) -> Result<Vec<Subnet>>;
+    /// A page of every project's subnets, by id (the cloud admin's lists).
+    fn subnet_page(&mut self, page: &PageRequest) -> Result<Vec<Subnet>>;
     fn subnet_delete(&mut self, id: SubnetId) -> Result<()>;
     fn subnet_allocation_count(&mut self, id: SubnetId) -> Result<u64>;
     /// Name, description, gateway, DHCP, DNS servers and host routes.

@@ -809,6 +809,11 @@ impl<E: Exec> Tx for SqlTx<E> {
             subnet_row,
         )
     }
+    fn subnet_page(&mut self, page: &PageRequest) -> Result<Vec<Subnet>> {
+        let mut q = Query::new(format!("{SUBNET_SQL} WHERE TRUE"));
+        q.paginate("s.id", page);
+        self.exec.query(&q.sql, &q.args, subnet_row)
+    }
     fn subnets_of_network(&mut self, network: NetworkId) -> Result<Vec<Subnet>> {
         self.exec.query(
             &format!(

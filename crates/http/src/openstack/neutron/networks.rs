@@ -25,7 +25,7 @@ use nicplane_domain::ids::*;
 use nicplane_domain::ipam::AddressSpace;
 use nicplane_domain::model::Revisioned;
 use nicplane_domain::model::*;
-use nicplane_domain::query::{NetworkFilter, PageRequest};
+use nicplane_domain::query::{ChunkWalk, NetworkFilter, PageRequest};
 use nicplane_domain::types::NetworkKind;
 use nicplane_domain::{ConflictReason, Error, Kind};
 use nicplane_service::admin::PoolTarget;
@@ -249,6 +249,23 @@ pub async fn network_list(
 ) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), NETWORK_ATTRS)?;
     let zones = Zones::load(&s, &a).await?;
+    if s.service.lists_every_project(&a.caller) {
+        let externals = zones
+            .externals
+            .iter()
+            .map(|n| external_view(n, &zones))
+            .collect();
+        let zones = &zones;
+        let (s, a) = (&s, &a);
+        return every_project(s, a, q, "networks", Revisioned::Network, externals, |page| async move {
+            let rows = s
+                .service
+                .network_list_every_project(&a.caller, NetworkFilter::default(), page)
+                .await?;
+            Ok(rows.iter().map(|d| network_view(d, zones)).collect())
+        })
+        .await;
+    }
     let mut items: Vec<Value> = visible(&s, &a)
         .await?
         .iter()
@@ -598,6 +615,15 @@ pub async fn subnet_list(
 ) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), SUBNET_ATTRS)?;
     let zones = Zones::load(&s, &a).await?;
+    if s.service.lists_every_project(&a.caller) {
+        let pools = zones.pools.iter().map(pool_subnet_view).collect();
+        let (s, a) = (&s, &a);
+        return every_project(s, a, q, "subnets", Revisioned::Subnet, pools, |page| async move {
+            let rows = s.service.subnet_list_every_project(&a.caller, page).await?;
+            Ok(rows.iter().map(subnet_view).collect())
+        })
+        .await;
+    }
     let mut items: Vec<Value> = visible(&s, &a)
         .await?
         .iter()
@@ -1073,4 +1099,59 @@ pub async fn availability_zones(
         .map(|d| json!({"name": d.name, "resource": "network", "state": "available"}))
         .collect();
     Ok(Json(q.apply(items, "availability_zones", &base_url(&s))?))
+}
+
+/// Most networks or subnets on one page of the cloud admin's list that
+/// spans every project: a request without `limit`, or with a larger one,
+/// gets pages of this size with a `next` link.
+pub const EVERY_PROJECT_PAGE_MAX: usize = 500;
+
+/// `GET /networks` or `GET /subnets` for the cloud admin: every project's,
+/// as Neutron shows its admin, read in id order through the store in
+/// bounded chunks (`read` turns a page into views), merged by id with
+/// `extra` (the external networks or their pools, which every project
+/// sees), cut into pages of at most [`EVERY_PROJECT_PAGE_MAX`]. Sorted by
+/// id only: another order would need the whole cloud in memory.
+async fn every_project<F, Fut>(
+    s: &AppState,
+    a: &Scoped,
+    mut q: ListQuery,
+    collection: &str,
+    what: Revisioned,
+    mut extra: Vec<Value>,
+    mut read: F,
+) -> NeutronResult<Json<Value>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = NeutronResult<Vec<Value>>>,
+{
+    if q.page_reverse || q.sort.iter().any(|(k, asc)| k != "id" || !asc) {
+        return Err(NeutronError::from(Error::invalid(format!(
+            "Every project's {collection} are listed by id, ascending: give no sort_key but id and no page_reverse."
+        ))));
+    }
+    let limit = q
+        .limit
+        .map_or(EVERY_PROJECT_PAGE_MAX, |l| l.min(EVERY_PROJECT_PAGE_MAX));
+    q.limit = Some(limit);
+    let marker = q.store_marker().map(str::to_string);
+    let id = |v: &Value| v["id"].as_str().map(str::to_string).unwrap_or_default();
+    let mut walk = ChunkWalk::new(marker.clone(), Vec::new());
+    let mut items = Vec::new();
+    while let Some(page) = walk.request() {
+        let mut views = read(page).await?;
+        walk.advance(views.len(), views.last().map(id));
+        with_revisions(s, a, what, &mut views).await?;
+        items.extend(views.into_iter().filter(|v| q.matches_view(v)));
+        if items.len() > limit {
+            break;
+        }
+    }
+    with_revisions(s, a, what, &mut extra).await?;
+    items.extend(extra.into_iter().filter(|v| {
+        marker.as_deref().is_none_or(|m| id(v).as_str() > m) && q.matches_view(v)
+    }));
+    items.sort_by_key(id);
+    items.truncate(limit + 1);
+    Ok(Json(q.render(items, collection, &base_url(s))))
 }

@@ -199,9 +199,18 @@ pub async fn list(
             return list_external(&s, &a, n.id, q).await;
         }
     }
+    let mut q = q;
+    // The cloud admin's list spans every project, in pages of at most
+    // EVERY_PROJECT_PAGE_MAX (a list without `limit` gets a `next` link).
+    let every = s.service.lists_every_project(&a.caller);
+    let requested = q.limit;
+    if every {
+        q.limit = Some(requested.map_or(EVERY_PROJECT_PAGE_MAX, |l| l.min(EVERY_PROJECT_PAGE_MAX)));
+    }
     let order = q.store_order(sort_field)?;
     if let Some(m) = q.store_marker() {
-        port_by_id(&s, &a, port_id(m)?)
+        let owner = super::on_object(&s, a.clone(), Revisioned::Port, m).await?;
+        port_by_id(&s, &owner, port_id(m)?)
             .await
             .map_err(|_| NeutronError::from(Error::not_found(Kind::Interface, m)))?;
     }
@@ -211,10 +220,15 @@ pub async fn list(
     let mut walk = ChunkWalk::new(q.store_marker().map(str::to_string), order);
     let mut items = Vec::new();
     while let Some(page) = walk.request() {
-        let rows = s
-            .service
-            .interface_list(&a.caller, &a.project, filter.clone(), page)
-            .await?;
+        let rows = if every {
+            s.service
+                .interface_list_every_project(&a.caller, filter.clone(), page)
+                .await?
+        } else {
+            s.service
+                .interface_list(&a.caller, &a.project, filter.clone(), page)
+                .await?
+        };
         walk.advance(rows.len(), rows.last().map(|i| i.id.to_string()));
         let mut views: Vec<Value> = rows.iter().map(|i| port_view(i, &trunks)).collect();
         with_revisions(&s, &a, Revisioned::Port, &mut views).await?;
@@ -223,11 +237,21 @@ pub async fn list(
             break;
         }
     }
-    if let Some(body) = with_gateway_ports(&s, &a, &q, &mut items).await? {
-        return Ok(Json(body));
+    let capped = q.limit;
+    if requested.is_none() && capped.is_none_or(|l| items.len() <= l) {
+        // One page holds them all: it may add the routers' gateway ports.
+        q.limit = None;
+        if let Some(body) = with_gateway_ports(&s, &a, &q, &mut items).await? {
+            return Ok(Json(body));
+        }
+        q.limit = capped;
     }
     Ok(Json(q.render(items, "ports", &base_url(&s))))
 }
+
+/// Most ports on one page of the cloud admin's list that spans every
+/// project.
+pub const EVERY_PROJECT_PAGE_MAX: usize = 500;
 
 /// Router gateway ports: Neutron shows them (they have no project) to its
 /// admin. nicplane keeps no port row for a gateway, so they are listed for
