@@ -3191,7 +3191,9 @@ mod floating_ip_v4_tests {
     fn floating_ips_come_from_ipv4_pools_only() {
         let n = ExternalNetworkId::new();
         assert!(floating_ip_pools_ipv4(n, &[]).is_ok());
-        assert!(floating_ip_pools_ipv4(n, &[pool("2001:db8::/64"), pool("203.0.113.0/28")]).is_ok());
+        assert!(
+            floating_ip_pools_ipv4(n, &[pool("2001:db8::/64"), pool("203.0.113.0/28")]).is_ok()
+        );
         assert_eq!(
             floating_ip_pools_ipv4(n, &[pool("2001:db8::/64")])
                 .unwrap_err()

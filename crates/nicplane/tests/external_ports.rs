@@ -214,7 +214,9 @@ fn floating_ips_gateways_and_ports_never_share_an_address() {
             &cloud,
             Method::POST,
             "/floatingips",
-            Some(&json!({"floatingip": {"floating_network_id": nid, "floating_ip_address": "198.51.100.70"}})),
+            Some(
+                &json!({"floatingip": {"floating_network_id": nid, "floating_ip_address": "198.51.100.70"}}),
+            ),
         ),
         409,
         "IpAddressAlreadyAllocated",
@@ -284,7 +286,9 @@ fn gateway_next(c: &Client, network: &str) -> (u16, Value) {
         c,
         Method::POST,
         "/routers",
-        Some(&json!({"router": {"name": "next", "external_gateway_info": {"network_id": network}}})),
+        Some(
+            &json!({"router": {"name": "next", "external_gateway_info": {"network_id": network}}}),
+        ),
     )
 }
 
@@ -488,7 +492,12 @@ fn a_port_on_an_external_network_refuses_what_it_cannot_use() {
     for (case, port, status, ty, message) in cases {
         assert_neutron_error(
             case,
-            &neutron(&cloud, Method::POST, "/ports", Some(&json!({ "port": port }))),
+            &neutron(
+                &cloud,
+                Method::POST,
+                "/ports",
+                Some(&json!({ "port": port })),
+            ),
             status,
             ty,
             &message,
@@ -610,7 +619,9 @@ fn an_ipv6_subnet_of_an_external_network_serves_ports_and_gateways_but_no_floati
             &cloud,
             Method::POST,
             "/subnets",
-            Some(&json!({"subnet": {"network_id": nid, "ip_version": version, "cidr": cidr, "enable_dhcp": false}})),
+            Some(
+                &json!({"subnet": {"network_id": nid, "ip_version": version, "cidr": cidr, "enable_dhcp": false}}),
+            ),
         )
     };
     assert_neutron_error(

@@ -91,7 +91,10 @@ pub fn take_floating_address(
     if let PoolScope::Network(n) = scope {
         rules::floating_ip_pools_ipv4(n, &pools)?;
     }
-    let v4 = pools.into_iter().filter(|p| p.cidr.addr().is_ipv4()).collect();
+    let v4 = pools
+        .into_iter()
+        .filter(|p| p.cidr.addr().is_ipv4())
+        .collect();
     take_first_free(tx, v4)
 }
 

@@ -2140,9 +2140,7 @@ fn external_port_mac_and_addresses_are_unique() {
 
         let s = seed.clone();
         let listed = store
-            .read(move |tx| {
-                tx.external_port_list(Some(&s.project), None, &PageRequest::default())
-            })
+            .read(move |tx| tx.external_port_list(Some(&s.project), None, &PageRequest::default()))
             .await
             .unwrap();
         assert_eq!(listed.len(), 1);

@@ -109,10 +109,7 @@ impl<E: Exec> ExternalPortTx for SqlTx<E> {
     ) -> Result<Vec<ExternalPort>> {
         let mut q = Query::new(format!("SELECT {PORT_COLS} {PORT_FROM} WHERE TRUE"));
         q.and_opt("p.project_id = {}", project.map(|p| p.to_string()));
-        q.and_opt(
-            "p.external_network_id = {}",
-            network.map(|n| n.to_string()),
-        );
+        q.and_opt("p.external_network_id = {}", network.map(|n| n.to_string()));
         q.paginate("p.id", page);
         let rows = self.exec.query(&q.sql, &q.args, port_row)?;
         rows.into_iter()
@@ -122,12 +119,7 @@ impl<E: Exec> ExternalPortTx for SqlTx<E> {
     fn external_port_update(&mut self, p: &ExternalPort) -> Result<()> {
         self.run(
             "UPDATE external_ports SET name = $2, description = $3, updated_at = $4 WHERE id = $1",
-            args![
-                p.id.to_string(),
-                &p.name,
-                &p.description,
-                ts(p.updated_at)
-            ],
+            args![p.id.to_string(), &p.name, &p.description, ts(p.updated_at)],
         )
     }
     fn external_port_delete(&mut self, id: InterfaceId) -> Result<Vec<(PoolId, u64)>> {

@@ -12,8 +12,7 @@ use super::body::{boolean, decode, present, reason, text, whole};
 use super::query::ListQuery;
 use super::{
     body_object, check_owner_of, created, for_create, no_content, with_revision, with_revisions,
-    IfMatch,
-    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
+    IfMatch, NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
@@ -257,13 +256,21 @@ pub async fn network_list(
             .collect();
         let zones = &zones;
         let (s, a) = (&s, &a);
-        return every_project(s, a, q, "networks", Revisioned::Network, externals, |page| async move {
-            let rows = s
-                .service
-                .network_list_every_project(&a.caller, NetworkFilter::default(), page)
-                .await?;
-            Ok(rows.iter().map(|d| network_view(d, zones)).collect())
-        })
+        return every_project(
+            s,
+            a,
+            q,
+            "networks",
+            Revisioned::Network,
+            externals,
+            |page| async move {
+                let rows = s
+                    .service
+                    .network_list_every_project(&a.caller, NetworkFilter::default(), page)
+                    .await?;
+                Ok(rows.iter().map(|d| network_view(d, zones)).collect())
+            },
+        )
         .await;
     }
     let mut items: Vec<Value> = visible(&s, &a)
@@ -391,7 +398,12 @@ fn network_spec(
         description: n.description.unwrap_or_default(),
         subnets: vec![],
     };
-    Ok((spec, n.shared == Some(true), n.external == Some(true), owner))
+    Ok((
+        spec,
+        n.shared == Some(true),
+        n.external == Some(true),
+        owner,
+    ))
 }
 
 /// The one project of a bulk create's entries (each the token's or the one
@@ -463,8 +475,7 @@ pub async fn network_create(
         with_revisions(&s, &a, Revisioned::Network, &mut views).await?;
         return Ok(created(json!({ "networks": views })));
     }
-    let (spec, shared, external, a) =
-        network_spec(&s, body_object(&body, "network")?, &a, &zones)?;
+    let (spec, shared, external, a) = network_spec(&s, body_object(&body, "network")?, &a, &zones)?;
     if external {
         let n = s
             .service
@@ -618,10 +629,18 @@ pub async fn subnet_list(
     if s.service.lists_every_project(&a.caller) {
         let pools = zones.pools.iter().map(pool_subnet_view).collect();
         let (s, a) = (&s, &a);
-        return every_project(s, a, q, "subnets", Revisioned::Subnet, pools, |page| async move {
-            let rows = s.service.subnet_list_every_project(&a.caller, page).await?;
-            Ok(rows.iter().map(subnet_view).collect())
-        })
+        return every_project(
+            s,
+            a,
+            q,
+            "subnets",
+            Revisioned::Subnet,
+            pools,
+            |page| async move {
+                let rows = s.service.subnet_list_every_project(&a.caller, page).await?;
+                Ok(rows.iter().map(subnet_view).collect())
+            },
+        )
         .await;
     }
     let mut items: Vec<Value> = visible(&s, &a)
@@ -1148,9 +1167,11 @@ where
         }
     }
     with_revisions(s, a, what, &mut extra).await?;
-    items.extend(extra.into_iter().filter(|v| {
-        marker.as_deref().is_none_or(|m| id(v).as_str() > m) && q.matches_view(v)
-    }));
+    items.extend(
+        extra
+            .into_iter()
+            .filter(|v| marker.as_deref().is_none_or(|m| id(v).as_str() > m) && q.matches_view(v)),
+    );
     items.sort_by_key(id);
     items.truncate(limit + 1);
     Ok(Json(q.render(items, collection, &base_url(s))))

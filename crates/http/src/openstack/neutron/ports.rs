@@ -12,8 +12,8 @@ use super::body::{boolean, decode, nullable_text, objects, only_default, present
 use super::query::ListQuery;
 use super::trunks::{trunk_details, TrunkIndex};
 use super::{
-    body_object, created, no_content, with_revision, with_revisions, IfMatch,
-    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
+    body_object, created, no_content, with_revision, with_revisions, IfMatch, NeutronAuth,
+    NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
@@ -29,8 +29,8 @@ use nicplane_domain::types::{InterfaceStatus, MacAddr};
 use nicplane_domain::{ConflictReason, Error, Kind};
 use nicplane_service::external_port::{ExternalPortPatch, ExternalPortSpec};
 use nicplane_service::interface::{AttachSpec, InterfacePatch, InterfaceSpec};
-use nicplane_service::router::GatewayIpRequest;
 use nicplane_service::ipam::FixedIpRequest;
+use nicplane_service::router::GatewayIpRequest;
 use nicplane_service::WriteOptions;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value};
@@ -284,7 +284,11 @@ async fn with_gateway_ports(
             .map(gateway_port_view)
             .filter(|v| q.matches_view(v)),
     );
-    Ok(Some(q.apply(std::mem::take(items), "ports", &base_url(s))?))
+    Ok(Some(q.apply(
+        std::mem::take(items),
+        "ports",
+        &base_url(s),
+    )?))
 }
 
 /// A router gateway's port as Neutron shows it to its admin: on the
@@ -343,10 +347,12 @@ pub async fn show(
     let q = ListQuery::parse(uri.query(), PORT_ATTRS)?;
     let id = port_id(&id)?;
     let v = match one_view(&s, &a, id).await {
-        Err(e) if matches!(e.error, Error::NotFound { .. }) => match external_port(&s, &a, id).await? {
-            Some(p) => external_port_view(&p),
-            None => return Err(e),
-        },
+        Err(e) if matches!(e.error, Error::NotFound { .. }) => {
+            match external_port(&s, &a, id).await? {
+                Some(p) => external_port_view(&p),
+                None => return Err(e),
+            }
+        }
         other => other?,
     };
     let v = match (v, q.fields.is_empty()) {
