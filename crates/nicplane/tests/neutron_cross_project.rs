@@ -187,13 +187,7 @@ fn walk_ids(c: &nicplane_client::Client, first: &str, key: &str, max_pages: usiz
     let mut path = first.to_string();
     for _ in 0..max_pages {
         let page = ok("page", neutron(c, Method::GET, &path, None), 200);
-        ids.extend(
-            page[key]
-                .as_array()
-                .expect("items")
-                .iter()
-                .map(|v| id_of(v)),
-        );
+        ids.extend(page[key].as_array().expect("items").iter().map(id_of));
         let next = page[format!("{key}_links")]
             .as_array()
             .and_then(|l| l.iter().find(|l| l["rel"] == "next"))
