@@ -262,6 +262,25 @@ fn cloud_admin_lists_every_projects_networks_subnets_and_ports_in_pages() {
         assert!(own.contains([&made[0].0, &made[0].1, &made[0].2][pick]));
         assert!(!own.contains([&made[1].0, &made[1].1, &made[1].2][pick]));
     }
+    let ghost = "5d1a6b1e-0000-4000-8000-000000000000";
+    for (collection, ty, label) in [
+        ("networks", "NetworkNotFound", "Network"),
+        ("subnets", "SubnetNotFound", "Subnet"),
+        ("ports", "PortNotFound", "Port"),
+    ] {
+        assert_neutron_error(
+            "unknown marker",
+            &neutron(
+                &cloud,
+                Method::GET,
+                &format!("/{collection}?limit=1&marker={ghost}"),
+                None,
+            ),
+            404,
+            ty,
+            &format!("{label} {ghost} could not be found."),
+        );
+    }
     assert_neutron_error(
         "sorted otherwise",
         &neutron(&cloud, Method::GET, "/networks?sort_key=name", None),

@@ -249,6 +249,16 @@ pub async fn network_list(
     let q = ListQuery::parse(uri.query(), NETWORK_ATTRS)?;
     let zones = Zones::load(&s, &a).await?;
     if s.service.lists_every_project(&a.caller) {
+        if let Some(m) = q
+            .store_marker()
+            .filter(|m| zones.external_by_id(m).is_none())
+        {
+            let owner = super::on_object(&s, a.clone(), Revisioned::Network, m).await?;
+            let id = NetworkId::parse_for_lookup(m)?;
+            s.service
+                .network_get(&owner.caller, &owner.project, id)
+                .await?;
+        }
         let externals = zones
             .externals
             .iter()
@@ -627,6 +637,13 @@ pub async fn subnet_list(
     let q = ListQuery::parse(uri.query(), SUBNET_ATTRS)?;
     let zones = Zones::load(&s, &a).await?;
     if s.service.lists_every_project(&a.caller) {
+        if let Some(m) = q.store_marker().filter(|m| zones.pool_by_id(m).is_none()) {
+            let owner = super::on_object(&s, a.clone(), Revisioned::Subnet, m).await?;
+            let id = SubnetId::parse_for_lookup(m)?;
+            s.service
+                .subnet_get(&owner.caller, &owner.project, id)
+                .await?;
+        }
         let pools = zones.pools.iter().map(pool_subnet_view).collect();
         let (s, a) = (&s, &a);
         return every_project(
