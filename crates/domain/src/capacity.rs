@@ -72,13 +72,21 @@ pub struct CapacityReport {
     pub projects_omitted: usize,
 }
 
+/// Most addresses a public IP pool counts: its `free_count` is a signed
+/// 64-bit column (`public_ip_pools.free_count`, 0001_init.sql), so an IPv6
+/// pool (a /64 hands out about 2^64) counts this many at most.
+pub const PUBLIC_POOL_COUNT_MAX: u64 = i64::MAX as u64;
+
 /// Addresses a public IP pool of `cidr` hands out: its host range without
-/// the first address (as `Service::pool_create` seeds it).
+/// the first address (as `Service::pool_create` seeds it), at most
+/// [`PUBLIC_POOL_COUNT_MAX`].
 pub fn public_pool_size(cidr: IpNet) -> u64 {
     match crate::ipam::AddressSpace::new(cidr) {
         Ok(space) => {
             let total = crate::ipam::total(&crate::ipam::subtract(&[space.host_range()], 1));
-            u64::try_from(total).unwrap_or(u64::MAX)
+            u64::try_from(total)
+                .unwrap_or(u64::MAX)
+                .min(PUBLIC_POOL_COUNT_MAX)
         }
         Err(_) => 0,
     }

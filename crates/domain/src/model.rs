@@ -400,6 +400,38 @@ impl ExternalNetwork {
     }
 }
 
+/// A port on an external network (Neutron's admin-made port there): an
+/// address reservation in the network's pools, taken from the same free
+/// ranges and release queue as floating IPs and router gateways, so no
+/// address is ever held twice. The cloud admin makes and deletes them; it
+/// is attached to nothing (no VM NIC goes on an external network).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExternalPort {
+    #[schema(value_type = String)]
+    pub id: InterfaceId,
+    /// The project it was made in (the cloud admin's, or one it named).
+    #[schema(value_type = String)]
+    pub project_id: ProjectId,
+    #[schema(value_type = String)]
+    pub external_network_id: ExternalNetworkId,
+    #[schema(value_type = String)]
+    pub data_center_id: DataCenterId,
+    pub name: String,
+    pub description: String,
+    #[schema(value_type = String)]
+    pub mac_address: MacAddr,
+    /// Free text, as Neutron takes it (empty by default).
+    pub device_owner: String,
+    /// Its addresses, each in one pool of the network.
+    pub fixed_ips: Vec<GatewayIp>,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PublicIpPool {
     #[schema(value_type = String)]
@@ -645,6 +677,8 @@ pub struct ProjectHoldings {
     pub security_groups: u64,
     /// External networks that show the project as their owner.
     pub external_networks: u64,
+    /// The cloud admin's ports on external networks made in the project.
+    pub external_ports: u64,
 }
 
 /// A port's binding (Neutron's `binding:*` attributes): the host it is on

@@ -2724,8 +2724,8 @@ pub fn pool_in_network_data_center(network: &ExternalNetwork, dc: DataCenterId) 
 
 /// An external network is deleted with its pools and its floating IPs that
 /// are on no port, as Neutron does (`delete_disassociated_floatingips`);
-/// router gateways and floating IPs on ports keep it: Neutron's
-/// `NetworkInUse`, 409.
+/// router gateways, floating IPs on ports and ports on the network
+/// (`associated` counts both) keep it: Neutron's `NetworkInUse`, 409.
 pub fn external_network_deletable(
     id: ExternalNetworkId,
     gateways: u64,
@@ -2741,8 +2741,8 @@ pub fn external_network_deletable(
 }
 
 /// A pool is deleted (Neutron's subnet delete on an external network) only
-/// while none of its addresses is held (floating IPs, router gateways):
-/// Neutron's `SubnetInUse`, 409.
+/// while none of its addresses is held (floating IPs, router gateways,
+/// ports on the external network): Neutron's `SubnetInUse`, 409.
 pub fn pool_deletable(pool: &PublicIpPool, held: u64) -> Result<()> {
     if held > 0 {
         return Err(Error::conflict(
@@ -2768,13 +2768,14 @@ pub fn router_gateway_in_data_center(
     Ok(())
 }
 
-/// An external network holds public IP pools, not ports: a port (an
-/// interface) or a VM's NIC on it is refused, 400 (Neutron lets its admin
-/// make ports there; nicplane's addresses of an external network go to
-/// floating IPs and router gateways only).
+/// An external network holds public IP pools, not VM interfaces: an
+/// interface or a VM's NIC on it is refused, 400 (the console guide's
+/// public IPs go on interfaces of standard networks). Its addresses go to
+/// floating IPs, router gateways and the cloud admin's ports there, which
+/// are attached to nothing (`external_port_allowed`).
 pub fn external_network_has_no_ports(network: &ExternalNetwork) -> Error {
     Error::invalid(format!(
-        "Network {} is an external network: its addresses go to floating IPs and router gateways, not to ports.",
+        "Network {} is an external network: its addresses go to floating IPs, router gateways and the cloud admin's ports, not to VM interfaces.",
         network.id
     ))
 }
@@ -3325,6 +3326,11 @@ pub fn project_deletable(
         (h.networks, "network", "networks"),
         (h.security_groups, "security group", "security groups"),
         (h.external_networks, "external network", "external networks"),
+        (
+            h.external_ports,
+            "port on an external network",
+            "ports on external networks",
+        ),
     ];
     let left: Vec<String> = counts
         .iter()
@@ -3468,5 +3474,179 @@ mod project_and_binding_tests {
         assert_eq!(e.http_status(), 400);
         let big = serde_json::json!({"k": "x".repeat(PORT_BINDING_PROFILE_MAX)});
         assert_eq!(port_binding_profile(&big).unwrap_err().http_status(), 400);
+    }
+}
+
+/// Only the cloud admin makes, changes or deletes a port on an external
+/// network: its addresses are the public IPs of every project (Neutron's
+/// policy refuses a tenant's port on an external network it does not own,
+/// 403). A VM's NIC never goes there (`external_network_has_no_ports`).
+pub fn external_port_allowed(cloud_admin: bool, network: ExternalNetworkId) -> Result<()> {
+    if cloud_admin {
+        return Ok(());
+    }
+    Err(Error::forbidden(format!(
+        "Only the cloud admin can make or change ports on external network {network} (rule:create_port on an external network is disallowed by policy)."
+    )))
+}
+
+/// A port on an external network is attached to nothing: its `device_id`
+/// stays empty (a server's NICs go on project networks; a router's
+/// gateway takes its addresses itself). 400.
+pub fn external_port_not_attachable(device_id: Option<&str>) -> Result<()> {
+    match device_id {
+        Some(d) if !d.is_empty() => Err(Error::invalid(
+            "A port on an external network is attached to nothing: create it without device_id.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A port on an external network takes its addresses from the network's
+/// pools: a network without pools has none to give. 409, Neutron's
+/// `IpAddressGenerationFailure` wording.
+pub fn external_network_has_pools(network: &ExternalNetwork) -> Result<()> {
+    if network.pool_ids.is_empty() {
+        return Err(Error::exhausted(format!(
+            "No more IP addresses available on network {}.",
+            network.id
+        )));
+    }
+    Ok(())
+}
+
+/// A chosen address of a port on an external network must be free:
+/// `taken` is the store's answer (it was in a fresh range or the release
+/// queue of its pool, and is now the port's). One in neither is held by a
+/// floating IP, a router gateway or another port. 409, Neutron's
+/// `IpAddressInUse` wording. Backed by the primary keys (pool, offset) of
+/// `public_ips`, `router_gateway_ips` and `external_port_ips`.
+pub fn external_port_address_free(
+    taken: bool,
+    address: IpAddr,
+    network: ExternalNetworkId,
+) -> Result<()> {
+    if taken {
+        return Ok(());
+    }
+    Err(Error::conflict(
+        ConflictReason::AddressInUse,
+        format!("Unable to complete operation for network {network}. The IP address {address} is in use."),
+    ))
+}
+
+/// An address chosen together with a subnet (a pool) must be in that pool.
+/// 400, Neutron's `InvalidIpForSubnet` wording.
+pub fn address_in_named_pool(address: IpAddr, named: PoolId, found: PoolId) -> Result<()> {
+    if named == found {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "IP address {address} is not a valid IP for the specified subnet."
+    )))
+}
+
+#[cfg(test)]
+mod external_port_tests {
+    use super::*;
+
+    #[test]
+    fn only_the_cloud_admin_makes_external_ports() {
+        let n = ExternalNetworkId::new();
+        assert!(external_port_allowed(true, n).is_ok());
+        let e = external_port_allowed(false, n).unwrap_err();
+        assert!(matches!(e, Error::Forbidden { .. }));
+        assert_eq!(
+            e.to_string(),
+            format!("Only the cloud admin can make or change ports on external network {n} (rule:create_port on an external network is disallowed by policy).")
+        );
+    }
+
+    #[test]
+    fn an_external_port_is_attached_to_nothing() {
+        assert!(external_port_not_attachable(None).is_ok());
+        assert!(external_port_not_attachable(Some("")).is_ok());
+        let e = external_port_not_attachable(Some("x")).unwrap_err();
+        assert!(matches!(e, Error::InvalidRequest { .. }));
+    }
+
+    #[test]
+    fn a_held_address_is_in_use_in_neutron_words() {
+        let n = ExternalNetworkId::new();
+        let a: IpAddr = "203.0.113.7".parse().unwrap();
+        assert!(external_port_address_free(true, a, n).is_ok());
+        let e = external_port_address_free(false, a, n).unwrap_err();
+        assert_eq!(e.conflict_reason(), Some(ConflictReason::AddressInUse));
+        assert_eq!(
+            e.to_string(),
+            format!("Unable to complete operation for network {n}. The IP address 203.0.113.7 is in use.")
+        );
+    }
+
+    #[test]
+    fn an_address_must_be_in_the_named_pool() {
+        let (p, q) = (PoolId::new(), PoolId::new());
+        let a: IpAddr = "203.0.113.7".parse().unwrap();
+        assert!(address_in_named_pool(a, p, p).is_ok());
+        assert_eq!(
+            address_in_named_pool(a, p, q).unwrap_err().to_string(),
+            "IP address 203.0.113.7 is not a valid IP for the specified subnet."
+        );
+    }
+}
+
+/// A floating IP is IPv4 (Neutron's are): a network whose pools are all
+/// IPv6 has none to give. 400, Neutron's `BadRequest` wording.
+pub fn floating_ip_pools_ipv4(network: ExternalNetworkId, pools: &[PublicIpPool]) -> Result<()> {
+    if !pools.is_empty() && pools.iter().all(|p| p.cidr.addr().is_ipv6()) {
+        return Err(Error::invalid(format!(
+            "Bad floatingip request: Network {network} does not contain any IPv4 subnet."
+        )));
+    }
+    Ok(())
+}
+
+/// A chosen floating IP address is IPv4. 400.
+pub fn floating_ip_address_ipv4(address: IpAddr) -> Result<()> {
+    if address.is_ipv6() {
+        return Err(Error::invalid(format!(
+            "Bad floatingip request: {address} is an IPv6 address; floating IPs are IPv4."
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod floating_ip_v4_tests {
+    use super::*;
+    use crate::model::now;
+
+    fn pool(cidr: &str) -> PublicIpPool {
+        PublicIpPool {
+            id: PoolId::new(),
+            data_center_id: DataCenterId::new(),
+            external_network_id: ExternalNetworkId::new(),
+            name: cidr.into(),
+            cidr: cidr.parse().unwrap(),
+            free_addresses: 1,
+            created_at: now(),
+        }
+    }
+
+    #[test]
+    fn floating_ips_come_from_ipv4_pools_only() {
+        let n = ExternalNetworkId::new();
+        assert!(floating_ip_pools_ipv4(n, &[]).is_ok());
+        assert!(
+            floating_ip_pools_ipv4(n, &[pool("2001:db8::/64"), pool("203.0.113.0/28")]).is_ok()
+        );
+        assert_eq!(
+            floating_ip_pools_ipv4(n, &[pool("2001:db8::/64")])
+                .unwrap_err()
+                .to_string(),
+            format!("Bad floatingip request: Network {n} does not contain any IPv4 subnet.")
+        );
+        assert!(floating_ip_address_ipv4("203.0.113.5".parse().unwrap()).is_ok());
+        assert!(floating_ip_address_ipv4("2001:db8::5".parse().unwrap()).is_err());
     }
 }

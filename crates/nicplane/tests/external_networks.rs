@@ -159,10 +159,12 @@ fn an_external_network_made_natively_is_the_neutron_network_with_its_pools() {
     assert_eq!(native[0].external_network_id, ext.id);
     assert_eq!(native[0].pool_id, pool.id);
 
-    // It holds pools, not ports: a port or a NIC on it is refused (400),
-    // not "not found" (every project sees it).
+    // It holds pools, not VM interfaces: a tenant's port on it is the
+    // cloud admin's alone (403), a NIC on it is refused (400), not "not
+    // found" (every project sees it). tests/external_ports.rs has the
+    // cloud admin's ports there.
     let no_ports = format!(
-        "Network {} is an external network: its addresses go to floating IPs and router gateways, not to ports.",
+        "Network {} is an external network: its addresses go to floating IPs, router gateways and the cloud admin's ports, not to VM interfaces.",
         ext.id
     );
     assert_neutron_error(
@@ -173,9 +175,9 @@ fn an_external_network_made_natively_is_the_neutron_network_with_its_pools() {
             "/ports",
             Some(&json!({"port": {"network_id": ext.id.to_string()}})),
         ),
-        400,
-        "InvalidInput",
-        &no_ports,
+        403,
+        "PolicyNotAuthorized",
+        &format!("Only the cloud admin can make or change ports on external network {} (rule:create_port on an external network is disallowed by policy).", ext.id),
     );
     let vm = t.vm("ext-vm", "linux", true);
     assert_api_error(

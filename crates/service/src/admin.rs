@@ -286,16 +286,15 @@ pub struct PoolTarget {
 }
 
 /// Insert a public IP pool: every host address but the gateway (the first
-/// host) is free.
+/// host) is free. IPv4, or IPv6 (a /64 or longer): router gateways and
+/// ports on external networks take addresses of IPv6 pools, floating IPs
+/// never do (Neutron's floating IPs are IPv4).
 pub fn pool_create(
     tx: &mut dyn Tx,
     target: PoolTarget,
     name: &str,
     cidr: IpNet,
 ) -> Result<PublicIpPool> {
-    if !matches!(cidr, IpNet::V4(_)) {
-        return Err(Error::invalid_value("cidr", "public IP pools are IPv4."));
-    }
     let space = AddressSpace::new(cidr)?;
     let pools = tx.pool_list(None)?;
     if pools.iter().any(|p| p.name == name) {
@@ -333,7 +332,7 @@ pub fn pool_create(
         external_network_id: network.id,
         name: name.to_string(),
         cidr,
-        free_addresses: ipam::total(&fresh) as u64,
+        free_addresses: nicplane_domain::capacity::public_pool_size(cidr),
         created_at: now(),
     };
     tx.pool_insert(&pool, &fresh)?;

@@ -128,8 +128,8 @@ pub fn update_tx(
 }
 
 /// Delete an external network with its pools and the floating IPs of them
-/// that are on no port (Neutron); router gateways and floating IPs on ports
-/// keep it (`rules::external_network_deletable`). The pools are locked
+/// that are on no port (Neutron); router gateways, floating IPs on ports and
+/// ports on the network keep it (`rules::external_network_deletable`). The pools are locked
 /// first, so an allocation from them either came before (and is counted)
 /// or finds them gone.
 pub fn delete_tx(tx: &mut dyn Tx, id: ExternalNetworkId) -> Result<ExternalNetwork> {
@@ -141,7 +141,7 @@ pub fn delete_tx(tx: &mut dyn Tx, id: ExternalNetworkId) -> Result<ExternalNetwo
     rules::external_network_deletable(
         id,
         tx.external_network_gateways(id)?,
-        tx.external_network_associated_ips(id)?,
+        tx.external_network_associated_ips(id)? + tx.external_network_ports(id)?,
     )?;
     for pool in &n.pool_ids {
         tx.pool_delete(*pool)?;

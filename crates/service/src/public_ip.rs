@@ -44,8 +44,15 @@ pub enum PoolScope {
     DataCenter(DataCenterId),
 }
 
-/// The pools of a scope, in the order addresses are taken from them.
+/// The pools of a scope, in the order addresses are taken from them (IPv4
+/// pools before IPv6 ones).
 fn pools_of(tx: &mut dyn Tx, scope: PoolScope) -> Result<Vec<PublicIpPool>> {
+    let mut pools = pools_of_any(tx, scope)?;
+    pools.sort_by_key(|p| p.cidr.addr().is_ipv6());
+    Ok(pools)
+}
+
+fn pools_of_any(tx: &mut dyn Tx, scope: PoolScope) -> Result<Vec<PublicIpPool>> {
     Ok(match scope {
         PoolScope::Network(n) => tx
             .pool_list(None)?
@@ -71,6 +78,30 @@ pub fn take_public_address(
     scope: PoolScope,
 ) -> Result<(PublicIpPool, u64, std::net::IpAddr)> {
     let pools = pools_of(tx, scope)?;
+    take_first_free(tx, pools)
+}
+
+/// Take the next address of the scope's IPv4 pools (a floating IP's:
+/// `rules::floating_ip_pools_ipv4` refuses a network with IPv6 pools only).
+pub fn take_floating_address(
+    tx: &mut dyn Tx,
+    scope: PoolScope,
+) -> Result<(PublicIpPool, u64, std::net::IpAddr)> {
+    let pools = pools_of(tx, scope)?;
+    if let PoolScope::Network(n) = scope {
+        rules::floating_ip_pools_ipv4(n, &pools)?;
+    }
+    let v4 = pools
+        .into_iter()
+        .filter(|p| p.cidr.addr().is_ipv4())
+        .collect();
+    take_first_free(tx, v4)
+}
+
+fn take_first_free(
+    tx: &mut dyn Tx,
+    pools: Vec<PublicIpPool>,
+) -> Result<(PublicIpPool, u64, std::net::IpAddr)> {
     if pools.is_empty() {
         return Err(Error::exhausted(
             "The data center has no public IP pool; ask the cloud admin to create one.",
@@ -144,11 +175,25 @@ pub fn take_chosen_address(
     scope: PoolScope,
     address: IpAddr,
 ) -> Result<(PublicIpPool, u64, IpAddr)> {
+    let (pool, offset, taken) = try_take_chosen(tx, scope, address)?;
+    rules::public_ip_address_free(taken, address, &pool)?;
+    Ok((pool, offset, address))
+}
+
+/// Take a chosen address of the scope's pools if it is free: (pool,
+/// offset, whether it was free and is now taken). The caller words the
+/// refusal of a held address (a floating IP's and a gateway's
+/// `rules::public_ip_address_free`, a port's
+/// `rules::external_port_address_free`).
+pub fn try_take_chosen(
+    tx: &mut dyn Tx,
+    scope: PoolScope,
+    address: IpAddr,
+) -> Result<(PublicIpPool, u64, bool)> {
     let pools = pools_of(tx, scope)?;
     let (pool, offset) = rules::public_ip_chosen_in_pool(address, &pools)?;
     let taken = tx.pool_take_offset(pool.id, offset)?;
-    rules::public_ip_address_free(taken, address, pool)?;
-    Ok((pool.clone(), offset, address))
+    Ok((pool.clone(), offset, taken))
 }
 
 /// Allocate (inside a transaction), at a chosen address when one is given
@@ -196,8 +241,11 @@ pub fn allocate_at_tx(
         None => PoolScope::DataCenter(dc),
     };
     let (pool, offset, address) = match chosen {
-        Some(a) => take_chosen_address(tx, scope, a)?,
-        None => take_public_address(tx, scope)?,
+        Some(a) => {
+            rules::floating_ip_address_ipv4(a)?;
+            take_chosen_address(tx, scope, a)?
+        }
+        None => take_floating_address(tx, scope)?,
     };
     let ip = PublicIp {
         id: PublicIpId::new(),

@@ -22,6 +22,7 @@
 
 pub mod capacity;
 pub mod credential_job;
+pub mod external_port;
 pub mod feed;
 pub mod host;
 pub mod metrics;
@@ -38,6 +39,7 @@ pub mod user_auth;
 
 pub use capacity::*;
 pub use credential_job::*;
+pub use external_port::*;
 pub use feed::*;
 pub use host::*;
 pub use neutron::*;

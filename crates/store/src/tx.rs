@@ -44,6 +44,7 @@ pub trait Tx:
     + crate::host::HostTx
     + crate::feed::FeedTx
     + crate::project::ProjectTx
+    + crate::external_port::ExternalPortTx
 {
     fn ping(&mut self) -> Result<()>;
 
@@ -129,6 +130,8 @@ pub trait Tx:
     fn subnet_insert(&mut self, s: &Subnet, pools: &[Range], pool_size: u128) -> Result<()>;
     fn subnet_get(&mut self, id: SubnetId) -> Result<Option<Subnet>>;
     fn subnets_of_network(&mut self, network: NetworkId) -> Result<Vec<Subnet>>;
+    /// A page of every project's subnets, by id (the cloud admin's lists).
+    fn subnet_page(&mut self, page: &PageRequest) -> Result<Vec<Subnet>>;
     fn subnet_delete(&mut self, id: SubnetId) -> Result<()>;
     fn subnet_allocation_count(&mut self, id: SubnetId) -> Result<u64>;
     /// Name, description, gateway, DHCP, DNS servers and host routes.
@@ -246,7 +249,8 @@ pub trait Tx:
     fn external_network_associated_ips(&mut self, id: ExternalNetworkId) -> Result<u64>;
     /// Delete the public IPs of the network's pools that are on no interface.
     fn external_network_delete_unassociated_ips(&mut self, id: ExternalNetworkId) -> Result<u64>;
-    /// Addresses of a pool held by public IPs and router gateways.
+    /// Addresses of a pool held by public IPs, router gateways and ports
+    /// on external networks.
     fn pool_held(&mut self, pool: PoolId) -> Result<u64>;
     /// Delete a pool with its free ranges and release queue (nothing held).
     fn pool_delete(&mut self, pool: PoolId) -> Result<()>;

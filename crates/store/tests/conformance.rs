@@ -2070,3 +2070,93 @@ fn capacity_rows_are_the_counters_the_writes_keep() {
         );
     });
 }
+
+fn external_port(seed: &Seed, mac: [u8; 6]) -> ExternalPort {
+    ExternalPort {
+        id: InterfaceId::new(),
+        project_id: seed.project.clone(),
+        external_network_id: ExternalNetworkId::default_of(seed.dc),
+        data_center_id: seed.dc,
+        name: String::new(),
+        description: String::new(),
+        mac_address: MacAddr(mac),
+        device_owner: String::new(),
+        fixed_ips: vec![],
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+/// A port on an external network: its MAC is unique on its network (the
+/// insert skips a taken one, the transaction goes on), its addresses are
+/// unique per pool (`external_port_ips_pkey` is `AddressInUse`), the pool
+/// counts them as held, and deleting it answers (pool, offset) of each.
+#[test]
+fn external_port_mac_and_addresses_are_unique() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+        let pool = public_pool(seed.dc, "public");
+        let pid = pool.id;
+        let dc = seed.dc;
+        store
+            .write(move |tx| {
+                tx.external_network_insert(&external(dc))?;
+                tx.pool_insert(&pool, &[])
+            })
+            .await
+            .unwrap();
+
+        let s = seed.clone();
+        let (first, again) = store
+            .write(move |tx| {
+                let p = external_port(&s, [2, 0, 0, 0, 0, 1]);
+                let first = tx.external_port_insert_if_mac_free(&p)?;
+                tx.external_port_ip_insert(p.id, pid, 3, IpAddr::from([203, 0, 113, 3]))?;
+                let again =
+                    tx.external_port_insert_if_mac_free(&external_port(&s, [2, 0, 0, 0, 0, 1]))?;
+                Ok((first, again))
+            })
+            .await
+            .unwrap();
+        assert!(first);
+        assert!(!again, "a taken MAC on the network is skipped");
+        assert_eq!(store.read(move |tx| tx.pool_held(pid)).await.unwrap(), 1);
+
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                let p = external_port(&s, [2, 0, 0, 0, 0, 2]);
+                tx.external_port_insert_if_mac_free(&p)?;
+                tx.external_port_ip_insert(p.id, pid, 3, IpAddr::from([203, 0, 113, 3]))
+            })
+            .await
+            .unwrap_err();
+        assert_conflict(
+            &err,
+            ConflictReason::AddressInUse,
+            "The IP address is already in use.",
+        );
+
+        let s = seed.clone();
+        let listed = store
+            .read(move |tx| tx.external_port_list(Some(&s.project), None, &PageRequest::default()))
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            listed[0].fixed_ips,
+            vec![GatewayIp {
+                pool_id: pid,
+                ip_address: IpAddr::from([203, 0, 113, 3])
+            }]
+        );
+        let id = listed[0].id;
+        let freed = store
+            .write(move |tx| tx.external_port_delete(id))
+            .await
+            .unwrap();
+        assert_eq!(freed, vec![(pid, 3)]);
+        assert_eq!(store.read(move |tx| tx.pool_held(pid)).await.unwrap(), 0);
+    });
+}

@@ -64,6 +64,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0017_port_bindings.sql"),
     ),
     (
+        18,
+        include_str!("../../migrations/postgres/0018_external_ports.sql"),
+    ),
+    (
         22,
         include_str!("../../migrations/postgres/0022_quota_deferred.sql"),
     ),

@@ -30,6 +30,7 @@
 
 mod capacity;
 mod credential_job;
+mod external_port;
 mod feed;
 mod host;
 mod neutron;
@@ -360,7 +361,7 @@ pub fn constraint_error(v: &Violation, message: &str) -> Error {
             ConflictReason::PrimaryInterface,
             "The VM already has a primary interface.",
         ),
-        "ip_allocations_pkey" | "public_ips_address" => c(
+        "ip_allocations_pkey" | "public_ips_address" | "external_port_ips_pkey" => c(
             ConflictReason::AddressInUse,
             "The IP address is already in use.",
         ),

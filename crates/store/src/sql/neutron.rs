@@ -43,7 +43,10 @@ fn owner_sql(what: Revisioned) -> &'static str {
         Revisioned::Subnet => {
             "SELECT n.project_id FROM subnets t JOIN networks n ON n.id = t.network_id WHERE t.id = $1"
         }
-        Revisioned::Port => "SELECT project_id FROM interfaces WHERE id = $1",
+        Revisioned::Port => {
+            "SELECT project_id FROM interfaces WHERE id = $1 \
+             UNION ALL SELECT project_id FROM external_ports WHERE id = $1"
+        }
         Revisioned::SecurityGroup => "SELECT project_id FROM security_groups WHERE id = $1",
         Revisioned::SecurityGroupRule => {
             "SELECT g.project_id FROM security_group_rules t \

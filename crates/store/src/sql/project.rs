@@ -33,6 +33,7 @@ impl<E: Exec> ProjectTx for SqlTx<E> {
                 "SELECT COUNT(*) FROM security_groups WHERE project_id = $1 AND NOT is_default",
             )?,
             external_networks: n("SELECT COUNT(*) FROM external_networks WHERE project_id = $1")?,
+            external_ports: n("SELECT COUNT(*) FROM external_ports WHERE project_id = $1")?,
         })
     }
     fn project_delete(&mut self, id: &ProjectId) -> Result<()> {

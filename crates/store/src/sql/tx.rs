@@ -809,6 +809,11 @@ impl<E: Exec> Tx for SqlTx<E> {
             subnet_row,
         )
     }
+    fn subnet_page(&mut self, page: &PageRequest) -> Result<Vec<Subnet>> {
+        let mut q = Query::new(format!("{SUBNET_SQL} WHERE TRUE"));
+        q.paginate("s.id", page);
+        self.exec.query(&q.sql, &q.args, subnet_row)
+    }
     fn subnets_of_network(&mut self, network: NetworkId) -> Result<Vec<Subnet>> {
         self.exec.query(
             &format!(
@@ -1488,7 +1493,11 @@ impl<E: Exec> Tx for SqlTx<E> {
             "SELECT COUNT(*) FROM router_gateway_ips WHERE pool_id = $1",
             args![&p],
         )?;
-        Ok(ips + gateways)
+        let ports = self.count(
+            "SELECT COUNT(*) FROM external_port_ips WHERE pool_id = $1",
+            args![&p],
+        )?;
+        Ok(ips + gateways + ports)
     }
     fn pool_delete(&mut self, pool: PoolId) -> Result<()> {
         self.lock(Lock::Pool(pool))?;

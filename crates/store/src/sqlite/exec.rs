@@ -181,6 +181,7 @@ const BY_MESSAGE: &[(&str, &str)] = &[
     ("interfaces.vm_id", "interfaces_one_primary"),
     ("ip_allocations.subnet_id", "ip_allocations_pkey"),
     ("public_ips.pool_id", "public_ips_address"),
+    ("external_port_ips.pool_id", "external_port_ips_pkey"),
     ("public_ips.interface_id", "public_ips_interface"),
     ("idempotency_keys.user_id", "idempotency_keys_pkey"),
     ("networks.project_id", "networks_one_default"),

@@ -45,6 +45,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         17,
         include_str!("../../migrations/sqlite/0017_port_bindings.sql"),
     ),
+    (
+        18,
+        include_str!("../../migrations/sqlite/0018_external_ports.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.

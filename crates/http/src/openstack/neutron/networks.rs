@@ -11,8 +11,8 @@
 use super::body::{boolean, decode, present, reason, text, whole};
 use super::query::ListQuery;
 use super::{
-    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
-    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
+    body_object, check_owner_of, created, for_create, no_content, with_revision, with_revisions,
+    IfMatch, NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
@@ -24,7 +24,7 @@ use nicplane_domain::ids::*;
 use nicplane_domain::ipam::AddressSpace;
 use nicplane_domain::model::Revisioned;
 use nicplane_domain::model::*;
-use nicplane_domain::query::{NetworkFilter, PageRequest};
+use nicplane_domain::query::{ChunkWalk, NetworkFilter, PageRequest};
 use nicplane_domain::types::NetworkKind;
 use nicplane_domain::{ConflictReason, Error, Kind};
 use nicplane_service::admin::PoolTarget;
@@ -221,7 +221,8 @@ pub fn pool_subnet_view(p: &PublicIpPool) -> Value {
     };
     json!({
         "id": p.id.to_string(), "name": p.name, "description": "", "network_id": p.external_network_id.to_string(),
-        "tenant_id": "", "project_id": "", "ip_version": 4, "cidr": p.cidr.to_string(), "gateway_ip": gateway,
+        "tenant_id": "", "project_id": "", "ip_version": if p.cidr.addr().is_ipv4() { 4 } else { 6 },
+        "cidr": p.cidr.to_string(), "gateway_ip": gateway,
         "allocation_pools": pools, "enable_dhcp": false, "dns_nameservers": [], "host_routes": [],
         "ipv6_ra_mode": null, "ipv6_address_mode": null, "subnetpool_id": null, "service_types": [], "tags": [],
         "router:external": true, "created_at": os_time(p.created_at), "updated_at": os_time(p.created_at),
@@ -247,6 +248,41 @@ pub async fn network_list(
 ) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), NETWORK_ATTRS)?;
     let zones = Zones::load(&s, &a).await?;
+    if s.service.lists_every_project(&a.caller) {
+        if let Some(m) = q
+            .store_marker()
+            .filter(|m| zones.external_by_id(m).is_none())
+        {
+            let owner = super::on_object(&s, a.clone(), Revisioned::Network, m).await?;
+            let id = NetworkId::parse_for_lookup(m)?;
+            s.service
+                .network_get(&owner.caller, &owner.project, id)
+                .await?;
+        }
+        let externals = zones
+            .externals
+            .iter()
+            .map(|n| external_view(n, &zones))
+            .collect();
+        let zones = &zones;
+        let (s, a) = (&s, &a);
+        return every_project(
+            s,
+            a,
+            q,
+            "networks",
+            Revisioned::Network,
+            externals,
+            |page| async move {
+                let rows = s
+                    .service
+                    .network_list_every_project(&a.caller, NetworkFilter::default(), page)
+                    .await?;
+                Ok(rows.iter().map(|d| network_view(d, zones)).collect())
+            },
+        )
+        .await;
+    }
     let mut items: Vec<Value> = visible(&s, &a)
         .await?
         .iter()
@@ -353,12 +389,13 @@ pub struct NetworkUpdate {
 /// One network of a create body: its spec, whether it is shared and
 /// whether it is external.
 fn network_spec(
+    s: &AppState,
     obj: &serde_json::Map<String, Value>,
     a: &Scoped,
     zones: &Zones,
-) -> NeutronResult<(NetworkSpec, bool, bool)> {
+) -> NeutronResult<(NetworkSpec, bool, bool, Scoped)> {
     let n: NetworkCreate = decode(obj)?;
-    check_owner_of(&n.project_id, &n.tenant_id, a)?;
+    let owner = for_create(s, a, &n.project_id, &n.tenant_id)?;
     if n.admin_state_up == Some(false) || n.port_security_enabled == Some(false) {
         return Err(NeutronError::from(Error::invalid(
             "nicplane networks are always administratively up and have port security on; disable port security per port.",
@@ -371,7 +408,26 @@ fn network_spec(
         description: n.description.unwrap_or_default(),
         subnets: vec![],
     };
-    Ok((spec, n.shared == Some(true), n.external == Some(true)))
+    Ok((
+        spec,
+        n.shared == Some(true),
+        n.external == Some(true),
+        owner,
+    ))
+}
+
+/// The one project of a bulk create's entries (each the token's or the one
+/// it names): a bulk create writes in one project, all or none.
+fn one_project(owners: &[&Scoped], plural: &str) -> NeutronResult<Option<Scoped>> {
+    let Some(first) = owners.first() else {
+        return Ok(None);
+    };
+    if owners.iter().any(|o| o.project != first.project) {
+        return Err(NeutronError::from(Error::invalid(format!(
+            "A bulk create of {plural} writes in one project: give every entry the same project_id."
+        ))));
+    }
+    Ok(Some((*first).clone()))
 }
 
 /// The objects of a bulk body's list (`{"networks": [...]}`).
@@ -408,16 +464,18 @@ pub async fn network_create(
     if let Some(list) = body.get("networks") {
         let specs = bulk_objects(list, "networks")?
             .into_iter()
-            .map(|obj| network_spec(obj, &a, &zones))
+            .map(|obj| network_spec(&s, obj, &a, &zones))
             .collect::<NeutronResult<Vec<_>>>()?;
-        if specs.iter().any(|(_, _, external)| *external) {
+        if specs.iter().any(|(_, _, external, _)| *external) {
             return Err(NeutronError::from(Error::invalid(
                 "Create external networks one at a time: bulk create makes project networks only.",
             )));
         }
+        let owners: Vec<&Scoped> = specs.iter().map(|(_, _, _, o)| o).collect();
+        let a = one_project(&owners, "networks")?.unwrap_or(a);
         let specs = specs
             .into_iter()
-            .map(|(n, shared, _)| (n, shared))
+            .map(|(n, shared, _, _)| (n, shared))
             .collect();
         let made = s
             .service
@@ -427,7 +485,7 @@ pub async fn network_create(
         with_revisions(&s, &a, Revisioned::Network, &mut views).await?;
         return Ok(created(json!({ "networks": views })));
     }
-    let (spec, shared, external) = network_spec(body_object(&body, "network")?, &a, &zones)?;
+    let (spec, shared, external, a) = network_spec(&s, body_object(&body, "network")?, &a, &zones)?;
     if external {
         let n = s
             .service
@@ -578,6 +636,30 @@ pub async fn subnet_list(
 ) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), SUBNET_ATTRS)?;
     let zones = Zones::load(&s, &a).await?;
+    if s.service.lists_every_project(&a.caller) {
+        if let Some(m) = q.store_marker().filter(|m| zones.pool_by_id(m).is_none()) {
+            let owner = super::on_object(&s, a.clone(), Revisioned::Subnet, m).await?;
+            let id = SubnetId::parse_for_lookup(m)?;
+            s.service
+                .subnet_get(&owner.caller, &owner.project, id)
+                .await?;
+        }
+        let pools = zones.pools.iter().map(pool_subnet_view).collect();
+        let (s, a) = (&s, &a);
+        return every_project(
+            s,
+            a,
+            q,
+            "subnets",
+            Revisioned::Subnet,
+            pools,
+            |page| async move {
+                let rows = s.service.subnet_list_every_project(&a.caller, page).await?;
+                Ok(rows.iter().map(subnet_view).collect())
+            },
+        )
+        .await;
+    }
     let mut items: Vec<Value> = visible(&s, &a)
         .await?
         .iter()
@@ -790,12 +872,14 @@ pub struct SubnetUpdate {
 
 /// One subnet of a create body: its network and spec.
 fn subnet_spec(
+    s: &AppState,
     obj: &serde_json::Map<String, Value>,
     a: &Scoped,
     zones: &Zones,
-) -> NeutronResult<(NetworkId, SubnetSpec)> {
+) -> NeutronResult<(NetworkId, SubnetSpec, Scoped)> {
     let b: SubnetCreate = decode(obj)?;
-    check_owner_of(&b.project_id, &b.tenant_id, a)?;
+    let named = b.project_id.is_some() || b.tenant_id.is_some();
+    let owner = for_create(s, a, &b.project_id, &b.tenant_id)?;
     let network = b.network_id.ok_or_else(|| {
         NeutronError::from(Error::invalid(
             "Invalid input for operation: network_id is required.",
@@ -857,7 +941,27 @@ fn subnet_spec(
         ipv6_ra_mode: b.ipv6_ra_mode,
         ipv6_address_mode: b.ipv6_address_mode,
     };
-    Ok((NetworkId::parse_for_lookup(&network)?, spec))
+    Ok((
+        NetworkId::parse_for_lookup(&network)?,
+        spec,
+        if named { owner } else { a.clone() },
+    ))
+}
+
+/// The project a subnet is added in: the one its body names, else (for the
+/// cloud admin, who acts across projects) its network's owner, else the
+/// token's (`Service::object_project`): a subnet belongs to its network's
+/// project.
+async fn subnet_owner(
+    s: &AppState,
+    a: Scoped,
+    network: NetworkId,
+    named: bool,
+) -> NeutronResult<Scoped> {
+    if named {
+        return Ok(a);
+    }
+    super::on_object(s, a, Revisioned::Network, &network.to_string()).await
 }
 
 /// `POST /subnets`: one `subnet`, or `subnets` in bulk, all or none in one
@@ -870,10 +974,16 @@ pub async fn subnet_create(
     let zones = Zones::load(&s, &a).await?;
     let o = WriteOptions::default();
     if let Some(list) = body.get("subnets") {
-        let specs = bulk_objects(list, "subnets")?
-            .into_iter()
-            .map(|obj| subnet_spec(obj, &a, &zones))
-            .collect::<NeutronResult<Vec<_>>>()?;
+        let objs = bulk_objects(list, "subnets")?;
+        let mut specs = Vec::with_capacity(objs.len());
+        let mut owners = Vec::with_capacity(objs.len());
+        for obj in objs {
+            let named = obj.contains_key("project_id") || obj.contains_key("tenant_id");
+            let (network, spec, owner) = subnet_spec(&s, obj, &a, &zones)?;
+            owners.push(subnet_owner(&s, owner, network, named).await?);
+            specs.push((network, spec));
+        }
+        let a = one_project(&owners.iter().collect::<Vec<_>>(), "subnets")?.unwrap_or(a);
         let made = s
             .service
             .subnet_add_many(&a.caller, &a.project, specs, &o)
@@ -898,6 +1008,12 @@ pub async fn subnet_create(
                 "Invalid input for cidr. Reason: '{cidr_s}' is not a valid IP subnet."
             )))
         })?;
+        let actual = if cidr.addr().is_ipv4() { 4 } else { 6 };
+        if let Some(v) = b.ip_version.filter(|v| *v != actual) {
+            return Err(NeutronError::from(Error::invalid(format!(
+                "Invalid input for operation: Cidr {cidr} does not match IP version {v}."
+            ))));
+        }
         let target = PoolTarget {
             external_network_id: Some(ext.id),
             data_center_id: None,
@@ -908,7 +1024,9 @@ pub async fn subnet_create(
             .await?;
         return Ok(created(json!({"subnet": pool_subnet_view(&pool)})));
     }
-    let (network, spec) = subnet_spec(obj, &a, &zones)?;
+    let named = obj.contains_key("project_id") || obj.contains_key("tenant_id");
+    let (network, spec, owner) = subnet_spec(&s, obj, &a, &zones)?;
+    let a = subnet_owner(&s, owner, network, named).await?;
     let sub = s
         .service
         .subnet_add(&a.caller, &a.project, network, spec, &o)
@@ -1017,4 +1135,61 @@ pub async fn availability_zones(
         .map(|d| json!({"name": d.name, "resource": "network", "state": "available"}))
         .collect();
     Ok(Json(q.apply(items, "availability_zones", &base_url(&s))?))
+}
+
+/// Most networks or subnets on one page of the cloud admin's list that
+/// spans every project: a request without `limit`, or with a larger one,
+/// gets pages of this size with a `next` link.
+pub const EVERY_PROJECT_PAGE_MAX: usize = 500;
+
+/// `GET /networks` or `GET /subnets` for the cloud admin: every project's,
+/// as Neutron shows its admin, read in id order through the store in
+/// bounded chunks (`read` turns a page into views), merged by id with
+/// `extra` (the external networks or their pools, which every project
+/// sees), cut into pages of at most [`EVERY_PROJECT_PAGE_MAX`]. Sorted by
+/// id only: another order would need the whole cloud in memory.
+async fn every_project<F, Fut>(
+    s: &AppState,
+    a: &Scoped,
+    mut q: ListQuery,
+    collection: &str,
+    what: Revisioned,
+    mut extra: Vec<Value>,
+    mut read: F,
+) -> NeutronResult<Json<Value>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = NeutronResult<Vec<Value>>>,
+{
+    if q.page_reverse || q.sort.iter().any(|(k, asc)| k != "id" || !asc) {
+        return Err(NeutronError::from(Error::invalid(format!(
+            "Every project's {collection} are listed by id, ascending: give no sort_key but id and no page_reverse."
+        ))));
+    }
+    let limit = q
+        .limit
+        .map_or(EVERY_PROJECT_PAGE_MAX, |l| l.min(EVERY_PROJECT_PAGE_MAX));
+    q.limit = Some(limit);
+    let marker = q.store_marker().map(str::to_string);
+    let id = |v: &Value| v["id"].as_str().map(str::to_string).unwrap_or_default();
+    let mut walk = ChunkWalk::new(marker.clone(), Vec::new());
+    let mut items = Vec::new();
+    while let Some(page) = walk.request() {
+        let mut views = read(page).await?;
+        walk.advance(views.len(), views.last().map(id));
+        with_revisions(s, a, what, &mut views).await?;
+        items.extend(views.into_iter().filter(|v| q.matches_view(v)));
+        if items.len() > limit {
+            break;
+        }
+    }
+    with_revisions(s, a, what, &mut extra).await?;
+    items.extend(
+        extra
+            .into_iter()
+            .filter(|v| marker.as_deref().is_none_or(|m| id(v).as_str() > m) && q.matches_view(v)),
+    );
+    items.sort_by_key(id);
+    items.truncate(limit + 1);
+    Ok(Json(q.render(items, collection, &base_url(s))))
 }

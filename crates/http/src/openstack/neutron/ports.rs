@@ -12,8 +12,8 @@ use super::body::{boolean, decode, nullable_text, objects, only_default, present
 use super::query::ListQuery;
 use super::trunks::{trunk_details, TrunkIndex};
 use super::{
-    body_object, check_owner_of, created, no_content, with_revision, with_revisions, IfMatch,
-    NeutronAuth, NeutronError, NeutronJson, NeutronResult,
+    body_object, created, no_content, with_revision, with_revisions, IfMatch, NeutronAuth,
+    NeutronError, NeutronJson, NeutronResult,
 };
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
@@ -26,10 +26,12 @@ use nicplane_domain::model::Revisioned;
 use nicplane_domain::model::*;
 use nicplane_domain::query::{ChunkWalk, InterfaceFilter, SortField};
 use nicplane_domain::types::{InterfaceStatus, MacAddr};
-use nicplane_domain::{Error, Kind};
+use nicplane_domain::{ConflictReason, Error, Kind};
+use nicplane_service::external_port::{ExternalPortPatch, ExternalPortSpec};
 use nicplane_service::interface::{AttachSpec, InterfacePatch, InterfaceSpec};
 use nicplane_service::ipam::FixedIpRequest;
 use nicplane_service::project::BindingChange;
+use nicplane_service::router::GatewayIpRequest;
 use nicplane_service::WriteOptions;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Map, Value};
@@ -232,9 +234,23 @@ pub async fn list(
     uri: Uri,
 ) -> NeutronResult<Json<Value>> {
     let q = ListQuery::parse(uri.query(), PORT_ATTRS)?;
+    if let Some([network]) = q.filter("network_id") {
+        if let Some(n) = external_network_named(&s, &a, network).await? {
+            return list_external(&s, &a, n.id, q).await;
+        }
+    }
+    let mut q = q;
+    // The cloud admin's list spans every project, in pages of at most
+    // EVERY_PROJECT_PAGE_MAX (a list without `limit` gets a `next` link).
+    let every = s.service.lists_every_project(&a.caller);
+    let requested = q.limit;
+    if every {
+        q.limit = Some(requested.map_or(EVERY_PROJECT_PAGE_MAX, |l| l.min(EVERY_PROJECT_PAGE_MAX)));
+    }
     let order = q.store_order(sort_field)?;
     if let Some(m) = q.store_marker() {
-        port_by_id(&s, &a, port_id(m)?)
+        let owner = super::on_object(&s, a.clone(), Revisioned::Port, m).await?;
+        port_by_id(&s, &owner, port_id(m)?)
             .await
             .map_err(|_| NeutronError::from(Error::not_found(Kind::Interface, m)))?;
     }
@@ -244,10 +260,15 @@ pub async fn list(
     let mut walk = ChunkWalk::new(q.store_marker().map(str::to_string), order);
     let mut items = Vec::new();
     while let Some(page) = walk.request() {
-        let rows = s
-            .service
-            .interface_list(&a.caller, &a.project, filter.clone(), page)
-            .await?;
+        let rows = if every {
+            s.service
+                .interface_list_every_project(&a.caller, filter.clone(), page)
+                .await?
+        } else {
+            s.service
+                .interface_list(&a.caller, &a.project, filter.clone(), page)
+                .await?
+        };
         walk.advance(rows.len(), rows.last().map(|i| i.id.to_string()));
         let mut views: Vec<Value> = rows.iter().map(|i| port_view(i, &trunks)).collect();
         with_revisions(&s, &a, Revisioned::Port, &mut views).await?;
@@ -256,30 +277,58 @@ pub async fn list(
             break;
         }
     }
-    // Router gateway ports: Neutron shows them (they have no project) to its
-    // admin. nicplane keeps no port row for a gateway, so they are listed
-    // for the cloud admin when the request names the routers (`device_id`)
-    // and reads one page (no `limit`/`marker`); they are sorted with the
-    // rest by the request's keys.
-    if q.limit.is_none() && q.marker.is_none() {
-        if let Some(devices) = q.filter("device_id") {
-            let ids = devices
-                .iter()
-                .filter_map(|d| RouterId::parse_for_lookup(d).ok())
-                .collect();
-            let gateways = s.service.router_gateways(&a.caller, ids).await?;
-            if !gateways.is_empty() {
-                items.extend(
-                    gateways
-                        .iter()
-                        .map(gateway_port_view)
-                        .filter(|v| q.matches_view(v)),
-                );
-                return Ok(Json(q.apply(items, "ports", &base_url(&s))?));
-            }
+    let capped = q.limit;
+    if requested.is_none() && capped.is_none_or(|l| items.len() <= l) {
+        // One page holds them all: it may add the routers' gateway ports.
+        q.limit = None;
+        if let Some(body) = with_gateway_ports(&s, &a, &q, &mut items).await? {
+            return Ok(Json(body));
         }
+        q.limit = capped;
     }
     Ok(Json(q.render(items, "ports", &base_url(&s))))
+}
+
+/// Most ports on one page of the cloud admin's list that spans every
+/// project.
+pub const EVERY_PROJECT_PAGE_MAX: usize = 500;
+
+/// Router gateway ports: Neutron shows them (they have no project) to its
+/// admin. nicplane keeps no port row for a gateway, so they are listed for
+/// the cloud admin when the request names the routers (`device_id`) and
+/// reads one page (no `limit`/`marker`); they are sorted with the rest by
+/// the request's keys: the whole body, or None when there are none.
+async fn with_gateway_ports(
+    s: &AppState,
+    a: &Scoped,
+    q: &ListQuery,
+    items: &mut Vec<Value>,
+) -> NeutronResult<Option<Value>> {
+    if q.limit.is_some() || q.marker.is_some() {
+        return Ok(None);
+    }
+    let Some(devices) = q.filter("device_id") else {
+        return Ok(None);
+    };
+    let ids = devices
+        .iter()
+        .filter_map(|d| RouterId::parse_for_lookup(d).ok())
+        .collect();
+    let gateways = s.service.router_gateways(&a.caller, ids).await?;
+    if gateways.is_empty() {
+        return Ok(None);
+    }
+    items.extend(
+        gateways
+            .iter()
+            .map(gateway_port_view)
+            .filter(|v| q.matches_view(v)),
+    );
+    Ok(Some(q.apply(
+        std::mem::take(items),
+        "ports",
+        &base_url(s),
+    )?))
 }
 
 /// A router gateway's port as Neutron shows it to its admin: on the
@@ -302,7 +351,8 @@ pub fn gateway_port_view(r: &Router) -> Value {
         .unwrap_or_default();
     json!({
         "id": id.to_string(), "name": "", "description": "",
-        "network_id": r.data_center_id.to_string(), "tenant_id": "", "project_id": "",
+        "network_id": r.gateway.as_ref().map_or(r.data_center_id.to_string(), |g| g.network_id.to_string()),
+        "tenant_id": "", "project_id": "",
         "mac_address": mac, "admin_state_up": true, "status": "ACTIVE",
         "device_id": r.id.to_string(), "device_owner": "network:router_gateway",
         "fixed_ips": ips, "security_groups": [], "port_security_enabled": false,
@@ -335,7 +385,16 @@ pub async fn show(
 ) -> NeutronResult<Json<Value>> {
     let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let q = ListQuery::parse(uri.query(), PORT_ATTRS)?;
-    let v = one_view(&s, &a, port_id(&id)?).await?;
+    let id = port_id(&id)?;
+    let v = match one_view(&s, &a, id).await {
+        Err(e) if matches!(e.error, Error::NotFound { .. }) => {
+            match external_port(&s, &a, id).await? {
+                Some(p) => external_port_view(&p),
+                None => return Err(e),
+            }
+        }
+        other => other?,
+    };
     let v = match (v, q.fields.is_empty()) {
         (Value::Object(m), false) => Value::Object(
             m.into_iter()
@@ -584,11 +643,12 @@ fn defaults_only(
 }
 
 fn create_spec(
+    s: &AppState,
     o: &Map<String, Value>,
     a: &Scoped,
-) -> NeutronResult<(InterfaceSpec, BindingChange)> {
+) -> NeutronResult<(InterfaceSpec, Scoped, BindingChange)> {
     let p: PortCreate = decode(o)?;
-    check_owner_of(&p.project_id, &p.tenant_id, a)?;
+    let owner = super::for_create(s, a, &p.project_id, &p.tenant_id)?;
     defaults_only(&p.vnic_type, &p.dns_name, &p.qos_policy_id)?;
     if p.device_id.is_some_and(|d| !d.is_empty()) {
         return Err(NeutronError::from(Error::invalid(
@@ -618,7 +678,7 @@ fn create_spec(
         device_owner: p.device_owner,
         tags: p.tags.unwrap_or_default(),
     };
-    Ok((spec, binding))
+    Ok((spec, owner, binding))
 }
 
 /// `POST /ports` (one `port`, or `ports` in bulk: all or none).
@@ -643,15 +703,35 @@ pub async fn create(
                         "Invalid input for ports: each port must be an object.",
                     ))
                 })?;
-                let (spec, binding) = create_spec(obj, &a)?;
-                if !binding.is_empty() {
-                    return Err(NeutronError::from(Error::invalid(
-                        "Bind ports to hosts one at a time: binding:host_id and binding:profile are not taken in a bulk create.",
-                    )));
-                }
-                Ok(spec)
+                Ok(obj)
             })
             .collect::<NeutronResult<Vec<_>>>()?;
+        let mut specs_checked = Vec::with_capacity(specs.len());
+        for obj in specs {
+            if external_network_of(&s, &a, obj).await?.is_some() {
+                return Err(NeutronError::from(Error::invalid(
+                    "Create ports on external networks one at a time.",
+                )));
+            }
+            let (spec, owner, binding) = create_spec(&s, obj, &a)?;
+            if !binding.is_empty() {
+                return Err(NeutronError::from(Error::invalid(
+                    "Bind ports to hosts one at a time: binding:host_id and binding:profile are not taken in a bulk create.",
+                )));
+            }
+            specs_checked.push((spec, owner));
+        }
+        let project = match specs_checked.first() {
+            Some((_, first)) if specs_checked.iter().any(|(_, o)| o.project != first.project) => {
+                return Err(NeutronError::from(Error::invalid(
+                    "A bulk create of ports writes in one project: give every entry the same project_id.",
+                )))
+            }
+            Some((_, first)) => first.clone(),
+            None => a.clone(),
+        };
+        let specs = specs_checked.into_iter().map(|(spec, _)| spec).collect();
+        let a = project;
         let made = s
             .service
             .interface_create_many(&a.caller, &a.project, specs, &o)
@@ -662,6 +742,9 @@ pub async fn create(
         return Ok(created(json!({ "ports": views })));
     }
     let obj = body_object(&body, "port")?;
+    if let Some(network) = external_network_of(&s, &a, obj).await? {
+        return create_external(&s, &a, network, obj).await;
+    }
     // The cloud admin creating a port on another project's network without
     // naming a project: the port goes into the network's project (a port's
     // project must see its network; Neutron would keep the admin's own).
@@ -672,7 +755,7 @@ pub async fn create(
         Some(network) if !named => super::on_object(&s, a, Revisioned::Network, network).await?,
         _ => a,
     };
-    let (spec, binding) = create_spec(obj, &a)?;
+    let (spec, a, binding) = create_spec(&s, obj, &a)?;
     let i = if binding.is_empty() {
         s.service
             .interface_create(&a.caller, &a.project, spec, &o)
@@ -704,7 +787,15 @@ pub async fn update(
     let guarded = if_match.on(Revisioned::Port, id);
     let mut first = Some(guarded.clone());
     let mut w = move || first.take().unwrap_or_default();
-    let current = s.service.interface_get(caller, project, id).await?;
+    let current = match s.service.interface_get(caller, project, id).await {
+        Err(e @ Error::NotFound { .. }) => {
+            return match external_port(&s, &a, id).await? {
+                Some(_) => update_external(&s, &a, id, p, guarded).await,
+                None => Err(NeutronError::from(e)),
+            }
+        }
+        other => other?,
+    };
     let patch = InterfacePatch {
         name: p.name,
         description: p.description,
@@ -791,14 +882,26 @@ pub async fn delete(
 ) -> NeutronResult<Response> {
     let a = super::on_object(&s, a, Revisioned::Port, &id).await?;
     let id = port_id(&id)?;
-    s.service
+    match s
+        .service
         .interface_delete(
             &a.caller,
             &a.project,
             id,
             &if_match.on(Revisioned::Port, id),
         )
-        .await?;
+        .await
+    {
+        Err(e @ Error::NotFound { .. }) if external_port(&s, &a, id).await?.is_some() => {
+            drop(e);
+            s.service
+                .external_port_delete(&a.caller, &a.project, id, &WriteOptions::default())
+                .await?;
+        }
+        other => {
+            other?;
+        }
+    }
     Ok(no_content())
 }
 
@@ -920,4 +1023,225 @@ pub async fn tag_remove(
         .collect();
     set_tags(&s, &a, pid, tags).await?;
     Ok(no_content())
+}
+
+/// The external network a port body's `network_id` names, if it is one.
+async fn external_network_of(
+    s: &AppState,
+    a: &Scoped,
+    obj: &Map<String, Value>,
+) -> NeutronResult<Option<ExternalNetwork>> {
+    match obj.get("network_id").and_then(Value::as_str) {
+        Some(n) => external_network_named(s, a, n).await,
+        None => Ok(None),
+    }
+}
+
+/// The external network with this id, if it is one (every project sees
+/// external networks; a malformed or unknown id is none).
+async fn external_network_named(
+    s: &AppState,
+    a: &Scoped,
+    id: &str,
+) -> NeutronResult<Option<ExternalNetwork>> {
+    let Ok(id) = id.parse::<ExternalNetworkId>() else {
+        return Ok(None);
+    };
+    match s.service.external_network_get(&a.caller, id).await {
+        Ok(n) => Ok(Some(n)),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The port on an external network with this id, of the project the
+/// caller acts in (None: there is none).
+async fn external_port(
+    s: &AppState,
+    a: &Scoped,
+    id: InterfaceId,
+) -> NeutronResult<Option<ExternalPort>> {
+    match s.service.external_port_get(&a.caller, &a.project, id).await {
+        Ok(p) => Ok(Some(p)),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A port on an external network as Neutron shows it: its subnets are the
+/// network's pools; attached to nothing, so `DOWN` with no `device_id`.
+pub fn external_port_view(p: &ExternalPort) -> Value {
+    let project = p.project_id.to_string();
+    json!({
+        "id": p.id.to_string(), "name": p.name, "description": p.description,
+        "network_id": p.external_network_id.to_string(), "tenant_id": project, "project_id": project,
+        "mac_address": p.mac_address.to_string(), "admin_state_up": true, "status": "DOWN",
+        "device_id": "", "device_owner": p.device_owner,
+        "fixed_ips": p.fixed_ips.iter().map(|f| json!({"subnet_id": f.pool_id.to_string(), "ip_address": f.ip_address.to_string()})).collect::<Vec<_>>(),
+        "security_groups": [], "port_security_enabled": false, "allowed_address_pairs": [],
+        "binding:vnic_type": "normal", "qos_policy_id": null, "extra_dhcp_opts": [], "tags": [],
+        "revision_number": 1,
+        "created_at": os_time(p.created_at), "updated_at": os_time(p.updated_at),
+    })
+}
+
+/// Neutron's word for an address a port cannot have: `IpAddressInUse`
+/// (the core's reason is `AddressInUse`, its message Neutron's).
+fn in_use_as_neutron(e: Error) -> NeutronError {
+    match e.conflict_reason() {
+        Some(ConflictReason::AddressInUse) => {
+            let message = e.to_string();
+            NeutronError::from(e).with("IpAddressInUse", message)
+        }
+        _ => NeutronError::from(e),
+    }
+}
+
+/// `POST /ports` on an external network: the cloud admin's port there
+/// (`Service::external_port_create`), in the project the body names or the
+/// token's. What a port attached to nothing cannot use is refused.
+async fn create_external(
+    s: &AppState,
+    a: &Scoped,
+    network: ExternalNetwork,
+    obj: &Map<String, Value>,
+) -> NeutronResult<Response> {
+    let p: PortCreate = decode(obj)?;
+    defaults_only(&p.vnic_type, &p.dns_name, &p.qos_policy_id)?;
+    let unusable = p.security_groups.as_ref().is_some_and(|g| !g.is_empty())
+        || p.allowed_address_pairs
+            .as_ref()
+            .is_some_and(|x| !x.is_empty())
+        || p.extra_dhcp_opts.as_ref().is_some_and(|x| !x.is_empty())
+        || p.tags.as_ref().is_some_and(|x| !x.is_empty())
+        || p.port_security_enabled == Some(true)
+        || p.admin_state_up == Some(false);
+    if unusable {
+        return Err(NeutronError::from(Error::invalid(format!(
+            "A port on external network {} is attached to nothing: it takes no security_groups, port_security_enabled, allowed_address_pairs, extra_dhcp_opts, tags or admin_state_up false.",
+            network.id
+        ))));
+    }
+    let owner = super::for_create(s, a, &p.project_id, &p.tenant_id)?;
+    let spec = ExternalPortSpec {
+        name: p.name.unwrap_or_default(),
+        description: p.description.unwrap_or_default(),
+        mac_address: p.mac_address.map(|m| m.parse::<MacAddr>()).transpose()?,
+        device_owner: p.device_owner.unwrap_or_default(),
+        device_id: p.device_id,
+        fixed_ips: p
+            .fixed_ips
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| GatewayIpRequest {
+                pool_id: f.subnet_id.map(|s| PoolId(s.0)),
+                ip_address: f.ip_address,
+            })
+            .collect(),
+    };
+    let port = s
+        .service
+        .external_port_create(
+            &owner.caller,
+            &owner.project,
+            network.id,
+            spec,
+            &WriteOptions::default(),
+        )
+        .await
+        .map_err(in_use_as_neutron)?;
+    Ok(created(json!({"port": external_port_view(&port)})))
+}
+
+/// `PUT /ports/{id}` of a port on an external network: name and
+/// description; anything else is refused (it is attached to nothing).
+async fn update_external(
+    s: &AppState,
+    a: &Scoped,
+    id: InterfaceId,
+    p: PortUpdate,
+    opts: WriteOptions,
+) -> NeutronResult<Json<Value>> {
+    let other = p.admin_state_up.is_some()
+        || p.fixed_ips.is_some()
+        || p.security_groups.is_some()
+        || p.port_security_enabled.is_some()
+        || p.allowed_address_pairs.is_some()
+        || p.device_id.is_some()
+        || p.device_owner.is_some()
+        || p.tags.is_some()
+        || p.extra_dhcp_opts.is_some();
+    if other {
+        return Err(NeutronError::from(Error::invalid(
+            "A port on an external network changes its name and description only.",
+        )));
+    }
+    let patch = ExternalPortPatch {
+        name: p.name,
+        description: p.description,
+    };
+    let port = s
+        .service
+        .external_port_update(&a.caller, &a.project, id, patch, &opts)
+        .await?;
+    Ok(Json(json!({"port": external_port_view(&port)})))
+}
+
+/// Most ports of an external network on one page of a list: a request
+/// without `limit`, or with a larger one, gets pages of this size with a
+/// `next` link.
+pub const EXTERNAL_PAGE_MAX: usize = 500;
+
+/// `GET /ports?network_id=<external network>`: the ports on it, of the
+/// caller's project (the cloud admin: of every project), walked in id
+/// order through the store in bounded chunks, matched on the views and cut
+/// into pages of at most [`EXTERNAL_PAGE_MAX`]. Sorted by id only.
+async fn list_external(
+    s: &AppState,
+    a: &Scoped,
+    network: ExternalNetworkId,
+    mut q: ListQuery,
+) -> NeutronResult<Json<Value>> {
+    if q.page_reverse || q.sort.iter().any(|(k, asc)| k != "id" || !asc) {
+        return Err(NeutronError::from(Error::invalid(
+            "The ports of an external network are listed by id, ascending: give no sort_key but id and no page_reverse.",
+        )));
+    }
+    let requested = q.limit;
+    let limit = q
+        .limit
+        .map_or(EXTERNAL_PAGE_MAX, |l| l.min(EXTERNAL_PAGE_MAX));
+    q.limit = Some(limit);
+    let every = s.service.lists_every_project(&a.caller);
+    let mut walk = ChunkWalk::new(q.store_marker().map(str::to_string), Vec::new());
+    let mut items = Vec::new();
+    while let Some(page) = walk.request() {
+        let rows = if every {
+            s.service
+                .external_port_list_every_project(&a.caller, Some(network), page)
+                .await?
+        } else {
+            s.service
+                .external_port_list(&a.caller, &a.project, Some(network), page)
+                .await?
+        };
+        walk.advance(rows.len(), rows.last().map(|p| p.id.to_string()));
+        items.extend(
+            rows.iter()
+                .map(external_port_view)
+                .filter(|v| q.matches_view(v)),
+        );
+        if items.len() > limit {
+            break;
+        }
+    }
+    if requested.is_none() && items.len() <= limit {
+        // One page holds them all: it may add the routers' gateway ports.
+        q.limit = None;
+        if let Some(body) = with_gateway_ports(s, a, &q, &mut items).await? {
+            return Ok(Json(body));
+        }
+        q.limit = Some(limit);
+    }
+    Ok(Json(q.render(items, "ports", &base_url(s))))
 }
