@@ -7,24 +7,10 @@
 
 mod common;
 
+use common::neutron_helpers::*;
 use common::*;
 use reqwest::Method;
-use serde_json::{json, Value};
-
-fn assert_neutron_error(case: &str, r: &(u16, Value), status: u16, ty: &str, message: &str) {
-    assert_eq!(r.0, status, "{case}: {}", r.1);
-    assert_eq!(r.1["NeutronError"]["type"], ty, "{case}: {}", r.1);
-    assert_eq!(r.1["NeutronError"]["message"], message, "{case}");
-}
-
-fn ok(case: &str, r: (u16, Value), status: u16) -> Value {
-    assert_eq!(r.0, status, "{case}: {}", r.1);
-    r.1
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_string()
-}
+use serde_json::json;
 
 #[test]
 fn cloud_admin_creates_networks_subnets_and_ports_in_a_named_project() {

@@ -7,16 +7,11 @@
 
 mod common;
 
+use common::neutron_helpers::*;
 use common::*;
 use nicplane_client::Client;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-fn assert_neutron_error(case: &str, r: &(u16, Value), status: u16, ty: &str, message: &str) {
-    assert_eq!(r.0, status, "{case}: {}", r.1);
-    assert_eq!(r.1["NeutronError"]["type"], ty, "{case}: {}", r.1);
-    assert_eq!(r.1["NeutronError"]["message"], message, "{case}");
-}
 
 fn network(c: &Client, name: &str) -> String {
     let r = neutron(

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::neutron_helpers::*;
 use common::*;
 use nicplane_client::Client;
 use reqwest::Method;
@@ -45,12 +46,6 @@ fn call_with(
         .raw(method, &format!("/network/v2.0{path}"), body, &all)
         .expect("transport");
     (r.status, r.body)
-}
-
-fn assert_neutron_error(case: &str, r: &(u16, Value), status: u16, ty: &str, message: &str) {
-    assert_eq!(r.0, status, "{case}: {}", r.1);
-    assert_eq!(r.1["NeutronError"]["type"], ty, "{case}: {}", r.1);
-    assert_eq!(r.1["NeutronError"]["message"], message, "{case}");
 }
 
 fn fip_body(t: &Tenant, address: &str) -> Value {

@@ -8,15 +8,10 @@
 
 mod common;
 
+use common::neutron_helpers::*;
 use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-fn assert_neutron_error(case: &str, r: &(u16, Value), status: u16, ty: &str, message: &str) {
-    assert_eq!(r.0, status, "{case}: {}", r.1);
-    assert_eq!(r.1["NeutronError"]["type"], ty, "{case}: {}", r.1);
-    assert_eq!(r.1["NeutronError"]["message"], message, "{case}");
-}
 
 fn rule(t: &Tenant, sg: &str, extra: Value) -> (u16, Value) {
     let mut body = json!({"security_group_id": sg, "direction": "ingress"});

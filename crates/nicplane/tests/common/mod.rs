@@ -14,6 +14,7 @@
 
 pub mod dataplane;
 pub mod fixture;
+pub mod neutron_helpers;
 
 use nicplane_client::{Client, ClientError};
 use serde_json::{json, Value};
