@@ -49,6 +49,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         18,
         include_str!("../../migrations/sqlite/0018_external_ports.sql"),
     ),
+    (
+        22,
+        include_str!("../../migrations/sqlite/0022_quota_deferred.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.
