@@ -363,8 +363,20 @@ impl PgStore {
                 }
             }
             (Ok(r), None) => {
+                // A dry run never commits, so deferred checks (the quota
+                // charges of 0022_quota_deferred.sql) run here, or a dry run
+                // would accept what the real write refuses.
+                let checked = if mode == Mode::DryRun {
+                    lease
+                        .conn()
+                        .client
+                        .batch_execute("SET CONSTRAINTS ALL IMMEDIATE")
+                        .map_err(|e| classify(&e))
+                } else {
+                    Ok(())
+                };
                 self.rollback(&mut lease);
-                Ok(r)
+                checked.map(|()| r)
             }
             // The use case went on after a failed statement: PostgreSQL has
             // aborted the transaction, so report that statement's failure.
