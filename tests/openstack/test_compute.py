@@ -7,6 +7,8 @@ import uuid
 import openstack
 import pytest
 
+from conftest import ADMIN_PASSWORD
+
 MAX_INTERFACES = 5
 
 
@@ -222,7 +224,10 @@ def test_seed_request_shapes(cloud):
     assert r.status_code == 200 and ":" in r.json()["interfaceAttachment"]["fixed_ips"][0]["ip_address"]
     # Another project's port, or a missing one: not found, in the same words.
     admin = cloud.admin_token()
-    admin_net = cloud.req("GET", "/network/v2.0/networks?name=Default%20Network", token=admin).json()["networks"][0]["id"]
+    # The cloud admin lists every project's networks: name its own project.
+    admin_project = cloud.project_id("admin", "admin", ADMIN_PASSWORD)
+    admin_net = cloud.req("GET", f"/network/v2.0/networks?name=Default%20Network&project_id={admin_project}",
+                          token=admin).json()["networks"][0]["id"]
     r = cloud.req("POST", "/network/v2.0/ports", token=admin, json={"port": {"network_id": admin_net, "name": "admins-port"}})
     assert r.status_code == 201, r.text
     theirs = r.json()["port"]["id"]
