@@ -198,12 +198,88 @@ fn json_docs(text: &str) -> Result<Vec<Vec<Value>>> {
         .collect()
 }
 
+/// Run `f` on a thread of its own inside the network namespace `ns`. A
+/// thread's network namespace is its own (`setns` changes only the caller's)
+/// and a process it starts is born in it, so `ip` runs there without
+/// `nsenter`, and `/proc/sys/net` and `/proc/thread-self/net` are the
+/// namespace's.
+fn in_ns<R: Send>(ns: &str, f: impl FnOnce() -> Result<R> + Send) -> Result<R> {
+    use std::os::fd::AsRawFd;
+    let path = format!("/run/netns/{ns}");
+    let file = std::fs::File::open(&path).with_context(|| format!("namespace {ns}"))?;
+    std::thread::scope(|s| {
+        let handle = s.spawn(|| {
+            // SAFETY: setns on a namespace descriptor that stays open for
+            // the call changes only this thread's network namespace; the
+            // thread ends with `f`.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            if rc != 0 {
+                bail!(
+                    "entering namespace {ns}: {}",
+                    std::io::Error::last_os_error()
+                );
+            }
+            f()
+        });
+        handle
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
+/// Write a sysctl (`KEY=VALUE`, dotted) of the namespace `ns`.
+fn write_sysctl(ns: &str, setting: &str) -> Result<()> {
+    let (key, value) = setting
+        .split_once('=')
+        .ok_or_else(|| anyhow!("sysctl {setting}: not KEY=VALUE"))?;
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    in_ns(ns, || {
+        std::fs::write(&path, value).with_context(|| format!("sysctl {setting} in {ns}"))
+    })
+}
+
+/// A change queued for one `ip -batch` of its namespace.
+struct Queued {
+    ns: String,
+    /// The `ip` arguments after `-n NS`.
+    args: Vec<String>,
+    /// The interface whose change it is (its failure is that interface's
+    /// error); `None`: the VM's (its failure fails the VM's pass).
+    owner: Option<InterfaceId>,
+    /// A failure is only logged.
+    tolerate: bool,
+}
+
 /// Runs `ip` and counts the changes it makes.
 struct Ip {
     changes: Vec<String>,
+    /// `Some`: changes inside a namespace (`-n NS …`) are queued and made
+    /// by [`Ip::flush`], one `ip -batch` per run of changes in the same
+    /// namespace, instead of one process each (a VM's cold start is two
+    /// processes instead of ten).
+    queue: Option<Vec<Queued>>,
+    /// The owner of the changes queued from now on.
+    owner: Option<InterfaceId>,
 }
 
 impl Ip {
+    /// Every change made at once.
+    fn new() -> Ip {
+        Ip {
+            changes: Vec::new(),
+            queue: None,
+            owner: None,
+        }
+    }
+
+    /// Changes inside namespaces queued until [`Ip::flush`].
+    fn queued() -> Ip {
+        Ip {
+            queue: Some(Vec::new()),
+            ..Ip::new()
+        }
+    }
+
     /// A read: `ip -json …`, parsed (an empty answer is an empty list).
     fn read(&self, args: &[&str]) -> Result<Vec<Value>> {
         let full: Vec<&str> = match args {
@@ -229,14 +305,45 @@ impl Ip {
             .unwrap_or_default())
     }
 
-    /// A change: `ip …`, counted and logged.
+    /// A change: `ip …`, counted and logged (queued when this `Ip` queues
+    /// and the change is inside a namespace).
     fn change(&mut self, args: &[&str]) -> Result<()> {
-        self.run(args)
+        self.change_or_queue(args, false)
     }
 
-    /// A change through `ip netns exec NS sysctl -qw KEY=VALUE`.
+    /// A change whose failure is harmless: logged, never an error.
+    fn change_tolerant(&mut self, args: &[&str]) {
+        if let Err(e) = self.change_or_queue(args, true) {
+            eprintln!("agent: {e:#}");
+        }
+    }
+
+    fn change_or_queue(&mut self, args: &[&str], tolerate: bool) -> Result<()> {
+        match (&mut self.queue, args) {
+            // A batch line takes no options (`-4`, `-json`…): such a
+            // change runs at once.
+            (Some(queue), ["-n", ns, rest @ ..])
+                if rest.first().is_some_and(|a| !a.starts_with('-')) =>
+            {
+                queue.push(Queued {
+                    ns: ns.to_string(),
+                    args: rest.iter().map(|a| a.to_string()).collect(),
+                    owner: self.owner,
+                    tolerate,
+                });
+                Ok(())
+            }
+            _ => self.run(args),
+        }
+    }
+
+    /// Set a sysctl (`KEY=VALUE`) of the namespace `ns`, counted.
     fn sysctl(&mut self, ns: &str, setting: &str) -> Result<()> {
-        self.run(&["netns", "exec", ns, "sysctl", "-qw", setting])
+        write_sysctl(ns, setting)?;
+        let line = format!("ip netns exec {ns} sysctl -qw {setting}");
+        eprintln!("agent: {line}");
+        self.changes.push(line);
+        Ok(())
     }
 
     fn run(&mut self, args: &[&str]) -> Result<()> {
@@ -251,43 +358,205 @@ impl Ip {
         self.changes.push(line);
         Ok(())
     }
+
+    /// Make the queued changes, in order: one `ip -force -batch` per run
+    /// of consecutive changes in the same namespace. Returns the errors of
+    /// single interfaces; a failed change that is the VM's own fails the
+    /// whole (after the batch it was in).
+    fn flush(&mut self) -> Result<BTreeMap<InterfaceId, String>> {
+        let queue = self.queue.replace(Vec::new()).unwrap_or_default();
+        let mut errors = BTreeMap::new();
+        let mut rest = queue.as_slice();
+        while let Some(first) = rest.first() {
+            let n = rest.iter().take_while(|q| q.ns == first.ns).count();
+            let (group, after) = rest.split_at(n);
+            rest = after;
+            let lines: Vec<String> = group.iter().map(|q| q.args.join(" ")).collect();
+            let outcome = batch(&first.ns, &lines)?;
+            let mut fatal = None;
+            for ((q, line), failure) in group.iter().zip(&lines).zip(outcome) {
+                let line = format!("ip -n {} {line}", q.ns);
+                match failure {
+                    None => {
+                        eprintln!("agent: {line}");
+                        self.changes.push(line);
+                    }
+                    Some(e) if q.tolerate => eprintln!("agent: {line}: {e}"),
+                    Some(e) => {
+                        let e = format!("{line}: {e}");
+                        match q.owner {
+                            Some(id) => {
+                                errors.entry(id).or_insert(e);
+                            }
+                            None => {
+                                fatal.get_or_insert(e);
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(e) = fatal {
+                bail!(e);
+            }
+        }
+        Ok(errors)
+    }
+}
+
+/// `ip -force -batch -` inside `ns`, one process for `lines`: each line's
+/// failure (`None`: made). With `-force`, ip goes on past a failed line
+/// and prints the line's error and then `Command failed -:N`; a malformed
+/// line stops it (the whole batch is then an error).
+fn batch(ns: &str, lines: &[String]) -> Result<Vec<Option<String>>> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let input = lines.join("\n") + "\n";
+    let out = in_ns(ns, || {
+        let mut child = Command::new("ip")
+            .args(["-force", "-batch", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot run ip (install iproute2)")?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A write error means ip stopped early: its status says so.
+            let _ = stdin.write_all(input.as_bytes());
+        }
+        child.wait_with_output().context("ip -batch")
+    })?;
+    batch_outcome(
+        &String::from_utf8_lossy(&out.stderr),
+        lines.len(),
+        out.status.success(),
+    )
+    .with_context(|| format!("ip -batch in {ns}"))
+}
+
+/// Each of `lines` lines' failure from what `ip -force -batch` printed on
+/// stderr: a failed line's messages, then `Command failed -:N`. A failed
+/// run whose failure names no line (a malformed line stopped ip) is an
+/// error of the whole batch.
+fn batch_outcome(stderr: &str, lines: usize, success: bool) -> Result<Vec<Option<String>>> {
+    let mut result = vec![None; lines];
+    let mut message: Vec<&str> = Vec::new();
+    for l in stderr.lines() {
+        let failed = l
+            .strip_prefix("Command failed -:")
+            .and_then(|n| n.trim().parse::<usize>().ok())
+            .filter(|n| (1..=lines).contains(n));
+        match failed {
+            Some(n) => {
+                let text = message.join("; ");
+                result[n - 1] = Some(if text.is_empty() {
+                    "failed".into()
+                } else {
+                    text
+                });
+                message.clear();
+            }
+            None if !l.trim().is_empty() => message.push(l.trim()),
+            None => {}
+        }
+    }
+    if !success && (!message.is_empty() || result.iter().all(Option::is_none)) {
+        bail!("{}", stderr.trim());
+    }
+    Ok(result)
 }
 
 /// What a VM's namespace holds: its links and its default routes.
 #[derive(Debug, Clone, Default)]
 struct VmRead {
     links: BTreeMap<String, Link>,
-    /// `ip -json -4 route show default`, `ip -json -6 route show default`.
+    /// The IPv4 and IPv6 default routes, as `ip -json route` shows them.
     routes: [Vec<Value>; 2],
 }
 
-/// Read a VM's namespace in one process: its links and addresses and both
+/// Read a VM's namespace with one process: its links and addresses
+/// (`ip -json -details addr show`) and, from the namespace's `/proc`, both
 /// default routes.
 fn read_vm(ns: &str) -> Result<VmRead> {
-    let out = Command::new("nsenter")
-        .arg(format!("--net=/run/netns/{ns}"))
-        .args([
-            "sh",
-            "-ec",
-            "ip -json -details addr show; echo; ip -json -4 route show default; echo; \
-             ip -json -6 route show default",
-        ])
-        .output()
-        .context("cannot run nsenter (install util-linux)")?;
-    if !out.status.success() {
-        bail!(
-            "reading namespace {ns}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let docs = json_docs(&String::from_utf8_lossy(&out.stdout))?;
-    let [links, v4, v6]: [Vec<Value>; 3] = docs
-        .try_into()
-        .map_err(|d: Vec<_>| anyhow!("reading namespace {ns}: {} answers, not 3", d.len()))?;
-    Ok(VmRead {
-        links: links_of(&links),
-        routes: [v4, v6],
+    in_ns(ns, || {
+        let out = Command::new("ip")
+            .args(["-json", "-details", "addr", "show"])
+            .output()
+            .context("cannot run ip (install iproute2)")?;
+        if !out.status.success() {
+            bail!(
+                "reading namespace {ns}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let links = json_docs(&String::from_utf8_lossy(&out.stdout))?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let proc = |f: &str| {
+            std::fs::read_to_string(format!("/proc/thread-self/net/{f}"))
+                .with_context(|| format!("reading namespace {ns}: /proc/net/{f}"))
+        };
+        Ok(VmRead {
+            links: links_of(&links),
+            routes: [
+                default_routes_v4(&proc("route")?),
+                default_routes_v6(&proc("ipv6_route")?),
+            ],
+        })
     })
+}
+
+/// `RTF_REJECT`: an unreachable route (IPv6 lists its null route as a
+/// default route on `lo`).
+const RTF_REJECT: u32 = 0x200;
+
+/// The IPv4 default routes of the main table from `/proc/net/route`, as
+/// `ip -json route show default` shows them (`dev`, `gateway` if any).
+fn default_routes_v4(text: &str) -> Vec<Value> {
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let flags = u32::from_str_radix(f.get(3)?, 16).ok()?;
+            if f.len() < 8 || f[1] != "00000000" || f[7] != "00000000" || flags & RTF_REJECT != 0 {
+                return None;
+            }
+            // The address as stored (network order), printed as a host
+            // integer.
+            let gw = u32::from_str_radix(f[2], 16).ok()?;
+            let mut r = json!({"dst": "default", "dev": f[0]});
+            if gw != 0 {
+                r["gateway"] = json!(std::net::Ipv4Addr::from(gw.to_ne_bytes()).to_string());
+            }
+            Some(r)
+        })
+        .collect()
+}
+
+/// The IPv6 default routes from `/proc/net/ipv6_route` (destination,
+/// prefix length, source, its length, next hop, metric, refcount, use,
+/// flags, device), as `ip -json -6 route show default` shows them.
+fn default_routes_v6(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let flags = u32::from_str_radix(f.get(8)?, 16).ok()?;
+            let dev = *f.get(9)?;
+            if !f[0].bytes().all(|b| b == b'0')
+                || f[1] != "00"
+                || flags & RTF_REJECT != 0
+                || dev == "lo"
+            {
+                return None;
+            }
+            let gw = u128::from_str_radix(f[4], 16).ok()?;
+            let mut r = json!({"dst": "default", "dev": dev});
+            if gw != 0 {
+                r["gateway"] = json!(std::net::Ipv6Addr::from(gw).to_string());
+            }
+            Some(r)
+        })
+        .collect()
 }
 
 /// Threads reconciling VMs at once (each runs its own `ip` processes).
@@ -463,9 +732,7 @@ pub fn reconcile(
     routing: &l3::L3,
     groups: &Groups,
 ) -> Result<Pass> {
-    let mut ip = Ip {
-        changes: Vec::new(),
-    };
+    let mut ip = Ip::new();
     let fabric = names.fabric();
     let existing: BTreeSet<String> = ip
         .read(&["netns", "list"])?
@@ -529,14 +796,20 @@ pub fn reconcile(
         }
     }
     let done = in_parallel(vms, |vm| {
-        let mut ip = Ip {
-            changes: Vec::new(),
-        };
+        // The VM's changes are queued and made by a few `ip -batch`
+        // processes (one per run of changes in one namespace).
+        let mut ip = Ip::queued();
         let ns = names.vm_ns(&vm.id);
         let running = vm.power_state == PowerState::Running;
         let want = want_links(vm);
         let read = existing.contains(&ns).then(|| read_vm(&ns));
-        let result = reconcile_vm(&mut ip, names, &fab, read, &ns, running, &want);
+        let result =
+            reconcile_vm(&mut ip, names, &fab, read, &ns, running, &want).and_then(|mut errors| {
+                for (id, e) in ip.flush()? {
+                    errors.entry(id).or_insert(e);
+                }
+                Ok(errors)
+            });
         let status: Vec<_> = want
             .iter()
             .map(|w| {
@@ -610,12 +883,12 @@ fn reconcile_vm(
 ) -> Result<BTreeMap<InterfaceId, String>> {
     let fabric = names.fabric();
     // None: the namespace does not exist yet; a new one holds only `lo`.
+    let new_ns = read.is_none();
     let read = match read {
         Some(r) => r?,
         None => {
             ip.change(&["netns", "add", ns])?;
             ip.sysctl(ns, "net.ipv6.conf.all.keep_addr_on_down=1")?;
-            ip.change(&["-n", ns, "link", "set", "lo", "up"])?;
             VmRead::default()
         }
     };
@@ -641,6 +914,7 @@ fn reconcile_vm(
     let mut errors = BTreeMap::new();
     let mut fresh = BTreeSet::new();
     for w in want {
+        ip.owner = Some(w.iface.id);
         match reconcile_link(ip, names, &fabric, fab, have, &present, ns, running, w) {
             Ok(true) => {
                 fresh.insert(w.iface.id);
@@ -660,10 +934,17 @@ fn reconcile_vm(
             } else {
                 &read.routes
             };
+            ip.owner = Some(primary.iface.id);
             if let Err(e) = default_routes(ip, ns, primary, current) {
                 errors.insert(primary.iface.id, format!("{e:#}"));
             }
         }
+    }
+    ip.owner = None;
+    if new_ns {
+        // Last, so that a new VM's changes in its own namespace are one
+        // batch after the one in the fabric.
+        ip.change(&["-n", ns, "link", "set", "lo", "up"])?;
     }
     Ok(errors)
 }
@@ -699,9 +980,7 @@ fn reconcile_link(
             // this VM under another name, e.g. after a renumbering) took it
             // along. If it is still there, the add below fails and the pass
             // is tried again.
-            if let Err(e) = ip.change(&["-n", fabric, "link", "del", &host]) {
-                eprintln!("agent: {e:#}");
-            }
+            ip.change_tolerant(&["-n", fabric, "link", "del", &host]);
         }
         // One command makes the pair, enslaves the host end and (running
         // VM) sets it up; the VM end's alias and state take one each.
@@ -713,17 +992,18 @@ fn reconcile_link(
             "type", "veth", "peer", "name", &w.name, "netns", ns, "address", &mac,
         ]);
         ip.change(&add)?;
-        ip.change(&["-n", ns, "link", "set", &w.name, "alias", &id])?;
+        // The VM end's alias and (running VM) state in one command.
+        let mut set = vec!["-n", ns, "link", "set", &w.name, "alias", &id];
+        if running {
+            set.push("up");
+        }
+        ip.change(&set)?;
         (&empty, None)
     };
     let state = if running { "up" } else { "down" };
     match host_link {
-        // Made above: only the VM end of a running VM needs setting up.
-        None => {
-            if running {
-                ip.change(&["-n", ns, "link", "set", &w.name, "up"])?;
-            }
-        }
+        // Made above, with its state.
+        None => {}
         Some(h) => {
             if vm_end.mac != mac {
                 ip.change(&["-n", ns, "link", "set", &w.name, "address", &mac])?;
@@ -770,7 +1050,12 @@ fn default_routes(
     primary: &WantLink<'_>,
     current: &[Vec<Value>; 2],
 ) -> Result<()> {
-    for ((family, v6), current) in [("-4", false), ("-6", true)].into_iter().zip(current) {
+    // `0.0.0.0/0` and `::/0` rather than `-4`/`-6 … default`: a line of
+    // `ip -batch` takes no options.
+    for ((all, v6), current) in [("0.0.0.0/0", false), ("::/0", true)]
+        .into_iter()
+        .zip(current)
+    {
         let gw = primary
             .iface
             .fixed_ips
@@ -787,10 +1072,9 @@ fn default_routes(
                 ip.change(&[
                     "-n",
                     ns,
-                    family,
                     "route",
                     "replace",
-                    "default",
+                    all,
                     "via",
                     &g,
                     "dev",
@@ -798,7 +1082,7 @@ fn default_routes(
                 ])?;
             }
             None if !current.is_empty() => {
-                ip.change(&["-n", ns, family, "route", "del", "default"])?;
+                ip.change(&["-n", ns, "route", "del", all])?;
             }
             _ => {}
         }
@@ -935,6 +1219,16 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
                         pass.status.len()
                     );
                 }
+                for (id, (_, reason)) in pass
+                    .status
+                    .iter()
+                    .filter(|(_, (s, _))| *s == InterfaceStatus::Error)
+                {
+                    eprintln!(
+                        "agent: interface {id} in error: {}",
+                        reason.as_deref().unwrap_or("no reason")
+                    );
+                }
                 if args.once {
                     println!("{} changes", pass.changes.len());
                     return Ok(());
@@ -1007,6 +1301,62 @@ mod tests {
             .into_iter()
             .map(|w| w.name)
             .collect()
+    }
+
+    #[test]
+    fn a_batch_failure_belongs_to_its_line() {
+        let stderr = "RTNETLINK answers: File exists\nCommand failed -:2\n\
+                      Cannot find device \"eth1\"\nCommand failed -:4\n";
+        let out = batch_outcome(stderr, 4, false).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                None,
+                Some("RTNETLINK answers: File exists".to_string()),
+                None,
+                Some("Cannot find device \"eth1\"".to_string()),
+            ]
+        );
+        assert_eq!(batch_outcome("", 3, true).unwrap(), vec![None; 3]);
+        // ip stopped at a malformed line: the whole batch failed.
+        let stopped =
+            "Command failed -:1\nError: any valid prefix is expected rather than \"x\".\n";
+        assert!(batch_outcome(stopped, 3, false).is_err());
+        assert!(batch_outcome("", 3, false).is_err());
+    }
+
+    #[test]
+    fn default_routes_are_read_from_proc() {
+        let v4 =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+                  eth0\t00000000\t0100090A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+                  eth0\t0000090A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+        let want_gw = std::net::Ipv4Addr::new(10, 9, 0, 1).to_string();
+        let got = default_routes_v4(v4);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0]["dev"], "eth0");
+        // Stored in network order and printed as a host integer.
+        if cfg!(target_endian = "little") {
+            assert_eq!(got[0]["gateway"], want_gw.as_str());
+        }
+        let z = "00000000000000000000000000000000";
+        let v6 = format!(
+            "fd000000000000000000000000000000 40 {z} 00 {z} 00000100 00000001 00000000 00000001 eth0\n\
+             {z} 00 {z} 00 fd000000000000000000000000000001 00000400 00000001 00000000 00000003 eth0\n\
+             {z} 00 {z} 00 {z} ffffffff 00000001 00000000 00200200 lo\n"
+        );
+        let got = default_routes_v6(&v6);
+        assert_eq!(
+            got.len(),
+            1,
+            "the null route on lo is not a default route: {got:?}"
+        );
+        assert_eq!(got[0]["gateway"], "fd00::1");
+        assert_eq!(got[0]["dev"], "eth0");
+        assert!(default_routes_v6(&format!(
+            "{z} 00 {z} 00 {z} ffffffff 00000001 00000000 00200200 lo\n"
+        ))
+        .is_empty());
     }
 
     #[test]

@@ -48,7 +48,7 @@ const VM_HOST_SQL: &str =
     "SELECT h.name FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = $1";
 /// The host (name) of an interface: its VM's, or (supplementary) its
 /// parent's VM's.
-const IFACE_HOST_SQL: &str = "SELECT h.name FROM interfaces i \
+pub(crate) const IFACE_HOST_SQL: &str = "SELECT h.name FROM interfaces i \
      LEFT JOIN interfaces p ON p.id = i.parent_id \
      JOIN vms v ON v.id = COALESCE(i.vm_id, p.vm_id) \
      JOIN hosts h ON h.id = v.host_id WHERE i.id = $1";
@@ -77,17 +77,39 @@ impl<E: Exec> SqlTx<E> {
         Ok(())
     }
 
-    /// The `host` of an event: the one the write named, else (VMs and
-    /// interfaces) the host the resource is on now, else the one it left in
-    /// this transaction.
-    fn feed_host(&mut self, e: &NewEvent) -> Result<Option<String>> {
-        if e.host.is_some() {
-            return Ok(e.host.clone());
+    /// Remember `host`, the host `id` was on when the write first read it,
+    /// unless one is remembered already (for a write that reads the host
+    /// with the row it reads anyway: see [`IFACE_HOST_SQL`]).
+    pub(crate) fn feed_remember(&mut self, id: &str, host: Option<String>) {
+        if let Some(h) = host {
+            self.feed_hosts.entry(id.to_string()).or_insert(h);
         }
-        Ok(match self.feed_host_now(e.kind, &e.resource_id)? {
-            Some(h) => Some(h),
-            None => self.feed_hosts.get(&e.resource_id).cloned(),
-        })
+    }
+
+    /// The SQL expression of an event's `host`, and its `$12`: the host the
+    /// write named; else (VMs and interfaces) the host the resource is on
+    /// now, found by a subquery of the INSERT (no statement of its own: most
+    /// writes have no host), else the one it left in this transaction.
+    fn feed_host(&self, e: &NewEvent) -> (String, Option<String>) {
+        let now = match e.kind {
+            _ if e.host.is_some() => None,
+            "vm" => Some(VM_HOST_SQL),
+            "interface" => Some(IFACE_HOST_SQL),
+            _ => None,
+        };
+        match now {
+            // `$9` is the event's resource id.
+            Some(sql) => (
+                format!("COALESCE(({}), $12)", sql.replace("$1", "$9")),
+                self.feed_hosts.get(&e.resource_id).cloned(),
+            ),
+            None => (
+                "$12".to_string(),
+                e.host
+                    .clone()
+                    .or_else(|| self.feed_hosts.get(&e.resource_id).cloned()),
+            ),
+        }
     }
 
     /// The events `scope` sees: after `after` in order, or (None) the newest
@@ -166,12 +188,12 @@ impl<E: Exec> FeedTx for SqlTx<E> {
         let at_ms = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
             .map_err(|_| Error::internal("clock out of range"))?;
         let resource = e.resource.as_ref().map(|v| v.to_string());
-        let host = self.feed_host(e)?;
+        let (host_sql, host) = self.feed_host(e);
         self.exec.execute(
             &format!(
                 "INSERT INTO events (seq, at_ms, actor_user_id, actor_user_name, actor_project_id, \
                  dialect, request_id, project_id, kind, resource_id, action, resource, host) \
-                 VALUES ({seq}, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                 VALUES ({seq}, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, {host_sql})"
             ),
             args![
                 at_ms,

@@ -1121,12 +1121,23 @@ impl<E: Exec> Tx for SqlTx<E> {
             .unwrap_or(false))
     }
     fn interface_update(&mut self, i: &Interface) -> Result<()> {
-        self.feed_remember_host("interface", &i.id.to_string())?;
-        let old_groups = self.exec.query_opt(
-            "SELECT security_groups FROM interfaces WHERE id = $1",
+        // The groups it had, and (change feed) the host it is on, in one
+        // statement.
+        let old = self.exec.query_opt(
+            &format!(
+                "SELECT security_groups, ({}) FROM interfaces WHERE id = $1",
+                super::feed::IFACE_HOST_SQL
+            ),
             args![i.id.to_string()],
-            |r| r.string(0),
+            |r| Ok((r.string(0)?, r.opt_string(1)?)),
         )?;
+        let old_groups = match old {
+            Some((groups, host)) => {
+                self.feed_remember(&i.id.to_string(), host);
+                Some(groups)
+            }
+            None => None,
+        };
         let groups = to_json(&i.security_groups);
         self.exec.execute(
             "UPDATE interfaces SET network_id = $2, vm_id = $3, name = $4, mac_address = $5, \
