@@ -172,6 +172,20 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Where the running agent's log goes: the file named by
+/// `NICPLANE_BENCH_AGENT_LOG` (appended to), else nowhere.
+fn agent_log() -> Result<Stdio> {
+    match std::env::var_os("NICPLANE_BENCH_AGENT_LOG") {
+        Some(path) => Ok(std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.to_string_lossy()))?
+            .into()),
+        None => Ok(Stdio::null()),
+    }
+}
+
 fn summary(label: &str, mut ms: Vec<f64>) {
     ms.sort_by(|a, b| a.total_cmp(b));
     println!(
@@ -310,13 +324,23 @@ impl Bench {
             "nicplane bench dataplane: {build} build, trigger {:?}, {} attaches, {} interfaces ({} per VM)",
             a.trigger, a.attaches, a.interfaces, a.per_vm
         );
-        self.attaches(a)?;
+        self.attaches(a, "")?;
         ns.clear();
-        self.cold_start_and_restart(a)
+        self.cold_start_and_restart(a)?;
+        // (d) Phase (a) again on the host the cold start filled: what an
+        // attach costs where every pass would read every VM.
+        let again = DataplaneArgs {
+            attaches: a.attaches.min(20),
+            ..a.clone()
+        };
+        self.attaches(
+            &again,
+            &format!(" ({} interfaces on the host)", a.interfaces),
+        )
     }
 
-    /// Phase (a).
-    fn attaches(&self, a: &DataplaneArgs) -> Result<()> {
+    /// Phase (a); `label` follows the figures' names.
+    fn attaches(&self, a: &DataplaneArgs, label: &str) -> Result<()> {
         let trigger = match a.trigger {
             crate::agent::TriggerKind::Feed => "feed",
             crate::agent::TriggerKind::Poll => "poll",
@@ -324,7 +348,7 @@ impl Bench {
         let _agent = AgentProcess(
             self.agent(&["--trigger", trigger])
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(agent_log()?)
                 .spawn()
                 .context("cannot start the agent")?,
         );
@@ -408,8 +432,8 @@ impl Bench {
                     .success())
             })?;
         }
-        summary("attach to ACTIVE:", to_active);
-        summary("attach to first ping:", to_ping);
+        summary(&format!("attach to ACTIVE{label}:"), to_active);
+        summary(&format!("attach to first ping{label}:"), to_ping);
         for vm in [&vm_a, &vm_b] {
             self.admin.vm_delete(&self.project, vm).map_err(api)?;
         }

@@ -636,3 +636,69 @@ fn bench_dataplane_prints_well_formed_figures_for_a_tiny_run() {
     assert_eq!(restart.len(), 2, "{stdout}");
     assert_eq!(restart[0], 0.0, "no drift: zero changes\n{stdout}");
 }
+
+#[test]
+fn an_events_pass_reads_only_the_vms_that_changed_and_a_full_pass_finds_drift() {
+    if !root_or_skip("an_events_pass_reads_only…") {
+        return;
+    }
+    let server = Server::start(&[]);
+    let cloud = server.admin();
+    let dc = cloud.data_centers().expect("dcs")[0].id.to_string();
+    let created = cloud.host_create("hv-1", &dc).expect("host create");
+    let credential = created["credential"].as_str().expect("cred").to_string();
+    let prefix = Prefix::new();
+    let log = std::env::temp_dir().join(format!(
+        "nicplane-agent-{}-{}.log",
+        prefix.0,
+        std::process::id()
+    ));
+    let agent = agent_logging_to(&server, &credential, "hv-1", &prefix, FEED_ONLY, &log);
+    wait_until("the host is live", || {
+        cloud.hosts().expect("hosts").iter().any(|h| h.live)
+    });
+    let t = tenant(&server, "fe-p");
+    let vms: Vec<String> = (0..3)
+        .map(|i| t.vm(&format!("vm{i}"), "linux", true))
+        .collect();
+    wait_until("three VMs realized", || {
+        vms.iter()
+            .all(|v| link(&vm_ns(&prefix, v), "eth0").is_some())
+    });
+    // Drift that no event reports: vm2's link deleted by hand.
+    let ns2 = vm_ns(&prefix, &vms[2]);
+    let out = ip_in(&ns2, &["link", "del", "eth0"]);
+    assert!(out.status.success(), "{out:?}");
+    let app = t.standard_network("app", "10.74.0.0/24");
+    let nic = t
+        .admin
+        .interface_attach(&t.project, &vms[0], &app, None)
+        .expect("hot-plug");
+    let id = nic.id.to_string();
+    wait_until("the hot-plugged interface is active", || {
+        native_status(&t.admin, &t.project, &id) == "active"
+    });
+    assert!(link(&vm_ns(&prefix, &vms[0]), "eth1").is_some());
+    // The attach's pass read the VM that changed, not the other two...
+    let text = std::fs::read_to_string(&log).expect("the agent's log");
+    let _ = std::fs::remove_file(&log);
+    let pass = text
+        .lines()
+        .rfind(|l| l.contains("pass done") && l.contains("Changes pass"))
+        .unwrap_or_else(|| panic!("no pass of an event in the log:\n{text}"));
+    assert!(pass.contains(", 1 VMs read ("), "{pass}");
+    // ...so vm2's drift is still there, until a full pass (the resync; here
+    // a one-shot agent, whose first pass is a full one) puts it back.
+    assert!(link(&ns2, "eth0").is_none());
+    drop(agent);
+    let once = agent_once(&server, &credential, "hv-1", &prefix);
+    assert_ne!(once, "0 changes");
+    assert!(
+        link(&ns2, "eth0").is_some(),
+        "the full pass restores vm2's link"
+    );
+    assert_eq!(
+        agent_once(&server, &credential, "hv-1", &prefix),
+        "0 changes"
+    );
+}

@@ -24,7 +24,7 @@
 //!    the server cannot be reached, it returns too: a full pass is always
 //!    correct.
 
-use super::Trigger;
+use super::{Trigger, Wake};
 use nicplane_client::Client;
 use std::time::{Duration, Instant};
 
@@ -71,22 +71,23 @@ impl Follow {
         }
     }
 
-    /// Long-poll until an event comes, the resync is due or the feed says
-    /// this agent missed events; false when the server could not be read.
-    fn next_wake(&mut self) -> bool {
+    /// Long-poll until an event comes ([`Wake::Changes`]), the resync is
+    /// due or the feed says this agent missed events ([`Wake::Full`]);
+    /// `None` when the server could not be read.
+    fn next_wake(&mut self) -> Option<Wake> {
         // Bounded: every round waits at least one second on the server or
         // returns, and the resync deadline ends the loop.
         loop {
             let left = self.resync.saturating_sub(self.last_pass.elapsed());
             if left.is_zero() {
-                return true;
+                return Some(Wake::Full);
             }
             let wait = left.as_secs().clamp(1, WAIT_MAX_SECS);
             let page = match self.client.events(self.after, Some(PAGE), Some(wait), None) {
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("agent: cannot read the change feed: {e}");
-                    return false;
+                    return None;
                 }
             };
             if page.truncated {
@@ -98,32 +99,43 @@ impl Follow {
                     .after
                     .max(page.next)
                     .max(page.oldest.map_or(0, |o| o.saturating_sub(1)));
-                return true;
+                return Some(Wake::Full);
             }
             if !page.events.is_empty() {
                 self.after = page.next;
-                self.drain();
-                return true;
+                if !self.drain() {
+                    return Some(Wake::Full);
+                }
+                return Some(Wake::Changes);
             }
         }
     }
 
-    /// Move past the events already there (the pass reads them all at once).
-    fn drain(&mut self) {
+    /// Move past the events already there (the pass reads them all at
+    /// once); false when that could not be made sure of (the next pass is
+    /// then a full one).
+    fn drain(&mut self) -> bool {
         for _ in 0..DRAIN_PAGES {
             match self.client.events(self.after, Some(PAGE), Some(0), None) {
+                Ok(p) if p.truncated => return false,
                 Ok(p) if !p.events.is_empty() => self.after = p.next,
-                _ => return,
+                Ok(_) => return true,
+                Err(_) => return false,
             }
         }
+        false
     }
 }
 
 impl Trigger for Follow {
-    fn wait(&mut self) {
-        if !self.next_wake() {
+    fn wait(&mut self) -> Wake {
+        let wake = self.next_wake().unwrap_or_else(|| {
             std::thread::sleep(RETRY);
+            Wake::Full
+        });
+        if wake == Wake::Full {
+            self.last_pass = Instant::now();
         }
-        self.last_pass = Instant::now();
+        wake
     }
 }

@@ -90,16 +90,31 @@ pub enum TriggerKind {
 /// What starts a reconcile pass: [`follow::Follow`] (the change feed) or
 /// [`Interval`].
 pub trait Trigger {
-    /// Block until the next pass is due.
-    fn wait(&mut self);
+    /// Block until the next pass is due; say which kind.
+    fn wait(&mut self) -> Wake;
+}
+
+/// The kind of a pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// Read every VM's namespace: finds drift made outside the agent (a
+    /// veth deleted by hand). The first pass, every `--trigger poll` pass
+    /// and the feed's periodic resync.
+    Full,
+    /// The desired state changed (an event came): a VM whose desired state
+    /// is the one an earlier pass realized without error, and whose
+    /// namespace still exists, is not read again, so the pass costs the VMs
+    /// that changed, not the host's size.
+    Changes,
 }
 
 /// A pass every fixed interval.
 pub struct Interval(pub Duration);
 
 impl Trigger for Interval {
-    fn wait(&mut self) {
+    fn wait(&mut self) -> Wake {
         std::thread::sleep(self.0);
+        Wake::Full
     }
 }
 
@@ -719,20 +734,39 @@ fn stable_names<'a>(want: &[WantLink<'a>], have: &BTreeMap<String, Link>) -> Vec
 pub struct Pass {
     pub changes: Vec<String>,
     pub status: BTreeMap<InterfaceId, (InterfaceStatus, Option<String>)>,
+    /// Where the pass spent its time, in order (logged with the pass).
+    pub took: Vec<(&'static str, Duration)>,
+    /// VMs read and reconciled (the others were unchanged, see
+    /// [`Wake::Changes`]).
+    pub vms_read: usize,
 }
 
 /// The security groups of every page, by id.
 pub type Groups = BTreeMap<SecurityGroupId, DesiredSecurityGroup>;
 
+/// The VMs realized without error, with the desired state they were
+/// realized to (see [`Wake::Changes`]).
+pub type Realized = BTreeMap<VmId, DesiredVm>;
+
 /// Make the kernel match the desired state (the whole host, every page).
+/// `realized` is updated: a VM realized without error in this pass is in
+/// it, with its desired state; a VM no longer desired or in error is not.
 pub fn reconcile(
     names: &Names,
     vms: &[DesiredVm],
     networks: &BTreeSet<String>,
     routing: &l3::L3,
     groups: &Groups,
+    wake: Wake,
+    realized: &mut Realized,
 ) -> Result<Pass> {
     let mut ip = Ip::new();
+    let mut clock = std::time::Instant::now();
+    let mut took = Vec::new();
+    let mut lap = |what: &'static str| {
+        took.push((what, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
     let fabric = names.fabric();
     let existing: BTreeSet<String> = ip
         .read(&["netns", "list"])?
@@ -745,6 +779,7 @@ pub fn reconcile(
         ip.sysctl(&fabric, "net.ipv6.conf.default.disable_ipv6=1")?;
         ip.change(&["-n", &fabric, "link", "set", "lo", "up"])?;
     }
+    lap("namespaces");
     // The filters go first, so that a new port is filtered from the start.
     let firewall_error = match firewall::reconcile(names, vms, groups, networks) {
         Ok(changes) => {
@@ -756,6 +791,7 @@ pub fn reconcile(
         }
         Err(e) => Some(trim_reason(&format!("security groups: {e:#}"))),
     };
+    lap("firewall");
     // VM namespaces no longer desired go first (their veths go with them).
     let wanted_ns: BTreeSet<String> = vms.iter().map(|v| names.vm_ns(&v.id)).collect();
     for ns in &existing {
@@ -764,6 +800,7 @@ pub fn reconcile(
         }
     }
     let fab = links_of(&ip.read(&["-n", &fabric, "-details", "addr", "show"])?);
+    lap("fabric");
     // Bridges.
     let bridges: BTreeSet<String> = networks.iter().map(|n| names.bridge(n)).collect();
     for b in &bridges {
@@ -795,6 +832,7 @@ pub fn reconcile(
             host_ends.insert(names.host_end(&w.iface.id));
         }
     }
+    let before: &Realized = realized;
     let done = in_parallel(vms, |vm| {
         // The VM's changes are queued and made by a few `ip -batch`
         // processes (one per run of changes in one namespace).
@@ -802,14 +840,20 @@ pub fn reconcile(
         let ns = names.vm_ns(&vm.id);
         let running = vm.power_state == PowerState::Running;
         let want = want_links(vm);
-        let read = existing.contains(&ns).then(|| read_vm(&ns));
-        let result =
+        let unchanged =
+            wake == Wake::Changes && existing.contains(&ns) && before.get(&vm.id) == Some(vm);
+        let result = if unchanged {
+            Ok(BTreeMap::new())
+        } else {
+            let read = existing.contains(&ns).then(|| read_vm(&ns));
             reconcile_vm(&mut ip, names, &fab, read, &ns, running, &want).and_then(|mut errors| {
                 for (id, e) in ip.flush()? {
                     errors.entry(id).or_insert(e);
                 }
                 Ok(errors)
-            });
+            })
+        };
+        let clean = result.as_ref().is_ok_and(|e| e.is_empty());
         let status: Vec<_> = want
             .iter()
             .map(|w| {
@@ -827,13 +871,21 @@ pub fn reconcile(
                 (w.iface.id, s)
             })
             .collect();
-        (ip.changes, status)
+        (ip.changes, status, clean, !unchanged)
     });
     let mut status = BTreeMap::new();
-    for (changes, s) in done {
+    let mut now = Realized::new();
+    let mut vms_read = 0;
+    for (vm, (changes, s, clean, read)) in vms.iter().zip(done) {
         ip.changes.extend(changes);
         status.extend(s);
+        vms_read += usize::from(read);
+        if clean {
+            now.insert(vm.id, vm.clone());
+        }
     }
+    *realized = now;
+    lap("vms");
     // Host ends and bridges no longer desired (a VM namespace deleted above
     // may still be taking its veths down: such a delete may fail, harmlessly).
     for name in fab.keys() {
@@ -851,9 +903,12 @@ pub fn reconcile(
     if let Err(e) = l3::reconcile(&mut ip, names, &existing, routing) {
         eprintln!("agent: l3: {e:#}");
     }
+    lap("routers");
     Ok(Pass {
         changes: ip.changes,
         status,
+        took,
+        vms_read,
     })
 }
 
@@ -1200,10 +1255,25 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
         )),
     };
     let mut sent = BTreeMap::new();
+    let mut realized = Realized::new();
+    let mut wake = Wake::Full;
     loop {
+        let started = std::time::Instant::now();
         let outcome = fetch(&client, &args.host).and_then(|d| {
-            let pass = reconcile(&names, &d.vms, &d.networks, &d.routing, &d.groups)?;
+            let fetched = started.elapsed();
+            let mut pass = reconcile(
+                &names,
+                &d.vms,
+                &d.networks,
+                &d.routing,
+                &d.groups,
+                wake,
+                &mut realized,
+            )?;
+            pass.took.insert(0, ("fetch", fetched));
+            let reported = std::time::Instant::now();
             report(&client, &pass, &mut sent)?;
+            pass.took.push(("report", reported.elapsed()));
             Ok(pass)
         });
         // A pass that failed, or left an interface in error, is tried again
@@ -1213,10 +1283,18 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
         let again = match outcome {
             Ok(pass) => {
                 if !pass.changes.is_empty() || args.once {
+                    let took: Vec<String> = pass
+                        .took
+                        .iter()
+                        .map(|(what, d)| format!("{what} {} ms", d.as_millis()))
+                        .collect();
                     eprintln!(
-                        "agent: pass done: {} changes, {} interfaces",
+                        "agent: pass done: {} changes, {} interfaces, {} VMs read ({:?} pass; {})",
                         pass.changes.len(),
-                        pass.status.len()
+                        pass.status.len(),
+                        pass.vms_read,
+                        wake,
+                        took.join(", ")
                     );
                 }
                 for (id, (_, reason)) in pass
@@ -1243,11 +1321,13 @@ pub fn run(args: AgentArgs, url: Option<String>) -> Result<()> {
                 true
             }
         };
-        if again {
+        wake = if again {
+            // The VMs in error are not in `realized`: they are read again.
             std::thread::sleep(RETRY_AFTER_ERROR);
+            Wake::Changes
         } else {
-            trigger.wait();
-        }
+            trigger.wait()
+        };
     }
 }
 

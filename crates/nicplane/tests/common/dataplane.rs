@@ -326,6 +326,40 @@ pub fn agent_with(
     prefix: &Prefix,
     extra: &[&str],
 ) -> Agent {
+    let log = match std::env::var_os("NICPLANE_TEST_AGENT_LOG") {
+        Some(path) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_or_else(|_| Stdio::null(), Stdio::from),
+        None => Stdio::null(),
+    };
+    spawn_agent(server, credential, host, prefix, extra, log)
+}
+
+/// [`agent_with`] whose log goes to the file `log` (for a test that reads
+/// it).
+#[allow(dead_code)]
+pub fn agent_logging_to(
+    server: &Server,
+    credential: &str,
+    host: &str,
+    prefix: &Prefix,
+    extra: &[&str],
+    log: &std::path::Path,
+) -> Agent {
+    let file = std::fs::File::create(log).expect("the agent's log file");
+    spawn_agent(server, credential, host, prefix, extra, Stdio::from(file))
+}
+
+fn spawn_agent(
+    server: &Server,
+    credential: &str,
+    host: &str,
+    prefix: &Prefix,
+    extra: &[&str],
+    log: Stdio,
+) -> Agent {
     let child = Command::new(BIN)
         .args(["agent", "--url", &server.url, "--host", host])
         .args(["--prefix", &prefix.0])
@@ -333,14 +367,7 @@ pub fn agent_with(
         .env("NICPLANE_AGENT_CREDENTIAL", credential)
         .env_remove("NICPLANE_AGENT_CREDENTIAL_FILE")
         .stdout(Stdio::null())
-        .stderr(match std::env::var_os("NICPLANE_TEST_AGENT_LOG") {
-            Some(path) => std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_or_else(|_| Stdio::null(), Stdio::from),
-            None => Stdio::null(),
-        })
+        .stderr(log)
         .spawn()
         .expect("start the agent");
     Agent(child)
