@@ -313,6 +313,10 @@ pub struct Interface {
     pub primary: bool,
     /// Observed state (BUILD until the data plane reports ACTIVE or DOWN).
     pub status: InterfaceStatus,
+    /// Why the data plane could not realize it, when `status` is `error`
+    /// (what the host's agent reported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
     pub admin_state_up: bool,
     pub description: String,
     pub tag: Option<String>,

@@ -1941,6 +1941,7 @@ mod tests {
 
     fn iface(primary: bool) -> Interface {
         Interface {
+            status_reason: None,
             id: InterfaceId::new(),
             project_id: ProjectId::new(),
             network_id: NetworkId::new(),

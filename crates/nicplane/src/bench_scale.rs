@@ -212,6 +212,7 @@ async fn fill(db: &Path, n: u64) -> Result<()> {
                     // Locally administered, unique per interface of the run.
                     let b = i.to_be_bytes();
                     let iface = Interface {
+                        status_reason: None,
                         id: InterfaceId::new(),
                         project_id: project.clone(),
                         network_id: network,

@@ -327,6 +327,33 @@ fn the_agent_credential_reaches_only_the_agent_endpoints_of_its_host() {
         created["host"]["id"].as_str().map(String::from)
     );
     assert_eq!(placed.interfaces[0].status.as_str(), "build");
+    // An error comes with its reason, which the native API shows with the
+    // status (and drops once the interface is realized).
+    let on_host = placed.interfaces[0].id.to_string();
+    let reported = |status: &str, reason: Option<&str>| {
+        let r = agent
+            .raw(
+                Method::POST,
+                "/v1/agent/status",
+                Some(&json!({"interfaces": [{"id": on_host, "status": status, "reason": reason}]})),
+                &[],
+            )
+            .expect("status");
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["recorded"], 1, "{}", r.body);
+        t.admin
+            .get::<Value>(&format!("/v1/projects/{}/interfaces/{on_host}", t.project))
+            .expect("interface")
+    };
+    let shown = reported("error", Some("ip link add: File exists"));
+    assert_eq!(shown["status"], "error", "{shown}");
+    assert_eq!(
+        shown["status_reason"], "ip link add: File exists",
+        "{shown}"
+    );
+    let shown = reported("active", None);
+    assert_eq!(shown["status"], "active", "{shown}");
+    assert!(shown.get("status_reason").is_none(), "{shown}");
     // A status for an interface of no VM of this host is ignored.
     let iface = detail.interfaces[0].id.to_string();
     let r = agent

@@ -248,6 +248,7 @@ pub fn create_interface(
 ) -> Result<Interface> {
     let t = now();
     let mut iface = Interface {
+        status_reason: None,
         id: InterfaceId::new(),
         project_id: project.clone(),
         network_id: network.id,

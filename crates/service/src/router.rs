@@ -365,6 +365,7 @@ fn add_subnet(
     };
     let t = now();
     let mut port = Interface {
+        status_reason: None,
         id: InterfaceId::new(),
         project_id: project.clone(),
         network_id: network.id,

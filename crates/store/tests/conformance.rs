@@ -269,6 +269,7 @@ fn data_center(name: &str) -> DataCenter {
 
 fn interface(seed: &Seed, mac: [u8; 6], vm: Option<VmId>, primary: bool) -> Interface {
     Interface {
+        status_reason: None,
         id: InterfaceId::new(),
         project_id: seed.project.clone(),
         network_id: seed.network,

@@ -160,7 +160,10 @@ pub const IFACE_SQL: &str = concat!(
     ", i.admin_state_up, \
      i.description, i.tag, i.security_groups, i.port_security_enabled, i.allowed_address_pairs, \
      i.tags, i.device_owner, p.address, i.parent_id, i.vlan_id, i.supplementary, i.created_at, \
-     i.updated_at, i.extra_dhcp_opts, i.router_id \
+     i.updated_at, i.extra_dhcp_opts, i.router_id, \
+     (SELECT o.reason FROM interface_observed o WHERE o.interface_id = i.id \
+     AND o.status = 'error' AND o.vm_id = COALESCE(i.vm_id, \
+     (SELECT sp.vm_id FROM interfaces sp WHERE sp.id = i.parent_id))) \
      FROM interfaces i JOIN networks n ON n.id = i.network_id \
      LEFT JOIN public_ips p ON p.interface_id = i.id"
 );
@@ -193,6 +196,7 @@ pub fn iface_row(r: &dyn Row) -> Result<Interface> {
         created_at: r.time(23)?,
         updated_at: r.time(24)?,
         router_id: r.opt_parse(26, "router")?,
+        status_reason: r.opt_string(27)?,
     })
 }
 
