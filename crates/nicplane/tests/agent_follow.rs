@@ -24,13 +24,21 @@ const FEED_ONLY: &[&str] = &["--trigger", "feed", "--resync-ms", "3600000"];
 
 /// A live host whose agent follows the feed only.
 fn feed_setup() -> Setup {
+    feed_setup_logging(None)
+}
+
+/// [`feed_setup`], the agent's log in the file `log` if given.
+fn feed_setup_logging(log: Option<&std::path::Path>) -> Setup {
     let server = Server::start(&[]);
     let cloud = server.admin();
     let dc = cloud.data_centers().expect("dcs")[0].id.to_string();
     let created = cloud.host_create("hv-1", &dc).expect("host create");
     let credential = created["credential"].as_str().expect("cred").to_string();
     let prefix = Prefix::new();
-    let agent = agent_with(&server, &credential, "hv-1", &prefix, FEED_ONLY);
+    let agent = match log {
+        Some(log) => agent_logging_to(&server, &credential, "hv-1", &prefix, FEED_ONLY, log),
+        None => agent_with(&server, &credential, "hv-1", &prefix, FEED_ONLY),
+    };
     wait_until("the host is live", || {
         cloud.hosts().expect("hosts").iter().any(|h| h.live)
     });
@@ -642,22 +650,11 @@ fn an_events_pass_reads_only_the_vms_that_changed_and_a_full_pass_finds_drift() 
     if !root_or_skip("an_events_pass_reads_only…") {
         return;
     }
-    let server = Server::start(&[]);
-    let cloud = server.admin();
-    let dc = cloud.data_centers().expect("dcs")[0].id.to_string();
-    let created = cloud.host_create("hv-1", &dc).expect("host create");
-    let credential = created["credential"].as_str().expect("cred").to_string();
-    let prefix = Prefix::new();
-    let log = std::env::temp_dir().join(format!(
-        "nicplane-agent-{}-{}.log",
-        prefix.0,
-        std::process::id()
-    ));
-    let agent = agent_logging_to(&server, &credential, "hv-1", &prefix, FEED_ONLY, &log);
-    wait_until("the host is live", || {
-        cloud.hosts().expect("hosts").iter().any(|h| h.live)
-    });
-    let t = tenant(&server, "fe-p");
+    let log =
+        std::env::temp_dir().join(format!("nicplane-agent-passes-{}.log", std::process::id()));
+    let mut s = feed_setup_logging(Some(&log));
+    let prefix = &s.prefix;
+    let t = tenant(&s.server, "fe-p");
     let vms: Vec<String> = (0..3)
         .map(|i| t.vm(&format!("vm{i}"), "linux", true))
         .collect();
@@ -690,15 +687,15 @@ fn an_events_pass_reads_only_the_vms_that_changed_and_a_full_pass_finds_drift() 
     // ...so vm2's drift is still there, until a full pass (the resync; here
     // a one-shot agent, whose first pass is a full one) puts it back.
     assert!(link(&ns2, "eth0").is_none());
-    drop(agent);
-    let once = agent_once(&server, &credential, "hv-1", &prefix);
+    drop(s.agent.take());
+    let once = agent_once(&s.server, &s.credential, &s.host, &prefix);
     assert_ne!(once, "0 changes");
     assert!(
         link(&ns2, "eth0").is_some(),
         "the full pass restores vm2's link"
     );
     assert_eq!(
-        agent_once(&server, &credential, "hv-1", &prefix),
+        agent_once(&s.server, &s.credential, &s.host, &prefix),
         "0 changes"
     );
 }
