@@ -660,10 +660,10 @@ fn an_events_pass_reads_only_the_vms_that_changed_and_a_full_pass_finds_drift() 
         .collect();
     wait_until("three VMs realized", || {
         vms.iter()
-            .all(|v| link(&vm_ns(&prefix, v), "eth0").is_some())
+            .all(|v| link(&vm_ns(prefix, v), "eth0").is_some())
     });
     // Drift that no event reports: vm2's link deleted by hand.
-    let ns2 = vm_ns(&prefix, &vms[2]);
+    let ns2 = vm_ns(prefix, &vms[2]);
     let out = ip_in(&ns2, &["link", "del", "eth0"]);
     assert!(out.status.success(), "{out:?}");
     let app = t.standard_network("app", "10.74.0.0/24");
@@ -675,7 +675,7 @@ fn an_events_pass_reads_only_the_vms_that_changed_and_a_full_pass_finds_drift() 
     wait_until("the hot-plugged interface is active", || {
         native_status(&t.admin, &t.project, &id) == "active"
     });
-    assert!(link(&vm_ns(&prefix, &vms[0]), "eth1").is_some());
+    assert!(link(&vm_ns(prefix, &vms[0]), "eth1").is_some());
     // The attach's pass read the VM that changed, not the other two...
     let text = std::fs::read_to_string(&log).expect("the agent's log");
     let _ = std::fs::remove_file(&log);
@@ -688,14 +688,14 @@ fn an_events_pass_reads_only_the_vms_that_changed_and_a_full_pass_finds_drift() 
     // a one-shot agent, whose first pass is a full one) puts it back.
     assert!(link(&ns2, "eth0").is_none());
     drop(s.agent.take());
-    let once = agent_once(&s.server, &s.credential, &s.host, &prefix);
+    let once = agent_once(&s.server, &s.credential, &s.host, prefix);
     assert_ne!(once, "0 changes");
     assert!(
         link(&ns2, "eth0").is_some(),
         "the full pass restores vm2's link"
     );
     assert_eq!(
-        agent_once(&s.server, &s.credential, &s.host, &prefix),
+        agent_once(&s.server, &s.credential, &s.host, prefix),
         "0 changes"
     );
 }
