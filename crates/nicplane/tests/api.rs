@@ -264,6 +264,19 @@ fn every_response_has_a_request_id_and_errors_have_one_shape() {
         error_of(&r.body),
         ("NotFound", "No route for /v1/no-such-thing.")
     );
+    // A method the path does not serve: 405 in the native shape.
+    let r = s
+        .client()
+        .raw(Method::PUT, "/v1/projects", None, &[])
+        .unwrap();
+    assert_eq!(r.status, 405);
+    assert_eq!(
+        error_of(&r.body),
+        (
+            "MethodNotAllowed",
+            "The method PUT is not allowed on /v1/projects."
+        )
+    );
     let r = s
         .client()
         .raw(

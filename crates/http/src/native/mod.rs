@@ -254,7 +254,22 @@ pub fn routes(state: AppState) -> Router {
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// Answer for a method a native path does not serve: 405 in the native
+/// error shape (the `Allow` header still lists the methods it serves).
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let body = error::ErrorBody {
+        error: error::ErrorDetail {
+            status: 405,
+            code: "MethodNotAllowed".to_string(),
+            message: format!("The method {method} is not allowed on {}.", uri.path()),
+            request_id: crate::request_id::current(),
+        },
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
 /// Answer for a path no dialect serves.
