@@ -43,15 +43,36 @@ fn event_row(r: &dyn Row) -> Result<Event> {
     })
 }
 
-/// The host (name) of a VM.
-const VM_HOST_SQL: &str =
-    "SELECT h.name FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = $1";
-/// The host (name) of an interface: its VM's, or (supplementary) its
-/// parent's VM's.
-pub(crate) const IFACE_HOST_SQL: &str = "SELECT h.name FROM interfaces i \
-     LEFT JOIN interfaces p ON p.id = i.parent_id \
-     JOIN vms v ON v.id = COALESCE(i.vm_id, p.vm_id) \
-     JOIN hosts h ON h.id = v.host_id WHERE i.id = $1";
+/// The host (name) of the VM whose id is the parameter `$id`.
+macro_rules! vm_host_sql {
+    ($id:literal) => {
+        concat!(
+            "SELECT h.name FROM vms v JOIN hosts h ON h.id = v.host_id WHERE v.id = ",
+            $id
+        )
+    };
+}
+/// The host (name) of the interface whose id is the parameter `$id`: its
+/// VM's, or (supplementary) its parent's VM's.
+macro_rules! iface_host_sql {
+    ($id:literal) => {
+        concat!(
+            "SELECT h.name FROM interfaces i \
+             LEFT JOIN interfaces p ON p.id = i.parent_id \
+             JOIN vms v ON v.id = COALESCE(i.vm_id, p.vm_id) \
+             JOIN hosts h ON h.id = v.host_id WHERE i.id = ",
+            $id
+        )
+    };
+}
+pub(crate) use iface_host_sql;
+const VM_HOST_SQL: &str = vm_host_sql!("$1");
+const IFACE_HOST_SQL: &str = iface_host_sql!("$1");
+/// An event's `host` when the write named none (see `feed_host`):
+/// the host its VM or interface (`$9`, the event's resource id) is on now,
+/// else `$12`, the one it left in this transaction.
+const VM_EVENT_HOST: &str = concat!("COALESCE((", vm_host_sql!("$9"), "), $12)");
+const IFACE_EVENT_HOST: &str = concat!("COALESCE((", iface_host_sql!("$9"), "), $12)");
 
 impl<E: Exec> SqlTx<E> {
     /// The host a VM (`kind` "vm") or an interface ("interface") is on now.
@@ -79,7 +100,7 @@ impl<E: Exec> SqlTx<E> {
 
     /// Remember `host`, the host `id` was on when the write first read it,
     /// unless one is remembered already (for a write that reads the host
-    /// with the row it reads anyway: see [`IFACE_HOST_SQL`]).
+    /// with the row it reads anyway: see `iface_host_sql!`).
     pub(crate) fn feed_remember(&mut self, id: &str, host: Option<String>) {
         if let Some(h) = host {
             self.feed_hosts.entry(id.to_string()).or_insert(h);
@@ -90,25 +111,13 @@ impl<E: Exec> SqlTx<E> {
     /// write named; else (VMs and interfaces) the host the resource is on
     /// now, found by a subquery of the INSERT (no statement of its own: most
     /// writes have no host), else the one it left in this transaction.
-    fn feed_host(&self, e: &NewEvent) -> (String, Option<String>) {
-        let now = match e.kind {
-            _ if e.host.is_some() => None,
-            "vm" => Some(VM_HOST_SQL),
-            "interface" => Some(IFACE_HOST_SQL),
-            _ => None,
-        };
-        match now {
-            // `$9` is the event's resource id.
-            Some(sql) => (
-                format!("COALESCE(({}), $12)", sql.replace("$1", "$9")),
-                self.feed_hosts.get(&e.resource_id).cloned(),
-            ),
-            None => (
-                "$12".to_string(),
-                e.host
-                    .clone()
-                    .or_else(|| self.feed_hosts.get(&e.resource_id).cloned()),
-            ),
+    fn feed_host(&self, e: &NewEvent) -> (&'static str, Option<String>) {
+        let left = || self.feed_hosts.get(&e.resource_id).cloned();
+        match e.kind {
+            _ if e.host.is_some() => ("$12", e.host.clone()),
+            "vm" => (VM_EVENT_HOST, left()),
+            "interface" => (IFACE_EVENT_HOST, left()),
+            _ => ("$12", left()),
         }
     }
 

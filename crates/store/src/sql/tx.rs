@@ -1124,9 +1124,10 @@ impl<E: Exec> Tx for SqlTx<E> {
         // The groups it had, and (change feed) the host it is on, in one
         // statement.
         let old = self.exec.query_opt(
-            &format!(
-                "SELECT security_groups, ({}) FROM interfaces WHERE id = $1",
-                super::feed::IFACE_HOST_SQL
+            concat!(
+                "SELECT security_groups, (",
+                super::feed::iface_host_sql!("$1"),
+                ") FROM interfaces WHERE id = $1"
             ),
             args![i.id.to_string()],
             |r| Ok((r.string(0)?, r.opt_string(1)?)),
