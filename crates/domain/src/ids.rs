@@ -7,6 +7,13 @@ use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;
 
+/// A random (version 4) UUID from the thread's CSPRNG (`rand::thread_rng`,
+/// seeded from the OS), not a `getrandom` system call per id as
+/// `Uuid::new_v4` makes: every request takes one for its request id.
+pub fn random_uuid() -> Uuid {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid()
+}
+
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $kind:expr) => {
         $(#[$doc])*
@@ -17,7 +24,7 @@ macro_rules! uuid_id {
         impl $name {
             /// A fresh random id.
             pub fn new() -> Self {
-                Self(Uuid::new_v4())
+                Self(random_uuid())
             }
             /// Parse an id given by a client; a malformed id is reported as
             /// "not found" because no such object can exist.
@@ -94,7 +101,7 @@ pub struct ProjectId(String);
 impl ProjectId {
     /// A fresh random project id.
     pub fn new() -> Self {
-        Self(Uuid::new_v4().simple().to_string())
+        Self(random_uuid().simple().to_string())
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -178,5 +185,13 @@ mod tests {
             VmId::parse_for_lookup("nope"),
             Err(Error::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn random_uuids_are_version_4_and_differ() {
+        let (a, b) = (random_uuid(), random_uuid());
+        assert_eq!(a.get_version(), Some(uuid::Version::Random));
+        assert_eq!(a.get_variant(), uuid::Variant::RFC4122);
+        assert_ne!(a, b);
     }
 }

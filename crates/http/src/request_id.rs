@@ -36,7 +36,7 @@ pub struct RequestId(pub String);
 
 impl RequestId {
     pub fn new() -> Self {
-        RequestId(uuid::Uuid::new_v4().simple().to_string())
+        RequestId(nicplane_domain::ids::random_uuid().simple().to_string())
     }
 }
 

@@ -433,7 +433,7 @@ impl Service {
                 None => {
                     let epoch = cache.epoch();
                     let hh = h.clone();
-                    let found = self.store.read(move |tx| tx.token_owner(&hh)).await?;
+                    let found = self.store.read_one(move |tx| tx.token_owner(&hh)).await?;
                     if let Some(o) = found.as_ref().filter(|o| o.user.enabled) {
                         cache.put(h.clone(), o.clone(), epoch, Instant::now());
                     }
@@ -442,7 +442,7 @@ impl Service {
             },
             None => {
                 let hh = h.clone();
-                self.store.read(move |tx| tx.token_owner(&hh)).await?
+                self.store.read_one(move |tx| tx.token_owner(&hh)).await?
             }
         };
         match found {

@@ -240,6 +240,23 @@ impl Store {
         .map_err(|e| Error::internal(format!("read task failed: {e}")))?
     }
 
+    /// Run `f`, which runs exactly one statement, as a read: on PostgreSQL
+    /// that statement runs on its own, without `BEGIN` and `ROLLBACK` (one
+    /// round trip instead of two; one statement sees one snapshot anyway),
+    /// and a second statement is refused as an internal error. SQLite runs
+    /// it as [`Store::read`]. For reads every request makes, such as its
+    /// token's (`Service::authenticate`).
+    pub async fn read_one<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: Fn(&mut dyn Tx) -> Result<R> + Send + Sync + 'static,
+    {
+        match &*self.inner {
+            Backend::Sqlite(_) => self.read(f).await,
+            Backend::Postgres(_) => self.run_pg(postgres::Mode::Statement, f).await,
+        }
+    }
+
     /// Whether events get their numbers from a background sequencer
     /// ([`Store::feed_sequence`], PostgreSQL) rather than in the write itself
     /// (SQLite).

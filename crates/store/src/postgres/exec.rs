@@ -153,14 +153,21 @@ pub struct PgExec<'c> {
     /// The first failed statement: PostgreSQL aborts the transaction there,
     /// so the use case cannot go on even if it wanted to.
     failure: Option<Failure>,
+    /// Outside a transaction (`Mode::Statement`): one statement at most.
+    single: bool,
+    /// Statements run so far.
+    ran: u32,
 }
 
-/// A transaction on `conn`; `writing` for a write or dry run.
-pub(crate) fn tx(conn: &mut Conn, writing: bool) -> PgTx<'_> {
+/// A transaction on `conn`; `writing` for a write or dry run, `single` for
+/// one statement outside any transaction.
+pub(crate) fn tx(conn: &mut Conn, writing: bool, single: bool) -> PgTx<'_> {
     SqlTx::new(PgExec {
         conn,
         writing,
         failure: None,
+        single,
+        ran: 0,
     })
 }
 
@@ -188,10 +195,17 @@ impl PgExec<'_> {
         if let Some(f) = &self.failure {
             return Err(f.error.clone());
         }
+        self.ran += 1;
+        if self.single && self.ran > 1 {
+            // Two statements outside a transaction could see two snapshots.
+            return Err(Error::internal(
+                "a one-statement read ran a second statement",
+            ));
+        }
         if let Some(s) = self.conn.stmts.get(sql) {
             return Ok(s.clone());
         }
-        let prepared = self.conn.client.prepare(sql);
+        let prepared = self.conn.prepare(sql);
         let s = prepared.map_err(|e| self.fail(e))?;
         if self.conn.stmts.len() >= STATEMENT_CACHE_MAX {
             self.conn.stmts.clear();
@@ -210,7 +224,7 @@ impl Exec for PgExec<'_> {
         crate::sql::storable(params)?;
         crate::metrics::statement_run(sql);
         let stmt = self.statement(sql)?;
-        let rows = self.conn.client.query(&stmt, &as_sql(params));
+        let rows = self.conn.query(&stmt, &as_sql(params));
         for row in rows.map_err(|e| self.fail(e))? {
             f(&row)?;
         }
@@ -221,7 +235,7 @@ impl Exec for PgExec<'_> {
         crate::sql::storable(params)?;
         crate::metrics::statement_run(sql);
         let stmt = self.statement(sql)?;
-        let n = self.conn.client.execute(&stmt, &as_sql(params));
+        let n = self.conn.execute(&stmt, &as_sql(params));
         n.map_err(|e| self.fail(e))
     }
 

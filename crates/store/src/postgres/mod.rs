@@ -16,11 +16,13 @@
 //! dropped from the pool and new ones are opened on the next use, so the store
 //! recovers by itself when the database is back.
 //!
-//! The `postgres` client is synchronous (it drives a private tokio runtime of
-//! its own), so it must never run on an async worker thread: [`crate::Store`]
-//! calls [`PgStore::run`] through `spawn_blocking`, and opening, migrating and
-//! closing connections happen on plain threads.
+//! A connection ([`conn::Conn`]) is driven synchronously (a private tokio
+//! runtime of its own), so it must never run on an async worker thread:
+//! [`crate::Store`] calls [`PgStore::run`] through `spawn_blocking`, and
+//! opening, migrating and closing connections happen on plain threads. A
+//! transaction's `BEGIN` travels with its first statement (`conn`).
 
+mod conn;
 pub(crate) mod exec;
 mod migrate;
 
@@ -29,14 +31,15 @@ pub use migrate::MIGRATION_LOCK_KEY;
 
 use crate::metrics::{seconds, RetryReason, StoreMetrics};
 use crate::{StoreOptions, Tx};
-use ::postgres::{Client, Config, NoTls, Statement};
+use ::postgres::NoTls;
+pub(crate) use conn::Conn;
 use exec::{classify, Failure};
 use nicplane_domain::{Error, Result};
 use rand::Rng;
-use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tokio_postgres::Config;
 
 /// Most times one use case runs before a retryable failure is reported.
 pub const MAX_ATTEMPTS: u32 = 10;
@@ -58,21 +61,18 @@ pub enum Mode {
     DryRun,
     /// A read-only snapshot.
     Read,
+    /// One read statement on its own, outside any transaction.
+    Statement,
 }
 
 impl Mode {
-    fn begin(self) -> &'static str {
+    fn begin(self) -> Option<&'static str> {
         match self {
-            Mode::Write | Mode::DryRun => "BEGIN ISOLATION LEVEL READ COMMITTED",
-            Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            Mode::Write | Mode::DryRun => Some("BEGIN ISOLATION LEVEL READ COMMITTED"),
+            Mode::Read => Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+            Mode::Statement => None,
         }
     }
-}
-
-/// A pooled connection with its prepared statements.
-pub(crate) struct Conn {
-    pub client: Client,
-    pub stmts: HashMap<String, Statement>,
 }
 
 struct PoolState {
@@ -109,7 +109,7 @@ impl Lease<'_> {
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            if self.broken || conn.client.is_closed() {
+            if self.broken || conn.is_closed() {
                 self.pool.close(vec![conn]);
             } else {
                 self.pool.lock().idle.push(conn);
@@ -183,15 +183,7 @@ impl Pool {
     }
 
     fn connect(&self) -> Result<Conn> {
-        let client = self.config.connect(NoTls).map_err(|e| {
-            // The detail (host, port, OS error) goes to the log only.
-            tracing::warn!(error = %e, "cannot connect to PostgreSQL");
-            Error::unavailable("Cannot connect to the database; try again.")
-        })?;
-        Ok(Conn {
-            client,
-            stmts: HashMap::new(),
-        })
+        Conn::connect(&self.config).map_err(cannot_connect)
     }
 
     /// Close connections that are leased no more.
@@ -266,13 +258,11 @@ impl PgStore {
                 metrics: StoreMetrics::new("postgres"),
             },
         };
-        {
-            let mut lease = store.pool.get()?;
-            if let Err(e) = migrate::migrate(&mut lease.conn().client) {
-                lease.broken = true;
-                return Err(e);
-            }
-        }
+        // The migration runs once, on a connection of its own.
+        let mut client = ::postgres::Config::from(store.pool.config.clone())
+            .connect(NoTls)
+            .map_err(cannot_connect)?;
+        migrate::migrate(&mut client)?;
         Ok(store)
     }
 
@@ -321,22 +311,36 @@ impl PgStore {
             retry: false,
             broken: false,
         })?;
-        if let Err(e) = lease.conn().client.batch_execute(mode.begin()) {
-            return Err(self.broke(&mut lease, classify(&e)));
+        if let Some(begin) = mode.begin() {
+            lease.conn().begin(begin);
         }
         let (result, failure) = {
-            let mut tx = exec::tx(lease.conn(), mode != Mode::Read);
+            let writing = matches!(mode, Mode::Write | Mode::DryRun);
+            let mut tx = exec::tx(lease.conn(), writing, mode == Mode::Statement);
             let result = catch_unwind(AssertUnwindSafe(|| work(&mut tx)))
                 .unwrap_or_else(|_| Err(Error::internal("a use case panicked")));
             (result, tx.exec().failure().cloned())
         };
         if let Some(f) = failure.as_ref().filter(|f| f.broken) {
+            lease.conn().take_open();
             return Err(self.broke(&mut lease, f.clone()));
+        }
+        // A use case that ran no statement began no transaction.
+        if !lease.conn().take_open() {
+            return match (result, failure) {
+                (Ok(r), None) => Ok(r),
+                (Ok(_), Some(f)) => Err(f),
+                (Err(error), f) => Err(Failure {
+                    error,
+                    retry: f.is_some_and(|f| f.retry),
+                    broken: false,
+                }),
+            };
         }
         match (result, failure) {
             (Ok(r), None) if mode == Mode::Write => {
                 let start = Instant::now();
-                let commit = lease.conn().client.batch_execute("COMMIT");
+                let commit = lease.conn().batch_execute("COMMIT");
                 self.pool
                     .metrics
                     .commit_seconds
@@ -369,7 +373,6 @@ impl PgStore {
                 let checked = if mode == Mode::DryRun {
                     lease
                         .conn()
-                        .client
                         .batch_execute("SET CONSTRAINTS ALL IMMEDIATE")
                         .map_err(|e| classify(&e))
                 } else {
@@ -396,7 +399,7 @@ impl PgStore {
     }
 
     fn rollback(&self, lease: &mut Lease<'_>) {
-        if let Err(e) = lease.conn().client.batch_execute("ROLLBACK") {
+        if let Err(e) = lease.conn().batch_execute("ROLLBACK") {
             tracing::warn!(error = %e, "rollback failed; closing the connection");
             lease.broken = true;
             if classify(&e).broken {
@@ -407,13 +410,20 @@ impl PgStore {
 
     /// Handle a failure; when the connection broke, drop it and the idle ones.
     fn broke(&self, lease: &mut Lease<'_>, f: Failure) -> Failure {
-        if f.broken || lease.conn().client.is_closed() {
+        if f.broken || lease.conn().is_closed() {
             tracing::warn!(error = %f.error, "lost a database connection");
             lease.broken = true;
             self.pool.flush_idle();
         }
         f
     }
+}
+
+/// A connection refused or timed out: the detail (host, port, OS error)
+/// goes to the log only.
+fn cannot_connect(e: ::postgres::Error) -> Error {
+    tracing::warn!(error = %e, "cannot connect to PostgreSQL");
+    Error::unavailable("Cannot connect to the database; try again.")
 }
 
 /// Equal-jitter exponential backoff before attempt `attempt + 1`.
@@ -463,14 +473,10 @@ impl PgStore {
     /// reader following `seq > after` never skips it (docs/feed.md).
     pub fn feed_sequence(&self) -> Result<FeedRound> {
         let mut lease = self.pool.get()?;
+        let conn = lease.conn();
         let result = (|| -> std::result::Result<FeedRound, ::postgres::Error> {
-            let mut tx = lease
-                .conn()
-                .client
-                .build_transaction()
-                .isolation_level(::postgres::IsolationLevel::ReadCommitted)
-                .start()?;
-            let granted: bool = tx
+            conn.begin("BEGIN ISOLATION LEVEL READ COMMITTED");
+            let granted: bool = conn
                 .query_one(
                     "SELECT pg_try_advisory_xact_lock($1)",
                     &[&FEED_SEQUENCER_LOCK_KEY],
@@ -478,28 +484,36 @@ impl PgStore {
                 .get(0);
             let mut sequenced = 0;
             if granted {
-                sequenced = tx.execute(
+                let next = conn.query_one(
                     "WITH base AS (SELECT COALESCE(MAX(seq), 0) AS m FROM events), \
                      next AS (SELECT id, row_number() OVER (ORDER BY id) AS n \
-                              FROM events WHERE seq IS NULL ORDER BY id LIMIT $1) \
-                     UPDATE events e SET seq = base.m + next.n FROM base, next WHERE e.id = next.id",
+                              FROM events WHERE seq IS NULL ORDER BY id LIMIT $1), \
+                     done AS (UPDATE events e SET seq = base.m + next.n FROM base, next \
+                              WHERE e.id = next.id RETURNING 1) \
+                     SELECT COUNT(*) FROM done",
                     &[&FEED_SEQUENCE_BATCH],
                 )?;
+                let n: i64 = next.get(0);
+                sequenced = u64::try_from(n).unwrap_or(0);
             }
-            let row = tx.query_one(
+            let row = conn.query_one(
                 "SELECT (SELECT MAX(seq) FROM events), \
                  (SELECT MIN(at_ms) FROM events WHERE seq IS NULL)",
                 &[],
             )?;
             let newest: Option<i64> = row.get(0);
             let oldest: Option<i64> = row.get(1);
-            tx.commit()?;
+            conn.take_open();
+            conn.batch_execute("COMMIT")?;
             Ok(FeedRound {
                 sequenced,
                 newest: newest.and_then(|n| u64::try_from(n).ok()),
                 oldest_unsequenced_ms: oldest,
             })
         })();
+        if result.is_err() && lease.conn().take_open() {
+            self.rollback(&mut lease);
+        }
         result.map_err(|e| {
             let f = classify(&e);
             self.broke(&mut lease, f).error
