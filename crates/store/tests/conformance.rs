@@ -953,6 +953,51 @@ fn failed_and_dry_run_writes_leave_nothing_behind() {
     });
 }
 
+/// A use case without statements begins no transaction and leaves the
+/// connection usable; `read_one` answers one statement (PostgreSQL runs it
+/// outside a transaction and refuses a second one: two could see two
+/// snapshots). The pipelined `BEGIN` still covers a write's first statement:
+/// `failed_and_dry_run_writes_leave_nothing_behind` rolls one back.
+#[test]
+fn empty_writes_and_one_statement_reads() {
+    each_backend(|db| async move {
+        let store = db.open();
+        for _ in 0..20 {
+            assert_eq!(store.write(|_| Ok(7)).await.unwrap(), 7);
+            assert_eq!(store.read(|_| Ok(8)).await.unwrap(), 8);
+        }
+        let dc = data_center("one");
+        let (id, d) = (dc.id, dc.clone());
+        store
+            .write(move |tx| tx.data_center_insert(&d))
+            .await
+            .unwrap();
+        let found = store
+            .read_one(move |tx| tx.data_center_get(id))
+            .await
+            .unwrap()
+            .expect("the data center");
+        assert_eq!(found.name, "one");
+        let two = store
+            .read_one(move |tx| {
+                tx.data_center_get(id)?;
+                tx.data_center_get(id)
+            })
+            .await;
+        match db.backend {
+            Backend::Sqlite => assert!(two.unwrap().is_some()),
+            Backend::Postgres => {
+                assert!(matches!(two, Err(Error::Internal { .. })), "{two:?}")
+            }
+        }
+        // The connections are still good afterwards.
+        for _ in 0..20 {
+            let found = store.read(move |tx| tx.data_center_get(id)).await.unwrap();
+            assert!(found.is_some());
+        }
+    });
+}
+
 #[test]
 fn next_sequence_counts_from_zero_without_repeats() {
     each_backend(|db| async move {
