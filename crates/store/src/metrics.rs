@@ -91,6 +91,8 @@ pub struct StoreMetrics {
     pub(crate) commit_seconds: Histogram,
     /// SQLite: writes committed together in one group.
     pub(crate) group_size: Histogram,
+    /// SQLite: groups begun again because a write failed after changing rows.
+    pub(crate) group_restarts: Counter,
     /// SQLite: seconds a read waited for a free read connection.
     pub(crate) reader_wait_seconds: Histogram,
     /// PostgreSQL: seconds a use case waited for a pooled connection.
@@ -112,6 +114,7 @@ impl StoreMetrics {
             backend,
             commit_seconds: commit_buckets(),
             group_size: group_buckets(),
+            group_restarts: Counter::default(),
             reader_wait_seconds: wait_buckets(),
             pool_wait_seconds: wait_buckets(),
             pool_timeouts: Counter::default(),
@@ -151,6 +154,11 @@ impl StoreMetrics {
                     "sqlite_group_size",
                     "Writes committed together in one SQLite group commit",
                     self.group_size.clone(),
+                );
+                registry.register(
+                    "sqlite_group_restarts",
+                    "SQLite groups begun again because a write failed after changing rows",
+                    self.group_restarts.clone(),
                 );
                 registry.register_with_unit(
                     "sqlite_reader_wait",
