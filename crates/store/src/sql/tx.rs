@@ -1134,15 +1134,17 @@ impl<E: Exec> Tx for SqlTx<E> {
             iface_row,
         )
     }
-    fn interface_auto_delete(&mut self, id: InterfaceId) -> Result<bool> {
+    fn interface_auto_delete(&mut self, id: InterfaceId) -> Result<(bool, u64)> {
         Ok(self
             .exec
             .query_opt(
-                "SELECT auto_delete FROM interfaces WHERE id = $1",
+                "SELECT auto_delete, \
+                 (SELECT COUNT(*) FROM interfaces c WHERE c.parent_id = $1) \
+                 FROM interfaces WHERE id = $1",
                 args![id.to_string()],
-                |r| r.bool(0),
+                |r| Ok((r.bool(0)?, r.int(1)?.max(0) as u64)),
             )?
-            .unwrap_or(false))
+            .unwrap_or((false, 0)))
     }
     fn interface_update(&mut self, i: &Interface) -> Result<()> {
         // The groups it had, and (change feed) the host it is on, in one
