@@ -1200,14 +1200,19 @@ impl<E: Exec> Tx for SqlTx<E> {
         }
         Ok(())
     }
+    /// `DELETE FROM interfaces WHERE id = $1 RETURNING (the host it was on)`
+    /// (`feed::IFACE_DELETE_RETURNING_HOST`); its security group links go
+    /// with it (`interface_security_groups.interface_id … ON DELETE
+    /// CASCADE`, migrations/*/0001_init.sql).
     fn interface_delete(&mut self, id: InterfaceId) -> Result<()> {
         let iid = id.to_string();
-        self.feed_remember_host("interface", &iid)?;
-        self.exec.execute(
-            "DELETE FROM interface_security_groups WHERE interface_id = $1",
-            args![&iid],
-        )?;
-        self.delete("interfaces", iid).map(drop)
+        let host =
+            self.exec
+                .query_opt(super::feed::IFACE_DELETE_RETURNING_HOST, args![&iid], |r| {
+                    r.opt_string(0)
+                })?;
+        self.feed_remember(&iid, host.flatten());
+        Ok(())
     }
     fn interface_list(
         &mut self,
