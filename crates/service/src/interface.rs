@@ -462,6 +462,16 @@ pub fn delete_interface_row(tx: &mut dyn Tx, iface: &Interface) -> Result<()> {
         parent_id: Some(iface.id),
         ..Default::default()
     })?;
+    delete_counted_interface_row(tx, iface, children)
+}
+
+/// [`delete_interface_row`] for a caller that has read the interface's
+/// number of children already (with `Tx::interface_auto_delete`).
+pub fn delete_counted_interface_row(
+    tx: &mut dyn Tx,
+    iface: &Interface,
+    children: u64,
+) -> Result<()> {
     rules::parent_has_no_children(iface, children)?;
     if let Some((ip, offset)) = tx.public_ip_of_interface(iface.id)? {
         tx.pool_release(ip.pool_id, offset)?;
@@ -486,8 +496,9 @@ pub fn detach_tx(
     }
     rules::primary_not_removable(&iface)?;
     rules::hot_plug_allowed(&vm)?;
-    if tx.interface_auto_delete(id)? {
-        delete_interface_row(tx, &iface)?;
+    let (auto_delete, children) = tx.interface_auto_delete(id)?;
+    if auto_delete {
+        delete_counted_interface_row(tx, &iface, children)?;
     } else {
         iface.vm_id = None;
         iface.status = InterfaceStatus::Down;

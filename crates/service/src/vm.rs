@@ -3,7 +3,7 @@
 
 use crate::feed::{emit, emit_deleted};
 use crate::interface::{
-    attach_to_vm, create_interface, delete_interface_row, derived_status, owned_interface,
+    attach_to_vm, create_interface, delete_counted_interface_row, derived_status, owned_interface,
     owned_vm, AttachSpec, Plug,
 };
 use crate::ipam::FixedIpRequest;
@@ -285,8 +285,9 @@ pub fn vm_delete_tx(tx: &mut dyn Tx, project: &ProjectId, id: VmId) -> Result<()
     let vm = owned_vm(tx, project, id)?;
     let detail = vm_detail(tx, vm)?;
     for mut i in detail.interfaces {
-        if tx.interface_auto_delete(i.id)? {
-            delete_interface_row(tx, &i)?;
+        let (auto_delete, children) = tx.interface_auto_delete(i.id)?;
+        if auto_delete {
+            delete_counted_interface_row(tx, &i, children)?;
             emit_deleted(tx, Kind::Interface, i.id, Some(project))?;
         } else {
             i.vm_id = None;

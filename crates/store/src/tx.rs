@@ -190,8 +190,11 @@ pub trait Tx:
     /// can draw another one. Any other constraint still fails the insert.
     fn interface_insert_if_mac_free(&mut self, i: &Interface, auto_delete: bool) -> Result<bool>;
     fn interface_get(&mut self, id: InterfaceId) -> Result<Option<Interface>>;
-    /// Whether the interface is deleted, not just unbound, when detached.
-    fn interface_auto_delete(&mut self, id: InterfaceId) -> Result<bool>;
+    /// Whether the interface is deleted, not just unbound, when detached, and
+    /// how many interfaces have it as their parent, in one read:
+    /// `SELECT auto_delete, (SELECT COUNT(*) … WHERE parent_id = $1) FROM
+    /// interfaces WHERE id = $1`. A missing interface: `(false, 0)`.
+    fn interface_auto_delete(&mut self, id: InterfaceId) -> Result<(bool, u64)>;
     fn interface_update(&mut self, i: &Interface) -> Result<()>;
     fn interface_delete(&mut self, id: InterfaceId) -> Result<()>;
     fn interface_list(&mut self, f: &InterfaceFilter, page: &PageRequest)

@@ -7,6 +7,7 @@
 //! Everything goes through the public `Store` API, as the service does; a
 //! raw connection is used only to look at what the store wrote.
 
+use nicplane_domain::feed::{Action, NewEvent};
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::{from_key, Range};
 use nicplane_domain::model::*;
@@ -567,6 +568,210 @@ fn ip_release_merges_ranges() {
             .unwrap();
         assert_eq!(free, "254");
         assert_eq!(again, 0);
+    });
+}
+
+/// A release merges with the left neighbour, the right one, both or neither,
+/// and leaves exactly the rows it should (not only the same free offsets):
+/// ranges shorter than `ipam::CHUNK`, so both engines merge alike. An offset
+/// at the bottom of the key space (0) has no left neighbour to look up.
+#[test]
+fn ip_release_leaves_exact_rows_for_each_kind_of_neighbour() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 20 }).await;
+        // A second subnet whose pool starts at offset 0.
+        let s = seed.clone();
+        let low_subnet = store
+            .write(move |tx| {
+                let mut low = tx.subnet_get(s.subnet)?.expect("subnet");
+                low.id = SubnetId::new();
+                low.name = "low".into();
+                low.cidr = "10.1.0.0/16".parse().expect("cidr");
+                tx.subnet_insert(&low, &[Range { start: 0, end: 3 }], 4)?;
+                Ok(low.id)
+            })
+            .await
+            .unwrap();
+        let low = Seed {
+            subnet: low_subnet,
+            ..seed.clone()
+        };
+        let (s, l) = (seed.clone(), low.clone());
+        store
+            .write(move |tx| {
+                for _ in 0..10 {
+                    take_next(tx, &s)?;
+                }
+                take_next(tx, &l)?;
+                take_next(tx, &l)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let rows = |subnet: SubnetId| -> Vec<(u64, u64)> {
+            db.query_i64(&format!(
+                "SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = '{subnet}' \
+                 ORDER BY start_key"
+            ))
+            .into_iter()
+            .map(|r| (from_key(r[0]), from_key(r[1])))
+            .collect()
+        };
+        assert_eq!(rows(seed.subnet), vec![(11, 20)]);
+        assert_eq!(rows(low.subnet), vec![(2, 3)]);
+
+        let release = |subnet: SubnetId, offset: u64| {
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |tx| tx.ip_release(subnet, offset))
+                    .await
+                    .unwrap()
+            }
+        };
+        let sub = seed.subnet;
+        // Neither neighbour free: a row of its own.
+        release(sub, 5).await;
+        assert_eq!(rows(sub), vec![(5, 5), (11, 20)]);
+        // The left one only: it grows at its end.
+        release(sub, 6).await;
+        assert_eq!(rows(sub), vec![(5, 6), (11, 20)]);
+        // The right one only: it grows at its start.
+        release(sub, 10).await;
+        assert_eq!(rows(sub), vec![(5, 6), (10, 20)]);
+        release(sub, 8).await;
+        assert_eq!(rows(sub), vec![(5, 6), (8, 8), (10, 20)]);
+        // Both: one row.
+        release(sub, 7).await;
+        assert_eq!(rows(sub), vec![(5, 8), (10, 20)]);
+        release(sub, 9).await;
+        assert_eq!(rows(sub), vec![(5, 20)]);
+        // An offset never allocated changes nothing.
+        release(sub, 9).await;
+        assert_eq!(rows(sub), vec![(5, 20)]);
+        release(sub, 1).await;
+        assert_eq!(rows(sub), vec![(1, 1), (5, 20)]);
+
+        // Offset 0: no left neighbour; then 1 joins 0 and 2..3.
+        release(low.subnet, 0).await;
+        assert_eq!(rows(low.subnet), vec![(0, 0), (2, 3)]);
+        release(low.subnet, 1).await;
+        assert_eq!(rows(low.subnet), vec![(0, 3)]);
+
+        let (s, l) = (seed.clone(), low.clone());
+        let (free, free_low) = store
+            .read(move |tx| Ok((free_addresses(tx, &s), free_addresses(tx, &l))))
+            .await
+            .unwrap();
+        assert_eq!(free, "17");
+        assert_eq!(free_low, "4");
+    });
+}
+
+/// Deleting an interface: `interface_auto_delete` counts its children in
+/// the same read; its security group links go with it through the foreign
+/// key's `ON DELETE CASCADE` (SQLite: `PRAGMA foreign_keys = ON`); and the
+/// event of a deleted interface, attached or a child of an attached one,
+/// still names the host it was on.
+#[test]
+fn deleted_interfaces_lose_their_group_links_and_their_events_name_their_host() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 20 }).await;
+        let s = seed.clone();
+        let (parent, child, other, host_name) = store
+            .write(move |tx| {
+                let host = Host {
+                    id: HostId::new(),
+                    name: format!("host-{}", HostId::new()),
+                    data_center_id: s.dc,
+                    created_at: now(),
+                    last_seen: None,
+                };
+                tx.host_insert(&host, "not a real hash")?;
+                let mut machine = vm(&s, "vm-on-host");
+                machine.host_id = Some(host.id);
+                tx.vm_insert(&machine)?;
+                let sg = SecurityGroup {
+                    id: SecurityGroupId::new(),
+                    project_id: s.project.clone(),
+                    name: "web".into(),
+                    description: String::new(),
+                    is_default: false,
+                    rules: vec![],
+                    created_at: now(),
+                };
+                tx.security_group_insert(&sg)?;
+                let mut parent = interface(&s, [2, 0, 0, 0, 1, 1], Some(machine.id), true);
+                parent.security_groups = vec![sg.id];
+                tx.interface_insert(&parent, true)?;
+                let mut child = interface(&s, [2, 0, 0, 0, 1, 2], None, false);
+                child.parent_id = Some(parent.id);
+                child.vlan_id = Some(VlanId::new(100)?);
+                child.supplementary = true;
+                child.security_groups = vec![sg.id];
+                tx.interface_insert(&child, false)?;
+                // Unattached, with no host: its event names none.
+                let mut other = interface(&s, [2, 0, 0, 0, 1, 3], None, false);
+                other.security_groups = vec![sg.id];
+                tx.interface_insert(&other, true)?;
+                Ok((parent.id, child.id, other.id, host.name))
+            })
+            .await
+            .unwrap();
+        let links = |id: InterfaceId| {
+            db.query_i64(&format!(
+                "SELECT COUNT(*) FROM interface_security_groups WHERE interface_id = '{id}'"
+            ))[0][0]
+        };
+        assert_eq!((links(parent), links(child), links(other)), (1, 1, 1));
+
+        let (p, c, missing) = store
+            .read(move |tx| {
+                Ok((
+                    tx.interface_auto_delete(parent)?,
+                    tx.interface_auto_delete(child)?,
+                    tx.interface_auto_delete(InterfaceId::new())?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(p, (true, 1));
+        assert_eq!(c, (false, 0));
+        assert_eq!(missing, (false, 0));
+
+        let project = seed.project.clone();
+        store
+            .write(move |tx| {
+                for id in [child, parent, other] {
+                    tx.interface_delete(id)?;
+                    tx.event_append(&NewEvent {
+                        kind: "interface",
+                        resource_id: id.to_string(),
+                        project_id: Some(project.clone()),
+                        action: Action::Delete,
+                        resource: None,
+                        host: None,
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!((links(parent), links(child), links(other)), (0, 0, 0));
+        let named = |id: InterfaceId| {
+            db.query_i64(&format!(
+                "SELECT COUNT(*) FROM events WHERE resource_id = '{id}' AND host = '{host_name}'"
+            ))[0][0]
+        };
+        let hostless = |id: InterfaceId| {
+            db.query_i64(&format!(
+                "SELECT COUNT(*) FROM events WHERE resource_id = '{id}' AND host IS NULL"
+            ))[0][0]
+        };
+        assert_eq!((named(parent), named(child)), (1, 1));
+        assert_eq!(hostless(other), 1);
     });
 }
 

@@ -66,6 +66,16 @@ macro_rules! iface_host_sql {
     };
 }
 pub(crate) use iface_host_sql;
+/// Deletes an interface and answers (change feed) the host it was on, so that
+/// its event names the host it left without a read of its own. The subquery
+/// reads the deleted row's own columns (`interfaces.vm_id`, `parent_id`), not
+/// the row by id: SQLite evaluates RETURNING after the row is gone, while
+/// PostgreSQL's subqueries still see it; the parent, VM and host rows are
+/// not deleted, so both engines answer the same.
+pub(crate) const IFACE_DELETE_RETURNING_HOST: &str = "DELETE FROM interfaces WHERE id = $1 \
+     RETURNING (SELECT h.name FROM vms v JOIN hosts h ON h.id = v.host_id \
+     WHERE v.id = COALESCE(interfaces.vm_id, \
+     (SELECT p.vm_id FROM interfaces p WHERE p.id = interfaces.parent_id)))";
 const VM_HOST_SQL: &str = vm_host_sql!("$1");
 const IFACE_HOST_SQL: &str = iface_host_sql!("$1");
 /// An event's `host` when the write named none (see `feed_host`):

@@ -182,14 +182,38 @@ impl<E: Exec> SqlTx<E> {
         }
     }
 
-    /// The free range whose `column` is `k`, locked unless another
-    /// allocation holds it (then none: it is not merged into).
-    fn free_range_at(&mut self, sid: &str, column: &str, k: i64) -> Result<Option<Range>> {
+    /// The free ranges that end just below `offset` (left) and start just
+    /// above it (right), in one read, each locked unless another allocation
+    /// holds it (then none: it is not merged into). A missing neighbour
+    /// offset (0 or `u64::MAX`) is NULL, which matches no row.
+    fn free_neighbours(
+        &mut self,
+        sid: &str,
+        offset: u64,
+    ) -> Result<(Option<Range>, Option<Range>)> {
+        let below = offset.checked_sub(1).map(key);
+        let above = offset.checked_add(1).map(key);
         let lock = self.exec.for_update_skip_locked();
-        self.exec.query_opt(
-            &format!("SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND {column} = $2{lock}"),
-            args![sid, k],
+        let ranges = self.exec.query(
+            &format!(
+                "SELECT start_key, end_key FROM ip_free_ranges \
+                 WHERE subnet_id = $1 AND (end_key = $2 OR start_key = $3){lock}"
+            ),
+            args![sid, below, above],
             range_row,
+        )?;
+        // Free ranges are disjoint and the offset was allocated, so at most
+        // one range ends at `offset - 1` and at most one starts at `offset + 1`.
+        let left = ranges.iter().copied().find(|r| r.end < offset);
+        let right = ranges.iter().copied().find(|r| r.start > offset);
+        Ok((left, right))
+    }
+
+    /// Move a free range's end (its row keeps its lock).
+    fn extend_free_range(&mut self, sid: &str, start: u64, end: u64) -> Result<()> {
+        self.run(
+            "UPDATE ip_free_ranges SET end_key = $3 WHERE subnet_id = $1 AND start_key = $2",
+            args![sid, key(start), key(end)],
         )
     }
 
@@ -978,10 +1002,12 @@ impl<E: Exec> Tx for SqlTx<E> {
     /// ```sql
     /// SELECT 1 FROM subnets WHERE id = $1 FOR KEY SHARE;   -- PostgreSQL
     /// DELETE FROM ip_allocations WHERE subnet_id = $1 AND offset_key = $2 RETURNING in_pool;
-    /// SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND end_key = $2 - 1
+    /// SELECT start_key, end_key FROM ip_free_ranges
+    ///   WHERE subnet_id = $1 AND (end_key = $2 - 1 OR start_key = $2 + 1)
     ///   FOR UPDATE SKIP LOCKED;   -- PostgreSQL: a neighbour another allocation holds stays apart
-    /// SELECT start_key, end_key FROM ip_free_ranges WHERE subnet_id = $1 AND start_key = $2 + 1
-    ///   FOR UPDATE SKIP LOCKED;
+    /// -- then one of: UPDATE … SET end_key (merged with the left neighbour);
+    /// -- UPDATE … SET start_key (the right one); DELETE the right + UPDATE the
+    /// -- left's end_key (both); INSERT (neither)
     /// ```
     /// With many writers the merged range stays within `ipam::CHUNK`
     /// (`ipam::merge_capped`); one writer merges whole neighbours.
@@ -996,25 +1022,23 @@ impl<E: Exec> Tx for SqlTx<E> {
         if in_pool != Some(true) {
             return Ok(());
         }
-        let left = match offset.checked_sub(1) {
-            Some(below) => self.free_range_at(&sid, "end_key", key(below))?,
-            None => None,
-        };
-        let right = match offset.checked_add(1) {
-            Some(above) => self.free_range_at(&sid, "start_key", key(above))?,
-            None => None,
-        };
+        let (left, right) = self.free_neighbours(&sid, offset)?;
         let cap = if self.exec.row_locks() {
             CHUNK
         } else {
             u64::MAX
         };
         let (merged, use_left, use_right) = merge_capped(left, offset, right, cap);
-        let used = [left.filter(|_| use_left), right.filter(|_| use_right)];
-        for r in used.iter().flatten() {
-            self.delete_free_range(&sid, r.start)?;
+        // The fewest writes that leave `merged` as one free range.
+        match (left.filter(|_| use_left), right.filter(|_| use_right)) {
+            (Some(l), Some(r)) => {
+                self.delete_free_range(&sid, r.start)?;
+                self.extend_free_range(&sid, l.start, merged.end)?;
+            }
+            (Some(l), None) => self.extend_free_range(&sid, l.start, merged.end)?,
+            (None, Some(r)) => self.move_free_range(&sid, r.start, merged.start)?,
+            (None, None) => self.insert_free_range(&sid, merged)?,
         }
-        self.insert_free_range(&sid, merged)?;
         self.bump_pool_used(&sid, -1)
     }
 
@@ -1110,15 +1134,17 @@ impl<E: Exec> Tx for SqlTx<E> {
             iface_row,
         )
     }
-    fn interface_auto_delete(&mut self, id: InterfaceId) -> Result<bool> {
+    fn interface_auto_delete(&mut self, id: InterfaceId) -> Result<(bool, u64)> {
         Ok(self
             .exec
             .query_opt(
-                "SELECT auto_delete FROM interfaces WHERE id = $1",
+                "SELECT auto_delete, \
+                 (SELECT COUNT(*) FROM interfaces c WHERE c.parent_id = $1) \
+                 FROM interfaces WHERE id = $1",
                 args![id.to_string()],
-                |r| r.bool(0),
+                |r| Ok((r.bool(0)?, r.int(1)?.max(0) as u64)),
             )?
-            .unwrap_or(false))
+            .unwrap_or((false, 0)))
     }
     fn interface_update(&mut self, i: &Interface) -> Result<()> {
         // The groups it had, and (change feed) the host it is on, in one
@@ -1174,14 +1200,19 @@ impl<E: Exec> Tx for SqlTx<E> {
         }
         Ok(())
     }
+    /// `DELETE FROM interfaces WHERE id = $1 RETURNING (the host it was on)`
+    /// (`feed::IFACE_DELETE_RETURNING_HOST`); its security group links go
+    /// with it (`interface_security_groups.interface_id … ON DELETE
+    /// CASCADE`, migrations/*/0001_init.sql).
     fn interface_delete(&mut self, id: InterfaceId) -> Result<()> {
         let iid = id.to_string();
-        self.feed_remember_host("interface", &iid)?;
-        self.exec.execute(
-            "DELETE FROM interface_security_groups WHERE interface_id = $1",
-            args![&iid],
-        )?;
-        self.delete("interfaces", iid).map(drop)
+        let host =
+            self.exec
+                .query_opt(super::feed::IFACE_DELETE_RETURNING_HOST, args![&iid], |r| {
+                    r.opt_string(0)
+                })?;
+        self.feed_remember(&iid, host.flatten());
+        Ok(())
     }
     fn interface_list(
         &mut self,
