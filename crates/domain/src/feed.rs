@@ -69,8 +69,10 @@ pub struct NewEvent {
     /// networks), which only the cloud admin sees.
     pub project_id: Option<ProjectId>,
     pub action: Action,
-    /// The resource as it now is (its native view); None after a delete.
-    pub resource: Option<serde_json::Value>,
+    /// The resource as it now is (its native view), as JSON text; None
+    /// after a delete. Text, not a `serde_json::Value`: the use case
+    /// serializes it once, on the writer thread, straight into the row.
+    pub resource: Option<String>,
     /// The name of the host the resource is realized on, for an agent's
     /// view of the feed. None: the store fills it in for VMs and interfaces
     /// (their VM's host, or the host they left in this transaction).

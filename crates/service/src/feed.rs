@@ -126,7 +126,7 @@ pub fn emit_kind<T: Serialize + ?Sized>(
 ) -> Result<()> {
     let resource = match resource {
         Some(r) => Some(
-            serde_json::to_value(r)
+            serde_json::to_string(r)
                 .map_err(|e| Error::internal(format!("cannot record an event: {e}")))?,
         ),
         None => None,

@@ -206,7 +206,7 @@ impl<E: Exec> FeedTx for SqlTx<E> {
         };
         let at_ms = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
             .map_err(|_| Error::internal("clock out of range"))?;
-        let resource = e.resource.as_ref().map(|v| v.to_string());
+        let resource = e.resource.clone();
         let (host_sql, host) = self.feed_host(e);
         self.exec.execute(
             &format!(
