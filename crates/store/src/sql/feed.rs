@@ -77,7 +77,6 @@ pub(crate) const IFACE_DELETE_RETURNING_HOST: &str = "DELETE FROM interfaces WHE
      WHERE v.id = COALESCE(interfaces.vm_id, \
      (SELECT p.vm_id FROM interfaces p WHERE p.id = interfaces.parent_id)))";
 const VM_HOST_SQL: &str = vm_host_sql!("$1");
-const IFACE_HOST_SQL: &str = iface_host_sql!("$1");
 /// An event's `host` when the write named none (see `feed_host`):
 /// the host its VM or interface (`$9`, the event's resource id) is on now,
 /// else `$12`, the one it left in this transaction.
@@ -85,24 +84,18 @@ const VM_EVENT_HOST: &str = concat!("COALESCE((", vm_host_sql!("$9"), "), $12)")
 const IFACE_EVENT_HOST: &str = concat!("COALESCE((", iface_host_sql!("$9"), "), $12)");
 
 impl<E: Exec> SqlTx<E> {
-    /// The host a VM (`kind` "vm") or an interface ("interface") is on now.
-    fn feed_host_now(&mut self, kind: &str, id: &str) -> Result<Option<String>> {
-        let sql = match kind {
-            "vm" => VM_HOST_SQL,
-            "interface" => IFACE_HOST_SQL,
-            _ => return Ok(None),
-        };
-        self.exec.query_opt(sql, args![id], |r| r.string(0))
-    }
-
-    /// Before a VM or an interface is changed or deleted: remember the host
-    /// it is on, so that its event names the host it left (an agent must see
-    /// a detach). The first host seen in the transaction stays.
-    pub(crate) fn feed_remember_host(&mut self, kind: &str, id: &str) -> Result<()> {
+    /// Before a VM is changed or deleted: remember the host it is on, so
+    /// that its event names the host it left (an agent must see it go). The
+    /// first host seen in the transaction stays. An interface's host is read
+    /// with a statement its write runs anyway (`feed_remember`).
+    pub(crate) fn feed_remember_vm_host(&mut self, id: &str) -> Result<()> {
         if self.feed_hosts.contains_key(id) {
             return Ok(());
         }
-        if let Some(h) = self.feed_host_now(kind, id)? {
+        let host = self
+            .exec
+            .query_opt(VM_HOST_SQL, args![id], |r| r.string(0))?;
+        if let Some(h) = host {
             self.feed_hosts.insert(id.to_string(), h);
         }
         Ok(())

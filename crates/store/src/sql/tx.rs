@@ -1095,7 +1095,7 @@ impl<E: Exec> Tx for SqlTx<E> {
         )
     }
     fn vm_delete(&mut self, id: VmId) -> Result<()> {
-        self.feed_remember_host("vm", &id.to_string())?;
+        self.feed_remember_vm_host(&id.to_string())?;
         self.delete("vms", id.to_string()).map(drop)
     }
     fn vm_list(&mut self, f: &VmFilter, page: &PageRequest) -> Result<Vec<Vm>> {
