@@ -19,7 +19,7 @@ use ::postgres::types::ToSql;
 use ::postgres::{Row, Statement};
 use std::collections::HashMap;
 use tokio::runtime::Runtime;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config, NoTls, ToStatement};
 
 /// A pooled connection with its prepared statements.
 pub(crate) struct Conn {
@@ -94,8 +94,12 @@ impl Conn {
         run(&self.rt, &self.client, &mut self.begin, &mut self.open, fut)
     }
 
-    /// Rows changed by a prepared statement.
-    pub fn execute(&mut self, stmt: &Statement, params: &[&(dyn ToSql + Sync)]) -> PgResult<u64> {
+    /// Rows changed by a statement (prepared, or SQL prepared for this call).
+    pub fn execute<T: ?Sized + ToStatement>(
+        &mut self,
+        stmt: &T,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> PgResult<u64> {
         let fut = self.client.execute(stmt, params);
         run(&self.rt, &self.client, &mut self.begin, &mut self.open, fut)
     }

@@ -484,17 +484,13 @@ impl PgStore {
                 .get(0);
             let mut sequenced = 0;
             if granted {
-                let next = conn.query_one(
+                sequenced = conn.execute(
                     "WITH base AS (SELECT COALESCE(MAX(seq), 0) AS m FROM events), \
                      next AS (SELECT id, row_number() OVER (ORDER BY id) AS n \
-                              FROM events WHERE seq IS NULL ORDER BY id LIMIT $1), \
-                     done AS (UPDATE events e SET seq = base.m + next.n FROM base, next \
-                              WHERE e.id = next.id RETURNING 1) \
-                     SELECT COUNT(*) FROM done",
+                              FROM events WHERE seq IS NULL ORDER BY id LIMIT $1) \
+                     UPDATE events e SET seq = base.m + next.n FROM base, next WHERE e.id = next.id",
                     &[&FEED_SEQUENCE_BATCH],
                 )?;
-                let n: i64 = next.get(0);
-                sequenced = u64::try_from(n).unwrap_or(0);
             }
             let row = conn.query_one(
                 "SELECT (SELECT MAX(seq) FROM events), \
