@@ -365,6 +365,9 @@ struct StoreCounters {
     commit_seconds: f64,
     /// SQLite: writes committed in groups (sum of the group sizes).
     grouped: f64,
+    /// SQLite, `synchronous = full`: fsyncs of the WAL and their seconds.
+    syncs: f64,
+    sync_seconds: f64,
 }
 
 /// The store's counters of every server (None: a server does not export the
@@ -382,6 +385,8 @@ fn store_counters(servers: &[BenchServer]) -> Option<StoreCounters> {
         c.commits += value("nicplane_store_commit_duration_seconds_count").unwrap_or(0.0);
         c.commit_seconds += value("nicplane_store_commit_duration_seconds_sum").unwrap_or(0.0);
         c.grouped += value("nicplane_sqlite_group_size_sum").unwrap_or(0.0);
+        c.syncs += value("nicplane_sqlite_wal_sync_duration_seconds_count").unwrap_or(0.0);
+        c.sync_seconds += value("nicplane_sqlite_wal_sync_duration_seconds_sum").unwrap_or(0.0);
     }
     Some(c)
 }
@@ -724,8 +729,9 @@ struct Row {
     errors: usize,
     /// Statements per request (None: the servers do not export them).
     statements: Option<f64>,
-    /// SQLite: writes per group commit, and ms per commit (fsync included).
-    commits: Option<(f64, f64)>,
+    /// SQLite: writes per group commit, ms per commit, and ms per fsync of
+    /// the WAL (the syncer's, `synchronous = full`; 0 without one).
+    commits: Option<(f64, f64, f64)>,
     /// Server CPU per request, microseconds.
     cpu_us: f64,
     floor: bool,
@@ -742,6 +748,8 @@ impl Row {
                 commits: y.commits - x.commits,
                 commit_seconds: y.commit_seconds - x.commit_seconds,
                 grouped: y.grouped - x.grouped,
+                syncs: y.syncs - x.syncs,
+                sync_seconds: y.sync_seconds - x.sync_seconds,
             }),
             _ => None,
         };
@@ -749,7 +757,18 @@ impl Row {
         // Writes per commit and the mean commit time (SQLite: one group).
         let commits = store
             .filter(|c| c.commits > 0.0 && c.grouped > 0.0)
-            .map(|c| (c.grouped / c.commits, c.commit_seconds * 1000.0 / c.commits));
+            .map(|c| {
+                let sync_ms = if c.syncs > 0.0 {
+                    c.sync_seconds * 1000.0 / c.syncs
+                } else {
+                    0.0
+                };
+                (
+                    c.grouped / c.commits,
+                    c.commit_seconds * 1000.0 / c.commits,
+                    sync_ms,
+                )
+            });
         let cpu_us = after
             .server_cpu
             .saturating_sub(before.server_cpu)
@@ -794,7 +813,7 @@ fn percentile_ms(v: &mut [Duration], p: usize) -> f64 {
 fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
     if !a.no_header {
         println!(
-            "{:<22} {:<27} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>7} {:>11} {:>6}",
+            "{:<22} {:<27} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>7} {:>17} {:>6}",
             "configuration",
             "work",
             "clients",
@@ -804,7 +823,7 @@ fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
             "×floor",
             "stmts",
             "cpu µs",
-            "group/commit",
+            "group/commit+sync",
             "errors"
         );
     }
@@ -813,11 +832,12 @@ fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
         let stmts = r
             .statements
             .map_or_else(|| "-".to_string(), |s| format!("{s:.1}"));
-        let commits = r
-            .commits
-            .map_or_else(|| "-".to_string(), |(g, ms)| format!("{g:.1}/{ms:.1}ms"));
+        let commits = r.commits.map_or_else(
+            || "-".to_string(),
+            |(g, ms, sync)| format!("{g:.1}/{ms:.2}+{sync:.2}ms"),
+        );
         println!(
-            "{:<22} {:<27} {:>7} {:>8.0} {:>8.2} {:>8.2} {:>7.3} {:>6} {:>7.0} {:>11} {:>6}",
+            "{:<22} {:<27} {:>7} {:>8.0} {:>8.2} {:>8.2} {:>7.3} {:>6} {:>7.0} {:>17} {:>6}",
             label,
             r.name,
             a.clients,
