@@ -84,9 +84,10 @@ pub struct StoreOptions {
 
 /// SQLite's `PRAGMA synchronous` for the writer (WAL mode).
 ///
-/// * `Full` (the default): every commit (one per group of writes) is fsynced
-///   before any write in the group is acknowledged; an acknowledged write
-///   survives a power loss.
+/// * `Full` (the default): the WAL holding a group's commit is fsynced (by
+///   the syncer thread, while the writer runs the next group) before any
+///   write in the group is acknowledged; an acknowledged write survives a
+///   power loss. Another read can see a write during its fsync.
 /// * `Normal`: the WAL is fsynced only at checkpoints; the database stays
 ///   consistent after a crash, but the last acknowledged writes can be lost
 ///   on a power loss or kernel crash. Faster; an explicit choice

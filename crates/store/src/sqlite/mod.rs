@@ -11,7 +11,7 @@
 //! committed while the previous one ran. A read can therefore see a write
 //! that is committed but not yet on disk (for about one fsync, a
 //! millisecond or so); only a power loss or an OS crash in that window loses
-//! it, and then its writer was never answered (docs/operations.md,
+//! it, and then its writer was never answered (docs/security.md,
 //! "Durability"). With `normal` the WAL is fsynced only at checkpoints.
 //!
 //! Readers: at most `StoreOptions::readers` read-only connections exist; a
