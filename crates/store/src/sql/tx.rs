@@ -10,6 +10,7 @@ use nicplane_domain::query::SortField;
 use nicplane_domain::types::*;
 use nicplane_domain::{Error, Kind, Result};
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
 /// How many times an allocation reads a free range again after a lock wait
 /// ended on a range another allocation moved or deleted; each wait ends
@@ -1127,12 +1128,18 @@ impl<E: Exec> Tx for SqlTx<E> {
     /// UPDATE OF i`): two use cases never change one interface on the
     /// strength of one reading.
     fn interface_get(&mut self, id: InterfaceId) -> Result<Option<Interface>> {
-        let lock = self.exec.for_update(Some("i"));
-        self.exec.query_opt(
-            &format!("{IFACE_SQL} WHERE i.id = $1{lock}"),
-            args![id.to_string()],
-            iface_row,
-        )
+        // Built once: the statement is long and every read of one
+        // interface runs it (formatting it per call was ~3 % of a read's CPU).
+        static BY_ID: LazyLock<String> = LazyLock::new(|| format!("{IFACE_SQL} WHERE i.id = $1"));
+        static BY_ID_LOCKED: LazyLock<String> =
+            LazyLock::new(|| format!("{IFACE_SQL} WHERE i.id = $1 FOR UPDATE OF i"));
+        let sql = if self.exec.row_locks() {
+            &BY_ID_LOCKED
+        } else {
+            &BY_ID
+        };
+        self.exec
+            .query_opt(sql.as_str(), args![id.to_string()], iface_row)
     }
     fn interface_auto_delete(&mut self, id: InterfaceId) -> Result<(bool, u64)> {
         Ok(self
