@@ -12,7 +12,9 @@
 //! that is committed but not yet on disk (for about one fsync, a
 //! millisecond or so); only a power loss or an OS crash in that window loses
 //! it, and then its writer was never answered (docs/security.md,
-//! "Durability"). With `normal` the WAL is fsynced only at checkpoints.
+//! "Durability"). A failed fsync is final: no write is acknowledged after
+//! it until the server is restarted. With `normal` the WAL is fsynced only
+//! at checkpoints.
 //!
 //! Readers: at most `StoreOptions::readers` read-only connections exist; a
 //! read waits (up to [`READER_WAIT`]) for a free one and never opens more.
@@ -435,14 +437,21 @@ fn sync_wal(path: &str) -> std::io::Result<()> {
 /// Answer committed groups once the WAL holding them is on disk: take every
 /// group that has committed, fsync once, answer them all. A write that
 /// needs no fsync (a refusal, a dry run) waits with its group all the same,
-/// so that answers keep their order. If the fsync fails, the writes it was
-/// to cover are answered 503: they are committed, and may or may not
-/// survive a power loss.
+/// so that answers keep their order.
+///
+/// A failed fsync is final: the writes it was to cover are answered 503
+/// (they are committed, and may or may not survive a power loss), and so is
+/// every later write that needs the disk, until the server is restarted.
+/// After a failed fsync the kernel may have dropped the unwritten pages and
+/// report the next fsync as a success (PostgreSQL's "fsyncgate"); a WAL with
+/// a hole is cut at the hole when it is recovered, so later writes could not
+/// be promised either. Reads and refusals go on being answered.
 fn syncer_loop(
     wal: &std::path::Path,
     committed: mpsc::Receiver<Committed>,
     metrics: &StoreMetrics,
 ) {
+    let mut failed: Option<String> = None;
     while let Ok(first) = committed.recv() {
         let mut groups = vec![first];
         while let Ok(more) = committed.try_recv() {
@@ -451,21 +460,23 @@ fn syncer_loop(
         let needed = groups
             .iter()
             .any(|g| g.answers.iter().any(|(_, _, durable)| *durable));
-        let synced = if needed {
+        if needed && failed.is_none() {
             let start = Instant::now();
             let synced = sync_wal_file(wal);
             metrics.wal_sync_seconds.observe(seconds(start.elapsed()));
-            synced
-        } else {
-            Ok(())
-        };
-        if let Err(e) = &synced {
-            tracing::error!(error = %e, "fsync of the SQLite WAL failed");
+            if let Err(e) = synced {
+                tracing::error!(
+                    error = %e,
+                    "fsync of the SQLite WAL failed: no write will be acknowledged until the server is restarted"
+                );
+                failed = Some(e.to_string());
+            }
         }
         for (reply, answer, durable) in groups.into_iter().flat_map(|g| g.answers) {
-            let answer = match (&synced, durable) {
-                (Err(e), true) => Err(Error::unavailable(format!(
-                    "The write was committed but the disk did not confirm it: {e}"
+            let answer = match (&failed, durable) {
+                (Some(e), true) => Err(Error::unavailable(format!(
+                    "The write was committed but the disk did not confirm it ({e}); \
+                     the server acknowledges no write until it is restarted."
                 ))),
                 _ => answer,
             };
@@ -698,6 +709,43 @@ mod tests {
             let found = again.read(|tx| tx.data_center_get(dc.id)).unwrap();
             assert_eq!(found.map(|d| d.name).as_deref(), Some("dc-synced"));
         }
+    }
+
+    /// A failed fsync answers the writes it covered 503, and every later
+    /// write too even when the disk answers again; refusals are answered.
+    #[test]
+    fn after_a_failed_fsync_no_write_is_acknowledged() {
+        let wal = std::path::PathBuf::from(format!("{}-wal", temp_db("fsync-fails")));
+        std::fs::write(&wal, b"").unwrap();
+        let (to_syncer, committed) = mpsc::channel::<Committed>();
+        let metrics = StoreMetrics::new("sqlite");
+        let syncer = {
+            let (wal, metrics) = (wal.clone(), metrics.clone());
+            std::thread::spawn(move || syncer_loop(&wal, committed, &metrics))
+        };
+        // One group: a write (needs the disk) and a refusal (does not).
+        let group = || {
+            let (write, wrote) = oneshot::channel::<Answer>();
+            let (refuse, refused) = oneshot::channel::<Answer>();
+            let answers = vec![
+                (write, Ok(Box::new(()) as Box<dyn Any + Send>), true),
+                (refuse, Err(Error::invalid("no")), false),
+            ];
+            to_syncer.send(Committed { answers }).unwrap();
+            let kind = |a: Answer| a.map(drop).map_err(|e| e.http_status());
+            (
+                kind(wrote.blocking_recv().unwrap()),
+                kind(refused.blocking_recv().unwrap()),
+            )
+        };
+        assert_eq!(group(), (Ok(()), Err(400)), "the disk answered");
+        std::fs::remove_file(&wal).unwrap();
+        assert_eq!(group(), (Err(503), Err(400)), "the fsync failed");
+        std::fs::write(&wal, b"").unwrap();
+        assert_eq!(group(), (Err(503), Err(400)), "a failed fsync is final");
+        drop(to_syncer);
+        syncer.join().unwrap();
+        assert_eq!(wal_syncs(&metrics), 2.0, "no fsync after the failure");
     }
 
     #[test]
