@@ -175,10 +175,11 @@ impl SqliteStore {
         // The writer never waits for the disk itself: with `full`, the
         // syncer thread fsyncs the WAL before any write is answered.
         let mut conn = open_connection(path, false, Synchronous::Normal)?;
+        let wal = PathBuf::from(format!("{path}-wal"));
         migrate::migrate(&mut conn)?;
         if sync == Synchronous::Full {
             // What the migration wrote is on disk before anything is served.
-            sync_wal(path).map_err(|e| {
+            sync_wal(&wal).map_err(|e| {
                 Error::unavailable(format!("Cannot fsync the SQLite WAL of {path}: {e}"))
             })?;
         }
@@ -193,7 +194,6 @@ impl SqliteStore {
         let answers = match sync {
             Synchronous::Full => {
                 let (to_syncer, committed) = mpsc::channel::<Committed>();
-                let wal = PathBuf::from(format!("{path}-wal"));
                 let syncer_metrics = metrics.clone();
                 std::thread::Builder::new()
                     .name("nicplane-sqlite-syncer".into())
@@ -425,13 +425,8 @@ impl Answers {
 /// fsync the WAL file at `wal` (opened for each sync: Linux's `fsync`
 /// flushes the file, whichever descriptor wrote it, and a fresh descriptor
 /// can never name a WAL that was replaced).
-fn sync_wal_file(wal: &std::path::Path) -> std::io::Result<()> {
+fn sync_wal(wal: &std::path::Path) -> std::io::Result<()> {
     std::fs::File::open(wal)?.sync_data()
-}
-
-/// fsync the WAL of the database at `path`.
-fn sync_wal(path: &str) -> std::io::Result<()> {
-    sync_wal_file(std::path::Path::new(&format!("{path}-wal")))
 }
 
 /// Answer committed groups once the WAL holding them is on disk: take every
@@ -462,7 +457,7 @@ fn syncer_loop(
             .any(|g| g.answers.iter().any(|(_, _, durable)| *durable));
         if needed && failed.is_none() {
             let start = Instant::now();
-            let synced = sync_wal_file(wal);
+            let synced = sync_wal(wal);
             metrics.wal_sync_seconds.observe(seconds(start.elapsed()));
             if let Err(e) = synced {
                 tracing::error!(
