@@ -30,6 +30,7 @@ pub mod neutron;
 pub mod postgres;
 pub mod project;
 pub mod quota;
+pub mod roles;
 pub mod router;
 pub mod sql;
 pub mod sqlite;

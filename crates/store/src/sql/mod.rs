@@ -216,6 +216,13 @@ pub trait Exec {
         false
     }
 
+    /// The roles `membership_role` may answer from and remember
+    /// (SQLite: read [`crate::roles::RoleCache`]); none on PostgreSQL, whose
+    /// servers share the store.
+    fn role_cache(&self) -> Option<&crate::roles::RoleCache> {
+        None
+    }
+
     /// Whether reads that decide a write lock the rows they read (PostgreSQL
     /// inside a writing transaction). When false, [`Exec::for_update`] is
     /// empty and `SqlTx::lock` does nothing.

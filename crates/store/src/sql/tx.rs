@@ -442,11 +442,20 @@ impl<E: Exec> Tx for SqlTx<E> {
         Ok(n > 0)
     }
     fn membership_role(&mut self, user: UserId, project: &ProjectId) -> Result<Option<Role>> {
-        self.exec.query_opt(
+        let epoch = match self.exec.role_cache().map(|c| c.get(user, project)) {
+            Some(Ok(role)) => return Ok(Some(role)),
+            Some(Err(epoch)) => Some(epoch),
+            None => None,
+        };
+        let role = self.exec.query_opt(
             "SELECT role FROM memberships WHERE user_id = $1 AND project_id = $2",
             args![user.to_string(), project.to_string()],
             |r| r.parse(0, "role"),
-        )
+        )?;
+        if let (Some(cache), Some(epoch), Some(role)) = (self.exec.role_cache(), epoch, role) {
+            cache.put(user, project, role, epoch);
+        }
+        Ok(role)
     }
     fn memberships_of_user(&mut self, user: UserId) -> Result<Vec<Membership>> {
         self.exec.query(

@@ -1,16 +1,14 @@
 //! The SQLite executor of [`crate::sql`]: statements prepared once per
-//! connection and cached (`prepare_cached`), `$N` placeholders rewritten to
-//! `?N` once per statement text, no row locks (one writer), and the decoding
+//! connection and kept ([`SqliteConn`], `$N` placeholders rewritten to `?N`
+//! when prepared), no row locks (one writer), and the decoding
 //! of SQLite errors into domain errors (constraints by the columns SQLite
 //! names in its message).
 
+use super::conn::SqliteConn;
+use crate::roles::RoleCache;
 use crate::sql::{constraint_error, Exec, Param, Row, RowFn, SqlTx, Violation};
 use nicplane_domain::{Error, Result};
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::Connection;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
 
 /// A transaction on one SQLite connection.
 pub type SqliteTx<'c> = SqlTx<SqliteExec<'c>>;
@@ -18,44 +16,22 @@ pub type SqliteTx<'c> = SqlTx<SqliteExec<'c>>;
 /// Runs statements on one connection, inside the transaction (or savepoint)
 /// the store began.
 pub struct SqliteExec<'c> {
-    conn: &'c Connection,
+    conn: &'c SqliteConn,
+    roles: Option<&'c RoleCache>,
 }
 
 impl<'c> SqliteExec<'c> {
-    pub fn new(conn: &'c Connection) -> Self {
-        SqliteExec { conn }
+    /// An executor on `conn`, answering roles from `roles` when given (the
+    /// store's connections: the cache is told of every change by the
+    /// writer's triggers).
+    pub fn new(conn: &'c SqliteConn, roles: Option<&'c RoleCache>) -> Self {
+        SqliteExec { conn, roles }
     }
 }
 
-/// A transaction on `conn`.
-pub fn tx(conn: &Connection) -> SqliteTx<'_> {
-    SqlTx::new(SqliteExec::new(conn))
-}
-
-/// Most statement texts whose rewriting is kept per thread (the list queries
-/// build their text from filters: a finite but large set).
-const REWRITE_CACHE_MAX: usize = 1024;
-
-thread_local! {
-    static REWRITTEN: RefCell<HashMap<String, Rc<str>>> = RefCell::new(HashMap::new());
-}
-
-/// `sql` with `$N` placeholders as SQLite's `?N`, rewritten once per text.
-/// (SQLite reads `$1` as a named parameter numbered by first appearance, so
-/// `SET a = $2 WHERE id = $1` would bind the wrong values.)
-fn sqlite_text(sql: &str) -> Rc<str> {
-    REWRITTEN.with(|cache| {
-        if let Some(t) = cache.borrow().get(sql) {
-            return t.clone();
-        }
-        let text: Rc<str> = sql.replace('$', "?").into();
-        let mut cache = cache.borrow_mut();
-        if cache.len() >= REWRITE_CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(sql.to_string(), text.clone());
-        text
-    })
+/// A transaction on `conn`, with the store's role cache.
+pub fn tx<'c>(conn: &'c SqliteConn, roles: &'c RoleCache) -> SqliteTx<'c> {
+    SqlTx::new(SqliteExec::new(conn, Some(roles)))
 }
 
 impl rusqlite::ToSql for Param {
@@ -105,29 +81,29 @@ impl Exec for SqliteExec<'_> {
     fn each_row(&mut self, sql: &str, params: &[Param], f: RowFn<'_>) -> Result<()> {
         crate::sql::storable(params)?;
         crate::metrics::statement_run(sql);
-        let mut stmt = self
-            .conn
-            .prepare_cached(&sqlite_text(sql))
-            .map_err(decode)?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(params))
-            .map_err(decode)?;
-        while let Some(row) = rows.next().map_err(decode)? {
-            f(row)?;
-        }
-        Ok(())
+        self.conn.with_statement(sql, |stmt| {
+            let mut rows = stmt
+                .query(rusqlite::params_from_iter(params))
+                .map_err(decode)?;
+            while let Some(row) = rows.next().map_err(decode)? {
+                f(row)?;
+            }
+            Ok(())
+        })
     }
 
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64> {
         crate::sql::storable(params)?;
         crate::metrics::statement_run(sql);
-        let mut stmt = self
-            .conn
-            .prepare_cached(&sqlite_text(sql))
-            .map_err(decode)?;
-        stmt.execute(rusqlite::params_from_iter(params))
-            .map(|n| n as u64)
-            .map_err(decode)
+        self.conn.with_statement(sql, |stmt| {
+            stmt.execute(rusqlite::params_from_iter(params))
+                .map(|n| n as u64)
+                .map_err(decode)
+        })
+    }
+
+    fn role_cache(&self) -> Option<&RoleCache> {
+        self.roles
     }
 
     /// SQLite has one writer: a writing transaction excludes every other.
@@ -210,14 +186,6 @@ fn violation(msg: &str) -> Violation {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn placeholders_are_rewritten_by_number_not_by_position() {
-        assert_eq!(
-            &*sqlite_text("UPDATE t SET a = $2 WHERE id = $1 AND b = $12"),
-            "UPDATE t SET a = ?2 WHERE id = ?1 AND b = ?12"
-        );
-    }
 
     #[test]
     fn sqlite_messages_name_the_schema_constraints() {

@@ -27,17 +27,20 @@
 //! the commit's error.
 
 pub mod backup;
+pub(crate) mod conn;
 pub(crate) mod exec;
 mod migrate;
 
 use crate::metrics::{seconds, StoreMetrics};
+use crate::roles::RoleCache;
 use crate::{StoreOptions, Synchronous, Tx};
+use conn::SqliteConn;
 use nicplane_domain::{Error, Result};
 use rusqlite::Connection;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::{mpsc, Condvar, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -56,11 +59,14 @@ struct Job {
 pub struct SqliteStore {
     writer: Mutex<mpsc::Sender<Job>>,
     /// The idle read connections; all of them are opened at start.
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Vec<SqliteConn>>,
     /// Signalled when a read connection is given back.
     reader_free: Condvar,
     /// Group sizes, commit latency, waits for a reader.
     metrics: StoreMetrics,
+    /// The callers' roles in projects, told of every change by the writer
+    /// ([`watch_memberships`]).
+    roles: Arc<RoleCache>,
     /// Dropped with the store, which ends the checkpoint thread.
     _stop_checkpoints: mpsc::Sender<()>,
 }
@@ -177,6 +183,8 @@ impl SqliteStore {
         let mut conn = open_connection(path, false, Synchronous::Normal)?;
         let wal = PathBuf::from(format!("{path}-wal"));
         migrate::migrate(&mut conn)?;
+        let roles = Arc::new(RoleCache::new());
+        watch_memberships(&conn, roles.clone())?;
         if sync == Synchronous::Full {
             // What the migration wrote is on disk before anything is served.
             sync_wal(&wal).map_err(|e| {
@@ -185,12 +193,13 @@ impl SqliteStore {
         }
         let mut readers = Vec::new();
         for _ in 0..options.readers.max(1) {
-            readers.push(open_connection(path, true, sync)?);
+            readers.push(SqliteConn::new(open_connection(path, true, sync)?));
         }
         let (sender, receiver) = mpsc::channel::<Job>();
         let max_group = options.max_group.max(1);
         let metrics = StoreMetrics::new("sqlite");
         let writer_metrics = metrics.clone();
+        let writer_roles = roles.clone();
         let answers = match sync {
             Synchronous::Full => {
                 let (to_syncer, committed) = mpsc::channel::<Committed>();
@@ -205,7 +214,15 @@ impl SqliteStore {
         };
         std::thread::Builder::new()
             .name("nicplane-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, receiver, max_group, &answers, &writer_metrics))
+            .spawn(move || {
+                let writer = Writer {
+                    conn: SqliteConn::new(conn),
+                    roles: writer_roles,
+                    answers,
+                    metrics: writer_metrics,
+                };
+                writer_loop(&writer, receiver, max_group)
+            })
             .map_err(|e| Error::internal(format!("cannot start the writer thread: {e}")))?;
         // Checkpoints on a connection of their own, off the writer: SQLite's
         // automatic checkpoint would run inside a group's COMMIT and every
@@ -222,6 +239,7 @@ impl SqliteStore {
             readers: Mutex::new(readers),
             reader_free: Condvar::new(),
             metrics,
+            roles,
         })
     }
 
@@ -258,7 +276,7 @@ impl SqliteStore {
     }
 
     /// Take a free read connection, waiting up to [`READER_WAIT`] for one.
-    fn take_reader(&self) -> Result<Connection> {
+    fn take_reader(&self) -> Result<SqliteConn> {
         let poisoned = || Error::internal("the SQLite reader pool is poisoned");
         let start = Instant::now();
         let deadline = start + READER_WAIT;
@@ -294,7 +312,7 @@ impl SqliteStore {
     }
 
     /// A free read connection if there is one now (never waits).
-    pub(crate) fn try_reader(&self) -> Option<Connection> {
+    pub(crate) fn try_reader(&self) -> Option<SqliteConn> {
         let conn = self.readers.lock().ok()?.pop()?;
         self.metrics.reader_wait_seconds.observe(0.0);
         Some(conn)
@@ -303,20 +321,20 @@ impl SqliteStore {
     /// Run a read on `conn` (taken from the pool), then give it back.
     pub(crate) fn read_on<R>(
         &self,
-        conn: Connection,
+        conn: SqliteConn,
         f: impl FnOnce(&mut dyn Tx) -> Result<R>,
     ) -> Result<R> {
         let result = match control(&conn, "BEGIN") {
             Ok(()) => {
                 let r = catch_unwind(AssertUnwindSafe(|| {
-                    let mut tx = exec::tx(&conn);
+                    let mut tx = exec::tx(&conn, &self.roles);
                     f(&mut tx)
                 }))
                 .unwrap_or_else(|_| Err(Error::internal("a read use case panicked")));
                 let _ = control(&conn, "COMMIT");
                 r
             }
-            Err(e) => Err(exec::decode(e)),
+            Err(e) => Err(e),
         };
         // Always give the connection back, or the pool would shrink.
         if let Ok(mut idle) = self.readers.lock() {
@@ -348,13 +366,8 @@ fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
 /// no frame can be added meanwhile: it copies only what the checkpointer has
 /// not (the last few hundred milliseconds), and the next group's write
 /// restarts the WAL from its beginning.
-fn writer_loop(
-    conn: Connection,
-    receiver: mpsc::Receiver<Job>,
-    max_group: usize,
-    answers: &Answers,
-    metrics: &StoreMetrics,
-) {
+fn writer_loop(writer: &Writer, receiver: mpsc::Receiver<Job>, max_group: usize) {
+    let conn = &writer.conn;
     let mut last_restart = Instant::now();
     while let Ok(first) = receiver.recv() {
         if last_restart.elapsed() >= WAL_RESTART_EVERY {
@@ -374,9 +387,47 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        metrics.group_size.observe(batch.len() as f64);
-        run_group(&conn, batch, answers, metrics);
+        writer.metrics.group_size.observe(batch.len() as f64);
+        run_group(writer, batch);
     }
+}
+
+/// The writer thread's connection and what it reports to.
+struct Writer {
+    conn: SqliteConn,
+    /// Told by the connection's triggers when a membership changes
+    /// ([`watch_memberships`]), and when the group's transaction ends.
+    roles: Arc<RoleCache>,
+    answers: Answers,
+    metrics: StoreMetrics,
+}
+
+/// Make the writer's connection tell `roles` of every membership it
+/// inserts, updates or deletes (a deleted user's or project's included: a
+/// foreign key's cascade fires the child table's triggers), from inside
+/// the statement, before its transaction commits. The triggers are `TEMP`:
+/// they live on this connection only and are not part of the schema (no
+/// other connection writes to a store a server has open).
+fn watch_memberships(conn: &Connection, roles: Arc<RoleCache>) -> Result<()> {
+    conn.create_scalar_function(
+        "nicplane_roles_changing",
+        0,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+        move |_| {
+            roles.changing();
+            Ok(0i64)
+        },
+    )
+    .map_err(exec::decode)?;
+    conn.execute_batch(
+        "CREATE TEMP TRIGGER memberships_inserted AFTER INSERT ON main.memberships
+             BEGIN SELECT nicplane_roles_changing(); END;
+         CREATE TEMP TRIGGER memberships_updated AFTER UPDATE ON main.memberships
+             BEGIN SELECT nicplane_roles_changing(); END;
+         CREATE TEMP TRIGGER memberships_deleted AFTER DELETE ON main.memberships
+             BEGIN SELECT nicplane_roles_changing(); END;",
+    )
+    .map_err(exec::decode)
 }
 
 /// Where the writer sends a committed group's answers.
@@ -484,14 +535,14 @@ fn syncer_loop(
 /// prepared once per connection: every read and write runs several, and
 /// `execute_batch` would parse each one again (session 9's profile of the
 /// reads: 6 % of the server's CPU).
-fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(sql)?.execute([]).map(drop)
+fn control(conn: &SqliteConn, sql: &str) -> Result<()> {
+    conn.with_statement(sql, |s| s.execute([]).map(drop).map_err(exec::decode))
 }
 
 /// Run one job's use case on the group's transaction; a panic is an error.
-fn run_job(conn: &Connection, work: &ErasedWork) -> Answer {
+fn run_job(writer: &Writer, work: &ErasedWork) -> Answer {
     catch_unwind(AssertUnwindSafe(|| {
-        let mut tx = exec::tx(conn);
+        let mut tx = exec::tx(&writer.conn, &writer.roles);
         work(&mut tx)
     }))
     .unwrap_or_else(|_| Err(Error::internal("a use case panicked")))
@@ -500,16 +551,17 @@ fn run_job(conn: &Connection, work: &ErasedWork) -> Answer {
 /// Run one job inside its own `SAVEPOINT`, rolled back alone when the job
 /// fails or is a dry run: its answer and whether its changes stay. `Err`
 /// when a control statement failed (the group cannot go on).
-fn run_guarded(conn: &Connection, job: &Job) -> Result<(Answer, bool)> {
-    control(conn, "SAVEPOINT job").map_err(exec::decode)?;
-    let answer = run_job(conn, &job.work);
+fn run_guarded(writer: &Writer, job: &Job) -> Result<(Answer, bool)> {
+    let conn = &writer.conn;
+    control(conn, "SAVEPOINT job")?;
+    let answer = run_job(writer, &job.work);
     let keep = answer.is_ok() && !job.dry_run;
     let end = if keep {
         control(conn, "RELEASE job")
     } else {
         control(conn, "ROLLBACK TO job").and_then(|()| control(conn, "RELEASE job"))
     };
-    end.map_err(exec::decode)?;
+    end?;
     Ok((answer, keep))
 }
 
@@ -524,11 +576,11 @@ struct Ran {
 /// made: roll everything back, begin again and run the jobs that had
 /// succeeded again, each in its own savepoint (their answers are not sent
 /// yet, so nobody saw the first run).
-fn restart_group(conn: &Connection, ran: &mut [Ran]) -> Result<()> {
-    control(conn, "ROLLBACK").map_err(exec::decode)?;
-    control(conn, "BEGIN IMMEDIATE").map_err(exec::decode)?;
+fn restart_group(writer: &Writer, ran: &mut [Ran]) -> Result<()> {
+    control(&writer.conn, "ROLLBACK")?;
+    control(&writer.conn, "BEGIN IMMEDIATE")?;
     for r in ran.iter_mut().filter(|r| r.keep) {
-        (r.answer, r.keep) = run_guarded(conn, &r.job)?;
+        (r.answer, r.keep) = run_guarded(writer, &r.job)?;
     }
     Ok(())
 }
@@ -545,9 +597,14 @@ fn restart_group(conn: &Connection, ran: &mut [Ran]) -> Result<()> {
 /// transaction is rolled back and begun again, the jobs that had succeeded
 /// run again, and that job and the rest of the group run each in a
 /// savepoint, as dry runs always do.
-fn run_group(conn: &Connection, batch: Vec<Job>, answers: &Answers, metrics: &StoreMetrics) {
-    if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
-        let err = exec::decode(e);
+fn run_group(writer: &Writer, batch: Vec<Job>) {
+    let Writer {
+        conn,
+        roles,
+        answers,
+        metrics,
+    } = writer;
+    if let Err(err) = control(conn, "BEGIN IMMEDIATE") {
         for job in batch {
             let _ = job.reply.send(Err(err.clone()));
         }
@@ -562,7 +619,7 @@ fn run_group(conn: &Connection, batch: Vec<Job>, answers: &Answers, metrics: &St
             continue;
         }
         if guarded || job.dry_run {
-            match run_guarded(conn, &job) {
+            match run_guarded(writer, &job) {
                 Ok((answer, keep)) => ran.push(Ran { job, answer, keep }),
                 Err(e) => {
                     let _ = job.reply.send(Err(e.clone()));
@@ -572,7 +629,7 @@ fn run_group(conn: &Connection, batch: Vec<Job>, answers: &Answers, metrics: &St
             continue;
         }
         let before = conn.total_changes();
-        let answer = run_job(conn, &job.work);
+        let answer = run_job(writer, &job.work);
         if answer.is_ok() || conn.total_changes() == before {
             let keep = answer.is_ok();
             ran.push(Ran { job, answer, keep });
@@ -581,14 +638,14 @@ fn run_group(conn: &Connection, batch: Vec<Job>, answers: &Answers, metrics: &St
         // This job changed rows and failed: undo it alone by starting over.
         guarded = true;
         metrics.group_restarts.inc();
-        if let Err(e) = restart_group(conn, &mut ran) {
+        if let Err(e) = restart_group(writer, &mut ran) {
             broken = Some(e);
         }
         match &broken {
             Some(e) => {
                 let _ = job.reply.send(Err(e.clone()));
             }
-            None => match run_guarded(conn, &job) {
+            None => match run_guarded(writer, &job) {
                 Ok((answer, keep)) => ran.push(Ran { job, answer, keep }),
                 Err(e) => {
                     let _ = job.reply.send(Err(e.clone()));
@@ -604,7 +661,7 @@ fn run_group(conn: &Connection, batch: Vec<Job>, answers: &Answers, metrics: &St
         }
         None => {
             let start = Instant::now();
-            let commit = control(conn, "COMMIT").map_err(exec::decode);
+            let commit = control(conn, "COMMIT");
             metrics.commit_seconds.observe(seconds(start.elapsed()));
             commit
         }
@@ -612,6 +669,8 @@ fn run_group(conn: &Connection, batch: Vec<Job>, answers: &Answers, metrics: &St
     if commit.is_err() && !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
     }
+    // Committed or rolled back: what readers remember from now on is true.
+    roles.settled();
     let committed = ran
         .into_iter()
         .map(|Ran { job, answer, keep }| match (&commit, keep) {
@@ -653,6 +712,94 @@ mod tests {
             .find_map(|l| l.strip_prefix("sqlite_wal_sync_duration_seconds_count "))
             .map(|v| v.trim().parse().unwrap())
             .expect("the WAL sync histogram is registered")
+    }
+
+    /// Roles are answered from memory until the writer changes a membership:
+    /// a change made behind the store's back (another connection, which a
+    /// served store never has) is not seen, every change through the writer
+    /// is, a rolled-back one undone and a deleted project's cascade
+    /// included.
+    #[test]
+    fn roles_are_remembered_until_the_writer_changes_a_membership() {
+        use nicplane_domain::ids::{ProjectId, UserId};
+        use nicplane_domain::model::{Project, User};
+        use nicplane_domain::types::Role;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let path = temp_db("roles");
+        let store = SqliteStore::open(&path, StoreOptions::default()).unwrap();
+        let user = User {
+            id: UserId::new(),
+            name: "member".into(),
+            is_cloud_admin: false,
+            enabled: true,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        let project = Project {
+            id: ProjectId::new(),
+            name: "roles".into(),
+            description: String::new(),
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        let (uid, p) = (user.id, project.id.clone());
+        let pid = p.clone();
+        let write =
+            |dry_run: bool, f: crate::Work<()>| rt.block_on(store.submit(f, dry_run)).unwrap();
+        let set = move |role: Role| -> crate::Work<()> {
+            let p = pid.clone();
+            Box::new(move |tx: &mut dyn Tx| tx.membership_set(uid, &p, role))
+        };
+        write(
+            false,
+            Box::new(move |tx: &mut dyn Tx| {
+                tx.user_insert(&user, "hash")?;
+                tx.project_insert(&project)?;
+                tx.membership_set(user.id, &project.id, Role::Reader)
+            }),
+        );
+        let read = || store.read(|tx| tx.membership_role(uid, &p)).unwrap();
+        let on_writer = || {
+            let p = p.clone();
+            rt.block_on(store.submit(
+                Box::new(move |tx: &mut dyn Tx| tx.membership_role(uid, &p)),
+                false,
+            ))
+            .unwrap()
+        };
+        assert_eq!(read(), Some(Role::Reader));
+        assert_eq!(store.roles.len(), 1, "remembered");
+
+        let behind = Connection::open(&path).unwrap();
+        behind
+            .execute("UPDATE memberships SET role = 'admin'", [])
+            .unwrap();
+        assert_eq!(read(), Some(Role::Reader), "a read answers from memory");
+        assert_eq!(on_writer(), Some(Role::Reader), "so does the writer");
+
+        write(false, set(Role::PowerUser));
+        assert_eq!(read(), Some(Role::PowerUser), "a change is seen at once");
+        assert_eq!(on_writer(), Some(Role::PowerUser));
+
+        write(true, set(Role::Admin));
+        assert_eq!(
+            read(),
+            Some(Role::PowerUser),
+            "a rolled-back change is undone"
+        );
+
+        let gone = p.clone();
+        write(
+            false,
+            Box::new(move |tx: &mut dyn Tx| tx.project_delete(&gone)),
+        );
+        assert_eq!(
+            read(),
+            None,
+            "a deleted project's memberships went by cascade"
+        );
+        assert_eq!(on_writer(), None);
+        assert!(store.roles.is_empty(), "no membership left to remember");
     }
 
     /// With `full`, a write is answered only after the syncer fsynced the
@@ -810,7 +957,12 @@ mod tests {
         let path = temp_db("group");
         drop(SqliteStore::open(&path, StoreOptions::default()).unwrap());
         let conn = open_connection(&path, false, Synchronous::default()).unwrap();
-        let metrics = StoreMetrics::new("sqlite");
+        let writer = Writer {
+            conn: SqliteConn::new(conn),
+            roles: Arc::new(RoleCache::new()),
+            answers: Answers::AtCommit,
+            metrics: StoreMetrics::new("sqlite"),
+        };
         let runs = Arc::new(AtomicUsize::new(0));
         let dc = |name: &str| DataCenter {
             id: DataCenterId::new(),
@@ -859,7 +1011,8 @@ mod tests {
                 }
             })
             .collect();
-        run_group(&conn, batch, &Answers::AtCommit, &metrics);
+        run_group(&writer, batch);
+        let conn = &writer.conn;
         let ok: Vec<bool> = answers
             .into_iter()
             .map(|mut a| a.try_recv().expect("answered").is_ok())
@@ -881,6 +1034,6 @@ mod tests {
             2,
             "the group started over once"
         );
-        assert_eq!(metrics.group_restarts.get(), 1);
+        assert_eq!(writer.metrics.group_restarts.get(), 1);
     }
 }
