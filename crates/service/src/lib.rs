@@ -174,9 +174,14 @@ impl WriteOptions {
     }
 }
 
-/// The service: the store plus settings and the login guard.
+/// The service: the store plus settings and the login guard. Cheap to
+/// clone (one shared [`ServiceParts`]): every request's handler state holds
+/// one.
 #[derive(Clone)]
-pub struct Service {
+pub struct Service(Arc<ServiceParts>);
+
+/// What a [`Service`] is made of.
+pub struct ServiceParts {
     pub(crate) store: Store,
     pub(crate) config: Arc<Config>,
     pub(crate) login: Arc<auth::LoginGuard>,
@@ -185,19 +190,26 @@ pub struct Service {
     pub(crate) feed: Arc<feed::Feed>,
 }
 
+impl std::ops::Deref for Service {
+    type Target = ServiceParts;
+    fn deref(&self) -> &ServiceParts {
+        &self.0
+    }
+}
+
 impl Service {
     pub fn new(store: Store, config: Config) -> Self {
         let tokens = match store.backend() {
             "sqlite" => auth::TokenCache::new(config.token_cache_ttl).map(Arc::new),
             _ => None,
         };
-        Service {
+        Service(Arc::new(ServiceParts {
             store,
             login: Arc::new(auth::LoginGuard::new(config.login.clone())),
             feed: Arc::new(feed::Feed::new(config.event_retention)),
             config: Arc::new(config),
             tokens,
-        }
+        }))
     }
 
     pub fn config(&self) -> &Config {
