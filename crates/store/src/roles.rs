@@ -10,8 +10,10 @@
 //! deleted user or project included), and again when the transaction that
 //! did it has committed or rolled back ([`RoleCache::settled`]). Between the
 //! two nothing is remembered, so neither a change not yet committed nor the
-//! state before it can be answered from the cache afterwards; a read that
-//! started before the change remembers nothing (its epoch is gone). A write
+//! state before it can be answered from the cache afterwards. A role read
+//! is remembered at the epoch its transaction began with (taken before the
+//! transaction's first statement fixed its snapshot): a read whose snapshot
+//! is older than a change remembers nothing (that epoch is gone). A write
 //! checks its role on the writer, after every earlier commit has settled,
 //! so a write is never authorized by a membership a committed change
 //! removed. PostgreSQL's servers share the store and have no such
@@ -62,17 +64,20 @@ impl RoleCache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The remembered role, or the epoch to remember the store's answer at.
-    pub fn get(&self, user: UserId, project: &ProjectId) -> Result<Role, u64> {
-        let inner = self.inner();
-        match inner.roles.get(&user).and_then(|r| r.get(project)) {
-            Some(role) => Ok(*role),
-            None => Err(inner.epoch),
-        }
+    /// The current epoch: take it when a transaction begins, before its
+    /// first statement, to [`RoleCache::put`] what it reads.
+    pub fn epoch(&self) -> u64 {
+        self.inner().epoch
     }
 
-    /// Remember `role`, read from the store after [`RoleCache::get`]
-    /// answered `epoch`: not if a change began since, or is under way.
+    /// The remembered role.
+    pub fn get(&self, user: UserId, project: &ProjectId) -> Option<Role> {
+        let inner = self.inner();
+        inner.roles.get(&user).and_then(|r| r.get(project)).copied()
+    }
+
+    /// Remember `role`, read by a transaction that began at `epoch`: not if
+    /// a change began since, or is under way.
     pub fn put(&self, user: UserId, project: &ProjectId, role: Role, epoch: u64) {
         let mut inner = self.inner();
         if inner.epoch != epoch || inner.changing {
@@ -134,34 +139,34 @@ mod tests {
     fn a_role_is_answered_until_a_change_begins() {
         let cache = RoleCache::new();
         let (u, p) = ids();
-        let epoch = cache.get(u, &p).expect_err("empty");
+        let epoch = cache.epoch();
         cache.put(u, &p, Role::Reader, epoch);
-        assert_eq!(cache.get(u, &p), Ok(Role::Reader));
+        assert_eq!(cache.get(u, &p), Some(Role::Reader));
         cache.changing();
-        assert!(cache.get(u, &p).is_err(), "forgotten when a change begins");
+        assert_eq!(cache.get(u, &p), None, "forgotten when a change begins");
     }
 
     #[test]
     fn nothing_is_remembered_while_a_change_is_under_way_or_from_before_it() {
         let cache = RoleCache::new();
         let (u, p) = ids();
-        let before = cache.get(u, &p).expect_err("empty");
+        let before = cache.epoch();
         cache.changing();
         // A read from before the change, and one during it.
         cache.put(u, &p, Role::Admin, before);
-        let during = cache.get(u, &p).expect_err("empty");
+        let during = cache.epoch();
         cache.put(u, &p, Role::Admin, during);
-        assert!(cache.get(u, &p).is_err());
+        assert_eq!(cache.get(u, &p), None);
         cache.settled();
         cache.put(u, &p, Role::Admin, during);
-        assert!(cache.get(u, &p).is_err(), "an epoch from during the change");
-        let after = cache.get(u, &p).expect_err("empty");
+        assert_eq!(cache.get(u, &p), None, "an epoch from during the change");
+        let after = cache.epoch();
         cache.put(u, &p, Role::PowerUser, after);
-        assert_eq!(cache.get(u, &p), Ok(Role::PowerUser));
+        assert_eq!(cache.get(u, &p), Some(Role::PowerUser));
         cache.settled();
         assert_eq!(
             cache.get(u, &p),
-            Ok(Role::PowerUser),
+            Some(Role::PowerUser),
             "a transaction that changed no membership forgets nothing"
         );
     }
@@ -169,9 +174,7 @@ mod tests {
     #[test]
     fn the_cache_holds_at_most_its_bound() {
         let cache = RoleCache::new();
-        let epoch = cache
-            .get(UserId::new(), &ProjectId::new())
-            .expect_err("empty");
+        let epoch = cache.epoch();
         for _ in 0..ROLE_CACHE_MAX + 10 {
             let (u, p) = ids();
             cache.put(u, &p, Role::Reader, epoch);

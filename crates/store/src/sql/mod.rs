@@ -216,10 +216,11 @@ pub trait Exec {
         false
     }
 
-    /// The roles `membership_role` may answer from and remember
-    /// (SQLite: read [`crate::roles::RoleCache`]); none on PostgreSQL, whose
-    /// servers share the store.
-    fn role_cache(&self) -> Option<&crate::roles::RoleCache> {
+    /// The roles `membership_role` may answer from and remember, with the
+    /// cache's epoch when this transaction began (SQLite: read
+    /// [`crate::roles::RoleCache`]); none on PostgreSQL, whose servers share
+    /// the store.
+    fn role_cache(&self) -> Option<(&crate::roles::RoleCache, u64)> {
         None
     }
 

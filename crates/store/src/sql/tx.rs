@@ -442,18 +442,22 @@ impl<E: Exec> Tx for SqlTx<E> {
         Ok(n > 0)
     }
     fn membership_role(&mut self, user: UserId, project: &ProjectId) -> Result<Option<Role>> {
-        let epoch = match self.exec.role_cache().map(|c| c.get(user, project)) {
-            Some(Ok(role)) => return Ok(Some(role)),
-            Some(Err(epoch)) => Some(epoch),
-            None => None,
-        };
+        if let Some(role) = self
+            .exec
+            .role_cache()
+            .and_then(|(cache, _)| cache.get(user, project))
+        {
+            return Ok(Some(role));
+        }
         let role = self.exec.query_opt(
             "SELECT role FROM memberships WHERE user_id = $1 AND project_id = $2",
             args![user.to_string(), project.to_string()],
             |r| r.parse(0, "role"),
         )?;
-        if let (Some(cache), Some(epoch), Some(role)) = (self.exec.role_cache(), epoch, role) {
-            cache.put(user, project, role, epoch);
+        if let (Some((cache, began)), Some(role)) = (self.exec.role_cache(), role) {
+            // Remembered at the epoch the transaction began with: its
+            // snapshot may be older than this statement.
+            cache.put(user, project, role, began);
         }
         Ok(role)
     }

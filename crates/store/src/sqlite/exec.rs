@@ -17,19 +17,25 @@ pub type SqliteTx<'c> = SqlTx<SqliteExec<'c>>;
 /// the store began.
 pub struct SqliteExec<'c> {
     conn: &'c SqliteConn,
-    roles: Option<&'c RoleCache>,
+    /// The store's role cache and its epoch when this transaction began.
+    roles: Option<(&'c RoleCache, u64)>,
 }
 
 impl<'c> SqliteExec<'c> {
     /// An executor on `conn`, answering roles from `roles` when given (the
     /// store's connections: the cache is told of every change by the
-    /// writer's triggers).
+    /// writer's triggers). Made before the transaction's first statement:
+    /// the cache's epoch is taken now.
     pub fn new(conn: &'c SqliteConn, roles: Option<&'c RoleCache>) -> Self {
-        SqliteExec { conn, roles }
+        SqliteExec {
+            conn,
+            roles: roles.map(|r| (r, r.epoch())),
+        }
     }
 }
 
-/// A transaction on `conn`, with the store's role cache.
+/// A transaction on `conn`, with the store's role cache; made before the
+/// transaction's first statement.
 pub fn tx<'c>(conn: &'c SqliteConn, roles: &'c RoleCache) -> SqliteTx<'c> {
     SqlTx::new(SqliteExec::new(conn, Some(roles)))
 }
@@ -102,7 +108,7 @@ impl Exec for SqliteExec<'_> {
         })
     }
 
-    fn role_cache(&self) -> Option<&RoleCache> {
+    fn role_cache(&self) -> Option<(&RoleCache, u64)> {
         self.roles
     }
 

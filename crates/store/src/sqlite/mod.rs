@@ -684,6 +684,9 @@ fn run_group(writer: &Writer, batch: Vec<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nicplane_domain::ids::{ProjectId, UserId};
+    use nicplane_domain::model::{Project, User};
+    use nicplane_domain::types::Role;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -714,20 +717,9 @@ mod tests {
             .expect("the WAL sync histogram is registered")
     }
 
-    /// Roles are answered from memory until the writer changes a membership:
-    /// a change made behind the store's back (another connection, which a
-    /// served store never has) is not seen, every change through the writer
-    /// is, a rolled-back one undone and a deleted project's cascade
-    /// included.
-    #[test]
-    fn roles_are_remembered_until_the_writer_changes_a_membership() {
-        use nicplane_domain::ids::{ProjectId, UserId};
-        use nicplane_domain::model::{Project, User};
-        use nicplane_domain::types::Role;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let path = temp_db("roles");
+    /// A store holding one user, a Reader in one project.
+    fn store_with_a_member(tag: &str) -> (SqliteStore, String, UserId, ProjectId) {
+        let path = temp_db(tag);
         let store = SqliteStore::open(&path, StoreOptions::default()).unwrap();
         let user = User {
             id: UserId::new(),
@@ -743,21 +735,41 @@ mod tests {
             created_at: time::OffsetDateTime::now_utc(),
         };
         let (uid, p) = (user.id, project.id.clone());
-        let pid = p.clone();
-        let write =
-            |dry_run: bool, f: crate::Work<()>| rt.block_on(store.submit(f, dry_run)).unwrap();
-        let set = move |role: Role| -> crate::Work<()> {
-            let p = pid.clone();
-            Box::new(move |tx: &mut dyn Tx| tx.membership_set(uid, &p, role))
-        };
-        write(
-            false,
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(store.submit(
             Box::new(move |tx: &mut dyn Tx| {
                 tx.user_insert(&user, "hash")?;
                 tx.project_insert(&project)?;
                 tx.membership_set(user.id, &project.id, Role::Reader)
             }),
-        );
+            false,
+        ))
+        .unwrap();
+        (store, path, uid, p)
+    }
+
+    /// The write that gives `user` the role `role` in `project`.
+    fn set_role(user: UserId, project: &ProjectId, role: Role) -> crate::Work<()> {
+        let p = project.clone();
+        Box::new(move |tx: &mut dyn Tx| tx.membership_set(user, &p, role))
+    }
+
+    /// Roles are answered from memory until the writer changes a membership:
+    /// a change made behind the store's back (another connection, which a
+    /// served store never has) is not seen, every change through the writer
+    /// is, a rolled-back one undone and a deleted project's cascade
+    /// included.
+    #[test]
+    fn roles_are_remembered_until_the_writer_changes_a_membership() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (store, path, uid, p) = store_with_a_member("roles");
+        let write =
+            |dry_run: bool, f: crate::Work<()>| rt.block_on(store.submit(f, dry_run)).unwrap();
+        let set = |role: Role| set_role(uid, &p, role);
         let read = || store.read(|tx| tx.membership_role(uid, &p)).unwrap();
         let on_writer = || {
             let p = p.clone();
@@ -800,6 +812,35 @@ mod tests {
         );
         assert_eq!(on_writer(), None);
         assert!(store.roles.is_empty(), "no membership left to remember");
+    }
+
+    /// A read whose snapshot is older than a committed change (it ran a
+    /// statement before the change) reads the old role, as its snapshot
+    /// must, and does not remember it: the next read sees the change.
+    #[test]
+    fn a_read_older_than_a_change_does_not_remember_its_role() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (store, _path, uid, p) = store_with_a_member("roles-snapshot");
+        let seen = store
+            .read(|tx| {
+                // The snapshot is taken by this transaction's first statement.
+                assert!(tx.project_get(&p)?.is_some());
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        rt.block_on(store.submit(set_role(uid, &p, Role::Admin), false))
+                            .unwrap()
+                    })
+                    .join()
+                    .unwrap()
+                });
+                tx.membership_role(uid, &p)
+            })
+            .unwrap();
+        assert_eq!(seen, Some(Role::Reader), "the snapshot's role");
+        let now = store.read(|tx| tx.membership_role(uid, &p)).unwrap();
+        assert_eq!(now, Some(Role::Admin), "the old role was not remembered");
     }
 
     /// With `full`, a write is answered only after the syncer fsynced the
