@@ -6,9 +6,10 @@
 //! or [`Store::dry_run`] (run fully, then roll back).
 //!
 //! The SQLite backend ([`sqlite`]) funnels every write through one writer
-//! thread that commits queued use cases in groups, each inside its own
-//! savepoint: SQLite has one writer anyway, and one fsync per group instead of
-//! per request is what lets it reach thousands of writes per second.
+//! thread that commits queued use cases in groups (a use case that fails
+//! after changing rows is undone alone: `sqlite::run_group`): SQLite has one
+//! writer anyway, and one fsync per group instead of per request is what
+//! lets it reach thousands of writes per second.
 //!
 //! The PostgreSQL backend ([`postgres`]) runs each use case in its own
 //! transaction on a pooled connection, with row locks and a bounded retry, so

@@ -22,6 +22,7 @@
 use nicplane_domain::ids::{ProjectId, UserId};
 use nicplane_domain::types::Role;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Most roles held; a full cache is emptied (a hostile caller naming many
@@ -31,14 +32,15 @@ pub const ROLE_CACHE_MAX: usize = 8192;
 /// The roles of (user, project) pairs read from the store.
 #[derive(Default)]
 pub struct RoleCache {
+    /// Moves on with every change; an answer read at an older epoch is not
+    /// remembered. Changed only with `inner` locked; read without it when
+    /// a transaction begins (every read and write takes it).
+    epoch: AtomicU64,
     inner: Mutex<Inner>,
 }
 
 #[derive(Default)]
 struct Inner {
-    /// Moves on with every change; an answer read at an older epoch is not
-    /// remembered.
-    epoch: u64,
     /// A transaction changed memberships and has not ended yet.
     changing: bool,
     /// By user, then project (a lookup allocates nothing).
@@ -67,7 +69,7 @@ impl RoleCache {
     /// The current epoch: take it when a transaction begins, before its
     /// first statement, to [`RoleCache::put`] what it reads.
     pub fn epoch(&self) -> u64 {
-        self.inner().epoch
+        self.epoch.load(Ordering::Acquire)
     }
 
     /// The remembered role.
@@ -80,7 +82,7 @@ impl RoleCache {
     /// a change began since, or is under way.
     pub fn put(&self, user: UserId, project: &ProjectId, role: Role, epoch: u64) {
         let mut inner = self.inner();
-        if inner.epoch != epoch || inner.changing {
+        if self.epoch() != epoch || inner.changing {
             return;
         }
         if inner.len >= ROLE_CACHE_MAX {
@@ -99,7 +101,7 @@ impl RoleCache {
     /// every role, remember none until [`RoleCache::settled`].
     pub fn changing(&self) {
         let mut inner = self.inner();
-        inner.epoch += 1;
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         inner.changing = true;
         inner.forget();
     }
@@ -110,7 +112,7 @@ impl RoleCache {
     pub fn settled(&self) {
         let mut inner = self.inner();
         if inner.changing {
-            inner.epoch += 1;
+            self.epoch.fetch_add(1, Ordering::AcqRel);
             inner.changing = false;
             inner.forget();
         }
