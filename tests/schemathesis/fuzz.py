@@ -26,6 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # two cores. The whole run is also cut off after RUN_TIMEOUT seconds.
 MAX_EXAMPLES = int(os.environ.get("NICPLANE_FUZZ_EXAMPLES", "25"))
 RUN_TIMEOUT = 600
+# Longer than the longest long poll the API documents (60 s).
+REQUEST_TIMEOUT = 75
 START_TIMEOUT = 60
 
 CHECKS = ",".join(
@@ -166,8 +168,11 @@ def main():
             str(MAX_EXAMPLES),
             "--workers",
             "2",
+            # `GET /v1/events?wait=N` may rightly hold its answer up to 60 s
+            # (the documented maximum); a timeout below that turned a valid
+            # long poll into a "Network Error" (CI of session 11).
             "--request-timeout",
-            "30",
+            str(REQUEST_TIMEOUT),
             "--generation-database",
             "none",
             "--no-color",
