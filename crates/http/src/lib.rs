@@ -11,6 +11,7 @@
 
 pub mod console;
 pub mod huawei;
+pub mod json;
 pub mod listener;
 pub mod metrics;
 pub mod native;

@@ -33,7 +33,11 @@
 //! `scripts/bench` runs the three configurations of docs/performance.md.
 
 use anyhow::{anyhow, bail, Context, Result};
+use axum::body::Body;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use axum::http::{HeaderValue, Method, Request};
 use clap::Args;
+use hyper::client::conn::http1::SendRequest;
 use nicplane_client::Client;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
@@ -178,13 +182,16 @@ pub fn run(a: HttpBenchArgs) -> Result<Vec<Figure>> {
     let mut measured = Duration::ZERO;
     let mut scrape = 0.0;
     rt.block_on(async {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(a.clients)
-            .timeout(Duration::from_secs(60))
-            .build()?;
+        let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
+        let hosts = urls
+            .iter()
+            .map(|u| HeaderValue::from_str(u.trim_start_matches("http://")))
+            .collect::<Result<Vec<_>, _>>()?;
         let bench = Rc::new(Bench {
-            http,
-            urls: servers.iter().map(|s| s.url.clone()).collect(),
+            urls,
+            hosts,
+            bearer: HeaderValue::from_str(&format!("Bearer {}", setup.token))?,
+            token: HeaderValue::from_str(&setup.token)?,
             setup,
             clients: a.clients,
         });
@@ -544,10 +551,42 @@ struct Measured {
 
 /// The async client and what it works on.
 struct Bench {
-    http: reqwest::Client,
     urls: Vec<String>,
+    /// Each server's `Host` header.
+    hosts: Vec<HeaderValue>,
+    /// `Bearer <token>` (native) and the token (`X-Auth-Token`: OpenStack).
+    bearer: HeaderValue,
+    token: HeaderValue,
     setup: Setup,
     clients: usize,
+}
+
+/// One client's keep-alive HTTP/1.1 connection: hyper's own client, without
+/// reqwest's pool, URL parsing and layers per request. On a machine the
+/// client shares with the servers, the client's CPU per request is CPU the
+/// servers do not get (docs/performance.md, "Session 12").
+struct Conn {
+    send: SendRequest<Body>,
+}
+
+impl Conn {
+    async fn open(base: &str) -> Result<Conn> {
+        let addr = base
+            .strip_prefix("http://")
+            .ok_or_else(|| anyhow!("{base} is not an http:// URL"))?;
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("cannot connect to {addr}"))?;
+        stream.set_nodelay(true)?;
+        let (send, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        // Drives the connection; ends when `send` is dropped or the server
+        // closes it.
+        tokio::task::spawn_local(async move {
+            let _ = conn.await;
+        });
+        Ok(Conn { send })
+    }
 }
 
 impl Bench {
@@ -564,9 +603,10 @@ impl Bench {
                 let (next, me) = (next.clone(), self.clone());
                 local.spawn_local(async move {
                     let mut out = (Vec::new(), Vec::new(), Vec::new());
+                    let mut conn = None;
                     while Instant::now() < deadline && next.get() < count {
                         next.set(next.get() + 1);
-                        if let Err(e) = me.once(op, i, &mut out.0, &mut out.1).await {
+                        if let Err(e) = me.once(op, i, &mut conn, &mut out.0, &mut out.1).await {
                             out.2.push(format!("{e:#}"));
                         }
                     }
@@ -598,112 +638,138 @@ impl Bench {
         m
     }
 
-    /// One request (or pair) of `op` by client `i`.
+    /// One request (or pair) of `op` by client `i` on its connection
+    /// (opened, or opened again, when there is none).
     async fn once(
         &self,
         op: Op,
         i: usize,
+        conn: &mut Option<Conn>,
         first: &mut Vec<Duration>,
         second: &mut Vec<Duration>,
     ) -> Result<()> {
         let s = &self.setup;
-        let base = &self.urls[i % self.urls.len()];
+        let server = i % self.urls.len();
+        if conn.as_ref().is_none_or(|c| c.send.is_closed()) {
+            *conn = Some(Conn::open(&self.urls[server]).await?);
+        }
+        let Some(c) = conn.as_mut() else {
+            bail!("no connection");
+        };
         let (p, vm, net) = (&s.project, &s.vms[i], &s.networks[i % s.networks.len()]);
         match op {
             Op::Floor => {
                 first.push(
-                    self.call("GET", &format!("{base}/healthz"), None, 200)
+                    self.call(c, server, Method::GET, "/healthz".into(), None, 200)
                         .await?
                         .0,
                 );
             }
             Op::Native => {
+                let path = format!("/v1/projects/{p}/vms/{vm}/interfaces");
+                let body = json!({"network_id": net});
                 let (t, v) = self
-                    .call(
-                        "POST",
-                        &format!("{base}/v1/projects/{p}/vms/{vm}/interfaces"),
-                        Some(json!({"network_id": net})),
-                        201,
-                    )
+                    .call(c, server, Method::POST, path.clone(), Some(body), 201)
                     .await?;
                 first.push(t);
                 let id = id_at(&v, &["id"])?;
-                let url = format!("{base}/v1/projects/{p}/vms/{vm}/interfaces/{id}");
-                second.push(self.call("DELETE", &url, None, 204).await?.0);
+                let path = format!("{path}/{id}");
+                second.push(
+                    self.call(c, server, Method::DELETE, path, None, 204)
+                        .await?
+                        .0,
+                );
             }
             Op::Nova => {
-                let url = format!("{base}/compute/v2.1/servers/{vm}/os-interface");
+                let path = format!("/compute/v2.1/servers/{vm}/os-interface");
                 let body = json!({"interfaceAttachment": {"net_id": net}});
-                let (t, v) = self.call("POST", &url, Some(body), 200).await?;
+                let (t, v) = self
+                    .call(c, server, Method::POST, path.clone(), Some(body), 200)
+                    .await?;
                 first.push(t);
                 let id = id_at(&v, &["interfaceAttachment", "port_id"])?;
+                let path = format!("{path}/{id}");
                 second.push(
-                    self.call("DELETE", &format!("{url}/{id}"), None, 202)
+                    self.call(c, server, Method::DELETE, path, None, 202)
                         .await?
                         .0,
                 );
             }
             Op::Neutron => {
-                let url = format!("{base}/network/v2.0/ports");
+                let path = "/network/v2.0/ports".to_string();
                 let body = json!({"port": {"network_id": net}});
-                let (t, v) = self.call("POST", &url, Some(body), 201).await?;
+                let (t, v) = self
+                    .call(c, server, Method::POST, path.clone(), Some(body), 201)
+                    .await?;
                 first.push(t);
                 let id = id_at(&v, &["port", "id"])?;
+                let path = format!("{path}/{id}");
                 second.push(
-                    self.call("DELETE", &format!("{url}/{id}"), None, 204)
+                    self.call(c, server, Method::DELETE, path, None, 204)
                         .await?
                         .0,
                 );
             }
             Op::GetInterface => {
-                let url = format!("{base}/v1/projects/{p}/interfaces/{}", s.kept[i]);
-                first.push(self.call("GET", &url, None, 200).await?.0);
+                let path = format!("/v1/projects/{p}/interfaces/{}", s.kept[i]);
+                first.push(self.call(c, server, Method::GET, path, None, 200).await?.0);
             }
             Op::VmInterfaces => {
-                let url = format!("{base}/v1/projects/{p}/vms/{vm}/interfaces");
-                first.push(self.call("GET", &url, None, 200).await?.0);
+                let path = format!("/v1/projects/{p}/vms/{vm}/interfaces");
+                first.push(self.call(c, server, Method::GET, path, None, 200).await?.0);
             }
             Op::GetNetwork => {
-                let url = format!("{base}/v1/projects/{p}/networks/{net}");
-                first.push(self.call("GET", &url, None, 200).await?.0);
+                let path = format!("/v1/projects/{p}/networks/{net}");
+                first.push(self.call(c, server, Method::GET, path, None, 200).await?.0);
             }
         }
         Ok(())
     }
 
-    /// One request, its latency and its JSON body (Null when empty).
+    /// One request on `conn` to server `server`, its latency and its body
+    /// (parsed as JSON only when a write answers: the next request needs
+    /// its id; a read's body is read whole and checked only for its status).
     async fn call(
         &self,
-        method: &str,
-        url: &str,
+        conn: &mut Conn,
+        server: usize,
+        method: Method,
+        path: String,
         body: Option<Value>,
         want: u16,
     ) -> Result<(Duration, Value)> {
-        let method = reqwest::Method::from_bytes(method.as_bytes())?;
-        let mut req = self.http.request(method.clone(), url);
-        if !url.ends_with("/healthz") {
+        let mut req = Request::builder()
+            .method(method.clone())
+            .uri(path.as_str())
+            .header(HOST, &self.hosts[server]);
+        if path != "/healthz" {
             req = req
-                .bearer_auth(&self.setup.token)
-                .header("X-Auth-Token", &self.setup.token);
+                .header(AUTHORIZATION, &self.bearer)
+                .header("x-auth-token", &self.token);
         }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
+        let parse = body.is_some();
+        let req = match body {
+            Some(b) => req
+                .header(CONTENT_TYPE, "application/json")
+                .body(Body::from(serde_json::to_vec(&b)?))?,
+            None => req.body(Body::empty())?,
+        };
         let t = Instant::now();
-        let resp = req.send().await?;
+        conn.send.ready().await?;
+        let resp = conn.send.send_request(req).await?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await?;
+        let bytes = axum::body::to_bytes(Body::new(resp.into_body()), usize::MAX).await?;
         let took = t.elapsed();
         if status != want {
             bail!(
-                "{method} {url}: {status} {}",
+                "{method} {path}: {status} {}",
                 String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
             );
         }
-        let v = if bytes.is_empty() || !bytes.starts_with(b"{") {
-            Value::Null
-        } else {
+        let v = if parse {
             serde_json::from_slice(&bytes)?
+        } else {
+            Value::Null
         };
         Ok((took, v))
     }

@@ -16,11 +16,12 @@ pub mod router;
 pub mod supplementary;
 pub mod vm;
 
+use crate::json::Json;
 use crate::AppState;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use error::{ApiError, ApiResult};
 use nicplane_domain::query::{cut_page, PageRequest};
 use serde::{Deserialize, Serialize};

@@ -71,6 +71,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         22,
         include_str!("../../migrations/postgres/0022_quota_deferred.sql"),
     ),
+    (
+        23,
+        include_str!("../../migrations/postgres/0023_router_index_partial.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

@@ -53,6 +53,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         22,
         include_str!("../../migrations/sqlite/0022_quota_deferred.sql"),
     ),
+    (
+        23,
+        include_str!("../../migrations/sqlite/0023_router_index_partial.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.

@@ -16,6 +16,7 @@ pub mod schema;
 pub mod servers;
 
 use super::{scoped, Scoped};
+use crate::json::Json;
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -23,7 +24,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use nicplane_domain::{ConflictReason, Error, Kind};
 use serde_json::{json, Value};
 use tower::ServiceExt;
