@@ -11,7 +11,6 @@
 
 pub mod console;
 pub mod huawei;
-pub mod json;
 pub mod listener;
 pub mod metrics;
 pub mod native;

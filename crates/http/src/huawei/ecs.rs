@@ -7,11 +7,11 @@
 
 use super::auth::{body, project, HwCaller};
 use super::error::{ecs, HwResult, Shape};
-use crate::json::Json;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::Timestamp;
 use nicplane_domain::Error;

@@ -9,10 +9,10 @@
 //! equal to the body's `request_id` (set by `request_id::middleware`).
 //! The code table is in `docs/huawei.md`.
 
-use crate::json::Json;
 use crate::request_id;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use nicplane_domain::{ConflictReason, Error, Kind};
 use serde_json::json;
 

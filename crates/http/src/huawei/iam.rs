@@ -13,12 +13,12 @@
 use super::auth::{body, HwCaller, HwProof};
 use super::error::{HwResult, Shape};
 use super::vpc::{query_pairs, values};
-use crate::json::Json;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use nicplane_domain::ids::UserId;
 use nicplane_domain::Error;
 use nicplane_service::credential::{Credential, CredentialSpec};

@@ -152,6 +152,6 @@ impl HwError {
         });
         let status =
             axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::NOT_FOUND);
-        (status, crate::json::Json(body)).into_response()
+        (status, axum::Json(body)).into_response()
     }
 }

@@ -11,12 +11,12 @@
 use super::auth::{body, project, HwCaller};
 use super::error::{HwResult, Shape};
 use super::vpc::{hw_time, limit_of, page_info, query_pairs, values, vpc_id, LIST_LIMIT_MAX};
-use crate::json::Json;
 use crate::{request_id, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::{AddressPair, Interface};
 use nicplane_domain::query::{cut_page, InterfaceFilter, PageRequest};

@@ -11,12 +11,12 @@
 
 use super::auth::{body, project, HwCaller};
 use super::error::{HwResult, Shape};
-use crate::json::Json;
 use crate::{request_id, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::{AddressPair, ResourceTag, Timestamp};
 use nicplane_domain::types::VlanId;

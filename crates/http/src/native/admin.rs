@@ -3,11 +3,11 @@
 use super::error::ApiResult;
 use super::extract::{bearer, Auth, Path, Write, WriteOpts};
 use super::{deleted, written};
-use crate::json::Json;
 use crate::{AppState, RequestOrigin};
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::Json;
 use ipnet::IpNet;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;

@@ -2,10 +2,10 @@
 //! domain error to it:
 //! `{"error": {"status": 409, "code": "InterfaceLimitReached", "message": "...", "request_id": "..."}}`.
 
-use crate::json::Json;
 use crate::request_id;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use nicplane_domain::Error;
 use serde::Serialize;
 

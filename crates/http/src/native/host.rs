@@ -9,13 +9,13 @@
 use super::error::{ApiError, ApiResult};
 use super::extract::{bearer, Auth, Query, Write};
 use super::written;
-use crate::json::Json;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::Json;
 use nicplane_domain::model::{Host, HostLoad};
 use nicplane_domain::Error;
 use nicplane_service::host::*;

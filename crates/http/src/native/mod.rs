@@ -16,12 +16,11 @@ pub mod router;
 pub mod supplementary;
 pub mod vm;
 
-use crate::json::Json;
 use crate::AppState;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
 use error::{ApiError, ApiResult};
 use nicplane_domain::query::{cut_page, PageRequest};
 use serde::{Deserialize, Serialize};

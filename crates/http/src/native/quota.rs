@@ -5,11 +5,11 @@
 use super::error::ApiResult;
 use super::extract::{Auth, Path, Write, WriteOpts};
 use super::written;
-use crate::json::Json;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::Json;
 use nicplane_domain::ids::ProjectId;
 use nicplane_domain::quota::{QuotaResource, QuotaUsage};
 use serde::{Deserialize, Serialize};

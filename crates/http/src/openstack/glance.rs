@@ -7,13 +7,12 @@
 //! the server's OS type still comes from its `os_type` metadata key.
 
 use super::scoped;
-use crate::json::Json;
 use crate::AppState;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
 use serde_json::{json, Value};
 
 /// The fixed image catalog: (name, os_type).

@@ -7,7 +7,6 @@
 //! `{"error": {"code", "title", "message"}}`.
 
 use super::{base_url, os_time_micro, www_authenticate, REGION};
-use crate::json::Json;
 use crate::AppState;
 use crate::RequestOrigin;
 use axum::body::Bytes;
@@ -15,7 +14,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Json, Router};
 use nicplane_domain::ids::UserId;
 use nicplane_domain::model::User;
 use nicplane_domain::types::Role;

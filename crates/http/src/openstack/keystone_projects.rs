@@ -20,14 +20,13 @@
 use super::base_url;
 use super::keystone::{bool_field, text_field};
 use super::keystone::{caller, keystone_error, KeystoneError, DOMAIN_ID, DOMAIN_NAME};
-use crate::json::Json;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
 use nicplane_domain::ids::ProjectId;
 use nicplane_domain::model::Project;
 use nicplane_domain::Error;

@@ -12,13 +12,13 @@ use super::{
     body_object, created, for_create, no_content, with_revision, with_revisions, IfMatch,
     NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
-use crate::json::Json;
 use crate::openstack::Scoped;
 use crate::openstack::{base_url, os_time};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::response::Response;
+use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::Revisioned;
 use nicplane_domain::model::{Interface, PublicIp};

@@ -22,7 +22,6 @@ pub mod tags;
 pub mod trunks;
 
 use super::{scoped, Scoped};
-use crate::json::Json;
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -30,7 +29,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use axum::Router;
+use axum::{Json, Router};
 use nicplane_domain::model::{RevisionPrecondition, Revisioned};
 use nicplane_domain::{ConflictReason, Error, Kind};
 use nicplane_service::WriteOptions;

@@ -14,12 +14,12 @@ use super::{
     body_object, check_owner_of, created, for_create, no_content, with_revision, with_revisions,
     IfMatch, NeutronAuth, NeutronError, NeutronJson, NeutronResult,
 };
-use crate::json::Json;
 use crate::openstack::{base_url, os_time, Scoped};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::response::Response;
+use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::ipam::AddressSpace;
 use nicplane_domain::model::Revisioned;

@@ -4,10 +4,10 @@
 //! `update_quota`/`delete_quota` policy is admin-only).
 
 use super::{body_object, no_content, NeutronAuth, NeutronError, NeutronJson, NeutronResult};
-use crate::json::Json;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use axum::Json;
 use nicplane_domain::ids::ProjectId;
 use nicplane_domain::quota::{QuotaResource, QuotaUsage};
 use nicplane_domain::Error;

@@ -6,11 +6,11 @@
 //! [`super::with_revisions`].
 
 use super::{no_content, NeutronAuth, NeutronError, NeutronJson, NeutronResult};
-use crate::json::Json;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use nicplane_domain::model::Revisioned;
 use nicplane_domain::rules::TagChange;
 use nicplane_domain::{Error, Kind};

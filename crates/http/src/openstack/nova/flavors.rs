@@ -6,11 +6,11 @@
 
 use super::schema::{validate, Schema};
 use super::{empty, fault_response, link, NovaAuth, NovaError, NovaJson, NovaResult};
-use crate::json::Json;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use nicplane_domain::model::Flavor;
 use nicplane_domain::Error;
 use nicplane_service::flavor::FlavorSpec;

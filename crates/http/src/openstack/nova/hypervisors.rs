@@ -8,9 +8,9 @@
 //! address: the detail's capacity fields are 0 and `host_ip` is null.
 
 use super::{NovaAuth, NovaError, NovaResult};
-use crate::json::Json;
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
+use axum::Json;
 use nicplane_domain::model::HostLoad;
 use nicplane_domain::{Error, Kind};
 use serde_json::{json, Value};

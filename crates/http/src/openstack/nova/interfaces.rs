@@ -15,11 +15,11 @@
 use super::schema::{decode, Schema, ANY_TEXT, TAG};
 use super::servers::server_id;
 use super::{empty, Microversion, NovaAuth, NovaError, NovaJson, NovaResult};
-use crate::json::Json;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::Interface;
 use nicplane_domain::types::InterfaceStatus;

@@ -16,7 +16,6 @@ pub mod schema;
 pub mod servers;
 
 use super::{scoped, Scoped};
-use crate::json::Json;
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -24,7 +23,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Json, Router};
 use nicplane_domain::{ConflictReason, Error, Kind};
 use serde_json::{json, Value};
 use tower::ServiceExt;

@@ -5,9 +5,9 @@
 //! deployment setting, not a quota.
 
 use super::{NovaAuth, NovaResult};
-use crate::json::Json;
 use crate::AppState;
 use axum::extract::{Path, State};
+use axum::Json;
 use nicplane_domain::ids::ProjectId;
 use serde_json::{json, Map, Value};
 

@@ -9,12 +9,12 @@
 use super::flavors::flavor_view;
 use super::schema::{decode, validate, Schema, ANY_TEXT, TAG};
 use super::{empty, link, Microversion, NovaAuth, NovaError, NovaJson, NovaResult};
-use crate::json::Json;
 use crate::openstack::{os_time, query_pairs};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use nicplane_domain::ids::*;
 use nicplane_domain::model::*;
 use nicplane_domain::query::{cut_page, ChunkWalk, SortField, VmFilter};
