@@ -177,6 +177,8 @@ pub struct InterfaceFilter {
     pub status: Option<InterfaceStatus>,
     /// The device owner, compared ignoring ASCII case.
     pub device_owner_ignore_case: Option<String>,
+    /// Only interfaces whose VM belongs to this project.
+    pub vm_in_project: Option<ProjectId>,
 }
 
 impl InterfaceFilter {

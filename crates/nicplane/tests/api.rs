@@ -390,3 +390,49 @@ fn interfaces_can_be_created_unattached_filtered_and_attached_later() {
         )
     );
 }
+
+/// `GET …/vms/{id}/interfaces` (one statement when the VM has interfaces):
+/// the same interfaces, in the same order, as the VM's detail; 404 for
+/// another project's VM and for an unknown one.
+#[test]
+fn a_vms_interface_list_is_its_details_interfaces() {
+    let s = Server::start(&[]);
+    let t = tenant(&s, "vmifs");
+    let other = tenant(&s, "vmifs-other");
+    let net = t.standard_network("app", "10.11.0.0/24");
+    let vm = t.vm("web", "linux", true);
+    t.power
+        .interface_attach(&t.project, &vm, &net, None)
+        .expect("attach");
+    let path = format!("/v1/projects/{}/vms/{vm}/interfaces", t.project);
+    let list = t.reader.raw(Method::GET, &path, None, &[]).expect("list");
+    assert_eq!(list.status, 200, "{}", list.body);
+    let ids: Vec<&str> = list
+        .body
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|i| i["id"].as_str().expect("id"))
+        .collect();
+    let detail = t.power.vm(&t.project, &vm).expect("vm");
+    let want: Vec<String> = detail.interfaces.iter().map(|i| i.id.to_string()).collect();
+    assert_eq!(ids.len(), 2, "the primary and the attached one");
+    assert_eq!(ids, want, "the detail's interfaces, in its order");
+    assert_eq!(list.body[0]["primary"], true, "primary first");
+
+    let theirs = format!("/v1/projects/{}/vms/{vm}/interfaces", other.project);
+    let r = other
+        .power
+        .raw(Method::GET, &theirs, None, &[])
+        .expect("answer");
+    assert_eq!(r.status, 404, "{}", r.body);
+    let unknown = format!(
+        "/v1/projects/{}/vms/{}/interfaces",
+        t.project, "0b7a3a52-5d0b-4c1e-9b53-6f0e4a8c2d11"
+    );
+    let r = t
+        .power
+        .raw(Method::GET, &unknown, None, &[])
+        .expect("answer");
+    assert_eq!(r.status, 404, "{}", r.body);
+}

@@ -359,6 +359,34 @@ impl Service {
         .await
     }
 
+    /// `vm_interface_list`: a VM's interfaces, in [`vm_get`]'s order. One
+    /// statement when the VM has any (its interfaces, if its VM is in
+    /// `project`); the VM is read only when none came back, to tell a VM
+    /// without interfaces from one this project does not have.
+    ///
+    /// [`vm_get`]: Service::vm_get
+    pub async fn vm_interfaces(
+        &self,
+        caller: &Caller,
+        project: &ProjectId,
+        id: VmId,
+    ) -> Result<Vec<Interface>> {
+        self.project_read(caller, project, Need::Read, move |tx, p| {
+            let filter = InterfaceFilter {
+                vm_id: Some(Some(id)),
+                vm_in_project: Some(p.clone()),
+                ..Default::default()
+            };
+            let mut interfaces = tx.interface_list(&filter, &PageRequest::all())?;
+            if interfaces.is_empty() {
+                owned_vm(tx, p, id)?;
+            }
+            sort_interfaces(&mut interfaces);
+            Ok(interfaces)
+        })
+        .await
+    }
+
     /// `vm_create`: a VM with its interfaces ([`vm_create_tx`]).
     pub async fn vm_create(
         &self,

@@ -164,11 +164,11 @@ pub async fn vm_interface_list(
     Auth(c): Auth,
     Path((p, v)): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<Interface>>> {
-    let d = s
+    let interfaces = s
         .service
-        .vm_get(&c, &project(&p)?, VmId::parse_for_lookup(&v)?)
+        .vm_interfaces(&c, &project(&p)?, VmId::parse_for_lookup(&v)?)
         .await?;
-    Ok(Json(d.interfaces))
+    Ok(Json(interfaces))
 }
 
 /// Add an interface to a VM: a new one on `network_id` (optionally with

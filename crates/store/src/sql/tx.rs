@@ -171,6 +171,10 @@ impl<E: Exec> SqlTx<E> {
                 .map(|o| o.to_ascii_lowercase()),
         );
         q.and_opt("i.network_id = {}", f.network_id.as_ref().map(id));
+        q.and_opt(
+            "EXISTS (SELECT 1 FROM vms v WHERE v.id = i.vm_id AND v.project_id = {})",
+            f.vm_in_project.as_ref().map(id),
+        );
         q.and_opt("i.parent_id = {}", f.parent_id.as_ref().map(id));
         q.and_opt("i.supplementary = {}", f.supplementary);
         q.and_opt("i.mac_address = {}", f.mac_address.as_ref().map(id));
