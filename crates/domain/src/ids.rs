@@ -14,17 +14,33 @@ pub fn random_uuid() -> Uuid {
     uuid::Builder::from_random_bytes(rand::random()).into_uuid()
 }
 
+/// A time-ordered (version 7) UUID: 48 bits of Unix milliseconds, then 74
+/// random bits from the thread's CSPRNG. Ids made later sort after earlier
+/// ones (to the millisecond), so a B-tree keyed by them takes each new row
+/// at its right edge instead of on a random page: with a million
+/// interfaces, a random id dirtied a random page of the table's primary
+/// key (and of every key that starts with it) on every attach.
+pub fn time_ordered_uuid() -> Uuid {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    uuid::Builder::from_unix_timestamp_millis(millis, &rand::random()).into_uuid()
+}
+
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $kind:expr) => {
+        uuid_id!($(#[$doc])* $name, $kind, random_uuid);
+    };
+    ($(#[$doc:meta])* $name:ident, $kind:expr, $make:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
         impl $name {
-            /// A fresh random id.
+            /// A fresh id (`random_uuid` or `time_ordered_uuid`).
             pub fn new() -> Self {
-                Self(random_uuid())
+                Self($make())
             }
             /// Parse an id given by a client; a malformed id is reported as
             /// "not found" because no such object can exist.
@@ -66,8 +82,9 @@ uuid_id!(/// A subnet.
     SubnetId, Kind::Subnet);
 uuid_id!(/// A VM.
     VmId, Kind::Vm);
-uuid_id!(/// A network interface (elastic or supplementary).
-    InterfaceId, Kind::Interface);
+uuid_id!(/// A network interface (elastic or supplementary). Time-ordered: the
+    /// most numerous rows, keyed by it in several tables.
+    InterfaceId, Kind::Interface, time_ordered_uuid);
 uuid_id!(/// A public IP.
     PublicIpId, Kind::PublicIp);
 uuid_id!(/// A public IP pool.
@@ -185,6 +202,17 @@ mod tests {
             VmId::parse_for_lookup("nope"),
             Err(Error::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn interface_ids_are_version_7_and_sort_by_time() {
+        let a = InterfaceId::new();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = InterfaceId::new();
+        assert_eq!(a.0.get_version(), Some(uuid::Version::SortRand));
+        assert_eq!(a.0.get_variant(), uuid::Variant::RFC4122);
+        assert!(a.to_string() < b.to_string(), "{a} was made before {b}");
+        assert_ne!(InterfaceId::new(), InterfaceId::new());
     }
 
     #[test]
