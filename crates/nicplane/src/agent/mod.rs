@@ -136,6 +136,20 @@ fn short(id: &impl ToString) -> String {
         .collect()
 }
 
+/// [`short`] of an interface id. A time-ordered (version 7) id begins with
+/// its creation millisecond, shared by every interface made in it: its last
+/// eight hex digits (random) name it instead. A random (version 4) id keeps
+/// its first eight, so the devices of interfaces made before interface ids
+/// became time-ordered keep their names.
+fn short_interface(id: &InterfaceId) -> String {
+    if id.0.get_version_num() == 7 {
+        let hex = id.0.simple().to_string();
+        hex[hex.len() - 8..].to_string()
+    } else {
+        short(id)
+    }
+}
+
 /// The kernel names of one agent (one prefix).
 #[derive(Debug, Clone)]
 pub struct Names {
@@ -171,7 +185,7 @@ impl Names {
         format!("{}-br-", self.prefix)
     }
     fn host_end(&self, iface: &InterfaceId) -> String {
-        format!("{}-h-{}", self.prefix, short(iface))
+        format!("{}-h-{}", self.prefix, short_interface(iface))
     }
     fn host_end_prefix(&self) -> String {
         format!("{}-h-", self.prefix)
@@ -1352,6 +1366,20 @@ mod tests {
             security_groups: vec![],
             allowed_address_pairs: vec![],
         }
+    }
+
+    /// Interfaces made in the same millisecond (time-ordered ids share
+    /// their first digits) get distinct device names; an interface with a
+    /// random id keeps the name it had before ids became time-ordered.
+    #[test]
+    fn interface_device_names_differ_within_a_millisecond() {
+        let names = Names::new("np").unwrap();
+        let ids: Vec<InterfaceId> = (0..64).map(|_| InterfaceId::new()).collect();
+        let ends: BTreeSet<String> = ids.iter().map(|i| names.host_end(i)).collect();
+        assert_eq!(ends.len(), ids.len(), "{ends:?}");
+        assert!(ends.iter().all(|e| e.len() <= 15), "{ends:?}");
+        let old: InterfaceId = "01a24a58-1111-4222-8333-444455556666".parse().unwrap();
+        assert_eq!(names.host_end(&old), "np-h-01a24a58");
     }
 
     fn have(links: &[(&str, &DesiredInterface)]) -> BTreeMap<String, Link> {
