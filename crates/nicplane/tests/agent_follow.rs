@@ -555,7 +555,11 @@ fn an_agent_killed_during_churn_converges_on_restart_with_nothing_left_over() {
             .interfaces
             .iter()
             .map(|i| {
-                want_ends.insert(format!("{}-h-{}", s.prefix.0, short(&i.id.to_string())));
+                want_ends.insert(format!(
+                    "{}-h-{}",
+                    s.prefix.0,
+                    short_interface(&i.id.to_string())
+                ));
                 (i.id.to_string(), i.mac_address.to_string().to_lowercase())
             })
             .collect();

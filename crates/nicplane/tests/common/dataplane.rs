@@ -199,6 +199,19 @@ pub fn short(id: &str) -> String {
     id.chars().filter(|c| *c != '-').take(8).collect()
 }
 
+/// The 8 hex digits naming an interface's host end: the last 8 of a
+/// time-ordered (version 7) id, whose first ones are its creation time;
+/// the first 8 of a random one (`agent::short_interface`).
+#[allow(dead_code)]
+pub fn short_interface(id: &str) -> String {
+    let hex: String = id.chars().filter(|c| *c != '-').collect();
+    if hex.as_bytes().get(12) == Some(&b'7') {
+        hex[hex.len() - 8..].to_string()
+    } else {
+        short(id)
+    }
+}
+
 pub fn vm_ns(prefix: &Prefix, vm: &str) -> String {
     format!("{}-vm-{}", prefix.0, short(vm))
 }
