@@ -375,6 +375,8 @@ struct StoreCounters {
     /// SQLite, `synchronous = full`: fsyncs of the WAL and their seconds.
     syncs: f64,
     sync_seconds: f64,
+    /// PostgreSQL: round trips to the database.
+    round_trips: f64,
 }
 
 /// The store's counters of every server (None: a server does not export the
@@ -394,6 +396,7 @@ fn store_counters(servers: &[BenchServer]) -> Option<StoreCounters> {
         c.grouped += value("nicplane_sqlite_group_size_sum").unwrap_or(0.0);
         c.syncs += value("nicplane_sqlite_wal_sync_duration_seconds_count").unwrap_or(0.0);
         c.sync_seconds += value("nicplane_sqlite_wal_sync_duration_seconds_sum").unwrap_or(0.0);
+        c.round_trips += value("nicplane_postgres_round_trips_total").unwrap_or(0.0);
     }
     Some(c)
 }
@@ -798,6 +801,8 @@ struct Row {
     /// SQLite: writes per group commit, ms per commit, and ms per fsync of
     /// the WAL (the syncer's, `synchronous = full`; 0 without one).
     commits: Option<(f64, f64, f64)>,
+    /// PostgreSQL: round trips per request (in the last column).
+    round_trips: Option<f64>,
     /// Server CPU per request, microseconds.
     cpu_us: f64,
     floor: bool,
@@ -816,10 +821,16 @@ impl Row {
                 grouped: y.grouped - x.grouped,
                 syncs: y.syncs - x.syncs,
                 sync_seconds: y.sync_seconds - x.sync_seconds,
+                round_trips: (y.round_trips - x.round_trips - scrape).max(0.0),
             }),
             _ => None,
         };
         let statements = store.map(|c| c.statements / all);
+        // PostgreSQL: every round trip of the servers (background work
+        // included) per request.
+        let round_trips = store
+            .filter(|c| c.round_trips > 0.0)
+            .map(|c| c.round_trips / all);
         // Writes per commit and the mean commit time (SQLite: one group).
         let commits = store
             .filter(|c| c.commits > 0.0 && c.grouped > 0.0)
@@ -851,6 +862,7 @@ impl Row {
                 errors: m.failures.len(),
                 statements,
                 commits,
+                round_trips,
                 cpu_us,
                 floor: op == Op::Floor,
             }
@@ -898,10 +910,11 @@ fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
         let stmts = r
             .statements
             .map_or_else(|| "-".to_string(), |s| format!("{s:.1}"));
-        let commits = r.commits.map_or_else(
-            || "-".to_string(),
-            |(g, ms, sync)| format!("{g:.1}/{ms:.2}+{sync:.2}ms"),
-        );
+        let commits = match (r.commits, r.round_trips) {
+            (Some((g, ms, sync)), _) => format!("{g:.1}/{ms:.2}+{sync:.2}ms"),
+            (None, Some(t)) => format!("{t:.1} trips"),
+            (None, None) => "-".to_string(),
+        };
         println!(
             "{:<22} {:<27} {:>7} {:>8.0} {:>8.2} {:>8.2} {:>7.3} {:>6} {:>7.0} {:>17} {:>6}",
             label,

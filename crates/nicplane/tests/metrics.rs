@@ -237,6 +237,9 @@ fn the_store_metrics_count_each_commit() {
             assert!(after
                 .value("nicplane_postgres_retries_total", &[("reason", "conflict")])
                 .is_none());
+            assert!(after
+                .value("nicplane_postgres_round_trips_total", &[])
+                .is_none());
         }
         Some(_) => {
             assert_eq!(
@@ -251,6 +254,8 @@ fn the_store_metrics_count_each_commit() {
             }
             assert_eq!(after.get("nicplane_postgres_pool_timeouts_total", &[]), 0.0);
             assert_eq!(after.get("nicplane_postgres_gave_up_total", &[]), 0.0);
+            // Each write took at least one round trip to the database.
+            assert!(delta("nicplane_postgres_round_trips_total") >= 4.0);
             // Within the pool (--db-pool-size 8): at least the one that served.
             let open = after.get("nicplane_postgres_connections_open", &[]);
             assert!((1.0..=8.0).contains(&open), "{open} connections open");

@@ -17,7 +17,7 @@ use nicplane_domain::model::*;
 use nicplane_domain::rules::{self, OwnerPowers, PortAction};
 use nicplane_domain::types::*;
 use nicplane_domain::{Error, Kind, Result};
-use nicplane_store::{InterfaceFilter, PageRequest, Tx};
+use nicplane_store::{InterfaceFilter, PageRequest, ReadAhead, Tx};
 use serde::{Deserialize, Serialize};
 
 /// What to attach.
@@ -340,8 +340,34 @@ pub fn attach_tx(
     limit: u32,
     policy: PortPolicy,
 ) -> Result<Interface> {
+    if let (Some(network), None) = (spec.network_id, spec.interface_id) {
+        tx.read_ahead(&new_port_reads(
+            Some(vm_id),
+            project,
+            network,
+            &spec.security_groups,
+        ))?;
+    }
     let mut vm = owned_vm(tx, project, vm_id)?;
     attach_to_vm(tx, project, &mut vm, spec, limit, policy, Plug::Hot)
+}
+
+/// The reads a new interface on `network` makes, in the order it makes
+/// them (`Tx::read_ahead`): its VM (locked), the network, the project's
+/// default security group when no group is given, the network's subnets.
+fn new_port_reads(
+    vm: Option<VmId>,
+    project: &ProjectId,
+    network: NetworkId,
+    groups: &Option<Vec<SecurityGroupId>>,
+) -> Vec<ReadAhead> {
+    let mut reads: Vec<ReadAhead> = vm.map(ReadAhead::Vm).into_iter().collect();
+    reads.push(ReadAhead::Network(network));
+    if groups.is_none() {
+        reads.push(ReadAhead::DefaultGroup(project.clone()));
+    }
+    reads.push(ReadAhead::SubnetsOf(network));
+    reads
 }
 
 /// Attach a new interface (on a network, or the Default Network when the
@@ -489,6 +515,14 @@ pub fn detach_tx(
     vm_id: VmId,
     id: InterfaceId,
 ) -> Result<Interface> {
+    // In the order of the reads below (the public IP is read, and locked,
+    // when the interface goes with the detach, as an attach's do).
+    tx.read_ahead(&[
+        ReadAhead::Vm(vm_id),
+        ReadAhead::Interface(id),
+        ReadAhead::InterfaceAutoDelete(id),
+        ReadAhead::PublicIpOf(id),
+    ])?;
     let mut vm = owned_vm(tx, project, vm_id)?;
     let mut iface = owned_interface(tx, project, id)?;
     if iface.vm_id != Some(vm.id) {
@@ -760,6 +794,12 @@ pub fn interface_create_tx(
     spec: &InterfaceSpec,
     policy: PortPolicy,
 ) -> Result<Interface> {
+    tx.read_ahead(&new_port_reads(
+        None,
+        project,
+        spec.network_id,
+        &spec.security_groups,
+    ))?;
     let network = crate::network::network_for_port(tx, project, spec.network_id)?;
     let iface = create_interface(
         tx,

@@ -36,6 +36,13 @@ pub(crate) fn statement_run(sql: &str) {
     tracing::trace!(target: "nicplane_store::sql", sql, "statement");
 }
 
+/// Round trips to PostgreSQL of this process: each time a connection wrote
+/// what it had to send (statements sent together, a pipelined `BEGIN` or
+/// queued writes with the next statement, count once) and waited for the
+/// answers. Counted in `postgres::conn`; `nicplane bench http` divides its
+/// growth by the requests of a phase.
+pub(crate) static ROUND_TRIPS: LazyLock<Counter> = LazyLock::new(Counter::default);
+
 /// Buckets of commit latency: 0.25 ms to about 8 s, doubling.
 fn commit_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
@@ -184,6 +191,11 @@ impl StoreMetrics {
                     "Time a use case waited for a pooled PostgreSQL connection",
                     Unit::Seconds,
                     self.pool_wait_seconds.clone(),
+                );
+                registry.register(
+                    "postgres_round_trips",
+                    "Round trips to PostgreSQL (statements sent together count once)",
+                    ROUND_TRIPS.clone(),
                 );
                 registry.register(
                     "postgres_pool_timeouts",

@@ -19,6 +19,26 @@ pub enum Claim {
     InUse,
 }
 
+/// A read a use case is about to make, named so that it can be sent ahead
+/// ([`Tx::read_ahead`]); each is the read of the method of the same name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadAhead {
+    /// [`Tx::vm_get`] (inside a write on PostgreSQL: locks the VM).
+    Vm(VmId),
+    /// [`Tx::network_get`].
+    Network(NetworkId),
+    /// [`Tx::security_group_default_id`].
+    DefaultGroup(ProjectId),
+    /// [`Tx::subnets_of_network`].
+    SubnetsOf(NetworkId),
+    /// [`Tx::interface_get`] (inside a write on PostgreSQL: locks it).
+    Interface(InterfaceId),
+    /// [`Tx::interface_auto_delete`].
+    InterfaceAutoDelete(InterfaceId),
+    /// [`Tx::public_ip_of_interface`] (inside a write on PostgreSQL: locks it).
+    PublicIpOf(InterfaceId),
+}
+
 /// A user row with its password hash (for login only).
 #[derive(Debug, Clone)]
 pub struct UserSecret {
@@ -47,6 +67,16 @@ pub trait Tx:
     + crate::external_port::ExternalPortTx
 {
     fn ping(&mut self) -> Result<()>;
+
+    /// Send `reads` now, in this order, where a statement costs a round trip
+    /// (PostgreSQL: one round trip for all of them); the use case's own
+    /// calls of the same reads later in the transaction answer from them,
+    /// unless it wrote something in between (then they run again). Only a
+    /// hint for speed: the engine runs the reads in the order given, as the
+    /// calls would have, so the use case must make them in that order and
+    /// name only reads it makes whatever it finds (or reads whose locks it
+    /// may take early). SQLite does nothing: its statements cost no trip.
+    fn read_ahead(&mut self, reads: &[ReadAhead]) -> Result<()>;
 
     /// Next value (starting at 0) of a deployment-wide counter.
     fn next_sequence(&mut self, name: &str) -> Result<u64>;

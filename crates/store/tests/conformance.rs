@@ -1129,6 +1129,154 @@ fn constraint_violations_decode_to_domain_errors() {
     });
 }
 
+/// A write run for its effect only (`Exec::execute_later`: PostgreSQL sends
+/// it with the transaction's next statement or its `COMMIT`) behaves as if
+/// it ran at once: the next statement sees it; its failure is the failure of
+/// the call that carried it, nothing of the transaction is kept, and the
+/// error is the one the failed write maps to; a transaction that ends in an
+/// error never sends what it queued, on a connection the next transaction
+/// reuses (one connection in the pool).
+#[test]
+fn writes_for_their_effect_run_in_order_before_the_next_statement() {
+    each_backend(|db| async move {
+        let store = Store::open(
+            &db.url,
+            StoreOptions {
+                pool_size: 1,
+                ..StoreOptions::default()
+            },
+        )
+        .expect("open");
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+
+        let s = seed.clone();
+        let seen = store
+            .write(move |tx| {
+                tx.ip_record(s.subnet, 3, address(3), s.iface, false)?;
+                tx.subnet_allocation_count(s.subnet)
+            })
+            .await
+            .unwrap();
+        assert_eq!(seen, 1, "the next statement sees the write");
+
+        // The second record fails; the call after it reports that failure.
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| {
+                tx.ip_record(s.subnet, 4, address(4), s.iface, false)?;
+                tx.ip_record(s.subnet, 3, address(3), s.iface, false)?;
+                tx.subnet_allocation_count(s.subnet)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            conflict(&err),
+            Some(ConflictReason::AddressInUse),
+            "{err:?}"
+        );
+
+        // Queued writes of a use case that fails are never sent, not even
+        // with the next transaction on the same connection.
+        let s = seed.clone();
+        let err = store
+            .write(move |tx| -> nicplane_domain::Result<()> {
+                tx.ip_record(s.subnet, 5, address(5), s.iface, false)?;
+                Err(Error::invalid("Changed my mind."))
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err, Error::invalid("Changed my mind."));
+        let s = seed.clone();
+        store
+            .write(move |tx| tx.ip_record(s.subnet, 6, address(6), s.iface, false))
+            .await
+            .unwrap();
+        let kept = db.query_i64(&format!(
+            "SELECT offset_key FROM ip_allocations WHERE subnet_id = '{}' ORDER BY offset_key",
+            seed.subnet
+        ));
+        assert_eq!(
+            kept.into_iter().map(|r| from_key(r[0])).collect::<Vec<_>>(),
+            vec![3, 6]
+        );
+    });
+}
+
+/// Reads sent ahead (`Tx::read_ahead`: one round trip on PostgreSQL) answer
+/// the use case's own calls exactly as the calls would have; a write in
+/// between makes the calls read again (they see it), and a row that does
+/// not exist is still none.
+#[test]
+fn reads_sent_ahead_answer_as_the_reads_would() {
+    each_backend(|db| async move {
+        let store = db.open();
+        let seed = seed(&store, Range { start: 1, end: 10 }).await;
+        let s = seed.clone();
+        let v = vm(&s, "before");
+        let vm_id = v.id;
+        store.write(move |tx| tx.vm_insert(&v)).await.unwrap();
+
+        let s = seed.clone();
+        let (plain, ahead) = store
+            .write(move |tx| {
+                let plain = (
+                    tx.vm_get(vm_id)?.map(|v| v.name),
+                    tx.network_get(s.network)?.map(|n| n.id),
+                    tx.subnets_of_network(s.network)?.len(),
+                    tx.interface_get(s.iface)?.map(|i| i.mac_address),
+                    tx.interface_auto_delete(s.iface)?,
+                    tx.public_ip_of_interface(s.iface)?.is_some(),
+                );
+                tx.read_ahead(&[
+                    ReadAhead::Vm(vm_id),
+                    ReadAhead::Network(s.network),
+                    ReadAhead::DefaultGroup(s.project.clone()),
+                    ReadAhead::SubnetsOf(s.network),
+                    ReadAhead::Interface(s.iface),
+                    ReadAhead::InterfaceAutoDelete(s.iface),
+                    ReadAhead::PublicIpOf(s.iface),
+                ])?;
+                let ahead = (
+                    tx.vm_get(vm_id)?.map(|v| v.name),
+                    tx.network_get(s.network)?.map(|n| n.id),
+                    tx.subnets_of_network(s.network)?.len(),
+                    tx.interface_get(s.iface)?.map(|i| i.mac_address),
+                    tx.interface_auto_delete(s.iface)?,
+                    tx.public_ip_of_interface(s.iface)?.is_some(),
+                );
+                Ok((plain, ahead))
+            })
+            .await
+            .unwrap();
+        assert_eq!(plain, ahead);
+        assert_eq!(ahead.0.as_deref(), Some("before"));
+        assert_eq!(ahead.2, 1, "the seed's one subnet");
+
+        let s = seed.clone();
+        let (renamed, missing) = store
+            .write(move |tx| {
+                tx.read_ahead(&[ReadAhead::Vm(vm_id), ReadAhead::Vm(VmId::new())])?;
+                let mut v = tx.vm_get(vm_id)?.expect("the VM");
+                v.name = "after".into();
+                tx.vm_update(&v)?;
+                let renamed = tx.vm_get(vm_id)?.map(|v| v.name);
+                tx.read_ahead(&[
+                    ReadAhead::Interface(InterfaceId::new()),
+                    ReadAhead::Network(s.network),
+                ])?;
+                Ok((renamed, tx.interface_get(InterfaceId::new())?))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            renamed.as_deref(),
+            Some("after"),
+            "read again after the write"
+        );
+        assert!(missing.is_none());
+    });
+}
+
 #[test]
 fn failed_and_dry_run_writes_leave_nothing_behind() {
     each_backend(|db| async move {
@@ -1518,6 +1666,162 @@ fn postgres_connection_refused_is_unavailable() {
 /// Many writers on two store handles (two servers) race for the last K
 /// ports of a project's quota: exactly K inserts win, the others get
 /// OverQuota with Neutron's message, and the usage row equals the rows.
+/// Charges and releases of one project from several stores (PostgreSQL:
+/// each connection charges its own shard within an allowance, read
+/// `migrations/postgres/0024_quota_shards.sql`) keep the usage exact: it
+/// never passes the limit while they run, it equals the rows at the end,
+/// and a lower limit holds at once although shards were given room under
+/// the higher one.
+#[test]
+fn quota_usage_stays_exact_under_churn_and_limit_changes() {
+    use nicplane_domain::quota::QuotaResource;
+    const LIMIT: i64 = 12;
+    const WRITERS: usize = 24;
+    const ROUNDS: usize = 12;
+    each_backend(|db| async move {
+        let stores = [db.open(), db.open(), db.open()];
+        let seed = seed(
+            &stores[0],
+            Range {
+                start: 1,
+                end: 1000,
+            },
+        )
+        .await;
+        let s = seed.clone();
+        stores[0]
+            .write(move |tx| tx.quota_set(&s.project, QuotaResource::Port, LIMIT))
+            .await
+            .unwrap();
+        let ports = |store: &Store, s: &Seed| {
+            let (store, s) = (store.clone(), s.clone());
+            async move {
+                store
+                    .read(move |tx| {
+                        let used = tx
+                            .quota_get(&s.project)?
+                            .into_iter()
+                            .find(|q| q.resource == QuotaResource::Port)
+                            .map(|q| q.used);
+                        let rows = tx.interface_count(&InterfaceFilter {
+                            project_id: Some(s.project.clone()),
+                            ..Default::default()
+                        })?;
+                        Ok((used.unwrap_or(0), rows as i64))
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watcher = {
+            let (store, s, done) = (stores[2].clone(), seed.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut looks = 0;
+                while !done.load(Ordering::Relaxed) {
+                    let (used, rows) = ports(&store, &s).await;
+                    assert!(rows <= LIMIT && used <= LIMIT, "{rows} rows, {used} in use");
+                    looks += 1;
+                }
+                looks
+            })
+        };
+        let mut tasks = vec![];
+        for w in 0..WRITERS {
+            let store = stores[w % stores.len()].clone();
+            let s = seed.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut made = 0;
+                for round in 0..ROUNDS {
+                    let s2 = s.clone();
+                    let i = w * ROUNDS + round;
+                    let iface = interface(&s2, [2, 0, 1, 0, (i >> 8) as u8, i as u8], None, false);
+                    let id = iface.id;
+                    match store
+                        .write(move |tx| tx.interface_insert(&iface, true))
+                        .await
+                    {
+                        Ok(()) => made += 1,
+                        Err(e) => {
+                            assert_eq!(conflict(&e), Some(ConflictReason::OverQuota), "{e}");
+                            continue;
+                        }
+                    }
+                    // It goes again (on whichever connection the pool
+                    // gives): up to WRITERS ports are held at once, twice
+                    // the limit, so the creates race for the last ones.
+                    store
+                        .write(move |tx| tx.interface_delete(id))
+                        .await
+                        .unwrap();
+                }
+                made
+            }));
+        }
+        let mut made = 0;
+        for t in tasks {
+            made += t.await.expect("writer");
+        }
+        done.store(true, Ordering::Relaxed);
+        assert!(watcher.await.expect("watcher") > 0);
+        assert!(
+            made > LIMIT,
+            "only {made} creates succeeded: the churn did not reach the limit"
+        );
+        let (used, rows) = ports(&stores[0], &seed).await;
+        assert_eq!(used, rows, "{:?}", db.backend);
+        assert!(rows <= LIMIT);
+
+        // A lower limit holds at once; a release makes room again.
+        let s = seed.clone();
+        stores[1]
+            .write(move |tx| tx.quota_set(&s.project, QuotaResource::Port, rows))
+            .await
+            .unwrap();
+        for store in &stores {
+            let s = seed.clone();
+            let err = store
+                .write(move |tx| {
+                    tx.interface_insert(&interface(&s, [2, 0, 2, 0, 0, 1], None, false), true)
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(conflict(&err), Some(ConflictReason::OverQuota), "{err}");
+        }
+        let s = seed.clone();
+        let last = stores[0]
+            .read(move |tx| {
+                tx.interface_list(
+                    &InterfaceFilter {
+                        project_id: Some(s.project.clone()),
+                        ..Default::default()
+                    },
+                    &PageRequest {
+                        limit: 1,
+                        ..PageRequest::default()
+                    },
+                )
+            })
+            .await
+            .unwrap()
+            .remove(0)
+            .id;
+        stores[2]
+            .write(move |tx| tx.interface_delete(last))
+            .await
+            .unwrap();
+        let s = seed.clone();
+        stores[1]
+            .write(move |tx| {
+                tx.interface_insert(&interface(&s, [2, 0, 2, 0, 0, 2], None, false), true)
+            })
+            .await
+            .unwrap();
+        let (used, rows2) = ports(&stores[0], &seed).await;
+        assert_eq!((used, rows2), (rows, rows));
+    });
+}
+
 #[test]
 fn race_for_the_last_k_ports_of_a_quota_has_exactly_k_winners() {
     use nicplane_domain::quota::QuotaResource;

@@ -11,13 +11,27 @@
 //! PostgreSQL runs them in order and answers both). A transaction whose use
 //! case runs no statement sends neither `BEGIN` nor its end.
 //!
+//! The same way, a statement run for its effect only (`Exec::execute_later`:
+//! the writes whose row count a use case does not read, and the row locks
+//! taken with `SELECT … FOR UPDATE`) is queued and written together with the
+//! transaction's next statement, or with its `COMMIT`. Each request keeps its
+//! own `Sync`, so PostgreSQL runs them one after the other in the order they
+//! were queued, exactly as if each had been sent alone; the answers are read
+//! in that order, and the first failure among them is the request's failure
+//! (the transaction is aborted there, and a `COMMIT` after it only rolls
+//! back). A transaction that ends in a rollback never sends what it queued.
+//!
 //! Measured in session 9 (docs/performance.md): a write was ~20 round trips
 //! (its token's read transaction, `BEGIN`, ~15 statements, `COMMIT`), each
 //! costing both sides a context switch and the loopback TCP stack.
 
+use crate::sql::Param;
 use ::postgres::types::ToSql;
 use ::postgres::{Row, Statement};
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use tokio::runtime::Runtime;
 use tokio_postgres::{Client, Config, NoTls, ToStatement};
 
@@ -32,6 +46,9 @@ pub(crate) struct Conn {
     begin: Option<&'static str>,
     /// Whether a transaction was begun (its `BEGIN` sent) and not ended.
     open: bool,
+    /// Statements run for their effect, not sent yet: they go, in order,
+    /// before the next request.
+    deferred: Vec<(Statement, Vec<Param>)>,
 }
 
 type PgResult<T> = std::result::Result<T, tokio_postgres::Error>;
@@ -56,6 +73,7 @@ impl Conn {
             stmts: HashMap::new(),
             begin: None,
             open: false,
+            deferred: Vec::new(),
         })
     }
 
@@ -69,6 +87,24 @@ impl Conn {
     pub fn begin(&mut self, begin: &'static str) {
         self.begin = Some(begin);
         self.open = false;
+        self.deferred.clear();
+    }
+
+    /// Queue `stmt` to be sent before the next request of the open
+    /// transaction; false (nothing queued) when no transaction has sent its
+    /// `BEGIN`: the caller runs it now.
+    pub fn defer(&mut self, stmt: Statement, params: Vec<Param>) -> bool {
+        if !self.open || self.begin.is_some() {
+            return false;
+        }
+        self.deferred.push((stmt, params));
+        true
+    }
+
+    /// End the open transaction with `ROLLBACK`, dropping what was queued.
+    pub fn rollback(&mut self) -> PgResult<()> {
+        self.deferred.clear();
+        self.batch_execute("ROLLBACK")
     }
 
     /// Whether the transaction begun last has sent its `BEGIN` (ran a
@@ -81,7 +117,14 @@ impl Conn {
     /// Prepare `sql` (one round trip).
     pub fn prepare(&mut self, sql: &str) -> PgResult<Statement> {
         let fut = self.client.prepare(sql);
-        run(&self.rt, &self.client, &mut self.begin, &mut self.open, fut)
+        send(
+            &self.rt,
+            &self.client,
+            &mut self.begin,
+            &mut self.open,
+            &mut self.deferred,
+            fut,
+        )
     }
 
     /// Rows of a prepared statement.
@@ -91,7 +134,14 @@ impl Conn {
         params: &[&(dyn ToSql + Sync)],
     ) -> PgResult<Vec<Row>> {
         let fut = self.client.query(stmt, params);
-        run(&self.rt, &self.client, &mut self.begin, &mut self.open, fut)
+        send(
+            &self.rt,
+            &self.client,
+            &mut self.begin,
+            &mut self.open,
+            &mut self.deferred,
+            fut,
+        )
     }
 
     /// Rows changed by a statement (prepared, or SQL prepared for this call).
@@ -101,38 +151,132 @@ impl Conn {
         params: &[&(dyn ToSql + Sync)],
     ) -> PgResult<u64> {
         let fut = self.client.execute(stmt, params);
-        run(&self.rt, &self.client, &mut self.begin, &mut self.open, fut)
+        send(
+            &self.rt,
+            &self.client,
+            &mut self.begin,
+            &mut self.open,
+            &mut self.deferred,
+            fut,
+        )
+    }
+
+    /// The rows of several prepared statements, sent together (one round
+    /// trip) and run in this order; each answers on its own.
+    pub fn query_many(
+        &mut self,
+        requests: &[(Statement, Vec<&(dyn ToSql + Sync)>)],
+    ) -> PgResult<Vec<PgResult<Vec<Row>>>> {
+        let queries: Vec<_> = requests
+            .iter()
+            .map(|(stmt, params)| self.client.query(stmt, params))
+            .collect();
+        let fut = async { Ok(in_order(queries).await) };
+        send(
+            &self.rt,
+            &self.client,
+            &mut self.begin,
+            &mut self.open,
+            &mut self.deferred,
+            fut,
+        )
     }
 
     /// Statements without parameters or results (`COMMIT`, `ROLLBACK`, …).
     pub fn batch_execute(&mut self, sql: &str) -> PgResult<()> {
         let fut = self.client.batch_execute(sql);
-        run(&self.rt, &self.client, &mut self.begin, &mut self.open, fut)
+        send(
+            &self.rt,
+            &self.client,
+            &mut self.begin,
+            &mut self.open,
+            &mut self.deferred,
+            fut,
+        )
     }
 
     /// One row of a statement prepared for this call only.
     pub fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<Row> {
         let fut = self.client.query_one(sql, params);
-        run(&self.rt, &self.client, &mut self.begin, &mut self.open, fut)
+        send(
+            &self.rt,
+            &self.client,
+            &mut self.begin,
+            &mut self.open,
+            &mut self.deferred,
+            fut,
+        )
     }
 }
 
-/// Run `request` on `rt`, with a pending `BEGIN` queued before it (which
-/// marks the transaction open).
-fn run<T>(
+/// Run `request` on `rt`, after what is queued before it: a pending
+/// `BEGIN` (which marks the transaction open), then the deferred statements.
+/// The first failure in that order is the answer.
+fn send<T>(
     rt: &Runtime,
     client: &Client,
     begin: &mut Option<&'static str>,
     open: &mut bool,
-    request: impl std::future::Future<Output = PgResult<T>>,
+    deferred: &mut Vec<(Statement, Vec<Param>)>,
+    request: impl Future<Output = PgResult<T>>,
 ) -> PgResult<T> {
-    let Some(sql) = begin.take() else {
+    crate::metrics::ROUND_TRIPS.inc();
+    let begin = begin.take();
+    if begin.is_none() && deferred.is_empty() {
         return rt.block_on(request);
+    }
+    if begin.is_some() {
+        *open = true;
+    }
+    let queued = std::mem::take(deferred);
+    let params: Vec<Vec<&(dyn ToSql + Sync)>> = queued
+        .iter()
+        .map(|(_, p)| p.iter().map(|v| v as &(dyn ToSql + Sync)).collect())
+        .collect();
+    let writes: Vec<_> = queued
+        .iter()
+        .zip(&params)
+        .map(|((stmt, _), p)| client.execute(stmt, p))
+        .collect();
+    let began = async {
+        match begin {
+            Some(sql) => client.batch_execute(sql).await,
+            None => Ok(()),
+        }
     };
-    *open = true;
-    // `join!` polls `BEGIN` first: both requests are queued for the
-    // connection task before it runs, and it writes them in one go.
-    let (began, done) = rt.block_on(async { tokio::join!(client.batch_execute(sql), request) });
+    // `join!` polls its branches in order the first time, and `in_order`
+    // its futures: every request is queued for the connection task before
+    // it runs, and it writes them in one go, in this order.
+    let (began, written, done) =
+        rt.block_on(async { tokio::join!(began, in_order(writes), request) });
     began?;
+    for w in written {
+        w?;
+    }
     done
+}
+
+/// Await `futures`, polling each in the order given (the first poll of each
+/// sends its request), and answer their outputs in that order.
+async fn in_order<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, out) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if out.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *out = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }

@@ -157,6 +157,9 @@ pub struct PgExec<'c> {
     single: bool,
     /// Statements run so far.
     ran: u32,
+    /// Rows of reads sent ahead (`Exec::read_ahead`) not asked for yet, with
+    /// their statement and parameters; emptied by any write.
+    ahead: Vec<(String, Vec<Param>, Vec<::postgres::Row>)>,
 }
 
 /// A transaction on `conn`; `writing` for a write or dry run, `single` for
@@ -168,6 +171,7 @@ pub(crate) fn tx(conn: &mut Conn, writing: bool, single: bool) -> PgTx<'_> {
         failure: None,
         single,
         ran: 0,
+        ahead: Vec::new(),
     })
 }
 
@@ -221,6 +225,20 @@ fn as_sql(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
 
 impl Exec for PgExec<'_> {
     fn each_row(&mut self, sql: &str, params: &[Param], f: RowFn<'_>) -> Result<()> {
+        if let Some(i) = self
+            .ahead
+            .iter()
+            .position(|(s, p, _)| s == sql && p == params)
+        {
+            if let Some(fail) = &self.failure {
+                return Err(fail.error.clone());
+            }
+            let (_, _, rows) = self.ahead.swap_remove(i);
+            for row in &rows {
+                f(row)?;
+            }
+            return Ok(());
+        }
         crate::sql::storable(params)?;
         crate::metrics::statement_run(sql);
         let stmt = self.statement(sql)?;
@@ -232,6 +250,7 @@ impl Exec for PgExec<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64> {
+        self.ahead.clear();
         crate::sql::storable(params)?;
         crate::metrics::statement_run(sql);
         let stmt = self.statement(sql)?;
@@ -239,8 +258,45 @@ impl Exec for PgExec<'_> {
         n.map_err(|e| self.fail(e))
     }
 
+    /// Inside a write, queued on the connection and sent with the next
+    /// statement or the `COMMIT` (`conn`); its failure is recorded when
+    /// that answer comes, and reported from there.
+    fn execute_later(&mut self, sql: &str, params: &[Param]) -> Result<()> {
+        self.ahead.clear();
+        crate::sql::storable(params)?;
+        crate::metrics::statement_run(sql);
+        let stmt = self.statement(sql)?;
+        if self.writing && self.conn.defer(stmt.clone(), params.to_vec()) {
+            return Ok(());
+        }
+        let n = self.conn.execute(&stmt, &as_sql(params));
+        n.map(drop).map_err(|e| self.fail(e))
+    }
+
     fn row_locks(&self) -> bool {
         self.writing
+    }
+
+    /// One round trip for all of `reads` (after what `execute_later`
+    /// queued); outside a transaction (one statement) it does nothing.
+    fn read_ahead(&mut self, reads: &[(String, Vec<Param>)]) -> Result<()> {
+        self.ahead.clear();
+        if self.single || reads.len() < 2 {
+            return Ok(());
+        }
+        let mut requests = Vec::with_capacity(reads.len());
+        for (sql, params) in reads {
+            crate::sql::storable(params)?;
+            crate::metrics::statement_run(sql);
+            requests.push((self.statement(sql)?, as_sql(params)));
+        }
+        let answers = self.conn.query_many(&requests);
+        drop(requests);
+        for ((sql, params), rows) in reads.iter().zip(answers.map_err(|e| self.fail(e))?) {
+            let rows = rows.map_err(|e| self.fail(e))?;
+            self.ahead.push((sql.clone(), params.clone(), rows));
+        }
+        Ok(())
     }
 
     /// The connection's own shard: two transactions write the same counter

@@ -75,6 +75,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         23,
         include_str!("../../migrations/postgres/0023_router_index_partial.sql"),
     ),
+    (
+        24,
+        include_str!("../../migrations/postgres/0024_quota_shards.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

@@ -399,7 +399,7 @@ impl PgStore {
     }
 
     fn rollback(&self, lease: &mut Lease<'_>) {
-        if let Err(e) = lease.conn().batch_execute("ROLLBACK") {
+        if let Err(e) = lease.conn().rollback() {
             tracing::warn!(error = %e, "rollback failed; closing the connection");
             lease.broken = true;
             if classify(&e).broken {

@@ -46,7 +46,9 @@ impl<E: Exec> CapacityTx for SqlTx<E> {
     }
     fn capacity_quotas(&mut self) -> Result<Vec<ProjectQuotaUse>> {
         self.exec.query(
-            "SELECT u.project_id, u.resource, u.in_use, COALESCE(l.hard_limit, d.hard_limit) \
+            "SELECT u.project_id, u.resource, u.in_use + CAST(COALESCE((SELECT SUM(s.in_use) \
+             FROM quota_shards s WHERE s.project_id = u.project_id AND s.resource = u.resource), 0) \
+             AS BIGINT), COALESCE(l.hard_limit, d.hard_limit) \
              FROM quota_usage u JOIN quota_defaults d ON d.resource = u.resource \
              LEFT JOIN quota_limits l ON l.project_id = u.project_id AND l.resource = u.resource",
             args![],

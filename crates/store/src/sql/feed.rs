@@ -201,7 +201,7 @@ impl<E: Exec> FeedTx for SqlTx<E> {
             .map_err(|_| Error::internal("clock out of range"))?;
         let resource = e.resource.clone();
         let (host_sql, host) = self.feed_host(e);
-        self.exec.execute(
+        self.exec.execute_later(
             &format!(
                 "INSERT INTO events (seq, at_ms, actor_user_id, actor_user_name, actor_project_id, \
                  dialect, request_id, project_id, kind, resource_id, action, resource, host) \

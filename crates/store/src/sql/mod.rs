@@ -209,6 +209,25 @@ pub trait Exec {
     /// Run `sql` and answer the number of rows it changed.
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64>;
 
+    /// Run `sql` for its effect only, before the transaction's next
+    /// statement or its end. A backend with round trips (PostgreSQL) may
+    /// send it together with that next statement (pipelined): the engine
+    /// still runs every statement in the order the use case issued them,
+    /// and a failure is reported by the next call (or the commit), after
+    /// which the transaction can do nothing more anyway. SQLite runs it now.
+    fn execute_later(&mut self, sql: &str, params: &[Param]) -> Result<()> {
+        self.execute(sql, params).map(drop)
+    }
+
+    /// Run these reads now, together, and answer the next [`Exec::each_row`]
+    /// of exactly one of them (the same SQL and parameters) from its rows,
+    /// until the transaction writes (`Tx::read_ahead`). Backends without
+    /// round trips do nothing.
+    fn read_ahead(&mut self, reads: &[(String, Vec<Param>)]) -> Result<()> {
+        let _ = reads;
+        Ok(())
+    }
+
     /// Whether a write numbers its own events (SQLite: one writer, so the
     /// write order is the commit order). PostgreSQL leaves the number to the
     /// sequencer (`postgres::feed`).
@@ -606,26 +625,29 @@ impl<E: Exec> SqlTx<E> {
         }
         let lock = self.exec.for_update(None);
         match &what {
-            Lock::Subnet(id) => self.exec.execute(
+            // The lock is taken before the next statement runs, whether
+            // or not it travels with it.
+            Lock::Subnet(id) => self.exec.execute_later(
                 &format!("SELECT 1 FROM subnets WHERE id = $1{lock}"),
                 args![id.to_string()],
             )?,
-            Lock::SubnetAllocate(id) => self.exec.execute(
+            Lock::SubnetAllocate(id) => self.exec.execute_later(
                 "SELECT 1 FROM subnets WHERE id = $1 FOR KEY SHARE",
                 args![id.to_string()],
             )?,
-            Lock::Pool(id) => self.exec.execute(
+            Lock::Pool(id) => self.exec.execute_later(
                 &format!("SELECT 1 FROM public_ip_pools WHERE id = $1{lock}"),
                 args![id.to_string()],
             )?,
-        };
+        }
         self.locked.insert(what);
         Ok(())
     }
 
-    /// Run a statement for its effect.
+    /// Run a statement for its effect (its row count unread), before the
+    /// next statement: [`Exec::execute_later`].
     fn run(&mut self, sql: &str, params: &[Param]) -> Result<()> {
-        self.exec.execute(sql, params).map(drop)
+        self.exec.execute_later(sql, params)
     }
 
     /// `DELETE FROM table WHERE id = $1`.

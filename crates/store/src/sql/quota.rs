@@ -6,9 +6,13 @@ use nicplane_domain::ids::ProjectId;
 use nicplane_domain::quota::{QuotaResource, QuotaUsage};
 use nicplane_domain::Result;
 
-/// Limit (the project's, else the default) and usage of every resource.
+/// Limit (the project's, else the default) and usage of every resource: the
+/// usage row and its shards (`migrations/postgres/0024_quota_shards.sql`;
+/// SQLite has none).
 const QUOTA_GET: &str =
     "SELECT d.resource, COALESCE(l.hard_limit, d.hard_limit), COALESCE(u.in_use, 0) \
+     + CAST(COALESCE((SELECT SUM(s.in_use) FROM quota_shards s \
+     WHERE s.project_id = $1 AND s.resource = d.resource), 0) AS BIGINT) \
      FROM quota_defaults d \
      LEFT JOIN quota_limits l ON l.project_id = $1 AND l.resource = d.resource \
      LEFT JOIN quota_usage u ON u.project_id = $1 AND u.resource = d.resource";

@@ -125,19 +125,66 @@ impl<E: Exec> SqlTx<E> {
     fn sync_interface_groups(&mut self, i: &Interface, fresh: bool) -> Result<()> {
         let iid = i.id.to_string();
         if !fresh {
-            self.exec.execute(
+            self.run(
                 "DELETE FROM interface_security_groups WHERE interface_id = $1",
                 args![&iid],
             )?;
         }
         for sg in &i.security_groups {
-            self.exec.execute(
+            self.run(
                 "INSERT INTO interface_security_groups (interface_id, security_group_id) \
                  VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 args![&iid, sg.to_string()],
             )?;
         }
         Ok(())
+    }
+
+    /// The statement and parameters of a read a use case names ahead: the
+    /// same text its method runs, so the read sent ahead answers that call.
+    fn ahead_sql(&self, read: &ReadAhead) -> (String, Vec<Param>) {
+        let locked = self.exec.row_locks();
+        match read {
+            ReadAhead::Vm(id) => (
+                format!(
+                    "SELECT {VM_COLS} FROM vms WHERE id = $1{}",
+                    self.exec.for_update(None)
+                ),
+                vec![id.to_string().into()],
+            ),
+            ReadAhead::Network(id) => (
+                format!("SELECT {NETWORK_COLS} FROM networks WHERE id = $1"),
+                vec![id.to_string().into()],
+            ),
+            ReadAhead::DefaultGroup(project) => (
+                "SELECT id FROM security_groups WHERE project_id = $1 AND is_default".into(),
+                vec![project.to_string().into()],
+            ),
+            ReadAhead::SubnetsOf(network) => (
+                format!(
+                    "{SUBNET_SQL} WHERE s.network_id = $1 ORDER BY s.ip_version, s.position, s.id"
+                ),
+                vec![network.to_string().into()],
+            ),
+            ReadAhead::Interface(id) => (
+                interface_by_id(locked).to_string(),
+                vec![id.to_string().into()],
+            ),
+            ReadAhead::InterfaceAutoDelete(id) => (
+                "SELECT auto_delete, \
+                 (SELECT COUNT(*) FROM interfaces c WHERE c.parent_id = $1) \
+                 FROM interfaces WHERE id = $1"
+                    .into(),
+                vec![id.to_string().into()],
+            ),
+            ReadAhead::PublicIpOf(iface) => (
+                format!(
+                    "{PUBLIC_IP_SQL} WHERE p.interface_id = $1{}",
+                    self.exec.for_update(Some("p"))
+                ),
+                vec![iface.to_string().into()],
+            ),
+        }
     }
 
     /// The `WHERE` of the interface list and count, from the filter.
@@ -305,10 +352,29 @@ impl<E: Exec> SqlTx<E> {
     }
 }
 
+/// `SELECT … FROM interfaces … WHERE i.id = $1`, locking the row when
+/// `locked`. Built once: the statement is long and every read of one
+/// interface runs it (formatting it per call was ~3 % of a read's CPU).
+fn interface_by_id(locked: bool) -> &'static str {
+    static BY_ID: LazyLock<String> = LazyLock::new(|| format!("{IFACE_SQL} WHERE i.id = $1"));
+    static BY_ID_LOCKED: LazyLock<String> =
+        LazyLock::new(|| format!("{IFACE_SQL} WHERE i.id = $1 FOR UPDATE OF i"));
+    if locked {
+        &BY_ID_LOCKED
+    } else {
+        &BY_ID
+    }
+}
+
 impl<E: Exec> Tx for SqlTx<E> {
     fn ping(&mut self) -> Result<()> {
         self.exec.query_one("SELECT 1", args![], |r| r.int(0))?;
         Ok(())
+    }
+
+    fn read_ahead(&mut self, reads: &[ReadAhead]) -> Result<()> {
+        let reads: Vec<(String, Vec<Param>)> = reads.iter().map(|r| self.ahead_sql(r)).collect();
+        self.exec.read_ahead(&reads)
     }
 
     /// ```sql
@@ -587,11 +653,8 @@ impl<E: Exec> Tx for SqlTx<E> {
         &mut self,
         project: &ProjectId,
     ) -> Result<Option<SecurityGroupId>> {
-        self.exec.query_opt(
-            "SELECT id FROM security_groups WHERE project_id = $1 AND is_default",
-            args![project.to_string()],
-            |r| r.parse(0, "id"),
-        )
+        let (sql, params) = self.ahead_sql(&ReadAhead::DefaultGroup(project.clone()));
+        self.exec.query_opt(&sql, &params, |r| r.parse(0, "id"))
     }
     fn security_group_update(&mut self, sg: &SecurityGroup) -> Result<()> {
         self.run(
@@ -669,11 +732,8 @@ impl<E: Exec> Tx for SqlTx<E> {
         )
     }
     fn network_get(&mut self, id: NetworkId) -> Result<Option<Network>> {
-        self.exec.query_opt(
-            &format!("SELECT {NETWORK_COLS} FROM networks WHERE id = $1"),
-            args![id.to_string()],
-            network_row,
-        )
+        let (sql, params) = self.ahead_sql(&ReadAhead::Network(id));
+        self.exec.query_opt(&sql, &params, network_row)
     }
     fn network_update(&mut self, n: &Network) -> Result<()> {
         self.run(
@@ -857,13 +917,8 @@ impl<E: Exec> Tx for SqlTx<E> {
         self.exec.query(&q.sql, &q.args, subnet_row)
     }
     fn subnets_of_network(&mut self, network: NetworkId) -> Result<Vec<Subnet>> {
-        self.exec.query(
-            &format!(
-                "{SUBNET_SQL} WHERE s.network_id = $1 ORDER BY s.ip_version, s.position, s.id"
-            ),
-            args![network.to_string()],
-            subnet_row,
-        )
+        let (sql, params) = self.ahead_sql(&ReadAhead::SubnetsOf(network));
+        self.exec.query(&sql, &params, subnet_row)
     }
     fn subnet_delete(&mut self, id: SubnetId) -> Result<()> {
         self.lock(Lock::Subnet(id))?;
@@ -1091,12 +1146,8 @@ impl<E: Exec> Tx for SqlTx<E> {
     /// UPDATE`, so the interface limit and the VM's state are checked against
     /// a row no one else can change until this transaction ends.
     fn vm_get(&mut self, id: VmId) -> Result<Option<Vm>> {
-        let lock = self.exec.for_update(None);
-        self.exec.query_opt(
-            &format!("SELECT {VM_COLS} FROM vms WHERE id = $1{lock}"),
-            args![id.to_string()],
-            vm_row,
-        )
+        let (sql, params) = self.ahead_sql(&ReadAhead::Vm(id));
+        self.exec.query_opt(&sql, &params, vm_row)
     }
     fn vm_update(&mut self, vm: &Vm) -> Result<()> {
         self.run(
@@ -1145,29 +1196,14 @@ impl<E: Exec> Tx for SqlTx<E> {
     /// UPDATE OF i`): two use cases never change one interface on the
     /// strength of one reading.
     fn interface_get(&mut self, id: InterfaceId) -> Result<Option<Interface>> {
-        // Built once: the statement is long and every read of one
-        // interface runs it (formatting it per call was ~3 % of a read's CPU).
-        static BY_ID: LazyLock<String> = LazyLock::new(|| format!("{IFACE_SQL} WHERE i.id = $1"));
-        static BY_ID_LOCKED: LazyLock<String> =
-            LazyLock::new(|| format!("{IFACE_SQL} WHERE i.id = $1 FOR UPDATE OF i"));
-        let sql = if self.exec.row_locks() {
-            &BY_ID_LOCKED
-        } else {
-            &BY_ID
-        };
-        self.exec
-            .query_opt(sql.as_str(), args![id.to_string()], iface_row)
+        let sql = interface_by_id(self.exec.row_locks());
+        self.exec.query_opt(sql, args![id.to_string()], iface_row)
     }
     fn interface_auto_delete(&mut self, id: InterfaceId) -> Result<(bool, u64)> {
+        let (sql, params) = self.ahead_sql(&ReadAhead::InterfaceAutoDelete(id));
         Ok(self
             .exec
-            .query_opt(
-                "SELECT auto_delete, \
-                 (SELECT COUNT(*) FROM interfaces c WHERE c.parent_id = $1) \
-                 FROM interfaces WHERE id = $1",
-                args![id.to_string()],
-                |r| Ok((r.bool(0)?, r.int(1)?.max(0) as u64)),
-            )?
+            .query_opt(&sql, &params, |r| Ok((r.bool(0)?, r.int(1)?.max(0) as u64)))?
             .unwrap_or((false, 0)))
     }
     fn interface_update(&mut self, i: &Interface) -> Result<()> {
@@ -1438,12 +1474,8 @@ impl<E: Exec> Tx for SqlTx<E> {
     /// Inside a write on PostgreSQL this locks the public IP's row (`FOR
     /// UPDATE OF p`).
     fn public_ip_of_interface(&mut self, iface: InterfaceId) -> Result<Option<(PublicIp, u64)>> {
-        let lock = self.exec.for_update(Some("p"));
-        self.exec.query_opt(
-            &format!("{PUBLIC_IP_SQL} WHERE p.interface_id = $1{lock}"),
-            args![iface.to_string()],
-            public_ip_row,
-        )
+        let (sql, params) = self.ahead_sql(&ReadAhead::PublicIpOf(iface));
+        self.exec.query_opt(&sql, &params, public_ip_row)
     }
     fn public_ip_set_interface(
         &mut self,

@@ -57,6 +57,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         23,
         include_str!("../../migrations/sqlite/0023_router_index_partial.sql"),
     ),
+    (
+        24,
+        include_str!("../../migrations/sqlite/0024_quota_shards.sql"),
+    ),
 ];
 
 /// Bring the schema up to date.
