@@ -1819,6 +1819,56 @@ fn quota_usage_stays_exact_under_churn_and_limit_changes() {
             .unwrap();
         let (used, rows2) = ports(&stores[0], &seed).await;
         assert_eq!((used, rows2), (rows, rows));
+
+        // A limit set below the usage refuses creates until releases (on
+        // any connection) bring the usage under it.
+        let s = seed.clone();
+        stores[0]
+            .write(move |tx| tx.quota_set(&s.project, QuotaResource::Port, rows + 3))
+            .await
+            .unwrap();
+        let mut extra = vec![];
+        for (n, store) in stores.iter().enumerate() {
+            let iface = interface(&seed, [2, 0, 3, 0, 0, n as u8], None, false);
+            extra.push(iface.id);
+            store
+                .write(move |tx| tx.interface_insert(&iface, true))
+                .await
+                .unwrap();
+        }
+        let s = seed.clone();
+        stores[1]
+            .write(move |tx| tx.quota_set(&s.project, QuotaResource::Port, rows + 1))
+            .await
+            .unwrap();
+        let try_create = |store: &Store, n: u8| {
+            let (store, s) = (store.clone(), seed.clone());
+            async move {
+                store
+                    .write(move |tx| {
+                        tx.interface_insert(&interface(&s, [2, 0, 4, 0, 0, n], None, false), true)
+                    })
+                    .await
+            }
+        };
+        for (n, id) in extra.into_iter().enumerate() {
+            stores[n % 3]
+                .write(move |tx| tx.interface_delete(id))
+                .await
+                .unwrap();
+            // Usage rows + 2, + 1, then rows: only the last leaves room.
+            for (m, store) in stores.iter().enumerate() {
+                let made = try_create(store, (n * 3 + m) as u8).await;
+                match (n, made) {
+                    (2, Ok(())) if m == 0 => {}
+                    (_, Err(e)) if n < 2 || m > 0 => {
+                        assert_eq!(conflict(&e), Some(ConflictReason::OverQuota), "{e}")
+                    }
+                    (_, other) => panic!("delete {n}, store {m}: {other:?}"),
+                }
+            }
+        }
+        assert_eq!(ports(&stores[0], &seed).await, (rows + 1, rows + 1));
     });
 }
 

@@ -11,22 +11,29 @@
 -- Now a project's usage of a resource is its `quota_usage.in_use` (the
 -- "base") plus the `in_use` of its shards, one row per connection shard
 -- (`pg_backend_pid() % 128`, as `subnet_use_shards`). Each shard also holds an
--- `allowance`: what its own charges may reach without asking anyone. A
--- charge that stays within its shard's allowance changes only that row,
--- which no other connection writes; a release only lowers its shard's
+-- `allowance`: what its own charges may take its `in_use` up to without
+-- asking anyone. A charge within its shard's allowance changes only that
+-- row, which no other connection writes; a release only lowers its shard's
 -- `in_use` (below zero when the object was charged on another shard: only
--- the sum means anything). The limit stays exact because
+-- the sum means anything).
 --
---     base + SUM(allowance) <= limit   and   in_use <= allowance per shard
+-- Room is given out only by a "fold": a charge its shard cannot take (or
+-- one that is never refused, for objects nicplane makes by itself) locks the
+-- base row, then every shard row of the project and resource (waiting for
+-- the transactions that charged them), adds their `in_use` to the base
+-- (the exact usage), checks the limit against it, and shares what the limit
+-- leaves among the shards it locked (`in_use` 0 each), so that
 --
--- so the usage, base + SUM(in_use), never passes the limit. Allowances grow
--- only in a "fold": a charge its shard cannot take (or one that is never
--- refused, for objects nicplane makes by itself) locks the base row, then
--- every shard row of the project and resource (waiting for the transactions
--- that charged them), adds their `in_use` to the base, checks the limit
--- against that exact usage, and shares what is left of the limit among the
--- shards again. A change of a limit takes every allowance of that resource
--- back to what is in use, so the next charge folds and meets the new limit.
+--     base + SUM(allowance of those shards) = limit,
+--
+-- and until the next fold every charge outside one keeps `in_use <=
+-- allowance` on its shard while releases only lower `in_use`: the usage,
+-- base + SUM(in_use), cannot pass the limit. A shard row made after the
+-- fold's lock (by a release) has `in_use <= 0` and no room (the allowance
+-- -2^62, which no `in_use` reaches, not even after releases), nor has any
+-- shard when the usage is past the limit, nor any of a resource whose limit
+-- or default changed (a trigger below): then every charge folds, and a
+-- fold meets the new limit exactly.
 -- SQLite has one writer: its triggers keep using `quota_usage` alone and
 -- this table stays empty.
 
@@ -89,7 +96,14 @@ BEGIN
             WHERE project_id = p AND resource = r AND shard = ANY(locked);
         RETURN;
     END IF;
-    rest := GREATEST(lim - used, 0);
+    IF used > lim THEN
+        -- Past the limit (a charge that is never refused, or a limit set
+        -- below the usage): no room anywhere, every charge folds.
+        UPDATE quota_shards SET in_use = 0, allowance = -4611686018427387904
+            WHERE project_id = p AND resource = r AND shard = ANY(locked);
+        RETURN;
+    END IF;
+    rest := lim - used;
     share := rest / shards;
     UPDATE quota_shards
         SET in_use = 0,
@@ -112,8 +126,11 @@ BEGIN
         IF NOT FOUND THEN
             -- A release may run after the project went in the same
             -- transaction (0022): then nothing is left to count.
+            -- A new row gets no room, not even from its own releases: only
+            -- a fold gives room (the base alone may be above a limit
+            -- lowered since).
             INSERT INTO quota_shards (project_id, resource, shard, in_use, allowance)
-                SELECT p, r, own, delta, 0 WHERE EXISTS (SELECT 1 FROM projects WHERE id = p)
+                SELECT p, r, own, delta, -4611686018427387904 WHERE EXISTS (SELECT 1 FROM projects WHERE id = p)
                 ON CONFLICT (project_id, resource, shard)
                 DO UPDATE SET in_use = quota_shards.in_use + delta;
         END IF;
@@ -140,7 +157,9 @@ END;
 $$;
 
 -- A limit changed (a project's, or a default): no shard keeps room granted
--- under the old one.
+-- under the old one, nor gains room from releases (a limit below the usage
+-- would otherwise let the shards that release take charges again past it):
+-- every charge folds until a fold shares out the room the new limit leaves.
 CREATE FUNCTION nicplane_quota_limit_changed() RETURNS TRIGGER
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -152,10 +171,10 @@ BEGIN
         rec := NEW;
     END IF;
     IF TG_TABLE_NAME = 'quota_limits' THEN
-        UPDATE quota_shards SET allowance = LEAST(allowance, in_use)
+        UPDATE quota_shards SET allowance = -4611686018427387904
             WHERE project_id = rec.project_id AND resource = rec.resource;
     ELSE
-        UPDATE quota_shards SET allowance = LEAST(allowance, in_use)
+        UPDATE quota_shards SET allowance = -4611686018427387904
             WHERE resource = rec.resource;
     END IF;
     RETURN NULL;
