@@ -40,6 +40,13 @@ use tokio::sync::{watch, Notify, Semaphore};
 /// How often the background task looks for events other servers numbered
 /// (PostgreSQL), when no write of its own woke it.
 pub const FEED_POLL: Duration = Duration::from_millis(25);
+/// Least time between the starts of two sequencer rounds of one server
+/// (PostgreSQL). A write of this server wakes the task at once, and under
+/// load rounds ran back to back, a few events each, on every server (only
+/// one numbers at a time; the others only read the newest number): each
+/// round is four round trips and three statements. Waiting this long lets a
+/// round take the events of several writes, for at most this much more lag.
+pub const FEED_ROUND_GAP: Duration = Duration::from_millis(5);
 /// Most readers waiting for events at once on one server; the next one is
 /// answered 429 at once (a waiting reader holds no database connection,
 /// only memory).
@@ -358,11 +365,16 @@ impl Service {
             return;
         }
         let mut newest_seen = None;
+        let mut last_round: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 _ = self.feed.poke.notified() => {}
                 _ = tokio::time::sleep(FEED_POLL) => {}
             }
+            if let Some(last) = last_round {
+                tokio::time::sleep_until(last + FEED_ROUND_GAP).await;
+            }
+            last_round = Some(tokio::time::Instant::now());
             match self.store.feed_sequence().await {
                 Ok(round) => {
                     if round.newest != newest_seen {

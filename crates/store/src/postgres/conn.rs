@@ -114,6 +114,17 @@ impl Conn {
         std::mem::take(&mut self.open)
     }
 
+    /// `sql` prepared on this connection, once (the statements the store
+    /// runs on its own, outside the use cases' executor).
+    pub fn prepared(&mut self, sql: &str) -> PgResult<Statement> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.prepare(sql)?;
+        self.stmts.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
     /// Prepare `sql` (one round trip).
     pub fn prepare(&mut self, sql: &str) -> PgResult<Statement> {
         let fut = self.client.prepare(sql);
@@ -195,18 +206,6 @@ impl Conn {
         )
     }
 
-    /// One row of a statement prepared for this call only.
-    pub fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> PgResult<Row> {
-        let fut = self.client.query_one(sql, params);
-        send(
-            &self.rt,
-            &self.client,
-            &mut self.begin,
-            &mut self.open,
-            &mut self.deferred,
-            fut,
-        )
-    }
 }
 
 /// Run `request` on `rt`, after what is queued before it: a pending

@@ -476,29 +476,35 @@ impl PgStore {
         let conn = lease.conn();
         let result = (|| -> std::result::Result<FeedRound, ::postgres::Error> {
             conn.begin("BEGIN ISOLATION LEVEL READ COMMITTED");
+            // Prepared once per connection: a round runs after every
+            // commit of this server, and planning its statements each time
+            // was most of its cost.
+            let lock = conn.prepared("SELECT pg_try_advisory_xact_lock($1)")?;
             let granted: bool = conn
-                .query_one(
-                    "SELECT pg_try_advisory_xact_lock($1)",
-                    &[&FEED_SEQUENCER_LOCK_KEY],
-                )?
-                .get(0);
+                .query(&lock, &[&FEED_SEQUENCER_LOCK_KEY])?
+                .first()
+                .is_some_and(|r| r.get(0));
             let mut sequenced = 0;
             if granted {
-                sequenced = conn.execute(
+                let number = conn.prepared(
                     "WITH base AS (SELECT COALESCE(MAX(seq), 0) AS m FROM events), \
                      next AS (SELECT id, row_number() OVER (ORDER BY id) AS n \
                               FROM events WHERE seq IS NULL ORDER BY id LIMIT $1) \
                      UPDATE events e SET seq = base.m + next.n FROM base, next WHERE e.id = next.id",
-                    &[&FEED_SEQUENCE_BATCH],
                 )?;
+                sequenced = conn.execute(&number, &[&FEED_SEQUENCE_BATCH])?;
             }
-            let row = conn.query_one(
+            // The oldest event without a number by id (the order of the
+            // inserts), one entry of the partial index `events_unsequenced`;
+            // `MIN(at_ms)` read every entry, dead ones included, of a
+            // region that a busy feed refills between vacuums.
+            let ends = conn.prepared(
                 "SELECT (SELECT MAX(seq) FROM events), \
-                 (SELECT MIN(at_ms) FROM events WHERE seq IS NULL)",
-                &[],
+                 (SELECT at_ms FROM events WHERE seq IS NULL ORDER BY id LIMIT 1)",
             )?;
-            let newest: Option<i64> = row.get(0);
-            let oldest: Option<i64> = row.get(1);
+            let rows = conn.query(&ends, &[])?;
+            let (newest, oldest): (Option<i64>, Option<i64>) =
+                rows.first().map_or((None, None), |r| (r.get(0), r.get(1)));
             conn.take_open();
             conn.batch_execute("COMMIT")?;
             Ok(FeedRound {
