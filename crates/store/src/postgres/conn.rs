@@ -205,7 +205,6 @@ impl Conn {
             fut,
         )
     }
-
 }
 
 /// Run `request` on `rt`, after what is queued before it: a pending

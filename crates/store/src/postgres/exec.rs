@@ -277,6 +277,10 @@ impl Exec for PgExec<'_> {
         self.writing
     }
 
+    fn reads_ahead(&self) -> bool {
+        !self.single
+    }
+
     /// One round trip for all of `reads` (after what `execute_later`
     /// queued); outside a transaction (one statement) it does nothing.
     fn read_ahead(&mut self, reads: &[(String, Vec<Param>)]) -> Result<()> {

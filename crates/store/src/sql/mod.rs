@@ -228,6 +228,12 @@ pub trait Exec {
         Ok(())
     }
 
+    /// Whether [`Exec::read_ahead`] does anything (else the reads' SQL is
+    /// not even built: SQLite runs use cases on its one writer thread).
+    fn reads_ahead(&self) -> bool {
+        false
+    }
+
     /// Whether a write numbers its own events (SQLite: one writer, so the
     /// write order is the commit order). PostgreSQL leaves the number to the
     /// sequencer (`postgres::feed`).

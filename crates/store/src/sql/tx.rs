@@ -373,6 +373,9 @@ impl<E: Exec> Tx for SqlTx<E> {
     }
 
     fn read_ahead(&mut self, reads: &[ReadAhead]) -> Result<()> {
+        if !self.exec.reads_ahead() {
+            return Ok(());
+        }
         let reads: Vec<(String, Vec<Param>)> = reads.iter().map(|r| self.ahead_sql(r)).collect();
         self.exec.read_ahead(&reads)
     }
