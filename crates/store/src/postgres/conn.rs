@@ -42,6 +42,13 @@ pub(crate) struct Conn {
     client: Client,
     /// Statements prepared on this connection, by their SQL.
     pub stmts: HashMap<String, Statement>,
+    /// What goes before the next request, and the transaction's state.
+    queue: Queue,
+}
+
+/// The transaction's requests not sent yet, and whether it began.
+#[derive(Default)]
+struct Queue {
     /// A `BEGIN …` not sent yet: it goes with the next request.
     begin: Option<&'static str>,
     /// Whether a transaction was begun (its `BEGIN` sent) and not ended.
@@ -71,9 +78,7 @@ impl Conn {
             rt,
             client,
             stmts: HashMap::new(),
-            begin: None,
-            open: false,
-            deferred: Vec::new(),
+            queue: Queue::default(),
         })
     }
 
@@ -85,33 +90,34 @@ impl Conn {
     /// Start a transaction with `begin` (`BEGIN ISOLATION LEVEL …`): sent
     /// with the transaction's first request, not now.
     pub fn begin(&mut self, begin: &'static str) {
-        self.begin = Some(begin);
-        self.open = false;
-        self.deferred.clear();
+        self.queue = Queue {
+            begin: Some(begin),
+            ..Queue::default()
+        };
     }
 
     /// Queue `stmt` to be sent before the next request of the open
     /// transaction; false (nothing queued) when no transaction has sent its
     /// `BEGIN`: the caller runs it now.
     pub fn defer(&mut self, stmt: Statement, params: Vec<Param>) -> bool {
-        if !self.open || self.begin.is_some() {
+        if !self.queue.open || self.queue.begin.is_some() {
             return false;
         }
-        self.deferred.push((stmt, params));
+        self.queue.deferred.push((stmt, params));
         true
     }
 
     /// End the open transaction with `ROLLBACK`, dropping what was queued.
     pub fn rollback(&mut self) -> PgResult<()> {
-        self.deferred.clear();
+        self.queue.deferred.clear();
         self.batch_execute("ROLLBACK")
     }
 
     /// Whether the transaction begun last has sent its `BEGIN` (ran a
     /// statement) and so must be ended. Ends the lazy `BEGIN` either way.
     pub fn take_open(&mut self) -> bool {
-        self.begin = None;
-        std::mem::take(&mut self.open)
+        self.queue.begin = None;
+        std::mem::take(&mut self.queue.open)
     }
 
     /// `sql` prepared on this connection, once (the statements the store
@@ -128,14 +134,7 @@ impl Conn {
     /// Prepare `sql` (one round trip).
     pub fn prepare(&mut self, sql: &str) -> PgResult<Statement> {
         let fut = self.client.prepare(sql);
-        send(
-            &self.rt,
-            &self.client,
-            &mut self.begin,
-            &mut self.open,
-            &mut self.deferred,
-            fut,
-        )
+        send(&self.rt, &self.client, &mut self.queue, fut)
     }
 
     /// Rows of a prepared statement.
@@ -145,14 +144,7 @@ impl Conn {
         params: &[&(dyn ToSql + Sync)],
     ) -> PgResult<Vec<Row>> {
         let fut = self.client.query(stmt, params);
-        send(
-            &self.rt,
-            &self.client,
-            &mut self.begin,
-            &mut self.open,
-            &mut self.deferred,
-            fut,
-        )
+        send(&self.rt, &self.client, &mut self.queue, fut)
     }
 
     /// Rows changed by a statement (prepared, or SQL prepared for this call).
@@ -162,14 +154,7 @@ impl Conn {
         params: &[&(dyn ToSql + Sync)],
     ) -> PgResult<u64> {
         let fut = self.client.execute(stmt, params);
-        send(
-            &self.rt,
-            &self.client,
-            &mut self.begin,
-            &mut self.open,
-            &mut self.deferred,
-            fut,
-        )
+        send(&self.rt, &self.client, &mut self.queue, fut)
     }
 
     /// The rows of several prepared statements, sent together (one round
@@ -183,27 +168,13 @@ impl Conn {
             .map(|(stmt, params)| self.client.query(stmt, params))
             .collect();
         let fut = async { Ok(in_order(queries).await) };
-        send(
-            &self.rt,
-            &self.client,
-            &mut self.begin,
-            &mut self.open,
-            &mut self.deferred,
-            fut,
-        )
+        send(&self.rt, &self.client, &mut self.queue, fut)
     }
 
     /// Statements without parameters or results (`COMMIT`, `ROLLBACK`, …).
     pub fn batch_execute(&mut self, sql: &str) -> PgResult<()> {
         let fut = self.client.batch_execute(sql);
-        send(
-            &self.rt,
-            &self.client,
-            &mut self.begin,
-            &mut self.open,
-            &mut self.deferred,
-            fut,
-        )
+        send(&self.rt, &self.client, &mut self.queue, fut)
     }
 }
 
@@ -213,20 +184,18 @@ impl Conn {
 fn send<T>(
     rt: &Runtime,
     client: &Client,
-    begin: &mut Option<&'static str>,
-    open: &mut bool,
-    deferred: &mut Vec<(Statement, Vec<Param>)>,
+    queue: &mut Queue,
     request: impl Future<Output = PgResult<T>>,
 ) -> PgResult<T> {
     crate::metrics::ROUND_TRIPS.inc();
-    let begin = begin.take();
-    if begin.is_none() && deferred.is_empty() {
+    let begin = queue.begin.take();
+    if begin.is_none() && queue.deferred.is_empty() {
         return rt.block_on(request);
     }
     if begin.is_some() {
-        *open = true;
+        queue.open = true;
     }
-    let queued = std::mem::take(deferred);
+    let queued = std::mem::take(&mut queue.deferred);
     let params: Vec<Vec<&(dyn ToSql + Sync)>> = queued
         .iter()
         .map(|(_, p)| p.iter().map(|v| v as &(dyn ToSql + Sync)).collect())
