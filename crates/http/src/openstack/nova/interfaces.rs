@@ -195,15 +195,12 @@ pub async fn list(
     mv: Microversion,
     Path(id): Path<String>,
 ) -> NovaResult<Json<Value>> {
-    let d = s
+    // The VM's interfaces alone (one statement), as its detail lists them.
+    let interfaces = s
         .service
-        .vm_get(&a.0.caller, &a.0.project, server_id(&id)?)
+        .vm_interfaces(&a.0.caller, &a.0.project, server_id(&id)?)
         .await?;
-    let items: Vec<Value> = d
-        .interfaces
-        .iter()
-        .map(|i| attachment_view(i, mv))
-        .collect();
+    let items: Vec<Value> = interfaces.iter().map(|i| attachment_view(i, mv)).collect();
     Ok(Json(json!({"interfaceAttachments": items})))
 }
 
@@ -220,12 +217,11 @@ pub async fn show(
     mv: Microversion,
     Path((id, port)): Path<(String, String)>,
 ) -> NovaResult<Json<Value>> {
-    let d = s
+    let interfaces = s
         .service
-        .vm_get(&a.0.caller, &a.0.project, server_id(&id)?)
+        .vm_interfaces(&a.0.caller, &a.0.project, server_id(&id)?)
         .await?;
-    let i = d
-        .interfaces
+    let i = interfaces
         .iter()
         .find(|i| i.id.to_string() == port.to_ascii_lowercase())
         .ok_or_else(|| not_attached(&id, &port))?;
