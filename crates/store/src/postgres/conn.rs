@@ -35,13 +35,18 @@ use std::task::Poll;
 use tokio::runtime::Runtime;
 use tokio_postgres::{Client, Config, NoTls, ToStatement};
 
+/// Prepared statements kept per connection before the cache is emptied (the
+/// list queries build their SQL from filters, so the set is finite but large).
+const STATEMENT_CACHE_MAX: usize = 512;
+
 /// A pooled connection with its prepared statements.
 pub(crate) struct Conn {
     /// Drives `client`'s connection task while a call blocks on it.
     rt: Runtime,
     client: Client,
-    /// Statements prepared on this connection, by their SQL.
-    pub stmts: HashMap<String, Statement>,
+    /// Statements prepared on this connection, by their SQL (at most
+    /// [`STATEMENT_CACHE_MAX`]).
+    stmts: HashMap<String, Statement>,
     /// What goes before the next request, and the transaction's state.
     queue: Queue,
 }
@@ -120,19 +125,22 @@ impl Conn {
         std::mem::take(&mut self.queue.open)
     }
 
-    /// `sql` prepared on this connection, once (the statements the store
-    /// runs on its own, outside the use cases' executor).
+    /// `sql` prepared on this connection: from the cache, else prepared
+    /// (one round trip) and kept.
     pub fn prepared(&mut self, sql: &str) -> PgResult<Statement> {
         if let Some(s) = self.stmts.get(sql) {
             return Ok(s.clone());
         }
         let s = self.prepare(sql)?;
+        if self.stmts.len() >= STATEMENT_CACHE_MAX {
+            self.stmts.clear();
+        }
         self.stmts.insert(sql.to_string(), s.clone());
         Ok(s)
     }
 
     /// Prepare `sql` (one round trip).
-    pub fn prepare(&mut self, sql: &str) -> PgResult<Statement> {
+    fn prepare(&mut self, sql: &str) -> PgResult<Statement> {
         let fut = self.client.prepare(sql);
         send(&self.rt, &self.client, &mut self.queue, fut)
     }

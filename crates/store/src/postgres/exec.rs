@@ -22,10 +22,6 @@ use nicplane_domain::{Error, Result};
 /// A transaction on one pooled PostgreSQL connection.
 pub type PgTx<'c> = SqlTx<PgExec<'c>>;
 
-/// Prepared statements kept per connection before the cache is emptied (the
-/// list queries build their SQL from filters, so the set is finite but large).
-const STATEMENT_CACHE_MAX: usize = 512;
-
 /// Unique indexes whose violation means "another transaction created the row
 /// this use case was about to create": the use case is run again and finds
 /// that row (get-or-create of defaults, idempotency keys), or, for an access
@@ -206,16 +202,8 @@ impl PgExec<'_> {
                 "a one-statement read ran a second statement",
             ));
         }
-        if let Some(s) = self.conn.stmts.get(sql) {
-            return Ok(s.clone());
-        }
-        let prepared = self.conn.prepare(sql);
-        let s = prepared.map_err(|e| self.fail(e))?;
-        if self.conn.stmts.len() >= STATEMENT_CACHE_MAX {
-            self.conn.stmts.clear();
-        }
-        self.conn.stmts.insert(sql.to_string(), s.clone());
-        Ok(s)
+        let prepared = self.conn.prepared(sql);
+        prepared.map_err(|e| self.fail(e))
     }
 }
 
@@ -295,7 +283,6 @@ impl Exec for PgExec<'_> {
             requests.push((self.statement(sql)?, as_sql(params)));
         }
         let answers = self.conn.query_many(&requests);
-        drop(requests);
         for ((sql, params), rows) in reads.iter().zip(answers.map_err(|e| self.fail(e))?) {
             let rows = rows.map_err(|e| self.fail(e))?;
             self.ahead.push((sql.clone(), params.clone(), rows));

@@ -9,6 +9,7 @@ use nicplane_domain::model::*;
 use nicplane_domain::query::SortField;
 use nicplane_domain::types::*;
 use nicplane_domain::{Error, Kind, Result};
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
@@ -142,18 +143,19 @@ impl<E: Exec> SqlTx<E> {
 
     /// The statement and parameters of a read a use case names ahead: the
     /// same text its method runs, so the read sent ahead answers that call.
-    fn ahead_sql(&self, read: &ReadAhead) -> (String, Vec<Param>) {
+    fn ahead_sql(&self, read: &ReadAhead) -> (Cow<'static, str>, Vec<Param>) {
         let locked = self.exec.row_locks();
         match read {
             ReadAhead::Vm(id) => (
                 format!(
                     "SELECT {VM_COLS} FROM vms WHERE id = $1{}",
                     self.exec.for_update(None)
-                ),
+                )
+                .into(),
                 vec![id.to_string().into()],
             ),
             ReadAhead::Network(id) => (
-                format!("SELECT {NETWORK_COLS} FROM networks WHERE id = $1"),
+                format!("SELECT {NETWORK_COLS} FROM networks WHERE id = $1").into(),
                 vec![id.to_string().into()],
             ),
             ReadAhead::DefaultGroup(project) => (
@@ -163,13 +165,13 @@ impl<E: Exec> SqlTx<E> {
             ReadAhead::SubnetsOf(network) => (
                 format!(
                     "{SUBNET_SQL} WHERE s.network_id = $1 ORDER BY s.ip_version, s.position, s.id"
-                ),
+                )
+                .into(),
                 vec![network.to_string().into()],
             ),
-            ReadAhead::Interface(id) => (
-                interface_by_id(locked).to_string(),
-                vec![id.to_string().into()],
-            ),
+            ReadAhead::Interface(id) => {
+                (interface_by_id(locked).into(), vec![id.to_string().into()])
+            }
             ReadAhead::InterfaceAutoDelete(id) => (
                 "SELECT auto_delete, \
                  (SELECT COUNT(*) FROM interfaces c WHERE c.parent_id = $1) \
@@ -181,7 +183,8 @@ impl<E: Exec> SqlTx<E> {
                 format!(
                     "{PUBLIC_IP_SQL} WHERE p.interface_id = $1{}",
                     self.exec.for_update(Some("p"))
-                ),
+                )
+                .into(),
                 vec![iface.to_string().into()],
             ),
         }
@@ -376,7 +379,13 @@ impl<E: Exec> Tx for SqlTx<E> {
         if !self.exec.reads_ahead() {
             return Ok(());
         }
-        let reads: Vec<(String, Vec<Param>)> = reads.iter().map(|r| self.ahead_sql(r)).collect();
+        let reads: Vec<(String, Vec<Param>)> = reads
+            .iter()
+            .map(|r| {
+                let (sql, params) = self.ahead_sql(r);
+                (sql.into_owned(), params)
+            })
+            .collect();
         self.exec.read_ahead(&reads)
     }
 
