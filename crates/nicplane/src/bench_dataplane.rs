@@ -147,7 +147,8 @@ pub fn run(a: DataplaneArgs) -> Result<()> {
                 let password = std::env::var("NICPLANE_ADMIN_PASSWORD")
                     .unwrap_or_else(|_| format!("bench-{}", rand::random::<u64>()));
                 let key = nicplane_service::secret_box::generate_key_text();
-                let s = BenchServer::start(&exe, &scratch, None, 8, "normal", &password, &key)?;
+                let s =
+                    BenchServer::start(&exe, &scratch, None, 8, "normal", &password, &key, &[])?;
                 let url = s.url.clone();
                 (Some(s), url, password)
             }

@@ -21,14 +21,24 @@
 //!
 //! Each row prints the rate, p50/p99 latency as the client saw it, the ratio
 //! of the rate to the floor's, the SQL statements the store ran per request
-//! (`nicplane_store_statements_total` from the servers' metrics), and the
-//! servers' CPU per request. The client's own CPU share and the servers'
-//! resident memory (idle, and after the phases) follow the table.
+//! (`nicplane_store_statements_total` from the servers' metrics), the
+//! servers' CPU per request and, on SQLite, the writer thread's (`writer µs`:
+//! one thread runs every write, so a million divided by it is the most writes
+//! per second the store can commit). The client's own CPU share and the
+//! servers' resident memory (idle, and after the phases) follow the table.
 //!
 //! The write phases are pairs (attach then detach, create then delete), so
 //! every VM stays under the interface limit and every request should succeed;
 //! failures are counted and shown. Their rate is requests of that kind per
 //! second of the phase, so attach/s and detach/s are equal.
+//!
+//! With `--apart` each write phase measures its two kinds one after the
+//! other instead: first only creates (attaches, port creates; at most
+//! [`APART_MAX`] of them, so the /16 keeps room), then only the deletes of
+//! what they made, each with its own rate, latency, statements and CPU per
+//! request. The servers then allow [`APART_INTERFACE_LIMIT`] interfaces per
+//! VM and the project that many ports (a finite quota, still checked on
+//! every create), so 32 VMs can hold what one phase makes.
 //!
 //! `scripts/bench` runs the three configurations of docs/performance.md.
 
@@ -79,6 +89,10 @@ pub struct HttpBenchArgs {
     /// `full` (the default) or `normal`.
     #[arg(long, default_value = "full")]
     pub sqlite_synchronous: String,
+    /// Measure each write phase's creates alone, then its deletes alone,
+    /// instead of pairs (see the module's documentation).
+    #[arg(long)]
+    pub apart: bool,
     /// Name of the configuration in the table (default: from the store and servers).
     #[arg(long)]
     pub label: Option<String>,
@@ -112,6 +126,11 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const BENCH_PASSWORD: &str = "bench-password";
 /// The clock ticks of `/proc/*/stat` (USER_HZ, 100 on Linux).
 const TICKS_PER_SECOND: f64 = 100.0;
+/// `--apart`: most creates one write phase makes before its deletes (the
+/// benchmark's networks are /16s).
+const APART_MAX: usize = 60_000;
+/// `--apart`: the servers' `--interface-limit` and the project's port quota.
+const APART_INTERFACE_LIMIT: u32 = 1_000_000;
 /// The phases, in the order they run.
 const PHASES: &[&str] = &["floor", "native", "nova", "neutron", "reads"];
 
@@ -153,6 +172,12 @@ pub fn run(a: HttpBenchArgs) -> Result<Vec<Figure>> {
         };
         std::fs::create_dir_all(&dir)?;
         let db = postgres.then_some(a.database.as_str());
+        let limit = APART_INTERFACE_LIMIT.to_string();
+        let extra: &[&str] = if a.apart {
+            &["--interface-limit", &limit]
+        } else {
+            &[]
+        };
         servers.push(BenchServer::start(
             &exe,
             &dir,
@@ -161,6 +186,7 @@ pub fn run(a: HttpBenchArgs) -> Result<Vec<Figure>> {
             &a.sqlite_synchronous,
             &admin_password,
             &secret_key,
+            extra,
         )?);
     }
     let label = a.label.clone().unwrap_or_else(|| {
@@ -194,6 +220,7 @@ pub fn run(a: HttpBenchArgs) -> Result<Vec<Figure>> {
             token: HeaderValue::from_str(&setup.token)?,
             setup,
             clients: a.clients,
+            made: std::cell::RefCell::new(vec![Vec::new(); a.clients]),
         });
         let limit = Duration::from_secs(a.seconds);
         for phase in PHASES {
@@ -201,22 +228,40 @@ pub fn run(a: HttpBenchArgs) -> Result<Vec<Figure>> {
                 continue;
             }
             for &op in ops(phase) {
-                bench.run(op, a.clients * WARMUP, limit).await;
-                let before = Sample::take(&servers);
-                let m = bench.run(op, a.count, limit).await;
-                let after = Sample::take(&servers);
-                client_cpu += after.client_cpu.saturating_sub(before.client_cpu);
-                measured += m.elapsed;
-                if op == Op::Floor {
-                    // The floor runs no statement: what its counters grew by
-                    // is the scrape's own (the capacity series), taken off
-                    // every phase.
-                    scrape = after
-                        .store
-                        .zip(before.store)
-                        .map_or(0.0, |(y, x)| y.statements - x.statements);
+                bench.run(op, Step::Pairs, a.clients * WARMUP, limit).await;
+                let steps: &[Step] = if a.apart && op.writes() {
+                    &[Step::Creates, Step::Deletes]
+                } else {
+                    &[Step::Pairs]
+                };
+                for &step in steps {
+                    let count = match step {
+                        Step::Pairs => a.count,
+                        Step::Creates => a.count.min(APART_MAX),
+                        Step::Deletes => usize::MAX,
+                    };
+                    let before = Sample::take(&servers);
+                    let m = bench.run(op, step, count, limit).await;
+                    let after = Sample::take(&servers);
+                    client_cpu += after.client_cpu.saturating_sub(before.client_cpu);
+                    measured += m.elapsed;
+                    if op == Op::Floor {
+                        // The floor runs no statement: what its counters grew
+                        // by is the scrape's own (the capacity series), taken
+                        // off every phase.
+                        scrape = after
+                            .store
+                            .zip(before.store)
+                            .map_or(0.0, |(y, x)| y.statements - x.statements);
+                    }
+                    rows.extend(Row::of(op, step, &m, &before, &after, scrape));
                 }
-                rows.extend(Row::of(op, &m, &before, &after, scrape));
+                if a.apart && op.writes() {
+                    // What the deletes' deadline left, unmeasured.
+                    bench
+                        .run(op, Step::Deletes, usize::MAX, Duration::from_secs(600))
+                        .await;
+                }
             }
         }
         Ok::<(), anyhow::Error>(())
@@ -273,6 +318,7 @@ pub(crate) struct BenchServer {
 }
 
 impl BenchServer {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn start(
         exe: &PathBuf,
         dir: &std::path::Path,
@@ -281,6 +327,7 @@ impl BenchServer {
         sqlite_synchronous: &str,
         admin_password: &str,
         secret_key: &str,
+        extra: &[&str],
     ) -> Result<BenchServer> {
         let mut cmd = Command::new(exe);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -288,6 +335,7 @@ impl BenchServer {
             .args(["--metrics-listen", "127.0.0.1:0"])
             .args(["--db-pool-size", &pool_size.to_string()])
             .args(["--sqlite-synchronous", sqlite_synchronous])
+            .args(extra)
             .env("NICPLANE_SECRET_KEY", secret_key);
         if let Some(db) = database {
             cmd.args(["--database", db]);
@@ -355,7 +403,26 @@ impl Drop for BenchServer {
 
 /// CPU time a process has used (user + system), from `/proc/PID/stat`.
 fn cpu_of(pid: &str) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    cpu_in(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU time of a server's threads named `name` (SQLite's writer), summed.
+fn thread_cpu(pid: u32, name: &str) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    tasks
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })
+        .map(|t| cpu_in(&t.path().join("stat").to_string_lossy()))
+        .sum()
+}
+
+/// The user + system CPU time in a `stat` file of `/proc`.
+fn cpu_in(path: &str) -> Duration {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // The fields after the command name, which is in parentheses.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
@@ -405,6 +472,8 @@ fn store_counters(servers: &[BenchServer]) -> Option<StoreCounters> {
 struct Sample {
     client_cpu: Duration,
     server_cpu: Duration,
+    /// SQLite: the writer thread's CPU (zero on PostgreSQL).
+    writer_cpu: Duration,
     store: Option<StoreCounters>,
 }
 
@@ -419,6 +488,10 @@ impl Sample {
             server_cpu: servers
                 .iter()
                 .map(|s| cpu_of(&s.child.id().to_string()))
+                .sum(),
+            writer_cpu: servers
+                .iter()
+                .map(|s| thread_cpu(s.child.id(), nicplane_store::sqlite::WRITER_THREAD))
                 .sum(),
             store,
         }
@@ -462,6 +535,12 @@ impl Setup {
         admin
             .member_set(&project, &user.id.to_string(), "admin")
             .map_err(api)?;
+        if a.apart {
+            // Room for what one phase's creates make, still a checked quota.
+            admin
+                .quota_set(&project, &json!({ "port": APART_INTERFACE_LIMIT }))
+                .map_err(api)?;
+        }
         let mut c = Client::new(url);
         let token = c
             .login(&format!("bench-{tag}"), BENCH_PASSWORD)
@@ -516,6 +595,17 @@ enum Op {
     GetNetwork,
 }
 
+/// How a write op runs (reads and the floor: always `Pairs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Create, then delete what it made (one of each per request counted).
+    Pairs,
+    /// Only creates (`--apart`).
+    Creates,
+    /// Only deletes, of what the creates made (`--apart`).
+    Deletes,
+}
+
 fn ops(phase: &str) -> &'static [Op] {
     match phase {
         "floor" => &[Op::Floor],
@@ -527,6 +617,11 @@ fn ops(phase: &str) -> &'static [Op] {
 }
 
 impl Op {
+    /// Whether it creates and deletes (a pair, or apart).
+    fn writes(self) -> bool {
+        matches!(self, Op::Native | Op::Nova | Op::Neutron)
+    }
+
     /// The names of its one or two rows.
     fn names(self) -> (&'static str, Option<&'static str>) {
         match self {
@@ -562,6 +657,9 @@ struct Bench {
     token: HeaderValue,
     setup: Setup,
     clients: usize,
+    /// `--apart`: per client, the paths of what its creates made, for the
+    /// deletes that follow.
+    made: std::cell::RefCell<Vec<Vec<String>>>,
 }
 
 /// One client's keep-alive HTTP/1.1 connection: hyper's own client, without
@@ -596,7 +694,7 @@ impl Bench {
     /// Run `count` requests (or pairs) of `op`, `clients` at once, for at
     /// most `limit`.
     /// The client's tasks all run on this thread (a `LocalSet`).
-    async fn run(self: &Rc<Self>, op: Op, count: usize, limit: Duration) -> Measured {
+    async fn run(self: &Rc<Self>, op: Op, step: Step, count: usize, limit: Duration) -> Measured {
         let next = Rc::new(std::cell::Cell::new(0usize));
         let start = Instant::now();
         let deadline = start + limit;
@@ -608,8 +706,14 @@ impl Bench {
                     let mut out = (Vec::new(), Vec::new(), Vec::new());
                     let mut conn = None;
                     while Instant::now() < deadline && next.get() < count {
+                        if step == Step::Deletes && me.made.borrow()[i].is_empty() {
+                            break;
+                        }
                         next.set(next.get() + 1);
-                        if let Err(e) = me.once(op, i, &mut conn, &mut out.0, &mut out.1).await {
+                        if let Err(e) = me
+                            .once(op, step, i, &mut conn, &mut out.0, &mut out.1)
+                            .await
+                        {
                             out.2.push(format!("{e:#}"));
                         }
                     }
@@ -642,10 +746,13 @@ impl Bench {
     }
 
     /// One request (or pair) of `op` by client `i` on its connection
-    /// (opened, or opened again, when there is none).
+    /// (opened, or opened again, when there is none). A write op's `step`
+    /// says whether it is a pair, only a create (remembered in `made`) or
+    /// only the delete of one made before.
     async fn once(
         &self,
         op: Op,
+        step: Step,
         i: usize,
         conn: &mut Option<Conn>,
         first: &mut Vec<Duration>,
@@ -660,72 +767,80 @@ impl Bench {
             bail!("no connection");
         };
         let (p, vm, net) = (&s.project, &s.vms[i], &s.networks[i % s.networks.len()]);
-        match op {
-            Op::Floor => {
-                first.push(
-                    self.call(c, server, Method::GET, "/healthz".into(), None, 200)
-                        .await?
-                        .0,
-                );
+        let read = |path: String| (Method::GET, path, None, 200);
+        let (method, path, body, want) = match op {
+            Op::Floor => (Method::GET, "/healthz".to_string(), None, 200),
+            Op::GetInterface => read(format!("/v1/projects/{p}/interfaces/{}", s.kept[i])),
+            Op::VmInterfaces => read(format!("/v1/projects/{p}/vms/{vm}/interfaces")),
+            Op::GetNetwork => read(format!("/v1/projects/{p}/networks/{net}")),
+            Op::Native | Op::Nova | Op::Neutron => {
+                return self.write(op, step, i, c, server, first, second).await;
             }
-            Op::Native => {
-                let path = format!("/v1/projects/{p}/vms/{vm}/interfaces");
-                let body = json!({"network_id": net});
-                let (t, v) = self
-                    .call(c, server, Method::POST, path.clone(), Some(body), 201)
-                    .await?;
-                first.push(t);
-                let id = id_at(&v, &["id"])?;
-                let path = format!("{path}/{id}");
-                second.push(
-                    self.call(c, server, Method::DELETE, path, None, 204)
-                        .await?
-                        .0,
-                );
+        };
+        first.push(self.call(c, server, method, path, body, want).await?.0);
+        Ok(())
+    }
+
+    /// A write op's step (see [`Bench::once`]).
+    #[allow(clippy::too_many_arguments)]
+    async fn write(
+        &self,
+        op: Op,
+        step: Step,
+        i: usize,
+        c: &mut Conn,
+        server: usize,
+        first: &mut Vec<Duration>,
+        second: &mut Vec<Duration>,
+    ) -> Result<()> {
+        let s = &self.setup;
+        let (p, vm, net) = (&s.project, &s.vms[i], &s.networks[i % s.networks.len()]);
+        // The create's path, body and status, where its answer holds the
+        // new id, and the delete's status (its path is the create's and the id).
+        let (path, body, want, id, gone) = match op {
+            Op::Native => (
+                format!("/v1/projects/{p}/vms/{vm}/interfaces"),
+                json!({"network_id": net}),
+                201,
+                &["id"][..],
+                204,
+            ),
+            Op::Nova => (
+                format!("/compute/v2.1/servers/{vm}/os-interface"),
+                json!({"interfaceAttachment": {"net_id": net}}),
+                200,
+                &["interfaceAttachment", "port_id"][..],
+                202,
+            ),
+            _ => (
+                "/network/v2.0/ports".to_string(),
+                json!({"port": {"network_id": net}}),
+                201,
+                &["port", "id"][..],
+                204,
+            ),
+        };
+        let made = if step == Step::Deletes {
+            match self.made.borrow_mut()[i].pop() {
+                Some(path) => path,
+                None => return Ok(()),
             }
-            Op::Nova => {
-                let path = format!("/compute/v2.1/servers/{vm}/os-interface");
-                let body = json!({"interfaceAttachment": {"net_id": net}});
-                let (t, v) = self
-                    .call(c, server, Method::POST, path.clone(), Some(body), 200)
-                    .await?;
-                first.push(t);
-                let id = id_at(&v, &["interfaceAttachment", "port_id"])?;
-                let path = format!("{path}/{id}");
-                second.push(
-                    self.call(c, server, Method::DELETE, path, None, 202)
-                        .await?
-                        .0,
-                );
+        } else {
+            let (t, v) = self
+                .call(c, server, Method::POST, path.clone(), Some(body), want)
+                .await?;
+            first.push(t);
+            let made = format!("{path}/{}", id_at(&v, id)?);
+            if step == Step::Creates {
+                self.made.borrow_mut()[i].push(made);
+                return Ok(());
             }
-            Op::Neutron => {
-                let path = "/network/v2.0/ports".to_string();
-                let body = json!({"port": {"network_id": net}});
-                let (t, v) = self
-                    .call(c, server, Method::POST, path.clone(), Some(body), 201)
-                    .await?;
-                first.push(t);
-                let id = id_at(&v, &["port", "id"])?;
-                let path = format!("{path}/{id}");
-                second.push(
-                    self.call(c, server, Method::DELETE, path, None, 204)
-                        .await?
-                        .0,
-                );
-            }
-            Op::GetInterface => {
-                let path = format!("/v1/projects/{p}/interfaces/{}", s.kept[i]);
-                first.push(self.call(c, server, Method::GET, path, None, 200).await?.0);
-            }
-            Op::VmInterfaces => {
-                let path = format!("/v1/projects/{p}/vms/{vm}/interfaces");
-                first.push(self.call(c, server, Method::GET, path, None, 200).await?.0);
-            }
-            Op::GetNetwork => {
-                let path = format!("/v1/projects/{p}/networks/{net}");
-                first.push(self.call(c, server, Method::GET, path, None, 200).await?.0);
-            }
-        }
+            made
+        };
+        let (t, _) = self
+            .call(c, server, Method::DELETE, made, None, gone)
+            .await?;
+        second.push(t);
         Ok(())
     }
 
@@ -805,11 +920,21 @@ struct Row {
     round_trips: Option<f64>,
     /// Server CPU per request, microseconds.
     cpu_us: f64,
+    /// SQLite: the writer thread's CPU per request, microseconds (None: no
+    /// such thread, PostgreSQL or an older build).
+    writer_us: Option<f64>,
     floor: bool,
 }
 
 impl Row {
-    fn of(op: Op, m: &Measured, before: &Sample, after: &Sample, scrape: f64) -> Vec<Row> {
+    fn of(
+        op: Op,
+        step: Step,
+        m: &Measured,
+        before: &Sample,
+        after: &Sample,
+        scrape: f64,
+    ) -> Vec<Row> {
         let secs = m.elapsed.as_secs_f64().max(f64::EPSILON);
         let (a, b) = op.names();
         let all = (m.first.len() + m.second.len()).max(1) as f64;
@@ -846,12 +971,10 @@ impl Row {
                     sync_ms,
                 )
             });
-        let cpu_us = after
-            .server_cpu
-            .saturating_sub(before.server_cpu)
-            .as_secs_f64()
-            * 1e6
-            / all;
+        let per_request = |a: Duration, b: Duration| a.saturating_sub(b).as_secs_f64() * 1e6 / all;
+        let cpu_us = per_request(after.server_cpu, before.server_cpu);
+        let writer_us =
+            (!after.writer_cpu.is_zero()).then(|| per_request(after.writer_cpu, before.writer_cpu));
         let row = |name, v: &Vec<Duration>| {
             let mut v = v.clone();
             Row {
@@ -864,14 +987,18 @@ impl Row {
                 commits,
                 round_trips,
                 cpu_us,
+                writer_us,
                 floor: op == Op::Floor,
             }
         };
         for f in m.failures.iter().take(3) {
             eprintln!("  {a}: failed: {f}");
         }
-        let mut rows = vec![row(a, &m.first)];
-        if let Some(b) = b {
+        let mut rows = Vec::new();
+        if step != Step::Deletes {
+            rows.push(row(a, &m.first));
+        }
+        if let (Some(b), false) = (b, step == Step::Creates) {
             rows.push(row(b, &m.second));
         }
         rows
@@ -891,7 +1018,7 @@ fn percentile_ms(v: &mut [Duration], p: usize) -> f64 {
 fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
     if !a.no_header {
         println!(
-            "{:<22} {:<27} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>7} {:>17} {:>6}",
+            "{:<22} {:<27} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>7} {:>9} {:>17} {:>6}",
             "configuration",
             "work",
             "clients",
@@ -901,6 +1028,7 @@ fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
             "×floor",
             "stmts",
             "cpu µs",
+            "writer µs",
             "group/commit+sync",
             "errors"
         );
@@ -915,8 +1043,11 @@ fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
             (None, Some(t)) => format!("{t:.1} trips"),
             (None, None) => "-".to_string(),
         };
+        let writer = r
+            .writer_us
+            .map_or_else(|| "-".to_string(), |w| format!("{w:.0}"));
         println!(
-            "{:<22} {:<27} {:>7} {:>8.0} {:>8.2} {:>8.2} {:>7.3} {:>6} {:>7.0} {:>17} {:>6}",
+            "{:<22} {:<27} {:>7} {:>8.0} {:>8.2} {:>8.2} {:>7.3} {:>6} {:>7.0} {:>9} {:>17} {:>6}",
             label,
             r.name,
             a.clients,
@@ -926,6 +1057,7 @@ fn print_table(label: &str, a: &HttpBenchArgs, rows: &[Row]) {
             r.rate / floor,
             stmts,
             r.cpu_us,
+            writer,
             commits,
             r.errors
         );

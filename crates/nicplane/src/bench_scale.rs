@@ -87,6 +87,7 @@ fn run_in(a: &ScaleArgs, scratch: &Path) -> Result<()> {
         networks: 1,
         pool_size: 8,
         sqlite_synchronous: "full".into(),
+        apart: false,
         label: Some(label),
         no_header: false,
         server_bin: Some(exe.clone()),
@@ -159,7 +160,7 @@ fn start(
     secret_key: &str,
 ) -> Result<(BenchServer, Duration)> {
     let t = Instant::now();
-    let server = BenchServer::start(exe, dir, None, 8, "full", admin_password, secret_key)?;
+    let server = BenchServer::start(exe, dir, None, 8, "full", admin_password, secret_key, &[])?;
     Ok((server, t.elapsed()))
 }
 

@@ -79,6 +79,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         24,
         include_str!("../../migrations/postgres/0024_quota_shards.sql"),
     ),
+    (
+        25,
+        include_str!("../../migrations/postgres/0025_status_checks_without_in.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

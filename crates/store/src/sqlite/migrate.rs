@@ -61,6 +61,17 @@ const MIGRATIONS: &[(i64, &str)] = &[
         24,
         include_str!("../../migrations/sqlite/0024_quota_shards.sql"),
     ),
+    (
+        25,
+        include_str!("../../migrations/sqlite/0025_status_checks_without_in.sql"),
+    ),
+];
+
+/// Migrations that edit a table's text in the schema (`writable_schema`):
+/// the table, and a piece of text its definition must no longer hold.
+const SCHEMA_EDITS: &[(i64, &str, &str)] = &[
+    (25, "interfaces", "status IN ("),
+    (25, "interface_observed", "status IN ("),
 ];
 
 /// Bring the schema up to date.
@@ -88,6 +99,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         }
         let tx = conn.transaction().map_err(decode)?;
         tx.execute_batch(sql).map_err(decode)?;
+        schema_edited(&tx, *version)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now'))",
             [version],
@@ -97,4 +109,88 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tracing::info!(version, "applied migration");
     }
     Ok(())
+}
+
+/// After a migration that edited the schema's text: check that every edit
+/// took (the text it replaced must be gone), then bump the schema version so
+/// that every connection parses the schema again (SQLite's procedure for
+/// such changes, step 9).
+fn schema_edited(tx: &rusqlite::Transaction, version: i64) -> Result<()> {
+    let edits: Vec<_> = SCHEMA_EDITS.iter().filter(|e| e.0 == version).collect();
+    if edits.is_empty() {
+        return Ok(());
+    }
+    for (_, table, gone) in edits {
+        let sql: String = tx
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .map_err(decode)?;
+        if sql.contains(gone) {
+            return Err(Error::unavailable(format!(
+                "Migration {version} could not edit the definition of table {table} (it still holds `{gone}`)."
+            )));
+        }
+    }
+    let schema: i64 = tx
+        .query_row("PRAGMA schema_version", [], |r| r.get(0))
+        .map_err(decode)?;
+    tx.execute_batch(&format!("PRAGMA schema_version = {}", schema + 1))
+        .map_err(decode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The opcodes SQLite compiles `sql` (two parameters) into.
+    fn opcodes(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut st = conn.prepare(&format!("EXPLAIN {sql}")).unwrap();
+        let ops = st
+            .query_map(["i", "down"], |r| r.get::<_, String>(1))
+            .unwrap();
+        ops.map(|o| o.unwrap()).collect()
+    }
+
+    #[test]
+    fn interface_status_checks_hold_without_a_table_per_row() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        for table in ["interfaces", "interface_observed"] {
+            let sql: String = conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(!sql.contains("status IN ("), "{table}: {sql}");
+            assert!(sql.contains("status = 'down'"), "{table}: {sql}");
+        }
+        let insert = "INSERT INTO interfaces (id, project_id, network_id, mac_address, status, \
+                      created_at, updated_at) VALUES (?1, 'p', 'n', ?1, ?2, 0, 0)";
+        // Before migration 25 the CHECK's list was an ephemeral table opened
+        // for every row.
+        let ops = opcodes(&conn, insert);
+        assert!(ops.iter().any(|o| o == "Insert"), "{ops:?}");
+        assert!(!ops.iter().any(|o| o == "OpenEphemeral"), "{ops:?}");
+        // The constraint still means what it meant (the rows need no parents
+        // here).
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        for (i, status) in ["build", "active", "down"].iter().enumerate() {
+            conn.execute(insert, [format!("i{i}").as_str(), status])
+                .unwrap();
+        }
+        for bad in ["error", "BUILD", ""] {
+            let e = conn.execute(insert, ["bad", bad]).unwrap_err();
+            assert!(
+                e.to_string().contains("CHECK constraint failed"),
+                "{bad}: {e}"
+            );
+        }
+        // A database migrated again is left as it is.
+        migrate(&mut conn).unwrap();
+    }
 }

@@ -75,6 +75,15 @@ pub struct SqliteStore {
 /// Longest a read waits for a free read connection before answering 503.
 pub const READER_WAIT: Duration = Duration::from_secs(10);
 
+/// The names of the store's threads, as `top -H` and `/proc/PID/task/*/comm`
+/// show them (Linux keeps 15 bytes of a name, so each is shorter):
+/// `nicplane bench http` reads the writer's CPU by its name.
+pub const WRITER_THREAD: &str = "sqlite-writer";
+/// The thread that fsyncs the WAL before answering (`synchronous = full`).
+pub const SYNCER_THREAD: &str = "sqlite-syncer";
+/// The thread that runs the WAL checkpoints.
+pub const CHECKPOINT_THREAD: &str = "sqlite-checkpt";
+
 /// How long a connection waits for a lock held by another process.
 const BUSY_TIMEOUT_MS: u32 = 5_000;
 
@@ -208,7 +217,7 @@ impl SqliteStore {
                 let (to_syncer, committed) = mpsc::channel::<Committed>();
                 let syncer_metrics = metrics.clone();
                 std::thread::Builder::new()
-                    .name("nicplane-sqlite-syncer".into())
+                    .name(SYNCER_THREAD.into())
                     .spawn(move || syncer_loop(&wal, committed, &syncer_metrics))
                     .map_err(|e| Error::internal(format!("cannot start the syncer thread: {e}")))?;
                 Answers::AfterSync(to_syncer)
@@ -216,7 +225,7 @@ impl SqliteStore {
             Synchronous::Normal => Answers::AtCommit,
         };
         std::thread::Builder::new()
-            .name("nicplane-sqlite-writer".into())
+            .name(WRITER_THREAD.into())
             .spawn(move || {
                 let writer = Writer {
                     conn: SqliteConn::new(conn),
@@ -234,7 +243,7 @@ impl SqliteStore {
         let checkpointer = open_connection(path, false, sync)?;
         let (stop_checkpoints, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
-            .name("nicplane-sqlite-checkpoint".into())
+            .name(CHECKPOINT_THREAD.into())
             .spawn(move || checkpoint_loop(checkpointer, &checkpoints, stopped))
             .map_err(|e| Error::internal(format!("cannot start the checkpoint thread: {e}")))?;
         Ok(SqliteStore {
