@@ -815,3 +815,44 @@ fn tags_on_every_standard_resource() {
         &format!("Trunk {trunk} could not be found."),
     );
 }
+
+/// A subport made through another dialect (a native supplementary
+/// interface, a new interface row with a parent) bumps its trunk's
+/// `revision_number`, each one once: SQLite's `subports_revise_trunk_insert`
+/// trigger did it until migration 0026, the store's one interface INSERT
+/// does it since (`SqlTx::insert_interface_row`).
+#[test]
+fn a_new_subport_revises_its_trunk() {
+    let server = Server::start(&[]);
+    let t = tenant(&server, "trunk-revision");
+    let net = t.standard_network("trunk-net", "10.177.0.0/24");
+    let vm = t.vm("trunk-vm", "linux", true);
+    let parent = t
+        .admin
+        .interface_attach(&t.project, &vm, &net, None)
+        .expect("parent")
+        .id
+        .to_string();
+    let (s, trunk) = neutron(
+        &t.admin,
+        Method::POST,
+        "/trunks",
+        Some(&json!({"trunk": {"port_id": parent, "name": "rev"}})),
+    );
+    assert_eq!(s, 201, "{trunk}");
+    let id = trunk["trunk"]["id"].as_str().expect("id").to_string();
+    let before = trunk["trunk"]["revision_number"].as_u64().expect("revision");
+    let made = t
+        .admin
+        .supplementary_batch_create(&t.project, &parent, 2, &json!({"network_id": net}))
+        .expect("two subports");
+    assert_eq!(made.len(), 2);
+    let (s, trunk) = neutron(&t.admin, Method::GET, &format!("/trunks/{id}"), None);
+    assert_eq!(s, 200, "{trunk}");
+    assert_eq!(trunk["trunk"]["sub_ports"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        trunk["trunk"]["revision_number"].as_u64(),
+        Some(before + 2),
+        "{trunk}"
+    );
+}

@@ -4,7 +4,9 @@
 //!
 //! Usage is not written here: the triggers of that migration charge and
 //! release it on every insert and delete of a counted row, and refuse an
-//! insert that takes it past the limit. These methods read it and set limits.
+//! insert that takes it past the limit (except SQLite's port charge, made by
+//! the store's one interface INSERT since migration 0026: `SqlTx::port_charge`).
+//! These methods read it and set limits.
 
 use nicplane_domain::ids::ProjectId;
 use nicplane_domain::quota::{QuotaResource, QuotaUsage};

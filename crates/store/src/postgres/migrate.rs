@@ -83,6 +83,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         25,
         include_str!("../../migrations/postgres/0025_status_checks_without_in.sql"),
     ),
+    (
+        26,
+        include_str!("../../migrations/postgres/0026_interface_insert_without_triggers.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

@@ -241,6 +241,14 @@ pub trait Exec {
         false
     }
 
+    /// Whether an INSERT into `interfaces` fires no trigger, so that the
+    /// store itself charges the port quota and revises a new subport's trunk
+    /// in the same transaction (SQLite since migration 0026: a trigger gave
+    /// every such INSERT a statement journal). PostgreSQL keeps its triggers.
+    fn interface_insert_charges(&self) -> bool {
+        false
+    }
+
     /// The roles `membership_role` may answer from and remember, with the
     /// cache's epoch when this transaction began (SQLite: read
     /// [`crate::roles::RoleCache`]); none on PostgreSQL, whose servers share

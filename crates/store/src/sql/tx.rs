@@ -7,6 +7,7 @@ use nicplane_domain::ids::*;
 use nicplane_domain::ipam::{from_key, key, merge_capped, take_first_chunked, Range, CHUNK};
 use nicplane_domain::model::*;
 use nicplane_domain::query::SortField;
+use nicplane_domain::quota::QuotaResource;
 use nicplane_domain::types::*;
 use nicplane_domain::{Error, Kind, Result};
 use std::borrow::Cow;
@@ -74,7 +75,7 @@ impl<E: Exec> SqlTx<E> {
         } else {
             ""
         };
-        self.exec.execute(
+        let inserted = self.exec.execute(
             &format!(
                 "INSERT INTO interfaces ({IFACE_INSERT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
                  $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24){conflict}"
@@ -105,7 +106,45 @@ impl<E: Exec> SqlTx<E> {
                 ts(i.updated_at),
                 to_json(&i.extra_dhcp_opts),
             ],
-        )
+        )?;
+        if inserted == 1 && self.exec.interface_insert_charges() {
+            self.port_charge(&i.project_id)?;
+            if let Some(parent) = i.parent_id {
+                self.exec.execute_later(
+                    "UPDATE trunks SET revision_number = revision_number + 1 WHERE parent_id = $1",
+                    args![parent.to_string()],
+                )?;
+            }
+        }
+        Ok(inserted)
+    }
+
+    /// Charge one port to `project`'s usage, refused past its limit (the
+    /// project's own, else the default; a negative one is no limit) with the
+    /// quota error: what SQLite's `quota_port_charge` trigger did before
+    /// migration 0026, in the same transaction as the INSERT. The first
+    /// statement finds the usage row and the room in one step; only a
+    /// project's first port creates the row.
+    fn port_charge(&mut self, project: &ProjectId) -> Result<()> {
+        const CHARGE: &str = "UPDATE quota_usage SET in_use = in_use + 1 \
+             WHERE project_id = $1 AND resource = 'port' \
+               AND in_use < COALESCE((SELECT CASE WHEN lim < 0 THEN NULL ELSE lim END FROM \
+                   (SELECT COALESCE( \
+                       (SELECT hard_limit FROM quota_limits WHERE project_id = $1 AND resource = 'port'), \
+                       (SELECT hard_limit FROM quota_defaults WHERE resource = 'port')) AS lim)), \
+                   9223372036854775807)";
+        let id = project.to_string();
+        if self.exec.execute(CHARGE, args![id.clone()])? == 1 {
+            return Ok(());
+        }
+        let created = self.exec.execute(
+            "INSERT OR IGNORE INTO quota_usage (project_id, resource, in_use) VALUES ($1, 'port', 0)",
+            args![id.clone()],
+        )?;
+        if created == 1 && self.exec.execute(CHARGE, args![id])? == 1 {
+            return Ok(());
+        }
+        Err(nicplane_domain::rules::over_quota(QuotaResource::Port))
     }
 
     fn sg_with_rules(&mut self, mut sg: SecurityGroup) -> Result<SecurityGroup> {

@@ -121,6 +121,11 @@ impl Exec for SqliteExec<'_> {
     fn numbers_events_in_write(&self) -> bool {
         true
     }
+
+    /// Migration 0026 dropped the INSERT triggers of `interfaces`.
+    fn interface_insert_charges(&self) -> bool {
+        true
+    }
 }
 
 /// Map a SQLite error to the domain error, decoding constraint violations.

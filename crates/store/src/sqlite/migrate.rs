@@ -65,6 +65,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         25,
         include_str!("../../migrations/sqlite/0025_status_checks_without_in.sql"),
     ),
+    (
+        26,
+        include_str!("../../migrations/sqlite/0026_interface_insert_without_triggers.sql"),
+    ),
 ];
 
 /// Migrations that edit a table's text in the schema (`writable_schema`):
