@@ -841,7 +841,9 @@ fn a_new_subport_revises_its_trunk() {
     );
     assert_eq!(s, 201, "{trunk}");
     let id = trunk["trunk"]["id"].as_str().expect("id").to_string();
-    let before = trunk["trunk"]["revision_number"].as_u64().expect("revision");
+    let before = trunk["trunk"]["revision_number"]
+        .as_u64()
+        .expect("revision");
     let made = t
         .admin
         .supplementary_batch_create(&t.project, &parent, 2, &json!({"network_id": net}))
@@ -849,7 +851,10 @@ fn a_new_subport_revises_its_trunk() {
     assert_eq!(made.len(), 2);
     let (s, trunk) = neutron(&t.admin, Method::GET, &format!("/trunks/{id}"), None);
     assert_eq!(s, 200, "{trunk}");
-    assert_eq!(trunk["trunk"]["sub_ports"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        trunk["trunk"]["sub_ports"].as_array().map(Vec::len),
+        Some(2)
+    );
     assert_eq!(
         trunk["trunk"]["revision_number"].as_u64(),
         Some(before + 2),
