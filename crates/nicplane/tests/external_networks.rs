@@ -649,3 +649,50 @@ fn deleting_an_external_network_takes_its_free_floating_ips_and_pools_but_not_us
         .iter()
         .all(|n| n.id.to_string() != nid));
 }
+
+/// Public IP pools never overlap, across external networks too. Neutron sees
+/// a pool as a subnet, so it hears that refusal as an overlapping subnet
+/// (400 `InvalidInput`, Neutron's words), whether or not the subnet has a
+/// name (an unnamed pool is named after its CIDR: the overlap is checked
+/// before the name); the next CIDR is taken, as Tempest's `create_subnet`
+/// tries it.
+#[test]
+fn an_external_subnet_overlapping_another_networks_pool_is_neutrons_overlap() {
+    let server = Server::start(&[]);
+    let admin = server.admin();
+    neutron_external(&admin, "ext-a", "198.18.10.0/28");
+    let (s, b) = neutron(
+        &admin,
+        Method::POST,
+        "/networks",
+        Some(&json!({"network": {"name": "ext-b", "router:external": true}})),
+    );
+    assert_eq!(s, 201, "{b}");
+    let b = id_of(&b["network"]);
+    for name in [None, Some("ext-b-v4")] {
+        let mut subnet = json!({"network_id": b, "cidr": "198.18.10.0/28", "ip_version": 4});
+        if let Some(n) = name {
+            subnet["name"] = json!(n);
+        }
+        assert_neutron_error(
+            &format!("overlap, name {name:?}"),
+            &neutron(
+                &admin,
+                Method::POST,
+                "/subnets",
+                Some(&json!({ "subnet": subnet })),
+            ),
+            400,
+            "InvalidInput",
+            &format!("Invalid input for operation: Requested subnet with cidr: 198.18.10.0/28 for network: {b} overlaps with another subnet."),
+        );
+    }
+    let (s, made) = neutron(
+        &admin,
+        Method::POST,
+        "/subnets",
+        Some(&json!({"subnet": {"network_id": b, "cidr": "198.18.10.16/28", "ip_version": 4}})),
+    );
+    assert_eq!(s, 201, "{made}");
+    assert_eq!(made["subnet"]["cidr"], "198.18.10.16/28");
+}

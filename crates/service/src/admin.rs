@@ -297,14 +297,16 @@ pub fn pool_create(
 ) -> Result<PublicIpPool> {
     let space = AddressSpace::new(cidr)?;
     let pools = tx.pool_list(None)?;
+    // The overlap first: a pool without a name of its own is named after its
+    // CIDR, so an overlapping one would otherwise be refused for its name.
+    let taken: Vec<(String, IpNet)> = pools.iter().map(|p| (p.name.clone(), p.cidr)).collect();
+    nicplane_domain::rules::pool_does_not_overlap(cidr, &taken)?;
     if pools.iter().any(|p| p.name == name) {
         return Err(Error::conflict(
             ConflictReason::NameTaken,
             format!("A public IP pool named {name} already exists."),
         ));
     }
-    let taken: Vec<(String, IpNet)> = pools.iter().map(|p| (p.name.clone(), p.cidr)).collect();
-    nicplane_domain::rules::pool_does_not_overlap(cidr, &taken)?;
     let network = match (target.external_network_id, target.data_center_id) {
         (Some(id), dc) => {
             let n = crate::external_network::load(tx, id)?;

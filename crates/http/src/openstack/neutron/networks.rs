@@ -1018,10 +1018,24 @@ pub async fn subnet_create(
             external_network_id: Some(ext.id),
             data_center_id: None,
         };
+        // Public IP pools never overlap (`rules::pool_does_not_overlap`);
+        // Neutron sees them as subnets and words that refusal as it words
+        // overlapping subnets (400: Tempest's `create_subnet` then tries the
+        // next CIDR).
         let pool = s
             .service
             .pool_create(&a.caller, target, &b.name.unwrap_or_default(), cidr, &o)
-            .await?;
+            .await
+            .map_err(|e| match e {
+                Error::Conflict {
+                    reason: ConflictReason::InUse,
+                    ..
+                } => Error::invalid(format!(
+                    "Invalid input for operation: Requested subnet with cidr: {cidr} for network: {} overlaps with another subnet.",
+                    ext.id
+                )),
+                e => e,
+            })?;
         return Ok(created(json!({"subnet": pool_subnet_view(&pool)})));
     }
     let named = obj.contains_key("project_id") || obj.contains_key("tenant_id");
