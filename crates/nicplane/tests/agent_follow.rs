@@ -243,7 +243,7 @@ fn the_feed_alone_drives_hot_plug_detach_and_power() {
         n1.mac_address.to_string().to_lowercase()
     );
     let ip2 = ipv4(&t.admin, &t.project, &n2.id.to_string());
-    assert!(ping(&ns1, &ip2), "vm1 reaches vm2 at {ip2}");
+    assert!(reaches(&ns1, &ip2), "vm1 reaches vm2 at {ip2}");
     t.power.vm_stop(&t.project, &vm1).expect("stop");
     wait_until("stopped: down", || {
         native_status(&t.admin, &t.project, &id1) == "down"
@@ -352,9 +352,12 @@ fn a_supplementary_interface_carries_traffic_to_another_vm_on_its_network() {
     let ip2 = ipv4(&t.admin, &t.project, &n2.id.to_string());
     let ns2 = vm_ns(&s.prefix, &vm2);
     wait_until("vm2's eth1", || link(&ns2, "eth1").is_some());
-    assert!(ping(&ns1, &ip2), "vm1 reaches vm2 at {ip2} over eth0.100");
     assert!(
-        ping(&ns2, &sup_ip),
+        reaches(&ns1, &ip2),
+        "vm1 reaches vm2 at {ip2} over eth0.100"
+    );
+    assert!(
+        reaches(&ns2, &sup_ip),
         "vm2 reaches vm1's VLAN address {sup_ip}"
     );
     // Deleting it removes the link.
@@ -409,7 +412,7 @@ fn vms_on_a_custom_network_reach_each_other_with_addresses_they_set_themselves()
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert!(ping(&ns1, "192.168.77.2"), "vm1 reaches vm2");
+    assert!(reaches(&ns1, "192.168.77.2"), "vm1 reaches vm2");
     // A pass (started by another event of the host) leaves the VM's own
     // addresses alone.
     let vm3 = t.vm("vm3", "linux", true);
@@ -420,7 +423,7 @@ fn vms_on_a_custom_network_reach_each_other_with_addresses_they_set_themselves()
         addrs(&link(&ns1, "eth1").expect("eth1")),
         BTreeSet::from(["192.168.77.1/24".to_string()])
     );
-    assert!(ping(&ns2, "192.168.77.1"), "vm2 reaches vm1");
+    assert!(reaches(&ns2, "192.168.77.1"), "vm2 reaches vm1");
 }
 
 #[test]
@@ -465,7 +468,7 @@ fn a_windows_vm_gets_its_nic_while_stopped_and_has_it_when_started() {
     });
     assert!(is_up(&link(&ns, "eth1").expect("eth1")));
     let peer_ip = ipv4(&t.admin, &t.project, &np.id.to_string());
-    assert!(ping(&ns, &peer_ip), "the Windows VM reaches {peer_ip}");
+    assert!(reaches(&ns, &peer_ip), "the Windows VM reaches {peer_ip}");
 }
 
 /// The host ends (`<prefix>-h-*`) in the fabric namespace.

@@ -173,6 +173,14 @@ pub fn ping(from_ns: &str, to: &str) -> bool {
         .success()
 }
 
+/// Whether `to` answers a ping from `from_ns` within five tries of a second
+/// each: for a reachability that must hold, where one lost first packet on
+/// a loaded machine is not a failure (a test that something is *not*
+/// reachable uses [`ping`], one try).
+pub fn reaches(from_ns: &str, to: &str) -> bool {
+    (0..5).any(|_| ping(from_ns, to))
+}
+
 /// A link of a namespace as `ip -json addr show` reports it.
 pub fn link(ns: &str, name: &str) -> Option<Value> {
     let out = ip_in(ns, &["-json", "addr", "show", "dev", name]);
