@@ -87,6 +87,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         26,
         include_str!("../../migrations/postgres/0026_interface_insert_without_triggers.sql"),
     ),
+    (
+        27,
+        include_str!("../../migrations/postgres/0027_events_without_autoincrement.sql"),
+    ),
+    (
+        28,
+        include_str!("../../migrations/postgres/0028_interfaces_vm_ordered.sql"),
+    ),
 ];
 
 /// Key of the advisory lock held while migrating ("nicplane" in ASCII).

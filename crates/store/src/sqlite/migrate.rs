@@ -69,6 +69,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         26,
         include_str!("../../migrations/sqlite/0026_interface_insert_without_triggers.sql"),
     ),
+    (
+        27,
+        include_str!("../../migrations/sqlite/0027_events_without_autoincrement.sql"),
+    ),
+    (
+        28,
+        include_str!("../../migrations/sqlite/0028_interfaces_vm_ordered.sql"),
+    ),
 ];
 
 /// Migrations that edit a table's text in the schema (`writable_schema`):
@@ -80,6 +88,12 @@ const SCHEMA_EDITS: &[(i64, &str, &str)] = &[
 
 /// Bring the schema up to date.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, i64::MAX)
+}
+
+/// Apply the migrations up to version `last` (tests start from an older
+/// schema with rows in it).
+fn migrate_to(conn: &mut Connection, last: i64) -> Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )
@@ -98,7 +112,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         )));
     }
     for (version, sql) in MIGRATIONS {
-        if *version <= current {
+        if *version <= current || *version > last {
             continue;
         }
         let tx = conn.transaction().map_err(decode)?;
@@ -196,5 +210,82 @@ mod tests {
         }
         // A database migrated again is left as it is.
         migrate(&mut conn).unwrap();
+    }
+
+    #[test]
+    fn events_keep_their_ids_and_take_the_next_without_sqlite_sequence() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 26).unwrap();
+        let insert = "INSERT INTO events (seq, at_ms, actor_user_name, dialect, request_id, kind, \
+                      resource_id, action) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), \
+                      0, 'u', 'native', 'r', 'interface', ?1, 'create')";
+        for i in 0..3 {
+            conn.execute(insert, [format!("i{i}")]).unwrap();
+        }
+        // The oldest two pruned, as the feed's pruning does (it keeps the newest).
+        conn.execute_batch("DELETE FROM events WHERE seq < 3")
+            .unwrap();
+        migrate(&mut conn).unwrap();
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(
+            indexes,
+            ["events_project_seq", "events_seq", "events_unsequenced"]
+        );
+        // The kept row keeps its id and seq; the next takes the numbers after
+        // them, and nothing is written to sqlite_sequence any more.
+        conn.execute(insert, ["i3"]).unwrap();
+        let rows: Vec<(i64, i64, String)> = conn
+            .prepare("SELECT id, seq, resource_id FROM events ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(rows, [(3, 3, "i2".to_string()), (4, 4, "i3".to_string())]);
+        let sequenced: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(sequenced, 0);
+    }
+
+    #[test]
+    fn a_vms_interfaces_come_in_id_order_from_the_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        // The shape of every list of a VM's interfaces (`SqlTx::interface_list`
+        // with a VM filter): no temporary B-tree to sort them, first page or
+        // a later one.
+        for sql in [
+            "SELECT i.id, i.fixed_ips FROM interfaces i WHERE i.vm_id = 'v' ORDER BY i.id",
+            "SELECT i.id, i.fixed_ips FROM interfaces i WHERE i.vm_id = 'v' AND i.id > 'i' ORDER BY i.id LIMIT 10",
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            assert!(plan.iter().any(|p| p.contains("interfaces_vm")), "{plan:?}");
+            assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{plan:?}");
+        }
     }
 }

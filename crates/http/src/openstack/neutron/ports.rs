@@ -742,9 +742,25 @@ pub async fn create(
         return Ok(created(json!({ "ports": views })));
     }
     let obj = body_object(&body, "port")?;
-    if let Some(network) = external_network_of(&s, &a, obj).await? {
-        return create_external(&s, &a, network, obj).await;
+    // A port on a network first; only when that fails is the network looked
+    // for among the external ones (their ids never name a network), so the
+    // common create reads nothing before its write.
+    match create_one(&s, a.clone(), obj, &o).await {
+        Err(e) => match external_network_of(&s, &a, obj).await? {
+            Some(network) => create_external(&s, &a, network, obj).await,
+            None => Err(e),
+        },
+        made => made,
     }
+}
+
+/// One port on a (non-external) network.
+async fn create_one(
+    s: &AppState,
+    a: Scoped,
+    obj: &Map<String, Value>,
+    o: &WriteOptions,
+) -> NeutronResult<Response> {
     // The cloud admin creating a port on another project's network without
     // naming a project: the port goes into the network's project (a port's
     // project must see its network; Neutron would keep the admin's own).
@@ -752,21 +768,21 @@ pub async fn create(
     // else, and for a shared or unknown network).
     let named = obj.contains_key("project_id") || obj.contains_key("tenant_id");
     let a = match obj.get("network_id").and_then(Value::as_str) {
-        Some(network) if !named => super::on_object(&s, a, Revisioned::Network, network).await?,
+        Some(network) if !named => super::on_object(s, a, Revisioned::Network, network).await?,
         _ => a,
     };
-    let (spec, a, binding) = create_spec(&s, obj, &a)?;
+    let (spec, a, binding) = create_spec(s, obj, &a)?;
     let i = if binding.is_empty() {
         s.service
-            .interface_create(&a.caller, &a.project, spec, &o)
+            .interface_create(&a.caller, &a.project, spec, o)
             .await?
     } else {
         s.service
-            .interface_create_bound(&a.caller, &a.project, spec, binding, &o)
+            .interface_create_bound(&a.caller, &a.project, spec, binding, o)
             .await?
     };
     Ok(created(
-        json!({"port": with_revision(&s, &a, Revisioned::Port, port_view(&i, &TrunkIndex::empty())).await?}),
+        json!({"port": with_revision(s, &a, Revisioned::Port, port_view(&i, &TrunkIndex::empty())).await?}),
     ))
 }
 
