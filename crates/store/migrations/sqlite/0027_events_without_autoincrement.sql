@@ -5,7 +5,7 @@
 -- more page in each commit), on the writer thread every write runs on. It
 -- only differs from a plain INTEGER PRIMARY KEY when the largest id is
 -- deleted: then a plain key hands the next insert the same number again.
--- The one statement that deletes events (`FeedTx::events_prune`) keeps the
+-- The one statement that deletes events (`FeedTx::events_delete_through`) keeps the
 -- newest (`seq < (SELECT MAX(seq) FROM events)`), and on SQLite the id and
 -- `seq` grow together in the same write, so the largest id is never
 -- deleted and no id or `seq` is handed out twice either way.
