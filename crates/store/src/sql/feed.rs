@@ -71,12 +71,17 @@ pub(crate) use iface_host_sql;
 /// reads the deleted row's own columns (`interfaces.vm_id`, `parent_id`), not
 /// the row by id: SQLite evaluates RETURNING after the row is gone, while
 /// PostgreSQL's subqueries still see it; the parent, VM and host rows are
-/// not deleted, so both engines answer the same.
+/// not deleted, so both engines answer the same. Where `RETURNING` is not
+/// cheap (SQLite, [`Exec::cheap_returning`]) the store reads
+/// [`IFACE_HOST_SQL`] first and deletes without it.
 pub(crate) const IFACE_DELETE_RETURNING_HOST: &str = "DELETE FROM interfaces WHERE id = $1 \
      RETURNING (SELECT h.name FROM vms v JOIN hosts h ON h.id = v.host_id \
      WHERE v.id = COALESCE(interfaces.vm_id, \
      (SELECT p.vm_id FROM interfaces p WHERE p.id = interfaces.parent_id)))";
 const VM_HOST_SQL: &str = vm_host_sql!("$1");
+/// The host an interface (`$1`) is on: read before its `DELETE` where
+/// `RETURNING` is not cheap ([`Exec::cheap_returning`]).
+pub(crate) const IFACE_HOST_SQL: &str = iface_host_sql!("$1");
 /// An event's `host` when the write named none (see `feed_host`):
 /// the host its VM or interface (`$9`, the event's resource id) is on now,
 /// else `$12`, the one it left in this transaction.

@@ -1139,11 +1139,27 @@ impl<E: Exec> Tx for SqlTx<E> {
     fn ip_release(&mut self, subnet: SubnetId, offset: u64) -> Result<()> {
         self.lock(Lock::SubnetAllocate(subnet))?;
         let sid = subnet.to_string();
-        let in_pool = self.exec.query_opt(
-            "DELETE FROM ip_allocations WHERE subnet_id = $1 AND offset_key = $2 RETURNING in_pool",
-            args![&sid, key(offset)],
-            |r| r.bool(0),
-        )?;
+        let in_pool = if self.exec.cheap_returning() {
+            self.exec.query_opt(
+                "DELETE FROM ip_allocations WHERE subnet_id = $1 AND offset_key = $2 \
+                 RETURNING in_pool",
+                args![&sid, key(offset)],
+                |r| r.bool(0),
+            )?
+        } else {
+            let found = self.exec.query_opt(
+                "SELECT in_pool FROM ip_allocations WHERE subnet_id = $1 AND offset_key = $2",
+                args![&sid, key(offset)],
+                |r| r.bool(0),
+            )?;
+            if found.is_some() {
+                self.exec.execute(
+                    "DELETE FROM ip_allocations WHERE subnet_id = $1 AND offset_key = $2",
+                    args![&sid, key(offset)],
+                )?;
+            }
+            found
+        };
         if in_pool != Some(true) {
             return Ok(());
         }
@@ -1318,12 +1334,21 @@ impl<E: Exec> Tx for SqlTx<E> {
     /// CASCADE`, migrations/*/0001_init.sql).
     fn interface_delete(&mut self, id: InterfaceId) -> Result<()> {
         let iid = id.to_string();
-        let host =
+        let host = if self.exec.cheap_returning() {
             self.exec
                 .query_opt(super::feed::IFACE_DELETE_RETURNING_HOST, args![&iid], |r| {
                     r.opt_string(0)
-                })?;
-        self.feed_remember(&iid, host.flatten());
+                })?
+                .flatten()
+        } else {
+            let host = self
+                .exec
+                .query_opt(super::feed::IFACE_HOST_SQL, args![&iid], |r| r.string(0))?;
+            self.exec
+                .execute("DELETE FROM interfaces WHERE id = $1", args![&iid])?;
+            host
+        };
+        self.feed_remember(&iid, host);
         Ok(())
     }
     fn interface_list(

@@ -117,6 +117,11 @@ impl Exec for SqliteExec<'_> {
         false
     }
 
+    /// `RETURNING` costs a temporary B-tree per statement here.
+    fn cheap_returning(&self) -> bool {
+        false
+    }
+
     /// The one writer numbers each event as it writes it.
     fn numbers_events_in_write(&self) -> bool {
         true
