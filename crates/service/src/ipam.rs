@@ -240,11 +240,11 @@ pub fn fixed_ips(taken: &[Taken]) -> Vec<FixedIp> {
 /// Return an interface's addresses to their subnets.
 pub fn release(tx: &mut dyn Tx, fixed: &[FixedIp]) -> Result<()> {
     for f in fixed {
-        let Some(subnet) = tx.subnet_get(f.subnet_id)? else {
+        let Some(cidr) = tx.subnet_cidr(f.subnet_id)? else {
             continue;
         };
-        if let Some(offset) = space(&subnet)?.offset_of(f.ip_address) {
-            tx.ip_release(subnet.id, offset)?;
+        if let Some(offset) = AddressSpace::new(cidr)?.offset_of(f.ip_address) {
+            tx.ip_release(f.subnet_id, offset)?;
         }
     }
     Ok(())

@@ -159,6 +159,8 @@ pub trait Tx:
     /// Insert a subnet and its allocation pools as free ranges.
     fn subnet_insert(&mut self, s: &Subnet, pools: &[Range], pool_size: u128) -> Result<()>;
     fn subnet_get(&mut self, id: SubnetId) -> Result<Option<Subnet>>;
+    /// A subnet's CIDR alone (an address's release needs no more of it).
+    fn subnet_cidr(&mut self, id: SubnetId) -> Result<Option<ipnet::IpNet>>;
     fn subnets_of_network(&mut self, network: NetworkId) -> Result<Vec<Subnet>>;
     /// A page of every project's subnets, by id (the cloud admin's lists).
     fn subnet_page(&mut self, page: &PageRequest) -> Result<Vec<Subnet>>;

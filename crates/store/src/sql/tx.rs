@@ -963,6 +963,13 @@ impl<E: Exec> Tx for SqlTx<E> {
             subnet_row,
         )
     }
+    fn subnet_cidr(&mut self, id: SubnetId) -> Result<Option<ipnet::IpNet>> {
+        self.exec.query_opt(
+            "SELECT cidr FROM subnets WHERE id = $1",
+            args![id.to_string()],
+            |r| r.parse(0, "cidr"),
+        )
+    }
     fn subnet_page(&mut self, page: &PageRequest) -> Result<Vec<Subnet>> {
         let mut q = Query::new(format!("{SUBNET_SQL} WHERE TRUE"));
         q.paginate("s.id", page);
