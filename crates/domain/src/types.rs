@@ -7,8 +7,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// An Ethernet MAC address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct MacAddr(pub [u8; 6]);
 
 impl MacAddr {
@@ -22,14 +22,32 @@ impl MacAddr {
     }
 }
 
+impl MacAddr {
+    /// `aa:bb:cc:dd:ee:ff`, lower case, on the stack (every interface in an
+    /// answer prints one).
+    fn text(&self) -> [u8; 17] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b':'; 17];
+        for (i, b) in self.0.iter().enumerate() {
+            out[i * 3] = HEX[usize::from(b >> 4)];
+            out[i * 3 + 1] = HEX[usize::from(b & 0x0f)];
+        }
+        out
+    }
+}
+
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
+        let text = self.text();
+        // Hex digits and colons only: always UTF-8.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl Serialize for MacAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = self.text();
+        s.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
     }
 }
 
@@ -37,16 +55,19 @@ impl FromStr for MacAddr {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
         let bad = || Error::invalid_value("mac_address", format!("'{s}' is not a MAC address."));
-        let parts: Vec<&str> = s.split([':', '-']).collect();
-        if parts.len() != 6 {
-            return Err(bad());
-        }
+        // Every stored interface's MAC is parsed on each read of it: no
+        // allocation here.
         let mut out = [0u8; 6];
-        for (i, p) in parts.iter().enumerate() {
-            if p.len() != 2 {
+        let mut n = 0;
+        for p in s.split([':', '-']) {
+            if n == out.len() || p.len() != 2 {
                 return Err(bad());
             }
-            out[i] = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+            out[n] = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+            n += 1;
+        }
+        if n != out.len() {
+            return Err(bad());
         }
         let mac = MacAddr(out);
         if mac.is_multicast() || out == [0; 6] {
@@ -324,6 +345,14 @@ mod tests {
         assert!("fa:16:3e:00:01".parse::<MacAddr>().is_err());
         assert!("01:00:5e:00:00:01".parse::<MacAddr>().is_err(), "multicast");
         assert!("zz:16:3e:00:01:02".parse::<MacAddr>().is_err());
+        assert!("fa:16:3e:00:01:02:03".parse::<MacAddr>().is_err(), "seven");
+        assert!("fa:16:3e:00:01:2".parse::<MacAddr>().is_err(), "one digit");
+        assert!("fa:16:3e:00:01:".parse::<MacAddr>().is_err(), "empty");
+        assert_eq!("fa-16-3e-00-01-02".parse::<MacAddr>().unwrap(), m);
+        assert_eq!(
+            serde_json::to_string(&MacAddr([0x0a, 0xbc, 0x3e, 0, 0xf1, 0xff])).unwrap(),
+            "\"0a:bc:3e:00:f1:ff\""
+        );
     }
 
     #[test]
