@@ -20,9 +20,6 @@ impl MacAddr {
     pub fn is_multicast(&self) -> bool {
         self.0[0] & 0x01 != 0
     }
-}
-
-impl MacAddr {
     /// `aa:bb:cc:dd:ee:ff`, lower case, on the stack (every interface in an
     /// answer prints one).
     fn text(&self) -> [u8; 17] {
